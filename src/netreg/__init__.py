@@ -1,0 +1,87 @@
+"""netreg: exact, fast and visible regularization for neural networks.
+
+The table of contents of the package; every public name is listed here once.
+
+Penalties (:mod:`netreg.penalties`)
+    ``L2``, ``L1``, ``ElasticNet``, their functional forms and fused gradients, ``get``.
+Selection (:mod:`netreg.selection`)
+    ``penalized_parameters``: which weights a penalty acts on, with their strengths.
+Conventions (:mod:`netreg.conventions`)
+    Conversions between netreg's ``alpha`` and Keras, PyTorch and scikit-learn knobs.
+Objective (:mod:`netreg.objective`)
+    ``objective``: J(W) of any model on a data set.
+Networks (:mod:`netreg.nets`)
+    ``MLP``.
+Engine (:mod:`netreg.engine`)
+    ``train_population``, ``TrainConfig``, ``Callback`` and the result types.
+History (:mod:`netreg.history`)
+    ``History``.
+Errors (:mod:`netreg.exceptions`)
+    ``NetRegError`` and its subclasses.
+"""
+
+from netreg import conventions
+from netreg.engine import (
+    Callback,
+    MemberResult,
+    PopulationResult,
+    TrainConfig,
+    member_module,
+    train_population,
+)
+from netreg.exceptions import (
+    DataError,
+    DivergenceError,
+    InvalidParameterError,
+    NetRegError,
+    NotFittedError,
+)
+from netreg.history import History
+from netreg.nets import MLP
+from netreg.objective import objective
+from netreg.penalties import (
+    L1,
+    L2,
+    ElasticNet,
+    Penalty,
+    elastic_net_penalty,
+    elastic_net_penalty_grad_,
+    l1_penalty,
+    l1_penalty_grad_,
+    l2_penalty,
+    l2_penalty_grad_,
+)
+from netreg.selection import PenalizedParameter, penalized_parameters
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "L2",
+    "L1",
+    "ElasticNet",
+    "Penalty",
+    "l2_penalty",
+    "l1_penalty",
+    "elastic_net_penalty",
+    "l2_penalty_grad_",
+    "l1_penalty_grad_",
+    "elastic_net_penalty_grad_",
+    "PenalizedParameter",
+    "penalized_parameters",
+    "conventions",
+    "MLP",
+    "objective",
+    "TrainConfig",
+    "Callback",
+    "MemberResult",
+    "PopulationResult",
+    "train_population",
+    "member_module",
+    "History",
+    "NetRegError",
+    "InvalidParameterError",
+    "DataError",
+    "DivergenceError",
+    "NotFittedError",
+    "__version__",
+]

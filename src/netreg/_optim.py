@@ -1,0 +1,132 @@
+"""SGD and Adam steps over stacked population parameters, as functions of explicit state.
+
+Every parameter tensor has the population on dimension 0. Both updates are elementwise,
+so member k's slice moves exactly as it would under ``torch.optim.SGD`` / ``Adam`` alone
+(same formulas, in PyTorch's order of operations), and the tests hold them to that.
+
+A member that is not ``active`` in a step (it has no minibatch left this epoch) must not
+move at all: zeroing its gradient would not do, since momentum and Adam's moments keep
+moving the weights. So the step runs on all members and then restores the inactive ones,
+which also keeps a NaN of one member from reaching the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+__all__ = ["SGDState", "AdamState", "sgd_step_", "adam_step_"]
+
+
+@dataclass
+class SGDState:
+    """Momentum buffers, one per parameter (empty when ``momentum == 0``)."""
+
+    momentum_buffers: list[Tensor] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, params: list[Tensor], momentum: float) -> SGDState:
+        return cls([torch.zeros_like(p) for p in params] if momentum > 0 else [])
+
+    def tensors(self) -> list[Tensor]:
+        return self.momentum_buffers
+
+
+@dataclass
+class AdamState:
+    """First and second moments per parameter, and each member's step count ``(K,)``."""
+
+    exp_avg: list[Tensor]
+    exp_avg_sq: list[Tensor]
+    step: Tensor
+
+    @classmethod
+    def create(cls, params: list[Tensor]) -> AdamState:
+        n_members = params[0].shape[0]
+        zeros = [torch.zeros_like(p) for p in params]
+        return cls(zeros, [torch.zeros_like(p) for p in params], params[0].new_zeros(n_members))
+
+    def tensors(self) -> list[Tensor]:
+        return [*self.exp_avg, *self.exp_avg_sq, self.step]
+
+
+@torch.no_grad()
+def sgd_step_(
+    params: list[Tensor],
+    grads: list[Tensor],
+    state: SGDState,
+    *,
+    lr: float,
+    momentum: float,
+    nesterov: bool,
+    active: Tensor | None = None,
+) -> None:
+    """One SGD step in place: ``buf = momentum * buf + g``; ``p -= lr * (g + momentum * buf)``
+    with Nesterov momentum, ``p -= lr * buf`` without (``torch.optim.SGD`` with dampening 0)."""
+    with _restoring(params, state.tensors(), active):
+        if momentum > 0:
+            torch._foreach_mul_(state.momentum_buffers, momentum)
+            torch._foreach_add_(state.momentum_buffers, grads)
+            if nesterov:
+                directions = torch._foreach_add(grads, state.momentum_buffers, alpha=momentum)
+            else:
+                directions = state.momentum_buffers
+        else:
+            directions = grads
+        torch._foreach_add_(params, directions, alpha=-lr)
+
+
+@torch.no_grad()
+def adam_step_(
+    params: list[Tensor],
+    grads: list[Tensor],
+    state: AdamState,
+    *,
+    lr: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    active: Tensor | None = None,
+) -> None:
+    """One Adam step in place, as ``torch.optim.Adam`` computes it, with a step count per member:
+
+    ``m = lerp(m, g, 1 - b1)``; ``v = b2 v + (1 - b2) g^2``;
+    ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+    """
+    with _restoring(params, state.tensors(), active):
+        state.step.add_(1)
+        torch._foreach_lerp_(state.exp_avg, grads, 1 - beta_1)
+        torch._foreach_mul_(state.exp_avg_sq, beta_2)
+        torch._foreach_addcmul_(state.exp_avg_sq, grads, grads, 1 - beta_2)
+        step_size = lr / (1 - beta_1**state.step)
+        bias_correction2_sqrt = (1 - beta_2**state.step).sqrt()
+        denominators = torch._foreach_sqrt(state.exp_avg_sq)
+        torch._foreach_div_(denominators, [_per_member(bias_correction2_sqrt, p) for p in params])
+        torch._foreach_add_(denominators, epsilon)
+        updates = torch._foreach_div(state.exp_avg, denominators)
+        torch._foreach_mul_(updates, [_per_member(step_size, p) for p in params])
+        torch._foreach_sub_(params, updates)
+
+
+def _per_member(values: Tensor, like: Tensor) -> Tensor:
+    return values.reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+class _restoring:
+    """Context manager: undo whatever the body does to the members not in ``active``."""
+
+    def __init__(self, params: list[Tensor], state: list[Tensor], active: Tensor | None) -> None:
+        self.tensors = [*params, *state]
+        self.inactive = None if active is None or bool(active.all()) else ~active
+        self.saved: list[Tensor] = []
+
+    def __enter__(self) -> None:
+        if self.inactive is not None:
+            self.saved = [t[self.inactive].clone() for t in self.tensors]
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.inactive is not None and exc_info[0] is None:
+            for tensor, saved in zip(self.tensors, self.saved):
+                tensor[self.inactive] = saved

@@ -1,0 +1,116 @@
+"""Per-member row sets and their evaluation (loss and score) for a stacked population.
+
+Members of a population may see different rows (cross-validation folds). A :class:`Rows`
+holds, for every member, the indices of its rows padded to a common length, with a
+weight per slot that is the row's sample weight, or 0 for padding. When all members
+share the same rows it stores them once, and evaluation feeds one input batch to all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from netreg.losses import Task
+
+__all__ = ["Rows", "evaluate"]
+
+Forward = Callable[[Tensor, bool], Tensor]
+
+
+class Rows:
+    """Row indices per member, padded with weight 0.
+
+    Attributes
+    ----------
+    index : Tensor
+        ``(K, L)`` row indices (``(1, L)`` when shared), padding filled with row 0.
+    weight : Tensor
+        Same shape: the sample weight of each slot, 0 on padding.
+    shared : bool
+        Whether all members have the same rows (then stored once).
+    """
+
+    def __init__(self, index: Tensor, weight: Tensor, shared: bool, n_members: int) -> None:
+        self.index = index
+        self.weight = weight
+        self.shared = shared
+        self.n_members = n_members
+
+    @classmethod
+    def build(cls, rows: Sequence[np.ndarray], sample_weight: Tensor, device: torch.device) -> Rows:
+        """Pad per-member row index arrays; ``sample_weight`` is ``(n,)`` on ``device``."""
+        shared = all(np.array_equal(r, rows[0]) for r in rows[1:])
+        stored = rows[:1] if shared else rows
+        length = max(len(r) for r in stored)
+        index = torch.zeros((len(stored), length), dtype=torch.long)
+        valid = torch.zeros((len(stored), length), dtype=torch.bool)
+        for k, r in enumerate(stored):
+            index[k, : len(r)] = torch.as_tensor(r, dtype=torch.long)
+            valid[k, : len(r)] = True
+        index, valid = index.to(device), valid.to(device)
+        weight = torch.where(valid, sample_weight[index], torch.zeros((), dtype=sample_weight.dtype, device=device))
+        return cls(index, weight, shared, len(rows))
+
+    def take(self, keep: Tensor) -> Rows:
+        """The row sets of the members at positions ``keep`` (a CPU long tensor)."""
+        if self.shared:
+            return Rows(self.index, self.weight, True, len(keep))
+        keep = keep.to(self.index.device)
+        return Rows(self.index[keep], self.weight[keep], False, len(keep))
+
+    def total_weight(self) -> Tensor:
+        """``(K,)`` sum of weights per member: m, the n_samples of the penalty."""
+        return self.weight.sum(1).expand(self.n_members)
+
+
+@torch.no_grad()
+def evaluate(forward: Forward, X: Tensor, y: Tensor, rows: Rows, task: Task, chunk: int) -> tuple[Tensor, Tensor]:
+    """Weighted mean data loss and score (accuracy or R^2) per member, each ``(K,)``.
+
+    ``forward(x, shared)`` returns the population's raw outputs ``(K, n, q)`` for inputs
+    ``x`` of shape ``(n, d)`` (``shared``) or ``(K, n, d)``. Rows are fed in chunks of
+    ``chunk`` so that large evaluation sets fit in memory. R^2 follows
+    ``sklearn.metrics.r2_score``: averaged over outputs, and 1 (perfect) or 0 for an
+    output whose targets are constant.
+    """
+    n_members = rows.n_members
+    loss_sum = X.new_zeros(n_members, dtype=torch.float64)
+    hit_sum = X.new_zeros(n_members, dtype=torch.float64)
+    residual = None
+    for start in range(0, rows.index.shape[1], chunk):
+        index = rows.index[:, start : start + chunk]
+        weight = rows.weight[:, start : start + chunk].to(torch.float64)
+        x = X[index[0]] if rows.shared else X[index]
+        out = forward(x, rows.shared)
+        target = _expand(y[index], n_members)
+        loss_sum += (task.loss(out, target).to(torch.float64) * weight).sum(1)
+        if task.correct is not None:
+            hit_sum += (task.correct(out, target).to(torch.float64) * weight).sum(1)
+        else:
+            squared = (out.to(torch.float64) - target.to(torch.float64)).square()
+            part = (squared * weight.unsqueeze(-1)).sum(1)
+            residual = part if residual is None else residual + part
+    total = rows.total_weight().to(torch.float64).clamp_min(torch.finfo(torch.float64).tiny)
+    loss = loss_sum / total
+    if task.correct is not None:
+        return loss, hit_sum / total
+    return loss, _r2(residual, y, rows, total)
+
+
+def _r2(residual: Tensor, y: Tensor, rows: Rows, total: Tensor) -> Tensor:
+    weight = rows.weight.to(torch.float64).unsqueeze(-1)
+    target = y[rows.index].to(torch.float64)
+    mean = (target * weight).sum(1) / total.reshape(-1, 1)[: target.shape[0]]
+    spread = ((target - mean.unsqueeze(1)).square() * weight).sum(1).expand_as(residual)
+    constant = spread <= 0
+    ratio = residual / torch.where(constant, torch.ones_like(spread), spread)
+    per_output = torch.where(constant, (residual <= 0).to(ratio.dtype), 1.0 - ratio)
+    return per_output.mean(-1)
+
+
+def _expand(tensor: Tensor, n_members: int) -> Tensor:
+    return tensor.expand(n_members, *tensor.shape[1:]) if tensor.shape[0] == 1 else tensor

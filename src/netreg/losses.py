@@ -1,0 +1,111 @@
+"""Data losses and scores per task, as pure functions of raw network outputs.
+
+Every loss returns one value per row (the ``loss_i`` of the objective), so the engine can
+weight, mask and average rows per population member. The conventions are
+scikit-learn's MLP ones:
+
+=============  ===============================================  ===========  =========
+task           loss_i                                           output       score
+=============  ===============================================  ===========  =========
+regression     ``sum_o (out_io - y_io)^2 / 2`` (half SE)        identity     R^2
+multiclass     ``-log softmax(out_i)[y_i]`` (cross-entropy)     softmax      accuracy
+binary         ``-[y log s(out) + (1-y) log(1-s(out))]``        sigmoid      accuracy
+multilabel     the binary loss summed over the q labels         sigmoid      accuracy
+=============  ===============================================  ===========  =========
+
+(Multilabel accuracy is subset accuracy, as ``sklearn.metrics.accuracy_score``.)
+
+With one target the regression loss is scikit-learn's half mean squared error. With q
+targets it sums the q squared errors of a row: that is the function whose gradient
+scikit-learn's ``MLPRegressor`` follows (its reported ``loss_`` divides by q, its gradient
+does not), and with it a network without hidden layers is ``Ridge(alpha=alpha)`` for any
+number of targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from netreg._checks import check_options
+
+__all__ = ["Task", "TASKS", "get_task"]
+
+
+def half_squared_error(out: Tensor, y: Tensor) -> Tensor:
+    """Per-row half squared error summed over the q outputs; ``out`` and ``y`` are (..., n, q)."""
+    return 0.5 * (out - y).square().sum(-1)
+
+
+def log_loss(out: Tensor, y: Tensor) -> Tensor:
+    """Per-row softmax cross-entropy; ``out`` is (..., n, C) logits, ``y`` (..., n) class indices."""
+    return -torch.gather(F.log_softmax(out, dim=-1), -1, y.unsqueeze(-1)).squeeze(-1)
+
+
+def binary_log_loss(out: Tensor, y: Tensor) -> Tensor:
+    """Per-row sigmoid cross-entropy summed over labels; ``out`` and ``y`` are (..., n, q)."""
+    return F.binary_cross_entropy_with_logits(out, y, reduction="none").sum(-1)
+
+
+def _argmax_correct(out: Tensor, y: Tensor) -> Tensor:
+    return (out.argmax(-1) == y).to(out.dtype)
+
+
+def _threshold_correct(out: Tensor, y: Tensor) -> Tensor:
+    return ((out > 0).to(y.dtype) == y).all(-1).to(out.dtype)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a network is trained for: its loss, its score and its target encoding.
+
+    Attributes
+    ----------
+    name : str
+        ``"regression"``, ``"multiclass"``, ``"binary"`` or ``"multilabel"``.
+    loss : callable
+        ``loss(out, y) -> (..., n)`` per-row data loss.
+    correct : callable or None
+        ``correct(out, y) -> (..., n)`` 1.0 where the row is classified right; ``None``
+        for regression, whose score is R^2.
+    score_name : str
+        ``"r2"`` or ``"accuracy"``.
+    target_dtype : {"float", "long"}
+        How targets are stored: class indices for multiclass, floats otherwise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> task = get_task("regression")
+    >>> task.loss(torch.tensor([[1.0], [3.0]]), torch.tensor([[0.0], [1.0]]))
+    tensor([0.5000, 2.0000])
+    """
+
+    name: str
+    loss: Callable[[Tensor, Tensor], Tensor]
+    correct: Callable[[Tensor, Tensor], Tensor] | None
+    score_name: str
+    target_dtype: str
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.correct is not None
+
+
+TASKS = {
+    "regression": Task("regression", half_squared_error, None, "r2", "float"),
+    "multiclass": Task("multiclass", log_loss, _argmax_correct, "accuracy", "long"),
+    "binary": Task("binary", binary_log_loss, _threshold_correct, "accuracy", "float"),
+    "multilabel": Task("multilabel", binary_log_loss, _threshold_correct, "accuracy", "float"),
+}
+
+
+def get_task(task: str | Task) -> Task:
+    """Return the :class:`Task` of that name (a ``Task`` is returned as is)."""
+    if isinstance(task, Task):
+        return task
+    return TASKS[check_options(task, "task", list(TASKS))]

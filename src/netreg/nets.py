@@ -1,0 +1,106 @@
+"""The multilayer perceptron that netreg's estimators train.
+
+``MLP(n_features, hidden_layer_sizes, n_outputs)`` is ``Linear -> activation ->
+dropout`` for each hidden layer, then a ``Linear`` output layer that returns raw scores
+(logits for classification; the loss applies softmax or sigmoid). With no hidden layer
+it is a linear model: linear or logistic regression, depending on the loss.
+
+Layers are named ``layers.0``, ``layers.1``, ...: ``layers.j.weight`` is the transpose
+of scikit-learn's ``coefs_[j]`` and ``layers.j.bias`` is ``intercepts_[j]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from netreg._checks import check_float, check_hidden_sizes, check_int, check_options
+
+__all__ = ["MLP", "ACTIVATIONS"]
+
+#: Activation name -> function; scikit-learn's names.
+ACTIVATIONS = {
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "logistic": torch.sigmoid,
+    "identity": lambda x: x,
+}
+
+
+class MLP(nn.Module):
+    """A fully connected network: hidden layers with activation and dropout, linear output.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features.
+    hidden_layer_sizes : int or sequence of int
+        Units per hidden layer, scikit-learn style: ``100`` is one layer of 100 units,
+        ``()`` no hidden layer (a linear model).
+    n_outputs : int
+        Number of outputs (classes for multiclass, 1 for binary or single-target
+        regression).
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Hidden-layer activation, as in scikit-learn.
+    dropout : float, default=0.0
+        Probability of zeroing each hidden unit after its activation during training,
+        in [0, 1).
+
+    Notes
+    -----
+    Weights and biases start from scikit-learn's Glorot-uniform initialization:
+    ``U(-b, b)`` with ``b = sqrt(6 / (fan_in + fan_out))`` (``sqrt(2 / ...)`` for
+    ``logistic``), so training starts where ``MLPClassifier`` would.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> net = MLP(4, (8, 8), 3, dropout=0.1)
+    >>> net(torch.zeros(5, 4)).shape
+    torch.Size([5, 3])
+    >>> [name for name, _ in net.named_parameters()]
+    ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias', 'layers.2.weight', 'layers.2.bias']
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden_layer_sizes: int | Sequence[int],
+        n_outputs: int,
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.n_features = check_int(n_features, "n_features", low=1)
+        self.hidden_layer_sizes = check_hidden_sizes(hidden_layer_sizes)
+        self.n_outputs = check_int(n_outputs, "n_outputs", low=1)
+        self.activation = check_options(activation, "activation", list(ACTIVATIONS))
+        self.dropout = check_float(dropout, "dropout", low=0.0, high=1.0, high_open=True)
+        sizes = [self.n_features, *self.hidden_layer_sizes, self.n_outputs]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw new weights from the Glorot-uniform distribution (scikit-learn's)."""
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        with torch.no_grad():
+            for layer in self.layers:
+                bound = math.sqrt(factor / (layer.in_features + layer.out_features))
+                layer.weight.uniform_(-bound, bound)
+                layer.bias.uniform_(-bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        activation = ACTIVATIONS[self.activation]
+        *hidden, output = self.layers
+        for layer in hidden:
+            x = activation(layer(x))
+            if self.dropout > 0.0:
+                x = nn.functional.dropout(x, self.dropout, self.training)
+        return output(x)
+
+    def extra_repr(self) -> str:
+        return f"activation={self.activation!r}, dropout={self.dropout}"

@@ -1,0 +1,69 @@
+"""Stacked SGD and Adam steps against torch.optim, member by member."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from netreg._optim import AdamState, SGDState, adam_step_, sgd_step_
+
+K = 3
+
+
+def _stacked():
+    torch.manual_seed(0)
+    return [torch.randn(K, 4, 5, dtype=torch.float64), torch.randn(K, 4, dtype=torch.float64)]
+
+
+def _grads(step):
+    g = torch.Generator().manual_seed(step)
+    return [torch.randn(K, 4, 5, generator=g, dtype=torch.float64), torch.randn(K, 4, generator=g, dtype=torch.float64)]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "sgd-plain", "sgd-nesterov", "adam"])
+def test_each_member_moves_as_torch_optim_moves_it_alone(solver):
+    params = _stacked()
+    references = [[p[k].clone().requires_grad_(True) for p in params] for k in range(K)]
+    if solver == "adam":
+        state = AdamState.create(params)
+        optimizers = [torch.optim.Adam(ref, lr=0.01, betas=(0.8, 0.95), eps=1e-7) for ref in references]
+    else:
+        momentum = 0.0 if solver == "sgd-plain" else 0.9
+        nesterov = solver == "sgd-nesterov"
+        state = SGDState.create(params, momentum)
+        optimizers = [torch.optim.SGD(ref, lr=0.1, momentum=momentum, nesterov=nesterov) for ref in references]
+    for step in range(6):
+        grads = _grads(step)
+        if solver == "adam":
+            adam_step_(params, grads, state, lr=0.01, beta_1=0.8, beta_2=0.95, epsilon=1e-7)
+        else:
+            sgd_step_(params, grads, state, lr=0.1, momentum=momentum, nesterov=nesterov)
+        for k, (ref, opt) in enumerate(zip(references, optimizers)):
+            for r, g in zip(ref, grads):
+                r.grad = g[k].clone()
+            opt.step()
+    for k, ref in enumerate(references):
+        for p, r in zip(params, ref):
+            torch.testing.assert_close(p[k], r.detach(), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_inactive_member_does_not_move_even_with_momentum_or_nan_gradient(solver):
+    params = _stacked()
+    state = AdamState.create(params) if solver == "adam" else SGDState.create(params, 0.9)
+    step = (
+        (lambda g, active: adam_step_(params, g, state, lr=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, active=active))
+        if solver == "adam"
+        else (lambda g, active: sgd_step_(params, g, state, lr=0.1, momentum=0.9, nesterov=True, active=active))
+    )
+    step(_grads(0), None)  # build up momentum
+    frozen = [p[1].clone() for p in params]
+    grads = _grads(1)
+    for g in grads:
+        g[1] = float("nan")
+    step(grads, torch.tensor([True, False, True]))
+    for p, f in zip(params, frozen):
+        assert torch.equal(p[1], f)
+        assert torch.isfinite(p).all()
+    if solver == "adam":
+        assert state.step.tolist() == [2.0, 1.0, 2.0]

@@ -1,0 +1,211 @@
+"""Penalties against NumPy closed forms, finite differences and each other."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import netreg
+from netreg import penalties
+from netreg.penalties import (
+    L1,
+    L2,
+    ElasticNet,
+    elastic_net_penalty,
+    elastic_net_penalty_grad_,
+    l1_penalty,
+    l1_penalty_grad_,
+    l2_penalty,
+    l2_penalty_grad_,
+)
+
+RNG = np.random.default_rng(0)
+W1, W2 = RNG.normal(size=(5, 3)), RNG.normal(size=(2, 5))
+M = 37.0
+
+
+def _closed_form(weights, alphas, l1_ratio, m):
+    # The objective's penalty written out with NumPy, independently of netreg.
+    return sum(
+        a / m * (l1_ratio * np.abs(w).sum() + (1 - l1_ratio) / 2 * (w**2).sum()) for w, a in zip(weights, alphas)
+    )
+
+
+def _tensors(*arrays):
+    return [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+
+
+@pytest.mark.parametrize(
+    "function, l1_ratio",
+    [
+        (l2_penalty, 0.0),
+        (l1_penalty, 1.0),
+        (lambda w, a, n_samples: elastic_net_penalty(w, a, l1_ratio=0.3, n_samples=n_samples), 0.3),
+    ],
+)
+def test_value_matches_numpy_closed_form(function, l1_ratio):
+    # One shared strength, then one per layer.
+    value = function(_tensors(W1, W2), 0.7, n_samples=M)
+    assert value.item() == pytest.approx(_closed_form([W1, W2], [0.7, 0.7], l1_ratio, M), rel=1e-12)
+    value = function(_tensors(W1, W2), [0.7, 2.5], n_samples=M)
+    assert value.item() == pytest.approx(_closed_form([W1, W2], [0.7, 2.5], l1_ratio, M), rel=1e-12)
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.4, 1.0])
+def test_autograd_gradient_matches_central_finite_differences(l1_ratio):
+    # Weights away from 0, where |w| is differentiable.
+    base = [W1 + np.sign(W1) * 0.1, W2 + np.sign(W2) * 0.1]
+    alphas, eps = [0.9, 3.0], 1e-6
+    weights = _tensors(*base)
+    elastic_net_penalty(weights, alphas, l1_ratio=l1_ratio, n_samples=M).backward()
+    for j, w in enumerate(base):
+        numeric = np.zeros_like(w)
+        for index in np.ndindex(w.shape):
+            plus, minus = [b.copy() for b in base], [b.copy() for b in base]
+            plus[j][index] += eps
+            minus[j][index] -= eps
+            numeric[index] = (_closed_form(plus, alphas, l1_ratio, M) - _closed_form(minus, alphas, l1_ratio, M)) / (
+                2 * eps
+            )
+        np.testing.assert_allclose(weights[j].grad.numpy(), numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "value_fn, grad_fn, l1_ratio",
+    [
+        (l2_penalty, l2_penalty_grad_, None),
+        (l1_penalty, l1_penalty_grad_, None),
+        (elastic_net_penalty, elastic_net_penalty_grad_, 0.25),
+    ],
+)
+@pytest.mark.parametrize("alpha", [1.3, [0.2, 4.0]])
+def test_fused_gradient_equals_autograd_of_value(value_fn, grad_fn, l1_ratio, alpha):
+    extra = {} if l1_ratio is None else {"l1_ratio": l1_ratio}
+    weights = _tensors(W1, W2)
+    value_fn(weights, alpha, n_samples=M, **extra).backward()
+    grads = [torch.full_like(w, 0.5) for w in weights]  # fused path adds to existing gradients
+    grad_fn([w.detach() for w in weights], grads, alpha, n_samples=M, **extra)
+    for w, g in zip(weights, grads):
+        torch.testing.assert_close(g - 0.5, w.grad, rtol=1e-12, atol=1e-14)
+
+
+def test_l1_subgradient_at_zero_is_zero_like_autograd():
+    w = torch.tensor([[0.0, 2.0, -3.0]], dtype=torch.float64, requires_grad=True)
+    l1_penalty([w], 5.0, n_samples=10).backward()
+    fused = torch.zeros(1, 3, dtype=torch.float64)
+    l1_penalty_grad_([w.detach()], [fused], 5.0, n_samples=10)
+    torch.testing.assert_close(fused, torch.tensor([[0.0, 0.5, -0.5]], dtype=torch.float64))
+    torch.testing.assert_close(fused, w.grad)
+
+
+def test_alpha_zero_is_exactly_a_no_op():
+    weights = [torch.tensor([[np.inf, 1.0]]), torch.randn(3, 3)]
+    assert l2_penalty(weights, 0.0, n_samples=10).item() == 0.0
+    grads = [torch.randn(1, 2), torch.randn(3, 3)]
+    before = [g.clone() for g in grads]
+    l2_penalty_grad_(weights, grads, 0.0, n_samples=10)
+    l1_penalty_grad_(weights, grads, [0.0, 0.0], n_samples=10)
+    for g, b in zip(grads, before):
+        assert torch.equal(g, b)
+
+
+def test_population_alpha_gives_one_value_and_gradient_per_member():
+    K = 3
+    alpha = torch.tensor([0.0, 1.0, 5.0], dtype=torch.float64)
+    stacked = [torch.tensor(np.stack([W1 * (k + 1) for k in range(K)]), requires_grad=True)]
+    values = l2_penalty(stacked, alpha, n_samples=M)
+    expected = [_closed_form([W1 * (k + 1)], [alpha[k].item()], 0.0, M) for k in range(K)]
+    np.testing.assert_allclose(values.detach().numpy(), expected, rtol=1e-12)
+    values.sum().backward()
+    fused = [torch.zeros_like(stacked[0])]
+    l2_penalty_grad_([stacked[0].detach()], fused, alpha, n_samples=M)
+    torch.testing.assert_close(fused[0], stacked[0].grad)
+    for k in range(K):
+        torch.testing.assert_close(fused[0][k], alpha[k] / M * stacked[0][k].detach())
+
+
+def _model():
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.LayerNorm(4), nn.Linear(4, 2)).double()
+
+
+def test_class_on_module_penalizes_only_layer_weights_with_per_layer_strengths():
+    model = _model()
+    penalty = L2(alpha=0.5, layer_alphas={"3.weight": 4.0})
+    first, last = model[0].weight.detach().numpy(), model[3].weight.detach().numpy()
+    expected = _closed_form([first, last], [0.5, 4.0], 0.0, M)
+    assert penalty(model, n_samples=M).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_class_exclusion_and_inclusion_change_what_is_penalized():
+    model = _model()
+    first, last = model[0].weight.detach().numpy(), model[3].weight.detach().numpy()
+    bias = model[0].bias.detach().numpy()
+    excluded = L1(alpha=2.0, exclude=["3.*"])(model, n_samples=M).item()
+    assert excluded == pytest.approx(_closed_form([first], [2.0], 1.0, M), rel=1e-12)
+    included = L1(alpha=2.0, include=["0.bias"])(model, n_samples=M).item()
+    assert included == pytest.approx(_closed_form([first, bias, last], [2.0] * 3, 1.0, M), rel=1e-12)
+
+
+def test_class_grad_equals_autograd_and_leaves_excluded_parameters_alone():
+    model = _model()
+    penalty = ElasticNet(alpha=0.8, l1_ratio=0.6, layer_alphas={"0.weight": 2.0})
+    penalty(model, n_samples=M).backward()
+    expected = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    penalty.grad_(model, n_samples=M)
+    got = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
+    assert sorted(got) == sorted(expected) == ["0.weight", "3.weight"]
+    for name in got:
+        torch.testing.assert_close(got[name], expected[name])
+    assert model[2].weight.grad is None and model[0].bias.grad is None
+
+
+def test_get_and_config_round_trip():
+    for penalty in [L2(0.3), L1(2.0, exclude=["head.*"]), ElasticNet(0.1, 0.7, layer_alphas={"a.*": 1.0})]:
+        config = penalty.get_config()
+        assert penalties.get(config) == penalty
+        assert penalties.get(config).get_config() == config
+    assert penalties.get("elasticnet") == ElasticNet()
+    assert penalties.get(None) is None
+    same = L2(0.5)
+    assert penalties.get(same) is same
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: L2(alpha=-0.1), "`alpha` must be a finite float >= 0. Got alpha=-0.1."),
+        (lambda: L2(alpha=float("nan")), "`alpha` must be a finite float >= 0. Got alpha=nan."),
+        (lambda: L1(alpha=float("inf")), "`alpha` must be a finite float >= 0. Got alpha=inf."),
+        (lambda: L2(alpha=True), "`alpha` must be a finite float >= 0. Got alpha=True."),
+        (lambda: L2(alpha="1"), "`alpha` must be a finite float >= 0. Got alpha='1'."),
+        (lambda: ElasticNet(l1_ratio=1.5), "`l1_ratio` must be a float in [0, 1]. Got l1_ratio=1.5."),
+        (lambda: ElasticNet(l1_ratio=-0.1), "`l1_ratio` must be a float in [0, 1]. Got l1_ratio=-0.1."),
+        (
+            lambda: L2(layer_alphas={"0.*": -2.0}),
+            "`layer_alphas['0.*']` must be a finite float >= 0. Got layer_alphas['0.*']=-2.0.",
+        ),
+        (
+            lambda: L2(exclude="0.weight"),
+            "`exclude` must be a sequence of glob patterns (str). Got exclude='0.weight'. Write exclude=['0.weight'].",
+        ),
+        (
+            lambda: penalties.get("l3"),
+            "`penalty` must be one of 'l2', 'l1', 'elasticnet', a config dict with such a 'name', or a Penalty. "
+            "Got penalty='l3'.",
+        ),
+    ],
+)
+def test_bad_parameters_raise_the_full_message(build, message):
+    with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
+        build()
+
+
+def test_bad_n_samples_is_refused():
+    with pytest.raises(ValueError, match=re.escape("`n_samples` must be a finite float > 0. Got n_samples=0.")):
+        L2(1.0)(_model(), n_samples=0)

@@ -1,0 +1,38 @@
+"""Project hygiene that CI must enforce: README commands, CI script, lint and format."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bash_blocks(text):
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_opens_with_the_demo_and_test_commands_and_ci_runs_the_latter():
+    blocks = _bash_blocks((ROOT / "README.md").read_text())
+    demo, tests = blocks[0].strip(), blocks[1].strip()
+    assert demo.endswith("netreg demo")
+    ci_lines = [line for line in (ROOT / ".ci/run").read_text().splitlines() if line and not line.startswith("#")]
+    assert tests in ci_lines
+
+
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+    reason="ruff is installed by the [test] extra that CI uses",
+)
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
+def test_ruff_is_clean(command):
+    ruff = Path(sys.executable).parent / "ruff"
+    executable = str(ruff) if ruff.exists() else "ruff"
+    paths = [str(ROOT / p) for p in ("src", "tests", "benchmarks")]
+    completed = subprocess.run([executable, *command, *paths], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
