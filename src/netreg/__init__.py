@@ -2,6 +2,8 @@
 
 The table of contents of the package; every public name is listed here once.
 
+Estimators (:mod:`netreg.estimators`)
+    ``NetRegClassifier``, ``NetRegRegressor``: drop-ins for scikit-learn's MLPs.
 Penalties (:mod:`netreg.penalties`)
     ``L2``, ``L1``, ``ElasticNet``, their functional forms and fused gradients, ``get``.
 Selection (:mod:`netreg.selection`)
@@ -29,6 +31,7 @@ from netreg.engine import (
     member_module,
     train_population,
 )
+from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import (
     DataError,
     DivergenceError,
@@ -56,6 +59,8 @@ from netreg.selection import PenalizedParameter, penalized_parameters
 __version__ = "0.1.0"
 
 __all__ = [
+    "NetRegClassifier",
+    "NetRegRegressor",
     "L2",
     "L1",
     "ElasticNet",

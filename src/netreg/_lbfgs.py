@@ -85,14 +85,8 @@ def fit_lbfgs(run: _Run) -> None:
             jac=True,
             method="L-BFGS-B",
             callback=record,
-            # gtol=tol as scikit-learn; ftol at the dtype's precision, so that the gradient
-            # criterion decides and a tight tol really gives a tight fit.
-            options={
-                "maxiter": c.max_iter,
-                "maxfun": c.max_fun,
-                "gtol": c.tol,
-                "ftol": float(torch.finfo(run.dtype).eps),
-            },
+            # scikit-learn's settings (gtol=tol), so a fit stops where MLPClassifier's would.
+            options={"maxiter": c.max_iter, "maxfun": c.max_fun, "gtol": c.tol, "ftol": c.ftol},
         )
     except _Diverged:
         run.histories[0].append(_diverged_record(iterations + 1))

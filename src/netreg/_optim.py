@@ -12,7 +12,9 @@ which also keeps a NaN of one member from reaching the others.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -33,6 +35,18 @@ class SGDState:
     def tensors(self) -> list[Tensor]:
         return self.momentum_buffers
 
+    def member(self, position: int, names: list[str]) -> dict[str, Any]:
+        """Member ``position``'s slice of the state, on CPU, to resume it later."""
+        return {
+            "momentum_buffers": {n: b[position].detach().cpu().clone() for n, b in zip(names, self.momentum_buffers)}
+        }
+
+    @torch.no_grad()
+    def load_member_(self, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
+        """Put a :meth:`member` slice back at ``position``."""
+        for name, buffer in zip(names, self.momentum_buffers):
+            buffer[position] = saved["momentum_buffers"][name]
+
 
 @dataclass
 class AdamState:
@@ -50,6 +64,22 @@ class AdamState:
 
     def tensors(self) -> list[Tensor]:
         return [*self.exp_avg, *self.exp_avg_sq, self.step]
+
+    def member(self, position: int, names: list[str]) -> dict[str, Any]:
+        """Member ``position``'s slice of the state, on CPU, to resume it later."""
+        return {
+            "exp_avg": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg)},
+            "exp_avg_sq": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg_sq)},
+            "step": float(self.step[position]),
+        }
+
+    @torch.no_grad()
+    def load_member_(self, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
+        """Put a :meth:`member` slice back at ``position``."""
+        for name, m, v in zip(names, self.exp_avg, self.exp_avg_sq):
+            m[position] = saved["exp_avg"][name]
+            v[position] = saved["exp_avg_sq"][name]
+        self.step[position] = saved["step"]
 
 
 @torch.no_grad()

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
@@ -93,6 +94,10 @@ class TrainConfig:
         Shuffle each member's rows every epoch (with the member's own seed).
     max_fun : int, default=15000
         L-BFGS's maximum number of loss evaluations.
+    ftol : float, default=2.220446049250313e-09
+        L-BFGS also stops when an iteration lowers the objective by less than ``ftol``
+        relative to it (SciPy's and scikit-learn's default). Lower it, with a small
+        ``tol`` and ``dtype="float64"``, to converge to machine precision.
     device : str, default="auto"
         ``"auto"`` picks CUDA when available, else CPU; or any torch device string.
     dtype : {"float32", "float64"}, default="float32"
@@ -125,6 +130,7 @@ class TrainConfig:
     early_stopping_metric: str = "loss"
     shuffle: bool = True
     max_fun: int = 15000
+    ftol: float = 2.220446049250313e-09
     device: str = "auto"
     dtype: str = "float32"
     eval_batch_size: int = 8192
@@ -142,6 +148,7 @@ class TrainConfig:
         check_float(self.tol, "tol", low=0.0)
         check_int(self.n_iter_no_change, "n_iter_no_change", low=1)
         check_int(self.max_fun, "max_fun", low=1)
+        check_float(self.ftol, "ftol", low=0.0)
         check_int(self.eval_batch_size, "eval_batch_size", low=1)
         check_options(self.early_stopping_metric, "early_stopping_metric", ("loss", "score"))
         check_options(self.dtype, "dtype", ("float32", "float64"))
@@ -211,6 +218,9 @@ class MemberResult:
         evaluation set, computed with the kept weights in eval mode (no dropout).
     message : str
         Human-readable reason for the status.
+    optimizer_state : dict or None
+        The SGD momentum or Adam moments at the end of training (``None`` for L-BFGS),
+        to continue training later through ``init_optimizer_states``.
     """
 
     index: int
@@ -223,6 +233,7 @@ class MemberResult:
     history: History
     metrics: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    optimizer_state: dict[str, Any] | None = None
 
 
 @dataclass
@@ -252,8 +263,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def member_module(template: nn.Module, state_dict: Mapping[str, Tensor]) -> nn.Module:
-    """A copy of ``template`` holding a member's weights, in eval mode, on CPU."""
+    """A copy of ``template`` holding a member's weights (and their dtype), in eval mode, on CPU."""
     module = copy.deepcopy(template).cpu()
+    dtypes = {t.dtype for t in state_dict.values() if t.is_floating_point()}
+    if len(dtypes) == 1:
+        module = module.to(dtypes.pop())
     module.load_state_dict(state_dict)
     return module.eval()
 
@@ -272,6 +286,7 @@ def train_population(
     eval_rows: Mapping[str, Sequence[Any]] | None = None,
     sample_weight: Any = None,
     init_states: Mapping[str, Tensor] | Sequence[Mapping[str, Tensor]] | None = None,
+    init_optimizer_states: Sequence[Mapping[str, Any] | None] | None = None,
     callback: Callback | None = None,
 ) -> PopulationResult:
     """Train K copies of ``module`` at once, member k with strength ``alphas[k]``.
@@ -314,6 +329,9 @@ def train_population(
         Non-negative row weights for the loss, the penalty's m and the scores.
     init_states : state dict or sequence of state dicts, optional
         Starting weights: one for all members, or one per member.
+    init_optimizer_states : sequence of dict or None, optional
+        Per member, an ``optimizer_state`` of an earlier result to continue from (same
+        solver); ``None`` entries start fresh. Used for ``partial_fit``.
     callback : Callback, optional
         Receives progress and each member's result as soon as it stops.
 
@@ -348,6 +366,7 @@ def train_population(
     run = _Run.prepare(
         module, X, y, task, alphas, penalty, config, seeds, train_rows, eval_rows, sample_weight, init_states, callback
     )
+    run.init_optimizer_states = _check_optimizer_states(init_optimizer_states, len(run.alphas), config.solver)
     return run.fit()
 
 
@@ -416,7 +435,9 @@ class _Run:
     def fit(self) -> PopulationResult:
         started = time.perf_counter()
         cuda = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda):
+        # NumPy's and SciPy's BLAS threads spin-wait after each small call and take the
+        # cores torch's threads need: with 2 cores, L-BFGS iterations ran 15x slower.
+        with threadpool_limits(limits=1, user_api="blas"), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(self.seeds[0])
             self._stack()
             self.callback.on_train_begin(
@@ -624,6 +645,9 @@ class _Run:
             self.opt_state: Any = SGDState.create(self.param_list, self.config.momentum)
         elif self.config.solver == "adam":
             self.opt_state = AdamState.create(self.param_list)
+        for position, saved in enumerate(self.init_optimizer_states):
+            if saved is not None:
+                self.opt_state.load_member_(position, list(self.params), saved)
         self.best_metric = torch.full((n_members,), math.inf, dtype=torch.float64)
         self.bad_epochs = torch.zeros(n_members, dtype=torch.long)
         self.best_epoch = torch.zeros(n_members, dtype=torch.long)
@@ -696,6 +720,9 @@ class _Run:
                 history=self.histories[member],
                 metrics={key: values[row] for key, values in metrics.items()},
                 message=self._message(status[position], member, epoch),
+                optimizer_state=None
+                if self.config.solver == "lbfgs"
+                else self.opt_state.member(position, list(self.params)),
             )
             self.results.append(result)
             self.callback.on_member_end(result)
@@ -823,6 +850,21 @@ def _check_alphas(alphas: Sequence[float] | None, penalty: penalties.Penalty) ->
     if not values:
         raise invalid("alphas", "a non-empty sequence of floats >= 0", alphas)
     return [check_alpha(a.item() if isinstance(a, np.generic) else a, f"alphas[{i}]") for i, a in enumerate(values)]
+
+
+def _check_optimizer_states(states: Sequence[Any] | None, n_members: int, solver: str) -> list[Any]:
+    if states is None:
+        return [None] * n_members
+    states = list(states)
+    if len(states) != n_members:
+        raise invalid(
+            "init_optimizer_states",
+            f"a sequence of {n_members} states or None (one per member)",
+            f"<{len(states)} states>",
+        )
+    if solver == "lbfgs" and any(s is not None for s in states):
+        raise InvalidParameterError("init_optimizer_states cannot be used with solver='lbfgs', which keeps no state.")
+    return states
 
 
 def _check_seeds(seeds: int | Sequence[int], n_members: int) -> list[int]:
