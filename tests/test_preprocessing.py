@@ -363,9 +363,7 @@ def test_standardize_must_be_a_bool():
 
 
 def test_transform_before_fit_is_a_not_fitted_error_also_for_scikit_learn():
-    expected = (
-        "This TablePreprocessor instance is not fitted yet. Call 'fit' with the training features before 'transform'."
-    )
+    expected = "This TablePreprocessor instance is not fitted yet. Call 'fit' with the training features first."
     for method in (lambda p: p.transform(TRAIN), lambda p: p.to_config()):
         with raises(expected, NotFittedError):
             method(TablePreprocessor())

@@ -357,6 +357,8 @@ def test_arguments_of_the_wrong_type():
         read_table("d.csv", target=3)
     with raises("`path` must be a str or os.PathLike. Got path=None.", InvalidParameterError):
         read_table(None)
+    with raises("`path` must be a str or os.PathLike. Got path=b'd.csv'.", InvalidParameterError):
+        read_table(b"d.csv")
 
 
 # ---------------------------------------------------------------------------------------
@@ -378,6 +380,7 @@ def test_arguments_of_the_wrong_type():
         (pd.Series([1, 2, 3], dtype=object), "classification"),  # object of integers is numeric
         (pd.Series([1.5, 2.0], dtype=object), "regression"),
         (pd.array([1, 2, None], dtype="Int64"), "classification"),
+        (np.array([1 + 0j, 2 + 0j]), "regression"),  # complex numbers are never integers
     ],
 )
 def test_infer_task_rule(values, task):
@@ -428,6 +431,15 @@ def test_drop_missing_rows_agrees_with_pandas_dropna_on_nan_and_none():
     pd.testing.assert_frame_equal(kept, features.dropna())
     assert target is None
     assert dropped == sorted(set(range(40)) - set(features.dropna().index))
+
+
+def test_rows_named_after_dropping_are_still_the_rows_of_the_file(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,y\n1,x,0\n,y,1\n2,z,0\ninf,x,1\n")
+    table = read_table(tmp_path / "d.csv", target="y")
+    features, target, dropped = drop_missing_rows(table.features, table.target)
+    assert dropped == [1] and target.tolist() == [0, 0, 1]
+    with raises("infinite values in column 'a' (row 3); expected finite numbers. Replace them, or drop those rows."):
+        TablePreprocessor().fit(features)
 
 
 def test_drop_missing_rows_checks_its_arguments():

@@ -68,18 +68,21 @@ def show(value: Any) -> str:
 
 
 def check_frame(features: Any) -> pd.DataFrame:
+    """``features`` if it is a DataFrame, else raise."""
     if not isinstance(features, pd.DataFrame):
         raise DataError(f"features must be a pandas DataFrame; got {type(features).__name__}.")
     return features
 
 
 def check_series(target: Any, name: str) -> pd.Series:
+    """``target`` if it is a Series, else raise."""
     if not isinstance(target, pd.Series):
         raise DataError(f"{name} must be a pandas Series; got {type(target).__name__}.")
     return target
 
 
 def target_name(target: pd.Series) -> str:
+    """``"target column 'y'"``, or ``"target"`` for a Series without a name."""
     return "target" if target.name is None else f"target column {show(target.name)}"
 
 
@@ -116,6 +119,7 @@ def check_file(name: str) -> str:
 
 
 def read_csv(name: str) -> pd.DataFrame:
+    """The CSV file as pandas reads it (empty fields and markers such as ``NA`` are NaN)."""
     try:
         return pd.read_csv(name, low_memory=False)
     except pd.errors.EmptyDataError:
@@ -129,6 +133,7 @@ def read_csv(name: str) -> pd.DataFrame:
 
 
 def csv_error(name: str, detail: str) -> DataError:
+    """The error for a CSV file that the parser refused, ``detail`` saying where."""
     return DataError(
         f"`{name}`: could not be parsed as CSV ({detail}); expected UTF-8 comma-separated values "
         "with a header line and the same number of fields on every line."
@@ -136,6 +141,7 @@ def csv_error(name: str, detail: str) -> DataError:
 
 
 def read_parquet(name: str) -> pd.DataFrame:
+    """The Parquet file as pandas (with pyarrow) reads it."""
     try:
         return pd.read_parquet(name)
     except Exception as error:  # pyarrow raises several types; all mean the same thing here
@@ -146,6 +152,7 @@ def read_parquet(name: str) -> pd.DataFrame:
 
 
 def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Features and target from the arrays of an NPZ file (see ``read_table`` for the layout)."""
     not_npz = f"`{name}`: is not an NPZ archive; expected a zip archive of named arrays such as numpy.savez writes."
     arrays: dict[str, np.ndarray] = {}
     with open(name, "rb") as handle:
@@ -217,6 +224,7 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
 
 
 def check_names(name: str, columns: Sequence[str]) -> None:
+    """Raise if a column name appears twice."""
     seen: set[str] = set()
     for column in columns:
         if column in seen:
@@ -228,11 +236,13 @@ def check_names(name: str, columns: Sequence[str]) -> None:
 
 
 def check_has_rows(name: str, columns: Iterable[Any], n_rows: int) -> None:
+    """Raise if the file has columns but no rows."""
     if n_rows == 0:
         raise DataError(f"`{name}`: has columns {names_text(columns)} but no rows; expected at least one row of data.")
 
 
 def split_target(name: str, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The features (every other column) and the target column, which must exist."""
     if target is None:
         return frame, None
     if target not in frame.columns:
@@ -252,6 +262,7 @@ def suggest(target: str, columns: Iterable[Any], kind: str) -> str:
 
 
 def check_target_values(name: str, target: pd.Series, kind: str) -> None:
+    """Raise if the target has missing or infinite values, naming their rows."""
     column = f"target {kind} {show(target.name)}"
     missing = np.flatnonzero(missing_mask(target.to_frame())[:, 0])
     if len(missing):

@@ -27,9 +27,7 @@ __all__ = ["TablePreprocessor"]
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 CONFIG_TYPE, CONFIG_VERSION = "TablePreprocessor", 1
-NOT_FITTED_MSG = (
-    "This TablePreprocessor instance is not fitted yet. Call 'fit' with the training features before 'transform'."
-)
+NOT_FITTED_MSG = "This TablePreprocessor instance is not fitted yet. Call 'fit' with the training features first."
 _KEYS = {
     None: ("type", "version", "standardize", "columns"),
     NUMERIC: ("name", "kind", "mean", "scale"),
@@ -54,7 +52,8 @@ class TablePreprocessor:
 
     Missing values (NaN, None, empty or blank text, the text ``"nan"``), infinite numbers,
     columns mixing numbers and text, and other dtypes (dates, complex numbers) are refused
-    with a :class:`netreg.DataError` that names the columns and the rows.
+    with a :class:`netreg.DataError` that names the columns and the rows (by index label:
+    for a table from :func:`netreg.tabular.read_table`, the position in the file).
 
     Parameters
     ----------
@@ -125,7 +124,7 @@ class TablePreprocessor:
             kind, values = _fit_column(name, column)
             kinds.append(kind)
             (numeric if kind == NUMERIC else text)[name] = values
-        _check_finite(numeric)
+        _check_finite(numeric, frame.index)
         stats = [_mean_and_scale(values) if self.standardize else (0.0, 1.0) for values in numeric.values()]
         self._set_state(
             standardize=self.standardize,
@@ -153,16 +152,17 @@ class TablePreprocessor:
             raise NotFittedError(NOT_FITTED_MSG)
         frame = _check_table(features, columns=self.columns_)
         numeric = {name: _numeric_values(name, frame[name]) for name in self.numeric_columns_}
-        _check_finite(numeric)
+        _check_finite(numeric, frame.index)
+        stats = dict(zip(self.numeric_columns_, zip(self.means_, self.scales_)))
+        categories_of = dict(zip(self.categorical_columns_, self.categories_))
         output = np.zeros((len(frame), len(self.feature_names_out_)))
         offset = 0
         for name in self.columns_:
             if name in numeric:
-                j = self.numeric_columns_.index(name)
-                output[:, offset] = _standardize(name, frame[name], numeric[name], self.means_[j], self.scales_[j])
+                output[:, offset] = _standardize(name, frame[name], numeric[name], *stats[name])
                 offset += 1
             else:
-                categories = self.categories_[self.categorical_columns_.index(name)]
+                categories = categories_of[name]
                 position = {category: k for k, category in enumerate(categories)}
                 codes = np.array([position.get(value, -1) for value in _as_text(frame[name])], dtype=np.int64)
                 known = codes >= 0
@@ -185,15 +185,15 @@ class TablePreprocessor:
         """
         if not hasattr(self, "columns_"):
             raise NotFittedError(NOT_FITTED_MSG)
+        stats = dict(zip(self.numeric_columns_, zip(self.means_, self.scales_)))
+        categories_of = dict(zip(self.categorical_columns_, self.categories_))
         columns = []
         for name in self.columns_:
-            if name in self.numeric_columns_:
-                j = self.numeric_columns_.index(name)
-                stats = {"mean": float(self.means_[j]), "scale": float(self.scales_[j])}
-                columns.append({"name": name, "kind": NUMERIC, **stats})
+            if name in stats:
+                mean, scale = stats[name]
+                columns.append({"name": name, "kind": NUMERIC, "mean": float(mean), "scale": float(scale)})
             else:
-                categories = list(self.categories_[self.categorical_columns_.index(name)])
-                columns.append({"name": name, "kind": CATEGORICAL, "categories": categories})
+                columns.append({"name": name, "kind": CATEGORICAL, "categories": list(categories_of[name])})
         return {"type": CONFIG_TYPE, "version": CONFIG_VERSION, "standardize": self.standardize, "columns": columns}
 
     @classmethod
@@ -226,6 +226,7 @@ class TablePreprocessor:
         entries = config["columns"]
         _require(isinstance(entries, list) and len(entries) > 0, "columns", "a non-empty list", entries)
         state: dict[str, list[Any]] = {"columns": [], "kinds": [], "means": [], "scales": [], "categories": []}
+        seen: set[Any] = set()
         for i, entry in enumerate(entries):
             where = f"columns[{i}]"
             kind = entry.get("kind") if isinstance(entry, dict) else None
@@ -233,7 +234,8 @@ class TablePreprocessor:
             _check_keys(entry, where, _KEYS[kind])
             name = entry["name"]
             _require(_is_name(name), f"{where}.name", "a str or an int", name)
-            _require(name not in state["columns"], f"{where}.name", "distinct from the other names", name)
+            _require(name not in seen, f"{where}.name", "distinct from the other names", name)
+            seen.add(name)
             state["columns"].append(name)
             state["kinds"].append(kind)
             if kind == NUMERIC:
@@ -302,8 +304,9 @@ def _check_table(features: Any, columns: list[Any] | None = None) -> pd.DataFram
     if frame.shape[0] == 0:
         raise DataError(f"the features have columns {names_text(frame.columns)} but no rows; expected at least one.")
     if columns is not None:
+        expected = set(columns)
         missing = [name for name in columns if name not in frame.columns]
-        unexpected = [name for name in frame.columns if name not in columns]
+        unexpected = [name for name in frame.columns if name not in expected]
         if missing or unexpected:
             found = "; ".join(
                 f"{label} {names_text(names)}"
@@ -403,13 +406,14 @@ def _as_text(column: pd.Series) -> list[str]:
     return [str(value.item() if isinstance(value, np.generic) else value) for value in column.astype(object)]
 
 
-def _check_finite(numeric: dict[Any, np.ndarray]) -> None:
+def _check_finite(numeric: dict[Any, np.ndarray], index: pd.Index) -> None:
+    """Raise if a numeric column holds an infinite value, naming the columns and rows."""
     infinite = {name: ~np.isfinite(values) for name, values in numeric.items()}
     hit = [name for name, mask in infinite.items() if mask.any()]
     if hit:
-        rows = np.flatnonzero(np.logical_or.reduce([infinite[name] for name in hit]))
+        rows = index[np.logical_or.reduce([infinite[name] for name in hit])]
         raise DataError(
-            f"infinite values in {_columns(hit)} ({rows_text(rows.tolist())}); expected finite numbers. "
+            f"infinite values in {_columns(hit)} ({rows_text(list(rows))}); expected finite numbers. "
             "Replace them, or drop those rows."
         )
 

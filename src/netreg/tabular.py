@@ -30,6 +30,7 @@ from netreg.exceptions import DataError
 
 __all__ = [
     "FORMATS",
+    "MAX_CLASSES",
     "Table",
     "read_table",
     "infer_task",
@@ -113,7 +114,7 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> import pathlib, shutil, tempfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "data.csv").write_text("size,color,label\\n1.5,red,yes\\n2.0,,no\\n")
     >>> table = read_table(folder / "data.csv", target="label")
@@ -127,13 +128,13 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
     Traceback (most recent call last):
     ...
     netreg.exceptions.DataError: `.../data.csv`: target column 'lable' not found. Did you mean 'label'? Columns: 'size', 'color', 'label'.
+    >>> shutil.rmtree(folder)
     """
     if target is not None and not isinstance(target, str):
         raise invalid("target", "a column name (str) or None", target)
-    try:
-        name = os.fspath(path)
-    except TypeError:
-        raise invalid("path", "a str or os.PathLike", path) from None
+    name = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+    if not isinstance(name, str):
+        raise invalid("path", "a str or os.PathLike", path)
     file_format = _tables.check_file(name)
     if file_format == "npz":
         features, target_values = _tables.read_npz(name, target)
@@ -176,8 +177,10 @@ def infer_task(target: pd.Series) -> str:
     if values.dtype == object:
         values = values.infer_objects()  # an object column of numbers is numeric
     dtype = values.dtype
-    if isinstance(dtype, pd.CategoricalDtype) or dtype.kind not in "iuf":
+    if isinstance(dtype, pd.CategoricalDtype) or dtype.kind not in "iufc":
         return "classification"  # text, categories and booleans (kind "b") are labels
+    if dtype.kind == "c":
+        return "regression"  # complex numbers are numbers, never integers
     numbers = values.to_numpy(dtype=np.float64)
     integral = dtype.kind in "iu" or bool(np.all(np.isfinite(numbers) & (numbers == np.floor(numbers))))
     if integral and len(np.unique(numbers)) <= MAX_CLASSES:
@@ -215,7 +218,7 @@ def check_classification_target(target: pd.Series) -> None:
 def drop_missing_rows(
     features: pd.DataFrame, target: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.Series | None, list[int]]:
-    """Drop the rows where a feature is missing: NaN, None, or text that is empty or blank.
+    """Drop the rows where a feature is missing: NaN, None, or text that is blank or ``"nan"``.
 
     The target is not inspected (:func:`read_table` refuses missing target values);
     its rows are dropped with those of the features. Kept rows keep their index labels.
