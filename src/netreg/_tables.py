@@ -1,0 +1,279 @@
+"""Private helpers of the table layer: file readers, the missing-value mask, message pieces.
+
+Used by :mod:`netreg.tabular` (reading) and :mod:`netreg.preprocessing` (the
+preprocessor), so that both find missing values the same way and word rows, columns
+and values the same way in their messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from netreg.exceptions import DataError
+
+#: File extensions read by ``read_table`` (compared in lower case) and their format.
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".npz": "npz"}
+SUPPORTED = ", ".join(FORMATS)
+MAX_ROWS_SHOWN = 5
+MAX_NAMES_SHOWN = 20
+
+
+def missing_mask(frame: pd.DataFrame) -> np.ndarray:
+    """``(n_rows, n_columns)`` booleans: NaN, None, NaT, or text that is blank or ``"nan"``."""
+    mask = frame.isna().to_numpy(dtype=bool, copy=True)
+    for j, (_, column) in enumerate(frame.items()):
+        if column.dtype == object or isinstance(column.dtype, pd.StringDtype | pd.CategoricalDtype):
+            mask[:, j] |= np.array([_is_missing_text(value) for value in column.astype(object)], dtype=bool)
+    return mask
+
+
+def _is_missing_text(value: Any) -> bool:
+    # Text that reads as no value: "" or blanks, and "nan" (as pandas.read_csv reads it).
+    return isinstance(value, str) and (not value.strip() or value.strip().lower() in ("nan", "-nan", "+nan"))
+
+
+def rows_text(labels: Sequence[Any]) -> str:
+    """``"row 3"``, ``"rows 2, 5"``, or ``"rows 0, 1, 2, 3, 4 and 7 more"``."""
+    shown = ", ".join(row_label(label) for label in labels[:MAX_ROWS_SHOWN])
+    more = f" and {len(labels) - MAX_ROWS_SHOWN} more" if len(labels) > MAX_ROWS_SHOWN else ""
+    return f"{'row' if len(labels) == 1 else 'rows'} {shown}{more}"
+
+
+def row_label(label: Any) -> str:
+    """A row's index label: ``3`` for an integer, else its ``repr``."""
+    return str(int(label)) if isinstance(label, int | np.integer) else show(label)
+
+
+def names_text(names: Iterable[Any]) -> str:
+    """``"'a', 'b', 'c'"``; after 20 names, ``"'a', ..., 't' and 5 more"``."""
+    listed = list(names)
+    shown = ", ".join(show(name) for name in listed[:MAX_NAMES_SHOWN])
+    return shown + (f" and {len(listed) - MAX_NAMES_SHOWN} more" if len(listed) > MAX_NAMES_SHOWN else "")
+
+
+def show(value: Any) -> str:
+    """``repr`` of a value as a user wrote it: ``42``, not ``np.int64(42)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def check_frame(features: Any) -> pd.DataFrame:
+    """``features`` if it is a DataFrame, else raise."""
+    if not isinstance(features, pd.DataFrame):
+        raise DataError(f"features must be a pandas DataFrame; got {type(features).__name__}.")
+    return features
+
+
+def check_series(target: Any, name: str) -> pd.Series:
+    """``target`` if it is a Series, else raise."""
+    if not isinstance(target, pd.Series):
+        raise DataError(f"{name} must be a pandas Series; got {type(target).__name__}.")
+    return target
+
+
+def target_name(target: pd.Series) -> str:
+    """``"target column 'y'"``, or ``"target"`` for a Series without a name."""
+    return "target" if target.name is None else f"target column {show(target.name)}"
+
+
+# ---------------------------------------------------------------------------------------
+# Reading.
+
+
+def check_file(name: str) -> str:
+    """Return the format of an existing, readable, non-empty file, else raise."""
+    expected = f"expected a {SUPPORTED.replace(', .npz', ' or .npz')} file"
+    try:
+        info = os.stat(name)
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"`{name}`: no such file; {expected}.") from None
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        raise DataError(f"`{name}`: cannot be accessed ({reason}); {expected}.") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"`{name}`: is a directory; {expected}.")
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"`{name}`: is not a regular file; {expected}.")
+    suffix = Path(name).suffix
+    if suffix.lower() not in FORMATS:
+        found = f"unsupported extension {suffix!r}" if suffix else "no extension"
+        raise DataError(f"`{name}`: {found}; expected one of {SUPPORTED}.")
+    try:
+        with open(name, "rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise DataError(f"`{name}`: cannot be read ({error.strerror}); expected a readable file.") from None
+    if info.st_size == 0:
+        raise DataError(f"`{name}`: the file is empty; expected at least one column and one row of data.")
+    return FORMATS[suffix.lower()]
+
+
+def read_csv(name: str) -> pd.DataFrame:
+    """The CSV file as pandas reads it (empty fields and markers such as ``NA`` are NaN)."""
+    try:
+        return pd.read_csv(name, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"`{name}`: the file is empty; expected at least one column and one row of data.") from None
+    except UnicodeDecodeError as error:
+        detail = f"not UTF-8 text: byte 0x{error.object[error.start]:02x} cannot be decoded"
+        raise csv_error(name, detail) from error
+    except Exception as error:  # any failure of the parser means the file is not valid CSV
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        raise csv_error(name, lines[0].removeprefix("Error tokenizing data. C error: ")) from error
+
+
+def csv_error(name: str, detail: str) -> DataError:
+    """The error for a CSV file that the parser refused, ``detail`` saying where."""
+    return DataError(
+        f"`{name}`: could not be parsed as CSV ({detail}); expected UTF-8 comma-separated values "
+        "with a header line and the same number of fields on every line."
+    )
+
+
+def read_parquet(name: str) -> pd.DataFrame:
+    """The Parquet file as pandas (with pyarrow) reads it."""
+    try:
+        return pd.read_parquet(name)
+    except Exception as error:  # pyarrow raises several types; all mean the same thing here
+        raise DataError(
+            f"`{name}`: could not be read as Parquet (the file is truncated, corrupt or of another format); "
+            "expected a complete Parquet file such as pandas.DataFrame.to_parquet writes."
+        ) from error
+
+
+def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Features and target from the arrays of an NPZ file (see ``read_table`` for the layout)."""
+    not_npz = f"`{name}`: is not an NPZ archive; expected a zip archive of named arrays such as numpy.savez writes."
+    arrays: dict[str, np.ndarray] = {}
+    with open(name, "rb") as handle:
+        try:
+            archive = np.load(handle, allow_pickle=False)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+            raise DataError(not_npz) from error
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataError(not_npz.replace("is not an NPZ archive", "holds a single array (.npy), not an archive"))
+        with archive:
+            for key in archive.files:
+                try:
+                    arrays[key] = archive[key]
+                except ValueError as error:
+                    if "allow_pickle" not in str(error):
+                        raise DataError(f"`{name}`: array {key!r} could not be read ({error}).") from error
+                    raise DataError(
+                        f"`{name}`: array {key!r} holds Python objects, which are not loaded "
+                        "(allow_pickle=False); expected arrays of numbers or text."
+                    ) from None
+                except Exception as error:  # a damaged member: bad CRC, truncated data, ...
+                    raise DataError(
+                        f"`{name}`: array {key!r} could not be read (the file is truncated or corrupt); "
+                        "expected a complete archive such as numpy.savez writes."
+                    ) from error
+    if not arrays:
+        raise DataError(f"`{name}`: holds no arrays; expected at least one column and one row of data.")
+    if target is not None and target not in arrays:
+        raise DataError(f"`{name}`: target array {target!r} not found.{suggest(target, arrays, 'Arrays')}")
+    target_array = None if target is None else arrays.pop(target)
+    if target_array is not None and target_array.ndim != 1:
+        raise DataError(
+            f"`{name}`: target array {target!r} has shape {target_array.shape}; expected a 1-D array of shape (n_rows,)."
+        )
+    sources = {"X": arrays["X"]} if "X" in arrays else arrays
+    columns: dict[str, np.ndarray] = {}
+    owners: dict[str, str] = {}
+    for key, array in sources.items():
+        if key == "X" and array.ndim != 2:
+            raise DataError(
+                f"`{name}`: array 'X' has shape {array.shape}; expected a 2-D array of shape (n_rows, n_features)."
+            )
+        if array.ndim not in (1, 2):
+            raise DataError(
+                f"`{name}`: array {key!r} has shape {array.shape}; expected a 1-D array (one column) "
+                "or a 2-D array (one column per entry of its second axis)."
+            )
+        prefix = "x" if key == "X" else key
+        pieces = {key: array} if array.ndim == 1 else {f"{prefix}{k}": array[:, k] for k in range(array.shape[1])}
+        for column, values in pieces.items():
+            if column in columns:
+                raise DataError(
+                    f"`{name}`: arrays {owners[column]!r} and {key!r} both give a column named {column!r}; "
+                    "expected distinct column names. Rename one of the arrays."
+                )
+            columns[column], owners[column] = values, key
+    lengths = {key: len(array) for key, array in sources.items()}
+    if target_array is not None:
+        lengths[target] = len(target_array)
+    if len(set(lengths.values())) > 1:
+        counts = ", ".join(f"{key}: {length}" for key, length in lengths.items())
+        raise DataError(
+            f"`{name}`: arrays have different numbers of rows ({counts}); expected the same number in every array."
+        )
+    n_rows = next(iter(lengths.values()))
+    check_has_rows(name, [*columns, *([] if target is None else [target])], n_rows)
+    features = pd.DataFrame(columns) if columns else pd.DataFrame(index=pd.RangeIndex(n_rows))
+    return features, None if target_array is None else pd.Series(target_array, name=target)
+
+
+def check_names(name: str, columns: Sequence[str]) -> None:
+    """Raise if a column name appears twice."""
+    seen: set[str] = set()
+    for column in columns:
+        if column in seen:
+            raise DataError(
+                f"`{name}`: column {column!r} appears {list(columns).count(column)} times; expected distinct "
+                "column names."
+            )
+        seen.add(column)
+
+
+def check_has_rows(name: str, columns: Iterable[Any], n_rows: int) -> None:
+    """Raise if the file has columns but no rows."""
+    if n_rows == 0:
+        raise DataError(f"`{name}`: has columns {names_text(columns)} but no rows; expected at least one row of data.")
+
+
+def split_target(name: str, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The features (every other column) and the target column, which must exist."""
+    if target is None:
+        return frame, None
+    if target not in frame.columns:
+        raise DataError(f"`{name}`: target column {target!r} not found.{suggest(target, frame.columns, 'Columns')}")
+    return frame.drop(columns=[target]), frame[target]
+
+
+def suggest(target: str, columns: Iterable[Any], kind: str) -> str:
+    """``" Did you mean 'label'? Columns: 'a', 'label'."``: the closest names, then all."""
+    names = [str(column) for column in columns]
+    close = difflib.get_close_matches(target, names, n=3, cutoff=0.6)
+    if not close:
+        lowered = {column.lower(): column for column in names}
+        close = [lowered[target.lower()]] if target.lower() in lowered else []
+    guess = f" Did you mean {' or '.join(repr(column) for column in close)}?" if close else ""
+    return f"{guess} {kind}: {names_text(names)}."
+
+
+def check_target_values(name: str, target: pd.Series, kind: str) -> None:
+    """Raise if the target has missing or infinite values, naming their rows."""
+    column = f"target {kind} {show(target.name)}"
+    missing = np.flatnonzero(missing_mask(target.to_frame())[:, 0])
+    if len(missing):
+        raise DataError(
+            f"`{name}`: {column} has no value in {rows_text(missing.tolist())}; expected a value in every row. "
+            "Fill in or remove those rows."
+        )
+    if target.dtype.kind in "iufb" and not isinstance(target.dtype, pd.CategoricalDtype):
+        infinite = np.flatnonzero(np.isinf(target.to_numpy(dtype=np.float64)))
+        if len(infinite):
+            raise DataError(
+                f"`{name}`: {column} is infinite in {rows_text(infinite.tolist())}; expected finite numbers. "
+                "Fix or remove those rows."
+            )
