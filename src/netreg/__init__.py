@@ -4,6 +4,9 @@ The table of contents of the package; every public name is listed here once.
 
 Estimators (:mod:`netreg.estimators`)
     ``NetRegClassifier``, ``NetRegRegressor``: drop-ins for scikit-learn's MLPs.
+Choosing alpha (:mod:`netreg.tuning`)
+    ``NetRegClassifierCV``, ``NetRegRegressorCV``: the whole alpha grid and all folds
+    trained as one population, resumable through a results store.
 Penalties (:mod:`netreg.penalties`)
     ``L2``, ``L1``, ``ElasticNet``, their functional forms and fused gradients, ``get``.
 Selection (:mod:`netreg.selection`)
@@ -55,12 +58,15 @@ from netreg.penalties import (
     l2_penalty_grad_,
 )
 from netreg.selection import PenalizedParameter, penalized_parameters
+from netreg.tuning.estimators import NetRegClassifierCV, NetRegRegressorCV
 
 __version__ = "0.1.0"
 
 __all__ = [
     "NetRegClassifier",
     "NetRegRegressor",
+    "NetRegClassifierCV",
+    "NetRegRegressorCV",
     "L2",
     "L1",
     "ElasticNet",

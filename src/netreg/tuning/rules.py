@@ -1,0 +1,59 @@
+"""Choosing alpha from cross-validated scores: the best mean, or the one-standard-error rule.
+
+Scores are "greater is better" (as scikit-learn scorers: accuracy, R^2, negated losses).
+
+``"min"``
+    The alpha with the best mean validation score (the minimum of the validation loss
+    curve); ties go to the larger alpha, the simpler model.
+``"1se"``
+    The largest alpha whose mean score is within one standard error of the best
+    (``best mean - std / sqrt(n_folds)`` at the best alpha): the simplest model the
+    data cannot tell apart from the best one (Hastie, Tibshirani & Friedman, *The
+    Elements of Statistical Learning*, 7.10).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from netreg._checks import check_options
+from netreg.exceptions import DataError
+
+__all__ = ["SELECTIONS", "select_alpha"]
+
+SELECTIONS = ("min", "1se")
+
+
+def select_alpha(
+    alphas: np.ndarray, mean_scores: np.ndarray, std_scores: np.ndarray, n_folds: int, selection: str
+) -> tuple[int, float | None]:
+    """Index of the chosen alpha, and the 1-SE threshold (``None`` for ``"min"``).
+
+    Alphas whose mean score is NaN (a fold missing or diverged) are not eligible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> alphas = np.array([0.01, 0.1, 1.0, 10.0])
+    >>> mean, std = np.array([0.90, 0.93, 0.92, 0.80]), np.array([0.02, 0.02, 0.02, 0.02])
+    >>> select_alpha(alphas, mean, std, 4, "min")
+    (1, None)
+    >>> select_alpha(alphas, mean, std, 4, "1se")
+    (2, 0.92)
+    """
+    check_options(selection, "selection", SELECTIONS)
+    eligible = np.isfinite(mean_scores)
+    if not eligible.any():
+        raise DataError(
+            "No alpha has a score on every fold (members missing or diverged); nothing to choose from. "
+            "Resume the sweep, or lower the learning rate if members diverged."
+        )
+    scores = np.where(eligible, mean_scores, -np.inf)
+    best = int(np.flatnonzero(scores == scores.max())[-1])
+    if selection == "min":
+        return best, None
+    threshold = float(mean_scores[best] - std_scores[best] / math.sqrt(n_folds))
+    within = np.flatnonzero(eligible & (scores >= threshold))
+    return int(within[np.argmax(alphas[within])]), round(threshold, 12)

@@ -1,0 +1,59 @@
+"""Cross-validation folds, following scikit-learn's ``cv`` conventions.
+
+``cv`` is an int (``StratifiedKFold`` for classifiers, ``KFold`` otherwise, unshuffled, as
+in ``GridSearchCV``), a splitter object, or an iterable of ``(train, test)`` index pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import check_cv
+from sklearn.utils.multiclass import type_of_target
+
+from netreg._checks import invalid
+from netreg.exceptions import DataError
+
+__all__ = ["cv_splits"]
+
+
+def cv_splits(
+    cv: Any, X: np.ndarray, y: np.ndarray, *, classifier: bool, groups: Any = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds as a list of ``(train_rows, test_rows)`` sorted index arrays.
+
+    Raises
+    ------
+    DataError
+        When an int ``cv`` asks for more folds than the smallest class has rows (each
+        stratified fold needs one of each), or than there are rows.
+    InvalidParameterError
+        For an int ``cv`` below 2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> folds = cv_splits(3, np.zeros((6, 1)), np.array([0, 1, 0, 1, 0, 1]), classifier=True)
+    >>> [len(test) for _, test in folds]
+    [2, 2, 2]
+    """
+    if isinstance(cv, int | np.integer) and not isinstance(cv, bool):
+        if cv < 2:
+            raise invalid("cv", "an int >= 2, a splitter or an iterable of (train, test) pairs", cv)
+        if cv > len(y):
+            raise DataError(f"cv={cv} folds need at least {cv} rows; the data has {len(y)}. Use cv <= {len(y)}.")
+        if classifier and type_of_target(y) in ("binary", "multiclass"):
+            labels, counts = np.unique(y, return_counts=True)
+            smallest = int(np.argmin(counts))
+            if counts[smallest] < cv:
+                raise DataError(
+                    f"cv={cv} is larger than the smallest class: class {labels[smallest].item()!r} has "
+                    f"{counts[smallest]} row(s), and each of the {cv} stratified folds needs one. "
+                    f"Use cv <= {counts[smallest]}, or collect more rows of that class."
+                )
+    splitter = check_cv(cv, y, classifier=classifier and type_of_target(y) in ("binary", "multiclass"))
+    folds = [(np.sort(np.asarray(train)), np.sort(np.asarray(test))) for train, test in splitter.split(X, y, groups)]
+    if len(folds) < 2:
+        raise invalid("cv", "a splitter that yields at least 2 folds", cv)
+    return folds

@@ -1,0 +1,265 @@
+"""The results store of a sweep: one SQLite file, written as each member finishes.
+
+SQLite is embedded (nothing to install) and commits atomically: a member's row is either
+all there or absent, so a run killed at any moment, SIGKILL included, loses only the
+members that had not finished. A rerun with the same store resumes: it reads which
+members are done and trains only the others.
+
+The store remembers what it belongs to: the sweep's specification (parameters, alphas,
+folds) and a fingerprint of the data. Opening it for a different sweep or data set is
+refused, never overwritten.
+
+Tables::
+
+    sweep(key TEXT PRIMARY KEY, value TEXT)            spec, fingerprint, versions
+    members(alpha_index, fold, ..., PRIMARY KEY (alpha_index, fold))
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from netreg.exceptions import NetRegError
+
+__all__ = ["StoreError", "SweepStore", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sweep (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS members (
+    alpha_index INTEGER NOT NULL,
+    fold INTEGER NOT NULL,
+    alpha REAL NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    n_iter INTEGER NOT NULL,
+    best_epoch INTEGER NOT NULL,
+    metrics TEXT NOT NULL,
+    history TEXT NOT NULL,
+    message TEXT NOT NULL,
+    weights BLOB NOT NULL,
+    fit_time_s REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    PRIMARY KEY (alpha_index, fold)
+);
+"""
+
+_MEMBER_COLUMNS = (
+    "alpha_index",
+    "fold",
+    "alpha",
+    "seed",
+    "status",
+    "n_iter",
+    "best_epoch",
+    "metrics",
+    "history",
+    "message",
+    "fit_time_s",
+)
+
+
+class StoreError(NetRegError):
+    """A results store that cannot be opened, written, or belongs to another sweep."""
+
+
+class SweepStore:
+    """A sweep's results on disk.
+
+    Use :meth:`open` to create a store or reopen one for the same sweep.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "sweep.sqlite")
+    >>> store = SweepStore.open(path, spec={"alphas": [0.1, 1.0]}, fingerprint="abc")
+    >>> store.finished_keys()
+    set()
+    >>> store.close()
+    """
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._connection = connection
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, spec: Mapping[str, Any], fingerprint: str) -> SweepStore:
+        """Create the store at ``path``, or reopen it if it belongs to this sweep and data.
+
+        Raises
+        ------
+        StoreError
+            If the file cannot be created or written, is not a netreg store, or was made
+            for another sweep specification or another data set.
+        """
+        path = Path(path)
+        try:
+            if path.is_dir():
+                raise StoreError(
+                    f"The store path {str(path)!r} is a directory; expected a file path such as {str(path / 'sweep.sqlite')!r}."
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=30.0)
+            connection.execute("PRAGMA journal_mode=WAL")  # readers (a report) never block the writer
+            connection.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against a killed process
+            connection.executescript(_SCHEMA)
+        except StoreError:
+            raise
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"{str(path)!r} is not a netreg results store (SQLite says: {error}). Choose another path."
+            ) from None
+        except OSError as error:
+            raise StoreError(
+                f"Cannot write the results store {str(path)!r}: {error.strerror or error}. Choose a writable path."
+            ) from None
+        store = cls(path, connection)
+        store._claim(dict(spec), fingerprint)
+        return store
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> SweepStore:
+        """Open an existing store for reading (a report of a finished or partial sweep)."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"No results store at {str(path)!r}; expected the sweep.sqlite file a sweep wrote.")
+        try:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+            connection.execute("SELECT value FROM sweep WHERE key = 'spec'").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{str(path)!r} is not a netreg results store (SQLite says: {error}).") from None
+        return cls(path, connection)
+
+    def _claim(self, spec: dict[str, Any], fingerprint: str) -> None:
+        stored = dict(self._connection.execute("SELECT key, value FROM sweep").fetchall())
+        if not stored:
+            entries = {
+                "spec": json.dumps(spec, sort_keys=True),
+                "fingerprint": fingerprint,
+                "format_version": str(FORMAT_VERSION),
+                "created": str(time.time()),
+            }
+            with self._connection:
+                self._connection.executemany("INSERT INTO sweep (key, value) VALUES (?, ?)", entries.items())
+            return
+        if "spec" not in stored or "fingerprint" not in stored:
+            raise StoreError(
+                f"{str(self.path)!r} is not a complete netreg results store (no sweep specification). Choose another path."
+            )
+        if stored.get("format_version") != str(FORMAT_VERSION):
+            raise StoreError(
+                f"{str(self.path)!r} was written in store format {stored.get('format_version')}; this netreg reads "
+                f"format {FORMAT_VERSION}. Use a new store path."
+            )
+        if stored["fingerprint"] != fingerprint:
+            raise StoreError(
+                f"The results store {str(self.path)!r} belongs to a different data set (fingerprint "
+                f"{stored['fingerprint'][:12]}, this data {fingerprint[:12]}). It was not changed; "
+                "use another store path for this data."
+            )
+        old = json.loads(stored["spec"])
+        new = json.loads(json.dumps(spec, sort_keys=True))
+        if old != new:
+            changed = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+            shown = "; ".join(
+                f"{key}: stored {_short(old.get(key))}, now {_short(new.get(key))}" for key in changed[:4]
+            )
+            raise StoreError(
+                f"The results store {str(self.path)!r} belongs to a different sweep ({shown}). It was not changed; "
+                "use another store path, or rerun with the stored settings to resume."
+            )
+
+    # -- writing -----------------------------------------------------------------------
+    def write_member(self, record: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor]) -> bool:
+        """Store one finished member in its own transaction; ``False`` if it was already there.
+
+        ``record`` has the keys of ``_MEMBER_COLUMNS`` (``metrics`` a dict, ``history`` a
+        list of dicts). A member is written once: a retried task cannot duplicate it.
+        """
+        values = [record[column] for column in _MEMBER_COLUMNS]
+        values[7] = json.dumps(_finite(record["metrics"]))
+        values[8] = json.dumps(_finite(list(record["history"])))
+        weights = save_tensors({name: tensor.detach().cpu().contiguous() for name, tensor in state_dict.items()})
+        try:
+            with self._connection:
+                cursor = self._connection.execute(
+                    f"INSERT OR IGNORE INTO members ({', '.join(_MEMBER_COLUMNS)}, weights, finished_at) "
+                    f"VALUES ({', '.join('?' * (len(_MEMBER_COLUMNS) + 2))})",
+                    (*values, weights, time.time()),
+                )
+        except sqlite3.Error as error:
+            raise StoreError(f"Cannot write to the results store {str(self.path)!r}: {error}.") from None
+        return cursor.rowcount == 1
+
+    # -- reading -----------------------------------------------------------------------
+    def spec(self) -> dict[str, Any]:
+        """The sweep specification the store was created for."""
+        row = self._connection.execute("SELECT value FROM sweep WHERE key = 'spec'").fetchone()
+        return json.loads(row[0])
+
+    def finished_keys(self) -> set[tuple[int, int]]:
+        """``(alpha_index, fold)`` of every stored member."""
+        return {(a, f) for a, f in self._connection.execute("SELECT alpha_index, fold FROM members")}
+
+    def members(self) -> list[dict[str, Any]]:
+        """Every stored member as a plain dict (no weights), ordered by alpha then fold."""
+        rows = self._connection.execute(
+            f"SELECT {', '.join(_MEMBER_COLUMNS)} FROM members ORDER BY alpha_index, fold"
+        ).fetchall()
+        members = []
+        for row in rows:
+            member = dict(zip(_MEMBER_COLUMNS, row))
+            member["metrics"] = _nan_for_none(json.loads(member["metrics"]))
+            member["history"] = json.loads(member["history"])
+            members.append(member)
+        return members
+
+    def weights(self, alpha_index: int, fold: int) -> dict[str, torch.Tensor]:
+        """The kept weights of one member."""
+        row = self._connection.execute(
+            "SELECT weights FROM members WHERE alpha_index = ? AND fold = ?", (alpha_index, fold)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"Member (alpha_index={alpha_index}, fold={fold}) is not in {str(self.path)!r}.")
+        return load_tensors(row[0])
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._connection.close()
+
+    def __enter__(self) -> SweepStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _nan_for_none(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {key: float("nan") if value is None else value for key, value in metrics.items()}

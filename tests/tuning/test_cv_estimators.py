@@ -1,0 +1,129 @@
+"""NetRegClassifierCV / NetRegRegressorCV: choose alpha, refit, predict; errors."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+import netreg
+from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
+from netreg.tuning.store import StoreError
+
+SMALL = dict(hidden_layer_sizes=(16,), max_iter=15, random_state=0)
+
+
+def test_classifier_cv_chooses_refits_and_predicts(digits):
+    X, y = digits[0][:300], digits[1][:300]
+    model = NetRegClassifierCV(alphas=[0.001, 0.1, 10.0, 1000.0], cv=3, **SMALL).fit(X, y)
+    frame = pd.DataFrame(model.cv_results_)
+    assert list(frame["alpha"]) == [0.001, 0.1, 10.0, 1000.0] and model.scoring_ == "neg_log_loss"
+    assert model.alpha_ == frame["alpha"][frame["mean_val_score"].idxmax()]
+    assert model.best_score_ == frame["mean_val_score"].max()
+    refit = NetRegClassifier(alpha=model.alpha_, **SMALL).fit(X, y)
+    np.testing.assert_array_equal(model.predict_proba(X), refit.predict_proba(X))
+    assert model.score(X, y) == refit.score(X, y) and list(model.classes_) == list(range(10))
+
+
+def test_one_standard_error_rule_never_picks_a_smaller_alpha_than_min(digits):
+    X, y = digits[0][:300], digits[1][:300]
+    grid = [0.001, 0.01, 0.1, 1.0, 10.0]
+    best = NetRegClassifierCV(alphas=grid, cv=3, selection="min", **SMALL).fit(X, y)
+    simple = NetRegClassifierCV(alphas=grid, cv=3, selection="1se", **SMALL).fit(X, y)
+    assert simple.alpha_ >= best.alpha_
+    threshold = simple.sweep_.threshold
+    assert simple.cv_results_["mean_val_score"][simple.best_index_] >= threshold
+
+
+def test_regressor_cv_with_default_grid_and_r2(diabetes):
+    X, y = diabetes
+    model = NetRegRegressorCV((), alphas=6, cv=3, solver="lbfgs", random_state=0).fit(X, y)
+    assert len(model.alphas_) == 6 and model.scoring_ == "r2"
+    assert model.best_estimator_.alpha == model.alpha_
+    assert model.score(X, y) > 0.4
+
+
+def test_store_resumes_without_retraining(digits, tmp_path):
+    X, y = digits[0][:200], digits[1][:200]
+    stored = []
+
+    from netreg.tuning.sweep import SweepCallback
+
+    class Count(SweepCallback):
+        def on_member_stored(self, record):
+            stored.append(record)
+
+    params = dict(alphas=[0.01, 1.0], cv=2, store=tmp_path / "s.sqlite", **SMALL)
+    first = NetRegClassifierCV(**params).fit(X, y, callback=Count())
+    assert len(stored) == 4
+    second = NetRegClassifierCV(**params).fit(X, y, callback=Count())
+    assert len(stored) == 4  # nothing trained again
+    np.testing.assert_array_equal(first.cv_results_["mean_val_score"], second.cv_results_["mean_val_score"])
+    with pytest.raises(StoreError, match="belongs to a different sweep"):
+        NetRegClassifierCV(**{**params, "alphas": [0.01, 2.0]}).fit(X, y)
+    with pytest.raises(StoreError, match="belongs to a different data set"):
+        NetRegClassifierCV(**params).fit(X[:150], y[:150])
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        (
+            {"alphas": [0.1]},
+            netreg.InvalidParameterError,
+            "`alphas` must be at least 2 distinct values to choose from. Got alphas=[0.1].",
+        ),
+        (
+            {"alphas": []},
+            netreg.InvalidParameterError,
+            "`alphas` must be at least 2 distinct values to choose from. Got alphas=[].",
+        ),
+        (
+            {"alphas": [0.1, -2.0]},
+            netreg.InvalidParameterError,
+            "`alphas[1]` must be a finite float >= 0. Got alphas[1]=-2.0.",
+        ),
+        (
+            {"cv": 40},
+            netreg.DataError,
+            "cv=40 is larger than the smallest class: class 4 has 39 row(s), and each of the 40 stratified folds needs one. Use cv <= 39, or collect more rows of that class.",
+        ),
+        (
+            {"store": "x.sqlite", "random_state": None},
+            netreg.InvalidParameterError,
+            "A sweep with a results store needs an int random_state, so that a rerun trains the same members and can resume. Got random_state=None.",
+        ),
+        (
+            {"selection": "best"},
+            netreg.InvalidParameterError,
+            "The 'selection' parameter of NetRegClassifierCV must be a str among {'1se', 'min'}. Got 'best' instead.",
+        ),
+    ],
+)
+def test_bad_sweeps_are_refused_with_the_full_message(digits, params, error, message):
+    X, y = digits[0][:400], digits[1][:400]
+    if params.get("selection") == "best":
+        with pytest.raises(error) as caught:
+            NetRegClassifierCV(**{**SMALL, **params}).fit(X, y)
+        assert str(caught.value).startswith("The 'selection' parameter of NetRegClassifierCV must be a str among {")
+        return
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        NetRegClassifierCV(**{**SMALL, **params}).fit(X, y)
+
+
+def test_unwritable_store_is_refused(digits, tmp_path):
+    X, y = digits[0][:100], digits[1][:100]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="^Cannot write the results store"):
+        NetRegClassifierCV(alphas=[0.1, 1.0], cv=2, store=blocker / "s.sqlite", **SMALL).fit(X, y)
+
+
+def test_clone_and_unfitted_predict():
+    model = NetRegClassifierCV(alphas=[0.1, 1.0], cv=3, **SMALL)
+    assert clone(model).get_params()["alphas"] == [0.1, 1.0]
+    with pytest.raises(netreg.NotFittedError):
+        model.predict(np.zeros((1, 64)))

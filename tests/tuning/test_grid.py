@@ -1,0 +1,45 @@
+"""The alpha grid: default range from the data, validation of user grids."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+
+import netreg
+from netreg.tuning.grid import default_alphas, resolve_alphas
+
+
+def test_default_grid_spans_negligible_to_dominant_for_a_linear_model(diabetes):
+    # A ridge fit at the small end has (nearly) least squares' fitted values, measured
+    # within 0.04 %; at the large end they have lost more than half their norm.
+    X, y = diabetes
+    grid = default_alphas(X, 8)
+    assert len(grid) == 8 and np.all(np.diff(np.log10(grid)) > 0)
+    fitted = {alpha: Ridge(alpha=alpha).fit(X, y).predict(X) - y.mean() for alpha in (0.0, grid[0], grid[-1])}
+    assert np.linalg.norm(fitted[grid[0]] - fitted[0.0]) < 0.01 * np.linalg.norm(fitted[0.0])
+    assert np.linalg.norm(fitted[grid[-1]]) < 0.5 * np.linalg.norm(fitted[0.0])
+
+
+def test_user_grid_is_sorted_and_may_include_zero():
+    np.testing.assert_array_equal(resolve_alphas([10, 0, 0.5], np.zeros((2, 2))), [0.0, 0.5, 10.0])
+
+
+@pytest.mark.parametrize(
+    "alphas, message",
+    [
+        ([], "`alphas` must be at least 2 distinct values to choose from. Got alphas=[]."),
+        ([1.0], "`alphas` must be at least 2 distinct values to choose from. Got alphas=[1.0]."),
+        ([1.0, 1.0], "`alphas` must be at least 2 distinct values to choose from. Got alphas=[1.0, 1.0]."),
+        ([1.0, 2.0, 1.0], "`alphas` must be distinct values. Got alphas=[1.0, 2.0, 1.0]."),
+        ([0.1, -1.0], "`alphas[1]` must be a finite float >= 0. Got alphas[1]=-1.0."),
+        ([0.1, float("nan")], "`alphas[1]` must be a finite float >= 0. Got alphas[1]=nan."),
+        (1, "`alphas` must be an int >= 2. Got alphas=1."),
+        ("0.1,1", "`alphas` must be an int (grid size) or a sequence of at least 2 floats >= 0. Got alphas='0.1,1'."),
+    ],
+)
+def test_bad_grids_are_refused_with_the_full_message(alphas, message):
+    with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
+        resolve_alphas(alphas, np.ones((3, 2)))

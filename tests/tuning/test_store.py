@@ -1,0 +1,104 @@
+"""The SQLite results store: writes once, resumes, refuses what is not its own."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+import torch
+
+from netreg.tuning.store import StoreError, SweepStore
+
+SPEC = {"alphas": [0.1, 1.0], "params": {"hidden_layer_sizes": [8]}, "n_folds": 2}
+
+
+def _record(alpha_index, fold, status="converged"):
+    return {
+        "alpha_index": alpha_index,
+        "fold": fold,
+        "alpha": [0.1, 1.0][alpha_index],
+        "seed": 7,
+        "status": status,
+        "n_iter": 3,
+        "best_epoch": 3,
+        "metrics": {"val_loss": 0.5, "val_score": float("nan")},
+        "history": [{"epoch": 1, "train_loss": 1.0}],
+        "message": "done",
+        "fit_time_s": 0.25,
+    }
+
+
+def test_members_round_trip_with_their_weights_and_are_written_once(tmp_path):
+    weights = {"layers.0.weight": torch.randn(3, 2), "layers.0.bias": torch.zeros(3)}
+    with SweepStore.open(tmp_path / "s.sqlite", spec=SPEC, fingerprint="f") as store:
+        assert store.write_member(_record(1, 0), weights) is True
+        assert store.write_member(_record(1, 0, status="diverged"), weights) is False  # a retry cannot duplicate
+        assert store.finished_keys() == {(1, 0)}
+        (member,) = store.members()
+        assert member["status"] == "converged" and member["history"] == [{"epoch": 1, "train_loss": 1.0}]
+        assert member["metrics"]["val_loss"] == 0.5 and member["metrics"]["val_score"] != member["metrics"]["val_score"]
+        loaded = store.weights(1, 0)
+        assert all(torch.equal(loaded[k], v) for k, v in weights.items())
+    with SweepStore.open(tmp_path / "s.sqlite", spec=SPEC, fingerprint="f") as reopened:
+        assert reopened.finished_keys() == {(1, 0)} and reopened.spec() == SPEC
+
+
+def test_a_store_of_another_sweep_or_data_set_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with SweepStore.open(path, spec=SPEC, fingerprint="aaaaaaaaaaaaaaaa") as store:
+        store.write_member(_record(0, 0), {"w": torch.ones(1)})
+    before = path.read_bytes()
+    other = {**SPEC, "alphas": [0.1, 2.0]}
+    message = (
+        f"The results store {str(path)!r} belongs to a different sweep (alphas: stored [0.1, 1.0], now [0.1, 2.0]). "
+        "It was not changed; use another store path, or rerun with the stored settings to resume."
+    )
+    with pytest.raises(StoreError, match=f"^{re.escape(message)}$"):
+        SweepStore.open(path, spec=other, fingerprint="aaaaaaaaaaaaaaaa")
+    message = (
+        f"The results store {str(path)!r} belongs to a different data set (fingerprint aaaaaaaaaaaa, this data "
+        "bbbbbbbbbbbb). It was not changed; use another store path for this data."
+    )
+    with pytest.raises(StoreError, match=f"^{re.escape(message)}$"):
+        SweepStore.open(path, spec=SPEC, fingerprint="bbbbbbbbbbbbbbbb")
+    assert path.read_bytes() == before
+    with SweepStore.open(path, spec=SPEC, fingerprint="aaaaaaaaaaaaaaaa") as store:
+        assert store.finished_keys() == {(0, 0)}
+
+
+def test_files_that_are_not_stores_and_paths_that_cannot_be_written(tmp_path):
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(
+        StoreError,
+        match=f"^{re.escape(repr(str(corrupt)))} is not a netreg results store \\(SQLite says: file is not a database\\)\\. Choose another path\\.$",
+    ):
+        SweepStore.open(corrupt, spec=SPEC, fingerprint="f")
+    message = (
+        f"The store path {str(tmp_path)!r} is a directory; expected a file path such as "
+        f"{str(tmp_path / 'sweep.sqlite')!r}."
+    )
+    with pytest.raises(StoreError, match=f"^{re.escape(message)}$"):
+        SweepStore.open(tmp_path, spec=SPEC, fingerprint="f")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(
+        StoreError,
+        match=f"^Cannot write the results store {re.escape(repr(str(blocker / 'sweep.sqlite')))}: .+\\. Choose a writable path\\.$",
+    ):
+        SweepStore.open(blocker / "sweep.sqlite", spec=SPEC, fingerprint="f")
+    other_db = tmp_path / "other.sqlite"
+    sqlite3.connect(other_db).execute(
+        "CREATE TABLE sweep (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    ).connection.commit()
+    message = f"{str(other_db)!r} is not a complete netreg results store (no sweep specification). Choose another path."
+    sqlite3.connect(other_db).execute("INSERT INTO sweep VALUES ('created', '1')").connection.commit()
+    with pytest.raises(StoreError, match=f"^{re.escape(message)}$"):
+        SweepStore.open(other_db, spec=SPEC, fingerprint="f")
+
+
+def test_reading_a_missing_store_is_a_clear_error(tmp_path):
+    message = f"No results store at {str(tmp_path / 'nope.sqlite')!r}; expected the sweep.sqlite file a sweep wrote."
+    with pytest.raises(StoreError, match=f"^{re.escape(message)}$"):
+        SweepStore.read(tmp_path / "nope.sqlite")
