@@ -143,7 +143,7 @@ class _BaseNetReg(BaseEstimator):
         self.warm_start = warm_start
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, callback: Callback | None = None):
         """Fit the network to ``(X, y)``, minimizing the regularized objective.
 
         Parameters
@@ -153,6 +153,8 @@ class _BaseNetReg(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights: the data loss is their weighted mean and m in the penalty is
             their sum.
+        callback : netreg.Callback, optional
+            Receives the engine's progress (a progress bar, a logger).
 
         Returns
         -------
@@ -160,7 +162,7 @@ class _BaseNetReg(BaseEstimator):
         """
         self._check_params()
         X, y = self._validate_input(X, y, reset=True)
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight, incremental=False, callback=callback)
 
     def _partial_fit(self, X, y, sample_weight=None, classes=None):
         first = not hasattr(self, "module_")
@@ -169,7 +171,7 @@ class _BaseNetReg(BaseEstimator):
         X, y = self._validate_input(X, y, reset=first, classes=classes)
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _fit(self, X, y, sample_weight, incremental: bool):
+    def _fit(self, X, y, sample_weight, incremental: bool, callback: Callback | None = None):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         targets, task = self._encode_targets(y)
         template = self._template(X.shape[1], targets)
@@ -198,7 +200,7 @@ class _BaseNetReg(BaseEstimator):
             sample_weight=sample_weight,
             init_states=self.module_.state_dict() if continuing else None,
             init_optimizer_states=[getattr(self, "_optimizer_state", None)] if incremental and continuing else None,
-            callback=_PrintProgress(type(self).__name__) if self.verbose else None,
+            callback=_PrintProgress(type(self).__name__) if self.verbose else callback,
         )
         member = result.members[0]
         self._store(template, member, task, len(train_rows), previous_history=self.history_ if continuing else None)
@@ -270,6 +272,32 @@ class _BaseNetReg(BaseEstimator):
         self.out_activation_ = {"multiclass": "softmax", "regression": "identity"}.get(task, "logistic")
         self.status_ = member.status
         self._optimizer_state = member.optimizer_state
+
+    def _restore(
+        self, module: MLP, *, task: str, classes: Any, n_features: int, feature_names: Any, y_ndim: int
+    ) -> None:
+        """Make a fitted estimator from a trained module and what ``fit`` would have learned.
+
+        Used to load a saved model without pickle (:mod:`netreg.persistence`).
+        """
+        self.module_ = module.eval()
+        layers = module.layers
+        self.coefs_ = [layer.weight.detach().numpy().T.copy() for layer in layers]
+        self.intercepts_ = [layer.bias.detach().numpy().copy() for layer in layers]
+        self.n_features_in_ = int(n_features)
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self.n_layers_ = len(layers) + 1
+        self.n_outputs_ = layers[-1].out_features
+        self.out_activation_ = {"multiclass": "softmax", "regression": "identity"}.get(task, "logistic")
+        if task == "regression":
+            self._y_ndim = int(y_ndim)
+        else:
+            self._task = task
+            self.classes_ = np.asarray(classes)
+            self._label_binarizer = LabelBinarizer().fit(
+                self.classes_ if task != "multilabel" else np.eye(len(self.classes_))
+            )
 
     def _penalty(self) -> penalties.Penalty:
         if self.penalty == "elasticnet":

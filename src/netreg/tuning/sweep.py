@@ -193,6 +193,10 @@ def train_chunk(
     finished: list[tuple[dict[str, Any], dict[str, torch.Tensor]]] = []
 
     class _Collect(Callback):
+        def on_train_begin(self, info: Mapping[str, Any]) -> None:
+            if callback is not None:
+                callback.on_train_begin(info)
+
         def on_epoch_end(self, epoch: int, records: Mapping[int, Mapping[str, Any]]) -> None:
             if callback is not None:
                 callback.on_epoch_end(epoch, records)

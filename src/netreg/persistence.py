@@ -1,0 +1,318 @@
+"""Saved models: a folder with the weights in safetensors and everything else in JSON.
+
+Layout of a model folder::
+
+    model.json          format, versions, estimator and its parameters, architecture,
+                        task, classes, preprocessing, target, feature names, training summary
+    weights.safetensors the network's parameters
+
+No pickle: loading a model executes no code from the file. :func:`load_model` checks the
+format and version, that every field is present and well-typed, and that the weights
+match the architecture, and refuses anything else with a :class:`ModelFormatError`.
+A model is written to a temporary folder first and moved into place, so an interrupted
+save never leaves half a model; an existing different model is not overwritten unless
+asked (``force=True``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+import netreg
+from netreg.exceptions import NetRegError
+from netreg.nets import MLP
+from netreg.preprocessing import TablePreprocessor
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ModelFormatError",
+    "SavedModel",
+    "save_model",
+    "load_model",
+    "check_model_folder",
+]
+
+FORMAT, FORMAT_VERSION = "netreg-model", 1
+MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.safetensors"
+
+
+class ModelFormatError(NetRegError):
+    """A model folder that is missing, corrupt, incompatible, or would overwrite another model."""
+
+
+@dataclass
+class SavedModel:
+    """A loaded model: the fitted estimator, its preprocessing, and the saved metadata."""
+
+    estimator: Any
+    preprocessor: TablePreprocessor | None
+    meta: dict[str, Any]
+
+    @property
+    def target(self) -> str | None:
+        """Name of the target column the model was trained on."""
+        return self.meta.get("target")
+
+
+def save_model(
+    estimator: Any,
+    path: str | os.PathLike,
+    *,
+    preprocessor: TablePreprocessor | None = None,
+    target: str | None = None,
+    extra: dict[str, Any] | None = None,
+    fingerprint: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Write a fitted :class:`netreg.NetRegClassifier` or :class:`netreg.NetRegRegressor` to a folder.
+
+    Parameters
+    ----------
+    estimator : NetRegClassifier or NetRegRegressor (or a CV estimator: its ``best_estimator_``)
+        Fitted.
+    path : path
+        The model folder (created).
+    preprocessor : TablePreprocessor, optional
+        The fitted preprocessing of the raw table, applied again by :func:`load_model`'s
+        users before predicting.
+    target : str, optional
+        Name of the target column.
+    extra : dict, optional
+        JSON-serializable information to keep (held-out score, data file, ...).
+    fingerprint : str, optional
+        What identifies this model for overwrite checks; a command passes a digest of its
+        data and settings (:func:`check_model_folder`), so rerunning the same command may
+        replace the model it made before. Default: a digest of the settings and weights.
+    force : bool, default=False
+        Replace a different model already in ``path``.
+
+    Returns
+    -------
+    Path
+        The model folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = NetRegClassifier((8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> folder = save_model(model, tempfile.mkdtemp() + "/iris")
+    >>> bool((load_model(folder).estimator.predict(X) == model.predict(X)).all())
+    True
+    """
+    estimator = getattr(estimator, "best_estimator_", estimator)
+    if not hasattr(estimator, "module_"):
+        raise ModelFormatError(f"Only a fitted estimator can be saved; got an unfitted {type(estimator).__name__}.")
+    path = Path(path)
+    meta = _metadata(estimator, preprocessor, target, extra or {})
+    if fingerprint is not None:
+        meta["fingerprint"] = fingerprint
+    check_model_folder(path, meta["fingerprint"], force=force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".netreg-model-", dir=path.parent))
+    try:
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()},
+            staging / WEIGHTS_FILE,
+        )
+        (staging / MODEL_FILE).write_text(json.dumps(meta, indent=2))
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def check_model_folder(path: str | os.PathLike, fingerprint: str, *, force: bool = False) -> None:
+    """Refuse to write a model into ``path`` if it holds a different one (unless ``force``).
+
+    "Different" means another fingerprint, or a ``model.json`` that cannot be read. Commands
+    call this before they train, so that a refusal costs nothing.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ModelFormatError(f"{str(path)!r} is a file; expected a folder for the model.")
+    existing = path / MODEL_FILE
+    if force or not existing.exists():
+        return
+    try:
+        same = json.loads(existing.read_text()).get("fingerprint") == fingerprint
+    except (OSError, ValueError, AttributeError):
+        same = False
+    if not same:
+        raise ModelFormatError(
+            f"{str(path)!r} already holds a different model; it was not overwritten. "
+            "Choose another folder, or pass --force to replace it."
+        )
+
+
+def load_model(path: str | os.PathLike) -> SavedModel:
+    """Load a model folder written by :func:`save_model`, checking everything on the way.
+
+    Raises
+    ------
+    ModelFormatError
+        If the folder or a file is missing, a file is corrupt or truncated, the format or
+        its version is not this netreg's, a field is missing or of the wrong type, or the
+        weights do not fit the architecture.
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.is_dir():
+        raise ModelFormatError(f"No model folder at {where!r}; expected a folder with {MODEL_FILE} and {WEIGHTS_FILE}.")
+    try:
+        meta = json.loads((path / MODEL_FILE).read_text())
+    except FileNotFoundError:
+        raise ModelFormatError(f"{where!r} has no {MODEL_FILE}; it is not a netreg model folder.") from None
+    except (OSError, ValueError) as error:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} is corrupt ({error}); expected the JSON netreg wrote.") from None
+    _check_meta(meta, where)
+    try:
+        weights = load_file(path / WEIGHTS_FILE)
+    except FileNotFoundError:
+        raise ModelFormatError(f"{where!r} has no {WEIGHTS_FILE}; the model's weights are missing.") from None
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelFormatError(f"{where}/{WEIGHTS_FILE} is corrupt or truncated ({error}).") from None
+    architecture = meta["architecture"]
+    module = MLP(
+        architecture["n_features"],
+        tuple(architecture["hidden_layer_sizes"]),
+        architecture["n_outputs"],
+        activation=architecture["activation"],
+        dropout=architecture["dropout"],
+    ).to(getattr(torch, meta["params"].get("dtype", "float32")))
+    expected = {name: tuple(p.shape) for name, p in module.state_dict().items()}
+    found = {name: tuple(t.shape) for name, t in weights.items()}
+    if expected != found:
+        raise ModelFormatError(
+            f"{where}/{WEIGHTS_FILE} does not fit the architecture in {MODEL_FILE}: expected tensors "
+            f"{expected}, found {found}."
+        )
+    module.load_state_dict(weights)
+    estimator = _estimator_class(meta["estimator"], where)(**meta["params"])
+    estimator._restore(
+        module,
+        task=meta["task"],
+        classes=meta["classes"],
+        n_features=architecture["n_features"],
+        feature_names=meta["feature_names"],
+        y_ndim=meta["y_ndim"],
+    )
+    preprocessor = None if meta["preprocessing"] is None else TablePreprocessor.from_config(meta["preprocessing"])
+    return SavedModel(estimator, preprocessor, meta)
+
+
+def _metadata(
+    estimator: Any, preprocessor: TablePreprocessor | None, target: str | None, extra: dict[str, Any]
+) -> dict[str, Any]:
+    module = estimator.module_
+    task = getattr(estimator, "_task", "regression")
+    params = json.loads(json.dumps(estimator.get_params(), default=_plain))
+    params["hidden_layer_sizes"] = list(module.hidden_layer_sizes)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": {"netreg": netreg.__version__, "torch": torch.__version__, "scikit-learn": sklearn.__version__},
+        "estimator": type(estimator).__name__,
+        "params": params,
+        "alpha": float(estimator.alpha),
+        "architecture": {
+            "n_features": module.n_features,
+            "hidden_layer_sizes": list(module.hidden_layer_sizes),
+            "n_outputs": module.n_outputs,
+            "activation": module.activation,
+            "dropout": module.dropout,
+        },
+        "task": task,
+        "classes": None if task == "regression" else np.asarray(estimator.classes_).tolist(),
+        "y_ndim": int(getattr(estimator, "_y_ndim", 1)),
+        "target": target,
+        "feature_names": None
+        if not hasattr(estimator, "feature_names_in_")
+        else [str(n) for n in estimator.feature_names_in_],
+        "preprocessing": None if preprocessor is None else preprocessor.to_config(),
+        "training": {
+            "n_iter": int(estimator.n_iter_),
+            "loss": float(estimator.loss_),
+            "status": getattr(estimator, "status_", ""),
+        },
+        "extra": json.loads(json.dumps(extra, default=_plain)),
+    }
+    digest = hashlib.sha256(
+        json.dumps(
+            {k: meta[k] for k in ("params", "architecture", "classes", "preprocessing", "target")}, sort_keys=True
+        ).encode()
+    )
+    for tensor in module.state_dict().values():
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    meta["fingerprint"] = digest.hexdigest()
+    return meta
+
+
+_FIELDS = {
+    "format": str,
+    "format_version": int,
+    "versions": dict,
+    "estimator": str,
+    "params": dict,
+    "alpha": float,
+    "architecture": dict,
+    "task": str,
+    "classes": (list, type(None)),
+    "y_ndim": int,
+    "target": (str, type(None)),
+    "feature_names": (list, type(None)),
+    "preprocessing": (dict, type(None)),
+}
+
+
+def _check_meta(meta: Any, where: str) -> None:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFormatError(f'{where}/{MODEL_FILE} is not a netreg model (no "format": "{FORMAT}").')
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{where!r} holds a model in format version {version!r}; this netreg ({netreg.__version__}) reads "
+            f"version {FORMAT_VERSION}. Retrain the model, or load it with the netreg version that saved it "
+            f"({meta.get('versions', {}).get('netreg', 'unknown')})."
+        )
+    for key, kind in _FIELDS.items():
+        if key not in meta or not isinstance(meta[key], kind) or isinstance(meta[key], bool):
+            raise ModelFormatError(
+                f"{where}/{MODEL_FILE} has a missing or malformed field {key!r}: got {meta.get(key)!r}."
+            )
+    for key in ("n_features", "hidden_layer_sizes", "n_outputs", "activation", "dropout"):
+        if key not in meta["architecture"]:
+            raise ModelFormatError(f"{where}/{MODEL_FILE} has no architecture field {key!r}.")
+
+
+def _estimator_class(name: str, where: str) -> type:
+    classes = {"NetRegClassifier": netreg.NetRegClassifier, "NetRegRegressor": netreg.NetRegRegressor}
+    if name not in classes:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} names estimator {name!r}; expected one of {sorted(classes)}.")
+    return classes[name]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return str(value)
+    return repr(value)
