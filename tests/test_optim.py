@@ -67,3 +67,18 @@ def test_inactive_member_does_not_move_even_with_momentum_or_nan_gradient(solver
         assert torch.isfinite(p).all()
     if solver == "adam":
         assert state.step.tolist() == [2.0, 1.0, 2.0]
+
+
+def test_fused_adam_equals_the_multi_tensor_path_even_for_transposed_gradients():
+    fused_params, plain_params = _stacked(), _stacked()
+    fused_state, plain_state = AdamState.create(fused_params), AdamState.create(plain_params)
+    for step in range(4):
+        weight_grad, bias_grad = _grads(step)
+        # The gradient of a weight used transposed in the forward pass is a transposed view.
+        grads = [weight_grad.transpose(1, 2).contiguous().transpose(1, 2), bias_grad]
+        assert not grads[0].is_contiguous()
+        adam_step_(fused_params, grads, fused_state, lr=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8, fused=True)
+        adam_step_(plain_params, grads, plain_state, lr=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8, fused=False)
+    for a, b in zip(fused_params, plain_params):
+        torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-15)
+    assert torch.equal(fused_state.step, plain_state.step)

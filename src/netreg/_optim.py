@@ -119,12 +119,38 @@ def adam_step_(
     beta_2: float,
     epsilon: float,
     active: Tensor | None = None,
+    fused: bool = True,
 ) -> None:
     """One Adam step in place, as ``torch.optim.Adam`` computes it, with a step count per member:
 
     ``m = lerp(m, g, 1 - b1)``; ``v = b2 v + (1 - b2) g^2``;
     ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+
+    When every member takes the step and all have taken the same number of steps (the
+    usual case), PyTorch's fused Adam kernel does it in one pass over the tensors, instead
+    of the nine passes of the multi-tensor path below.
     """
+    if fused and active is None and bool((state.step == state.step[0]).all()):
+        state.step.add_(1)
+        count = [state.step[0]] * len(params)
+        # The fused kernel reads memory densely: a transposed gradient (from a transposed
+        # weight in the forward pass) must be made contiguous first.
+        torch._fused_adam_(
+            params,
+            [g.contiguous() for g in grads],
+            state.exp_avg,
+            state.exp_avg_sq,
+            [],
+            count,
+            amsgrad=False,
+            lr=lr,
+            beta1=beta_1,
+            beta2=beta_2,
+            weight_decay=0.0,
+            eps=epsilon,
+            maximize=False,
+        )
+        return
     with _restoring(params, state.tensors(), active):
         state.step.add_(1)
         torch._foreach_lerp_(state.exp_avg, grads, 1 - beta_1)

@@ -30,7 +30,10 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``netreg`` command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit:  # argparse: --help (0) or a bad argument (2, already printed)
+        return int(exit.code or 0)
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -121,15 +124,25 @@ def _fraction(text: str) -> float:
 
 
 # -- the parser --------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors in one line (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="netreg",
         description="Regularize neural networks: exact L2/L1/elastic-net penalties, alpha sweeps, reports.",
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    debug = argparse.ArgumentParser(add_help=False)
-    debug.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    debug = _Parser(add_help=False)
+    # SUPPRESS: a --debug given before the command must not be reset by the command's default.
+    debug.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors"
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -146,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-report", action="store_true", help="skip the HTML report")
     demo.set_defaults(run=_run_demo)
 
-    data = argparse.ArgumentParser(add_help=False)
+    data = _Parser(add_help=False)
     data.add_argument("data", help="CSV, Parquet or NPZ file")
     data.add_argument("--target", required=True, help="name of the target column (in an NPZ file, of the array)")
     data.add_argument(

@@ -33,6 +33,7 @@ from safetensors.torch import load_file, save_file
 
 import netreg
 from netreg.exceptions import NetRegError
+from netreg.history import History
 from netreg.nets import MLP
 from netreg.preprocessing import TablePreprocessor
 
@@ -215,6 +216,12 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         feature_names=meta["feature_names"],
         y_ndim=meta["y_ndim"],
     )
+    history = History.from_json(meta.get("history", "[]"))
+    estimator.history_ = history
+    estimator.loss_curve_ = history.column("objective")
+    estimator.loss_ = float(meta["training"]["loss"])
+    estimator.n_iter_ = int(meta["training"]["n_iter"])
+    estimator.status_ = str(meta["training"]["status"])
     preprocessor = None if meta["preprocessing"] is None else TablePreprocessor.from_config(meta["preprocessing"])
     return SavedModel(estimator, preprocessor, meta)
 
@@ -253,6 +260,7 @@ def _metadata(
             "loss": float(estimator.loss_),
             "status": getattr(estimator, "status_", ""),
         },
+        "history": History(estimator.history_).to_json(),
         "extra": json.loads(json.dumps(extra, default=_plain)),
     }
     digest = hashlib.sha256(
@@ -280,6 +288,7 @@ _FIELDS = {
     "target": (str, type(None)),
     "feature_names": (list, type(None)),
     "preprocessing": (dict, type(None)),
+    "training": dict,
 }
 
 
@@ -301,6 +310,17 @@ def _check_meta(meta: Any, where: str) -> None:
     for key in ("n_features", "hidden_layer_sizes", "n_outputs", "activation", "dropout"):
         if key not in meta["architecture"]:
             raise ModelFormatError(f"{where}/{MODEL_FILE} has no architecture field {key!r}.")
+    training = meta["training"]
+    if not (
+        isinstance(training.get("n_iter"), int)
+        and isinstance(training.get("loss"), int | float)
+        and isinstance(training.get("status"), str)
+    ):
+        raise ModelFormatError(f"{where}/{MODEL_FILE} has a malformed field 'training': got {training!r}.")
+    try:
+        History.from_json(meta.get("history", "[]"))
+    except (TypeError, ValueError):
+        raise ModelFormatError(f"{where}/{MODEL_FILE} has a malformed field 'history'.") from None
 
 
 def _estimator_class(name: str, where: str) -> type:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,7 +80,10 @@ def load_training_table(
             )
     kind = infer_task(labels) if task == "auto" else task
     if kind == "classification":
-        check_classification_target(labels)
+        try:
+            check_classification_target(labels)
+        except DataError as error:
+            raise DataError(f"`{path}`: {error}") from None
     elif not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
         raise DataError(
             f"`{path}`: target {target!r} is not numeric (dtype {labels.dtype}), so it cannot be a regression target. "
@@ -93,6 +97,8 @@ def load_training_table(
     y = labels.to_numpy()
     if kind == "regression":
         y = y.astype(np.float64)
+    else:
+        y = _class_labels(y)
     return TrainingTable(str(path), target, X, y, kind, preprocessor, list(preprocessor.feature_names_out_), dropped)
 
 
@@ -204,10 +210,14 @@ def train_table(
     fingerprint = recipe(data, command="train", alpha=alpha, alphas=alphas, cv=cv, test_size=test_size, **params)
     check_model_folder(out / "model", fingerprint, force=force)
     classifier = data.task == "classification"
+    n_test = math.ceil(test_size * len(data.y))
+    if len(data.y) - n_test < 2:
+        raise DataError(
+            f"`{data.path}`: {len(data.y)} rows are too few to hold out {test_size:.0%} for a test score and train "
+            "on the rest; expected at least 2 rows left for training."
+        )
     stratify = data.y if classifier and _can_stratify(data.y, test_size) else None
     train, test = train_test_split(np.arange(len(data.y)), test_size=test_size, random_state=seed, stratify=stratify)
-    if len(test) == 0 or len(train) < 2:
-        raise DataError(f"`{data.path}`: {len(data.y)} rows are too few to hold out {test_size:.0%} for a test score.")
     if alphas is not None:
         cls = NetRegClassifierCV if classifier else NetRegRegressorCV
         model = cls(alphas=alphas, cv=cv, **params).fit(data.X[train], data.y[train], callback=callback)
@@ -295,6 +305,21 @@ def recipe(data: TrainingTable, **settings: Any) -> str:
     digest.update(np.ascontiguousarray(data.X).tobytes())
     digest.update(np.asarray(data.y).astype(str).tobytes())
     return digest.hexdigest()
+
+
+def _class_labels(y: np.ndarray) -> np.ndarray:
+    """Class labels scikit-learn reads as classes: whole floats become ints, other values text.
+
+    A float column read from a file holds ``1.0, 2.0, ...`` for classes 1, 2; scikit-learn
+    would take such floats (or a float too large for an int) for a continuous target.
+    """
+    if y.dtype.kind == "f":
+        if np.all(np.isfinite(y)) and np.all(y == np.round(y)) and np.all(np.abs(y) < 2**53):
+            return y.astype(np.int64)
+        return y.astype(str)
+    if y.dtype.kind in "biu":
+        return y
+    return np.asarray([str(v) for v in y], dtype=object)
 
 
 def _can_stratify(y: np.ndarray, test_size: float) -> bool:

@@ -47,8 +47,10 @@ def cv_splits(
             labels, counts = np.unique(y, return_counts=True)
             smallest = int(np.argmin(counts))
             if counts[smallest] < cv:
+                label = labels[smallest]
+                label = label.item() if isinstance(label, np.generic) else label
                 raise DataError(
-                    f"cv={cv} is larger than the smallest class: class {labels[smallest].item()!r} has "
+                    f"cv={cv} is larger than the smallest class: class {label!r} has "
                     f"{counts[smallest]} row(s), and each of the {cv} stratified folds needs one. "
                     f"Use cv <= {counts[smallest]}, or collect more rows of that class."
                 )

@@ -1,0 +1,235 @@
+"""The command line: every bad input answered in one or two lines, with the right status,
+and nothing already written damaged."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from netreg.cli import main
+
+FAST = ["--hidden", "4", "--max-iter", "3"]
+
+
+@pytest.fixture()
+def files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    n = 60
+    data = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "color": rng.choice(["red", "blue"], n),
+            "label": rng.choice(["x", "y"], n),
+        }
+    )
+    data.to_csv("ok.csv", index=False)
+    data.to_parquet("ok.parquet")
+    np.savez("ok.npz", X=data[["a", "b"]].to_numpy(), label=(data["label"] == "x").astype(int).to_numpy())
+    open("empty.csv", "w").close()
+    open("header.csv", "w").write("a,b,label\n")
+    data.assign(label="x").to_csv("one.csv", index=False)
+    broken = data.copy()
+    broken.loc[3, "a"] = np.nan
+    broken.to_csv("nan.csv", index=False)
+    broken = data.astype({"a": object})
+    broken.loc[5, "a"] = np.inf
+    broken.to_csv("inf.csv", index=False)
+    broken = data.astype({"a": object})
+    broken.loc[2, "a"] = "n/a?"
+    broken.to_csv("mixed.csv", index=False)
+    data.drop(columns=["b"]).to_csv("fewer.csv", index=False)
+    data.rename(columns={"b": "c"}).drop(columns=["label"]).to_csv("renamed.csv", index=False)
+    return tmp_path
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err.strip()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["train", "nope.csv", "--target", "label"],
+            "netreg train: error: `nope.csv`: no such file; expected a .csv, .parquet, .pq or .npz file.",
+        ),
+        (
+            ["train", "empty.csv", "--target", "label"],
+            "netreg train: error: `empty.csv`: the file is empty; expected at least one column and one row of data.",
+        ),
+        (
+            ["train", "header.csv", "--target", "label"],
+            "netreg train: error: `header.csv`: has columns 'a', 'b', 'label' but no rows; expected at least one row of data.",
+        ),
+        (
+            ["train", "ok.csv", "--target", "lable"],
+            "netreg train: error: `ok.csv`: target column 'lable' not found. Did you mean 'label'? Columns: 'a', 'b', 'color', 'label'.",
+        ),
+        (
+            ["tune", "one.csv", "--target", "label"],
+            "netreg tune: error: `one.csv`: target column 'label' has a single class ('x'); classification needs at least two classes. Choose another target column, or add rows of other classes.",
+        ),
+        (
+            ["train", "nan.csv", "--target", "label"],
+            "netreg train: error: `nan.csv`: missing values in column 'a' (row 3); expected a value in every cell. Impute them, or use --drop-missing to drop such rows.",
+        ),
+        (
+            ["train", "inf.csv", "--target", "label"],
+            "netreg train: error: `inf.csv`: infinite values in column 'a' (row 5); expected finite numbers. Replace them, or drop those rows.",
+        ),
+        (
+            ["train", "mixed.csv", "--target", "label"],
+            "netreg train: error: `mixed.csv`: column 'a' mixes numbers and text (row 2: 'n/a?'; row 0: '0.1257302210933933'); expected only numbers or only text in a column.",
+        ),
+        (
+            ["train", "ok.csv", "--target", "label", "--alpha", "-1"],
+            "netreg train: error: argument --alpha: expected a number >= 0 such as 0.1; got '-1' (see netreg train --help)",
+        ),
+        (
+            ["train", "ok.csv", "--target", "label", "--alpha", "lots"],
+            "netreg train: error: argument --alpha: expected a number >= 0 such as 0.1; got 'lots' (see netreg train --help)",
+        ),
+        (
+            ["tune", "ok.csv", "--target", "label", "--alphas", "0.1;1"],
+            "netreg tune: error: argument --alphas: expected a grid size such as 16, or comma-separated alphas >= 0 such as 0,0.01,0.1,1; got '0.1;1' (see netreg tune --help)",
+        ),
+        (
+            ["tune", "ok.csv", "--target", "label", "--alphas", "0.1,-1"],
+            "netreg tune: error: argument --alphas: expected a grid size such as 16, or comma-separated alphas >= 0 such as 0,0.01,0.1,1; got '0.1,-1' (see netreg tune --help)",
+        ),
+        (
+            ["tune", "ok.csv", "--target", "label", "--alphas", "0.5"],
+            "netreg tune: error: `alphas` must be at least 2 distinct values to choose from. Got alphas=[0.5].",
+        ),
+        (
+            ["tune", "ok.csv", "--target", "label", "--hidden", "10,x"],
+            "netreg tune: error: argument --hidden: expected hidden layer sizes as positive integers separated by commas, such as 100,100 (or 'none' for a linear model); got '10,x' (see netreg tune --help)",
+        ),
+        (
+            ["tune", "ok.csv", "--target", "label", "--cv", "40"],
+            "netreg tune: error: cv=40 is larger than the smallest class: class 'x' has 27 row(s), and each of the 40 stratified folds needs one. Use cv <= 27, or collect more rows of that class.",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_with_status_two(files, capsys, argv, message):
+    status, _, err = run(capsys, *argv, "--out", "run", *FAST)
+    assert status == 2
+    assert err == message
+    assert not (files / "run" / "model").exists()
+
+
+def test_train_then_predict_on_csv_parquet_and_npz(files, capsys):
+    for name in ("ok.csv", "ok.parquet", "ok.npz"):
+        status, out, _ = run(
+            capsys, "train", name, "--target", "label", "--alpha", "0.5", "--out", f"run-{name}", *FAST
+        )
+        assert status == 0 and re.search(r"held-out accuracy = \d\.\d{4} \(12 rows held out, 48 trained on\)", out), out
+        status, out, _ = run(capsys, "predict", f"run-{name}/model", name)
+        predictions = pd.read_csv(pd.io.common.StringIO(out))
+        assert status == 0 and len(predictions) == 60 and "prediction" in predictions
+    status, _, err = run(capsys, "predict", "run-ok.csv/model", "ok.csv", "--out", "p.csv")
+    assert status == 0 and err == "Wrote 60 predictions to p.csv"
+    probabilities = pd.read_csv("p.csv")[["proba_x", "proba_y"]].sum(axis=1)
+    np.testing.assert_allclose(probabilities, 1.0, rtol=1e-6)
+
+
+def test_predict_refuses_other_columns_and_a_broken_model_without_damage(files, capsys):
+    assert run(capsys, "train", "ok.csv", "--target", "label", "--out", "run", *FAST)[0] == 0
+    model = files / "run" / "model"
+    saved = {p.name: p.read_bytes() for p in model.iterdir()}
+    status, _, err = run(capsys, "predict", "run/model", "fewer.csv")
+    assert status == 2 and err == (
+        "netreg predict: error: `fewer.csv`: the columns differ from those seen at fit (missing 'b'); "
+        "expected 'a', 'b', 'color', in any order."
+    )
+    status, _, err = run(capsys, "predict", "run/model", "renamed.csv")
+    assert status == 2 and err == (
+        "netreg predict: error: `renamed.csv`: the columns differ from those seen at fit (missing 'b'; "
+        "unexpected 'c'); expected 'a', 'b', 'color', in any order."
+    )
+    (files / "p.csv").write_text("keep me")
+    status, _, err = run(capsys, "predict", "run/model", "ok.csv", "--out", "p.csv")
+    assert (
+        status == 2
+        and err
+        == "netreg predict: error: 'p.csv' already exists; it was not overwritten. Choose another --out or pass --force."
+    )
+    assert (files / "p.csv").read_text() == "keep me"
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == saved
+    (model / "weights.safetensors").write_bytes(saved["weights.safetensors"][:64])
+    status, _, err = run(capsys, "predict", "run/model", "ok.csv")
+    assert status == 2 and re.fullmatch(
+        r"netreg predict: error: \S+weights\.safetensors is corrupt or truncated \(.+\)\.", err
+    ), err
+
+
+def test_a_folder_holding_a_different_model_is_refused_unless_forced(files, capsys):
+    assert run(capsys, "train", "ok.csv", "--target", "label", "--alpha", "0.1", "--out", "run", *FAST)[0] == 0
+    before = (files / "run" / "model" / "model.json").read_text()
+    status, _, err = run(capsys, "train", "ok.csv", "--target", "label", "--alpha", "5", "--out", "run", *FAST)
+    assert status == 2 and err == (
+        f"netreg train: error: {str(files / 'run' / 'model')!r} already holds a different model; it was not "
+        "overwritten. Choose another folder, or pass --force to replace it."
+    ).replace(str(files) + "/", "")
+    assert (files / "run" / "model" / "model.json").read_text() == before
+    # The same command again may replace its own model; --force replaces another.
+    assert run(capsys, "train", "ok.csv", "--target", "label", "--alpha", "0.1", "--out", "run", *FAST)[0] == 0
+    assert run(capsys, "train", "ok.csv", "--target", "label", "--alpha", "5", "--out", "run", "--force", *FAST)[0] == 0
+    assert json.loads((files / "run" / "model" / "model.json").read_text())["alpha"] == 5.0
+
+
+def test_tune_writes_the_run_folder_and_resumes(files, capsys):
+    argv = [
+        "tune",
+        "ok.csv",
+        "--target",
+        "label",
+        "--alphas",
+        "0,0.1,10",
+        "--cv",
+        "2",
+        "--out",
+        "run",
+        "--no-report",
+        *FAST,
+    ]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0 and "Chosen alpha = " in out
+    assert {p.name for p in (files / "run").iterdir()} >= {"sweep.sqlite", "results.csv", "run.json", "model"}
+    results = pd.read_csv(files / "run" / "results.csv")
+    assert list(results["alpha"]) == [0.0, 0.1, 10.0] and results["chosen"].sum() == 1
+    assert run(capsys, *argv)[0] == 0  # a rerun resumes from the store (nothing to train) and succeeds
+    store = (files / "run" / "sweep.sqlite").read_bytes()
+    status, _, err = run(capsys, *argv[:5], "0,0.2,10", *argv[6:])
+    assert status == 2 and "already holds a different model; it was not overwritten" in err
+    status, _, err = run(capsys, *argv[:5], "0,0.2,10", *argv[6:], "--force")  # the model may go; the store stays
+    assert status == 2 and "belongs to a different sweep (alphas: stored [0.0, 0.1, 10.0], now [0.0, 0.2, 10.0])" in err
+    assert (files / "run" / "sweep.sqlite").read_bytes() == store
+
+
+def test_no_traceback_reaches_the_terminal(files):
+    completed = subprocess.run(
+        [sys.executable, "-m", "netreg.cli", "train", "nope.csv", "--target", "label", "--out", "run"],
+        capture_output=True,
+        text=True,
+        cwd=files,
+    )
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr and len(completed.stderr.strip().splitlines()) <= 2
+    completed = subprocess.run(
+        [sys.executable, "-m", "netreg.cli", "--debug", "train", "nope.csv", "--target", "label", "--out", "run"],
+        capture_output=True,
+        text=True,
+        cwd=files,
+    )
+    assert "Traceback" in completed.stderr
