@@ -30,8 +30,9 @@ class NetRegError(Exception):
     >>> try:
     ...     netreg.L2(alpha=-1.0)
     ... except netreg.NetRegError as error:
-    ...     print(error)
-    `alpha` must be a finite float >= 0. Got alpha=-1.0.
+    ...     message = str(error)
+    >>> message
+    '`alpha` must be a finite float >= 0. Got alpha=-1.0.'
     """
 
 
@@ -47,8 +48,9 @@ class InvalidParameterError(NetRegError, ValueError, TypeError):
     >>> try:
     ...     netreg.ElasticNet(alpha=1.0, l1_ratio=2.0)
     ... except ValueError as error:
-    ...     print(error)
-    `l1_ratio` must be a float in [0, 1]. Got l1_ratio=2.0.
+    ...     message = str(error)
+    >>> message
+    '`l1_ratio` must be a float in [0, 1]. Got l1_ratio=2.0.'
     """
 
 
@@ -63,8 +65,9 @@ class DataError(NetRegError, ValueError):
     >>> try:
     ...     as_float_array(np.array([[1.0, np.nan]]), name="X")
     ... except netreg.DataError as error:
-    ...     print(error)
-    X contains 1 NaN or infinite value(s) (first at row 0, column 1); expected finite numbers. Remove or impute them before training.
+    ...     message = str(error)
+    >>> message
+    'X contains 1 NaN or infinite value(s) (first at row 0, column 1); expected finite numbers. Remove or impute them before training.'
     """
 
 

@@ -48,7 +48,7 @@ def objective(
     Returns
     -------
     Tensor
-        Scalar ``J(W)``; call ``.backward()`` for its gradient.
+        Scalar ``J(W)``, differentiable (``torch.autograd.grad`` or a backward pass gives its gradient).
 
     Examples
     --------

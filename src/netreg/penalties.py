@@ -355,7 +355,7 @@ class Penalty:
     def grad_(self, module: nn.Module, *, n_samples: float) -> None:
         """Add the penalty's gradient to the ``.grad`` of ``module``'s selected parameters.
 
-        Call it after ``loss.backward()`` and before ``optimizer.step()``, instead of
+        Call it after the loss's backward pass and before ``optimizer.step()``, instead of
         adding the penalty value to the loss. A parameter whose ``.grad`` is ``None``
         gets one.
         """

@@ -119,10 +119,9 @@ def penalized_parameters(
     --------
     >>> from torch import nn
     >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.LayerNorm(8), nn.Linear(8, 1))
-    >>> for p in penalized_parameters(model, alpha=0.1, layer_alphas={"3.*": 1.0}):
-    ...     print(p)
-    PenalizedParameter(name='0.weight', shape=(8, 4), alpha=0.1)
-    PenalizedParameter(name='3.weight', shape=(1, 8), alpha=1.0)
+    >>> penalized_parameters(model, alpha=0.1, layer_alphas={"3.*": 1.0})  # doctest: +NORMALIZE_WHITESPACE
+    [PenalizedParameter(name='0.weight', shape=(8, 4), alpha=0.1),
+     PenalizedParameter(name='3.weight', shape=(1, 8), alpha=1.0)]
     """
     if alpha is not None:
         alpha = check_alpha(alpha)
