@@ -301,12 +301,9 @@ def _run_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_tune(args: argparse.Namespace, console: Console) -> int:
-    from netreg.runs import load_training_table, tune_table
+    from netreg.runs import tune_table
 
-    data = load_training_table(
-        args.data, args.target, task=args.task, standardize=not args.no_standardize, drop_missing=args.drop_missing
-    )
-    _describe_data(console, data)
+    data = _load(args, console)
     backend: Any = args.backend
     if args.backend == "ray":
         from netreg.tuning.ray_backend import RayBackend
@@ -337,12 +334,9 @@ def _run_tune(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_train(args: argparse.Namespace, console: Console) -> int:
-    from netreg.runs import load_training_table, train_table
+    from netreg.runs import train_table
 
-    data = load_training_table(
-        args.data, args.target, task=args.task, standardize=not args.no_standardize, drop_missing=args.drop_missing
-    )
-    _describe_data(console, data)
+    data = _load(args, console)
     with _SweepProgress(console) as progress:
         result = train_table(
             data,
@@ -397,12 +391,19 @@ def _maybe_report(args: argparse.Namespace, console: Console, run_dir: Path) -> 
     console.print(f"Report: {report_run(run_dir)}")
 
 
-def _describe_data(console: Console, data: Any) -> None:
+def _load(args: argparse.Namespace, console: Console) -> Any:
+    """Read the data file of ``tune``/``train`` and say what was read."""
+    from netreg.runs import load_training_table
+
+    data = load_training_table(
+        args.data, args.target, task=args.task, standardize=not args.no_standardize, drop_missing=args.drop_missing
+    )
     dropped = f", {len(data.dropped_rows)} rows with missing values dropped" if data.dropped_rows else ""
     console.print(
         f"{data.path}: {len(data.y)} rows, {data.X.shape[1]} features after encoding, "
         f"target {data.target_name!r} ({data.task}){dropped}."
     )
+    return data
 
 
 def _total(norms: Any) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from numbers import Integral
-from typing import Any
 
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -41,6 +40,47 @@ class _BaseNetRegCV(BaseEstimator):
         "backend": "no_validation",
         "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
     }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        alphas=16,
+        cv=5,
+        scoring=None,
+        selection="min",
+        store=None,
+        backend="local",
+        chunk_size=None,
+        solver="adam",
+        penalty="l2",
+        l1_ratio=0.5,
+        dropout=0.0,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        max_fun=15000,
+        shuffle=True,
+        random_state=None,
+        device="auto",
+        dtype="float32",
+        verbose=False,
+        warm_start=False,
+    ):
+        # scikit-learn's contract: __init__ stores every argument unchanged, nothing else.
+        for name, value in locals().items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
 
     def fit(self, X, y, sample_weight=None, *, callback: SweepCallback | None = None):
         """Sweep the alphas over the folds, choose one, refit on all the data.
@@ -192,44 +232,6 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
     _estimator_class = NetRegClassifier
     _default_scoring = "neg_log_loss"
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        alphas=16,
-        cv=5,
-        scoring=None,
-        selection="min",
-        store=None,
-        backend="local",
-        chunk_size=None,
-        solver="adam",
-        penalty="l2",
-        l1_ratio=0.5,
-        dropout=0.0,
-        batch_size="auto",
-        learning_rate_init=0.001,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        max_fun=15000,
-        shuffle=True,
-        random_state=None,
-        device="auto",
-        dtype="float32",
-        verbose=False,
-        warm_start=False,
-    ):
-        _assign(self, locals())
-
     def predict_proba(self, X):
         """Class probabilities from ``best_estimator_``."""
         return self._fitted().predict_proba(X)
@@ -267,48 +269,3 @@ class NetRegRegressorCV(RegressorMixin, _BaseNetRegCV):
 
     _estimator_class = NetRegRegressor
     _default_scoring = "r2"
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        alphas=16,
-        cv=5,
-        scoring=None,
-        selection="min",
-        store=None,
-        backend="local",
-        chunk_size=None,
-        solver="adam",
-        penalty="l2",
-        l1_ratio=0.5,
-        dropout=0.0,
-        batch_size="auto",
-        learning_rate_init=0.001,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        max_fun=15000,
-        shuffle=True,
-        random_state=None,
-        device="auto",
-        dtype="float32",
-        verbose=False,
-        warm_start=False,
-    ):
-        _assign(self, locals())
-
-
-def _assign(estimator: Any, arguments: dict[str, Any]) -> None:
-    # scikit-learn's contract: __init__ stores every argument unchanged, nothing else.
-    for name, value in arguments.items():
-        if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
