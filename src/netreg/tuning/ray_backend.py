@@ -1,0 +1,339 @@
+"""The ``"ray"`` backend: a sweep's chunks trained as Ray tasks, across a cluster's nodes.
+
+The driver (the process that calls ``fit`` or ``netreg tune``) puts the sweep's plan,
+data included, in Ray's object store once, and submits one task per chunk; each task
+trains its members as one population with :func:`netreg.tuning.sweep.train_chunk`, the
+same vectorized engine as the local backend, so every node trains many alphas at once.
+As tasks finish, the driver hands their members to the sweep, which writes them to the
+results store on the driver's machine: a sweep stopped at any point resumes from there.
+
+Ray is optional: ``pip install "netreg[ray]"``. This module imports it only when a
+sweep runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import torch
+
+from netreg._checks import check_float, check_int, invalid
+from netreg.engine import Callback, MemberResult
+from netreg.exceptions import NetRegError
+from netreg.tuning.sweep import SweepPlan, train_chunk
+
+__all__ = [
+    "RAY_MISSING_MSG",
+    "ChunkFailedError",
+    "MissingDependencyError",
+    "RayBackend",
+]
+
+#: The error of ``backend="ray"`` when Ray is not installed.
+RAY_MISSING_MSG = 'backend="ray" needs Ray, which is not installed. Install it with: pip install "netreg[ray]"'
+
+
+class MissingDependencyError(NetRegError, ImportError):
+    """An optional dependency of the feature asked for is not installed.
+
+    Also an ``ImportError``, which is what the missing import raised.
+
+    Examples
+    --------
+    >>> print(MissingDependencyError(RAY_MISSING_MSG))
+    backend="ray" needs Ray, which is not installed. Install it with: pip install "netreg[ray]"
+    """
+
+
+class ChunkFailedError(NetRegError, RuntimeError):
+    """A chunk of a sweep could not be trained: its task raised, or Ray gave up on it.
+
+    Raised after every member that had come back from the cluster was kept (written to
+    the results store, if the sweep has one), so a rerun with the same store trains only
+    the others. Tasks still running are cancelled, and their members trained again then.
+
+    Parameters
+    ----------
+    message : str
+    chunk : list of (int, int)
+        The chunk's members, as ``(alpha_index, fold)``.
+    n_kept : int
+        Members of this run kept before the failure.
+
+    Examples
+    --------
+    >>> error = ChunkFailedError("chunk 1 of 2 failed", chunk=[(0, 0), (1, 0)], n_kept=2)
+    >>> error.chunk, error.n_kept
+    ([(0, 0), (1, 0)], 2)
+    """
+
+    # Defaults only so that pickle, which calls the class with the message alone and then
+    # restores the attributes, can rebuild it (say, in another process).
+    def __init__(self, message: str, *, chunk: Sequence[tuple[int, int]] = (), n_kept: int = 0) -> None:
+        super().__init__(message)
+        self.chunk = list(chunk)
+        self.n_kept = n_kept
+
+
+class RayBackend:
+    """Train the chunks of a sweep as Ray tasks, one task per chunk.
+
+    Pass it as ``backend=`` to :class:`netreg.NetRegClassifierCV`,
+    :class:`netreg.NetRegRegressorCV` or :func:`netreg.tuning.run_sweep`;
+    ``backend="ray"`` is ``RayBackend()``. See ``docs/ray.md`` for running a cluster.
+
+    Parameters
+    ----------
+    address : str, optional
+        The cluster to use, as ``ray.init`` takes it: ``"HEAD:6379"`` (the head node's
+        address), ``"auto"`` (the cluster ``ray start`` started on this machine) or
+        ``"local"`` (a new Ray instance on this machine, stopped after the sweep). Default:
+        the cluster ``RAY_ADDRESS`` names if that variable is set, else ``"local"``. If this
+        process is already connected to Ray (``ray.is_initialized()``), that connection is
+        used and ``address`` is ignored; otherwise the backend connects for the sweep and
+        disconnects after it (the cluster keeps running).
+    num_cpus : float, default=1
+        CPUs Ray reserves for each task, so a node with n CPUs trains n / ``num_cpus``
+        chunks at a time; each task trains with that many PyTorch threads (at least one).
+        Raise it for larger chunks and fewer tasks per node.
+    num_gpus : float, default=0
+        GPUs Ray reserves for each task (a fraction shares a GPU between tasks). Members
+        train on the device the estimator's ``device`` names, chosen on the node running
+        the task (``"auto"``: CUDA when the task sees a GPU).
+    max_retries : int, default=3
+        How many times Ray reruns a task whose worker process or node died (-1: without
+        limit). An exception raised by the training code is not retried: it is a real
+        error, and rerunning would raise it again.
+    runtime_env : dict, optional
+        Ray runtime environment of the tasks (``{"env_vars": {...}}``, ``{"pip": [...]}``,
+        ...). Every node must be able to import netreg, the same version as the driver.
+
+    Attributes
+    ----------
+    node_ids_ : list of str or None
+        After :meth:`run`: the Ray node id on which each chunk was trained, in chunk order
+        (``None`` for a chunk that did not finish).
+
+    Examples
+    --------
+    >>> RayBackend(address="HEAD:6379", num_cpus=2)
+    RayBackend(address='HEAD:6379', num_cpus=2)
+    >>> from netreg.tuning.backends import get_backend
+    >>> get_backend("ray")
+    RayBackend()
+
+    Creating the estimator does not contact the cluster; ``model.fit(X, y)`` would:
+
+    >>> from netreg import NetRegClassifierCV
+    >>> model = NetRegClassifierCV(
+    ...     (64,), alphas=16, cv=5, backend=RayBackend(address="HEAD:6379"), store="runs/sweep.sqlite", random_state=0
+    ... )
+    """
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        num_cpus: float = 1,
+        num_gpus: float = 0,
+        max_retries: int = 3,
+        runtime_env: dict[str, Any] | None = None,
+    ) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+        self.max_retries = max_retries
+        self.runtime_env = runtime_env
+
+    def run(
+        self,
+        plan: SweepPlan,
+        chunks: Sequence[Sequence[tuple[int, int]]],
+        keep: Callable[[dict[str, Any], dict[str, torch.Tensor]], None],
+        callback: Callback | None = None,
+    ) -> None:
+        """Train every chunk on the cluster; ``keep`` each member on this process as its task ends.
+
+        ``callback.on_member_end`` receives each member's result (without its optimizer
+        state) as its task ends; ``on_epoch_end`` is not called, since the epochs run on
+        other processes.
+
+        Raises
+        ------
+        MissingDependencyError
+            If Ray is not installed.
+        ChunkFailedError
+            If a chunk's task raised, or failed again after ``max_retries`` retries. The
+            other tasks still running are cancelled.
+        """
+        self._check_params()
+        ray = _import_ray()
+        chunks = [[(int(a), int(f)) for a, f in chunk] for chunk in chunks]
+        self.node_ids_: list[str | None] = [None] * len(chunks)
+        if not chunks:
+            return  # everything is stored already: no reason to start or join a cluster
+        connect = not ray.is_initialized()
+        if connect:
+            ray.init(address=_resolve_address(self.address))
+        try:
+            self._run(ray, plan, chunks, keep, callback)
+        finally:
+            if connect:
+                ray.shutdown()
+
+    def _run(self, ray: Any, plan: SweepPlan, chunks: list[list[tuple[int, int]]], keep: Callable, callback) -> None:
+        options: dict[str, Any] = {
+            "num_cpus": self.num_cpus,
+            "num_gpus": self.num_gpus,
+            "max_retries": self.max_retries,
+            "retry_exceptions": False,
+        }
+        if self.runtime_env is not None:
+            options["runtime_env"] = dict(self.runtime_env)
+        # Built here, not at import: Ray is optional. Ray pickles the function by reference,
+        # so a worker imports it from its own netreg.
+        task = ray.remote(_train_on_node).options(**options)
+        plan_ref = ray.put(plan)  # once: every task reads the same copy on its node
+        pending = {task.remote(plan_ref, chunk): index for index, chunk in enumerate(chunks)}
+        n_kept = 0
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                index = pending.pop(ready[0])
+                try:
+                    node_id, finished, ended = ray.get(ready[0])
+                except ray.exceptions.RayError as error:
+                    raise ChunkFailedError(
+                        self._failure_message(ray, error, index, chunks, n_kept), chunk=chunks[index], n_kept=n_kept
+                    ) from error
+                self.node_ids_[index] = node_id
+                for (record, state_dict), result in zip(finished, ended):
+                    keep(record, state_dict)
+                    n_kept += 1
+                    if callback is not None:
+                        callback.on_member_end(result)
+        finally:
+            # A failure or an interrupt stops the sweep: leave no task training for nothing.
+            for ref in pending:
+                with contextlib.suppress(Exception):  # must not hide the error that stopped the sweep
+                    ray.cancel(ref)
+
+    def _failure_message(
+        self, ray: Any, error: Exception, index: int, chunks: list[list[tuple[int, int]]], n_kept: int
+    ) -> str:
+        where = (
+            f"The Ray task training chunk {index + 1} of {len(chunks)} "
+            f"(members as (alpha_index, fold): {_keys_text(chunks[index])})"
+        )
+        rerun = "with a results store, a rerun trains only the members not stored."
+        if n_kept == 0:
+            kept = f"No member had finished before it; {rerun}"
+        elif n_kept == 1:
+            kept = f"1 member finished before it was kept; {rerun}"
+        else:
+            kept = f"{n_kept} members finished before it were kept; {rerun}"
+        if not isinstance(error, ray.exceptions.RayTaskError):
+            return (
+                f"{where} failed with {type(error).__name__}. Ray retries a task whose worker process or node dies "
+                f"up to max_retries={self.max_retries} times; the Ray error chained above says why it gave up. {kept}"
+            )
+        cause = error.cause if isinstance(error.cause, BaseException) else error
+        # Ray reports a worker that cannot import this module as a RuntimeError whose text
+        # names the missing module: the usual mistake of a node without netreg.
+        hint = ""
+        if isinstance(cause, ImportError) or "No module named 'netreg" in str(cause):
+            hint = (
+                " Every node must be able to import netreg, the driver's version: install it there or use runtime_env."
+            )
+        # The exception comes last: its text can run over many lines (a remote traceback).
+        return (
+            f"{where} raised an exception, which is not retried (unlike a worker's death, it would recur). {kept}"
+            f"{hint} The exception: {type(cause).__name__}: {cause}"
+        )
+
+    def _check_params(self) -> None:
+        if self.address is not None and not isinstance(self.address, str):
+            raise invalid("address", "None or a str such as 'HEAD:6379', 'auto' or 'local'", self.address)
+        check_float(self.num_cpus, "num_cpus", low=0.0)
+        check_float(self.num_gpus, "num_gpus", low=0.0)
+        check_int(self.max_retries, "max_retries", low=-1)
+        if self.runtime_env is not None and not isinstance(self.runtime_env, Mapping):
+            raise invalid("runtime_env", "None or a dict", self.runtime_env)
+
+    def __repr__(self) -> str:
+        defaults = inspect.signature(type(self).__init__).parameters
+        shown = [
+            f"{name}={getattr(self, name)!r}"
+            for name, parameter in defaults.items()
+            if name != "self" and getattr(self, name) != parameter.default
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _train_on_node(
+    plan: SweepPlan, chunk: list[tuple[int, int]]
+) -> tuple[str, list[tuple[dict[str, Any], dict[str, torch.Tensor]]], list[MemberResult]]:
+    """The task: train one chunk where Ray placed it; return the node id and the members."""
+    import ray
+
+    ended: list[MemberResult] = []
+
+    class _Ended(Callback):
+        def on_member_end(self, result: MemberResult) -> None:
+            # The optimizer moments would double what travels back, for no use in a sweep.
+            ended.append(replace(result, optimizer_state=None))
+
+    # Ray sets OMP_NUM_THREADS per task, but PyTorch reads it once, when a worker first
+    # imports torch, and Ray reuses workers: set the threads to this task's CPUs.
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+    torch.set_num_threads(max(1, int(cpus)))
+    with warnings.catch_warnings():
+        # The plan's arrays are read-only views of the node's object store, shared by the
+        # tasks there; the engine reads rows by index and never writes them, so PyTorch's
+        # warning about tensors over non-writable memory does not apply.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
+        finished = train_chunk(plan, chunk, callback=_Ended())
+    return ray.get_runtime_context().get_node_id(), finished, ended
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError(RAY_MISSING_MSG) from None
+    return ray
+
+
+def _resolve_address(address: str | None) -> str:
+    """``None`` -> ``RAY_ADDRESS`` if set, else ``"local"``; anything else as given.
+
+    Ray's own default would also join the last cluster ``ray start`` left on this
+    machine; a sweep should not land on a cluster nobody named.
+
+    Examples
+    --------
+    >>> _resolve_address("HEAD:6379")
+    'HEAD:6379'
+    """
+    if address is None:
+        return os.environ.get("RAY_ADDRESS") or "local"
+    return address
+
+
+def _keys_text(keys: Sequence[tuple[int, int]], shown: int = 6) -> str:
+    """``[(0, 1), (1, 1)]``, cut after ``shown`` members: chunks can hold hundreds.
+
+    Examples
+    --------
+    >>> _keys_text([(a, 0) for a in range(8)])
+    '[(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (5, 0), ... 2 more]'
+    """
+    if len(keys) <= shown:
+        return str(list(keys))
+    return f"[{', '.join(map(str, keys[:shown]))}, ... {len(keys) - shown} more]"

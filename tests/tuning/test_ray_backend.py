@@ -1,0 +1,316 @@
+"""The Ray backend: a two-node cluster on this machine trains a sweep as the local backend does.
+
+The cluster is Ray's own test fixture, ``ray.cluster_utils.Cluster``: two nodes of one CPU
+each, every process bound to the loopback address. It is started once for this module
+and stopped at its end, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+import netreg
+from netreg import NetRegClassifier, NetRegClassifierCV, NetRegError
+from netreg.exceptions import InvalidParameterError
+from netreg.tuning import ray_backend
+from netreg.tuning.ray_backend import ChunkFailedError, MissingDependencyError, RayBackend
+from netreg.tuning.store import SweepStore
+from netreg.tuning.sweep import SweepCallback, plan_sweep, run_sweep
+
+LOOPBACK = "127.0.0.1"
+# Workers import netreg from where this process did (a checkout, in development).
+RUNTIME_ENV = {"env_vars": {"PYTHONPATH": str(Path(netreg.__file__).parents[1])}}
+ALPHAS = [1e-3, 0.1, 1.0, 10.0]
+SETTINGS = {"max_iter": 10, "batch_size": 50, "tol": 0.0, "random_state": 0, "dtype": "float64", "device": "cpu"}
+# Members are ordered fold by fold, so with chunks of 2 the third chunk holds (0, 1) and (1, 1).
+FAILING_CHUNK = [(0, 1), (1, 1)]
+
+
+def _plan(digits):
+    X, y = digits[0][:300], digits[1][:300]
+    return plan_sweep(NetRegClassifier((16,), **SETTINGS), X, y, alphas=ALPHAS, cv=3, require_seed=True)
+
+
+class _Record(SweepCallback):
+    def __init__(self):
+        self.begin, self.stored, self.ended = None, [], []
+
+    def on_sweep_begin(self, info):
+        self.begin = info
+
+    def on_member_stored(self, record):
+        self.stored.append((record["alpha_index"], record["fold"]))
+
+    def on_member_end(self, result):
+        self.ended.append(result)
+
+
+def _stored_keys(path):
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        return connection.execute("SELECT alpha_index, fold FROM members").fetchall()
+
+
+def _metrics(members):
+    return {(m["alpha_index"], m["fold"]): m["metrics"] for m in members}
+
+
+@pytest.fixture(scope="module")
+def local_result(digits):
+    return run_sweep(_plan(digits), scoring="accuracy", chunk_size=2)
+
+
+# -- without a cluster --------------------------------------------------------------------
+def test_without_ray_the_backend_says_how_to_install_it(digits, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when Ray is not installed
+    with pytest.raises(MissingDependencyError) as error:
+        run_sweep(_plan(digits), scoring="accuracy", backend="ray")
+    assert (
+        str(error.value)
+        == 'backend="ray" needs Ray, which is not installed. Install it with: pip install "netreg[ray]"'
+    )
+    assert str(error.value) == ray_backend.RAY_MISSING_MSG
+    assert isinstance(error.value, ImportError) and isinstance(error.value, NetRegError)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"num_cpus": -1}, "`num_cpus` must be a finite float >= 0. Got num_cpus=-1."),
+        ({"num_gpus": float("nan")}, "`num_gpus` must be a finite float >= 0. Got num_gpus=nan."),
+        ({"max_retries": 1.5}, "`max_retries` must be an int >= -1. Got max_retries=1.5."),
+        (
+            {"address": 6379},
+            "`address` must be None or a str such as 'HEAD:6379', 'auto' or 'local'. Got address=6379.",
+        ),
+        ({"runtime_env": ["pip"]}, "`runtime_env` must be None or a dict. Got runtime_env=['pip']."),
+    ],
+)
+def test_bad_parameters_are_refused_before_ray_is_contacted(params, message, monkeypatch):
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("ray.init was called"))
+    with pytest.raises(InvalidParameterError) as error:
+        RayBackend(**params).run(None, [[(0, 0)]], lambda *a: None, None)
+    assert str(error.value) == message
+
+
+def test_nothing_left_to_train_starts_no_cluster(monkeypatch):
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("ray.init was called"))
+    backend = RayBackend()
+    backend.run(None, [], lambda *a: None, None)
+    assert backend.node_ids_ == []
+
+
+def test_the_default_address_is_ray_address_else_a_new_local_instance(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert ray_backend._resolve_address(None) == "local"
+    monkeypatch.setenv("RAY_ADDRESS", "head:6379")
+    assert ray_backend._resolve_address(None) == "head:6379"
+    assert ray_backend._resolve_address("auto") == "auto"
+
+
+def test_repr_shows_the_parameters_that_differ_from_the_defaults():
+    assert repr(RayBackend()) == "RayBackend()"
+    assert repr(RayBackend(num_gpus=0.5, max_retries=0)) == "RayBackend(num_gpus=0.5, max_retries=0)"
+
+
+# -- on a two-node cluster ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cluster():
+    with pytest.MonkeyPatch.context() as patch:
+        # Ray replaces a loopback address by the machine's network address when it
+        # connects (so that other machines could reach it); for a cluster that must stay
+        # on this machine, tell Ray, as on macOS, that the loopback address is the node's.
+        patch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        patch.setattr(ray._private.ray_constants, "ENABLE_RAY_CLUSTER", False)
+        nodes = Cluster()
+        try:
+            nodes.add_node(num_cpus=1, node_ip_address=LOOPBACK, include_dashboard=False)
+            nodes.add_node(num_cpus=1, node_ip_address=LOOPBACK)
+            nodes.wait_for_nodes()
+            ray.init(address=nodes.address, _node_ip_address=LOOPBACK)
+            yield nodes
+        finally:
+            ray.shutdown()
+            nodes.shutdown()
+
+
+def _node_ids():
+    return {node["NodeID"] for node in ray.nodes() if node["Alive"]}
+
+
+# Ten epochs, on purpose: the refit on all the data warns that it stopped before converging.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_sweep_on_two_nodes_chooses_as_the_local_sweep(cluster, digits, local_result, tmp_path):
+    X, y = digits[0][:300], digits[1][:300]
+    backend = RayBackend(runtime_env=RUNTIME_ENV)
+    progress = _Record()
+    common = {"alphas": ALPHAS, "cv": 3, "scoring": "accuracy", "chunk_size": 2, **SETTINGS}
+    model = NetRegClassifierCV((16,), backend=backend, store=tmp_path / "sweep.sqlite", **common)
+    model.fit(X, y, callback=progress)
+    alone = NetRegClassifierCV((16,), **common).fit(X, y)
+
+    # Six tasks of two members, on both nodes.
+    assert len(backend.node_ids_) == 6 and set(backend.node_ids_) == _node_ids() and len(_node_ids()) == 2
+    assert model.alpha_ == alone.alpha_ == local_result.alpha
+    ours, theirs = _metrics(model.sweep_.members), _metrics(local_result.members)
+    assert ours.keys() == theirs.keys() and len(ours) == 12
+    for key, metrics in ours.items():
+        for name, value in metrics.items():
+            assert value == pytest.approx(theirs[key][name], rel=1e-9, abs=1e-12), (key, name)
+    np.testing.assert_allclose(model.cv_results_["mean_val_score"], alone.cv_results_["mean_val_score"], rtol=1e-9)
+    # Progress reached the driver: each member stored once, and its engine result forwarded.
+    assert sorted(progress.stored) == sorted(ours) and len(progress.ended) == 12
+    assert all(result.optimizer_state is None for result in progress.ended)
+    # The weights in the store are CPU tensors equal to the local fit's.
+    with SweepStore.read(tmp_path / "sweep.sqlite") as store:
+        weights = store.weights(2, 1)
+    local_store = tmp_path / "local.sqlite"
+    run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, store=local_store)
+    with SweepStore.read(local_store) as store:
+        for name, value in store.weights(2, 1).items():
+            assert weights[name].device.type == "cpu"
+            np.testing.assert_allclose(weights[name].numpy(), value.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_a_worker_killed_during_its_task_is_retried_and_each_member_is_stored_once(
+    cluster, digits, local_result, tmp_path, monkeypatch
+):
+    marker = str(tmp_path / "killed")
+    train = ray_backend._train_on_node
+
+    # A closure: Ray sends it to the workers by value, so they run this version.
+    def train_then_die_once(plan, chunk):
+        result = train(plan, chunk)
+        try:
+            open(marker, "x").close()
+        except FileExistsError:
+            return result
+        os._exit(1)  # the first task to finish dies before returning what it trained
+
+    monkeypatch.setattr(ray_backend, "_train_on_node", train_then_die_once)
+    progress = _Record()
+    store = tmp_path / "sweep.sqlite"
+    result = run_sweep(
+        _plan(digits),
+        scoring="accuracy",
+        chunk_size=2,
+        store=store,
+        backend=RayBackend(runtime_env=RUNTIME_ENV),
+        callback=progress,
+    )
+    assert os.path.exists(marker)
+    keys = _stored_keys(store)
+    assert len(keys) == len(set(keys)) == 12 and len(progress.stored) == len(set(progress.stored)) == 12
+    assert not result.missing and result.alpha == local_result.alpha
+    theirs = _metrics(local_result.members)
+    for key, metrics in _metrics(result.members).items():
+        assert metrics["val_loss"] == pytest.approx(theirs[key]["val_loss"], rel=1e-9)
+
+
+def _attempts(tmp_path):
+    return len(list((tmp_path / "attempts").iterdir()))
+
+
+def _failing(tmp_path, fail):
+    attempts = str(tmp_path / "attempts")
+    os.makedirs(attempts)
+    train = ray_backend._train_on_node
+
+    def train_or_fail(plan, chunk):
+        if [tuple(key) for key in chunk] != FAILING_CHUNK:
+            return train(plan, chunk)
+        open(os.path.join(attempts, f"{os.getpid()}-{len(os.listdir(attempts))}"), "x").close()
+        fail()
+
+    return train_or_fail
+
+
+def _kept_sentence(n_kept):
+    rerun = "with a results store, a rerun trains only the members not stored."
+    if n_kept == 0:
+        return f"No member had finished before it; {rerun}"
+    if n_kept == 1:
+        return f"1 member finished before it was kept; {rerun}"
+    return f"{n_kept} members finished before it were kept; {rerun}"
+
+
+def test_a_chunk_whose_worker_keeps_dying_stops_the_sweep_after_max_retries(cluster, digits, tmp_path, monkeypatch):
+    monkeypatch.setattr(ray_backend, "_train_on_node", _failing(tmp_path, lambda: os._exit(1)))
+    store = tmp_path / "sweep.sqlite"
+    plan = _plan(digits)
+    with pytest.raises(ChunkFailedError) as error:
+        run_sweep(
+            plan,
+            scoring="accuracy",
+            chunk_size=2,
+            store=store,
+            backend=RayBackend(max_retries=1, runtime_env=RUNTIME_ENV),
+        )
+    n_kept = error.value.n_kept
+    assert str(error.value) == (
+        "The Ray task training chunk 3 of 6 (members as (alpha_index, fold): [(0, 1), (1, 1)]) failed with "
+        "WorkerCrashedError. Ray retries a task whose worker process or node dies up to max_retries=1 times; "
+        f"the Ray error chained above says why it gave up. {_kept_sentence(n_kept)}"
+    )
+    assert isinstance(error.value.__cause__, ray.exceptions.WorkerCrashedError)
+    assert error.value.chunk == FAILING_CHUNK and _attempts(tmp_path) == 2  # the first run and one retry
+    # What finished before the failure is in the store, and a rerun trains only the rest.
+    keys = set(_stored_keys(store))
+    assert len(keys) == n_kept and not keys & set(FAILING_CHUNK)
+    progress = _Record()
+    run_sweep(plan, scoring="accuracy", chunk_size=2, store=store, callback=progress)
+    assert progress.begin["n_done"] == n_kept and len(progress.stored) == 12 - n_kept
+
+
+NOT_RETRIED = (
+    "The Ray task training chunk 3 of 6 (members as (alpha_index, fold): [(0, 1), (1, 1)]) raised an exception, "
+    "which is not retried (unlike a worker's death, it would recur). "
+)
+
+
+@pytest.mark.parametrize(
+    ("exception", "hint"),
+    [
+        (ValueError("the members of this chunk cannot be trained"), ""),
+        (
+            ModuleNotFoundError("No module named 'netreg'"),
+            " Every node must be able to import netreg, the driver's version: install it there or use runtime_env.",
+        ),
+    ],
+    ids=["ValueError", "ModuleNotFoundError"],
+)
+def test_an_exception_in_a_task_is_not_retried(exception, hint, cluster, digits, tmp_path, monkeypatch):
+    def fail():
+        raise exception
+
+    monkeypatch.setattr(ray_backend, "_train_on_node", _failing(tmp_path, fail))
+    with pytest.raises(ChunkFailedError) as error:
+        run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, backend=RayBackend(runtime_env=RUNTIME_ENV))
+    assert str(error.value) == (
+        f"{NOT_RETRIED}{_kept_sentence(error.value.n_kept)}{hint} "
+        f"The exception: {type(exception).__name__}: {exception}"
+    )
+    assert isinstance(error.value.__cause__, ray.exceptions.RayTaskError)
+    assert _attempts(tmp_path) == 1
+    copy = pickle.loads(pickle.dumps(error.value))
+    assert (str(copy), copy.chunk, copy.n_kept) == (str(error.value), FAILING_CHUNK, error.value.n_kept)
+
+
+def test_the_backend_connects_for_the_sweep_and_disconnects_after_it(cluster, digits, local_result):
+    ray.shutdown()
+    try:
+        backend = RayBackend(address=cluster.address, runtime_env=RUNTIME_ENV)
+        result = run_sweep(_plan(digits), scoring="accuracy", chunk_size=6, backend=backend)
+        assert not ray.is_initialized()
+        assert len(backend.node_ids_) == 2 and result.alpha == local_result.alpha
+    finally:
+        if not ray.is_initialized():
+            ray.init(address=cluster.address, _node_ip_address=LOOPBACK)
