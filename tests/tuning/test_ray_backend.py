@@ -314,3 +314,39 @@ def test_the_backend_connects_for_the_sweep_and_disconnects_after_it(cluster, di
     finally:
         if not ray.is_initialized():
             ray.init(address=cluster.address, _node_ip_address=LOOPBACK)
+
+
+def test_netreg_tune_on_the_cluster_from_the_command_line(cluster, tmp_path, capsys, monkeypatch):
+    from sklearn.datasets import load_iris
+
+    from netreg.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    frame = load_iris(as_frame=True).frame
+    frame.to_csv("iris.csv", index=False)
+    argv = [
+        "tune",
+        "iris.csv",
+        "--target",
+        "target",
+        "--alphas",
+        "0.01,1,100",
+        "--cv",
+        "2",
+        "--hidden",
+        "4",
+        "--max-iter",
+        "5",
+        "--chunk-size",
+        "2",
+        "--backend",
+        "ray",
+        "--address",
+        cluster.address,
+        "--out",
+        "run",
+        "--no-report",
+    ]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "Chosen alpha = " in capsys.readouterr().out
+    assert len(_stored_keys(tmp_path / "run" / "sweep.sqlite")) == 6

@@ -6,12 +6,17 @@ sweep itself (:mod:`~netreg.tuning.sweep`), backends (:mod:`~netreg.tuning.backe
 the cross-validated estimators (:mod:`~netreg.tuning.estimators`).
 """
 
+from netreg.tuning.backends import LocalBackend, get_backend
 from netreg.tuning.grid import default_alphas, resolve_alphas
+from netreg.tuning.ray_backend import RayBackend
 from netreg.tuning.rules import SELECTIONS, select_alpha
 from netreg.tuning.store import StoreError, SweepStore
 from netreg.tuning.sweep import SCORINGS, SweepCallback, SweepPlan, SweepResult, plan_sweep, run_sweep, train_chunk
 
 __all__ = [
+    "LocalBackend",
+    "RayBackend",
+    "get_backend",
     "default_alphas",
     "resolve_alphas",
     "SELECTIONS",
