@@ -314,10 +314,11 @@ class SweepResult:
         and std of train and validation score and loss, per-fold values
         (``split{k}_val_score``, ...), ``mean_n_iter``, ``mean_norm[<layer>]`` (Frobenius
         norm of each penalized weight, mean over folds), ``n_members``, ``rank_val_score``.
-    best_index : int
-        Position of the chosen alpha in ``alphas``.
-    alpha : float
-        The chosen alpha.
+    best_index : int or None
+        Position of the chosen alpha in ``alphas``; ``None`` only when ``from_members``
+        was told not to require a choice and no alpha has a score on every fold.
+    alpha : float or None
+        The chosen alpha (``None`` with ``best_index``).
     threshold : float or None
         The 1-SE threshold when ``selection="1se"``.
     missing : list of (int, int)
@@ -331,16 +332,29 @@ class SweepResult:
     selection: str
     task: str
     cv_results: dict[str, Any]
-    best_index: int
-    alpha: float
+    best_index: int | None
+    alpha: float | None
     threshold: float | None
     missing: list[tuple[int, int]]
 
     @classmethod
     def from_members(
-        cls, spec: Mapping[str, Any], members: list[dict[str, Any]], *, scoring: str, selection: str
+        cls,
+        spec: Mapping[str, Any],
+        members: list[dict[str, Any]],
+        *,
+        scoring: str,
+        selection: str,
+        require_choice: bool = True,
     ) -> SweepResult:
-        """Scores per alpha and the chosen alpha, from stored member records (complete or not)."""
+        """Scores per alpha and the chosen alpha, from stored member records (complete or not).
+
+        With ``require_choice=False``, a sweep in which no alpha has a score on every fold
+        (an interrupted one) still gives a result, with ``best_index``, ``alpha`` and
+        ``threshold`` set to ``None``, so that a report can show the members trained so
+        far; by default such a sweep raises :class:`~netreg.exceptions.DataError`.
+        """
+        check_options(selection, "selection", SELECTIONS)
         alphas = np.asarray(spec["alphas"], dtype=np.float64)
         n_folds, task = int(spec["n_folds"]), spec["task"]
         n_outputs = int(spec.get("n_outputs", 1))
@@ -378,11 +392,24 @@ class SweepResult:
         ranks = np.empty(len(alphas), dtype=int)
         ranks[order] = np.arange(1, len(alphas) + 1)
         results["rank_val_score"] = ranks
-        best, threshold = select_alpha(alphas, mean_val, results["std_val_score"], n_folds, selection)
+        best: int | None = None
+        threshold: float | None = None
+        if require_choice or np.isfinite(mean_val).any():
+            best, threshold = select_alpha(alphas, mean_val, results["std_val_score"], n_folds, selection)
         present = {(m["alpha_index"], m["fold"]) for m in members}
         missing = [(a, f) for f in range(n_folds) for a in range(len(alphas)) if (a, f) not in present]
         return cls(
-            alphas, n_folds, members, scoring, selection, task, results, best, float(alphas[best]), threshold, missing
+            alphas,
+            n_folds,
+            members,
+            scoring,
+            selection,
+            task,
+            results,
+            best,
+            None if best is None else float(alphas[best]),
+            threshold,
+            missing,
         )
 
     def to_frame(self):

@@ -1,0 +1,241 @@
+"""The report page: the figures as PNG files and one self-contained ``report.html``.
+
+The page must open anywhere, offline, years later, mailed as one file: images are
+embedded as base64 ``data:`` URIs, the style is inline, and there are no scripts, no
+external fonts and no links to fetch.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from netreg.report.axes import format_alpha
+from netreg.report.figures import learning_curves, validation_curve, weight_histograms, weight_norm_curve
+from netreg.report.summary import summarize
+from netreg.report.table import results_table
+from netreg.tuning.store import SweepStore
+from netreg.tuning.sweep import SweepResult
+
+__all__ = ["DPI", "REPORT_FILE", "write_report"]
+
+REPORT_FILE = "report.html"
+#: Enough for a sharp figure on a laptop screen; a 16-alpha report stays well under 1 MB.
+DPI = 110
+
+NO_STORE_MSG = (
+    "Weight histograms are not shown: no results store was given, and the weights of the members are kept "
+    "only in a store (pass store=... to the sweep, then the store to the report)."
+)
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222;
+       max-width: 1200px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+.meta { color: #555; margin-top: 0; }
+.summary { background: #f4f8f4; border-left: 4px solid #2ca02c; padding: 0.6em 1em; }
+.summary li { margin: 0.25em 0; }
+.notice { background: #fff6e5; border-left: 4px solid #e6a100; padding: 0.6em 1em; }
+figure { margin: 1em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.92em; }
+table.results { border-collapse: collapse; font-size: 0.9em; font-variant-numeric: tabular-nums; }
+table.results th, table.results td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
+table.results td { white-space: nowrap; }
+table.results th { background: #f3f3f3; vertical-align: bottom; }
+table.results tr.chosen td { background: #dff0d8; font-weight: 600; }
+.badge { background: #2ca02c; color: white; border-radius: 3px; padding: 0 0.35em; font-size: 0.8em; }
+"""
+
+
+def write_report(
+    result: SweepResult,
+    store: SweepStore | None,
+    out_dir: str | os.PathLike,
+    *,
+    title: str | None = None,
+    data: str | None = None,
+    target: str | None = None,
+) -> Path:
+    """Write the figures (PNG) and the self-contained ``report.html`` of a sweep.
+
+    Parameters
+    ----------
+    result : SweepResult
+        The sweep (``NetRegClassifierCV(...).fit(...).sweep_``, or rebuilt from a store).
+    store : SweepStore or None
+        The sweep's results store, for the weight histograms; without one they are
+        left out and the page says so.
+    out_dir : path
+        Folder to write into (created if missing); existing report files are replaced.
+    title : str, optional
+        Page title; default "netreg sweep report".
+    data, target : str, optional
+        What the data and the target are, shown under the title.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.html``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.datasets import load_digits
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep, run_sweep
+    >>> X, y = load_digits(return_X_y=True)
+    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
+    >>> result = run_sweep(plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2), scoring="accuracy")
+    >>> path = write_report(result, None, tempfile.mkdtemp(), title="Digits")
+    >>> path.name, sorted(p.name for p in path.parent.glob("*.png"))
+    ('report.html', ['learning_curves.png', 'validation_curve.png', 'weight_norms.png'])
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    drawings = [
+        ("validation_curve.png", validation_curve(result)[0], _validation_caption(result)),
+        (
+            "weight_norms.png",
+            weight_norm_curve(result)[0],
+            "Frobenius norm of each penalized weight matrix, mean over the folds trained, against alpha; "
+            "the dashed line marks the chosen alpha.",
+        ),
+        (
+            "learning_curves.png",
+            learning_curves(result)[0],
+            "Data loss per epoch (no penalty) of one member per alpha: the first fold trained (one that did not "
+            "diverge, if there is one). "
+            "For the chosen alpha, the penalty term alpha/(2m)\N{MIDDLE DOT}\N{GREEK CAPITAL LETTER SIGMA}"
+            "\N{DOUBLE VERTICAL LINE}W\N{DOUBLE VERTICAL LINE}\N{SUPERSCRIPT TWO} and the objective "
+            "(data loss + penalty) are drawn too.",
+        ),
+    ]
+    if store is not None:
+        drawings.append(
+            (
+                "weight_histograms.png",
+                weight_histograms(result, store)[0],
+                "Kept weights of each penalized layer, for the same members as the learning curves.",
+            )
+        )
+    figures = []
+    for name, figure, caption in drawings:
+        png = _png(figure)
+        (out / name).write_bytes(png)
+        figures.append((name, png, caption))
+    page = _page(result, figures, title=title or "netreg sweep report", data=data, target=target, store=store)
+    path = out / REPORT_FILE
+    # Written aside, then renamed: a browser refreshing the page never reads half a file.
+    partial = out / (REPORT_FILE + ".partial")
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    # Fixed metadata: the same figure gives the same bytes, whatever the date.
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _validation_caption(result: SweepResult) -> str:
+    caption = (
+        f"Mean train and validation score (left) and data loss (right) over {result.n_folds} folds, "
+        "with bands of \N{PLUS-MINUS SIGN}1 standard deviation; the star and dashed line mark the chosen alpha."
+    )
+    if result.threshold is not None:
+        caption += " The dotted line is the 1-SE threshold: the best mean score minus one standard error."
+    if (result.alphas == 0).any():
+        caption += ' Alpha = 0 is drawn one decade left of the smallest positive alpha, at the tick "0".'
+    return caption
+
+
+def _page(
+    result: SweepResult,
+    figures: Sequence[tuple[str, bytes, str]],
+    *,
+    title: str,
+    data: str | None,
+    target: str | None,
+    store: Any | None,
+) -> str:
+    meta = [f"{escape(label)}: {escape(value)}" for label, value in (("data", data), ("target", target)) if value]
+    meta.append(
+        f"{len(result.alphas)} alphas from {format_alpha(result.alphas.min())} to {format_alpha(result.alphas.max())}, "
+        f"{result.n_folds} folds, scoring {escape(result.scoring)}, selection rule {escape(result.selection)}"
+    )
+    if store is not None:
+        meta.append(_estimator_line(store.spec()))
+    summary = "".join(f"<li>{escape(line)}</li>" for line in summarize(result))
+    chosen = (
+        "No alpha chosen yet"
+        if result.alpha is None
+        else f"Chosen alpha: <strong>{format_alpha(result.alpha)}</strong> ({escape(result.selection)} rule)"
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        '<head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_CSS}</style></head>",
+        "<body>",
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">{"<br>".join(meta)}</p>',
+        f'<p class="chosen-alpha">{chosen}</p>',
+        f'<ul class="summary">{summary}</ul>',
+        *_notices(result, store),
+        "<h2>Figures</h2>",
+    ]
+    for name, png, caption in figures:
+        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        parts.append(
+            f'<figure id="{escape(name[:-4])}"><img src="{uri}" alt="{escape(caption)}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>"
+        )
+    parts += ["<h2>Results per alpha</h2>", results_table(result), "</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _notices(result: SweepResult, store: Any | None) -> list[str]:
+    notices = []
+    if result.missing:
+        notices.append(
+            f"<p>The sweep is incomplete: {len(result.missing)} member(s) not trained yet "
+            "(rerun the sweep with the same store to resume):</p>" + _by_alpha(result, result.missing)
+        )
+    diverged = [(m["alpha_index"], m["fold"]) for m in result.members if m["status"] == "diverged"]
+    if diverged:
+        notices.append(
+            f"<p>{len(diverged)} member(s) diverged and are not scored (a smaller learning rate may help):</p>"
+            + _by_alpha(result, diverged)
+        )
+    if store is None:
+        notices.append(f"<p>{escape(NO_STORE_MSG)}</p>")
+    return [f'<div class="notice">{notice}</div>' for notice in notices]
+
+
+def _by_alpha(result: SweepResult, keys: Sequence[tuple[int, int]]) -> str:
+    folds: dict[int, list[int]] = {}
+    for alpha_index, fold in sorted(keys):
+        folds.setdefault(alpha_index, []).append(fold)
+    items = (
+        f"<li>alpha = {format_alpha(result.alphas[a])}: fold{'s' if len(f) > 1 else ''} {', '.join(map(str, f))}</li>"
+        for a, f in folds.items()
+    )
+    return '<ul class="members">' + "".join(items) + "</ul>"
+
+
+def _estimator_line(spec: dict[str, Any]) -> str:
+    params = spec.get("params", {})
+    shown = ("hidden_layer_sizes", "activation", "penalty", "solver", "max_iter", "batch_size", "early_stopping")
+    settings = ", ".join(f"{key}={params[key]}" for key in shown if key in params)
+    return escape(f"{spec.get('estimator', 'estimator')}({settings})")

@@ -1,0 +1,138 @@
+"""A run folder and its report: ``sweep.sqlite`` (the results store) beside ``run.json``.
+
+``run.json`` records how the sweep's results are to be read, which the store alone does
+not know::
+
+    {"scoring": "neg_log_loss", "selection": "1se",
+     "title": "Digits, 64-32-10 MLP", "data": "sklearn digits, 1797 rows", "target": "digit 0-9"}
+
+``scoring`` is required; ``selection`` defaults to ``"min"`` (as in ``run_sweep``); the
+others are optional text for the page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from netreg.exceptions import DataError
+from netreg.report.page import write_report
+from netreg.tuning.store import StoreError, SweepStore
+from netreg.tuning.sweep import SweepResult
+
+__all__ = ["RUN_FILE", "STORE_FILE", "read_run_file", "report_run"]
+
+RUN_FILE = "run.json"
+STORE_FILE = "sweep.sqlite"
+
+_EXAMPLE = '{"scoring": "neg_log_loss", "selection": "min"}'
+_KEYS = ("scoring", "selection", "title", "data", "target")
+
+
+def report_run(run_dir: str | os.PathLike) -> Path:
+    """Write the report of the sweep in ``run_dir``; returns the path of ``report.html``.
+
+    The sweep may be finished or not: a partial sweep's report lists the members still
+    missing, and says so if no alpha can be chosen yet. The figures (PNG) and
+    ``report.html`` are written into ``run_dir``.
+
+    Raises
+    ------
+    DataError
+        If ``run_dir`` is not a folder, or its ``run.json`` is missing or malformed.
+    StoreError
+        If ``run_dir`` holds no readable ``sweep.sqlite``.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from sklearn.datasets import load_digits
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep, run_sweep
+    >>> X, y = load_digits(return_X_y=True)
+    >>> run_dir = tempfile.mkdtemp()
+    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
+    >>> plan = plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2, require_seed=True)
+    >>> _ = run_sweep(plan, scoring="accuracy", store=os.path.join(run_dir, "sweep.sqlite"))
+    >>> with open(os.path.join(run_dir, "run.json"), "w") as file:
+    ...     json.dump({"scoring": "accuracy", "title": "Digits"}, file)
+    >>> report_run(run_dir).name
+    'report.html'
+    """
+    folder = Path(run_dir)
+    if not folder.is_dir():
+        raise DataError(f"No run folder at {str(folder)!r}; expected a folder holding {STORE_FILE} and {RUN_FILE}.")
+    settings = read_run_file(folder)
+    store_path = folder / STORE_FILE
+    if not store_path.is_file():
+        raise StoreError(
+            f"The run folder {str(folder)!r} has no results store {STORE_FILE}; "
+            f"run the sweep with store={str(store_path)!r} first."
+        )
+    with SweepStore.read(store_path) as store:
+        result = SweepResult.from_members(
+            store.spec(),
+            store.members(),
+            scoring=settings["scoring"],
+            selection=settings.get("selection", "min"),
+            require_choice=False,
+        )
+        return write_report(
+            result,
+            store,
+            folder,
+            title=settings.get("title"),
+            data=settings.get("data"),
+            target=settings.get("target"),
+        )
+
+
+def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The settings in ``run_dir/run.json``, checked.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, is not a JSON object, lacks ``scoring``, has an unknown
+        key, or a value of the wrong type.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> try:
+    ...     read_run_file(folder)
+    ... except DataError as error:
+    ...     print(str(error).split(";")[0] == f"The run folder {folder!r} has no run.json")
+    True
+    """
+    folder = Path(run_dir)
+    path = folder / RUN_FILE
+    if not path.is_file():
+        raise DataError(
+            f"The run folder {str(folder)!r} has no {RUN_FILE}; expected a JSON file such as {_EXAMPLE} "
+            f"beside {STORE_FILE}."
+        )
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DataError(
+            f"{str(path)!r} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
+            f"expected an object such as {_EXAMPLE}."
+        ) from None
+    if not isinstance(settings, dict):
+        raise DataError(f"{str(path)!r} holds a JSON {type(settings).__name__}; expected an object such as {_EXAMPLE}.")
+    unknown = sorted(set(settings) - set(_KEYS))
+    if unknown:
+        raise DataError(
+            f"{str(path)!r} has unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"expected some of {', '.join(map(repr, _KEYS))}."
+        )
+    if "scoring" not in settings:
+        raise DataError(f"{str(path)!r} has no 'scoring'; add the scoring the sweep used, e.g. {_EXAMPLE}.")
+    for key in _KEYS:
+        if key in settings and not isinstance(settings[key], str):
+            raise DataError(f"{str(path)!r}: {key!r} must be a string. Got {settings[key]!r}.")
+    return settings

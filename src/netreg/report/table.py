@@ -1,0 +1,84 @@
+"""The results table of the report, as an HTML ``<table>``: one row per alpha.
+
+Columns: alpha, folds trained, mean and standard deviation (over folds) of the train and
+validation score, the generalization gap (train minus validation score), the Frobenius
+norm of each penalized layer (mean over folds) and the validation rank (of the alphas scored on every fold). The chosen
+alpha's row carries the class ``chosen``.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import numpy as np
+
+from netreg.report.axes import format_alpha
+from netreg.report.figures import penalized_layers
+from netreg.report.summary import SCORE_NAMES
+from netreg.tuning.sweep import SweepResult
+
+__all__ = ["results_table"]
+
+
+def results_table(result: SweepResult) -> str:
+    """The results table as an HTML fragment.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep, run_sweep
+    >>> X, y = load_digits(return_X_y=True)
+    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
+    >>> result = run_sweep(plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2), scoring="accuracy")
+    >>> html = results_table(result)
+    >>> html.count('<tr class="alpha'), html.count('class="alpha chosen"')
+    (2, 1)
+    """
+    cv = result.cv_results
+    score = escape(SCORE_NAMES.get(result.scoring, result.scoring))
+    layers = penalized_layers(result)
+    header = [
+        "alpha",
+        "folds trained",
+        f"train {score}<br><small>mean \N{PLUS-MINUS SIGN} std</small>",
+        f"validation {score}<br><small>mean \N{PLUS-MINUS SIGN} std</small>",
+        "gap<br><small>train \N{MINUS SIGN} validation</small>",
+        *(
+            f"\N{DOUBLE VERTICAL LINE}W\N{DOUBLE VERTICAL LINE}<sub>F</sub><br><small>{escape(name)}</small>"
+            for name in layers
+        ),
+        "rank",
+    ]
+    gap = np.asarray(cv["mean_train_score"]) - np.asarray(cv["mean_val_score"])
+    rows = []
+    for i, alpha in enumerate(result.alphas):
+        chosen = i == result.best_index
+        cells = [
+            format_alpha(alpha) + (' <span class="badge">chosen</span>' if chosen else ""),
+            f"{int(cv['n_members'][i])}/{result.n_folds}",
+            _mean_std(cv["mean_train_score"][i], cv["std_train_score"][i]),
+            _mean_std(cv["mean_val_score"][i], cv["std_val_score"][i]),
+            _num(gap[i]),
+            *(_num(cv[f"mean_norm[{name}]"][i]) for name in layers),
+            # Only alphas with every fold are ranked: a partial mean is not comparable.
+            str(int(cv["rank_val_score"][i])) if cv["n_members"][i] == result.n_folds else "\N{EM DASH}",
+        ]
+        rows.append(
+            f'<tr class="alpha{" chosen" if chosen else ""}">' + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+        )
+    head = "".join(f'<th scope="col">{cell}</th>' for cell in header)
+    return (
+        f'<table class="results">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>"
+    )
+
+
+def _mean_std(mean: float, std: float) -> str:
+    if not math.isfinite(mean):
+        return "\N{EM DASH}"
+    return f"{_num(mean)} \N{PLUS-MINUS SIGN} {_num(std)}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}" if math.isfinite(value) else "\N{EM DASH}"

@@ -1,0 +1,212 @@
+"""The page: self-contained, built from a run folder or a result, also for partial sweeps;
+run folders it cannot read are refused with messages that say what is missing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from html import escape
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from report_helpers import digits_plan, partial_run_folder
+
+from netreg.exceptions import DataError
+from netreg.report import report_run, summarize, write_report
+from netreg.report.page import NO_STORE_MSG
+from netreg.tuning.store import StoreError, SweepStore
+from netreg.tuning.sweep import plan_sweep, run_sweep
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(html):
+    parser = _Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+def _rows(html):
+    return re.findall(r'<tr class="alpha( chosen)?"><td>(.*?)</td>', html)
+
+
+def test_a_run_folder_gives_a_self_contained_page_with_its_figures(run_folder, sweep, capsys):
+    _, result, _ = sweep
+    path = report_run(run_folder)
+    assert path == run_folder / "report.html"
+    assert capsys.readouterr() == ("", "")  # library code prints nothing
+    html = path.read_text(encoding="utf-8")
+    tags = _tags(html)
+    names = {tag for tag, _ in tags}
+    assert not names & {"script", "link", "iframe", "object", "embed", "base"}
+    for _, attrs in tags:
+        for key in ("src", "href", "srcset", "poster", "action"):
+            assert key not in attrs or attrs[key].startswith("data:"), attrs
+    style = re.search(r"<style>(.*?)</style>", html, flags=re.S).group(1)
+    assert "url(" not in style and "@import" not in style and "@font-face" not in style
+    assert "http:" not in html and "https:" not in html
+    # Each image is the PNG written beside the page, embedded byte for byte.
+    images = [attrs for tag, attrs in tags if tag == "img"]
+    files = ["validation_curve.png", "weight_norms.png", "learning_curves.png", "weight_histograms.png"]
+    assert len(images) == len(files)
+    for attrs, name in zip(images, files):
+        data = base64.b64decode(attrs["src"].removeprefix("data:image/png;base64,"))
+        assert data == (run_folder / name).read_bytes() and data.startswith(b"\x89PNG\r\n\x1a\n")
+    # Title and description from run.json, escaped; summary; table with the chosen row.
+    assert "<title>Digits &lt;test&gt;</title>" in html and "data: 150 digits" in html
+    for line in summarize(result):
+        assert escape(line) in html
+    rows = _rows(html)
+    assert len(rows) == len(result.alphas)
+    assert [i for i, (chosen, _) in enumerate(rows) if chosen] == [result.best_index]
+    assert rows[result.best_index][1].startswith(f"{result.alpha:.3g} ")
+    assert f"Chosen alpha: <strong>{result.alpha:.3g}</strong> (1se rule)" in html
+    assert "incomplete" not in html and NO_STORE_MSG not in html
+
+
+def test_without_a_store_the_weight_histograms_are_left_out_and_the_page_says_so(sweep, tmp_path):
+    _, result, _ = sweep
+    path = write_report(result, None, tmp_path / "out")
+    html = path.read_text(encoding="utf-8")
+    assert escape(NO_STORE_MSG) in html
+    assert html.count("<img ") == 3 and not (tmp_path / "out" / "weight_histograms.png").exists()
+    assert "<title>netreg sweep report</title>" in html
+
+
+def test_a_16_alpha_report_stays_small(digits, tmp_path):
+    plan = digits_plan(digits, alphas=[0.0, *np.logspace(-3, 3, 15)], cv=2, n=100)
+    result = run_sweep(plan, scoring="accuracy", store=str(tmp_path / "sweep.sqlite"))
+    with SweepStore.read(tmp_path / "sweep.sqlite") as store:
+        path = write_report(result, store, tmp_path)
+    html = path.read_text(encoding="utf-8")
+    assert len(_rows(html)) == 16
+    assert path.stat().st_size < 2_000_000, path.stat().st_size
+
+
+def test_a_partial_sweep_lists_the_missing_members(digits, tmp_path):
+    # Fold 0 of every alpha, and fold 1 of the first two: alphas 0 and 0.1 can be compared.
+    keys = [(a, 0) for a in range(4)] + [(0, 1), (1, 1)]
+    partial_run_folder(digits, tmp_path / "run", keys)
+    html = report_run(tmp_path / "run").read_text(encoding="utf-8")
+    assert "The sweep is incomplete: 2 member(s) not trained yet" in html
+    assert '<ul class="members"><li>alpha = 3: fold 1</li><li>alpha = 100: fold 1</li></ul>' in html
+    assert "No alpha chosen yet" not in html and len(re.findall(r"<tr class=\"alpha chosen\">", html)) == 1
+    assert "4/4" not in html and html.count("<td>1/2</td>") == 2 and html.count("<td>2/2</td>") == 2
+
+
+def test_a_sweep_with_no_alpha_on_every_fold_still_renders_what_it_has(digits, tmp_path):
+    partial_run_folder(digits, tmp_path / "run", [(a, 0) for a in range(4)])
+    html = report_run(tmp_path / "run").read_text(encoding="utf-8")
+    assert "No alpha chosen yet" in html
+    assert "No alpha could be chosen yet: no alpha has a validation score on all 2 folds." in html
+    assert "The sweep is incomplete: 4 member(s) not trained yet" in html
+    assert "<li>alpha = 0: fold 1</li><li>alpha = 0.1: fold 1</li><li>alpha = 3: fold 1</li>" in html
+    # Every per-member figure is still drawn, and every alpha still has its row, unranked.
+    assert html.count("<img ") == 4 and "chosen" not in "".join(c for c, _ in _rows(html))
+    assert len(_rows(html)) == 4 and html.count("<td>\N{EM DASH}</td></tr>") == 4
+
+
+def _refusal(error, message):
+    return pytest.raises(error, match=f"^{re.escape(message)}$")
+
+
+def test_a_run_folder_without_run_json_is_refused(run_folder):
+    (run_folder / "run.json").unlink()
+    message = (
+        f"The run folder {str(run_folder)!r} has no run.json; expected a JSON file such as "
+        '{"scoring": "neg_log_loss", "selection": "min"} beside sweep.sqlite.'
+    )
+    with _refusal(DataError, message):
+        report_run(run_folder)
+
+
+def test_a_run_folder_without_the_store_is_refused(run_folder):
+    (run_folder / "sweep.sqlite").unlink()
+    store = run_folder / "sweep.sqlite"
+    message = (
+        f"The run folder {str(run_folder)!r} has no results store sweep.sqlite; "
+        f"run the sweep with store={str(store)!r} first."
+    )
+    with _refusal(StoreError, message):
+        report_run(run_folder)
+
+
+def test_a_missing_run_folder_is_refused(tmp_path):
+    folder = tmp_path / "nowhere"
+    message = f"No run folder at {str(folder)!r}; expected a folder holding sweep.sqlite and run.json."
+    with _refusal(DataError, message):
+        report_run(folder)
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (
+            "{scoring",
+            "is not valid JSON (Expecting property name enclosed in double quotes at line 1, column 2); "
+            'expected an object such as {"scoring": "neg_log_loss", "selection": "min"}.',
+        ),
+        (
+            '["accuracy"]',
+            'holds a JSON list; expected an object such as {"scoring": "neg_log_loss", "selection": "min"}.',
+        ),
+        (
+            '{"selection": "min"}',
+            'has no \'scoring\'; add the scoring the sweep used, e.g. {"scoring": "neg_log_loss", "selection": "min"}.',
+        ),
+        (
+            '{"scoring": "accuracy", "selction": "1se"}',
+            "has unknown key(s) 'selction'; expected some of 'scoring', 'selection', 'title', 'data', 'target'.",
+        ),
+        ('{"scoring": "accuracy", "title": 3}', ": 'title' must be a string. Got 3."),
+    ],
+)
+def test_a_malformed_run_json_is_refused_with_what_is_wrong(run_folder, content, problem):
+    (run_folder / "run.json").write_text(content)
+    separator = "" if problem.startswith(":") else " "
+    with _refusal(DataError, f"{str(run_folder / 'run.json')!r}{separator}{problem}"):
+        report_run(run_folder)
+
+
+def test_run_json_settings_reach_the_selection(run_folder, sweep):
+    _, result, _ = sweep
+    (run_folder / "run.json").write_text(json.dumps({"scoring": "neg_log_loss"}))  # selection defaults to "min"
+    html = report_run(run_folder).read_text(encoding="utf-8")
+    best = int(np.flatnonzero(result.cv_results["mean_val_score"] == result.cv_results["mean_val_score"].max())[-1])
+    assert f"Chosen alpha: <strong>{result.alphas[best]:.3g}</strong> (min rule)" in html
+
+
+def test_a_sweep_stopped_before_any_member_finished_still_renders(digits, tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    plan = digits_plan(digits, cv=2)
+    SweepStore.open(folder / "sweep.sqlite", spec=plan.spec, fingerprint=plan.fingerprint).close()
+    (folder / "run.json").write_text(json.dumps({"scoring": "accuracy"}))
+    html = report_run(folder).read_text(encoding="utf-8")
+    assert "0 of 8 members trained" in html and "The sweep is incomplete: 8 member(s) not trained yet" in html
+    assert html.count("<img ") == 4 and len(_rows(html)) == 4 and html.count("<td>0/2</td>") == 4
+
+
+def test_a_regression_sweep_on_a_positive_grid_is_reported_in_its_own_units(diabetes, tmp_path):
+    from netreg import NetRegRegressor
+    from netreg.report import validation_curve
+
+    X, y = diabetes
+    net = NetRegRegressor((8,), max_iter=5, random_state=0)
+    result = run_sweep(plan_sweep(net, X, y, alphas=[0.1, 1.0, 10.0], cv=2), scoring="r2")
+    figure, _ = validation_curve(result)
+    score_ax, loss_ax = figure.axes
+    assert score_ax.get_ylabel() == "score: R\N{SUPERSCRIPT TWO} (1 = perfect)"
+    assert loss_ax.get_ylabel() == "data loss: squared error / 2 (target units\N{SUPERSCRIPT TWO} per sample)"
+    assert [t.get_text() for t in score_ax.get_xticklabels()] == ["0.1", "1", "10"]  # no "0": no alpha = 0 here
+    html = write_report(result, None, tmp_path).read_text(encoding="utf-8")
+    assert "validation R\N{SUPERSCRIPT TWO}" in html and len(_rows(html)) == 3
