@@ -21,6 +21,10 @@ Engine (:mod:`netreg.engine`)
     ``train_population``, ``TrainConfig``, ``Callback`` and the result types.
 History (:mod:`netreg.history`)
     ``History``.
+Report (:mod:`netreg.report`)
+    ``report_run``, ``write_report``: the figures and the HTML page of a sweep.
+Files and models (:mod:`netreg.tabular`, :mod:`netreg.preprocessing`, :mod:`netreg.persistence`)
+    Reading CSV, Parquet and NPZ tables, encoding them, saving and loading models.
 Errors (:mod:`netreg.exceptions`)
     ``NetRegError`` and its subclasses.
 """

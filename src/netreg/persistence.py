@@ -127,6 +127,9 @@ def save_model(
     check_model_folder(path, meta["fingerprint"], force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".netreg-model-", dir=path.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model folder is an ordinary folder
     try:
         save_file(
             {k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()},

@@ -29,6 +29,9 @@ STORE_FILE = "sweep.sqlite"
 
 _EXAMPLE = '{"scoring": "neg_log_loss", "selection": "min"}'
 _KEYS = ("scoring", "selection", "title", "data", "target")
+# What netreg.runs.write_run_files records besides the report's settings (the report reads
+# none of it; a key outside both lists is a typo, such as "selction").
+_RECORDED = ("task", "command", "alpha", "threshold", "n_folds", "missing", "test")
 
 
 def report_run(run_dir: str | os.PathLike) -> Path:
@@ -124,7 +127,7 @@ def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:
         ) from None
     if not isinstance(settings, dict):
         raise DataError(f"{str(path)!r} holds a JSON {type(settings).__name__}; expected an object such as {_EXAMPLE}.")
-    unknown = sorted(set(settings) - set(_KEYS))
+    unknown = sorted(set(settings) - set(_KEYS) - set(_RECORDED))
     if unknown:
         raise DataError(
             f"{str(path)!r} has unknown key(s) {', '.join(map(repr, unknown))}; "

@@ -136,7 +136,10 @@ class SweepStore:
         if not path.is_file():
             raise StoreError(f"No results store at {str(path)!r}; expected the sweep.sqlite file a sweep wrote.")
         try:
-            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+            # Read-write when allowed, though only read: the last connection to close then
+            # tidies SQLite's -wal and -shm side files away, which a read-only one cannot.
+            writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+            connection = sqlite3.connect(f"file:{path}?mode={'rw' if writable else 'ro'}", uri=True, timeout=30.0)
             connection.execute("SELECT value FROM sweep WHERE key = 'spec'").fetchone()
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{str(path)!r} is not a netreg results store (SQLite says: {error}).") from None
