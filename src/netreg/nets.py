@@ -21,6 +21,15 @@ from netreg._checks import check_float, check_hidden_sizes, check_int, check_opt
 
 __all__ = ["MLP", "ACTIVATIONS", "stacked_mlp_forward"]
 
+#: In-place versions, for the batched forward: the pre-activation is not needed afterwards
+#: (relu, tanh and the logistic keep only their output for the backward pass).
+_IN_PLACE = {
+    "relu": torch.relu_,
+    "tanh": torch.tanh_,
+    "logistic": torch.sigmoid_,
+    "identity": lambda x: x,
+}
+
 #: Activation name -> function; scikit-learn's names.
 ACTIVATIONS = {
     "relu": torch.relu,
@@ -129,7 +138,7 @@ def stacked_mlp_forward(
     >>> torch.allclose(out[3], nets[3](x), atol=1e-6)
     True
     """
-    function = ACTIVATIONS[activation]
+    function = _IN_PLACE[activation]
     for j in range(n_layers):
         weight, bias = params[f"layers.{j}.weight"], params[f"layers.{j}.bias"]
         # (n, d) @ (K, d, out) broadcasts shared rows over the members without copying them.
