@@ -374,10 +374,22 @@ def train_population(
     penalty = penalties.get(penalty) or penalties.L2(0.0)
     task = get_task(task)
     run = _Run.prepare(
-        module, X, y, task, alphas, penalty, config, seeds, train_rows, eval_rows, sample_weight, init_states, callback
+        module,
+        X,
+        y,
+        task,
+        alphas,
+        penalty,
+        config,
+        seeds,
+        train_rows,
+        eval_rows,
+        sample_weight,
+        init_states,
+        init_optimizer_states,
+        callback,
+        raise_on_divergence,
     )
-    run.init_optimizer_states = _check_optimizer_states(init_optimizer_states, len(run.alphas), config.solver)
-    run.raise_on_divergence = len(run.alphas) == 1 if raise_on_divergence is None else bool(raise_on_divergence)
     return run.fit()
 
 
@@ -399,7 +411,9 @@ class _Run:
         eval_rows,
         sample_weight,
         init_states,
+        init_optimizer_states,
         callback,
+        raise_on_divergence,
     ) -> _Run:
         self = cls()
         self.task, self.penalty, self.config = task, penalty, config
@@ -439,6 +453,8 @@ class _Run:
         self.targets = penalty.targets(self.skeleton, shared=True)
         self.penalized = [t.name for t in self.targets]
         self.states = _initial_states(module, self.seeds, init_states)
+        self.init_optimizer_states = _check_optimizer_states(init_optimizer_states, n_members, config.solver)
+        self.raise_on_divergence = n_members == 1 if raise_on_divergence is None else bool(raise_on_divergence)
         self._check_output_shape()
         return self
 
