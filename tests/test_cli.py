@@ -233,3 +233,22 @@ def test_no_traceback_reaches_the_terminal(files):
         cwd=files,
     )
     assert "Traceback" in completed.stderr
+
+
+def test_bad_data_leaves_an_existing_run_folder_untouched(files, capsys):
+    argv = ["tune", "ok.csv", "--target", "label", "--alphas", "0,1", "--cv", "2", "--out", "run", "--no-report", *FAST]
+    assert run(capsys, *argv)[0] == 0
+    before = {
+        p.relative_to(files): p.read_bytes()
+        for p in (files / "run").rglob("*")
+        if p.is_file() and "sqlite-" not in p.name
+    }
+    for bad in ("nan.csv", "mixed.csv", "empty.csv", "one.csv"):
+        status, _, err = run(capsys, "tune", bad, *argv[2:])
+        assert status == 2 and err.startswith(f"netreg tune: error: `{bad}`: ")
+    after = {
+        p.relative_to(files): p.read_bytes()
+        for p in (files / "run").rglob("*")
+        if p.is_file() and "sqlite-" not in p.name
+    }
+    assert after == before
