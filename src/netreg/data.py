@@ -81,6 +81,8 @@ def as_float_array(value: Any, *, name: str, ndim: int = 2, dtype: type = np.flo
             f"{name} contains {int(bad.sum())} NaN or infinite value(s) (first at {location}); "
             "expected finite numbers. Remove or impute them before training."
         )
+    if not array.flags.writeable:
+        array = array.copy()  # a read-only array (a memmap) cannot back a torch tensor safely
     return array
 
 
