@@ -108,7 +108,8 @@ def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:
     >>> try:
     ...     read_run_file(folder)
     ... except DataError as error:
-    ...     print(str(error).split(";")[0] == f"The run folder {folder!r} has no run.json")
+    ...     message = str(error)
+    >>> message.split(";")[0] == f"The run folder {folder!r} has no run.json"
     True
     """
     folder = Path(run_dir)
