@@ -351,3 +351,36 @@ def test_one_class_and_unseen_classes_are_refused():
         match=re.escape("y has classes [2] not seen in the first call to fit or partial_fit: [0, 1]."),
     ):
         model.partial_fit(X, [0, 1, 2, 1])
+
+
+def test_warm_start_on_data_that_needs_another_network_is_refused(digits):
+    X, y = digits[0][:100], digits[1][:100]
+    model = NetRegClassifier((4,), max_iter=2, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    before = model.coefs_[0].copy()
+    with pytest.raises(netreg.DataError, match="^warm_start continues from the previous fit's network, shaped "):
+        model.fit(X[:, :10], y)
+    np.testing.assert_array_equal(model.coefs_[0], before)
+
+
+def test_partial_fit_ignores_early_stopping_as_scikit_learn_does(digits):
+    X, y = digits[0][:100], digits[1][:100]
+    model = NetRegClassifier((4,), early_stopping=True, random_state=0)
+    model.partial_fit(X, y, classes=np.arange(10)).partial_fit(X, y)
+    assert model.validation_scores_ is None and model.best_loss_ == min(model.loss_curve_)
+
+
+def test_verbose_and_a_callback_both_get_the_epochs(digits, capsys):
+    X, y = digits[0][:100], digits[1][:100]
+    seen = []
+
+    class Count(netreg.Callback):
+        def on_epoch_end(self, epoch, records):
+            seen.append(epoch)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        NetRegClassifier((4,), max_iter=3, verbose=True, random_state=0).fit(X, y, callback=Count())
+    assert seen == [1, 2, 3] and len(capsys.readouterr().out.strip().splitlines()) == 3

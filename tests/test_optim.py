@@ -82,3 +82,10 @@ def test_fused_adam_equals_the_multi_tensor_path_even_for_transposed_gradients()
     for a, b in zip(fused_params, plain_params):
         torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-15)
     assert torch.equal(fused_state.step, plain_state.step)
+
+
+def test_adam_step_counts_are_float32_as_fused_kernels_read_them():
+    # The CUDA fused kernel reads step counts as float32 memory: a float64 count would be
+    # read as 0 there (its low 4 bytes) and make the first step infinite.
+    state = AdamState.create(_stacked())
+    assert state.step.dtype == torch.float32

@@ -91,6 +91,23 @@ def test_missing_and_corrupt_folders_are_refused(classifier, tmp_path):
             lambda m: m["architecture"].update(n_features=65),
             "/weights.safetensors does not fit the architecture in model.json: expected tensors",
         ),
+        (lambda m: m["params"].update(bogus=1), "/model.json has unknown parameter(s) ['bogus'] for NetRegClassifier."),
+        (
+            lambda m: m["params"].update(dtype="int8x"),
+            "/model.json has invalid parameters: The 'dtype' parameter of NetRegClassifier must be a str among",
+        ),
+        (
+            lambda m: m.update(task="ranking"),
+            "/model.json is inconsistent: estimator NetRegClassifier, task 'ranking', 10 classes, 10 network outputs.",
+        ),
+        (
+            lambda m: m.update(classes=["a", "b"]),
+            "/model.json is inconsistent: estimator NetRegClassifier, task 'multiclass', 2 classes, 10 network outputs.",
+        ),
+        (
+            lambda m: m["architecture"].update(activation="swish"),
+            "/model.json describes an invalid network: `activation` must be one of",
+        ),
     ],
 )
 def test_incompatible_or_malformed_metadata_is_refused(classifier, tmp_path, edit, message):
@@ -117,3 +134,21 @@ def test_a_different_model_is_not_overwritten_without_force(classifier, digits, 
     save_model(classifier[0], folder)  # the same model again is fine
     save_model(other, folder, force=True)
     assert load_model(folder).estimator.n_iter_ == 6
+
+
+def test_a_folder_that_is_not_a_model_is_never_written_over(classifier, tmp_path):
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("precious")
+    message = (
+        f"{str(folder)!r} is a folder with other files and no model.json; a model is not written over it. "
+        "Choose an empty or new folder."
+    )
+    for force in (False, True):
+        with pytest.raises(ModelFormatError, match=f"^{re.escape(message)}$"):
+            save_model(classifier[0], folder, force=force)
+    assert [p.name for p in folder.iterdir()] == ["thesis.tex"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert load_model(save_model(classifier[0], empty)).estimator.n_iter_ == classifier[0].n_iter_
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging or retired folders left

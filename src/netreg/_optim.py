@@ -60,7 +60,10 @@ class AdamState:
     def create(cls, params: list[Tensor]) -> AdamState:
         n_members = params[0].shape[0]
         zeros = [torch.zeros_like(p) for p in params]
-        return cls(zeros, [torch.zeros_like(p) for p in params], params[0].new_zeros(n_members))
+        # float32 whatever the parameters' dtype: PyTorch's fused Adam kernels read step
+        # counts as float32 (the CUDA one by reinterpreting the memory).
+        steps = torch.zeros(n_members, dtype=torch.float32, device=params[0].device)
+        return cls(zeros, [torch.zeros_like(p) for p in params], steps)
 
     def tensors(self) -> list[Tensor]:
         return [*self.exp_avg, *self.exp_avg_sq, self.step]
@@ -156,8 +159,10 @@ def adam_step_(
         torch._foreach_lerp_(state.exp_avg, grads, 1 - beta_1)
         torch._foreach_mul_(state.exp_avg_sq, beta_2)
         torch._foreach_addcmul_(state.exp_avg_sq, grads, grads, 1 - beta_2)
-        step_size = lr / (1 - beta_1**state.step)
-        bias_correction2_sqrt = (1 - beta_2**state.step).sqrt()
+        # Bias corrections in float64, as torch.optim.Adam computes them in Python floats.
+        steps = state.step.to(torch.float64)
+        step_size = (lr / (1 - beta_1**steps)).to(params[0].dtype)
+        bias_correction2_sqrt = (1 - beta_2**steps).sqrt().to(params[0].dtype)
         denominators = torch._foreach_sqrt(state.exp_avg_sq)
         torch._foreach_div_(denominators, [_per_member(bias_correction2_sqrt, p) for p in params])
         torch._foreach_add_(denominators, epsilon)

@@ -325,7 +325,10 @@ def train_population(
     config : TrainConfig, optional
         Solver and stopping settings; the defaults of :class:`TrainConfig` otherwise.
     seeds : int or sequence of int, default=0
-        Per member seed of initialization, data order and dropout; one int for all.
+        Per member seed of initialization and data order; one int for all. Dropout masks
+        come from one random stream for the whole population, seeded with the first
+        member's seed: a run is reproducible, but with dropout a member's masks depend on
+        the population it trains in (without dropout, a member equals its solo fit).
     train_rows : sequence of array-like of int, optional
         Per member, the rows it trains on (default: all rows).
     eval_rows : mapping of str to sequence of array-like of int, optional

@@ -176,6 +176,8 @@ class _BaseNetReg(BaseEstimator):
         targets, task = self._encode_targets(y)
         template = self._template(X.shape[1], targets)
         continuing = hasattr(self, "module_") and (incremental or self.warm_start)
+        if continuing:
+            _check_same_network(self.module_, template)
         seed, rng = self._seed_and_rng()
         train_rows = np.arange(len(X))
         eval_rows = None
@@ -200,10 +202,17 @@ class _BaseNetReg(BaseEstimator):
             sample_weight=sample_weight,
             init_states=self.module_.state_dict() if continuing else None,
             init_optimizer_states=[getattr(self, "_optimizer_state", None)] if incremental and continuing else None,
-            callback=_PrintProgress(type(self).__name__) if self.verbose else callback,
+            callback=_PrintProgress(type(self).__name__, callback) if self.verbose else callback,
         )
         member = result.members[0]
-        self._store(template, member, task, len(train_rows), previous_history=self.history_ if continuing else None)
+        self._store(
+            template,
+            member,
+            task,
+            len(train_rows),
+            use_validation,
+            previous_history=self.history_ if continuing else None,
+        )
         if member.status in ("max_iter", "stalled") and not incremental:
             warnings.warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning, stacklevel=3)
         return self
@@ -249,7 +258,9 @@ class _BaseNetReg(BaseEstimator):
             dtype=self.dtype,
         )
 
-    def _store(self, template, member: MemberResult, task: str, n_train: int, previous_history) -> None:
+    def _store(
+        self, template, member: MemberResult, task: str, n_train: int, validated: bool, previous_history
+    ) -> None:
         self.module_ = member_module(template, member.state_dict)
         layers = self.module_.layers
         self.coefs_ = [layer.weight.detach().numpy().T.copy() for layer in layers]
@@ -257,7 +268,7 @@ class _BaseNetReg(BaseEstimator):
         self.history_ = list(previous_history or []) + list(member.history)
         self.loss_curve_ = [record["objective"] for record in self.history_]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")
-        if self.early_stopping and self.solver != "lbfgs":
+        if validated:
             self.validation_scores_ = [record.get("val_score") for record in self.history_]
             self.best_validation_score_ = max(s for s in self.validation_scores_ if s is not None)
             self.best_loss_ = None
@@ -339,6 +350,18 @@ class _BaseNetReg(BaseEstimator):
         if state.get("_optimizer_state") is not None:
             state["_optimizer_state"] = _to_cpu(state["_optimizer_state"])
         return state
+
+
+def _check_same_network(previous: MLP, template: MLP) -> None:
+    """warm_start and partial_fit continue from the previous weights: the network must not change."""
+    before = {name: tuple(t.shape) for name, t in previous.state_dict().items()}
+    now = {name: tuple(t.shape) for name, t in template.state_dict().items()}
+    if before != now:
+        raise DataError(
+            f"warm_start continues from the previous fit's network, shaped {before}; this data and these "
+            f"parameters need {now} (the features, classes or hidden layers changed). Set warm_start=False "
+            "to start afresh."
+        )
 
 
 def validate_parameters(estimator: BaseEstimator) -> None:
@@ -657,10 +680,15 @@ n_features_in_, feature_names_in_
 
 
 class _PrintProgress(Callback):
-    """``verbose=True``: one line per epoch on standard output, as scikit-learn's MLP prints."""
+    """``verbose=True``: one line per epoch on standard output, as scikit-learn's MLP prints;
+    every event also goes on to the user's own callback, if any."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, inner: Callback | None = None) -> None:
         self.name = name
+        self.inner = inner or Callback()
+
+    def on_train_begin(self, info) -> None:
+        self.inner.on_train_begin(info)
 
     def on_epoch_end(self, epoch: int, records) -> None:
         for record in records.values():
@@ -668,6 +696,13 @@ class _PrintProgress(Callback):
             if "val_score" in record:
                 line += f", validation score = {record['val_score']:.6f}"
             sys.stdout.write(line + "\n")
+        self.inner.on_epoch_end(epoch, records)
+
+    def on_member_end(self, result) -> None:
+        self.inner.on_member_end(result)
+
+    def on_train_end(self, result) -> None:
+        self.inner.on_train_end(result)
 
 
 def _to_cpu(value: Any) -> Any:

@@ -136,9 +136,14 @@ def save_model(
             staging / WEIGHTS_FILE,
         )
         (staging / MODEL_FILE).write_text(json.dumps(meta, indent=2))
-        if path.exists():
-            shutil.rmtree(path)
+        # Move the old model aside before the new one takes its place, so that an
+        # interruption leaves one complete model (old or new), never none.
+        retired = path.with_name(f".{path.name}.replaced-{os.getpid()}") if path.exists() else None
+        if retired is not None:
+            os.replace(path, retired)
         os.replace(staging, path)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
@@ -154,6 +159,12 @@ def check_model_folder(path: str | os.PathLike, fingerprint: str, *, force: bool
     if path.exists() and not path.is_dir():
         raise ModelFormatError(f"{str(path)!r} is a file; expected a folder for the model.")
     existing = path / MODEL_FILE
+    if path.is_dir() and not existing.exists() and any(path.iterdir()):
+        # Not a model folder: whatever is in it is not ours to replace, not even with force.
+        raise ModelFormatError(
+            f"{str(path)!r} is a folder with other files and no {MODEL_FILE}; a model is not written "
+            "over it. Choose an empty or new folder."
+        )
     if force or not existing.exists():
         return
     try:
@@ -195,13 +206,18 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelFormatError(f"{where}/{WEIGHTS_FILE} is corrupt or truncated ({error}).") from None
     architecture = meta["architecture"]
-    module = MLP(
-        architecture["n_features"],
-        tuple(architecture["hidden_layer_sizes"]),
-        architecture["n_outputs"],
-        activation=architecture["activation"],
-        dropout=architecture["dropout"],
-    ).to(getattr(torch, meta["params"].get("dtype", "float32")))
+    estimator = _build_estimator(meta, where)
+    try:
+        module = MLP(
+            architecture["n_features"],
+            tuple(architecture["hidden_layer_sizes"]),
+            architecture["n_outputs"],
+            activation=architecture["activation"],
+            dropout=architecture["dropout"],
+        ).to(getattr(torch, estimator.dtype))
+    except (NetRegError, TypeError) as error:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} describes an invalid network: {error}") from None
+    _check_outputs(meta, module.n_outputs, where)
     expected = {name: tuple(p.shape) for name, p in module.state_dict().items()}
     found = {name: tuple(t.shape) for name, t in weights.items()}
     if expected != found:
@@ -210,7 +226,6 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             f"{expected}, found {found}."
         )
     module.load_state_dict(weights)
-    estimator = _estimator_class(meta["estimator"], where)(**meta["params"])
     estimator._restore(
         module,
         task=meta["task"],
@@ -324,6 +339,38 @@ def _check_meta(meta: Any, where: str) -> None:
         History.from_json(meta.get("history", "[]"))
     except (TypeError, ValueError):
         raise ModelFormatError(f"{where}/{MODEL_FILE} has a malformed field 'history'.") from None
+
+
+def _build_estimator(meta: dict[str, Any], where: str) -> Any:
+    """The estimator ``meta`` names, with its saved parameters, checked as ``fit`` checks them."""
+    from netreg.estimators import validate_parameters
+
+    cls = _estimator_class(meta["estimator"], where)
+    params = dict(meta["params"])
+    unknown = sorted(set(params) - set(cls().get_params()))
+    if unknown:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} has unknown parameter(s) {unknown} for {meta['estimator']}.")
+    estimator = cls(**params)
+    try:
+        validate_parameters(estimator)
+    except NetRegError as error:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} has invalid parameters: {error}") from None
+    return estimator
+
+
+def _check_outputs(meta: dict[str, Any], n_outputs: int, where: str) -> None:
+    """The task, the classes and the network's outputs must tell one story."""
+    task, classes = meta["task"], meta["classes"]
+    expected = {"multiclass": n_outputs, "binary": 2, "multilabel": n_outputs}
+    if task == "regression" and meta["estimator"] == "NetRegRegressor" and classes is None:
+        return
+    if meta["estimator"] == "NetRegClassifier" and task in expected and isinstance(classes, list):
+        if len(classes) == expected[task] and (task != "binary" or n_outputs == 1):
+            return
+    raise ModelFormatError(
+        f"{where}/{MODEL_FILE} is inconsistent: estimator {meta['estimator']}, task {task!r}, "
+        f"{'no' if classes is None else len(classes)} classes, {n_outputs} network outputs."
+    )
 
 
 def _estimator_class(name: str, where: str) -> type:

@@ -39,6 +39,12 @@ def test_iterables_and_splitters_are_accepted():
             "needs one. Use cv <= 3, or collect more rows of that class.",
         ),
         (20, np.array([0, 1] * 5), "cv=20 folds need at least 20 rows; the data has 10. Use cv <= 10."),
+        (
+            3,
+            np.array([0] * 8 + [1]),
+            "cv=3 is larger than the smallest class: class 1 has 1 row(s), and each of the 3 stratified folds "
+            "needs one. Collect more rows of that class: cross-validation needs at least 2 of each.",
+        ),
     ],
 )
 def test_too_many_folds_are_refused(cv, y, message):

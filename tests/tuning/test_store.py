@@ -102,3 +102,26 @@ def test_reading_a_missing_store_is_a_clear_error(tmp_path):
     message = f"No results store at {str(tmp_path / 'nope.sqlite')!r}; expected the sweep.sqlite file a sweep wrote."
     with pytest.raises(StoreError, match=f"^{re.escape(message)}$"):
         SweepStore.read(tmp_path / "nope.sqlite")
+
+
+def test_a_database_of_something_else_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "app.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE users (name TEXT)")
+    before = path.read_bytes()
+    message = (
+        f"{str(path)!r} is a SQLite database of something else (tables users); a results store is not written "
+        "into it. Choose another path."
+    )
+    with pytest.raises(StoreError, match=f"^{re.escape(message)}$"):
+        SweepStore.open(path, spec=SPEC, fingerprint="f")
+    assert path.read_bytes() == before
+
+
+def test_paths_with_uri_characters_work(tmp_path):
+    folder = tmp_path / "exp#1 100%?"
+    with SweepStore.open(folder / "sweep.sqlite", spec=SPEC, fingerprint="f") as store:
+        store.write_member(_record(0, 1), {"w": torch.ones(2)})
+    with SweepStore.read(folder / "sweep.sqlite") as store:
+        assert store.finished_keys() == {(0, 1)}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp#1 100%?"]

@@ -49,10 +49,14 @@ def cv_splits(
             if counts[smallest] < cv:
                 label = labels[smallest]
                 label = label.item() if isinstance(label, np.generic) else label
+                fix = (
+                    f"Use cv <= {counts[smallest]}, or collect more rows of that class."
+                    if counts[smallest] >= 2
+                    else "Collect more rows of that class: cross-validation needs at least 2 of each."
+                )
                 raise DataError(
                     f"cv={cv} is larger than the smallest class: class {label!r} has "
-                    f"{counts[smallest]} row(s), and each of the {cv} stratified folds needs one. "
-                    f"Use cv <= {counts[smallest]}, or collect more rows of that class."
+                    f"{counts[smallest]} row(s), and each of the {cv} stratified folds needs one. {fix}"
                 )
     splitter = check_cv(cv, y, classifier=classifier and type_of_target(y) in ("binary", "multiclass"))
     folds = [(np.sort(np.asarray(train)), np.sort(np.asarray(test))) for train, test in splitter.split(X, y, groups)]

@@ -105,6 +105,7 @@ class SweepStore:
             for another sweep specification or another data set.
         """
         path = Path(path)
+        connection = None
         try:
             if path.is_dir():
                 raise StoreError(
@@ -112,22 +113,33 @@ class SweepStore:
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30.0)
+            tables = sorted(
+                name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            )
+            if tables and "sweep" not in tables:
+                # Someone else's database: refuse before writing anything into it.
+                raise StoreError(
+                    f"{str(path)!r} is a SQLite database of something else (tables {', '.join(tables)}); "
+                    "a results store is not written into it. Choose another path."
+                )
             connection.execute("PRAGMA journal_mode=WAL")  # readers (a report) never block the writer
             connection.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against a killed process
             connection.executescript(_SCHEMA)
-        except StoreError:
+            store = cls(path, connection)
+            store._claim(dict(spec), fingerprint)
+            return store
+        except BaseException as error:
+            if connection is not None:
+                connection.close()
+            if isinstance(error, sqlite3.DatabaseError):
+                raise StoreError(
+                    f"{str(path)!r} is not a netreg results store (SQLite says: {error}). Choose another path."
+                ) from None
+            if isinstance(error, OSError):
+                raise StoreError(
+                    f"Cannot write the results store {str(path)!r}: {error.strerror or error}. Choose a writable path."
+                ) from None
             raise
-        except sqlite3.DatabaseError as error:
-            raise StoreError(
-                f"{str(path)!r} is not a netreg results store (SQLite says: {error}). Choose another path."
-            ) from None
-        except OSError as error:
-            raise StoreError(
-                f"Cannot write the results store {str(path)!r}: {error.strerror or error}. Choose a writable path."
-            ) from None
-        store = cls(path, connection)
-        store._claim(dict(spec), fingerprint)
-        return store
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> SweepStore:
@@ -135,13 +147,16 @@ class SweepStore:
         path = Path(path)
         if not path.is_file():
             raise StoreError(f"No results store at {str(path)!r}; expected the sweep.sqlite file a sweep wrote.")
+        # Read-write when allowed, though only read: the last connection to close then
+        # tidies SQLite's -wal and -shm side files away, which a read-only one cannot.
+        writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+        # as_uri() escapes the characters ("#", "?", "%") a raw path would break the URI at.
+        uri = f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}"
+        connection = sqlite3.connect(uri, uri=True, timeout=30.0)
         try:
-            # Read-write when allowed, though only read: the last connection to close then
-            # tidies SQLite's -wal and -shm side files away, which a read-only one cannot.
-            writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-            connection = sqlite3.connect(f"file:{path}?mode={'rw' if writable else 'ro'}", uri=True, timeout=30.0)
             connection.execute("SELECT value FROM sweep WHERE key = 'spec'").fetchone()
         except sqlite3.DatabaseError as error:
+            connection.close()
             raise StoreError(f"{str(path)!r} is not a netreg results store (SQLite says: {error}).") from None
         return cls(path, connection)
 

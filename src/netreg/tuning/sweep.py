@@ -117,7 +117,8 @@ def plan_sweep(
     ``estimator`` is a :class:`netreg.NetRegClassifier` or :class:`netreg.NetRegRegressor`
     (its ``alpha`` is ignored; the grid replaces it). Its validation, target encoding,
     network and training settings are used as they are, so every member is trained
-    exactly as ``estimator.set_params(alpha=...).fit`` would train it on its fold.
+    exactly as ``estimator.set_params(alpha=...).fit`` would train it on its fold (with
+    dropout, up to the masks, which members draw from one shared random stream).
     """
     from sklearn.base import clone, is_classifier
     from sklearn.utils.validation import _check_sample_weight
