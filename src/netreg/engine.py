@@ -23,7 +23,7 @@ import copy
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -161,10 +161,6 @@ class TrainConfig:
             if not isinstance(getattr(self, name), bool):
                 raise invalid(name, "a bool", getattr(self, name))
         resolve_device(self.device)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The configuration as a plain dict (JSON-serializable)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Callback:
