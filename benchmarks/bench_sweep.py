@@ -34,7 +34,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 
 from netreg import NetRegClassifier, conventions
-from netreg.tuning.sweep import plan_sweep, run_sweep
+from netreg.tuning import plan_sweep, run_sweep
 
 HIDDEN = (100, 100)
 BATCH = 200

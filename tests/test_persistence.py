@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from netreg import NetRegClassifier, NetRegRegressor
-from netreg.persistence import FORMAT_VERSION, ModelFormatError, load_model, save_model
+from netreg.exceptions import ModelFormatError
+from netreg.persistence import FORMAT_VERSION, load_model, save_model
 from netreg.preprocessing import TablePreprocessor
 
 

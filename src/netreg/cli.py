@@ -21,7 +21,8 @@ from rich.table import Table
 from sklearn.exceptions import ConvergenceWarning
 
 from netreg.exceptions import NetRegError
-from netreg.tuning.sweep import SweepCallback
+from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.results import SweepResult
 
 __all__ = ["main"]
 
@@ -281,7 +282,7 @@ def _run_demo(args: argparse.Namespace, console: Console) -> int:
     )
     with _SweepProgress(console) as progress:
         result = run_demo(args.out, seed=args.seed, callback=progress)
-    _print_results(console, result["cv_results"], result["best_index"], result["scoring"])
+    _print_results(console, result["sweep"])
     chosen, zero = result["test"]["chosen"], result["test"]["zero"]
     cv = result["cv_results"]
     console.print(
@@ -306,7 +307,7 @@ def _run_tune(args: argparse.Namespace, console: Console) -> int:
     data = _load(args, console)
     backend: Any = args.backend
     if args.backend == "ray":
-        from netreg.tuning.ray_backend import RayBackend
+        from netreg.tuning.backends import RayBackend
 
         backend = RayBackend(address=args.address)
     with _SweepProgress(console) as progress:
@@ -326,7 +327,7 @@ def _run_tune(args: argparse.Namespace, console: Console) -> int:
             force=args.force,
             callback=progress,
         )
-    _print_results(console, result["cv_results"], result["best_index"], result["scoring"])
+    _print_results(console, result["sweep"])
     console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, scoring {result['scoring']}).")
     _maybe_report(args, console, Path(args.out))
     console.print(f"Wrote {args.out}/: sweep.sqlite, results.csv, run.json, model/")
@@ -410,13 +411,12 @@ def _total(norms: Any) -> float:
     return math.sqrt(sum(value**2 for value in norms))
 
 
-def _print_results(console: Console, cv: Mapping[str, Any], best: int, scoring: str) -> None:
-    table = Table(title=f"Cross-validated {scoring} (higher is better)")
+def _print_results(console: Console, sweep: SweepResult) -> None:
+    cv, best = sweep.cv_results, sweep.best_index
+    table = Table(title=f"Cross-validated {sweep.scoring} (higher is better)")
     for column in ("", "alpha", "train score", "validation score", "gap", "weight norm", "epochs"):
         table.add_column(column, justify="right")
-    layers = [key for key in cv if key.startswith("mean_norm[")]
-    for index, alpha in enumerate(cv["alpha"]):
-        norm = _total(cv[key][index] for key in layers)
+    for index, (alpha, norm) in enumerate(zip(sweep.alphas, sweep.total_norms)):
         train, val, std = cv["mean_train_score"][index], cv["mean_val_score"][index], cv["std_val_score"][index]
         table.add_row(
             "→" if index == best else "",

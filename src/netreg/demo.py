@@ -53,7 +53,7 @@ def run_demo(
     Returns
     -------
     dict
-        ``cv_results``, ``alpha`` (chosen), ``best_index``, ``test`` (log-loss and accuracy
+        ``sweep`` (the :class:`~netreg.tuning.SweepResult`), ``cv_results``, ``alpha`` (chosen), ``best_index``, ``test`` (log-loss and accuracy
         on the held-out rows for the chosen alpha and for alpha = 0), ``norms`` (Frobenius
         norm per layer of both refits), sizes and ``paths``.
     """
@@ -101,6 +101,7 @@ def run_demo(
         chosen, out / "model", target="digit", extra={"test": test_scores["chosen"]}, force=True
     )
     return {
+        "sweep": search.sweep_,
         "cv_results": search.cv_results_,
         "alpha": float(search.alpha_),
         "best_index": int(search.best_index_),

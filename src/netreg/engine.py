@@ -290,6 +290,7 @@ def train_population(
     init_optimizer_states: Sequence[Mapping[str, Any] | None] | None = None,
     callback: Callback | None = None,
     raise_on_divergence: bool | None = None,
+    callbacks: Sequence[Callback] | None = None,  # TEMP shim until the engine redesign lands
 ) -> PopulationResult:
     """Train K copies of ``module`` at once, member k with strength ``alphas[k]``.
 
@@ -369,6 +370,8 @@ def train_population(
     >>> bool(norms[0] > norms[1] > norms[2])
     True
     """
+    if callbacks is not None:
+        callback = _Fanout([*callbacks, *([callback] if callback else [])])
     config = config or TrainConfig()
     penalty = penalties.get(penalty) or penalties.L2(0.0)
     task = get_task(task)
@@ -992,3 +995,24 @@ def _reset_state(module: nn.Module, seed: int) -> dict[str, Tensor]:
                 if sub is not member and callable(getattr(sub, "reset_parameters", None)):
                     sub.reset_parameters()
         return {name: t.detach().clone() for name, t in member.state_dict().items()}
+
+
+class _Fanout(Callback):  # TEMP shim until the engine redesign lands
+    def __init__(self, callbacks):
+        self.callbacks = list(callbacks)
+
+    def on_train_begin(self, info):
+        for c in self.callbacks:
+            c.on_train_begin(info)
+
+    def on_epoch_end(self, epoch, records):
+        for c in self.callbacks:
+            c.on_epoch_end(epoch, records)
+
+    def on_member_end(self, result):
+        for c in self.callbacks:
+            c.on_member_end(result)
+
+    def on_train_end(self, result):
+        for c in self.callbacks:
+            c.on_train_end(result)

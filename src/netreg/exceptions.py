@@ -8,6 +8,7 @@ or scikit-learn user would expect (``ValueError`` for bad values, scikit-learn's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
@@ -18,7 +19,15 @@ __all__ = [
     "DataError",
     "DivergenceError",
     "NotFittedError",
+    "StoreError",
+    "ModelFormatError",
+    "MissingDependencyError",
+    "ChunkFailedError",
+    "RAY_MISSING_MSG",
 ]
+
+#: The error of ``backend="ray"`` when Ray is not installed.
+RAY_MISSING_MSG = 'backend="ray" needs Ray, which is not installed. Install it with: pip install "netreg[ray]"'
 
 
 class NetRegError(Exception):
@@ -108,3 +117,67 @@ class NotFittedError(NetRegError, _SklearnNotFittedError):
     >>> issubclass(NotFittedError, SklearnNotFittedError)
     True
     """
+
+
+class StoreError(NetRegError):
+    """A results store that cannot be opened, written, or belongs to another sweep.
+
+    Examples
+    --------
+    >>> issubclass(StoreError, NetRegError)
+    True
+    """
+
+
+class ModelFormatError(NetRegError):
+    """A model folder that is missing, corrupt, incompatible, or would overwrite another model.
+
+    Examples
+    --------
+    >>> issubclass(ModelFormatError, NetRegError)
+    True
+    """
+
+
+class MissingDependencyError(NetRegError, ImportError):
+    """An optional dependency of the feature asked for is not installed.
+
+    Also an ``ImportError``, which is what the missing import raised.
+
+    Examples
+    --------
+    >>> str(MissingDependencyError(RAY_MISSING_MSG)) == RAY_MISSING_MSG
+    True
+    >>> issubclass(MissingDependencyError, ImportError)
+    True
+    """
+
+
+class ChunkFailedError(NetRegError, RuntimeError):
+    """A chunk of a sweep could not be trained: its task raised, or Ray gave up on it.
+
+    Raised after every member that had come back from the cluster was kept (written to
+    the results store, if the sweep has one), so a rerun with the same store trains only
+    the others. Tasks still running are cancelled, and their members trained again then.
+
+    Parameters
+    ----------
+    message : str
+    chunk : list of (int, int)
+        The chunk's members, as ``(alpha_index, fold)``.
+    n_kept : int
+        Members of this run kept before the failure.
+
+    Examples
+    --------
+    >>> error = ChunkFailedError("chunk 1 of 2 failed", chunk=[(0, 0), (1, 0)], n_kept=2)
+    >>> error.chunk, error.n_kept
+    ([(0, 0), (1, 0)], 2)
+    """
+
+    # Defaults only so that pickle, which calls the class with the message alone and then
+    # restores the attributes, can rebuild it (say, in another process).
+    def __init__(self, message: str, *, chunk: Sequence[tuple[int, int]] = (), n_kept: int = 0) -> None:
+        super().__init__(message)
+        self.chunk = list(chunk)
+        self.n_kept = n_kept

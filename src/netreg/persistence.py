@@ -32,7 +32,15 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import netreg
-from netreg.exceptions import NetRegError
+from netreg.estimators import (
+    FittedState,
+    NetRegClassifier,
+    NetRegRegressor,
+    fitted_state,
+    set_fitted_state,
+    validate_parameters,
+)
+from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.history import History
 from netreg.nets import MLP
 from netreg.preprocessing import TablePreprocessor
@@ -40,7 +48,6 @@ from netreg.preprocessing import TablePreprocessor
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
-    "ModelFormatError",
     "SavedModel",
     "save_model",
     "load_model",
@@ -49,10 +56,6 @@ __all__ = [
 
 FORMAT, FORMAT_VERSION = "netreg-model", 1
 MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.safetensors"
-
-
-class ModelFormatError(NetRegError):
-    """A model folder that is missing, corrupt, incompatible, or would overwrite another model."""
 
 
 @dataclass
@@ -226,20 +229,21 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             f"{expected}, found {found}."
         )
     module.load_state_dict(weights)
-    estimator._restore(
-        module,
+    training = meta["training"]
+    history = History.from_json(meta.get("history", "[]"))
+    state = FittedState(
+        module=module,
         task=meta["task"],
-        classes=meta["classes"],
+        classes=None if meta["classes"] is None else np.asarray(meta["classes"]),
+        y_ndim=meta["y_ndim"],
         n_features=architecture["n_features"],
         feature_names=meta["feature_names"],
-        y_ndim=meta["y_ndim"],
+        history=history,
+        status=str(training["status"]),
+        n_samples_seen=int(training.get("n_samples_seen", 0)),
+        validated=bool(training.get("validated", False)),
     )
-    history = History.from_json(meta.get("history", "[]"))
-    estimator.history_ = history
-    estimator.loss_curve_ = history.column("objective")
-    estimator.loss_ = float(meta["training"]["loss"])
-    estimator.n_iter_ = int(meta["training"]["n_iter"])
-    estimator.status_ = str(meta["training"]["status"])
+    set_fitted_state(estimator, state)
     preprocessor = None if meta["preprocessing"] is None else TablePreprocessor.from_config(meta["preprocessing"])
     return SavedModel(estimator, preprocessor, meta)
 
@@ -247,8 +251,9 @@ def load_model(path: str | os.PathLike) -> SavedModel:
 def _metadata(
     estimator: Any, preprocessor: TablePreprocessor | None, target: str | None, extra: dict[str, Any]
 ) -> dict[str, Any]:
-    module = estimator.module_
-    task = getattr(estimator, "_task", "regression")
+    state = fitted_state(estimator)
+    module = state.module
+    task = state.task
     params = json.loads(json.dumps(estimator.get_params(), default=_plain))
     params["hidden_layer_sizes"] = list(module.hidden_layer_sizes)
     meta = {
@@ -266,19 +271,19 @@ def _metadata(
             "dropout": module.dropout,
         },
         "task": task,
-        "classes": None if task == "regression" else np.asarray(estimator.classes_).tolist(),
-        "y_ndim": int(getattr(estimator, "_y_ndim", 1)),
+        "classes": None if state.classes is None else np.asarray(state.classes).tolist(),
+        "y_ndim": int(state.y_ndim),
         "target": target,
-        "feature_names": None
-        if not hasattr(estimator, "feature_names_in_")
-        else [str(n) for n in estimator.feature_names_in_],
+        "feature_names": None if state.feature_names is None else [str(n) for n in state.feature_names],
         "preprocessing": None if preprocessor is None else preprocessor.to_config(),
         "training": {
-            "n_iter": int(estimator.n_iter_),
+            "n_iter": len(state.history),
             "loss": float(estimator.loss_),
-            "status": getattr(estimator, "status_", ""),
+            "status": state.status,
+            "n_samples_seen": int(state.n_samples_seen),
+            "validated": bool(state.validated),
         },
-        "history": History(estimator.history_).to_json(),
+        "history": History(state.history).to_json(),
         "extra": json.loads(json.dumps(extra, default=_plain)),
     }
     digest = hashlib.sha256(
@@ -343,8 +348,6 @@ def _check_meta(meta: Any, where: str) -> None:
 
 def _build_estimator(meta: dict[str, Any], where: str) -> Any:
     """The estimator ``meta`` names, with its saved parameters, checked as ``fit`` checks them."""
-    from netreg.estimators import validate_parameters
-
     cls = _estimator_class(meta["estimator"], where)
     params = dict(meta["params"])
     unknown = sorted(set(params) - set(cls().get_params()))
@@ -374,7 +377,7 @@ def _check_outputs(meta: dict[str, Any], n_outputs: int, where: str) -> None:
 
 
 def _estimator_class(name: str, where: str) -> type:
-    classes = {"NetRegClassifier": netreg.NetRegClassifier, "NetRegRegressor": netreg.NetRegRegressor}
+    classes = {"NetRegClassifier": NetRegClassifier, "NetRegRegressor": NetRegRegressor}
     if name not in classes:
         raise ModelFormatError(f"{where}/{MODEL_FILE} names estimator {name!r}; expected one of {sorted(classes)}.")
     return classes[name]

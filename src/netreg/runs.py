@@ -139,8 +139,8 @@ def tune_table(
     Returns
     -------
     dict
-        ``cv_results``, ``alpha``, ``best_index``, ``scoring``, ``selection`` and the
-        paths written.
+        ``sweep`` (the :class:`~netreg.tuning.SweepResult`), ``cv_results``, ``alpha``,
+        ``best_index``, ``scoring``, ``selection`` and the paths written.
     """
     out = Path(out_dir)
     params = _estimator_params(hidden=hidden, solver=solver, max_iter=max_iter, seed=seed)
@@ -173,6 +173,7 @@ def tune_table(
         force=force,
     )
     return {
+        "sweep": search.sweep_,
         "cv_results": search.cv_results_,
         "alpha": search.alpha_,
         "best_index": search.best_index_,

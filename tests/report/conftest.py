@@ -8,7 +8,7 @@ import shutil
 import pytest
 from report_helpers import digits_plan
 
-from netreg.tuning.sweep import run_sweep
+from netreg.tuning import run_sweep
 
 
 @pytest.fixture(scope="session")

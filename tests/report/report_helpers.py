@@ -8,8 +8,8 @@ import json
 import numpy as np
 
 from netreg import NetRegClassifier
+from netreg.tuning import MemberRecord, SweepResult, plan_sweep, train_chunk
 from netreg.tuning.store import SweepStore
-from netreg.tuning.sweep import SweepResult, plan_sweep, train_chunk
 
 ALPHAS = [0.0, 0.1, 3.0, 100.0]
 
@@ -27,7 +27,13 @@ def partial_run_folder(digits, folder, keys):
     plan = digits_plan(digits, cv=2)
     store = SweepStore.open(folder / "sweep.sqlite", spec=plan.spec, fingerprint=plan.fingerprint)
     try:
-        train_chunk(plan, keys, on_member=store.write_member)
+        train_chunk(
+            plan,
+            keys,
+            on_member=lambda key, result, seconds: store.write_member(
+                MemberRecord.from_result(key, result, seconds), result.state_dict
+            ),
+        )
     finally:
         store.close()
     (folder / "run.json").write_text(json.dumps({"scoring": "accuracy", "selection": "min"}))
@@ -51,19 +57,19 @@ def member(alpha_index, fold, alpha, *, train, val, norms, status="ok", epochs=3
                 "weight_norms": dict(norms),
             }
         )
-    return {
-        "alpha_index": alpha_index,
-        "fold": fold,
-        "alpha": alpha,
-        "seed": 0,
-        "status": status,
-        "n_iter": epochs,
-        "best_epoch": epochs,
-        "metrics": {"train_loss": 0.3, "train_score": train, "val_loss": 0.5, "val_score": val},
-        "history": history,
-        "message": "",
-        "fit_time_s": 0.0,
-    }
+    return MemberRecord(
+        alpha_index=alpha_index,
+        fold=fold,
+        alpha=alpha,
+        seed=0,
+        status=status,
+        n_iter=epochs,
+        best_epoch=epochs,
+        metrics={"train_loss": 0.3, "train_score": train, "val_loss": 0.5, "val_score": val},
+        history=history,
+        message="",
+        fit_time_s=0.0,
+    )
 
 
 def made_result(alphas, scores, *, selection="min", n_folds=2):

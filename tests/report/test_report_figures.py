@@ -3,6 +3,8 @@ the member records or the stored weights it claims to show."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from report_helpers import made_result
@@ -94,18 +96,18 @@ def test_learning_curves_show_fold_0_of_the_smallest_chosen_and_largest_alpha_wi
     expected = sorted({0, result.best_index, len(result.alphas) - 1})
     assert [p["alpha_index"] for p in panels] == expected and len(figure.axes) == len(expected)
     for ax, panel in zip(figure.axes, panels):
-        record = next(m for m in result.members if m["alpha_index"] == panel["alpha_index"] and m["fold"] == 0)
+        record = next(m for m in result.members if m.alpha_index == panel["alpha_index"] and m.fold == 0)
         assert panel["fold"] == 0
         lines = _by_gid(ax)
         for key in ("train_loss", "val_loss"):
-            np.testing.assert_array_equal(lines[key].get_ydata(), [h[key] for h in record["history"]])
-        np.testing.assert_array_equal(lines["train_loss"].get_xdata(), np.arange(1, len(record["history"]) + 1))
+            np.testing.assert_array_equal(lines[key].get_ydata(), [h[key] for h in record.history])
+        np.testing.assert_array_equal(lines["train_loss"].get_xdata(), np.arange(1, len(record.history) + 1))
         assert ("penalty" in lines) == ("chosen" in panel["roles"])
     chosen = next(p for p in panels if "chosen" in p["roles"])
     # The penalty term is alpha / (2m) * sum_j ||W_j||^2, m the fold's training rows.
     m = len(plan.train_rows[0])
-    record = next(m_ for m_ in result.members if m_["alpha_index"] == result.best_index and m_["fold"] == 0)
-    squares = [sum(n**2 for n in h["weight_norms"].values()) for h in record["history"]]
+    record = next(m_ for m_ in result.members if m_.alpha_index == result.best_index and m_.fold == 0)
+    squares = [sum(n**2 for n in h["weight_norms"].values()) for h in record.history]
     np.testing.assert_allclose(chosen["penalty"], result.alpha / (2 * m) * np.array(squares), rtol=1e-9)
     np.testing.assert_allclose(chosen["objective"], chosen["train_loss"] + chosen["penalty"], rtol=1e-12)
 
@@ -129,6 +131,6 @@ def test_weight_histograms_count_the_stored_weights_of_the_three_alphas(sweep):
 
 def test_a_diverged_member_is_not_the_one_shown_when_another_fold_is_there():
     result = made_result([0.0, 1.0], [(0.9, 0.8, {"w": 2.0}), (0.9, 0.85, {"w": 1.0})])
-    result.members[0]["status"] = "diverged"  # alpha 0, fold 0
+    result.members[0] = dataclasses.replace(result.members[0], status="diverged")  # alpha 0, fold 0
     _, data = learning_curves(result)
     assert [(p["alpha_index"], p["fold"]) for p in data["panels"]] == [(0, 1), (1, 0)]

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from report_helpers import digits_plan, partial_run_folder
 
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, StoreError
 from netreg.report import report_run, summarize, write_report
 from netreg.report.page import NO_STORE_MSG
-from netreg.tuning.store import StoreError, SweepStore
-from netreg.tuning.sweep import plan_sweep, run_sweep
+from netreg.tuning import plan_sweep, run_sweep
+from netreg.tuning.store import SweepStore
 
 
 class _Tags(HTMLParser):

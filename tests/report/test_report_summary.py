@@ -10,7 +10,7 @@ from report_helpers import made_result, member
 
 from netreg.exceptions import DataError
 from netreg.report import summarize
-from netreg.tuning.sweep import SweepResult
+from netreg.tuning import SweepResult
 
 NORMS = {"a": 3.0, "b": 4.0}  # total norm 5
 

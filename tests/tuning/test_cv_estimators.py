@@ -11,7 +11,7 @@ from sklearn.base import clone
 
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
-from netreg.tuning.store import StoreError
+from netreg.exceptions import StoreError
 
 SMALL = dict(hidden_layer_sizes=(16,), max_iter=15, random_state=0)
 
@@ -50,7 +50,7 @@ def test_store_resumes_without_retraining(digits, tmp_path):
     X, y = digits[0][:200], digits[1][:200]
     stored = []
 
-    from netreg.tuning.sweep import SweepCallback
+    from netreg.tuning import SweepCallback
 
     class Count(SweepCallback):
         def on_member_stored(self, record):

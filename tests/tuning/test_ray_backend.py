@@ -20,11 +20,10 @@ from ray.cluster_utils import Cluster
 
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegError
-from netreg.exceptions import InvalidParameterError
-from netreg.tuning import ray_backend
-from netreg.tuning.ray_backend import ChunkFailedError, MissingDependencyError, RayBackend
+from netreg.exceptions import ChunkFailedError, InvalidParameterError, MissingDependencyError
+from netreg.tuning import SweepCallback, plan_sweep, run_sweep
+from netreg.tuning.backends import RayBackend, ray_backend
 from netreg.tuning.store import SweepStore
-from netreg.tuning.sweep import SweepCallback, plan_sweep, run_sweep
 
 LOOPBACK = "127.0.0.1"
 # Workers import netreg from where this process did (a checkout, in development).
@@ -48,7 +47,7 @@ class _Record(SweepCallback):
         self.begin = info
 
     def on_member_stored(self, record):
-        self.stored.append((record["alpha_index"], record["fold"]))
+        self.stored.append((record.alpha_index, record.fold))
 
     def on_member_end(self, result):
         self.ended.append(result)
@@ -60,7 +59,7 @@ def _stored_keys(path):
 
 
 def _metrics(members):
-    return {(m["alpha_index"], m["fold"]): m["metrics"] for m in members}
+    return {(m.alpha_index, m.fold): m.metrics for m in members}
 
 
 @pytest.fixture(scope="module")

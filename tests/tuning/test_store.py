@@ -8,25 +8,27 @@ import sqlite3
 import pytest
 import torch
 
-from netreg.tuning.store import StoreError, SweepStore
+from netreg.exceptions import StoreError
+from netreg.tuning import MemberRecord
+from netreg.tuning.store import SweepStore
 
 SPEC = {"alphas": [0.1, 1.0], "params": {"hidden_layer_sizes": [8]}, "n_folds": 2}
 
 
 def _record(alpha_index, fold, status="converged"):
-    return {
-        "alpha_index": alpha_index,
-        "fold": fold,
-        "alpha": [0.1, 1.0][alpha_index],
-        "seed": 7,
-        "status": status,
-        "n_iter": 3,
-        "best_epoch": 3,
-        "metrics": {"val_loss": 0.5, "val_score": float("nan")},
-        "history": [{"epoch": 1, "train_loss": 1.0}],
-        "message": "done",
-        "fit_time_s": 0.25,
-    }
+    return MemberRecord(
+        alpha_index=alpha_index,
+        fold=fold,
+        alpha=[0.1, 1.0][alpha_index],
+        seed=7,
+        status=status,
+        n_iter=3,
+        best_epoch=3,
+        metrics={"val_loss": 0.5, "val_score": float("nan")},
+        history=[{"epoch": 1, "train_loss": 1.0}],
+        message="done",
+        fit_time_s=0.25,
+    )
 
 
 def test_members_round_trip_with_their_weights_and_are_written_once(tmp_path):
@@ -36,8 +38,8 @@ def test_members_round_trip_with_their_weights_and_are_written_once(tmp_path):
         assert store.write_member(_record(1, 0, status="diverged"), weights) is False  # a retry cannot duplicate
         assert store.finished_keys() == {(1, 0)}
         (member,) = store.members()
-        assert member["status"] == "converged" and member["history"] == [{"epoch": 1, "train_loss": 1.0}]
-        assert member["metrics"]["val_loss"] == 0.5 and member["metrics"]["val_score"] != member["metrics"]["val_score"]
+        assert member.status == "converged" and member.history == [{"epoch": 1, "train_loss": 1.0}]
+        assert member.metrics["val_loss"] == 0.5 and member.metrics["val_score"] != member.metrics["val_score"]
         loaded = store.weights(1, 0)
         assert all(torch.equal(loaded[k], v) for k, v in weights.items())
     with SweepStore.open(tmp_path / "s.sqlite", spec=SPEC, fingerprint="f") as reopened:

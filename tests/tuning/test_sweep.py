@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from netreg import NetRegClassifier, NetRegRegressor
+from netreg.tuning import SweepCallback, plan_sweep, run_sweep
 from netreg.tuning.store import SweepStore
-from netreg.tuning.sweep import SweepCallback, plan_sweep, run_sweep
 
 F64 = {"dtype": "float64", "device": "cpu"}
 
@@ -32,7 +32,7 @@ def test_each_member_equals_the_estimator_fitted_alone_on_its_fold(digits, early
 
     class Keep(SweepCallback):
         def on_member_stored(self, record):
-            stored[(record["alpha_index"], record["fold"])] = record
+            stored[(record.alpha_index, record.fold)] = record
 
     result = run_sweep(plan, scoring="neg_log_loss", chunk_size=9, callback=Keep())
     assert len(stored) == 9 and not result.missing
@@ -50,8 +50,8 @@ def test_each_member_equals_the_estimator_fitted_alone_on_its_fold(digits, early
         )
         # The estimator splits its own validation rows off what it is given; give it the fold.
         alone.fit(X[train], y[train])
-        np.testing.assert_allclose(record["history"][-1]["objective"], alone.loss_curve_[-1], rtol=1e-10)
-        assert record["n_iter"] == alone.n_iter_
+        np.testing.assert_allclose(record.history[-1]["objective"], alone.loss_curve_[-1], rtol=1e-10)
+        assert record.n_iter == alone.n_iter_
 
 
 def test_members_weights_equal_solo_fits_when_stored(digits, tmp_path):
@@ -76,9 +76,7 @@ def test_cv_results_agree_with_the_per_fold_numbers(digits):
     plan = plan_sweep(NetRegClassifier((16,), max_iter=5, random_state=0), X, y, alphas=[0.01, 1.0, 100.0], cv=4)
     result = run_sweep(plan, scoring="accuracy", selection="min")
     table = result.cv_results
-    per_fold = np.array(
-        [[m["metrics"]["val_score"] for m in result.members if m["alpha_index"] == a] for a in range(3)]
-    )
+    per_fold = np.array([[m.metrics["val_score"] for m in result.members if m.alpha_index == a] for a in range(3)])
     np.testing.assert_allclose(table["mean_val_score"], per_fold.mean(1))
     np.testing.assert_allclose(table["std_val_score"], per_fold.std(1))
     np.testing.assert_allclose(table["split2_val_score"], per_fold[:, 2])
@@ -96,9 +94,9 @@ def test_regression_scorings(diabetes):
     r2 = run_sweep(plan, scoring="r2").cv_results
     # R^2 = 1 - MSE / Var(y_val): check one fold against the definition.
     member = run_sweep(plan, scoring="r2").members[0]
-    _, val = plan.folds[member["fold"]]
-    implied = 1 + mse[f"split{member['fold']}_val_score"][0] / y[val].var()
-    assert implied == pytest.approx(r2[f"split{member['fold']}_val_score"][0], rel=1e-9)
+    _, val = plan.folds[member.fold]
+    implied = 1 + mse[f"split{member.fold}_val_score"][0] / y[val].var()
+    assert implied == pytest.approx(r2[f"split{member.fold}_val_score"][0], rel=1e-9)
 
 
 def test_a_diverging_member_does_not_stop_the_sweep_and_its_alpha_is_not_chosen(digits):
@@ -106,7 +104,7 @@ def test_a_diverging_member_does_not_stop_the_sweep_and_its_alpha_is_not_chosen(
     base = NetRegClassifier((8,), solver="sgd", momentum=0.0, learning_rate_init=0.1, max_iter=5, random_state=0)
     plan = plan_sweep(base, X, y, alphas=[0.1, 1e13], cv=2)
     result = run_sweep(plan, scoring="accuracy")
-    statuses = {(m["alpha_index"], m["fold"]): m["status"] for m in result.members}
+    statuses = {(m.alpha_index, m.fold): m.status for m in result.members}
     assert statuses[(1, 0)] == statuses[(1, 1)] == "diverged"
     assert np.isnan(result.cv_results["mean_val_score"][1]) and result.best_index == 0
 
@@ -116,7 +114,7 @@ SCRIPT = textwrap.dedent(
     import sys
     from sklearn.datasets import load_digits
     from netreg import NetRegClassifier
-    from netreg.tuning.sweep import plan_sweep, run_sweep
+    from netreg.tuning import plan_sweep, run_sweep
     X, y = load_digits(return_X_y=True)
     base = NetRegClassifier((64,), max_iter=40, tol=0.0, n_iter_no_change=100, random_state=0)
     plan = plan_sweep(base, X[:400] / 16, y[:400], alphas=[0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], cv=3, require_seed=True)
@@ -151,7 +149,7 @@ def test_a_sweep_killed_with_sigkill_resumes_and_trains_only_what_is_missing(tmp
             trained.append(info["n_done"])
 
         def on_member_stored(self, record):
-            trained.append((record["alpha_index"], record["fold"]))
+            trained.append((record.alpha_index, record.fold))
 
     from sklearn.datasets import load_digits
 

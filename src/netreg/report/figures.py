@@ -17,13 +17,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from netreg.report.axes import alpha_positions, format_alpha, loss_label, score_label, set_alpha_axis
+from netreg.tuning.records import MemberRecord
+from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
-from netreg.tuning.sweep import SweepResult
 
 __all__ = [
     "featured_alphas",
     "learning_curves",
-    "penalized_layers",
     "representative_member",
     "validation_curve",
     "weight_histograms",
@@ -34,23 +34,6 @@ PART_COLORS = {"train": "tab:blue", "val": "tab:orange"}
 PART_NAMES = {"train": "train", "val": "validation"}
 CHOSEN_COLOR = "tab:green"
 ROLE_COLORS = {"smallest": "tab:purple", "chosen": CHOSEN_COLOR, "largest": "tab:brown"}
-
-
-def penalized_layers(result: SweepResult) -> list[str]:
-    """Names of the penalized weights, as the results table has their norms.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from netreg import NetRegClassifier
-    >>> from netreg.tuning import plan_sweep, run_sweep
-    >>> X, y = load_digits(return_X_y=True)
-    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
-    >>> result = run_sweep(plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2), scoring="accuracy")
-    >>> penalized_layers(result)
-    ['layers.0.weight', 'layers.1.weight']
-    """
-    return [key[len("mean_norm[") : -1] for key in result.cv_results if key.startswith("mean_norm[")]
 
 
 def featured_alphas(result: SweepResult) -> list[tuple[int, list[str]]]:
@@ -70,19 +53,19 @@ def featured_alphas(result: SweepResult) -> list[tuple[int, list[str]]]:
     return sorted(roles.items())
 
 
-def representative_member(result: SweepResult, alpha_index: int) -> dict[str, Any] | None:
+def representative_member(result: SweepResult, alpha_index: int) -> MemberRecord | None:
     """The member that stands for an alpha in the detailed figures: the first fold
     trained, preferring one that did not diverge; ``None`` if none is trained yet.
 
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> members = [{"alpha_index": 0, "fold": 0, "status": "diverged"}, {"alpha_index": 0, "fold": 1, "status": "ok"}]
-    >>> representative_member(SimpleNamespace(members=members), 0)["fold"]
+    >>> members = [SimpleNamespace(alpha_index=0, fold=0, status="diverged"), SimpleNamespace(alpha_index=0, fold=1, status="ok")]
+    >>> representative_member(SimpleNamespace(members=members), 0).fold
     1
     """
-    candidates = sorted((m for m in result.members if m["alpha_index"] == alpha_index), key=lambda m: m["fold"])
-    candidates.sort(key=lambda m: m["status"] == "diverged")  # stable: fold order kept within each group
+    candidates = sorted((m for m in result.members if m.alpha_index == alpha_index), key=lambda m: m.fold)
+    candidates.sort(key=lambda m: m.status == "diverged")  # stable: fold order kept within each group
     return candidates[0] if candidates else None
 
 
@@ -167,7 +150,7 @@ def weight_norm_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     x = alpha_positions(result.alphas)
     figure = _figure(6.5, 4.2)
     ax = figure.subplots()
-    norms = {layer: np.asarray(result.cv_results[f"mean_norm[{layer}]"]) for layer in penalized_layers(result)}
+    norms = {layer: result.mean_norms[:, j] for j, layer in enumerate(result.layers)}
     for layer, values in norms.items():
         ax.plot(x, values, "o-", ms=3.5, gid=f"mean_norm[{layer}]", label=layer)
     best = result.best_index
@@ -230,8 +213,8 @@ def learning_curves(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
             ax.text(0.5, 0.5, "not trained yet", transform=ax.transAxes, ha="center", va="center")
             panels.append(panel)
             continue
-        history = member["history"]
-        panel.update(fold=member["fold"], status=member["status"], epoch=np.array([h["epoch"] for h in history]))
+        history = member.history
+        panel.update(fold=member.fold, status=member.status, epoch=np.array([h["epoch"] for h in history]))
         for key in ("train_loss", "val_loss", "penalty", "objective"):
             panel[key] = np.array([_number(h.get(key)) for h in history])
         ax.plot(panel["epoch"], panel["train_loss"], color=PART_COLORS["train"], gid="train_loss", label="train")
@@ -239,10 +222,10 @@ def learning_curves(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
         if "chosen" in roles:
             ax.plot(panel["epoch"], panel["penalty"], color="tab:red", gid="penalty", label="penalty term")
             ax.plot(panel["epoch"], panel["objective"], "k--", lw=1, gid="objective", label="objective (train)")
-        if member["best_epoch"] and member["best_epoch"] != len(history):
-            ax.axvline(member["best_epoch"], ls=":", color="0.4", label=f"kept (epoch {member['best_epoch']})")
-        note = "" if member["status"] != "diverged" else ", diverged"
-        ax.set_title(f"{name} (fold {member['fold']}{note})", fontsize=10)
+        if member.best_epoch and member.best_epoch != len(history):
+            ax.axvline(member.best_epoch, ls=":", color="0.4", label=f"kept (epoch {member.best_epoch})")
+        note = "" if member.status != "diverged" else ", diverged"
+        ax.set_title(f"{name} (fold {member.fold}{note})", fontsize=10)
         ax.legend(fontsize=8)
         panels.append(panel)
     axes[0].set_ylabel(loss_label(result.task))
@@ -281,10 +264,10 @@ def weight_histograms(result: SweepResult, store: SweepStore) -> tuple[Figure, d
     >>> [entry["values"].size for entry in data["layers"]["layers.0.weight"]["alphas"]]
     [512, 512]
     """
-    layers = penalized_layers(result)
+    layers = result.layers
     featured = [(i, roles, representative_member(result, i)) for i, roles in featured_alphas(result)]
     featured = [(i, roles, member) for i, roles, member in featured if member is not None]
-    weights = {i: store.weights(i, member["fold"]) for i, _, member in featured}
+    weights = {i: store.weights(i, member.fold) for i, _, member in featured}
     figure = _figure(8.0, 0.6 + 2.6 * max(len(layers), 1))
     axes = np.atleast_1d(figure.subplots(max(len(layers), 1), 1, squeeze=False)[:, 0])
     data: dict[str, Any] = {"layers": {}}
@@ -305,7 +288,7 @@ def weight_histograms(result: SweepResult, store: SweepStore) -> tuple[Figure, d
                     "alpha_index": index,
                     "alpha": float(result.alphas[index]),
                     "roles": roles,
-                    "fold": member["fold"],
+                    "fold": member.fold,
                     "values": values[index],
                     "counts": np.asarray(counts),
                 }

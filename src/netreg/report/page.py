@@ -19,8 +19,8 @@ from netreg.report.axes import format_alpha
 from netreg.report.figures import learning_curves, validation_curve, weight_histograms, weight_norm_curve
 from netreg.report.summary import summarize
 from netreg.report.table import results_table
+from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
-from netreg.tuning.sweep import SweepResult
 
 __all__ = ["DPI", "REPORT_FILE", "write_report"]
 
@@ -212,7 +212,7 @@ def _notices(result: SweepResult, store: Any | None) -> list[str]:
             f"<p>The sweep is incomplete: {len(result.missing)} member(s) not trained yet "
             "(rerun the sweep with the same store to resume):</p>" + _by_alpha(result, result.missing)
         )
-    diverged = [(m["alpha_index"], m["fold"]) for m in result.members if m["status"] == "diverged"]
+    diverged = [m.key for m in result.members if m.status == "diverged"]
     if diverged:
         notices.append(
             f"<p>{len(diverged)} member(s) diverged and are not scored (a smaller learning rate may help):</p>"

@@ -17,10 +17,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, StoreError
 from netreg.report.page import write_report
-from netreg.tuning.store import StoreError, SweepStore
-from netreg.tuning.sweep import SweepResult
+from netreg.tuning.results import SweepResult
+from netreg.tuning.store import SweepStore
 
 __all__ = ["RUN_FILE", "STORE_FILE", "read_run_file", "report_run"]
 

@@ -13,10 +13,9 @@ import math
 import numpy as np
 
 from netreg.report.axes import format_alpha
-from netreg.report.figures import penalized_layers
-from netreg.tuning.sweep import SweepResult
+from netreg.tuning.results import SweepResult
 
-__all__ = ["SCORE_NAMES", "summarize", "total_norms"]
+__all__ = ["SCORE_NAMES", "summarize"]
 
 SCORE_NAMES = {
     "neg_log_loss": "negative log-loss",
@@ -24,24 +23,6 @@ SCORE_NAMES = {
     "r2": "R\N{SUPERSCRIPT TWO}",
     "neg_mean_squared_error": "negative MSE",
 }
-
-
-def total_norms(result: SweepResult) -> np.ndarray:
-    """Per alpha, ``sqrt(sum_j mean_norm[j] ** 2)`` over the penalized layers: the size of
-    all penalized weights together (NaN where a layer has no norm).
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> table = {"mean_norm[a]": np.array([3.0, 0.3]), "mean_norm[b]": np.array([4.0, 0.4])}
-    >>> total_norms(SimpleNamespace(cv_results=table))
-    array([5. , 0.5])
-    """
-    layers = penalized_layers(result)
-    if not layers:
-        return np.full(len(result.cv_results["alpha"]), np.nan)
-    squares = [np.asarray(result.cv_results[f"mean_norm[{layer}]"]) ** 2 for layer in layers]
-    return np.sqrt(np.sum(squares, axis=0))
 
 
 def summarize(result: SweepResult) -> list[str]:
@@ -60,7 +41,7 @@ def summarize(result: SweepResult) -> list[str]:
     """
     cv, alphas, k = result.cv_results, result.alphas, result.n_folds
     score = SCORE_NAMES.get(result.scoring, result.scoring)
-    diverged = sum(m["status"] == "diverged" for m in result.members)
+    diverged = sum(m.status == "diverged" for m in result.members)
     lines = [
         f"{len(alphas)} alphas \N{MULTIPLICATION SIGN} {k} folds: {len(result.members)} of {len(alphas) * k} "
         f"members trained" + (f", {diverged} diverged (not scored)." if diverged else ".")
@@ -128,7 +109,7 @@ def summarize(result: SweepResult) -> list[str]:
         f"Train \N{MINUS SIGN} validation gap of the {score}: {_num(gap[0])} {at_reference}, "
         f"{_num(gap[best])} at the chosen alpha ({how}{by})."
     )
-    norms = total_norms(result)
+    norms = result.total_norms
     if np.isfinite(norms[[0, best]]).all() and norms[0] > 0:
         ratio = norms[best] / norms[0]
         if ratio < 1:

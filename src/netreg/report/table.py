@@ -14,9 +14,8 @@ from html import escape
 import numpy as np
 
 from netreg.report.axes import format_alpha
-from netreg.report.figures import penalized_layers
 from netreg.report.summary import SCORE_NAMES
-from netreg.tuning.sweep import SweepResult
+from netreg.tuning.results import SweepResult
 
 __all__ = ["results_table"]
 
@@ -38,7 +37,7 @@ def results_table(result: SweepResult) -> str:
     """
     cv = result.cv_results
     score = escape(SCORE_NAMES.get(result.scoring, result.scoring))
-    layers = penalized_layers(result)
+    layers = result.layers
     header = [
         "alpha",
         "folds trained",
@@ -61,7 +60,7 @@ def results_table(result: SweepResult) -> str:
             _mean_std(cv["mean_train_score"][i], cv["std_train_score"][i]),
             _mean_std(cv["mean_val_score"][i], cv["std_val_score"][i]),
             _num(gap[i]),
-            *(_num(cv[f"mean_norm[{name}]"][i]) for name in layers),
+            *(_num(norm) for norm in result.mean_norms[i]),
             # Only alphas with every fold are ranked: a partial mean is not comparable.
             str(int(cv["rank_val_score"][i])) if cv["n_members"][i] == result.n_folds else "\N{EM DASH}",
         ]

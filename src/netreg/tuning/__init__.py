@@ -1,19 +1,28 @@
 """Choosing alpha: the whole grid of alphas and folds trained as one vectorized population.
 
-Grid (:mod:`~netreg.tuning.grid`), folds (:mod:`~netreg.tuning.splits`), the selection
-rule (:mod:`~netreg.tuning.rules`), the results store (:mod:`~netreg.tuning.store`), the
-sweep itself (:mod:`~netreg.tuning.sweep`), backends (:mod:`~netreg.tuning.backends`) and
-the cross-validated estimators (:mod:`~netreg.tuning.estimators`).
+Layered one way: the grid (:mod:`~netreg.tuning.grid`), folds
+(:mod:`~netreg.tuning.splits`), selection rules (:mod:`~netreg.tuning.rules`) and scorings
+(:mod:`~netreg.tuning.scoring`); member records (:mod:`~netreg.tuning.records`) and the
+results (:mod:`~netreg.tuning.results`); the plan and chunk training
+(:mod:`~netreg.tuning.plan`, :mod:`~netreg.tuning.chunking`); backends
+(:mod:`~netreg.tuning.backends`); the results store (:mod:`~netreg.tuning.store`); the
+driver (:mod:`~netreg.tuning.sweep`); and on top the cross-validated estimators
+(:mod:`~netreg.tuning.estimators`).
 """
 
-from netreg.tuning.backends import LocalBackend, get_backend
+from netreg.tuning.backends import Backend, LocalBackend, RayBackend, get_backend
+from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.grid import default_alphas, resolve_alphas
-from netreg.tuning.ray_backend import RayBackend
+from netreg.tuning.plan import SweepPlan, plan_sweep, train_chunk
+from netreg.tuning.records import MemberRecord
+from netreg.tuning.results import SweepResult
 from netreg.tuning.rules import SELECTIONS, select_alpha
-from netreg.tuning.store import StoreError, SweepStore
-from netreg.tuning.sweep import SCORINGS, SweepCallback, SweepPlan, SweepResult, plan_sweep, run_sweep, train_chunk
+from netreg.tuning.scoring import SCORINGS
+from netreg.tuning.store import SweepStore
+from netreg.tuning.sweep import run_sweep
 
 __all__ = [
+    "Backend",
     "LocalBackend",
     "RayBackend",
     "get_backend",
@@ -21,11 +30,11 @@ __all__ = [
     "resolve_alphas",
     "SELECTIONS",
     "select_alpha",
-    "StoreError",
-    "SweepStore",
     "SCORINGS",
+    "SweepStore",
     "SweepCallback",
     "SweepPlan",
+    "MemberRecord",
     "SweepResult",
     "plan_sweep",
     "run_sweep",

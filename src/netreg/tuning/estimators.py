@@ -8,79 +8,34 @@ one population that the engine trains at once.
 
 from __future__ import annotations
 
-import os
-from numbers import Integral
+from typing import Any
 
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from netreg.estimators import NetRegClassifier, NetRegRegressor, _BaseNetReg, validate_parameters
+from netreg.estimators import NetRegClassifier, NetRegRegressor, validate_parameters
+from netreg.estimators.params import CV_PARAMS, MLP_PARAMS, N_POSITIONAL, constraints, make_init
 from netreg.exceptions import NotFittedError
-from netreg.tuning.sweep import SweepCallback, SweepResult, plan_sweep, run_sweep
+from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.plan import plan_sweep
+from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep import run_sweep
 
 __all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
 
-_SHARED = [name for name in _BaseNetReg._parameter_constraints if name != "alpha"]
+#: The plain estimators' parameters that the CV estimators share (all but ``alpha``).
+_SHARED = tuple(param for param in MLP_PARAMS if param.name != "alpha")
+_PARAMS = _SHARED[:N_POSITIONAL] + CV_PARAMS + _SHARED[N_POSITIONAL:]
 
 
 class _BaseNetRegCV(BaseEstimator):
     """What both CV estimators share: the sweep, the choice of alpha and the refit."""
 
-    _estimator_class: type[_BaseNetReg]
+    _estimator_class: type[NetRegClassifier] | type[NetRegRegressor]
     _default_scoring: str
 
-    _parameter_constraints: dict = {
-        **{name: _BaseNetReg._parameter_constraints[name] for name in _SHARED},
-        "alphas": [Interval(Integral, 2, None, closed="left"), "array-like"],
-        "cv": ["cv_object"],
-        "scoring": [None, StrOptions({"neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"})],
-        "selection": [StrOptions({"min", "1se"})],
-        "store": [None, str, os.PathLike],
-        "backend": "no_validation",
-        "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
-    }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        alphas=16,
-        cv=5,
-        scoring=None,
-        selection="min",
-        store=None,
-        backend="local",
-        chunk_size=None,
-        solver="adam",
-        penalty="l2",
-        l1_ratio=0.5,
-        dropout=0.0,
-        batch_size="auto",
-        learning_rate_init=0.001,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        max_fun=15000,
-        shuffle=True,
-        random_state=None,
-        device="auto",
-        dtype="float32",
-        verbose=False,
-        warm_start=False,
-    ):
-        # scikit-learn's contract: __init__ stores every argument unchanged, nothing else.
-        for name, value in locals().items():
-            if name not in ("self", "__class__"):
-                setattr(self, name, value)
+    _parameter_constraints: dict = constraints(_PARAMS)
+    __init__ = make_init(_PARAMS)
 
     def fit(self, X, y, sample_weight=None, *, callback: SweepCallback | None = None):
         """Sweep the alphas over the folds, choose one, refit on all the data.
@@ -130,10 +85,10 @@ class _BaseNetRegCV(BaseEstimator):
         self.best_score_ = float(result.cv_results["mean_val_score"][result.best_index])
         self.scoring_ = result.scoring
 
-    def _base_estimator(self) -> _BaseNetReg:
-        return self._estimator_class(**{name: getattr(self, name) for name in _SHARED})
+    def _base_estimator(self) -> Any:
+        return self._estimator_class(**{param.name: getattr(self, param.name) for param in _SHARED})
 
-    def _fitted(self) -> _BaseNetReg:
+    def _fitted(self) -> Any:
         if not hasattr(self, "best_estimator_"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "

@@ -18,7 +18,6 @@ Tables::
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import time
@@ -30,9 +29,10 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from netreg.exceptions import NetRegError
+from netreg.exceptions import StoreError
+from netreg.tuning.records import MemberRecord
 
-__all__ = ["StoreError", "SweepStore", "FORMAT_VERSION"]
+__all__ = ["SweepStore", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -55,24 +55,6 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (alpha_index, fold)
 );
 """
-
-_MEMBER_COLUMNS = (
-    "alpha_index",
-    "fold",
-    "alpha",
-    "seed",
-    "status",
-    "n_iter",
-    "best_epoch",
-    "metrics",
-    "history",
-    "message",
-    "fit_time_s",
-)
-
-
-class StoreError(NetRegError):
-    """A results store that cannot be opened, written, or belongs to another sweep."""
 
 
 class SweepStore:
@@ -200,22 +182,19 @@ class SweepStore:
             )
 
     # -- writing -----------------------------------------------------------------------
-    def write_member(self, record: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor]) -> bool:
+    def write_member(self, record: MemberRecord, state_dict: Mapping[str, torch.Tensor]) -> bool:
         """Store one finished member in its own transaction; ``False`` if it was already there.
 
-        ``record`` has the keys of ``_MEMBER_COLUMNS`` (``metrics`` a dict, ``history`` a
-        list of dicts). A member is written once: a retried task cannot duplicate it.
+        A member is written once: a retried task cannot duplicate it.
         """
-        values = [record[column] for column in _MEMBER_COLUMNS]
-        values[7] = json.dumps(_finite(record["metrics"]))
-        values[8] = json.dumps(_finite(list(record["history"])))
+        row = record.to_row()
         weights = save_tensors({name: tensor.detach().cpu().contiguous() for name, tensor in state_dict.items()})
         try:
             with self._connection:
                 cursor = self._connection.execute(
-                    f"INSERT OR IGNORE INTO members ({', '.join(_MEMBER_COLUMNS)}, weights, finished_at) "
-                    f"VALUES ({', '.join('?' * (len(_MEMBER_COLUMNS) + 2))})",
-                    (*values, weights, time.time()),
+                    f"INSERT OR IGNORE INTO members ({', '.join(row)}, weights, finished_at) "
+                    f"VALUES ({', '.join('?' * (len(row) + 2))})",
+                    (*row.values(), weights, time.time()),
                 )
         except sqlite3.Error as error:
             raise StoreError(f"Cannot write to the results store {str(self.path)!r}: {error}.") from None
@@ -231,18 +210,13 @@ class SweepStore:
         """``(alpha_index, fold)`` of every stored member."""
         return {(a, f) for a, f in self._connection.execute("SELECT alpha_index, fold FROM members")}
 
-    def members(self) -> list[dict[str, Any]]:
-        """Every stored member as a plain dict (no weights), ordered by alpha then fold."""
+    def members(self) -> list[MemberRecord]:
+        """Every stored member's record (no weights), ordered by alpha then fold."""
+        columns = MemberRecord.columns()
         rows = self._connection.execute(
-            f"SELECT {', '.join(_MEMBER_COLUMNS)} FROM members ORDER BY alpha_index, fold"
+            f"SELECT {', '.join(columns)} FROM members ORDER BY alpha_index, fold"
         ).fetchall()
-        members = []
-        for row in rows:
-            member = dict(zip(_MEMBER_COLUMNS, row))
-            member["metrics"] = _nan_for_none(json.loads(member["metrics"]))
-            member["history"] = json.loads(member["history"])
-            members.append(member)
-        return members
+        return [MemberRecord.from_row(dict(zip(columns, row))) for row in rows]
 
     def weights(self, alpha_index: int, fold: int) -> dict[str, torch.Tensor]:
         """The kept weights of one member."""
@@ -267,17 +241,3 @@ class SweepStore:
 def _short(value: Any) -> str:
     text = json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
-
-
-def _nan_for_none(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {key: float("nan") if value is None else value for key, value in metrics.items()}

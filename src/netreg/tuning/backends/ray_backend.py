@@ -2,7 +2,7 @@
 
 The driver (the process that calls ``fit`` or ``netreg tune``) puts the sweep's plan,
 data included, in Ray's object store once, and submits one task per chunk; each task
-trains its members as one population with :func:`netreg.tuning.sweep.train_chunk`, the
+trains its members as one population with :func:`netreg.tuning.plan.train_chunk`, the
 same vectorized engine as the local backend, so every node trains many alphas at once.
 As tasks finish, the driver hands their members to the sweep, which writes them to the
 results store on the driver's machine: a sweep stopped at any point resumes from there.
@@ -17,70 +17,21 @@ import contextlib
 import inspect
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import torch
 
 from netreg._checks import check_float, check_int, invalid
-from netreg.engine import Callback, MemberResult
-from netreg.exceptions import NetRegError
-from netreg.tuning.sweep import SweepPlan, train_chunk
+from netreg.engine import MemberResult
+from netreg.exceptions import RAY_MISSING_MSG, ChunkFailedError, MissingDependencyError
+from netreg.tuning.backends.base import Keep
+from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.plan import SweepPlan, train_chunk
+from netreg.tuning.records import MemberRecord
 
-__all__ = [
-    "RAY_MISSING_MSG",
-    "ChunkFailedError",
-    "MissingDependencyError",
-    "RayBackend",
-]
-
-#: The error of ``backend="ray"`` when Ray is not installed.
-RAY_MISSING_MSG = 'backend="ray" needs Ray, which is not installed. Install it with: pip install "netreg[ray]"'
-
-
-class MissingDependencyError(NetRegError, ImportError):
-    """An optional dependency of the feature asked for is not installed.
-
-    Also an ``ImportError``, which is what the missing import raised.
-
-    Examples
-    --------
-    >>> str(MissingDependencyError(RAY_MISSING_MSG)) == RAY_MISSING_MSG
-    True
-    >>> issubclass(MissingDependencyError, ImportError)
-    True
-    """
-
-
-class ChunkFailedError(NetRegError, RuntimeError):
-    """A chunk of a sweep could not be trained: its task raised, or Ray gave up on it.
-
-    Raised after every member that had come back from the cluster was kept (written to
-    the results store, if the sweep has one), so a rerun with the same store trains only
-    the others. Tasks still running are cancelled, and their members trained again then.
-
-    Parameters
-    ----------
-    message : str
-    chunk : list of (int, int)
-        The chunk's members, as ``(alpha_index, fold)``.
-    n_kept : int
-        Members of this run kept before the failure.
-
-    Examples
-    --------
-    >>> error = ChunkFailedError("chunk 1 of 2 failed", chunk=[(0, 0), (1, 0)], n_kept=2)
-    >>> error.chunk, error.n_kept
-    ([(0, 0), (1, 0)], 2)
-    """
-
-    # Defaults only so that pickle, which calls the class with the message alone and then
-    # restores the attributes, can rebuild it (say, in another process).
-    def __init__(self, message: str, *, chunk: Sequence[tuple[int, int]] = (), n_kept: int = 0) -> None:
-        super().__init__(message)
-        self.chunk = list(chunk)
-        self.n_kept = n_kept
+__all__ = ["RayBackend"]
 
 
 class RayBackend:
@@ -126,9 +77,6 @@ class RayBackend:
     --------
     >>> RayBackend(address="HEAD:6379", num_cpus=2)
     RayBackend(address='HEAD:6379', num_cpus=2)
-    >>> from netreg.tuning.backends import get_backend
-    >>> get_backend("ray")
-    RayBackend()
 
     Creating the estimator does not contact the cluster; ``model.fit(X, y)`` would:
 
@@ -157,8 +105,8 @@ class RayBackend:
         self,
         plan: SweepPlan,
         chunks: Sequence[Sequence[tuple[int, int]]],
-        keep: Callable[[dict[str, Any], dict[str, torch.Tensor]], None],
-        callback: Callback | None = None,
+        keep: Keep,
+        callback: SweepCallback | None = None,
     ) -> None:
         """Train every chunk on the cluster; ``keep`` each member on this process as its task ends.
 
@@ -189,7 +137,9 @@ class RayBackend:
             if connect:
                 ray.shutdown()
 
-    def _run(self, ray: Any, plan: SweepPlan, chunks: list[list[tuple[int, int]]], keep: Callable, callback) -> None:
+    def _run(
+        self, ray: Any, plan: SweepPlan, chunks: list[list[tuple[int, int]]], keep: Keep, callback: SweepCallback | None
+    ) -> None:
         options: dict[str, Any] = {
             "num_cpus": self.num_cpus,
             "num_gpus": self.num_gpus,
@@ -209,14 +159,14 @@ class RayBackend:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 index = pending.pop(ready[0])
                 try:
-                    node_id, finished, ended = ray.get(ready[0])
+                    node_id, finished = ray.get(ready[0])
                 except ray.exceptions.RayError as error:
                     raise ChunkFailedError(
                         self._failure_message(ray, error, index, chunks, n_kept), chunk=chunks[index], n_kept=n_kept
                     ) from error
                 self.node_ids_[index] = node_id
-                for (record, state_dict), result in zip(finished, ended):
-                    keep(record, state_dict)
+                for key, result, seconds in finished:
+                    keep(MemberRecord.from_result(key, result, seconds), result.state_dict)
                     n_kept += 1
                     if callback is not None:
                         callback.on_member_end(result)
@@ -280,16 +230,16 @@ class RayBackend:
 
 def _train_on_node(
     plan: SweepPlan, chunk: list[tuple[int, int]]
-) -> tuple[str, list[tuple[dict[str, Any], dict[str, torch.Tensor]]], list[MemberResult]]:
-    """The task: train one chunk where Ray placed it; return the node id and the members."""
+) -> tuple[str, list[tuple[tuple[int, int], MemberResult, float]]]:
+    """The task: train one chunk where Ray placed it; return the node id and each member's
+    ``(key, result, fit_time_s)``, its weights travelling once, inside the result."""
     import ray
 
-    ended: list[MemberResult] = []
+    finished: list[tuple[tuple[int, int], MemberResult, float]] = []
 
-    class _Ended(Callback):
-        def on_member_end(self, result: MemberResult) -> None:
-            # The optimizer moments would double what travels back, for no use in a sweep.
-            ended.append(replace(result, optimizer_state=None))
+    def on_member(key: tuple[int, int], result: MemberResult, seconds: float) -> None:
+        # The optimizer moments would double what travels back, for no use in a sweep.
+        finished.append((key, replace(result, optimizer_state=None), seconds))
 
     # Ray sets OMP_NUM_THREADS per task, but PyTorch reads it once, when a worker first
     # imports torch, and Ray reuses workers: set the threads to this task's CPUs.
@@ -300,8 +250,8 @@ def _train_on_node(
         # tasks there; the engine reads rows by index and never writes them, so PyTorch's
         # warning about tensors over non-writable memory does not apply.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
-        finished = train_chunk(plan, chunk, callback=_Ended())
-    return ray.get_runtime_context().get_node_id(), finished, ended
+        train_chunk(plan, chunk, on_member=on_member)
+    return ray.get_runtime_context().get_node_id(), finished
 
 
 def _import_ray() -> Any:

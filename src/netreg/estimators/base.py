@@ -1,0 +1,249 @@
+"""What ``NetRegClassifier`` and ``NetRegRegressor`` share: fit, partial_fit, the raw output.
+
+``fit`` is three steps: :meth:`~BaseNetReg.training_request` validates the parameters and
+the data once and describes the fit (:class:`~netreg.estimators.request.TrainingRequest`); the
+engine trains it as a population of one; :func:`~netreg.estimators.fitted.set_fitted_state`
+sets every fitted attribute from the trained member.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+
+from netreg import penalties
+from netreg.engine import Callback, member_module, train_population
+from netreg.estimators.fitted import FittedState, set_fitted_state
+from netreg.estimators.params import MLP_PARAMS, constraints, hidden_sizes, make_init, validate_parameters
+from netreg.estimators.progress import PrintProgress
+from netreg.estimators.request import TrainingRequest, draw_seed
+from netreg.exceptions import DataError, NotFittedError
+from netreg.nets import MLP
+
+__all__ = ["BaseNetReg", "is_stochastic"]
+
+_PREDICT_CHUNK = 8192
+
+
+def is_stochastic(estimator: Any) -> bool:
+    """``partial_fit`` exists for ``sgd`` and ``adam`` only, as in scikit-learn."""
+    if estimator.solver not in ("sgd", "adam"):
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. {estimator.solver} is not stochastic."
+        )
+    return True
+
+
+class BaseNetReg(BaseEstimator):
+    """Shared machinery of the two estimators; not for direct use."""
+
+    _parameter_constraints: dict = constraints(MLP_PARAMS)
+    __init__ = make_init(MLP_PARAMS)
+
+    # -- what a fit trains -------------------------------------------------------------
+    def training_request(self, X: Any, y: Any, sample_weight: Any = None) -> TrainingRequest:
+        """Validate the parameters and ``(X, y)`` and describe the fit ``fit(X, y)`` would make.
+
+        Used by ``fit`` itself and by the sweeps of :mod:`netreg.tuning`, which train every
+        member of their grid from it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        TrainingRequest
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from netreg import NetRegClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> request = NetRegClassifier((8,), alpha=0.5).training_request(X, y)
+        >>> request.task, request.targets[:3].tolist(), request.penalty
+        ('multiclass', [0, 0, 0], L2(alpha=0.5))
+        """
+        validate_parameters(self)
+        return self._request(X, y, sample_weight, reset=True)
+
+    def _request(self, X: Any, y: Any, sample_weight: Any, *, reset: bool, classes: Any = None) -> TrainingRequest:
+        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset, **self._y_kind)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        targets, task, labels, y_ndim = self._targets(y, reset=reset, classes=classes)
+        n_outputs = targets.shape[1] if targets.ndim == 2 else len(labels)
+        template = MLP(X.shape[1], hidden_sizes(self), n_outputs, activation=self.activation, dropout=self.dropout)
+        seed, _ = draw_seed(self.random_state)
+        return TrainingRequest(
+            template=template.to(getattr(torch, self.dtype)),
+            X=X,
+            y=y,
+            targets=targets,
+            task=task,
+            sample_weight=np.asarray(_check_sample_weight(sample_weight, X, dtype=X.dtype)),
+            penalty=self._penalty(),
+            seed=seed,
+            early_stopping=bool(self.early_stopping) and self.solver != "lbfgs",
+            validation_fraction=float(self.validation_fraction),
+            random_state=self.random_state,
+            solver_settings=self._solver_settings(),
+            batch_size=self.batch_size,
+            classes=labels,
+            y_ndim=y_ndim,
+        )
+
+    def _penalty(self) -> penalties.Penalty:
+        if self.penalty == "elasticnet":
+            return penalties.ElasticNet(float(self.alpha), float(self.l1_ratio))
+        return penalties.get({"name": self.penalty, "alpha": float(self.alpha)})
+
+    def _solver_settings(self) -> dict[str, Any]:
+        return {
+            "solver": self.solver,
+            "learning_rate": float(self.learning_rate_init),
+            "momentum": float(self.momentum),
+            "nesterov": bool(self.nesterovs_momentum),
+            "beta_1": float(self.beta_1),
+            "beta_2": float(self.beta_2),
+            "epsilon": float(self.epsilon),
+            "max_iter": int(self.max_iter),
+            "tol": float(self.tol),
+            "n_iter_no_change": int(self.n_iter_no_change),
+            "shuffle": bool(self.shuffle),
+            "max_fun": int(self.max_fun),
+            "device": self.device,
+            "dtype": self.dtype,
+        }
+
+    # -- fitting -----------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, callback: Callback | None = None) -> BaseNetReg:
+        """Fit the network to ``(X, y)``, minimizing the regularized objective.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: the data loss is their weighted mean and m in the penalty is
+            their sum.
+        callback : netreg.Callback, optional
+            Receives the engine's progress (a progress bar, a logger).
+
+        Returns
+        -------
+        self
+        """
+        return self._train(self.training_request(X, y, sample_weight), incremental=False, callback=callback)
+
+    def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> BaseNetReg:
+        first = not hasattr(self, "module_")
+        if first:
+            validate_parameters(self)
+        request = self._request(X, y, sample_weight, reset=first, classes=classes)
+        return self._train(request, incremental=True)
+
+    def _train(self, request: TrainingRequest, *, incremental: bool, callback: Callback | None = None) -> BaseNetReg:
+        continuing = hasattr(self, "module_") and (incremental or self.warm_start)
+        if continuing:
+            _check_same_network(self.module_, request.template)
+        train_rows, eval_rows = np.arange(len(request.X)), None
+        validated = request.early_stopping and not incremental
+        if validated:
+            train_rows, val_rows = request.holdout(train_rows)
+            eval_rows = {"val": [val_rows]}
+        config = request.config(len(train_rows), early_stopping=validated)
+        if incremental:
+            config = dataclasses.replace(config, max_iter=1)
+        result = train_population(
+            request.template,
+            request.X,
+            request.targets,
+            task=request.task,
+            alphas=[request.penalty.alpha],
+            penalty=request.penalty,
+            config=config,
+            seeds=request.seed,
+            train_rows=[train_rows],
+            eval_rows=eval_rows,
+            sample_weight=request.sample_weight,
+            init_states=self.module_.state_dict() if continuing else None,
+            init_optimizer_states=[self._optimizer_state] if incremental and continuing else None,
+            callback=PrintProgress(type(self).__name__, callback) if self.verbose else callback,
+        )
+        member = result.members[0]
+        state = FittedState(
+            module=member_module(request.template, member.state_dict),
+            task=request.task,
+            classes=request.classes,
+            y_ndim=request.y_ndim,
+            n_features=request.X.shape[1],
+            feature_names=getattr(self, "feature_names_in_", None),
+            history=(list(self.history_) if continuing else []) + list(member.history),
+            status=member.status,
+            n_samples_seen=(self.t_ if continuing else 0) + member.n_iter * len(train_rows),
+            validated=validated,
+            optimizer_state=member.optimizer_state,
+        )
+        set_fitted_state(self, state)
+        if member.status in ("max_iter", "stalled") and not incremental:
+            warnings.warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning, stacklevel=3)
+        return self
+
+    # -- prediction --------------------------------------------------------------------
+    def _raw_output(self, X: Any) -> torch.Tensor:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        parameter = next(self.module_.parameters())
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, len(X), _PREDICT_CHUNK):
+                chunk = torch.as_tensor(X[start : start + _PREDICT_CHUNK], dtype=parameter.dtype)
+                outputs.append(self.module_(chunk))
+        return torch.cat(outputs).to(torch.float64)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "module_")
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A model trained on a GPU must unpickle on a machine without one.
+        state = self.__dict__.copy()
+        if "module_" in state:
+            state["module_"] = state["module_"].cpu()
+        if state.get("_optimizer_state") is not None:
+            state["_optimizer_state"] = _to_cpu(state["_optimizer_state"])
+        return state
+
+
+def _check_same_network(previous: MLP, template: MLP) -> None:
+    """warm_start and partial_fit continue from the previous weights: the network must not change."""
+    before = {name: tuple(t.shape) for name, t in previous.state_dict().items()}
+    now = {name: tuple(t.shape) for name, t in template.state_dict().items()}
+    if before != now:
+        raise DataError(
+            f"warm_start continues from the previous fit's network, shaped {before}; this data and these "
+            f"parameters need {now} (the features, classes or hidden layers changed). Set warm_start=False "
+            "to start afresh."
+        )
+
+
+def _to_cpu(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {key: _to_cpu(item) for key, item in value.items()}
+    return value

@@ -1,0 +1,235 @@
+"""``NetRegClassifier``: a drop-in for scikit-learn's ``MLPClassifier``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from torch.nn import functional as F
+
+from netreg.estimators.base import BaseNetReg, is_stochastic
+from netreg.exceptions import DataError
+
+__all__ = ["NetRegClassifier"]
+
+
+class NetRegClassifier(ClassifierMixin, BaseNetReg):
+    r"""Multi-layer perceptron classifier with exact L2 / L1 / elastic-net regularization.
+
+    A drop-in for ``sklearn.neural_network.MLPClassifier``: same parameters and fitted
+    attributes, trained by netreg's engine (PyTorch, CPU or CUDA). It minimizes the mean
+    log-loss plus the penalty, for every solver:
+
+    .. math:: J(W) = \frac{1}{m} \sum_i \ell_i + \frac{\alpha}{2m} \sum_j \lVert W_j \rVert_F^2
+
+    (``penalty="l1"``: :math:`\frac{\alpha}{m} \sum_j \lVert W_j \rVert_1`; elastic net mixes
+    both with ``l1_ratio``). Binary problems use one logistic output, multiclass a softmax,
+    multilabel one logistic output per label.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int or int, default=(100,)
+        Units of each hidden layer; ``()`` gives L2-regularized logistic regression.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Hidden-layer activation.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        ``"lbfgs"`` is full-batch L-BFGS (recommended for small data sets).
+    alpha : float, default=0.0001
+        Strength of the penalty, the lambda of the objective above (>= 0). Unlike
+        scikit-learn's MLP with ``sgd``/``adam``, the penalty is divided by the number of
+        training examples m, never by the batch size, so its meaning does not change with
+        ``batch_size``.
+    penalty : {"l2", "l1", "elasticnet"}, default="l2"
+        Which penalty on the weight matrices (biases are never penalized).
+    l1_ratio : float, default=0.5
+        Mix of L1 in the elastic net, in [0, 1]; used only with ``penalty="elasticnet"``.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation during training, in [0, 1).
+    batch_size : int or "auto", default="auto"
+        Minibatch size for ``sgd``/``adam``; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float, default=0.001
+        Step size of ``sgd`` and ``adam``.
+    momentum : float, default=0.9
+        SGD momentum, in [0, 1].
+    nesterovs_momentum : bool, default=True
+        Use Nesterov momentum with ``sgd``.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's constants.
+    max_iter : int, default=200
+        Maximum epochs (``sgd``, ``adam``) or iterations (``lbfgs``).
+    tol : float, default=1e-4
+        An epoch that improves the objective (or the validation score, with early
+        stopping) by less than ``tol`` counts as no progress; for ``lbfgs``, the gradient
+        tolerance.
+    n_iter_no_change : int, default=10
+        Epochs without progress before stopping.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified), stop when its accuracy
+        stops improving and keep the best weights (``sgd``/``adam`` only).
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping, in (0, 1).
+    max_fun : int, default=15000
+        Maximum loss evaluations of ``lbfgs``.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialization, shuffling, dropout and the validation split.
+    device : str, default="auto"
+        ``"auto"`` trains on CUDA when available, else on the CPU; or a torch device.
+        The fitted model always lives on the CPU.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating-point type of the network.
+    verbose : bool, default=False
+        Print one line per epoch to standard output, as scikit-learn's MLP does.
+    warm_start : bool, default=False
+        Start ``fit`` from the weights of the previous fit (the optimizer starts afresh).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_ : list of ndarray
+        ``coefs_[j]`` is the weight matrix of layer j, shape (fan_in, fan_out).
+    intercepts_ : list of ndarray
+        ``intercepts_[j]`` is the bias vector of layer j.
+    loss_ : float
+        Objective (data loss plus penalty) at the last epoch.
+    loss_curve_ : list of float
+        Objective per epoch (mean of the minibatch losses plus the penalty).
+    best_loss_ : float or None
+        Smallest value of ``loss_curve_``; ``None`` with early stopping.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with early stopping, else ``None``.
+    best_validation_score_ : float or None
+        Best validation accuracy with early stopping, else ``None``.
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) trained.
+    t_ : int
+        Training samples seen.
+    history_ : list of dict
+        Per-epoch records: ``train_loss``, ``penalty``, ``objective``, validation metrics
+        and ``weight_norms`` (Frobenius norm of each weight matrix); see
+        :mod:`netreg.history`.
+    status_ : str
+        Why training stopped: ``"converged"``, ``"early_stopped"``, ``"max_iter"`` or
+        ``"stalled"``.
+    module_ : netreg.MLP
+        The trained PyTorch module (CPU, eval mode).
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : str
+        ``"softmax"`` or ``"logistic"``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` had string column names.
+
+    See Also
+    --------
+    NetRegRegressor : The same for regression.
+    sklearn.neural_network.MLPClassifier : The scikit-learn estimator this replaces.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from netreg import NetRegClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> model = make_pipeline(
+    ...     StandardScaler(), NetRegClassifier((32,), alpha=1.0, solver="lbfgs", random_state=0)
+    ... ).fit(X_train, y_train)
+    >>> bool(model.score(X_test, y_test) > 0.95)
+    True
+    """
+
+    _y_kind: dict[str, Any] = {}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _targets(self, y: np.ndarray, *, reset: bool, classes: Any) -> tuple[np.ndarray, str, np.ndarray, int]:
+        """Encoded targets, task, class labels and ``y.ndim``; checks labels against earlier calls."""
+        check_classification_targets(y)
+        if reset:
+            kind = type_of_target(y)
+            labels = LabelBinarizer().fit(unique_labels(classes, y) if classes is not None else y).classes_
+            task = {"multilabel-indicator": "multilabel", "binary": "binary"}.get(kind, "multiclass")
+            if len(labels) < 2 and task != "multilabel":
+                raise DataError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data "
+                    f"contains only one class: {labels[0].item()!r}."
+                )
+        else:
+            labels, task = self.classes_, self._task
+            if classes is not None and not np.array_equal(np.unique(classes), labels):
+                raise DataError(
+                    f"`classes={np.unique(classes).tolist()}` is not the same as on the first call to partial_fit, "
+                    f"which was {labels.tolist()}."
+                )
+            unseen = np.setdiff1d(unique_labels(y), labels) if task != "multilabel" else []
+            if len(unseen):
+                raise DataError(
+                    f"y has classes {unseen.tolist()} not seen in the first call to fit or partial_fit: "
+                    f"{labels.tolist()}."
+                )
+        if task == "multilabel":
+            return np.asarray(y, dtype=np.float64), task, labels, y.ndim
+        indices = np.searchsorted(labels, y)
+        if task == "binary":
+            return indices.astype(np.float64).reshape(-1, 1), task, labels, y.ndim
+        return indices, task, labels, y.ndim
+
+    @available_if(is_stochastic)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the current weights and optimizer state.
+
+        m in the penalty is the number of rows (or weight sum) of this call's data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), default=None
+            All classes over all calls; required on the first call unless ``y`` holds
+            them all.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        return self._partial_fit(X, y, sample_weight, classes)
+
+    def predict(self, X):
+        """Predicted class labels (an indicator matrix for multilabel problems)."""
+        scores = self._raw_output(X)
+        if self._task == "multilabel":
+            return (scores > 0).numpy().astype(int)
+        if self._task == "binary":
+            return self.classes_[(scores[:, 0] > 0).numpy().astype(int)]
+        return self.classes_[scores.argmax(1).numpy()]
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes) (n_labels for multilabel)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably from the network's logits."""
+        scores = self._raw_output(X)
+        if self._task == "multiclass":
+            return F.log_softmax(scores, dim=1).numpy()
+        if self._task == "binary":
+            return torch.cat([F.logsigmoid(-scores), F.logsigmoid(scores)], dim=1).numpy()
+        return F.logsigmoid(scores).numpy()

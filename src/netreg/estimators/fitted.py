@@ -1,0 +1,140 @@
+"""An estimator's fitted state, set in one place.
+
+``fit``, ``partial_fit`` and :func:`netreg.persistence.load_model` all end in
+:func:`set_fitted_state`: what a fitted estimator holds is derived here from a
+:class:`FittedState` (the trained module, the task, the classes, the history), and
+:func:`fitted_state` reads it back for saving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.preprocessing import LabelBinarizer
+
+from netreg.nets import MLP
+
+__all__ = ["FittedState", "set_fitted_state", "fitted_state"]
+
+_OUT_ACTIVATION = {"multiclass": "softmax", "regression": "identity", "binary": "logistic", "multilabel": "logistic"}
+
+
+@dataclass
+class FittedState:
+    """What a fitted estimator is made of; everything else is derived from it.
+
+    Attributes
+    ----------
+    module : MLP
+        The trained network (CPU, eval mode).
+    task : {"regression", "binary", "multiclass", "multilabel"}
+    classes : ndarray or None
+        Class labels (``None`` for regression).
+    y_ndim : int
+        1 when ``y`` was a vector (predictions are then a vector too), else 2.
+    n_features : int
+    feature_names : ndarray of str or None
+    history : list of dict
+        Per-epoch records of every fit so far (:mod:`netreg.history`).
+    status : str
+        Why the last fit stopped.
+    n_samples_seen : int
+        Training rows seen over all epochs (scikit-learn's ``t_``).
+    validated : bool
+        Whether the last fit watched a validation set (early stopping).
+    optimizer_state : dict or None
+        The optimizer's state, to continue with ``partial_fit`` (not saved to disk).
+    """
+
+    module: MLP
+    task: str
+    classes: np.ndarray | None
+    y_ndim: int
+    n_features: int
+    feature_names: np.ndarray | None
+    history: list[dict[str, Any]]
+    status: str
+    n_samples_seen: int = 0
+    validated: bool = False
+    optimizer_state: dict[str, Any] | None = field(default=None, repr=False)
+
+
+def set_fitted_state(estimator: Any, state: FittedState) -> None:
+    """Make ``estimator`` fitted with ``state``: every fitted attribute, in one place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netreg import NetRegRegressor
+    >>> from netreg.nets import MLP
+    >>> model = NetRegRegressor(())
+    >>> set_fitted_state(model, FittedState(MLP(2, (), 1), "regression", None, 1, 2, None, [], "converged"))
+    >>> model.predict(np.zeros((3, 2))).shape
+    (3,)
+    """
+    module = state.module.eval()
+    layers = module.layers
+    estimator.module_ = module
+    estimator.coefs_ = [layer.weight.detach().numpy().T.copy() for layer in layers]
+    estimator.intercepts_ = [layer.bias.detach().numpy().copy() for layer in layers]
+    estimator.n_features_in_ = int(state.n_features)
+    if state.feature_names is not None:
+        estimator.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    estimator.n_layers_ = len(layers) + 1
+    estimator.n_outputs_ = layers[-1].out_features
+    estimator.out_activation_ = _OUT_ACTIVATION[state.task]
+    estimator._task = state.task
+    estimator._y_ndim = int(state.y_ndim)
+    if state.task != "regression":
+        estimator.classes_ = np.asarray(state.classes)
+        estimator._label_binarizer = LabelBinarizer().fit(
+            estimator.classes_ if state.task != "multilabel" else np.eye(len(estimator.classes_))
+        )
+    history = list(state.history)
+    estimator.history_ = history
+    estimator.loss_curve_ = [record.get("objective") for record in history]
+    estimator.loss_ = estimator.loss_curve_[-1] if history else float("nan")
+    if state.validated:
+        estimator.validation_scores_ = [record.get("val_score") for record in history]
+        estimator.best_validation_score_ = max(s for s in estimator.validation_scores_ if s is not None)
+        estimator.best_loss_ = None
+    else:
+        estimator.validation_scores_ = None
+        estimator.best_validation_score_ = None
+        losses = [loss for loss in estimator.loss_curve_ if loss is not None]
+        estimator.best_loss_ = min(losses) if losses else float("nan")
+    estimator.n_iter_ = len(history)
+    estimator.t_ = int(state.n_samples_seen)
+    estimator.status_ = state.status
+    estimator._optimizer_state = state.optimizer_state
+
+
+def fitted_state(estimator: Any) -> FittedState:
+    """Read back the :class:`FittedState` of a fitted estimator (what :func:`set_fitted_state` set).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> state = fitted_state(NetRegClassifier((4,), solver="lbfgs", max_iter=5, random_state=0).fit(X, y))
+    >>> state.task, state.classes.tolist(), state.n_features
+    ('multiclass', [0, 1, 2], 4)
+    """
+    return FittedState(
+        module=estimator.module_,
+        task=estimator._task,
+        classes=getattr(estimator, "classes_", None),
+        y_ndim=estimator._y_ndim,
+        n_features=estimator.n_features_in_,
+        feature_names=getattr(estimator, "feature_names_in_", None),
+        history=list(estimator.history_),
+        status=estimator.status_,
+        n_samples_seen=estimator.t_,
+        validated=estimator.validation_scores_ is not None,
+        optimizer_state=estimator._optimizer_state,
+    )

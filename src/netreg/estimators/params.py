@@ -1,0 +1,173 @@
+"""The estimators' parameters, declared once: name, default and constraint of each.
+
+scikit-learn reads an estimator's parameters from the signature of its ``__init__``
+(``get_params``, ``clone``) and checks them against ``_parameter_constraints`` in ``fit``.
+Both come from the declarations below, so the plain estimators and their cross-validated
+variants share one list instead of two hand-written 26-parameter signatures that could
+drift apart.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
+
+from netreg.exceptions import InvalidParameterError
+
+__all__ = ["Param", "MLP_PARAMS", "CV_PARAMS", "constraints", "make_init", "validate_parameters"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One estimator parameter: its name, default and scikit-learn constraints."""
+
+    name: str
+    default: Any
+    constraints: Any
+
+
+#: The parameters of ``NetRegClassifier`` and ``NetRegRegressor``, in signature order;
+#: the first two may be given by position, as in scikit-learn's MLPs.
+MLP_PARAMS: tuple[Param, ...] = (
+    Param("hidden_layer_sizes", (100,), ["array-like", Interval(Integral, 1, None, closed="left")]),
+    Param("activation", "relu", [StrOptions({"identity", "logistic", "tanh", "relu"})]),
+    Param("solver", "adam", [StrOptions({"lbfgs", "sgd", "adam"})]),
+    Param("alpha", 0.0001, [Interval(Real, 0, None, closed="left")]),
+    Param("penalty", "l2", [StrOptions({"l2", "l1", "elasticnet"})]),
+    Param("l1_ratio", 0.5, [Interval(Real, 0, 1, closed="both")]),
+    Param("dropout", 0.0, [Interval(Real, 0, 1, closed="left")]),
+    Param("batch_size", "auto", [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]),
+    Param("learning_rate_init", 0.001, [Interval(Real, 0, None, closed="neither")]),
+    Param("momentum", 0.9, [Interval(Real, 0, 1, closed="both")]),
+    Param("nesterovs_momentum", True, ["boolean"]),
+    Param("beta_1", 0.9, [Interval(Real, 0, 1, closed="left")]),
+    Param("beta_2", 0.999, [Interval(Real, 0, 1, closed="left")]),
+    Param("epsilon", 1e-8, [Interval(Real, 0, None, closed="neither")]),
+    Param("max_iter", 200, [Interval(Integral, 1, None, closed="left")]),
+    Param("tol", 1e-4, [Interval(Real, 0, None, closed="left")]),
+    Param("n_iter_no_change", 10, [Interval(Integral, 1, None, closed="left")]),
+    Param("early_stopping", False, ["boolean"]),
+    Param("validation_fraction", 0.1, [Interval(Real, 0, 1, closed="neither")]),
+    Param("max_fun", 15000, [Interval(Integral, 1, None, closed="left")]),
+    Param("shuffle", True, ["boolean"]),
+    Param("random_state", None, ["random_state"]),
+    Param("device", "auto", [str]),
+    Param("dtype", "float32", [StrOptions({"float32", "float64"})]),
+    Param("verbose", False, ["verbose"]),
+    Param("warm_start", False, ["boolean"]),
+)
+
+#: What the cross-validated estimators add; they take every parameter above but ``alpha``.
+CV_PARAMS: tuple[Param, ...] = (
+    Param("alphas", 16, [Interval(Integral, 2, None, closed="left"), "array-like"]),
+    Param("cv", 5, ["cv_object"]),
+    Param("scoring", None, [None, StrOptions({"neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"})]),
+    Param("selection", "min", [StrOptions({"min", "1se"})]),
+    Param("store", None, [None, str, os.PathLike]),
+    Param("backend", "local", "no_validation"),
+    Param("chunk_size", None, [None, Interval(Integral, 1, None, closed="left")]),
+)
+
+N_POSITIONAL = 2
+
+
+def constraints(params: Sequence[Param]) -> dict[str, Any]:
+    """scikit-learn's ``_parameter_constraints`` for ``params``.
+
+    Examples
+    --------
+    >>> constraints(MLP_PARAMS)["early_stopping"]
+    ['boolean']
+    """
+    return {param.name: param.constraints for param in params}
+
+
+def make_init(params: Sequence[Param], n_positional: int = N_POSITIONAL) -> Callable[..., None]:
+    """An ``__init__`` that stores each of ``params`` unchanged, as scikit-learn requires.
+
+    Its signature (what ``inspect.signature`` and so ``get_params`` and ``clone`` read)
+    lists the parameters with their defaults, the first ``n_positional`` positional, the
+    rest keyword-only.
+
+    Examples
+    --------
+    >>> class Net(BaseEstimator):
+    ...     __init__ = make_init([Param("width", 8, None), Param("alpha", 0.1, None)], n_positional=1)
+    >>> Net(16, alpha=1.0).get_params()
+    {'alpha': 1.0, 'width': 16}
+    >>> inspect.signature(Net)
+    <Signature (width=8, *, alpha=0.1)>
+    """
+    kinds = [inspect.Parameter.POSITIONAL_OR_KEYWORD] * n_positional
+    kinds += [inspect.Parameter.KEYWORD_ONLY] * (len(params) - n_positional)
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    signature = inspect.Signature(
+        [self_parameter] + [inspect.Parameter(p.name, kind, default=p.default) for p, kind in zip(params, kinds)]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    return __init__
+
+
+def validate_parameters(estimator: BaseEstimator) -> None:
+    """scikit-learn's parameter validation, with its wording, plus a refusal of bools for floats.
+
+    scikit-learn accepts ``alpha=True`` (a bool is a Real); a strength of ``True`` is
+    always a mistake, so it is refused with the same wording. ``hidden_layer_sizes`` must
+    also hold no zero, as in scikit-learn's MLPs.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> validate_parameters(NetRegClassifier(alpha=True))
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf). Got True instead.
+    """
+    try:
+        estimator._validate_params()
+    except SklearnInvalidParameterError as error:
+        raise InvalidParameterError(str(error)) from None
+    for name, constraint in estimator._parameter_constraints.items():
+        value = getattr(estimator, name)
+        real = (
+            [c for c in constraint if isinstance(c, Interval) and c.type is Real]
+            if isinstance(constraint, list)
+            else []
+        )
+        if real and isinstance(value, bool | np.bool_):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be {real[0]}. Got {value!r} instead."
+            )
+    sizes = getattr(estimator, "hidden_layer_sizes", None)
+    if sizes is not None:
+        values = np.atleast_1d(np.asarray(sizes, dtype=object))
+        if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in values):
+            raise InvalidParameterError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+
+
+def hidden_sizes(estimator: Any) -> tuple[int, ...]:
+    """``hidden_layer_sizes`` (already validated) as a tuple: an int ``n`` is ``(n,)``.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> hidden_sizes(NetRegClassifier(10)), hidden_sizes(NetRegClassifier(()))
+    ((10,), ())
+    """
+    return tuple(int(size) for size in np.atleast_1d(np.asarray(estimator.hidden_layer_sizes, dtype=object)))

@@ -1,0 +1,114 @@
+"""What an estimator trains, as plain data: the adapter from estimator to engine.
+
+:meth:`~netreg.NetRegClassifier.training_request` validates an estimator's parameters and
+data once and returns a :class:`TrainingRequest`: the network to train, the encoded targets,
+the penalty, the solver settings, the seed and the estimator's own early-stopping split.
+``fit`` trains from it; a sweep (:mod:`netreg.tuning`) builds every member of its grid
+from the same request, so a member is trained exactly as the estimator would train it alone
+on that member's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from torch import nn
+
+from netreg.engine import TrainConfig
+from netreg.penalties import Penalty
+
+__all__ = ["TrainingRequest", "draw_seed"]
+
+
+def draw_seed(random_state: Any) -> tuple[int, np.random.RandomState]:
+    """The engine's seed drawn from ``random_state``, and the generator that goes on to draw
+    the early-stopping split (scikit-learn's order: initialization first, then the split).
+
+    Examples
+    --------
+    >>> seed, rng = draw_seed(0)
+    >>> seed == draw_seed(0)[0]
+    True
+    """
+    rng = check_random_state(random_state)
+    return int(rng.randint(np.iinfo(np.int32).max)), rng
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """One fit of an estimator, described for the engine.
+
+    Attributes
+    ----------
+    template : torch.nn.Module
+        The network to train (its initial weights are drawn from ``seed``).
+    X : ndarray of shape (n_samples, n_features)
+        Validated inputs.
+    y : ndarray
+        Validated targets as given (class labels for a classifier), what cross-validation
+        splits stratify on.
+    targets : ndarray
+        Encoded targets, as :func:`netreg.train_population` takes them for ``task``.
+    task : {"regression", "binary", "multiclass", "multilabel"}
+    sample_weight : ndarray of shape (n_samples,)
+        Row weights (ones when none were given).
+    penalty : Penalty
+        The penalty, with the estimator's ``alpha``.
+    seed : int
+        Seed of initialization, data order and dropout.
+    early_stopping : bool
+        Whether a fit holds out ``validation_fraction`` of its rows to stop on (never with
+        L-BFGS, as in scikit-learn).
+    validation_fraction : float
+    random_state : int, RandomState or None
+        What the early-stopping split is drawn from (after the seed, see :func:`draw_seed`).
+    solver_settings : dict
+        The :class:`~netreg.engine.TrainConfig` fields that come from the estimator's
+        parameters; :meth:`config` completes them.
+    batch_size : int or "auto"
+        ``"auto"`` is ``min(200, n_train)``.
+    classes : ndarray or None
+        Class labels of a classifier (``None`` for regression).
+    y_ndim : int
+        Dimensions of ``y`` as given (1 or 2), to shape predictions.
+    """
+
+    template: nn.Module
+    X: np.ndarray
+    y: np.ndarray
+    targets: np.ndarray
+    task: str
+    sample_weight: np.ndarray
+    penalty: Penalty
+    seed: int
+    early_stopping: bool
+    validation_fraction: float
+    random_state: Any
+    solver_settings: dict[str, Any]
+    batch_size: int | str
+    classes: np.ndarray | None
+    y_ndim: int
+
+    def holdout(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Split ``rows`` into training and early-stopping rows, as the estimator's own fit
+        on ``rows`` would: ``validation_fraction`` held out, stratified for classifiers.
+        """
+        _, rng = draw_seed(self.random_state)
+        stratify = self.targets[rows] if self.task in ("binary", "multiclass") else None
+        train, stop = train_test_split(rows, test_size=self.validation_fraction, random_state=rng, stratify=stratify)
+        return np.sort(train), np.sort(stop)
+
+    def config(self, n_train: int, *, early_stopping: bool, monitor: str = "val") -> TrainConfig:
+        """The engine's settings for members that train on (at most) ``n_train`` rows."""
+        batch_size = min(200, n_train) if self.batch_size == "auto" else int(self.batch_size)
+        return TrainConfig(
+            **self.solver_settings,
+            batch_size=batch_size,
+            early_stopping=early_stopping,
+            early_stopping_metric="score",
+            monitor=monitor,
+        )

@@ -1,0 +1,39 @@
+"""Backends: what trains the chunks of a sweep (:class:`~netreg.tuning.backends.base.Backend`).
+
+``"local"`` trains the chunks one after the other in this process
+(:class:`LocalBackend`); ``"ray"`` spreads them over a Ray cluster (:class:`RayBackend`,
+which imports Ray only when a sweep runs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netreg._checks import invalid
+from netreg.tuning.backends.base import Backend, Keep
+from netreg.tuning.backends.local import LocalBackend
+from netreg.tuning.backends.ray_backend import RayBackend
+
+__all__ = ["Backend", "Keep", "LocalBackend", "RayBackend", "BACKENDS", "get_backend"]
+
+#: Backend name -> class.
+BACKENDS: dict[str, type] = {"local": LocalBackend, "ray": RayBackend}
+
+
+def get_backend(backend: Any) -> Backend:
+    """A backend from its name (:data:`BACKENDS`); an object with a ``run`` method is returned as is.
+
+    Examples
+    --------
+    >>> get_backend("local")
+    LocalBackend()
+    >>> get_backend("ray")
+    RayBackend()
+    """
+    if isinstance(backend, str) and backend in BACKENDS:
+        return BACKENDS[backend]()
+    if callable(getattr(backend, "run", None)):
+        return backend
+    raise invalid(
+        "backend", "'local', 'ray' or a backend object with a run(plan, chunks, keep, callback) method", backend
+    )

@@ -1,0 +1,36 @@
+"""What a backend is: the protocol a sweep hands its chunks to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.plan import SweepPlan
+from netreg.tuning.records import MemberRecord
+
+__all__ = ["Backend", "Keep"]
+
+#: What a backend calls, on the sweep's process, for each finished member.
+Keep = Callable[[MemberRecord, Mapping[str, torch.Tensor]], None]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Trains the chunks of a sweep.
+
+    ``run`` trains every chunk (a list of ``(alpha_index, fold)`` members) with
+    :func:`netreg.tuning.plan.train_chunk` and calls ``keep(record, state_dict)`` for each
+    finished member, on the calling process, as soon as it is known there.
+    """
+
+    def run(
+        self,
+        plan: SweepPlan,
+        chunks: Sequence[Sequence[tuple[int, int]]],
+        keep: Keep,
+        callback: SweepCallback | None,
+    ) -> None:
+        """Train ``chunks`` of ``plan``; ``keep`` each member as it finishes."""

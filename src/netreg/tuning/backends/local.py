@@ -1,0 +1,40 @@
+"""The ``"local"`` backend: the chunks one after the other, in this process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netreg.tuning.backends.base import Keep
+from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.plan import SweepPlan, train_chunk
+from netreg.tuning.records import MemberRecord
+
+__all__ = ["LocalBackend"]
+
+
+class LocalBackend:
+    """Train the chunks one after the other, in this process.
+
+    Examples
+    --------
+    >>> LocalBackend()
+    LocalBackend()
+    """
+
+    def run(
+        self, plan: SweepPlan, chunks: Sequence[Sequence[tuple[int, int]]], keep: Keep, callback: SweepCallback | None
+    ) -> None:
+        """Train each chunk as one population; ``keep`` each member the moment it stops."""
+        callbacks = [] if callback is None else [callback]
+        for chunk in chunks:
+            train_chunk(
+                plan,
+                chunk,
+                callbacks=callbacks,
+                on_member=lambda key, result, seconds: keep(
+                    MemberRecord.from_result(key, result, seconds), result.state_dict
+                ),
+            )
+
+    def __repr__(self) -> str:
+        return "LocalBackend()"

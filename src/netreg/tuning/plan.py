@@ -1,0 +1,216 @@
+"""A sweep's plan, and the training of any chunk of its members.
+
+:func:`plan_sweep` asks the estimator what one fit of it trains
+(:meth:`~netreg.NetRegClassifier.training_request`) and lays the grid of alphas over the
+cross-validation folds: a :class:`SweepPlan`, plain data and picklable, so that a Ray
+task can train any chunk of it. :func:`train_chunk` trains a list of members with the
+one engine, as one population.
+
+Members are ordered fold by fold, so that a chunk that holds one fold's alphas feeds them
+all the same input batches (same rows, same seed). Every member of a sweep has the same
+seed: all alphas start from the same weights and see the same batches, so their
+differences are the penalty's doing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+from torch import nn
+
+from netreg import penalties
+from netreg.engine import Callback, MemberResult, TrainConfig, train_population
+from netreg.exceptions import InvalidParameterError
+from netreg.tuning.grid import resolve_alphas
+from netreg.tuning.splits import cv_splits
+
+__all__ = ["SweepPlan", "plan_sweep", "train_chunk", "OnMember"]
+
+#: What :func:`train_chunk` calls as each member stops: ``(key, result, fit_time_s)``.
+OnMember = Callable[[tuple[int, int], MemberResult, float], None]
+
+
+@dataclass
+class SweepPlan:
+    """Everything needed to train any member of a sweep; plain data, picklable.
+
+    Attributes
+    ----------
+    template : torch.nn.Module
+        The network every member trains.
+    X, targets, sample_weight : ndarray
+        The data, encoded as the engine takes it.
+    task : str
+    penalty : dict
+        The penalty's config (:meth:`netreg.Penalty.get_config`); the grid sets its alpha.
+    config : TrainConfig
+    seed : int
+    alphas : ndarray
+        The grid, ascending.
+    folds : list of (ndarray, ndarray)
+        ``(train_rows, validation_rows)`` per fold.
+    train_rows : list of ndarray
+        Per fold, the rows members train on (the fold's training rows, less the
+        early-stopping rows when there are any).
+    stop_rows : list of ndarray or None
+        Per fold, the early-stopping rows (``None`` without early stopping).
+    spec : dict
+        What identifies the sweep (estimator, parameters, grid, folds, task): a results
+        store belongs to one spec.
+    fingerprint : str
+        A digest of the data: a results store belongs to one data set.
+    """
+
+    template: nn.Module
+    X: np.ndarray
+    targets: np.ndarray
+    sample_weight: np.ndarray
+    task: str
+    penalty: dict[str, Any]
+    config: TrainConfig
+    seed: int
+    alphas: np.ndarray
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    train_rows: list[np.ndarray]
+    stop_rows: list[np.ndarray] | None
+    spec: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    @property
+    def keys(self) -> list[tuple[int, int]]:
+        """All members as ``(alpha_index, fold)``, fold by fold."""
+        return [(a, f) for f in range(len(self.folds)) for a in range(len(self.alphas))]
+
+
+def plan_sweep(
+    estimator: Any,
+    X: Any,
+    y: Any,
+    *,
+    alphas: int | Sequence[float],
+    cv: Any,
+    sample_weight: Any = None,
+    groups: Any = None,
+    require_seed: bool = False,
+) -> SweepPlan:
+    """Validate the inputs and lay out the members of a sweep for ``estimator``'s parameters.
+
+    ``estimator`` is a :class:`netreg.NetRegClassifier` or :class:`netreg.NetRegRegressor`
+    (its ``alpha`` is ignored; the grid replaces it). What one fit of it trains
+    (:meth:`~netreg.NetRegClassifier.training_request`: validation, target encoding, network,
+    settings, early-stopping split) is used as it is, so every member is trained exactly as
+    ``estimator.set_params(alpha=...).fit`` would train it on its fold (with dropout, up to
+    the masks, which members draw from one shared random stream).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> plan = plan_sweep(NetRegClassifier((8,)), X, y, alphas=[0.1, 1.0, 10.0], cv=3)
+    >>> len(plan.keys), plan.keys[:4]
+    (9, [(0, 0), (1, 0), (2, 0), (0, 1)])
+    """
+    estimator = clone(estimator)
+    if require_seed and not isinstance(estimator.random_state, int | np.integer):
+        raise InvalidParameterError(
+            f"A sweep with a results store needs an int random_state, so that a rerun trains the same members "
+            f"and can resume. Got random_state={estimator.random_state!r}."
+        )
+    request = estimator.training_request(X, y, sample_weight)
+    grid = resolve_alphas(alphas, np.asarray(request.X, dtype=np.float64))
+    folds = cv_splits(cv, request.X, request.y, classifier=is_classifier(estimator), groups=groups)
+    train_rows = [train for train, _ in folds]
+    stop_rows = None
+    if request.early_stopping:
+        # The split the estimator itself would draw if fitted on the fold alone.
+        train_rows, stop_rows = (list(rows) for rows in zip(*(request.holdout(train) for train in train_rows)))
+    monitor = "stop" if request.early_stopping else "val"
+    config = request.config(max(len(r) for r in train_rows), early_stopping=request.early_stopping, monitor=monitor)
+    X64 = np.ascontiguousarray(request.X, dtype=np.float64)
+    sample_weight = np.asarray(request.sample_weight, dtype=np.float64)
+    params = {key: value for key, value in estimator.get_params().items() if key not in ("alpha", "verbose", "device")}
+    targets = request.targets
+    spec = {
+        "estimator": type(estimator).__name__,
+        "params": json.loads(json.dumps(params, default=str)),
+        "alphas": grid.tolist(),
+        "folds": _digest(*(part for fold in folds for part in fold)),
+        "n_folds": len(folds),
+        "task": request.task,
+        "n_outputs": int(targets.shape[1]) if targets.ndim == 2 else 1,
+        "seed": request.seed,
+    }
+    return SweepPlan(
+        template=request.template,
+        X=X64,
+        targets=targets,
+        sample_weight=sample_weight,
+        task=request.task,
+        penalty=request.penalty.get_config(),
+        config=config,
+        seed=request.seed,
+        alphas=grid,
+        folds=folds,
+        train_rows=train_rows,
+        stop_rows=stop_rows,
+        spec=spec,
+        fingerprint=_digest(X64, targets, sample_weight),
+    )
+
+
+def train_chunk(
+    plan: SweepPlan,
+    keys: Sequence[tuple[int, int]],
+    *,
+    callbacks: Sequence[Callback] = (),
+    on_member: OnMember | None = None,
+) -> None:
+    """Train the members ``keys`` (``(alpha_index, fold)`` pairs) as one population.
+
+    ``on_member(key, result, fit_time_s)`` receives each member's engine result as soon
+    as the member stops (a diverged member with status ``"diverged"``); ``callbacks``
+    receive every event of the engine.
+    """
+    keys = list(keys)
+    eval_rows = {"val": [plan.folds[f][1] for _, f in keys]}
+    if plan.stop_rows is not None:
+        eval_rows["stop"] = [plan.stop_rows[f] for _, f in keys]
+    started = time.perf_counter()
+
+    class _Finished(Callback):
+        def on_member_end(self, result: MemberResult) -> None:
+            if on_member is not None:
+                on_member(keys[result.index], result, time.perf_counter() - started)
+
+    train_population(
+        plan.template,
+        plan.X,
+        plan.targets,
+        task=plan.task,
+        alphas=[float(plan.alphas[a]) for a, _ in keys],
+        penalty=penalties.get(plan.penalty),
+        config=plan.config,
+        seeds=plan.seed,
+        train_rows=[plan.train_rows[f] for _, f in keys],
+        eval_rows=eval_rows,
+        sample_weight=plan.sample_weight,
+        callbacks=[_Finished(), *callbacks],
+        raise_on_divergence=False,
+    )
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(str((array.dtype.str, array.shape)).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
