@@ -181,6 +181,11 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--cv", type=_positive_int, default=5, help="cross-validation folds (default 5)")
     data.add_argument("--seed", type=int, default=0, help="seed of splits and training (default 0)")
     data.add_argument("--no-standardize", action="store_true", help="use numeric columns as they are")
+    data.add_argument(
+        "--no-standardize-target",
+        action="store_true",
+        help="train a regression on the target as it is (default: standardized for training, predictions in its units)",
+    )
     data.add_argument("--drop-missing", action="store_true", help="drop rows with missing values instead of failing")
     data.add_argument("--out", required=True, help="run folder to write")
     data.add_argument("--force", action="store_true", help="replace a different model already in the folder")
@@ -322,6 +327,7 @@ def _run_tune(args: argparse.Namespace, console: Console) -> int:
             solver=args.solver,
             max_iter=args.max_iter,
             seed=args.seed,
+            standardize_target=not args.no_standardize_target,
             backend=backend,
             chunk_size=args.chunk_size,
             force=args.force,
@@ -350,6 +356,7 @@ def _run_train(args: argparse.Namespace, console: Console) -> int:
             cv=args.cv,
             test_size=args.test_size,
             seed=args.seed,
+            standardize_target=not args.no_standardize_target,
             force=args.force,
             callback=progress,
         )
@@ -357,6 +364,11 @@ def _run_train(args: argparse.Namespace, console: Console) -> int:
         f"alpha = {result['alpha']:g}; held-out {result['metric']} = {result['test_score']:.4f} "
         f"({result['n_test']} rows held out, {result['n_train']} trained on)."
     )
+    if result["metric"] == "R^2" and result["test_score"] < 0:
+        console.print(
+            "Note: a held-out R^2 below 0 means the model predicts worse than the mean of the target would. "
+            "Check the learning rate and the number of epochs (--max-iter), or try a grid (--alphas)."
+        )
     console.print(f"Saved the model to {result['model']}")
     return EXIT_OK
 
@@ -429,6 +441,8 @@ def _print_results(console: Console, sweep: SweepResult) -> None:
             style="bold green" if index == best else None,
         )
     console.print(table)
+    for note in sweep.notes():
+        console.print(f"Note: {note}")
 
 
 class _SweepProgress(SweepCallback):

@@ -30,6 +30,7 @@ import sklearn
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+from sklearn.preprocessing import StandardScaler
 
 import netreg
 from netreg.estimators import (
@@ -243,6 +244,10 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         n_samples_seen=int(training.get("n_samples_seen", 0)),
         validated=bool(training.get("validated", False)),
     )
+    if meta.get("target_transform") is not None:
+        scaler = _target_transformer(meta["target_transform"], module.n_outputs, where)
+        estimator.set_params(transformer=StandardScaler(with_mean=scaler.with_mean, with_std=scaler.with_std))
+        state.target_transformer = scaler
     set_fitted_state(estimator, state)
     preprocessor = None if meta["preprocessing"] is None else TablePreprocessor.from_config(meta["preprocessing"])
     return SavedModel(estimator, preprocessor, meta)
@@ -254,7 +259,10 @@ def _metadata(
     state = fitted_state(estimator)
     module = state.module
     task = state.task
-    params = json.loads(json.dumps(estimator.get_params(), default=_plain))
+    params = estimator.get_params(deep=False)
+    if "transformer" in params:
+        params["transformer"] = None  # the fitted transformer goes to "target_transform"
+    params = json.loads(json.dumps(params, default=_plain))
     params["hidden_layer_sizes"] = list(module.hidden_layer_sizes)
     meta = {
         "format": FORMAT,
@@ -284,6 +292,7 @@ def _metadata(
             "validated": bool(state.validated),
         },
         "history": History(state.history).to_json(),
+        "target_transform": _target_transform_config(state.target_transformer),
         "extra": json.loads(json.dumps(extra, default=_plain)),
     }
     digest = hashlib.sha256(
@@ -381,6 +390,52 @@ def _estimator_class(name: str, where: str) -> type:
     if name not in classes:
         raise ModelFormatError(f"{where}/{MODEL_FILE} names estimator {name!r}; expected one of {sorted(classes)}.")
     return classes[name]
+
+
+def _target_transform_config(transformer: Any) -> dict[str, Any] | None:
+    """A fitted ``StandardScaler`` of the targets as JSON; other transformers are refused."""
+    if transformer is None:
+        return None
+    if type(transformer) is not StandardScaler:
+        raise ModelFormatError(
+            f"A model whose targets were transformed by {type(transformer).__name__} cannot be saved without pickle; "
+            "expected transformer=None or StandardScaler(). Use pickle or joblib for other transformers."
+        )
+    return {
+        "kind": "StandardScaler",
+        "with_mean": bool(transformer.with_mean),
+        "with_std": bool(transformer.with_std),
+        "mean": None if transformer.mean_ is None else np.asarray(transformer.mean_).tolist(),
+        "scale": None if transformer.scale_ is None else np.asarray(transformer.scale_).tolist(),
+    }
+
+
+def _target_transformer(config: Any, n_outputs: int, where: str) -> StandardScaler:
+    """The fitted ``StandardScaler`` that :func:`_target_transform_config` wrote."""
+
+    def vector(key: str) -> np.ndarray | None:
+        value = config.get(key)
+        if value is None:
+            return None
+        array = np.asarray(value, dtype=np.float64) if isinstance(value, list) else np.empty(0)
+        if array.shape != (n_outputs,) or not np.isfinite(array).all() or (key == "scale" and (array <= 0).any()):
+            raise ModelFormatError(
+                f"{where}/{MODEL_FILE} has a malformed field 'target_transform': {key} {value!r} is not "
+                f"{n_outputs} finite number(s){' > 0' if key == 'scale' else ''}."
+            )
+        return array
+
+    if not isinstance(config, dict) or config.get("kind") != "StandardScaler":
+        raise ModelFormatError(
+            f"{where}/{MODEL_FILE} has a malformed field 'target_transform': got {config!r}; expected a "
+            "StandardScaler's mean and scale."
+        )
+    scaler = StandardScaler(with_mean=bool(config.get("with_mean")), with_std=bool(config.get("with_std")))
+    scaler.mean_, scaler.scale_ = vector("mean"), vector("scale")
+    scaler.var_ = None if scaler.scale_ is None else scaler.scale_**2
+    scaler.n_features_in_ = n_outputs
+    scaler.n_samples_seen_ = 0
+    return scaler
 
 
 def _plain(value: Any) -> Any:

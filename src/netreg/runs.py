@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.preprocessing import StandardScaler
 
 from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import DataError
@@ -103,9 +104,17 @@ def load_training_table(
 
 
 def _estimator_params(
-    *, hidden: Sequence[int], solver: str, max_iter: int, seed: int, penalty: str = "l2", dropout: float = 0.0
+    data: TrainingTable,
+    *,
+    hidden: Sequence[int],
+    solver: str,
+    max_iter: int,
+    seed: int,
+    standardize_target: bool = True,
+    penalty: str = "l2",
+    dropout: float = 0.0,
 ) -> dict[str, Any]:
-    return {
+    params: dict[str, Any] = {
         "hidden_layer_sizes": tuple(hidden),
         "solver": solver,
         "max_iter": max_iter,
@@ -113,6 +122,12 @@ def _estimator_params(
         "penalty": penalty,
         "dropout": dropout,
     }
+    if data.task == "regression" and standardize_target:
+        # A target in the hundreds (or thousands) is far from the unit scale the default
+        # learning rate and initialization are made for: trained as it is, the network
+        # barely leaves the mean in 200 epochs (diabetes: held-out R^2 -1.5 against 0.4).
+        params["transformer"] = StandardScaler()
+    return params
 
 
 def tune_table(
@@ -127,6 +142,7 @@ def tune_table(
     solver: str = "adam",
     max_iter: int = 200,
     seed: int = 0,
+    standardize_target: bool = True,
     backend: Any = "local",
     chunk_size: int | None = None,
     force: bool = False,
@@ -135,6 +151,8 @@ def tune_table(
     """Sweep alpha over ``cv`` folds, refit with the chosen alpha, write the run folder.
 
     The sweep's store is ``out_dir/sweep.sqlite``: rerunning the same command resumes it.
+    A regression target is standardized for training (``transformer=StandardScaler()``;
+    predictions come back in its units) unless ``standardize_target=False``.
 
     Returns
     -------
@@ -143,7 +161,9 @@ def tune_table(
         ``best_index``, ``scoring``, ``selection`` and the paths written.
     """
     out = Path(out_dir)
-    params = _estimator_params(hidden=hidden, solver=solver, max_iter=max_iter, seed=seed)
+    params = _estimator_params(
+        data, hidden=hidden, solver=solver, max_iter=max_iter, seed=seed, standardize_target=standardize_target
+    )
     cls = NetRegClassifierCV if data.task == "classification" else NetRegRegressorCV
     search = cls(
         alphas=alphas,
@@ -196,18 +216,22 @@ def train_table(
     cv: int = 5,
     test_size: float = 0.2,
     seed: int = 0,
+    standardize_target: bool = True,
     force: bool = False,
     callback: Any = None,
 ) -> dict[str, Any]:
     """Hold out ``test_size`` of the rows, train on the rest (tuning alpha when given a grid),
     score the held-out rows, save the model to ``out_dir/model``.
 
-    The saved model is the one that was scored: trained on the rows not held out.
+    The saved model is the one that was scored: trained on the rows not held out. A
+    regression target is standardized for training as in :func:`tune_table`.
     """
     from sklearn.model_selection import train_test_split
 
     out = Path(out_dir)
-    params = _estimator_params(hidden=hidden, solver=solver, max_iter=max_iter, seed=seed)
+    params = _estimator_params(
+        data, hidden=hidden, solver=solver, max_iter=max_iter, seed=seed, standardize_target=standardize_target
+    )
     fingerprint = recipe(data, command="train", alpha=alpha, alphas=alphas, cv=cv, test_size=test_size, **params)
     check_model_folder(out / "model", fingerprint, force=force)
     classifier = data.task == "classification"
@@ -253,9 +277,13 @@ def predict_table(model_dir: str | os.PathLike, data_path: str | os.PathLike) ->
     """Predictions (and class probabilities for classifiers) for every row of a data file.
 
     The target column, if the file has it, is ignored. The saved preprocessing is applied
-    as it was at training time; a file with other feature columns is refused.
+    as it was at training time; a file with other feature columns is refused. ``model_dir``
+    is a model folder, or the run folder ``train`` or ``tune`` wrote (its ``model/``).
     """
-    saved = load_model(model_dir)
+    folder = Path(model_dir)
+    if (folder / "model").is_dir() and not (folder / "model.json").exists():
+        folder = folder / "model"
+    saved = load_model(folder)
     table = read_table(data_path)
     features = table.features
     if saved.target is not None and saved.target in features.columns:

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from report_helpers import digits_plan, partial_run_folder
+from report_helpers import digits_plan, made_result, partial_run_folder
 
 from netreg.exceptions import DataError, StoreError
 from netreg.report import report_run, summarize, write_report
@@ -210,3 +210,10 @@ def test_a_regression_sweep_on_a_positive_grid_is_reported_in_its_own_units(diab
     assert [t.get_text() for t in score_ax.get_xticklabels()] == ["0.1", "1", "10"]  # no "0": no alpha = 0 here
     html = write_report(result, None, tmp_path).read_text(encoding="utf-8")
     assert "validation R\N{SUPERSCRIPT TWO}" in html and len(_rows(html)) == 3
+
+
+def test_the_cautions_of_the_result_are_on_the_page(tmp_path):
+    result = made_result([0.0, 0.1, 1.0], [(0.9, 0.7, {"w": 2.0}), (0.9, 0.8, {"w": 1.0}), (0.9, 0.9, {"w": 0.5})])
+    assert result.best_index == 2 and len(result.notes()) == 1
+    html = write_report(result, None, tmp_path).read_text(encoding="utf-8")
+    assert f'<div class="notice"><p>{escape(result.notes()[0])}</p></div>' in html

@@ -80,7 +80,7 @@ class BaseNetReg(BaseEstimator):
         X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset, **self._y_kind)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        targets, task, labels, y_ndim = self._targets(y, reset=reset, classes=classes)
+        targets, task, labels, y_ndim, transformer = self._targets(y, reset=reset, classes=classes)
         n_outputs = targets.shape[1] if targets.ndim == 2 else len(labels)
         template = MLP(X.shape[1], hidden_sizes(self), n_outputs, activation=self.activation, dropout=self.dropout)
         seed, _ = draw_seed(self.random_state)
@@ -100,6 +100,7 @@ class BaseNetReg(BaseEstimator):
             batch_size=self.batch_size,
             classes=labels,
             y_ndim=y_ndim,
+            target_transformer=transformer,
         )
 
     def _penalty(self) -> penalties.Penalty:
@@ -193,6 +194,7 @@ class BaseNetReg(BaseEstimator):
             n_samples_seen=(self.t_ if continuing else 0) + member.n_iter * len(train_rows),
             validated=validated,
             optimizer_state=member.optimizer_state,
+            target_transformer=request.target_transformer,
         )
         set_fitted_state(self, state)
         if member.status in ("max_iter", "stalled") and not incremental:

@@ -159,8 +159,9 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         tags.classifier_tags.multi_label = True
         return tags
 
-    def _targets(self, y: np.ndarray, *, reset: bool, classes: Any) -> tuple[np.ndarray, str, np.ndarray, int]:
-        """Encoded targets, task, class labels and ``y.ndim``; checks labels against earlier calls."""
+    def _targets(self, y: np.ndarray, *, reset: bool, classes: Any) -> tuple[np.ndarray, str, np.ndarray, int, None]:
+        """Encoded targets, task, class labels, ``y.ndim`` and no target transformer; checks
+        the labels against earlier calls."""
         check_classification_targets(y)
         if reset:
             kind = type_of_target(y)
@@ -185,11 +186,11 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
                     f"{labels.tolist()}."
                 )
         if task == "multilabel":
-            return np.asarray(y, dtype=np.float64), task, labels, y.ndim
+            return np.asarray(y, dtype=np.float64), task, labels, y.ndim, None
         indices = np.searchsorted(labels, y)
         if task == "binary":
-            return indices.astype(np.float64).reshape(-1, 1), task, labels, y.ndim
-        return indices, task, labels, y.ndim
+            return indices.astype(np.float64).reshape(-1, 1), task, labels, y.ndim, None
+        return indices, task, labels, y.ndim, None
 
     @available_if(is_stochastic)
     def partial_fit(self, X, y, classes=None, sample_weight=None):

@@ -46,6 +46,8 @@ class FittedState:
         Whether the last fit watched a validation set (early stopping).
     optimizer_state : dict or None
         The optimizer's state, to continue with ``partial_fit`` (not saved to disk).
+    target_transformer : transformer or None
+        The fitted transformer of a regressor's targets (``transformer_``), if any.
     """
 
     module: MLP
@@ -59,6 +61,7 @@ class FittedState:
     n_samples_seen: int = 0
     validated: bool = False
     optimizer_state: dict[str, Any] | None = field(default=None, repr=False)
+    target_transformer: Any = None
 
 
 def set_fitted_state(estimator: Any, state: FittedState) -> None:
@@ -111,6 +114,10 @@ def set_fitted_state(estimator: Any, state: FittedState) -> None:
     estimator.t_ = int(state.n_samples_seen)
     estimator.status_ = state.status
     estimator._optimizer_state = state.optimizer_state
+    if state.target_transformer is not None:
+        estimator.transformer_ = state.target_transformer
+    elif hasattr(estimator, "transformer_"):
+        del estimator.transformer_
 
 
 def fitted_state(estimator: Any) -> FittedState:
@@ -137,4 +144,5 @@ def fitted_state(estimator: Any) -> FittedState:
         n_samples_seen=estimator.t_,
         validated=estimator.validation_scores_ is not None,
         optimizer_state=estimator._optimizer_state,
+        target_transformer=getattr(estimator, "transformer_", None),
     )

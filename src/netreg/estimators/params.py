@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
 
 from netreg.exceptions import InvalidParameterError
 
-__all__ = ["Param", "MLP_PARAMS", "CV_PARAMS", "constraints", "make_init", "validate_parameters"]
+__all__ = ["Param", "MLP_PARAMS", "REGRESSOR_PARAMS", "CV_PARAMS", "constraints", "make_init", "validate_parameters"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,12 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("dtype", "float32", [StrOptions({"float32", "float64"})]),
     Param("verbose", False, ["verbose"]),
     Param("warm_start", False, ["boolean"]),
+)
+
+#: ``NetRegRegressor`` adds a transformer of the targets, as scikit-learn's
+#: ``TransformedTargetRegressor`` takes it.
+REGRESSOR_PARAMS: tuple[Param, ...] = MLP_PARAMS + (
+    Param("transformer", None, [None, HasMethods(["fit", "transform", "inverse_transform"])]),
 )
 
 #: What the cross-validated estimators add; they take every parameter above but ``alpha``.

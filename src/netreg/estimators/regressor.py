@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, clone
 from sklearn.utils.metaestimators import available_if
 
 from netreg.estimators.base import BaseNetReg, is_stochastic
+from netreg.estimators.params import REGRESSOR_PARAMS, constraints, make_init
 
 __all__ = ["NetRegRegressor"]
 
@@ -33,6 +34,15 @@ learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_i
 n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \
 device, dtype, verbose, warm_start
         As in :class:`NetRegClassifier`; early stopping watches the validation R^2.
+    transformer : transformer or None, default=None
+        A transformer of the targets, as scikit-learn's ``TransformedTargetRegressor``
+        takes it: fitted on ``y`` by ``fit`` (on the first call of ``partial_fit``), the
+        network trained on ``transformer_.transform(y)``, and predictions mapped back with
+        ``inverse_transform``, so they come in the target's units. ``StandardScaler()``
+        puts a target of any scale near unit scale, where the default learning rate, the
+        initialization and the meaning of ``alpha`` were made for (the command line does
+        this by default). The loss, the history and the penalty are those of the
+        transformed targets.
 
     Attributes
     ----------
@@ -42,6 +52,8 @@ n_features_in_, feature_names_in_
         As in :class:`NetRegClassifier` (validation scores are R^2).
     out_activation_ : str
         ``"identity"``.
+    transformer_ : transformer
+        The fitted ``transformer``, when one was given.
 
     See Also
     --------
@@ -59,14 +71,32 @@ n_features_in_, feature_names_in_
     >>> ridge = Ridge(alpha=0.1).fit(X, y)  # the same objective, solved exactly
     >>> bool(np.allclose(linear.coefs_[0].ravel(), ridge.coef_, rtol=1e-3, atol=0.1))
     True
+
+    A target in the hundreds, standardized for training, predicted in its own units:
+
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> model = NetRegRegressor((16,), solver="lbfgs", transformer=StandardScaler(), random_state=0)
+    >>> bool(model.fit(X, y).predict(X).mean() > 100)
+    True
     """
+
+    __init__ = make_init(REGRESSOR_PARAMS)
+    _parameter_constraints: dict = constraints(REGRESSOR_PARAMS)
 
     _y_kind: dict[str, Any] = {"y_numeric": True}
 
-    def _targets(self, y: np.ndarray, *, reset: bool, classes: Any) -> tuple[np.ndarray, str, None, int]:
-        """Targets as an ``(n, q)`` float array, the task, no classes, and ``y.ndim`` of the first fit."""
+    def _targets(self, y: np.ndarray, *, reset: bool, classes: Any) -> tuple[np.ndarray, str, None, int, Any]:
+        """Targets as an ``(n, q)`` float array (transformed, with a ``transformer``), the task,
+        no classes, ``y.ndim`` of the first fit and the fitted transformer."""
+        targets = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        if reset:
+            transformer = None if self.transformer is None else clone(self.transformer).fit(targets)
+        else:
+            transformer = getattr(self, "transformer_", None)
         y_ndim = y.ndim if reset else self._y_ndim
-        return np.asarray(y, dtype=np.float64).reshape(len(y), -1), "regression", None, y_ndim
+        if transformer is not None:
+            targets = np.asarray(transformer.transform(targets), dtype=np.float64).reshape(len(y), -1)
+        return targets, "regression", None, y_ndim, transformer
 
     @available_if(is_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
@@ -79,6 +109,8 @@ n_features_in_, feature_names_in_
         return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):
-        """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs), in the target's units."""
         output = self._raw_output(X).numpy()
+        if getattr(self, "transformer_", None) is not None:
+            output = np.asarray(self.transformer_.inverse_transform(output), dtype=np.float64)
         return output.ravel() if self._y_ndim == 1 else output

@@ -75,6 +75,8 @@ class TrainingRequest:
         Class labels of a classifier (``None`` for regression).
     y_ndim : int
         Dimensions of ``y`` as given (1 or 2), to shape predictions.
+    target_transformer : transformer or None
+        A regressor's fitted transformer of the targets: ``targets`` are its output.
     """
 
     template: nn.Module
@@ -92,6 +94,7 @@ class TrainingRequest:
     batch_size: int | str
     classes: np.ndarray | None
     y_ndim: int
+    target_transformer: Any = None
 
     def holdout(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Split ``rows`` into training and early-stopping rows, as the estimator's own fit

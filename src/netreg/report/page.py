@@ -206,7 +206,7 @@ def _page(
 
 
 def _notices(result: SweepResult, store: Any | None) -> list[str]:
-    notices = []
+    notices = [f"<p>{escape(note)}</p>" for note in result.notes()]
     if result.missing:
         notices.append(
             f"<p>The sweep is incomplete: {len(result.missing)} member(s) not trained yet "

@@ -14,7 +14,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from netreg.estimators import NetRegClassifier, NetRegRegressor, validate_parameters
-from netreg.estimators.params import CV_PARAMS, MLP_PARAMS, N_POSITIONAL, constraints, make_init
+from netreg.estimators.params import (
+    CV_PARAMS,
+    MLP_PARAMS,
+    N_POSITIONAL,
+    REGRESSOR_PARAMS,
+    Param,
+    constraints,
+    make_init,
+)
 from netreg.exceptions import NotFittedError
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.plan import plan_sweep
@@ -23,9 +31,12 @@ from netreg.tuning.sweep import run_sweep
 
 __all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
 
-#: The plain estimators' parameters that the CV estimators share (all but ``alpha``).
-_SHARED = tuple(param for param in MLP_PARAMS if param.name != "alpha")
-_PARAMS = _SHARED[:N_POSITIONAL] + CV_PARAMS + _SHARED[N_POSITIONAL:]
+
+def _cv_params(params: tuple[Param, ...]) -> tuple[tuple[Param, ...], tuple[Param, ...]]:
+    """The plain estimator's parameters the CV estimator shares (all but ``alpha``), and the
+    CV estimator's own signature: the shared ones with the sweep's after the positional two."""
+    shared = tuple(param for param in params if param.name != "alpha")
+    return shared, shared[:N_POSITIONAL] + CV_PARAMS + shared[N_POSITIONAL:]
 
 
 class _BaseNetRegCV(BaseEstimator):
@@ -33,9 +44,7 @@ class _BaseNetRegCV(BaseEstimator):
 
     _estimator_class: type[NetRegClassifier] | type[NetRegRegressor]
     _default_scoring: str
-
-    _parameter_constraints: dict = constraints(_PARAMS)
-    __init__ = make_init(_PARAMS)
+    _shared: tuple[Param, ...]
 
     def fit(self, X, y, sample_weight=None, *, callback: SweepCallback | None = None):
         """Sweep the alphas over the folds, choose one, refit on all the data.
@@ -86,7 +95,7 @@ class _BaseNetRegCV(BaseEstimator):
         self.scoring_ = result.scoring
 
     def _base_estimator(self) -> Any:
-        return self._estimator_class(**{param.name: getattr(self, param.name) for param in _SHARED})
+        return self._estimator_class(**{param.name: getattr(self, param.name) for param in self._shared})
 
     def _fitted(self) -> Any:
         if not hasattr(self, "best_estimator_"):
@@ -112,7 +121,7 @@ def _init_doc(kind: str) -> str:
     hidden_layer_sizes, activation, solver, penalty, l1_ratio, dropout, batch_size, \\
 learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \\
 n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \\
-device, dtype, verbose, warm_start
+device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else ""}
         As in :class:`netreg.{kind}`; every member of the sweep and the refit use them. With
         ``early_stopping``, each member holds out ``validation_fraction`` of its fold's
         training rows to stop on; the fold's held-out rows only score it.
@@ -186,6 +195,9 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
 
     _estimator_class = NetRegClassifier
     _default_scoring = "neg_log_loss"
+    _shared, _params = _cv_params(MLP_PARAMS)
+    __init__ = make_init(_params)
+    _parameter_constraints: dict = constraints(_params)
 
     def predict_proba(self, X):
         """Class probabilities from ``best_estimator_``."""
@@ -224,3 +236,6 @@ class NetRegRegressorCV(RegressorMixin, _BaseNetRegCV):
 
     _estimator_class = NetRegRegressor
     _default_scoring = "r2"
+    _shared, _params = _cv_params(REGRESSOR_PARAMS)
+    __init__ = make_init(_params)
+    _parameter_constraints: dict = constraints(_params)

@@ -72,6 +72,48 @@ class SweepResult:
             return np.full(len(self.alphas), np.nan)
         return np.sqrt(np.sum(self.mean_norms**2, axis=1))
 
+    def notes(self) -> list[str]:
+        """Cautions about the choice, in plain words: an alpha chosen on the edge of the grid
+        (a better one may lie beyond it), and a regression whose chosen model predicts worse
+        than the mean of the target (cross-validated R^2 below 0).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from netreg import NetRegRegressor
+        >>> from netreg.tuning import plan_sweep, run_sweep
+        >>> X, y = load_diabetes(return_X_y=True)  # a target in the hundreds, not standardized
+        >>> plan = plan_sweep(NetRegRegressor((8,), max_iter=20, random_state=0), X, y, alphas=[1e-4, 1e-3, 1e-2], cv=3)
+        >>> notes = run_sweep(plan, scoring="r2").notes()
+        >>> notes[0]
+        'The chosen alpha, 0.01, is the largest of the grid: a larger one may score better. Extend the grid upward to find out.'
+        >>> notes[1][:63]
+        "The chosen model's cross-validated R² is -3.902: it predicts wo"
+        """
+        notes = []
+        best = self.best_index
+        if best is not None and len(self.alphas) > 2:
+            if best == len(self.alphas) - 1:
+                notes.append(
+                    f"The chosen alpha, {self.alphas[best]:g}, is the largest of the grid: a larger one may score "
+                    "better. Extend the grid upward to find out."
+                )
+            elif best == 0 and self.alphas[0] > 0:
+                notes.append(
+                    f"The chosen alpha, {self.alphas[best]:g}, is the smallest of the grid: a smaller one may score "
+                    "better. Extend the grid downward (or add alpha = 0) to find out."
+                )
+        if best is not None and self.task == "regression":
+            r2 = [m.metrics.get("val_score", np.nan) for m in self.members if m.alpha_index == best]
+            mean_r2 = float(np.mean(r2)) if r2 else np.nan
+            if mean_r2 < 0:
+                notes.append(
+                    f"The chosen model's cross-validated R\N{SUPERSCRIPT TWO} is {mean_r2:.3f}: it predicts worse than "
+                    "the mean of the target would. Check the target's scale (standardize it), the learning rate "
+                    "and the number of epochs."
+                )
+        return notes
+
     @classmethod
     def from_members(
         cls,
