@@ -1,0 +1,69 @@
+"""Alpha by the evidence: MacKay's Laplace marginal likelihood, effective parameters, units off.
+
+The functional core for choosing alpha without folds. Each member of a grid, trained on all
+the rows at its own alpha, is read as the MAP of a Bayesian network with a Gaussian prior of
+precision alpha on its penalized weights; its log evidence (Laplace approximation with the
+generalized Gauss-Newton curvature, exact or Kronecker-factored) ranks the alphas.
+
+Evidence (:mod:`netreg.evidence.laplace`)
+    ``log_evidence`` (one member), ``population_evidence`` (K members at once),
+    ``EvidenceResult``, ``laplace_log_evidence`` (the formula on its parts).
+Choosing alpha (:mod:`netreg.evidence.select`)
+    ``select_alpha``, ``AlphaSelection``.
+Curvature (:mod:`netreg.evidence.curvature`, :mod:`netreg.evidence.ggn`)
+    ``ggn_curvature``, ``Curvature``, ``log_det``, ``effective_parameters`` (MacKay's gamma),
+    ``EXACT_MAX_PARAMS``; the GGN itself: ``ggn_matrix``, ``kfac_factors``, ``loss_hessian_factor``.
+Units switched off (:mod:`netreg.evidence.units`)
+    ``units_off``, ``units_off_mask``, ``UNITS_OFF_RTOL``, ``UNITS_OFF_ATOL``.
+Members (:mod:`netreg.evidence.network`)
+    ``stack_members``, ``StackedMLP``: MLPs, state dicts and stacked populations as one input.
+
+Examples
+--------
+>>> import numpy as np
+>>> import netreg
+>>> from netreg.evidence import log_evidence
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(80, 3))
+>>> y = (X[:, 0] - X[:, 1] > 0).astype(int)
+>>> model = netreg.NetRegClassifier((4,), solver="lbfgs", dtype="float64", alpha=1.0, random_state=0).fit(X, y)
+>>> result = log_evidence(model.module_, X, y, task="binary", alpha=1.0)
+>>> result.curvature, result.n_params, bool(0 < result.gamma < result.n_params)
+('exact', 16, True)
+"""
+
+from netreg.evidence.curvature import (
+    EXACT_MAX_PARAMS,
+    Curvature,
+    effective_parameters,
+    ggn_curvature,
+    log_det,
+)
+from netreg.evidence.ggn import ggn_matrix, kfac_factors, loss_hessian_factor
+from netreg.evidence.laplace import EvidenceResult, laplace_log_evidence, log_evidence, population_evidence
+from netreg.evidence.network import StackedMLP, stack_members
+from netreg.evidence.select import AlphaSelection, select_alpha
+from netreg.evidence.units import UNITS_OFF_ATOL, UNITS_OFF_RTOL, units_off, units_off_mask
+
+__all__ = [
+    "log_evidence",
+    "population_evidence",
+    "EvidenceResult",
+    "laplace_log_evidence",
+    "select_alpha",
+    "AlphaSelection",
+    "ggn_curvature",
+    "Curvature",
+    "log_det",
+    "effective_parameters",
+    "loss_hessian_factor",
+    "ggn_matrix",
+    "kfac_factors",
+    "EXACT_MAX_PARAMS",
+    "units_off",
+    "units_off_mask",
+    "UNITS_OFF_RTOL",
+    "UNITS_OFF_ATOL",
+    "stack_members",
+    "StackedMLP",
+]

@@ -1,0 +1,171 @@
+r"""The generalized Gauss-Newton (GGN) curvature of the penalized weights, exact or Kronecker-factored.
+
+For one member with penalized weights :math:`\theta = (\mathrm{vec}\,W_1, \dots, \mathrm{vec}\,W_L)`
+(row-major, as ``weight.flatten()``), outputs :math:`f_i \in \mathbb{R}^q` on row i, sample
+weights :math:`w_i` and the loss Hessian with respect to the outputs
+:math:`\Lambda_i = \partial^2 \ell_i / \partial f_i^2`,
+
+.. math:: H = \sum_i w_i \, J_i^\top \Lambda_i J_i, \qquad J_i = \partial f_i / \partial \theta .
+
+The biases are held at their trained values: they are not part of :math:`\theta` (no rows or
+columns of H), so the evidence built from H is conditional on them.
+
+:math:`\Lambda_i` is factored exactly per row, :math:`\Lambda_i = S_i^\top S_i` with
+:math:`S_i` of c rows (:func:`loss_hessian_factor`): half squared error ``I_q``; softmax
+cross-entropy ``diag(p) - p p^T`` with rows :math:`\sqrt{p_c}\,(e_c - p)^\top` (c = C);
+logistic ``p (1 - p)`` per label, ``diag(sqrt(p (1 - p)))``. Backpropagating the c rows gives
+the output-side factors :math:`s_{ic}^{(l)} = S_{ic} \, \partial f_i / \partial z_l` of layer l,
+and with the layer input :math:`a_{il}`, :math:`J_i^\top S_i^\top` restricted to layer l has
+columns :math:`s_{ic}^{(l)} \otimes a_{il}`.
+
+``curvature="exact"`` forms H (all layers, cross-layer blocks included) from these columns and
+eigendecomposes it: :math:`O(n c P^2 + P^3)` flops and :math:`P^2` memory per member, so it is
+the default (``"auto"``) only up to :data:`netreg.evidence.curvature.EXACT_MAX_PARAMS` penalized
+weights.
+
+``curvature="kfac"`` keeps the diagonal blocks, each Kronecker-factored (Martens & Grosse 2015)
+with the exact per-row factorization summed over the c rows of :math:`S_i` (no Monte Carlo
+sampling of labels, as KFLR in Botev et al. 2017 and the GGN-KFAC of Immer et al. 2021; for an
+MLP, without weight sharing, the "expand" and "reduce" variants coincide):
+
+.. math:: H_{ll} \approx G_l \otimes A_l, \quad
+    G_l = \sum_i w_i \sum_c s_{ic}^{(l)} s_{ic}^{(l)\top}, \quad
+    A_l = \frac{1}{m} \sum_i w_i \, a_{il} a_{il}^\top, \quad m = \sum_i w_i .
+
+Its eigenvalues are the products :math:`g_j a_k` of the factors' eigenvalues, so
+:math:`\log\det(H + \alpha I) = \sum_l \sum_{j,k} \log(g_j a_k + \alpha)` costs P operations per
+alpha. It is exact for a network without hidden layers and half squared error
+(:math:`G = m I_q`, :math:`H = I_q \otimes X^\top \mathrm{diag}(w) X`), and only approximate for
+every other case, logistic regression included (its row weights :math:`p_i(1 - p_i)` do not
+factor out of :math:`X^\top \mathrm{diag}(w_i p_i (1 - p_i)) X`). Dropping the cross-layer blocks
+can only raise :math:`\log\det(H + \alpha I)` (Fischer's inequality); the Kronecker factoring has
+no bound. Measured on digits with a (16,) ReLU network: KFAC counts more effective parameters
+than the exact GGN at small alpha (533 against 296 of 1184 at alpha = 1e-3, equal above alpha =
+300) and so shifts the evidence's peak to larger alpha (1 against 0.32, one grid step of
+sqrt(10) apart); on iris and diabetes with tiny networks both chose the same alpha.
+
+References
+----------
+MacKay, D. J. C. (1992). A practical Bayesian framework for backpropagation networks.
+Neural Computation 4(3), 448-472.
+Martens, J. & Grosse, R. (2015). Optimizing neural networks with Kronecker-factored approximate
+curvature. ICML.
+Botev, A., Ritter, H. & Barber, D. (2017). Practical Gauss-Newton optimisation for deep learning. ICML.
+Immer, A., Bauer, M., Fortuin, V., Rätsch, G. & Khan, M. E. (2021). Scalable marginal likelihood
+estimation for model selection in deep learning. ICML.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from netreg.evidence.network import StackedMLP, forward_records
+from netreg.losses import Task, get_task
+
+__all__ = ["loss_hessian_factor", "ggn_matrix", "kfac_factors", "exact_member_ggn"]
+
+#: Elements of the largest temporary tensor; rows are processed in chunks below it.
+_CHUNK_ELEMENTS = 2**22
+
+
+def loss_hessian_factor(task: str | Task, out: Tensor) -> Tensor:
+    r"""Rows :math:`S` with :math:`S^\top S = \partial^2 \ell / \partial f^2`, per row: ``(..., n, c, q)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> out = torch.tensor([[0.3, -1.0, 2.0]], dtype=torch.float64)
+    >>> S = loss_hessian_factor("multiclass", out)[0]
+    >>> p = out.softmax(-1)[0]
+    >>> bool(torch.allclose(S.T @ S, torch.diag(p) - torch.outer(p, p)))
+    True
+    """
+    name = get_task(task).name
+    eye = torch.eye(out.shape[-1], dtype=out.dtype, device=out.device)
+    if name == "regression":
+        return eye.expand(*out.shape, out.shape[-1])
+    if name == "multiclass":
+        p = out.softmax(-1)
+        return p.sqrt().unsqueeze(-1) * (eye - p.unsqueeze(-2))
+    p = torch.sigmoid(out)
+    return torch.diag_embed((p * (1.0 - p)).sqrt())
+
+
+def ggn_matrix(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task) -> Tensor:
+    """The exact GGN of every member over its penalized weights, ``(K, P, P)``, on validated inputs.
+
+    The weights are ordered layer by layer, each ``weight.flatten()`` (row-major ``(out, in)``).
+    Memory is ``K P^2``: meant for small networks (the exact evidence) and for tests.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from netreg.nets import MLP
+    >>> from netreg.evidence.network import stack_members
+    >>> x = torch.randn(10, 2, dtype=torch.float64)
+    >>> H = ggn_matrix(stack_members(MLP(2, (), 1)), x, torch.ones(10, dtype=torch.float64), task="regression")
+    >>> bool(torch.allclose(H[0], x.T @ x))
+    True
+    """
+    task = get_task(task)
+    return torch.stack([exact_member_ggn(net.member(k), x, weight, task) for k in range(net.n_members)])
+
+
+def kfac_factors(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task) -> list[tuple[Tensor, Tensor]]:
+    """Every layer's Kronecker factors ``(A_l (K, in, in), G_l (K, out, out))``, on validated inputs.
+
+    ``G_l ⊗ A_l`` (``torch.kron``) approximates the layer's diagonal block of the GGN in the order of
+    :func:`ggn_matrix` (module docstring).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from netreg.nets import MLP
+    >>> from netreg.evidence.network import stack_members
+    >>> x = torch.randn(10, 2, dtype=torch.float64)
+    >>> [(A, G)] = kfac_factors(stack_members(MLP(2, (), 1)), x, torch.ones(10, dtype=torch.float64), task="regression")
+    >>> bool(torch.allclose(torch.kron(G[0], A[0]), x.T @ x))
+    True
+    """
+    task = get_task(task)
+    K, c = net.n_members, net.layer_sizes[-1]
+    A = [torch.zeros(w.shape[2], w.shape[2], dtype=x.dtype, device=x.device) for w in net.weights]
+    G = [torch.zeros(K, w.shape[1], w.shape[1], dtype=x.dtype, device=x.device) for w in net.weights]
+    step = max(1, _CHUNK_ELEMENTS // (K * c * max(net.layer_sizes)))
+    for start in range(0, len(x), step):
+        rows = slice(start, start + step)
+        inputs, factors = _output_factors(net, x[rows], task)
+        w = weight[rows]
+        for j, (a, s) in enumerate(zip(inputs, factors)):
+            A[j] = A[j] + torch.einsum("...ni,...nj,n->...ij", a, a, w)
+            G[j] = G[j] + torch.einsum("knci,kncj,n->kij", s, s, w)
+    return [((a / weight.sum()).expand(K, -1, -1), g) for a, g in zip(A, G)]
+
+
+def exact_member_ggn(net: StackedMLP, x: Tensor, weight: Tensor, task: Task) -> Tensor:
+    """The exact GGN ``(P, P)`` of a one-member ``net`` (no checks): the rows' ``J^T S^T`` columns, in chunks of rows."""
+    n_params, c = net.n_params, net.layer_sizes[-1]
+    ggn = torch.zeros(n_params, n_params, dtype=x.dtype, device=x.device)
+    step = max(1, _CHUNK_ELEMENTS // (c * n_params))
+    for start in range(0, len(x), step):
+        rows = slice(start, start + step)
+        inputs, factors = _output_factors(net, x[rows], task)
+        columns = []
+        for a, s in zip(inputs, factors):
+            a = a.reshape(-1, a.shape[-1])  # the member axis (1) dropped
+            columns.append((s[0].unsqueeze(-1) * a[:, None, None, :]).flatten(-2))
+        scaled = torch.cat(columns, dim=-1) * weight[rows].sqrt()[:, None, None]
+        scaled = scaled.reshape(-1, n_params)
+        ggn.addmm_(scaled.T, scaled)
+    return ggn
+
+
+def _output_factors(net: StackedMLP, x: Tensor, task: Task) -> tuple[list[Tensor], list[Tensor]]:
+    """Layer inputs ``a_l`` and output-side factors ``s^(l)`` ``(K, n, c, out_l)`` on the rows ``x``."""
+    inputs, slopes, out = forward_records(net, x)
+    factors = [loss_hessian_factor(task, out)]
+    for j in range(len(net.weights) - 1, 0, -1):
+        back = torch.matmul(factors[0], net.weights[j].unsqueeze(1))
+        factors.insert(0, back * slopes[j - 1].unsqueeze(-2))
+    return inputs, factors

@@ -1,0 +1,142 @@
+"""Validation of the data the evidence is computed on, against the members' network and task.
+
+Targets are encoded as netreg's engine takes them (see :mod:`netreg.losses`): class indices
+for ``"multiclass"``, 0/1 columns for ``"binary"`` and ``"multilabel"``, floats for
+``"regression"``. Everything becomes float64 (class indices: int64) on the members' device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from netreg._checks import invalid
+from netreg.data import as_float_array, check_n_rows
+from netreg.evidence.network import StackedMLP
+from netreg.exceptions import DataError
+from netreg.losses import Task, get_task
+
+__all__ = ["EvidenceData", "check_data", "check_rows"]
+
+
+@dataclass(frozen=True)
+class EvidenceData:
+    """Validated data: rows, targets, sample weights and the task.
+
+    Attributes
+    ----------
+    x : Tensor of shape (n, n_features), float64
+    y : Tensor
+        ``(n,)`` int64 class indices (multiclass) or ``(n, q)`` float64.
+    weight : Tensor of shape (n,), float64
+        Sample weights (ones by default); ``m = weight.sum()``.
+    task : Task
+    """
+
+    x: Tensor
+    y: Tensor
+    weight: Tensor
+    task: Task
+
+    @property
+    def m(self) -> float:
+        """The number of training rows m: the sum of the sample weights."""
+        return float(self.weight.sum())
+
+
+def check_rows(net: StackedMLP, X: Any, sample_weight: Any = None) -> tuple[Tensor, Tensor]:
+    """``X`` and the sample weights as float64 tensors on the members' device, checked.
+
+    Examples
+    --------
+    >>> from netreg.nets import MLP
+    >>> from netreg.evidence.network import stack_members
+    >>> check_rows(stack_members(MLP(2, (), 1)), [[1.0, 2.0]])[1]
+    tensor([1.], dtype=torch.float64)
+    >>> check_rows(stack_members(MLP(2, (), 1)), [[1.0, 2.0, 3.0]])
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: X has 3 columns but the network takes 2 input features.
+    """
+    x = as_float_array(_numpy(X), name="X")
+    if x.shape[1] != net.layer_sizes[0]:
+        raise DataError(f"X has {x.shape[1]} columns but the network takes {net.layer_sizes[0]} input features.")
+    if sample_weight is None:
+        weight = np.ones(len(x))
+    else:
+        weight = as_float_array(_numpy(sample_weight), name="sample_weight", ndim=1)
+        check_n_rows(X=x, sample_weight=weight)
+        if (weight < 0).any():
+            row = int(np.argmax(weight < 0))
+            raise DataError(f"sample_weight must be >= 0. Got {float(weight[row])!r} at row {row}.")
+        if weight.sum() <= 0:
+            raise DataError("sample_weight must have a positive sum. Got all zeros.")
+    device = net.weights[0].device
+    return torch.as_tensor(x, device=device), torch.as_tensor(weight, device=device)
+
+
+def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weight: Any = None) -> EvidenceData:
+    """Validate ``(X, y, sample_weight)`` for the members ``net`` trained on ``task``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown task, or a task the network's number of outputs cannot serve
+        (``"binary"`` needs one output).
+    DataError
+        For X with the wrong number of columns, targets that do not fit the task or the
+        network, rows that do not match, negative sample weights.
+
+    Examples
+    --------
+    >>> from netreg.nets import MLP
+    >>> from netreg.evidence.network import stack_members
+    >>> data = check_data(stack_members(MLP(2, (), 3)), [[0.0, 1.0], [1.0, 0.0]], [2, 0], task="multiclass")
+    >>> data.y, data.m
+    (tensor([2, 0]), 2.0)
+    >>> check_data(stack_members(MLP(2, (), 3)), [[0.0, 1.0]], [3], task="multiclass")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: y must hold class indices 0, 1, ..., 2 for a multiclass network of 3 outputs. Got 3.0 at row 0.
+    """
+    task = get_task(task)
+    n_outputs = net.layer_sizes[-1]
+    if task.name == "binary" and n_outputs != 1:
+        raise invalid(
+            "task",
+            f"a task the network's {n_outputs} outputs can serve",
+            task.name,
+            f"'binary' needs 1 output; use task='multiclass' or 'multilabel' for {n_outputs} outputs.",
+        )
+    x, weight = check_rows(net, X, sample_weight)
+    if task.name == "multiclass":
+        target = as_float_array(_numpy(y), name="y", ndim=1)
+        bad = (target != np.round(target)) | (target < 0) | (target >= n_outputs)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DataError(
+                f"y must hold class indices 0, 1, ..., {n_outputs - 1} for a multiclass network of {n_outputs} "
+                f"outputs. Got {float(target[row])!r} at row {row}."
+            )
+        target = target.astype(np.int64)
+    else:
+        target = as_float_array(_numpy(y), name="y", ndim=np.ndim(y) if np.ndim(y) in (1, 2) else 2)
+        target = target.reshape(len(target), -1)
+        if target.shape[1] != n_outputs:
+            raise DataError(
+                f"y has {target.shape[1]} column(s) but the network has {n_outputs} output(s); for {task.name!r} "
+                "they must be equal."
+            )
+        if task.name != "regression" and not np.isin(target, (0.0, 1.0)).all():
+            row = int(np.argmax(~np.isin(target, (0.0, 1.0)).all(axis=1)))
+            raise DataError(f"y must hold 0/1 labels for {task.name!r}. Got {target[row].tolist()} at row {row}.")
+    check_n_rows(X=x, y=target)
+    return EvidenceData(x, torch.as_tensor(target, device=x.device), weight, task)
+
+
+def _numpy(value: Any) -> Any:
+    return value.detach().cpu().numpy() if isinstance(value, Tensor) else value
