@@ -33,6 +33,6 @@ def test_readme_opens_with_the_demo_and_test_commands_and_ci_runs_the_latter():
 def test_ruff_is_clean(command):
     ruff = Path(sys.executable).parent / "ruff"
     executable = str(ruff) if ruff.exists() else "ruff"
-    paths = [str(ROOT / p) for p in ("src", "tests", "benchmarks", "docs")]
+    paths = [str(ROOT / p) for p in ("src", "tests", "benchmarks", "docs", "conftest.py")]
     completed = subprocess.run([executable, *command, *paths], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -85,12 +85,7 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
 
     Examples
     --------
-    >>> from sklearn.datasets import load_digits
-    >>> from netreg import NetRegClassifier
-    >>> from netreg.tuning import plan_sweep, run_sweep
-    >>> X, y = load_digits(return_X_y=True)
-    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
-    >>> result = run_sweep(plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2), scoring="accuracy")
+    >>> result = digits_sweep  # 2 alphas x 2 folds on 90 digits (the doctests' shared sweep, conftest.py)
     >>> figure, data = validation_curve(result)
     >>> bool(np.array_equal(data["val_score"], result.cv_results["mean_val_score"]))
     True
@@ -137,12 +132,7 @@ def weight_norm_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
 
     Examples
     --------
-    >>> from sklearn.datasets import load_digits
-    >>> from netreg import NetRegClassifier
-    >>> from netreg.tuning import plan_sweep, run_sweep
-    >>> X, y = load_digits(return_X_y=True)
-    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
-    >>> result = run_sweep(plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2), scoring="accuracy")
+    >>> result = digits_sweep  # 2 alphas x 2 folds on 90 digits (the doctests' shared sweep, conftest.py)
     >>> figure, data = weight_norm_curve(result)
     >>> sorted(data["norms"])
     ['layers.0.weight', 'layers.1.weight']
@@ -187,12 +177,7 @@ def learning_curves(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
 
     Examples
     --------
-    >>> from sklearn.datasets import load_digits
-    >>> from netreg import NetRegClassifier
-    >>> from netreg.tuning import plan_sweep, run_sweep
-    >>> X, y = load_digits(return_X_y=True)
-    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
-    >>> result = run_sweep(plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2), scoring="accuracy")
+    >>> result = digits_sweep  # 2 alphas x 2 folds on 90 digits (the doctests' shared sweep, conftest.py)
     >>> figure, data = learning_curves(result)
     >>> [(panel["alpha"], panel["roles"], panel["epoch"].tolist()) for panel in data["panels"]]
     [(0.0, ['smallest'], [1, 2, 3]), (1.0, ['chosen', 'largest'], [1, 2, 3])]
@@ -250,17 +235,9 @@ def weight_histograms(result: SweepResult, store: SweepStore) -> tuple[Figure, d
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> from sklearn.datasets import load_digits
-    >>> from netreg import NetRegClassifier
-    >>> from netreg.tuning import SweepStore, plan_sweep, run_sweep
-    >>> X, y = load_digits(return_X_y=True)
-    >>> path = os.path.join(tempfile.mkdtemp(), "sweep.sqlite")
-    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
-    >>> plan = plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2, require_seed=True)
-    >>> result = run_sweep(plan, scoring="accuracy", store=path)
-    >>> with SweepStore.read(path) as store:
-    ...     figure, data = weight_histograms(result, store)
+    >>> from netreg.tuning import SweepStore
+    >>> with SweepStore.read(digits_store) as store:  # the doctests' shared sweep and its store (conftest.py)
+    ...     figure, data = weight_histograms(digits_sweep, store)
     >>> [entry["values"].size for entry in data["layers"]["layers.0.weight"]["alphas"]]
     [512, 512]
     """

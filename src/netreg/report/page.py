@@ -87,12 +87,7 @@ def write_report(
     Examples
     --------
     >>> import tempfile
-    >>> from sklearn.datasets import load_digits
-    >>> from netreg import NetRegClassifier
-    >>> from netreg.tuning import plan_sweep, run_sweep
-    >>> X, y = load_digits(return_X_y=True)
-    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
-    >>> result = run_sweep(plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2), scoring="accuracy")
+    >>> result = digits_sweep  # 2 alphas x 2 folds on 90 digits (the doctests' shared sweep, conftest.py)
     >>> path = write_report(result, None, tempfile.mkdtemp(), title="Digits")
     >>> path.name, sorted(p.name for p in path.parent.glob("*.png"))
     ('report.html', ['learning_curves.png', 'validation_curve.png', 'weight_norms.png'])

@@ -30,12 +30,7 @@ def summarize(result: SweepResult) -> list[str]:
 
     Examples
     --------
-    >>> from sklearn.datasets import load_digits
-    >>> from netreg import NetRegClassifier
-    >>> from netreg.tuning import plan_sweep, run_sweep
-    >>> X, y = load_digits(return_X_y=True)
-    >>> net = NetRegClassifier((8,), max_iter=3, random_state=0)
-    >>> result = run_sweep(plan_sweep(net, X[:90] / 16, y[:90], alphas=[0.0, 1.0], cv=2), scoring="accuracy")
+    >>> result = digits_sweep  # 2 alphas x 2 folds on 90 digits (the doctests' shared sweep, conftest.py)
     >>> summarize(result)[0]
     '2 alphas \N{MULTIPLICATION SIGN} 2 folds: 4 of 4 members trained.'
     """
