@@ -40,6 +40,6 @@ def test_alphas_without_a_full_set_of_scores_are_not_eligible():
 
 
 def test_unknown_rule_is_refused():
-    message = "`selection` must be one of 'min', '1se'. Got selection='best'."
+    message = "`selection` must be one of 'min', '1se', 'evidence'. Got selection='best'."
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
         select_alpha(ALPHAS, np.ones(5), np.zeros(5), 3, "best")

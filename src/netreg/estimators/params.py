@@ -77,7 +77,7 @@ CV_PARAMS: tuple[Param, ...] = (
     Param("alphas", 16, [Interval(Integral, 2, None, closed="left"), "array-like"]),
     Param("cv", 5, ["cv_object"]),
     Param("scoring", None, [None, StrOptions({"neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"})]),
-    Param("selection", "min", [StrOptions({"min", "1se"})]),
+    Param("selection", "min", [StrOptions({"min", "1se", "evidence"})]),
     Param("store", None, [None, str, os.PathLike]),
     Param("backend", "local", "no_validation"),
     Param("chunk_size", None, [None, Interval(Integral, 1, None, closed="left")]),

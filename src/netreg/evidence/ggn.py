@@ -136,10 +136,14 @@ def kfac_factors(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task
     for start in range(0, len(x), step):
         rows = slice(start, start + step)
         inputs, factors = _output_factors(net, x[rows], task)
-        w = weight[rows]
+        root = weight[rows].sqrt()
         for j, (a, s) in enumerate(zip(inputs, factors)):
-            A[j] = A[j] + torch.einsum("...ni,...nj,n->...ij", a, a, w)
-            G[j] = G[j] + torch.einsum("knci,kncj,n->kij", s, s, w)
+            # Weighted sums of outer products as one (batched) product of sqrt(w)-scaled rows:
+            # several times faster than an einsum over the three operands.
+            a = a * root.unsqueeze(-1)
+            A[j] = A[j] + a.transpose(-1, -2) @ a
+            s = (s * root[:, None, None]).flatten(1, 2)
+            G[j] = G[j] + s.transpose(-1, -2) @ s
     return [((a / weight.sum()).expand(K, -1, -1), g) for a, g in zip(A, G)]
 
 

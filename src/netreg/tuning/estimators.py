@@ -13,7 +13,15 @@ from typing import Any
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from netreg.estimators import NetRegClassifier, NetRegRegressor, validate_parameters
+from netreg.engine import member_module
+from netreg.estimators import (
+    FittedState,
+    NetRegClassifier,
+    NetRegRegressor,
+    TrainingRequest,
+    set_fitted_state,
+    validate_parameters,
+)
 from netreg.estimators.params import (
     CV_PARAMS,
     MLP_PARAMS,
@@ -25,7 +33,7 @@ from netreg.estimators.params import (
 )
 from netreg.exceptions import NotFittedError
 from netreg.tuning.callbacks import SweepCallback
-from netreg.tuning.plan import plan_sweep
+from netreg.tuning.plan import SweepPlan, check_seed, plan_from_request
 from netreg.tuning.results import SweepResult
 from netreg.tuning.sweep import run_sweep
 
@@ -63,13 +71,14 @@ class _BaseNetRegCV(BaseEstimator):
         """
         validate_parameters(self)
         base = self._base_estimator()
-        scoring = self.scoring or self._default_scoring
-        plan = plan_sweep(
-            base, X, y, alphas=self.alphas, cv=self.cv, sample_weight=sample_weight, require_seed=self.store is not None
-        )
+        if self.store is not None:
+            check_seed(base)
+        request = base.training_request(X, y, sample_weight)
+        by_evidence = self.selection == "evidence"
+        plan = plan_from_request(base, request, alphas=self.alphas, cv=None if by_evidence else self.cv)
         result = run_sweep(
             plan,
-            scoring=scoring,
+            scoring=self.scoring or self._default_scoring,
             selection=self.selection,
             store=None if self.store is None else str(self.store),
             backend=self.backend,
@@ -77,7 +86,13 @@ class _BaseNetRegCV(BaseEstimator):
             callback=callback,
         )
         self._set_result(result)
-        self.best_estimator_ = base.set_params(alpha=self.alpha_).fit(X, y, sample_weight=sample_weight)
+        base.set_params(alpha=self.alpha_)
+        if by_evidence:
+            # The chosen member was trained on all the rows: it is the model, no refit.
+            set_fitted_state(base, _member_state(plan, request, result, base))
+            self.best_estimator_ = base
+        else:
+            self.best_estimator_ = base.fit(X, y, sample_weight=sample_weight)
         if hasattr(self.best_estimator_, "classes_"):
             self.classes_ = self.best_estimator_.classes_
         self.n_features_in_ = self.best_estimator_.n_features_in_
@@ -91,7 +106,8 @@ class _BaseNetRegCV(BaseEstimator):
         self.alpha_ = result.alpha
         self.best_index_ = result.best_index
         self.cv_results_ = result.cv_results
-        self.best_score_ = float(result.cv_results["mean_val_score"][result.best_index])
+        best = result.log_evidence if result.selection == "evidence" else result.cv_results["mean_val_score"]
+        self.best_score_ = float(best[result.best_index])
         self.scoring_ = result.scoring
 
     def _base_estimator(self) -> Any:
@@ -112,6 +128,25 @@ class _BaseNetRegCV(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "best_estimator_")
+
+
+def _member_state(plan: SweepPlan, request: TrainingRequest, result: SweepResult, base: Any) -> FittedState:
+    """The fitted state of the estimator that is the sweep's chosen member (trained on all rows)."""
+    record = next(m for m in result.members if m.key == (result.best_index, 0))
+    rows = plan.train_rows[0]
+    return FittedState(
+        module=member_module(plan.template, result.best_state_dict),
+        task=request.task,
+        classes=request.classes,
+        y_ndim=request.y_ndim,
+        n_features=request.X.shape[1],
+        feature_names=getattr(base, "feature_names_in_", None),
+        history=list(record.history),
+        status=record.status,
+        n_samples_seen=record.n_iter * len(rows),
+        validated=request.early_stopping,
+        target_transformer=request.target_transformer,
+    )
 
 
 def _init_doc(kind: str) -> str:
@@ -135,9 +170,14 @@ device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else "
         What "better" means: ``"neg_log_loss"`` or ``"accuracy"`` for classifiers,
         ``"r2"`` or ``"neg_mean_squared_error"`` for regressors. Default:
         ``"{"neg_log_loss" if "Classifier" in kind else "r2"}"``.
-    selection : {{"min", "1se"}}, default="min"
+    selection : {{"min", "1se", "evidence"}}, default="min"
         ``"min"``: the alpha with the best mean validation score. ``"1se"``: the largest
-        alpha within one standard error of the best, the simpler model.
+        alpha within one standard error of the best, the simpler model. ``"evidence"``: no
+        folds (``cv`` is not used); each alpha is trained once on all the rows and the one
+        with the largest Laplace evidence (MacKay's marginal likelihood, see
+        :mod:`netreg.evidence`) is chosen; its member is the model, with no refit. The
+        evidence reads the L2 penalty as a Gaussian prior, so it needs ``penalty="l2"``,
+        and it describes a converged member (give it enough epochs, no dropout).
     store : path, optional
         SQLite file that keeps each member's result as it finishes; a rerun with the same
         store resumes, training only what is missing. Needs an int ``random_state``.
@@ -155,11 +195,13 @@ device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else "
     best_index_ : int
         Position of ``alpha_`` in ``alphas_``.
     best_score_ : float
-        Mean validation score of ``alpha_``.
+        Mean validation score of ``alpha_`` (its log evidence with ``selection="evidence"``).
     cv_results_ : dict
         One row per alpha (``pandas.DataFrame(cv_results_)``): mean and std of train and
         validation score and loss, per-fold scores, mean epochs, mean weight norm of each
-        penalized layer, rank.
+        penalized layer, the log evidence and effective number of parameters (of the first
+        fold's members, or of every member with ``selection="evidence"``), the hidden units
+        switched off per layer, rank.
     scoring_ : str
         The scoring used.
     sweep_ : netreg.tuning.SweepResult

@@ -27,11 +27,12 @@ from torch import nn
 
 from netreg import penalties
 from netreg.engine import Callback, MemberResult, TrainConfig, train_population
+from netreg.estimators import TrainingRequest
 from netreg.exceptions import InvalidParameterError
 from netreg.tuning.grid import resolve_alphas
 from netreg.tuning.splits import cv_splits
 
-__all__ = ["SweepPlan", "plan_sweep", "train_chunk", "OnMember"]
+__all__ = ["SweepPlan", "plan_sweep", "plan_from_request", "check_seed", "train_chunk", "OnMember"]
 
 #: What :func:`train_chunk` calls as each member stops: ``(key, result, fit_time_s)``.
 OnMember = Callable[[tuple[int, int], MemberResult, float], None]
@@ -55,7 +56,8 @@ class SweepPlan:
     alphas : ndarray
         The grid, ascending.
     folds : list of (ndarray, ndarray)
-        ``(train_rows, validation_rows)`` per fold.
+        ``(train_rows, validation_rows)`` per fold; one fold of all the rows and no
+        validation rows when the plan has no folds (``cv=None``: alpha by the evidence).
     train_rows : list of ndarray
         Per fold, the rows members train on (the fold's training rows, less the
         early-stopping rows when there are any).
@@ -66,6 +68,12 @@ class SweepPlan:
         store belongs to one spec.
     fingerprint : str
         A digest of the data: a results store belongs to one data set.
+    evidence_folds : tuple of int
+        The folds whose members get their Laplace evidence and effective number of
+        parameters computed (:mod:`netreg.tuning.diagnostics`): the first only, to keep a
+        cross-validated sweep fast.
+    curvature : {"auto", "exact", "kfac"}
+        The curvature of those evidences (:func:`netreg.evidence.log_evidence`).
     """
 
     template: nn.Module
@@ -82,6 +90,13 @@ class SweepPlan:
     stop_rows: list[np.ndarray] | None
     spec: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
+    evidence_folds: tuple[int, ...] = (0,)
+    curvature: str = "kfac"
+
+    @property
+    def has_folds(self) -> bool:
+        """Whether members are scored on held-out rows (``False`` for ``cv=None``)."""
+        return any(len(validation) for _, validation in self.folds)
 
     @property
     def keys(self) -> list[tuple[int, int]]:
@@ -107,7 +122,8 @@ def plan_sweep(
     (:meth:`~netreg.NetRegClassifier.training_request`: validation, target encoding, network,
     settings, early-stopping split) is used as it is, so every member is trained exactly as
     ``estimator.set_params(alpha=...).fit`` would train it on its fold (with dropout, up to
-    the masks, which members draw from one shared random stream).
+    the masks, which members draw from one shared random stream). ``cv=None`` lays out no
+    folds: each alpha is trained once on all the rows, to be chosen by the evidence.
 
     Examples
     --------
@@ -117,16 +133,34 @@ def plan_sweep(
     >>> plan = plan_sweep(NetRegClassifier((8,)), X, y, alphas=[0.1, 1.0, 10.0], cv=3)
     >>> len(plan.keys), plan.keys[:4]
     (9, [(0, 0), (1, 0), (2, 0), (0, 1)])
+    >>> plan_sweep(NetRegClassifier((8,)), X, y, alphas=[0.1, 1.0, 10.0], cv=None).keys
+    [(0, 0), (1, 0), (2, 0)]
     """
     estimator = clone(estimator)
-    if require_seed and not isinstance(estimator.random_state, int | np.integer):
-        raise InvalidParameterError(
-            f"A sweep with a results store needs an int random_state, so that a rerun trains the same members "
-            f"and can resume. Got random_state={estimator.random_state!r}."
-        )
+    check_seed(estimator, require_seed)
     request = estimator.training_request(X, y, sample_weight)
+    return plan_from_request(estimator, request, alphas=alphas, cv=cv, groups=groups)
+
+
+def plan_from_request(
+    estimator: Any, request: TrainingRequest, *, alphas: int | Sequence[float], cv: Any, groups: Any = None
+) -> SweepPlan:
+    """The plan of :func:`plan_sweep` from ``estimator``'s request for the data (already validated).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> net = NetRegClassifier((8,))
+    >>> plan_from_request(net, net.training_request(X, y), alphas=[0.1, 1.0], cv=None).folds[0][0].size
+    150
+    """
     grid = resolve_alphas(alphas, np.asarray(request.X, dtype=np.float64))
-    folds = cv_splits(cv, request.X, request.y, classifier=is_classifier(estimator), groups=groups)
+    if cv is None:
+        folds = [(np.arange(len(request.X)), np.arange(0))]
+    else:
+        folds = cv_splits(cv, request.X, request.y, classifier=is_classifier(estimator), groups=groups)
     train_rows = [train for train, _ in folds]
     stop_rows = None
     if request.early_stopping:
@@ -163,7 +197,18 @@ def plan_sweep(
         stop_rows=stop_rows,
         spec=spec,
         fingerprint=_digest(X64, targets, sample_weight),
+        # Without folds the evidence chooses alpha: worth the exact curvature where it is cheap.
+        curvature="kfac" if cv is not None else "auto",
     )
+
+
+def check_seed(estimator: Any, require_seed: bool = True) -> None:
+    """A sweep with a store must train the same members on a rerun: an int ``random_state``."""
+    if require_seed and not isinstance(estimator.random_state, int | np.integer):
+        raise InvalidParameterError(
+            f"A sweep with a results store needs an int random_state, so that a rerun trains the same members "
+            f"and can resume. Got random_state={estimator.random_state!r}."
+        )
 
 
 def train_chunk(
@@ -180,7 +225,7 @@ def train_chunk(
     receive every event of the engine.
     """
     keys = list(keys)
-    eval_rows = {"val": [plan.folds[f][1] for _, f in keys]}
+    eval_rows = {"val": [plan.folds[f][1] for _, f in keys]} if plan.has_folds else {}
     if plan.stop_rows is not None:
         eval_rows["stop"] = [plan.stop_rows[f] for _, f in keys]
     started = time.perf_counter()

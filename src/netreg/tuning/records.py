@@ -42,6 +42,11 @@ class MemberRecord:
     message : str
     fit_time_s : float
         Seconds from the start of its chunk's training to its end.
+    evidence : dict
+        What the curvature of its training objective says about it
+        (:class:`netreg.evidence.EvidenceResult` as plain data: ``log_evidence``, ``gamma``,
+        ``layer_gamma``, ``noise_variance``, ``units_off``, ...), where the sweep computed it;
+        ``{"units_off": [...]}`` alone (hidden units switched off, per layer) elsewhere.
 
     Examples
     --------
@@ -61,9 +66,10 @@ class MemberRecord:
     history: list[dict[str, Any]] = field(hash=False)
     message: str
     fit_time_s: float
+    evidence: dict[str, Any] = field(default_factory=dict, hash=False)
 
     #: The fields stored as JSON text.
-    JSON_FIELDS: ClassVar[tuple[str, ...]] = ("metrics", "history")
+    JSON_FIELDS: ClassVar[tuple[str, ...]] = ("metrics", "history", "evidence")
 
     @property
     def key(self) -> tuple[int, int]:
@@ -76,7 +82,9 @@ class MemberRecord:
         return tuple(f.name for f in fields(cls))
 
     @classmethod
-    def from_result(cls, key: tuple[int, int], result: MemberResult, fit_time_s: float) -> MemberRecord:
+    def from_result(
+        cls, key: tuple[int, int], result: MemberResult, fit_time_s: float, evidence: dict[str, Any] | None = None
+    ) -> MemberRecord:
         """The record of the engine's ``result`` for the member at ``key``."""
         return cls(
             alpha_index=int(key[0]),
@@ -90,6 +98,7 @@ class MemberRecord:
             history=list(result.history),
             message=result.message,
             fit_time_s=float(fit_time_s),
+            evidence=dict(evidence or {}),
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -105,6 +114,9 @@ class MemberRecord:
         values = {name: row[name] for name in cls.columns()}
         values["metrics"] = {key: math.nan if v is None else v for key, v in json.loads(values["metrics"]).items()}
         values["history"] = json.loads(values["history"])
+        values["evidence"] = {
+            key: math.nan if v is None else v for key, v in json.loads(values["evidence"] or "{}").items()
+        }
         return cls(**values)
 
     def kept_weight_norms(self) -> dict[str, float]:

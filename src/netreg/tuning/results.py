@@ -34,11 +34,21 @@ class SweepResult:
         One row per alpha (``pandas.DataFrame(cv_results)`` shows it): ``alpha``, mean
         and std of train and validation score and loss, per-fold values
         (``split{k}_val_score``, ...), ``mean_n_iter``, ``mean_norm[<layer>]`` (the
-        columns of :attr:`mean_norms`), ``n_members``, ``rank_val_score``.
+        columns of :attr:`mean_norms`), ``mean_log_evidence`` and ``mean_gamma`` (where the
+        evidence was computed), ``mean_units_off[<hidden layer>]``, ``n_members``,
+        ``rank_val_score``.
     layers : list of str
         The penalized layers, in the network's order.
     mean_norms : ndarray of shape (n_alphas, n_layers)
         Frobenius norm of each penalized weight at the kept epoch, mean over the folds.
+    log_evidence : ndarray of shape (n_alphas,)
+        Laplace log evidence of each alpha (:mod:`netreg.evidence`), mean over the members
+        that have one (those of the plan's ``evidence_folds``); NaN where none has.
+    gamma : ndarray of shape (n_alphas,)
+        MacKay's effective number of parameters, likewise.
+    units_off : ndarray of shape (n_alphas, n_hidden_layers)
+        Hidden units of each layer whose incoming weights were driven to (near) zero
+        (:func:`netreg.evidence.units_off`), mean over the folds.
     best_index : int or None
         Position of the chosen alpha in ``alphas``; ``None`` only when ``from_members``
         was told not to require a choice and no alpha has a score on every fold.
@@ -48,6 +58,9 @@ class SweepResult:
         The 1-SE threshold when ``selection="1se"``.
     missing : list of (int, int)
         ``(alpha_index, fold)`` of members not (yet) trained.
+    best_state_dict : dict of str to Tensor or None
+        With ``selection="evidence"``: the weights of the chosen member, which is the model
+        (trained on all the rows); ``None`` otherwise.
     """
 
     alphas: np.ndarray
@@ -59,10 +72,14 @@ class SweepResult:
     cv_results: dict[str, Any]
     layers: list[str]
     mean_norms: np.ndarray
+    log_evidence: np.ndarray
+    gamma: np.ndarray
+    units_off: np.ndarray
     best_index: int | None
     alpha: float | None
     threshold: float | None
     missing: list[tuple[int, int]]
+    best_state_dict: dict[str, Any] | None = None
 
     @property
     def total_norms(self) -> np.ndarray:
@@ -104,11 +121,18 @@ class SweepResult:
                     "better. Extend the grid downward (or add alpha = 0) to find out."
                 )
         if best is not None and self.task == "regression":
-            r2 = [m.metrics.get("val_score", np.nan) for m in self.members if m.alpha_index == best]
+            # Without folds (alpha by the evidence) the training R^2 is the only one there is.
+            part = (
+                "val"
+                if self.cv_results["n_members"].any() and np.isfinite(self.cv_results["mean_val_score"]).any()
+                else "train"
+            )
+            r2 = [m.metrics.get(f"{part}_score", np.nan) for m in self.members if m.alpha_index == best]
             mean_r2 = float(np.mean(r2)) if r2 else np.nan
             if mean_r2 < 0:
+                which = "cross-validated" if part == "val" else "training"
                 notes.append(
-                    f"The chosen model's cross-validated R\N{SUPERSCRIPT TWO} is {mean_r2:.3f}: it predicts worse than "
+                    f"The chosen model's {which} R\N{SUPERSCRIPT TWO} is {mean_r2:.3f}: it predicts worse than "
                     "the mean of the target would. Check the target's scale (standardize it), the learning rate "
                     "and the number of epochs."
                 )
@@ -137,42 +161,36 @@ class SweepResult:
         n_folds, task = int(spec["n_folds"]), spec["task"]
         n_outputs = int(spec.get("n_outputs", 1))
         check_scoring(scoring, task)
-        shape = (len(alphas), n_folds)
-        table = {f"{part}_{kind}": np.full(shape, np.nan) for part in ("train", "val") for kind in ("score", "loss")}
-        n_iter = np.full(shape, np.nan)
-        norms: dict[str, np.ndarray] = {}
+        grid = _Grid(len(alphas), n_folds)
         for member in members:
-            where = member.key
-            if member.status == "diverged":
-                continue  # its scores would describe an unfinished fit
-            for part in ("train", "val"):
-                table[f"{part}_score"][where] = score(scoring, member.metrics, part, n_outputs)
-                table[f"{part}_loss"][where] = member.metrics[f"{part}_loss"]
-            n_iter[where] = member.n_iter
-            for layer, norm in member.kept_weight_norms().items():
-                norms.setdefault(layer, np.full(shape, np.nan))[where] = norm
+            if member.status != "diverged":  # a diverged member's numbers describe an unfinished fit
+                grid.add(member, scoring, n_outputs)
         results: dict[str, Any] = {"alpha": alphas}
-        for name, values in table.items():
-            results[f"mean_{name}"], results[f"std_{name}"] = _mean_and_std(values)
+        for name in ("train_score", "val_score", "train_loss", "val_loss"):
+            results[f"mean_{name}"], results[f"std_{name}"] = _mean_and_std(grid.table[name])
         for fold in range(n_folds):
             for part in ("train", "val"):
-                results[f"split{fold}_{part}_score"] = table[f"{part}_score"][:, fold]
-        results["mean_n_iter"] = _mean_and_std(n_iter)[0]
-        layers = list(norms)
-        mean_norms = np.stack([_mean_and_std(norms[layer])[0] for layer in layers], axis=1) if layers else None
+                results[f"split{fold}_{part}_score"] = grid.table[f"{part}_score"][:, fold]
+        results["mean_n_iter"] = _mean_and_std(grid.table["n_iter"])[0]
+        layers = list(grid.norms)
+        mean_norms = np.stack([_mean_and_std(grid.norms[layer])[0] for layer in layers], axis=1) if layers else None
         for j, layer in enumerate(layers):
             results[f"mean_norm[{layer}]"] = mean_norms[:, j]
-        complete = np.isfinite(table["val_score"]).all(axis=1)
-        results["n_members"] = np.isfinite(table["val_score"]).sum(axis=1)
+        log_evidence, gamma = _mean_and_std(grid.table["log_evidence"])[0], _mean_and_std(grid.table["gamma"])[0]
+        if np.isfinite(log_evidence).any():
+            results["mean_log_evidence"], results["mean_gamma"] = log_evidence, gamma
+        units_off = grid.mean_units_off()
+        for j in range(units_off.shape[1]):
+            results[f"mean_units_off[{j}]"] = units_off[:, j]
+        results["n_members"] = np.isfinite(grid.table["n_iter"]).sum(axis=1)
+        complete = results["n_members"] == n_folds
         mean_val = np.where(complete, results["mean_val_score"], np.nan)
-        order = np.argsort(-np.where(np.isfinite(mean_val), mean_val, -np.inf), kind="stable")
-        ranks = np.empty(len(alphas), dtype=int)
-        ranks[order] = np.arange(1, len(alphas) + 1)
-        results["rank_val_score"] = ranks
+        results["rank_val_score"] = _ranks(mean_val)
+        criterion = np.where(complete, log_evidence, np.nan) if selection == "evidence" else mean_val
         best: int | None = None
         threshold: float | None = None
-        if require_choice or np.isfinite(mean_val).any():
-            best, threshold = select_alpha(alphas, mean_val, results["std_val_score"], n_folds, selection)
+        if require_choice or np.isfinite(criterion).any():
+            best, threshold = select_alpha(alphas, criterion, results["std_val_score"], n_folds, selection)
         present = {member.key for member in members}
         missing = [(a, f) for f in range(n_folds) for a in range(len(alphas)) if (a, f) not in present]
         return cls(
@@ -185,6 +203,9 @@ class SweepResult:
             cv_results=results,
             layers=layers,
             mean_norms=np.zeros((len(alphas), 0)) if mean_norms is None else mean_norms,
+            log_evidence=log_evidence,
+            gamma=gamma,
+            units_off=units_off,
             best_index=best,
             alpha=None if best is None else float(alphas[best]),
             threshold=threshold,
@@ -204,3 +225,48 @@ def _mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice": an alpha not trained yet
         return np.nanmean(values, axis=1), np.nanstd(values, axis=1)
+
+
+class _Grid:
+    """Per (alpha, fold) arrays of the members' numbers, filled member by member."""
+
+    def __init__(self, n_alphas: int, n_folds: int) -> None:
+        self.shape = (n_alphas, n_folds)
+        names = ("train_score", "val_score", "train_loss", "val_loss", "n_iter", "log_evidence", "gamma")
+        self.table = {name: np.full(self.shape, np.nan) for name in names}
+        self.norms: dict[str, np.ndarray] = {}
+        self.units_off: dict[tuple[int, int], list[int]] = {}
+
+    def add(self, member: MemberRecord, scoring: str, n_outputs: int) -> None:
+        where = member.key
+        for part in ("train", "val"):
+            self.table[f"{part}_score"][where] = score(scoring, member.metrics, part, n_outputs)
+            self.table[f"{part}_loss"][where] = member.metrics.get(f"{part}_loss", np.nan)
+        self.table["n_iter"][where] = member.n_iter
+        for name in ("log_evidence", "gamma"):
+            value = member.evidence.get(name)
+            self.table[name][where] = np.nan if value is None else value
+        if "units_off" in member.evidence:
+            self.units_off[where] = list(member.evidence["units_off"])
+        for layer, norm in member.kept_weight_norms().items():
+            self.norms.setdefault(layer, np.full(self.shape, np.nan))[where] = norm
+
+    def mean_units_off(self) -> np.ndarray:
+        """``(n_alphas, n_hidden_layers)``: hidden units switched off, mean over the folds counted."""
+        n_layers = max((len(counts) for counts in self.units_off.values()), default=0)
+        sums = np.zeros((self.shape[0], n_layers))
+        counts = np.zeros(self.shape[0])
+        for (alpha_index, _), off in self.units_off.items():
+            if len(off) == n_layers:
+                sums[alpha_index] += off
+                counts[alpha_index] += 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts[:, None] > 0, sums / counts[:, None], np.nan)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1 for the largest finite value; NaN values rank last."""
+    order = np.argsort(-np.where(np.isfinite(values), values, -np.inf), kind="stable")
+    ranks = np.empty(len(values), dtype=int)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks

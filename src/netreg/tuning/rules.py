@@ -1,4 +1,4 @@
-"""Choosing alpha from cross-validated scores: the best mean, or the one-standard-error rule.
+"""Choosing alpha: the best mean score, the one-standard-error rule, or the evidence.
 
 Scores are "greater is better" (as scikit-learn scorers: accuracy, R^2, negated losses).
 
@@ -10,6 +10,10 @@ Scores are "greater is better" (as scikit-learn scorers: accuracy, R^2, negated 
     (``best mean - std / sqrt(n_folds)`` at the best alpha): the simplest model the
     data cannot tell apart from the best one (Hastie, Tibshirani & Friedman, *The
     Elements of Statistical Learning*, 7.10).
+``"evidence"``
+    The alpha with the largest log evidence (:mod:`netreg.evidence`): each alpha trained
+    once on all the rows, no folds; the scores passed are the log evidences. Ties go to
+    the larger alpha.
 """
 
 from __future__ import annotations
@@ -23,13 +27,13 @@ from netreg.exceptions import DataError
 
 __all__ = ["SELECTIONS", "select_alpha"]
 
-SELECTIONS = ("min", "1se")
+SELECTIONS = ("min", "1se", "evidence")
 
 
 def select_alpha(
     alphas: np.ndarray, mean_scores: np.ndarray, std_scores: np.ndarray, n_folds: int, selection: str
 ) -> tuple[int, float | None]:
-    """Index of the chosen alpha, and the 1-SE threshold (``None`` for ``"min"``).
+    """Index of the chosen alpha, and the 1-SE threshold (``None`` for ``"min"`` and ``"evidence"``).
 
     Alphas whose mean score is NaN (a fold missing or diverged) are not eligible.
 
@@ -52,7 +56,7 @@ def select_alpha(
         )
     scores = np.where(eligible, mean_scores, -np.inf)
     best = int(np.flatnonzero(scores == scores.max())[-1])
-    if selection == "min":
+    if selection in ("min", "evidence"):
         return best, None
     threshold = float(mean_scores[best] - std_scores[best] / math.sqrt(n_folds))
     within = np.flatnonzero(eligible & (scores >= threshold))

@@ -7,6 +7,7 @@ score (accuracy, or R^2) of its training and validation rows; a scoring turns th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 from netreg._checks import check_options
@@ -16,12 +17,12 @@ __all__ = ["SCORINGS", "check_scoring", "score"]
 #: Scoring name -> (the kind of task it applies to, how to read it from a member's metrics
 #: for ``part`` "train" or "val", with q the number of outputs).
 SCORINGS: dict[str, tuple[str, Callable[[Mapping[str, float], str, int], float]]] = {
-    "neg_log_loss": ("classifier", lambda m, part, q: -m[f"{part}_loss"]),
-    "accuracy": ("classifier", lambda m, part, q: m[f"{part}_score"]),
-    "r2": ("regressor", lambda m, part, q: m[f"{part}_score"]),
+    "neg_log_loss": ("classifier", lambda m, part, q: -m.get(f"{part}_loss", math.nan)),
+    "accuracy": ("classifier", lambda m, part, q: m.get(f"{part}_score", math.nan)),
+    "r2": ("regressor", lambda m, part, q: m.get(f"{part}_score", math.nan)),
     # The regression loss is half the squared error summed over q targets; scikit-learn's
     # MSE averages the squared error over targets.
-    "neg_mean_squared_error": ("regressor", lambda m, part, q: -2.0 * m[f"{part}_loss"] / q),
+    "neg_mean_squared_error": ("regressor", lambda m, part, q: -2.0 * m.get(f"{part}_loss", math.nan) / q),
 }
 
 
@@ -43,7 +44,8 @@ def check_scoring(scoring: str, task: str) -> str:
 
 
 def score(scoring: str, metrics: Mapping[str, float], part: str, n_outputs: int) -> float:
-    """A member's ``scoring`` on its ``part`` ("train" or "val") rows, greater is better.
+    """A member's ``scoring`` on its ``part`` ("train" or "val") rows, greater is better (NaN
+    for rows it was not scored on: a sweep without folds has no validation rows).
 
     Examples
     --------

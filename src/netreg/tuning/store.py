@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS members (
     weights BLOB NOT NULL,
     fit_time_s REAL NOT NULL,
     finished_at REAL NOT NULL,
+    evidence TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (alpha_index, fold)
 );
 """
@@ -107,6 +108,7 @@ class SweepStore:
             connection.execute("PRAGMA journal_mode=WAL")  # readers (a report) never block the writer
             connection.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against a killed process
             connection.executescript(_SCHEMA)
+            _add_evidence_column(connection)
             store = cls(path, connection)
             store._claim(dict(spec), fingerprint)
             return store
@@ -213,8 +215,11 @@ class SweepStore:
     def members(self) -> list[MemberRecord]:
         """Every stored member's record (no weights), ordered by alpha then fold."""
         columns = MemberRecord.columns()
+        stored = {row[1] for row in self._connection.execute("PRAGMA table_info(members)")}
+        # A store written before the evidence column (netreg 0.1), opened read-only, reads as empty evidence.
+        selected = [name if name in stored else f"'{{}}' AS {name}" for name in columns]
         rows = self._connection.execute(
-            f"SELECT {', '.join(columns)} FROM members ORDER BY alpha_index, fold"
+            f"SELECT {', '.join(selected)} FROM members ORDER BY alpha_index, fold"
         ).fetchall()
         return [MemberRecord.from_row(dict(zip(columns, row))) for row in rows]
 
@@ -241,3 +246,11 @@ class SweepStore:
 def _short(value: Any) -> str:
     text = json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _add_evidence_column(connection: sqlite3.Connection) -> None:
+    """Give a store written by netreg 0.1 the ``evidence`` column, empty for its members."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(members)")}
+    if "evidence" not in columns:
+        with connection:
+            connection.execute("ALTER TABLE members ADD COLUMN evidence TEXT NOT NULL DEFAULT '{}'")

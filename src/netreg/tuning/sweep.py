@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from netreg._checks import check_options
+from netreg.exceptions import InvalidParameterError
 from netreg.tuning.backends import get_backend
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.chunking import chunk_size as default_chunk_size
@@ -68,6 +69,11 @@ def run_sweep(
     """
     check_options(selection, "selection", SELECTIONS)
     check_scoring(scoring, plan.task)
+    if not plan.has_folds and selection != "evidence":
+        raise InvalidParameterError(
+            f"A plan without folds (cv=None) has no validation scores to choose by: selection must be 'evidence'. "
+            f"Got selection={selection!r}."
+        )
     size = default_chunk_size(plan, chunk_size)
     runner = get_backend(backend)
     callback = callback or SweepCallback()
@@ -85,18 +91,25 @@ def run_sweep(
             }
         )
         kept: dict[tuple[int, int], MemberRecord] = {}
+        # Chosen by the evidence, a member is the model itself: keep the weights at hand.
+        states: dict[tuple[int, int], Mapping[str, torch.Tensor]] = {}
 
         def keep(record: MemberRecord, state: Mapping[str, torch.Tensor]) -> None:
             if opened is not None:
                 opened.write_member(record, state)
             kept[record.key] = record
+            if selection == "evidence":
+                states[record.key] = state
             callback.on_member_stored(record)
 
         runner.run(plan, chunks, keep, callback)
         members = opened.members() if opened is not None else [kept[key] for key in sorted(kept)]
+        result = SweepResult.from_members(plan.spec, members, scoring=scoring, selection=selection)
+        if selection == "evidence" and result.best_index is not None:
+            best = (result.best_index, 0)
+            result.best_state_dict = dict(states[best]) if best in states else opened.weights(*best)
     finally:
         if opened is not None:
             opened.close()
-    result = SweepResult.from_members(plan.spec, members, scoring=scoring, selection=selection)
     callback.on_sweep_end(result)
     return result

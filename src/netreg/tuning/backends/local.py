@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from netreg.tuning.backends.base import Keep
 from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.diagnostics import member_record
 from netreg.tuning.plan import SweepPlan, train_chunk
-from netreg.tuning.records import MemberRecord
 
 __all__ = ["LocalBackend"]
 
@@ -32,7 +32,7 @@ class LocalBackend:
                 chunk,
                 callbacks=callbacks,
                 on_member=lambda key, result, seconds: keep(
-                    MemberRecord.from_result(key, result, seconds), result.state_dict
+                    member_record(plan, key, result, seconds), result.state_dict
                 ),
             )
 

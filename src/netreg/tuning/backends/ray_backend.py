@@ -28,10 +28,14 @@ from netreg.engine import MemberResult
 from netreg.exceptions import RAY_MISSING_MSG, ChunkFailedError, MissingDependencyError
 from netreg.tuning.backends.base import Keep
 from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.diagnostics import member_diagnostics
 from netreg.tuning.plan import SweepPlan, train_chunk
 from netreg.tuning.records import MemberRecord
 
 __all__ = ["RayBackend"]
+
+#: What a task sends back per member: ``(key, result, fit_time_s, diagnostics)``.
+_Finished = tuple[tuple[int, int], MemberResult, float, dict[str, Any]]
 
 
 class RayBackend:
@@ -165,8 +169,8 @@ class RayBackend:
                         self._failure_message(ray, error, index, chunks, n_kept), chunk=chunks[index], n_kept=n_kept
                     ) from error
                 self.node_ids_[index] = node_id
-                for key, result, seconds in finished:
-                    keep(MemberRecord.from_result(key, result, seconds), result.state_dict)
+                for key, result, seconds, diagnostics in finished:
+                    keep(MemberRecord.from_result(key, result, seconds, diagnostics), result.state_dict)
                     n_kept += 1
                     if callback is not None:
                         callback.on_member_end(result)
@@ -228,18 +232,16 @@ class RayBackend:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
-def _train_on_node(
-    plan: SweepPlan, chunk: list[tuple[int, int]]
-) -> tuple[str, list[tuple[tuple[int, int], MemberResult, float]]]:
-    """The task: train one chunk where Ray placed it; return the node id and each member's
-    ``(key, result, fit_time_s)``, its weights travelling once, inside the result."""
+def _train_on_node(plan: SweepPlan, chunk: list[tuple[int, int]]) -> tuple[str, list[_Finished]]:
+    """The task: train one chunk where Ray placed it; return the node id and, per member, what
+    its record is made of, each part once (the weights inside the result)."""
     import ray
 
-    finished: list[tuple[tuple[int, int], MemberResult, float]] = []
+    finished: list[_Finished] = []
 
     def on_member(key: tuple[int, int], result: MemberResult, seconds: float) -> None:
         # The optimizer moments would double what travels back, for no use in a sweep.
-        finished.append((key, replace(result, optimizer_state=None), seconds))
+        finished.append((key, replace(result, optimizer_state=None), seconds, member_diagnostics(plan, key, result)))
 
     # Ray sets OMP_NUM_THREADS per task, but PyTorch reads it once, when a worker first
     # imports torch, and Ray reuses workers: set the threads to this task's CPUs.

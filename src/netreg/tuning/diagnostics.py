@@ -1,0 +1,67 @@
+"""What a trained member's curvature says about it: its evidence, effective parameters, units off.
+
+For each member a sweep keeps, beside its scores, the hidden units its penalty switched off
+(always: it costs nothing) and, on the folds the plan names, its Laplace evidence and
+MacKay's effective number of parameters on its own training rows
+(:func:`netreg.evidence.log_evidence`). The evidence describes the L2 penalty only (a
+Gaussian prior); with L1 or the elastic net only the units are counted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from netreg.engine import MemberResult
+from netreg.evidence import log_evidence, units_off
+from netreg.nets import MLP
+from netreg.tuning.plan import SweepPlan
+from netreg.tuning.records import MemberRecord
+
+__all__ = ["member_diagnostics", "member_record"]
+
+
+def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> dict[str, Any]:
+    """The diagnostics of the member at ``key`` (``(alpha_index, fold)``), as plain data.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep, train_chunk
+    >>> X, y = load_iris(return_X_y=True)
+    >>> plan = plan_sweep(NetRegClassifier((4,), max_iter=5, random_state=0), X, y, alphas=[0.1, 10.0], cv=2)
+    >>> found = []
+    >>> train_chunk(plan, [(0, 0), (1, 1)], on_member=lambda key, r, s: found.append(member_diagnostics(plan, key, r)))
+    >>> sorted(found[0]), sorted(found[1])
+    (['alpha', 'alpha_fixed_point', 'curvature', 'gamma', 'layer_gamma', 'log_det', 'log_evidence', 'log_likelihood', 'n_params', 'noise_variance', 'units_off', 'weight_sq_norm'], ['units_off'])
+    """
+    if not isinstance(plan.template, MLP):
+        return {}
+    alpha_index, fold = key
+    if fold not in plan.evidence_folds or plan.penalty.get("name") != "l2" or result.status == "diverged":
+        return {"units_off": units_off(result.state_dict)[0].tolist()}
+    rows = plan.train_rows[fold]
+    evidence = log_evidence(
+        result.state_dict,
+        plan.X[rows],
+        plan.targets[rows],
+        task=plan.task,
+        alpha=float(plan.alphas[alpha_index]),
+        sample_weight=plan.sample_weight[rows],
+        activation=plan.template.activation,
+        curvature=plan.curvature,
+    )
+    return {key: _plain(value) for key, value in evidence.to_dict().items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def member_record(plan: SweepPlan, key: tuple[int, int], result: MemberResult, fit_time_s: float) -> MemberRecord:
+    """The record a sweep keeps of a finished member: its result and its diagnostics."""
+    return MemberRecord.from_result(key, result, fit_time_s, member_diagnostics(plan, key, result))

@@ -1,0 +1,116 @@
+"""Alpha by the evidence in a sweep: no folds, each alpha trained once, the chosen member is the
+model; diagnostics (evidence, effective parameters, units off) recorded per member."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import numpy as np
+import pytest
+import torch
+
+import netreg
+from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
+from netreg.evidence import log_evidence
+from netreg.tuning import SweepCallback, plan_sweep, run_sweep
+from netreg.tuning.store import SweepStore
+
+GRID = [0.01, 0.3, 3.0, 30.0]
+SETTINGS = {"hidden_layer_sizes": (6,), "max_iter": 60, "random_state": 0, "dtype": "float64", "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def small_digits(digits):
+    return digits[0][:300], digits[1][:300]
+
+
+def test_the_chosen_alpha_maximizes_the_evidence_of_the_solo_fits(small_digits):
+    X, y = small_digits
+    model = NetRegClassifierCV(alphas=GRID, selection="evidence", **SETTINGS).fit(X, y)
+    # Independently: each alpha fitted alone on all rows, its evidence computed from its module.
+    solo = [NetRegClassifier(alpha=a, **SETTINGS).fit(X, y) for a in GRID]
+    evidence = [
+        log_evidence(m.module_, X, y, task="multiclass", alpha=a, curvature="auto").log_evidence
+        for m, a in zip(solo, GRID)
+    ]
+    np.testing.assert_allclose(model.cv_results_["mean_log_evidence"], evidence, rtol=1e-9)
+    assert model.alpha_ == GRID[int(np.argmax(evidence))] and model.best_score_ == pytest.approx(max(evidence))
+    # No refit: the chosen member is the model, equal to the solo fit at its alpha.
+    chosen = solo[GRID.index(model.alpha_)]
+    np.testing.assert_allclose(model.predict_proba(X), chosen.predict_proba(X), rtol=1e-9, atol=1e-12)
+    assert model.best_estimator_.n_iter_ == chosen.n_iter_ and model.best_estimator_.alpha == model.alpha_
+    assert np.isnan(model.cv_results_["mean_val_score"]).all() and list(model.cv_results_["n_members"]) == [1] * 4
+
+
+def test_the_effective_number_of_parameters_falls_and_units_switch_off_as_alpha_grows(small_digits):
+    X, y = small_digits
+    lbfgs = {**SETTINGS, "solver": "lbfgs", "max_iter": 500}  # converged, so alpha = 1000 really empties the layer
+    result = NetRegClassifierCV(alphas=[0.01, 1.0, 1000.0], selection="evidence", **lbfgs).fit(X, y).sweep_
+    n_params = 64 * 6 + 6 * 10
+    assert n_params > result.gamma[0] > result.gamma[1] > result.gamma[2] > 0
+    assert result.units_off.shape == (3, 1) and result.units_off[2, 0] == 6  # alpha = 1000 switches off all six
+
+
+def test_an_evidence_sweep_resumes_from_its_store_to_the_same_model(small_digits, tmp_path):
+    X, y = small_digits
+    stored = []
+
+    class Count(SweepCallback):
+        def on_member_stored(self, record):
+            stored.append(record.key)
+
+    params = dict(alphas=GRID, selection="evidence", store=tmp_path / "s.sqlite", **SETTINGS)
+    first = NetRegClassifierCV(**params).fit(X, y, callback=Count())
+    second = NetRegClassifierCV(**params).fit(X, y, callback=Count())
+    assert len(stored) == 4  # the rerun trained nothing: the chosen member's weights came from the store
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    with SweepStore.read(tmp_path / "s.sqlite") as store:
+        assert all(np.isfinite(m.evidence["log_evidence"]) for m in store.members())
+
+
+def test_a_regression_by_the_evidence_estimates_the_noise(diabetes):
+    X, y = diabetes
+    model = NetRegRegressorCV((), alphas=[0.1, 10.0, 1000.0], selection="evidence", solver="lbfgs", random_state=0)
+    result = model.fit(X, y).sweep_
+    noise = [m.evidence["noise_variance"] for m in result.members]
+    assert all(0.3 < s2 < 1.0 for s2 in noise)  # standardized target, R^2 about 0.5
+    assert model.alpha_ == 10.0
+
+
+def test_a_cross_validated_sweep_computes_the_evidence_of_the_first_fold_only(small_digits):
+    X, y = small_digits
+    plan = plan_sweep(NetRegClassifier(**SETTINGS), X, y, alphas=[0.1, 10.0], cv=3)
+    result = run_sweep(plan, scoring="accuracy")
+    for member in result.members:
+        assert set(member.evidence) >= {"units_off"}
+        assert ("log_evidence" in member.evidence) == (member.fold == 0)
+        assert member.evidence.get("curvature", "kfac") == "kfac"
+    assert np.isfinite(result.log_evidence).all() and np.isfinite(result.gamma).all()
+
+
+def test_a_plan_without_folds_must_be_chosen_by_the_evidence(small_digits):
+    X, y = small_digits
+    plan = plan_sweep(NetRegClassifier(**SETTINGS), X, y, alphas=[0.1, 10.0], cv=None)
+    message = (
+        "A plan without folds (cv=None) has no validation scores to choose by: selection must be 'evidence'. "
+        "Got selection='min'."
+    )
+    with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
+        run_sweep(plan, scoring="accuracy", selection="min")
+
+
+def test_a_store_written_before_the_evidence_column_is_read_and_extended(tmp_path, small_digits):
+    X, y = small_digits
+    plan = plan_sweep(NetRegClassifier(**SETTINGS), X, y, alphas=[0.1, 10.0], cv=2, require_seed=True)
+    path = tmp_path / "old.sqlite"
+    run_sweep(plan, scoring="accuracy", store=path, chunk_size=2)
+    with sqlite3.connect(path) as connection:  # as netreg 0.1 wrote it: no evidence column
+        connection.execute("ALTER TABLE members DROP COLUMN evidence")
+    with SweepStore.read(path) as store:
+        assert [m.evidence for m in store.members()] == [{}] * 4
+    result = run_sweep(plan, scoring="accuracy", store=path, chunk_size=2)  # resumes: nothing to train
+    assert len(result.members) == 4 and np.isnan(result.log_evidence).all()
+    with sqlite3.connect(path) as connection:
+        assert "evidence" in {row[1] for row in connection.execute("PRAGMA table_info(members)")}
+    assert torch.is_tensor(SweepStore.read(path).weights(0, 0)["layers.0.weight"])
