@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from netreg import NetRegClassifier, NetRegRegressor
+from netreg.io.preprocessing import TablePreprocessor
 from netreg.persistence import FORMAT_VERSION, ModelFormatError, load_model, save_model
-from netreg.preprocessing import TablePreprocessor
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,13 @@ def test_missing_and_corrupt_folders_are_refused(classifier, tmp_path):
     [
         (lambda m: m.update(format="keras"), '/model.json is not a netreg model (no "format": "netreg-model").'),
         (lambda m: m.update(format_version=FORMAT_VERSION + 1), "holds a model in format version 2; this netreg"),
-        (lambda m: m.pop("task"), "/model.json has a missing or malformed field 'task': got None."),
-        (lambda m: m.update(alpha="big"), "/model.json has a missing or malformed field 'alpha': got 'big'."),
+        (
+            lambda m: m.pop("task"),
+            "/model.json misses key 'task'; expected keys 'format', 'format_version', 'versions', 'estimator', "
+            "'params', 'alpha', 'architecture', 'task', 'classes', 'y_ndim', 'target', 'feature_names', "
+            "'preprocessing', 'training' and optionally 'history'.",
+        ),
+        (lambda m: m.update(alpha="big"), "/model.json: `alpha` must be a float; got 'big'."),
         (
             lambda m: m.update(estimator="MLPClassifier"),
             "/model.json names estimator 'MLPClassifier'; expected one of ['NetRegClassifier', 'NetRegRegressor'].",
@@ -98,7 +103,12 @@ def test_missing_and_corrupt_folders_are_refused(classifier, tmp_path):
         ),
         (
             lambda m: m.update(task="ranking"),
-            "/model.json is inconsistent: estimator NetRegClassifier, task 'ranking', 10 classes, 10 network outputs.",
+            "/model.json: `task` must be one of 'regression', 'binary', 'multiclass', 'multilabel'; got 'ranking'.",
+        ),
+        (
+            lambda m: m.update(task="regression"),
+            "/model.json is inconsistent: estimator NetRegClassifier, task 'regression', 10 classes, 10 network "
+            "outputs.",
         ),
         (
             lambda m: m.update(classes=["a", "b"]),

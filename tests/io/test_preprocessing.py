@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from netreg.exceptions import DataError, InvalidParameterError, NotFittedError
-from netreg.preprocessing import TablePreprocessor
+from netreg.io.preprocessing import TablePreprocessor
 
 RNG = np.random.default_rng(0)
 N = 60
