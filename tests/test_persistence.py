@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -162,3 +163,20 @@ def test_a_folder_that_is_not_a_model_is_never_written_over(classifier, tmp_path
     empty.mkdir()
     assert load_model(save_model(classifier[0], empty)).estimator.n_iter_ == classifier[0].n_iter_
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging or retired folders left
+
+
+def test_a_model_folder_written_by_netreg_0_1_loads_and_predicts_the_same():
+    # Its preprocessing is the JSON of version 1 (numeric, text, numbers as text, bool and
+    # constant columns); the new city "Tokyo" of the first row is encoded as zeros.
+    from netreg.io.tables import read_table
+
+    folder = Path(__file__).parent / "data" / "netreg-0.1"
+    loaded = load_model(folder / "model")
+    features = read_table(folder / "new.csv").features
+    X = loaded.preprocessor.transform(features)
+    np.testing.assert_array_equal(X, np.loadtxt(folder / "expected_X.txt"))
+    assert X[0, 1:4].tolist() == [0.0, 0.0, 0.0]
+    expected = json.loads((folder / "expected.json").read_text())
+    assert loaded.estimator.predict(X).tolist() == expected["predictions"]
+    np.testing.assert_array_equal(loaded.estimator.predict_proba(X), expected["proba"])
+    assert loaded.preprocessor.to_config() == json.loads((folder / "model" / "model.json").read_text())["preprocessing"]
