@@ -30,6 +30,7 @@ __all__ = [
     "ANY",
     "FINITE_NUMBER",
     "Const",
+    "FieldProblem",
     "Is",
     "Items",
     "Keys",
@@ -43,19 +44,23 @@ __all__ = [
 #: A value longer than this (as ``repr``) is shown by its type and length.
 MAX_SHOWN = 60
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
 
 
 class Spec(Protocol):
     """What every spec does: check a value found at ``path``, raising :class:`FieldProblem`."""
 
-    def check(self, value: Any, path: Path) -> None: ...
+    def check(self, value: Any, path: FieldPath) -> None: ...
 
 
 class FieldProblem(Exception):
-    """The first problem found: where, and what was wrong (worded without the place)."""
+    """Raised by a spec's ``check``: where (the path of keys and indices), and what is wrong.
 
-    def __init__(self, path: Path, problem: str, hint: str = "") -> None:
+    :func:`check_fields` turns it into the caller's error; a spec written outside this
+    module raises it too.
+    """
+
+    def __init__(self, path: FieldPath, problem: str, hint: str = "") -> None:
         super().__init__(problem)
         self.path, self.problem, self.hint = path, problem, hint
 
@@ -75,7 +80,7 @@ class Value:
     expected: str
     test: Callable[[Any], bool]
 
-    def check(self, value: Any, path: Path) -> None:
+    def check(self, value: Any, path: FieldPath) -> None:
         if not self.test(value):
             raise FieldProblem(path, _must(self.expected, value))
 
@@ -166,7 +171,7 @@ class Keys:
     expected: str = "a dict"
     hint: str = ""
 
-    def check(self, value: Any, path: Path) -> None:
+    def check(self, value: Any, path: FieldPath) -> None:
         if not isinstance(value, dict):
             raise FieldProblem(path, _must(self.expected, value), self.hint)
         missing = [key for key in self.required if key not in value]
@@ -208,7 +213,7 @@ class Items:
     expected: str = "a non-empty list"
     distinct: str | None = None
 
-    def check(self, value: Any, path: Path) -> None:
+    def check(self, value: Any, path: FieldPath) -> None:
         if not isinstance(value, list) or len(value) < self.min_items:
             raise FieldProblem(path, _must(self.expected, value))
         seen: list[Any] = []
@@ -239,7 +244,7 @@ class Tagged:
     tag: str
     variants: Mapping[Any, Spec]
 
-    def check(self, value: Any, path: Path) -> None:
+    def check(self, value: Any, path: FieldPath) -> None:
         kind = value.get(self.tag) if isinstance(value, dict) else None
         OneOf(*self.variants).check(kind, (*path, self.tag))
         self.variants[kind].check(value, path)
@@ -288,7 +293,7 @@ def check_fields(
         raise error(f"{subject} {problem.problem}" + (f" {problem.hint}" if problem.hint else "")) from None
 
 
-def _field(path: Path) -> str:
+def _field(path: FieldPath) -> str:
     parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in path]
     return "".join(parts).removeprefix(".")
 

@@ -106,10 +106,11 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
       text (``str(value)``); one not seen at fit gives a row of zeros
       (``handle_unknown="ignore"``).
 
-    The work is done by a scikit-learn ``ColumnTransformer``
-    (:func:`netreg.io.transformers.table_transformer`, attribute ``transformer_``). The means and scales are computed on each column divided
-    by a power of two near its largest magnitude, which changes no bit of the result but
-    keeps values near the float limits (1e308) from overflowing.
+    The work is done by a scikit-learn ``ColumnTransformer`` (attribute ``transformer_``,
+    built by :func:`netreg.io.transformers.fit_table_transformer`). Its scalers are fitted
+    on each column divided by a power of two near its largest magnitude, which changes no
+    bit of the means and scales but keeps values near the float limits (1e308) from
+    overflowing.
 
     Missing values (NaN, None, empty or blank text, the text ``"nan"``), infinite numbers,
     columns mixing numbers and text, and other dtypes (dates, complex numbers) are refused
@@ -324,5 +325,6 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
                     f"scale {scale:g}); expected values of a similar magnitude."
                 )
 
-    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 - scikit-learn's signature
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 - BaseEstimator's signature
+        # The parameter is always shown (scikit-learn shows only those changed from the default).
         return f"TablePreprocessor(standardize={self.standardize!r})"
