@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,8 @@ import pytest
 
 from netreg import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import ModelFormatError
+from netreg.io.preprocessing import TablePreprocessor
 from netreg.persistence import FORMAT_VERSION, load_model, save_model
-from netreg.preprocessing import TablePreprocessor
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +83,13 @@ def test_missing_and_corrupt_folders_are_refused(classifier, tmp_path):
     [
         (lambda m: m.update(format="keras"), '/model.json is not a netreg model (no "format": "netreg-model").'),
         (lambda m: m.update(format_version=FORMAT_VERSION + 1), "holds a model in format version 2; this netreg"),
-        (lambda m: m.pop("task"), "/model.json has a missing or malformed field 'task': got None."),
-        (lambda m: m.update(alpha="big"), "/model.json has a missing or malformed field 'alpha': got 'big'."),
+        (
+            lambda m: m.pop("task"),
+            "/model.json misses key 'task'; expected keys 'format', 'format_version', 'versions', 'estimator', "
+            "'params', 'alpha', 'architecture', 'task', 'classes', 'y_ndim', 'target', 'feature_names', "
+            "'preprocessing', 'training' and optionally 'history', 'target_transform'.",
+        ),
+        (lambda m: m.update(alpha="big"), "/model.json: `alpha` must be a float; got 'big'."),
         (
             lambda m: m.update(estimator="MLPClassifier"),
             "/model.json names estimator 'MLPClassifier'; expected one of ['NetRegClassifier', 'NetRegRegressor'].",
@@ -99,7 +105,12 @@ def test_missing_and_corrupt_folders_are_refused(classifier, tmp_path):
         ),
         (
             lambda m: m.update(task="ranking"),
-            "/model.json is inconsistent: estimator NetRegClassifier, task 'ranking', 10 classes, 10 network outputs.",
+            "/model.json: `task` must be one of 'regression', 'binary', 'multiclass', 'multilabel'; got 'ranking'.",
+        ),
+        (
+            lambda m: m.update(task="regression"),
+            "/model.json is inconsistent: estimator NetRegClassifier, task 'regression', 10 classes, 10 network "
+            "outputs.",
         ),
         (
             lambda m: m.update(classes=["a", "b"]),
@@ -153,3 +164,20 @@ def test_a_folder_that_is_not_a_model_is_never_written_over(classifier, tmp_path
     empty.mkdir()
     assert load_model(save_model(classifier[0], empty)).estimator.n_iter_ == classifier[0].n_iter_
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging or retired folders left
+
+
+def test_a_model_folder_written_by_netreg_0_1_loads_and_predicts_the_same():
+    # Its preprocessing is the JSON of version 1 (numeric, text, numbers as text, bool and
+    # constant columns); the new city "Tokyo" of the first row is encoded as zeros.
+    from netreg.io.tables import read_table
+
+    folder = Path(__file__).parent / "data" / "netreg-0.1"
+    loaded = load_model(folder / "model")
+    features = read_table(folder / "new.csv").features
+    X = loaded.preprocessor.transform(features)
+    np.testing.assert_array_equal(X, np.loadtxt(folder / "expected_X.txt"))
+    assert X[0, 1:4].tolist() == [0.0, 0.0, 0.0]
+    expected = json.loads((folder / "expected.json").read_text())
+    assert loaded.estimator.predict(X).tolist() == expected["predictions"]
+    np.testing.assert_array_equal(loaded.estimator.predict_proba(X), expected["proba"])
+    assert loaded.preprocessor.to_config() == json.loads((folder / "model" / "model.json").read_text())["preprocessing"]

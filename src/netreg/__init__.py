@@ -23,8 +23,11 @@ History (:mod:`netreg.history`)
     ``History``.
 Report (:mod:`netreg.report`)
     ``report_run``, ``write_report``: the figures and the HTML page of a sweep.
-Files and models (:mod:`netreg.tabular`, :mod:`netreg.preprocessing`, :mod:`netreg.persistence`)
-    Reading CSV, Parquet and NPZ tables, encoding them, saving and loading models.
+Tables and run folders (:mod:`netreg.io`)
+    ``read_table``, ``TablePreprocessor`` (scikit-learn transformers with a JSON round
+    trip), ``fingerprint``, ``check_fields``, ``RunFolder``.
+Models (:mod:`netreg.persistence`)
+    ``save_model``, ``load_model``: safetensors and JSON, no pickle.
 Errors (:mod:`netreg.exceptions`)
     ``NetRegError`` and its subclasses.
 """

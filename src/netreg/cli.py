@@ -21,6 +21,7 @@ from rich.table import Table
 from sklearn.exceptions import ConvergenceWarning
 
 from netreg.exceptions import NetRegError
+from netreg.io.run_folder import RunFolder
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.results import SweepResult
 
@@ -302,7 +303,7 @@ def _run_demo(args: argparse.Namespace, console: Console) -> int:
     norms_zero = _total(result["norms"]["zero"].values())
     console.print(f"Total weight norm: {norms_chosen:.1f} with the chosen alpha, {norms_zero:.1f} without the penalty.")
     _maybe_report(args, console, Path(args.out))
-    console.print(f"Wrote {args.out}/: sweep.sqlite, results.csv, run.json, model/")
+    console.print(f"Wrote {args.out}/: {RunFolder.contents()}")
     return EXIT_OK
 
 
@@ -336,7 +337,7 @@ def _run_tune(args: argparse.Namespace, console: Console) -> int:
     _print_results(console, result["sweep"])
     console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, scoring {result['scoring']}).")
     _maybe_report(args, console, Path(args.out))
-    console.print(f"Wrote {args.out}/: sweep.sqlite, results.csv, run.json, model/")
+    console.print(f"Wrote {args.out}/: {RunFolder.contents()}")
     return EXIT_OK
 
 

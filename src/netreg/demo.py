@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
 from netreg.estimators import NetRegClassifier
+from netreg.io.run_folder import RunFolder
 from netreg.persistence import save_model
 from netreg.runs import write_run_files
 from netreg.tuning.estimators import NetRegClassifierCV
@@ -57,7 +57,7 @@ def run_demo(
         on the held-out rows for the chosen alpha and for alpha = 0), ``norms`` (Frobenius
         norm per layer of both refits), sizes and ``paths``.
     """
-    out = Path(out_dir)
+    out = RunFolder(out_dir)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     train, test = train_test_split(np.arange(len(X)), train_size=n_train, stratify=y, random_state=seed)
@@ -68,7 +68,7 @@ def run_demo(
             alphas=list(DEMO_ALPHAS),
             cv=4,
             scoring="neg_log_loss",
-            store=out / "sweep.sqlite",
+            store=out.store,
             random_state=seed,
             **DEMO_SETTINGS,
         ).fit(X[train], y[train], callback=callback)
@@ -86,7 +86,7 @@ def run_demo(
         for name, model in (("chosen", chosen), ("zero", unregularized))
     }
     paths = write_run_files(
-        out,
+        out.path,
         search.sweep_,
         {
             "data": "sklearn.datasets.load_digits",
@@ -97,9 +97,7 @@ def run_demo(
             "test": test_scores,
         },
     )
-    paths["model"] = save_model(
-        chosen, out / "model", target="digit", extra={"test": test_scores["chosen"]}, force=True
-    )
+    paths["model"] = save_model(chosen, out.model, target="digit", extra={"test": test_scores["chosen"]}, force=True)
     return {
         "sweep": search.sweep_,
         "cv_results": search.cv_results_,

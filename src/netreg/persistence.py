@@ -16,7 +16,6 @@ asked (``force=True``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -43,8 +42,10 @@ from netreg.estimators import (
 )
 from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.history import History
+from netreg.io import fingerprints
+from netreg.io.json_fields import ANY, Is, Keys, OneOf, Value, check_fields
+from netreg.io.preprocessing import TablePreprocessor
 from netreg.nets import MLP
-from netreg.preprocessing import TablePreprocessor
 
 __all__ = [
     "FORMAT",
@@ -295,33 +296,55 @@ def _metadata(
         "target_transform": _target_transform_config(state.target_transformer),
         "extra": json.loads(json.dumps(extra, default=_plain)),
     }
-    digest = hashlib.sha256(
-        json.dumps(
-            {k: meta[k] for k in ("params", "architecture", "classes", "preprocessing", "target")}, sort_keys=True
-        ).encode()
+    meta["fingerprint"] = fingerprints.fingerprint(
+        {k: meta[k] for k in ("params", "architecture", "classes", "preprocessing", "target")},
+        *(tensor.detach().cpu().numpy() for tensor in module.state_dict().values()),
     )
-    for tensor in module.state_dict().values():
-        digest.update(tensor.detach().cpu().numpy().tobytes())
-    meta["fingerprint"] = digest.hexdigest()
     return meta
 
 
-_FIELDS = {
-    "format": str,
-    "format_version": int,
-    "versions": dict,
-    "estimator": str,
-    "params": dict,
-    "alpha": float,
-    "architecture": dict,
-    "task": str,
-    "classes": (list, type(None)),
-    "y_ndim": int,
-    "target": (str, type(None)),
-    "feature_names": (list, type(None)),
-    "preprocessing": (dict, type(None)),
-    "training": dict,
-}
+def _is_history(value: Any) -> bool:
+    try:
+        History.from_json(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+_INT = Is(int, expected="an int")
+_DICT = Is(dict, expected="a dict")
+_STR = Is(str, expected="a str")
+#: The fields of model.json that load_model reads (other keys, such as "extra", are free).
+_META_SPEC = Keys(
+    {
+        "format": _STR,
+        "format_version": _INT,
+        "versions": _DICT,
+        "estimator": _STR,
+        "params": _DICT,
+        "alpha": Is(float, expected="a float"),
+        "architecture": Keys(
+            {key: ANY for key in ("n_features", "hidden_layer_sizes", "n_outputs", "activation", "dropout")},
+            others=True,
+        ),
+        "task": OneOf("regression", "binary", "multiclass", "multilabel"),
+        "classes": Is(list, None, expected="a list or None"),
+        "y_ndim": _INT,
+        "target": Is(str, None, expected="a str or None"),
+        "feature_names": Is(list, None, expected="a list or None"),
+        "preprocessing": Is(dict, None, expected="a dict or None"),
+        "training": Keys(
+            {"n_iter": _INT, "loss": Is(int, float, expected="a number"), "status": _STR},
+            optional={"n_samples_seen": _INT, "validated": Is(bool, expected="a bool")},
+            others=True,
+        ),
+    },
+    optional={
+        "history": Value("the JSON text of a History", _is_history),
+        "target_transform": Is(dict, None, expected="a dict or None"),
+    },
+    others=True,
+)
 
 
 def _check_meta(meta: Any, where: str) -> None:
@@ -334,25 +357,7 @@ def _check_meta(meta: Any, where: str) -> None:
             f"version {FORMAT_VERSION}. Retrain the model, or load it with the netreg version that saved it "
             f"({meta.get('versions', {}).get('netreg', 'unknown')})."
         )
-    for key, kind in _FIELDS.items():
-        if key not in meta or not isinstance(meta[key], kind) or isinstance(meta[key], bool):
-            raise ModelFormatError(
-                f"{where}/{MODEL_FILE} has a missing or malformed field {key!r}: got {meta.get(key)!r}."
-            )
-    for key in ("n_features", "hidden_layer_sizes", "n_outputs", "activation", "dropout"):
-        if key not in meta["architecture"]:
-            raise ModelFormatError(f"{where}/{MODEL_FILE} has no architecture field {key!r}.")
-    training = meta["training"]
-    if not (
-        isinstance(training.get("n_iter"), int)
-        and isinstance(training.get("loss"), int | float)
-        and isinstance(training.get("status"), str)
-    ):
-        raise ModelFormatError(f"{where}/{MODEL_FILE} has a malformed field 'training': got {training!r}.")
-    try:
-        History.from_json(meta.get("history", "[]"))
-    except (TypeError, ValueError):
-        raise ModelFormatError(f"{where}/{MODEL_FILE} has a malformed field 'history'.") from None
+    check_fields(meta, _META_SPEC, source=f"{where}/{MODEL_FILE}", error=ModelFormatError)
 
 
 def _build_estimator(meta: dict[str, Any], where: str) -> Any:

@@ -4,18 +4,12 @@ What ``netreg tune``, ``netreg train``, ``netreg predict`` and ``netreg demo`` d
 functions: they return plain data and write files, and report progress through callbacks;
 the command line only parses arguments and renders what they return.
 
-A *run folder* holds::
-
-    sweep.sqlite    the results store (every member of the sweep, resumable)
-    results.csv     one row per alpha: scores, losses, weight norms (cv_results)
-    run.json        how the run was made: data, target, task, scoring, selection, chosen alpha
-    model/          the model refit with the chosen alpha (:mod:`netreg.persistence`)
-    report.html     the evidence (:mod:`netreg.report`), with its figures
+A *run folder* holds the results store, ``results.csv``, ``run.json``, ``model/`` and the
+report (:class:`netreg.io.RunFolder` names them).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -30,9 +24,11 @@ from sklearn.preprocessing import StandardScaler
 
 from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import DataError
-from netreg.persistence import check_model_folder, load_model, save_model
-from netreg.preprocessing import TablePreprocessor
-from netreg.tabular import check_classification_target, drop_missing_rows, infer_task, read_table
+from netreg.io import fingerprints
+from netreg.io.preprocessing import TablePreprocessor
+from netreg.io.run_folder import RESULTS_FILE, RUN_FILE, RunFolder
+from netreg.io.tables import check_classification_target, drop_missing_rows, infer_task, read_table
+from netreg.persistence import MODEL_FILE, check_model_folder, load_model, save_model
 from netreg.tuning.estimators import NetRegClassifierCV, NetRegRegressorCV
 
 __all__ = ["TrainingTable", "load_training_table", "tune_table", "train_table", "predict_table", "write_run_files"]
@@ -61,7 +57,7 @@ def load_training_table(
 
     Numeric columns are standardized (unless ``standardize=False``), text columns one-hot
     encoded; ``task="auto"`` infers classification or regression from the target
-    (:func:`netreg.tabular.infer_task`). Rows with missing values are an error that names
+    (:func:`netreg.io.infer_task`). Rows with missing values are an error that names
     them, or are dropped with ``drop_missing=True``.
 
     Raises
@@ -160,7 +156,7 @@ def tune_table(
         ``sweep`` (the :class:`~netreg.tuning.SweepResult`), ``cv_results``, ``alpha``,
         ``best_index``, ``scoring``, ``selection`` and the paths written.
     """
-    out = Path(out_dir)
+    out = RunFolder(out_dir)
     params = _estimator_params(
         data, hidden=hidden, solver=solver, max_iter=max_iter, seed=seed, standardize_target=standardize_target
     )
@@ -170,22 +166,22 @@ def tune_table(
         cv=cv,
         selection=selection,
         scoring=scoring,
-        store=out / "sweep.sqlite",
+        store=out.store,
         backend=backend,
         chunk_size=chunk_size,
         **params,
     )
     fingerprint = recipe(data, command="tune", alphas=alphas, cv=cv, selection=selection, scoring=scoring, **params)
-    check_model_folder(out / "model", fingerprint, force=force)
+    check_model_folder(out.model, fingerprint, force=force)
     search.fit(data.X, data.y, callback=callback)
     paths = write_run_files(
-        out,
+        out.path,
         search.sweep_,
         {"data": data.path, "target": data.target_name, "task": data.task, "command": "tune"},
     )
     paths["model"] = save_model(
         search.best_estimator_,
-        out / "model",
+        out.model,
         preprocessor=data.preprocessor,
         target=data.target_name,
         extra={"alpha": search.alpha_, "cv_score": search.best_score_, "scoring": search.scoring_},
@@ -228,12 +224,12 @@ def train_table(
     """
     from sklearn.model_selection import train_test_split
 
-    out = Path(out_dir)
+    out = RunFolder(out_dir)
     params = _estimator_params(
         data, hidden=hidden, solver=solver, max_iter=max_iter, seed=seed, standardize_target=standardize_target
     )
     fingerprint = recipe(data, command="train", alpha=alpha, alphas=alphas, cv=cv, test_size=test_size, **params)
-    check_model_folder(out / "model", fingerprint, force=force)
+    check_model_folder(out.model, fingerprint, force=force)
     classifier = data.task == "classification"
     n_test = math.ceil(test_size * len(data.y))
     if len(data.y) - n_test < 2:
@@ -256,7 +252,7 @@ def train_table(
     metric = "accuracy" if classifier else "R^2"
     model_path = save_model(
         fitted,
-        out / "model",
+        out.model,
         preprocessor=data.preprocessor,
         target=data.target_name,
         extra={"test_score": score, "test_metric": metric, "test_size": test_size, "data": data.path},
@@ -281,8 +277,8 @@ def predict_table(model_dir: str | os.PathLike, data_path: str | os.PathLike) ->
     is a model folder, or the run folder ``train`` or ``tune`` wrote (its ``model/``).
     """
     folder = Path(model_dir)
-    if (folder / "model").is_dir() and not (folder / "model.json").exists():
-        folder = folder / "model"
+    if RunFolder(folder).model.is_dir() and not (folder / MODEL_FILE).exists():
+        folder = RunFolder(folder).model
     saved = load_model(folder)
     table = read_table(data_path)
     features = table.features
@@ -307,10 +303,10 @@ def predict_table(model_dir: str | os.PathLike, data_path: str | os.PathLike) ->
 
 def write_run_files(out: Path, result: Any, info: dict[str, Any]) -> dict[str, Path]:
     """Write ``results.csv`` and ``run.json`` for a finished (or partial) sweep."""
-    out.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(out)
     frame = pd.DataFrame(result.cv_results)
     frame.insert(1, "chosen", frame.index == result.best_index)
-    frame.to_csv(out / "results.csv", index=False)
+    folder.write_text(RESULTS_FILE, frame.to_csv(index=False))
     run = {
         **info,
         "scoring": result.scoring,
@@ -320,8 +316,8 @@ def write_run_files(out: Path, result: Any, info: dict[str, Any]) -> dict[str, P
         "n_folds": result.n_folds,
         "missing": [list(key) for key in result.missing],
     }
-    (out / "run.json").write_text(json.dumps(run, indent=2, default=str))
-    return {"results": out / "results.csv", "run": out / "run.json", "store": out / "sweep.sqlite"}
+    folder.write_text(RUN_FILE, json.dumps(run, indent=2, default=str))
+    return {"results": folder.results, "run": folder.run_json, "store": folder.store}
 
 
 def recipe(data: TrainingTable, **settings: Any) -> str:
@@ -329,11 +325,10 @@ def recipe(data: TrainingTable, **settings: Any) -> str:
 
     Rerunning a command with the same data and settings may replace its own model; any
     other model in the folder is refused (:func:`netreg.persistence.check_model_folder`).
+    Estimator objects among the settings (a target transformer) count by their ``repr``.
     """
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
-    digest.update(np.ascontiguousarray(data.X).tobytes())
-    digest.update(np.asarray(data.y).astype(str).tobytes())
-    return digest.hexdigest()
+    plain = {key: repr(value) if hasattr(value, "get_params") else value for key, value in settings.items()}
+    return fingerprints.fingerprint(plain, data.X, data.y)
 
 
 def _class_labels(y: np.ndarray) -> np.ndarray:

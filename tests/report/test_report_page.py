@@ -157,17 +157,21 @@ def test_a_missing_run_folder_is_refused(tmp_path):
         ),
         (
             '["accuracy"]',
-            'holds a JSON list; expected an object such as {"scoring": "neg_log_loss", "selection": "min"}.',
+            "must be a JSON object; got ['accuracy']. Write the settings the sweep used, for example "
+            '{"scoring": "neg_log_loss", "selection": "min"}.',
         ),
         (
             '{"selection": "min"}',
-            'has no \'scoring\'; add the scoring the sweep used, e.g. {"scoring": "neg_log_loss", "selection": "min"}.',
+            "misses key 'scoring'; expected keys 'scoring' and optionally 'selection', 'title', 'data', 'target'. "
+            'Write the settings the sweep used, for example {"scoring": "neg_log_loss", "selection": "min"}.',
         ),
         (
             '{"scoring": "accuracy", "selction": "1se"}',
-            "has unknown key(s) 'selction'; expected some of 'scoring', 'selection', 'title', 'data', 'target'.",
+            "has unexpected key 'selction'; expected keys 'scoring' and optionally 'selection', 'title', 'data', "
+            "'target'. Write the settings the sweep used, for example "
+            '{"scoring": "neg_log_loss", "selection": "min"}.',
         ),
-        ('{"scoring": "accuracy", "title": 3}', ": 'title' must be a string. Got 3."),
+        ('{"scoring": "accuracy", "title": 3}', ": `title` must be a str; got 3."),
     ],
 )
 def test_a_malformed_run_json_is_refused_with_what_is_wrong(run_folder, content, problem):

@@ -15,6 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from netreg.io.run_folder import FIGURE_FILES, REPORT_FILE, RunFolder
 from netreg.report.axes import format_alpha
 from netreg.report.figures import learning_curves, validation_curve, weight_histograms, weight_norm_curve
 from netreg.report.summary import summarize
@@ -22,9 +23,8 @@ from netreg.report.table import results_table
 from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
 
-__all__ = ["DPI", "REPORT_FILE", "write_report"]
+__all__ = ["DPI", "write_report"]
 
-REPORT_FILE = "report.html"
 #: Enough for a sharp figure on a laptop screen; a 16-alpha report stays well under 1 MB.
 DPI = 110
 
@@ -92,18 +92,17 @@ def write_report(
     >>> path.name, sorted(p.name for p in path.parent.glob("*.png"))
     ('report.html', ['learning_curves.png', 'validation_curve.png', 'weight_norms.png'])
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(out_dir)
     drawings = [
-        ("validation_curve.png", validation_curve(result)[0], _validation_caption(result)),
+        ("validation_curve", validation_curve(result)[0], _validation_caption(result)),
         (
-            "weight_norms.png",
+            "weight_norms",
             weight_norm_curve(result)[0],
             "Frobenius norm of each penalized weight matrix, mean over the folds trained, against alpha; "
             "the dashed line marks the chosen alpha.",
         ),
         (
-            "learning_curves.png",
+            "learning_curves",
             learning_curves(result)[0],
             "Data loss per epoch (no penalty) of one member per alpha: the first fold trained (one that did not "
             "diverge, if there is one). "
@@ -115,7 +114,7 @@ def write_report(
     if store is not None:
         drawings.append(
             (
-                "weight_histograms.png",
+                "weight_histograms",
                 weight_histograms(result, store)[0],
                 "Kept weights of each penalized layer, for the same members as the learning curves.",
             )
@@ -123,15 +122,11 @@ def write_report(
     figures = []
     for name, figure, caption in drawings:
         png = _png(figure)
-        (out / name).write_bytes(png)
+        folder.write_bytes(FIGURE_FILES[name], png)
         figures.append((name, png, caption))
     page = _page(result, figures, title=title or "netreg sweep report", data=data, target=target, store=store)
-    path = out / REPORT_FILE
-    # Written aside, then renamed: a browser refreshing the page never reads half a file.
-    partial = out / (REPORT_FILE + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    # Written aside, then renamed (RunFolder.write_text): a browser refreshing the page never reads half a file.
+    return folder.write_text(REPORT_FILE, page)
 
 
 def _png(figure: Any) -> bytes:
@@ -193,7 +188,7 @@ def _page(
     for name, png, caption in figures:
         uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         parts.append(
-            f'<figure id="{escape(name[:-4])}"><img src="{uri}" alt="{escape(caption)}">'
+            f'<figure id="{escape(name)}"><img src="{uri}" alt="{escape(caption)}">'
             f"<figcaption>{escape(caption)}</figcaption></figure>"
         )
     parts += ["<h2>Results per alpha</h2>", results_table(result), "</body>", "</html>", ""]

@@ -18,20 +18,25 @@ from pathlib import Path
 from typing import Any
 
 from netreg.exceptions import DataError, StoreError
+from netreg.io.json_fields import Is, Keys, check_fields
+from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
 from netreg.report.page import write_report
 from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
 
-__all__ = ["RUN_FILE", "STORE_FILE", "read_run_file", "report_run"]
-
-RUN_FILE = "run.json"
-STORE_FILE = "sweep.sqlite"
+__all__ = ["read_run_file", "report_run"]
 
 _EXAMPLE = '{"scoring": "neg_log_loss", "selection": "min"}'
-_KEYS = ("scoring", "selection", "title", "data", "target")
-# What netreg.runs.write_run_files records besides the report's settings (the report reads
-# none of it; a key outside both lists is a typo, such as "selction").
-_RECORDED = ("task", "command", "alpha", "threshold", "n_folds", "missing", "test")
+_TEXT = Is(str, expected="a str")
+_RUN_SPEC = Keys(
+    {"scoring": _TEXT},
+    optional={"selection": _TEXT, "title": _TEXT, "data": _TEXT, "target": _TEXT},
+    # What netreg.runs.write_run_files records besides the report's settings (the report
+    # reads none of it; a key outside these is a typo, such as "selction").
+    ignored=("task", "command", "alpha", "threshold", "n_folds", "missing", "test"),
+    expected="a JSON object",
+    hint=f"Write the settings the sweep used, for example {_EXAMPLE}.",
+)
 
 
 def report_run(run_dir: str | os.PathLike) -> Path:
@@ -64,11 +69,12 @@ def report_run(run_dir: str | os.PathLike) -> Path:
     >>> report_run(run_dir).name
     'report.html'
     """
-    folder = Path(run_dir)
+    run = RunFolder(run_dir)
+    folder = run.path
     if not folder.is_dir():
         raise DataError(f"No run folder at {str(folder)!r}; expected a folder holding {STORE_FILE} and {RUN_FILE}.")
     settings = read_run_file(folder)
-    store_path = folder / STORE_FILE
+    store_path = run.store
     if not store_path.is_file():
         raise StoreError(
             f"The run folder {str(folder)!r} has no results store {STORE_FILE}; "
@@ -99,7 +105,7 @@ def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:
     ------
     DataError
         If the file is missing, is not a JSON object, lacks ``scoring``, has an unknown
-        key, or a value of the wrong type.
+        key, or a value of the wrong type (the message names the file and the field).
 
     Examples
     --------
@@ -113,7 +119,7 @@ def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:
     True
     """
     folder = Path(run_dir)
-    path = folder / RUN_FILE
+    path = RunFolder(folder).run_json
     if not path.is_file():
         raise DataError(
             f"The run folder {str(folder)!r} has no {RUN_FILE}; expected a JSON file such as {_EXAMPLE} "
@@ -126,17 +132,5 @@ def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:
             f"{str(path)!r} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
             f"expected an object such as {_EXAMPLE}."
         ) from None
-    if not isinstance(settings, dict):
-        raise DataError(f"{str(path)!r} holds a JSON {type(settings).__name__}; expected an object such as {_EXAMPLE}.")
-    unknown = sorted(set(settings) - set(_KEYS) - set(_RECORDED))
-    if unknown:
-        raise DataError(
-            f"{str(path)!r} has unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"expected some of {', '.join(map(repr, _KEYS))}."
-        )
-    if "scoring" not in settings:
-        raise DataError(f"{str(path)!r} has no 'scoring'; add the scoring the sweep used, e.g. {_EXAMPLE}.")
-    for key in _KEYS:
-        if key in settings and not isinstance(settings[key], str):
-            raise DataError(f"{str(path)!r}: {key!r} must be a string. Got {settings[key]!r}.")
+    check_fields(settings, _RUN_SPEC, source=repr(str(path)))
     return settings

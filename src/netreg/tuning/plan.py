@@ -14,7 +14,6 @@ differences are the penalty's doing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from netreg import penalties
 from netreg.engine import Callback, MemberResult, TrainConfig, train_population
 from netreg.estimators import TrainingRequest
 from netreg.exceptions import InvalidParameterError
+from netreg.io import fingerprint
 from netreg.tuning.grid import resolve_alphas
 from netreg.tuning.splits import cv_splits
 
@@ -176,7 +176,7 @@ def plan_from_request(
         "estimator": type(estimator).__name__,
         "params": json.loads(json.dumps(params, default=str)),
         "alphas": grid.tolist(),
-        "folds": _digest(*(part for fold in folds for part in fold)),
+        "folds": fingerprint(*(part for fold in folds for part in fold)),
         "n_folds": len(folds),
         "task": request.task,
         "n_outputs": int(targets.shape[1]) if targets.ndim == 2 else 1,
@@ -196,7 +196,7 @@ def plan_from_request(
         train_rows=train_rows,
         stop_rows=stop_rows,
         spec=spec,
-        fingerprint=_digest(X64, targets, sample_weight),
+        fingerprint=fingerprint(X64, targets, sample_weight),
         # Without folds the evidence chooses alpha: worth the exact curvature where it is cheap.
         curvature="kfac" if cv is not None else "auto",
     )
@@ -250,12 +250,3 @@ def train_chunk(
         callbacks=[_Finished(), *callbacks],
         raise_on_divergence=False,
     )
-
-
-def _digest(*arrays: np.ndarray) -> str:
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(str((array.dtype.str, array.shape)).encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import netreg
-from netreg import _tables
 from netreg.exceptions import DataError, InvalidParameterError
-from netreg.preprocessing import TablePreprocessor
-from netreg.tabular import Table, check_classification_target, drop_missing_rows, infer_task, read_table
+from netreg.io import _readers
+from netreg.io.preprocessing import TablePreprocessor
+from netreg.io.tables import Table, check_classification_target, drop_missing_rows, infer_task, read_table
 
 FRAME = pd.DataFrame(
     {
@@ -129,7 +129,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     # The tests may run as root, who reads any file: simulate the refusal of open().
-    monkeypatch.setattr(_tables, "open", denied, raising=False)
+    monkeypatch.setattr(_readers, "open", denied, raising=False)
     with raises(f"`{tmp_path / 'd.csv'}`: cannot be read (Permission denied); expected a readable file."):
         read_table(tmp_path / "d.csv")
 

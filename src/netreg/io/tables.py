@@ -4,7 +4,7 @@ This is the "data in" layer of the command line (``netreg train DATA --target CO
 :func:`read_table` reads a file into a :class:`Table`, :func:`infer_task` tells
 classification from regression, :func:`check_classification_target` refuses a single
 class, and :func:`drop_missing_rows` removes incomplete rows. Turning the features into
-a matrix of numbers is the job of :class:`netreg.preprocessing.TablePreprocessor`.
+a matrix of numbers is the job of :class:`netreg.io.TablePreprocessor`.
 
 Every bad input raises :class:`netreg.DataError` whose message starts with the file,
 then says what was found and what was expected::
@@ -23,10 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from netreg import _tables
 from netreg._checks import invalid
-from netreg._tables import FORMATS
 from netreg.exceptions import DataError
+from netreg.io import _readers
+from netreg.io._readers import FORMATS
+from netreg.io._text import show
+from netreg.io.columns import check_frame, missing_mask
 
 __all__ = [
     "FORMATS",
@@ -92,7 +94,7 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
     ``(n, k)`` gives columns ``a0`` ... ``a{k-1}``.
 
     Missing values in the features are kept (see :func:`drop_missing_rows` and
-    :class:`netreg.preprocessing.TablePreprocessor`); in the target they are an error.
+    :class:`netreg.io.TablePreprocessor`); in the target they are an error.
 
     Parameters
     ----------
@@ -135,17 +137,17 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
     name = os.fspath(path) if isinstance(path, str | os.PathLike) else None
     if not isinstance(name, str):
         raise invalid("path", "a str or os.PathLike", path)
-    file_format = _tables.check_file(name)
+    file_format = _readers.check_file(name)
     if file_format == "npz":
-        features, target_values = _tables.read_npz(name, target)
+        features, target_values = _readers.read_npz(name, target)
     else:
-        frame = _tables.read_csv(name) if file_format == "csv" else _tables.read_parquet(name)
+        frame = _readers.read_csv(name) if file_format == "csv" else _readers.read_parquet(name)
         frame = frame.reset_index(drop=True)  # a pandas index stored in Parquet is not a feature
-        _tables.check_names(name, [str(column) for column in frame.columns])
-        _tables.check_has_rows(name, frame.columns, len(frame))
-        features, target_values = _tables.split_target(name, frame, target)
+        _readers.check_names(name, [str(column) for column in frame.columns])
+        _readers.check_has_rows(name, frame.columns, len(frame))
+        features, target_values = _readers.split_target(name, frame, target)
     if target_values is not None:
-        _tables.check_target_values(name, target_values, "array" if file_format == "npz" else "column")
+        _readers.check_target_values(name, target_values, "array" if file_format == "npz" else "column")
     return Table(features=features, target=target_values, path=name, format=file_format)
 
 
@@ -171,9 +173,9 @@ def infer_task(target: pd.Series) -> str:
     >>> infer_task(pd.Series([0.5, 1.0])), infer_task(pd.Series(range(21)))
     ('regression', 'regression')
     """
-    values = _tables.check_series(target, "target").dropna()
+    values = _check_series(target, "target").dropna()
     if len(values) == 0:
-        raise DataError(f"{_tables.target_name(target)} has no values; expected at least one.")
+        raise DataError(f"{_target_name(target)} has no values; expected at least one.")
     if values.dtype == object:
         values = values.infer_objects()  # an object column of numbers is numeric
     dtype = values.dtype
@@ -205,12 +207,12 @@ def check_classification_target(target: pd.Series) -> None:
     ...
     netreg.exceptions.DataError: target column 'label' has a single class ('a'); classification needs at least two classes. Choose another target column, or add rows of other classes.
     """
-    classes = pd.unique(_tables.check_series(target, "target").dropna())
+    classes = pd.unique(_check_series(target, "target").dropna())
     if len(classes) == 0:
-        raise DataError(f"{_tables.target_name(target)} has no values; expected at least two classes.")
+        raise DataError(f"{_target_name(target)} has no values; expected at least two classes.")
     if len(classes) == 1:
         raise DataError(
-            f"{_tables.target_name(target)} has a single class ({_tables.show(classes[0])}); classification needs at "
+            f"{_target_name(target)} has a single class ({show(classes[0])}); classification needs at "
             "least two classes. Choose another target column, or add rows of other classes."
         )
 
@@ -243,15 +245,27 @@ def drop_missing_rows(
     >>> target.tolist(), dropped
     ([0], [1, 2])
     """
-    frame = _tables.check_frame(features)
+    frame = check_frame(features)
     if target is not None:
-        _tables.check_series(target, "target")
+        _check_series(target, "target")
         if len(target) != len(frame):
             raise DataError(
                 f"features and target must have the same number of rows. Got features with {len(frame)} "
                 f"rows and target with {len(target)} rows."
             )
-    missing = _tables.missing_mask(frame).any(axis=1)
+    missing = missing_mask(frame).any(axis=1)
     keep = ~missing
     dropped = [int(position) for position in np.flatnonzero(missing)]
     return frame[keep], None if target is None else target[keep], dropped
+
+
+def _check_series(target: object, name: str) -> pd.Series:
+    """``target`` if it is a Series, else raise."""
+    if not isinstance(target, pd.Series):
+        raise DataError(f"{name} must be a pandas Series; got {type(target).__name__}.")
+    return target
+
+
+def _target_name(target: pd.Series) -> str:
+    """``"target column 'y'"``, or ``"target"`` for a Series without a name."""
+    return "target" if target.name is None else f"target column {show(target.name)}"

@@ -1,8 +1,7 @@
-"""Private helpers of the table layer: file readers, the missing-value mask, message pieces.
+"""Readers of the table layer: from a CSV, Parquet or NPZ file to a DataFrame, checked.
 
-Used by :mod:`netreg.tabular` (reading) and :mod:`netreg.preprocessing` (the
-preprocessor), so that both find missing values the same way and word rows, columns
-and values the same way in their messages.
+Used by :func:`netreg.io.read_table`; every function raises :class:`netreg.DataError`
+whose message starts with the file.
 """
 
 from __future__ import annotations
@@ -19,75 +18,26 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError
+from netreg.io._text import names_text, rows_text, show
+from netreg.io.columns import missing_mask
+
+__all__ = [
+    "FORMATS",
+    "check_file",
+    "check_has_rows",
+    "check_names",
+    "check_target_values",
+    "csv_error",
+    "read_csv",
+    "read_npz",
+    "read_parquet",
+    "split_target",
+    "suggest",
+]
 
 #: File extensions read by ``read_table`` (compared in lower case) and their format.
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".npz": "npz"}
 SUPPORTED = ", ".join(FORMATS)
-MAX_ROWS_SHOWN = 5
-MAX_NAMES_SHOWN = 20
-
-
-def missing_mask(frame: pd.DataFrame) -> np.ndarray:
-    """``(n_rows, n_columns)`` booleans: NaN, None, NaT, or text that is blank or ``"nan"``."""
-    mask = frame.isna().to_numpy(dtype=bool, copy=True)
-    for j, (_, column) in enumerate(frame.items()):
-        if column.dtype == object or isinstance(column.dtype, pd.StringDtype | pd.CategoricalDtype):
-            mask[:, j] |= np.array([_is_missing_text(value) for value in column.astype(object)], dtype=bool)
-    return mask
-
-
-def _is_missing_text(value: Any) -> bool:
-    # Text that reads as no value: "" or blanks, and "nan" (as pandas.read_csv reads it).
-    return isinstance(value, str) and (not value.strip() or value.strip().lower() in ("nan", "-nan", "+nan"))
-
-
-def rows_text(labels: Sequence[Any]) -> str:
-    """``"row 3"``, ``"rows 2, 5"``, or ``"rows 0, 1, 2, 3, 4 and 7 more"``."""
-    shown = ", ".join(row_label(label) for label in labels[:MAX_ROWS_SHOWN])
-    more = f" and {len(labels) - MAX_ROWS_SHOWN} more" if len(labels) > MAX_ROWS_SHOWN else ""
-    return f"{'row' if len(labels) == 1 else 'rows'} {shown}{more}"
-
-
-def row_label(label: Any) -> str:
-    """A row's index label: ``3`` for an integer, else its ``repr``."""
-    return str(int(label)) if isinstance(label, int | np.integer) else show(label)
-
-
-def names_text(names: Iterable[Any]) -> str:
-    """``"'a', 'b', 'c'"``; after 20 names, ``"'a', ..., 't' and 5 more"``."""
-    listed = list(names)
-    shown = ", ".join(show(name) for name in listed[:MAX_NAMES_SHOWN])
-    return shown + (f" and {len(listed) - MAX_NAMES_SHOWN} more" if len(listed) > MAX_NAMES_SHOWN else "")
-
-
-def show(value: Any) -> str:
-    """``repr`` of a value as a user wrote it: ``42``, not ``np.int64(42)``."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return repr(value)
-
-
-def check_frame(features: Any) -> pd.DataFrame:
-    """``features`` if it is a DataFrame, else raise."""
-    if not isinstance(features, pd.DataFrame):
-        raise DataError(f"features must be a pandas DataFrame; got {type(features).__name__}.")
-    return features
-
-
-def check_series(target: Any, name: str) -> pd.Series:
-    """``target`` if it is a Series, else raise."""
-    if not isinstance(target, pd.Series):
-        raise DataError(f"{name} must be a pandas Series; got {type(target).__name__}.")
-    return target
-
-
-def target_name(target: pd.Series) -> str:
-    """``"target column 'y'"``, or ``"target"`` for a Series without a name."""
-    return "target" if target.name is None else f"target column {show(target.name)}"
-
-
-# ---------------------------------------------------------------------------------------
-# Reading.
 
 
 def check_file(name: str) -> str:

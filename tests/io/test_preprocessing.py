@@ -9,12 +9,16 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from netreg.exceptions import DataError, InvalidParameterError, NotFittedError
-from netreg.preprocessing import TablePreprocessor
+from netreg.io.preprocessing import TablePreprocessor
 
 RNG = np.random.default_rng(0)
 N = 60
@@ -403,3 +407,103 @@ def test_transform_refuses_a_value_that_overflows_once_standardized():
         "scale 5e-301); expected values of a similar magnitude."
     ):
         preprocessor.transform(pd.DataFrame({"a": [0.0, 1e300]}))
+
+
+# ---------------------------------------------------------------------------------------
+# Through scikit-learn: the transformers, their JSON round trip, the estimator API.
+
+EVERY_KIND = pd.DataFrame(
+    {
+        "real": [0.5, -1.25, 3.0, 2.0, 0.5],
+        "count": [3, 1, 4, 1, 5],
+        "city": ["Oslo", "Lima", "Oslo", "Paris", "Lima"],
+        "as_text": pd.Series(["1", "2.5", " 3", "1e1", "-4"], dtype=object),
+        "flag": [True, False, False, True, True],
+        "grade": pd.Categorical(["b", "a", "b", "c", "a"]),
+        "same": [2.0] * 5,
+    }
+)
+# A city and a grade never seen at fit.
+NEW_ROWS = EVERY_KIND.head(2).assign(city=["Tokyo", "Lima"], grade=pd.Categorical(["z", "a"]))
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_round_trip_on_every_kind_of_column_rebuilds_a_column_transformer_that_transforms_identically(standardize):
+    preprocessor = TablePreprocessor(standardize=standardize).fit(EVERY_KIND)
+    assert preprocessor.numeric_columns_ == ["real", "count", "as_text", "flag", "same"]
+    assert preprocessor.categorical_columns_ == ["city", "grade"]
+    rebuilt = TablePreprocessor.from_config(json.loads(json.dumps(preprocessor.to_config())))
+    assert isinstance(rebuilt.transformer_, ColumnTransformer)
+    for data in (EVERY_KIND, NEW_ROWS, EVERY_KIND[::-1]):
+        np.testing.assert_array_equal(rebuilt.transform(data), preprocessor.transform(data))
+    # The unknown city and grade are rows of zeros in their one-hot columns.
+    X = rebuilt.transform(NEW_ROWS)
+    names = rebuilt.feature_names_out_
+    city = [names.index(f"city_{c}") for c in ("Lima", "Oslo", "Paris")]
+    grade = [names.index(f"grade_{g}") for g in ("a", "b", "c")]
+    assert X[0, city].tolist() == [0.0] * 3 and X[0, grade].tolist() == [0.0] * 3
+    assert X[1, city].tolist() == [1.0, 0.0, 0.0] and X[1, grade].tolist() == [1.0, 0.0, 0.0]
+    for attribute in ("means_", "scales_"):
+        np.testing.assert_array_equal(getattr(rebuilt, attribute), getattr(preprocessor, attribute))
+    assert rebuilt.feature_names_out_ == preprocessor.feature_names_out_ == list(rebuilt.get_feature_names_out())
+
+
+def test_the_fitted_state_is_that_of_standard_scaler_and_one_hot_encoder_bit_for_bit():
+    preprocessor = TablePreprocessor().fit(EVERY_KIND)
+    steps = {name: step for name, step, _ in preprocessor.transformer_.transformers_}
+    scalers = [step for step in steps.values() if isinstance(step, StandardScaler)]
+    encoders = [step for step in steps.values() if isinstance(step, OneHotEncoder)]
+    assert len(scalers) + len(encoders) == len(steps) and all(e.handle_unknown == "ignore" for e in encoders)
+    numeric = EVERY_KIND[preprocessor.numeric_columns_].astype({"as_text": float}).astype(float)
+    scaler = StandardScaler().fit(numeric)
+    np.testing.assert_array_equal(preprocessor.means_, scaler.mean_)
+    np.testing.assert_array_equal(preprocessor.scales_, scaler.scale_)
+    assert preprocessor.scales_[-1] == 1.0  # the constant column, as StandardScaler has it
+    encoder = OneHotEncoder().fit(EVERY_KIND[["city", "grade"]].astype(str))
+    assert preprocessor.categories_ == [c.tolist() for c in encoder.categories_]
+
+
+def test_without_standardization_numeric_columns_pass_through():
+    preprocessor = TablePreprocessor(standardize=False).fit(EVERY_KIND)
+    steps = [
+        step if isinstance(step, str) else type(step).__name__ for _, step, _ in preprocessor.transformer_.transformers
+    ]
+    assert steps == ["passthrough", "OneHotEncoder", "passthrough", "OneHotEncoder", "passthrough"]
+    X = preprocessor.transform(EVERY_KIND)
+    np.testing.assert_array_equal(X[:, preprocessor.feature_names_out_.index("as_text")], [1.0, 2.5, 3.0, 10.0, -4.0])
+
+
+def test_it_is_a_scikit_learn_transformer():
+    y = np.arange(5.0)
+    pipeline = make_pipeline(TablePreprocessor(), Ridge(alpha=1.0)).fit(EVERY_KIND, y)
+    reference = Ridge(alpha=1.0).fit(TablePreprocessor().fit_transform(EVERY_KIND), y)
+    np.testing.assert_array_equal(
+        pipeline.predict(NEW_ROWS), reference.predict(TablePreprocessor().fit(EVERY_KIND).transform(NEW_ROWS))
+    )
+    assert clone(TablePreprocessor(standardize=False)).get_params() == {"standardize": False}
+    with pytest.raises(SklearnNotFittedError):
+        check_is_fitted(TablePreprocessor())
+    frame = TablePreprocessor().set_output(transform="pandas").fit(EVERY_KIND).transform(NEW_ROWS)
+    assert (
+        isinstance(frame, pd.DataFrame)
+        and list(frame.columns) == TablePreprocessor().fit(EVERY_KIND).feature_names_out_
+    )
+
+
+def test_from_config_refuses_statistics_for_columns_that_pass_through():
+    config = _with(["standardize"], False)
+    with raises("preprocessor config: `columns[0].mean` must be 0 when `standardize` is false; got 0.5."):
+        TablePreprocessor.from_config(config)
+    config["columns"][0].update(mean=0.0)
+    with raises("preprocessor config: `columns[0].scale` must be 1 when `standardize` is false; got 2.0."):
+        TablePreprocessor.from_config(config)
+    config["columns"][0].update(scale=1.0)
+    np.testing.assert_array_equal(
+        TablePreprocessor.from_config(config).transform(pd.DataFrame({"a": [7.0], "b": ["x"]})), [[7.0, 1.0, 0.0]]
+    )
+
+
+def test_column_names_that_are_the_same_as_text_are_refused():
+    # scikit-learn names columns by text; 0 and "0" would be one column to it.
+    with raises("columns 0, '0' have the same name as text; expected distinct column names. Rename one."):
+        TablePreprocessor().fit(pd.DataFrame({0: [1.0], "0": [2.0]}))

@@ -1,0 +1,48 @@
+"""Tables in, models out: reading data files, encoding them, and the files a run leaves.
+
+Reading tables (:mod:`~netreg.io.tables`)
+    ``read_table``, ``Table``: CSV, Parquet and NPZ files to features and a target;
+    ``infer_task``, ``check_classification_target``, ``drop_missing_rows``.
+Column typing (:mod:`~netreg.io.columns`)
+    Which columns are numbers and which are categories, and the refusal of anything else.
+Preprocessing (:mod:`~netreg.io.preprocessing`, :mod:`~netreg.io.transformers`)
+    ``TablePreprocessor``: scikit-learn's ``StandardScaler`` and ``OneHotEncoder`` in a
+    ``ColumnTransformer``, with a JSON round trip of the fitted state (no pickle).
+Fingerprints (:mod:`~netreg.io.fingerprints`)
+    ``fingerprint``: one SHA-256 digest of arrays, frames and settings.
+JSON fields (:mod:`~netreg.io.json_fields`)
+    ``check_fields`` and its specs: the layout of a JSON file declared once, checked with
+    one clear message.
+Run folders (:mod:`~netreg.io.run_folder`)
+    ``RunFolder``: the paths of a run folder, and the writing of files into it.
+"""
+
+from netreg.io.fingerprints import fingerprint
+from netreg.io.json_fields import check_fields
+from netreg.io.preprocessing import TablePreprocessor
+from netreg.io.run_folder import RunFolder
+from netreg.io.tables import (
+    FORMATS,
+    MAX_CLASSES,
+    Table,
+    check_classification_target,
+    drop_missing_rows,
+    infer_task,
+    read_table,
+)
+from netreg.io.transformers import table_transformer
+
+__all__ = [
+    "read_table",
+    "Table",
+    "FORMATS",
+    "MAX_CLASSES",
+    "infer_task",
+    "check_classification_target",
+    "drop_missing_rows",
+    "TablePreprocessor",
+    "table_transformer",
+    "fingerprint",
+    "check_fields",
+    "RunFolder",
+]

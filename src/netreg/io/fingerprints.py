@@ -1,0 +1,94 @@
+"""One fingerprint for data and settings: what a store, a model or a run was made from.
+
+:func:`fingerprint` hashes a sequence of parts (arrays, DataFrames, Series and JSON-able
+settings) with SHA-256. Two calls give the same digest exactly when their parts are the
+same, in the same order: same values, dtypes and shapes for arrays, same JSON for settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["fingerprint"]
+
+
+def fingerprint(*parts: Any) -> str:
+    """SHA-256 hex digest of ``parts``, in order.
+
+    Each part is hashed after a header that says its kind and size, so that no two
+    different sequences of parts give the same stream of bytes:
+
+    * a NumPy array (or anything :func:`numpy.asarray` takes that is not a dict, list,
+      str, number, bool or None): the text of ``(dtype.str, shape)``, then its bytes in C
+      order. An array of Python objects (text labels, say) is hashed as the same values
+      in NumPy's text dtype (``array.astype(str)``);
+    * a pandas DataFrame or Series: its column names (or name) and dtypes as JSON, then
+      :func:`pandas.util.hash_pandas_object` of its values (the index is left out);
+    * anything else: its JSON (keys sorted; NumPy scalars and arrays inside it as Python
+      numbers and lists, paths as text); a value JSON cannot write is a ``TypeError``.
+
+    Arrays alone are hashed exactly as the sweep's results store has hashed its data
+    since version 0.1, so that store fingerprints stay the same.
+
+    Parameters
+    ----------
+    *parts : array, DataFrame, Series or JSON-able value
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> fingerprint({"alpha": 0.1}, X) == fingerprint({"alpha": 0.1}, X.copy())
+    True
+    >>> fingerprint({"alpha": 0.1}, X) == fingerprint({"alpha": 0.2}, X)
+    False
+    >>> fingerprint(X) == fingerprint(X.astype(np.float32))  # the dtype is part of the data
+    False
+    >>> len(fingerprint())
+    64
+    """
+    digest = hashlib.sha256()
+    for part in parts:
+        for chunk in _chunks(part):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _chunks(part: Any) -> list[bytes]:
+    if isinstance(part, pd.DataFrame | pd.Series):
+        names = list(part.columns) if isinstance(part, pd.DataFrame) else [part.name]
+        dtypes = [str(dtype) for dtype in (part.dtypes if isinstance(part, pd.DataFrame) else [part.dtype])]
+        header = _json({"pandas": type(part).__name__, "names": names, "dtypes": dtypes, "rows": len(part)})
+        hashes = pd.util.hash_pandas_object(part, index=False).to_numpy()
+        return [b"(pandas)", header, hashes.tobytes()]
+    if isinstance(part, dict | list | tuple | str | int | float | bool | np.generic) or part is None:
+        encoded = _json(part)
+        return [str(("json", len(encoded))).encode(), encoded]
+    array = np.asarray(part)
+    if array.dtype == object:
+        array = array.astype(str)
+    array = np.ascontiguousarray(array)
+    return [str((array.dtype.str, array.shape)).encode(), array.tobytes()]
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, default=_plain).encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"fingerprint: a {type(value).__name__} cannot be written as JSON; pass plain data or an array.")
