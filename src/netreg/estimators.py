@@ -202,7 +202,7 @@ class _BaseNetReg(BaseEstimator):
             sample_weight=sample_weight,
             init_states=self.module_.state_dict() if continuing else None,
             init_optimizer_states=[getattr(self, "_optimizer_state", None)] if incremental and continuing else None,
-            callback=_PrintProgress(type(self).__name__, callback) if self.verbose else callback,
+            callbacks=[c for c in (_PrintProgress(type(self).__name__) if self.verbose else None, callback) if c is not None],
         )
         member = result.members[0]
         self._store(
@@ -680,15 +680,10 @@ n_features_in_, feature_names_in_
 
 
 class _PrintProgress(Callback):
-    """``verbose=True``: one line per epoch on standard output, as scikit-learn's MLP prints;
-    every event also goes on to the user's own callback, if any."""
+    """``verbose=True``: one line per epoch on standard output, as scikit-learn's MLP prints."""
 
-    def __init__(self, name: str, inner: Callback | None = None) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.inner = inner or Callback()
-
-    def on_train_begin(self, info) -> None:
-        self.inner.on_train_begin(info)
 
     def on_epoch_end(self, epoch: int, records) -> None:
         for record in records.values():
@@ -696,13 +691,6 @@ class _PrintProgress(Callback):
             if "val_score" in record:
                 line += f", validation score = {record['val_score']:.6f}"
             sys.stdout.write(line + "\n")
-        self.inner.on_epoch_end(epoch, records)
-
-    def on_member_end(self, result) -> None:
-        self.inner.on_member_end(result)
-
-    def on_train_end(self, result) -> None:
-        self.inner.on_train_end(result)
 
 
 def _to_cpu(value: Any) -> Any:

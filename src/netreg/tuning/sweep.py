@@ -223,7 +223,7 @@ def train_chunk(
         train_rows=[plan.train_rows[f] for _, f in keys],
         eval_rows=eval_rows,
         sample_weight=plan.sample_weight,
-        callback=_Collect(),
+        callbacks=_Collect(),
         raise_on_divergence=False,
     )
     return finished

@@ -1,0 +1,57 @@
+"""The solvers: L-BFGS against exact solutions of linear models, and the registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.preprocessing import StandardScaler
+
+from netreg import conventions
+from netreg.engine import TrainConfig, train_population
+from netreg.nets import MLP
+
+F64 = {"dtype": "float64", "device": "cpu"}
+
+
+@pytest.mark.parametrize("alpha", [0.1, 10.0, 300.0])
+def test_no_hidden_layer_lbfgs_equals_ridge(diabetes, alpha):
+    X, y = diabetes
+    Y = np.column_stack([y, np.sin(y)])  # two targets: Ridge(alpha) for any number of targets
+    # Ridge is solved exactly (Cholesky); L-BFGS stops at a largest gradient entry of 1e-8,
+    # and the objective's curvature (>= alpha/m, plus X'X/m ~ 1) keeps the weights within ~1e-8.
+    config = TrainConfig(solver="lbfgs", tol=1e-8, ftol=1e-15, max_iter=5000, **F64)
+    result = train_population(MLP(10, (), 2), X, Y, task="regression", alphas=[alpha], config=config).members[0]
+    ridge = Ridge(alpha=conventions.to_ridge_alpha(alpha)).fit(X, Y)
+    np.testing.assert_allclose(result.state_dict["layers.0.weight"].numpy(), ridge.coef_, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(result.state_dict["layers.0.bias"].numpy(), ridge.intercept_, rtol=1e-6, atol=1e-7)
+    assert result.status == "converged"
+
+
+@pytest.mark.parametrize("alpha", [0.5, 20.0])
+def test_no_hidden_layer_lbfgs_equals_binary_logistic_regression(alpha):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    # Both are L-BFGS runs stopped near a gradient of 1e-10. With weak regularization the
+    # objective is flat along some directions (the classes are nearly separable), so the
+    # two solutions agree to ~1e-6, not to machine precision: compare to 1e-5.
+    config = TrainConfig(solver="lbfgs", tol=1e-10, ftol=1e-15, max_iter=5000, **F64)
+    result = train_population(MLP(30, (), 1), X, y, task="binary", alphas=[alpha], config=config).members[0]
+    logistic = LogisticRegression(C=conventions.to_logistic_C(alpha), tol=1e-12, max_iter=10000).fit(X, y)
+    np.testing.assert_allclose(result.state_dict["layers.0.weight"].numpy(), logistic.coef_, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(result.state_dict["layers.0.bias"].numpy(), logistic.intercept_, rtol=1e-5, atol=1e-5)
+
+
+def test_no_hidden_layer_lbfgs_equals_multinomial_logistic_regression(digits):
+    X, y = digits[0][:500], digits[1][:500]
+    alpha = 2.0
+    config = TrainConfig(solver="lbfgs", tol=1e-10, ftol=1e-15, max_iter=5000, **F64)
+    result = train_population(MLP(64, (), 10), X, y, task="multiclass", alphas=[alpha], config=config).members[0]
+    logistic = LogisticRegression(C=conventions.to_logistic_C(alpha), tol=1e-12, max_iter=10000).fit(X, y)
+    np.testing.assert_allclose(result.state_dict["layers.0.weight"].numpy(), logistic.coef_, rtol=1e-4, atol=1e-6)
+    # Softmax intercepts are defined up to a common shift (they are not penalized): compare centred.
+    ours = result.state_dict["layers.0.bias"].numpy()
+    np.testing.assert_allclose(
+        ours - ours.mean(), logistic.intercept_ - logistic.intercept_.mean(), rtol=1e-4, atol=1e-6
+    )
