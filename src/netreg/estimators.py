@@ -202,7 +202,9 @@ class _BaseNetReg(BaseEstimator):
             sample_weight=sample_weight,
             init_states=self.module_.state_dict() if continuing else None,
             init_optimizer_states=[getattr(self, "_optimizer_state", None)] if incremental and continuing else None,
-            callbacks=[c for c in (_PrintProgress(type(self).__name__) if self.verbose else None, callback) if c is not None],
+            callbacks=[
+                c for c in (_PrintProgress(type(self).__name__) if self.verbose else None, callback) if c is not None
+            ],
         )
         member = result.members[0]
         self._store(

@@ -350,6 +350,8 @@ def add_scaled_grad_(
         raise ValueError(
             f"Got {len(weights)} weights, {len(grads)} gradients and {len(scales)} scales; expected one of each per weight."
         )
+    if not weights:
+        return
     if any(isinstance(s, float | int) and s == 0 for s in scales):
         kept = [(w, g, s) for w, g, s in zip(weights, grads, scales) if not (isinstance(s, float | int) and s == 0)]
         if not kept:

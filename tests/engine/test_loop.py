@@ -311,3 +311,21 @@ def test_population_with_two_layer_alphas_overrides_keeps_them_fixed():
         w = {k: v.numpy() for k, v in member.state_dict.items()}
         expected = 5.0 / 60 * (w["layers.0.weight"] ** 2).sum() + alpha / 60 * (w["layers.1.weight"] ** 2).sum()
         assert member.history[-1]["penalty"] == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_penalty_on_no_parameter_records_zero(solver):
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    alphas = [1.0] if solver == "lbfgs" else [1.0, 2.0]
+    result = train_population(
+        MLP(3, (4,), 1),
+        X,
+        X.sum(1),
+        task="regression",
+        alphas=alphas,
+        penalty=netreg.L2(exclude=["layers.*"]),
+        config=TrainConfig(solver=solver, max_iter=2),
+    )
+    for member in result.members:
+        assert member.history[-1]["penalty"] == 0.0 and member.history[-1]["weight_norms"] == {}
+        assert member.history[-1]["objective"] == member.history[-1]["train_loss"]

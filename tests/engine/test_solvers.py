@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 
 from netreg import conventions
 from netreg.engine import TrainConfig, train_population
+from netreg.engine.solvers import LBFGS, SGD, SOLVERS, Adam, get_solver
 from netreg.nets import MLP
 
 F64 = {"dtype": "float64", "device": "cpu"}
@@ -55,3 +57,56 @@ def test_no_hidden_layer_lbfgs_equals_multinomial_logistic_regression(digits):
     np.testing.assert_allclose(
         ours - ours.mean(), logistic.intercept_ - logistic.intercept_.mean(), rtol=1e-4, atol=1e-6
     )
+
+
+def test_the_registry_names_every_solver_trainconfig_accepts():
+    assert list(SOLVERS) == ["adam", "sgd", "lbfgs"]
+    for name, cls in SOLVERS.items():
+        solver = get_solver(TrainConfig(solver=name, learning_rate=0.5, max_iter=7))
+        assert type(solver) is cls and solver.name == name
+        assert solver.full_batch == (name == "lbfgs")
+    assert get_solver(TrainConfig(solver="sgd", learning_rate=0.5, momentum=0.3, nesterov=False)).__dict__ == {
+        "learning_rate": 0.5,
+        "momentum": 0.3,
+        "nesterov": False,
+    }
+    assert get_solver(TrainConfig(solver="lbfgs", max_iter=7, max_fun=9, tol=1e-3, ftol=1e-6)).__dict__ == {
+        "max_iter": 7,
+        "max_fun": 9,
+        "tol": 1e-3,
+        "ftol": 1e-6,
+    }
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
+        Adam(learning_rate=0.1, beta_1=0.9, beta_2=0.99, epsilon=1e-8),
+    ],
+)
+def test_a_members_optimizer_state_exports_and_loads_back(solver):
+    params = [torch.randn(3, 4, 2, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)]
+    state = solver.init(params)
+    for _ in range(2):
+        solver.step(params, [torch.randn_like(p) for p in params], state)
+    saved = solver.member_state(state, 1, ["w", "b"])
+    fresh = solver.init([torch.zeros_like(p) for p in params])
+    solver.load_member_state(fresh, 2, ["w", "b"], saved)
+    for before, after in zip(state.tensors(), fresh.tensors()):
+        assert torch.equal(after[2].to(before.dtype), before[1])
+        assert not after[:2].any()
+
+
+def test_lbfgs_reports_convergence_and_running_out_of_iterations():
+    def quadratic(x):
+        return float(((x - np.arange(4.0)) ** 2 * np.arange(1.0, 5.0)).sum()), 2 * (x - np.arange(4.0)) * np.arange(
+            1.0, 5.0
+        )
+
+    points = []
+    outcome = LBFGS(max_iter=100, max_fun=1000, tol=1e-12, ftol=1e-15).minimize(quadratic, np.zeros(4), points.append)
+    assert outcome.status == "converged" and outcome.n_iter == len(points)
+    np.testing.assert_allclose(points[-1], np.arange(4.0), atol=1e-10)
+    outcome = LBFGS(max_iter=2, max_fun=1000, tol=1e-12, ftol=1e-15).minimize(quadratic, np.zeros(4), points.append)
+    assert (outcome.status, outcome.n_iter) == ("max_iter", 2)

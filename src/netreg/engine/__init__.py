@@ -21,14 +21,15 @@ The package is a functional core with a thin loop:
 ``rows``        per-member rows: minibatch orders, held-out sets, evaluation
 ``callbacks``   :class:`Callback` and their dispatch; ``population`` the handle they get
 ``results``     :class:`MemberResult`, :class:`PopulationResult`
-``loop``        :func:`train_population`: ``fit -> fit_loop -> run_epoch -> train_step``
+``train``       :func:`train_population`: validate the inputs, run the loop
+``loop``        the ``Trainer``: ``fit -> fit_loop -> run_epoch -> train_step``
 """
 
 from netreg.engine.callbacks import Callback
 from netreg.engine.config import TrainConfig, resolve_device
-from netreg.engine.loop import train_population
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult, member_module
+from netreg.engine.train import train_population
 
 __all__ = [
     "TrainConfig",

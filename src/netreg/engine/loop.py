@@ -1,4 +1,4 @@
-"""The training loop: ``train_population -> fit -> fit_loop -> run_epoch -> train_step``.
+"""The training loop: ``Trainer.fit -> fit_loop -> run_epoch -> train_step`` (or ``fit_full_batch``).
 
 The loop holds the run's validated :class:`~netreg.engine.inputs.Inputs`, its
 :class:`~netreg.engine.state.PopulationState` and its callbacks, and reads like the
@@ -23,12 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from torch import Tensor, nn
+from torch import Tensor
 
 from netreg import penalties
 from netreg.engine.callbacks import Callback, CallbackList
-from netreg.engine.config import TrainConfig
-from netreg.engine.inputs import Inputs, validate_inputs
+from netreg.engine.inputs import Inputs
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult
 from netreg.engine.rows import Rows, epoch_batches, evaluate
@@ -37,126 +36,8 @@ from netreg.engine.state import PopulationState, initial_state
 from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
 from netreg.engine.stopping import advance, status_message, statuses, watched_metric
 from netreg.exceptions import DivergenceError
-from netreg.losses import Task
 
-__all__ = ["train_population", "Trainer"]
-
-
-def train_population(
-    module: nn.Module,
-    X: Any,
-    y: Any,
-    *,
-    task: str | Task,
-    alphas: Sequence[float] | None = None,
-    penalty: str | penalties.Penalty = "l2",
-    config: TrainConfig | None = None,
-    seeds: int | Sequence[int] = 0,
-    train_rows: Sequence[Any] | None = None,
-    eval_rows: Mapping[str, Sequence[Any]] | None = None,
-    sample_weight: Any = None,
-    init_states: Mapping[str, Tensor] | Sequence[Mapping[str, Tensor]] | None = None,
-    init_optimizer_states: Sequence[Mapping[str, Any] | None] | None = None,
-    callbacks: Callback | Sequence[Callback] | None = None,
-    raise_on_divergence: bool | None = None,
-) -> PopulationResult:
-    """Train K copies of ``module`` at once, member k with strength ``alphas[k]``.
-
-    Each member minimizes ``mean_i loss_i + penalty``, with the penalty of
-    :mod:`netreg.penalties` (``alpha / (2 m) * sum_j ||W[j]||_F^2`` for L2) and m the
-    sum of its training rows' sample weights (their number, without weights). In
-    minibatch training each step uses the batch's weighted mean loss plus the full
-    penalty, so the objective does not depend on the batch size.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The architecture (any module without BatchNorm). Members start from
-        ``init_states``, or else from ``module.reset_parameters()`` (or that of each
-        submodule, if the module has none) under their own seed.
-    X : array-like of shape (n_samples, n_features)
-        Inputs.
-    y : array-like
-        Targets: ``(n,)`` or ``(n, q)`` floats for regression, ``(n,)`` class indices
-        for multiclass, ``(n,)`` 0/1 for binary, ``(n, q)`` 0/1 for multilabel.
-    task : {"regression", "multiclass", "binary", "multilabel"} or Task
-        Which loss and score (see :mod:`netreg.losses`).
-    alphas : sequence of float, optional
-        One strength per member (the lambda of the objective). Default: the penalty's
-        own ``alpha``, one member.
-    penalty : {"l2", "l1", "elasticnet"} or Penalty, default="l2"
-        Kind of penalty and which parameters it acts on (its ``include``, ``exclude``
-        and ``layer_alphas``). Its own ``alpha`` is used only when ``alphas`` is None.
-    config : TrainConfig, optional
-        Solver and stopping settings; the defaults of :class:`TrainConfig` otherwise.
-    seeds : int or sequence of int, default=0
-        Per member seed of initialization and data order; one int for all. Dropout masks
-        come from one random stream for the whole population, seeded with the first
-        member's seed: a run is reproducible, but with dropout a member's masks depend on
-        the population it trains in (without dropout, a member equals its solo fit).
-    train_rows : sequence of array-like of int, optional
-        Per member, the rows it trains on (default: all rows).
-    eval_rows : mapping of str to sequence of array-like of int, optional
-        Held-out row sets per member, evaluated after every epoch and recorded as
-        ``<name>_loss`` and ``<name>_score``. Early stopping watches ``config.monitor``.
-    sample_weight : array-like of shape (n_samples,), optional
-        Non-negative row weights for the loss, the penalty's m and the scores.
-    init_states : state dict or sequence of state dicts, optional
-        Starting weights: one for all members, or one per member.
-    init_optimizer_states : sequence of dict or None, optional
-        Per member, an ``optimizer_state`` of an earlier result to continue from (same
-        solver); ``None`` entries start fresh. Used for ``partial_fit``.
-    callbacks : Callback or list of Callback, optional
-        Receive progress and each member's result as soon as it stops; hooks that accept
-        a ``population`` keyword get a :class:`Population` handle, through which they
-        can read members' weights and stop members.
-    raise_on_divergence : bool, optional
-        Raise :class:`DivergenceError` when a member diverges. Default: only when the
-        population has a single member (a single fit); otherwise the diverged member is
-        stopped and reported, and the others go on.
-
-    Returns
-    -------
-    PopulationResult
-
-    Raises
-    ------
-    DivergenceError
-        If the population has a single member and it diverges. In a larger population
-        a diverging member is stopped with status ``"diverged"`` and the others go on.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from netreg.nets import MLP
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(64, 3))
-    >>> y = X @ np.array([1.0, -2.0, 0.5])
-    >>> result = train_population(
-    ...     MLP(3, (), 1), X, y, task="regression", alphas=[0.0, 10.0, 1000.0],
-    ...     config=TrainConfig(solver="adam", learning_rate=0.05, max_iter=300),
-    ... )
-    >>> norms = [m.history[-1]["weight_norms"]["layers.0.weight"] for m in result.members]
-    >>> bool(norms[0] > norms[1] > norms[2])
-    True
-    """
-    inputs = validate_inputs(
-        module,
-        X,
-        y,
-        task=task,
-        alphas=alphas,
-        penalty=penalty,
-        config=config,
-        seeds=seeds,
-        train_rows=train_rows,
-        eval_rows=eval_rows,
-        sample_weight=sample_weight,
-        init_states=init_states,
-        init_optimizer_states=init_optimizer_states,
-        raise_on_divergence=raise_on_divergence,
-    )
-    return Trainer(inputs, callbacks).fit()
+__all__ = ["Trainer"]
 
 
 class Trainer:
@@ -407,8 +288,79 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------
     def fit_full_batch(self) -> None:
-        """L-BFGS on the single member's training rows; each iteration is recorded as an epoch."""
-        fit_lbfgs(self)
+        """The full-batch solver on the single member's training rows; each iteration is an epoch.
+
+        The solver minimizes the objective as a function of the flat parameter vector,
+        computed by the same :func:`~netreg.engine.step.loss_and_grads` as a minibatch step.
+        """
+        inputs, state = self.inputs, self.state
+        rows = state.train_rows[0].to(inputs.device)
+        batch = Batch(inputs.X[rows], inputs.y[rows].unsqueeze(0), inputs.sample_weight[rows].unsqueeze(0), True)
+        params = state.param_list
+        sizes = [p.numel() for p in params]
+        penalty = state.penalty_term(inputs.penalty.l1_ratio)
+        last: dict[str, Any] = {}
+
+        def load(flat: np.ndarray) -> None:
+            values = torch.as_tensor(flat, dtype=inputs.dtype, device=inputs.device)
+            with torch.no_grad():
+                for p, chunk in zip(params, values.split(sizes)):
+                    p.copy_(chunk.view_as(p))
+
+        def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+            load(flat)
+            data, _, grads = loss_and_grads(
+                self.forward, inputs.task.loss, state.params, params, state.buffers, batch, penalty
+            )
+            with torch.no_grad():
+                weights = [p.detach() for p in state.penalized_weights]
+                value = penalties.scaled_value(weights, penalty.scales, l1_ratio=penalty.l1_ratio)
+            total = float(data.sum() + value.sum())
+            if not np.isfinite(total):
+                raise _Diverged
+            last.update(x=flat.copy(), data=float(data.sum()))
+            return total, torch.cat([g.flatten() for g in grads]).to(torch.float64).cpu().numpy()
+
+        iterations = 0
+
+        def on_iteration(xk: np.ndarray) -> None:
+            nonlocal iterations
+            iterations += 1
+            if "x" not in last or not np.array_equal(last["x"], xk):
+                loss_and_grad(xk)
+            load(xk)
+            train_loss = torch.tensor([last["data"]], dtype=torch.float64, device=inputs.device)
+            objective, finite, _ = self.record_epoch(iterations, train_loss)
+            if not bool(finite.all()):
+                raise _Diverged
+            state.progress, _ = advance(state.progress, objective, finite, iterations, tol=0.0, keep_best=False)
+            self.snapshot(state.last_good, finite)
+            if self.stop_requests:
+                raise _Stopped
+
+        x0 = torch.cat([p.detach().flatten() for p in params]).to(torch.float64).cpu().numpy()
+        try:
+            outcome = self.solver.minimize(loss_and_grad, x0, on_iteration)
+        except _Diverged:
+            nan = float("nan")
+            state.histories[0].append({"epoch": iterations + 1, "train_loss": nan, "penalty": nan, "objective": nan})
+            self.retire(["diverged"], iterations + 1)
+            return
+        except _Stopped:
+            reasons = dict(self.stop_requests)
+            self.stop_requests.clear()
+            self.retire(["stopped"], iterations, reasons)
+            return
+        self.lbfgs_message = outcome.message
+        self.retire([outcome.status], iterations)
+
+
+class _Diverged(Exception):
+    """Raised inside the full-batch solver's functions: the objective became non-finite."""
+
+
+class _Stopped(Exception):
+    """Raised after a full-batch iteration: a callback stopped the member."""
 
 
 def _records(
@@ -423,77 +375,3 @@ def _records(
         record["weight_norms"] = dict(zip(penalized, norm_rows[position]))
         records[member] = record
     return records
-
-
-class _Diverged(Exception):
-    pass
-
-
-class _Stopped(Exception):
-    pass
-
-
-def fit_lbfgs(trainer: Trainer) -> None:
-    """Train ``trainer``'s single member with its full-batch solver and retire it with its status."""
-    inputs, solver = trainer.inputs, trainer.solver
-    state = trainer.state
-    rows = state.train_rows[0].to(inputs.device)
-    batch = Batch(inputs.X[rows], inputs.y[rows].unsqueeze(0), inputs.sample_weight[rows].unsqueeze(0), True)
-    params = state.param_list
-    sizes = [p.numel() for p in params]
-    penalty = state.penalty_term(inputs.penalty.l1_ratio)
-    last: dict[str, Any] = {}
-
-    def load(flat: np.ndarray) -> None:
-        values = torch.as_tensor(flat, dtype=inputs.dtype, device=inputs.device)
-        with torch.no_grad():
-            for p, chunk in zip(params, values.split(sizes)):
-                p.copy_(chunk.view_as(p))
-
-    def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        load(flat)
-        data, _, grads = loss_and_grads(
-            trainer.forward, inputs.task.loss, state.params, params, state.buffers, batch, penalty
-        )
-        with torch.no_grad():
-            value = penalties.scaled_value(
-                [p.detach() for p in state.penalized_weights], penalty.scales, l1_ratio=penalty.l1_ratio
-            )
-        total = float(data.sum() + value.sum())
-        if not np.isfinite(total):
-            raise _Diverged
-        last.update(x=flat.copy(), data=float(data.sum()))
-        return total, torch.cat([g.flatten() for g in grads]).to(torch.float64).cpu().numpy()
-
-    iterations = 0
-
-    def on_iteration(xk: np.ndarray) -> None:
-        nonlocal iterations
-        iterations += 1
-        if "x" not in last or not np.array_equal(last["x"], xk):
-            loss_and_grad(xk)
-        load(xk)
-        train_loss = torch.tensor([last["data"]], dtype=torch.float64, device=inputs.device)
-        objective, finite, _ = trainer.record_epoch(iterations, train_loss)
-        if not bool(finite.all()):
-            raise _Diverged
-        state.progress, _ = advance(state.progress, objective, finite, iterations, tol=0.0, keep_best=False)
-        trainer.snapshot(state.last_good, finite)
-        if trainer.stop_requests:
-            raise _Stopped
-
-    x0 = torch.cat([p.detach().flatten() for p in params]).to(torch.float64).cpu().numpy()
-    try:
-        outcome = solver.minimize(loss_and_grad, x0, on_iteration)
-    except _Diverged:
-        nan = float("nan")
-        state.histories[0].append({"epoch": iterations + 1, "train_loss": nan, "penalty": nan, "objective": nan})
-        trainer.retire(["diverged"], iterations + 1)
-        return
-    except _Stopped:
-        reasons = dict(trainer.stop_requests)
-        trainer.stop_requests.clear()
-        trainer.retire(["stopped"], iterations, reasons)
-        return
-    trainer.lbfgs_message = outcome.message
-    trainer.retire([outcome.status], iterations)

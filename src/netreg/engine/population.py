@@ -127,7 +127,8 @@ class Population:
     def _check_member(self, member: Any, name: str, shown: Any = None) -> int:
         shown = member if shown is None else shown
         if not isinstance(member, int | np.integer) or isinstance(member, bool) or not 0 <= member < self.n_members:
-            raise invalid(name, f"member indices in [0, {self.n_members})", shown)
+            expected = "member indices" if name == "members" else "a member index"
+            raise invalid(name, f"{expected} in [0, {self.n_members})", shown)
         return int(member)
 
     def __repr__(self) -> str:
