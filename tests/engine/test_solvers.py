@@ -110,3 +110,22 @@ def test_lbfgs_reports_convergence_and_running_out_of_iterations():
     np.testing.assert_allclose(points[-1], np.arange(4.0), atol=1e-10)
     outcome = LBFGS(max_iter=2, max_fun=1000, tol=1e-12, ftol=1e-15).minimize(quadratic, np.zeros(4), points.append)
     assert (outcome.status, outcome.n_iter) == ("max_iter", 2)
+
+
+def test_lbfgs_ignores_early_stopping_and_keeps_its_last_weights(diabetes):
+    # scikit-learn's L-BFGS ignores early_stopping; so does netreg's (0.1 returned the
+    # initial weights here: the best-epoch copy was never taken).
+    X, y = diabetes
+    runs = [
+        train_population(
+            MLP(10, (4,), 1),
+            X,
+            y,
+            task="regression",
+            config=TrainConfig(solver="lbfgs", max_iter=15, early_stopping=early_stopping, **F64),
+        ).members[0]
+        for early_stopping in (False, True)
+    ]
+    for name, value in runs[0].state_dict.items():
+        assert torch.equal(runs[1].state_dict[name], value)
+    assert runs[1].history == runs[0].history
