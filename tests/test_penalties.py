@@ -133,6 +133,76 @@ def _model():
     return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.LayerNorm(4), nn.Linear(4, 2)).double()
 
 
+# The scale API: alpha_kj / m_k built once, one tensor for the gradient and the value.
+K_ALPHAS = np.array([[0.5, 2.0], [0.0, 1.0], [3.0, 0.25]])  # (K, J): member x weight
+K_M = np.array([10.0, 20.0, 37.0])
+
+
+def _stacked(*arrays):
+    # K members' copies of each weight, scaled differently so the members differ.
+    return [torch.tensor(np.stack([a * (k + 1) for k in range(3)]), dtype=torch.float64) for a in arrays]
+
+
+def test_penalty_scales_are_alpha_over_m_per_member_and_weight():
+    weights = [torch.zeros(3, 5, 3, dtype=torch.float32), torch.zeros(3, 2, dtype=torch.float64)]
+    scales = penalties.penalty_scales(torch.tensor(K_ALPHAS), torch.tensor(K_M), weights)
+    assert [s.shape for s in scales] == [(3, 1, 1), (3, 1)]
+    assert [s.dtype for s in scales] == [torch.float32, torch.float64]
+    for j, scale in enumerate(scales):
+        np.testing.assert_allclose(scale.flatten().numpy(), K_ALPHAS[:, j] / K_M, rtol=1e-7)
+
+
+def test_penalty_scales_refuse_a_strength_table_of_the_wrong_shape():
+    message = "`alphas` must be a (K, 2) array: one strength per member and weight. Got alphas=torch.Size([3])."
+    with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
+        penalties.penalty_scales([1.0, 2.0, 3.0], K_M, _stacked(W1, W2))
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.4, 1.0])
+def test_scaled_value_matches_the_closed_form_of_each_member(l1_ratio):
+    weights = _stacked(W1, W2)
+    scales = penalties.penalty_scales(K_ALPHAS, K_M, weights)
+    value = penalties.scaled_value(weights, scales, l1_ratio=l1_ratio)
+    assert value.shape == (3,)
+    for k in range(3):
+        expected = _closed_form([W1 * (k + 1), W2 * (k + 1)], K_ALPHAS[k], l1_ratio, K_M[k])
+        assert value[k].item() == pytest.approx(expected, rel=1e-12)
+    # Float scales: one model, the same number as the functional form.
+    single = penalties.scaled_value(_tensors(W1, W2), [0.7 / M, 2.5 / M], l1_ratio=l1_ratio)
+    assert single.item() == pytest.approx(_closed_form([W1, W2], [0.7, 2.5], l1_ratio, M), rel=1e-12)
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.4, 1.0])
+def test_add_scaled_grad_equals_autograd_of_scaled_value_with_the_same_scales(l1_ratio):
+    weights = [w.requires_grad_(True) for w in _stacked(W1 + np.sign(W1) * 0.1, W2 + np.sign(W2) * 0.1)]
+    scales = penalties.penalty_scales(K_ALPHAS, K_M, weights)
+    penalties.scaled_value(weights, scales, l1_ratio=l1_ratio).sum().backward()
+    grads = [torch.full_like(w, 0.5) for w in weights]  # the fused path adds to existing gradients
+    penalties.add_scaled_grad_([w.detach() for w in weights], grads, scales, l1_ratio=l1_ratio)
+    for w, g in zip(weights, grads):
+        torch.testing.assert_close(g - 0.5, w.grad, rtol=1e-12, atol=1e-14)
+
+
+def test_add_scaled_grad_with_float_scales_and_zero_scale_no_op():
+    w = torch.tensor([[3.0, -4.0]], dtype=torch.float64)
+    inf = torch.tensor([[float("inf")]], dtype=torch.float64)
+    g, g_inf = torch.zeros(1, 2, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64)
+    penalties.add_scaled_grad_([w, inf], [g, g_inf], [0.2, 0.0], l1_ratio=0.5)
+    assert g.tolist() == [[0.2 * (0.5 + 0.5 * 3.0), 0.2 * (-0.5 - 0.5 * 4.0)]] and g_inf.tolist() == [[0.0]]
+    assert penalties.scaled_value([inf], [0.0]).item() == 0.0
+    penalties.add_scaled_grad_([], [], [])  # nothing penalized: nothing to do
+
+
+def test_scale_api_refuses_mismatched_arguments():
+    with pytest.raises(
+        ValueError, match=re.escape("Got 1 weights, 2 gradients and 1 scales; expected one of each per weight.")
+    ):
+        penalties.add_scaled_grad_([torch.zeros(2)], [torch.zeros(2), torch.zeros(2)], [1.0])
+    message = "`scales` must be floats or tensors of shape (K, 1, ..., 1), one per weight. Got scales=torch.Size([3])."
+    with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
+        penalties.scaled_value([torch.zeros(3, 2)], [torch.ones(3)])
+
+
 def test_class_on_module_penalizes_only_layer_weights_with_per_layer_strengths():
     model = _model()
     penalty = L2(alpha=0.5, layer_alphas={"3.weight": 4.0})

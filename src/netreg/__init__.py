@@ -8,7 +8,8 @@ Choosing alpha (:mod:`netreg.tuning`)
     ``NetRegClassifierCV``, ``NetRegRegressorCV``: the whole alpha grid and all folds
     trained as one population, resumable through a results store.
 Penalties (:mod:`netreg.penalties`)
-    ``L2``, ``L1``, ``ElasticNet``, their functional forms and fused gradients, ``get``.
+    ``L2``, ``L1``, ``ElasticNet``, their functional forms and fused gradients, the
+    per-member scales (``penalty_scales``, ``scaled_value``, ``add_scaled_grad_``), ``get``.
 Selection (:mod:`netreg.selection`)
     ``penalized_parameters``: which weights a penalty acts on, with their strengths.
 Conventions (:mod:`netreg.conventions`)
@@ -18,7 +19,8 @@ Objective (:mod:`netreg.objective`)
 Networks (:mod:`netreg.nets`)
     ``MLP``.
 Engine (:mod:`netreg.engine`)
-    ``train_population``, ``TrainConfig``, ``Callback`` and the result types.
+    ``train_population``, ``TrainConfig``, ``Callback``, the ``Population`` handle callbacks
+    get, and the result types.
 History (:mod:`netreg.history`)
     ``History``.
 Report (:mod:`netreg.report`)
@@ -36,6 +38,7 @@ from netreg import conventions
 from netreg.engine import (
     Callback,
     MemberResult,
+    Population,
     PopulationResult,
     TrainConfig,
     member_module,
@@ -57,12 +60,15 @@ from netreg.penalties import (
     L2,
     ElasticNet,
     Penalty,
+    add_scaled_grad_,
     elastic_net_penalty,
     elastic_net_penalty_grad_,
     l1_penalty,
     l1_penalty_grad_,
     l2_penalty,
     l2_penalty_grad_,
+    penalty_scales,
+    scaled_value,
 )
 from netreg.selection import PenalizedParameter, penalized_parameters
 from netreg.tuning.estimators import NetRegClassifierCV, NetRegRegressorCV
@@ -84,6 +90,9 @@ __all__ = [
     "l2_penalty_grad_",
     "l1_penalty_grad_",
     "elastic_net_penalty_grad_",
+    "penalty_scales",
+    "scaled_value",
+    "add_scaled_grad_",
     "PenalizedParameter",
     "penalized_parameters",
     "conventions",
@@ -91,6 +100,7 @@ __all__ = [
     "objective",
     "TrainConfig",
     "Callback",
+    "Population",
     "MemberResult",
     "PopulationResult",
     "train_population",

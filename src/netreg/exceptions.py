@@ -70,9 +70,9 @@ class DataError(NetRegError, ValueError):
     --------
     >>> import numpy as np
     >>> import netreg
-    >>> from netreg.data import as_float_array
+    >>> from netreg.data import check_float_array
     >>> try:
-    ...     as_float_array(np.array([[1.0, np.nan]]), name="X")
+    ...     check_float_array(np.array([[1.0, np.nan]]), name="X")
     ... except netreg.DataError as error:
     ...     message = str(error)
     >>> message

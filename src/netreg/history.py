@@ -18,6 +18,9 @@ with these keys:
     Data loss (no penalty) and score (accuracy or R^2) on held-out rows, in eval mode.
 ``weight_norms``
     ``{parameter name: ||W[j]||_F}`` for every penalized parameter.
+``stop_reason``
+    Only in the last record of a member a callback stopped (status ``"stopped"``): the
+    reason it gave.
 """
 
 from __future__ import annotations
@@ -34,18 +37,14 @@ class History(list):
 
     Examples
     --------
-    >>> history = History()
-    >>> history.record(epoch=1, train_loss=0.9, penalty=0.1)
-    >>> history.record(epoch=2, train_loss=0.5, penalty=0.2)
+    >>> history = History([{"epoch": 1, "train_loss": 0.9}, {"epoch": 2, "train_loss": 0.5, "stop_reason": "rung 1"}])
     >>> history.column("train_loss")
     [0.9, 0.5]
+    >>> history.column("stop_reason")
+    [None, 'rung 1']
     >>> History.from_json(history.to_json()) == history
     True
     """
-
-    def record(self, **values: Any) -> None:
-        """Append one epoch's record."""
-        self.append(dict(values))
 
     def column(self, key: str) -> list[Any]:
         """The values of ``key`` over the epochs (``None`` where an epoch lacks it)."""

@@ -77,8 +77,6 @@ class Task:
     correct : callable or None
         ``correct(out, y) -> (..., n)`` 1.0 where the row is classified right; ``None``
         for regression, whose score is R^2.
-    score_name : str
-        ``"r2"`` or ``"accuracy"``.
     target_dtype : {"float", "long"}
         How targets are stored: class indices for multiclass, floats otherwise.
 
@@ -93,19 +91,14 @@ class Task:
     name: str
     loss: Callable[[Tensor, Tensor], Tensor]
     correct: Callable[[Tensor, Tensor], Tensor] | None
-    score_name: str
     target_dtype: str
-
-    @property
-    def is_classifier(self) -> bool:
-        return self.correct is not None
 
 
 TASKS = {
-    "regression": Task("regression", half_squared_error, None, "r2", "float"),
-    "multiclass": Task("multiclass", log_loss, _argmax_correct, "accuracy", "long"),
-    "binary": Task("binary", binary_log_loss, _threshold_correct, "accuracy", "float"),
-    "multilabel": Task("multilabel", binary_log_loss, _threshold_correct, "accuracy", "float"),
+    "regression": Task("regression", half_squared_error, None, "float"),
+    "multiclass": Task("multiclass", log_loss, _argmax_correct, "long"),
+    "binary": Task("binary", binary_log_loss, _threshold_correct, "float"),
+    "multilabel": Task("multilabel", binary_log_loss, _threshold_correct, "float"),
 }
 
 

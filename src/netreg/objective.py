@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from netreg import penalties
-from netreg.data import as_float_array, check_n_rows
+from netreg.data import check_float_array, check_same_rows
 from netreg.losses import Task, get_task
 
 __all__ = ["objective"]
@@ -73,7 +73,7 @@ def objective(
     weight = torch.ones(len(X), dtype=parameter.dtype, device=parameter.device)
     if sample_weight is not None:
         weight = _tensor(sample_weight, "sample_weight", parameter.dtype, parameter.device, ndim=1)
-    check_n_rows(X=X, y=y, sample_weight=weight)
+    check_same_rows(X=X, y=y, sample_weight=weight)
     total = weight.sum()
     value = (task.loss(module(X), y) * weight).sum() / total
     penalty = penalties.get(penalty)
@@ -85,4 +85,4 @@ def objective(
 def _tensor(value: Any, name: str, dtype: torch.dtype, device: torch.device, ndim: int = 2) -> Tensor:
     if isinstance(value, Tensor):
         value = value.detach().cpu().numpy()
-    return torch.as_tensor(as_float_array(value, name=name, ndim=ndim), dtype=dtype, device=device)
+    return torch.as_tensor(check_float_array(value, name=name, ndim=ndim), dtype=dtype, device=device)

@@ -89,7 +89,7 @@ def test_lbfgs_to_convergence_reaches_sklearn_mlp_objective(digits, diabetes, ki
 # The estimators stop L-BFGS where scikit-learn's MLP does: also when an iteration lowers the
 # objective by less than 2.2e-9 relative. Near a minimum that leaves the weights about
 # sqrt(2.2e-9) ~ 5e-5 (relative) from it, hence the 1e-4 tolerances below. (The engine,
-# run with ftol=1e-15 in tests/test_engine.py, matches Ridge and LogisticRegression to 1e-6.)
+# run with ftol=1e-15 in tests/engine/test_solvers.py, matches Ridge and LogisticRegression to 1e-6.)
 
 
 def test_no_hidden_layer_regressor_is_ridge(diabetes):

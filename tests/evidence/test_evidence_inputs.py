@@ -40,7 +40,8 @@ def test_data_errors_say_what_was_received():
     with pytest.raises(
         DataError,
         match=re.escape(
-            "X and sample_weight must have the same number of rows. Got X with 3 rows and sample_weight with 2 rows."
+            "X and sample_weight must have the same number of rows. Found input variables with inconsistent "
+            "numbers of samples: [3, 2]."
         ),
     ):
         check_rows(net, X, np.ones(2))

@@ -224,7 +224,11 @@ def test_errors_say_what_was_received_and_what_was_expected(rng):
             "`noise_variance` must be None for a classification task. Got noise_variance=1.0.",
         ),
         (dict(X=X[:, :2]), DataError, "X has 2 columns but the network takes 3 input features."),
-        (dict(y=y[:4]), DataError, "X and y must have the same number of rows. Got X with 5 rows and y with 4 rows."),
+        (
+            dict(y=y[:4]),
+            DataError,
+            "X and y must have the same number of rows. Found input variables with inconsistent numbers of samples: [5, 4].",
+        ),
         (
             dict(y=y + 1),
             DataError,

@@ -179,7 +179,7 @@ class BaseNetReg(BaseEstimator):
             sample_weight=request.sample_weight,
             init_states=self.module_.state_dict() if continuing else None,
             init_optimizer_states=[self._optimizer_state] if incremental and continuing else None,
-            callback=PrintProgress(type(self).__name__, callback) if self.verbose else callback,
+            callbacks=[c for c in (PrintProgress(type(self).__name__) if self.verbose else None, callback) if c],
         )
         member = result.members[0]
         state = FittedState(

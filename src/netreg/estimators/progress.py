@@ -6,14 +6,13 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from netreg.engine import Callback, MemberResult, PopulationResult
+from netreg.engine import Callback
 
 __all__ = ["PrintProgress"]
 
 
 class PrintProgress(Callback):
-    """Print each epoch's objective (and validation score), then pass every event on to
-    the user's own callback, if any.
+    """Print each epoch's objective (and validation score), as scikit-learn's MLP prints.
 
     Examples
     --------
@@ -21,12 +20,8 @@ class PrintProgress(Callback):
     NetRegClassifier epoch 1, objective = 0.50000000 (penalty 0.01)
     """
 
-    def __init__(self, name: str, inner: Callback | None = None) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.inner = inner or Callback()
-
-    def on_train_begin(self, info: Mapping[str, Any]) -> None:
-        self.inner.on_train_begin(info)
 
     def on_epoch_end(self, epoch: int, records: Mapping[int, Mapping[str, Any]]) -> None:
         for record in records.values():
@@ -34,10 +29,3 @@ class PrintProgress(Callback):
             if "val_score" in record:
                 line += f", validation score = {record['val_score']:.6f}"
             sys.stdout.write(line + "\n")
-        self.inner.on_epoch_end(epoch, records)
-
-    def on_member_end(self, result: MemberResult) -> None:
-        self.inner.on_member_end(result)
-
-    def on_train_end(self, result: PopulationResult) -> None:
-        self.inner.on_train_end(result)

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from netreg._checks import invalid
-from netreg.data import as_float_array, check_n_rows
+from netreg.data import check_float_array, check_same_rows
 from netreg.evidence.network import StackedMLP
 from netreg.exceptions import DataError
 from netreg.losses import Task, get_task
@@ -62,14 +62,14 @@ def check_rows(net: StackedMLP, X: Any, sample_weight: Any = None) -> tuple[Tens
     ...
     netreg.exceptions.DataError: X has 3 columns but the network takes 2 input features.
     """
-    x = as_float_array(_numpy(X), name="X")
+    x = check_float_array(_numpy(X), name="X")
     if x.shape[1] != net.layer_sizes[0]:
         raise DataError(f"X has {x.shape[1]} columns but the network takes {net.layer_sizes[0]} input features.")
     if sample_weight is None:
         weight = np.ones(len(x))
     else:
-        weight = as_float_array(_numpy(sample_weight), name="sample_weight", ndim=1)
-        check_n_rows(X=x, sample_weight=weight)
+        weight = check_float_array(_numpy(sample_weight), name="sample_weight", ndim=1)
+        check_same_rows(X=x, sample_weight=weight)
         if (weight < 0).any():
             row = int(np.argmax(weight < 0))
             raise DataError(f"sample_weight must be >= 0. Got {float(weight[row])!r} at row {row}.")
@@ -114,7 +114,7 @@ def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weig
         )
     x, weight = check_rows(net, X, sample_weight)
     if task.name == "multiclass":
-        target = as_float_array(_numpy(y), name="y", ndim=1)
+        target = check_float_array(_numpy(y), name="y", ndim=1)
         bad = (target != np.round(target)) | (target < 0) | (target >= n_outputs)
         if bad.any():
             row = int(np.argmax(bad))
@@ -124,7 +124,7 @@ def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weig
             )
         target = target.astype(np.int64)
     else:
-        target = as_float_array(_numpy(y), name="y", ndim=np.ndim(y) if np.ndim(y) in (1, 2) else 2)
+        target = check_float_array(_numpy(y), name="y", ndim=np.ndim(y) if np.ndim(y) in (1, 2) else 2)
         target = target.reshape(len(target), -1)
         if target.shape[1] != n_outputs:
             raise DataError(
@@ -134,7 +134,7 @@ def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weig
         if task.name != "regression" and not np.isin(target, (0.0, 1.0)).all():
             row = int(np.argmax(~np.isin(target, (0.0, 1.0)).all(axis=1)))
             raise DataError(f"y must hold 0/1 labels for {task.name!r}. Got {target[row].tolist()} at row {row}.")
-    check_n_rows(X=x, y=target)
+    check_same_rows(X=x, y=target)
     return EvidenceData(x, torch.as_tensor(target, device=x.device), weight, task)
 
 

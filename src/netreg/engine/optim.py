@@ -1,5 +1,8 @@
 """SGD and Adam steps over stacked population parameters, as functions of explicit state.
 
+This is the functional core of :mod:`netreg.engine.solvers`, whose small solver objects
+only hold the hyperparameters and call these functions.
+
 Every parameter tensor has the population on dimension 0. Both updates are elementwise,
 so member k's slice moves exactly as it would under ``torch.optim.SGD`` / ``Adam`` alone
 (same formulas, in PyTorch's order of operations), and the tests hold them to that.
@@ -35,6 +38,13 @@ class SGDState:
     def tensors(self) -> list[Tensor]:
         return self.momentum_buffers
 
+    def take(self, positions: Tensor) -> SGDState:
+        """The state of the members at ``positions`` (a CPU long tensor), in that order."""
+        if not self.momentum_buffers:
+            return self
+        on_device = positions.to(self.momentum_buffers[0].device)
+        return SGDState([b[on_device] for b in self.momentum_buffers])
+
     def member(self, position: int, names: list[str]) -> dict[str, Any]:
         """Member ``position``'s slice of the state, on CPU, to resume it later."""
         return {
@@ -67,6 +77,13 @@ class AdamState:
 
     def tensors(self) -> list[Tensor]:
         return [*self.exp_avg, *self.exp_avg_sq, self.step]
+
+    def take(self, positions: Tensor) -> AdamState:
+        """The state of the members at ``positions`` (a CPU long tensor), in that order."""
+        on_device = positions.to(self.step.device)
+        return AdamState(
+            [t[on_device] for t in self.exp_avg], [t[on_device] for t in self.exp_avg_sq], self.step[on_device]
+        )
 
     def member(self, position: int, names: list[str]) -> dict[str, Any]:
         """Member ``position``'s slice of the state, on CPU, to resume it later."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from netreg._optim import AdamState, SGDState, adam_step_, sgd_step_
+from netreg.engine.optim import AdamState, SGDState, adam_step_, sgd_step_
 
 K = 3
 

@@ -1,4 +1,4 @@
-"""Per-member row sets and their evaluation (loss and score) for a stacked population.
+"""Per-member row sets: minibatch orders, padded index sets and their evaluation.
 
 Members of a population may see different rows (cross-validation folds). A :class:`Rows`
 holds, for every member, the indices of its rows padded to a common length, with a
@@ -8,6 +8,7 @@ share the same rows it stores them once, and evaluation feeds one input batch to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ from torch import Tensor
 
 from netreg.losses import Task
 
-__all__ = ["Rows", "evaluate"]
+__all__ = ["Rows", "evaluate", "epoch_batches"]
 
 Forward = Callable[[Tensor, bool], Tensor]
 
@@ -55,16 +56,55 @@ class Rows:
         weight = torch.where(valid, sample_weight[index], torch.zeros((), dtype=sample_weight.dtype, device=device))
         return cls(index, weight, shared, len(rows))
 
-    def take(self, keep: Tensor) -> Rows:
-        """The row sets of the members at positions ``keep`` (a CPU long tensor)."""
+    def take(self, positions: Tensor) -> Rows:
+        """The row sets of the members at ``positions`` (a CPU long tensor), in that order."""
         if self.shared:
-            return Rows(self.index, self.weight, True, len(keep))
-        keep = keep.to(self.index.device)
-        return Rows(self.index[keep], self.weight[keep], False, len(keep))
+            return Rows(self.index, self.weight, True, len(positions))
+        on_device = positions.to(self.index.device)
+        return Rows(self.index[on_device], self.weight[on_device], False, len(positions))
 
     def total_weight(self) -> Tensor:
         """``(K,)`` sum of weights per member: m, the n_samples of the penalty."""
         return self.weight.sum(1).expand(self.n_members)
+
+
+def epoch_batches(
+    rows: Sequence[Tensor],
+    generators: Sequence[torch.Generator],
+    *,
+    shuffle: bool,
+    batch_size: int | None,
+    device: torch.device,
+) -> tuple[Tensor, Tensor]:
+    """One epoch's minibatches: ``(K or 1, steps, B)`` row indices (-1 = padding) and ``(K, steps)`` sizes.
+
+    Member k's rows ``rows[k]`` are shuffled with ``generators[k]`` (when ``shuffle``) and
+    cut into batches of ``batch_size`` (all of them when ``None``); a member with fewer
+    rows than the longest has padding and empty batches at the end. With a single
+    generator for several members (members with the same rows and seed), the order is
+    drawn once and the index has one row, shared.
+
+    Examples
+    --------
+    >>> index, counts = epoch_batches([torch.arange(5)], [torch.Generator()], shuffle=False, batch_size=2, device=torch.device("cpu"))
+    >>> index.tolist(), counts.tolist()
+    ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]])
+    """
+    orders = []
+    for member_rows, generator in zip(rows, generators):
+        if shuffle:
+            member_rows = member_rows[torch.randperm(len(member_rows), generator=generator)]
+        orders.append(member_rows)
+    longest = max(len(order) for order in orders)
+    size = longest if batch_size is None else min(batch_size, longest)
+    steps = math.ceil(longest / size)
+    index = torch.full((len(orders), steps * size), -1, dtype=torch.long)
+    for k, order in enumerate(orders):
+        index[k, : len(order)] = order
+    lengths = torch.tensor([len(member_rows) for member_rows in rows])
+    starts = torch.arange(steps) * size
+    counts = (lengths.unsqueeze(1) - starts).clamp(0, size)
+    return index.view(len(orders), steps, size).to(device), counts
 
 
 @torch.no_grad()

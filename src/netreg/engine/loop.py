@@ -1,0 +1,377 @@
+"""The training loop: ``Trainer.fit -> fit_loop -> run_epoch -> train_step`` (or ``fit_full_batch``).
+
+The loop holds the run's validated :class:`~netreg.engine.inputs.Inputs`, its
+:class:`~netreg.engine.state.PopulationState` and its callbacks, and reads like the
+algorithm; the computations are the pure functions of :mod:`~netreg.engine.step`,
+:mod:`~netreg.engine.stopping` and :mod:`~netreg.engine.rows`, and the solvers of
+:mod:`~netreg.engine.solvers`.
+
+After every epoch each member records its data loss, penalty, objective, held-out loss
+and score and the norm of each penalized layer (see :mod:`netreg.history`), the callbacks
+see the records, and the members that stop (see :mod:`~netreg.engine.stopping`) retire:
+their results are built with their kept weights and reported through ``on_member_end`` at
+once, so results can be stored as they come, and they leave the stacked tensors, so they
+cost nothing more.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+from torch import Tensor
+
+from netreg import penalties
+from netreg.engine.callbacks import Callback, CallbackList
+from netreg.engine.inputs import Inputs
+from netreg.engine.population import Population
+from netreg.engine.results import MemberResult, PopulationResult
+from netreg.engine.rows import Rows, epoch_batches, evaluate
+from netreg.engine.solvers import get_solver
+from netreg.engine.state import PopulationState, initial_state
+from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
+from netreg.engine.stopping import advance, status_message, statuses, watched_metric
+from netreg.exceptions import DivergenceError
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """One population run: validated inputs, the changing state, the solver and the callbacks.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        From :func:`~netreg.engine.inputs.validate_inputs`.
+    callbacks : Callback, list of Callback or None
+    """
+
+    def __init__(self, inputs: Inputs, callbacks: Callback | Sequence[Callback] | None = None) -> None:
+        self.inputs = inputs
+        self.config = inputs.config
+        self.solver = get_solver(inputs.config)
+        self.forward = stacked_forward(inputs.template)
+        self.keep_best = inputs.config.early_stopping and not self.solver.full_batch
+        self.state: PopulationState | None = None
+        self.results: list[MemberResult] = []
+        self.stop_requests: dict[int, str] = {}
+        self.lbfgs_message = ""
+        self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests)
+        self.callbacks = CallbackList(callbacks, self.population)
+
+    # ----------------------------------------------------------------------------------
+    def fit(self) -> PopulationResult:
+        """Train every member until it stops; report and return the results."""
+        inputs = self.inputs
+        started = time.perf_counter()
+        cuda = [inputs.device] if inputs.device.type == "cuda" else []
+        # NumPy's and SciPy's BLAS threads spin-wait after each small call and take the
+        # cores torch's threads need: with 2 cores, L-BFGS iterations ran 15x slower.
+        with threadpool_limits(limits=1, user_api="blas"), torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(inputs.seeds[0])
+            self.state = initial_state(inputs, self.solver)
+            self.callbacks.notify(
+                "on_train_begin",
+                {
+                    "n_members": inputs.n_members,
+                    "max_iter": self.config.max_iter,
+                    "device": str(inputs.device),
+                    "dtype": self.config.dtype,
+                    "alphas": list(inputs.alphas),
+                },
+            )
+            if self.solver.full_batch:
+                self.fit_full_batch()
+            else:
+                self.fit_loop()
+        self.results.sort(key=lambda result: result.index)
+        result = PopulationResult(self.results, time.perf_counter() - started, str(inputs.device), self.config.dtype)
+        self.callbacks.notify("on_train_end", result)
+        diverged = [member for member in self.results if member.status == "diverged"]
+        if diverged and inputs.raise_on_divergence:
+            raise DivergenceError(diverged[0].message, history=diverged[0].history)
+        return result
+
+    def fit_loop(self) -> None:
+        """Minibatch epochs until every member has stopped."""
+        for epoch in range(1, self.config.max_iter + 1):
+            train_loss = self.run_epoch()
+            self.end_epoch(epoch, train_loss)
+            if not self.state.ids:
+                return
+
+    def run_epoch(self) -> Tensor:
+        """One pass over each member's training rows; returns each member's mean batch loss."""
+        state, c = self.state, self.config
+        generators = state.generators if state.order_generator is None else [state.order_generator]
+        batches, counts = epoch_batches(
+            state.train_rows, generators, shuffle=c.shuffle, batch_size=c.batch_size, device=self.inputs.device
+        )
+        loss_sum = torch.zeros(state.n_members, dtype=torch.float64, device=self.inputs.device)
+        weight_sum = torch.zeros_like(loss_sum)
+        penalty = state.penalty_term(self.inputs.penalty.l1_ratio)
+        self.inputs.template.train()
+        for step in range(batches.shape[1]):
+            has_batch = counts[:, step] > 0
+            active = None if bool(has_batch.all()) else has_batch.to(self.inputs.device)
+            loss, weight = self.train_step(batches[:, step], active, penalty)
+            loss_sum += loss.to(torch.float64) * weight
+            weight_sum += weight
+        return loss_sum / weight_sum.clamp_min(torch.finfo(torch.float64).tiny)
+
+    def train_step(self, index: Tensor, active: Tensor | None, penalty: PenaltyTerm) -> tuple[Tensor, Tensor]:
+        """Loss, gradients and one solver step on a minibatch (``index``: rows, -1 = padding)."""
+        inputs, state = self.inputs, self.state
+        shared = index.shape[0] == 1
+        valid = index >= 0
+        index = index.clamp_min(0)
+        weight = torch.where(valid, inputs.sample_weight[index], 0.0)
+        target = inputs.y[index]
+        if shared:
+            target = target.expand(state.n_members, *target.shape[1:])
+        batch = Batch(inputs.X[index[0]] if shared else inputs.X[index], target, weight, shared)
+        loss, total, grads = loss_and_grads(
+            self.forward, inputs.task.loss, state.params, state.param_list, state.buffers, batch, penalty
+        )
+        self.solver.step(state.param_list, grads, state.optimizer, active)
+        return loss, total.to(torch.float64).expand(state.n_members)
+
+    # ----------------------------------------------------------------------------------
+    def end_epoch(self, epoch: int, train_loss: Tensor) -> None:
+        """Record the epoch, let the callbacks act, update the counters, retire stopped members."""
+        state, c = self.state, self.config
+        objective, finite, held_out = self.record_epoch(epoch, train_loss)
+        metric = watched_metric(
+            objective, held_out, early_stopping=c.early_stopping, metric=c.early_stopping_metric, monitor=c.monitor
+        )
+        state.progress, better = advance(state.progress, metric, finite, epoch, tol=c.tol, keep_best=self.keep_best)
+        if bool(finite.any()):
+            self.snapshot(state.last_good, finite.to(self.inputs.device))
+            if self.keep_best:
+                self.snapshot(state.best, better.to(self.inputs.device))
+        # A request made while members retired (from on_member_end) may name one of them.
+        for member in [m for m in self.stop_requests if m not in state.ids]:
+            del self.stop_requests[member]
+        requested = [member in self.stop_requests for member in state.ids]
+        status = statuses(
+            state.progress,
+            finite,
+            epoch,
+            n_iter_no_change=c.n_iter_no_change,
+            max_iter=c.max_iter,
+            early_stopping=c.early_stopping,
+            stop_requested=requested,
+        )
+        reasons = dict(self.stop_requests)
+        self.stop_requests.clear()
+        if any(status):
+            self.retire(status, epoch, reasons)
+
+    def record_epoch(self, epoch: int, train_loss: Tensor) -> tuple[Tensor, Tensor, dict[str, tuple[Tensor, Tensor]]]:
+        """Compute the epoch's penalty, norms and held-out metrics, record them, notify the callbacks."""
+        state = self.state
+        with torch.no_grad():
+            weights = [w.detach() for w in state.penalized_weights]
+            scales = list(state.scales.values())
+            penalty = penalties.scaled_value(weights, scales, l1_ratio=self.inputs.penalty.l1_ratio)
+            penalty = penalty.to(torch.float64).expand(state.n_members)
+            norms = torch.stack([w.flatten(1).norm(dim=1) for w in weights], 1) if weights else None
+            objective = train_loss + penalty
+            finite = torch.isfinite(objective) & self.finite_params()
+            held_out = {name: self.evaluate(rows) for name, rows in state.eval_rows.items()}
+        columns = {"train_loss": train_loss, "penalty": penalty, "objective": objective}
+        for name, (loss, score) in held_out.items():
+            columns[f"{name}_loss"], columns[f"{name}_score"] = loss, score
+        records = _records(state.ids, epoch, columns, norms, state.penalized)
+        for position, member in enumerate(state.ids):
+            state.histories[position].append(records[member])
+        self.callbacks.notify("on_epoch_end", epoch, records)
+        return objective, finite, held_out
+
+    def evaluate(
+        self, rows: Rows, params: Mapping[str, Tensor] | None = None, buffers: Mapping[str, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Loss and score of each member (current, or the given ``params``) on ``rows``, in eval mode."""
+        state, inputs = self.state, self.inputs
+        params = {name: p.detach() for name, p in (state.params if params is None else params).items()}
+        buffers = state.buffers if buffers is None else buffers
+        inputs.template.eval()
+        try:
+            return evaluate(
+                lambda x, shared: self.forward(params, buffers, x, shared),
+                inputs.X,
+                inputs.y,
+                rows,
+                inputs.task,
+                max(1, self.config.eval_batch_size // rows.n_members),
+            )
+        finally:
+            inputs.template.train()
+
+    def finite_params(self) -> Tensor:
+        """``(K,)``: whether all of a member's parameters are finite."""
+        finite = torch.ones(self.state.n_members, dtype=torch.bool, device=self.inputs.device)
+        for p in self.state.param_list:
+            finite &= torch.isfinite(p.detach()).flatten(1).all(1)
+        return finite
+
+    @torch.no_grad()
+    def snapshot(self, copy: dict[str, Tensor], mask: Tensor) -> None:
+        """Copy the current parameters of the members in ``mask`` into ``copy``."""
+        for name, p in self.state.params.items():
+            copy[name][mask] = p.detach()[mask]
+
+    # ----------------------------------------------------------------------------------
+    def retire(self, status: list[str], epoch: int, reasons: Mapping[int, str] | None = None) -> None:
+        """Report the members with a status (the others have ``""``), then drop them from the state."""
+        state, inputs, reasons = self.state, self.inputs, reasons or {}
+        leaving = [position for position, s in enumerate(status) if s]
+        where = torch.tensor(leaving, dtype=torch.long)
+        on_device = where.to(inputs.device)
+        source = state.best if self.keep_best else state.last_good
+        final = {name: source[name][on_device] for name in state.params}
+        metrics = self.final_metrics(final, {name: b[on_device] for name, b in state.buffers.items()}, leaving)
+        names = list(state.params)
+        for row, position in enumerate(leaving):
+            member = state.ids[position]
+            history = state.histories[position]
+            if status[position] == "stopped":
+                history[-1] = {**history[-1], "stop_reason": reasons[member]}
+            weights = {name: value[row].detach().cpu().clone() for name, value in final.items()}
+            weights.update({name: b[position].cpu().clone() for name, b in state.buffers.items()})
+            result = MemberResult(
+                index=member,
+                alpha=inputs.alphas[member],
+                seed=inputs.seeds[member],
+                status=status[position],
+                n_iter=epoch,
+                best_epoch=int(state.progress.best_epoch[position]),
+                state_dict=weights,
+                history=history,
+                metrics={key: values[row] for key, values in metrics.items()},
+                message=status_message(
+                    status[position],
+                    self.config,
+                    epoch=epoch,
+                    alpha=inputs.alphas[member],
+                    objective=history[-1]["objective"],
+                    lbfgs_message=self.lbfgs_message,
+                    reason=reasons.get(member, ""),
+                ),
+                optimizer_state=self.solver.member_state(state.optimizer, position, names),
+            )
+            self.results.append(result)
+            self.callbacks.notify("on_member_end", result)
+        self.state = state.take([p for p, s in enumerate(status) if not s])
+
+    def final_metrics(
+        self, params: dict[str, Tensor], buffers: dict[str, Tensor], positions: list[int]
+    ) -> dict[str, list[float]]:
+        """Train and held-out loss and score of the members at ``positions`` with the given weights."""
+        state, inputs = self.state, self.inputs
+        where = torch.tensor(positions, dtype=torch.long)
+        sets = {
+            "train": Rows.build(
+                [inputs.train_rows[state.ids[p]] for p in positions], inputs.sample_weight, inputs.device
+            )
+        }
+        sets.update({name: rows.take(where) for name, rows in state.eval_rows.items()})
+        metrics: dict[str, list[float]] = {}
+        for name, rows in sets.items():
+            loss, score = self.evaluate(rows, params, buffers)
+            metrics[f"{name}_loss"], metrics[f"{name}_score"] = loss.cpu().tolist(), score.cpu().tolist()
+        return metrics
+
+    # ----------------------------------------------------------------------------------
+    def fit_full_batch(self) -> None:
+        """The full-batch solver on the single member's training rows; each iteration is an epoch.
+
+        The solver minimizes the objective as a function of the flat parameter vector,
+        computed by the same :func:`~netreg.engine.step.loss_and_grads` as a minibatch step.
+        """
+        inputs, state = self.inputs, self.state
+        rows = state.train_rows[0].to(inputs.device)
+        batch = Batch(inputs.X[rows], inputs.y[rows].unsqueeze(0), inputs.sample_weight[rows].unsqueeze(0), True)
+        params = state.param_list
+        sizes = [p.numel() for p in params]
+        penalty = state.penalty_term(inputs.penalty.l1_ratio)
+        last: dict[str, Any] = {}
+
+        def load(flat: np.ndarray) -> None:
+            values = torch.as_tensor(flat, dtype=inputs.dtype, device=inputs.device)
+            with torch.no_grad():
+                for p, chunk in zip(params, values.split(sizes)):
+                    p.copy_(chunk.view_as(p))
+
+        def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+            load(flat)
+            data, _, grads = loss_and_grads(
+                self.forward, inputs.task.loss, state.params, params, state.buffers, batch, penalty
+            )
+            with torch.no_grad():
+                weights = [p.detach() for p in state.penalized_weights]
+                value = penalties.scaled_value(weights, penalty.scales, l1_ratio=penalty.l1_ratio)
+            total = float(data.sum() + value.sum())
+            if not np.isfinite(total):
+                raise _Diverged
+            last.update(x=flat.copy(), data=float(data.sum()))
+            return total, torch.cat([g.flatten() for g in grads]).to(torch.float64).cpu().numpy()
+
+        iterations = 0
+
+        def on_iteration(xk: np.ndarray) -> None:
+            nonlocal iterations
+            iterations += 1
+            if "x" not in last or not np.array_equal(last["x"], xk):
+                loss_and_grad(xk)
+            load(xk)
+            train_loss = torch.tensor([last["data"]], dtype=torch.float64, device=inputs.device)
+            objective, finite, _ = self.record_epoch(iterations, train_loss)
+            if not bool(finite.all()):
+                raise _Diverged
+            state.progress, _ = advance(state.progress, objective, finite, iterations, tol=0.0, keep_best=False)
+            self.snapshot(state.last_good, finite)
+            if self.stop_requests:
+                raise _Stopped
+
+        x0 = torch.cat([p.detach().flatten() for p in params]).to(torch.float64).cpu().numpy()
+        try:
+            outcome = self.solver.minimize(loss_and_grad, x0, on_iteration)
+        except _Diverged:
+            nan = float("nan")
+            state.histories[0].append({"epoch": iterations + 1, "train_loss": nan, "penalty": nan, "objective": nan})
+            self.retire(["diverged"], iterations + 1)
+            return
+        except _Stopped:
+            reasons = dict(self.stop_requests)
+            self.stop_requests.clear()
+            self.retire(["stopped"], iterations, reasons)
+            return
+        self.lbfgs_message = outcome.message
+        self.retire([outcome.status], iterations)
+
+
+class _Diverged(Exception):
+    """Raised inside the full-batch solver's functions: the objective became non-finite."""
+
+
+class _Stopped(Exception):
+    """Raised after a full-batch iteration: a callback stopped the member."""
+
+
+def _records(
+    ids: list[int], epoch: int, columns: dict[str, Tensor], norms: Tensor | None, penalized: list[str]
+) -> dict[int, dict[str, Any]]:
+    values = {key: value.cpu().tolist() for key, value in columns.items()}
+    norm_rows = norms.cpu().tolist() if norms is not None else [[] for _ in ids]
+    records = {}
+    for position, member in enumerate(ids):
+        record: dict[str, Any] = {"epoch": epoch}
+        record.update({key: column[position] for key, column in values.items()})
+        record["weight_norms"] = dict(zip(penalized, norm_rows[position]))
+        records[member] = record
+    return records

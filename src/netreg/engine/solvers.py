@@ -1,0 +1,238 @@
+"""The solvers, as small objects found by name in :data:`SOLVERS`.
+
+As ``torch.optim`` pairs a functional core with a thin class, each minibatch solver
+holds its hyperparameters and delegates to :mod:`netreg.engine.optim`:
+
+* ``init(params)`` builds the optimizer state of a stacked population (an object with
+  its own ``take(positions)``, so the population state can drop members);
+* ``step(params, grads, state, active)`` moves every member in place;
+* ``member_state`` / ``load_member_state`` export and restore one member's slice of
+  the state, to continue training later (``partial_fit``).
+
+:class:`LBFGS` is full batch and single member: it minimizes a loss-and-gradient
+function over a flat vector with SciPy's L-BFGS-B, with scikit-learn's settings, so a
+netreg L-BFGS fit and a scikit-learn ``MLPClassifier(solver="lbfgs")`` fit minimize the
+same function the same way. It knows nothing of the engine: the engine hands it the
+function.
+
+To add a solver: write its class with the same methods (``full_batch = False``) and add
+it to :data:`SOLVERS`; ``TrainConfig(solver=...)`` accepts every name listed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.optimize
+from torch import Tensor
+
+from netreg.engine.optim import AdamState, SGDState, adam_step_, sgd_step_
+
+__all__ = ["SGD", "Adam", "LBFGS", "LBFGSOutcome", "SOLVERS", "get_solver"]
+
+
+class SGD:
+    """SGD with (Nesterov) momentum, as ``torch.optim.SGD`` with dampening 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> solver = SGD(learning_rate=0.25, momentum=0.0, nesterov=False)
+    >>> params, grads = [torch.ones(2, 3)], [torch.ones(2, 3)]
+    >>> state = solver.init(params)
+    >>> solver.step(params, grads, state)
+    >>> params[0][0].tolist()
+    [0.75, 0.75, 0.75]
+    """
+
+    name: ClassVar[str] = "sgd"
+    full_batch: ClassVar[bool] = False
+
+    def __init__(self, *, learning_rate: float, momentum: float, nesterov: bool) -> None:
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    @classmethod
+    def from_config(cls, config: Any) -> SGD:
+        """The solver of a :class:`netreg.engine.TrainConfig`."""
+        return cls(learning_rate=config.learning_rate, momentum=config.momentum, nesterov=config.nesterov)
+
+    def init(self, params: list[Tensor]) -> SGDState:
+        """Zero momentum buffers (none without momentum)."""
+        return SGDState.create(params, self.momentum)
+
+    def step(self, params: list[Tensor], grads: list[Tensor], state: SGDState, active: Tensor | None = None) -> None:
+        """Move the members in place; those not ``active`` stay exactly where they are."""
+        sgd_step_(
+            params, grads, state, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov, active=active
+        )
+
+    def member_state(self, state: SGDState, position: int, names: list[str]) -> dict[str, Any]:
+        """Member ``position``'s momentum buffers, on the CPU, by parameter name."""
+        return state.member(position, names)
+
+    def load_member_state(self, state: SGDState, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
+        """Put a :meth:`member_state` back at ``position``."""
+        state.load_member_(position, names, saved)
+
+
+class Adam:
+    """Adam with a step count per member, as ``torch.optim.Adam`` computes it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> solver = Adam(learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    >>> params, grads = [torch.ones(2, 3)], [torch.ones(2, 3)]
+    >>> state = solver.init(params)
+    >>> solver.step(params, grads, state)
+    >>> round(params[0][1, 0].item(), 6), state.step.tolist()
+    (0.9, [1.0, 1.0])
+    """
+
+    name: ClassVar[str] = "adam"
+    full_batch: ClassVar[bool] = False
+
+    def __init__(self, *, learning_rate: float, beta_1: float, beta_2: float, epsilon: float) -> None:
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    @classmethod
+    def from_config(cls, config: Any) -> Adam:
+        """The solver of a :class:`netreg.engine.TrainConfig`."""
+        return cls(
+            learning_rate=config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
+        )
+
+    def init(self, params: list[Tensor]) -> AdamState:
+        """Zero moments and step counts."""
+        return AdamState.create(params)
+
+    def step(self, params: list[Tensor], grads: list[Tensor], state: AdamState, active: Tensor | None = None) -> None:
+        """Move the members in place; those not ``active`` stay exactly where they are."""
+        adam_step_(
+            params,
+            grads,
+            state,
+            lr=self.learning_rate,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            active=active,
+        )
+
+    def member_state(self, state: AdamState, position: int, names: list[str]) -> dict[str, Any]:
+        """Member ``position``'s moments (by parameter name) and step count, on the CPU."""
+        return state.member(position, names)
+
+    def load_member_state(self, state: AdamState, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
+        """Put a :meth:`member_state` back at ``position``."""
+        state.load_member_(position, names, saved)
+
+
+@dataclass(frozen=True)
+class LBFGSOutcome:
+    """How an L-BFGS run ended: ``status`` (``"converged"``, ``"max_iter"`` or ``"stalled"``),
+    SciPy's ``message`` and the number of iterations ``n_iter``."""
+
+    status: str
+    message: str
+    n_iter: int
+
+
+class LBFGS:
+    """Full-batch L-BFGS: SciPy's L-BFGS-B with scikit-learn's settings.
+
+    ``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol`` (scikit-learn's choice) and
+    ``ftol``. The state of the curvature pairs lives inside SciPy for one run, so there is
+    nothing to keep between runs (``init`` returns ``None``) and populations are refused
+    (the line search would couple the members).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def quadratic(x):
+    ...     return float(((x - 3.0) ** 2).sum()), 2.0 * (x - 3.0)
+    >>> outcome = LBFGS(max_iter=50, max_fun=100, tol=1e-10, ftol=1e-15).minimize(quadratic, np.zeros(2), lambda x: None)
+    >>> outcome.status
+    'converged'
+    """
+
+    name: ClassVar[str] = "lbfgs"
+    full_batch: ClassVar[bool] = True
+
+    def __init__(self, *, max_iter: int, max_fun: int, tol: float, ftol: float) -> None:
+        self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.tol = tol
+        self.ftol = ftol
+
+    @classmethod
+    def from_config(cls, config: Any) -> LBFGS:
+        """The solver of a :class:`netreg.engine.TrainConfig`."""
+        return cls(max_iter=config.max_iter, max_fun=config.max_fun, tol=config.tol, ftol=config.ftol)
+
+    def init(self, params: list[Tensor]) -> None:
+        """No state between runs."""
+        return None
+
+    def member_state(self, state: None, position: int, names: list[str]) -> None:
+        """Nothing to continue from."""
+        return None
+
+    def minimize(
+        self,
+        loss_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+        x0: np.ndarray,
+        on_iteration: Callable[[np.ndarray], None],
+    ) -> LBFGSOutcome:
+        """Minimize ``loss_and_grad`` (value and float64 gradient at a flat float64 point) from ``x0``.
+
+        ``on_iteration(x)`` is called after each iteration with the new point. An exception
+        raised by either function stops the run and propagates.
+        """
+        n_iter = 0
+
+        # SciPy passes the iteration's result to a callback whose parameter has this name.
+        def callback(intermediate_result: scipy.optimize.OptimizeResult) -> None:
+            nonlocal n_iter
+            n_iter += 1
+            on_iteration(intermediate_result.x)
+
+        result = scipy.optimize.minimize(
+            loss_and_grad,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            callback=callback,
+            options={"maxiter": self.max_iter, "maxfun": self.max_fun, "gtol": self.tol, "ftol": self.ftol},
+        )
+        if result.success:
+            status = "converged"
+        elif result.nit >= self.max_iter or result.nfev >= self.max_fun:
+            status = "max_iter"
+        else:
+            status = "stalled"
+        return LBFGSOutcome(status, str(result.message), n_iter)
+
+
+#: Solver name -> class; the order is the one error messages list.
+SOLVERS: dict[str, type[SGD] | type[Adam] | type[LBFGS]] = {"adam": Adam, "sgd": SGD, "lbfgs": LBFGS}
+
+
+def get_solver(config: Any) -> SGD | Adam | LBFGS:
+    """The solver object that ``config.solver`` names, with ``config``'s hyperparameters.
+
+    Examples
+    --------
+    >>> from netreg.engine import TrainConfig
+    >>> get_solver(TrainConfig(solver="sgd", momentum=0.5)).momentum
+    0.5
+    """
+    return SOLVERS[config.solver].from_config(config)

@@ -1,0 +1,190 @@
+"""Everything that changes while a population trains, in one value with one ``take``.
+
+:class:`PopulationState` holds, for the members still training, their stacked parameters
+and buffers, optimizer state, training and evaluation rows, data-order generators,
+penalty scales, stopping counters, last good and best weights, histories and indices.
+Every field is per member along its first axis, so one generic :meth:`PopulationState.take`
+keeps the members at given positions in all of them at once: when members retire, the
+state is replaced by ``state.take(staying)`` and nothing can be forgotten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from netreg import penalties
+from netreg.engine.inputs import Inputs
+from netreg.engine.rows import Rows
+from netreg.engine.step import PenaltyTerm
+from netreg.engine.stopping import Progress
+from netreg.history import History
+
+__all__ = ["PopulationState", "initial_state"]
+
+
+@dataclass(eq=False)
+class PopulationState:
+    """The running members' state; position p in every field is the member ``ids[p]``.
+
+    Every field is per member: a tensor (first axis), a list (one item per member), a
+    dict of such, an object with its own ``take(positions)`` (the optimizer state, row
+    sets, stopping counters) or ``None``. Fields whose metadata says ``shared`` belong to
+    the whole population and are kept as they are.
+
+    Attributes
+    ----------
+    ids : list of int
+        The members' indices in the population.
+    params, buffers : dict of str to Tensor
+        Stacked parameters ``(K, ...)`` (leaves requiring gradients) and buffers.
+    optimizer : object or None
+        The solver's state (:mod:`netreg.engine.optim`), ``None`` for L-BFGS.
+    train_rows : list of Tensor
+        Each member's training row indices (CPU).
+    generators : list of torch.Generator
+        Each member's data-order generator.
+    eval_rows : dict of str to Rows
+        The held-out row sets.
+    n_samples : Tensor
+        ``(K,)`` m: the sum of each member's training sample weights.
+    alphas : Tensor
+        ``(K, J)`` float64 strength of each member on each penalized parameter.
+    scales : dict of str to Tensor
+        ``alpha / m`` per penalized parameter, ``(K, 1, ..., 1)``
+        (:func:`netreg.penalties.penalty_scales`).
+    progress : Progress
+        Stopping counters.
+    last_good, best : dict of str to Tensor
+        Parameters of the last finite epoch, and of the best epoch (early stopping).
+    histories : list of History
+        Each member's records so far.
+    order_generator : torch.Generator or None
+        Shared: one generator drawing the data order of all members, when they all have
+        the same rows and seed (drawn once, used by all); ``None`` otherwise.
+    """
+
+    ids: list[int]
+    params: dict[str, Tensor]
+    buffers: dict[str, Tensor]
+    optimizer: Any
+    train_rows: list[Tensor]
+    generators: list[torch.Generator]
+    eval_rows: dict[str, Rows]
+    n_samples: Tensor
+    alphas: Tensor
+    scales: dict[str, Tensor]
+    progress: Progress
+    last_good: dict[str, Tensor]
+    best: dict[str, Tensor]
+    histories: list[History]
+    order_generator: torch.Generator | None = field(default=None, metadata={"shared": True})
+
+    def __post_init__(self) -> None:
+        # Views the training step reads every batch, built once per membership.
+        self.param_list = list(self.params.values())
+        names = list(self.params)
+        self.penalized = list(self.scales)
+        self.penalized_weights = [self.params[name] for name in self.penalized]
+        self.penalty_positions = tuple(names.index(name) for name in self.penalized)
+
+    @property
+    def n_members(self) -> int:
+        """How many members are still training."""
+        return len(self.ids)
+
+    def penalty_term(self, l1_ratio: float) -> PenaltyTerm:
+        """The penalty as :func:`netreg.engine.step.loss_and_grads` takes it."""
+        return PenaltyTerm(self.penalty_positions, list(self.scales.values()), l1_ratio)
+
+    def take(self, positions: Tensor | list[int]) -> PopulationState:
+        """The state of the members at ``positions``, in that order, in every field.
+
+        Parameters stay leaves requiring gradients; the optimizer state, row sets and
+        stopping counters are taken by their own ``take``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from netreg.engine.optim import SGDState
+        >>> state = PopulationState(
+        ...     ids=[4, 5, 6], params={"w": torch.arange(3.0).reshape(3, 1).requires_grad_()}, buffers={},
+        ...     optimizer=SGDState([torch.zeros(3, 1)]), train_rows=[torch.arange(2)] * 3, generators=[None] * 3,
+        ...     eval_rows={}, n_samples=torch.ones(3), alphas=torch.ones(3, 1),
+        ...     scales={"w": torch.ones(3, 1)}, progress=Progress.start(3),
+        ...     last_good={}, best={}, histories=[[], [], []])
+        >>> kept = state.take([2, 0])
+        >>> kept.ids, kept.params["w"].flatten().tolist(), kept.params["w"].is_leaf, kept.params["w"].requires_grad
+        ([6, 4], [2.0, 0.0], True, True)
+        """
+        positions = torch.as_tensor(positions, dtype=torch.long)
+        taken = {
+            f.name: getattr(self, f.name) if f.metadata.get("shared") else _take(getattr(self, f.name), positions)
+            for f in dataclasses.fields(self)
+        }
+        return type(self)(**taken)
+
+
+def _take(value: Any, positions: Tensor) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        with torch.no_grad():
+            return value.detach()[positions.to(value.device)].requires_grad_(value.requires_grad)
+    if isinstance(value, list):
+        return [value[p] for p in positions.tolist()]
+    if isinstance(value, dict):
+        return {key: _take(item, positions) for key, item in value.items()}
+    return value.take(positions)
+
+
+def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
+    """The state before the first epoch: members stacked from ``inputs.init_states``.
+
+    ``solver`` (:mod:`netreg.engine.solvers`) builds the optimizer state, then loads the
+    members' ``init_optimizer_states``.
+    """
+    device, dtype, n_members = inputs.device, inputs.dtype, inputs.n_members
+    states = inputs.init_states
+    params = {
+        name: torch.stack([s[name] for s in states]).to(device, dtype).requires_grad_(True)
+        for name, _ in inputs.template.named_parameters()
+    }
+    buffers = {name: torch.stack([s[name] for s in states]).to(device) for name, _ in inputs.template.named_buffers()}
+    penalized = [p.name for p in inputs.penalized]
+    alphas = torch.tensor(
+        [[a if p.alpha is None else p.alpha for p in inputs.penalized] for a in inputs.alphas], dtype=torch.float64
+    ).reshape(n_members, len(penalized))
+    sw = inputs.sample_weight
+    n_samples = torch.stack([sw[torch.as_tensor(rows, device=device)].sum() for rows in inputs.train_rows])
+    scales = penalties.penalty_scales(alphas, n_samples, [params[name] for name in penalized])
+    optimizer = solver.init(list(params.values()))
+    for position, saved in enumerate(inputs.init_optimizer_states):
+        if saved is not None:
+            solver.load_member_state(optimizer, position, list(params), saved)
+    # Members with the same rows and seed draw the same order: draw it once.
+    shared_order = len(set(inputs.seeds)) == 1 and all(
+        np.array_equal(rows, inputs.train_rows[0]) for rows in inputs.train_rows
+    )
+    return PopulationState(
+        ids=list(range(n_members)),
+        params=params,
+        buffers=buffers,
+        optimizer=optimizer,
+        train_rows=[torch.as_tensor(rows, dtype=torch.long) for rows in inputs.train_rows],
+        generators=[torch.Generator().manual_seed(seed) for seed in inputs.seeds],
+        eval_rows={name: Rows.build(rows, sw, device) for name, rows in inputs.eval_rows.items()},
+        n_samples=n_samples,
+        alphas=alphas,
+        scales=dict(zip(penalized, scales)),
+        progress=Progress.start(n_members),
+        last_good={name: p.detach().clone() for name, p in params.items()},
+        best={name: p.detach().clone() for name, p in params.items()},
+        histories=[History() for _ in range(n_members)],
+        order_generator=torch.Generator().manual_seed(inputs.seeds[0]) if shared_order else None,
+    )

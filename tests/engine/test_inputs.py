@@ -1,0 +1,121 @@
+"""Validation of train_population's inputs: every refusal with its full message."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from torch import nn
+
+import netreg
+from netreg.engine import TrainConfig, train_population
+from netreg.nets import MLP
+
+X_SMALL, Y_SMALL = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 3
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (
+            {"alphas": [0.1, -1.0]},
+            netreg.InvalidParameterError,
+            "`alphas[1]` must be a finite float >= 0. Got alphas[1]=-1.0.",
+        ),
+        (
+            {"alphas": [float("nan")]},
+            netreg.InvalidParameterError,
+            "`alphas[0]` must be a finite float >= 0. Got alphas[0]=nan.",
+        ),
+        (
+            {"alphas": [True]},
+            netreg.InvalidParameterError,
+            "`alphas[0]` must be a finite float >= 0. Got alphas[0]=True.",
+        ),
+        (
+            {"alphas": []},
+            netreg.InvalidParameterError,
+            "`alphas` must be a non-empty sequence of floats >= 0. Got alphas=[].",
+        ),
+        (
+            {"y": Y_SMALL[:-1]},
+            netreg.DataError,
+            "X and y must have the same number of rows. Found input variables with inconsistent numbers of samples: [20, 19].",
+        ),
+        (
+            {"X": np.where(np.eye(20, 3) > 0, np.nan, X_SMALL)},
+            netreg.DataError,
+            "X contains 3 NaN or infinite value(s) (first at row 0, column 0); expected finite numbers. Remove or impute them before training.",
+        ),
+        (
+            {"X": X_SMALL[:, 0]},
+            netreg.DataError,
+            "X must be a 2-D array of shape (n_samples, n_features). Got a 1-D array of shape (20,). Use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample.",
+        ),
+        (
+            {"X": np.zeros((0, 3))},
+            netreg.DataError,
+            "X could not be read as a 2-D array of shape (n_samples, n_features) of numbers: Found array with 0 sample(s) (shape=(0, 3)) while a minimum of 1 is required.",
+        ),
+        (
+            {"X": np.array([["a", 1, 2]] * 20, dtype=object)},
+            netreg.DataError,
+            "X could not be read as a 2-D array of shape (n_samples, n_features) of numbers: could not convert string to float: 'a'.",
+        ),
+        (
+            {"sample_weight": np.ones((20, 1))},
+            netreg.DataError,
+            "sample_weight must be a 1-D array of shape (n_samples,). Got a 2-D array of shape (20, 1).",
+        ),
+        (
+            {"sample_weight": np.ones(19)},
+            netreg.DataError,
+            "X and sample_weight must have the same number of rows. Found input variables with inconsistent numbers of samples: [20, 19].",
+        ),
+        (
+            {"y": Y_SMALL - 1},
+            netreg.DataError,
+            "y for the multiclass task must hold class indices 0, 1, ..., n_classes - 1. Got values from -1.0 to 1.0. Encode labels with sklearn's LabelEncoder.",
+        ),
+        (
+            {"y": (np.arange(20) % 5)},
+            netreg.DataError,
+            "The module's output has shape (2, 3) for 2 rows; the multiclass task expected shape (2, n_outputs) with at least 5 columns (one per class; y has labels up to 4).",
+        ),
+        (
+            {"alphas": [0.1, 0.2], "config": TrainConfig(solver="lbfgs")},
+            netreg.InvalidParameterError,
+            "The 'lbfgs' solver trains a single member; got a population of 2. L-BFGS's line search and curvature pairs would couple the members. Use solver='adam' or 'sgd' for populations.",
+        ),
+        (
+            {"config": TrainConfig(early_stopping=True)},
+            netreg.InvalidParameterError,
+            "early_stopping=True needs validation rows: pass eval_rows={'val': [...]} with one row set per member. Got eval sets [].",
+        ),
+        (
+            {"train_rows": [np.array([0, 25])]},
+            netreg.DataError,
+            "train_rows[0] must be a non-empty 1-D array of row indices in [0, 20). Got shape (2,), dtype int64, range [0, 25].",
+        ),
+        (
+            {"seeds": [1, 2]},
+            netreg.InvalidParameterError,
+            "`seeds` must be an int or a sequence of 1 ints (one per member). Got seeds=[1, 2].",
+        ),
+        (
+            {"module": nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))},
+            netreg.InvalidParameterError,
+            "The module has a BatchNorm layer (1: BatchNorm1d). Its running statistics cannot be updated under torch.func.vmap, which trains the population; expected a module without BatchNorm. Use LayerNorm or GroupNorm instead.",
+        ),
+        (
+            {"sample_weight": -np.ones(20)},
+            netreg.DataError,
+            "sample_weight must be >= 0 with a positive sum. Got min=-1.0, sum=-20.0.",
+        ),
+    ],
+)
+def test_bad_input_raises_the_full_message(kwargs, error, message):
+    arguments = {"module": MLP(3, (4,), 3), "X": X_SMALL, "y": Y_SMALL, "task": "multiclass", **kwargs}
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        train_population(**arguments)
