@@ -73,15 +73,15 @@ def run(capsys, *argv):
         ),
         (
             ["train", "ok.csv", "--target", "lable"],
-            "netreg train: error: `ok.csv`: target column 'lable' not found. Did you mean 'label'? Columns: 'a', 'b', 'color', 'label'.",
+            "netreg train: error: `ok.csv`: no target column 'lable'; expected a column of that name. Did you mean 'label'? Columns: 'a', 'b', 'color', 'label'.",
         ),
         (
             ["tune", "one.csv", "--target", "label"],
-            "netreg tune: error: `one.csv`: target column 'label' has a single class ('x'); classification needs at least two classes. Choose another target column, or add rows of other classes.",
+            "netreg tune: error: `one.csv`: target column 'label' has a single class ('x'); expected at least two classes to classify. Choose another target column, or add rows of other classes.",
         ),
         (
             ["train", "nan.csv", "--target", "label"],
-            "netreg train: error: `nan.csv`: missing values in column 'a' (row 3); expected a value in every cell. Impute them, or use --drop-missing to drop such rows.",
+            "netreg train: error: `nan.csv`: missing values in column 'a' (row 3); expected a value in every cell. Impute them, or pass --drop-missing to drop such rows.",
         ),
         (
             ["train", "inf.csv", "--target", "label"],
@@ -109,7 +109,7 @@ def run(capsys, *argv):
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--alphas", "0.5"],
-            "netreg tune: error: `alphas` must be at least 2 distinct values to choose from. Got alphas=[0.5].",
+            "netreg tune: error: --alphas must be at least 2 distinct values to choose from. Got alphas=[0.5].",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--hidden", "10,x"],
@@ -117,7 +117,7 @@ def run(capsys, *argv):
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--cv", "40"],
-            "netreg tune: error: cv=40 is larger than the smallest class: class 'x' has 27 row(s), and each of the 40 stratified folds needs one. Use cv <= 27, or collect more rows of that class.",
+            "netreg tune: error: cv=40 stratified folds, but class 'x' has 27 row(s); expected a row of every class in every fold. Use cv <= 27, or collect more rows of that class.",
         ),
     ],
 )

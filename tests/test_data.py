@@ -70,9 +70,6 @@ def test_bad_arrays_raise_the_full_message(value, ndim, message):
 
 def test_row_counts_are_compared_and_none_is_skipped():
     assert check_same_rows(X=np.zeros((3, 2)), y=np.zeros(3), sample_weight=None) == 3
-    message = (
-        "X and y and sample_weight must have the same number of rows. "
-        "Found input variables with inconsistent numbers of samples: [3, 3, 2]."
-    )
+    message = "X has 3 rows, y 3 and sample_weight 2; expected the same number of rows in each."
     with pytest.raises(netreg.DataError, match=f"^{re.escape(message)}$"):
         check_same_rows(X=np.zeros((3, 2)), y=np.zeros(3), sample_weight=np.zeros(2))

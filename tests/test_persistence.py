@@ -138,7 +138,7 @@ def test_a_different_model_is_not_overwritten_without_force(classifier, digits, 
     other = NetRegClassifier((8,), max_iter=6, random_state=1).fit(digits[0][:200], digits[1][:200])
     message = (
         f"{str(folder)!r} already holds a different model; it was not overwritten. "
-        "Choose another folder, or pass --force to replace it."
+        "Choose another folder, or pass `force=True` to replace it."
     )
     with pytest.raises(ModelFormatError, match=f"^{re.escape(message)}$"):
         save_model(other, folder)

@@ -68,18 +68,18 @@ def test_penalty_targets_list_what_is_penalized():
     [
         (
             {"exclude": ["layer.0.*"]},
-            "The pattern 'layer.0.*' in `exclude` matches no parameter. Expected a glob over these names: "
-            "layers.0.weight, layers.0.bias, layers.1.weight, layers.1.bias.",
+            "`exclude` must be globs over the names of the parameters: layers.0.weight, layers.0.bias, "
+            "layers.1.weight, layers.1.bias. Got 'layer.0.*', which matches none.",
         ),
         (
             {"layer_alphas": {"layers.0.bias": 1.0}},
-            "The pattern 'layers.0.bias' in `layer_alphas` matches no penalized parameter. Expected a glob over "
-            "these names: layers.0.weight, layers.1.weight. To penalize a parameter the default rule skips, "
-            "add it to `include`.",
+            "`layer_alphas` must be globs over the names of the penalized parameters: layers.0.weight, "
+            "layers.1.weight. Got 'layers.0.bias', which matches none. To penalize a parameter the default rule "
+            "skips, add it to `include`.",
         ),
         (
             {"include": [3]},
-            "`include` must hold glob patterns (str). Got 3 in include.",
+            "`include` must be glob patterns (str). Got 3 in include.",
         ),
     ],
 )

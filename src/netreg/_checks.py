@@ -1,11 +1,8 @@
 """Parameter checks shared by every public entry point.
 
-Every message follows one template, so users learn to read them once::
+Every message follows the parameter template of :func:`netreg.exceptions.invalid`::
 
     `alpha` must be a finite float >= 0. Got alpha=-0.1.
-
-that is: the parameter, what it must be, and the value received (its ``repr``). Where a
-fix exists it follows in one more sentence.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from netreg.exceptions import InvalidParameterError
+from netreg.exceptions import invalid
 
 __all__ = [
     "check_alpha",
@@ -25,14 +22,6 @@ __all__ = [
     "check_hidden_sizes",
     "invalid",
 ]
-
-
-def invalid(name: str, expected: str, value: Any, fix: str = "") -> InvalidParameterError:
-    """Build the standard error: ``"`name` must be <expected>. Got name=<value!r>."``."""
-    message = f"`{name}` must be {expected}. Got {name}={value!r}."
-    if fix:
-        message += f" {fix}"
-    return InvalidParameterError(message)
 
 
 def _is_real(value: Any) -> bool:

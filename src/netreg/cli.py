@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", ConvergenceWarning)
             status = args.run(args, console)
         for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)):
-            errors.print(f"netreg {args.command}: note: {message}", markup=False)
+            errors.print(f"netreg {args.command}: note: {as_flags(message)}", markup=False)
         return status
     except KeyboardInterrupt:
         errors.print(f"netreg {args.command}: interrupted; results already written are kept (rerun to resume).")
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NetRegError as error:
         if args.debug:
             raise
-        errors.print(f"netreg {args.command}: error: {error}", markup=False)
+        errors.print(f"netreg {args.command}: error: {as_flags(str(error))}", markup=False)
         return EXIT_BAD_INPUT
     except Exception as error:  # noqa: BLE001 - the command line must not end in a traceback
         if args.debug:
@@ -61,6 +62,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             markup=False,
         )
         return EXIT_FAILURE
+
+
+# -- the library's parameters, as this command's flags ---------------------------------------
+#: Python parameter -> the flag that sets it (library messages name parameters in backticks).
+FLAGS = {
+    "task": "--task",
+    "force": "--force",
+    "drop_missing": "--drop-missing",
+    "random_state": "--seed",
+    "seed": "--seed",
+    "alpha": "--alpha",
+    "alphas": "--alphas",
+    "cv": "--cv",
+    "hidden_layer_sizes": "--hidden",
+    "max_iter": "--max-iter",
+    "solver": "--solver",
+    "selection": "--selection",
+    "scoring": "--scoring",
+    "chunk_size": "--chunk-size",
+    "test_size": "--test-size",
+    "backend": "--backend",
+    "address": "--address",
+}
+#: Parameters whose flag turns them off.
+NEGATED_FLAGS = {"standardize": "--no-standardize", "standardize_target": "--no-standardize-target"}
+
+
+def as_flags(message: str) -> str:
+    """``message`` with the parameters it names in backticks written as this command's flags.
+
+    Examples
+    --------
+    >>> as_flags("Choose another folder, or pass `force=True` to replace it.")
+    'Choose another folder, or pass --force to replace it.'
+    >>> as_flags("Pass `task='classification'`; `max_iter` too; `warm_start=False` stays.")
+    'Pass --task classification; --max-iter too; `warm_start=False` stays.'
+    """
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(3)
+        if name in NEGATED_FLAGS and value == "False":
+            return NEGATED_FLAGS[name]
+        if name not in FLAGS:
+            return match.group(0)
+        if value is None or value == "True":
+            return FLAGS[name]
+        return f"{FLAGS[name]} {value.strip(chr(39) + chr(34))}"
+
+    return re.sub(r"`(\w+)(=([^`]*))?`", flag, message)
 
 
 # -- argument types: a bad value is an argparse error (usage + one line, status 2) -----------

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length
 
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, bad_data
 
 __all__ = ["check_float_array", "check_same_rows"]
 
@@ -92,11 +92,14 @@ def check_same_rows(**arrays: Any) -> int:
     >>> check_same_rows(X=np.zeros((3, 2)), y=np.zeros(4))
     Traceback (most recent call last):
     ...
-    netreg.exceptions.DataError: X and y must have the same number of rows. Found input variables with inconsistent numbers of samples: [3, 4].
+    netreg.exceptions.DataError: X has 3 rows and y 4; expected the same number of rows in each.
     """
     given = {name: array for name, array in arrays.items() if array is not None}
     try:
         check_consistent_length(*given.values())
-    except ValueError as error:
-        raise DataError(f"{' and '.join(given)} must have the same number of rows. {error}.") from None
+    except ValueError:
+        (first, array), *others = given.items()
+        counts = [f"{first} has {len(array)} rows"] + [f"{name} {len(other)}" for name, other in others]
+        received = ", ".join(counts[:-1]) + " and " + counts[-1]
+        raise bad_data(received, "the same number of rows in each") from None
     return len(next(iter(given.values())))

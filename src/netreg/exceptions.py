@@ -1,9 +1,21 @@
-"""The exceptions netreg raises.
+"""The exceptions netreg raises, and the two templates their messages follow.
 
 One base class, :class:`NetRegError`, so ``except netreg.NetRegError`` catches everything
 netreg raises on purpose. Each subclass also derives from the built-in exception a Python
 or scikit-learn user would expect (``ValueError`` for bad values, scikit-learn's
 ``NotFittedError`` for an unfitted estimator), so existing ``except`` clauses keep working.
+
+Messages follow one of two templates, so users learn to read them once:
+
+* a parameter (:func:`invalid`): ``"`alpha` must be a finite float >= 0. Got alpha=-0.1."``
+  (the parameter, what it must be, the value received);
+* data (:func:`bad_data`): ``"column 'age' mixes numbers and text (row 3: 'n/a'); expected
+  only numbers or only text in a column."`` (what was received, then what was expected).
+
+Either may end with one more sentence saying how to fix it. Messages name the Python
+parameters in backticks (``pass `force=True` to replace it``); the command line shows
+its own flags in their place (``--force``). The estimators' own parameter errors use
+scikit-learn's wording, word for word, as the estimators they replace do.
 """
 
 from __future__ import annotations
@@ -14,6 +26,8 @@ from typing import Any
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 __all__ = [
+    "invalid",
+    "bad_data",
     "NetRegError",
     "InvalidParameterError",
     "DataError",
@@ -181,3 +195,34 @@ class ChunkFailedError(NetRegError, RuntimeError):
         super().__init__(message)
         self.chunk = list(chunk)
         self.n_kept = n_kept
+
+
+def invalid(
+    name: str, expected: str, value: Any = None, fix: str = "", *, got: str | None = None
+) -> InvalidParameterError:
+    """The parameter template: ``"`name` must be <expected>. Got name=<value!r>. <fix>"``.
+
+    ``got`` describes what was received when its ``repr`` would not say it well (a shape,
+    a count): ``"... Got <got>."``.
+
+    Examples
+    --------
+    >>> str(invalid("cv", "an int >= 2", 1, "Use cv=2 or more."))
+    '`cv` must be an int >= 2. Got cv=1. Use cv=2 or more.'
+    >>> str(invalid("X", "a 2-D array", got="a 3-D array of shape (2, 2, 2)"))
+    '`X` must be a 2-D array. Got a 3-D array of shape (2, 2, 2).'
+    """
+    message = f"`{name}` must be {expected}. Got {f'{name}={value!r}' if got is None else got}."
+    return InvalidParameterError(f"{message} {fix}" if fix else message)
+
+
+def bad_data(received: str, expected: str, fix: str = "") -> DataError:
+    """The data template: ``"<what was received>; expected <what was expected>. <fix>"``.
+
+    Examples
+    --------
+    >>> str(bad_data("y has 3 rows and X 4", "one target per row of X"))
+    'y has 3 rows and X 4; expected one target per row of X.'
+    """
+    message = f"{received}; expected {expected}."
+    return DataError(f"{message} {fix}" if fix else message)

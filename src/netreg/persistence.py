@@ -179,7 +179,7 @@ def check_model_folder(path: str | os.PathLike, fingerprint: str, *, force: bool
     if not same:
         raise ModelFormatError(
             f"{str(path)!r} already holds a different model; it was not overwritten. "
-            "Choose another folder, or pass --force to replace it."
+            "Choose another folder, or pass `force=True` to replace it."
         )
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from netreg.estimators import NetRegClassifier, NetRegRegressor
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, bad_data, invalid
 from netreg.io import fingerprints
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RESULTS_FILE, RUN_FILE, RunFolder
@@ -66,14 +66,15 @@ def load_training_table(
         For any problem with the file or its contents; the message starts with the file.
     """
     if task not in TASKS:
-        raise DataError(f"--task must be one of {', '.join(TASKS)}; got {task!r}.")
+        raise invalid("task", f"one of {', '.join(map(repr, TASKS))}", task)
     table = read_table(path, target=target)
     features, labels, dropped = table.features, table.target, []
     if drop_missing:
         features, labels, dropped = drop_missing_rows(features, labels)
         if len(features) == 0:
-            raise DataError(
-                f"`{path}`: every row has a missing value; nothing is left to train on after --drop-missing."
+            raise bad_data(
+                f"`{path}`: every row has a missing value, so `drop_missing=True` leaves nothing",
+                "rows to train on",
             )
     kind = infer_task(labels) if task == "auto" else task
     if kind == "classification":
@@ -82,9 +83,10 @@ def load_training_table(
         except DataError as error:
             raise DataError(f"`{path}`: {error}") from None
     elif not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
-        raise DataError(
-            f"`{path}`: target {target!r} is not numeric (dtype {labels.dtype}), so it cannot be a regression target. "
-            "Use --task classification."
+        raise bad_data(
+            f"`{path}`: target {target!r} is not numeric (dtype {labels.dtype})",
+            "numbers for a regression target",
+            "Pass `task='classification'` to classify it.",
         )
     preprocessor = TablePreprocessor(standardize=standardize)
     try:
@@ -285,8 +287,10 @@ def predict_table(model_dir: str | os.PathLike, data_path: str | os.PathLike) ->
     if saved.target is not None and saved.target in features.columns:
         features = features.drop(columns=[saved.target])
     if saved.preprocessor is None:
-        raise DataError(
-            f"The model in {str(model_dir)!r} was not trained from a table; load it with netreg.persistence.load_model."
+        raise bad_data(
+            f"the model in {str(model_dir)!r} was not trained from a table",
+            "a model that `netreg train` or `netreg tune` saved",
+            "Load it with netreg.persistence.load_model.",
         )
     try:
         X = saved.preprocessor.transform(features)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from torch import nn
 
 from netreg._checks import check_alpha
-from netreg.exceptions import InvalidParameterError
+from netreg.exceptions import invalid
 
 __all__ = ["PenalizedParameter", "penalized_parameters", "is_layer_weight"]
 
@@ -157,12 +157,14 @@ def _matches(name: str, patterns: list[str]) -> bool:
 
 def _require_match(pattern: str, names: list[str], where: str, what: str) -> None:
     if not isinstance(pattern, str):
-        raise InvalidParameterError(f"`{where}` must hold glob patterns (str). Got {pattern!r} in {where}.")
+        raise invalid(where, "glob patterns (str)", got=f"{pattern!r} in {where}")
     if any(fnmatch.fnmatchcase(name, pattern) for name in names):
         return
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
     fix = " To penalize a parameter the default rule skips, add it to `include`." if where == "layer_alphas" else ""
-    raise InvalidParameterError(
-        f"The pattern {pattern!r} in `{where}` matches no {what}. "
-        f"Expected a glob over these names: {shown or '(none)'}.{fix}"
+    raise invalid(
+        where,
+        f"globs over the names of the {what}s: {shown or '(none)'}",
+        got=f"{pattern!r}, which matches none",
+        fix=fix.strip(),
     )

@@ -41,7 +41,7 @@ X_SMALL, Y_SMALL = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) 
         (
             {"y": Y_SMALL[:-1]},
             netreg.DataError,
-            "X and y must have the same number of rows. Found input variables with inconsistent numbers of samples: [20, 19].",
+            "X has 20 rows and y 19; expected the same number of rows in each.",
         ),
         (
             {"X": np.where(np.eye(20, 3) > 0, np.nan, X_SMALL)},
@@ -71,7 +71,7 @@ X_SMALL, Y_SMALL = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) 
         (
             {"sample_weight": np.ones(19)},
             netreg.DataError,
-            "X and sample_weight must have the same number of rows. Found input variables with inconsistent numbers of samples: [20, 19].",
+            "X has 20 rows and sample_weight 19; expected the same number of rows in each.",
         ),
         (
             {"y": Y_SMALL - 1},
@@ -86,12 +86,14 @@ X_SMALL, Y_SMALL = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) 
         (
             {"alphas": [0.1, 0.2], "config": TrainConfig(solver="lbfgs")},
             netreg.InvalidParameterError,
-            "The 'lbfgs' solver trains a single member; got a population of 2. L-BFGS's line search and curvature pairs would couple the members. Use solver='adam' or 'sgd' for populations.",
+            "`solver` must be 'adam' or 'sgd' for a population of 2 members. Got solver='lbfgs'. L-BFGS trains a "
+            "single member: its line search and curvature pairs would couple the members.",
         ),
         (
             {"config": TrainConfig(early_stopping=True)},
             netreg.InvalidParameterError,
-            "early_stopping=True needs validation rows: pass eval_rows={'val': [...]} with one row set per member. Got eval sets [].",
+            "`eval_rows` must be a mapping with the 'val' rows of every member when early_stopping=True. Got the "
+            "sets [].",
         ),
         (
             {"train_rows": [np.array([0, 25])]},

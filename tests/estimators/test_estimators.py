@@ -360,7 +360,14 @@ def test_warm_start_on_data_that_needs_another_network_is_refused(digits):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
     before = model.coefs_[0].copy()
-    with pytest.raises(netreg.DataError, match="^warm_start continues from the previous fit's network, shaped "):
+    message = (
+        "this data and these parameters need a network shaped {'layers.0.weight': (4, 10), 'layers.0.bias': (4,), "
+        "'layers.1.weight': (10, 4), 'layers.1.bias': (10,)} (the features, classes or hidden layers changed); "
+        "expected the previous fit's network, shaped {'layers.0.weight': (4, 64), 'layers.0.bias': (4,), "
+        "'layers.1.weight': (10, 4), 'layers.1.bias': (10,)}, which warm_start and partial_fit continue from. "
+        "Set `warm_start=False` to start afresh."
+    )
+    with pytest.raises(netreg.DataError, match=f"^{re.escape(message)}$"):
         model.fit(X[:, :10], y)
     np.testing.assert_array_equal(model.coefs_[0], before)
 

@@ -160,7 +160,9 @@ def test_curvature_errors_name_the_parameter_and_the_value(rng):
     ):
         ggn_curvature(net, X, task="multiclass", curvature="kfca")
     curv = ggn_curvature(net, X, task="multiclass")
-    with pytest.raises(InvalidParameterError, match=re.escape("`alpha` must hold finite floats >= 0. Got alpha=-0.1.")):
+    with pytest.raises(
+        InvalidParameterError, match=re.escape("`alpha` must be floats that are finite and >= 0. Got alpha=-0.1.")
+    ):
         log_det(curv, -0.1)
     with pytest.raises(
         InvalidParameterError,

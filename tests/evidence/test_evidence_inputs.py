@@ -31,18 +31,15 @@ def test_data_errors_say_what_was_received():
     with pytest.raises(
         DataError,
         match=re.escape(
-            "y must hold class indices 0, 1, ..., 2 for a multiclass network of 3 outputs. Got 0.5 at row 1."
+            "y is 0.5 at row 1; expected class indices 0, 1, ..., 2 for a multiclass network of 3 outputs."
         ),
     ):
         check_data(net, X, [0, 0.5, 1], task="multiclass")
-    with pytest.raises(DataError, match=re.escape("sample_weight must have a positive sum. Got all zeros.")):
+    with pytest.raises(DataError, match=re.escape("sample_weight is all zeros; expected a positive sum.")):
         check_rows(net, X, np.zeros(3))
     with pytest.raises(
         DataError,
-        match=re.escape(
-            "X and sample_weight must have the same number of rows. Found input variables with inconsistent "
-            "numbers of samples: [3, 2]."
-        ),
+        match=re.escape("X has 3 rows and sample_weight 2; expected the same number of rows in each."),
     ):
         check_rows(net, X, np.ones(2))
     with pytest.raises(

@@ -223,18 +223,22 @@ def test_errors_say_what_was_received_and_what_was_expected(rng):
             InvalidParameterError,
             "`noise_variance` must be None for a classification task. Got noise_variance=1.0.",
         ),
-        (dict(X=X[:, :2]), DataError, "X has 2 columns but the network takes 3 input features."),
+        (dict(X=X[:, :2]), DataError, "X has 2 columns; expected the 3 input features the network takes."),
         (
             dict(y=y[:4]),
             DataError,
-            "X and y must have the same number of rows. Found input variables with inconsistent numbers of samples: [5, 4].",
+            "X has 5 rows and y 4; expected the same number of rows in each.",
         ),
         (
             dict(y=y + 1),
             DataError,
-            f"y must hold class indices 0, 1, ..., 2 for a multiclass network of 3 outputs. Got 3.0 at row {int(np.argmax(y + 1 == 3))}.",
+            f"y is 3.0 at row {int(np.argmax(y + 1 == 3))}; expected class indices 0, 1, ..., 2 for a multiclass network of 3 outputs.",
         ),
-        (dict(sample_weight=[1.0, -1.0, 1.0, 1.0, 1.0]), DataError, "sample_weight must be >= 0. Got -1.0 at row 1."),
+        (
+            dict(sample_weight=[1.0, -1.0, 1.0, 1.0, 1.0]),
+            DataError,
+            "sample_weight is -1.0 at row 1; expected weights >= 0.",
+        ),
         (
             dict(member=net.state_dict()),
             InvalidParameterError,
@@ -247,11 +251,13 @@ def test_errors_say_what_was_received_and_what_was_expected(rng):
             log_evidence(**arguments)
     with pytest.raises(
         DataError,
-        match=re.escape("y has 1 column(s) but the network has 3 output(s); for 'regression' they must be equal."),
+        match=re.escape(
+            "y has 1 column(s) and the network 3 output(s); expected one column per output for 'regression'."
+        ),
     ):
         log_evidence(net, X, X[:, 0], task="regression", alpha=1.0)
     with pytest.raises(
-        DataError, match=re.escape("y must hold 0/1 labels for 'multilabel'. Got [1.0, 2.0, 0.0] at row 0.")
+        DataError, match=re.escape("y is [1.0, 2.0, 0.0] at row 0; expected 0/1 labels for 'multilabel'.")
     ):
         log_evidence(net, X, [[1.0, 2.0, 0.0]] * 5, task="multilabel", alpha=1.0)
     with pytest.raises(

@@ -59,7 +59,7 @@ def test_members_errors_name_what_is_wrong():
         ),
         (
             lambda: stack_members([MLP(2, (3,), 1), MLP(2, (4,), 1)]),
-            "`members` must share one architecture. Got weight shapes ((3, 2), (1, 3)) and ((4, 2), (1, 4)).",
+            "`members` must be networks of one architecture. Got weight shapes ((3, 2), (1, 3)) and ((4, 2), (1, 4)).",
         ),
         (
             lambda: stack_members([MLP(2, (), 1, activation="tanh"), MLP(2, (), 1)]),
@@ -71,13 +71,13 @@ def test_members_errors_name_what_is_wrong():
         ),
         (
             lambda: stack_members({"weight": torch.zeros(1, 2)}, activation="relu"),
-            "`members` must be a netreg MLP, its state dict, a state dict stacked along a leading member axis, or a sequence of MLPs or state dicts. Got a mapping with keys ['weight']; expected 'layers.0.weight', 'layers.0.bias', ... for consecutive layers.",
+            "`members` must be a netreg MLP, its state dict, a state dict stacked along a leading member axis, or a sequence of MLPs or state dicts. Got a mapping with keys ['weight']. An MLP's state dict holds 'layers.0.weight', 'layers.0.bias', ... for consecutive layers.",
         ),
         (
             lambda: stack_members(
                 {"layers.0.weight": torch.zeros(1, 2), "layers.0.bias": torch.zeros(2)}, activation="relu"
             ),
-            "`members` must hold layers.0.weight of shape (out, in) or (K, out, in) and layers.0.bias of shape (out,) or (K, out). Got (1, 2) and (2,).",
+            "`members` must be a layers.0.weight of shape (out, in) or (K, out, in) with a layers.0.bias of shape (out,) or (K, out). Got (1, 2) and (2,).",
         ),
         (
             lambda: stack_members(
@@ -89,7 +89,7 @@ def test_members_errors_name_what_is_wrong():
                 },
                 activation="relu",
             ),
-            "`members` must chain its layers: layers.1.weight takes 4 inputs but layers.0 has 3 outputs.",
+            "`members` must be layers that chain, each taking as many inputs as the one before has outputs. Got layers.1.weight taking 4 inputs after layers.0 with 3 outputs.",
         ),
         (
             lambda: stack_members(
@@ -101,7 +101,7 @@ def test_members_errors_name_what_is_wrong():
                 },
                 activation="relu",
             ),
-            "`members` must stack the same number of members in every layer. Got 1 in layers.0 and 2 in layers.1.",
+            "`members` must be the same number of members in every layer. Got 1 in layers.0 and 2 in layers.1.",
         ),
         (
             lambda: stack_members(MLP(2, (), 1), activation="gelu"),

@@ -247,7 +247,7 @@ def test_the_reference_config_is_accepted():
 # ---------------------------------------------------------------------------------------
 # Refused inputs.
 
-FIX_MISSING = "expected a value in every cell. Impute them, or use --drop-missing to drop such rows."
+FIX_MISSING = "expected a value in every cell. Impute them, or pass `drop_missing=True` to drop such rows."
 
 
 @pytest.mark.parametrize(
@@ -353,7 +353,7 @@ def test_unsupported_dtypes_are_refused(values, dtype):
             "column name 2.5 is a float; expected a str or an int.",
             DataError,
         ),
-        (np.zeros((2, 2)), "features must be a pandas DataFrame; got ndarray.", DataError),
+        (np.zeros((2, 2)), "features are a ndarray; expected a pandas DataFrame.", DataError),
     ],
 )
 def test_tables_that_cannot_be_features_are_refused(features, expected, error):

@@ -287,7 +287,7 @@ def test_npz_with_a_damaged_member(tmp_path):
         (
             {"X": np.zeros((3, 2)), "target": np.zeros(3)},
             "traget",
-            "target array 'traget' not found. Did you mean 'target'? Arrays: 'X', 'target'.",
+            "no target array 'traget'; expected an array of that name. Did you mean 'target'? Arrays: 'X', 'target'.",
         ),
     ],
     ids=["lengths", "lengths-x", "x-1d", "3d", "target-2d", "collision", "target-missing"],
@@ -314,7 +314,7 @@ def test_npz_arrays_of_the_wrong_shape_or_name(tmp_path, arrays, target, found):
 def test_target_not_found_suggests_the_closest_columns_and_lists_them(tmp_path, target, suggestion):
     path = _write(FRAME, tmp_path / "d.csv")
     with raises(
-        f"`{path}`: target column {target!r} not found.{suggestion} Columns: 'size', 'count', 'color', 'flag', 'label'."
+        f"`{path}`: no target column {target!r}; expected a column of that name.{suggestion} Columns: 'size', 'count', 'color', 'flag', 'label'."
     ):
         read_table(path, target=target)
 
@@ -322,7 +322,7 @@ def test_target_not_found_suggests_the_closest_columns_and_lists_them(tmp_path, 
 def test_target_not_found_among_many_columns_lists_the_first_twenty(tmp_path):
     path = _write(pd.DataFrame({f"c{i}": [i] for i in range(25)}), tmp_path / "d.csv")
     listed = ", ".join(f"'c{i}'" for i in range(20))
-    with raises(f"`{path}`: target column 'label' not found. Columns: {listed} and 5 more."):
+    with raises(f"`{path}`: no target column 'label'; expected a column of that name. Columns: {listed} and 5 more."):
         read_table(path, target="label")
 
 
@@ -395,12 +395,12 @@ def test_infer_task_refuses_a_target_without_values():
 def test_check_classification_target_accepts_two_classes_and_refuses_one():
     assert check_classification_target(pd.Series(["a", "b", np.nan])) is None
     with raises(
-        "target column 'label' has a single class ('a'); classification needs at least two classes. "
+        "target column 'label' has a single class ('a'); expected at least two classes to classify. "
         "Choose another target column, or add rows of other classes."
     ):
         check_classification_target(pd.Series(["a", np.nan, "a"], name="label"))
     with raises(
-        "target has a single class (1); classification needs at least two classes. "
+        "target has a single class (1); expected at least two classes to classify. "
         "Choose another target column, or add rows of other classes."
     ):
         check_classification_target(pd.Series(np.array([1, 1, 1])))
@@ -443,11 +443,9 @@ def test_rows_named_after_dropping_are_still_the_rows_of_the_file(tmp_path):
 
 
 def test_drop_missing_rows_checks_its_arguments():
-    with raises(
-        "features and target must have the same number of rows. Got features with 2 rows and target with 3 rows."
-    ):
+    with raises("features with 2 rows and a target with 3 rows; expected one target value per row."):
         drop_missing_rows(pd.DataFrame({"a": [1, 2]}), pd.Series([1, 2, 3]))
-    with raises("features must be a pandas DataFrame; got ndarray."):
+    with raises("features are a ndarray; expected a pandas DataFrame."):
         drop_missing_rows(np.zeros((2, 2)))
 
 

@@ -103,7 +103,7 @@ def test_by_default_from_members_still_refuses_a_sweep_with_nothing_to_choose():
     # The CV estimators rely on this: they must never refit with no alpha.
     spec, members = _fold_0_only()
     message = (
-        "No alpha has a score on every fold (members missing or diverged); nothing to choose from. "
+        "no alpha has a score on every fold (members missing or diverged); expected at least one alpha scored on every fold to choose from. "
         "Resume the sweep, or lower the learning rate if members diverged."
     )
     with pytest.raises(DataError, match=f"^{re.escape(message)}$"):

@@ -89,12 +89,13 @@ def test_store_resumes_without_retraining(digits, tmp_path):
         (
             {"cv": 40},
             netreg.DataError,
-            "cv=40 is larger than the smallest class: class 4 has 39 row(s), and each of the 40 stratified folds needs one. Use cv <= 39, or collect more rows of that class.",
+            "cv=40 stratified folds, but class 4 has 39 row(s); expected a row of every class in every fold. Use cv <= 39, or collect more rows of that class.",
         ),
         (
             {"store": "x.sqlite", "random_state": None},
             netreg.InvalidParameterError,
-            "A sweep with a results store needs an int random_state, so that a rerun trains the same members and can resume. Got random_state=None.",
+            "`random_state` must be an int for a sweep with a results store, so that a rerun trains the same "
+            "members and can resume. Got random_state=None.",
         ),
         (
             {"selection": "best"},

@@ -93,7 +93,7 @@ def test_a_plan_without_folds_must_be_chosen_by_the_evidence(small_digits):
     X, y = small_digits
     plan = plan_sweep(NetRegClassifier(**SETTINGS), X, y, alphas=[0.1, 10.0], cv=None)
     message = (
-        "A plan without folds (cv=None) has no validation scores to choose by: selection must be 'evidence'. "
+        "`selection` must be 'evidence' for a plan without folds (cv=None): it has no validation scores. "
         "Got selection='min'."
     )
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):

@@ -32,7 +32,7 @@ def test_alphas_without_a_full_set_of_scores_are_not_eligible():
     mean = np.array([np.nan, 0.7, np.nan, 0.6, 0.5])
     assert select_alpha(ALPHAS, mean, np.zeros(5), 3, "min") == (1, None)
     message = (
-        "No alpha has a score on every fold (members missing or diverged); nothing to choose from. "
+        "no alpha has a score on every fold (members missing or diverged); expected at least one alpha scored on every fold to choose from. "
         "Resume the sweep, or lower the learning rate if members diverged."
     )
     with pytest.raises(netreg.DataError, match=f"^{re.escape(message)}$"):

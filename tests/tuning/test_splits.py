@@ -35,15 +35,15 @@ def test_iterables_and_splitters_are_accepted():
         (
             5,
             np.array([0] * 10 + [1] * 3),
-            "cv=5 is larger than the smallest class: class 1 has 3 row(s), and each of the 5 stratified folds "
-            "needs one. Use cv <= 3, or collect more rows of that class.",
+            "cv=5 stratified folds, but class 1 has 3 row(s); expected a row of every class in every fold. "
+            "Use cv <= 3, or collect more rows of that class.",
         ),
-        (20, np.array([0, 1] * 5), "cv=20 folds need at least 20 rows; the data has 10. Use cv <= 10."),
+        (20, np.array([0, 1] * 5), "cv=20 folds for 10 rows; expected at least one row per fold. Use cv <= 10."),
         (
             3,
             np.array([0] * 8 + [1]),
-            "cv=3 is larger than the smallest class: class 1 has 1 row(s), and each of the 3 stratified folds "
-            "needs one. Collect more rows of that class: cross-validation needs at least 2 of each.",
+            "cv=3 stratified folds, but class 1 has 1 row(s); expected a row of every class in every fold. "
+            "Collect more rows of that class: cross-validation needs at least 2 of each.",
         ),
     ],
 )

@@ -12,9 +12,9 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from netreg._checks import invalid
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult
+from netreg.exceptions import invalid
 
 __all__ = ["Callback", "CallbackList", "HOOKS"]
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
-from netreg._checks import check_float, check_int, check_options, invalid
+from netreg._checks import check_float, check_int, check_options
 from netreg.engine.solvers import SOLVERS
+from netreg.exceptions import invalid
 
 __all__ = ["TrainConfig", "resolve_device"]
 

@@ -18,10 +18,10 @@ import torch
 from torch import Tensor, nn
 
 from netreg import penalties
-from netreg._checks import check_alpha, check_int, invalid
+from netreg._checks import check_alpha, check_int
 from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
-from netreg.exceptions import DataError, InvalidParameterError
+from netreg.exceptions import DataError, InvalidParameterError, invalid
 from netreg.losses import Task, get_task
 from netreg.selection import PenalizedParameter
 
@@ -130,10 +130,11 @@ def validate_inputs(
     n_members = len(alpha_values)
     seed_values = _check_seeds(seeds, n_members)
     if config.solver == "lbfgs" and n_members > 1:
-        raise InvalidParameterError(
-            f"The 'lbfgs' solver trains a single member; got a population of {n_members}. "
-            "L-BFGS's line search and curvature pairs would couple the members. "
-            "Use solver='adam' or 'sgd' for populations."
+        raise invalid(
+            "solver",
+            f"'adam' or 'sgd' for a population of {n_members} members",
+            config.solver,
+            "L-BFGS trains a single member: its line search and curvature pairs would couple the members.",
         )
     X_np = check_float_array(X, name="X")
     n = X_np.shape[0]
@@ -149,9 +150,10 @@ def validate_inputs(
         for name, rows in (eval_rows or {}).items()
     }
     if config.early_stopping and config.solver != "lbfgs" and config.monitor not in rows_eval:
-        raise InvalidParameterError(
-            f"early_stopping=True needs validation rows: pass eval_rows={{{config.monitor!r}: [...]}} "
-            f"with one row set per member. Got eval sets {sorted(rows_eval)}."
+        raise invalid(
+            "eval_rows",
+            f"a mapping with the {config.monitor!r} rows of every member when early_stopping=True",
+            got=f"the sets {sorted(rows_eval)}",
         )
     template = copy.deepcopy(module).to(device, dtype)
     penalized = tuple(penalty.targets(template, shared=True))
@@ -275,7 +277,7 @@ def _check_optimizer_states(states: Sequence[Any] | None, n_members: int, solver
             f"<{len(states)} states>",
         )
     if solver == "lbfgs" and any(s is not None for s in states):
-        raise InvalidParameterError("init_optimizer_states cannot be used with solver='lbfgs', which keeps no state.")
+        raise invalid("init_optimizer_states", "None with solver='lbfgs', which keeps no state", got="optimizer states")
     return states
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from netreg._checks import invalid
 from netreg.engine.state import PopulationState
+from netreg.exceptions import invalid
 
 __all__ = ["Population"]
 

@@ -24,7 +24,7 @@ from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.params import MLP_PARAMS, constraints, hidden_sizes, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
 from netreg.estimators.request import TrainingRequest, draw_seed
-from netreg.exceptions import DataError, NotFittedError
+from netreg.exceptions import NotFittedError, bad_data
 from netreg.nets import MLP
 
 __all__ = ["BaseNetReg", "is_stochastic"]
@@ -236,10 +236,11 @@ def _check_same_network(previous: MLP, template: MLP) -> None:
     before = {name: tuple(t.shape) for name, t in previous.state_dict().items()}
     now = {name: tuple(t.shape) for name, t in template.state_dict().items()}
     if before != now:
-        raise DataError(
-            f"warm_start continues from the previous fit's network, shaped {before}; this data and these "
-            f"parameters need {now} (the features, classes or hidden layers changed). Set warm_start=False "
-            "to start afresh."
+        raise bad_data(
+            f"this data and these parameters need a network shaped {now} (the features, classes or hidden layers "
+            "changed)",
+            f"the previous fit's network, shaped {before}, which warm_start and partial_fit continue from",
+            "Set `warm_start=False` to start afresh.",
         )
 
 

@@ -33,7 +33,7 @@ from netreg._checks import check_int, check_options
 from netreg.evidence.ggn import exact_member_ggn, kfac_factors
 from netreg.evidence.inputs import check_rows
 from netreg.evidence.network import StackedMLP, stack_members
-from netreg.exceptions import InvalidParameterError
+from netreg.exceptions import invalid
 from netreg.losses import Task, get_task
 
 __all__ = [
@@ -219,12 +219,13 @@ def _over_alphas(curvature: Curvature, alpha: Any, reduce) -> Tensor:
     first = curvature.eigenvalues[0]
     alphas = torch.as_tensor(alpha, dtype=first.dtype, device=first.device)
     if alphas.ndim > 2 or (alphas.ndim >= 1 and alphas.shape[0] not in (1, first.shape[0])):
-        raise InvalidParameterError(
-            f"`alpha` must be a float, a 1-D array of K={first.shape[0]} values or a 2-D (K, A) grid. "
-            f"Got an array of shape {tuple(alphas.shape)}."
+        raise invalid(
+            "alpha",
+            f"a float, a 1-D array of K={first.shape[0]} values or a 2-D (K, A) grid",
+            got=f"an array of shape {tuple(alphas.shape)}",
         )
     if not (torch.isfinite(alphas).all() and (alphas >= 0).all()):
-        raise InvalidParameterError(f"`alpha` must hold finite floats >= 0. Got alpha={alpha!r}.")
+        raise invalid("alpha", "floats that are finite and >= 0", alpha)
     grid = alphas.reshape(alphas.shape[0] if alphas.ndim else 1, -1)
     columns = []
     for j in range(grid.shape[1]):

@@ -14,10 +14,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from netreg._checks import invalid
 from netreg.data import check_float_array, check_same_rows
 from netreg.evidence.network import StackedMLP
-from netreg.exceptions import DataError
+from netreg.exceptions import bad_data, invalid
 from netreg.losses import Task, get_task
 
 __all__ = ["EvidenceData", "check_data", "check_rows"]
@@ -60,11 +59,11 @@ def check_rows(net: StackedMLP, X: Any, sample_weight: Any = None) -> tuple[Tens
     >>> check_rows(stack_members(MLP(2, (), 1)), [[1.0, 2.0, 3.0]])
     Traceback (most recent call last):
     ...
-    netreg.exceptions.DataError: X has 3 columns but the network takes 2 input features.
+    netreg.exceptions.DataError: X has 3 columns; expected the 2 input features the network takes.
     """
     x = check_float_array(_numpy(X), name="X")
     if x.shape[1] != net.layer_sizes[0]:
-        raise DataError(f"X has {x.shape[1]} columns but the network takes {net.layer_sizes[0]} input features.")
+        raise bad_data(f"X has {x.shape[1]} columns", f"the {net.layer_sizes[0]} input features the network takes")
     if sample_weight is None:
         weight = np.ones(len(x))
     else:
@@ -72,9 +71,9 @@ def check_rows(net: StackedMLP, X: Any, sample_weight: Any = None) -> tuple[Tens
         check_same_rows(X=x, sample_weight=weight)
         if (weight < 0).any():
             row = int(np.argmax(weight < 0))
-            raise DataError(f"sample_weight must be >= 0. Got {float(weight[row])!r} at row {row}.")
+            raise bad_data(f"sample_weight is {float(weight[row])!r} at row {row}", "weights >= 0")
         if weight.sum() <= 0:
-            raise DataError("sample_weight must have a positive sum. Got all zeros.")
+            raise bad_data("sample_weight is all zeros", "a positive sum")
     device = net.weights[0].device
     return torch.as_tensor(x, device=device), torch.as_tensor(weight, device=device)
 
@@ -101,7 +100,7 @@ def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weig
     >>> check_data(stack_members(MLP(2, (), 3)), [[0.0, 1.0]], [3], task="multiclass")
     Traceback (most recent call last):
     ...
-    netreg.exceptions.DataError: y must hold class indices 0, 1, ..., 2 for a multiclass network of 3 outputs. Got 3.0 at row 0.
+    netreg.exceptions.DataError: y is 3.0 at row 0; expected class indices 0, 1, ..., 2 for a multiclass network of 3 outputs.
     """
     task = get_task(task)
     n_outputs = net.layer_sizes[-1]
@@ -118,22 +117,22 @@ def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weig
         bad = (target != np.round(target)) | (target < 0) | (target >= n_outputs)
         if bad.any():
             row = int(np.argmax(bad))
-            raise DataError(
-                f"y must hold class indices 0, 1, ..., {n_outputs - 1} for a multiclass network of {n_outputs} "
-                f"outputs. Got {float(target[row])!r} at row {row}."
+            raise bad_data(
+                f"y is {float(target[row])!r} at row {row}",
+                f"class indices 0, 1, ..., {n_outputs - 1} for a multiclass network of {n_outputs} outputs",
             )
         target = target.astype(np.int64)
     else:
         target = check_float_array(_numpy(y), name="y", ndim=np.ndim(y) if np.ndim(y) in (1, 2) else 2)
         target = target.reshape(len(target), -1)
         if target.shape[1] != n_outputs:
-            raise DataError(
-                f"y has {target.shape[1]} column(s) but the network has {n_outputs} output(s); for {task.name!r} "
-                "they must be equal."
+            raise bad_data(
+                f"y has {target.shape[1]} column(s) and the network {n_outputs} output(s)",
+                f"one column per output for {task.name!r}",
             )
         if task.name != "regression" and not np.isin(target, (0.0, 1.0)).all():
             row = int(np.argmax(~np.isin(target, (0.0, 1.0)).all(axis=1)))
-            raise DataError(f"y must hold 0/1 labels for {task.name!r}. Got {target[row].tolist()} at row {row}.")
+            raise bad_data(f"y is {target[row].tolist()} at row {row}", f"0/1 labels for {task.name!r}")
     check_same_rows(X=x, y=target)
     return EvidenceData(x, torch.as_tensor(target, device=x.device), weight, task)
 

@@ -56,11 +56,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from netreg._checks import check_alpha, check_float, invalid
+from netreg._checks import check_alpha, check_float
 from netreg.evidence.curvature import EXACT_MAX_PARAMS, compute_curvature, effective_parameters, log_det
 from netreg.evidence.inputs import EvidenceData, check_data
 from netreg.evidence.network import StackedMLP, forward_records, stack_members
 from netreg.evidence.units import units_off_mask
+from netreg.exceptions import invalid
 from netreg.losses import Task
 
 __all__ = ["EvidenceResult", "log_evidence", "population_evidence", "laplace_log_evidence"]

@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from netreg._checks import check_options, invalid
-from netreg.exceptions import InvalidParameterError
+from netreg._checks import check_options
+from netreg.exceptions import InvalidParameterError, invalid
 from netreg.nets import ACTIVATIONS, MLP
 
 __all__ = ["StackedMLP", "stack_members", "stack_weights", "forward_records"]
@@ -136,9 +136,10 @@ def stack_weights(members: Any) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]
     layers = [_layers(item) for item in _items(members)]
     shapes = [tuple(tuple(w.shape[-2:]) for w, _ in member) for member in layers]
     if len(set(shapes)) > 1:
-        raise InvalidParameterError(
-            f"`members` must share one architecture. Got weight shapes {shapes[0]} and "
-            f"{next(s for s in shapes if s != shapes[0])}."
+        raise invalid(
+            "members",
+            "networks of one architecture",
+            got=f"weight shapes {shapes[0]} and {next(s for s in shapes if s != shapes[0])}",
         )
     weights = tuple(torch.cat([member[j][0] for member in layers]) for j in range(len(layers[0])))
     biases = tuple(torch.cat([member[j][1] for member in layers]) for j in range(len(layers[0])))
@@ -218,9 +219,11 @@ def _layers(member: Any) -> list[tuple[Tensor, Tensor]]:
         if match and isinstance(value, Tensor):
             found.setdefault(int(match.group(1)), {})[match.group(2)] = value
     if not found or sorted(found) != list(range(len(found))) or any(len(p) != 2 for p in found.values()):
-        raise InvalidParameterError(
-            f"`members` must be {_MEMBERS_EXPECTED}. Got a mapping with keys {sorted(member)[:6]}; expected "
-            "'layers.0.weight', 'layers.0.bias', ... for consecutive layers."
+        raise invalid(
+            "members",
+            _MEMBERS_EXPECTED,
+            got=f"a mapping with keys {sorted(member)[:6]}",
+            fix="An MLP's state dict holds 'layers.0.weight', 'layers.0.bias', ... for consecutive layers.",
         )
     layers = []
     for j in range(len(found)):
@@ -228,23 +231,26 @@ def _layers(member: Any) -> list[tuple[Tensor, Tensor]]:
         if weight.ndim == 2:
             weight, bias = weight.unsqueeze(0), bias.unsqueeze(0)
         if weight.ndim != 3 or bias.shape != weight.shape[:2]:
-            raise InvalidParameterError(
-                f"`members` must hold layers.{j}.weight of shape (out, in) or (K, out, in) and layers.{j}.bias of "
-                f"shape (out,) or (K, out). Got {tuple(found[j]['weight'].shape)} and {tuple(found[j]['bias'].shape)}."
+            raise invalid(
+                "members",
+                f"a layers.{j}.weight of shape (out, in) or (K, out, in) with a layers.{j}.bias of shape (out,) or (K, out)",
+                got=f"{tuple(found[j]['weight'].shape)} and {tuple(found[j]['bias'].shape)}",
             )
         if j > 0 and weight.shape[0] != layers[0][0].shape[0]:
-            raise InvalidParameterError(
-                f"`members` must stack the same number of members in every layer. Got {layers[0][0].shape[0]} in "
-                f"layers.0 and {weight.shape[0]} in layers.{j}."
+            raise invalid(
+                "members",
+                "the same number of members in every layer",
+                got=f"{layers[0][0].shape[0]} in layers.0 and {weight.shape[0]} in layers.{j}",
             )
         if j > 0 and weight.shape[2] != layers[-1][0].shape[1]:
-            raise InvalidParameterError(
-                f"`members` must chain its layers: layers.{j}.weight takes {weight.shape[2]} inputs but "
-                f"layers.{j - 1} has {layers[-1][0].shape[1]} outputs."
+            raise invalid(
+                "members",
+                "layers that chain, each taking as many inputs as the one before has outputs",
+                got=f"layers.{j}.weight taking {weight.shape[2]} inputs after layers.{j - 1} with {layers[-1][0].shape[1]} outputs",
             )
         layers.append((weight.to(torch.float64), bias.to(torch.float64)))
     return layers
 
 
 def _bad_members(value: Any) -> InvalidParameterError:
-    return InvalidParameterError(f"`members` must be {_MEMBERS_EXPECTED}. Got a {type(value).__name__}.")
+    return invalid("members", _MEMBERS_EXPECTED, got=f"a {type(value).__name__}")

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from netreg._checks import invalid
 from netreg.evidence.curvature import EXACT_MAX_PARAMS
 from netreg.evidence.laplace import EvidenceResult, population_evidence
+from netreg.exceptions import invalid
 from netreg.losses import Task
 
 __all__ = ["AlphaSelection", "select_alpha"]

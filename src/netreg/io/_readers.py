@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, bad_data
 from netreg.io._text import names_text, rows_text, show
 from netreg.io.columns import missing_mask
 
@@ -118,7 +118,9 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
                     arrays[key] = archive[key]
                 except ValueError as error:
                     if "allow_pickle" not in str(error):
-                        raise DataError(f"`{name}`: array {key!r} could not be read ({error}).") from error
+                        raise bad_data(
+                            f"`{name}`: array {key!r} could not be read ({error})", "arrays numpy can load"
+                        ) from error
                     raise DataError(
                         f"`{name}`: array {key!r} holds Python objects, which are not loaded "
                         "(allow_pickle=False); expected arrays of numbers or text."
@@ -131,7 +133,9 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
     if not arrays:
         raise DataError(f"`{name}`: holds no arrays; expected at least one column and one row of data.")
     if target is not None and target not in arrays:
-        raise DataError(f"`{name}`: target array {target!r} not found.{suggest(target, arrays, 'Arrays')}")
+        raise bad_data(
+            f"`{name}`: no target array {target!r}", "an array of that name", suggest(target, arrays, "Arrays").strip()
+        )
     target_array = None if target is None else arrays.pop(target)
     if target_array is not None and target_array.ndim != 1:
         raise DataError(
@@ -196,7 +200,11 @@ def split_target(name: str, frame: pd.DataFrame, target: str | None) -> tuple[pd
     if target is None:
         return frame, None
     if target not in frame.columns:
-        raise DataError(f"`{name}`: target column {target!r} not found.{suggest(target, frame.columns, 'Columns')}")
+        raise bad_data(
+            f"`{name}`: no target column {target!r}",
+            "a column of that name",
+            suggest(target, frame.columns, "Columns").strip(),
+        )
     return frame.drop(columns=[target]), frame[target]
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, bad_data
 from netreg.io._text import columns_text, names_text, rows_text, show
 
 __all__ = [
@@ -51,10 +51,10 @@ def check_frame(features: Any) -> pd.DataFrame:
     >>> check_frame([[1.0]])
     Traceback (most recent call last):
     ...
-    netreg.exceptions.DataError: features must be a pandas DataFrame; got list.
+    netreg.exceptions.DataError: features are a list; expected a pandas DataFrame.
     """
     if not isinstance(features, pd.DataFrame):
-        raise DataError(f"features must be a pandas DataFrame; got {type(features).__name__}.")
+        raise bad_data(f"features are a {type(features).__name__}", "a pandas DataFrame")
     return features
 
 
@@ -143,7 +143,7 @@ def check_table(features: Any, columns: list[Any] | None = None) -> pd.DataFrame
         rows_hit = frame.index[missing_cells.any(axis=1)]
         raise DataError(
             f"missing values in {columns_text(columns_hit)} ({rows_text(list(rows_hit))}); expected a value in every "
-            "cell. Impute them, or use --drop-missing to drop such rows."
+            "cell. Impute them, or pass `drop_missing=True` to drop such rows."
         )
     return frame
 

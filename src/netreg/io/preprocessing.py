@@ -21,8 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 
-from netreg._checks import invalid
-from netreg.exceptions import DataError, NotFittedError
+from netreg.exceptions import DataError, NotFittedError, invalid
 from netreg.io._text import rows_text, show
 from netreg.io.columns import CATEGORICAL, NUMERIC, check_table, fit_kinds, is_column_name, typed_frame
 from netreg.io.json_fields import ANY, FINITE_NUMBER, Const, Items, Keys, Tagged, Value, check_fields

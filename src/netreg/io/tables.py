@@ -9,7 +9,7 @@ a matrix of numbers is the job of :class:`netreg.io.TablePreprocessor`.
 Every bad input raises :class:`netreg.DataError` whose message starts with the file,
 then says what was found and what was expected::
 
-    `data.csv`: target column 'lable' not found. Did you mean 'label'? Columns: 'a', 'b', 'label'.
+    `data.csv`: no target column 'lable'; expected a column of that name. Did you mean 'label'? Columns: 'a', 'b', 'label'.
 
 Rows are named by their position in the file, counted from 0 at the first row of data
 (for a CSV file, the line after the header).
@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from netreg._checks import invalid
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, bad_data, invalid
 from netreg.io import _readers
 from netreg.io._readers import FORMATS
 from netreg.io._text import show
@@ -129,7 +128,7 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
     >>> read_table(folder / "data.csv", target="lable")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    netreg.exceptions.DataError: `.../data.csv`: target column 'lable' not found. Did you mean 'label'? Columns: 'size', 'color', 'label'.
+    netreg.exceptions.DataError: `.../data.csv`: no target column 'lable'; expected a column of that name. Did you mean 'label'? Columns: 'size', 'color', 'label'.
     >>> shutil.rmtree(folder)
     """
     if target is not None and not isinstance(target, str):
@@ -205,15 +204,16 @@ def check_classification_target(target: pd.Series) -> None:
     >>> check_classification_target(pd.Series(["a", "a"], name="label"))
     Traceback (most recent call last):
     ...
-    netreg.exceptions.DataError: target column 'label' has a single class ('a'); classification needs at least two classes. Choose another target column, or add rows of other classes.
+    netreg.exceptions.DataError: target column 'label' has a single class ('a'); expected at least two classes to classify. Choose another target column, or add rows of other classes.
     """
     classes = pd.unique(_check_series(target, "target").dropna())
     if len(classes) == 0:
         raise DataError(f"{_target_name(target)} has no values; expected at least two classes.")
     if len(classes) == 1:
-        raise DataError(
-            f"{_target_name(target)} has a single class ({show(classes[0])}); classification needs at "
-            "least two classes. Choose another target column, or add rows of other classes."
+        raise bad_data(
+            f"{_target_name(target)} has a single class ({show(classes[0])})",
+            "at least two classes to classify",
+            "Choose another target column, or add rows of other classes.",
         )
 
 
@@ -249,9 +249,8 @@ def drop_missing_rows(
     if target is not None:
         _check_series(target, "target")
         if len(target) != len(frame):
-            raise DataError(
-                f"features and target must have the same number of rows. Got features with {len(frame)} "
-                f"rows and target with {len(target)} rows."
+            raise bad_data(
+                f"features with {len(frame)} rows and a target with {len(target)} rows", "one target value per row"
             )
     missing = missing_mask(frame).any(axis=1)
     keep = ~missing
@@ -262,7 +261,7 @@ def drop_missing_rows(
 def _check_series(target: object, name: str) -> pd.Series:
     """``target`` if it is a Series, else raise."""
     if not isinstance(target, pd.Series):
-        raise DataError(f"{name} must be a pandas Series; got {type(target).__name__}.")
+        raise bad_data(f"{name} is a {type(target).__name__}", "a pandas Series")
     return target
 
 

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from netreg._checks import check_alpha, check_float, invalid
+from netreg._checks import check_alpha, check_float
+from netreg.exceptions import invalid
 from netreg.penalties._functional import AlphaLike, elastic_net_penalty, elastic_net_penalty_grad_
 from netreg.selection import PenalizedParameter, penalized_parameters
 

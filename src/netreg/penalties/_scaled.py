@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from netreg._checks import invalid
+from netreg.exceptions import invalid
 
 __all__ = ["penalty_scales", "scaled_value", "add_scaled_grad_", "add_term"]
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from netreg._checks import check_alpha, check_int, invalid
+from netreg._checks import check_alpha, check_int
+from netreg.exceptions import invalid
 
 __all__ = ["default_alphas", "resolve_alphas"]
 

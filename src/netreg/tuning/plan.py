@@ -27,7 +27,7 @@ from torch import nn
 from netreg import penalties
 from netreg.engine import Callback, MemberResult, TrainConfig, train_population
 from netreg.estimators import TrainingRequest
-from netreg.exceptions import InvalidParameterError
+from netreg.exceptions import invalid
 from netreg.io import fingerprint
 from netreg.tuning.grid import resolve_alphas
 from netreg.tuning.splits import cv_splits
@@ -205,9 +205,10 @@ def plan_from_request(
 def check_seed(estimator: Any, require_seed: bool = True) -> None:
     """A sweep with a store must train the same members on a rerun: an int ``random_state``."""
     if require_seed and not isinstance(estimator.random_state, int | np.integer):
-        raise InvalidParameterError(
-            f"A sweep with a results store needs an int random_state, so that a rerun trains the same members "
-            f"and can resume. Got random_state={estimator.random_state!r}."
+        raise invalid(
+            "random_state",
+            "an int for a sweep with a results store, so that a rerun trains the same members and can resume",
+            estimator.random_state,
         )
 
 

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from netreg._checks import check_options
-from netreg.exceptions import DataError
+from netreg.exceptions import bad_data
 
 __all__ = ["SELECTIONS", "select_alpha"]
 
@@ -50,9 +50,10 @@ def select_alpha(
     check_options(selection, "selection", SELECTIONS)
     eligible = np.isfinite(mean_scores)
     if not eligible.any():
-        raise DataError(
-            "No alpha has a score on every fold (members missing or diverged); nothing to choose from. "
-            "Resume the sweep, or lower the learning rate if members diverged."
+        raise bad_data(
+            "no alpha has a score on every fold (members missing or diverged)",
+            "at least one alpha scored on every fold to choose from",
+            "Resume the sweep, or lower the learning rate if members diverged.",
         )
     scores = np.where(eligible, mean_scores, -np.inf)
     best = int(np.flatnonzero(scores == scores.max())[-1])

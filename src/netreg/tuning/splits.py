@@ -12,8 +12,7 @@ import numpy as np
 from sklearn.model_selection import check_cv
 from sklearn.utils.multiclass import type_of_target
 
-from netreg._checks import invalid
-from netreg.exceptions import DataError
+from netreg.exceptions import bad_data, invalid
 
 __all__ = ["cv_splits"]
 
@@ -42,7 +41,7 @@ def cv_splits(
         if cv < 2:
             raise invalid("cv", "an int >= 2, a splitter or an iterable of (train, test) pairs", cv)
         if cv > len(y):
-            raise DataError(f"cv={cv} folds need at least {cv} rows; the data has {len(y)}. Use cv <= {len(y)}.")
+            raise bad_data(f"cv={cv} folds for {len(y)} rows", f"at least one row per fold. Use cv <= {len(y)}")
         if classifier and type_of_target(y) in ("binary", "multiclass"):
             labels, counts = np.unique(y, return_counts=True)
             smallest = int(np.argmin(counts))
@@ -54,9 +53,10 @@ def cv_splits(
                     if counts[smallest] >= 2
                     else "Collect more rows of that class: cross-validation needs at least 2 of each."
                 )
-                raise DataError(
-                    f"cv={cv} is larger than the smallest class: class {label!r} has "
-                    f"{counts[smallest]} row(s), and each of the {cv} stratified folds needs one. {fix}"
+                raise bad_data(
+                    f"cv={cv} stratified folds, but class {label!r} has {counts[smallest]} row(s)",
+                    "a row of every class in every fold",
+                    fix,
                 )
     splitter = check_cv(cv, y, classifier=classifier and type_of_target(y) in ("binary", "multiclass"))
     folds = [(np.sort(np.asarray(train)), np.sort(np.asarray(test))) for train, test in splitter.split(X, y, groups)]

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from netreg._checks import check_options
-from netreg.exceptions import InvalidParameterError
+from netreg.exceptions import invalid
 from netreg.tuning.backends import get_backend
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.chunking import chunk_size as default_chunk_size
@@ -70,9 +70,8 @@ def run_sweep(
     check_options(selection, "selection", SELECTIONS)
     check_scoring(scoring, plan.task)
     if not plan.has_folds and selection != "evidence":
-        raise InvalidParameterError(
-            f"A plan without folds (cv=None) has no validation scores to choose by: selection must be 'evidence'. "
-            f"Got selection={selection!r}."
+        raise invalid(
+            "selection", "'evidence' for a plan without folds (cv=None): it has no validation scores", selection
         )
     size = default_chunk_size(plan, chunk_size)
     runner = get_backend(backend)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netreg._checks import invalid
+from netreg.exceptions import invalid
 from netreg.tuning.backends.base import Backend, Keep
 from netreg.tuning.backends.local import LocalBackend
 from netreg.tuning.backends.ray_backend import RayBackend

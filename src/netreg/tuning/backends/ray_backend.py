@@ -23,9 +23,9 @@ from typing import Any
 
 import torch
 
-from netreg._checks import check_float, check_int, invalid
+from netreg._checks import check_float, check_int
 from netreg.engine import MemberResult
-from netreg.exceptions import RAY_MISSING_MSG, ChunkFailedError, MissingDependencyError
+from netreg.exceptions import RAY_MISSING_MSG, ChunkFailedError, MissingDependencyError, invalid
 from netreg.tuning.backends.base import Keep
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.diagnostics import member_diagnostics
