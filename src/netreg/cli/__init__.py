@@ -1,0 +1,56 @@
+"""The ``netreg`` command: parses arguments, calls the library, renders what it returns.
+
+Errors a user can fix (bad data, bad parameters, a store or model folder that is not
+theirs to overwrite) are printed in one or two lines without a traceback and exit with
+status 2; any other failure exits with status 1. ``--debug`` shows the traceback.
+
+Modules: :mod:`~netreg.cli.arguments` (flags and value types),
+:mod:`~netreg.cli.parser`, :mod:`~netreg.cli.commands`, :mod:`~netreg.cli.render`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+from rich.console import Console
+from sklearn.exceptions import ConvergenceWarning
+
+from netreg.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, as_flags
+from netreg.cli.parser import build_parser
+from netreg.exceptions import NetRegError
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``netreg`` command line; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:  # argparse: --help (0) or a bad argument (2, already printed)
+        return int(exit.code or 0)
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            status = args.run(args, console)
+        for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)):
+            errors.print(f"netreg {args.command}: note: {as_flags(message)}", markup=False)
+        return status
+    except KeyboardInterrupt:
+        errors.print(f"netreg {args.command}: interrupted; results already written are kept (rerun to resume).")
+        return 130
+    except NetRegError as error:
+        if args.debug:
+            raise
+        errors.print(f"netreg {args.command}: error: {as_flags(str(error))}", markup=False)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # noqa: BLE001 - the command line must not end in a traceback
+        if args.debug:
+            raise
+        errors.print(
+            f"netreg {args.command}: failed: {type(error).__name__}: {error}\n(rerun with --debug for the traceback)",
+            markup=False,
+        )
+        return EXIT_FAILURE

@@ -1,0 +1,157 @@
+"""What each command does: call the library, then render what it returns."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from netreg.cli.arguments import EXIT_OK
+from netreg.cli.render import SweepProgress, print_results, total
+from netreg.exceptions import NetRegError
+from netreg.io.run_folder import RunFolder
+
+__all__ = ["run_demo", "run_tune", "run_train", "run_predict", "run_report"]
+
+
+def run_demo(args: argparse.Namespace, console: Console) -> int:
+    from netreg.demo import DEMO_ALPHAS, run_demo
+
+    console.print(
+        "netreg demo: 200 digits, a 64-256-256-10 network, 300 epochs; "
+        f"{len(DEMO_ALPHAS)} alphas x 4 folds trained as one population."
+    )
+    with SweepProgress(console) as progress:
+        result = run_demo(args.out, seed=args.seed, callback=progress)
+    print_results(console, result["sweep"])
+    chosen, zero = result["test"]["chosen"], result["test"]["zero"]
+    cv = result["cv_results"]
+    console.print(
+        f"Chosen alpha = {result['alpha']:g}: cross-validated log-loss {-cv['mean_val_score'][result['best_index']]:.3f} "
+        f"against {-cv['mean_val_score'][0]:.3f} at alpha = 0."
+    )
+    console.print(
+        f"On {result['n_test']} held-out digits: log-loss {chosen['log_loss']:.3f} against {zero['log_loss']:.3f} "
+        f"at alpha = 0 (accuracy {chosen['accuracy']:.3f} against {zero['accuracy']:.3f}: accuracy hides the difference)."
+    )
+    norms_chosen = total(result["norms"]["chosen"].values())
+    norms_zero = total(result["norms"]["zero"].values())
+    console.print(f"Total weight norm: {norms_chosen:.1f} with the chosen alpha, {norms_zero:.1f} without the penalty.")
+    _maybe_report(args, console, Path(args.out))
+    console.print(f"Wrote {args.out}/: {RunFolder.contents()}")
+    return EXIT_OK
+
+
+def run_tune(args: argparse.Namespace, console: Console) -> int:
+    from netreg.runs import tune_table
+
+    data = _load(args, console)
+    backend: Any = args.backend
+    if args.backend == "ray":
+        from netreg.tuning.backends import RayBackend
+
+        backend = RayBackend(address=args.address)
+    with SweepProgress(console) as progress:
+        result = tune_table(
+            data,
+            args.out,
+            hidden=args.hidden,
+            alphas=args.alphas,
+            cv=args.cv,
+            selection=args.selection,
+            scoring=args.scoring,
+            solver=args.solver,
+            max_iter=args.max_iter,
+            seed=args.seed,
+            standardize_target=not args.no_standardize_target,
+            backend=backend,
+            chunk_size=args.chunk_size,
+            force=args.force,
+            callback=progress,
+        )
+    print_results(console, result["sweep"])
+    console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, scoring {result['scoring']}).")
+    _maybe_report(args, console, Path(args.out))
+    console.print(f"Wrote {args.out}/: {RunFolder.contents()}")
+    return EXIT_OK
+
+
+def run_train(args: argparse.Namespace, console: Console) -> int:
+    from netreg.runs import train_table
+
+    data = _load(args, console)
+    with SweepProgress(console) as progress:
+        result = train_table(
+            data,
+            args.out,
+            alpha=args.alpha,
+            alphas=args.alphas,
+            hidden=args.hidden,
+            solver=args.solver,
+            max_iter=args.max_iter,
+            cv=args.cv,
+            test_size=args.test_size,
+            seed=args.seed,
+            standardize_target=not args.no_standardize_target,
+            force=args.force,
+            callback=progress,
+        )
+    console.print(
+        f"alpha = {result['alpha']:g}; held-out {result['metric']} = {result['test_score']:.4f} "
+        f"({result['n_test']} rows held out, {result['n_train']} trained on)."
+    )
+    if result["metric"] == "R^2" and result["test_score"] < 0:
+        console.print(
+            "Note: a held-out R^2 below 0 means the model predicts worse than the mean of the target would. "
+            "Check the learning rate and the number of epochs (--max-iter), or try a grid (--alphas)."
+        )
+    console.print(f"Saved the model to {result['model']}")
+    return EXIT_OK
+
+
+def run_predict(args: argparse.Namespace, console: Console) -> int:
+    from netreg.runs import predict_table
+
+    if args.out and Path(args.out).exists() and not args.force:
+        raise NetRegError(f"{args.out!r} already exists; it was not overwritten. Choose another --out or pass --force.")
+    predictions = predict_table(args.model, args.data)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        predictions.to_csv(args.out, index=False)
+        Console(stderr=True).print(f"Wrote {len(predictions)} predictions to {args.out}")
+    else:
+        sys.stdout.write(predictions.to_csv(index=False))
+    return EXIT_OK
+
+
+def run_report(args: argparse.Namespace, console: Console) -> int:
+    from netreg.report import report_run
+
+    console.print(f"Wrote {report_run(args.run_dir)}")
+    return EXIT_OK
+
+
+def _maybe_report(args: argparse.Namespace, console: Console, run_dir: Path) -> None:
+    if getattr(args, "no_report", False):
+        return
+    from netreg.report import report_run
+
+    console.print(f"Report: {report_run(run_dir)}")
+
+
+def _load(args: argparse.Namespace, console: Console) -> Any:
+    """Read the data file of ``tune``/``train`` and say what was read."""
+    from netreg.runs import load_training_table
+
+    data = load_training_table(
+        args.data, args.target, task=args.task, standardize=not args.no_standardize, drop_missing=args.drop_missing
+    )
+    dropped = f", {len(data.dropped_rows)} rows with missing values dropped" if data.dropped_rows else ""
+    console.print(
+        f"{data.path}: {len(data.y)} rows, {data.X.shape[1]} features after encoding, "
+        f"target {data.target_name!r} ({data.task}){dropped}."
+    )
+    return data

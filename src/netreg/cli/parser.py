@@ -1,0 +1,160 @@
+"""The ``netreg`` argument parser: its commands, their flags and help."""
+
+from __future__ import annotations
+
+import argparse
+
+from netreg.cli.arguments import EXIT_BAD_INPUT, fraction, parse_alpha, parse_alphas, parse_hidden, positive_int
+from netreg.cli.commands import run_demo, run_predict, run_report, run_train, run_tune
+
+__all__ = ["build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors in one line (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="netreg",
+        description="Regularize neural networks: exact L2/L1/elastic-net penalties, alpha sweeps, reports.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    debug = _Parser(add_help=False)
+    # SUPPRESS: a --debug given before the command must not be reset by the command's default.
+    debug.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors"
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[debug],
+        help="choose alpha for an overfitting network on scikit-learn's digits (no download)",
+        description="200 training digits, a 64-256-256-10 network, 300 epochs: alpha is swept over 4 folds as one "
+        "population, the chosen alpha and alpha = 0 are refit and scored on the 1597 held-out digits, and the "
+        "store, results table, model and report are written to --out.",
+        epilog="example:\n  netreg demo --out netreg-demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--out", default="netreg-demo", help="run folder to write (default: netreg-demo)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the split and training (default 0)")
+    demo.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    demo.set_defaults(run=run_demo)
+
+    data = _Parser(add_help=False)
+    data.add_argument("data", help="CSV, Parquet or NPZ file")
+    data.add_argument("--target", required=True, help="name of the target column (in an NPZ file, of the array)")
+    data.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="what to predict (default: inferred from the target)",
+    )
+    data.add_argument(
+        "--hidden",
+        type=parse_hidden,
+        default=(100,),
+        metavar="SIZES",
+        help="hidden layer sizes, e.g. 100,100; 'none' for a linear model (default 100)",
+    )
+    data.add_argument("--solver", choices=("adam", "sgd", "lbfgs"), default="adam", help="optimizer (default adam)")
+    data.add_argument("--max-iter", type=positive_int, default=200, help="maximum epochs (default 200)")
+    data.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default 5)")
+    data.add_argument("--seed", type=int, default=0, help="seed of splits and training (default 0)")
+    data.add_argument("--no-standardize", action="store_true", help="use numeric columns as they are")
+    data.add_argument(
+        "--no-standardize-target",
+        action="store_true",
+        help="train a regression on the target as it is (default: standardized for training, predictions in its units)",
+    )
+    data.add_argument("--drop-missing", action="store_true", help="drop rows with missing values instead of failing")
+    data.add_argument("--out", required=True, help="run folder to write")
+    data.add_argument("--force", action="store_true", help="replace a different model already in the folder")
+
+    tune = commands.add_parser(
+        "tune",
+        parents=[debug, data],
+        help="choose alpha by cross-validation (the whole grid at once), refit, report",
+        description="Sweep alpha over cross-validation folds as one vectorized run, refit the chosen alpha on "
+        "all rows, and write the store, results table, model and report to --out. Rerun to resume.",
+        epilog="examples:\n  netreg tune data.csv --target label --out runs/label\n"
+        "  netreg tune data.csv --target price --alphas 0,0.01,0.1,1,10 --hidden 64,64 --selection 1se --out runs/price\n"
+        "  netreg tune data.csv --target label --backend ray --address HEAD:6379 --out runs/label",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tune.add_argument(
+        "--alphas",
+        type=parse_alphas,
+        default=16,
+        metavar="GRID",
+        help="grid size (default 16, a data-scaled log grid) or comma-separated alphas",
+    )
+    tune.add_argument(
+        "--selection",
+        choices=("min", "1se"),
+        default="min",
+        help="best mean score, or the largest alpha within one standard error (default min)",
+    )
+    tune.add_argument(
+        "--scoring",
+        choices=("neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"),
+        help="default: neg_log_loss (classification), r2 (regression)",
+    )
+    tune.add_argument(
+        "--backend", choices=("local", "ray"), default="local", help="where members train (default local)"
+    )
+    tune.add_argument("--address", help="Ray cluster address (with --backend ray), e.g. HEAD:6379")
+    tune.add_argument("--chunk-size", type=positive_int, help="members trained together (default: what fits in memory)")
+    tune.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    tune.set_defaults(run=run_tune)
+
+    train = commands.add_parser(
+        "train",
+        parents=[debug, data],
+        help="train on a file (tuning alpha when given a grid), score held-out rows, save the model",
+        description="Hold out --test-size of the rows, train on the rest with --alpha (or choose it from --alphas "
+        "by cross-validation), print the held-out score and save the model to --out/model.",
+        epilog="examples:\n  netreg train data.csv --target label --alpha 1.0 --out runs/model\n"
+        "  netreg train data.parquet --target price --alphas 0,0.1,1,10 --out runs/price",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    strength = train.add_mutually_exclusive_group()
+    strength.add_argument("--alpha", type=parse_alpha, help="L2 strength (default 0.0001, scikit-learn's)")
+    strength.add_argument(
+        "--alphas", type=parse_alphas, metavar="GRID", help="grid to choose alpha from by cross-validation"
+    )
+    train.add_argument(
+        "--test-size", type=fraction, default=0.2, help="share of rows held out for the score (default 0.2)"
+    )
+    train.set_defaults(run=run_train)
+
+    predict = commands.add_parser(
+        "predict",
+        parents=[debug],
+        help="predict with a saved model",
+        description="Apply a saved model (its preprocessing included) to a data file; write predictions "
+        "(and class probabilities) as CSV.",
+        epilog="example:\n  netreg predict runs/model/model new.csv --out predictions.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict.add_argument("model", help="model folder (…/model)")
+    predict.add_argument("data", help="CSV, Parquet or NPZ file")
+    predict.add_argument("--out", help="CSV file to write (default: print to standard output)")
+    predict.add_argument("--force", action="store_true", help="replace --out if it exists")
+    predict.set_defaults(run=run_predict)
+
+    report = commands.add_parser(
+        "report",
+        parents=[debug],
+        help="write the HTML report of a run folder",
+        description="Draw the figures of a (finished or interrupted) sweep and write report.html into its folder.",
+        epilog="example:\n  netreg report netreg-demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("run_dir", help="run folder written by netreg tune or netreg demo")
+    report.set_defaults(run=run_report)
+    return parser
