@@ -28,13 +28,14 @@ Report (:mod:`netreg.report`)
 Tables and run folders (:mod:`netreg.io`)
     ``read_table``, ``TablePreprocessor`` (scikit-learn transformers with a JSON round
     trip), ``fingerprint``, ``check_fields``, ``RunFolder``.
-Models (:mod:`netreg.persistence`)
+Models (:mod:`netreg.io.models`)
     ``save_model``, ``load_model``: safetensors and JSON, no pickle.
 Errors (:mod:`netreg.exceptions`)
     ``NetRegError`` and its subclasses.
 """
 
 from netreg import conventions
+from netreg._version import __version__
 from netreg.engine import (
     Callback,
     MemberResult,
@@ -72,8 +73,6 @@ from netreg.penalties import (
 )
 from netreg.selection import PenalizedParameter, penalized_parameters
 from netreg.tuning.estimators import NetRegClassifierCV, NetRegRegressorCV
-
-__version__ = "0.1.0"
 
 __all__ = [
     "NetRegClassifier",

@@ -22,8 +22,8 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
 from netreg.estimators import NetRegClassifier
+from netreg.io.models import save_model
 from netreg.io.run_folder import RunFolder
-from netreg.persistence import save_model
 from netreg.runs import write_run_files
 from netreg.tuning.estimators import NetRegClassifierCV
 

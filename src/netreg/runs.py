@@ -25,10 +25,10 @@ from sklearn.preprocessing import StandardScaler
 from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import DataError, bad_data, invalid
 from netreg.io import fingerprints
+from netreg.io.models import MODEL_FILE, check_model_folder, load_model, save_model
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RESULTS_FILE, RUN_FILE, RunFolder
 from netreg.io.tables import check_classification_target, drop_missing_rows, infer_task, read_table
-from netreg.persistence import MODEL_FILE, check_model_folder, load_model, save_model
 from netreg.tuning.estimators import NetRegClassifierCV, NetRegRegressorCV
 
 __all__ = ["TrainingTable", "load_training_table", "tune_table", "train_table", "predict_table", "write_run_files"]
@@ -290,7 +290,7 @@ def predict_table(model_dir: str | os.PathLike, data_path: str | os.PathLike) ->
         raise bad_data(
             f"the model in {str(model_dir)!r} was not trained from a table",
             "a model that `netreg train` or `netreg tune` saved",
-            "Load it with netreg.persistence.load_model.",
+            "Load it with netreg.io.models.load_model.",
         )
     try:
         X = saved.preprocessor.transform(features)
@@ -328,7 +328,7 @@ def recipe(data: TrainingTable, **settings: Any) -> str:
     """A digest of the data and the settings of a command: what a model folder was made from.
 
     Rerunning a command with the same data and settings may replace its own model; any
-    other model in the folder is refused (:func:`netreg.persistence.check_model_folder`).
+    other model in the folder is refused (:func:`netreg.io.models.check_model_folder`).
     Estimator objects among the settings (a target transformer) count by their ``repr``.
     """
     plain = {key: repr(value) if hasattr(value, "get_params") else value for key, value in settings.items()}

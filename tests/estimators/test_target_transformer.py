@@ -12,7 +12,7 @@ from sklearn.preprocessing import PowerTransformer, StandardScaler
 
 from netreg import NetRegRegressor, NetRegRegressorCV
 from netreg.exceptions import ModelFormatError
-from netreg.persistence import load_model, save_model
+from netreg.io.models import load_model, save_model
 
 SETTINGS = {"hidden_layer_sizes": (8,), "max_iter": 30, "random_state": 0, "dtype": "float64", "device": "cpu"}
 

@@ -15,10 +15,15 @@ JSON fields (:mod:`~netreg.io.json_fields`)
     one clear message.
 Run folders (:mod:`~netreg.io.run_folder`)
     ``RunFolder``: the paths of a run folder, and the writing of files into it.
+Saved models (:mod:`~netreg.io.models`, :mod:`~netreg.io.model_meta`)
+    ``save_model``, ``load_model``, ``SavedModel``: safetensors and JSON, no pickle.
 """
 
 from netreg.io.fingerprints import fingerprint
 from netreg.io.json_fields import check_fields
+
+# Last: saved models stand on the estimators, which the modules above do not need.
+from netreg.io.models import SavedModel, load_model, save_model  # noqa: E402
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
 from netreg.io.tables import (
@@ -45,4 +50,7 @@ __all__ = [
     "fingerprint",
     "check_fields",
     "RunFolder",
+    "SavedModel",
+    "save_model",
+    "load_model",
 ]

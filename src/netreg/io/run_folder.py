@@ -5,7 +5,7 @@ Layout, named here and nowhere else::
     sweep.sqlite    the results store (every member of the sweep, resumable)
     results.csv     one row per alpha: scores, losses, weight norms (cv_results)
     run.json        how the run was made: data, target, task, scoring, selection, chosen alpha
-    model/          the model refit with the chosen alpha (:mod:`netreg.persistence`)
+    model/          the model refit with the chosen alpha (:mod:`netreg.io.models`)
     report.html     the evidence (:mod:`netreg.report`), beside its figures (PNG)
 
 Files are written through :meth:`RunFolder.write_bytes` and :meth:`RunFolder.write_text`,

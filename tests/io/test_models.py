@@ -12,8 +12,8 @@ import pytest
 
 from netreg import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import ModelFormatError
+from netreg.io.models import FORMAT_VERSION, load_model, save_model
 from netreg.io.preprocessing import TablePreprocessor
-from netreg.persistence import FORMAT_VERSION, load_model, save_model
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,240 @@
+"""What ``model.json`` holds, written and checked: the metadata of a saved model.
+
+:func:`model_metadata` writes it from a fitted estimator; :func:`check_meta` checks every
+field :func:`netreg.io.models.load_model` reads (with :func:`netreg.io.check_fields`), and
+:func:`estimator_from_meta`, :func:`check_outputs` and :func:`target_transformer_from`
+rebuild what the fields describe, refusing anything inconsistent with a
+:class:`~netreg.exceptions.ModelFormatError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.preprocessing import StandardScaler
+
+from netreg._version import __version__
+from netreg.estimators import NetRegClassifier, NetRegRegressor, fitted_state, validate_parameters
+from netreg.exceptions import ModelFormatError, NetRegError
+from netreg.history import History
+from netreg.io import fingerprints
+from netreg.io.json_fields import ANY, Is, Keys, OneOf, Value, check_fields
+from netreg.io.preprocessing import TablePreprocessor
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MODEL_FILE",
+    "WEIGHTS_FILE",
+    "model_metadata",
+    "check_meta",
+    "estimator_from_meta",
+    "check_outputs",
+    "target_transform_config",
+    "target_transformer_from",
+]
+
+FORMAT, FORMAT_VERSION = "netreg-model", 1
+MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.safetensors"
+
+
+def model_metadata(
+    estimator: Any, preprocessor: TablePreprocessor | None, target: str | None, extra: dict[str, Any]
+) -> dict[str, Any]:
+    state = fitted_state(estimator)
+    module = state.module
+    task = state.task
+    params = estimator.get_params(deep=False)
+    if "transformer" in params:
+        params["transformer"] = None  # the fitted transformer goes to "target_transform"
+    params = json.loads(json.dumps(params, default=_plain))
+    params["hidden_layer_sizes"] = list(module.hidden_layer_sizes)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": {"netreg": __version__, "torch": torch.__version__, "scikit-learn": sklearn.__version__},
+        "estimator": type(estimator).__name__,
+        "params": params,
+        "alpha": float(estimator.alpha),
+        "architecture": {
+            "n_features": module.n_features,
+            "hidden_layer_sizes": list(module.hidden_layer_sizes),
+            "n_outputs": module.n_outputs,
+            "activation": module.activation,
+            "dropout": module.dropout,
+        },
+        "task": task,
+        "classes": None if state.classes is None else np.asarray(state.classes).tolist(),
+        "y_ndim": int(state.y_ndim),
+        "target": target,
+        "feature_names": None if state.feature_names is None else [str(n) for n in state.feature_names],
+        "preprocessing": None if preprocessor is None else preprocessor.to_config(),
+        "training": {
+            "n_iter": len(state.history),
+            "loss": float(estimator.loss_),
+            "status": state.status,
+            "n_samples_seen": int(state.n_samples_seen),
+            "validated": bool(state.validated),
+        },
+        "history": History(state.history).to_json(),
+        "target_transform": target_transform_config(state.target_transformer),
+        "extra": json.loads(json.dumps(extra, default=_plain)),
+    }
+    meta["fingerprint"] = fingerprints.fingerprint(
+        {k: meta[k] for k in ("params", "architecture", "classes", "preprocessing", "target")},
+        *(tensor.detach().cpu().numpy() for tensor in module.state_dict().values()),
+    )
+    return meta
+
+
+def _is_history(value: Any) -> bool:
+    try:
+        History.from_json(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+_INT = Is(int, expected="an int")
+_DICT = Is(dict, expected="a dict")
+_STR = Is(str, expected="a str")
+#: The fields of model.json that load_model reads (other keys, such as "extra", are free).
+_META_SPEC = Keys(
+    {
+        "format": _STR,
+        "format_version": _INT,
+        "versions": _DICT,
+        "estimator": _STR,
+        "params": _DICT,
+        "alpha": Is(float, expected="a float"),
+        "architecture": Keys(
+            {key: ANY for key in ("n_features", "hidden_layer_sizes", "n_outputs", "activation", "dropout")},
+            others=True,
+        ),
+        "task": OneOf("regression", "binary", "multiclass", "multilabel"),
+        "classes": Is(list, None, expected="a list or None"),
+        "y_ndim": _INT,
+        "target": Is(str, None, expected="a str or None"),
+        "feature_names": Is(list, None, expected="a list or None"),
+        "preprocessing": Is(dict, None, expected="a dict or None"),
+        "training": Keys(
+            {"n_iter": _INT, "loss": Is(int, float, expected="a number"), "status": _STR},
+            optional={"n_samples_seen": _INT, "validated": Is(bool, expected="a bool")},
+            others=True,
+        ),
+    },
+    optional={
+        "history": Value("the JSON text of a History", _is_history),
+        "target_transform": Is(dict, None, expected="a dict or None"),
+    },
+    others=True,
+)
+
+
+def check_meta(meta: Any, where: str) -> None:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFormatError(f'{where}/{MODEL_FILE} is not a netreg model (no "format": "{FORMAT}").')
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{where!r} holds a model in format version {version!r}; this netreg ({__version__}) reads "
+            f"version {FORMAT_VERSION}. Retrain the model, or load it with the netreg version that saved it "
+            f"({meta.get('versions', {}).get('netreg', 'unknown')})."
+        )
+    check_fields(meta, _META_SPEC, source=f"{where}/{MODEL_FILE}", error=ModelFormatError)
+
+
+def estimator_from_meta(meta: dict[str, Any], where: str) -> Any:
+    """The estimator ``meta`` names, with its saved parameters, checked as ``fit`` checks them."""
+    cls = _estimator_class(meta["estimator"], where)
+    params = dict(meta["params"])
+    unknown = sorted(set(params) - set(cls().get_params()))
+    if unknown:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} has unknown parameter(s) {unknown} for {meta['estimator']}.")
+    estimator = cls(**params)
+    try:
+        validate_parameters(estimator)
+    except NetRegError as error:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} has invalid parameters: {error}") from None
+    return estimator
+
+
+def check_outputs(meta: dict[str, Any], n_outputs: int, where: str) -> None:
+    """The task, the classes and the network's outputs must tell one story."""
+    task, classes = meta["task"], meta["classes"]
+    expected = {"multiclass": n_outputs, "binary": 2, "multilabel": n_outputs}
+    if task == "regression" and meta["estimator"] == "NetRegRegressor" and classes is None:
+        return
+    if meta["estimator"] == "NetRegClassifier" and task in expected and isinstance(classes, list):
+        if len(classes) == expected[task] and (task != "binary" or n_outputs == 1):
+            return
+    raise ModelFormatError(
+        f"{where}/{MODEL_FILE} is inconsistent: estimator {meta['estimator']}, task {task!r}, "
+        f"{'no' if classes is None else len(classes)} classes, {n_outputs} network outputs."
+    )
+
+
+def _estimator_class(name: str, where: str) -> type:
+    classes = {"NetRegClassifier": NetRegClassifier, "NetRegRegressor": NetRegRegressor}
+    if name not in classes:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} names estimator {name!r}; expected one of {sorted(classes)}.")
+    return classes[name]
+
+
+def target_transform_config(transformer: Any) -> dict[str, Any] | None:
+    """A fitted ``StandardScaler`` of the targets as JSON; other transformers are refused."""
+    if transformer is None:
+        return None
+    if type(transformer) is not StandardScaler:
+        raise ModelFormatError(
+            f"A model whose targets were transformed by {type(transformer).__name__} cannot be saved without pickle; "
+            "expected transformer=None or StandardScaler(). Use pickle or joblib for other transformers."
+        )
+    return {
+        "kind": "StandardScaler",
+        "with_mean": bool(transformer.with_mean),
+        "with_std": bool(transformer.with_std),
+        "mean": None if transformer.mean_ is None else np.asarray(transformer.mean_).tolist(),
+        "scale": None if transformer.scale_ is None else np.asarray(transformer.scale_).tolist(),
+    }
+
+
+def target_transformer_from(config: Any, n_outputs: int, where: str) -> StandardScaler:
+    """The fitted ``StandardScaler`` that :func:`_target_transform_config` wrote."""
+
+    def vector(key: str) -> np.ndarray | None:
+        value = config.get(key)
+        if value is None:
+            return None
+        array = np.asarray(value, dtype=np.float64) if isinstance(value, list) else np.empty(0)
+        if array.shape != (n_outputs,) or not np.isfinite(array).all() or (key == "scale" and (array <= 0).any()):
+            raise ModelFormatError(
+                f"{where}/{MODEL_FILE} has a malformed field 'target_transform': {key} {value!r} is not "
+                f"{n_outputs} finite number(s){' > 0' if key == 'scale' else ''}."
+            )
+        return array
+
+    if not isinstance(config, dict) or config.get("kind") != "StandardScaler":
+        raise ModelFormatError(
+            f"{where}/{MODEL_FILE} has a malformed field 'target_transform': got {config!r}; expected a "
+            "StandardScaler's mean and scale."
+        )
+    scaler = StandardScaler(with_mean=bool(config.get("with_mean")), with_std=bool(config.get("with_std")))
+    scaler.mean_, scaler.scale_ = vector("mean"), vector("scale")
+    scaler.var_ = None if scaler.scale_ is None else scaler.scale_**2
+    scaler.n_features_in_ = n_outputs
+    scaler.n_samples_seen_ = 0
+    return scaler
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return str(value)
+    return repr(value)

@@ -1,0 +1,253 @@
+"""Saved models: a folder with the weights in safetensors and everything else in JSON.
+
+Layout of a model folder::
+
+    model.json          format, versions, estimator and its parameters, architecture,
+                        task, classes, preprocessing, target, feature names, training summary
+    weights.safetensors the network's parameters
+
+No pickle: loading a model executes no code from the file. :func:`load_model` checks the
+format and version, that every field is present and well-typed, and that the weights
+match the architecture, and refuses anything else with a :class:`ModelFormatError`.
+A model is written to a temporary folder first and moved into place, so an interrupted
+save never leaves half a model; an existing different model is not overwritten unless
+asked (``force=True``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from sklearn.base import clone
+
+from netreg.estimators import FittedState, set_fitted_state
+from netreg.exceptions import ModelFormatError, NetRegError
+from netreg.history import History
+from netreg.io.model_meta import (
+    FORMAT,
+    FORMAT_VERSION,
+    MODEL_FILE,
+    WEIGHTS_FILE,
+    check_meta,
+    check_outputs,
+    estimator_from_meta,
+    model_metadata,
+    target_transformer_from,
+)
+from netreg.io.preprocessing import TablePreprocessor
+from netreg.nets import MLP
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MODEL_FILE",
+    "WEIGHTS_FILE",
+    "SavedModel",
+    "save_model",
+    "load_model",
+    "check_model_folder",
+]
+
+
+@dataclass
+class SavedModel:
+    """A loaded model: the fitted estimator, its preprocessing, and the saved metadata."""
+
+    estimator: Any
+    preprocessor: TablePreprocessor | None
+    meta: dict[str, Any]
+
+    @property
+    def target(self) -> str | None:
+        """Name of the target column the model was trained on."""
+        return self.meta.get("target")
+
+
+def save_model(
+    estimator: Any,
+    path: str | os.PathLike,
+    *,
+    preprocessor: TablePreprocessor | None = None,
+    target: str | None = None,
+    extra: dict[str, Any] | None = None,
+    fingerprint: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Write a fitted :class:`netreg.NetRegClassifier` or :class:`netreg.NetRegRegressor` to a folder.
+
+    Parameters
+    ----------
+    estimator : NetRegClassifier or NetRegRegressor (or a CV estimator: its ``best_estimator_``)
+        Fitted.
+    path : path
+        The model folder (created).
+    preprocessor : TablePreprocessor, optional
+        The fitted preprocessing of the raw table, applied again by :func:`load_model`'s
+        users before predicting.
+    target : str, optional
+        Name of the target column.
+    extra : dict, optional
+        JSON-serializable information to keep (held-out score, data file, ...).
+    fingerprint : str, optional
+        What identifies this model for overwrite checks; a command passes a digest of its
+        data and settings (:func:`check_model_folder`), so rerunning the same command may
+        replace the model it made before. Default: a digest of the settings and weights.
+    force : bool, default=False
+        Replace a different model already in ``path``.
+
+    Returns
+    -------
+    Path
+        The model folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = NetRegClassifier((8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> folder = save_model(model, tempfile.mkdtemp() + "/iris")
+    >>> bool((load_model(folder).estimator.predict(X) == model.predict(X)).all())
+    True
+    """
+    estimator = getattr(estimator, "best_estimator_", estimator)
+    if not hasattr(estimator, "module_"):
+        raise ModelFormatError(f"Only a fitted estimator can be saved; got an unfitted {type(estimator).__name__}.")
+    path = Path(path)
+    meta = model_metadata(estimator, preprocessor, target, extra or {})
+    if fingerprint is not None:
+        meta["fingerprint"] = fingerprint
+    check_model_folder(path, meta["fingerprint"], force=force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".netreg-model-", dir=path.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model folder is an ordinary folder
+    try:
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()},
+            staging / WEIGHTS_FILE,
+        )
+        (staging / MODEL_FILE).write_text(json.dumps(meta, indent=2))
+        # Move the old model aside before the new one takes its place, so that an
+        # interruption leaves one complete model (old or new), never none.
+        retired = path.with_name(f".{path.name}.replaced-{os.getpid()}") if path.exists() else None
+        if retired is not None:
+            os.replace(path, retired)
+        os.replace(staging, path)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def check_model_folder(path: str | os.PathLike, fingerprint: str, *, force: bool = False) -> None:
+    """Refuse to write a model into ``path`` if it holds a different one (unless ``force``).
+
+    "Different" means another fingerprint, or a ``model.json`` that cannot be read. Commands
+    call this before they train, so that a refusal costs nothing.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ModelFormatError(f"{str(path)!r} is a file; expected a folder for the model.")
+    existing = path / MODEL_FILE
+    if path.is_dir() and not existing.exists() and any(path.iterdir()):
+        # Not a model folder: whatever is in it is not ours to replace, not even with force.
+        raise ModelFormatError(
+            f"{str(path)!r} is a folder with other files and no {MODEL_FILE}; a model is not written "
+            "over it. Choose an empty or new folder."
+        )
+    if force or not existing.exists():
+        return
+    try:
+        same = json.loads(existing.read_text()).get("fingerprint") == fingerprint
+    except (OSError, ValueError, AttributeError):
+        same = False
+    if not same:
+        raise ModelFormatError(
+            f"{str(path)!r} already holds a different model; it was not overwritten. "
+            "Choose another folder, or pass `force=True` to replace it."
+        )
+
+
+def load_model(path: str | os.PathLike) -> SavedModel:
+    """Load a model folder written by :func:`save_model`, checking everything on the way.
+
+    Raises
+    ------
+    ModelFormatError
+        If the folder or a file is missing, a file is corrupt or truncated, the format or
+        its version is not this netreg's, a field is missing or of the wrong type, or the
+        weights do not fit the architecture.
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.is_dir():
+        raise ModelFormatError(f"No model folder at {where!r}; expected a folder with {MODEL_FILE} and {WEIGHTS_FILE}.")
+    try:
+        meta = json.loads((path / MODEL_FILE).read_text())
+    except FileNotFoundError:
+        raise ModelFormatError(f"{where!r} has no {MODEL_FILE}; it is not a netreg model folder.") from None
+    except (OSError, ValueError) as error:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} is corrupt ({error}); expected the JSON netreg wrote.") from None
+    check_meta(meta, where)
+    try:
+        weights = load_file(path / WEIGHTS_FILE)
+    except FileNotFoundError:
+        raise ModelFormatError(f"{where!r} has no {WEIGHTS_FILE}; the model's weights are missing.") from None
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelFormatError(f"{where}/{WEIGHTS_FILE} is corrupt or truncated ({error}).") from None
+    architecture = meta["architecture"]
+    estimator = estimator_from_meta(meta, where)
+    try:
+        module = MLP(
+            architecture["n_features"],
+            tuple(architecture["hidden_layer_sizes"]),
+            architecture["n_outputs"],
+            activation=architecture["activation"],
+            dropout=architecture["dropout"],
+        ).to(getattr(torch, estimator.dtype))
+    except (NetRegError, TypeError) as error:
+        raise ModelFormatError(f"{where}/{MODEL_FILE} describes an invalid network: {error}") from None
+    check_outputs(meta, module.n_outputs, where)
+    expected = {name: tuple(p.shape) for name, p in module.state_dict().items()}
+    found = {name: tuple(t.shape) for name, t in weights.items()}
+    if expected != found:
+        raise ModelFormatError(
+            f"{where}/{WEIGHTS_FILE} does not fit the architecture in {MODEL_FILE}: expected tensors "
+            f"{expected}, found {found}."
+        )
+    module.load_state_dict(weights)
+    training = meta["training"]
+    history = History.from_json(meta.get("history", "[]"))
+    state = FittedState(
+        module=module,
+        task=meta["task"],
+        classes=None if meta["classes"] is None else np.asarray(meta["classes"]),
+        y_ndim=meta["y_ndim"],
+        n_features=architecture["n_features"],
+        feature_names=meta["feature_names"],
+        history=history,
+        status=str(training["status"]),
+        n_samples_seen=int(training.get("n_samples_seen", 0)),
+        validated=bool(training.get("validated", False)),
+    )
+    if meta.get("target_transform") is not None:
+        scaler = target_transformer_from(meta["target_transform"], module.n_outputs, where)
+        estimator.set_params(transformer=clone(scaler))
+        state.target_transformer = scaler
+    set_fitted_state(estimator, state)
+    preprocessor = None if meta["preprocessing"] is None else TablePreprocessor.from_config(meta["preprocessing"])
+    return SavedModel(estimator, preprocessor, meta)
