@@ -1,0 +1,246 @@
+"""Choosing alpha, honestly: the held-out score of the model each method chooses, on five data sets.
+
+Run: python benchmarks/bench_quality.py [--splits 5] [--alphas 16] [--quick]
+
+Five data sets that ship with scikit-learn: digits with a small training split (300 rows),
+breast cancer, wine, iris (classification, 30 % held out) and diabetes (regression, 30 %
+held out), each over several random stratified splits. Inputs are standardized on the
+training rows; the regression target too (``NetRegRegressor(transformer=StandardScaler())``,
+scores in the target's units). One network for all: an MLP with one hidden layer of 32 ReLU
+units, adam (learning rate 0.01, batch size 32), up to 200 epochs, stopped as scikit-learn
+stops it (training loss improving by less than ``tol=1e-4`` for 10 epochs). The methods:
+
+``alpha=0``
+    ``NetRegClassifier(alpha=0)``: no penalty, the baseline.
+``grid min``, ``grid 1se``
+    ``NetRegClassifierCV`` over netreg's default grid of 16 alphas (log-spaced, scaled to the
+    data) and 5 folds, scored by log-loss (R^2 for regression), then refit on all the training
+    rows: the best mean score, and the largest alpha within one standard error of it. Each is
+    its own fit, as a user would run it.
+``halving``
+    The same grid with ``search="halving", factor=3`` and the first rung of scikit-learn's
+    ``min_resources="exhaust"`` ("not available" on a netreg without it).
+``evidence``
+    ``selection="evidence"``: each alpha of the grid trained once on all the training rows,
+    the one with the largest Laplace evidence is the model.
+
+Every method of a split uses the same split and seed. It prints, per data set and method,
+the mean and standard error over the splits of the held-out log-loss and accuracy (R^2 for
+regression), the chosen alpha (geometric mean) and the mean wall time of a fit (noisy on a
+shared machine; the scores are not); then each method's difference to ``grid min``, paired
+over the splits; then the issue's target: on at least four of the five data sets, each
+method's mean held-out score (log-loss, or R^2) no worse than the full CV grid's (``grid min``)
+by more than one standard error of the grid's mean, met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from halving_options import FACTOR, exhaust_min_epochs, halving_available
+from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressor, NetRegRegressorCV
+
+METHODS = ("alpha=0", "grid min", "grid 1se", "halving", "evidence")
+REFERENCE = "grid min"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set of the benchmark: how to load it, its task, its training split."""
+
+    name: str
+    load: Callable
+    task: str  # "classification" or "regression"
+    train_size: float | int
+
+
+DATASETS = (
+    Dataset("digits (300 rows)", load_digits, "classification", 300),
+    Dataset("breast cancer", load_breast_cancer, "classification", 0.7),
+    Dataset("wine", load_wine, "classification", 0.7),
+    Dataset("iris", load_iris, "classification", 0.7),
+    Dataset("diabetes", load_diabetes, "regression", 0.7),
+)
+
+
+@dataclass
+class Fit:
+    """One method on one split: its held-out scores, chosen alpha and time."""
+
+    primary: float  # log-loss (lower is better) or R^2 (higher is better)
+    accuracy: float  # NaN for regression
+    alpha: float
+    seconds: float
+
+
+def split(data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A random split (stratified for classification), inputs standardized on the training rows."""
+    X, y = data.load(return_X_y=True)
+    stratify = y if data.task == "classification" else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, train_size=data.train_size, stratify=stratify, random_state=seed
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def estimators(task: str, settings: dict, n_alphas: int, seed: int) -> dict[str, object | None]:
+    """The estimator of each method (``None`` where this netreg lacks it)."""
+    if task == "classification":
+        single, cv = NetRegClassifier, NetRegClassifierCV
+        extra: dict = {}
+    else:
+        single, cv = NetRegRegressor, NetRegRegressorCV
+        extra = {"transformer": StandardScaler()}
+    kwargs = {**settings, **extra, "random_state": seed}
+    grid = cv(alphas=n_alphas, cv=5, **kwargs)
+    halving = None
+    if halving_available():
+        min_epochs = exhaust_min_epochs(settings["max_iter"], n_alphas)
+        halving = clone(grid).set_params(search="halving", factor=FACTOR, min_epochs=min_epochs)
+    return {
+        "alpha=0": single(alpha=0.0, **kwargs),
+        "grid min": grid,
+        "grid 1se": clone(grid).set_params(selection="1se"),
+        "halving": halving,
+        "evidence": clone(grid).set_params(selection="evidence"),
+    }
+
+
+def fit_and_score(model, task: str, X_train, X_test, y_train, y_test) -> Fit:
+    started = time.perf_counter()
+    model.fit(X_train, y_train)
+    seconds = time.perf_counter() - started
+    alpha = float(getattr(model, "alpha_", model.get_params().get("alpha", math.nan)))
+    if task == "regression":
+        return Fit(r2_score(y_test, model.predict(X_test)), math.nan, alpha, seconds)
+    proba = model.predict_proba(X_test)
+    return Fit(
+        log_loss(y_test, proba, labels=model.classes_), accuracy_score(y_test, model.predict(X_test)), alpha, seconds
+    )
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean (sample standard deviation over sqrt(n))."""
+    array = np.asarray(values, dtype=float)
+    se = float(np.std(array, ddof=1) / math.sqrt(len(array))) if len(array) > 1 else math.nan
+    return float(np.mean(array)), se
+
+
+def run(datasets: tuple[Dataset, ...], n_splits: int, n_alphas: int, settings: dict) -> dict:
+    """``results[data set][method]``: the list of Fits over the splits (empty where unavailable)."""
+    results: dict[str, dict[str, list[Fit]]] = {}
+    for data in datasets:
+        results[data.name] = {method: [] for method in METHODS}
+        for seed in range(n_splits):
+            X_train, X_test, y_train, y_test = split(data, seed)
+            for method, model in estimators(data.task, settings, n_alphas, seed).items():
+                if model is not None:
+                    fit = fit_and_score(model, data.task, X_train, X_test, y_train, y_test)
+                    results[data.name][method].append(fit)
+        print(f"  {data.name}: done", flush=True)
+    return results
+
+
+def better(task: str) -> int:
+    """+1 where higher scores are better (R^2), -1 where lower are (log-loss)."""
+    return 1 if task == "regression" else -1
+
+
+def report(datasets: tuple[Dataset, ...], results: dict) -> None:
+    """Print the scores table, the paired differences, and the issue's target."""
+    print(f"\n{'data set':20}{'method':10}{'test log-loss / R^2':>22}{'test accuracy':>18}{'alpha':>10}{'time':>9}")
+    for data in datasets:
+        metric = "R^2" if data.task == "regression" else "log-loss"
+        for method in METHODS:
+            fits = results[data.name][method]
+            label = f"{data.name if method == METHODS[0] else '':20}{method:10}"
+            if not fits:
+                print(f"{label}{'not available':>22}")
+                continue
+            primary, primary_se = mean_se([f.primary for f in fits])
+            accuracy = (
+                "" if data.task == "regression" else "{:.4f} ± {:.4f}".format(*mean_se([f.accuracy for f in fits]))
+            )
+            alpha = math.exp(np.mean(np.log([f.alpha for f in fits]))) if method != "alpha=0" else 0.0
+            seconds = np.mean([f.seconds for f in fits])
+            print(f"{label}{metric:>8} {primary:.4f} ± {primary_se:.4f}{accuracy:>18}{alpha:10.3g}{seconds:8.2f}s")
+    print("\nalpha: geometric mean over the splits; time: mean wall time of one fit (search and final model).")
+
+    print(f"\nDifference to {REFERENCE}, paired over the splits (mean ± standard error; > 0: better than {REFERENCE})")
+    others = [m for m in METHODS if m != REFERENCE]
+    print(f"{'data set':20}" + "".join(f"{m:>20}" for m in others))
+    verdicts: dict[str, list[bool]] = {m: [] for m in others}
+    for data in datasets:
+        reference = [f.primary for f in results[data.name][REFERENCE]]
+        ref_mean, ref_se = mean_se(reference)
+        cells = []
+        for method in others:
+            fits = results[data.name][method]
+            if not fits:
+                cells.append(f"{'not available':>20}")
+                continue
+            gains = [better(data.task) * (f.primary - r) for f, r in zip(fits, reference)]
+            gain, gain_se = mean_se(gains)
+            within = gain >= -ref_se  # no worse than the grid's mean by more than the grid's standard error
+            verdicts[method].append(within)
+            cells.append(f"{gain:+9.4f} ± {gain_se:.4f}{'' if within else ' *':2}")
+        print(f"{data.name:20}" + "".join(cells))
+    print(f"* worse than {REFERENCE} by more than one standard error of {REFERENCE}'s mean over the splits.")
+
+    needed = math.ceil(0.8 * len(datasets))
+    print(
+        f"\nTarget (issue 12): on at least {needed} of the {len(datasets)} data sets, the method's mean held-out "
+        f"score (log-loss, or R^2) within one standard error of {REFERENCE}'s:"
+    )
+    for method in others:
+        within = verdicts[method]
+        if not within:
+            print(f"  {method:10} not available")
+            continue
+        met = "met" if sum(within) >= needed and len(within) == len(datasets) else "not met"
+        print(f"  {method:10} {sum(within)} of {len(within)}: {met}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--splits", type=int, default=5, help="random splits per data set")
+    parser.add_argument("--alphas", type=int, default=16, help="size of the alpha grid")
+    parser.add_argument("--epochs", type=int, default=200, help="most epochs of a fit")
+    parser.add_argument("--quick", action="store_true", help="smoke test: iris and diabetes, 2 splits, 4 alphas")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    datasets = DATASETS
+    n_splits, n_alphas, epochs = args.splits, args.alphas, args.epochs
+    if args.quick:
+        datasets = tuple(d for d in DATASETS if d.name in ("iris", "diabetes"))
+        n_splits, n_alphas, epochs = 2, 4, 20
+    settings = {
+        "hidden_layer_sizes": (32,),
+        "solver": "adam",
+        "learning_rate_init": 0.01,
+        "batch_size": 32,
+        "max_iter": epochs,
+    }
+    print(
+        f"{len(datasets)} data sets x {n_splits} splits; MLP (32,), adam lr 0.01, batch 32, up to {epochs} epochs; "
+        f"{n_alphas} alphas x 5 folds; halving: {'factor 3' if halving_available() else 'not available'}"
+    )
+    report(datasets, run(datasets, n_splits, n_alphas, settings))
+
+
+if __name__ == "__main__":
+    main()
