@@ -36,3 +36,17 @@ def test_ruff_is_clean(command):
     paths = [str(ROOT / p) for p in ("src", "tests", "benchmarks", "docs", "conftest.py")]
     completed = subprocess.run([executable, *command, *paths], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_the_layers_import_downward_only():
+    # The contract is declared in pyproject.toml ([tool.importlinter]); a cycle or an
+    # upward import breaks it.
+    executable = Path(sys.executable).parent / "lint-imports"
+    completed = subprocess.run([str(executable)], capture_output=True, text=True, cwd=ROOT)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Contracts: 1 kept, 0 broken." in completed.stdout
+
+
+def test_no_module_is_over_about_four_hundred_lines():
+    sizes = {path.relative_to(ROOT): len(path.read_text().splitlines()) for path in (ROOT / "src").rglob("*.py")}
+    assert {path: n for path, n in sizes.items() if n > 420} == {}
