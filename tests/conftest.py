@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.preprocessing import StandardScaler
+
+from netreg.exceptions import DataError
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +29,14 @@ def digits():
 def diabetes():
     X, y = load_diabetes(return_X_y=True)
     return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
+
+
+@pytest.fixture()
+def refused():
+    """``with refused(message, error):`` expects ``error`` with exactly ``message`` (the whole
+    message, verbatim: a substring match would let a garbled message through)."""
+
+    def expect(message, error=DataError):
+        return pytest.raises(error, match=f"^{re.escape(message)}$")
+
+    return expect

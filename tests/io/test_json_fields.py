@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from netreg.exceptions import DataError, NetRegError
+from netreg.exceptions import NetRegError
 from netreg.io.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
-
-
-def raises(expected, error=DataError):
-    return pytest.raises(error, match=f"^{re.escape(expected)}$")
 
 
 @pytest.mark.parametrize(
@@ -28,25 +22,25 @@ def raises(expected, error=DataError):
         (ANY, [None, [], {}], [], "any value"),
     ],
 )
-def test_leaves_accept_exactly_their_values(spec, good, bad, expected):
+def test_leaves_accept_exactly_their_values(refused, spec, good, bad, expected):
     for value in good:
         check_fields(value, spec, source="f")
     for value in bad:
-        with raises(f"f must be {expected}; got {value!r}."):
+        with refused(f"f must be {expected}; got {value!r}."):
             check_fields(value, spec, source="f")
 
 
-def test_a_problem_names_the_source_and_the_path_of_the_field():
+def test_a_problem_names_the_source_and_the_path_of_the_field(refused):
     spec = Keys({"a": Items(Keys({"b": Items(Is(int, expected="an int"))}))})
-    with raises("model.json: `a[1].b[0]` must be an int; got 'x'."):
+    with refused("model.json: `a[1].b[0]` must be an int; got 'x'."):
         check_fields({"a": [{"b": [1]}, {"b": ["x"]}]}, spec, source="model.json")
 
 
-def test_the_value_itself_is_named_by_root_or_not_at_all():
+def test_the_value_itself_is_named_by_root_or_not_at_all(refused):
     spec = Keys({"a": ANY})
-    with raises("config: `config` must be a dict; got []."):
+    with refused("config: `config` must be a dict; got []."):
         check_fields([], spec, source="config", root="config")
-    with raises("'run.json' must be a dict; got []."):
+    with refused("'run.json' must be a dict; got []."):
         check_fields([], spec, source="'run.json'")
 
 
@@ -59,56 +53,56 @@ def test_the_value_itself_is_named_by_root_or_not_at_all():
         ({"a": 1, "b": 2, "d": 4, "c": 3}, "has unexpected keys 'd', 'c'"),
     ],
 )
-def test_keys_missing_or_unexpected_list_what_is_expected(value, found):
-    with raises(f"f: `x` {found}; expected keys 'a', 'b'."):
+def test_keys_missing_or_unexpected_list_what_is_expected(refused, value, found):
+    with refused(f"f: `x` {found}; expected keys 'a', 'b'."):
         check_fields(value, Keys({"a": ANY, "b": ANY}), source="f", root="x")
 
 
-def test_optional_ignored_and_other_keys():
+def test_optional_ignored_and_other_keys(refused):
     spec = Keys({"a": ANY}, optional={"b": Is(str, expected="a str")}, ignored=("c",), hint="See the docs.")
     check_fields({"a": 1, "c": [1]}, spec, source="f")
-    with raises("f has unexpected key 'd'; expected keys 'a' and optionally 'b'. See the docs."):
+    with refused("f has unexpected key 'd'; expected keys 'a' and optionally 'b'. See the docs."):
         check_fields({"a": 1, "d": 1}, spec, source="f")
     # The hint belongs to the dict's own problems, not to those of its fields.
-    with raises("f: `b` must be a str; got 2."):
+    with refused("f: `b` must be a str; got 2."):
         check_fields({"a": 1, "b": 2}, spec, source="f")
-    with raises("f must be a JSON object; got 'a'."):
+    with refused("f must be a JSON object; got 'a'."):
         check_fields("a", Keys({}, expected="a JSON object"), source="f")
     check_fields({"a": 1, "anything": 2}, Keys({"a": ANY}, others=True), source="f")
 
 
-def test_items_need_a_minimum_count_and_may_need_distinct_keys():
+def test_items_need_a_minimum_count_and_may_need_distinct_keys(refused):
     spec = Keys({"c": Items(Keys({"name": ANY}), distinct="name")})
-    with raises("f: `c` must be a non-empty list; got []."):
+    with refused("f: `c` must be a non-empty list; got []."):
         check_fields({"c": []}, spec, source="f")
-    with raises("f: `c[2].name` must be distinct from the other names; got 'a'."):
+    with refused("f: `c[2].name` must be distinct from the other names; got 'a'."):
         check_fields({"c": [{"name": "a"}, {"name": "b"}, {"name": "a"}]}, spec, source="f")
     check_fields([], Items(ANY, min_items=0, expected="a list"), source="f")
 
 
-def test_tagged_checks_the_tag_first_then_its_variant():
+def test_tagged_checks_the_tag_first_then_its_variant(refused):
     spec = Items(Tagged("kind", {"n": Keys({"kind": ANY, "mean": FINITE_NUMBER}), "c": Keys({"kind": ANY})}))
-    with raises("f: `[0].kind` must be 'n' or 'c'; got None."):
+    with refused("f: `[0].kind` must be 'n' or 'c'; got None."):
         check_fields(["not a dict"], spec, source="f")
-    with raises("f: `[0]` misses key 'mean'; expected keys 'kind', 'mean'."):
+    with refused("f: `[0]` misses key 'mean'; expected keys 'kind', 'mean'."):
         check_fields([{"kind": "n"}], spec, source="f")
-    with raises("f: `[1]` has unexpected key 'mean'; expected keys 'kind'."):
+    with refused("f: `[1]` has unexpected key 'mean'; expected keys 'kind'."):
         check_fields([{"kind": "n", "mean": 0}, {"kind": "c", "mean": 0}], spec, source="f")
 
 
-def test_long_values_are_shown_by_their_type_and_length():
+def test_long_values_are_shown_by_their_type_and_length(refused):
     spec = Value("short", lambda v: False)
-    with raises("f must be short; got a list of length 30."):
+    with refused("f must be short; got a list of length 30."):
         check_fields(list(range(30)), spec, source="f")
-    with raises("f must be short; got a str of length 100."):
+    with refused("f must be short; got a str of length 100."):
         check_fields("x" * 100, spec, source="f")
-    with raises("f must be short; got 1.5."):
+    with refused("f must be short; got 1.5."):
         check_fields(1.5, spec, source="f")
 
 
-def test_the_caller_chooses_the_error():
+def test_the_caller_chooses_the_error(refused):
     class FileError(NetRegError):
         pass
 
-    with raises("f must be 1; got 2.", FileError):
+    with refused("f must be 1; got 2.", FileError):
         check_fields(2, Const(1), source="f", error=FileError)
