@@ -72,7 +72,7 @@ def _measure(tmp_path, html):
 def test_the_page_opens_in_chromium_with_every_image_and_row(run_folder, sweep, tmp_path):
     _, result, _ = sweep
     m = _measure(tmp_path, report_run(run_folder).read_text(encoding="utf-8"))
-    figures = ["validation_curve", "weight_norms", "learning_curves", "weight_histograms"]
+    figures = ["validation_curve", "weight_norms", "learning_curves", "evidence", "weight_histograms"]
     assert [image["figure"] for image in m["images"]] == figures
     for image in m["images"]:
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, image

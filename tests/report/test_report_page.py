@@ -56,7 +56,7 @@ def test_a_run_folder_gives_a_self_contained_page_with_its_figures(run_folder, s
     assert "http:" not in html and "https:" not in html
     # Each image is the PNG written beside the page, embedded byte for byte.
     images = [attrs for tag, attrs in tags if tag == "img"]
-    files = ["validation_curve.png", "weight_norms.png", "learning_curves.png", "weight_histograms.png"]
+    files = ["validation_curve.png", "weight_norms.png", "learning_curves.png", "evidence.png", "weight_histograms.png"]
     assert len(images) == len(files)
     for attrs, name in zip(images, files):
         data = base64.b64decode(attrs["src"].removeprefix("data:image/png;base64,"))
@@ -78,7 +78,7 @@ def test_without_a_store_the_weight_histograms_are_left_out_and_the_page_says_so
     path = write_report(result, None, tmp_path / "out")
     html = path.read_text(encoding="utf-8")
     assert escape(NO_STORE_MSG) in html
-    assert html.count("<img ") == 3 and not (tmp_path / "out" / "weight_histograms.png").exists()
+    assert html.count("<img ") == 4 and not (tmp_path / "out" / "weight_histograms.png").exists()
     assert "<title>netreg sweep report</title>" in html
 
 

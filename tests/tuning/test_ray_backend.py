@@ -349,3 +349,19 @@ def test_netreg_tune_on_the_cluster_from_the_command_line(cluster, tmp_path, cap
     assert main(argv) == 0, capsys.readouterr().err
     assert "Chosen alpha = " in capsys.readouterr().out
     assert len(_stored_keys(tmp_path / "run" / "sweep.sqlite")) == 6
+
+
+def test_successive_halving_on_the_cluster_takes_the_local_decisions(cluster, digits):
+    X, y = digits[0][:300], digits[1][:300]
+    many = [1e-3, 0.01, 0.1, 1.0, 10.0, 100.0]
+
+    def plan():
+        net = NetRegClassifier((16,), **SETTINGS)
+        return plan_sweep(net, X, y, alphas=many, cv=3, require_seed=True, search="halving", min_epochs=2)
+
+    local = run_sweep(plan(), scoring="accuracy")
+    remote = run_sweep(plan(), scoring="accuracy", backend=RayBackend(runtime_env=RUNTIME_ENV))
+    assert remote.alpha == local.alpha
+    np.testing.assert_array_equal(remote.stopped_at, local.stopped_at)
+    assert np.isfinite(local.stopped_at).sum() == 4  # 6 alphas -> 2 at the rung of epoch 2
+    assert _metrics(remote.members).keys() == _metrics(local.members).keys()

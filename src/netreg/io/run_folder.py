@@ -41,6 +41,7 @@ FIGURE_FILES = {
     "weight_norms": "weight_norms.png",
     "learning_curves": "learning_curves.png",
     "weight_histograms": "weight_histograms.png",
+    "evidence": "evidence.png",
 }
 
 

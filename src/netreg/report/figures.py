@@ -22,6 +22,7 @@ from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
 
 __all__ = [
+    "new_figure",
     "featured_alphas",
     "learning_curves",
     "representative_member",
@@ -92,7 +93,7 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     """
     cv = result.cv_results
     x = alpha_positions(result.alphas)
-    figure = _figure(11.0, 4.2)
+    figure = new_figure(11.0, 4.2)
     axes = figure.subplots(1, 2)
     data: dict[str, Any] = {"alpha": np.asarray(result.alphas), "x": x}
     best = result.best_index
@@ -109,6 +110,15 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
         ax.set_ylabel(score_label(result.scoring) if kind == "score" else loss_label(result.task))
         set_alpha_axis(ax, result.alphas)
         ax.grid(alpha=0.3)
+    stopped = np.isfinite(result.stopped_at)
+    data["stopped_at"] = np.asarray(result.stopped_at)
+    if stopped.any():
+        # Alphas successive halving stopped: their (partial) validation means, marked apart.
+        for ax, kind in zip(axes, ("score", "loss")):
+            values = np.asarray(cv[f"mean_val_{kind}"])
+            ax.plot(x[stopped], values[stopped], "x", ms=7, color="0.35", gid="stopped", label="stopped at a rung")
+            for xi, yi, epoch in zip(x[stopped], values[stopped], result.stopped_at[stopped]):
+                ax.annotate(f"{epoch:.0f}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=7)
     data["threshold"] = result.threshold
     if result.threshold is not None:
         axes[0].axhline(result.threshold, ls=":", lw=1.4, color="tab:red", gid="threshold", label="1-SE threshold")
@@ -138,7 +148,7 @@ def weight_norm_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     ['layers.0.weight', 'layers.1.weight']
     """
     x = alpha_positions(result.alphas)
-    figure = _figure(6.5, 4.2)
+    figure = new_figure(6.5, 4.2)
     ax = figure.subplots()
     norms = {layer: result.mean_norms[:, j] for j, layer in enumerate(result.layers)}
     for layer, values in norms.items():
@@ -183,7 +193,7 @@ def learning_curves(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     [(0.0, ['smallest'], [1, 2, 3]), (1.0, ['chosen', 'largest'], [1, 2, 3])]
     """
     featured = featured_alphas(result)
-    figure = _figure(4.0 * len(featured) + 1.0, 4.0)
+    figure = new_figure(4.0 * len(featured) + 1.0, 4.0)
     axes = np.atleast_1d(figure.subplots(1, len(featured), sharey=True, squeeze=False)[0])
     panels = []
     for ax, (index, roles) in zip(axes, featured):
@@ -245,7 +255,7 @@ def weight_histograms(result: SweepResult, store: SweepStore) -> tuple[Figure, d
     featured = [(i, roles, representative_member(result, i)) for i, roles in featured_alphas(result)]
     featured = [(i, roles, member) for i, roles, member in featured if member is not None]
     weights = {i: store.weights(i, member.fold) for i, _, member in featured}
-    figure = _figure(8.0, 0.6 + 2.6 * max(len(layers), 1))
+    figure = new_figure(8.0, 0.6 + 2.6 * max(len(layers), 1))
     axes = np.atleast_1d(figure.subplots(max(len(layers), 1), 1, squeeze=False)[:, 0])
     data: dict[str, Any] = {"layers": {}}
     if not layers:
@@ -282,7 +292,8 @@ def weight_histograms(result: SweepResult, store: SweepStore) -> tuple[Figure, d
     return figure, data
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """An empty figure of that size (inches), drawn off screen, laid out by matplotlib."""
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure

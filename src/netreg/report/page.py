@@ -15,8 +15,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from netreg.io.run_folder import FIGURE_FILES, REPORT_FILE, RunFolder
 from netreg.report.axes import format_alpha
+from netreg.report.diagnostics import evidence_curve, has_diagnostics
 from netreg.report.figures import learning_curves, validation_curve, weight_histograms, weight_norm_curve
 from netreg.report.summary import summarize
 from netreg.report.table import results_table
@@ -90,7 +93,7 @@ def write_report(
     >>> result = digits_sweep  # 2 alphas x 2 folds on 90 digits (the doctests' shared sweep, conftest.py)
     >>> path = write_report(result, None, tempfile.mkdtemp(), title="Digits")
     >>> path.name, sorted(p.name for p in path.parent.glob("*.png"))
-    ('report.html', ['learning_curves.png', 'validation_curve.png', 'weight_norms.png'])
+    ('report.html', ['evidence.png', 'learning_curves.png', 'validation_curve.png', 'weight_norms.png'])
     """
     folder = RunFolder(out_dir)
     drawings = [
@@ -111,6 +114,19 @@ def write_report(
             "(data loss + penalty) are drawn too.",
         ),
     ]
+    if has_diagnostics(result):
+        drawings.append(
+            (
+                "evidence",
+                evidence_curve(result)[0],
+                "Left: the Laplace log evidence of each alpha (MacKay; the generalized Gauss-Newton curvature of "
+                "its training objective), for the members it was computed for. Right: the effective number of "
+                "parameters \N{GREEK SMALL LETTER GAMMA} = \N{GREEK CAPITAL LETTER SIGMA} \N{GREEK SMALL LETTER LAMDA}/("
+                "\N{GREEK SMALL LETTER LAMDA} + alpha) over the curvature's eigenvalues, and the hidden units whose "
+                "incoming weights the penalty drove to (near) zero (row norm under 1 % of the layer's largest, or "
+                "under 0.001), mean over the folds.",
+            )
+        )
     if store is not None:
         drawings.append(
             (
@@ -143,6 +159,11 @@ def _validation_caption(result: SweepResult) -> str:
     )
     if result.threshold is not None:
         caption += " The dotted line is the 1-SE threshold: the best mean score minus one standard error."
+    if np.isfinite(result.stopped_at).any():
+        caption += (
+            " Crosses mark the alphas successive halving stopped, with the epoch of their rung: their means are "
+            "partial scores at that epoch, never chosen."
+        )
     if (result.alphas == 0).any():
         caption += ' Alpha = 0 is drawn one decade left of the smallest positive alpha, at the tick "0".'
     return caption

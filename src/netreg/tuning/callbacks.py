@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netreg.engine import Callback
@@ -31,6 +31,9 @@ class SweepCallback(Callback):
 
     def on_sweep_begin(self, info: Mapping[str, Any]) -> None:
         """Called once with ``n_members``, ``n_done`` (already stored), ``n_chunks``, ``max_iter``."""
+
+    def on_chunk_begin(self, keys: Sequence[tuple[int, int]]) -> None:
+        """Called before a chunk trains, with its members as ``(alpha_index, fold)`` in member order."""
 
     def on_member_stored(self, record: MemberRecord) -> None:
         """Called when a finished member has been kept (and written to the store, if any)."""

@@ -7,9 +7,10 @@ from torch import nn
 
 from netreg._checks import check_int
 from netreg.engine import resolve_device
+from netreg.exceptions import invalid
 from netreg.tuning.plan import SweepPlan
 
-__all__ = ["chunk_size", "member_bytes", "MEMORY_BUDGET_BYTES", "CACHE_BYTES"]
+__all__ = ["chunk_size", "check_population_memory", "member_bytes", "MEMORY_BUDGET_BYTES", "CACHE_BYTES"]
 
 MEMORY_BUDGET_BYTES = 2 * 1024**3
 CACHE_BYTES = 32 * 1024**2
@@ -47,3 +48,19 @@ def member_bytes(plan: SweepPlan) -> int:
     batch = plan.config.batch_size or max(len(r) for r in plan.train_rows)
     item = 8 if plan.config.dtype == "float64" else 4
     return item * (7 * n_params + 4 * batch * (widths + plan.X.shape[1]))
+
+
+def check_population_memory(plan: SweepPlan, n_members: int) -> None:
+    """Refuse, before anything is allocated, a population of ``n_members`` that would not fit:
+    in half the GPU's free memory, or in :data:`MEMORY_BUDGET_BYTES` on a CPU."""
+    device = resolve_device(plan.config.device)
+    budget = torch.cuda.mem_get_info(device)[0] // 2 if device.type == "cuda" else MEMORY_BUDGET_BYTES
+    needed = n_members * member_bytes(plan)
+    if needed > budget:
+        raise invalid(
+            "search",
+            f"'grid' for a sweep whose {n_members} members need about {needed / 2**30:.1f} GiB together, over the "
+            f"{budget / 2**30:.1f} GiB a population may take",
+            "halving",
+            "Successive halving trains every member in one population; use fewer alphas or folds, or search='grid'.",
+        )

@@ -75,7 +75,10 @@ class _BaseNetRegCV(BaseEstimator):
             check_seed(base)
         request = base.training_request(X, y, sample_weight)
         by_evidence = self.selection == "evidence"
-        plan = plan_from_request(base, request, alphas=self.alphas, cv=None if by_evidence else self.cv)
+        halving = (self.factor, self.min_epochs) if self.search == "halving" else None
+        plan = plan_from_request(
+            base, request, alphas=self.alphas, cv=None if by_evidence else self.cv, halving=halving
+        )
         result = run_sweep(
             plan,
             scoring=self.scoring or self._default_scoring,
@@ -178,6 +181,20 @@ device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else "
         :mod:`netreg.evidence`) is chosen; its member is the model, with no refit. The
         evidence reads the L2 penalty as a Gaussian prior, so it needs ``penalty="l2"``,
         and it describes a converged member (give it enough epochs, no dropout).
+    search : {{"grid", "halving"}}, default="grid"
+        ``"grid"`` trains every (alpha, fold) member to the end. ``"halving"``: successive
+        halving inside the population; at each rung (``min_epochs`` epochs, then ``factor``
+        times more at each next rung) the alphas are ranked by their mean validation score
+        over the folds and all but the best ``1/factor`` are stopped, all their folds
+        together; survivors train on, unchanged, and alpha is chosen among them. Stopped
+        alphas stay in ``cv_results_`` with their partial scores (``stopped_at_epoch``). All
+        members train as one population (see :mod:`netreg.tuning.halving`).
+    factor : int, default=3
+        With ``search="halving"``: keep the best ``ceil(n / factor)`` alphas at each rung.
+    min_epochs : int, optional
+        With ``search="halving"``: the epochs of the first rung. Default: as scikit-learn's
+        ``HalvingGridSearchCV`` with ``min_resources="exhaust"``, so that the last rung
+        leaves few alphas (:func:`netreg.tuning.halving.halving_rungs`).
     store : path, optional
         SQLite file that keeps each member's result as it finishes; a rerun with the same
         store resumes, training only what is missing. Needs an int ``random_state``.

@@ -30,6 +30,7 @@ from netreg.estimators import TrainingRequest
 from netreg.exceptions import invalid
 from netreg.io import fingerprint
 from netreg.tuning.grid import resolve_alphas
+from netreg.tuning.halving import HalvingCallback, check_halving, halving_rungs
 from netreg.tuning.splits import cv_splits
 
 __all__ = ["SweepPlan", "plan_sweep", "plan_from_request", "check_seed", "train_chunk", "OnMember"]
@@ -74,6 +75,9 @@ class SweepPlan:
         cross-validated sweep fast.
     curvature : {"auto", "exact", "kfac"}
         The curvature of those evidences (:func:`netreg.evidence.log_evidence`).
+    halving : dict or None
+        ``{"factor": int, "rungs": [epochs]}`` for successive halving
+        (:mod:`netreg.tuning.halving`); ``None`` trains every member to the end.
     """
 
     template: nn.Module
@@ -92,6 +96,7 @@ class SweepPlan:
     fingerprint: str = ""
     evidence_folds: tuple[int, ...] = (0,)
     curvature: str = "kfac"
+    halving: dict[str, Any] | None = None
 
     @property
     def has_folds(self) -> bool:
@@ -114,6 +119,9 @@ def plan_sweep(
     sample_weight: Any = None,
     groups: Any = None,
     require_seed: bool = False,
+    search: str = "grid",
+    factor: int = 3,
+    min_epochs: int | None = None,
 ) -> SweepPlan:
     """Validate the inputs and lay out the members of a sweep for ``estimator``'s parameters.
 
@@ -124,6 +132,8 @@ def plan_sweep(
     ``estimator.set_params(alpha=...).fit`` would train it on its fold (with dropout, up to
     the masks, which members draw from one shared random stream). ``cv=None`` lays out no
     folds: each alpha is trained once on all the rows, to be chosen by the evidence.
+    ``search="halving"`` stops the worst alphas at rungs (:mod:`netreg.tuning.halving`,
+    with ``factor`` and ``min_epochs``).
 
     Examples
     --------
@@ -138,14 +148,24 @@ def plan_sweep(
     """
     estimator = clone(estimator)
     check_seed(estimator, require_seed)
+    halving = check_halving(search, factor, min_epochs) if search != "grid" else None
     request = estimator.training_request(X, y, sample_weight)
-    return plan_from_request(estimator, request, alphas=alphas, cv=cv, groups=groups)
+    return plan_from_request(estimator, request, alphas=alphas, cv=cv, groups=groups, halving=halving)
 
 
 def plan_from_request(
-    estimator: Any, request: TrainingRequest, *, alphas: int | Sequence[float], cv: Any, groups: Any = None
+    estimator: Any,
+    request: TrainingRequest,
+    *,
+    alphas: int | Sequence[float],
+    cv: Any,
+    groups: Any = None,
+    halving: tuple[int, int | None] | None = None,
 ) -> SweepPlan:
     """The plan of :func:`plan_sweep` from ``estimator``'s request for the data (already validated).
+
+    ``halving`` is ``(factor, min_epochs)`` for successive halving (checked by
+    :func:`netreg.tuning.halving.check_halving`), ``None`` for a full grid.
 
     Examples
     --------
@@ -182,6 +202,13 @@ def plan_from_request(
         "n_outputs": int(targets.shape[1]) if targets.ndim == 2 else 1,
         "seed": request.seed,
     }
+    schedule = None
+    if halving is not None:
+        if cv is None:
+            raise invalid("search", "'grid' without folds (cv=None): halving ranks alphas by validation", "halving")
+        factor, min_epochs = halving
+        schedule = {"factor": factor, "rungs": halving_rungs(len(grid), config.max_iter, factor, min_epochs)}
+        spec["halving"] = schedule  # a store of a full grid is not one of a halving, nor back
     return SweepPlan(
         template=request.template,
         X=X64,
@@ -199,6 +226,7 @@ def plan_from_request(
         fingerprint=fingerprint(X64, targets, sample_weight),
         # Without folds the evidence chooses alpha: worth the exact curvature where it is cheap.
         curvature="kfac" if cv is not None else "auto",
+        halving=schedule,
     )
 
 
@@ -230,6 +258,11 @@ def train_chunk(
     if plan.stop_rows is not None:
         eval_rows["stop"] = [plan.stop_rows[f] for _, f in keys]
     started = time.perf_counter()
+    if plan.halving is not None:
+        callbacks = [*callbacks, HalvingCallback(plan.halving)]
+    for callback in callbacks:
+        if callable(getattr(callback, "on_chunk_begin", None)):
+            callback.on_chunk_begin(keys)
 
     class _Finished(Callback):
         def on_member_end(self, result: MemberResult) -> None:

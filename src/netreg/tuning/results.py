@@ -36,7 +36,7 @@ class SweepResult:
         (``split{k}_val_score``, ...), ``mean_n_iter``, ``mean_norm[<layer>]`` (the
         columns of :attr:`mean_norms`), ``mean_log_evidence`` and ``mean_gamma`` (where the
         evidence was computed), ``mean_units_off[<hidden layer>]``, ``n_members``,
-        ``rank_val_score``.
+        ``rank_val_score``, and ``stopped_at_epoch`` with successive halving.
     layers : list of str
         The penalized layers, in the network's order.
     mean_norms : ndarray of shape (n_alphas, n_layers)
@@ -49,6 +49,9 @@ class SweepResult:
     units_off : ndarray of shape (n_alphas, n_hidden_layers)
         Hidden units of each layer whose incoming weights were driven to (near) zero
         (:func:`netreg.evidence.units_off`), mean over the folds.
+    stopped_at : ndarray of shape (n_alphas,)
+        The epoch of the rung at which successive halving stopped each alpha (NaN for an
+        alpha trained to the end): its scores are partial, shown but never chosen.
     best_index : int or None
         Position of the chosen alpha in ``alphas``; ``None`` only when ``from_members``
         was told not to require a choice and no alpha has a score on every fold.
@@ -75,6 +78,7 @@ class SweepResult:
     log_evidence: np.ndarray
     gamma: np.ndarray
     units_off: np.ndarray
+    stopped_at: np.ndarray
     best_index: int | None
     alpha: float | None
     threshold: float | None
@@ -183,7 +187,11 @@ class SweepResult:
         for j in range(units_off.shape[1]):
             results[f"mean_units_off[{j}]"] = units_off[:, j]
         results["n_members"] = np.isfinite(grid.table["n_iter"]).sum(axis=1)
-        complete = results["n_members"] == n_folds
+        stopped_at = grid.stopped_at()
+        if np.isfinite(stopped_at).any():
+            results["stopped_at_epoch"] = stopped_at
+        # An alpha stopped by successive halving has partial scores: shown, never chosen.
+        complete = (results["n_members"] == n_folds) & ~np.isfinite(stopped_at)
         mean_val = np.where(complete, results["mean_val_score"], np.nan)
         results["rank_val_score"] = _ranks(mean_val)
         criterion = np.where(complete, log_evidence, np.nan) if selection == "evidence" else mean_val
@@ -206,6 +214,7 @@ class SweepResult:
             log_evidence=log_evidence,
             gamma=gamma,
             units_off=units_off,
+            stopped_at=stopped_at,
             best_index=best,
             alpha=None if best is None else float(alphas[best]),
             threshold=threshold,
@@ -236,6 +245,14 @@ class _Grid:
         self.table = {name: np.full(self.shape, np.nan) for name in names}
         self.norms: dict[str, np.ndarray] = {}
         self.units_off: dict[tuple[int, int], list[int]] = {}
+        self.stopped: dict[int, int] = {}
+
+    def stopped_at(self) -> np.ndarray:
+        """``(n_alphas,)``: the epoch at which halving stopped each alpha, NaN where it did not."""
+        epochs = np.full(self.shape[0], np.nan)
+        for alpha_index, epoch in self.stopped.items():
+            epochs[alpha_index] = epoch
+        return epochs
 
     def add(self, member: MemberRecord, scoring: str, n_outputs: int) -> None:
         where = member.key
@@ -243,6 +260,8 @@ class _Grid:
             self.table[f"{part}_score"][where] = score(scoring, member.metrics, part, n_outputs)
             self.table[f"{part}_loss"][where] = member.metrics.get(f"{part}_loss", np.nan)
         self.table["n_iter"][where] = member.n_iter
+        if member.status == "stopped":
+            self.stopped[member.alpha_index] = member.n_iter
         for name in ("log_evidence", "gamma"):
             value = member.evidence.get(name)
             self.table[name][where] = np.nan if value is None else value

@@ -16,7 +16,9 @@ from netreg._checks import check_options
 from netreg.exceptions import invalid
 from netreg.tuning.backends import get_backend
 from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.chunking import check_population_memory
 from netreg.tuning.chunking import chunk_size as default_chunk_size
+from netreg.tuning.halving import with_halving_state
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.results import SweepResult
@@ -80,6 +82,11 @@ def run_sweep(
     try:
         done = opened.finished_keys() if opened is not None else set()
         todo = [key for key in plan.keys if key not in done]
+        if plan.halving is not None:
+            # Every rung ranks all the alphas: the members train as one population.
+            size = max(1, len(todo))
+            check_population_memory(plan, size)
+            plan = with_halving_state(plan, opened.members() if opened is not None else [], scoring)
         chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
         callback.on_sweep_begin(
             {
@@ -101,7 +108,7 @@ def run_sweep(
                 states[record.key] = state
             callback.on_member_stored(record)
 
-        runner.run(plan, chunks, keep, callback)
+        runner.run(plan, chunks, keep, [callback])
         members = opened.members() if opened is not None else [kept[key] for key in sorted(kept)]
         result = SweepResult.from_members(plan.spec, members, scoring=scoring, selection=selection)
         if selection == "evidence" and result.best_index is not None:

@@ -31,6 +31,7 @@ class Backend(Protocol):
         plan: SweepPlan,
         chunks: Sequence[Sequence[tuple[int, int]]],
         keep: Keep,
-        callback: SweepCallback | None,
+        callbacks: Sequence[SweepCallback],
     ) -> None:
-        """Train ``chunks`` of ``plan``; ``keep`` each member as it finishes."""
+        """Train ``chunks`` of ``plan``; ``keep`` each member as it finishes; ``callbacks`` see
+        the chunks' progress (:func:`~netreg.tuning.plan.train_chunk` passes them to the engine)."""

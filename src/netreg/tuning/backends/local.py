@@ -22,10 +22,13 @@ class LocalBackend:
     """
 
     def run(
-        self, plan: SweepPlan, chunks: Sequence[Sequence[tuple[int, int]]], keep: Keep, callback: SweepCallback | None
+        self,
+        plan: SweepPlan,
+        chunks: Sequence[Sequence[tuple[int, int]]],
+        keep: Keep,
+        callbacks: Sequence[SweepCallback] = (),
     ) -> None:
         """Train each chunk as one population; ``keep`` each member the moment it stops."""
-        callbacks = [] if callback is None else [callback]
         for chunk in chunks:
             train_chunk(
                 plan,

@@ -110,11 +110,11 @@ class RayBackend:
         plan: SweepPlan,
         chunks: Sequence[Sequence[tuple[int, int]]],
         keep: Keep,
-        callback: SweepCallback | None = None,
+        callbacks: Sequence[SweepCallback] = (),
     ) -> None:
         """Train every chunk on the cluster; ``keep`` each member on this process as its task ends.
 
-        ``callback.on_member_end`` receives each member's result (without its optimizer
+        Each callback's ``on_member_end`` receives each member's result (without its optimizer
         state) as its task ends; ``on_epoch_end`` is not called, since the epochs run on
         other processes.
 
@@ -136,13 +136,18 @@ class RayBackend:
         if connect:
             ray.init(address=_resolve_address(self.address))
         try:
-            self._run(ray, plan, chunks, keep, callback)
+            self._run(ray, plan, chunks, keep, callbacks)
         finally:
             if connect:
                 ray.shutdown()
 
     def _run(
-        self, ray: Any, plan: SweepPlan, chunks: list[list[tuple[int, int]]], keep: Keep, callback: SweepCallback | None
+        self,
+        ray: Any,
+        plan: SweepPlan,
+        chunks: list[list[tuple[int, int]]],
+        keep: Keep,
+        callbacks: Sequence[SweepCallback],
     ) -> None:
         options: dict[str, Any] = {
             "num_cpus": self.num_cpus,
@@ -172,7 +177,7 @@ class RayBackend:
                 for key, result, seconds, diagnostics in finished:
                     keep(MemberRecord.from_result(key, result, seconds, diagnostics), result.state_dict)
                     n_kept += 1
-                    if callback is not None:
+                    for callback in callbacks:
                         callback.on_member_end(result)
         finally:
             # A failure or an interrupt stops the sweep: leave no task training for nothing.

@@ -1,0 +1,137 @@
+"""Successive halving inside the population: survivors equal the full grid's members, losers are
+stored with their rung, and a sweep killed between or inside rungs resumes to the same choice."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import numpy as np
+import pytest
+import torch
+
+import netreg
+from netreg import NetRegClassifier, NetRegClassifierCV
+from netreg.tuning import plan_sweep, run_sweep
+from netreg.tuning.halving import HALVING_REASON, halving_rungs
+from netreg.tuning.store import SweepStore
+
+ALPHAS = [1e-3, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
+SETTINGS = {"max_iter": 18, "tol": 0.0, "batch_size": 50, "random_state": 0, "dtype": "float64", "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def data(digits):
+    return digits[0][:240], digits[1][:240]
+
+
+def _plan(data, search, **halving):
+    return plan_sweep(
+        NetRegClassifier((12,), **SETTINGS), *data, alphas=ALPHAS, cv=3, require_seed=True, search=search, **halving
+    )
+
+
+@pytest.fixture(scope="module")
+def grid(data):
+    return run_sweep(_plan(data, "grid"), scoring="neg_log_loss")
+
+
+@pytest.fixture(scope="module")
+def halving(data):
+    return run_sweep(_plan(data, "halving", factor=3, min_epochs=2), scoring="neg_log_loss")
+
+
+def test_the_rungs_follow_the_schedule():
+    assert halving_rungs(10, 18, factor=3, min_epochs=2) == [2, 6]  # 10 alphas -> 4 at epoch 2 -> 2 at epoch 6
+    assert halving_rungs(9, 18, factor=3, min_epochs=2) == [2]  # 9 -> 3, and 3 alphas train to the end
+    assert halving_rungs(10, 18, factor=3) == [2, 6]  # exhaust: 1 + floor(log3 10) = 3 iterations, 18 // 9 = 2
+
+
+def test_survivors_equal_the_same_members_of_the_full_grid(grid, halving):
+    full = {m.key: m for m in grid.members}
+    survivors = [m for m in halving.members if m.status != "stopped"]
+    assert survivors and len(survivors) < len(halving.members)
+    for member in survivors:
+        twin = full[member.key]
+        assert member.n_iter == twin.n_iter and member.status == twin.status
+        for name, value in member.metrics.items():
+            assert value == pytest.approx(twin.metrics[name], rel=1e-12, abs=1e-12), name
+        for ours, theirs in zip(member.history, twin.history):
+            assert ours["objective"] == pytest.approx(theirs["objective"], rel=1e-12)
+
+
+def test_losers_are_the_worst_at_each_rung_and_stopped_there_with_their_partial_curves(grid, halving):
+    by_alpha = {}
+    for member in halving.members:
+        by_alpha.setdefault(member.alpha_index, []).append(member)
+    stopped = {a for a, members in by_alpha.items() if members[0].status == "stopped"}
+    # Rung at epoch 2: 10 alphas ranked by mean validation log-loss over the 3 folds; 4 go on.
+    at_two = {a: -np.mean([m.history[1]["val_loss"] for m in grid.members if m.alpha_index == a]) for a in by_alpha}
+    ranked = sorted(at_two, key=lambda a: (-at_two[a], -a))
+    assert {a for a in stopped if by_alpha[a][0].n_iter == 2} == set(ranked[4:])
+    for a in ranked[4:]:
+        for m in by_alpha[a]:
+            assert len(m.history) == 2 and m.history[-1]["stop_reason"].startswith("successive halving: alpha ")
+    assert by_alpha[ranked[4]][0].history[-1]["stop_reason"] == HALVING_REASON.format(
+        alpha=ALPHAS[ranked[4]], rank=5, n=10, rung=0, epoch=2
+    )
+    assert sum(by_alpha[a][0].n_iter == 6 for a in stopped) == 2  # rung at epoch 6: 4 alphas, 2 go on
+    # cv_results shows them, with their rung, and never ranks or chooses them.
+    epochs = halving.cv_results["stopped_at_epoch"]
+    assert {a for a in range(len(ALPHAS)) if np.isfinite(epochs[a])} == stopped
+    assert halving.best_index not in stopped and np.isfinite(halving.stopped_at).sum() == len(stopped)
+
+
+def test_halving_chooses_among_the_survivors_as_the_grid_would(grid, halving):
+    survivors = [a for a in range(len(ALPHAS)) if not np.isfinite(halving.stopped_at[a])]
+    best = max(survivors, key=lambda a: (grid.cv_results["mean_val_score"][a], a))
+    assert halving.best_index == best
+    np.testing.assert_allclose(
+        halving.cv_results["mean_val_score"][survivors], grid.cv_results["mean_val_score"][survivors]
+    )
+
+
+@pytest.mark.parametrize("kept", ["none", "first rung", "two rungs"])
+def test_a_sweep_killed_between_or_inside_rungs_resumes_to_the_same_choice(data, halving, tmp_path, kept):
+    path = tmp_path / "s.sqlite"
+    plan = _plan(data, "halving", factor=3, min_epochs=2)
+    run_sweep(plan, scoring="neg_log_loss", store=path)
+    # Members are written as they stop: keep those a kill at that moment would have left.
+    last_epoch = {"none": 0, "first rung": 2, "two rungs": 6}[kept]
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM members WHERE NOT (status = 'stopped' AND n_iter <= ?)", (last_epoch,))
+    before = len(SweepStore.read(path).members())
+    resumed = run_sweep(plan, scoring="neg_log_loss", store=path)
+    assert resumed.best_index == halving.best_index and len(resumed.members) == len(halving.members)
+    np.testing.assert_array_equal(resumed.stopped_at, halving.stopped_at)
+    np.testing.assert_allclose(resumed.cv_results["mean_val_score"], halving.cv_results["mean_val_score"], rtol=1e-12)
+    assert before == {"none": 0, "first rung": 18, "two rungs": 24}[kept]
+
+
+def test_the_cv_estimator_runs_halving_and_refits_the_chosen_alpha(data, halving):
+    model = NetRegClassifierCV((12,), alphas=ALPHAS, cv=3, search="halving", min_epochs=2, **SETTINGS).fit(*data)
+    assert model.alpha_ == ALPHAS[halving.best_index]
+    refit = NetRegClassifier((12,), alpha=model.alpha_, **SETTINGS).fit(*data)
+    np.testing.assert_allclose(model.predict_proba(data[0]), refit.predict_proba(data[0]), rtol=1e-9)
+    assert np.isfinite(model.cv_results_["stopped_at_epoch"]).sum() > 0
+
+
+def test_halving_needs_folds(data):
+    message = (
+        "`search` must be 'grid' without folds (cv=None): halving ranks alphas by validation. Got search='halving'."
+    )
+    with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
+        plan_sweep(NetRegClassifier((12,), **SETTINGS), *data, alphas=ALPHAS, cv=None, search="halving")
+
+
+def test_stored_weights_of_a_stopped_member_are_its_weights_at_the_rung(data, grid, tmp_path):
+    path = tmp_path / "s.sqlite"
+    result = run_sweep(_plan(data, "halving", factor=3, min_epochs=2), scoring="neg_log_loss", store=path)
+    loser = next(m for m in result.members if m.status == "stopped" and m.n_iter == 2)
+    alone = NetRegClassifier((12,), **{**SETTINGS, "max_iter": 2}, alpha=ALPHAS[loser.alpha_index])
+    train, _ = _plan(data, "grid").folds[loser.fold]
+    alone.fit(data[0][train], data[1][train])
+    with SweepStore.read(path) as store:
+        weights = store.weights(*loser.key)
+    for name, value in alone.module_.state_dict().items():
+        torch.testing.assert_close(weights[name], value, rtol=1e-10, atol=1e-12)
