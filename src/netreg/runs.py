@@ -137,6 +137,9 @@ def tune_table(
     cv: int = 5,
     selection: str = "min",
     scoring: str | None = None,
+    search: str = "grid",
+    factor: int = 3,
+    min_epochs: int | None = None,
     solver: str = "adam",
     max_iter: int = 200,
     seed: int = 0,
@@ -150,7 +153,9 @@ def tune_table(
 
     The sweep's store is ``out_dir/sweep.sqlite``: rerunning the same command resumes it.
     A regression target is standardized for training (``transformer=StandardScaler()``;
-    predictions come back in its units) unless ``standardize_target=False``.
+    predictions come back in its units) unless ``standardize_target=False``. ``search``,
+    ``factor``, ``min_epochs`` and ``selection`` are those of
+    :class:`netreg.NetRegClassifierCV` (successive halving; alpha by the evidence).
 
     Returns
     -------
@@ -168,12 +173,18 @@ def tune_table(
         cv=cv,
         selection=selection,
         scoring=scoring,
+        search=search,
+        factor=factor,
+        min_epochs=min_epochs,
         store=out.store,
         backend=backend,
         chunk_size=chunk_size,
         **params,
     )
-    fingerprint = recipe(data, command="tune", alphas=alphas, cv=cv, selection=selection, scoring=scoring, **params)
+    sweep = {"alphas": alphas, "cv": cv, "selection": selection, "scoring": scoring, "search": search}
+    if search == "halving":
+        sweep.update(factor=factor, min_epochs=min_epochs)
+    fingerprint = recipe(data, command="tune", **sweep, **params)
     check_model_folder(out.model, fingerprint, force=force)
     search.fit(data.X, data.y, callback=callback)
     paths = write_run_files(

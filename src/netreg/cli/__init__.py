@@ -10,6 +10,7 @@ Modules: :mod:`~netreg.cli.arguments` (flags and value types),
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -29,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit:  # argparse: --help (0) or a bad argument (2, already printed)
         return int(exit.code or 0)
-    console = Console(highlight=False)
+    # Piped into a file or another program, a table is not cut to 80 columns (rich's default
+    # without a terminal): a log or a CI transcript keeps each row on one line.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -95,9 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tune.add_argument(
         "--selection",
-        choices=("min", "1se"),
+        choices=("min", "1se", "evidence"),
         default="min",
-        help="best mean score, or the largest alpha within one standard error (default min)",
+        help="best mean score, the largest alpha within one standard error, or the largest Laplace evidence "
+        "(each alpha trained once on all rows, no folds) (default min)",
+    )
+    tune.add_argument(
+        "--search",
+        choices=("grid", "halving"),
+        default="grid",
+        help="train every alpha to the end, or stop the worst at rungs (successive halving) (default grid)",
+    )
+    tune.add_argument("--factor", type=positive_int, default=3, help="halving: keep 1/FACTOR at each rung (default 3)")
+    tune.add_argument(
+        "--min-epochs", type=positive_int, help="halving: epochs of the first rung (default: as scikit-learn's)"
     )
     tune.add_argument(
         "--scoring",

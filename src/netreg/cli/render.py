@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -21,25 +22,45 @@ def total(norms: Any) -> float:
 
 
 def print_results(console: Console, sweep: SweepResult) -> None:
+    """The table of alphas (the chosen one marked), then the result's notes."""
     cv, best = sweep.cv_results, sweep.best_index
-    table = Table(title=f"Cross-validated {sweep.scoring} (higher is better)")
-    for column in ("", "alpha", "train score", "validation score", "gap", "weight norm", "epochs"):
+    by_evidence = sweep.selection == "evidence"
+    title = "Log evidence" if by_evidence else f"Cross-validated {sweep.scoring}"
+    table = Table(title=f"{title} (higher is better)")
+    columns = {"": lambda i: "→" if i == best else "", "alpha": lambda i: f"{sweep.alphas[i]:.4g}"}
+    columns["train score"] = lambda i: _number(cv["mean_train_score"][i])
+    if not by_evidence:
+        columns["validation score"] = lambda i: _mean_std(cv["mean_val_score"][i], cv["std_val_score"][i])
+        columns["gap"] = lambda i: _number(cv["mean_train_score"][i] - cv["mean_val_score"][i])
+    if np.isfinite(sweep.log_evidence).any():
+        columns["log evidence"] = lambda i: _number(sweep.log_evidence[i], ".1f")
+        columns["γ"] = lambda i: _number(sweep.gamma[i], ".0f")
+    columns["weight norm"] = lambda i: _number(sweep.total_norms[i], ".2f")
+    if sweep.units_off.size:
+        columns["units off"] = lambda i: _number(np.sum(sweep.units_off[i]), ".0f")
+    columns["epochs"] = lambda i: _epochs(sweep, i)
+    for column in columns:
         table.add_column(column, justify="right")
-    for index, (alpha, norm) in enumerate(zip(sweep.alphas, sweep.total_norms)):
-        train, val, std = cv["mean_train_score"][index], cv["mean_val_score"][index], cv["std_val_score"][index]
-        table.add_row(
-            "→" if index == best else "",
-            f"{alpha:.4g}",
-            f"{train:.4f}",
-            f"{val:.4f} ± {std:.4f}",
-            f"{train - val:.4f}",
-            f"{norm:.2f}",
-            f"{cv['mean_n_iter'][index]:.0f}",
-            style="bold green" if index == best else None,
-        )
+    for index in range(len(sweep.alphas)):
+        table.add_row(*(cell(index) for cell in columns.values()), style="bold green" if index == best else None)
     console.print(table)
+    if np.isfinite(sweep.stopped_at).any():
+        console.print("Epochs marked * stopped at a rung of successive halving: partial scores, not chosen.")
     for note in sweep.notes():
         console.print(f"Note: {note}")
+
+
+def _number(value: float, spec: str = ".4f") -> str:
+    return format(value, spec) if math.isfinite(value) else "—"
+
+
+def _mean_std(mean: float, std: float) -> str:
+    return f"{mean:.4f} ± {std:.4f}" if math.isfinite(mean) else "—"
+
+
+def _epochs(sweep: SweepResult, index: int) -> str:
+    epochs = _number(sweep.cv_results["mean_n_iter"][index], ".0f")
+    return f"{epochs}*" if math.isfinite(sweep.stopped_at[index]) else epochs
 
 
 class SweepProgress(SweepCallback):

@@ -1,0 +1,61 @@
+"""`netreg tune` with successive halving and with alpha by the evidence: the table, the run
+folder, the report and predictions."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+
+from netreg.cli import main
+from netreg.io import RunFolder
+from netreg.tuning import SweepStore
+
+
+@pytest.fixture()
+def digits_csv(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    frame = load_digits(as_frame=True).frame.iloc[:300]
+    frame.to_csv("digits.csv", index=False)
+    return tmp_path
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err.strip()
+
+
+COMMON = ["tune", "digits.csv", "--target", "target", "--hidden", "8", "--alphas", "0.01,0.1,1,10,100", "--cv", "3"]
+
+
+def test_tune_with_halving_marks_the_stopped_alphas_and_reports_them(digits_csv, capsys):
+    argv = [*COMMON, "--max-iter", "9", "--search", "halving", "--min-epochs", "3", "--out", "run"]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0, out
+    assert "Epochs marked * stopped at a rung of successive halving: partial scores, not chosen." in out
+    assert out.count("3* ") == 3  # 5 alphas -> 2 after the rung at epoch 3
+    folder = RunFolder("run")
+    results = pd.read_csv(folder.results)
+    assert (
+        results["stopped_at_epoch"].notna().sum() == 3
+        and not results.loc[results["chosen"], "stopped_at_epoch"].notna().any()
+    )
+    assert "Crosses mark the alphas successive halving stopped" in folder.report.read_text(encoding="utf-8")
+    with SweepStore.read(folder.store) as store:
+        assert sum(m.status == "stopped" for m in store.members()) == 9
+
+
+def test_tune_by_the_evidence_trains_each_alpha_once_and_predicts(digits_csv, capsys):
+    status, out, _ = run(capsys, *COMMON, "--max-iter", "30", "--selection", "evidence", "--out", "run")
+    assert status == 0, out
+    assert "Log evidence (higher is better)" in out and "(evidence rule, scoring neg_log_loss)" in out
+    folder = RunFolder("run")
+    assert json.loads(folder.run_json.read_text())["selection"] == "evidence"
+    with SweepStore.read(folder.store) as store:
+        assert len(store.members()) == 5  # one member per alpha, no folds
+    assert folder.figure("evidence").exists()
+    status, out, _ = run(capsys, "predict", "run", "digits.csv")
+    assert status == 0 and len(pd.read_csv(pd.io.common.StringIO(out))) == 300
