@@ -100,14 +100,14 @@ def main() -> None:
     started = time.perf_counter()
     vectorized = run_sweep(plan, scoring="accuracy")
     t_vectorized = time.perf_counter() - started
-    best_vectorized = float(np.max(vectorized.cv_results["mean_val_score"]))
+    best_vectorized = float(np.max(vectorized.cv_results["mean_test_score"]))
 
     t_sequential = best_sequential = float("nan")
     if not args.skip_sequential:
         started = time.perf_counter()
         sequential = run_sweep(plan, scoring="accuracy", chunk_size=1)
         t_sequential = time.perf_counter() - started
-        best_sequential = float(np.max(sequential.cv_results["mean_val_score"]))
+        best_sequential = float(np.max(sequential.cv_results["mean_test_score"]))
 
     sklearn_alphas = [conventions.to_sklearn_alpha(a, solver="adam", n_samples=m, batch_size=BATCH) for a in alphas]
     search = GridSearchCV(

@@ -56,7 +56,7 @@ def test_the_cv_regressor_sweeps_the_transformed_target(raw_diabetes):
     ours = NetRegRegressorCV(transformer=StandardScaler(), **grid, **SETTINGS).fit(X, y)
     theirs = TransformedTargetRegressor(regressor=NetRegRegressorCV(**grid, **SETTINGS), transformer=StandardScaler())
     theirs.fit(X, y)
-    np.testing.assert_array_equal(ours.cv_results_["mean_val_score"], theirs.regressor_.cv_results_["mean_val_score"])
+    np.testing.assert_array_equal(ours.cv_results_["mean_test_score"], theirs.regressor_.cv_results_["mean_test_score"])
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
     assert ours.best_estimator_.transformer_.mean_ == pytest.approx(y.mean())
 

@@ -42,11 +42,11 @@ def test_validation_curve_plots_the_mean_scores_and_losses_and_marks_the_chosen_
     x = alpha_positions(result.alphas)
     for ax, kind in ((score_ax, "score"), (loss_ax, "loss")):
         lines = _by_gid(ax)
-        for part in ("train", "val"):
-            line = lines[f"mean_{part}_{kind}"]
+        for part, column in (("train", "train"), ("val", "test")):
+            line = lines[f"mean_{column}_{kind}"]
             np.testing.assert_array_equal(line.get_xdata(), x)
-            np.testing.assert_array_equal(line.get_ydata(), cv[f"mean_{part}_{kind}"])
-            np.testing.assert_array_equal(data[f"{part}_{kind}_std"], cv[f"std_{part}_{kind}"])
+            np.testing.assert_array_equal(line.get_ydata(), cv[f"mean_{column}_{kind}"])
+            np.testing.assert_array_equal(data[f"{part}_{kind}_std"], cv[f"std_{column}_{kind}"])
         assert list(lines["chosen"].get_xdata()) == [x[result.best_index]] * 2
         assert "score" in ax.get_ylabel() or "nats" in ax.get_ylabel()
     assert data["chosen_alpha"] == result.alpha == result.alphas[result.best_index]
@@ -56,7 +56,7 @@ def test_validation_curve_plots_the_mean_scores_and_losses_and_marks_the_chosen_
     assert "threshold" not in _by_gid(loss_ax)
     # The band spans mean +- std: its vertical extent at each alpha.
     band = score_ax.collections[1].get_paths()[0].vertices  # validation band
-    for xi, mean, std in zip(x, cv["mean_val_score"], cv["std_val_score"]):
+    for xi, mean, std in zip(x, cv["mean_test_score"], cv["std_test_score"]):
         ys = band[np.isclose(band[:, 0], xi), 1]
         assert ys.min() == pytest.approx(mean - std) and ys.max() == pytest.approx(mean + std)
 

@@ -185,7 +185,7 @@ def test_run_json_settings_reach_the_selection(run_folder, sweep):
     _, result, _ = sweep
     (run_folder / "run.json").write_text(json.dumps({"scoring": "neg_log_loss"}))  # selection defaults to "min"
     html = report_run(run_folder).read_text(encoding="utf-8")
-    best = int(np.flatnonzero(result.cv_results["mean_val_score"] == result.cv_results["mean_val_score"].max())[-1])
+    best = int(np.flatnonzero(result.cv_results["mean_test_score"] == result.cv_results["mean_test_score"].max())[-1])
     assert f"Chosen alpha: <strong>{result.alphas[best]:.3g}</strong> (min rule)" in html
 
 

@@ -21,8 +21,8 @@ def test_classifier_cv_chooses_refits_and_predicts(digits):
     model = NetRegClassifierCV(alphas=[0.001, 0.1, 10.0, 1000.0], cv=3, **SMALL).fit(X, y)
     frame = pd.DataFrame(model.cv_results_)
     assert list(frame["alpha"]) == [0.001, 0.1, 10.0, 1000.0] and model.scoring_ == "neg_log_loss"
-    assert model.alpha_ == frame["alpha"][frame["mean_val_score"].idxmax()]
-    assert model.best_score_ == frame["mean_val_score"].max()
+    assert model.alpha_ == frame["alpha"][frame["mean_test_score"].idxmax()]
+    assert model.best_score_ == frame["mean_test_score"].max()
     refit = NetRegClassifier(alpha=model.alpha_, **SMALL).fit(X, y)
     np.testing.assert_array_equal(model.predict_proba(X), refit.predict_proba(X))
     assert model.score(X, y) == refit.score(X, y) and list(model.classes_) == list(range(10))
@@ -35,7 +35,7 @@ def test_one_standard_error_rule_never_picks_a_smaller_alpha_than_min(digits):
     simple = NetRegClassifierCV(alphas=grid, cv=3, selection="1se", **SMALL).fit(X, y)
     assert simple.alpha_ >= best.alpha_
     threshold = simple.sweep_.threshold
-    assert simple.cv_results_["mean_val_score"][simple.best_index_] >= threshold
+    assert simple.cv_results_["mean_test_score"][simple.best_index_] >= threshold
 
 
 def test_regressor_cv_with_default_grid_and_r2(diabetes):
@@ -61,7 +61,7 @@ def test_store_resumes_without_retraining(digits, tmp_path):
     assert len(stored) == 4
     second = NetRegClassifierCV(**params).fit(X, y, callback=Count())
     assert len(stored) == 4  # nothing trained again
-    np.testing.assert_array_equal(first.cv_results_["mean_val_score"], second.cv_results_["mean_val_score"])
+    np.testing.assert_array_equal(first.cv_results_["mean_test_score"], second.cv_results_["mean_test_score"])
     with pytest.raises(StoreError, match="belongs to a different sweep"):
         NetRegClassifierCV(**{**params, "alphas": [0.01, 2.0]}).fit(X, y)
     with pytest.raises(StoreError, match="belongs to a different data set"):

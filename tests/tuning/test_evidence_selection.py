@@ -40,7 +40,7 @@ def test_the_chosen_alpha_maximizes_the_evidence_of_the_solo_fits(small_digits):
     chosen = solo[GRID.index(model.alpha_)]
     np.testing.assert_allclose(model.predict_proba(X), chosen.predict_proba(X), rtol=1e-9, atol=1e-12)
     assert model.best_estimator_.n_iter_ == chosen.n_iter_ and model.best_estimator_.alpha == model.alpha_
-    assert np.isnan(model.cv_results_["mean_val_score"]).all() and list(model.cv_results_["n_members"]) == [1] * 4
+    assert np.isnan(model.cv_results_["mean_test_score"]).all() and list(model.cv_results_["n_members"]) == [1] * 4
 
 
 def test_the_effective_number_of_parameters_falls_and_units_switch_off_as_alpha_grows(small_digits):

@@ -84,10 +84,10 @@ def test_losers_are_the_worst_at_each_rung_and_stopped_there_with_their_partial_
 
 def test_halving_chooses_among_the_survivors_as_the_grid_would(grid, halving):
     survivors = [a for a in range(len(ALPHAS)) if not np.isfinite(halving.stopped_at[a])]
-    best = max(survivors, key=lambda a: (grid.cv_results["mean_val_score"][a], a))
+    best = max(survivors, key=lambda a: (grid.cv_results["mean_test_score"][a], a))
     assert halving.best_index == best
     np.testing.assert_allclose(
-        halving.cv_results["mean_val_score"][survivors], grid.cv_results["mean_val_score"][survivors]
+        halving.cv_results["mean_test_score"][survivors], grid.cv_results["mean_test_score"][survivors]
     )
 
 
@@ -104,7 +104,7 @@ def test_a_sweep_killed_between_or_inside_rungs_resumes_to_the_same_choice(data,
     resumed = run_sweep(plan, scoring="neg_log_loss", store=path)
     assert resumed.best_index == halving.best_index and len(resumed.members) == len(halving.members)
     np.testing.assert_array_equal(resumed.stopped_at, halving.stopped_at)
-    np.testing.assert_allclose(resumed.cv_results["mean_val_score"], halving.cv_results["mean_val_score"], rtol=1e-12)
+    np.testing.assert_allclose(resumed.cv_results["mean_test_score"], halving.cv_results["mean_test_score"], rtol=1e-12)
     assert before == {"none": 0, "first rung": 18, "two rungs": 24}[kept]
 
 

@@ -164,7 +164,7 @@ def test_the_sweep_on_two_nodes_chooses_as_the_local_sweep(cluster, digits, loca
     for key, metrics in ours.items():
         for name, value in metrics.items():
             assert value == pytest.approx(theirs[key][name], rel=1e-9, abs=1e-12), (key, name)
-    np.testing.assert_allclose(model.cv_results_["mean_val_score"], alone.cv_results_["mean_val_score"], rtol=1e-9)
+    np.testing.assert_allclose(model.cv_results_["mean_test_score"], alone.cv_results_["mean_test_score"], rtol=1e-9)
     # Progress reached the driver: each member stored once, and its engine result forwarded.
     assert sorted(progress.stored) == sorted(ours) and len(progress.ended) == 12
     assert all(result.optimizer_state is None for result in progress.ended)

@@ -50,7 +50,7 @@ def test_a_choice_on_either_edge_of_the_grid_is_named():
 
 def test_a_regression_worse_than_the_mean_is_named():
     result = _result([-0.5, -0.2, -0.4], task="regression")
-    assert result.best_index == 1 and np.isclose(result.cv_results["mean_val_score"][1], -0.2)
+    assert result.best_index == 1 and np.isclose(result.cv_results["mean_test_score"][1], -0.2)
     assert result.notes() == [
         "The chosen model's cross-validated R\N{SUPERSCRIPT TWO} is -0.200: it predicts worse than the mean of the "
         "target would. Check the target's scale (standardize it), the learning rate and the number of epochs."

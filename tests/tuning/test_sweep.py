@@ -77,14 +77,14 @@ def test_cv_results_agree_with_the_per_fold_numbers(digits):
     result = run_sweep(plan, scoring="accuracy", selection="min")
     table = result.cv_results
     per_fold = np.array([[m.metrics["val_score"] for m in result.members if m.alpha_index == a] for a in range(3)])
-    np.testing.assert_allclose(table["mean_val_score"], per_fold.mean(1))
-    np.testing.assert_allclose(table["std_val_score"], per_fold.std(1))
-    np.testing.assert_allclose(table["split2_val_score"], per_fold[:, 2])
+    np.testing.assert_allclose(table["mean_test_score"], per_fold.mean(1))
+    np.testing.assert_allclose(table["std_test_score"], per_fold.std(1))
+    np.testing.assert_allclose(table["split2_test_score"], per_fold[:, 2])
     assert result.best_index == int(np.flatnonzero(per_fold.mean(1) == per_fold.mean(1).max())[-1])
     assert result.alpha == result.alphas[result.best_index]
     norms = table["mean_norm[layers.0.weight]"]
     assert norms[0] > norms[1] > norms[2]  # the weights shrink as alpha grows
-    assert list(table["rank_val_score"]).count(1) == 1 and result.to_frame().shape[0] == 3
+    assert list(table["rank_test_score"]).count(1) == 1 and result.to_frame().shape[0] == 3
 
 
 def test_regression_scorings(diabetes):
@@ -95,8 +95,8 @@ def test_regression_scorings(diabetes):
     # R^2 = 1 - MSE / Var(y_val): check one fold against the definition.
     member = run_sweep(plan, scoring="r2").members[0]
     _, val = plan.folds[member.fold]
-    implied = 1 + mse[f"split{member.fold}_val_score"][0] / y[val].var()
-    assert implied == pytest.approx(r2[f"split{member.fold}_val_score"][0], rel=1e-9)
+    implied = 1 + mse[f"split{member.fold}_test_score"][0] / y[val].var()
+    assert implied == pytest.approx(r2[f"split{member.fold}_test_score"][0], rel=1e-9)
 
 
 def test_a_diverging_member_does_not_stop_the_sweep_and_its_alpha_is_not_chosen(digits):
@@ -106,7 +106,7 @@ def test_a_diverging_member_does_not_stop_the_sweep_and_its_alpha_is_not_chosen(
     result = run_sweep(plan, scoring="accuracy")
     statuses = {(m.alpha_index, m.fold): m.status for m in result.members}
     assert statuses[(1, 0)] == statuses[(1, 1)] == "diverged"
-    assert np.isnan(result.cv_results["mean_val_score"][1]) and result.best_index == 0
+    assert np.isnan(result.cv_results["mean_test_score"][1]) and result.best_index == 0
 
 
 SCRIPT = textwrap.dedent(

@@ -30,8 +30,8 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     chosen, zero = result["test"]["chosen"], result["test"]["zero"]
     cv = result["cv_results"]
     console.print(
-        f"Chosen alpha = {result['alpha']:g}: cross-validated log-loss {-cv['mean_val_score'][result['best_index']]:.3f} "
-        f"against {-cv['mean_val_score'][0]:.3f} at alpha = 0."
+        f"Chosen alpha = {result['alpha']:g}: cross-validated log-loss {-cv['mean_test_score'][result['best_index']]:.3f} "
+        f"against {-cv['mean_test_score'][0]:.3f} at alpha = 0."
     )
     console.print(
         f"On {result['n_test']} held-out digits: log-loss {chosen['log_loss']:.3f} against {zero['log_loss']:.3f} "

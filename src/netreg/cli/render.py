@@ -30,8 +30,8 @@ def print_results(console: Console, sweep: SweepResult) -> None:
     columns = {"": lambda i: "→" if i == best else "", "alpha": lambda i: f"{sweep.alphas[i]:.4g}"}
     columns["train score"] = lambda i: _number(cv["mean_train_score"][i])
     if not by_evidence:
-        columns["validation score"] = lambda i: _mean_std(cv["mean_val_score"][i], cv["std_val_score"][i])
-        columns["gap"] = lambda i: _number(cv["mean_train_score"][i] - cv["mean_val_score"][i])
+        columns["validation score"] = lambda i: _mean_std(cv["mean_test_score"][i], cv["std_test_score"][i])
+        columns["gap"] = lambda i: _number(cv["mean_train_score"][i] - cv["mean_test_score"][i])
     if np.isfinite(sweep.log_evidence).any():
         columns["log evidence"] = lambda i: _number(sweep.log_evidence[i], ".1f")
         columns["γ"] = lambda i: _number(sweep.gamma[i], ".0f")

@@ -2,7 +2,7 @@
 
 Each function returns the matplotlib ``Figure`` and the data it plotted, as plain arrays,
 so that a test can hold the figure against the results table. Lines drawn from the table
-carry its column name as their ``gid`` (``"mean_val_score"``, ``"mean_norm[layers.0.weight]"``).
+carry its column name as their ``gid`` (``"mean_test_score"``, ``"mean_norm[layers.0.weight]"``).
 
 Figures are built on matplotlib's object API with the Agg canvas, never through pyplot:
 no global figure registry to leak, no display backend to pick.
@@ -88,7 +88,7 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     --------
     >>> result = digits_sweep  # 2 alphas x 2 folds on 90 digits (the doctests' shared sweep, conftest.py)
     >>> figure, data = validation_curve(result)
-    >>> bool(np.array_equal(data["val_score"], result.cv_results["mean_val_score"]))
+    >>> bool(np.array_equal(data["val_score"], result.cv_results["mean_test_score"]))
     True
     """
     cv = result.cv_results
@@ -99,14 +99,15 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     best = result.best_index
     for ax, kind in zip(axes, ("score", "loss")):
         for part in ("train", "val"):
-            mean, std = np.asarray(cv[f"mean_{part}_{kind}"]), np.asarray(cv[f"std_{part}_{kind}"])
+            column = "test" if part == "val" else part  # the validation folds are cv_results' "test"
+            mean, std = np.asarray(cv[f"mean_{column}_{kind}"]), np.asarray(cv[f"std_{column}_{kind}"])
             color = PART_COLORS[part]
             ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.18, linewidth=0)
-            ax.plot(x, mean, "o-", ms=3.5, color=color, gid=f"mean_{part}_{kind}", label=f"{PART_NAMES[part]} mean")
+            ax.plot(x, mean, "o-", ms=3.5, color=color, gid=f"mean_{column}_{kind}", label=f"{PART_NAMES[part]} mean")
             data[f"{part}_{kind}"], data[f"{part}_{kind}_std"] = mean, std
         if best is not None:
             ax.axvline(x[best], ls="--", lw=1.2, color=CHOSEN_COLOR, gid="chosen", label="chosen alpha")
-            ax.plot([x[best]], [cv[f"mean_val_{kind}"][best]], "*", ms=13, color=CHOSEN_COLOR, zorder=5)
+            ax.plot([x[best]], [cv[f"mean_test_{kind}"][best]], "*", ms=13, color=CHOSEN_COLOR, zorder=5)
         ax.set_ylabel(score_label(result.scoring) if kind == "score" else loss_label(result.task))
         set_alpha_axis(ax, result.alphas)
         ax.grid(alpha=0.3)
@@ -115,7 +116,7 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     if stopped.any():
         # Alphas successive halving stopped: their (partial) validation means, marked apart.
         for ax, kind in zip(axes, ("score", "loss")):
-            values = np.asarray(cv[f"mean_val_{kind}"])
+            values = np.asarray(cv[f"mean_test_{kind}"])
             ax.plot(x[stopped], values[stopped], "x", ms=7, color="0.35", gid="stopped", label="stopped at a rung")
             for xi, yi, epoch in zip(x[stopped], values[stopped], result.stopped_at[stopped]):
                 ax.annotate(f"{epoch:.0f}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=7)

@@ -79,7 +79,7 @@ def summarize(result: SweepResult) -> list[str]:
             f"The smallest alpha is not trained on all {k} folds yet, so the chosen alpha is not compared with it."
         )
         return lines
-    val, std = np.asarray(cv["mean_val_score"]), np.asarray(cv["std_val_score"])
+    val, std = np.asarray(cv["mean_test_score"]), np.asarray(cv["std_test_score"])
     difference = val[best] - val[0]
     if difference > 0:
         verdict = f"higher (better) by {_num(difference)}"

@@ -45,7 +45,7 @@ def results_table(result: SweepResult) -> str:
         ),
         "rank",
     ]
-    gap = np.asarray(cv["mean_train_score"]) - np.asarray(cv["mean_val_score"])
+    gap = np.asarray(cv["mean_train_score"]) - np.asarray(cv["mean_test_score"])
     rows = []
     for i, alpha in enumerate(result.alphas):
         chosen = i == result.best_index
@@ -53,11 +53,11 @@ def results_table(result: SweepResult) -> str:
             format_alpha(alpha) + (' <span class="badge">chosen</span>' if chosen else ""),
             f"{int(cv['n_members'][i])}/{result.n_folds}",
             _mean_std(cv["mean_train_score"][i], cv["std_train_score"][i]),
-            _mean_std(cv["mean_val_score"][i], cv["std_val_score"][i]),
+            _mean_std(cv["mean_test_score"][i], cv["std_test_score"][i]),
             _num(gap[i]),
             *(_num(norm) for norm in result.mean_norms[i]),
             # Only alphas with every fold are ranked: a partial mean is not comparable.
-            str(int(cv["rank_val_score"][i])) if cv["n_members"][i] == result.n_folds else "\N{EM DASH}",
+            str(int(cv["rank_test_score"][i])) if cv["n_members"][i] == result.n_folds else "\N{EM DASH}",
         ]
         rows.append(
             f'<tr class="alpha{" chosen" if chosen else ""}">' + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"

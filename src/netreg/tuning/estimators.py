@@ -109,7 +109,7 @@ class _BaseNetRegCV(BaseEstimator):
         self.alpha_ = result.alpha
         self.best_index_ = result.best_index
         self.cv_results_ = result.cv_results
-        best = result.log_evidence if result.selection == "evidence" else result.cv_results["mean_val_score"]
+        best = result.log_evidence if result.selection == "evidence" else result.cv_results["mean_test_score"]
         self.best_score_ = float(best[result.best_index])
         self.scoring_ = result.scoring
 

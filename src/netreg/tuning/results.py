@@ -33,10 +33,10 @@ class SweepResult:
     cv_results : dict
         One row per alpha (``pandas.DataFrame(cv_results)`` shows it): ``alpha``, mean
         and std of train and validation score and loss, per-fold values
-        (``split{k}_val_score``, ...), ``mean_n_iter``, ``mean_norm[<layer>]`` (the
+        (``split{k}_test_score``, ...), ``mean_n_iter``, ``mean_norm[<layer>]`` (the
         columns of :attr:`mean_norms`), ``mean_log_evidence`` and ``mean_gamma`` (where the
         evidence was computed), ``mean_units_off[<hidden layer>]``, ``n_members``,
-        ``rank_val_score``, and ``stopped_at_epoch`` with successive halving.
+        ``rank_test_score``, and ``stopped_at_epoch`` with successive halving.
     layers : list of str
         The penalized layers, in the network's order.
     mean_norms : ndarray of shape (n_alphas, n_layers)
@@ -128,7 +128,7 @@ class SweepResult:
             # Without folds (alpha by the evidence) the training R^2 is the only one there is.
             part = (
                 "val"
-                if self.cv_results["n_members"].any() and np.isfinite(self.cv_results["mean_val_score"]).any()
+                if self.cv_results["n_members"].any() and np.isfinite(self.cv_results["mean_test_score"]).any()
                 else "train"
             )
             r2 = [m.metrics.get(f"{part}_score", np.nan) for m in self.members if m.alpha_index == best]
@@ -170,10 +170,10 @@ class SweepResult:
             if member.status != "diverged":  # a diverged member's numbers describe an unfinished fit
                 grid.add(member, scoring, n_outputs)
         results: dict[str, Any] = {"alpha": alphas}
-        for name in ("train_score", "val_score", "train_loss", "val_loss"):
+        for name in ("train_score", "test_score", "train_loss", "test_loss"):
             results[f"mean_{name}"], results[f"std_{name}"] = _mean_and_std(grid.table[name])
         for fold in range(n_folds):
-            for part in ("train", "val"):
+            for part in ("train", "test"):
                 results[f"split{fold}_{part}_score"] = grid.table[f"{part}_score"][:, fold]
         results["mean_n_iter"] = _mean_and_std(grid.table["n_iter"])[0]
         layers = list(grid.norms)
@@ -192,13 +192,13 @@ class SweepResult:
             results["stopped_at_epoch"] = stopped_at
         # An alpha stopped by successive halving has partial scores: shown, never chosen.
         complete = (results["n_members"] == n_folds) & ~np.isfinite(stopped_at)
-        mean_val = np.where(complete, results["mean_val_score"], np.nan)
-        results["rank_val_score"] = _ranks(mean_val)
+        mean_val = np.where(complete, results["mean_test_score"], np.nan)
+        results["rank_test_score"] = _ranks(mean_val)
         criterion = np.where(complete, log_evidence, np.nan) if selection == "evidence" else mean_val
         best: int | None = None
         threshold: float | None = None
         if require_choice or np.isfinite(criterion).any():
-            best, threshold = select_alpha(alphas, criterion, results["std_val_score"], n_folds, selection)
+            best, threshold = select_alpha(alphas, criterion, results["std_test_score"], n_folds, selection)
         present = {member.key for member in members}
         missing = [(a, f) for f in range(n_folds) for a in range(len(alphas)) if (a, f) not in present]
         return cls(
@@ -241,7 +241,7 @@ class _Grid:
 
     def __init__(self, n_alphas: int, n_folds: int) -> None:
         self.shape = (n_alphas, n_folds)
-        names = ("train_score", "val_score", "train_loss", "val_loss", "n_iter", "log_evidence", "gamma")
+        names = ("train_score", "test_score", "train_loss", "test_loss", "n_iter", "log_evidence", "gamma")
         self.table = {name: np.full(self.shape, np.nan) for name in names}
         self.norms: dict[str, np.ndarray] = {}
         self.units_off: dict[tuple[int, int], list[int]] = {}
@@ -256,9 +256,10 @@ class _Grid:
 
     def add(self, member: MemberRecord, scoring: str, n_outputs: int) -> None:
         where = member.key
-        for part in ("train", "val"):
-            self.table[f"{part}_score"][where] = score(scoring, member.metrics, part, n_outputs)
-            self.table[f"{part}_loss"][where] = member.metrics.get(f"{part}_loss", np.nan)
+        # The engine names the held-out rows of a fold "val"; scikit-learn's cv_results_ "test".
+        for part, rows in (("train", "train"), ("test", "val")):
+            self.table[f"{part}_score"][where] = score(scoring, member.metrics, rows, n_outputs)
+            self.table[f"{part}_loss"][where] = member.metrics.get(f"{rows}_loss", np.nan)
         self.table["n_iter"][where] = member.n_iter
         if member.status == "stopped":
             self.stopped[member.alpha_index] = member.n_iter
