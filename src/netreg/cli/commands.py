@@ -10,9 +10,10 @@ from typing import Any
 from rich.console import Console
 
 from netreg.cli.arguments import EXIT_OK
-from netreg.cli.render import SweepProgress, print_results, total
+from netreg.cli.render import print_results, total
 from netreg.exceptions import NetRegError
 from netreg.io.run_folder import RunFolder
+from netreg.tuning.progress import ProgressBar
 
 __all__ = ["run_demo", "run_tune", "run_train", "run_predict", "run_report"]
 
@@ -24,7 +25,7 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
         "netreg demo: 200 digits, a 64-256-256-10 network, 300 epochs; "
         f"{len(DEMO_ALPHAS)} alphas x 4 folds trained as one population."
     )
-    with SweepProgress(console) as progress:
+    with ProgressBar(console) as progress:
         result = run_demo(args.out, seed=args.seed, callback=progress)
     print_results(console, result["sweep"])
     chosen, zero = result["test"]["chosen"], result["test"]["zero"]
@@ -54,7 +55,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
         from netreg.tuning.backends import RayBackend
 
         backend = RayBackend(address=args.address)
-    with SweepProgress(console) as progress:
+    with ProgressBar(console) as progress:
         result = tune_table(
             data,
             args.out,
@@ -86,7 +87,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     from netreg.runs import train_table
 
     data = _load(args, console)
-    with SweepProgress(console) as progress:
+    with ProgressBar(console) as progress:
         result = train_table(
             data,
             args.out,

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.results import SweepResult
 
-__all__ = ["print_results", "SweepProgress", "total"]
+__all__ = ["print_results", "total"]
 
 
 def total(norms: Any) -> float:
@@ -61,42 +58,3 @@ def _mean_std(mean: float, std: float) -> str:
 def _epochs(sweep: SweepResult, index: int) -> str:
     epochs = _number(sweep.cv_results["mean_n_iter"][index], ".0f")
     return f"{epochs}*" if math.isfinite(sweep.stopped_at[index]) else epochs
-
-
-class SweepProgress(SweepCallback):
-    """A rich progress display: members finished over the whole sweep, epochs of the running chunk."""
-
-    def __init__(self, console: Console) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.members = self.epochs = None
-
-    def __enter__(self) -> SweepProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.progress.stop()
-
-    def on_sweep_begin(self, info: Mapping[str, Any]) -> None:
-        self.members = self.progress.add_task("members", total=info["n_members"], completed=info["n_done"])
-        self.epochs = self.progress.add_task("epochs ", total=info["max_iter"])
-
-    def on_train_begin(self, info: Mapping[str, Any]) -> None:
-        if self.epochs is None:
-            self.epochs = self.progress.add_task("epochs ", total=info["max_iter"])
-        self.progress.reset(self.epochs, total=info["max_iter"])
-
-    def on_epoch_end(self, epoch: int, records: Mapping[int, Mapping[str, Any]]) -> None:
-        if self.epochs is not None:
-            self.progress.update(self.epochs, completed=epoch)
-
-    def on_member_stored(self, record: Mapping[str, Any]) -> None:
-        if self.members is not None:
-            self.progress.advance(self.members)

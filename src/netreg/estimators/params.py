@@ -76,7 +76,8 @@ REGRESSOR_PARAMS: tuple[Param, ...] = MLP_PARAMS + (
 CV_PARAMS: tuple[Param, ...] = (
     Param("alphas", 16, [Interval(Integral, 2, None, closed="left"), "array-like"]),
     Param("cv", 5, ["cv_object"]),
-    Param("scoring", None, [None, StrOptions({"neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"})]),
+    # Any scikit-learn scorer name or callable; checked against the task in fit.
+    Param("scoring", None, [None, str, callable]),
     Param("selection", "min", [StrOptions({"min", "1se", "evidence"})]),
     Param("search", "grid", [StrOptions({"grid", "halving"})]),
     Param("factor", 3, [Interval(Integral, 2, None, closed="left")]),
@@ -84,6 +85,8 @@ CV_PARAMS: tuple[Param, ...] = (
     Param("store", None, [None, str, os.PathLike]),
     Param("backend", "local", "no_validation"),
     Param("chunk_size", None, [None, Interval(Integral, 1, None, closed="left")]),
+    Param("refit", True, ["boolean"]),
+    Param("return_train_score", False, ["boolean"]),
 )
 
 N_POSITIONAL = 2

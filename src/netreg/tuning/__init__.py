@@ -14,6 +14,7 @@ from netreg.tuning.backends import Backend, LocalBackend, RayBackend, get_backen
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.grid import default_alphas, resolve_alphas
 from netreg.tuning.plan import SweepPlan, plan_sweep, train_chunk
+from netreg.tuning.progress import ProgressBar, VerboseSweep
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.results import SweepResult
 from netreg.tuning.rules import SELECTIONS, select_alpha
@@ -33,6 +34,8 @@ __all__ = [
     "SCORINGS",
     "SweepStore",
     "SweepCallback",
+    "ProgressBar",
+    "VerboseSweep",
     "SweepPlan",
     "MemberRecord",
     "SweepResult",

@@ -9,17 +9,21 @@ Gaussian prior); with L1 or the elastic net only the units are counted.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import get_scorer
 
-from netreg.engine import MemberResult
+from netreg.engine import MemberResult, member_module
+from netreg.estimators import FittedState, set_fitted_state
 from netreg.evidence import log_evidence, units_off
 from netreg.nets import MLP
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
 
-__all__ = ["member_diagnostics", "member_record"]
+__all__ = ["member_diagnostics", "member_record", "member_scores", "member_estimator", "assemble_record"]
 
 
 def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> dict[str, Any]:
@@ -63,5 +67,63 @@ def _plain(value: Any) -> Any:
 
 
 def member_record(plan: SweepPlan, key: tuple[int, int], result: MemberResult, fit_time_s: float) -> MemberRecord:
-    """The record a sweep keeps of a finished member: its result and its diagnostics."""
-    return MemberRecord.from_result(key, result, fit_time_s, member_diagnostics(plan, key, result))
+    """The record a sweep keeps of a finished member: its result, its scorer's scores (when
+    the sweep's scoring is a scikit-learn scorer) and its diagnostics."""
+    return assemble_record(
+        key, result, fit_time_s, member_diagnostics(plan, key, result), member_scores(plan, key, result)
+    )
+
+
+def assemble_record(
+    key: tuple[int, int], result: MemberResult, fit_time_s: float, evidence: dict[str, Any], scores: dict[str, float]
+) -> MemberRecord:
+    """The record of a member from its parts (a Ray task computes them where it trains)."""
+    record = MemberRecord.from_result(key, result, fit_time_s, evidence)
+    return dataclasses.replace(record, metrics={**record.metrics, **scores}) if scores else record
+
+
+def member_scores(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> dict[str, float]:
+    """``{"val_scorer": ..., "train_scorer": ...}``: the plan's scikit-learn scorer on the member's
+    validation and training rows, called as ``GridSearchCV`` calls it (``scorer(estimator, X, y)``);
+    empty for a native scoring or a diverged member."""
+    if plan.scorer is None or result.status == "diverged":
+        return {}
+    scorer = get_scorer(plan.scorer)
+    estimator = member_estimator(plan, result)
+    train, validation = plan.train_rows[key[1]], plan.folds[key[1]][1]
+    scores = {"train_scorer": float(scorer(estimator, plan.X[train], plan.context["y"][train]))}
+    if len(validation):
+        scores["val_scorer"] = float(scorer(estimator, plan.X[validation], plan.context["y"][validation]))
+    return scores
+
+
+def member_estimator(plan: SweepPlan, result: MemberResult) -> Any:
+    """The member as a fitted estimator of the sweep's kind, as if fitted alone at its alpha.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep, train_chunk
+    >>> X, y = load_iris(return_X_y=True)
+    >>> plan = plan_sweep(NetRegClassifier((4,), max_iter=5, random_state=0), X, y, alphas=[0.1, 10.0], cv=2)
+    >>> found = []
+    >>> train_chunk(plan, [(0, 0)], on_member=lambda key, r, s: found.append(member_estimator(plan, r)))
+    >>> found[0].alpha, found[0].predict(X[:3]).shape
+    (0.1, (3,))
+    """
+    context = plan.context
+    estimator = clone(context["estimator"]).set_params(alpha=result.alpha)
+    state = FittedState(
+        module=member_module(plan.template, result.state_dict),
+        task=plan.task,
+        classes=context["classes"],
+        y_ndim=context["y_ndim"],
+        n_features=plan.X.shape[1],
+        feature_names=None,
+        history=list(result.history),
+        status=result.status,
+        target_transformer=context["transformer"],
+    )
+    set_fitted_state(estimator, state)
+    return estimator

@@ -34,7 +34,9 @@ from netreg.estimators.params import (
 from netreg.exceptions import NotFittedError
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.plan import SweepPlan, check_seed, plan_from_request
+from netreg.tuning.progress import VerboseSweep
 from netreg.tuning.results import SweepResult
+from netreg.tuning.search_results import search_cv_results
 from netreg.tuning.sweep import run_sweep
 
 __all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
@@ -54,7 +56,7 @@ class _BaseNetRegCV(BaseEstimator):
     _default_scoring: str
     _shared: tuple[Param, ...]
 
-    def fit(self, X, y, sample_weight=None, *, callback: SweepCallback | None = None):
+    def fit(self, X, y, sample_weight=None, *, groups=None, callback: SweepCallback | None = None):
         """Sweep the alphas over the folds, choose one, refit on all the data.
 
         Parameters
@@ -62,8 +64,10 @@ class _BaseNetRegCV(BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware splitter given as ``cv`` (``GroupKFold``, ...).
         callback : SweepCallback, optional
-            Progress of the sweep (the command line's progress bar is one).
+            Progress of the sweep (:class:`netreg.tuning.ProgressBar`, the command line's).
 
         Returns
         -------
@@ -76,9 +80,13 @@ class _BaseNetRegCV(BaseEstimator):
         request = base.training_request(X, y, sample_weight)
         by_evidence = self.selection == "evidence"
         halving = (self.factor, self.min_epochs) if self.search == "halving" else None
-        plan = plan_from_request(
-            base, request, alphas=self.alphas, cv=None if by_evidence else self.cv, halving=halving
-        )
+        cv = None if by_evidence else self.cv
+        plan = plan_from_request(base, request, alphas=self.alphas, cv=cv, groups=groups, halving=halving)
+        callbacks = [callback] if callback is not None else []
+        if self.verbose:
+            callbacks.append(
+                VerboseSweep(n_folds=len(plan.folds), n_alphas=len(plan.alphas), verbose=int(self.verbose))
+            )
         result = run_sweep(
             plan,
             scoring=self.scoring or self._default_scoring,
@@ -86,9 +94,11 @@ class _BaseNetRegCV(BaseEstimator):
             store=None if self.store is None else str(self.store),
             backend=self.backend,
             chunk_size=self.chunk_size,
-            callback=callback,
+            callback=callbacks,
         )
-        self._set_result(result)
+        self._set_result(result, n_splits=len(plan.folds))
+        if not self.refit:
+            return self
         base.set_params(alpha=self.alpha_)
         if by_evidence:
             # The chosen member was trained on all the rows: it is the model, no refit.
@@ -103,20 +113,28 @@ class _BaseNetRegCV(BaseEstimator):
             self.feature_names_in_ = self.best_estimator_.feature_names_in_
         return self
 
-    def _set_result(self, result: SweepResult) -> None:
+    def _set_result(self, result: SweepResult, n_splits: int) -> None:
         self.sweep_ = result
         self.alphas_ = result.alphas
         self.alpha_ = result.alpha
         self.best_index_ = result.best_index
-        self.cv_results_ = result.cv_results
+        self.best_params_ = {"alpha": result.alpha}
+        self.cv_results_ = search_cv_results(result, return_train_score=self.return_train_score)
         best = result.log_evidence if result.selection == "evidence" else result.cv_results["mean_test_score"]
         self.best_score_ = float(best[result.best_index])
         self.scoring_ = result.scoring
+        self.n_splits_ = n_splits
 
     def _base_estimator(self) -> Any:
         return self._estimator_class(**{param.name: getattr(self, param.name) for param in self._shared})
 
     def _fitted(self) -> Any:
+        if hasattr(self, "sweep_") and not self.refit:
+            # scikit-learn's searches answer the same way.
+            raise AttributeError(
+                f"This {type(self).__name__} instance was initialized with `refit=False`: it keeps no model to "
+                "predict with. Refit the estimator with `best_params_`, or set `refit=True`."
+            )
         if not hasattr(self, "best_estimator_"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
@@ -130,7 +148,7 @@ class _BaseNetRegCV(BaseEstimator):
         return self._fitted().predict(X)
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "best_estimator_")
+        return hasattr(self, "sweep_")
 
 
 def _member_state(plan: SweepPlan, request: TrainingRequest, result: SweepResult, base: Any) -> FittedState:
@@ -169,9 +187,14 @@ device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else "
         :mod:`netreg.tuning.grid`).
     cv : int, cross-validation generator or iterable, default=5
         As in scikit-learn: an int gives (stratified, for classifiers) K-fold.
-    scoring : str, optional
-        What "better" means: ``"neg_log_loss"`` or ``"accuracy"`` for classifiers,
-        ``"r2"`` or ``"neg_mean_squared_error"`` for regressors. Default:
+    scoring : str or callable, optional
+        What "better" means, as ``GridSearchCV`` takes it: a scorer name
+        (:func:`sklearn.metrics.get_scorer_names`: ``"f1_macro"``, ``"roc_auc"``, ...) or a
+        callable ``scorer(estimator, X, y)``, greater is better. ``"neg_log_loss"`` and
+        ``"accuracy"`` (classifiers), ``"r2"`` and ``"neg_mean_squared_error"`` (regressors)
+        come free with training; any other scorer is called on each member's validation
+        rows (and training rows) as the member finishes, as if it were an estimator fitted
+        alone (its predictions in the target's units). Default:
         ``"{"neg_log_loss" if "Classifier" in kind else "r2"}"``.
     selection : {{"min", "1se", "evidence"}}, default="min"
         ``"min"``: the alpha with the best mean validation score. ``"1se"``: the largest
@@ -195,6 +218,12 @@ device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else "
         With ``search="halving"``: the epochs of the first rung. Default: as scikit-learn's
         ``HalvingGridSearchCV`` with ``min_resources="exhaust"``, so that the last rung
         leaves few alphas (:func:`netreg.tuning.halving.halving_rungs`).
+    refit : bool, default=True
+        Refit the chosen alpha on all the data (``best_estimator_``), as ``GridSearchCV``
+        does; with ``False`` the search only chooses.
+    return_train_score : bool, default=False
+        Add the training scores (``mean_train_score``, ``split{{k}}_train_score``, ...) to
+        ``cv_results_``, as ``GridSearchCV`` does.
     store : path, optional
         SQLite file that keeps each member's result as it finishes; a rerun with the same
         store resumes, training only what is missing. Needs an int ``random_state``.
@@ -214,17 +243,24 @@ device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else "
     best_score_ : float
         Mean validation score of ``alpha_`` (its log evidence with ``selection="evidence"``).
     cv_results_ : dict
-        One row per alpha (``pandas.DataFrame(cv_results_)``): mean and std of train and
-        validation score and loss, per-fold scores, mean epochs, mean weight norm of each
-        penalized layer, the log evidence and effective number of parameters (of the first
-        fold's members, or of every member with ``selection="evidence"``), the hidden units
-        switched off per layer, rank.
+        One row per alpha (``pandas.DataFrame(cv_results_)``), with ``GridSearchCV``'s keys
+        (``params``, ``param_alpha``, ``split{{k}}_test_score``, ``mean_test_score``,
+        ``std_test_score``, ``rank_test_score``, ``mean_fit_time``, ``std_fit_time`` and the
+        train scores with ``return_train_score``) and netreg's own: ``alpha``, the mean data
+        loss, mean epochs, mean weight norm of each penalized layer, the log evidence and
+        effective number of parameters (of the first fold's members, or of every member with
+        ``selection="evidence"``), the hidden units switched off per layer
+        (:func:`netreg.tuning.search_results.search_cv_results`).
+    best_params_ : dict
+        ``{{"alpha": alpha_}}``.
+    n_splits_ : int
+        Number of folds (1 with ``selection="evidence"``).
     scoring_ : str
-        The scoring used.
+        The scoring used (a callable as ``"custom:<its name>"``).
     sweep_ : netreg.tuning.SweepResult
         Everything the sweep produced, members' histories included.
     best_estimator_ : netreg.{kind}
-        Refit on all the data with ``alpha_``.
+        Refit on all the data with ``alpha_`` (not with ``refit=False``).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         When ``X`` had string column names.

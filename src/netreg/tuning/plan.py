@@ -78,6 +78,13 @@ class SweepPlan:
     halving : dict or None
         ``{"factor": int, "rungs": [epochs]}`` for successive halving
         (:mod:`netreg.tuning.halving`); ``None`` trains every member to the end.
+    context : dict
+        What makes a member a fitted estimator again (the unfitted ``estimator``, its
+        ``classes``, ``y_ndim``, target ``transformer``) and ``y`` as given: what a
+        scikit-learn scorer needs (:func:`netreg.tuning.diagnostics.member_estimator`).
+    scorer : str, callable or None
+        A scikit-learn scorer to run on every member (set by
+        :func:`~netreg.tuning.sweep.run_sweep` when its ``scoring`` is not native).
     """
 
     template: nn.Module
@@ -97,6 +104,8 @@ class SweepPlan:
     evidence_folds: tuple[int, ...] = (0,)
     curvature: str = "kfac"
     halving: dict[str, Any] | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    scorer: Any = None
 
     @property
     def has_folds(self) -> bool:
@@ -227,6 +236,13 @@ def plan_from_request(
         # Without folds the evidence chooses alpha: worth the exact curvature where it is cheap.
         curvature="kfac" if cv is not None else "auto",
         halving=schedule,
+        context={
+            "estimator": clone(estimator),
+            "classes": request.classes,
+            "y_ndim": request.y_ndim,
+            "transformer": request.target_transformer,
+            "y": request.y,
+        },
     )
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
 from netreg._checks import check_options
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.rules import SELECTIONS, select_alpha
-from netreg.tuning.scoring import check_scoring, score
+from netreg.tuning.scoring import check_scoring, is_native, score
 
 __all__ = ["SweepResult"]
 
@@ -164,7 +165,8 @@ class SweepResult:
         alphas = np.asarray(spec["alphas"], dtype=np.float64)
         n_folds, task = int(spec["n_folds"]), spec["task"]
         n_outputs = int(spec.get("n_outputs", 1))
-        check_scoring(scoring, task)
+        if is_native(scoring):  # a scikit-learn scorer was run where the members trained
+            check_scoring(scoring, task)
         grid = _Grid(len(alphas), n_folds)
         for member in members:
             if member.status != "diverged":  # a diverged member's numbers describe an unfinished fit
@@ -285,8 +287,5 @@ class _Grid:
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
-    """1 for the largest finite value; NaN values rank last."""
-    order = np.argsort(-np.where(np.isfinite(values), values, -np.inf), kind="stable")
-    ranks = np.empty(len(values), dtype=int)
-    ranks[order] = np.arange(1, len(values) + 1)
-    return ranks
+    """1 for the largest value, ties sharing the lower rank and NaN last, as ``GridSearchCV`` ranks."""
+    return rankdata(-np.where(np.isfinite(values), values, -np.inf), method="min").astype(np.int32)

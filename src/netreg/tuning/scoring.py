@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import Any
 
-from netreg._checks import check_options
+from sklearn.metrics import get_scorer_names
 
-__all__ = ["SCORINGS", "check_scoring", "score"]
+from netreg.exceptions import invalid
+
+__all__ = ["SCORINGS", "check_scoring", "is_native", "scoring_name", "score"]
 
 #: Scoring name -> (the kind of task it applies to, how to read it from a member's metrics
 #: for ``part`` "train" or "val", with q the number of outputs).
@@ -26,30 +29,71 @@ SCORINGS: dict[str, tuple[str, Callable[[Mapping[str, float], str, int], float]]
 }
 
 
-def check_scoring(scoring: str, task: str) -> str:
-    """Return ``scoring`` if it applies to ``task``, else raise naming the ones that do.
+def check_scoring(scoring: Any, task: str) -> Any:
+    """Return ``scoring`` if it applies to ``task``, else raise naming what would.
+
+    ``scoring`` is a native scoring (:data:`SCORINGS`, read from the engine's metrics), any
+    other name of :func:`sklearn.metrics.get_scorer_names`, or a callable
+    ``scorer(estimator, X, y)`` (greater is better), as ``GridSearchCV`` takes it.
 
     Examples
     --------
-    >>> check_scoring("r2", "regression")
-    'r2'
+    >>> check_scoring("r2", "regression"), check_scoring("f1_macro", "multiclass")
+    ('r2', 'f1_macro')
     >>> check_scoring("r2", "multiclass")
     Traceback (most recent call last):
     ...
-    netreg.exceptions.InvalidParameterError: `scoring` must be one of 'neg_log_loss', 'accuracy'. Got scoring='r2'.
+    netreg.exceptions.InvalidParameterError: `scoring` must be 'neg_log_loss', 'accuracy', another scikit-learn scorer name or a callable scorer(estimator, X, y) for a classifier. Got scoring='r2'.
     """
     kind = "regressor" if task == "regression" else "classifier"
-    options = [name for name, (applies, _) in SCORINGS.items() if applies == kind]
-    return check_options(scoring, "scoring", options)
+    if callable(scoring) or (isinstance(scoring, str) and scoring not in SCORINGS and scoring in get_scorer_names()):
+        return scoring
+    if isinstance(scoring, str) and SCORINGS.get(scoring, (kind,))[0] == kind and scoring in SCORINGS:
+        return scoring
+    native = ", ".join(repr(name) for name, (applies, _) in SCORINGS.items() if applies == kind)
+    raise invalid(
+        "scoring",
+        f"{native}, another scikit-learn scorer name or a callable scorer(estimator, X, y) for a {kind}",
+        scoring,
+    )
 
 
-def score(scoring: str, metrics: Mapping[str, float], part: str, n_outputs: int) -> float:
+def is_native(scoring: Any) -> bool:
+    """Whether ``scoring`` is read from the engine's metrics (else a scikit-learn scorer runs).
+
+    Examples
+    --------
+    >>> is_native("accuracy"), is_native("f1_macro")
+    (True, False)
+    """
+    return isinstance(scoring, str) and scoring in SCORINGS
+
+
+def scoring_name(scoring: Any) -> str:
+    """How ``scoring`` is named in tables and stores (a callable by its qualified name).
+
+    Examples
+    --------
+    >>> scoring_name("f1_macro"), scoring_name(len)
+    ('f1_macro', 'custom:len')
+    """
+    return scoring if isinstance(scoring, str) else f"custom:{getattr(scoring, '__qualname__', type(scoring).__name__)}"
+
+
+def score(scoring: Any, metrics: Mapping[str, float], part: str, n_outputs: int) -> float:
     """A member's ``scoring`` on its ``part`` ("train" or "val") rows, greater is better (NaN
     for rows it was not scored on: a sweep without folds has no validation rows).
+
+    A scikit-learn scorer's value is the one the sweep stored as ``<part>_scorer``
+    (:func:`netreg.tuning.diagnostics.member_record` computes it).
 
     Examples
     --------
     >>> score("neg_log_loss", {"val_loss": 0.25, "val_score": 0.9}, "val", 1)
     -0.25
+    >>> score("f1_macro", {"val_scorer": 0.8}, "val", 1)
+    0.8
     """
-    return SCORINGS[scoring][1](metrics, part, n_outputs)
+    if is_native(scoring):
+        return SCORINGS[scoring][1](metrics, part, n_outputs)
+    return metrics.get(f"{part}_scorer", math.nan)

@@ -7,7 +7,8 @@ and returns a :class:`~netreg.tuning.results.SweepResult`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -23,7 +24,7 @@ from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.results import SweepResult
 from netreg.tuning.rules import SELECTIONS
-from netreg.tuning.scoring import check_scoring
+from netreg.tuning.scoring import SCORINGS, check_scoring, is_native, scoring_name
 from netreg.tuning.store import SweepStore
 
 __all__ = ["run_sweep"]
@@ -37,7 +38,7 @@ def run_sweep(
     store: str | None = None,
     backend: Any = "local",
     chunk_size: int | None = None,
-    callback: SweepCallback | None = None,
+    callback: SweepCallback | Sequence[SweepCallback] | None = None,
 ) -> SweepResult:
     """Train every member of ``plan`` not yet stored, and return the sweep's result.
 
@@ -55,7 +56,7 @@ def run_sweep(
         What trains the chunks (:mod:`netreg.tuning.backends`).
     chunk_size : int, optional
         Members per population (see :func:`~netreg.tuning.chunking.chunk_size`).
-    callback : SweepCallback, optional
+    callback : SweepCallback or list of SweepCallback, optional
         Progress: every engine event of the chunks trained here, and the sweep's own.
 
     Examples
@@ -71,13 +72,22 @@ def run_sweep(
     """
     check_options(selection, "selection", SELECTIONS)
     check_scoring(scoring, plan.task)
+    if not is_native(scoring):
+        if plan.halving is not None:
+            raise invalid(
+                "scoring",
+                f"one of {', '.join(map(repr, SCORINGS))} with search='halving', which ranks members every rung",
+                scoring,
+            )
+        # Every member is scored by the scorer where it trains; a store belongs to that scorer.
+        plan = dataclasses.replace(plan, scorer=scoring, spec={**plan.spec, "scoring": scoring_name(scoring)})
     if not plan.has_folds and selection != "evidence":
         raise invalid(
             "selection", "'evidence' for a plan without folds (cv=None): it has no validation scores", selection
         )
     size = default_chunk_size(plan, chunk_size)
     runner = get_backend(backend)
-    callback = callback or SweepCallback()
+    callbacks = [] if callback is None else [callback] if isinstance(callback, SweepCallback) else list(callback)
     opened = SweepStore.open(store, spec=plan.spec, fingerprint=plan.fingerprint) if store is not None else None
     try:
         done = opened.finished_keys() if opened is not None else set()
@@ -88,14 +98,14 @@ def run_sweep(
             check_population_memory(plan, size)
             plan = with_halving_state(plan, opened.members() if opened is not None else [], scoring)
         chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-        callback.on_sweep_begin(
-            {
-                "n_members": len(plan.keys),
-                "n_done": len(done),
-                "n_chunks": len(chunks),
-                "max_iter": plan.config.max_iter,
-            }
-        )
+        info = {
+            "n_members": len(plan.keys),
+            "n_done": len(done),
+            "n_chunks": len(chunks),
+            "max_iter": plan.config.max_iter,
+        }
+        for each in callbacks:
+            each.on_sweep_begin(info)
         kept: dict[tuple[int, int], MemberRecord] = {}
         # Chosen by the evidence, a member is the model itself: keep the weights at hand.
         states: dict[tuple[int, int], Mapping[str, torch.Tensor]] = {}
@@ -106,16 +116,18 @@ def run_sweep(
             kept[record.key] = record
             if selection == "evidence":
                 states[record.key] = state
-            callback.on_member_stored(record)
+            for each in callbacks:
+                each.on_member_stored(record)
 
-        runner.run(plan, chunks, keep, [callback])
+        runner.run(plan, chunks, keep, callbacks)
         members = opened.members() if opened is not None else [kept[key] for key in sorted(kept)]
-        result = SweepResult.from_members(plan.spec, members, scoring=scoring, selection=selection)
+        result = SweepResult.from_members(plan.spec, members, scoring=scoring_name(scoring), selection=selection)
         if selection == "evidence" and result.best_index is not None:
             best = (result.best_index, 0)
             result.best_state_dict = dict(states[best]) if best in states else opened.weights(*best)
     finally:
         if opened is not None:
             opened.close()
-    callback.on_sweep_end(result)
+    for each in callbacks:
+        each.on_sweep_end(result)
     return result

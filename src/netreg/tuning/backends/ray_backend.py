@@ -28,14 +28,13 @@ from netreg.engine import MemberResult
 from netreg.exceptions import RAY_MISSING_MSG, ChunkFailedError, MissingDependencyError, invalid
 from netreg.tuning.backends.base import Keep
 from netreg.tuning.callbacks import SweepCallback
-from netreg.tuning.diagnostics import member_diagnostics
+from netreg.tuning.diagnostics import assemble_record, member_diagnostics, member_scores
 from netreg.tuning.plan import SweepPlan, train_chunk
-from netreg.tuning.records import MemberRecord
 
 __all__ = ["RayBackend"]
 
-#: What a task sends back per member: ``(key, result, fit_time_s, diagnostics)``.
-_Finished = tuple[tuple[int, int], MemberResult, float, dict[str, Any]]
+#: What a task sends back per member: ``(key, result, fit_time_s, diagnostics, scores)``.
+_Finished = tuple[tuple[int, int], MemberResult, float, dict[str, Any], dict[str, float]]
 
 
 class RayBackend:
@@ -174,8 +173,8 @@ class RayBackend:
                         self._failure_message(ray, error, index, chunks, n_kept), chunk=chunks[index], n_kept=n_kept
                     ) from error
                 self.node_ids_[index] = node_id
-                for key, result, seconds, diagnostics in finished:
-                    keep(MemberRecord.from_result(key, result, seconds, diagnostics), result.state_dict)
+                for key, result, seconds, diagnostics, scores in finished:
+                    keep(assemble_record(key, result, seconds, diagnostics, scores), result.state_dict)
                     n_kept += 1
                     for callback in callbacks:
                         callback.on_member_end(result)
@@ -246,7 +245,8 @@ def _train_on_node(plan: SweepPlan, chunk: list[tuple[int, int]]) -> tuple[str, 
 
     def on_member(key: tuple[int, int], result: MemberResult, seconds: float) -> None:
         # The optimizer moments would double what travels back, for no use in a sweep.
-        finished.append((key, replace(result, optimizer_state=None), seconds, member_diagnostics(plan, key, result)))
+        extras = member_diagnostics(plan, key, result), member_scores(plan, key, result)
+        finished.append((key, replace(result, optimizer_state=None), seconds, *extras))
 
     # Ray sets OMP_NUM_THREADS per task, but PyTorch reads it once, when a worker first
     # imports torch, and Ray reuses workers: set the threads to this task's CPUs.
