@@ -125,6 +125,12 @@ def save_model(
     estimator = getattr(estimator, "best_estimator_", estimator)
     if not hasattr(estimator, "module_"):
         raise ModelFormatError(f"Only a fitted estimator can be saved; got an unfitted {type(estimator).__name__}.")
+    if not isinstance(estimator.module_, MLP):
+        raise ModelFormatError(
+            f"A model folder describes netreg's MLP in JSON, without code; this estimator trained its own module "
+            f"({type(estimator.module_).__name__}). Pickle the estimator (pickle or joblib), or save the module's "
+            "weights with torch.save(estimator.module_.state_dict(), path)."
+        )
     path = Path(path)
     meta = _metadata(estimator, preprocessor, target, extra or {})
     if fingerprint is not None:
@@ -263,6 +269,8 @@ def _metadata(
     params = estimator.get_params(deep=False)
     if "transformer" in params:
         params["transformer"] = None  # the fitted transformer goes to "target_transform"
+    for name in ("module", "module_kwargs"):  # None: netreg's MLP, as in models saved before they existed
+        params.pop(name, None)
     params = json.loads(json.dumps(params, default=_plain))
     params["hidden_layer_sizes"] = list(module.hidden_layer_sizes)
     meta = {

@@ -140,6 +140,8 @@ def _member_state(plan: SweepPlan, request: TrainingRequest, result: SweepResult
         classes=request.classes,
         y_ndim=request.y_ndim,
         n_features=request.X.shape[1],
+        input_shape=request.input_shape,
+        n_outputs=request.n_outputs,
         feature_names=getattr(base, "feature_names_in_", None),
         history=list(record.history),
         status=record.status,

@@ -14,6 +14,7 @@ import torch
 
 from netreg._checks import check_options
 from netreg.exceptions import InvalidParameterError
+from netreg.nets import MLP
 from netreg.tuning.backends import get_backend
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.chunking import chunk_size as default_chunk_size
@@ -45,8 +46,9 @@ def run_sweep(
         From :func:`~netreg.tuning.plan.plan_sweep`.
     scoring : str
         One of :data:`~netreg.tuning.scoring.SCORINGS` (greater is better).
-    selection : {"min", "1se"}, default="min"
-        How to choose alpha (see :mod:`netreg.tuning.rules`).
+    selection : {"min", "1se", "evidence"}, default="min"
+        How to choose alpha (see :mod:`netreg.tuning.rules`); ``"evidence"`` for netreg's
+        MLP only.
     store : path, optional
         SQLite results store; created if missing, resumed if it holds this sweep.
     backend : "local", "ray" or a backend object, default="local"
@@ -69,6 +71,11 @@ def run_sweep(
     """
     check_options(selection, "selection", SELECTIONS)
     check_scoring(scoring, plan.task)
+    if selection == "evidence" and not isinstance(plan.template, MLP):
+        raise InvalidParameterError(
+            f"selection='evidence' reads netreg's MLP (its layers and activation) and does not apply to "
+            f"{type(plan.template).__name__}. Use selection='min' or '1se', which choose alpha by cross-validation."
+        )
     if not plan.has_folds and selection != "evidence":
         raise InvalidParameterError(
             f"A plan without folds (cv=None) has no validation scores to choose by: selection must be 'evidence'. "
