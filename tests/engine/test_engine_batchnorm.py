@@ -318,3 +318,33 @@ def test_functional_alpha_dropout_is_refused(digits):
     )
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
         train_population(Selu(), digits[0][:100], digits[1][:100], task="multiclass", config=TrainConfig(max_iter=1))
+
+
+def test_lbfgs_updates_the_running_statistics_at_every_evaluation_as_a_closure_would(digits):
+    # Full batch: each evaluation of the objective is a training-mode forward on all the rows.
+    X, y = _images(digits, 120)
+    member = train_population(
+        SmallCNN(), X, y, task="multiclass", alphas=[1.0], config=TrainConfig(solver="lbfgs", max_iter=5, **F64)
+    ).members[0]
+    assert member.n_iter == 5 and int(member.state_dict["norm.num_batches_tracked"]) >= 5
+    assert member.state_dict["norm.running_mean"].dtype == torch.float64
+    assert member.state_dict["norm.running_mean"].abs().sum() > 0
+
+
+def test_a_module_with_an_embedding_casts_its_indices_back(digits):
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(17, 5)
+            self.head = nn.Linear(5, 10)
+
+        def forward(self, x):
+            return self.head(self.embed(x.long()).mean(1))
+
+    tokens = np.round(digits[0][:200] * 16)  # 64 "tokens" per row, each in 0..16
+    result = train_population(
+        Bag(), tokens, digits[1][:200], task="multiclass", alphas=[0.0, 100.0], config=TrainConfig(max_iter=3)
+    )
+    # The embedding table is not penalized by default: only the head's weight.
+    assert list(result.members[0].history[-1]["weight_norms"]) == ["head.weight"]
+    assert not torch.equal(result.members[0].state_dict["embed.weight"], Bag().embed.weight)

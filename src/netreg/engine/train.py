@@ -52,8 +52,10 @@ def train_population(
         ``init_states``, or else from ``module.reset_parameters()`` (or that of each
         submodule, if the module has none) under their own seed. Buffers are per member:
         each member keeps its own BatchNorm running statistics, updated in training mode
-        and used in eval mode, as in plain PyTorch; members of a module with BatchNorm or
-        dropout run on their own rows only (a member's batch is never padded).
+        and used in eval mode, as in plain PyTorch (with ``solver="lbfgs"``, every
+        evaluation of the objective updates them, as a ``torch.optim.LBFGS`` closure
+        would); members of a module with BatchNorm or dropout run on their own rows only
+        (a member's batch is never padded).
     X : array-like or tensor of shape (n_samples, ...)
         Inputs, rows along the first axis: ``(n_samples, n_features)`` for the MLP, any
         shape for other modules (images ``(n_samples, channels, height, width)``). They are

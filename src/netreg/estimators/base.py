@@ -58,7 +58,7 @@ class BaseNetReg(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -146,7 +146,7 @@ class BaseNetReg(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights: the data loss is their weighted mean and m in the penalty is

@@ -4,7 +4,8 @@ scikit-learn reads an estimator's parameters from the signature of its ``__init_
 (``get_params``, ``clone``) and checks them against ``_parameter_constraints`` in ``fit``.
 Both come from the declarations below, so the plain estimators and their cross-validated
 variants share one list instead of two hand-written 26-parameter signatures that could
-drift apart.
+drift apart. ``module`` and ``module_kwargs`` (a user's own network, see
+:mod:`netreg.estimators.network`) are checked here too, against the MLP's parameters.
 """
 
 from __future__ import annotations
