@@ -96,5 +96,9 @@ def test_evidence_selection_is_refused_for_a_module(digits):
 def test_a_regressor_cv_on_images(digits):
     X, y = _images(digits, 200)
     target = (y - y.mean()) / y.std()
-    model = NetRegRegressorCV(alphas=[0.01, 10.0], cv=2, **CNN, **SETTINGS).fit(X, target)
+    model = NetRegRegressorCV(alphas=[0.01, 10.0], cv=2, selection="1se", **CNN, **SETTINGS).fit(X, target)
     assert model.best_estimator_.predict(X[:7]).shape == (7,) and model.scoring_ == "r2"
+    assert (
+        model.sweep_.selection == "1se"
+        and model.alpha_ >= model.alphas_[np.argmax(model.cv_results_["mean_val_score"])]
+    )
