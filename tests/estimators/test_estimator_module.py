@@ -194,11 +194,18 @@ def test_bad_modules_are_refused_with_the_full_message(digits, params, message):
         NetRegClassifier(**params).fit(digits[0][:50], digits[1][:50])
 
 
-def test_a_module_whose_output_does_not_fit_the_task_is_refused(digits):
+@pytest.mark.parametrize("n_outputs", [1, 12])
+def test_a_module_whose_output_does_not_fit_the_task_is_refused(digits, n_outputs):
     X, y = _images(digits, 50)
     message = (
-        "The module's output has shape (2, 1) for 2 rows; the multiclass task expected shape (2, n_outputs) with "
-        "at least 10 columns (one per class; y has labels up to 9). The rows were of shape (1, 8, 8)."
+        f"The module's output has shape (2, {n_outputs}) for 2 rows; NetRegClassifier expected shape (2, 10): "
+        "n_outputs=10, what the module is told."
     )
     with pytest.raises(netreg.DataError, match=f"^{re.escape(message)}$"):
-        NetRegClassifier(module=lambda input_shape: told(input_shape, 1)).fit(X, y)
+        NetRegClassifier(module=lambda input_shape: told(input_shape, n_outputs)).fit(X, y)
+    message = (
+        "The module cannot run on X[:2], of shape (2, 1, 8, 8): mat1 and mat2 shapes cannot be multiplied (2x64 and "
+        "63x10). Expected X with rows along the first axis, each row of the shape the module takes."
+    )
+    with pytest.raises(netreg.DataError, match=f"^{re.escape(message)}$"):
+        NetRegClassifier(module=lambda n_outputs: told((63,), n_outputs)).fit(X, y)

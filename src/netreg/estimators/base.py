@@ -22,7 +22,7 @@ from torch import nn
 from netreg import penalties
 from netreg.engine import Callback, member_module, train_population
 from netreg.estimators.fitted import FittedState, set_fitted_state
-from netreg.estimators.network import build_network
+from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
 from netreg.estimators.request import TrainingRequest, draw_seed
@@ -97,6 +97,7 @@ class BaseNetReg(BaseEstimator):
         targets, task, labels, y_ndim, transformer = self._targets(y, reset=reset, classes=classes)
         n_outputs = targets.shape[1] if targets.ndim == 2 else len(labels)
         template = build_network(self, X.shape[1:], n_outputs)
+        check_output(self, template, X, n_outputs)
         seed, _ = draw_seed(self.random_state)
         return TrainingRequest(
             template=template.to(getattr(torch, self.dtype)),

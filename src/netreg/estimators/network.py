@@ -27,13 +27,15 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 from netreg.estimators.params import DATA_ARGUMENTS, describe, hidden_sizes
-from netreg.exceptions import InvalidParameterError
+from netreg.exceptions import DataError, InvalidParameterError
 from netreg.nets import MLP
 
-__all__ = ["build_network"]
+__all__ = ["build_network", "check_output"]
 
 
 def build_network(estimator: Any, input_shape: tuple[int, ...], n_outputs: int) -> nn.Module:
@@ -79,3 +81,36 @@ def _accepted(module: Callable[..., Any], data: Mapping[str, Any]) -> dict[str, 
         return {}
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return {name: value for name, value in data.items() if name in parameters and parameters[name].kind in kinds}
+
+
+def check_output(estimator: Any, network: nn.Module, X: np.ndarray, n_outputs: int) -> None:
+    """Refuse a user's module whose output on ``X[:2]`` is not ``(2, n_outputs)``.
+
+    The engine accepts a multiclass output with more columns than the labels it sees; an
+    estimator knows its classes, and each column must be one of them.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> check_output(NetRegClassifier(module=nn.Linear), nn.Linear(3, 4), np.zeros((5, 3)), 3)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: The module's output has shape (2, 4) for 2 rows; NetRegClassifier expected shape (2, 3): n_outputs=3, what the module is told.
+    """
+    if estimator.module is None:
+        return
+    parameter = next(network.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    training = network.training
+    try:
+        with torch.no_grad():
+            shape = tuple(network.eval()(torch.as_tensor(X[:2], dtype=dtype)).shape)
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return  # the engine says why the module cannot run on X
+    finally:
+        network.train(training)
+    if shape != (min(2, len(X)), n_outputs):
+        raise DataError(
+            f"The module's output has shape {shape} for {min(2, len(X))} rows; {type(estimator).__name__} expected "
+            f"shape {(min(2, len(X)), n_outputs)}: n_outputs={n_outputs}, what the module is told."
+        )
