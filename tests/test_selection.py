@@ -34,6 +34,29 @@ def test_default_rule_takes_layer_weights_only():
     assert selected == ["conv.weight", "attention.in_proj_weight", "attention.out_proj.weight", "head.weight"]
 
 
+class ImageZoo(nn.Module):
+    """What a CNN with embeddings holds: Linear, Conv2d, BatchNorm2d, Embedding, LayerNorm."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+        self.conv = nn.Conv2d(1, 3, 3)
+        self.bn = nn.BatchNorm2d(3)
+        self.ln = nn.LayerNorm(4)
+        self.fc = nn.Linear(4, 2)
+
+
+def test_the_penalty_targets_the_weights_of_linear_and_conv_layers_only():
+    # Not the norm scales (BatchNorm's weight is 1-D, LayerNorm's too), not the biases, not
+    # the embedding table (2-D, but a lookup table), unless asked.
+    expected = [("conv.weight", (3, 1, 3, 3)), ("fc.weight", (2, 4))]
+    assert [(p.name, p.shape) for p in netreg.L2(0.5).targets(ImageZoo())] == expected
+    assert [p.alpha for p in netreg.L2(0.5).targets(ImageZoo())] == [0.5, 0.5]
+    assert [(p.name, p.shape) for p in penalized_parameters(ImageZoo())] == expected
+    asked = netreg.L2(0.5, include=["embed.weight", "bn.weight"]).targets(ImageZoo())
+    assert names(asked) == ["embed.weight", "conv.weight", "bn.weight", "fc.weight"]
+
+
 def test_include_exclude_and_layer_alphas():
     selected = penalized_parameters(
         Zoo(), alpha=0.1, include=["head.bias"], exclude=["attention.*"], layer_alphas={"head.*": 2.0}

@@ -6,6 +6,7 @@ row counts. netreg adds what it needs on top: a :class:`netreg.DataError` that n
 was received and what was expected, the exact number of dimensions (a 1-D input where
 2-D is expected is refused, not reshaped: a single feature and a single sample look the
 same, and guessing wrong trains a different model), and where non-finite values are.
+Inputs of any shape ``(n_samples, ...)`` (images, sequences) are read with ``allow_nd=True``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.utils import check_array, check_consistent_length
 
 from netreg.exceptions import DataError, bad_data
@@ -20,9 +22,10 @@ from netreg.exceptions import DataError, bad_data
 __all__ = ["check_float_array", "check_same_rows"]
 
 _EXPECTED = {1: "a 1-D array of shape (n_samples,)", 2: "a 2-D array of shape (n_samples, n_features)"}
+_EXPECTED_ND = "an array of shape (n_samples, ...) with 2 or more dimensions"
 
 
-def check_float_array(value: Any, *, name: str, ndim: int = 2) -> np.ndarray:
+def check_float_array(value: Any, *, name: str, ndim: int = 2, allow_nd: bool = False) -> np.ndarray:
     """Return ``value`` as a finite, writable float64 NumPy array of ``ndim`` dimensions.
 
     Parameters
@@ -33,6 +36,9 @@ def check_float_array(value: Any, *, name: str, ndim: int = 2) -> np.ndarray:
         How to call it in messages (``"X"``, ``"y"``, ``"sample_weight"``).
     ndim : {1, 2}, default=2
         Required number of dimensions.
+    allow_nd : bool, default=False
+        With ``ndim=2``, accept 2 or more dimensions: rows along the first axis, each row
+        an array of any shape (an image ``(channels, height, width)``, a sequence).
 
     Raises
     ------
@@ -50,12 +56,17 @@ def check_float_array(value: Any, *, name: str, ndim: int = 2) -> np.ndarray:
     Traceback (most recent call last):
     ...
     netreg.exceptions.DataError: X must be a 2-D array of shape (n_samples, n_features). Got a 1-D array of shape (2,). Use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample.
+    >>> check_float_array(np.zeros((5, 1, 8, 8)), name="X", allow_nd=True).shape
+    (5, 1, 8, 8)
     >>> check_float_array([["a", 1.0]], name="X")
     Traceback (most recent call last):
     ...
     netreg.exceptions.DataError: X could not be read as a 2-D array of shape (n_samples, n_features) of numbers: could not convert string to float: 'a'.
     """
-    expected = _EXPECTED.get(ndim, f"a {ndim}-D array")
+    nd = allow_nd and ndim == 2
+    expected = _EXPECTED_ND if nd else _EXPECTED.get(ndim, f"a {ndim}-D array")
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()  # tensors on any device, with or without gradients
     try:
         array = check_array(
             value, dtype=np.float64, ensure_2d=False, allow_nd=True, ensure_all_finite=False, input_name=name
@@ -63,7 +74,7 @@ def check_float_array(value: Any, *, name: str, ndim: int = 2) -> np.ndarray:
     except (TypeError, ValueError) as error:
         reason = str(error).rstrip(".")
         raise DataError(f"{name} could not be read as {expected} of numbers: {reason}.") from None
-    if array.ndim != ndim:
+    if array.ndim != ndim and not (nd and array.ndim > ndim):
         fix = ""
         if ndim == 2 and array.ndim == 1:
             fix = f" Use {name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) for a single sample."
@@ -71,7 +82,8 @@ def check_float_array(value: Any, *, name: str, ndim: int = 2) -> np.ndarray:
     bad = ~np.isfinite(array)
     if bad.any():
         where = np.argwhere(bad)[0]
-        location = f"row {where[0]}" + (f", column {where[1]}" if array.ndim > 1 else "")
+        location = f"row {where[0]}" + (f", column {where[1]}" if array.ndim == 2 else "")
+        location += f", position {tuple(int(i) for i in where[1:])}" if array.ndim > 2 else ""
         raise DataError(
             f"{name} contains {int(bad.sum())} NaN or infinite value(s) (first at {location}); "
             "expected finite numbers. Remove or impute them before training."

@@ -106,9 +106,19 @@ X_SMALL, Y_SMALL = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) 
             "`seeds` must be an int or a sequence of 1 ints (one per member). Got seeds=[1, 2].",
         ),
         (
-            {"module": nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))},
+            {"module": nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3, momentum=None))},
             netreg.InvalidParameterError,
-            "The module has a BatchNorm layer (1: BatchNorm1d). Its running statistics cannot be updated under torch.func.vmap, which trains the population; expected a module without BatchNorm. Use LayerNorm or GroupNorm instead.",
+            "The module's BatchNorm1d layer (1) has momentum=None (a cumulative average of the batch statistics), which the members of a population cannot keep. Expected a float momentum, such as PyTorch's default 0.1.",
+        ),
+        (
+            {"module": nn.Sequential(nn.Linear(3, 3), nn.AlphaDropout(0.2))},
+            netreg.InvalidParameterError,
+            "The module uses alpha dropout (AlphaDropout), whose masks netreg cannot draw per member; expected nn.Dropout (or Dropout1d/2d/3d). Replace it, or set its p to 0.",
+        ),
+        (
+            {"module": nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(9, 3)), "X": np.zeros((20, 1, 4, 4))},
+            netreg.DataError,
+            "The module cannot run on X[:2], of shape (2, 1, 4, 4): mat1 and mat2 shapes cannot be multiplied (2x8 and 9x3). Expected X with rows along the first axis, each row of the shape the module takes.",
         ),
         (
             {"sample_weight": -np.ones(20)},

@@ -229,15 +229,26 @@ def test_runs_are_reproducible_and_seeds_matter(digits):
     assert not torch.equal(first, other)
 
 
-def test_dropout_masks_differ_between_members(digits):
+def test_dropout_masks_follow_each_members_seed(digits):
+    # Each member draws its masks from its own generator, seeded with its seed: members that
+    # differ only in their seed (same initial weights, same data order) draw different masks,
+    # twins draw the same ones (as their solo fits do), and without dropout seeds change nothing.
     X, y = digits[0][:200], digits[1][:200]
-    config = TrainConfig(batch_size=32, max_iter=2)
-    twins = train_population(MLP(64, (32,), 10, dropout=0.5), X, y, task="multiclass", alphas=[1.0, 1.0], config=config)
-    a, b = (m.state_dict["layers.0.weight"] for m in twins.members)
-    assert not torch.equal(a, b)
-    twins = train_population(MLP(64, (32,), 10), X, y, task="multiclass", alphas=[1.0, 1.0], config=config)
-    a, b = (m.state_dict["layers.0.weight"] for m in twins.members)
-    assert torch.equal(a, b)
+    config = TrainConfig(batch_size=32, max_iter=2, shuffle=False)
+    start = MLP(64, (32,), 10).state_dict()
+    for dropout, seeds, same in ((0.5, [0, 1], False), (0.5, [3, 3], True), (0.0, [0, 1], True)):
+        twins = train_population(
+            MLP(64, (32,), 10, dropout=dropout),
+            X,
+            y,
+            task="multiclass",
+            alphas=[1.0, 1.0],
+            seeds=seeds,
+            init_states=start,
+            config=config,
+        )
+        a, b = (m.state_dict["layers.0.weight"] for m in twins.members)
+        assert torch.equal(a, b) == same, (dropout, seeds)
 
 
 def test_history_records_every_quantity(digits):

@@ -86,6 +86,10 @@ def test_take_keeps_the_same_members_in_every_structure(digits, solver):
     check("optimizer", all(torch.equal(new, _taken(old)) and old.abs().sum() > 0 for new, old in pairs))
     check("train_rows", all(kept.train_rows[i] is state.train_rows[p] for i, p in enumerate(POSITIONS)))
     check("generators", all(kept.generators[i] is state.generators[p] for i, p in enumerate(POSITIONS)))
+    check(
+        "dropout_generators",
+        all(kept.dropout_generators[i] is state.dropout_generators[p] for i, p in enumerate(POSITIONS)),
+    )
     check("histories", all(kept.histories[i] is state.histories[p] for i, p in enumerate(POSITIONS)))
     old_val, new_val = state.eval_rows["val"], kept.eval_rows["val"]
     check(
@@ -99,6 +103,7 @@ def test_take_keeps_the_same_members_in_every_structure(digits, solver):
     check("alphas", torch.equal(kept.alphas, _taken(state.alphas)))
     check("progress", all(torch.equal(new, _taken(old)) for new, old in zip(kept.progress, state.progress)))
     check("order_generator", kept.order_generator is state.order_generator is None)
+    check("dropout_generator", kept.dropout_generator is state.dropout_generator is None)
     # Every field is checked above: a new one needs a line here.
     assert checked == {f.name for f in dataclasses.fields(PopulationState)}
     # The step's views follow the taken parameters.
@@ -112,6 +117,8 @@ def test_take_keeps_the_shared_order_generator_and_shared_rows(digits):
     state = _trained_state(digits, "adam", same_rows=True)
     kept = state.take(POSITIONS)
     assert kept.order_generator is state.order_generator is not None
+    assert kept.dropout_generator is state.dropout_generator is not None
+    assert kept.dropout_draws() == (state.dropout_generator,)
     assert kept.n_members == 3 and len(kept.histories) == 3
 
 

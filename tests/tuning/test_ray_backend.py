@@ -28,6 +28,7 @@ from netreg.tuning.store import SweepStore
 LOOPBACK = "127.0.0.1"
 # Workers import netreg from where this process did (a checkout, in development).
 RUNTIME_ENV = {"env_vars": {"PYTHONPATH": str(Path(netreg.__file__).parents[1])}}
+TESTS = str(Path(__file__).parents[1])  # where own_modules is
 ALPHAS = [1e-3, 0.1, 1.0, 10.0]
 SETTINGS = {"max_iter": 10, "batch_size": 50, "tol": 0.0, "random_state": 0, "dtype": "float64", "device": "cpu"}
 # Members are ordered fold by fold, so with chunks of 2 the third chunk holds (0, 1) and (1, 1).
@@ -301,6 +302,32 @@ def test_an_exception_in_a_task_is_not_retried(exception, hint, cluster, digits,
     assert _attempts(tmp_path) == 1
     copy = pickle.loads(pickle.dumps(error.value))
     assert (str(copy), copy.chunk, copy.n_kept) == (str(error.value), FAILING_CHUNK, error.value.n_kept)
+
+
+def test_a_users_module_trains_on_the_cluster_as_it_does_locally(cluster, digits, tmp_path):
+    # A CNN with BatchNorm and dropout on images: the workers import its class as the driver does.
+    from own_modules import ImageCNN
+
+    X, y = digits[0][:240].reshape(240, 1, 8, 8), digits[1][:240]
+    runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join([RUNTIME_ENV["env_vars"]["PYTHONPATH"], TESTS])}}
+    base = NetRegClassifier(module=ImageCNN, module_kwargs={"dropout": 0.3}, **SETTINGS)
+    plan = plan_sweep(base, X, y, alphas=ALPHAS, cv=2, require_seed=True)
+    on_ray = run_sweep(
+        plan,
+        scoring="accuracy",
+        chunk_size=3,
+        store=tmp_path / "ray.sqlite",
+        backend=RayBackend(runtime_env=runtime_env),
+    )
+    local = run_sweep(plan, scoring="accuracy", chunk_size=8, store=tmp_path / "local.sqlite")
+    assert on_ray.alpha == local.alpha
+    ours, theirs = _metrics(on_ray.members), _metrics(local.members)
+    for key, metrics in ours.items():
+        for name, value in metrics.items():
+            assert value == pytest.approx(theirs[key][name], rel=1e-9, abs=1e-12), (key, name)
+    with SweepStore.read(tmp_path / "ray.sqlite") as a, SweepStore.read(tmp_path / "local.sqlite") as b:
+        for name, value in b.weights(3, 1).items():
+            np.testing.assert_allclose(a.weights(3, 1)[name].numpy(), value.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_the_backend_connects_for_the_sweep_and_disconnects_after_it(cluster, digits, local_result):

@@ -1,7 +1,8 @@
 """The one training engine: a population of K networks trained at once (K = 1 for one fit).
 
-Members share an architecture and differ in their strength ``alpha`` (and, optionally,
-in seed and in the rows they train and validate on, for cross-validation). Their
+Members share an architecture (any ``torch.nn.Module``, BatchNorm and dropout included,
+on inputs of any shape ``(n, ...)``) and differ in their strength ``alpha`` (and,
+optionally, in seed and in the rows they train and validate on, for cross-validation). Their
 parameters are stacked along a leading axis and run forward together; one backward pass
 through the *sum* of the members' losses gives each member exactly its own gradient, the
 penalty gradient is added in fused multi-tensor kernels, and SGD or Adam, both
@@ -14,6 +15,8 @@ The package is a functional core with a thin loop:
 ``config``      :class:`TrainConfig`, how to train
 ``inputs``      the validated inputs, one frozen value, checked once at the boundary
 ``state``       :class:`~netreg.engine.state.PopulationState`, everything that changes, with one ``take``
+``forward``     the stacked forward: each member with its own buffers (BatchNorm) and dropout masks
+``dropout``     each member's dropout masks from its own generator, in any module
 ``step``        the pure ``loss_and_grads`` of the minibatch loop and of L-BFGS
 ``stopping``    the pure stopping rules and statuses
 ``optim``       SGD and Adam steps over stacked parameters (functional)

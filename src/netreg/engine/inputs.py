@@ -21,8 +21,10 @@ from netreg import penalties
 from netreg._checks import check_alpha, check_int
 from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
+from netreg.engine.dropout import ALPHA_DROPOUT_MSG
 from netreg.exceptions import DataError, InvalidParameterError, invalid
 from netreg.losses import Task, get_task
+from netreg.nets import MLP
 from netreg.selection import PenalizedParameter
 
 __all__ = ["Inputs", "validate_inputs"]
@@ -37,8 +39,10 @@ class Inputs:
     template : torch.nn.Module
         A copy of the architecture on the run's device and dtype, in training mode.
     X, y, sample_weight : Tensor
-        The data on the device: ``(n, d)`` inputs, targets (class indices for multiclass,
-        ``(n, q)`` floats otherwise) and ``(n,)`` row weights (ones without weights).
+        The data on the device: inputs ``(n, ...)`` (rows along the first axis: ``(n, d)``
+        for netreg's :class:`~netreg.nets.MLP`, any shape for other modules), targets (class
+        indices for multiclass, ``(n, q)`` floats otherwise) and ``(n,)`` row weights (ones
+        without weights).
     task : Task
     penalty : Penalty
     penalized : tuple of PenalizedParameter
@@ -110,8 +114,8 @@ def validate_inputs(
         For a bad parameter (``alphas``, ``seeds``, ``module``, counts of per-member
         sequences, ``early_stopping`` without validation rows, L-BFGS with several members).
     DataError
-        For bad data: ``X``, ``y``, ``sample_weight``, row indices, or a module whose
-        output does not fit the targets.
+        For bad data: ``X``, ``y``, ``sample_weight``, row indices, or a module that cannot
+        run on ``X`` or whose output does not fit the targets.
 
     Examples
     --------
@@ -125,7 +129,7 @@ def validate_inputs(
     penalty = penalties.get(penalty) or penalties.L2(0.0)
     task = get_task(task)
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
-    _refuse_batch_norm(module)
+    _check_module(module)
     alpha_values = _check_alphas(alphas, penalty)
     n_members = len(alpha_values)
     seed_values = _check_seeds(seeds, n_members)
@@ -136,7 +140,8 @@ def validate_inputs(
             config.solver,
             "L-BFGS trains a single member: its line search and curvature pairs would couple the members.",
         )
-    X_np = check_float_array(X, name="X")
+    # netreg's MLP takes tables; any other module takes rows of any shape.
+    X_np = check_float_array(X, name="X", allow_nd=not isinstance(module, MLP))
     n = X_np.shape[0]
     y_np = _check_targets(y, task)
     check_same_rows(X=X_np, y=y_np)
@@ -181,15 +186,18 @@ def validate_inputs(
     )
 
 
-def _refuse_batch_norm(module: nn.Module) -> None:
+def _check_module(module: nn.Module) -> None:
     if not isinstance(module, nn.Module):
         raise invalid("module", "a torch.nn.Module", module)
     for name, sub in module.named_modules():
-        if isinstance(sub, nn.modules.batchnorm._BatchNorm):
+        if isinstance(sub, nn.AlphaDropout | nn.FeatureAlphaDropout) and sub.p > 0:
+            raise InvalidParameterError(ALPHA_DROPOUT_MSG.format(name=type(sub).__name__))
+        # A cumulative average divides by a per-member count, a Python float under vmap.
+        if isinstance(sub, nn.modules.batchnorm._NormBase) and sub.track_running_stats and sub.momentum is None:
             raise InvalidParameterError(
-                f"The module has a BatchNorm layer ({name or 'the module itself'}: {type(sub).__name__}). "
-                "Its running statistics cannot be updated under torch.func.vmap, which trains the "
-                "population; expected a module without BatchNorm. Use LayerNorm or GroupNorm instead."
+                f"The module's {type(sub).__name__} layer ({name or 'the module itself'}) has momentum=None "
+                "(a cumulative average of the batch statistics), which the members of a population cannot keep. "
+                "Expected a float momentum, such as PyTorch's default 0.1."
             )
 
 
@@ -313,9 +321,17 @@ def _reset_state(module: nn.Module, seed: int) -> dict[str, Tensor]:
 
 
 def _check_output_shape(template: nn.Module, X: Tensor, y: Tensor, task: Task) -> None:
-    with torch.no_grad():
-        probe = template.eval()(X[:2])
-    template.train()
+    try:
+        with torch.no_grad():
+            probe = template.eval()(X[:2])
+    except (RuntimeError, ValueError, TypeError, IndexError) as error:
+        reason = str(error).strip().splitlines()[0].rstrip(".")
+        raise DataError(
+            f"The module cannot run on X[:2], of shape {tuple(X[:2].shape)}: {reason}. "
+            "Expected X with rows along the first axis, each row of the shape the module takes."
+        ) from None
+    finally:
+        template.train()
     n_classes = int(y.max()) + 1 if task.name == "multiclass" else None
     expected = n_classes if task.name == "multiclass" else (y.shape[1] if y.ndim > 1 else 1)
     ok = probe.ndim == 2 and (probe.shape[1] >= expected if task.name == "multiclass" else probe.shape[1] == expected)
@@ -328,4 +344,5 @@ def _check_output_shape(template: nn.Module, X: Tensor, y: Tensor, task: Task) -
         raise DataError(
             f"The module's output has shape {tuple(probe.shape)} for 2 rows; the {task.name} task "
             f"expected shape (2, n_outputs) with {what}."
+            + (f" The rows were of shape {tuple(X.shape[1:])}." if X.ndim > 2 else "")
         )

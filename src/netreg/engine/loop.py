@@ -118,13 +118,16 @@ class Trainer:
         for step in range(batches.shape[1]):
             has_batch = counts[:, step] > 0
             active = None if bool(has_batch.all()) else has_batch.to(self.inputs.device)
-            loss, weight = self.train_step(batches[:, step], active, penalty)
+            loss, weight = self.train_step(batches[:, step], active, penalty, n_valid=counts[:, step])
             loss_sum += loss.to(torch.float64) * weight
             weight_sum += weight
         return loss_sum / weight_sum.clamp_min(torch.finfo(torch.float64).tiny)
 
-    def train_step(self, index: Tensor, active: Tensor | None, penalty: PenaltyTerm) -> tuple[Tensor, Tensor]:
-        """Loss, gradients and one solver step on a minibatch (``index``: rows, -1 = padding)."""
+    def train_step(
+        self, index: Tensor, active: Tensor | None, penalty: PenaltyTerm, n_valid: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Loss, gradients and one solver step on a minibatch (``index``: rows, -1 = padding;
+        ``n_valid``: each member's number of rows, on the CPU)."""
         inputs, state = self.inputs, self.state
         shared = index.shape[0] == 1
         valid = index >= 0
@@ -133,7 +136,8 @@ class Trainer:
         target = inputs.y[index]
         if shared:
             target = target.expand(state.n_members, *target.shape[1:])
-        batch = Batch(inputs.X[index[0]] if shared else inputs.X[index], target, weight, shared)
+        x = inputs.X[index[0]] if shared else inputs.X[index]
+        batch = Batch(x, target, weight, shared, n_valid, state.dropout_draws())
         loss, total, grads = loss_and_grads(
             self.forward, inputs.task.loss, state.params, state.param_list, state.buffers, batch, penalty
         )
@@ -221,9 +225,11 @@ class Trainer:
 
     @torch.no_grad()
     def snapshot(self, copy: dict[str, Tensor], mask: Tensor) -> None:
-        """Copy the current parameters of the members in ``mask`` into ``copy``."""
+        """Copy the current parameters and buffers of the members in ``mask`` into ``copy``."""
         for name, p in self.state.params.items():
             copy[name][mask] = p.detach()[mask]
+        for name, b in self.state.buffers.items():
+            copy[name][mask] = b[mask]
 
     # ----------------------------------------------------------------------------------
     def retire(self, status: list[str], epoch: int, reasons: Mapping[int, str] | None = None) -> None:
@@ -234,7 +240,8 @@ class Trainer:
         on_device = where.to(inputs.device)
         source = state.best if self.keep_best else state.last_good
         final = {name: source[name][on_device] for name in state.params}
-        metrics = self.final_metrics(final, {name: b[on_device] for name, b in state.buffers.items()}, leaving)
+        final_buffers = {name: source[name][on_device] for name in state.buffers}
+        metrics = self.final_metrics(final, final_buffers, leaving)
         names = list(state.params)
         for row, position in enumerate(leaving):
             member = state.ids[position]
@@ -242,7 +249,7 @@ class Trainer:
             if status[position] == "stopped":
                 history[-1] = {**history[-1], "stop_reason": reasons[member]}
             weights = {name: value[row].detach().cpu().clone() for name, value in final.items()}
-            weights.update({name: b[position].cpu().clone() for name, b in state.buffers.items()})
+            weights.update({name: b[row].cpu().clone() for name, b in final_buffers.items()})
             result = MemberResult(
                 index=member,
                 alpha=inputs.alphas[member],
@@ -295,7 +302,13 @@ class Trainer:
         """
         inputs, state = self.inputs, self.state
         rows = state.train_rows[0].to(inputs.device)
-        batch = Batch(inputs.X[rows], inputs.y[rows].unsqueeze(0), inputs.sample_weight[rows].unsqueeze(0), True)
+        batch = Batch(
+            inputs.X[rows],
+            inputs.y[rows].unsqueeze(0),
+            inputs.sample_weight[rows].unsqueeze(0),
+            True,
+            generators=state.dropout_draws(),
+        )
         params = state.param_list
         sizes = [p.numel() for p in params]
         penalty = state.penalty_term(inputs.penalty.l1_ratio)

@@ -1,8 +1,9 @@
 """Everything that changes while a population trains, in one value with one ``take``.
 
 :class:`PopulationState` holds, for the members still training, their stacked parameters
-and buffers, optimizer state, training and evaluation rows, data-order generators,
-penalty scales, stopping counters, last good and best weights, histories and indices.
+and buffers, optimizer state, training and evaluation rows, data-order and dropout
+generators, penalty scales, stopping counters, last good and best weights, histories and
+indices.
 Every field is per member along its first axis, so one generic :meth:`PopulationState.take`
 keeps the members at given positions in all of them at once: when members retire, the
 state is replaced by ``state.take(staying)`` and nothing can be forgotten.
@@ -42,13 +43,17 @@ class PopulationState:
     ids : list of int
         The members' indices in the population.
     params, buffers : dict of str to Tensor
-        Stacked parameters ``(K, ...)`` (leaves requiring gradients) and buffers.
+        Stacked parameters ``(K, ...)`` (leaves requiring gradients) and buffers (BatchNorm's
+        running statistics: each member keeps its own).
     optimizer : object or None
         The solver's state (:mod:`netreg.engine.optim`), ``None`` for L-BFGS.
     train_rows : list of Tensor
         Each member's training row indices (CPU).
     generators : list of torch.Generator
         Each member's data-order generator.
+    dropout_generators : list of torch.Generator
+        Each member's dropout generator (on the device), seeded with the member's seed: a
+        member draws the masks it would draw alone.
     eval_rows : dict of str to Rows
         The held-out row sets.
     n_samples : Tensor
@@ -61,12 +66,17 @@ class PopulationState:
     progress : Progress
         Stopping counters.
     last_good, best : dict of str to Tensor
-        Parameters of the last finite epoch, and of the best epoch (early stopping).
+        Parameters and buffers of the last finite epoch, and of the best epoch (early
+        stopping).
     histories : list of History
         Each member's records so far.
     order_generator : torch.Generator or None
         Shared: one generator drawing the data order of all members, when they all have
         the same rows and seed (drawn once, used by all); ``None`` otherwise.
+    dropout_generator : torch.Generator or None
+        Shared: one generator drawing the dropout masks of all members, when they all have
+        the same seed and number of training rows (so they draw the same masks at the same
+        steps: drawn once, used by all); ``None`` otherwise.
     """
 
     ids: list[int]
@@ -75,6 +85,7 @@ class PopulationState:
     optimizer: Any
     train_rows: list[Tensor]
     generators: list[torch.Generator]
+    dropout_generators: list[torch.Generator]
     eval_rows: dict[str, Rows]
     n_samples: Tensor
     alphas: Tensor
@@ -84,6 +95,7 @@ class PopulationState:
     best: dict[str, Tensor]
     histories: list[History]
     order_generator: torch.Generator | None = field(default=None, metadata={"shared": True})
+    dropout_generator: torch.Generator | None = field(default=None, metadata={"shared": True})
 
     def __post_init__(self) -> None:
         # Views the training step reads every batch, built once per membership.
@@ -97,6 +109,13 @@ class PopulationState:
     def n_members(self) -> int:
         """How many members are still training."""
         return len(self.ids)
+
+    def dropout_draws(self) -> tuple[torch.Generator, ...]:
+        """The generators the members draw their dropout masks from: one per member, or one
+        for all (see ``dropout_generator``)."""
+        if self.dropout_generator is not None:
+            return (self.dropout_generator,)
+        return tuple(self.dropout_generators)
 
     def penalty_term(self, l1_ratio: float) -> PenaltyTerm:
         """The penalty as :func:`netreg.engine.step.loss_and_grads` takes it."""
@@ -115,7 +134,7 @@ class PopulationState:
         >>> state = PopulationState(
         ...     ids=[4, 5, 6], params={"w": torch.arange(3.0).reshape(3, 1).requires_grad_()}, buffers={},
         ...     optimizer=SGDState([torch.zeros(3, 1)]), train_rows=[torch.arange(2)] * 3, generators=[None] * 3,
-        ...     eval_rows={}, n_samples=torch.ones(3), alphas=torch.ones(3, 1),
+        ...     dropout_generators=[None] * 3, eval_rows={}, n_samples=torch.ones(3), alphas=torch.ones(3, 1),
         ...     scales={"w": torch.ones(3, 1)}, progress=Progress.start(3),
         ...     last_good={}, best={}, histories=[[], [], []])
         >>> kept = state.take([2, 0])
@@ -155,7 +174,11 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         name: torch.stack([s[name] for s in states]).to(device, dtype).requires_grad_(True)
         for name, _ in inputs.template.named_parameters()
     }
-    buffers = {name: torch.stack([s[name] for s in states]).to(device) for name, _ in inputs.template.named_buffers()}
+    # Floating buffers (running statistics) in the run's dtype, as module.to(dtype) casts them.
+    buffers = {
+        name: torch.stack([s[name] for s in states]).to(device, dtype if b.is_floating_point() else b.dtype)
+        for name, b in inputs.template.named_buffers()
+    }
     penalized = [p.name for p in inputs.penalized]
     alphas = torch.tensor(
         [[a if p.alpha is None else p.alpha for p in inputs.penalized] for a in inputs.alphas], dtype=torch.float64
@@ -168,9 +191,12 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         if saved is not None:
             solver.load_member_state(optimizer, position, list(params), saved)
     # Members with the same rows and seed draw the same order: draw it once.
-    shared_order = len(set(inputs.seeds)) == 1 and all(
-        np.array_equal(rows, inputs.train_rows[0]) for rows in inputs.train_rows
-    )
+    same_seed = len(set(inputs.seeds)) == 1
+    shared_order = same_seed and all(np.array_equal(rows, inputs.train_rows[0]) for rows in inputs.train_rows)
+    # Members draw masks at the steps where they have rows, for their rows: with the same
+    # seed and as many rows, they draw the same masks.
+    shared_dropout = same_seed and len({len(rows) for rows in inputs.train_rows}) == 1
+    kept = {**params, **buffers}
     return PopulationState(
         ids=list(range(n_members)),
         params=params,
@@ -178,13 +204,15 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         optimizer=optimizer,
         train_rows=[torch.as_tensor(rows, dtype=torch.long) for rows in inputs.train_rows],
         generators=[torch.Generator().manual_seed(seed) for seed in inputs.seeds],
+        dropout_generators=[torch.Generator(device).manual_seed(seed) for seed in inputs.seeds],
         eval_rows={name: Rows.build(rows, sw, device) for name, rows in inputs.eval_rows.items()},
         n_samples=n_samples,
         alphas=alphas,
         scales=dict(zip(penalized, scales)),
         progress=Progress.start(n_members),
-        last_good={name: p.detach().clone() for name, p in params.items()},
-        best={name: p.detach().clone() for name, p in params.items()},
+        last_good={name: t.detach().clone() for name, t in kept.items()},
+        best={name: t.detach().clone() for name, t in kept.items()},
         histories=[History() for _ in range(n_members)],
         order_generator=torch.Generator().manual_seed(inputs.seeds[0]) if shared_order else None,
+        dropout_generator=torch.Generator(device).manual_seed(inputs.seeds[0]) if shared_dropout else None,
     )

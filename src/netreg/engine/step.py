@@ -1,7 +1,8 @@
-"""The population's forward pass and its loss and gradients: the pure core of a training step.
+"""The population's loss and gradients: the pure core of a training step.
 
 :func:`loss_and_grads` is the only place where the objective's gradient is computed; the
-minibatch loop calls it on each batch and L-BFGS on the full training set.
+minibatch loop calls it on each batch and L-BFGS on the full training set. The forward
+pass it differentiates is :mod:`netreg.engine.forward`'s.
 
 One backward pass through the *sum* of the members' losses gives each member exactly its
 own gradient (a mean would scale every member's learning rate by 1/K). The penalty's
@@ -15,27 +16,26 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import torch
-from torch import Tensor, nn
-from torch.func import functional_call, vmap
+from torch import Tensor
 
 from netreg import penalties
-from netreg.nets import MLP, stacked_mlp_forward
+from netreg.engine.forward import Forward, stacked_forward
 
 __all__ = ["Forward", "Batch", "PenaltyTerm", "stacked_forward", "loss_and_grads"]
 
-#: ``forward(params, buffers, x, shared) -> (K, n, q)`` raw outputs of the K members, for
-#: inputs ``x`` of shape ``(n, d)`` fed to every member (``shared``) or ``(K, n, d)``.
-Forward = Callable[[Mapping[str, Tensor], Mapping[str, Tensor], Tensor, bool], Tensor]
-
 
 class Batch(NamedTuple):
-    """Rows fed to the population: inputs ``x`` (``(n, d)`` when ``shared`` by all members,
-    else ``(K, n, d)``), targets ``(K, n, ...)`` and row weights ``(K or 1, n)`` (0 on padding)."""
+    """Rows fed to the population: inputs ``x`` (``(n, ...)`` when ``shared`` by all members,
+    else ``(K, n, ...)``), targets ``(K, n, ...)`` and row weights ``(K or 1, n)`` (0 on padding);
+    in training, each member's number of valid leading rows ``n_valid`` (``(K,)`` on the CPU,
+    ``None``: all rows) and its dropout generators (one per member or one for all)."""
 
     x: Tensor
     target: Tensor
     weight: Tensor
     shared: bool
+    n_valid: Tensor | None = None
+    generators: Sequence[torch.Generator] | None = None
 
 
 class PenaltyTerm(NamedTuple):
@@ -45,46 +45,6 @@ class PenaltyTerm(NamedTuple):
     positions: tuple[int, ...]
     scales: list[Tensor]
     l1_ratio: float
-
-
-def stacked_forward(template: nn.Module) -> Forward:
-    """The forward pass of K stacked copies of ``template``.
-
-    ``template`` is the architecture; its ``training`` flag (dropout) is read at each call.
-    netreg's own :class:`~netreg.nets.MLP` runs through its batched forward, about 1.5x
-    faster than ``vmap``'s; any other module through ``vmap`` over
-    ``torch.func.functional_call``, with an independent dropout mask per member.
-
-    Examples
-    --------
-    >>> from torch.func import stack_module_state
-    >>> nets = [nn.Sequential(nn.Linear(3, 2)) for _ in range(4)]
-    >>> params, buffers = stack_module_state(nets)
-    >>> forward = stacked_forward(nets[0])
-    >>> x = torch.randn(5, 3)
-    >>> torch.allclose(forward(params, buffers, x, True)[2], nets[2](x))
-    True
-    """
-    if type(template) is MLP:
-        n_layers, activation, dropout = len(template.layers), template.activation, template.dropout
-
-        def mlp(params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor, shared: bool) -> Tensor:
-            return stacked_mlp_forward(
-                params, x, n_layers=n_layers, activation=activation, dropout=dropout, training=template.training
-            )
-
-        return mlp
-
-    def call(params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor) -> Tensor:
-        return functional_call(template, (params, buffers), (x,))
-
-    on_shared = vmap(call, in_dims=(0, 0, None), randomness="different")
-    on_own = vmap(call, in_dims=(0, 0, 0), randomness="different")
-
-    def generic(params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor, shared: bool) -> Tensor:
-        return (on_shared if shared else on_own)(params, buffers, x)
-
-    return generic
 
 
 def loss_and_grads(
@@ -111,7 +71,7 @@ def loss_and_grads(
     Parameters
     ----------
     forward : Forward
-        The stacked forward pass (:func:`stacked_forward`).
+        The stacked forward pass (:func:`~netreg.engine.forward.stacked_forward`).
     loss : callable
         Per-row data loss ``loss(out, y) -> (K, n)`` (a :class:`netreg.losses.Task`'s).
     params, param_list : mapping of str to Tensor, and its values as a list
@@ -132,6 +92,7 @@ def loss_and_grads(
 
     Examples
     --------
+    >>> from torch import nn
     >>> from netreg.losses import get_task
     >>> params = {"weight": torch.ones(2, 1, 1, requires_grad=True)}  # 2 members of nn.Linear(1, 1, bias=False)
     >>> forward = stacked_forward(nn.Linear(1, 1, bias=False))
@@ -142,7 +103,7 @@ def loss_and_grads(
     >>> loss.tolist(), grads[0].flatten().tolist()  # loss (2w)^2 / 2; gradient 4w + alpha/m * w
     ([2.0, 2.0], [4.0, 5.0])
     """
-    out = forward(params, buffers, batch.x, batch.shared)
+    out = forward(params, buffers, batch.x, batch.shared, batch.n_valid, batch.generators)
     total = batch.weight.sum(1)
     data = (loss(out, batch.target) * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
     grads = list(torch.autograd.grad(data.sum(), param_list))

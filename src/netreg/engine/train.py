@@ -47,11 +47,20 @@ def train_population(
     Parameters
     ----------
     module : torch.nn.Module
-        The architecture (any module without BatchNorm). Members start from
+        The architecture: netreg's :class:`~netreg.nets.MLP` or any module that
+        ``torch.func.vmap`` can run (recurrent layers cannot). Members start from
         ``init_states``, or else from ``module.reset_parameters()`` (or that of each
-        submodule, if the module has none) under their own seed.
-    X : array-like of shape (n_samples, n_features)
-        Inputs.
+        submodule, if the module has none) under their own seed. Buffers are per member:
+        each member keeps its own BatchNorm running statistics, updated in training mode
+        and used in eval mode, as in plain PyTorch (with ``solver="lbfgs"``, every
+        evaluation of the objective updates them, as a ``torch.optim.LBFGS`` closure
+        would); members of a module with BatchNorm or dropout run on their own rows only
+        (a member's batch is never padded).
+    X : array-like or tensor of shape (n_samples, ...)
+        Inputs, rows along the first axis: ``(n_samples, n_features)`` for the MLP, any
+        shape for other modules (images ``(n_samples, channels, height, width)``). They are
+        cast to ``config.dtype``; a module with an ``nn.Embedding`` casts its indices back
+        (``x.long()``).
     y : array-like
         Targets: ``(n,)`` or ``(n, q)`` floats for regression, ``(n,)`` class indices
         for multiclass, ``(n,)`` 0/1 for binary, ``(n, q)`` 0/1 for multilabel.
@@ -66,10 +75,11 @@ def train_population(
     config : TrainConfig, optional
         Solver and stopping settings; the defaults of :class:`TrainConfig` otherwise.
     seeds : int or sequence of int, default=0
-        Per member seed of initialization and data order; one int for all. Dropout masks
-        come from one random stream for the whole population, seeded with the first
-        member's seed: a run is reproducible, but with dropout a member's masks depend on
-        the population it trains in (without dropout, a member equals its solo fit).
+        Per member seed of initialization, data order and dropout; one int for all. Each
+        member draws its dropout masks from its own generator seeded with its seed, over
+        its own rows, so with dropout too a member equals its solo fit, and a solo fit
+        draws the masks of a plain PyTorch loop run after ``torch.manual_seed(seed)`` (on
+        the CPU; see :mod:`netreg.engine.dropout` for what is covered).
     train_rows : sequence of array-like of int, optional
         Per member, the rows it trains on (default: all rows).
     eval_rows : mapping of str to sequence of array-like of int, optional

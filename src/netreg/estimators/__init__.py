@@ -11,7 +11,11 @@ divides the penalty by the *batch* size for ``sgd`` and ``adam``, so its ``alpha
 different strength for every batch size; netreg's does not (see
 :func:`netreg.conventions.to_sklearn_alpha`).
 
+They train netreg's MLP, or any ``torch.nn.Module`` given as ``module=`` (with
+``module_kwargs``), on inputs of any shape.
+
 Modules: :mod:`~netreg.estimators.params` (the parameters, declared once),
+:mod:`~netreg.estimators.network` (the network a fit trains: the MLP or the user's module),
 :mod:`~netreg.estimators.request` (what a fit trains, handed to the engine and to sweeps),
 :mod:`~netreg.estimators.fitted` (the fitted state, set in one place),
 :mod:`~netreg.estimators.base`, :mod:`~netreg.estimators.classifier`,

@@ -17,11 +17,13 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+from torch import nn
 
 from netreg import penalties
 from netreg.engine import Callback, member_module, train_population
 from netreg.estimators.fitted import FittedState, set_fitted_state
-from netreg.estimators.params import MLP_PARAMS, constraints, hidden_sizes, make_init, validate_parameters
+from netreg.estimators.network import build_network, check_output
+from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
 from netreg.estimators.request import TrainingRequest, draw_seed
 from netreg.exceptions import NotFittedError, bad_data
@@ -56,7 +58,7 @@ class BaseNetReg(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -77,12 +79,25 @@ class BaseNetReg(BaseEstimator):
         return self._request(X, y, sample_weight, reset=True)
 
     def _request(self, X: Any, y: Any, sample_weight: Any, *, reset: bool, classes: Any = None) -> TrainingRequest:
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset, **self._y_kind)
+        X = _as_array(X)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            allow_nd=self.module is not None,
+            **self._y_kind,
+        )
+        if not reset:
+            _check_row_shape(self, X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         targets, task, labels, y_ndim, transformer = self._targets(y, reset=reset, classes=classes)
         n_outputs = targets.shape[1] if targets.ndim == 2 else len(labels)
-        template = MLP(X.shape[1], hidden_sizes(self), n_outputs, activation=self.activation, dropout=self.dropout)
+        template = build_network(self, X.shape[1:], n_outputs)
+        check_output(self, template, X, n_outputs)
         seed, _ = draw_seed(self.random_state)
         return TrainingRequest(
             template=template.to(getattr(torch, self.dtype)),
@@ -132,7 +147,7 @@ class BaseNetReg(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights: the data loss is their weighted mean and m in the penalty is
@@ -188,6 +203,8 @@ class BaseNetReg(BaseEstimator):
             classes=request.classes,
             y_ndim=request.y_ndim,
             n_features=request.X.shape[1],
+            input_shape=request.X.shape[1:],
+            n_outputs=request.n_outputs,
             feature_names=getattr(self, "feature_names_in_", None),
             history=(list(self.history_) if continuing else []) + list(member.history),
             status=member.status,
@@ -209,7 +226,9 @@ class BaseNetReg(BaseEstimator):
                 "appropriate arguments before using this estimator."
             )
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        tables = isinstance(self.module_, MLP)
+        X = validate_data(self, _as_array(X), reset=False, dtype=(np.float64, np.float32), allow_nd=not tables)
+        _check_row_shape(self, X)
         parameter = next(self.module_.parameters())
         outputs = []
         with torch.no_grad():
@@ -231,7 +250,22 @@ class BaseNetReg(BaseEstimator):
         return state
 
 
-def _check_same_network(previous: MLP, template: MLP) -> None:
+def _as_array(X: Any) -> Any:
+    # scikit-learn reads tensors through NumPy, which needs them on the CPU and detached.
+    return X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X
+
+
+def _check_row_shape(estimator: Any, X: np.ndarray) -> None:
+    """Rows of the shape the estimator was fitted on (scikit-learn checks ``X.shape[1]`` only)."""
+    expected = tuple(getattr(estimator, "input_shape_", X.shape[1:]))
+    if tuple(X.shape[1:]) != expected:
+        raise bad_data(
+            f"X has rows of shape {tuple(X.shape[1:])}",
+            f"rows of shape {expected}, as {type(estimator).__name__} was fitted on",
+        )
+
+
+def _check_same_network(previous: nn.Module, template: nn.Module) -> None:
     """warm_start and partial_fit continue from the previous weights: the network must not change."""
     before = {name: tuple(t.shape) for name, t in previous.state_dict().items()}
     now = {name: tuple(t.shape) for name, t in template.state_dict().items()}

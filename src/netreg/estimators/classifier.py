@@ -37,6 +37,17 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         Units of each hidden layer; ``()`` gives L2-regularized logistic regression.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Hidden-layer activation.
+    module : torch.nn.Module subclass or callable, default=None
+        Your own network instead of the MLP (skorch's ``module``): a class or a function
+        that builds one, called with ``module_kwargs`` and with those of ``n_features``
+        (``X.shape[1]``), ``input_shape`` (``X.shape[1:]``) and ``n_outputs`` that its
+        signature names; it returns logits of shape ``(n_samples, n_outputs)``. ``X`` may
+        then have rows of any shape (images ``(n, channels, height, width)``).
+        ``hidden_layer_sizes``, ``activation`` and ``dropout`` shape the MLP only and must
+        keep their defaults. See ``docs/own_module.md``.
+    module_kwargs : dict, default=None
+        The module's own keyword arguments (one dict parameter, so that ``clone`` and
+        ``GridSearchCV`` handle it as scikit-learn does any other).
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"lbfgs"`` is full-batch L-BFGS (recommended for small data sets).
     alpha : float, default=0.0001
@@ -49,7 +60,8 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
     l1_ratio : float, default=0.5
         Mix of L1 in the elastic net, in [0, 1]; used only with ``penalty="elasticnet"``.
     dropout : float, default=0.0
-        Dropout probability after each hidden activation during training, in [0, 1).
+        Dropout probability after each hidden activation during training, in [0, 1). Each
+        fit draws its masks from its own generator, seeded from ``random_state``.
     batch_size : int or "auto", default="auto"
         Minibatch size for ``sgd``/``adam``; ``"auto"`` is ``min(200, n_samples)``.
     learning_rate_init : float, default=0.001
@@ -94,9 +106,10 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coefs_ : list of ndarray
-        ``coefs_[j]`` is the weight matrix of layer j, shape (fan_in, fan_out).
+        ``coefs_[j]`` is the weight matrix of layer j, shape (fan_in, fan_out) (netreg's
+        MLP only; a ``module``'s parameters are in ``module_``).
     intercepts_ : list of ndarray
-        ``intercepts_[j]`` is the bias vector of layer j.
+        ``intercepts_[j]`` is the bias vector of layer j (MLP only).
     loss_ : float
         Objective (data loss plus penalty) at the last epoch.
     loss_curve_ : list of float
@@ -118,16 +131,19 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
     status_ : str
         Why training stopped: ``"converged"``, ``"early_stopped"``, ``"max_iter"`` or
         ``"stalled"``.
-    module_ : netreg.MLP
-        The trained PyTorch module (CPU, eval mode).
+    module_ : netreg.MLP or torch.nn.Module
+        The trained PyTorch module (CPU, eval mode): the MLP, or the one ``module`` built.
     n_layers_ : int
-        Number of layers, input and output included.
+        Number of layers, input and output included (MLP only).
     n_outputs_ : int
         Number of output units.
     out_activation_ : str
         ``"softmax"`` or ``"logistic"``.
     n_features_in_ : int
-        Number of features seen in ``fit``.
+        Number of features seen in ``fit``: ``X.shape[1]``, as scikit-learn counts them
+        (the channels of images).
+    input_shape_ : tuple of int
+        The shape of one row of ``X`` seen in ``fit`` (``(n_features,)`` for a table).
     feature_names_in_ : ndarray of str
         Feature names, when ``X`` had string column names.
 
@@ -200,7 +216,7 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         classes : array-like of shape (n_classes,), default=None
             All classes over all calls; required on the first call unless ``y`` holds

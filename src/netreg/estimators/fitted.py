@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
+from torch import nn
 
 from netreg.nets import MLP
 
@@ -27,14 +28,15 @@ class FittedState:
 
     Attributes
     ----------
-    module : MLP
-        The trained network (CPU, eval mode).
+    module : torch.nn.Module
+        The trained network (CPU, eval mode): netreg's MLP or the estimator's ``module``.
     task : {"regression", "binary", "multiclass", "multilabel"}
     classes : ndarray or None
         Class labels (``None`` for regression).
     y_ndim : int
         1 when ``y`` was a vector (predictions are then a vector too), else 2.
     n_features : int
+        ``X.shape[1]``, as scikit-learn counts features.
     feature_names : ndarray of str or None
     history : list of dict
         Per-epoch records of every fit so far (:mod:`netreg.history`).
@@ -48,9 +50,13 @@ class FittedState:
         The optimizer's state, to continue with ``partial_fit`` (not saved to disk).
     target_transformer : transformer or None
         The fitted transformer of a regressor's targets (``transformer_``), if any.
+    input_shape : tuple of int or None
+        The shape of one row of ``X`` (``None``: ``(n_features,)``, a table).
+    n_outputs : int or None
+        The network's outputs (``None``: those of the MLP's last layer).
     """
 
-    module: MLP
+    module: nn.Module
     task: str
     classes: np.ndarray | None
     y_ndim: int
@@ -62,6 +68,8 @@ class FittedState:
     validated: bool = False
     optimizer_state: dict[str, Any] | None = field(default=None, repr=False)
     target_transformer: Any = None
+    input_shape: tuple[int, ...] | None = None
+    n_outputs: int | None = None
 
 
 def set_fitted_state(estimator: Any, state: FittedState) -> None:
@@ -78,17 +86,24 @@ def set_fitted_state(estimator: Any, state: FittedState) -> None:
     (3,)
     """
     module = state.module.eval()
-    layers = module.layers
     estimator.module_ = module
-    estimator.coefs_ = [layer.weight.detach().numpy().T.copy() for layer in layers]
-    estimator.intercepts_ = [layer.bias.detach().numpy().copy() for layer in layers]
+    if isinstance(module, MLP):
+        layers = module.layers
+        estimator.coefs_ = [layer.weight.detach().numpy().T.copy() for layer in layers]
+        estimator.intercepts_ = [layer.bias.detach().numpy().copy() for layer in layers]
+        estimator.n_layers_ = len(layers) + 1
+    else:
+        # Layers of the MLP only: another module's parameters are in module_.
+        for name in ("coefs_", "intercepts_", "n_layers_"):
+            if hasattr(estimator, name):
+                delattr(estimator, name)
+    estimator.n_outputs_ = int(module.layers[-1].out_features if state.n_outputs is None else state.n_outputs)
     estimator.n_features_in_ = int(state.n_features)
+    estimator.input_shape_ = tuple(int(size) for size in (state.input_shape or (state.n_features,)))
     if state.feature_names is not None:
         estimator.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
     elif hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
-    estimator.n_layers_ = len(layers) + 1
-    estimator.n_outputs_ = layers[-1].out_features
     estimator.out_activation_ = _OUT_ACTIVATION[state.task]
     estimator._task = state.task
     estimator._y_ndim = int(state.y_ndim)
@@ -145,4 +160,6 @@ def fitted_state(estimator: Any) -> FittedState:
         validated=estimator.validation_scores_ is not None,
         optimizer_state=estimator._optimizer_state,
         target_transformer=getattr(estimator, "transformer_", None),
+        input_shape=getattr(estimator, "input_shape_", None),
+        n_outputs=estimator.n_outputs_,
     )

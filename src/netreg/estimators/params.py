@@ -4,14 +4,15 @@ scikit-learn reads an estimator's parameters from the signature of its ``__init_
 (``get_params``, ``clone``) and checks them against ``_parameter_constraints`` in ``fit``.
 Both come from the declarations below, so the plain estimators and their cross-validated
 variants share one list instead of two hand-written 26-parameter signatures that could
-drift apart.
+drift apart. ``module`` and ``module_kwargs`` (a user's own network, see
+:mod:`netreg.estimators.network`) are checked here too, against the MLP's parameters.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -20,10 +21,23 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
+from torch import nn
 
+from netreg._checks import invalid
 from netreg.exceptions import InvalidParameterError
 
-__all__ = ["Param", "MLP_PARAMS", "REGRESSOR_PARAMS", "CV_PARAMS", "constraints", "make_init", "validate_parameters"]
+__all__ = [
+    "Param",
+    "MLP_PARAMS",
+    "REGRESSOR_PARAMS",
+    "CV_PARAMS",
+    "DATA_ARGUMENTS",
+    "MLP_ONLY",
+    "constraints",
+    "make_init",
+    "validate_parameters",
+    "describe",
+]
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,9 @@ class Param:
 MLP_PARAMS: tuple[Param, ...] = (
     Param("hidden_layer_sizes", (100,), ["array-like", Interval(Integral, 1, None, closed="left")]),
     Param("activation", "relu", [StrOptions({"identity", "logistic", "tanh", "relu"})]),
+    # The user's own network instead of the MLP (see netreg.estimators.network).
+    Param("module", None, [None, callable]),
+    Param("module_kwargs", None, [None, dict]),
     Param("solver", "adam", [StrOptions({"lbfgs", "sgd", "adam"})]),
     Param("alpha", 0.0001, [Interval(Real, 0, None, closed="left")]),
     Param("penalty", "l2", [StrOptions({"l2", "l1", "elasticnet"})]),
@@ -90,6 +107,63 @@ CV_PARAMS: tuple[Param, ...] = (
 )
 
 N_POSITIONAL = 2
+
+#: What a user's module may be told about the data, by these names.
+DATA_ARGUMENTS = ("n_features", "input_shape", "n_outputs")
+
+#: The parameters that shape netreg's MLP, and their defaults; they have no effect on a
+#: user's module, so setting them with one is refused rather than silently ignored.
+MLP_ONLY = {"hidden_layer_sizes": (100,), "activation": "relu", "dropout": 0.0}
+
+
+def check_module(estimator: Any) -> None:
+    """Check ``module`` and ``module_kwargs`` together with the MLP's parameters.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a module instance (the class is expected), a ``module_kwargs`` without a
+        ``module``, a ``module_kwargs`` that names a data argument or a non-str key, or an
+        MLP parameter changed from its default together with a ``module``.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> check_module(NetRegClassifier(module=nn.Linear(3, 2)))
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `module` must be a torch.nn.Module subclass or a callable that builds one. Got module=Linear(in_features=3, out_features=2, bias=True). Pass the class, and its arguments in module_kwargs: module=Linear, module_kwargs={...}.
+    """
+    module, kwargs = estimator.module, estimator.module_kwargs
+    if isinstance(module, nn.Module):
+        raise invalid(
+            "module",
+            "a torch.nn.Module subclass or a callable that builds one",
+            module,
+            f"Pass the class, and its arguments in module_kwargs: module={type(module).__name__}, module_kwargs={{...}}.",
+        )
+    if module is None:
+        if kwargs is not None:
+            raise invalid(
+                "module_kwargs", "None without a module (netreg's MLP takes hidden_layer_sizes)", kwargs, "Set module."
+            )
+        return
+    named = sorted(key for key in kwargs or {} if not isinstance(key, str) or key in DATA_ARGUMENTS)
+    if named:
+        raise invalid(
+            "module_kwargs",
+            "a dict of the module's own keyword arguments (str keys)",
+            kwargs,
+            f"Remove {named}: {', '.join(DATA_ARGUMENTS)} are given from the data.",
+        )
+    for name, default in MLP_ONLY.items():
+        value = hidden_sizes(estimator) if name == "hidden_layer_sizes" else getattr(estimator, name)
+        if value != default:
+            raise InvalidParameterError(
+                f"`{name}` shapes netreg's MLP and has no effect on module={describe(module)}; expected its default "
+                f"{default!r}. Got {name}={getattr(estimator, name)!r}. Leave it at its default and build what you "
+                "need into your module (with module_kwargs)."
+            )
 
 
 def constraints(params: Sequence[Param]) -> dict[str, Any]:
@@ -171,6 +245,8 @@ def validate_parameters(estimator: BaseEstimator) -> None:
         values = np.atleast_1d(np.asarray(sizes, dtype=object))
         if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in values):
             raise InvalidParameterError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+    if hasattr(estimator, "module"):
+        check_module(estimator)
 
 
 def hidden_sizes(estimator: Any) -> tuple[int, ...]:
@@ -183,3 +259,22 @@ def hidden_sizes(estimator: Any) -> tuple[int, ...]:
     ((10,), ())
     """
     return tuple(int(size) for size in np.atleast_1d(np.asarray(estimator.hidden_layer_sizes, dtype=object)))
+
+
+def describe(value: Any) -> Any:
+    """A stable, readable name for a class or function (``"package.module.Name"``), recursively
+    in dicts, lists and tuples; other values as they are. A sweep's specification records
+    ``module`` and ``module_kwargs`` this way, so that a rerun in another process matches it.
+
+    Examples
+    --------
+    >>> describe({"activation": nn.ReLU, "width": 8})
+    {'activation': 'torch.nn.modules.activation.ReLU', 'width': 8}
+    """
+    if isinstance(value, Mapping):
+        return {key: describe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(describe(item) for item in value)
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', None) or ''}.{value.__qualname__}".lstrip(".")
+    return value

@@ -29,8 +29,8 @@ class NetRegRegressor(RegressorMixin, BaseNetReg):
 
     Parameters
     ----------
-    hidden_layer_sizes, activation, solver, alpha, penalty, l1_ratio, dropout, batch_size, \
-learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \
+    hidden_layer_sizes, activation, module, module_kwargs, solver, alpha, penalty, l1_ratio, dropout, \
+batch_size, learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \
 n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \
 device, dtype, verbose, warm_start
         As in :class:`NetRegClassifier`; early stopping watches the validation R^2.
@@ -48,7 +48,7 @@ device, dtype, verbose, warm_start
     ----------
     coefs_, intercepts_, loss_, loss_curve_, best_loss_, validation_scores_, \
 best_validation_score_, n_iter_, t_, history_, status_, module_, n_layers_, n_outputs_, \
-n_features_in_, feature_names_in_
+n_features_in_, input_shape_, feature_names_in_
         As in :class:`NetRegClassifier` (validation scores are R^2).
     out_activation_ : str
         ``"identity"``.

@@ -45,9 +45,11 @@ class TrainingRequest:
     Attributes
     ----------
     template : torch.nn.Module
-        The network to train (its initial weights are drawn from ``seed``).
-    X : ndarray of shape (n_samples, n_features)
-        Validated inputs.
+        The network to train (its initial weights are drawn from ``seed``): netreg's MLP,
+        or the estimator's ``module`` built for the data.
+    X : ndarray of shape (n_samples, ...)
+        Validated inputs: ``(n_samples, n_features)`` for the MLP, rows of any shape for
+        a ``module``.
     y : ndarray
         Validated targets as given (class labels for a classifier), what cross-validation
         splits stratify on.
@@ -59,7 +61,7 @@ class TrainingRequest:
     penalty : Penalty
         The penalty, with the estimator's ``alpha``.
     seed : int
-        Seed of initialization, data order and dropout.
+        Seed of initialization, data order and dropout masks.
     early_stopping : bool
         Whether a fit holds out ``validation_fraction`` of its rows to stop on (never with
         L-BFGS, as in scikit-learn).
@@ -95,6 +97,16 @@ class TrainingRequest:
     classes: np.ndarray | None
     y_ndim: int
     target_transformer: Any = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one row of ``X``."""
+        return tuple(self.X.shape[1:])
+
+    @property
+    def n_outputs(self) -> int:
+        """The outputs the network has: one per class (multiclass), label or target; 1 for binary."""
+        return int(self.targets.shape[1]) if self.targets.ndim == 2 else len(self.classes)
 
     def holdout(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Split ``rows`` into training and early-stopping rows, as the estimator's own fit

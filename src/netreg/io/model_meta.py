@@ -52,6 +52,8 @@ def model_metadata(
     params = estimator.get_params(deep=False)
     if "transformer" in params:
         params["transformer"] = None  # the fitted transformer goes to "target_transform"
+    for name in ("module", "module_kwargs"):  # None: netreg's MLP, as in models saved before they existed
+        params.pop(name, None)
     params = json.loads(json.dumps(params, default=_plain))
     params["hidden_layer_sizes"] = list(module.hidden_layer_sizes)
     meta = {

@@ -124,6 +124,12 @@ def save_model(
     estimator = getattr(estimator, "best_estimator_", estimator)
     if not hasattr(estimator, "module_"):
         raise ModelFormatError(f"Only a fitted estimator can be saved; got an unfitted {type(estimator).__name__}.")
+    if not isinstance(estimator.module_, MLP):
+        raise ModelFormatError(
+            f"A model folder describes netreg's MLP in JSON, without code; this estimator trained its own module "
+            f"({type(estimator.module_).__name__}). Pickle the estimator (pickle or joblib), or save the module's "
+            "weights with torch.save(estimator.module_.state_dict(), path)."
+        )
     path = Path(path)
     meta = model_metadata(estimator, preprocessor, target, extra or {})
     if fingerprint is not None:

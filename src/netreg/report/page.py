@@ -247,6 +247,8 @@ def _by_alpha(result: SweepResult, keys: Sequence[tuple[int, int]]) -> str:
 
 def _estimator_line(spec: dict[str, Any]) -> str:
     params = spec.get("params", {})
-    shown = ("hidden_layer_sizes", "activation", "penalty", "solver", "max_iter", "batch_size", "early_stopping")
+    # A user's module is named with its arguments; the MLP by its layers.
+    network = ("module", "module_kwargs") if params.get("module") is not None else ("hidden_layer_sizes", "activation")
+    shown = (*network, "penalty", "solver", "max_iter", "batch_size", "early_stopping")
     settings = ", ".join(f"{key}={params[key]}" for key in shown if key in params)
     return escape(f"{spec.get('estimator', 'estimator')}({settings})")

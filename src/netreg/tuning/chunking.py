@@ -8,6 +8,7 @@ from torch import nn
 from netreg._checks import check_int
 from netreg.engine import resolve_device
 from netreg.exceptions import invalid
+from netreg.nets import MLP
 from netreg.tuning.plan import SweepPlan
 
 __all__ = ["chunk_size", "check_population_memory", "member_bytes", "MEMORY_BUDGET_BYTES", "CACHE_BYTES"]
@@ -44,10 +45,38 @@ def member_bytes(plan: SweepPlan) -> int:
     """Rough memory of one member: weights with their gradient, optimizer and kept copies,
     plus one minibatch's activations kept for the backward pass."""
     n_params = sum(p.numel() for p in plan.template.parameters())
-    widths = sum(m.out_features for m in plan.template.modules() if isinstance(m, nn.Linear))
     batch = plan.config.batch_size or max(len(r) for r in plan.train_rows)
     item = 8 if plan.config.dtype == "float64" else 4
-    return item * (7 * n_params + 4 * batch * (widths + plan.X.shape[1]))
+    return item * (7 * n_params + 4 * batch * _values_per_row(plan))
+
+
+def _values_per_row(plan: SweepPlan) -> int:
+    """Values one row puts through the network: its inputs and the layers' outputs."""
+    if isinstance(plan.template, MLP):
+        return sum(m.out_features for m in plan.template.modules() if isinstance(m, nn.Linear)) + plan.X.shape[1]
+    # Any other module: count the outputs of its leaf modules on one row.
+    counts = [plan.X[0].size]
+    leaves = [m for m in plan.template.modules() if not any(True for _ in m.children())]
+    hooks = [m.register_forward_hook(lambda _, __, out: counts.append(_size(out))) for m in leaves]
+    parameter = next(plan.template.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    training = plan.template.training
+    try:
+        with torch.no_grad():
+            plan.template.eval()(torch.as_tensor(plan.X[:1], dtype=dtype))
+    finally:
+        plan.template.train(training)
+        for hook in hooks:
+            hook.remove()
+    return sum(counts)
+
+
+def _size(output: object) -> int:
+    if isinstance(output, torch.Tensor):
+        return output.numel()
+    if isinstance(output, tuple | list):
+        return sum(_size(item) for item in output)
+    return 0
 
 
 def check_population_memory(plan: SweepPlan, n_members: int) -> None:

@@ -61,7 +61,7 @@ class _BaseNetRegCV(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
         groups : array-like of shape (n_samples,), default=None
@@ -161,6 +161,8 @@ def _member_state(plan: SweepPlan, request: TrainingRequest, result: SweepResult
         classes=request.classes,
         y_ndim=request.y_ndim,
         n_features=request.X.shape[1],
+        input_shape=request.input_shape,
+        n_outputs=request.n_outputs,
         feature_names=getattr(base, "feature_names_in_", None),
         history=list(record.history),
         status=record.status,
@@ -174,13 +176,15 @@ def _init_doc(kind: str) -> str:
     return f"""
     Parameters
     ----------
-    hidden_layer_sizes, activation, solver, penalty, l1_ratio, dropout, batch_size, \\
-learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \\
+    hidden_layer_sizes, activation, module, module_kwargs, solver, penalty, l1_ratio, dropout, \\
+batch_size, learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \\
 n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \\
 device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else ""}
         As in :class:`netreg.{kind}`; every member of the sweep and the refit use them. With
         ``early_stopping``, each member holds out ``validation_fraction`` of its fold's
-        training rows to stop on; the fold's held-out rows only score it.
+        training rows to stop on; the fold's held-out rows only score it. With a
+        ``module``, every member is that module (BatchNorm statistics and dropout masks its
+        own, as in a fit alone) and ``X`` may have rows of any shape.
     alphas : int or array-like of float, default=16
         The strengths to try (>= 0, at least two distinct values), or the size of a
         log-spaced default grid that runs from negligible to dominant for the data (see
@@ -203,7 +207,8 @@ device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else "
         with the largest Laplace evidence (MacKay's marginal likelihood, see
         :mod:`netreg.evidence`) is chosen; its member is the model, with no refit. The
         evidence reads the L2 penalty as a Gaussian prior, so it needs ``penalty="l2"``,
-        and it describes a converged member (give it enough epochs, no dropout).
+        and it describes a converged member (give it enough epochs, no dropout); it reads
+        netreg's MLP and is refused with a ``module``.
     search : {{"grid", "halving"}}, default="grid"
         ``"grid"`` trains every (alpha, fold) member to the end. ``"halving"``: successive
         halving inside the population; at each rung (``min_epochs`` epochs, then ``factor``
@@ -262,6 +267,7 @@ device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else "
     best_estimator_ : netreg.{kind}
         Refit on all the data with ``alpha_`` (not with ``refit=False``).
     n_features_in_ : int
+        ``X.shape[1]``.
     feature_names_in_ : ndarray of str
         When ``X`` had string column names.
     """

@@ -32,7 +32,7 @@ def default_alphas(X: np.ndarray, n_alphas: int = 16) -> np.ndarray:
     """A log-spaced grid of ``n_alphas`` strengths from ``1e-5 s`` to ``s``.
 
     ``s`` is the largest eigenvalue of the centered Gram matrix ``X'X`` (the module
-    docstring says why).
+    docstring says why); rows of more than one dimension (images) are flattened.
 
     Examples
     --------
@@ -43,6 +43,7 @@ def default_alphas(X: np.ndarray, n_alphas: int = 16) -> np.ndarray:
     (6, True)
     """
     n_alphas = check_int(n_alphas, "alphas", low=2)
+    X = X.reshape(len(X), -1)  # rows of any shape (images) count as their values
     centered = X - X.mean(axis=0)
     scale = float(np.linalg.norm(centered, ord=2) ** 2) or 1.0
     return np.logspace(math.log10(LOW_FACTOR * scale), math.log10(HIGH_FACTOR * scale), n_alphas)

@@ -27,8 +27,10 @@ from torch import nn
 from netreg import penalties
 from netreg.engine import Callback, MemberResult, TrainConfig, train_population
 from netreg.estimators import TrainingRequest
+from netreg.estimators.params import describe
 from netreg.exceptions import invalid
 from netreg.io import fingerprint
+from netreg.nets import MLP
 from netreg.tuning.grid import resolve_alphas
 from netreg.tuning.halving import HalvingCallback, check_halving, halving_rungs
 from netreg.tuning.splits import cv_splits
@@ -137,9 +139,9 @@ def plan_sweep(
     ``estimator`` is a :class:`netreg.NetRegClassifier` or :class:`netreg.NetRegRegressor`
     (its ``alpha`` is ignored; the grid replaces it). What one fit of it trains
     (:meth:`~netreg.NetRegClassifier.training_request`: validation, target encoding, network,
-    settings, early-stopping split) is used as it is, so every member is trained exactly as
-    ``estimator.set_params(alpha=...).fit`` would train it on its fold (with dropout, up to
-    the masks, which members draw from one shared random stream). ``cv=None`` lays out no
+    its own ``module`` included, settings, early-stopping split) is used as it is, so every
+    member is trained exactly as ``estimator.set_params(alpha=...).fit`` would train it on
+    its fold, dropout masks and BatchNorm statistics included. ``cv=None`` lays out no
     folds: each alpha is trained once on all the rows, to be chosen by the evidence.
     ``search="halving"`` stops the worst alphas at rungs (:mod:`netreg.tuning.halving`,
     with ``factor`` and ``min_epochs``).
@@ -200,10 +202,13 @@ def plan_from_request(
     X64 = np.ascontiguousarray(request.X, dtype=np.float64)
     sample_weight = np.asarray(request.sample_weight, dtype=np.float64)
     params = {key: value for key, value in estimator.get_params().items() if key not in ("alpha", "verbose", "device")}
+    if params.get("module") is None:
+        # The MLP's sweeps are specified as before the module parameters existed: their stores resume.
+        params = {key: value for key, value in params.items() if key not in ("module", "module_kwargs")}
     targets = request.targets
     spec = {
         "estimator": type(estimator).__name__,
-        "params": json.loads(json.dumps(params, default=str)),
+        "params": json.loads(json.dumps(describe(params), default=str)),
         "alphas": grid.tolist(),
         "folds": fingerprint(*(part for fold in folds for part in fold)),
         "n_folds": len(folds),
@@ -211,6 +216,9 @@ def plan_from_request(
         "n_outputs": int(targets.shape[1]) if targets.ndim == 2 else 1,
         "seed": request.seed,
     }
+    if not isinstance(request.template, MLP):
+        # A user's module is named, not described, by its parameters: its shapes identify it too.
+        spec["architecture"] = {name: list(t.shape) for name, t in request.template.state_dict().items()}
     schedule = None
     if halving is not None:
         if cv is None:

@@ -15,6 +15,7 @@ import torch
 
 from netreg._checks import check_options
 from netreg.exceptions import invalid
+from netreg.nets import MLP
 from netreg.tuning.backends import get_backend
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.chunking import check_population_memory
@@ -48,8 +49,9 @@ def run_sweep(
         From :func:`~netreg.tuning.plan.plan_sweep`.
     scoring : str
         One of :data:`~netreg.tuning.scoring.SCORINGS` (greater is better).
-    selection : {"min", "1se"}, default="min"
-        How to choose alpha (see :mod:`netreg.tuning.rules`).
+    selection : {"min", "1se", "evidence"}, default="min"
+        How to choose alpha (see :mod:`netreg.tuning.rules`); ``"evidence"`` for netreg's
+        MLP only.
     store : path, optional
         SQLite results store; created if missing, resumed if it holds this sweep.
     backend : "local", "ray" or a backend object, default="local"
@@ -81,6 +83,13 @@ def run_sweep(
             )
         # Every member is scored by the scorer where it trains; a store belongs to that scorer.
         plan = dataclasses.replace(plan, scorer=scoring, spec={**plan.spec, "scoring": scoring_name(scoring)})
+    if selection == "evidence" and not isinstance(plan.template, MLP):
+        raise invalid(
+            "selection",
+            f"'min' or '1se' for {type(plan.template).__name__}: the evidence reads netreg's MLP (its layers and "
+            "activation)",
+            selection,
+        )
     if not plan.has_folds and selection != "evidence":
         raise invalid(
             "selection", "'evidence' for a plan without folds (cv=None): it has no validation scores", selection

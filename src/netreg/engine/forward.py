@@ -1,0 +1,218 @@
+"""The population's forward pass: K stacked copies of a module, each member as it would run alone.
+
+:func:`stacked_forward` returns the forward of K members whose parameters and buffers are
+stacked along a leading axis. netreg's own :class:`~netreg.nets.MLP` runs through its
+batched forward (:func:`~netreg.nets.stacked_mlp_forward`); any other module through
+``vmap`` over ``torch.func.functional_call``, which gives each member its own buffers:
+BatchNorm's running statistics are stacked ``(K, ...)`` buffers, updated in place per
+member in training mode and used in eval mode, as in plain PyTorch.
+
+In training, the forward takes each member's number of valid rows (a member's batch is
+padded when it has fewer rows than the longest member) and each member's dropout
+generator. Dropout masks are drawn from the member's generator over its valid rows only
+(:mod:`netreg.engine.dropout`). A module whose rows interact (BatchNorm's batch
+statistics) or that draws dropout masks runs each member on its valid rows only: members
+are grouped by their number of valid rows, so a member computes exactly what it would
+compute alone, and a member without rows in a step does not run (its running statistics
+and generator stay as they are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, vmap
+
+from netreg.engine.dropout import DropoutCall, MaskedDropout, draw_masks, dropout_plan
+from netreg.nets import MLP, stacked_mlp_forward
+
+__all__ = ["Forward", "stacked_forward", "uses_batch_statistics"]
+
+#: ``forward(params, buffers, x, shared, n_valid=None, generators=None) -> (K, n, q)`` raw
+#: outputs of the K members, for inputs ``x`` of shape ``(n, ...)`` fed to every member
+#: (``shared``) or ``(K, n, ...)``; ``n_valid`` ``(K,)`` (CPU) counts each member's valid
+#: leading rows (``None``: all), ``generators`` are the members' dropout generators (one
+#: per member, or one for all; ``None``: PyTorch's global generator).
+Forward = Callable[..., Tensor]
+
+
+def uses_batch_statistics(module: nn.Module) -> bool:
+    """Whether ``module``'s rows interact in training: it has a BatchNorm or InstanceNorm layer.
+
+    Examples
+    --------
+    >>> uses_batch_statistics(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))
+    True
+    >>> uses_batch_statistics(nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2)))
+    False
+    """
+    return any(isinstance(sub, nn.modules.batchnorm._NormBase) for sub in module.modules())
+
+
+def stacked_forward(template: nn.Module) -> Forward:
+    """The forward pass of K stacked copies of ``template``.
+
+    ``template`` is the architecture; its ``training`` flag (dropout, batch statistics)
+    is read at each call.
+
+    Examples
+    --------
+    >>> from torch.func import stack_module_state
+    >>> nets = [nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)) for _ in range(4)]
+    >>> params, buffers = stack_module_state(nets)
+    >>> forward = stacked_forward(nets[0])
+    >>> x = torch.randn(5, 3)
+    >>> torch.allclose(forward(params, buffers, x, True)[2], nets[2](x))
+    True
+    >>> torch.allclose(buffers["1.running_mean"][2], nets[2][1].running_mean)  # each member's own statistics
+    True
+    """
+    if type(template) is MLP:
+        return _MLPForward(template)
+    return _ModuleForward(template)
+
+
+class _MLPForward:
+    """netreg's MLP: one batched matrix product per layer (rows are independent, padding is harmless)."""
+
+    def __init__(self, template: MLP) -> None:
+        self.template = template
+        self.n_layers, self.activation, self.dropout = len(template.layers), template.activation, template.dropout
+
+    def __call__(
+        self,
+        params: Mapping[str, Tensor],
+        buffers: Mapping[str, Tensor],
+        x: Tensor,
+        shared: bool,
+        n_valid: Tensor | None = None,
+        generators: Sequence[torch.Generator] | None = None,
+    ) -> Tensor:
+        if n_valid is not None and generators is not None and len(generators) == 1:
+            n_valid = n_valid[:1]  # one generator: all members have the same rows
+        return stacked_mlp_forward(
+            params,
+            x,
+            n_layers=self.n_layers,
+            activation=self.activation,
+            dropout=self.dropout,
+            training=self.template.training,
+            generators=generators,
+            n_valid=n_valid,
+        )
+
+
+class _ModuleForward:
+    """Any module: ``vmap`` over ``functional_call``, members grouped by valid rows where it matters."""
+
+    def __init__(self, template: nn.Module) -> None:
+        self.template = template
+        self.batch_statistics = uses_batch_statistics(template)
+        self.plans: dict[tuple[Any, ...], tuple[DropoutCall, ...]] = {}
+
+        def call(params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor) -> Tensor:
+            return functional_call(template, (params, buffers), (x,))
+
+        def masked(
+            params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor, masks: list[Tensor], plan: Any
+        ) -> Tensor:
+            with MaskedDropout(plan, masks):
+                return functional_call(template, (params, buffers), (x,))
+
+        self.plain = {
+            shared: vmap(call, in_dims=(0, 0, None if shared else 0), randomness="different")
+            for shared in (True, False)
+        }
+        self.masked = {
+            shared: vmap(masked, in_dims=(0, 0, None if shared else 0, 0, None), randomness="different")
+            for shared in (True, False)
+        }
+
+    def __call__(
+        self,
+        params: Mapping[str, Tensor],
+        buffers: Mapping[str, Tensor],
+        x: Tensor,
+        shared: bool,
+        n_valid: Tensor | None = None,
+        generators: Sequence[torch.Generator] | None = None,
+    ) -> Tensor:
+        if not self.template.training or generators is None:
+            return self.plain[shared](params, buffers, x)
+        n_rows = x.shape[0] if shared else x.shape[1]
+        padded = n_valid is not None and bool((n_valid < n_rows).any())
+        if not padded or not (self.batch_statistics or self.plan(params, buffers, x, shared)):
+            return self.run(params, buffers, x, shared, generators)
+        return self.run_grouped(params, buffers, x, shared, n_valid, generators)
+
+    def plan(
+        self, params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor, shared: bool
+    ) -> tuple[DropoutCall, ...]:
+        """The drawing dropout calls of a member's forward on inputs shaped like its part of ``x``."""
+        member_x = x if shared else x[0]
+        key = (tuple(member_x.shape), member_x.dtype)
+        if key not in self.plans:
+            first = {name: value[0].detach() for name, value in params.items()}
+            calls = dropout_plan(self.template, first, {name: b[0] for name, b in buffers.items()}, member_x)
+            self.plans[key] = calls if any(call.draws for call in calls) else ()
+        return self.plans[key]
+
+    def run(
+        self,
+        params: Mapping[str, Tensor],
+        buffers: Mapping[str, Tensor],
+        x: Tensor,
+        shared: bool,
+        generators: Sequence[torch.Generator],
+    ) -> Tensor:
+        """All members on all of ``x``'s rows, each with its own dropout masks."""
+        plan = self.plan(params, buffers, x, shared)
+        if not plan:
+            return self.plain[shared](params, buffers, x)
+        n_members = next(iter(params.values())).shape[0]
+        masks = draw_masks(plan, generators, x)
+        if len(generators) == 1:
+            masks = [mask.expand(n_members, *mask.shape[1:]) for mask in masks]
+        return self.masked[shared](params, buffers, x, masks, plan)
+
+    def run_grouped(
+        self,
+        params: Mapping[str, Tensor],
+        buffers: Mapping[str, Tensor],
+        x: Tensor,
+        shared: bool,
+        n_valid: Tensor,
+        generators: Sequence[torch.Generator],
+    ) -> Tensor:
+        """Each member on its first ``n_valid`` rows only; outputs padded with zeros to ``x``'s rows."""
+        n_rows = x.shape[0] if shared else x.shape[1]
+        counts = n_valid.tolist()
+        outputs, order = [], []
+        for count in sorted(set(counts) - {0}):
+            members = [k for k, c in enumerate(counts) if c == count]
+            everyone = len(members) == len(counts)
+            where = torch.tensor(members, device=x.device)
+            member_params = params if everyone else {name: p[where] for name, p in params.items()}
+            member_buffers = buffers if everyone else {name: b[where] for name, b in buffers.items()}
+            rows = x[:count] if shared else (x[:, :count] if everyone else x[where, :count])
+            draws = generators if len(generators) == 1 else [generators[k] for k in members]
+            out = self.run(member_params, member_buffers, rows, shared, draws)
+            if not everyone:
+                with torch.no_grad():  # the running statistics they updated, back in place
+                    for name, b in buffers.items():
+                        b[where] = member_buffers[name]
+            outputs.append(torch.cat([out, out.new_zeros(out.shape[0], n_rows - count, *out.shape[2:])], 1))
+            order.extend(members)
+        idle = [k for k, c in enumerate(counts) if c == 0]
+        if idle:
+            outputs.append(outputs[0].new_zeros(len(idle), *outputs[0].shape[1:]))
+            order.extend(idle)
+        out = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+        if order == sorted(order):
+            return out
+        inverse = torch.empty(len(order), dtype=torch.long)
+        inverse[torch.tensor(order)] = torch.arange(len(order))
+        return out[inverse.to(out.device)]

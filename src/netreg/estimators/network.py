@@ -1,0 +1,116 @@
+"""The network an estimator trains: netreg's MLP, or the user's own module built for the data.
+
+``module=None`` (the default) trains :class:`~netreg.nets.MLP`, shaped by
+``hidden_layer_sizes``, ``activation`` and ``dropout``. Otherwise ``module`` is a
+``torch.nn.Module`` subclass or a callable that returns a module (skorch's ``module``), and
+``module_kwargs`` its own arguments. It is told the data's shape through the arguments its
+signature names, among :data:`DATA_ARGUMENTS`:
+
+``n_features``   ``X.shape[1]``, the estimator's ``n_features_in_`` (the channels of images)
+``input_shape``  ``X.shape[1:]``, the shape of one row
+``n_outputs``    the outputs the task needs (classes, labels, targets; 1 for binary)
+
+and returns raw scores of shape ``(n_samples, n_outputs)`` (logits for classifiers; the
+loss applies softmax or sigmoid).
+
+:func:`~netreg.estimators.params.validate_parameters` checks ``module`` and
+``module_kwargs``. ``module_kwargs`` is one dict parameter, not skorch's ``module__width=...`` keywords:
+scikit-learn reads an estimator's parameters from its ``__init__`` signature, so a dict is
+cloned, compared and searched (``GridSearchCV(..., {"module_kwargs": [...]})``) by
+scikit-learn as it is, with no ``get_params``/``set_params`` of netreg's own to route
+prefixed names (``module__width`` would also read as a nested estimator's parameter).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from netreg.estimators.params import DATA_ARGUMENTS, describe, hidden_sizes
+from netreg.exceptions import DataError, InvalidParameterError
+from netreg.nets import MLP
+
+__all__ = ["build_network", "check_output"]
+
+
+def build_network(estimator: Any, input_shape: tuple[int, ...], n_outputs: int) -> nn.Module:
+    """The network ``estimator`` trains on rows of ``input_shape``, with ``n_outputs`` outputs.
+
+    Examples
+    --------
+    >>> from netreg import NetRegRegressor
+    >>> build_network(NetRegRegressor(module=nn.Linear, module_kwargs={"bias": False}), (3,), 1)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: Building module=torch.nn.modules.linear.Linear with {'bias': False} failed: Linear.__init__() missing 2 required positional arguments: 'in_features' and 'out_features'. netreg passes the data arguments the module's signature names (n_features, input_shape, n_outputs) and module_kwargs.
+    >>> def linear(n_features, n_outputs):
+    ...     return nn.Linear(n_features, n_outputs)
+    >>> build_network(NetRegRegressor(module=linear), (3,), 2)
+    Linear(in_features=3, out_features=2, bias=True)
+    """
+    module = estimator.module
+    if module is None:
+        return MLP(input_shape[0], hidden_sizes(estimator), n_outputs, estimator.activation, estimator.dropout)
+    data = _accepted(module, {"n_features": input_shape[0], "input_shape": tuple(input_shape), "n_outputs": n_outputs})
+    kwargs = dict(estimator.module_kwargs or {})
+    try:
+        built = module(**data, **kwargs)
+    except TypeError as error:
+        raise InvalidParameterError(
+            f"Building module={describe(module)} with {data | kwargs} failed: {error}. netreg passes the data "
+            f"arguments the module's signature names ({', '.join(DATA_ARGUMENTS)}) and module_kwargs."
+        ) from error
+    if not isinstance(built, nn.Module):
+        raise InvalidParameterError(
+            f"`module` must build a torch.nn.Module; module={describe(module)} returned {type(built).__name__}: "
+            f"{built!r}."
+        )
+    return built
+
+
+def _accepted(module: Callable[..., Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The data arguments ``module``'s signature names (by name: positional-or-keyword or keyword-only)."""
+    try:
+        parameters = inspect.signature(module).parameters
+    except (TypeError, ValueError):  # no signature to read: tell it nothing
+        return {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {name: value for name, value in data.items() if name in parameters and parameters[name].kind in kinds}
+
+
+def check_output(estimator: Any, network: nn.Module, X: np.ndarray, n_outputs: int) -> None:
+    """Refuse a user's module whose output on ``X[:2]`` is not ``(2, n_outputs)``.
+
+    The engine accepts a multiclass output with more columns than the labels it sees; an
+    estimator knows its classes, and each column must be one of them.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> check_output(NetRegClassifier(module=nn.Linear), nn.Linear(3, 4), np.zeros((5, 3)), 3)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: The module's output has shape (2, 4) for 2 rows; NetRegClassifier expected shape (2, 3): n_outputs=3, what the module is told.
+    """
+    if estimator.module is None:
+        return
+    parameter = next(network.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    training = network.training
+    try:
+        with torch.no_grad():
+            shape = tuple(network.eval()(torch.as_tensor(X[:2], dtype=dtype)).shape)
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return  # the engine says why the module cannot run on X
+    finally:
+        network.train(training)
+    if shape != (min(2, len(X)), n_outputs):
+        raise DataError(
+            f"The module's output has shape {shape} for {min(2, len(X))} rows; {type(estimator).__name__} expected "
+            f"shape {(min(2, len(X)), n_outputs)}: n_outputs={n_outputs}, what the module is told."
+        )
