@@ -114,3 +114,13 @@ def test_a_store_written_before_the_evidence_column_is_read_and_extended(tmp_pat
     with sqlite3.connect(path) as connection:
         assert "evidence" in {row[1] for row in connection.execute("PRAGMA table_info(members)")}
     assert torch.is_tensor(SweepStore.read(path).weights(0, 0)["layers.0.weight"])
+
+
+def test_a_plan_with_folds_is_not_chosen_by_the_evidence(small_digits):
+    plan = plan_sweep(NetRegClassifier(**SETTINGS), *small_digits, alphas=[0.1, 10.0], cv=2)
+    message = (
+        "`selection` must be 'min' or '1se' for a plan with folds: the evidence chooses among members trained on "
+        "all the rows. Got selection='evidence'. Plan the sweep with cv=None."
+    )
+    with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
+        run_sweep(plan, scoring="accuracy", selection="evidence")

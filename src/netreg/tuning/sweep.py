@@ -94,6 +94,13 @@ def run_sweep(
         raise invalid(
             "selection", "'evidence' for a plan without folds (cv=None): it has no validation scores", selection
         )
+    if plan.has_folds and selection == "evidence":
+        raise invalid(
+            "selection",
+            "'min' or '1se' for a plan with folds: the evidence chooses among members trained on all the rows",
+            selection,
+            "Plan the sweep with cv=None.",
+        )
     size = default_chunk_size(plan, chunk_size)
     runner = get_backend(backend)
     callbacks = [] if callback is None else [callback] if isinstance(callback, SweepCallback) else list(callback)
