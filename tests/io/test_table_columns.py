@@ -118,7 +118,7 @@ def test_dropped_and_id_columns_are_left_out_at_fit_and_ignored_at_transform():
     [
         (
             {"drop": ["nmae"]},
-            "no column to drop 'nmae'; expected a column of the table. Did you mean 'name'? Columns: 'name', 'x'.",
+            "no column 'nmae' to drop; expected a column of the table. Did you mean 'name'? Columns: 'name', 'x'.",
         ),
         ({"id_column": "ID"}, "no id column 'ID'; expected a column of the table. Columns: 'name', 'x'."),
     ],

@@ -35,7 +35,9 @@ def print_results(console: Console, sweep: SweepResult) -> None:
     if np.isfinite(sweep.log_evidence).any():
         columns["log evidence"] = lambda i: _number(sweep.log_evidence[i], ".1f")
         columns["γ"] = lambda i: _number(sweep.gamma[i], ".0f")
-    columns["weight norm"] = lambda i: _number(sweep.total_norms[i], ".2f")
+    # Over the folds' models, not the model refit with the chosen alpha (whose norm differs).
+    norm = "weight norm" if by_evidence else "weight norm (fold mean)"
+    columns[norm] = lambda i: _number(sweep.total_norms[i], ".2f")
     if sweep.units_off.size:
         columns["units off"] = lambda i: _number(np.sum(sweep.units_off[i]), ".0f")
     columns["epochs"] = lambda i: _epochs(sweep, i)
@@ -64,7 +66,12 @@ def _epochs(sweep: SweepResult, index: int) -> str:
 
 
 class SweepProgress(SweepCallback):
-    """A rich progress display: members finished over the whole sweep, epochs of the running chunk."""
+    """A rich progress display: members finished over the whole sweep, epochs of the chunk training now.
+
+    The epochs bar appears when a chunk starts training, labeled with the chunk when there
+    are several: a resumed sweep whose members are all stored shows its members, all
+    done, and no idle epochs bar.
+    """
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
@@ -76,6 +83,7 @@ class SweepProgress(SweepCallback):
             transient=False,
         )
         self.members = self.epochs = None
+        self.chunk, self.n_chunks = 0, 1
 
     def __enter__(self) -> SweepProgress:
         self.progress.start()
@@ -86,12 +94,16 @@ class SweepProgress(SweepCallback):
 
     def on_sweep_begin(self, info: Mapping[str, Any]) -> None:
         self.members = self.progress.add_task("members", total=info["n_members"], completed=info["n_done"])
-        self.epochs = self.progress.add_task("epochs ", total=info["max_iter"])
+        self.n_chunks = info["n_chunks"]
+
+    def on_chunk_begin(self, keys: Any) -> None:
+        self.chunk += 1
 
     def on_train_begin(self, info: Mapping[str, Any]) -> None:
+        label = f"epochs (chunk {self.chunk} of {self.n_chunks})" if self.n_chunks > 1 else "epochs "
         if self.epochs is None:
-            self.epochs = self.progress.add_task("epochs ", total=info["max_iter"])
-        self.progress.reset(self.epochs, total=info["max_iter"])
+            self.epochs = self.progress.add_task(label, total=info["max_iter"])
+        self.progress.reset(self.epochs, total=info["max_iter"], description=label)
 
     def on_epoch_end(self, epoch: int, records: Mapping[int, Mapping[str, Any]]) -> None:
         if self.epochs is not None:

@@ -2,7 +2,8 @@
 
 Reading tables (:mod:`~netreg.io.tables`)
     ``read_table``, ``Table``: CSV, Parquet and NPZ files to features and a target;
-    ``infer_task``, ``check_classification_target``, ``drop_missing_rows``.
+    ``infer_task``, ``check_classification_target``, ``drop_missing_rows``; ``rows_text``
+    names rows in messages (``"rows 3, 7, counting from 0, header excluded"``).
 Column typing (:mod:`~netreg.io.columns`, :mod:`~netreg.io.dates`, :mod:`~netreg.io.cardinality`)
     Which columns are numbers, dates (days since 1970-01-01) and categories, the refusal of
     anything else, and the columns that look like ids, free text or row numbers.
@@ -21,6 +22,7 @@ Saved models (:mod:`~netreg.io.models`, :mod:`~netreg.io.model_meta`)
     ``save_model``, ``load_model``, ``SavedModel``: safetensors and JSON, no pickle.
 """
 
+from netreg.io._text import rows_text
 from netreg.io.fingerprints import fingerprint
 from netreg.io.json_fields import check_fields
 
@@ -47,6 +49,7 @@ __all__ = [
     "infer_task",
     "check_classification_target",
     "drop_missing_rows",
+    "rows_text",
     "TablePreprocessor",
     "table_transformer",
     "fingerprint",

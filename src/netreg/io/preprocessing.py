@@ -25,19 +25,17 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 
 from netreg.exceptions import NotFittedError, bad_data, invalid
-from netreg.io._readers import suggest
-from netreg.io._text import names_text, show
+from netreg.io._text import names_text
 from netreg.io.cardinality import check_cardinality, warn_unseen_categories
 from netreg.io.columns import (
     CATEGORICAL,
     DATE,
     NUMERIC,
-    check_frame,
     check_table,
     fit_kinds,
-    is_column_name,
     typed_frame,
 )
+from netreg.io.layout import check_left_out, feature_frame, row_ids
 from netreg.io.preprocessing_config import (
     CONFIG_SPEC,
     CONFIG_TYPE,
@@ -200,10 +198,13 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
             For a text column with many distinct values, or a column of row numbers
             (:mod:`netreg.io.cardinality`).
         """
-        drop, id_column = self._check_params()
-        frame = check_table(
-            self._features(features, drop, id_column, at_fit=True), allow_missing=self.impute is not None
-        )
+        if not isinstance(self.standardize, bool):
+            raise invalid("standardize", "a bool", self.standardize)
+        if self.impute is not None and self.impute not in IMPUTE_STRATEGIES:
+            raise invalid("impute", f"None or one of {', '.join(map(repr, IMPUTE_STRATEGIES))}", self.impute)
+        drop, id_column = check_left_out(self.drop, self.id_column), self.id_column
+        frame = feature_frame(features, drop, id_column, at_fit=True)
+        frame = check_table(frame, allow_missing=self.impute is not None)
         kinds, typed = fit_kinds(frame)
         empty = [name for name, (_, column) in zip(frame.columns, typed.items()) if column.isna().all()]
         if empty:
@@ -254,7 +255,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         """
         self._check_fitted()
         imputing = self.impute is not None
-        frame = self._features(features, self.drop, self.id_column, at_fit=False)
+        frame = feature_frame(features, self.drop, self.id_column, at_fit=False)
         frame = check_table(frame, columns=self.columns_, allow_missing=imputing)
         typed = typed_frame(frame, self.column_kinds_)
         warn_unseen_categories(typed, self.categorical_columns_, self.categories_)
@@ -264,6 +265,23 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
             scaled = [name for name, kind in zip(self.columns_, self.column_kinds_) if kind != CATEGORICAL]
             standardize_far_values(output, typed, self.transformer_, scaled, self.means_, self.scales_)
         return output
+
+    def row_ids(self, features: pd.DataFrame) -> pd.Series | None:
+        """The ``id_column`` of a table to transform, which labels its rows (None without one).
+
+        Raises
+        ------
+        DataError
+            If the table has no such column (:func:`netreg.io.layout.row_ids`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> preprocessor = TablePreprocessor(id_column="name").fit(pd.DataFrame({"name": ["a", "b"], "x": [1, 2]}))
+        >>> preprocessor.row_ids(pd.DataFrame({"name": ["c"], "x": [3]})).tolist()
+        ['c']
+        """
+        return row_ids(features, self.id_column)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The names of the output columns (``feature_names_out_``) as an array of str.
@@ -332,34 +350,6 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         )
         preprocessor._set_state(transformer, state)
         return preprocessor
-
-    def _check_params(self) -> tuple[list[Any], Any]:
-        if not isinstance(self.standardize, bool):
-            raise invalid("standardize", "a bool", self.standardize)
-        if self.impute is not None and self.impute not in IMPUTE_STRATEGIES:
-            raise invalid("impute", f"None or one of {', '.join(map(repr, IMPUTE_STRATEGIES))}", self.impute)
-        drop = list(self.drop) if isinstance(self.drop, list | tuple) else None
-        if drop is None or not all(is_column_name(name) for name in drop) or len(set(drop)) != len(drop):
-            raise invalid("drop", "a list of distinct column names (str or int)", self.drop)
-        if self.id_column is not None and (not is_column_name(self.id_column) or self.id_column in drop):
-            raise invalid("id_column", "None or a column name (str or int) that is not in `drop`", self.id_column)
-        return drop, self.id_column
-
-    @staticmethod
-    def _features(features: Any, drop: Sequence[Any], id_column: Any, *, at_fit: bool) -> pd.DataFrame:
-        """The table without the columns of ``drop`` and ``id_column``; at fit, they must be there."""
-        frame = check_frame(features)
-        left_out = [*drop, *([] if id_column is None else [id_column])]
-        if at_fit:
-            for name in left_out:
-                if name not in frame.columns:
-                    what = "id column" if name == id_column else "column to drop"
-                    raise bad_data(
-                        f"no {what} {show(name)}",
-                        "a column of the table",
-                        suggest(str(name), frame.columns, "Columns").strip(),
-                    )
-        return frame.drop(columns=[name for name in left_out if name in frame.columns])
 
     def _set_state(self, transformer: ColumnTransformer, state: FittedTable) -> None:
         # The one place fitted attributes are set, by fit and by from_config alike.
