@@ -235,3 +235,24 @@ def test_the_cautions_of_the_result_are_on_the_page(tmp_path):
     assert result.best_index == 2 and len(result.notes()) == 1
     html = write_report(result, None, tmp_path).read_text(encoding="utf-8")
     assert f'<div class="notice"><p>{escape(result.notes()[0])}</p></div>' in html
+
+
+def test_the_held_out_test_scores_are_on_the_page_one_row_per_model(tmp_path):
+    result = made_result([0.0, 0.1, 1.0], [(0.9, 0.7, {"w": 2.0}), (0.9, 0.8, {"w": 1.0}), (0.9, 0.75, {"w": 0.5})])
+    test = {
+        "rows": 1597,
+        "chosen alpha = 0.1, refit on the 200 training rows": {"log_loss": 0.31234, "accuracy": 0.95},
+        "alpha = 0, fit on the 200 training rows": {"log_loss": 0.52, "accuracy": 0.94},
+    }
+    html = write_report(result, None, tmp_path, test=test).read_text(encoding="utf-8")
+    assert "<h2>Held-out test</h2>" in html
+    assert (
+        '<p class="held-out">Scores on the 1597 rows held out before alpha was chosen: no model was trained on them, '
+        "and they took no part in choosing alpha.</p>"
+    ) in html
+    assert '<th scope="col">model</th><th scope="col">log-loss</th><th scope="col">accuracy</th>' in html
+    assert (
+        '<tr class="model"><td>chosen alpha = 0.1, refit on the 200 training rows</td><td>0.3123</td><td>0.95</td></tr>'
+    ) in html
+    assert html.index("Held-out test") < html.index("<h2>Figures</h2>")
+    assert "Held-out test" not in write_report(result, None, tmp_path).read_text(encoding="utf-8")

@@ -75,7 +75,7 @@ def test_table(test: Mapping[str, Any]) -> str:
         for model, scores in models.items()
     )
     return (
-        f'<p class="held-out">{escape(sentence)}</p>\n<table class="results held-out">\n<thead><tr>{head}</tr></thead>'
+        f'<p class="held-out">{escape(sentence)}</p>\n<table class="held-out">\n<thead><tr>{head}</tr></thead>'
         f"\n<tbody>\n{body}\n</tbody>\n</table>"
     )
 

@@ -49,10 +49,11 @@ h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding
 figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.92em; }
-table.results { border-collapse: collapse; font-size: 0.9em; font-variant-numeric: tabular-nums; }
-table.results th, table.results td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
-table.results td { white-space: nowrap; }
-table.results th { background: #f3f3f3; vertical-align: bottom; }
+table.results, table.held-out { border-collapse: collapse; font-size: 0.9em; font-variant-numeric: tabular-nums; }
+table.results th, table.results td, table.held-out th, table.held-out td {
+  border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
+table.results td, table.held-out td { white-space: nowrap; }
+table.results th, table.held-out th { background: #f3f3f3; vertical-align: bottom; }
 table.results tr.chosen td { background: #dff0d8; font-weight: 600; }
 .badge { background: #2ca02c; color: white; border-radius: 3px; padding: 0 0.35em; font-size: 0.8em; }
 """
