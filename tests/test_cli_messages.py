@@ -3,6 +3,8 @@ refusals (one line, status 2, before any work), data errors, and the notes a run
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -239,3 +241,25 @@ def test_a_resumed_sweep_shows_its_members_done_and_no_idle_epochs_bar(files, ca
     bars = [line for line in out.splitlines() if line.startswith(("members", "epochs"))]
     assert status == 0 and len(bars) == 1 and bars[0].startswith("members") and " 4/4 " in bars[0]
     assert "0/3" not in out
+
+
+@pytest.mark.parametrize(
+    "flags, line",
+    [
+        (
+            [],
+            r"Chosen alpha = [\d.e+-]+ \(min rule, scoring neg_log_loss: cross-validated -\d\.\d{4} on the 32 training "
+            r"rows\)\.",
+        ),
+        (
+            ["--selection", "evidence"],
+            r"Chosen alpha = [\d.e+-]+ \(evidence rule, log evidence -?\d+\.\d, each alpha trained once on the 32 "
+            r"training rows\)\.",
+        ),
+    ],
+)
+def test_train_with_a_grid_says_what_chose_alpha(files, capsys, flags, line):
+    argv = [*TRAIN, "--drop", "model", "--id", "name", "--alphas", "0.1,1", "--cv", "2", "--no-report", *FAST, *flags]
+    status, out, _ = run(capsys, *argv)
+    chosen = [text for text in out.splitlines() if text.startswith("Chosen alpha")]
+    assert status == 0 and len(chosen) == 1 and re.fullmatch(line, chosen[0]), out

@@ -165,7 +165,13 @@ def fraction(text: str) -> float:
 
 
 def batch_size(text: str) -> int | str:
-    """``"auto"`` or a positive integer (the estimators' ``batch_size``)."""
+    """``"auto"`` or a positive integer (the estimators' ``batch_size``).
+
+    Examples
+    --------
+    >>> batch_size("auto"), batch_size("32")
+    ('auto', 32)
+    """
     if text.strip() == "auto":
         return "auto"
     try:
@@ -175,7 +181,13 @@ def batch_size(text: str) -> int | str:
 
 
 def dropout(text: str) -> float:
-    """A probability in [0, 1) (the estimators' ``dropout``)."""
+    """A probability in [0, 1) (the estimators' ``dropout``).
+
+    Examples
+    --------
+    >>> dropout("0.2")
+    0.2
+    """
     value = _float(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected a probability in [0, 1) such as 0.2; got {text!r}")
@@ -183,7 +195,13 @@ def dropout(text: str) -> float:
 
 
 def l1_ratio(text: str) -> float:
-    """A share in [0, 1] (the estimators' ``l1_ratio``)."""
+    """A share in [0, 1] (the estimators' ``l1_ratio``).
+
+    Examples
+    --------
+    >>> l1_ratio("1")
+    1.0
+    """
     value = _float(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1] such as 0.5; got {text!r}")
@@ -191,7 +209,13 @@ def l1_ratio(text: str) -> float:
 
 
 def learning_rate(text: str) -> float:
-    """A finite number > 0 (the estimators' ``learning_rate_init``)."""
+    """A finite number > 0 (the estimators' ``learning_rate_init``).
+
+    Examples
+    --------
+    >>> learning_rate("1e-3")
+    0.001
+    """
     value = _float(text)
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a number > 0 such as 0.001; got {text!r}")
@@ -199,7 +223,17 @@ def learning_rate(text: str) -> float:
 
 
 def device(text: str) -> str:
-    """``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, checked to be on this machine."""
+    """``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, checked to be on this machine.
+
+    Examples
+    --------
+    >>> device("cpu")
+    'cpu'
+    >>> device("gpu")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected auto, cpu, cuda, cuda:N or mps; got 'gpu'
+    """
     text = text.strip()
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", text):
         raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda, cuda:N or mps; got {text!r}")
@@ -219,7 +253,13 @@ def device(text: str) -> str:
 
 
 def column_names(text: str) -> list[str]:
-    """Comma-separated column names, such as ``name,notes`` (each non-empty, distinct)."""
+    """Comma-separated column names, such as ``name,notes`` (each non-empty, distinct).
+
+    Examples
+    --------
+    >>> column_names("name, notes")
+    ['name', 'notes']
+    """
     names = [name.strip() for name in text.split(",")]
     if not all(names) or len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(
@@ -229,7 +269,13 @@ def column_names(text: str) -> list[str]:
 
 
 def column_name(text: str) -> str:
-    """A column name (not empty)."""
+    """A column name (not empty).
+
+    Examples
+    --------
+    >>> column_name("Name")
+    'Name'
+    """
     if not text.strip():
         raise argparse.ArgumentTypeError(f"expected a column name; got {text!r}")
     return text.strip()

@@ -108,11 +108,15 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     grid = args.alphas is not None
     if grid:
         print_results(console, result["sweep"])
-        cv = result["cv_results"]["mean_val_score"][result["best_index"]]
-        console.print(
-            f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, scoring {result['scoring']}: "
-            f"cross-validated {cv:.4f} on the {result['n_train']} training rows)."
-        )
+        best, rows = result["best_index"], result["n_train"]
+        if result["selection"] == "evidence":
+            chosen_by = f"log evidence {result['sweep'].log_evidence[best]:.1f}, each alpha trained once on the {rows}"
+        else:
+            chosen_by = (
+                f"scoring {result['scoring']}: cross-validated {result['cv_results']['mean_val_score'][best]:.4f}"
+            )
+            chosen_by += f" on the {rows}"
+        console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, {chosen_by} training rows).")
     test = result["test"]
     other = f"log-loss = {test['log_loss']:.4f}" if "log_loss" in test else f"MSE = {test['mean_squared_error']:.4g}"
     console.print(

@@ -45,6 +45,18 @@ def make_estimator_params(
     InvalidParameterError
         If ``extra`` names a parameter the estimators do not have, one the run
         takes as a keyword of its own (:data:`OWN_KEYWORDS`), or ``transformer``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from netreg.runs import load_training_table
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "d.csv"
+    >>> _ = path.write_text("x,y\\n1,0.5\\n2,1.5\\n3,2.5\\n")
+    >>> params = make_estimator_params(
+    ...     load_training_table(path, "y"), hidden=(8,), solver="adam", max_iter=50, seed=0, extra={"dropout": 0.1}
+    ... )
+    >>> params["dropout"], params["transformer"]
+    (0.1, StandardScaler())
     """
     params: dict[str, Any] = {
         "hidden_layer_sizes": tuple(hidden),
