@@ -31,7 +31,7 @@ Tables and run folders (:mod:`netreg.io`)
 Models (:mod:`netreg.io.models`)
     ``save_model``, ``load_model``: safetensors and JSON, no pickle.
 Errors (:mod:`netreg.exceptions`)
-    ``NetRegError`` and its subclasses.
+    ``NetRegError`` and its subclasses; ``NetRegWarning`` and ``DataWarning``.
 """
 
 from netreg import conventions
@@ -48,9 +48,11 @@ from netreg.engine import (
 from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import (
     DataError,
+    DataWarning,
     DivergenceError,
     InvalidParameterError,
     NetRegError,
+    NetRegWarning,
     NotFittedError,
 )
 from netreg.history import History
@@ -110,5 +112,7 @@ __all__ = [
     "DataError",
     "DivergenceError",
     "NotFittedError",
+    "NetRegWarning",
+    "DataWarning",
     "__version__",
 ]

@@ -94,7 +94,11 @@ def run_demo(
             "task": "classification",
             "command": "demo",
             "title": "netreg demo: L2 on an overfitting network (200 digits, 64-256-256-10)",
-            "test": test_scores,
+            "test": {
+                "rows": len(test),
+                f"chosen alpha = {search.alpha_:.3g}, refit on the {len(train)} training rows": test_scores["chosen"],
+                f"alpha = 0, fit on the {len(train)} training rows": test_scores["zero"],
+            },
         },
     )
     paths["model"] = save_model(chosen, out.model, target="digit", extra={"test": test_scores["chosen"]}, force=True)

@@ -37,6 +37,8 @@ __all__ = [
     "ModelFormatError",
     "MissingDependencyError",
     "ChunkFailedError",
+    "NetRegWarning",
+    "DataWarning",
     "RAY_MISSING_MSG",
 ]
 
@@ -195,6 +197,31 @@ class ChunkFailedError(NetRegError, RuntimeError):
         super().__init__(message)
         self.chunk = list(chunk)
         self.n_kept = n_kept
+
+
+class NetRegWarning(UserWarning):
+    """Base class of the warnings netreg gives on purpose (the command line prints them as notes).
+
+    Examples
+    --------
+    >>> issubclass(DataWarning, NetRegWarning) and issubclass(NetRegWarning, UserWarning)
+    True
+    """
+
+
+class DataWarning(NetRegWarning):
+    """Data that is used, with a caveat worth knowing: a text column with many distinct
+    values, a column that looks like a row number, categories not seen at fit.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("column 'id' looks like a row number", DataWarning)
+    >>> caught[0].category.__name__
+    'DataWarning'
+    """
 
 
 def invalid(

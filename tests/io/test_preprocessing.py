@@ -191,7 +191,7 @@ def _with(path, value):
             "`config` has unexpected keys 'extra', 'more'; expected keys 'type', 'version', 'standardize', 'columns'.",
         ),
         (_with(["type"], "StandardScaler"), "`type` must be 'TablePreprocessor'; got 'StandardScaler'."),
-        (_with(["version"], True), "`version` must be 1; got True."),
+        (_with(["version"], True), "`version` must be 1 or 2; got True."),
         (_with(["standardize"], "yes"), "`standardize` must be a bool; got 'yes'."),
         (_with(["columns"], []), "`columns` must be a non-empty list; got []."),
         (_with(["columns", 0], "a"), "`columns[0].kind` must be 'numeric' or 'categorical'; got None."),
@@ -241,19 +241,32 @@ def test_the_reference_config_is_accepted():
 # ---------------------------------------------------------------------------------------
 # Refused inputs.
 
-FIX_MISSING = "expected a value in every cell. Impute them, or pass `drop_missing=True` to drop such rows."
+FIX_MISSING = (
+    "expected a value in every cell. Pass `impute='mean'` (or 'median', 'most_frequent') to fill them in, or "
+    "`drop_missing=True` to drop such rows."
+)
+FIX_MISSING_AT_TRANSFORM = (
+    "expected a value in every cell. The preprocessing was fitted without imputation: pass `drop_missing=True` to "
+    "skip such rows."
+)
 
 
 @pytest.mark.parametrize(
     "features, found",
     [
-        (pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": ["x", "y", None]}), "columns 'a', 'b' (rows 1, 2)"),
+        (
+            pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": ["x", "y", None]}),
+            "columns 'a', 'b' (rows 1, 2, counting from 0, header excluded)",
+        ),
         (
             pd.DataFrame({"a": [1.0] * 8, "b": ["", "x", " ", "nan", "", "x", "\t", ""]}),
-            "column 'b' (rows 0, 2, 3, 4, 6 and 1 more)",
+            "column 'b' (rows 0, 2, 3, 4, 6 and 1 more, counting from 0, header excluded)",
         ),
-        (pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}), "column 'a' (row 1)"),
-        (pd.DataFrame({"a": pd.Categorical(["x", None])}), "column 'a' (row 1)"),
+        (
+            pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}),
+            "column 'a' (row 1, counting from 0, header excluded)",
+        ),
+        (pd.DataFrame({"a": pd.Categorical(["x", None])}), "column 'a' (row 1, counting from 0, header excluded)"),
         (pd.DataFrame({"a": [1.0, np.nan]}, index=["first", "second"]), "column 'a' (row 'second')"),
     ],
 )
@@ -264,16 +277,27 @@ def test_missing_values_are_refused_at_fit(refused, features, found):
 
 def test_missing_values_are_refused_at_transform(refused):
     preprocessor = TablePreprocessor().fit(TRAIN)
-    with refused(f"missing values in column 'city' (row 2); {FIX_MISSING}"):
+    with refused(
+        f"missing values in column 'city' (row 2, counting from 0, header excluded); {FIX_MISSING_AT_TRANSFORM}"
+    ):
         preprocessor.transform(TEST.assign(city=["Lima", "Oslo", None]))
 
 
 @pytest.mark.parametrize(
     "features, found",
     [
-        (pd.DataFrame({"a": [1.0, np.inf, 2.0], "b": [-np.inf, 0.0, 1.0]}), "columns 'a', 'b' (rows 0, 1)"),
-        (pd.DataFrame({"a": pd.Series(["1", "-inf", "1e400"], dtype=object)}), "column 'a' (rows 1, 2)"),
-        (pd.DataFrame({"a": pd.Series([1, 10**400], dtype=object)}), "column 'a' (row 1)"),
+        (
+            pd.DataFrame({"a": [1.0, np.inf, 2.0], "b": [-np.inf, 0.0, 1.0]}),
+            "columns 'a', 'b' (rows 0, 1, counting from 0, header excluded)",
+        ),
+        (
+            pd.DataFrame({"a": pd.Series(["1", "-inf", "1e400"], dtype=object)}),
+            "column 'a' (rows 1, 2, counting from 0, header excluded)",
+        ),
+        (
+            pd.DataFrame({"a": pd.Series([1, 10**400], dtype=object)}),
+            "column 'a' (row 1, counting from 0, header excluded)",
+        ),
     ],
 )
 def test_infinite_values_are_refused(refused, features, found):
@@ -284,12 +308,14 @@ def test_infinite_values_are_refused(refused, features, found):
 def test_a_column_mixing_numbers_and_text_is_refused_with_an_example_of_each(refused):
     features = pd.DataFrame({"id": [1, 2, 3, 4], "age": pd.Series(["42", "37", 5, "abc"], dtype=object)})
     with refused(
-        "column 'age' mixes numbers and text (row 3: 'abc'; row 0: '42'); expected only numbers or only text in a column."
+        "column 'age' mixes numbers and text (row 3: 'abc'; row 0: '42'; counting from 0, header excluded); expected "
+        "only numbers or only text in a column."
     ):
         TablePreprocessor().fit(features)
     features = pd.DataFrame({"age": pd.Series(["n/a", 42.0], dtype=object)})
     with refused(
-        "column 'age' mixes numbers and text (row 0: 'n/a'; row 1: 42.0); expected only numbers or only text in a column."
+        "column 'age' mixes numbers and text (row 0: 'n/a'; row 1: 42.0; counting from 0, header excluded); expected "
+        "only numbers or only text in a column."
     ):
         TablePreprocessor().fit(features)
 
@@ -297,9 +323,9 @@ def test_a_column_mixing_numbers_and_text_is_refused_with_an_example_of_each(ref
 @pytest.mark.parametrize(
     "values, found",
     [
-        (pd.Series([[1, 2], [3]]), "a value of type list (row 0: [1, 2])"),
-        (pd.Series(["x", b"y"]), "a value of type bytes (row 1: b'y')"),
-        (pd.Series([1.0, 2j], dtype=object), "a value of type complex (row 1: 2j)"),
+        (pd.Series([[1, 2], [3]]), "a value of type list (row 0: [1, 2]; counting from 0, header excluded)"),
+        (pd.Series(["x", b"y"]), "a value of type bytes (row 1: b'y'; counting from 0, header excluded)"),
+        (pd.Series([1.0, 2j], dtype=object), "a value of type complex (row 1: 2j; counting from 0, header excluded)"),
     ],
 )
 def test_values_that_are_neither_numbers_nor_text_are_refused(refused, values, found):
@@ -310,7 +336,6 @@ def test_values_that_are_neither_numbers_nor_text_are_refused(refused, values, f
 @pytest.mark.parametrize(
     "values, dtype",
     [
-        (pd.to_datetime(["2024-01-01", "2024-02-01"]), "datetime64[us]"),
         (pd.to_timedelta([1, 2], unit="D"), "timedelta64[us]"),
         (np.array([1 + 2j, 3j]), "complex128"),
         (pd.period_range("2024-01", periods=2, freq="M"), "period[M]"),
@@ -318,8 +343,8 @@ def test_values_that_are_neither_numbers_nor_text_are_refused(refused, values, f
 )
 def test_unsupported_dtypes_are_refused(refused, values, dtype):
     with refused(
-        f"column 'when' has dtype {dtype}, which netreg cannot use as a feature; expected numbers or text. "
-        "Convert it to numbers (for example days since a date) or drop the column."
+        f"column 'when' has dtype {dtype}, which netreg cannot use as a feature; expected numbers, dates or text. "
+        "Convert it to numbers or drop the column (`drop=['when']`)."
     ):
         TablePreprocessor().fit(pd.DataFrame({"when": values, "x": [1.0, 2.0]}))
 
@@ -387,7 +412,10 @@ def test_transform_refuses_other_columns_than_at_fit(refused, change, found):
 
 def test_transform_refuses_text_in_a_column_that_was_numeric(refused):
     preprocessor = TablePreprocessor().fit(TRAIN)
-    with refused("column 'rooms' holds a value that is not a number (row 1: 'many'); expected numbers, as at fit."):
+    with refused(
+        "column 'rooms' holds a value that is not a number (row 1: 'many'; counting from 0, header excluded); "
+        "expected numbers, as at fit."
+    ):
         preprocessor.transform(TEST.astype({"rooms": object}).assign(rooms=["2", "many", 1]))
     # Numbers written as text are numbers.
     as_text = TEST.assign(rooms=TEST["rooms"].astype(str))
@@ -397,8 +425,8 @@ def test_transform_refuses_text_in_a_column_that_was_numeric(refused):
 def test_transform_refuses_a_value_that_overflows_once_standardized(refused):
     preprocessor = TablePreprocessor().fit(pd.DataFrame({"a": [0.0, 1e-300]}))
     with refused(
-        "column 'a' holds a value too far from those seen at fit to be standardized (row 1: 1e+300, mean 5e-301, "
-        "scale 5e-301); expected values of a similar magnitude."
+        "column 'a' holds a value too far from those seen at fit to be standardized (row 1: 1e+300; counting from 0, "
+        "header excluded; mean 5e-301, scale 5e-301); expected values of a similar magnitude."
     ):
         preprocessor.transform(pd.DataFrame({"a": [0.0, 1e300]}))
 
@@ -474,7 +502,12 @@ def test_it_is_a_scikit_learn_transformer(refused):
     np.testing.assert_array_equal(
         pipeline.predict(NEW_ROWS), reference.predict(TablePreprocessor().fit(EVERY_KIND).transform(NEW_ROWS))
     )
-    assert clone(TablePreprocessor(standardize=False)).get_params() == {"standardize": False}
+    assert clone(TablePreprocessor(standardize=False)).get_params() == {
+        "standardize": False,
+        "impute": None,
+        "drop": (),
+        "id_column": None,
+    }
     with pytest.raises(SklearnNotFittedError):
         check_is_fitted(TablePreprocessor())
     frame = TablePreprocessor().set_output(transform="pandas").fit(EVERY_KIND).transform(NEW_ROWS)

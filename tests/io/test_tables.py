@@ -326,8 +326,9 @@ def test_target_with_missing_values_names_the_first_five_rows(refused, tmp_path)
     y = [1.0, np.nan, 2.0, np.nan, np.nan, np.nan, 3.0, np.nan, np.nan]
     path = _write(pd.DataFrame({"a": range(9), "y": y}), tmp_path / "d.parquet")
     with refused(
-        f"`{path}`: target column 'y' has no value in rows 1, 3, 4, 5, 7 and 1 more; expected a value in every row. "
-        "Fill in or remove those rows."
+        f"`{path}`: target column 'y' has no value in rows 1, 3, 4, 5, 7 and 1 more (counting from 0, header "
+        "excluded); expected a value in every row. Fill in or remove those rows, or pass `drop_missing=True` to drop "
+        "them."
     ):
         read_table(path, target="y")
 
@@ -335,7 +336,8 @@ def test_target_with_missing_values_names_the_first_five_rows(refused, tmp_path)
 def test_target_with_empty_text_or_none(refused, tmp_path):
     path = _write(pd.DataFrame({"a": [1, 2, 3], "y": ["x", " ", None]}), tmp_path / "d.parquet")
     with refused(
-        f"`{path}`: target column 'y' has no value in rows 1, 2; expected a value in every row. Fill in or remove those rows."
+        f"`{path}`: target column 'y' has no value in rows 1, 2 (counting from 0, header excluded); expected a value "
+        "in every row. Fill in or remove those rows, or pass `drop_missing=True` to drop them."
     ):
         read_table(path, target="y")
 
@@ -343,7 +345,8 @@ def test_target_with_empty_text_or_none(refused, tmp_path):
 def test_target_with_infinite_values(refused, tmp_path):
     np.savez(tmp_path / "d.npz", X=np.zeros((3, 1)), y=np.array([1.0, -np.inf, 2.0]))
     with refused(
-        f"`{tmp_path / 'd.npz'}`: target array 'y' is infinite in row 1; expected finite numbers. Fix or remove those rows."
+        f"`{tmp_path / 'd.npz'}`: target array 'y' is infinite in row 1 (counting from 0, header excluded); expected "
+        "finite numbers. Fix or remove those rows."
     ):
         read_table(tmp_path / "d.npz", target="y")
 
@@ -434,7 +437,10 @@ def test_rows_named_after_dropping_are_still_the_rows_of_the_file(refused, tmp_p
     table = read_table(tmp_path / "d.csv", target="y")
     features, target, dropped = drop_missing_rows(table.features, table.target)
     assert dropped == [1] and target.tolist() == [0, 0, 1]
-    with refused("infinite values in column 'a' (row 3); expected finite numbers. Replace them, or drop those rows."):
+    with refused(
+        "infinite values in column 'a' (row 3, counting from 0, header excluded); expected finite numbers. Replace "
+        "them, or drop those rows."
+    ):
         TablePreprocessor().fit(features)
 
 

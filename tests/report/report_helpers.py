@@ -1,9 +1,15 @@
 """Sweeps to report on: a small real one on digits, partial ones in run folders, and
-hand-made member records whose numbers the tests choose."""
+hand-made member records whose numbers the tests choose; and headless Chromium to open a page
+as a reader does (required, not optional: CI installs it, and a machine without it fails the
+browser tests rather than skipping them)."""
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+from html import unescape
+from pathlib import Path
 
 import numpy as np
 
@@ -86,3 +92,57 @@ def made_result(alphas, scores, *, selection="min", n_folds=2):
 
 def total_norm(norms):
     return float(np.sqrt(sum(n**2 for n in norms.values())))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--hide-scrollbars",
+]
+
+# Test-only: the page itself has no scripts. A copy with this one measures the page once
+# it has loaded and writes the measurements into the DOM, which --dump-dom returns.
+MEASURE = """<script>
+window.addEventListener("load", () => {
+  const chosen = document.querySelector("tr.chosen td");
+  const out = document.createElement("pre");
+  out.id = "measurements";
+  out.textContent = JSON.stringify({
+    images: [...document.images].map(i => ({figure: i.closest("figure").id, complete: i.complete,
+                                            width: i.naturalWidth, height: i.naturalHeight})),
+    fetched: performance.getEntriesByType("resource").map(e => e.name),
+    rows: [...document.querySelectorAll("table.results tbody tr")].map(r => r.cells[0].textContent),
+    chosenRows: [...document.querySelectorAll("table.results tr.chosen")].map(r => r.cells[0].textContent),
+    chosenLine: document.querySelector(".chosen-alpha").textContent,
+    chosenBackground: chosen ? getComputedStyle(chosen).backgroundColor : null,
+    heldOut: [...document.querySelectorAll("table.held-out tbody tr")].map(r => [...r.cells].map(c => c.textContent)),
+  });
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def chromium(tmp_path, *args):
+    """Run headless Chromium with ``args`` (a profile under ``tmp_path``); its standard output."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: install it (apt-get install chromium); CI's .ci/run does."
+    command = [str(CHROMIUM), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=90)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed.stdout
+
+
+def measure(tmp_path, html):
+    """Open ``html`` in Chromium with the measuring script (:data:`MEASURE`); what it measured."""
+    measured = tmp_path / "measured.html"
+    measured.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", measured.as_uri())
+    found = re.search(r'<pre id="measurements">(.*?)</pre>', dom, flags=re.S)
+    assert found, dom[-2000:]
+    return json.loads(unescape(found.group(1)))

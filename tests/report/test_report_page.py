@@ -162,16 +162,22 @@ def test_a_missing_run_folder_is_refused(tmp_path):
         ),
         (
             '{"selection": "min"}',
-            "misses key 'scoring'; expected keys 'scoring' and optionally 'selection', 'title', 'data', 'target'. "
-            'Write the settings the sweep used, for example {"scoring": "neg_log_loss", "selection": "min"}.',
+            "misses key 'scoring'; expected keys 'scoring' and optionally 'selection', 'title', 'data', 'target', "
+            "'test'. Write the settings the sweep used, for example "
+            '{"scoring": "neg_log_loss", "selection": "min"}.',
         ),
         (
             '{"scoring": "accuracy", "selction": "1se"}',
             "has unexpected key 'selction'; expected keys 'scoring' and optionally 'selection', 'title', 'data', "
-            "'target'. Write the settings the sweep used, for example "
+            "'target', 'test'. Write the settings the sweep used, for example "
             '{"scoring": "neg_log_loss", "selection": "min"}.',
         ),
         ('{"scoring": "accuracy", "title": 3}', ": `title` must be a str; got 3."),
+        (
+            '{"scoring": "accuracy", "test": {"rows": 3, "chosen": 0.9}}',
+            ': `test` must be an object {"rows": n, "<model>": {"<metric>": number}}; got {\'rows\': 3, '
+            "'chosen': 0.9}.",
+        ),
     ],
 )
 def test_a_malformed_run_json_is_refused_with_what_is_wrong(run_folder, content, problem):
@@ -210,8 +216,16 @@ def test_a_regression_sweep_on_a_positive_grid_is_reported_in_its_own_units(diab
     figure, _ = validation_curve(result)
     score_ax, loss_ax = figure.axes
     assert score_ax.get_ylabel() == "score: R\N{SUPERSCRIPT TWO} (1 = perfect)"
-    assert loss_ax.get_ylabel() == "data loss: squared error / 2 (target units\N{SUPERSCRIPT TWO} per sample)"
+    assert (
+        loss_ax.get_ylabel() == "data loss: squared error / 2\n(target units\N{SUPERSCRIPT TWO} as trained, per sample)"
+    )
     assert [t.get_text() for t in score_ax.get_xticklabels()] == ["0.1", "1", "10"]  # no "0": no alpha = 0 here
+    # Each y-label spans no more than the height of its axes (on one line, the loss label ran
+    # past the top of the axes up to the figure's title).
+    renderer = figure.canvas.get_renderer()
+    for ax in (score_ax, loss_ax):
+        label, frame = ax.yaxis.label.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert frame.y0 <= label.y0 and label.y1 <= frame.y1
     html = write_report(result, None, tmp_path).read_text(encoding="utf-8")
     assert "validation R\N{SUPERSCRIPT TWO}" in html and len(_rows(html)) == 3
 
@@ -221,3 +235,24 @@ def test_the_cautions_of_the_result_are_on_the_page(tmp_path):
     assert result.best_index == 2 and len(result.notes()) == 1
     html = write_report(result, None, tmp_path).read_text(encoding="utf-8")
     assert f'<div class="notice"><p>{escape(result.notes()[0])}</p></div>' in html
+
+
+def test_the_held_out_test_scores_are_on_the_page_one_row_per_model(tmp_path):
+    result = made_result([0.0, 0.1, 1.0], [(0.9, 0.7, {"w": 2.0}), (0.9, 0.8, {"w": 1.0}), (0.9, 0.75, {"w": 0.5})])
+    test = {
+        "rows": 1597,
+        "chosen alpha = 0.1, refit on the 200 training rows": {"log_loss": 0.31234, "accuracy": 0.95},
+        "alpha = 0, fit on the 200 training rows": {"log_loss": 0.52, "accuracy": 0.94},
+    }
+    html = write_report(result, None, tmp_path, test=test).read_text(encoding="utf-8")
+    assert "<h2>Held-out test</h2>" in html
+    assert (
+        '<p class="held-out">Scores on the 1597 rows held out before alpha was chosen: no model was trained on them, '
+        "and they took no part in choosing alpha.</p>"
+    ) in html
+    assert '<th scope="col">model</th><th scope="col">log-loss</th><th scope="col">accuracy</th>' in html
+    assert (
+        '<tr class="model"><td>chosen alpha = 0.1, refit on the 200 training rows</td><td>0.3123</td><td>0.95</td></tr>'
+    ) in html
+    assert html.index("Held-out test") < html.index("<h2>Figures</h2>")
+    assert "Held-out test" not in write_report(result, None, tmp_path).read_text(encoding="utf-8")

@@ -18,8 +18,8 @@ from rich.console import Console
 from sklearn.exceptions import ConvergenceWarning
 
 from netreg.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, as_flags
-from netreg.cli.parser import build_parser
-from netreg.exceptions import NetRegError
+from netreg.cli.parser import parse_args
+from netreg.exceptions import NetRegError, NetRegWarning
 
 __all__ = ["main"]
 
@@ -27,7 +27,7 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``netreg`` command line; returns the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
     except SystemExit as exit:  # argparse: --help (0) or a bad argument (2, already printed)
         return int(exit.code or 0)
     # Piped into a file or another program, a table is not cut to 80 columns (rich's default
@@ -35,10 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
+        # Warnings worth a user's attention (training stopped before converging, a column
+        # that looks like an id, categories never seen at fit) are printed as notes, once each.
+        noted = (ConvergenceWarning, NetRegWarning)
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
+            for category in noted:
+                warnings.simplefilter("always", category)
             status = args.run(args, console)
-        for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)):
+        for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, noted)):
             errors.print(f"netreg {args.command}: note: {as_flags(message)}", markup=False)
         return status
     except KeyboardInterrupt:

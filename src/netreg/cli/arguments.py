@@ -6,6 +6,7 @@ A bad value is an argparse error: usage and one line, status 2.
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 import re
 
@@ -21,6 +22,13 @@ __all__ = [
     "parse_hidden",
     "positive_int",
     "fraction",
+    "batch_size",
+    "dropout",
+    "l1_ratio",
+    "learning_rate",
+    "device",
+    "column_names",
+    "column_name",
 ]
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -48,6 +56,16 @@ FLAGS = {
     "test_size": "--test-size",
     "backend": "--backend",
     "address": "--address",
+    "batch_size": "--batch-size",
+    "dropout": "--dropout",
+    "penalty": "--penalty",
+    "l1_ratio": "--l1-ratio",
+    "learning_rate_init": "--learning-rate",
+    "early_stopping": "--early-stopping",
+    "device": "--device",
+    "drop": "--drop",
+    "id_column": "--id",
+    "impute": "--impute",
 }
 #: Parameters whose flag turns them off.
 NEGATED_FLAGS = {"standardize": "--no-standardize", "standardize_target": "--no-standardize-target"}
@@ -62,6 +80,8 @@ def as_flags(message: str) -> str:
     'Choose another folder, or pass --force to replace it.'
     >>> as_flags("Pass `task='classification'`; `max_iter` too; `warm_start=False` stays.")
     'Pass --task classification; --max-iter too; `warm_start=False` stays.'
+    >>> as_flags("Pass `drop=['name', 'notes']` or `id_column='name'`.")
+    'Pass --drop name,notes or --id name.'
     """
 
     def flag(match: re.Match[str]) -> str:
@@ -72,6 +92,11 @@ def as_flags(message: str) -> str:
             return match.group(0)
         if value is None or value == "True":
             return FLAGS[name]
+        if value.startswith("[") and value.endswith("]"):  # a list of names: as the flag takes it
+            try:
+                return f"{FLAGS[name]} {','.join(str(item) for item in ast.literal_eval(value))}"
+            except (ValueError, SyntaxError):
+                pass
         return f"{FLAGS[name]} {value.strip(chr(39) + chr(34))}"
 
     return re.sub(r"`(\w+)(=([^`]*))?`", flag, message)
@@ -137,3 +162,127 @@ def fraction(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1 such as 0.2; got {text!r}")
     return value
+
+
+def batch_size(text: str) -> int | str:
+    """``"auto"`` or a positive integer (the estimators' ``batch_size``).
+
+    Examples
+    --------
+    >>> batch_size("auto"), batch_size("32")
+    ('auto', 32)
+    """
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive integer such as 32; got {text!r}") from None
+
+
+def dropout(text: str) -> float:
+    """A probability in [0, 1) (the estimators' ``dropout``).
+
+    Examples
+    --------
+    >>> dropout("0.2")
+    0.2
+    """
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1) such as 0.2; got {text!r}")
+    return value
+
+
+def l1_ratio(text: str) -> float:
+    """A share in [0, 1] (the estimators' ``l1_ratio``).
+
+    Examples
+    --------
+    >>> l1_ratio("1")
+    1.0
+    """
+    value = _float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] such as 0.5; got {text!r}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """A finite number > 0 (the estimators' ``learning_rate_init``).
+
+    Examples
+    --------
+    >>> learning_rate("1e-3")
+    0.001
+    """
+    value = _float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0 such as 0.001; got {text!r}")
+    return value
+
+
+def device(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, checked to be on this machine.
+
+    Examples
+    --------
+    >>> device("cpu")
+    'cpu'
+    >>> device("gpu")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected auto, cpu, cuda, cuda:N or mps; got 'gpu'
+    """
+    text = text.strip()
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", text):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda, cuda:N or mps; got {text!r}")
+    if text in ("auto", "cpu"):
+        return text
+    import torch  # only for a device to check: the command line starts without it
+
+    if text == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError("mps is not available on this machine; use auto or cpu")
+    if text.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(text.partition(":")[2] or 0)
+        if index >= count:
+            found = f"{count} CUDA device(s)" if count else "no CUDA device"
+            raise argparse.ArgumentTypeError(f"{text} is not available on this machine ({found}); use auto or cpu")
+    return text
+
+
+def column_names(text: str) -> list[str]:
+    """Comma-separated column names, such as ``name,notes`` (each non-empty, distinct).
+
+    Examples
+    --------
+    >>> column_names("name, notes")
+    ['name', 'notes']
+    """
+    names = [name.strip() for name in text.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"expected distinct column names separated by commas, such as name,notes; got {text!r}"
+        )
+    return names
+
+
+def column_name(text: str) -> str:
+    """A column name (not empty).
+
+    Examples
+    --------
+    >>> column_name("Name")
+    'Name'
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a column name; got {text!r}")
+    return text.strip()
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")

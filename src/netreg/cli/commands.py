@@ -12,6 +12,7 @@ from rich.console import Console
 from netreg.cli.arguments import EXIT_OK
 from netreg.cli.render import print_results, total
 from netreg.exceptions import NetRegError
+from netreg.io import rows_text
 from netreg.io.run_folder import RunFolder
 from netreg.tuning.progress import ProgressBar
 
@@ -40,7 +41,10 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     )
     norms_chosen = total(result["norms"]["chosen"].values())
     norms_zero = total(result["norms"]["zero"].values())
-    console.print(f"Total weight norm: {norms_chosen:.1f} with the chosen alpha, {norms_zero:.1f} without the penalty.")
+    console.print(
+        f"Total weight norm of the models refit on all {result['n_train']} training digits: {norms_chosen:.1f} with "
+        f"the chosen alpha, {norms_zero:.1f} without the penalty (the table's weight norms are means over the folds)."
+    )
     _maybe_report(args, console, Path(args.out))
     console.print(f"Wrote {args.out}/: {RunFolder.contents()}")
     return EXIT_OK
@@ -62,14 +66,11 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
             hidden=args.hidden,
             alphas=args.alphas,
             cv=args.cv,
-            selection=args.selection,
-            search=args.search,
-            factor=args.factor,
-            min_epochs=args.min_epochs,
-            scoring=args.scoring,
+            **_sweep(args),
             solver=args.solver,
             max_iter=args.max_iter,
             seed=args.seed,
+            estimator_params=_estimator_params(args),
             standardize_target=not args.no_standardize_target,
             backend=backend,
             chunk_size=args.chunk_size,
@@ -93,26 +94,47 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             args.out,
             alpha=args.alpha,
             alphas=args.alphas,
+            cv=args.cv,
+            **_sweep(args),
             hidden=args.hidden,
             solver=args.solver,
             max_iter=args.max_iter,
-            cv=args.cv,
             test_size=args.test_size,
             seed=args.seed,
+            estimator_params=_estimator_params(args),
             standardize_target=not args.no_standardize_target,
             force=args.force,
             callback=progress,
         )
+    grid = args.alphas is not None
+    if grid:
+        print_results(console, result["sweep"])
+        best, rows = result["best_index"], result["n_train"]
+        if result["selection"] == "evidence":
+            chosen_by = f"log evidence {result['sweep'].log_evidence[best]:.1f}, each alpha trained once on the {rows}"
+        else:
+            chosen_by = (
+                f"scoring {result['scoring']}: cross-validated {result['cv_results']['mean_test_score'][best]:.4f}"
+            )
+            chosen_by += f" on the {rows}"
+        console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, {chosen_by} training rows).")
+    test = result["test"]
+    other = f"log-loss = {test['log_loss']:.4f}" if "log_loss" in test else f"MSE = {test['mean_squared_error']:.4g}"
     console.print(
         f"alpha = {result['alpha']:g}; held-out {result['metric']} = {result['test_score']:.4f} "
-        f"({result['n_test']} rows held out, {result['n_train']} trained on)."
+        f"({result['n_test']} rows held out, {result['n_train']} trained on); held-out {other}."
     )
     if result["metric"] == "R^2" and result["test_score"] < 0:
         console.print(
             "Note: a held-out R^2 below 0 means the model predicts worse than the mean of the target would. "
-            "Check the learning rate and the number of epochs (--max-iter), or try a grid (--alphas)."
+            "Check the learning rate and the number of epochs (--max-iter)"
+            + (", and the grid." if grid else ", or try a grid (--alphas).")
         )
-    console.print(f"Saved the model to {result['model']}")
+    if grid:
+        _maybe_report(args, console, Path(args.out))
+        console.print(f"Wrote {args.out}/: {RunFolder.contents()}")
+    else:
+        console.print(f"Saved the model to {result['model']}")
     return EXIT_OK
 
 
@@ -121,11 +143,19 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
 
     if args.out and Path(args.out).exists() and not args.force:
         raise NetRegError(f"{args.out!r} already exists; it was not overwritten. Choose another --out or pass --force.")
-    predictions = predict_table(args.model, args.data)
+    result = predict_table(args.model, args.data, drop_missing=args.drop_missing)
+    predictions, notes = result.table, Console(stderr=True, highlight=False, soft_wrap=True)
+    if result.skipped_rows:
+        skipped = result.skipped_rows
+        notes.print(
+            f"netreg predict: note: skipped {len(skipped)} of {_rows(len(skipped) + len(predictions))} with a "
+            f"missing value ({rows_text(skipped)}).",
+            markup=False,
+        )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         predictions.to_csv(args.out, index=False)
-        Console(stderr=True).print(f"Wrote {len(predictions)} predictions to {args.out}")
+        notes.print(f"Wrote {len(predictions)} predictions to {args.out}", markup=False)
     else:
         sys.stdout.write(predictions.to_csv(index=False))
     return EXIT_OK
@@ -151,11 +181,43 @@ def _load(args: argparse.Namespace, console: Console) -> Any:
     from netreg.runs import load_training_table
 
     data = load_training_table(
-        args.data, args.target, task=args.task, standardize=not args.no_standardize, drop_missing=args.drop_missing
+        args.data,
+        args.target,
+        task=args.task,
+        standardize=not args.no_standardize,
+        impute=args.impute,
+        drop=args.drop,
+        id_column=args.id_column,
+        drop_missing=args.drop_missing,
     )
-    dropped = f", {len(data.dropped_rows)} rows with missing values dropped" if data.dropped_rows else ""
+    dropped = data.dropped_rows
+    dropped = f", {_rows(len(dropped))} with missing values dropped ({rows_text(dropped)})" if dropped else ""
     console.print(
         f"{data.path}: {len(data.y)} rows, {data.X.shape[1]} features after encoding, "
         f"target {data.target_name!r} ({data.task}){dropped}."
     )
     return data
+
+
+def _sweep(args: argparse.Namespace) -> dict[str, Any]:
+    """The sweep's settings given on the command line (the others keep the library's defaults)."""
+    names = ("selection", "search", "scoring", "factor", "min_epochs")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _estimator_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The estimator's parameters given as flags, by their Python names (the others keep their defaults)."""
+    names = {
+        "batch_size": "batch_size",
+        "dropout": "dropout",
+        "penalty": "penalty",
+        "l1_ratio": "l1_ratio",
+        "learning_rate": "learning_rate_init",
+        "early_stopping": "early_stopping",
+        "device": "device",
+    }
+    return {param: getattr(args, flag) for flag, param in names.items() if getattr(args, flag) is not None}
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
-from netreg.cli.arguments import EXIT_BAD_INPUT, fraction, parse_alpha, parse_alphas, parse_hidden, positive_int
+from netreg.cli.arguments import (
+    EXIT_BAD_INPUT,
+    batch_size,
+    column_name,
+    column_names,
+    device,
+    dropout,
+    fraction,
+    l1_ratio,
+    learning_rate,
+    parse_alpha,
+    parse_alphas,
+    parse_hidden,
+    positive_int,
+)
 from netreg.cli.commands import run_demo, run_predict, run_report, run_train, run_tune
 
-__all__ = ["build_parser"]
+__all__ = ["build_parser", "parse_args"]
+
+#: The sweep's flags that ``train`` takes only with a grid (``--alphas``).
+SWEEP_FLAGS = {"scoring": "--scoring", "selection": "--selection", "search": "--search"}
+#: The flags of successive halving alone.
+HALVING_FLAGS = {"factor": "--factor", "min_epochs": "--min-epochs"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -15,6 +35,27 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line's arguments, each value and each combination of flags checked before any work.
+
+    A bad value or combination exits as argparse does: one line, status 2.
+    """
+    args = build_parser().parse_args(argv)
+    command = getattr(args, "command_parser", None)
+    if command is None:
+        return args
+    if getattr(args, "l1_ratio", None) is not None and args.penalty != "elasticnet":
+        command.error("argument --l1-ratio: applies to --penalty elasticnet only")
+    if args.command == "train" and args.alphas is None:
+        for name, flag in {**SWEEP_FLAGS, **HALVING_FLAGS}.items():
+            if getattr(args, name) is not None:
+                command.error(f"argument {flag}: applies to a grid of alphas only (--alphas)")
+    for name, flag in HALVING_FLAGS.items():
+        if getattr(args, name, None) is not None and args.search != "halving":
+            command.error(f"argument {flag}: applies to --search halving only")
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--solver", choices=("adam", "sgd", "lbfgs"), default="adam", help="optimizer (default adam)")
     data.add_argument("--max-iter", type=positive_int, default=200, help="maximum epochs (default 200)")
+    data.add_argument(
+        "--batch-size", type=batch_size, help="rows per minibatch, or auto: min(200, rows) (default auto)"
+    )
+    data.add_argument(
+        "--learning-rate", type=learning_rate, help="initial learning rate of adam and sgd (default 0.001)"
+    )
+    data.add_argument("--dropout", type=dropout, help="probability of dropping a hidden unit in training (default 0)")
+    data.add_argument("--penalty", choices=("l2", "l1", "elasticnet"), help="the penalty alpha scales (default l2)")
+    data.add_argument(
+        "--l1-ratio", type=l1_ratio, help="with --penalty elasticnet: the share of L1 in the penalty (default 0.5)"
+    )
+    data.add_argument(
+        "--early-stopping",
+        action="store_true",
+        default=None,
+        help="stop when the score on 10%% of the training rows set aside stops improving",
+    )
+    data.add_argument("--device", type=device, help="auto, cpu, cuda, cuda:N or mps (default auto)")
     data.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default 5)")
     data.add_argument("--seed", type=int, default=0, help="seed of splits and training (default 0)")
     data.add_argument("--no-standardize", action="store_true", help="use numeric columns as they are")
@@ -71,7 +130,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train a regression on the target as it is (default: standardized for training, predictions in its units)",
     )
-    data.add_argument("--drop-missing", action="store_true", help="drop rows with missing values instead of failing")
+    data.add_argument(
+        "--drop", type=column_names, default=[], metavar="COLS", help="columns to leave out, comma-separated"
+    )
+    data.add_argument(
+        "--id",
+        dest="id_column",
+        type=column_name,
+        metavar="COL",
+        help="a column that labels the rows: never a feature, the first column of the predictions",
+    )
+    data.add_argument(
+        "--impute",
+        choices=("mean", "median", "most_frequent"),
+        help="fill in missing values (numbers and dates: this statistic; text: the most frequent category)",
+    )
+    data.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="drop the rows with a missing target, or a missing feature without --impute, instead of failing",
+    )
     data.add_argument("--out", required=True, help="run folder to write")
     data.add_argument("--force", action="store_true", help="replace a different model already in the folder")
 
@@ -93,42 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GRID",
         help="grid size (default 16, a data-scaled log grid) or comma-separated alphas",
     )
-    tune.add_argument(
-        "--selection",
-        choices=("min", "1se", "evidence"),
-        default="min",
-        help="best mean score, the largest alpha within one standard error, or the largest Laplace evidence "
-        "(each alpha trained once on all rows, no folds) (default min)",
-    )
-    tune.add_argument(
-        "--search",
-        choices=("grid", "halving"),
-        default="grid",
-        help="train every alpha to the end, or stop the worst at rungs (successive halving) (default grid)",
-    )
-    tune.add_argument("--factor", type=positive_int, default=3, help="halving: keep 1/FACTOR at each rung (default 3)")
-    tune.add_argument(
-        "--min-epochs", type=positive_int, help="halving: epochs of the first rung (default: as scikit-learn's)"
-    )
-    tune.add_argument(
-        "--scoring",
-        choices=("neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"),
-        help="default: neg_log_loss (classification), r2 (regression)",
-    )
+    _add_sweep_flags(tune, defaults=True)
     tune.add_argument(
         "--backend", choices=("local", "ray"), default="local", help="where members train (default local)"
     )
     tune.add_argument("--address", help="Ray cluster address (with --backend ray), e.g. HEAD:6379")
     tune.add_argument("--chunk-size", type=positive_int, help="members trained together (default: what fits in memory)")
     tune.add_argument("--no-report", action="store_true", help="skip the HTML report")
-    tune.set_defaults(run=run_tune)
+    tune.set_defaults(run=run_tune, command_parser=tune)
 
     train = commands.add_parser(
         "train",
         parents=[debug, data],
         help="train on a file (tuning alpha when given a grid), score held-out rows, save the model",
         description="Hold out --test-size of the rows, train on the rest with --alpha (or choose it from --alphas "
-        "by cross-validation), print the held-out score and save the model to --out/model.",
+        "by cross-validation, leaving the table, store, results and report of the sweep as tune does), print the "
+        "held-out scores and save the model to --out/model.",
         epilog="examples:\n  netreg train data.csv --target label --alpha 1.0 --out runs/model\n"
         "  netreg train data.parquet --target price --alphas 0,0.1,1,10 --out runs/price",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -141,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--test-size", type=fraction, default=0.2, help="share of rows held out for the score (default 0.2)"
     )
-    train.set_defaults(run=run_train)
+    _add_sweep_flags(train, defaults=False)
+    train.add_argument("--no-report", action="store_true", help="skip the HTML report (with --alphas)")
+    train.set_defaults(run=run_train, command_parser=train)
 
     predict = commands.add_parser(
         "predict",
@@ -152,10 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  netreg predict runs/model/model new.csv --out predictions.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    predict.add_argument("model", help="model folder (…/model)")
+    predict.add_argument("model", help="run folder, or its model folder (…/model)")
     predict.add_argument("data", help="CSV, Parquet or NPZ file")
     predict.add_argument("--out", help="CSV file to write (default: print to standard output)")
     predict.add_argument("--force", action="store_true", help="replace --out if it exists")
+    predict.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="skip the rows with a missing value (for a model trained without --impute) instead of failing",
+    )
     predict.set_defaults(run=run_predict)
 
     report = commands.add_parser(
@@ -169,3 +234,33 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", help="run folder written by netreg tune or netreg demo")
     report.set_defaults(run=run_report)
     return parser
+
+
+def _add_sweep_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The sweep's flags; without ``defaults`` (train) they default to None, to tell when given."""
+
+    def default(value):
+        return value if defaults else None
+
+    parser.add_argument(
+        "--selection",
+        choices=("min", "1se", "evidence"),
+        default=default("min"),
+        help="best mean score, the largest alpha within one standard error, or the largest Laplace evidence "
+        "(each alpha trained once on all rows, no folds) (default min)",
+    )
+    parser.add_argument(
+        "--search",
+        choices=("grid", "halving"),
+        default=default("grid"),
+        help="train every alpha to the end, or stop the worst at rungs (successive halving) (default grid)",
+    )
+    parser.add_argument("--factor", type=positive_int, help="halving: keep 1/FACTOR at each rung (default 3)")
+    parser.add_argument(
+        "--min-epochs", type=positive_int, help="halving: epochs of the first rung (default: as scikit-learn's)"
+    )
+    parser.add_argument(
+        "--scoring",
+        choices=("neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"),
+        help="default: neg_log_loss (classification), r2 (regression)",
+    )

@@ -32,7 +32,9 @@ def print_results(console: Console, sweep: SweepResult) -> None:
     if np.isfinite(sweep.log_evidence).any():
         columns["log evidence"] = lambda i: _number(sweep.log_evidence[i], ".1f")
         columns["γ"] = lambda i: _number(sweep.gamma[i], ".0f")
-    columns["weight norm"] = lambda i: _number(sweep.total_norms[i], ".2f")
+    # Over the folds' models, not the model refit with the chosen alpha (whose norm differs).
+    norm = "weight norm" if by_evidence else "weight norm (fold mean)"
+    columns[norm] = lambda i: _number(sweep.total_norms[i], ".2f")
     if sweep.units_off.size:
         columns["units off"] = lambda i: _number(np.sum(sweep.units_off[i]), ".0f")
     columns["epochs"] = lambda i: _epochs(sweep, i)

@@ -2,12 +2,15 @@
 
 Reading tables (:mod:`~netreg.io.tables`)
     ``read_table``, ``Table``: CSV, Parquet and NPZ files to features and a target;
-    ``infer_task``, ``check_classification_target``, ``drop_missing_rows``.
-Column typing (:mod:`~netreg.io.columns`)
-    Which columns are numbers and which are categories, and the refusal of anything else.
-Preprocessing (:mod:`~netreg.io.preprocessing`, :mod:`~netreg.io.transformers`)
-    ``TablePreprocessor``: scikit-learn's ``StandardScaler`` and ``OneHotEncoder`` in a
-    ``ColumnTransformer``, with a JSON round trip of the fitted state (no pickle).
+    ``infer_task``, ``check_classification_target``, ``drop_missing_rows``; ``rows_text``
+    names rows in messages (``"rows 3, 7, counting from 0, header excluded"``).
+Column typing (:mod:`~netreg.io.columns`, :mod:`~netreg.io.dates`, :mod:`~netreg.io.cardinality`)
+    Which columns are numbers, dates (days since 1970-01-01) and categories, the refusal of
+    anything else, and the columns that look like ids, free text or row numbers.
+Preprocessing (:mod:`~netreg.io.preprocessing`, :mod:`~netreg.io.transformers`, :mod:`~netreg.io.preprocessing_config`)
+    ``TablePreprocessor``: columns left out (``drop``, ``id_column``), then scikit-learn's
+    ``SimpleImputer`` (``impute``), ``StandardScaler`` and ``OneHotEncoder`` in a
+    ``ColumnTransformer``, with a versioned JSON round trip of the fitted state (no pickle).
 Fingerprints (:mod:`~netreg.io.fingerprints`)
     ``fingerprint``: one SHA-256 digest of arrays, frames and settings.
 JSON fields (:mod:`~netreg.io.json_fields`)
@@ -19,6 +22,7 @@ Saved models (:mod:`~netreg.io.models`, :mod:`~netreg.io.model_meta`)
     ``save_model``, ``load_model``, ``SavedModel``: safetensors and JSON, no pickle.
 """
 
+from netreg.io._text import rows_text
 from netreg.io.fingerprints import fingerprint
 from netreg.io.json_fields import check_fields
 
@@ -45,6 +49,7 @@ __all__ = [
     "infer_task",
     "check_classification_target",
     "drop_missing_rows",
+    "rows_text",
     "TablePreprocessor",
     "table_transformer",
     "fingerprint",

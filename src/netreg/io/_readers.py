@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError, bad_data
-from netreg.io._text import names_text, rows_text, show
+from netreg.io._text import counting, names_text, rows_text, show
 from netreg.io.columns import missing_mask
 
 __all__ = [
@@ -219,19 +219,21 @@ def suggest(target: str, columns: Iterable[Any], kind: str) -> str:
     return f"{guess} {kind}: {names_text(names)}."
 
 
-def check_target_values(name: str, target: pd.Series, kind: str) -> None:
-    """Raise if the target has missing or infinite values, naming their rows."""
+def check_target_values(name: str, target: pd.Series, kind: str, *, keep_missing: bool = False) -> None:
+    """Raise if the target has infinite values, or missing ones unless ``keep_missing``, naming their rows."""
     column = f"target {kind} {show(target.name)}"
     missing = np.flatnonzero(missing_mask(target.to_frame())[:, 0])
-    if len(missing):
+    if len(missing) and not keep_missing:
+        rows = missing.tolist()
         raise DataError(
-            f"`{name}`: {column} has no value in {rows_text(missing.tolist())}; expected a value in every row. "
-            "Fill in or remove those rows."
+            f"`{name}`: {column} has no value in {rows_text(rows, counted=False)} ({counting(rows)}); expected a "
+            "value in every row. Fill in or remove those rows, or pass `drop_missing=True` to drop them."
         )
     if target.dtype.kind in "iufb" and not isinstance(target.dtype, pd.CategoricalDtype):
-        infinite = np.flatnonzero(np.isinf(target.to_numpy(dtype=np.float64)))
+        infinite = np.flatnonzero(np.isinf(target.to_numpy(dtype=np.float64, na_value=np.nan)))
         if len(infinite):
+            rows = infinite.tolist()
             raise DataError(
-                f"`{name}`: {column} is infinite in {rows_text(infinite.tolist())}; expected finite numbers. "
-                "Fix or remove those rows."
+                f"`{name}`: {column} is infinite in {rows_text(rows, counted=False)} ({counting(rows)}); expected "
+                "finite numbers. Fix or remove those rows."
             )

@@ -2,6 +2,10 @@
 
 Every module of :mod:`netreg.io` words a row, a list of names and a value the same way,
 so a user reads ``row 3``, ``columns 'a', 'b'`` and ``'n/a'`` alike in every message.
+
+Rows are named by their index label. An integer label is a position: a table read from a
+file (:func:`netreg.io.read_table`) has the labels 0, 1, 2, ... from its first row of data,
+the header not counted, and messages say so (:data:`COUNTING`) wherever they name such rows.
 """
 
 from __future__ import annotations
@@ -11,10 +15,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_NAMES_SHOWN", "MAX_ROWS_SHOWN", "columns_text", "names_text", "row_label", "rows_text", "show"]
+__all__ = [
+    "COUNTING",
+    "MAX_NAMES_SHOWN",
+    "MAX_ROWS_SHOWN",
+    "columns_text",
+    "counting",
+    "names_text",
+    "row_label",
+    "rows_text",
+    "rows_values",
+    "show",
+]
 
 MAX_ROWS_SHOWN = 5
 MAX_NAMES_SHOWN = 20
+#: How integer row labels count, said once in each message that names rows by them.
+COUNTING = "counting from 0, header excluded"
 
 
 def show(value: Any) -> str:
@@ -41,17 +58,33 @@ def row_label(label: Any) -> str:
     return str(int(label)) if isinstance(label, int | np.integer) else show(label)
 
 
-def rows_text(labels: Sequence[Any]) -> str:
-    """``"row 3"``, ``"rows 2, 5"``, or ``"rows 0, 1, 2, 3, 4 and 7 more"``.
+def rows_text(labels: Sequence[Any], *, counted: bool = True) -> str:
+    """``"row 3, counting from 0, header excluded"``, ``"rows 2, 5, ..."``, or ``"rows 0, 1, 2, 3, 4 and 7 more, ..."``.
+
+    With ``counted`` (the default) and integer labels, the rows end with how they count
+    (:data:`COUNTING`); a message naming rows twice says it once (:func:`counting`).
 
     Examples
     --------
-    >>> rows_text([3]), rows_text(list(range(12)))
-    ('row 3', 'rows 0, 1, 2, 3, 4 and 7 more')
+    >>> rows_text([3]), rows_text(list(range(12)), counted=False), rows_text(["first"])
+    ('row 3, counting from 0, header excluded', 'rows 0, 1, 2, 3, 4 and 7 more', "row 'first'")
     """
     shown = ", ".join(row_label(label) for label in labels[:MAX_ROWS_SHOWN])
     more = f" and {len(labels) - MAX_ROWS_SHOWN} more" if len(labels) > MAX_ROWS_SHOWN else ""
-    return f"{'row' if len(labels) == 1 else 'rows'} {shown}{more}"
+    note = f", {counting(labels)}" if counted and counting(labels) else ""
+    return f"{'row' if len(labels) == 1 else 'rows'} {shown}{more}{note}"
+
+
+def counting(labels: Sequence[Any]) -> str:
+    """:data:`COUNTING` if the labels are integers (positions), else ``""`` (labels name themselves).
+
+    Examples
+    --------
+    >>> counting([np.int64(3)]), counting(["first"])
+    ('counting from 0, header excluded', '')
+    """
+    positions = len(labels) > 0 and all(isinstance(label, int | np.integer) for label in labels)
+    return COUNTING if positions else ""
 
 
 def names_text(names: Iterable[Any]) -> str:
@@ -77,3 +110,18 @@ def columns_text(names: Iterable[Any]) -> str:
     """
     names = list(names)
     return f"{'column' if len(names) == 1 else 'columns'} {names_text(names)}"
+
+
+def rows_values(pairs: Sequence[tuple[Any, Any]]) -> str:
+    """Rows with a value each, then how the rows count: ``"row 3: 'n/a'; row 0: '42'; counting from 0, ..."``.
+
+    Examples
+    --------
+    >>> rows_values([(3, "n/a"), (0, "42")])
+    "row 3: 'n/a'; row 0: '42'; counting from 0, header excluded"
+    >>> rows_values([("b", 1.5)])
+    "row 'b': 1.5"
+    """
+    shown = "; ".join(f"row {row_label(label)}: {show(value)}" for label, value in pairs)
+    note = counting([label for label, _ in pairs])
+    return f"{shown}; {note}" if note else shown

@@ -4,14 +4,19 @@ netreg's own step before scikit-learn's transformers (:mod:`netreg.io.preprocess
 
 * a column of int, float or bool dtype, or of text whose every value is a number such as
   ``"42"``, is **numeric**: its values become float64;
+* a column of dates (a datetime dtype, Python dates, or ISO 8601 text such as
+  ``"2021-03-04"``) is a **date** column: its values become days since 1970-01-01
+  (:mod:`netreg.io.dates`);
 * a column of text (object or string dtype, values that are not numbers), or any column of
   pandas ``category`` dtype, is **categorical**: its values become text (``str(value)``).
 
-Missing values (NaN, None, NaT, empty or blank text, the text ``"nan"``), infinite numbers,
-columns that mix numbers and text, values that are neither, and other dtypes (dates,
-complex numbers) are refused with a :class:`netreg.DataError` naming the columns and rows::
+Missing values (NaN, None, NaT, empty or blank text, the text ``"nan"``) are refused
+unless asked for (``allow_missing=True``: they stay missing, NaN, for an imputer). Infinite
+numbers, columns that mix numbers and text, values that are neither, and other dtypes
+(durations, complex numbers) are refused with a :class:`netreg.DataError` naming the
+columns and rows::
 
-    column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'); expected only numbers or only text in a column.
+    column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'; counting from 0, header excluded); expected only numbers or only text in a column.
 
 The typed table has the same rows, its columns named by the text of their names
 (``0`` becomes ``"0"``), as scikit-learn expects of a DataFrame.
@@ -27,10 +32,12 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError, bad_data
-from netreg.io._text import columns_text, names_text, rows_text, show
+from netreg.io._text import columns_text, names_text, rows_text, rows_values, show
+from netreg.io.dates import date_days, fitted_date_days, is_date_dtype
 
 __all__ = [
     "CATEGORICAL",
+    "DATE",
     "NUMERIC",
     "check_frame",
     "check_table",
@@ -40,7 +47,7 @@ __all__ = [
     "typed_frame",
 ]
 
-NUMERIC, CATEGORICAL = "numeric", "categorical"
+NUMERIC, CATEGORICAL, DATE = "numeric", "categorical", "date"
 
 
 def check_frame(features: Any) -> pd.DataFrame:
@@ -84,7 +91,7 @@ def missing_mask(frame: pd.DataFrame) -> np.ndarray:
     return mask
 
 
-def check_table(features: Any, columns: list[Any] | None = None) -> pd.DataFrame:
+def check_table(features: Any, columns: list[Any] | None = None, *, allow_missing: bool = False) -> pd.DataFrame:
     """The features after the checks that fit and transform share; columns in ``columns`` order.
 
     Parameters
@@ -93,6 +100,8 @@ def check_table(features: Any, columns: list[Any] | None = None) -> pd.DataFrame
         The table.
     columns : list, optional
         The columns seen at fit: ``features`` must have exactly these, in any order.
+    allow_missing : bool, default=False
+        Whether missing values are accepted (to be imputed).
 
     Returns
     -------
@@ -104,7 +113,8 @@ def check_table(features: Any, columns: list[Any] | None = None) -> pd.DataFrame
     DataError
         If ``features`` is not a DataFrame, has no rows or no columns, a name that is not
         a str or an int, two columns of the same name (also as text: ``0`` and ``"0"``),
-        other columns than ``columns``, a column of an unsupported dtype, or missing values.
+        other columns than ``columns``, a column of an unsupported dtype, or missing values
+        (without ``allow_missing``).
 
     Examples
     --------
@@ -135,15 +145,21 @@ def check_table(features: Any, columns: list[Any] | None = None) -> pd.DataFrame
         if not _is_supported(column.dtype):
             raise DataError(
                 f"column {show(name)} has dtype {column.dtype}, which netreg cannot use as a feature; expected "
-                "numbers or text. Convert it to numbers (for example days since a date) or drop the column."
+                f"numbers, dates or text. Convert it to numbers or drop the column (`drop=[{show(name)}]`)."
             )
     missing_cells = missing_mask(frame)
-    if missing_cells.any():
+    if missing_cells.any() and not allow_missing:
         columns_hit = frame.columns[missing_cells.any(axis=0)]
         rows_hit = frame.index[missing_cells.any(axis=1)]
+        fix = (
+            "Pass `impute='mean'` (or 'median', 'most_frequent') to fill them in, or `drop_missing=True` to drop "
+            "such rows."
+            if columns is None
+            else "The preprocessing was fitted without imputation: pass `drop_missing=True` to skip such rows."
+        )
         raise DataError(
             f"missing values in {columns_text(columns_hit)} ({rows_text(list(rows_hit))}); expected a value in every "
-            "cell. Impute them, or pass `drop_missing=True` to drop such rows."
+            f"cell. {fix}"
         )
     return frame
 
@@ -154,24 +170,26 @@ def fit_kinds(frame: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     Returns
     -------
     kinds : list of str
-        ``"numeric"`` or ``"categorical"`` per column, in order.
+        ``"numeric"``, ``"date"`` or ``"categorical"`` per column, in order.
     typed : pandas.DataFrame
-        Numeric columns as float64, categorical ones as text; columns named by their text.
+        Numeric columns as float64, date columns as float64 days since 1970-01-01,
+        categorical ones as text; missing values as NaN; columns named by their text.
 
     Raises
     ------
     DataError
-        If a column mixes numbers and text, holds a value that is neither, or a numeric
-        column holds an infinite value.
+        If a column mixes numbers and text (or dates and text), holds a value that is
+        neither, holds dates in another layout than ISO 8601, or a numeric column holds
+        an infinite value.
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"age": ["42", "7"], "city": ["Oslo", "Lima"], 3: [True, False]})
+    >>> frame = pd.DataFrame({"age": ["42", "7"], "city": ["Oslo", "Lima"], 3: [True, False], "on": ["1970-01-02", ""]})
     >>> kinds, typed = fit_kinds(frame)
     >>> kinds
-    ['numeric', 'categorical', 'numeric']
+    ['numeric', 'categorical', 'numeric', 'date']
     >>> typed.to_dict("list")
-    {'age': [42.0, 7.0], 'city': ['Oslo', 'Lima'], '3': [1.0, 0.0]}
+    {'age': [42.0, 7.0], 'city': ['Oslo', 'Lima'], '3': [1.0, 0.0], 'on': [1.0, nan]}
     """
     kinds, values = [], {}
     for name, column in frame.items():
@@ -187,17 +205,16 @@ def typed_frame(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     Raises
     ------
     DataError
-        If a column numeric at fit holds text that is not a number, or an infinite value.
+        If a column numeric at fit holds text that is not a number, or an infinite value,
+        or a date column a value that is not a date.
 
     Examples
     --------
     >>> typed_frame(pd.DataFrame({"a": ["1.5", 2], "b": [1, 2]}), ["numeric", "categorical"]).to_dict("list")
     {'a': [1.5, 2.0], 'b': ['1', '2']}
     """
-    values = {
-        name: _numeric_values(name, column) if kind == NUMERIC else _as_text(column)
-        for (name, column), kind in zip(frame.items(), kinds)
-    }
+    typers = {NUMERIC: _numeric_values, DATE: _date_values, CATEGORICAL: lambda name, column: _as_text(column)}
+    values = {name: typers[kind](name, column) for (name, column), kind in zip(frame.items(), kinds)}
     _check_finite({name: values[name] for name, kind in zip(frame.columns, kinds) if kind == NUMERIC}, frame.index)
     return _typed(frame, values)
 
@@ -237,52 +254,67 @@ def _is_missing_text(value: Any) -> bool:
 def _is_supported(dtype: Any) -> bool:
     if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype) or pd.api.types.is_object_dtype(dtype):
         return True
+    if is_date_dtype(dtype):
+        return True
     return getattr(dtype, "kind", None) in ("b", "i", "u", "f")
 
 
 def _fit_column(name: Any, column: pd.Series) -> tuple[str, Any]:
-    """The kind of a column and its values: floats for a numeric one, text for a categorical one."""
+    """The kind of a column and its values: floats for a numeric or date one, text for a categorical one."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         return CATEGORICAL, _as_text(column)
     if column.dtype.kind in "biuf":
         return NUMERIC, column.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = ~missing_mask(column.to_frame())[:, 0]
+    days = fitted_date_days(name, column, present)
+    if days is not None:
+        return DATE, days
     first_number = first_text = None
-    for label, value in column.items():
+    for (label, value), here in zip(column.items(), present):
+        if not here:
+            continue
         number = _number(value)
         if number is None and not isinstance(value, str):
             raise DataError(
-                f"column {show(name)} holds a value of type {type(value).__name__} ({rows_text([label])}: "
-                f"{show(value)}); expected numbers or text."
+                f"column {show(name)} holds a value of type {type(value).__name__} ({rows_values([(label, value)])}); "
+                "expected numbers or text."
             )
         if number is None and first_text is None:
             first_text = (label, value)
         elif number is not None and first_number is None:
             first_number = (label, value)
         if first_text is not None and first_number is not None:
-            (text_row, text), (number_row, number_text) = first_text, first_number
             raise DataError(
-                f"column {show(name)} mixes numbers and text ({rows_text([text_row])}: {show(text)}; "
-                f"{rows_text([number_row])}: {show(number_text)}); expected only numbers or only text in a column."
+                f"column {show(name)} mixes numbers and text ({rows_values([first_text, first_number])}); "
+                "expected only numbers or only text in a column."
             )
     if first_text is not None:
         return CATEGORICAL, _as_text(column)
-    return NUMERIC, np.array([_number(value) for value in column], dtype=np.float64)
+    return NUMERIC, np.array([_number(v) if here else np.nan for v, here in zip(column, present)], dtype=np.float64)
 
 
 def _numeric_values(name: Any, column: pd.Series) -> np.ndarray:
-    """A column fitted as numeric, as floats; text in it is an error."""
+    """A column fitted as numeric, as floats (NaN where missing); text in it is an error."""
     if column.dtype.kind in "biuf" and not isinstance(column.dtype, pd.CategoricalDtype):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    values = np.empty(len(column))
+    present = ~missing_mask(column.to_frame())[:, 0]
+    values = np.full(len(column), np.nan)
     for i, (label, value) in enumerate(column.items()):
+        if not present[i]:
+            continue
         number = _number(value)
         if number is None:
             raise DataError(
-                f"column {show(name)} holds a value that is not a number ({rows_text([label])}: {show(value)}); "
+                f"column {show(name)} holds a value that is not a number ({rows_values([(label, value)])}); "
                 "expected numbers, as at fit."
             )
         values[i] = number
     return values
+
+
+def _date_values(name: Any, column: pd.Series) -> np.ndarray:
+    """A column fitted as dates, as days since 1970-01-01 (NaN where missing)."""
+    return date_days(name, column, ~missing_mask(column.to_frame())[:, 0])
 
 
 def _number(value: Any) -> float | None:
@@ -302,13 +334,18 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _as_text(column: pd.Series) -> list[str]:
-    return [str(value.item() if isinstance(value, np.generic) else value) for value in column.astype(object)]
+def _as_text(column: pd.Series) -> list[Any]:
+    """The values as text; a missing value as NaN (what scikit-learn's imputers look for)."""
+    present = ~missing_mask(column.to_frame())[:, 0]
+    return [
+        str(value.item() if isinstance(value, np.generic) else value) if here else np.nan
+        for value, here in zip(column.astype(object), present)
+    ]
 
 
 def _check_finite(numeric: dict[Any, np.ndarray], index: pd.Index) -> None:
-    """Raise if a numeric column holds an infinite value, naming the columns and rows."""
-    infinite = {name: ~np.isfinite(values) for name, values in numeric.items()}
+    """Raise if a numeric column holds an infinite value, naming the columns and rows (NaN is missing, not infinite)."""
+    infinite = {name: np.isinf(values) for name, values in numeric.items()}
     hit = [name for name, mask in infinite.items() if mask.any()]
     if hit:
         rows = index[np.logical_or.reduce([infinite[name] for name in hit])]

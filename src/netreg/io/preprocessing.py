@@ -1,19 +1,22 @@
 """From a table of features to a matrix of numbers, through scikit-learn, with a fitted state that is plain data.
 
-:class:`TablePreprocessor` types the columns (:mod:`netreg.io.columns`), then a
-scikit-learn ``ColumnTransformer`` standardizes the numeric columns (``StandardScaler``)
-and one-hot encodes the others (``OneHotEncoder(handle_unknown="ignore")``). Its fitted
-state round-trips through JSON (:meth:`TablePreprocessor.to_config`,
-:meth:`TablePreprocessor.from_config`), so a saved model is loaded without pickle.
+:class:`TablePreprocessor` leaves out the columns it is told to (``drop``, ``id_column``),
+types the others (:mod:`netreg.io.columns`), then a scikit-learn ``ColumnTransformer``
+fills in missing values if asked (``SimpleImputer``), standardizes the numeric and date
+columns (``StandardScaler``) and one-hot encodes the others
+(``OneHotEncoder(handle_unknown="ignore")``). Its fitted state round-trips through JSON
+(:meth:`TablePreprocessor.to_config`, :meth:`TablePreprocessor.from_config`, the versions
+in :mod:`netreg.io.preprocessing_config`), so a saved model is loaded without pickle.
 
 Errors are :class:`netreg.DataError` messages that start with what is wrong (the
 command line puts the file name in front), then say what was expected::
 
-    column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'); expected only numbers or only text in a column.
+    column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'; counting from 0, header excluded); expected only numbers or only text in a column.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,89 +24,63 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 
-from netreg.exceptions import DataError, NotFittedError, invalid
-from netreg.io._text import rows_text, show
-from netreg.io.columns import CATEGORICAL, NUMERIC, check_table, fit_kinds, is_column_name, typed_frame
-from netreg.io.json_fields import ANY, FINITE_NUMBER, Const, Items, Keys, Tagged, Value, check_fields
+from netreg.exceptions import NotFittedError, bad_data, invalid
+from netreg.io._text import names_text
+from netreg.io.cardinality import check_cardinality, warn_unseen_categories
+from netreg.io.columns import (
+    CATEGORICAL,
+    DATE,
+    NUMERIC,
+    check_table,
+    fit_kinds,
+    typed_frame,
+)
+from netreg.io.layout import check_left_out, feature_frame, row_ids
+from netreg.io.preprocessing_config import (
+    CONFIG_SPEC,
+    CONFIG_TYPE,
+    CONFIG_VERSION,
+    CONFIG_VERSIONS,
+    FittedTable,
+    read_config,
+    write_config,
+)
 from netreg.io.transformers import (
+    IMPUTE_STRATEGIES,
     fit_table_transformer,
-    numeric_positions,
     restore_table_transformer,
+    standardize_far_values,
     transformer_state,
 )
 
-__all__ = ["CONFIG_SPEC", "CONFIG_TYPE", "CONFIG_VERSION", "TablePreprocessor"]
+__all__ = ["CONFIG_SPEC", "CONFIG_TYPE", "CONFIG_VERSION", "CONFIG_VERSIONS", "TablePreprocessor"]
 
-CONFIG_TYPE, CONFIG_VERSION = "TablePreprocessor", 1
 NOT_FITTED_MSG = "This TablePreprocessor instance is not fitted yet. Call 'fit' with the training features first."
-
-_NAME = Value("a str or an int", is_column_name)
-_DISTINCT_TEXT = Value(
-    "a non-empty list of distinct str",
-    lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(c, str) for c in v) and len(set(v)) == len(v),
-)
-#: The layout of ``to_config``'s output (version 1, as netreg 0.1 wrote it).
-CONFIG_SPEC = Keys(
-    {
-        "type": Const(CONFIG_TYPE),
-        "version": Const(CONFIG_VERSION),
-        "standardize": Value("a bool", lambda v: isinstance(v, bool)),
-        "columns": Items(
-            Tagged(
-                "kind",
-                {
-                    NUMERIC: Keys(
-                        {
-                            "name": _NAME,
-                            "kind": ANY,
-                            "mean": FINITE_NUMBER,
-                            "scale": Value("a finite number > 0", lambda v: FINITE_NUMBER.test(v) and v > 0),
-                        }
-                    ),
-                    CATEGORICAL: Keys({"name": _NAME, "kind": ANY, "categories": _DISTINCT_TEXT}),
-                },
-            ),
-            distinct="name",
-        ),
-    }
-)
-#: Without standardization the numeric columns pass through: their saved mean and scale are 0 and 1.
-_UNSTANDARDIZED_SPEC = Keys(
-    {
-        "columns": Items(
-            Tagged(
-                "kind",
-                {
-                    NUMERIC: Keys(
-                        {
-                            "mean": Value("0 when `standardize` is false", lambda v: v == 0),
-                            "scale": Value("1 when `standardize` is false", lambda v: v == 1),
-                        },
-                        others=True,
-                    ),
-                    CATEGORICAL: Keys({}, others=True),
-                },
-            )
-        )
-    },
-    others=True,
-)
 
 
 class TablePreprocessor(TransformerMixin, BaseEstimator):
-    """Standardize the numeric columns of a DataFrame and one-hot encode its text columns.
+    """Standardize the numeric and date columns of a DataFrame and one-hot encode its text columns.
 
-    Column by column, in input order:
+    Column by column, in input order, leaving out the columns named in ``drop`` and
+    ``id_column`` (wherever they are present):
 
     * a numeric column (int, float or bool dtype, or text whose every value is a number
       such as ``"42"``) gives one output column: ``(x - mean) / scale`` with the mean and
       standard deviation seen at fit (scale 1 for a constant column), as scikit-learn's
       ``StandardScaler`` computes them, or ``x`` itself with ``standardize=False``;
+    * a date column (datetime dtype, Python dates, or ISO 8601 text such as
+      ``"2021-03-04"``, see :mod:`netreg.io.dates`) gives one output column: its days since
+      1970-01-01, standardized as a numeric column;
     * a text column (object or string dtype, values that are not numbers), or any column
       of pandas ``category`` dtype, gives one 0/1 column per category seen at fit, in
       sorted order, by scikit-learn's ``OneHotEncoder``. Categories are compared as
       text (``str(value)``); one not seen at fit gives a row of zeros
-      (``handle_unknown="ignore"``).
+      (``handle_unknown="ignore"``) and a :class:`netreg.DataWarning` naming the columns.
+
+    Missing values (NaN, None, NaT, empty or blank text, the text ``"nan"``) are refused,
+    unless ``impute`` names a scikit-learn ``SimpleImputer`` strategy: then each numeric
+    and date column is filled in with its mean, median or most frequent value at fit, and
+    each text column with its most frequent category, before scaling or encoding.
 
     The work is done by a scikit-learn ``ColumnTransformer`` (attribute ``transformer_``,
     built by :func:`netreg.io.transformers.fit_table_transformer`). Its scalers are fitted
@@ -111,40 +88,54 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     bit of the means and scales but keeps values near the float limits (1e308) from
     overflowing.
 
-    Missing values (NaN, None, empty or blank text, the text ``"nan"``), infinite numbers,
-    columns mixing numbers and text, and other dtypes (dates, complex numbers) are refused
-    with a :class:`netreg.DataError` that names the columns and the rows (by index label:
-    for a table from :func:`netreg.io.read_table`, the position in the file).
+    Infinite numbers, columns mixing numbers and text (or dates and text), dates in another
+    layout than ISO 8601, other dtypes (durations, complex numbers), and text columns with
+    a different value in every row (ids, free text: :mod:`netreg.io.cardinality`) are
+    refused with a :class:`netreg.DataError` that names the columns and the rows (by index
+    label; an integer label is a position, counted from 0 at the first row of data, as for
+    a table from :func:`netreg.io.read_table`).
 
     Parameters
     ----------
     standardize : bool, default=True
-        Whether to standardize the numeric columns.
+        Whether to standardize the numeric and date columns.
+    impute : {"mean", "median", "most_frequent"} or None, default=None
+        How missing values are filled in; None refuses them.
+    drop : sequence of str or int, default=()
+        Columns left out: they must be present at fit, and are ignored by ``transform``.
+    id_column : str or int, optional
+        A column that labels the rows (a name, an id): left out of the features, like
+        ``drop``, and recorded so that predictions can be labeled by it.
 
     Attributes
     ----------
     transformer_ : sklearn.compose.ColumnTransformer
         The fitted transformer of the typed columns.
     columns_ : list of str or int
-        The input columns, in the order of the output. ``transform`` accepts them in any order.
+        The feature columns, in the order of the output. ``transform`` accepts them in any order.
     column_kinds_ : list of str
-        ``"numeric"`` or ``"categorical"``, per column of ``columns_``.
+        ``"numeric"``, ``"date"`` or ``"categorical"``, per column of ``columns_``.
     numeric_columns_ : list of str or int
         The numeric columns.
+    date_columns_ : list of str or int
+        The date columns.
     categorical_columns_ : list of str or int
         The one-hot encoded columns.
-    means_ : ndarray of shape (len(numeric_columns_),)
-        Mean of each numeric column (0 when ``standardize=False``).
-    scales_ : ndarray of shape (len(numeric_columns_),)
-        Standard deviation of each numeric column, 1 for a constant column (and when
+    means_ : ndarray of shape (len(numeric_columns_) + len(date_columns_),)
+        Mean of each numeric or date column, in the order of ``columns_`` (0 when
         ``standardize=False``).
+    scales_ : ndarray of the same shape
+        Standard deviation of each numeric or date column, 1 for a constant column (and
+        when ``standardize=False``).
     categories_ : list of list of str
         The sorted categories of each categorical column.
+    fills_ : list or None
+        The value filled in for each column of ``columns_`` (None without ``impute``).
     feature_names_out_ : list of str
-        One name per output column: the column for a numeric column, ``"{column}_{category}"``
-        for a one-hot column.
+        One name per output column: the column for a numeric or date column,
+        ``"{column}_{category}"`` for a one-hot column.
     n_features_in_ : int
-        Number of input columns.
+        Number of feature columns.
 
     Examples
     --------
@@ -153,23 +144,36 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     >>> preprocessor = TablePreprocessor().fit(features)
     >>> preprocessor.feature_names_out_
     ['size', 'color_blue', 'color_red']
-    >>> preprocessor.transform(pd.DataFrame({"color": ["blue", "green"], "size": [2.0, 5.0]}))
+    >>> preprocessor.transform(pd.DataFrame({"color": ["blue", "red"], "size": [2.0, 5.0]}))
     array([[0.        , 1.        , 0.        ],
-           [3.67423461, 0.        , 0.        ]])
+           [3.67423461, 0.        , 1.        ]])
     >>> TablePreprocessor.from_config(preprocessor.to_config()).categories_
     [['blue', 'red']]
+    >>> imputing = TablePreprocessor(impute="median", id_column="name").fit(features.assign(name=["a", "b", "c"]))
+    >>> imputing.transform(pd.DataFrame({"size": [None], "color": [None]}))
+    array([[0., 0., 1.]])
     """
 
-    def __init__(self, *, standardize: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        standardize: bool = True,
+        impute: str | None = None,
+        drop: Sequence[str | int] = (),
+        id_column: str | int | None = None,
+    ) -> None:
         self.standardize = standardize
+        self.impute = impute
+        self.drop = drop
+        self.id_column = id_column
 
     def fit(self, features: pd.DataFrame, y: Any = None) -> TablePreprocessor:
-        """Learn the kind of each column, the means and scales, and the categories.
+        """Learn the kind of each column, the means and scales, the categories and the imputed values.
 
         Parameters
         ----------
         features : pandas.DataFrame
-            At least one column and one row.
+            At least one feature column and one row.
         y : None
             Ignored (scikit-learn's signature).
 
@@ -180,21 +184,59 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         Raises
         ------
         DataError
-            If the table is empty, has duplicate column names, an unsupported dtype,
-            missing or infinite values, or a column that mixes numbers and text.
+            If a column of ``drop`` or ``id_column`` is absent, the table is empty, has
+            duplicate column names, an unsupported dtype, missing values (without
+            ``impute``; with it, a column with no value at all), infinite values, a column
+            that mixes numbers and text, or a text column with a different value in
+            every row.
+        InvalidParameterError
+            If a parameter is not one of the values it accepts.
+
+        Warns
+        -----
+        DataWarning
+            For a text column with many distinct values, or a column of row numbers
+            (:mod:`netreg.io.cardinality`).
         """
         if not isinstance(self.standardize, bool):
             raise invalid("standardize", "a bool", self.standardize)
-        frame = check_table(features)
+        if self.impute is not None and self.impute not in IMPUTE_STRATEGIES:
+            raise invalid("impute", f"None or one of {', '.join(map(repr, IMPUTE_STRATEGIES))}", self.impute)
+        drop, id_column = check_left_out(self.drop, self.id_column), self.id_column
+        frame = feature_frame(features, drop, id_column, at_fit=True)
+        frame = check_table(frame, allow_missing=self.impute is not None)
         kinds, typed = fit_kinds(frame)
-        transformer = fit_table_transformer(typed, kinds, standardize=self.standardize)
-        self._set_state(transformer, columns=list(frame.columns), kinds=kinds, standardize=self.standardize)
+        empty = [name for name, (_, column) in zip(frame.columns, typed.items()) if column.isna().all()]
+        if empty:
+            raise bad_data(
+                f"{'column' if len(empty) == 1 else 'columns'} {names_text(empty)} "
+                f"{'has' if len(empty) == 1 else 'have'} no value at all",
+                "at least one value to impute from",
+                f"Pass `drop={list(empty)!r}` to leave {'it' if len(empty) == 1 else 'them'} out.",
+            )
+        check_cardinality(typed, kinds, list(frame.columns))
+        transformer = fit_table_transformer(typed, kinds, standardize=self.standardize, impute=self.impute)
+        means, scales, categories, fills = transformer_state(transformer, sum(kind != CATEGORICAL for kind in kinds))
+        state = FittedTable(
+            standardize=self.standardize,
+            impute=self.impute,
+            drop=drop,
+            id_column=id_column,
+            columns=list(frame.columns),
+            kinds=kinds,
+            means=means.tolist(),
+            scales=scales.tolist(),
+            categories=categories,
+            fills=fills,
+        )
+        self._set_state(transformer, state)
         return self
 
     def transform(self, features: pd.DataFrame) -> np.ndarray:
         """Return the features as a float64 matrix of shape ``(n_rows, len(feature_names_out_))``.
 
-        The columns may come in any order; they must be those seen at fit.
+        The columns may come in any order; they must be those seen at fit (columns of
+        ``drop`` and ``id_column`` may be present or not).
 
         Raises
         ------
@@ -203,15 +245,43 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         DataError
             If the columns differ from those seen at fit, or for the reasons ``fit`` gives,
             or a value is too far from those seen at fit to be standardized.
+
+        Warns
+        -----
+        DataWarning
+            Once per call, if text columns hold categories not seen at fit: how many rows,
+            which columns and categories. Those rows are all zeros in the columns' one-hot
+            features.
         """
         self._check_fitted()
-        frame = check_table(features, columns=self.columns_)
+        imputing = self.impute is not None
+        frame = feature_frame(features, self.drop, self.id_column, at_fit=False)
+        frame = check_table(frame, columns=self.columns_, allow_missing=imputing)
         typed = typed_frame(frame, self.column_kinds_)
+        warn_unseen_categories(typed, self.categorical_columns_, self.categories_)
         with np.errstate(over="ignore", invalid="ignore"):
             output = np.asarray(self.transformer_.transform(typed), dtype=np.float64)
         if not np.isfinite(output).all():
-            self._standardize_far_values(output, typed, frame.index)
+            scaled = [name for name, kind in zip(self.columns_, self.column_kinds_) if kind != CATEGORICAL]
+            standardize_far_values(output, typed, self.transformer_, scaled, self.means_, self.scales_)
         return output
+
+    def row_ids(self, features: pd.DataFrame) -> pd.Series | None:
+        """The ``id_column`` of a table to transform, which labels its rows (None without one).
+
+        Raises
+        ------
+        DataError
+            If the table has no such column (:func:`netreg.io.layout.row_ids`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> preprocessor = TablePreprocessor(id_column="name").fit(pd.DataFrame({"name": ["a", "b"], "x": [1, 2]}))
+        >>> preprocessor.row_ids(pd.DataFrame({"name": ["c"], "x": [3]})).tolist()
+        ['c']
+        """
+        return row_ids(features, self.id_column)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The names of the output columns (``feature_names_out_``) as an array of str.
@@ -224,6 +294,10 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     def to_config(self) -> dict[str, Any]:
         """Return the fitted state as JSON-serializable plain data (str, int, float, bool, list, dict).
 
+        Version 1 (as netreg 0.1 wrote it) when no step of version 2 is used (imputation,
+        dropped or id columns, date columns), else version 2
+        (:mod:`netreg.io.preprocessing_config`).
+
         Examples
         --------
         >>> import pandas as pd
@@ -231,24 +305,16 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         {'type': 'TablePreprocessor', 'version': 1, 'standardize': True, 'columns': [{'name': 'a', 'kind': 'numeric', 'mean': 1.0, 'scale': 1.0}, {'name': 'b', 'kind': 'categorical', 'categories': ['x', 'y']}]}
         """
         self._check_fitted()
-        stats = iter(zip(self.means_.tolist(), self.scales_.tolist()))
-        categories = iter(self.categories_)
-        columns = []
-        for name, kind in zip(self.columns_, self.column_kinds_):
-            if kind == NUMERIC:
-                mean, scale = next(stats)
-                columns.append({"name": name, "kind": NUMERIC, "mean": mean, "scale": scale})
-            else:
-                columns.append({"name": name, "kind": CATEGORICAL, "categories": list(next(categories))})
-        return {"type": CONFIG_TYPE, "version": CONFIG_VERSION, "standardize": self.standardize, "columns": columns}
+        return write_config(self._state)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TablePreprocessor:
-        """Rebuild a fitted preprocessor from :meth:`to_config`'s output; it transforms identically.
+        """Rebuild a fitted preprocessor from :meth:`to_config`'s output (version 1 or 2); it transforms identically.
 
         The ``ColumnTransformer`` is fitted on one placeholder row, then its scalers take
         the saved means and scales (``var_`` is ``scale_ ** 2``; ``n_samples_seen_`` is
-        not saved and is 0) and its encoders the saved categories.
+        not saved and is 0), its encoders the saved categories and its imputers the saved
+        values.
 
         Raises
         ------
@@ -263,38 +329,42 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         ...           "columns": [{"name": "a", "kind": "numeric", "mean": 1.0, "scale": 2.0}]}
         >>> TablePreprocessor.from_config(json.loads(json.dumps(config))).means_
         array([1.])
-        >>> TablePreprocessor.from_config({**config, "version": 2})
+        >>> TablePreprocessor.from_config({**config, "version": 3})
         Traceback (most recent call last):
         ...
-        netreg.exceptions.DataError: preprocessor config: `version` must be 1; got 2.
+        netreg.exceptions.DataError: preprocessor config: `version` must be 1 or 2; got 3.
         """
-        check_fields(config, CONFIG_SPEC, source="preprocessor config", root="config")
-        if not config["standardize"]:
-            check_fields(config, _UNSTANDARDIZED_SPEC, source="preprocessor config", root="config")
-        entries = config["columns"]
-        columns, kinds = [entry["name"] for entry in entries], [entry["kind"] for entry in entries]
+        state = read_config(config)
         transformer = restore_table_transformer(
-            [str(name) for name in columns],
-            kinds,
-            standardize=config["standardize"],
-            means=[entry["mean"] for entry in entries if entry["kind"] == NUMERIC],
-            scales=[entry["scale"] for entry in entries if entry["kind"] == NUMERIC],
-            categories=[entry["categories"] for entry in entries if entry["kind"] == CATEGORICAL],
+            [str(name) for name in state.columns],
+            state.kinds,
+            standardize=state.standardize,
+            means=state.means,
+            scales=state.scales,
+            categories=state.categories,
+            impute=state.impute,
+            fills=state.fills,
         )
-        preprocessor = cls(standardize=config["standardize"])
-        preprocessor._set_state(transformer, columns=columns, kinds=kinds, standardize=config["standardize"])
+        preprocessor = cls(
+            standardize=state.standardize, impute=state.impute, drop=tuple(state.drop), id_column=state.id_column
+        )
+        preprocessor._set_state(transformer, state)
         return preprocessor
 
-    def _set_state(self, transformer: ColumnTransformer, *, columns: list[Any], kinds: list[str], standardize: bool):
+    def _set_state(self, transformer: ColumnTransformer, state: FittedTable) -> None:
         # The one place fitted attributes are set, by fit and by from_config alike.
-        self.standardize = standardize
+        self.standardize = state.standardize
+        self._state = state
         self.transformer_ = transformer
-        self.columns_ = [int(name) if isinstance(name, np.integer) else name for name in columns]
-        self.column_kinds_ = list(kinds)
-        self.numeric_columns_ = [name for name, kind in zip(self.columns_, kinds) if kind == NUMERIC]
-        self.categorical_columns_ = [name for name, kind in zip(self.columns_, kinds) if kind == CATEGORICAL]
-        self.means_, self.scales_, self.categories_ = transformer_state(transformer, len(self.numeric_columns_))
-        self.n_features_in_ = len(columns)
+        self.columns_ = [int(name) if isinstance(name, np.integer) else name for name in state.columns]
+        self.column_kinds_ = list(state.kinds)
+        kinds = dict(zip(self.columns_, state.kinds))
+        self.numeric_columns_ = [name for name in self.columns_ if kinds[name] == NUMERIC]
+        self.date_columns_ = [name for name in self.columns_ if kinds[name] == DATE]
+        self.categorical_columns_ = [name for name in self.columns_ if kinds[name] == CATEGORICAL]
+        n_scaled = len(self.numeric_columns_) + len(self.date_columns_)
+        self.means_, self.scales_, self.categories_, self.fills_ = transformer_state(transformer, n_scaled)
+        self.n_features_in_ = len(state.columns)
         self.feature_names_out_ = [str(name) for name in transformer.get_feature_names_out()]
 
     def _check_fitted(self) -> None:
@@ -304,26 +374,9 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "transformer_")
 
-    def _standardize_far_values(self, output: np.ndarray, typed: pd.DataFrame, index: pd.Index) -> None:
-        """Recompute the entries whose ``x - mean`` overflowed, in units of the largest term; raise if
-        a value stays too far from those seen at fit."""
-        positions = numeric_positions(self.transformer_)
-        for name, position, mean, scale in zip(self.numeric_columns_, positions, self.means_, self.scales_):
-            rows = np.flatnonzero(~np.isfinite(output[:, position]))
-            if len(rows) == 0:
-                continue
-            values = typed[str(name)].to_numpy()[rows]
-            unit = max(abs(mean), scale)
-            with np.errstate(over="ignore", invalid="ignore"):
-                output[rows, position] = (values / unit - mean / unit) / (scale / unit)
-            still = np.flatnonzero(~np.isfinite(output[rows, position]))
-            if len(still):
-                raise DataError(
-                    f"column {show(name)} holds a value too far from those seen at fit to be standardized "
-                    f"({rows_text([index[rows[still[0]]]])}: {show(values[still[0]])}, mean {mean:g}, "
-                    f"scale {scale:g}); expected values of a similar magnitude."
-                )
-
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 - BaseEstimator's signature
-        # The parameter is always shown (scikit-learn shows only those changed from the default).
-        return f"TablePreprocessor(standardize={self.standardize!r})"
+        # standardize is always shown (scikit-learn shows only the parameters changed from their default).
+        shown = [f"standardize={self.standardize!r}"]
+        defaults = {"impute": None, "drop": (), "id_column": None}
+        shown += [f"{key}={getattr(self, key)!r}" for key, default in defaults.items() if getattr(self, key) != default]
+        return f"TablePreprocessor({', '.join(shown)})"

@@ -12,7 +12,8 @@ then says what was found and what was expected::
     `data.csv`: no target column 'lable'; expected a column of that name. Did you mean 'label'? Columns: 'a', 'b', 'label'.
 
 Rows are named by their position in the file, counted from 0 at the first row of data
-(for a CSV file, the line after the header).
+(for a CSV file, the line after the header), and messages say so: ``row 3, counting from 0,
+header excluded``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class Table:
     features : pandas.DataFrame
         Every column but the target, in file order, missing values kept.
     target : pandas.Series or None
-        The target column (without missing values), or None when no target was asked for.
+        The target column (without missing values, unless read with ``keep_missing_target``), or None
+        when no target was asked for.
     path : str
         The file, as given.
     format : str
@@ -80,7 +82,7 @@ class Table:
         )
 
 
-def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Table:
+def read_table(path: str | os.PathLike[str], *, target: str | None = None, keep_missing_target: bool = False) -> Table:
     """Read a CSV, Parquet or NPZ file into features and an optional target.
 
     The format follows the extension: ``.csv`` (:func:`pandas.read_csv`, which reads
@@ -93,7 +95,8 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
     ``(n, k)`` gives columns ``a0`` ... ``a{k-1}``.
 
     Missing values in the features are kept (see :func:`drop_missing_rows` and
-    :class:`netreg.io.TablePreprocessor`); in the target they are an error.
+    :class:`netreg.io.TablePreprocessor`); in the target they are an error, unless
+    ``keep_missing_target`` keeps them for :func:`drop_missing_rows` to drop.
 
     Parameters
     ----------
@@ -101,6 +104,8 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
         The file.
     target : str, optional
         Name of the target column (or NPZ array). None reads features only.
+    keep_missing_target : bool, default=False
+        Keep the rows whose target is missing (as NaN or None) instead of refusing them.
 
     Returns
     -------
@@ -111,7 +116,7 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
     DataError
         If the file is missing, a directory, unreadable, of an unknown extension, empty,
         has a header but no rows, cannot be parsed, has no column ``target``, or has
-        missing or infinite values in the target.
+        infinite values in the target, or missing ones (without ``keep_missing_target``).
 
     Examples
     --------
@@ -146,7 +151,8 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None) -> Ta
         _readers.check_has_rows(name, frame.columns, len(frame))
         features, target_values = _readers.split_target(name, frame, target)
     if target_values is not None:
-        _readers.check_target_values(name, target_values, "array" if file_format == "npz" else "column")
+        kind = "array" if file_format == "npz" else "column"
+        _readers.check_target_values(name, target_values, kind, keep_missing=keep_missing_target)
     return Table(features=features, target=target_values, path=name, format=file_format)
 
 
@@ -218,12 +224,23 @@ def check_classification_target(target: pd.Series) -> None:
 
 
 def drop_missing_rows(
-    features: pd.DataFrame, target: pd.Series | None = None
+    features: pd.DataFrame, target: pd.Series | None = None, *, in_features: bool = True
 ) -> tuple[pd.DataFrame, pd.Series | None, list[int]]:
-    """Drop the rows where a feature is missing: NaN, None, or text that is blank or ``"nan"``.
+    """Drop the rows where the target or a feature is missing: NaN, None, or text that is blank or ``"nan"``.
 
-    The target is not inspected (:func:`read_table` refuses missing target values);
-    its rows are dropped with those of the features. Kept rows keep their index labels.
+    Kept rows keep their index labels.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        The feature columns.
+    target : pandas.Series, optional
+        The target, one value per row (:func:`read_table` with ``keep_missing_target=True``
+        keeps its missing values).
+    in_features : bool, default=True
+        Whether a missing feature drops its row; False when the features are imputed
+        (:class:`netreg.io.TablePreprocessor` with ``impute``), so that only a missing
+        target does.
 
     Returns
     -------
@@ -237,22 +254,25 @@ def drop_missing_rows(
     Examples
     --------
     >>> import pandas as pd
-    >>> features = pd.DataFrame({"a": [1.0, None, 3.0], "b": ["x", "y", " "]})
-    >>> kept, target, dropped = drop_missing_rows(features, pd.Series([0, 1, 0]))
+    >>> features = pd.DataFrame({"a": [1.0, None, 3.0, 4.0], "b": ["x", "y", " ", "z"]})
+    >>> kept, target, dropped = drop_missing_rows(features, pd.Series([0, 1, 0, None]))
     >>> kept
          a  b
     0  1.0  x
     >>> target.tolist(), dropped
-    ([0], [1, 2])
+    ([0.0], [1, 2, 3])
+    >>> drop_missing_rows(features, pd.Series([0, 1, 0, None]), in_features=False)[2]
+    [3]
     """
     frame = check_frame(features)
+    missing = missing_mask(frame).any(axis=1) if in_features else np.zeros(len(frame), dtype=bool)
     if target is not None:
         _check_series(target, "target")
         if len(target) != len(frame):
             raise bad_data(
                 f"features with {len(frame)} rows and a target with {len(target)} rows", "one target value per row"
             )
-    missing = missing_mask(frame).any(axis=1)
+        missing |= missing_mask(target.to_frame())[:, 0]
     keep = ~missing
     dropped = [int(position) for position in np.flatnonzero(missing)]
     return frame[keep], None if target is None else target[keep], dropped

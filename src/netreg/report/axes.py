@@ -20,7 +20,7 @@ _SCORE_LABELS = {
     "neg_log_loss": "score: \N{MINUS SIGN}log-loss (nats per sample; higher is better)",
     "accuracy": "score: accuracy (fraction correct)",
     "r2": "score: R\N{SUPERSCRIPT TWO} (1 = perfect)",
-    "neg_mean_squared_error": "score: \N{MINUS SIGN}MSE (target units\N{SUPERSCRIPT TWO}; higher is better)",
+    "neg_mean_squared_error": "score: \N{MINUS SIGN}MSE\n(target units\N{SUPERSCRIPT TWO} as trained; higher is better)",
 }
 
 
@@ -123,11 +123,18 @@ def score_label(scoring: str) -> str:
 def loss_label(task: str) -> str:
     """The y-axis label of the data loss (no penalty) of a task, with its unit.
 
+    The regression label takes two lines, so that it fits beside the axes it labels. Its
+    unit is that of the target as the network was trained on it (standardized, with
+    ``transformer=StandardScaler()``).
+
     Examples
     --------
     >>> loss_label("multiclass")
     'data loss: log-loss (nats per sample)'
+    >>> print(loss_label("regression"))
+    data loss: squared error / 2
+    (target units² as trained, per sample)
     """
     if task == "regression":
-        return "data loss: squared error / 2 (target units\N{SUPERSCRIPT TWO} per sample)"
+        return "data loss: squared error / 2\n(target units\N{SUPERSCRIPT TWO} as trained, per sample)"
     return "data loss: log-loss (nats per sample)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from netreg.io.run_folder import FIGURE_FILES, REPORT_FILE, RunFolder
 from netreg.report.axes import format_alpha
 from netreg.report.diagnostics import evidence_curve, has_diagnostics
 from netreg.report.figures import learning_curves, validation_curve, weight_histograms, weight_norm_curve
+from netreg.report.heldout import test_table
 from netreg.report.summary import summarize
 from netreg.report.table import results_table
 from netreg.tuning.results import SweepResult
@@ -48,10 +49,11 @@ h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding
 figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.92em; }
-table.results { border-collapse: collapse; font-size: 0.9em; font-variant-numeric: tabular-nums; }
-table.results th, table.results td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
-table.results td { white-space: nowrap; }
-table.results th { background: #f3f3f3; vertical-align: bottom; }
+table.results, table.held-out { border-collapse: collapse; font-size: 0.9em; font-variant-numeric: tabular-nums; }
+table.results th, table.results td, table.held-out th, table.held-out td {
+  border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
+table.results td, table.held-out td { white-space: nowrap; }
+table.results th, table.held-out th { background: #f3f3f3; vertical-align: bottom; }
 table.results tr.chosen td { background: #dff0d8; font-weight: 600; }
 .badge { background: #2ca02c; color: white; border-radius: 3px; padding: 0 0.35em; font-size: 0.8em; }
 """
@@ -65,6 +67,7 @@ def write_report(
     title: str | None = None,
     data: str | None = None,
     target: str | None = None,
+    test: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the figures (PNG) and the self-contained ``report.html`` of a sweep.
 
@@ -81,6 +84,9 @@ def write_report(
         Page title; default "netreg sweep report".
     data, target : str, optional
         What the data and the target are, shown under the title.
+    test : mapping, optional
+        Held-out test scores, shown after the summary: ``{"rows": n, "<model>": {"<metric>":
+        value}}`` (:mod:`netreg.report.heldout`).
 
     Returns
     -------
@@ -140,7 +146,9 @@ def write_report(
         png = _png(figure)
         folder.write_bytes(FIGURE_FILES[name], png)
         figures.append((name, png, caption))
-    page = _page(result, figures, title=title or "netreg sweep report", data=data, target=target, store=store)
+    page = _page(
+        result, figures, title=title or "netreg sweep report", data=data, target=target, store=store, test=test
+    )
     # Written aside, then renamed (RunFolder.write_text): a browser refreshing the page never reads half a file.
     return folder.write_text(REPORT_FILE, page)
 
@@ -166,6 +174,12 @@ def _validation_caption(result: SweepResult) -> str:
         )
     if (result.alphas == 0).any():
         caption += ' Alpha = 0 is drawn one decade left of the smallest positive alpha, at the tick "0".'
+    if result.task == "regression":
+        caption += (
+            " Losses are in units of the target as the network was trained on it: standardized by "
+            "transformer=StandardScaler() (the command line's default), a data loss of 0.5 is that of predicting "
+            "the mean."
+        )
     return caption
 
 
@@ -177,6 +191,7 @@ def _page(
     data: str | None,
     target: str | None,
     store: Any | None,
+    test: Mapping[str, Any] | None = None,
 ) -> str:
     meta = [f"{escape(label)}: {escape(value)}" for label, value in (("data", data), ("target", target)) if value]
     meta.append(
@@ -203,6 +218,7 @@ def _page(
         f'<p class="meta">{"<br>".join(meta)}</p>',
         f'<p class="chosen-alpha">{chosen}</p>',
         f'<ul class="summary">{summary}</ul>',
+        *(["<h2>Held-out test</h2>", test_table(test)] if test else []),
         *_notices(result, store),
         "<h2>Figures</h2>",
     ]

@@ -7,7 +7,8 @@ not know::
      "title": "Digits, 64-32-10 MLP", "data": "sklearn digits, 1797 rows", "target": "digit 0-9"}
 
 ``scoring`` is required; ``selection`` defaults to ``"min"`` (as in ``run_sweep``); the
-others are optional text for the page.
+others are optional text for the page, and ``test`` the held-out scores of ``netreg train``
+and ``netreg demo`` (:mod:`netreg.report.heldout`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from netreg.exceptions import DataError, StoreError
 from netreg.io.json_fields import Is, Keys, check_fields
 from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
+from netreg.report.heldout import TEST_SPEC
 from netreg.report.page import write_report
 from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
@@ -30,10 +32,10 @@ _EXAMPLE = '{"scoring": "neg_log_loss", "selection": "min"}'
 _TEXT = Is(str, expected="a str")
 _RUN_SPEC = Keys(
     {"scoring": _TEXT},
-    optional={"selection": _TEXT, "title": _TEXT, "data": _TEXT, "target": _TEXT},
+    optional={"selection": _TEXT, "title": _TEXT, "data": _TEXT, "target": _TEXT, "test": TEST_SPEC},
     # What netreg.runs.write_run_files records besides the report's settings (the report
     # reads none of it; a key outside these is a typo, such as "selction").
-    ignored=("task", "command", "alpha", "threshold", "n_folds", "missing", "test"),
+    ignored=("task", "command", "alpha", "threshold", "n_folds", "missing"),
     expected="a JSON object",
     hint=f"Write the settings the sweep used, for example {_EXAMPLE}.",
 )
@@ -95,6 +97,7 @@ def report_run(run_dir: str | os.PathLike) -> Path:
             title=settings.get("title"),
             data=settings.get("data"),
             target=settings.get("target"),
+            test=settings.get("test"),
         )
 
 

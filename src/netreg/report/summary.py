@@ -113,9 +113,11 @@ def summarize(result: SweepResult) -> list[str]:
             how = f"the weights grew to {_num(ratio, 3)} times their size {at_reference}"
         else:
             how = "the total norm is unchanged"
+        # The folds' models, not the model refit with the chosen alpha: its norm is another number.
+        whose = f", mean over the {k} folds' models (not the model refit on all rows)" if k > 1 else ""
         lines.append(
-            "Total norm of the penalized weights (\N{SQUARE ROOT} of the sum of the squared layer norms): "
-            f"{_num(norms[0])} {at_reference}, {_num(norms[best])} at the chosen alpha; {how}."
+            "Total norm of the penalized weights (\N{SQUARE ROOT} of the sum of the squared layer norms)"
+            f"{whose}: {_num(norms[0])} {at_reference}, {_num(norms[best])} at the chosen alpha; {how}."
         )
     return lines
 

@@ -52,6 +52,10 @@ class ProgressBar(SweepCallback):
     """A progress display of a sweep: members stored over the whole sweep, and the epochs of the
     population training now. Works in a terminal and in a Jupyter notebook (rich).
 
+    The epochs bar appears when a chunk starts training, labelled with the chunk when there
+    are several: a resumed sweep whose members are all stored shows its members, all done,
+    and no idle epochs bar.
+
     Use it as a context manager, and pass it as ``callback=``::
 
         with ProgressBar() as bar:
@@ -61,7 +65,8 @@ class ProgressBar(SweepCallback):
     --------
     >>> bar = ProgressBar(console=Console(file=open("/dev/null", "w")))
     >>> with bar:
-    ...     bar.on_sweep_begin({"n_members": 4, "n_done": 1, "max_iter": 10})
+    ...     bar.on_sweep_begin({"n_members": 4, "n_done": 1, "n_chunks": 1, "max_iter": 10})
+    ...     bar.on_train_begin({"max_iter": 10})
     ...     bar.on_epoch_end(3, {})
     >>> bar.progress.tasks[0].completed, bar.progress.tasks[1].completed
     (1, 3)
@@ -78,6 +83,7 @@ class ProgressBar(SweepCallback):
         )
         self.members: Any = None
         self.epochs: Any = None
+        self.chunk, self.n_chunks = 0, 1
 
     def __enter__(self) -> ProgressBar:
         self.progress.start()
@@ -88,12 +94,16 @@ class ProgressBar(SweepCallback):
 
     def on_sweep_begin(self, info: Mapping[str, Any]) -> None:
         self.members = self.progress.add_task("members", total=info["n_members"], completed=info["n_done"])
-        self.epochs = self.progress.add_task("epochs ", total=info["max_iter"])
+        self.n_chunks = info.get("n_chunks", 1)
+
+    def on_chunk_begin(self, keys: Any) -> None:
+        self.chunk += 1
 
     def on_train_begin(self, info: Mapping[str, Any]) -> None:
+        label = f"epochs (chunk {self.chunk} of {self.n_chunks})" if self.n_chunks > 1 else "epochs "
         if self.epochs is None:
-            self.epochs = self.progress.add_task("epochs ", total=info["max_iter"])
-        self.progress.reset(self.epochs, total=info["max_iter"])
+            self.epochs = self.progress.add_task(label, total=info["max_iter"])
+        self.progress.reset(self.epochs, total=info["max_iter"], description=label)
 
     def on_epoch_end(self, epoch: int, records: Mapping[int, Mapping[str, Any]]) -> None:
         if self.epochs is not None:

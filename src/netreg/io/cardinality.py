@@ -1,0 +1,150 @@
+"""Columns that look like ids, row numbers or free text rather than features.
+
+One-hot encoding gives a text column one feature per distinct value. A column of names,
+ids or free text has nearly as many values as rows: hundreds of features, each seen in a
+row or two, that no new row matches. :func:`check_cardinality` looks at each typed column
+once, at fit (more than :data:`MIN_DISTINCT` distinct values):
+
+* a text column with a different value in every row is refused (a
+  :class:`netreg.DataError`): as categories it can only be noise;
+* a text column with more distinct values than half its rows (:data:`MAX_SHARE`) is
+  used, with a :class:`netreg.DataWarning`;
+* a numeric column holding the whole numbers ``a, a + 1, ..., b``, each once, is used,
+  with a :class:`netreg.DataWarning`: it reads like a row number or an id (pandas writes
+  its index as such a column, ``"Unnamed: 0"``, unless told not to).
+
+Each message names the fix: leave the column out (``drop=[...]``), or carry it into the
+predictions as their label (``id_column=...``).
+
+At transform, :func:`warn_unseen_categories` says once which categories were not seen at
+fit (they are encoded as all zeros).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from netreg.exceptions import DataWarning, bad_data
+from netreg.io._text import names_text, show
+from netreg.io.columns import CATEGORICAL, NUMERIC
+
+__all__ = ["MAX_SHARE", "MIN_DISTINCT", "check_cardinality", "warn_unseen_categories"]
+
+#: Columns with at most this many distinct values are never questioned.
+MIN_DISTINCT = 20
+#: A text column with more distinct values than this share of its rows gets a warning.
+MAX_SHARE = 0.5
+
+
+def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -> None:
+    """Refuse a text column of all-distinct values; warn of many distinct values or a row number.
+
+    Parameters
+    ----------
+    typed : pandas.DataFrame
+        The typed table (:func:`netreg.io.columns.fit_kinds`), missing values as NaN.
+    kinds : list of str
+        The kind of each column.
+    names : list
+        The columns' names as given (``typed`` names them by their text).
+
+    Raises
+    ------
+    DataError
+        If a text column has more than :data:`MIN_DISTINCT` values, all distinct.
+
+    Warns
+    -----
+    DataWarning
+        For a text column with more distinct values than :data:`MAX_SHARE` of its rows,
+        or a numeric column of consecutive whole numbers, each once.
+
+    Examples
+    --------
+    >>> typed = pd.DataFrame({"name": [f"n{i}" for i in range(30)], "size": np.arange(30.0) % 3})
+    >>> check_cardinality(typed, ["categorical", "numeric"], ["name", "size"])
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: column 'name' has a different value in each of its 30 rows, like an id or free text; expected a text column whose values repeat, to be one-hot encoded. Pass `drop=['name']` to leave it out, or `id_column='name'` to carry it into the predictions.
+    """
+    for (_, column), kind, name in zip(typed.items(), kinds, names):
+        values = column.dropna()
+        distinct = values.nunique()
+        if distinct <= MIN_DISTINCT:
+            continue
+        fix = (
+            f"Pass `drop=[{show(name)}]` to leave it out, or `id_column={show(name)}` to carry it into the predictions."
+        )
+        if kind == CATEGORICAL and distinct == len(values):
+            raise bad_data(
+                f"column {show(name)} has a different value in each of its {len(values)} rows, like an id or free text",
+                "a text column whose values repeat, to be one-hot encoded",
+                fix,
+            )
+        if kind == CATEGORICAL and distinct > MAX_SHARE * len(values):
+            warnings.warn(
+                f"column {show(name)} has {distinct} distinct values in {len(values)} rows: one-hot encoded into "
+                f"{distinct} features, most of them seen in a row or two. If it is an id or free text: {fix}",
+                DataWarning,
+                stacklevel=3,
+            )
+        if kind == NUMERIC and _counts_rows(values.to_numpy(dtype=np.float64)):
+            low, high = values.min(), values.max()
+            warnings.warn(
+                f"column {show(name)} holds the whole numbers {low:.0f} to {high:.0f}, each once, like a row number "
+                f"or an id; it is used as a feature. If it is one: {fix}",
+                DataWarning,
+                stacklevel=3,
+            )
+
+
+def warn_unseen_categories(typed: pd.DataFrame, names: list[Any], categories: list[list[str]]) -> None:
+    """One :class:`netreg.DataWarning` for the categories not seen at fit: how many rows, which columns
+    and categories (those rows are all zeros in the columns' one-hot features).
+
+    Parameters
+    ----------
+    typed : pandas.DataFrame
+        The typed table (categorical columns as text, missing values as NaN).
+    names : list
+        The categorical columns, as given (``typed`` names them by their text).
+    categories : list of list of str
+        The categories seen at fit, per column of ``names``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> typed = pd.DataFrame({"city": ["Oslo", "Tokyo", "Rome"], "tag": ["a", "a", "b"]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unseen_categories(typed, ["city", "tag"], [["Lima", "Oslo"], ["a", "b"]])
+    >>> str(caught[0].message)
+    "2 rows hold categories not seen at fit, encoded as all zeros: column 'city' ('Tokyo', 'Rome')."
+    """
+    rows = np.zeros(len(typed), dtype=bool)
+    found = []
+    for name, seen in zip(names, categories):
+        values = typed[str(name)]
+        unseen = values.notna().to_numpy() & ~values.isin(seen).to_numpy()
+        if unseen.any():
+            rows |= unseen
+            found.append(f"column {show(name)} ({names_text(pd.unique(values[unseen]))})")
+    if found:
+        n = int(rows.sum())
+        warnings.warn(
+            f"{n} {'row holds' if n == 1 else 'rows hold'} categories not seen at fit, encoded as all zeros: "
+            f"{', '.join(found)}.",
+            DataWarning,
+            stacklevel=4,
+        )
+
+
+def _counts_rows(values: np.ndarray) -> bool:
+    """Whether ``values`` are the whole numbers of one range, each once (in any order)."""
+    if not np.all(values == np.round(values)):
+        return False
+    return len(np.unique(values)) == len(values) and values.max() - values.min() + 1 == len(values)

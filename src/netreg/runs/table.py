@@ -1,0 +1,136 @@
+"""A data file read for training: the feature matrix, the target, and how the matrix was made."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from netreg.exceptions import DataError, bad_data, invalid
+from netreg.io.preprocessing import TablePreprocessor
+from netreg.io.tables import check_classification_target, drop_missing_rows, infer_task, read_table
+
+__all__ = ["TASKS", "TrainingTable", "load_training_table"]
+
+TASKS = ("auto", "classification", "regression")
+#: The columns ``predict_table`` writes; an id column must not take their names.
+PREDICTION_COLUMN, PROBABILITY_PREFIX = "prediction", "proba_"
+
+
+@dataclass
+class TrainingTable:
+    """A data file read for training: the feature matrix, the target, and how X was made.
+
+    ``dropped_rows`` are the positions in the file (counted from 0 at the first row of
+    data) of the rows ``drop_missing`` dropped.
+    """
+
+    path: str
+    target_name: str
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    preprocessor: TablePreprocessor
+    feature_names: list[str]
+    dropped_rows: list[int]
+
+
+def load_training_table(
+    path: str | os.PathLike,
+    target: str,
+    *,
+    task: str = "auto",
+    standardize: bool = True,
+    impute: str | None = None,
+    drop: Sequence[str] = (),
+    id_column: str | None = None,
+    drop_missing: bool = False,
+) -> TrainingTable:
+    """Read a CSV, Parquet or NPZ file and turn it into ``X`` and ``y`` for training.
+
+    The columns of ``drop`` and ``id_column`` are left out; the others are typed and
+    encoded by a :class:`netreg.io.TablePreprocessor` (numeric and date columns
+    standardized unless ``standardize=False``, text columns one-hot encoded, missing values
+    filled in by ``impute``). ``task="auto"`` infers classification or regression from the
+    target (:func:`netreg.io.infer_task`).
+
+    Rows with a missing value are an error that names them, or, with ``drop_missing=True``,
+    are dropped: the rows missing the target, and (without ``impute``) the rows missing a
+    feature. A missing feature is filled in when ``impute`` is given.
+
+    Raises
+    ------
+    DataError
+        For any problem with the file or its contents; the message starts with the file.
+    InvalidParameterError
+        For a parameter outside the values it accepts.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cars.csv"
+    >>> _ = path.write_text("name,year,mpg\\nvw,1970,26.5\\nford,,15\\nfiat,1972,\\nbmw,1974,21.5\\n")
+    >>> data = load_training_table(path, "mpg", impute="median", id_column="name", drop_missing=True)
+    >>> data.task, data.X.shape, data.y.tolist(), data.dropped_rows
+    ('regression', (3, 1), [26.5, 15.0, 21.5], [2])
+    """
+    if task not in TASKS:
+        raise invalid("task", f"one of {', '.join(map(repr, TASKS))}", task)
+    for name, given in (("drop", target in list(drop)), ("id_column", target == id_column)):
+        if given:
+            raise bad_data(f"`{path}`: `{name}` names the target column {target!r}", "other columns")
+    if id_column == PREDICTION_COLUMN or str(id_column).startswith(PROBABILITY_PREFIX):
+        raise bad_data(
+            f"`{path}`: the id column {id_column!r} has the name of a column of the predictions",
+            f"another name than {PREDICTION_COLUMN!r} or {PROBABILITY_PREFIX}...",
+            "Rename the column.",
+        )
+    preprocessor = TablePreprocessor(standardize=standardize, impute=impute, drop=tuple(drop), id_column=id_column)
+    table = read_table(path, target=target, keep_missing_target=drop_missing)
+    features, labels, dropped = table.features, table.target, []
+    if drop_missing:
+        left_out = {*drop, id_column}
+        used = features[[name for name in features.columns if name not in left_out]]
+        kept, labels, dropped = drop_missing_rows(used, labels, in_features=impute is None)
+        features = features.loc[kept.index]
+        if len(features) == 0:
+            raise bad_data(
+                f"`{path}`: every row has a missing value, so `drop_missing=True` leaves nothing", "rows to train on"
+            )
+    kind = infer_task(labels) if task == "auto" else task
+    if kind == "classification":
+        try:
+            check_classification_target(labels)
+        except DataError as error:
+            raise DataError(f"`{path}`: {error}") from None
+    elif not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
+        raise bad_data(
+            f"`{path}`: target {target!r} is not numeric (dtype {labels.dtype})",
+            "numbers for a regression target",
+            "Pass `task='classification'` to classify it.",
+        )
+    try:
+        X = preprocessor.fit_transform(features)
+    except DataError as error:
+        raise DataError(f"`{path}`: {error}") from None
+    y = labels.to_numpy()
+    y = y.astype(np.float64) if kind == "regression" else _class_labels(y)
+    return TrainingTable(str(path), target, X, y, kind, preprocessor, list(preprocessor.feature_names_out_), dropped)
+
+
+def _class_labels(y: np.ndarray) -> np.ndarray:
+    """Class labels scikit-learn reads as classes: whole floats become ints, other values text.
+
+    A float column read from a file holds ``1.0, 2.0, ...`` for classes 1, 2; scikit-learn
+    would take such floats (or a float too large for an int) for a continuous target.
+    """
+    if y.dtype.kind == "f":
+        if np.all(np.isfinite(y)) and np.all(y == np.round(y)) and np.all(np.abs(y) < 2**53):
+            return y.astype(np.int64)
+        return y.astype(str)
+    if y.dtype.kind in "biu":
+        return y
+    return np.asarray([str(v) for v in y], dtype=object)

@@ -1,0 +1,172 @@
+"""``netreg train``: rows held out for a test score, a model trained on the rest (alpha chosen
+by cross-validation when given a grid), its evidence and the model written."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.model_selection import train_test_split
+
+from netreg.estimators import NetRegClassifier, NetRegRegressor
+from netreg.exceptions import DataError
+from netreg.io.models import check_model_folder, save_model
+from netreg.io.run_folder import RunFolder
+from netreg.runs.files import make_estimator_params, recipe, write_run_files
+from netreg.runs.table import TrainingTable
+from netreg.runs.tune import cv_estimator, sweep_settings
+
+__all__ = ["DEFAULT_ALPHA", "held_out_scores", "train_table"]
+
+#: scikit-learn's default strength, for ``train`` without ``alpha`` or ``alphas``.
+DEFAULT_ALPHA = 0.0001
+
+
+def held_out_scores(estimator: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """A fitted model's scores on rows it did not see: ``accuracy`` and ``log_loss`` for a
+    classifier (``inf`` if a row's class was not among the training rows), ``r2`` and
+    ``mean_squared_error`` (in the target's units) for a regressor.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = NetRegClassifier((8,), solver="lbfgs", random_state=0).fit(X[::2], y[::2])
+    >>> sorted(held_out_scores(model, X[1::2], y[1::2]))
+    ['accuracy', 'log_loss']
+    """
+    if hasattr(estimator, "predict_proba"):
+        # A class the model never saw has probability 0: its rows' log-loss is infinite.
+        unseen = not np.isin(y, estimator.classes_).all()
+        loss = math.inf if unseen else log_loss(y, estimator.predict_proba(X), labels=estimator.classes_)
+        return {"accuracy": float(estimator.score(X, y)), "log_loss": float(loss)}
+    return {
+        "r2": float(estimator.score(X, y)),
+        "mean_squared_error": float(mean_squared_error(y, estimator.predict(X))),
+    }
+
+
+def train_table(
+    data: TrainingTable,
+    out_dir: str | os.PathLike,
+    *,
+    alpha: float | None = None,
+    alphas: int | Sequence[float] | None = None,
+    cv: int = 5,
+    selection: str = "min",
+    scoring: str | None = None,
+    search: str = "grid",
+    factor: int = 3,
+    min_epochs: int | None = None,
+    hidden: Sequence[int] = (100,),
+    solver: str = "adam",
+    max_iter: int = 200,
+    test_size: float = 0.2,
+    seed: int = 0,
+    estimator_params: Mapping[str, Any] | None = None,
+    standardize_target: bool = True,
+    force: bool = False,
+    callback: Any = None,
+) -> dict[str, Any]:
+    """Hold out ``test_size`` of the rows, train on the rest, score the held-out rows, save the model.
+
+    With ``alpha`` (default 0.0001) one model is trained. With a grid ``alphas``, alpha is
+    chosen on the training rows by cross-validation as :func:`~netreg.runs.tune_table`
+    chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``),
+    and the run leaves the same evidence: the store ``sweep.sqlite`` (a rerun resumes it),
+    ``results.csv`` and ``run.json`` (with the held-out ``test`` scores), for the report.
+    The network's parameters are those of :func:`~netreg.runs.tune_table`
+    (``hidden``, ``solver``, ``max_iter``, ``seed``, ``estimator_params``,
+    ``standardize_target``).
+
+    The saved model is the one that was scored: trained on the rows not held out.
+
+    Returns
+    -------
+    dict
+        ``alpha``, ``test`` (:func:`held_out_scores`), ``test_score`` and ``metric``
+        (accuracy or R^2), ``n_train``, ``n_test``, ``model``; with a grid also ``sweep``,
+        ``cv_results``, ``best_index``, ``scoring``, ``selection`` and ``paths``.
+    """
+    out = RunFolder(out_dir)
+    params = make_estimator_params(
+        data,
+        hidden=hidden,
+        solver=solver,
+        max_iter=max_iter,
+        seed=seed,
+        standardize_target=standardize_target,
+        extra=estimator_params,
+    )
+    sweep = {
+        "alphas": alphas,
+        "cv": cv,
+        "selection": selection,
+        "scoring": scoring,
+        "search": search,
+        "factor": factor,
+        "min_epochs": min_epochs,
+    }
+    settings = sweep_settings(**sweep) if alphas is not None else {"alphas": None, "cv": cv}
+    fingerprint = recipe(data, command="train", alpha=alpha, test_size=test_size, **settings, **params)
+    check_model_folder(out.model, fingerprint, force=force)
+    classifier = data.task == "classification"
+    n_test = math.ceil(test_size * len(data.y))
+    if len(data.y) - n_test < 2:
+        raise DataError(
+            f"`{data.path}`: {len(data.y)} rows are too few to hold out {test_size:.0%} for a test score and train "
+            "on the rest; expected at least 2 rows left for training."
+        )
+    stratify = data.y if classifier and _can_stratify(data.y, test_size) else None
+    train, test = train_test_split(np.arange(len(data.y)), test_size=test_size, random_state=seed, stratify=stratify)
+    result: dict[str, Any] = {}
+    if alphas is not None:
+        model = cv_estimator(data, params, **sweep, store=out.store)
+        model.fit(data.X[train], data.y[train], callback=callback)
+        chosen, fitted = float(model.alpha_), model.best_estimator_
+    else:
+        cls = NetRegClassifier if classifier else NetRegRegressor
+        chosen = DEFAULT_ALPHA if alpha is None else float(alpha)
+        fitted = cls(alpha=chosen, **params).fit(data.X[train], data.y[train], callback=callback)
+    scores = held_out_scores(fitted, data.X[test], data.y[test])
+    metric, main = ("accuracy", scores["accuracy"]) if classifier else ("R^2", scores["r2"])
+    if alphas is not None:
+        test_record = {"rows": len(test), f"alpha = {chosen:.3g} (chosen), trained on {len(train)} rows": scores}
+        info = {"data": data.path, "target": data.target_name, "task": data.task, "command": "train"}
+        result["paths"] = write_run_files(out.path, model.sweep_, {**info, "test": test_record})
+        result.update(
+            sweep=model.sweep_,
+            cv_results=model.cv_results_,
+            best_index=model.best_index_,
+            scoring=model.scoring_,
+            selection=selection,
+            missing=model.sweep_.missing,
+        )
+    model_path = save_model(
+        fitted,
+        out.model,
+        preprocessor=data.preprocessor,
+        target=data.target_name,
+        extra={"test_score": main, "test_metric": metric, "test": scores, "test_size": test_size, "data": data.path},
+        fingerprint=fingerprint,
+        force=force,
+    )
+    return {
+        **result,
+        "alpha": chosen,
+        "test": scores,
+        "test_score": main,
+        "metric": metric,
+        "n_train": len(train),
+        "n_test": len(test),
+        "model": model_path,
+    }
+
+
+def _can_stratify(y: np.ndarray, test_size: float) -> bool:
+    _, counts = np.unique(y, return_counts=True)
+    return counts.min() >= 2 and len(y) * test_size >= len(counts)

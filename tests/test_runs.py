@@ -1,0 +1,69 @@
+"""The runs as library functions: estimator parameters by name, train with a grid resuming from
+its store, predictions with the rows skipped."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+
+from netreg.exceptions import InvalidParameterError
+from netreg.runs import load_training_table, make_estimator_params, predict_table, train_table
+from netreg.tuning import SweepCallback
+
+
+@pytest.fixture()
+def digits_csv(tmp_path):
+    frame = load_digits(as_frame=True).frame.iloc[:200]
+    frame.to_csv(tmp_path / "digits.csv", index=False)
+    return tmp_path / "digits.csv"
+
+
+class Stored(SweepCallback):
+    def __init__(self):
+        self.n = 0
+
+    def on_member_stored(self, record):
+        self.n += 1
+
+
+@pytest.mark.parametrize("name", ["solver", "alpha", "transformer", "learning_rate"])
+def test_estimator_params_take_the_other_parameters_by_their_names(digits_csv, refused, name):
+    data = load_training_table(digits_csv, "target")
+    params = make_estimator_params(data, hidden=(4,), solver="adam", max_iter=3, seed=0, extra={"dropout": 0.2})
+    assert params["dropout"] == 0.2 and params["hidden_layer_sizes"] == (4,)
+    with refused(
+        "`estimator_params` must be a mapping of parameters of the estimator other than alpha, hidden_layer_sizes, "
+        "solver, max_iter, random_state (which have keywords of their own) and transformer (see "
+        f"`standardize_target`). Got {name!r}.",
+        InvalidParameterError,
+    ):
+        make_estimator_params(data, hidden=(4,), solver="adam", max_iter=3, seed=0, extra={name: 1})
+
+
+def test_train_with_a_grid_leaves_its_evidence_and_resumes_from_its_store(digits_csv, tmp_path):
+    data = load_training_table(digits_csv, "target")
+    settings = dict(alphas=[0.0, 1.0], cv=2, hidden=(4,), max_iter=3, estimator_params={"batch_size": 50})
+    first, counted = Stored(), Stored()
+    result = train_table(data, tmp_path / "run", callback=first, **settings)
+    assert first.n == 4 and result["scoring"] == "neg_log_loss" and sorted(result["test"]) == ["accuracy", "log_loss"]
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["test"] == {"rows": 40, f"alpha = {result['alpha']:.3g} (chosen), trained on 160 rows": result["test"]}
+    again = train_table(data, tmp_path / "run", callback=counted, **settings)
+    assert counted.n == 0 and again["test"] == result["test"]  # every member came from the store
+    meta = json.loads((tmp_path / "run" / "model" / "model.json").read_text())
+    assert meta["params"]["batch_size"] == 50 and meta["extra"]["test"] == result["test"]
+
+
+def test_predict_table_returns_the_rows_it_skipped(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=30), "y": rng.normal(size=30)})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    frame.assign(x=frame["x"].where(frame.index % 10 != 3)).to_csv(tmp_path / "new.csv", index=False)
+    data = load_training_table(tmp_path / "train.csv", "y")
+    train_table(data, tmp_path / "run", hidden=(), max_iter=3)
+    predictions = predict_table(tmp_path / "run", tmp_path / "new.csv", drop_missing=True)
+    assert predictions.skipped_rows == [3, 13, 23] and len(predictions.table) == 27
