@@ -24,6 +24,7 @@ def test_the_layout():
         "weight_norms": "weight_norms.png",
         "learning_curves": "learning_curves.png",
         "weight_histograms": "weight_histograms.png",
+        "evidence": "evidence.png",
     }
     assert RunFolder.contents() == "sweep.sqlite, results.csv, run.json, model/"
     assert RunFolder(folder.path) == folder and folder.store.parent == folder.path
