@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from netreg.cli.arguments import EXIT_BAD_INPUT, fraction, parse_alpha, parse_alphas, parse_hidden, positive_int
+from netreg.cli.arguments import (
+    EXIT_BAD_INPUT,
+    fraction,
+    parse_alpha,
+    parse_alphas,
+    parse_hidden,
+    parse_seed,
+    positive_int,
+)
 from netreg.cli.commands import run_demo, run_predict, run_report, run_train, run_tune
 
 __all__ = ["build_parser"]
@@ -41,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--out", default="netreg-demo", help="run folder to write (default: netreg-demo)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the split and training (default 0)")
+    demo.add_argument("--seed", type=parse_seed, default=0, help="seed of the split and training (default 0)")
     demo.add_argument("--no-report", action="store_true", help="skip the HTML report")
     demo.set_defaults(run=run_demo)
 
@@ -64,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--solver", choices=("adam", "sgd", "lbfgs"), default="adam", help="optimizer (default adam)")
     data.add_argument("--max-iter", type=positive_int, default=200, help="maximum epochs (default 200)")
     data.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default 5)")
-    data.add_argument("--seed", type=int, default=0, help="seed of splits and training (default 0)")
+    data.add_argument("--seed", type=parse_seed, default=0, help="seed of splits and training (default 0)")
     data.add_argument("--no-standardize", action="store_true", help="use numeric columns as they are")
     data.add_argument(
         "--no-standardize-target",

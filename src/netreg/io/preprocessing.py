@@ -31,6 +31,7 @@ from netreg.io.transformers import (
     restore_table_transformer,
     transformer_state,
 )
+from netreg.io.widths import check_encoded_size
 
 __all__ = ["CONFIG_SPEC", "CONFIG_TYPE", "CONFIG_VERSION", "TablePreprocessor"]
 
@@ -181,12 +182,17 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         ------
         DataError
             If the table is empty, has duplicate column names, an unsupported dtype,
-            missing or infinite values, or a column that mixes numbers and text.
+            missing or infinite values, a column that mixes numbers and text, or would
+            encode into a matrix too large for memory
+            (:func:`netreg.io.widths.check_encoded_size`, checked before it is built).
         """
         if not isinstance(self.standardize, bool):
             raise invalid("standardize", "a bool", self.standardize)
         frame = check_table(features)
         kinds, typed = fit_kinds(frame)
+        # scikit-learn's ColumnTransformer.fit encodes the table: size it from the categories first.
+        counts = [(name, typed[str(name)].nunique()) for name, kind in zip(frame.columns, kinds) if kind == CATEGORICAL]
+        check_encoded_size(len(frame), kinds.count(NUMERIC) + sum(count for _, count in counts), counts)
         transformer = fit_table_transformer(typed, kinds, standardize=self.standardize)
         self._set_state(transformer, columns=list(frame.columns), kinds=kinds, standardize=self.standardize)
         return self
@@ -206,6 +212,8 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         """
         self._check_fitted()
         frame = check_table(features, columns=self.columns_)
+        counts = [(name, len(values)) for name, values in zip(self.categorical_columns_, self.categories_)]
+        check_encoded_size(len(frame), len(self.feature_names_out_), counts)
         typed = typed_frame(frame, self.column_kinds_)
         with np.errstate(over="ignore", invalid="ignore"):
             output = np.asarray(self.transformer_.transform(typed), dtype=np.float64)
