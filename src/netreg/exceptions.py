@@ -35,6 +35,7 @@ __all__ = [
     "NotFittedError",
     "StoreError",
     "ModelFormatError",
+    "OutputError",
     "MissingDependencyError",
     "ChunkFailedError",
     "RAY_MISSING_MSG",
@@ -149,6 +150,19 @@ class ModelFormatError(NetRegError):
     Examples
     --------
     >>> issubclass(ModelFormatError, NetRegError)
+    True
+    """
+
+
+class OutputError(NetRegError, OSError):
+    """A file netreg was asked to write could not be written: a full disk, a read-only folder, ...
+
+    Raised after the partial file was removed: what was there before is left as it was.
+    Also an ``OSError``, which is what the failed write raised.
+
+    Examples
+    --------
+    >>> issubclass(OutputError, OSError) and issubclass(OutputError, NetRegError)
     True
     """
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
+from netreg._checks import check_seed
 from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import DataError, bad_data, invalid
 from netreg.io import fingerprints
@@ -164,6 +165,8 @@ def tune_table(
         ``best_index``, ``scoring``, ``selection`` and the paths written.
     """
     out = RunFolder(out_dir)
+    out.check_writable()
+    check_seed(seed)
     params = _estimator_params(
         data, hidden=hidden, solver=solver, max_iter=max_iter, seed=seed, standardize_target=standardize_target
     )
@@ -238,6 +241,8 @@ def train_table(
     from sklearn.model_selection import train_test_split
 
     out = RunFolder(out_dir)
+    out.check_writable()
+    check_seed(seed)
     params = _estimator_params(
         data, hidden=hidden, solver=solver, max_iter=max_iter, seed=seed, standardize_target=standardize_target
     )

@@ -11,7 +11,6 @@ from rich.console import Console
 
 from netreg.cli.arguments import EXIT_OK
 from netreg.cli.render import SweepProgress, print_results, total
-from netreg.exceptions import NetRegError
 from netreg.io.run_folder import RunFolder
 
 __all__ = ["run_demo", "run_tune", "run_train", "run_predict", "run_report"]
@@ -116,17 +115,20 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_predict(args: argparse.Namespace, console: Console) -> int:
+    from netreg.io.files import check_output_file, write_file
+    from netreg.io.spreadsheets import spreadsheet_csv
     from netreg.runs import predict_table
 
-    if args.out and Path(args.out).exists() and not args.force:
-        raise NetRegError(f"{args.out!r} already exists; it was not overwritten. Choose another --out or pass --force.")
-    predictions = predict_table(args.model, args.data)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        predictions.to_csv(args.out, index=False)
+        check_output_file(args.out, "out", force=args.force)
+    predictions = predict_table(args.model, args.data)
+    # Text a spreadsheet would run as a formula (a label "=HYPERLINK(...)") gets a quote in front.
+    text = spreadsheet_csv(predictions)
+    if args.out:
+        write_file(args.out, text.encode("utf-8"), overwrite=args.force)
         Console(stderr=True).print(f"Wrote {len(predictions)} predictions to {args.out}")
     else:
-        sys.stdout.write(predictions.to_csv(index=False))
+        sys.stdout.write(text)
     return EXIT_OK
 
 
