@@ -10,6 +10,7 @@ rebuild what the fields describe, refusing anything inconsistent with a
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
@@ -23,7 +24,7 @@ from netreg.estimators import NetRegClassifier, NetRegRegressor, fitted_state, v
 from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.history import History
 from netreg.io import fingerprints
-from netreg.io.json_fields import ANY, Is, Keys, OneOf, Value, check_fields
+from netreg.io.json_fields import ANY, Is, Items, Keys, OneOf, Value, check_fields
 from netreg.io.preprocessing import TablePreprocessor
 
 __all__ = [
@@ -103,6 +104,23 @@ def _is_history(value: Any) -> bool:
 _INT = Is(int, expected="an int")
 _DICT = Is(dict, expected="a dict")
 _STR = Is(str, expected="a str")
+_COUNT = Value("an int >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+_LABEL_TYPES = {str: (str,), int: (int, float), float: (int, float), bool: (bool,)}
+
+
+def _is_labels(value: Any) -> bool:
+    """A flat list of distinct labels of one kind (text, numbers or bools), sorted: classes as
+    scikit-learn's ``LabelBinarizer`` orders them (what ``partial_fit`` relies on)."""
+    if not isinstance(value, list) or not value or type(value[0]) not in _LABEL_TYPES:
+        return False
+    kinds = _LABEL_TYPES[type(value[0])]
+    if not all(type(label) in kinds for label in value):
+        return False
+    if any(isinstance(label, float) and not math.isfinite(label) for label in value):
+        return False
+    return all(a < b for a, b in zip(value[:-1], value[1:]))
+
+
 #: The fields of model.json that load_model reads (other keys, such as "extra", are free).
 _META_SPEC = Keys(
     {
@@ -113,14 +131,26 @@ _META_SPEC = Keys(
         "params": _DICT,
         "alpha": Is(float, expected="a float"),
         "architecture": Keys(
-            {key: ANY for key in ("n_features", "hidden_layer_sizes", "n_outputs", "activation", "dropout")},
+            {
+                "n_features": _COUNT,
+                "hidden_layer_sizes": Items(_COUNT),
+                "n_outputs": _COUNT,
+                # Checked by the network itself, which is built last: "describes an invalid network".
+                "activation": ANY,
+                "dropout": ANY,
+            },
             others=True,
         ),
         "task": OneOf("regression", "binary", "multiclass", "multilabel"),
-        "classes": Is(list, None, expected="a list or None"),
-        "y_ndim": _INT,
+        "classes": Value(
+            "None or a sorted list of distinct labels of one kind (str, finite number or bool)",
+            lambda v: v is None or _is_labels(v),
+        ),
+        "y_ndim": OneOf(1, 2),
         "target": Is(str, None, expected="a str or None"),
-        "feature_names": Is(list, None, expected="a list or None"),
+        "feature_names": Value(
+            "None or a list of str", lambda v: v is None or (isinstance(v, list) and all(isinstance(n, str) for n in v))
+        ),
         "preprocessing": Is(dict, None, expected="a dict or None"),
         "training": Keys(
             {"n_iter": _INT, "loss": Is(int, float, expected="a number"), "status": _STR},
