@@ -38,6 +38,7 @@ __all__ = [
     "OutputError",
     "MissingDependencyError",
     "ChunkFailedError",
+    "ClusterError",
     "RAY_MISSING_MSG",
 ]
 
@@ -209,6 +210,18 @@ class ChunkFailedError(NetRegError, RuntimeError):
         super().__init__(message)
         self.chunk = list(chunk)
         self.n_kept = n_kept
+
+
+class ClusterError(NetRegError, ConnectionError):
+    """The Ray cluster a sweep was asked to use cannot be reached or joined.
+
+    Raised before any member trains, with what was tried and what to check.
+
+    Examples
+    --------
+    >>> issubclass(ClusterError, ConnectionError) and issubclass(ClusterError, NetRegError)
+    True
+    """
 
 
 def invalid(

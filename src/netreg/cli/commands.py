@@ -52,7 +52,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
     if args.backend == "ray":
         from netreg.tuning.backends import RayBackend
 
-        backend = RayBackend(address=args.address)
+        backend = RayBackend(address=args.address, node_ip_address=args.node_address)
     with SweepProgress(console) as progress:
         result = tune_table(
             data,

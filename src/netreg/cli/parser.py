@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", choices=("local", "ray"), default="local", help="where members train (default local)"
     )
     tune.add_argument("--address", help="Ray cluster address (with --backend ray), e.g. HEAD:6379")
+    tune.add_argument(
+        "--node-address",
+        help="this machine's address in the Ray cluster, as given to ray start --node-ip-address (see docs/ray.md)",
+    )
     tune.add_argument("--chunk-size", type=positive_int, help="members trained together (default: what fits in memory)")
     tune.add_argument("--no-report", action="store_true", help="skip the HTML report")
     tune.set_defaults(run=run_tune)
