@@ -61,13 +61,15 @@ def memory_budget() -> int:
 
 
 def size_text(n_bytes: float) -> str:
-    """A size for a message: ``"512 MiB"``, ``"3.2 GiB"``, ``"1.1e+03 TiB"``.
+    """A size for a message: ``"20 KiB"``, ``"512 MiB"``, ``"3.2 GiB"``, ``"2.1e+06 TiB"``.
 
     Examples
     --------
-    >>> size_text(512 * 1024**2), size_text(3.2 * 1024**3), size_text(2 * 1024**6)
-    ('512 MiB', '3.2 GiB', '2.1e+06 TiB')
+    >>> size_text(20 * 1024), size_text(512 * 1024**2), size_text(3.2 * 1024**3), size_text(2 * 1024**6)
+    ('20 KiB', '512 MiB', '3.2 GiB', '2.1e+06 TiB')
     """
+    if n_bytes < 1024**2:
+        return f"{n_bytes / 1024:.0f} KiB"
     if n_bytes < 1024**3:
         return f"{n_bytes / 1024**2:.0f} MiB"
     if n_bytes < 1024**4:

@@ -33,13 +33,13 @@ def chunk_size(plan: SweepPlan, requested: int | None = None) -> int:
         checked before anything is allocated.
     """
     n_members = len(plan.keys)
-    if requested is not None and plan.config.solver != "lbfgs":
-        size = min(check_int(requested, "chunk_size", low=1), n_members)
-        _check_chunk(plan, size)
-        return size
     _check_chunk(plan, 1)
     if plan.config.solver == "lbfgs":
         return 1
+    if requested is not None:
+        size = min(check_int(requested, "chunk_size", low=1), n_members)
+        _check_chunk(plan, size)
+        return size
     device = resolve_device(plan.config.device)
     if device.type == "cuda":
         return max(1, min(n_members, torch.cuda.mem_get_info(device)[0] // 2 // member_bytes(plan)))
@@ -71,7 +71,7 @@ def _check_chunk(plan: SweepPlan, size: int) -> None:
         )
     raise invalid(
         "chunk_size",
-        f"at most {max(1, budget // each)} members here: each needs about {memory.size_text(each)}, and a chunk may "
+        f"at most {budget // each} member{'s' if budget // each > 1 else ''} here: each needs about {memory.size_text(each)}, and a chunk may "
         f"take {memory.size_text(budget)} ({where})",
         size,
         "Pass a smaller `chunk_size`, or leave it out to size chunks to the machine.",

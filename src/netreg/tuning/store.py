@@ -5,6 +5,11 @@ all there or absent, so a run killed at any moment, SIGKILL included, loses only
 members that had not finished. A rerun with the same store resumes: it reads which
 members are done and trains only the others.
 
+While a sweep has it open the store is in SQLite's write-ahead-log mode (a report can
+read it meanwhile); the last connection to close takes it back to a plain journal, so a
+finished run leaves no ``-wal`` or ``-shm`` file beside it. The file's checks, creation
+and messages are in :mod:`netreg.tuning.store_files`.
+
 The store remembers what it belongs to: the sweep's specification (parameters, alphas,
 folds) and a fingerprint of the data. Opening it for a different sweep or data set is
 refused, never overwritten.
@@ -17,6 +22,7 @@ Tables::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -111,8 +117,10 @@ class SweepStore:
                     f"{str(path)!r} is a SQLite database of something else (tables {', '.join(tables)}); "
                     "a results store is not written into it. Choose another path."
                 )
-            _initialize(connection, spec=dict(spec), fingerprint=fingerprint)
             store = cls(path, connection)
+            if "sweep" in tables and connection.execute("SELECT COUNT(*) FROM sweep").fetchone()[0]:
+                store._claim(dict(spec), fingerprint)  # another sweep's store is refused before a byte changes
+            _initialize(connection, spec=dict(spec), fingerprint=fingerprint)
             store._claim(dict(spec), fingerprint)
             return store
         except BaseException as error:
@@ -219,7 +227,16 @@ class SweepStore:
         return load_tensors(row[0])
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection; the last one to close leaves no -wal or -shm file.
+
+        SQLite removes its side files when the last connection closes, but two processes
+        closing at the same moment can each see the other and leave them. So each tries,
+        without waiting, to take the store back to a plain journal, which only the last
+        one open can; a process still writing tidies up when it closes in turn.
+        """
+        with contextlib.suppress(sqlite3.Error):
+            self._connection.execute("PRAGMA busy_timeout = 0")  # never wait for another sweep
+            self._connection.execute("PRAGMA journal_mode = DELETE")
         self._connection.close()
 
     def __enter__(self) -> SweepStore:
