@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from netreg.exceptions import DataError
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.widths import check_encoded_size, encoded_bytes
 
