@@ -133,7 +133,7 @@ _META_SPEC = Keys(
         "architecture": Keys(
             {
                 "n_features": _COUNT,
-                "hidden_layer_sizes": Items(_COUNT),
+                "hidden_layer_sizes": Items(_COUNT, min_items=0, expected="a list"),
                 "n_outputs": _COUNT,
                 # Checked by the network itself, which is built last: "describes an invalid network".
                 "activation": ANY,
@@ -171,10 +171,12 @@ def check_meta(meta: Any, where: str) -> None:
         raise ModelFormatError(f'{where}/{MODEL_FILE} is not a netreg model (no "format": "{FORMAT}").')
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
+        versions = meta.get("versions")
+        saved_by = versions.get("netreg", "unknown") if isinstance(versions, dict) else "unknown"
         raise ModelFormatError(
             f"{where!r} holds a model in format version {version!r}; this netreg ({__version__}) reads "
             f"version {FORMAT_VERSION}. Retrain the model, or load it with the netreg version that saved it "
-            f"({meta.get('versions', {}).get('netreg', 'unknown')})."
+            f"({saved_by})."
         )
     check_fields(meta, _META_SPEC, source=f"{where}/{MODEL_FILE}", error=ModelFormatError)
 
@@ -235,27 +237,35 @@ def target_transform_config(transformer: Any) -> dict[str, Any] | None:
 
 
 def target_transformer_from(config: Any, n_outputs: int, where: str) -> StandardScaler:
-    """The fitted ``StandardScaler`` that :func:`_target_transform_config` wrote."""
+    """The fitted ``StandardScaler`` that :func:`target_transform_config` wrote.
 
-    def vector(key: str) -> np.ndarray | None:
+    ``with_mean`` and ``with_std`` are bools, and the statistics they use are there:
+    ``n_outputs`` finite numbers (``scale`` > 0).
+    """
+
+    def vector(key: str, needed: bool) -> np.ndarray | None:
         value = config.get(key)
-        if value is None:
+        if value is None and not needed:
             return None
-        array = np.asarray(value, dtype=np.float64) if isinstance(value, list) else np.empty(0)
-        if array.shape != (n_outputs,) or not np.isfinite(array).all() or (key == "scale" and (array <= 0).any()):
+        numbers = isinstance(value, list) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value
+        )
+        array = np.asarray(value, dtype=np.float64) if numbers else np.empty(0)
+        if array.shape != (n_outputs,) or (key == "scale" and (array <= 0).any()):
             raise ModelFormatError(
                 f"{where}/{MODEL_FILE} has a malformed field 'target_transform': {key} {value!r} is not "
                 f"{n_outputs} finite number(s){' > 0' if key == 'scale' else ''}."
             )
         return array
 
-    if not isinstance(config, dict) or config.get("kind") != "StandardScaler":
+    flags_ok = isinstance(config, dict) and all(isinstance(config.get(k), bool) for k in ("with_mean", "with_std"))
+    if not flags_ok or config.get("kind") != "StandardScaler":
         raise ModelFormatError(
             f"{where}/{MODEL_FILE} has a malformed field 'target_transform': got {config!r}; expected a "
             "StandardScaler's mean and scale."
         )
-    scaler = StandardScaler(with_mean=bool(config.get("with_mean")), with_std=bool(config.get("with_std")))
-    scaler.mean_, scaler.scale_ = vector("mean"), vector("scale")
+    scaler = StandardScaler(with_mean=config["with_mean"], with_std=config["with_std"])
+    scaler.mean_, scaler.scale_ = vector("mean", scaler.with_mean), vector("scale", scaler.with_std)
     scaler.var_ = None if scaler.scale_ is None else scaler.scale_**2
     scaler.n_features_in_ = n_outputs
     scaler.n_samples_seen_ = 0
