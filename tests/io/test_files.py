@@ -113,7 +113,7 @@ def test_output_folders_that_cannot_be_written_are_refused_first(tmp_path, refus
         (tmp_path / "a.csv" / "run", f"{str(tmp_path / 'a.csv')!r} is a file"),
         (tmp_path / "gone", f"it is a link to {str(tmp_path / 'nowhere')!r}, which does not exist"),
     ]:
-        with refused(f"{expected} out_dir={str(path)!r}: {problem}. Choose another folder.", InvalidParameterError):
+        with refused(f"{expected} {str(path)!r}: {problem}. Choose another folder.", InvalidParameterError):
             check_writable_folder(path, "out_dir")
     check_writable_folder(tmp_path / "new" / "deeper", "out_dir")
     assert not (tmp_path / "new").exists()  # checking creates nothing
@@ -124,7 +124,7 @@ def test_a_read_only_folder_is_refused_first(tmp_path, refused, read_only):
     folder.mkdir()
     read_only(folder)
     with refused(
-        f"`out_dir` must be a folder that can be created and written. Got out_dir={str(folder / 'run')!r}: "
+        f"`out_dir` must be a folder that can be created and written. Got {str(folder / 'run')!r}: "
         f"{str(folder)!r} is a folder that cannot be written. Choose another folder.",
         InvalidParameterError,
     ):
@@ -135,7 +135,7 @@ def test_a_folder_the_process_may_not_write_is_refused_whoever_runs_the_test(tmp
     # As root the folder above is writable whatever its mode; the check is what os.access says.
     monkeypatch.setattr(files.os, "access", lambda path, mode: False)
     with refused(
-        f"`out` must be a path for a file in a folder that can be written. Got out={str(tmp_path / 'p.csv')!r}: "
+        f"`out` must be a path for a file in a folder that can be written. Got {str(tmp_path / 'p.csv')!r}: "
         f"{str(tmp_path)!r} is a folder that cannot be written. Choose another path.",
         InvalidParameterError,
     ):
@@ -153,7 +153,7 @@ def test_output_files_that_exist_or_cannot_be_made_are_refused_first(tmp_path, r
         ):
             check_output_file(tmp_path / name, "out")
         check_output_file(tmp_path / name, "out", force=True)
-    expected = "`out` must be a path for a file in a folder that can be written. Got out="
+    expected = "`out` must be a path for a file in a folder that can be written. Got "
     for path, problem in [
         (tmp_path, "it is a folder"),
         (tmp_path / "p.csv" / "q.csv", f"{str(tmp_path / 'p.csv')!r} is a file"),

@@ -161,14 +161,14 @@ def check_writable_folder(path: str | os.PathLike[str], name: str) -> None:
     >>> check_writable_folder(__file__, "out_dir")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    netreg.exceptions.InvalidParameterError: `out_dir` must be a folder that can be created and written. Got out_dir='.../files.py': it is a file. Choose another folder.
+    netreg.exceptions.InvalidParameterError: `out_dir` must be a folder that can be created and written. Got '.../files.py': it is a file. Choose another folder.
     """
     problem = _folder_problem(Path(path))
     if problem is not None:
         raise invalid(
             name,
             "a folder that can be created and written",
-            got=f"{name}={str(path)!r}: {problem}",
+            got=f"{str(path)!r}: {problem}",
             fix="Choose another folder.",
         )
 
@@ -209,7 +209,7 @@ def check_output_file(path: str | os.PathLike[str], name: str, *, force: bool = 
         raise invalid(
             name,
             "a path for a file in a folder that can be written",
-            got=f"{name}={str(path)!r}: {problem}",
+            got=f"{str(path)!r}: {problem}",
             fix="Choose another path.",
         )
 
