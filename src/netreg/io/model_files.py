@@ -120,7 +120,9 @@ def swap_into_place(staging: Path, path: Path, check: Callable[[], None]) -> Non
     ``check`` runs under the lock first (is the folder still ours to replace?). The old
     model is moved aside, the new one takes its name, and the old one is removed; if the
     second move fails, the old model is put back. Either way nothing is left beside
-    ``path`` but what was there.
+    ``path`` but what was there. (A process killed between the two moves, a window of
+    two renames, leaves the old model complete in ``.{name}.replaced-*/model``: POSIX has
+    no portable atomic exchange of two folders.)
 
     Raises
     ------
