@@ -40,3 +40,85 @@ def refused():
         return pytest.raises(error, match=f"^{re.escape(message)}$")
 
     return expect
+
+
+@pytest.fixture()
+def budget(monkeypatch):
+    """``budget(gib)``: the machine reports ``2 * gib`` GiB available, so that netreg's memory
+    budget (half of it) is ``gib`` GiB whatever the machine: limits are tested without
+    allocating anything."""
+    from netreg import memory
+
+    def set_budget(gib):
+        monkeypatch.setattr(memory, "available_memory", lambda: int(2 * gib * 1024**3))
+
+    return set_budget
+
+
+@pytest.fixture()
+def snapshot():
+    """``snapshot(folder, skip=())``: every entry under ``folder`` but ``skip`` (paths relative
+    to it), a file as the SHA-256 of its bytes, a link as its target, a folder as "dir", a
+    FIFO or device by its type:
+    compared before and after, it shows that nothing there changed."""
+    import hashlib
+    import os
+    import stat
+    from pathlib import Path
+
+    def take(folder, skip=()):
+        folder = Path(folder)
+        skipped = [folder / name for name in skip]
+        state = {}
+        for root, dirs, files in os.walk(folder):
+            for name in [*dirs, *files]:
+                path = Path(root) / name
+                if any(path == s or s in path.parents for s in skipped):
+                    continue
+                key = str(path.relative_to(folder))
+                if path.is_symlink():
+                    state[key] = "-> " + os.readlink(path)
+                elif path.is_dir():
+                    state[key] = "dir"
+                elif path.is_file():
+                    state[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+                else:  # a FIFO or a device: never opened, which could wait forever
+                    state[key] = f"special {stat.S_IFMT(path.lstat().st_mode):o}"
+        return state
+
+    return take
+
+
+@pytest.fixture()
+def read_only():
+    """``read_only(path)``: makes a file or folder read-only for the rest of the test, and
+    skips the test where this process writes into read-only folders anyway (root with
+    CAP_DAC_OVERRIDE; CI runs as an ordinary user). The mode is restored at the end."""
+    import os
+    import stat
+    import tempfile
+
+    made = []
+    probe = tempfile.mkdtemp()
+    os.chmod(probe, 0o555)
+    try:
+        with open(os.path.join(probe, "x"), "w"):
+            privileged = True
+    except PermissionError:
+        privileged = False
+    finally:
+        os.chmod(probe, 0o755)
+        for name in os.listdir(probe):
+            os.unlink(os.path.join(probe, name))
+        os.rmdir(probe)
+    if privileged:
+        pytest.skip("this process writes into read-only folders (root with CAP_DAC_OVERRIDE); CI runs as a user")
+
+    def make(path):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        made.append((path, mode))
+        os.chmod(path, mode & ~0o222)
+
+    yield make
+    for path, mode in reversed(made):
+        os.chmod(path, mode)

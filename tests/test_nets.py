@@ -100,3 +100,26 @@ def test_bad_arguments_raise_the_full_message(kwargs, message):
     arguments = {"n_features": 3, "hidden_layer_sizes": (4,), "n_outputs": 2, **kwargs}
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
         MLP(**arguments)
+
+
+def test_parameter_count_is_that_of_the_built_network():
+    for sizes in [(7, (16, 8), 3), (4, (), 2), (1, (5,), 1)]:
+        assert netreg.nets.parameter_count(*sizes) == sum(p.numel() for p in MLP(*sizes).parameters())
+
+
+def test_a_network_too_large_to_train_is_refused_before_anything_is_allocated(budget, refused):
+    # 10**9 units would take terabytes: had anything been allocated, the test would not end.
+    budget(1)
+    message = (
+        "`hidden_layer_sizes` must be layer sizes whose network fits in memory. Got 64 inputs -> 1000000000 -> "
+        "10 outputs: 75,000,000,010 parameters, about 1.9 TiB to train (7 copies in float32: weights, "
+        "gradients, optimizer state, best weights), over the 1.0 GiB netreg may take (half the memory available). "
+        "Use fewer or smaller hidden layers, or fewer features."
+    )
+    with refused(message, netreg.InvalidParameterError):
+        MLP(64, (10**9,), 10)
+    # The budget is the limit: 7 copies of 4 bytes of the parameters.
+    budget(7 * 4 * netreg.nets.parameter_count(64, (1000,), 10) / 1024**3)
+    MLP(64, (1000,), 10)
+    with pytest.raises(netreg.InvalidParameterError, match="^`hidden_layer_sizes` must be layer sizes"):
+        MLP(64, (1001,), 10)

@@ -20,8 +20,13 @@ __all__ = [
     "check_float",
     "check_options",
     "check_hidden_sizes",
+    "check_seed",
     "invalid",
+    "MAX_SEED",
 ]
+
+#: The largest seed NumPy and scikit-learn accept (``2**32 - 1``).
+MAX_SEED = 2**32 - 1
 
 
 def _is_real(value: Any) -> bool:
@@ -133,6 +138,21 @@ def check_hidden_sizes(value: Any, name: str = "hidden_layer_sizes") -> tuple[in
         if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
             raise invalid(name, expected, value)
     return tuple(int(size) for size in sizes)
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """Return a seed NumPy and scikit-learn accept (an int from 0 to :data:`MAX_SEED`), else raise.
+
+    Examples
+    --------
+    >>> check_seed(-5)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `seed` must be an int from 0 to 4294967295. Got seed=-5.
+    """
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not 0 <= value <= MAX_SEED:
+        raise invalid(name, f"an int from 0 to {MAX_SEED}", value)
+    return int(value)
 
 
 def _fmt(number: float) -> str:

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
+from netreg._checks import check_seed
 from netreg.estimators import NetRegClassifier
 from netreg.io.models import save_model
 from netreg.io.run_folder import RunFolder
@@ -58,6 +59,8 @@ def run_demo(
         norm per layer of both refits), sizes and ``paths``.
     """
     out = RunFolder(out_dir)
+    out.check_writable()
+    check_seed(seed)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     train, test = train_test_split(np.arange(len(X)), train_size=n_train, stratify=y, random_state=seed)

@@ -35,10 +35,12 @@ __all__ = [
     "NotFittedError",
     "StoreError",
     "ModelFormatError",
+    "OutputError",
     "MissingDependencyError",
     "ChunkFailedError",
     "NetRegWarning",
     "DataWarning",
+    "ClusterError",
     "RAY_MISSING_MSG",
 ]
 
@@ -155,6 +157,19 @@ class ModelFormatError(NetRegError):
     """
 
 
+class OutputError(NetRegError, OSError):
+    """A file netreg was asked to write could not be written: a full disk, a read-only folder, ...
+
+    Raised after the partial file was removed: what was there before is left as it was.
+    Also an ``OSError``, which is what the failed write raised.
+
+    Examples
+    --------
+    >>> issubclass(OutputError, OSError) and issubclass(OutputError, NetRegError)
+    True
+    """
+
+
 class MissingDependencyError(NetRegError, ImportError):
     """An optional dependency of the feature asked for is not installed.
 
@@ -197,6 +212,18 @@ class ChunkFailedError(NetRegError, RuntimeError):
         super().__init__(message)
         self.chunk = list(chunk)
         self.n_kept = n_kept
+
+
+class ClusterError(NetRegError, ConnectionError):
+    """The Ray cluster a sweep was asked to use cannot be reached or joined.
+
+    Raised before any member trains, with what was tried and what to check.
+
+    Examples
+    --------
+    >>> issubclass(ClusterError, ConnectionError) and issubclass(ClusterError, NetRegError)
+    True
+    """
 
 
 class NetRegWarning(UserWarning):

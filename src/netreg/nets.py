@@ -17,9 +17,23 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from netreg import memory
 from netreg._checks import check_float, check_hidden_sizes, check_int, check_options
+from netreg.exceptions import invalid
 
-__all__ = ["MLP", "ACTIVATIONS", "stacked_mlp_forward", "dropout_masks"]
+__all__ = [
+    "MLP",
+    "ACTIVATIONS",
+    "TRAINING_COPIES",
+    "parameter_count",
+    "check_network_memory",
+    "stacked_mlp_forward",
+    "dropout_masks",
+]
+
+#: Copies of its parameters training holds: weights, gradients, two optimizer moments,
+#: the best weights kept by early stopping, and room for the step's temporaries.
+TRAINING_COPIES = 7
 
 #: In-place versions, for the batched forward: the pre-activation is not needed afterwards
 #: (relu, tanh and the logistic keep only their output for the backward pass).
@@ -89,6 +103,7 @@ class MLP(nn.Module):
         self.n_outputs = check_int(n_outputs, "n_outputs", low=1)
         self.activation = check_options(activation, "activation", list(ACTIVATIONS))
         self.dropout = check_float(dropout, "dropout", low=0.0, high=1.0, high_open=True)
+        check_network_memory(self.n_features, self.hidden_layer_sizes, self.n_outputs)
         sizes = [self.n_features, *self.hidden_layer_sizes, self.n_outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.reset_parameters()
@@ -113,6 +128,55 @@ class MLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"activation={self.activation!r}, dropout={self.dropout}"
+
+
+def parameter_count(n_features: int, hidden_layer_sizes: Sequence[int], n_outputs: int) -> int:
+    """Weights and biases of ``MLP(n_features, hidden_layer_sizes, n_outputs)``: ``sum(a * b + b)``
+    over consecutive sizes ``a, b``, computed from the sizes alone.
+
+    Examples
+    --------
+    >>> parameter_count(4, (8, 8), 3)  # 4*8+8 + 8*8+8 + 8*3+3
+    139
+    """
+    sizes = [int(n_features), *(int(size) for size in hidden_layer_sizes), int(n_outputs)]
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def check_network_memory(n_features: int, hidden_layer_sizes: Sequence[int], n_outputs: int) -> None:
+    """Refuse, before anything is allocated, a network too large to train in the memory available.
+
+    Training holds :data:`TRAINING_COPIES` copies of the parameters (4 bytes each in
+    float32, the least), which must fit in :func:`netreg.memory.memory_budget`.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the sizes, the parameter count, the memory they need and the budget.
+
+    Examples
+    --------
+    >>> check_network_memory(64, (100,), 10)
+    """
+    n_params = parameter_count(n_features, hidden_layer_sizes, n_outputs)
+    needed, budget = TRAINING_COPIES * 4 * n_params, memory.memory_budget()
+    if needed > budget:
+        layers = " -> ".join(map(str, hidden_layer_sizes)) or "no hidden layer"
+        raise invalid(
+            "hidden_layer_sizes",
+            "layer sizes whose network fits in memory",
+            got=(
+                f"{_count(n_features, 'input')} -> {layers} -> {_count(n_outputs, 'output')}: {n_params:,} parameters, about "
+                f"{memory.size_text(needed)} to train ({TRAINING_COPIES} copies in float32: weights, gradients, "
+                f"optimizer state, best weights), over the {memory.size_text(budget)} netreg may take (half the "
+                "memory available)"
+            ),
+            fix="Use fewer or smaller hidden layers, or fewer features.",
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def stacked_mlp_forward(

@@ -31,3 +31,28 @@ from netreg.engine import TrainConfig
 def test_bad_config_raises_the_full_message(kwargs, message):
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
         TrainConfig(**kwargs)
+
+
+def test_a_device_this_machine_does_not_have_is_refused_before_any_work(monkeypatch, refused, digits):
+    import torch
+
+    from netreg.engine import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    no_cuda = (
+        "`device` must be 'auto' or 'cpu' on this machine, which has no CUDA device. Got device='cuda'. Pass "
+        "`device='auto'` to use a GPU where there is one."
+    )
+    with refused(no_cuda, netreg.InvalidParameterError):
+        resolve_device("cuda")
+    with refused(no_cuda, netreg.InvalidParameterError):  # not the bare AssertionError of torch's first step
+        netreg.NetRegClassifier((4,), device="cuda", max_iter=1).fit(digits[0][:50], digits[1][:50])
+    assert resolve_device("auto") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with refused(
+        "`device` must be 'cuda' or 'cuda:0' to 'cuda:1' (2 CUDA device(s) here). Got device='cuda:2'.",
+        netreg.InvalidParameterError,
+    ):
+        resolve_device("cuda:2")
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)

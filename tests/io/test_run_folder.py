@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 import pytest
 
+from netreg.exceptions import OutputError
 from netreg.io.run_folder import FIGURE_FILES, RunFolder
 
 
@@ -58,6 +60,8 @@ def test_a_link_in_the_folder_is_replaced_not_written_through(tmp_path):
 def test_a_failed_write_removes_its_temporary_file(tmp_path):
     folder = RunFolder(tmp_path)
     (tmp_path / "results.csv").mkdir()  # a folder where the file should go: the rename fails
-    with pytest.raises(IsADirectoryError):
+    message = f"Could not write {str(folder.results)!r}: Is a directory; nothing was replaced. Choose another path."
+    with pytest.raises(OutputError, match=f"^{re.escape(message)}$") as caught:
         folder.write_text("results.csv", "alpha\n")
+    assert isinstance(caught.value.__cause__, IsADirectoryError)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"] and folder.results.is_dir()

@@ -494,3 +494,59 @@ def test_any_csv_gives_a_finite_matrix_or_a_data_error(tmp_path, frame, quote_te
     if quote_text:
         # Unquoted, a text of blanks makes a blank line, which is no row; quoted, every row is kept.
         assert X.shape[0] == len(frame)
+
+
+@pytest.mark.parametrize(
+    "header, repeated, times",
+    [
+        ("a,b,c,d,label,label", "label", 2),  # pandas would read the copy as a feature 'label.1'
+        ("a,a,label", "a", 2),
+        ('"x",x,"x",label', "x", 3),
+        ("\ufeffa,b,a,label", "a", 2),  # after a byte order mark
+    ],
+)
+def test_a_csv_header_that_repeats_a_name_is_refused_naming_it(refused, tmp_path, header, repeated, times):
+    path = tmp_path / "d.csv"
+    width = header.count(",") + 1
+    path.write_text(header + "\n" + "".join(",".join([str(i)] * width) + "\n" for i in range(4)), encoding="utf-8")
+    with refused(f"`{path}`: column {repeated!r} appears {times} times; expected distinct column names."):
+        read_table(path, target="label")
+
+
+def test_unnamed_csv_columns_are_not_repeats(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text(",,label\n1,2,x\n3,4,y\n")  # pandas names them 'Unnamed: 0', 'Unnamed: 1'
+    assert list(read_table(path, target="label").features.columns) == ["Unnamed: 0", "Unnamed: 1"]
+
+
+def test_parquet_and_npz_files_that_repeat_a_name_are_refused(refused, tmp_path):
+    import warnings
+    import zipfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table([pa.array([1, 2]), pa.array(["x", "y"]), pa.array(["x", "y"])], names=["a", "label", "label"])
+    pq.write_table(table, tmp_path / "d.parquet")
+    with refused(f"`{tmp_path / 'd.parquet'}`: column 'label' appears 2 times; expected distinct column names."):
+        read_table(tmp_path / "d.parquet", target="label")
+    np.savez(tmp_path / "one.npz", a=np.arange(3.0), label=np.arange(3))
+    with zipfile.ZipFile(tmp_path / "one.npz") as source, zipfile.ZipFile(tmp_path / "d.npz", "w") as crafted:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # zipfile warns of the repeated name it writes
+            for name in ("a.npy", "a.npy", "label.npy"):
+                crafted.writestr(name, source.read(name))
+    with refused(f"`{tmp_path / 'd.npz'}`: array 'a' appears 2 times; expected distinct array names."):
+        read_table(tmp_path / "d.npz", target="label")
+
+
+@pytest.mark.parametrize(
+    "values, kind, shown",
+    [([[1, 2], [3]], "ndarray", "array([1, 2])"), ([{"k": 1}, {"k": 2}], "dict", "{'k': 1}")],
+)
+def test_a_target_of_lists_or_dicts_is_refused(refused, tmp_path, values, kind, shown):
+    path = _write(pd.DataFrame({"a": [1.0, 2.0], "y": values}), tmp_path / "d.parquet")
+    with refused(
+        f"`{path}`: target column 'y' holds a value of type {kind} (row 0, counting from 0, header excluded: {shown}); expected one number or label per row."
+    ):
+        read_table(path, target="y")

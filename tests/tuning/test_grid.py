@@ -43,3 +43,18 @@ def test_user_grid_is_sorted_and_may_include_zero():
 def test_bad_grids_are_refused_with_the_full_message(alphas, message):
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
         resolve_alphas(alphas, np.ones((3, 2)))
+
+
+def test_a_grid_larger_than_the_limit_is_refused_before_it_is_made(refused):
+    # 10**8 alphas: the grid alone would be 800 MB and its plan billions of members.
+    fix = "Each alpha is trained once per fold; use a coarser grid, such as alphas=16."
+    with refused(
+        f"`alphas` must be a grid of at most 10000 alphas. Got alphas=100000000. {fix}", netreg.InvalidParameterError
+    ):
+        resolve_alphas(100_000_000, np.zeros((3, 2)))
+    with refused(
+        f"`alphas` must be a grid of at most 10000 alphas. Got a sequence of 10001 alphas. {fix}",
+        netreg.InvalidParameterError,
+    ):
+        resolve_alphas(np.arange(10_001.0), np.zeros((3, 2)))
+    assert len(resolve_alphas(10_000, np.eye(3))) == 10_000

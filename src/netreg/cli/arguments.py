@@ -10,6 +10,11 @@ import ast
 import math
 import re
 
+from netreg import memory
+from netreg._checks import MAX_SEED
+from netreg.nets import TRAINING_COPIES, parameter_count
+from netreg.tuning.grid import MAX_ALPHAS
+
 __all__ = [
     "FLAGS",
     "NEGATED_FLAGS",
@@ -20,6 +25,7 @@ __all__ = [
     "parse_alphas",
     "parse_alpha",
     "parse_hidden",
+    "parse_seed",
     "positive_int",
     "fraction",
     "batch_size",
@@ -66,6 +72,9 @@ FLAGS = {
     "drop": "--drop",
     "id_column": "--id",
     "impute": "--impute",
+    "node_ip_address": "--node-address",
+    "out_dir": "--out",
+    "out": "--out",
 }
 #: Parameters whose flag turns them off.
 NEGATED_FLAGS = {"standardize": "--no-standardize", "standardize_target": "--no-standardize-target"}
@@ -107,15 +116,25 @@ def parse_alphas(text: str) -> int | list[float]:
     text = text.strip()
     try:
         if "," not in text and text.isdigit():
+            _check_grid_size(int(text), text)
             return int(text)
         values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         values = []
+    _check_grid_size(len(values), text)
     if not values or any(not math.isfinite(v) or v < 0 for v in values):
         raise argparse.ArgumentTypeError(
             f"expected a grid size such as 16, or comma-separated alphas >= 0 such as 0,0.01,0.1,1; got {text!r}"
         )
     return values
+
+
+def _check_grid_size(n_alphas: int, text: str) -> None:
+    if n_alphas > MAX_ALPHAS:
+        raise argparse.ArgumentTypeError(
+            f"expected a grid of at most {MAX_ALPHAS} alphas (each is trained once per fold), such as 16; "
+            f"got {n_alphas} ({text[:20]!r}{'...' if len(text) > 20 else ''})"
+        )
 
 
 def parse_alpha(text: str) -> float:
@@ -141,7 +160,27 @@ def parse_hidden(text: str) -> tuple[int, ...]:
             f"expected hidden layer sizes as positive integers separated by commas, such as 100,100 (or 'none' "
             f"for a linear model); got {text!r}"
         )
+    # The hidden layers alone (one input, one output) must fit; the data's width is checked
+    # with the network, before training.
+    n_params = parameter_count(1, sizes, 1)
+    needed, budget = TRAINING_COPIES * 4 * n_params, memory.memory_budget()
+    if needed > budget:
+        raise argparse.ArgumentTypeError(
+            f"expected hidden layers small enough to train in memory; got {text!r}: at least {n_params:,} "
+            f"parameters, about {memory.size_text(needed)} to train, over the {memory.size_text(budget)} netreg "
+            "may take (half the memory available)"
+        )
     return sizes
+
+
+def parse_seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED} such as 0; got {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:

@@ -11,7 +11,6 @@ from rich.console import Console
 
 from netreg.cli.arguments import EXIT_OK
 from netreg.cli.render import print_results, total
-from netreg.exceptions import NetRegError
 from netreg.io import rows_text
 from netreg.io.run_folder import RunFolder
 from netreg.tuning.progress import ProgressBar
@@ -58,7 +57,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
     if args.backend == "ray":
         from netreg.tuning.backends import RayBackend
 
-        backend = RayBackend(address=args.address)
+        backend = RayBackend(address=args.address, node_ip_address=args.node_address)
     with ProgressBar(console) as progress:
         result = tune_table(
             data,
@@ -139,10 +138,12 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_predict(args: argparse.Namespace, console: Console) -> int:
+    from netreg.io.files import check_output_file, write_file
+    from netreg.io.spreadsheets import spreadsheet_csv
     from netreg.runs import predict_table
 
-    if args.out and Path(args.out).exists() and not args.force:
-        raise NetRegError(f"{args.out!r} already exists; it was not overwritten. Choose another --out or pass --force.")
+    if args.out:
+        check_output_file(args.out, "out", force=args.force)
     result = predict_table(args.model, args.data, drop_missing=args.drop_missing)
     predictions, notes = result.table, Console(stderr=True, highlight=False, soft_wrap=True)
     if result.skipped_rows:
@@ -152,12 +153,13 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
             f"missing value ({rows_text(skipped)}).",
             markup=False,
         )
+    # Text a spreadsheet would run as a formula (a label "=HYPERLINK(...)") gets a quote in front.
+    text = spreadsheet_csv(predictions)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        predictions.to_csv(args.out, index=False)
+        write_file(args.out, text.encode("utf-8"), overwrite=args.force)
         notes.print(f"Wrote {len(predictions)} predictions to {args.out}", markup=False)
     else:
-        sys.stdout.write(predictions.to_csv(index=False))
+        sys.stdout.write(text)
     return EXIT_OK
 
 

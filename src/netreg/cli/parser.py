@@ -18,6 +18,7 @@ from netreg.cli.arguments import (
     parse_alpha,
     parse_alphas,
     parse_hidden,
+    parse_seed,
     positive_int,
 )
 from netreg.cli.commands import run_demo, run_predict, run_report, run_train, run_tune
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--out", default="netreg-demo", help="run folder to write (default: netreg-demo)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the split and training (default 0)")
+    demo.add_argument("--seed", type=parse_seed, default=0, help="seed of the split and training (default 0)")
     demo.add_argument("--no-report", action="store_true", help="skip the HTML report")
     demo.set_defaults(run=run_demo)
 
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--device", type=device, help="auto, cpu, cuda, cuda:N or mps (default auto)")
     data.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default 5)")
-    data.add_argument("--seed", type=int, default=0, help="seed of splits and training (default 0)")
+    data.add_argument("--seed", type=parse_seed, default=0, help="seed of splits and training (default 0)")
     data.add_argument("--no-standardize", action="store_true", help="use numeric columns as they are")
     data.add_argument(
         "--no-standardize-target",
@@ -176,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", choices=("local", "ray"), default="local", help="where members train (default local)"
     )
     tune.add_argument("--address", help="Ray cluster address (with --backend ray), e.g. HEAD:6379")
+    tune.add_argument(
+        "--node-address",
+        help="this machine's address in the Ray cluster, as given to ray start --node-ip-address (see docs/ray.md)",
+    )
     tune.add_argument("--chunk-size", type=positive_int, help="members trained together (default: what fits in memory)")
     tune.add_argument("--no-report", action="store_true", help="skip the HTML report")
     tune.set_defaults(run=run_tune, command_parser=tune)

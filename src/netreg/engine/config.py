@@ -121,16 +121,41 @@ class TrainConfig:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device``.
+    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device``, which
+    must exist on this machine.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a string torch does not read as a device, or a CUDA (or MPS) device this machine
+        does not have: checked here, before any work, rather than failing in the first step.
 
     Examples
     --------
     >>> resolve_device("cpu")
     device(type='cpu')
+    >>> resolve_device("tpu0")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `device` must be 'auto', 'cpu', 'cuda' or another torch device string. Got device='tpu0'.
     """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError):
         raise invalid("device", "'auto', 'cpu', 'cuda' or another torch device string", device) from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise invalid(
+                "device",
+                "'auto' or 'cpu' on this machine, which has no CUDA device",
+                device,
+                "Pass `device='auto'` to use a GPU where there is one.",
+            )
+        if resolved.index is not None and resolved.index >= count:
+            raise invalid("device", f"'cuda' or 'cuda:0' to 'cuda:{count - 1}' ({count} CUDA device(s) here)", device)
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise invalid("device", "'auto' or 'cpu' on this machine, which has no MPS device", device)
+    return resolved

@@ -16,10 +16,16 @@ Fingerprints (:mod:`~netreg.io.fingerprints`)
 JSON fields (:mod:`~netreg.io.json_fields`)
     ``check_fields`` and its specs: the layout of a JSON file declared once, checked with
     one clear message.
-Run folders (:mod:`~netreg.io.run_folder`)
-    ``RunFolder``: the paths of a run folder, and the writing of files into it.
-Saved models (:mod:`~netreg.io.models`, :mod:`~netreg.io.model_meta`)
-    ``save_model``, ``load_model``, ``SavedModel``: safetensors and JSON, no pickle.
+Run folders (:mod:`~netreg.io.run_folder`, :mod:`~netreg.io.files`)
+    ``RunFolder``: the paths of a run folder, and the writing of files into it: whole,
+    never through a link, output paths checked before any work.
+Spreadsheets (:mod:`~netreg.io.spreadsheets`)
+    CSV whose text a spreadsheet would run as a formula gets a quote in front.
+Encoded widths (:mod:`~netreg.io.widths`)
+    A one-hot encoded table too large for memory is refused before it is built.
+Saved models (:mod:`~netreg.io.models`; :mod:`~netreg.io.model_meta`, ``model_checks``, ``model_files``)
+    ``save_model``, ``load_model``, ``SavedModel``: safetensors and JSON, no pickle; a
+    crafted folder refused before anything is built.
 """
 
 from netreg.io._text import rows_text

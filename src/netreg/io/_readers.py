@@ -7,6 +7,7 @@ whose message starts with the file.
 from __future__ import annotations
 
 import difflib
+import numbers
 import os
 import stat
 import zipfile
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from netreg.exceptions import DataError, bad_data
 from netreg.io._text import counting, names_text, rows_text, show
@@ -69,9 +71,15 @@ def check_file(name: str) -> str:
 
 
 def read_csv(name: str) -> pd.DataFrame:
-    """The CSV file as pandas reads it (empty fields and markers such as ``NA`` are NaN)."""
+    """The CSV file as pandas reads it (empty fields and markers such as ``NA`` are NaN).
+
+    A name repeated in the header is refused: pandas would rename the copy (``label.1``)
+    and a repeated target would be trained on as a feature.
+    """
     try:
-        return pd.read_csv(name, low_memory=False)
+        frame = pd.read_csv(name, low_memory=False)
+        # The header as written: pandas has already renamed repeated names in ``frame``.
+        header = pd.read_csv(name, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
     except pd.errors.EmptyDataError:
         raise DataError(f"`{name}`: the file is empty; expected at least one column and one row of data.") from None
     except UnicodeDecodeError as error:
@@ -80,6 +88,8 @@ def read_csv(name: str) -> pd.DataFrame:
     except Exception as error:  # any failure of the parser means the file is not valid CSV
         lines = str(error).strip().splitlines() or [type(error).__name__]
         raise csv_error(name, lines[0].removeprefix("Error tokenizing data. C error: ")) from error
+    check_names(name, [column for column in header if column != ""])  # pandas numbers unnamed columns
+    return frame
 
 
 def csv_error(name: str, detail: str) -> DataError:
@@ -91,7 +101,12 @@ def csv_error(name: str, detail: str) -> DataError:
 
 
 def read_parquet(name: str) -> pd.DataFrame:
-    """The Parquet file as pandas (with pyarrow) reads it."""
+    """The Parquet file as pandas (with pyarrow) reads it; a column name repeated in it is refused."""
+    try:
+        names = pq.read_schema(name).names
+    except Exception:  # noqa: BLE001 - a damaged file: pandas' reader below says so
+        names = []
+    check_names(name, names)
     try:
         return pd.read_parquet(name)
     except Exception as error:  # pyarrow raises several types; all mean the same thing here
@@ -113,6 +128,7 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise DataError(not_npz.replace("is not an NPZ archive", "holds a single array (.npy), not an archive"))
         with archive:
+            check_names(name, archive.files, "array")  # a crafted archive may hold two arrays of one name
             for key in archive.files:
                 try:
                     arrays[key] = archive[key]
@@ -177,14 +193,14 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
     return features, None if target_array is None else pd.Series(target_array, name=target)
 
 
-def check_names(name: str, columns: Sequence[str]) -> None:
-    """Raise if a column name appears twice."""
+def check_names(name: str, columns: Sequence[str], kind: str = "column") -> None:
+    """Raise if a column (or array: ``kind``) name appears twice."""
     seen: set[str] = set()
     for column in columns:
         if column in seen:
             raise DataError(
-                f"`{name}`: column {column!r} appears {list(columns).count(column)} times; expected distinct "
-                "column names."
+                f"`{name}`: {kind} {column!r} appears {list(columns).count(column)} times; expected distinct "
+                f"{kind} names."
             )
         seen.add(column)
 
@@ -220,8 +236,16 @@ def suggest(target: str, columns: Iterable[Any], kind: str) -> str:
 
 
 def check_target_values(name: str, target: pd.Series, kind: str, *, keep_missing: bool = False) -> None:
-    """Raise if the target has infinite values, or missing ones unless ``keep_missing``, naming their rows."""
+    """Raise if the target has values that are not numbers or labels (lists, dicts), infinite
+    values, or missing ones unless ``keep_missing``, naming their rows."""
     column = f"target {kind} {show(target.name)}"
+    if target.dtype == object:
+        for row, value in enumerate(target):
+            if value is not None and not isinstance(value, str | bool | numbers.Number | np.generic):
+                raise DataError(
+                    f"`{name}`: {column} holds a value of type {type(value).__name__} ({rows_text([row])}: "
+                    f"{show(value)}); expected one number or label per row."
+                )
     missing = np.flatnonzero(missing_mask(target.to_frame())[:, 0])
     if len(missing) and not keep_missing:
         rows = missing.tolist()

@@ -10,6 +10,7 @@ rebuild what the fields describe, refusing anything inconsistent with a
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
@@ -23,7 +24,7 @@ from netreg.estimators import NetRegClassifier, NetRegRegressor, fitted_state, v
 from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.history import History
 from netreg.io import fingerprints
-from netreg.io.json_fields import ANY, Is, Keys, OneOf, Value, check_fields
+from netreg.io.json_fields import ANY, Is, Items, Keys, OneOf, Value, check_fields
 from netreg.io.preprocessing import TablePreprocessor
 
 __all__ = [
@@ -105,6 +106,23 @@ def _is_history(value: Any) -> bool:
 _INT = Is(int, expected="an int")
 _DICT = Is(dict, expected="a dict")
 _STR = Is(str, expected="a str")
+_COUNT = Value("an int >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+_LABEL_TYPES = {str: (str,), int: (int, float), float: (int, float), bool: (bool,)}
+
+
+def _is_labels(value: Any) -> bool:
+    """A flat list of distinct labels of one kind (text, numbers or bools), sorted: classes as
+    scikit-learn's ``LabelBinarizer`` orders them (what ``partial_fit`` relies on)."""
+    if not isinstance(value, list) or not value or type(value[0]) not in _LABEL_TYPES:
+        return False
+    kinds = _LABEL_TYPES[type(value[0])]
+    if not all(type(label) in kinds for label in value):
+        return False
+    if any(isinstance(label, float) and not math.isfinite(label) for label in value):
+        return False
+    return all(a < b for a, b in zip(value[:-1], value[1:]))
+
+
 #: The fields of model.json that load_model reads (other keys, such as "extra", are free).
 _META_SPEC = Keys(
     {
@@ -115,14 +133,26 @@ _META_SPEC = Keys(
         "params": _DICT,
         "alpha": Is(float, expected="a float"),
         "architecture": Keys(
-            {key: ANY for key in ("n_features", "hidden_layer_sizes", "n_outputs", "activation", "dropout")},
+            {
+                "n_features": _COUNT,
+                "hidden_layer_sizes": Items(_COUNT, min_items=0, expected="a list"),
+                "n_outputs": _COUNT,
+                # Checked by the network itself, which is built last: "describes an invalid network".
+                "activation": ANY,
+                "dropout": ANY,
+            },
             others=True,
         ),
         "task": OneOf("regression", "binary", "multiclass", "multilabel"),
-        "classes": Is(list, None, expected="a list or None"),
-        "y_ndim": _INT,
+        "classes": Value(
+            "None or a sorted list of distinct labels of one kind (str, finite number or bool)",
+            lambda v: v is None or _is_labels(v),
+        ),
+        "y_ndim": OneOf(1, 2),
         "target": Is(str, None, expected="a str or None"),
-        "feature_names": Is(list, None, expected="a list or None"),
+        "feature_names": Value(
+            "None or a list of str", lambda v: v is None or (isinstance(v, list) and all(isinstance(n, str) for n in v))
+        ),
         "preprocessing": Is(dict, None, expected="a dict or None"),
         "training": Keys(
             {"n_iter": _INT, "loss": Is(int, float, expected="a number"), "status": _STR},
@@ -143,10 +173,12 @@ def check_meta(meta: Any, where: str) -> None:
         raise ModelFormatError(f'{where}/{MODEL_FILE} is not a netreg model (no "format": "{FORMAT}").')
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
+        versions = meta.get("versions")
+        saved_by = versions.get("netreg", "unknown") if isinstance(versions, dict) else "unknown"
         raise ModelFormatError(
             f"{where!r} holds a model in format version {version!r}; this netreg ({__version__}) reads "
             f"version {FORMAT_VERSION}. Retrain the model, or load it with the netreg version that saved it "
-            f"({meta.get('versions', {}).get('netreg', 'unknown')})."
+            f"({saved_by})."
         )
     check_fields(meta, _META_SPEC, source=f"{where}/{MODEL_FILE}", error=ModelFormatError)
 
@@ -207,27 +239,35 @@ def target_transform_config(transformer: Any) -> dict[str, Any] | None:
 
 
 def target_transformer_from(config: Any, n_outputs: int, where: str) -> StandardScaler:
-    """The fitted ``StandardScaler`` that :func:`_target_transform_config` wrote."""
+    """The fitted ``StandardScaler`` that :func:`target_transform_config` wrote.
 
-    def vector(key: str) -> np.ndarray | None:
+    ``with_mean`` and ``with_std`` are bools, and the statistics they use are there:
+    ``n_outputs`` finite numbers (``scale`` > 0).
+    """
+
+    def vector(key: str, needed: bool) -> np.ndarray | None:
         value = config.get(key)
-        if value is None:
+        if value is None and not needed:
             return None
-        array = np.asarray(value, dtype=np.float64) if isinstance(value, list) else np.empty(0)
-        if array.shape != (n_outputs,) or not np.isfinite(array).all() or (key == "scale" and (array <= 0).any()):
+        numbers = isinstance(value, list) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value
+        )
+        array = np.asarray(value, dtype=np.float64) if numbers else np.empty(0)
+        if array.shape != (n_outputs,) or (key == "scale" and (array <= 0).any()):
             raise ModelFormatError(
                 f"{where}/{MODEL_FILE} has a malformed field 'target_transform': {key} {value!r} is not "
                 f"{n_outputs} finite number(s){' > 0' if key == 'scale' else ''}."
             )
         return array
 
-    if not isinstance(config, dict) or config.get("kind") != "StandardScaler":
+    flags_ok = isinstance(config, dict) and all(isinstance(config.get(k), bool) for k in ("with_mean", "with_std"))
+    if not flags_ok or config.get("kind") != "StandardScaler":
         raise ModelFormatError(
             f"{where}/{MODEL_FILE} has a malformed field 'target_transform': got {config!r}; expected a "
             "StandardScaler's mean and scale."
         )
-    scaler = StandardScaler(with_mean=bool(config.get("with_mean")), with_std=bool(config.get("with_std")))
-    scaler.mean_, scaler.scale_ = vector("mean"), vector("scale")
+    scaler = StandardScaler(with_mean=config["with_mean"], with_std=config["with_std"])
+    scaler.mean_, scaler.scale_ = vector("mean", scaler.with_mean), vector("scale", scaler.with_std)
     scaler.var_ = None if scaler.scale_ is None else scaler.scale_**2
     scaler.n_features_in_ = n_outputs
     scaler.n_samples_seen_ = 0

@@ -6,12 +6,19 @@ Layout of a model folder::
                         task, classes, preprocessing, target, feature names, training summary
     weights.safetensors the network's parameters
 
-No pickle: loading a model executes no code from the file. :func:`load_model` checks the
-format and version, that every field is present and well-typed, and that the weights
-match the architecture, and refuses anything else with a :class:`ModelFormatError`.
-A model is written to a temporary folder first and moved into place, so an interrupted
-save never leaves half a model; an existing different model is not overwritten unless
-asked (``force=True``).
+No pickle: loading a model executes no code from the file. :func:`load_model` checks,
+before it builds anything, that both files are regular files of a plausible size (never
+links, FIFOs or devices: :mod:`netreg.io.model_files`), the format and version, that
+every field is present and well-typed (:mod:`netreg.io.model_meta`), that the network
+fits in memory and the fields agree with each other (:mod:`netreg.io.model_checks`), and
+that the weights are exactly the architecture's tensors; it refuses anything else with a
+:class:`ModelFormatError`.
+
+A model is written to a private temporary folder first and moved into place under a
+lock of the folder above, so an interrupted save never leaves half a model, concurrent
+saves take turns, and nothing is left beside the model folder. Both files get the
+permissions of any file the user writes (``0666`` less the umask). An existing different
+model is not overwritten unless asked (``force=True``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,19 +33,29 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
 from sklearn.base import clone
 
 from netreg.estimators import FittedState, set_fitted_state
 from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.history import History
+from netreg.io.files import write_error
+from netreg.io.model_checks import (
+    MAX_META_BYTES,
+    check_declared,
+    check_params_match,
+    check_weights,
+    preprocessor_from,
+    weights_limit,
+)
+from netreg.io.model_files import read_model_file, staging_folder, swap_into_place, write_new_file
 from netreg.io.model_meta import (
     FORMAT,
     FORMAT_VERSION,
     MODEL_FILE,
     WEIGHTS_FILE,
     check_meta,
-    check_outputs,
     estimator_from_meta,
     model_metadata,
     target_transformer_from,
@@ -135,25 +151,19 @@ def save_model(
     if fingerprint is not None:
         meta["fingerprint"] = fingerprint
     check_model_folder(path, meta["fingerprint"], force=force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".netreg-model-", dir=path.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model folder is an ordinary folder
+    weights = save_tensors({k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()})
     try:
-        save_file(
-            {k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()},
-            staging / WEIGHTS_FILE,
-        )
-        (staging / MODEL_FILE).write_text(json.dumps(meta, indent=2))
-        # Move the old model aside before the new one takes its place, so that an
-        # interruption leaves one complete model (old or new), never none.
-        retired = path.with_name(f".{path.name}.replaced-{os.getpid()}") if path.exists() else None
-        if retired is not None:
-            os.replace(path, retired)
-        os.replace(staging, path)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = staging_folder(path)
+    except OSError as error:
+        raise write_error(path, error) from None
+    try:
+        write_new_file(staging / WEIGHTS_FILE, weights)
+        write_new_file(staging / MODEL_FILE, json.dumps(meta, indent=2).encode("utf-8"))
+        # Under a lock of the folder above: a concurrent save waits, then finds this model.
+        swap_into_place(staging, path, lambda: check_model_folder(path, meta["fingerprint"], force=force))
+    except OSError as error:
+        raise write_error(path, error) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
@@ -178,9 +188,10 @@ def check_model_folder(path: str | os.PathLike, fingerprint: str, *, force: bool
     if force or not existing.exists():
         return
     try:
-        same = json.loads(existing.read_text()).get("fingerprint") == fingerprint
-    except (OSError, ValueError, AttributeError):
-        same = False
+        same = json.loads(read_model_file(existing, MAX_META_BYTES, "a model.json may hold")).get("fingerprint")
+        same = same == fingerprint
+    except (OSError, ValueError, AttributeError, RecursionError, NetRegError):
+        same = False  # unreadable, a link, a FIFO: not a model this command made
     if not same:
         raise ModelFormatError(
             f"{str(path)!r} already holds a different model; it was not overwritten. "
@@ -194,8 +205,10 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     Raises
     ------
     ModelFormatError
-        If the folder or a file is missing, a file is corrupt or truncated, the format or
-        its version is not this netreg's, a field is missing or of the wrong type, or the
+        If the folder or a file is missing, a file is a link, not a regular file, too
+        large, corrupt or truncated, the format or its version is not this netreg's, a
+        field is missing or of the wrong type, the network would not fit in memory, the
+        fields disagree (task, classes, outputs, preprocessing, parameters), or the
         weights do not fit the architecture.
     """
     path = Path(path)
@@ -203,20 +216,25 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     if not path.is_dir():
         raise ModelFormatError(f"No model folder at {where!r}; expected a folder with {MODEL_FILE} and {WEIGHTS_FILE}.")
     try:
-        meta = json.loads((path / MODEL_FILE).read_text())
+        meta = json.loads(read_model_file(path / MODEL_FILE, MAX_META_BYTES, "a model.json may hold"))
     except FileNotFoundError:
         raise ModelFormatError(f"{where!r} has no {MODEL_FILE}; it is not a netreg model folder.") from None
-    except (OSError, ValueError) as error:
-        raise ModelFormatError(f"{where}/{MODEL_FILE} is corrupt ({error}); expected the JSON netreg wrote.") from None
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise ModelFormatError(f"{where}/{MODEL_FILE} is corrupt ({reason}); expected the JSON netreg wrote.") from None
     check_meta(meta, where)
+    estimator = estimator_from_meta(meta, where)  # its parameters only: nothing large
+    # Everything the fields declare is checked before anything of their size is built.
+    check_declared(meta, where)
+    preprocessor = preprocessor_from(meta, where)
     try:
-        weights = load_file(path / WEIGHTS_FILE)
+        data = read_model_file(path / WEIGHTS_FILE, weights_limit(meta), "the network in model.json can need")
+        weights = load_tensors(data)
     except FileNotFoundError:
         raise ModelFormatError(f"{where!r} has no {WEIGHTS_FILE}; the model's weights are missing.") from None
-    except (SafetensorError, OSError, ValueError) as error:
+    except (SafetensorError, ValueError) as error:
         raise ModelFormatError(f"{where}/{WEIGHTS_FILE} is corrupt or truncated ({error}).") from None
     architecture = meta["architecture"]
-    estimator = estimator_from_meta(meta, where)
     try:
         module = MLP(
             architecture["n_features"],
@@ -225,16 +243,10 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             activation=architecture["activation"],
             dropout=architecture["dropout"],
         ).to(getattr(torch, estimator.dtype))
-    except (NetRegError, TypeError) as error:
+    except NetRegError as error:
         raise ModelFormatError(f"{where}/{MODEL_FILE} describes an invalid network: {error}") from None
-    check_outputs(meta, module.n_outputs, where)
-    expected = {name: tuple(p.shape) for name, p in module.state_dict().items()}
-    found = {name: tuple(t.shape) for name, t in weights.items()}
-    if expected != found:
-        raise ModelFormatError(
-            f"{where}/{WEIGHTS_FILE} does not fit the architecture in {MODEL_FILE}: expected tensors "
-            f"{expected}, found {found}."
-        )
+    check_params_match(meta, where)
+    check_weights(weights, module, where)
     module.load_state_dict(weights)
     training = meta["training"]
     history = History.from_json(meta.get("history", "[]"))
@@ -255,5 +267,4 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         estimator.set_params(transformer=clone(scaler))
         state.target_transformer = scaler
     set_fitted_state(estimator, state)
-    preprocessor = None if meta["preprocessing"] is None else TablePreprocessor.from_config(meta["preprocessing"])
     return SavedModel(estimator, preprocessor, meta)

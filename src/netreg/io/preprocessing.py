@@ -52,6 +52,7 @@ from netreg.io.transformers import (
     standardize_far_values,
     transformer_state,
 )
+from netreg.io.widths import check_encoded_size
 
 __all__ = ["CONFIG_SPEC", "CONFIG_TYPE", "CONFIG_VERSION", "CONFIG_VERSIONS", "TablePreprocessor"]
 
@@ -188,7 +189,8 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
             duplicate column names, an unsupported dtype, missing values (without
             ``impute``; with it, a column with no value at all), infinite values, a column
             that mixes numbers and text, or a text column with a different value in
-            every row.
+            every row, or would encode into a matrix too large for memory
+            (:func:`netreg.io.widths.check_encoded_size`, checked before it is built).
         InvalidParameterError
             If a parameter is not one of the values it accepts.
 
@@ -215,6 +217,9 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
                 f"Pass `drop={list(empty)!r}` to leave {'it' if len(empty) == 1 else 'them'} out.",
             )
         check_cardinality(typed, kinds, list(frame.columns))
+        # scikit-learn's ColumnTransformer.fit encodes the table: size it from the categories first.
+        counts = [(name, typed[str(name)].nunique()) for name, kind in zip(frame.columns, kinds) if kind == CATEGORICAL]
+        check_encoded_size(len(frame), sum(kind != CATEGORICAL for kind in kinds) + sum(n for _, n in counts), counts)
         transformer = fit_table_transformer(typed, kinds, standardize=self.standardize, impute=self.impute)
         means, scales, categories, fills = transformer_state(transformer, sum(kind != CATEGORICAL for kind in kinds))
         state = FittedTable(
@@ -257,6 +262,8 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         imputing = self.impute is not None
         frame = feature_frame(features, self.drop, self.id_column, at_fit=False)
         frame = check_table(frame, columns=self.columns_, allow_missing=imputing)
+        counts = [(name, len(values)) for name, values in zip(self.categorical_columns_, self.categories_)]
+        check_encoded_size(len(frame), len(self.feature_names_out_), counts)
         typed = typed_frame(frame, self.column_kinds_)
         warn_unseen_categories(typed, self.categorical_columns_, self.categories_)
         with np.errstate(over="ignore", invalid="ignore"):

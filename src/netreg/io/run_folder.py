@@ -9,16 +9,18 @@ Layout, named here and nowhere else::
     report.html     the evidence (:mod:`netreg.report`), beside its figures (PNG)
 
 Files are written through :meth:`RunFolder.write_bytes` and :meth:`RunFolder.write_text`,
-the one place where a file is created inside a run folder.
+the one place where a file is created inside a run folder (:func:`netreg.io.files.write_file`:
+whole or not at all, never through a link); the store and the model folder keep the same
+rules (:mod:`netreg.tuning.store`, :mod:`netreg.io.models`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from netreg.io.files import check_writable_folder, write_file
 
 __all__ = [
     "FIGURE_FILES",
@@ -107,6 +109,14 @@ class RunFolder:
         """What a finished ``tune`` leaves besides the report, as the commands list it."""
         return f"{STORE_FILE}, {RESULTS_FILE}, {RUN_FILE}, {MODEL_DIR}/"
 
+    def check_writable(self, name: str = "out_dir") -> None:
+        """Refuse, before any work, a folder that could not be created or written.
+
+        ``name`` is the parameter that gave the folder (see
+        :func:`netreg.io.files.check_writable_folder`).
+        """
+        check_writable_folder(self.path, name)
+
     def write_bytes(self, name: str, data: bytes) -> Path:
         """Write the file ``name`` in the folder (created if missing); returns its path.
 
@@ -116,6 +126,12 @@ class RunFolder:
         is replaced, not written through. The file gets the usual permissions (0666
         less the umask).
 
+        Raises
+        ------
+        OutputError
+            If the file cannot be written (a full disk, a read-only folder); the
+            temporary file is removed and what was at ``name`` is left as it was.
+
         Examples
         --------
         >>> import tempfile
@@ -123,19 +139,7 @@ class RunFolder:
         >>> folder.write_bytes("a.bin", b"1").read_bytes()
         b'1'
         """
-        self.path.mkdir(parents=True, exist_ok=True)
-        target = self.path / name
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=self.path)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o666 & ~_umask())  # mkstemp makes it private
-                handle.write(data)
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-        return target
+        return write_file(self.path / name, data)
 
     def write_text(self, name: str, text: str) -> Path:
         """Write the file ``name`` as UTF-8 text, as :meth:`write_bytes` does; returns its path.
@@ -148,10 +152,3 @@ class RunFolder:
         True
         """
         return self.write_bytes(name, text.encode("utf-8"))
-
-
-def _umask() -> int:
-    # The process umask can only be read by setting it; set it straight back.
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask

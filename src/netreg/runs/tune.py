@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from netreg._checks import check_seed
 from netreg.io.models import check_model_folder, save_model
 from netreg.io.run_folder import RunFolder
 from netreg.runs.files import make_estimator_params, recipe, write_run_files
@@ -81,6 +82,8 @@ def tune_table(
         ``best_index``, ``scoring``, ``selection``, ``missing`` and the ``paths`` written.
     """
     out = RunFolder(out_dir)
+    out.check_writable()
+    check_seed(seed)
     params = make_estimator_params(
         data,
         hidden=hidden,

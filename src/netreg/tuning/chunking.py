@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from netreg import memory
 from netreg._checks import check_int
 from netreg.engine import resolve_device
 from netreg.exceptions import invalid
@@ -24,12 +25,22 @@ def chunk_size(plan: SweepPlan, requested: int | None = None) -> int:
     On a GPU, as many as fit in half its free memory; on a CPU, as many as keep their
     working set within :data:`CACHE_BYTES`, in whole folds. ``solver="lbfgs"`` trains one
     member at a time (its line search would couple stacked members).
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``requested`` members would not fit in memory (half the GPU's free memory, or
+        :func:`netreg.memory.memory_budget` on a CPU), or not even one member fits:
+        checked before anything is allocated.
     """
     n_members = len(plan.keys)
+    _check_chunk(plan, 1)
     if plan.config.solver == "lbfgs":
         return 1
     if requested is not None:
-        return min(check_int(requested, "chunk_size", low=1), n_members)
+        size = min(check_int(requested, "chunk_size", low=1), n_members)
+        _check_chunk(plan, size)
+        return size
     device = resolve_device(plan.config.device)
     if device.type == "cuda":
         return max(1, min(n_members, torch.cuda.mem_get_info(device)[0] // 2 // member_bytes(plan)))
@@ -39,6 +50,33 @@ def chunk_size(plan: SweepPlan, requested: int | None = None) -> int:
     size = max(1, min(n_members, MEMORY_BUDGET_BYTES // member_bytes(plan), CACHE_BYTES // member_bytes(plan)))
     n_alphas = len(plan.alphas)
     return size - size % n_alphas if size >= n_alphas else size
+
+
+def _check_chunk(plan: SweepPlan, size: int) -> None:
+    """Refuse a population of ``size`` members that would not fit in the machine's memory."""
+    device = resolve_device(plan.config.device)
+    budget = torch.cuda.mem_get_info(device)[0] // 2 if device.type == "cuda" else memory.memory_budget()
+    each = member_bytes(plan)
+    if size * each <= budget:
+        return
+    where = "half the GPU's free memory" if device.type == "cuda" else "half the memory available"
+    if size == 1:
+        raise invalid(
+            "batch_size",
+            "small enough for one member to train in memory",
+            got=(
+                f"one member of this sweep (its network, optimizer state and one batch's activations) needs about "
+                f"{memory.size_text(each)}, over the {memory.size_text(budget)} netreg may take ({where})"
+            ),
+            fix="Use a smaller network or `batch_size`.",
+        )
+    raise invalid(
+        "chunk_size",
+        f"at most {budget // each} member{'s' if budget // each > 1 else ''} here: each needs about {memory.size_text(each)}, and a chunk may "
+        f"take {memory.size_text(budget)} ({where})",
+        size,
+        "Pass a smaller `chunk_size`, or leave it out to size chunks to the machine.",
+    )
 
 
 def member_bytes(plan: SweepPlan) -> int:

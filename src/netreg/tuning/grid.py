@@ -23,9 +23,13 @@ import numpy as np
 from netreg._checks import check_alpha, check_int
 from netreg.exceptions import invalid
 
-__all__ = ["default_alphas", "resolve_alphas"]
+__all__ = ["MAX_ALPHAS", "default_alphas", "resolve_alphas"]
 
 LOW_FACTOR, HIGH_FACTOR = 1e-5, 1.0
+#: The most alphas a grid may hold. Every alpha is trained once per fold and kept in the
+#: store; a finer grid than this does not move the choice, and a typo (``alphas=100000000``)
+#: would plan billions of networks before training one.
+MAX_ALPHAS = 10_000
 
 
 def default_alphas(X: np.ndarray, n_alphas: int = 16) -> np.ndarray:
@@ -42,7 +46,7 @@ def default_alphas(X: np.ndarray, n_alphas: int = 16) -> np.ndarray:
     >>> len(grid), bool(grid[0] < grid[-1])
     (6, True)
     """
-    n_alphas = check_int(n_alphas, "alphas", low=2)
+    n_alphas = _check_grid_size(check_int(n_alphas, "alphas", low=2), n_alphas)
     X = X.reshape(len(X), -1)  # rows of any shape (images) count as their values
     centered = X - X.mean(axis=0)
     scale = float(np.linalg.norm(centered, ord=2) ** 2) or 1.0
@@ -55,8 +59,8 @@ def resolve_alphas(alphas: int | Sequence[float] | Any, X: np.ndarray) -> np.nda
     Raises
     ------
     InvalidParameterError
-        For a grid with fewer than two distinct values, or a negative, NaN, infinite or
-        boolean alpha.
+        For a grid with fewer than two distinct values or more than :data:`MAX_ALPHAS`,
+        or a negative, NaN, infinite or boolean alpha.
 
     Examples
     --------
@@ -72,12 +76,26 @@ def resolve_alphas(alphas: int | Sequence[float] | Any, X: np.ndarray) -> np.nda
         return default_alphas(X, int(alphas))
     if isinstance(alphas, str) or not isinstance(alphas, Sequence | np.ndarray):
         raise invalid("alphas", "an int (grid size) or a sequence of at least 2 floats >= 0", alphas)
+    _check_grid_size(len(alphas), got=f"a sequence of {len(alphas)} alphas")
     values = [check_alpha(a.item() if isinstance(a, np.generic) else a, f"alphas[{i}]") for i, a in enumerate(alphas)]
     if len(set(values)) < 2:
         raise invalid("alphas", "at least 2 distinct values to choose from", _listed(alphas))
     if len(set(values)) != len(values):
         raise invalid("alphas", "distinct values", _listed(alphas))
     return np.array(sorted(values))
+
+
+def _check_grid_size(n_alphas: int, value: object = None, *, got: str | None = None) -> int:
+    """``n_alphas`` if at most :data:`MAX_ALPHAS`, else raise (before anything of that size exists)."""
+    if n_alphas > MAX_ALPHAS:
+        raise invalid(
+            "alphas",
+            f"a grid of at most {MAX_ALPHAS} alphas",
+            value,
+            "Each alpha is trained once per fold; use a coarser grid, such as alphas=16.",
+            got=got,
+        )
+    return n_alphas
 
 
 def _listed(alphas: Any) -> Any:

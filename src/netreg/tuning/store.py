@@ -5,6 +5,11 @@ all there or absent, so a run killed at any moment, SIGKILL included, loses only
 members that had not finished. A rerun with the same store resumes: it reads which
 members are done and trains only the others.
 
+While a sweep has it open the store is in SQLite's write-ahead-log mode (a report can
+read it meanwhile); the last connection to close takes it back to a plain journal, so a
+finished run leaves no ``-wal`` or ``-shm`` file beside it. The file's checks, creation
+and messages are in :mod:`netreg.tuning.store_files`.
+
 The store remembers what it belongs to: the sweep's specification (parameters, alphas,
 folds) and a fingerprint of the data. Opening it for a different sweep or data set is
 refused, never overwritten.
@@ -17,11 +22,13 @@ Tables::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +38,7 @@ from safetensors.torch import save as save_tensors
 
 from netreg.exceptions import StoreError
 from netreg.tuning.records import MemberRecord
+from netreg.tuning.store_files import check_store_path, create_store_file, read_uri, spec_changes, store_error
 
 __all__ = ["SweepStore", "FORMAT_VERSION"]
 
@@ -81,20 +89,24 @@ class SweepStore:
     def open(cls, path: str | os.PathLike, *, spec: Mapping[str, Any], fingerprint: str) -> SweepStore:
         """Create the store at ``path``, or reopen it if it belongs to this sweep and data.
 
+        A new store is made whole under a temporary name and then given its name, so a
+        store file is never found half made (nor an empty file taken for one). Everything
+        that would stop the sweep from writing its members is checked here, before any
+        member trains.
+
         Raises
         ------
         StoreError
-            If the file cannot be created or written, is not a netreg store, or was made
-            for another sweep specification or another data set.
+            If the file cannot be created or written (a read-only file or folder), is a
+            link, an empty file or not a netreg store, or was made for another sweep
+            specification or another data set.
         """
         path = Path(path)
         connection = None
         try:
-            if path.is_dir():
-                raise StoreError(
-                    f"The store path {str(path)!r} is a directory; expected a file path such as {str(path / 'sweep.sqlite')!r}."
-                )
-            path.parent.mkdir(parents=True, exist_ok=True)
+            check_store_path(path)
+            if not path.exists():
+                create_store_file(path, partial(_initialize, spec=dict(spec), fingerprint=fingerprint))
             connection = sqlite3.connect(path, timeout=30.0)
             tables = sorted(
                 name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -105,57 +117,41 @@ class SweepStore:
                     f"{str(path)!r} is a SQLite database of something else (tables {', '.join(tables)}); "
                     "a results store is not written into it. Choose another path."
                 )
-            connection.execute("PRAGMA journal_mode=WAL")  # readers (a report) never block the writer
-            connection.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against a killed process
-            connection.executescript(_SCHEMA)
-            _add_evidence_column(connection)
             store = cls(path, connection)
+            if "sweep" in tables and connection.execute("SELECT COUNT(*) FROM sweep").fetchone()[0]:
+                store._claim(dict(spec), fingerprint)  # another sweep's store is refused before a byte changes
+            _initialize(connection, spec=dict(spec), fingerprint=fingerprint)
             store._claim(dict(spec), fingerprint)
             return store
         except BaseException as error:
             if connection is not None:
                 connection.close()
-            if isinstance(error, sqlite3.DatabaseError):
-                raise StoreError(
-                    f"{str(path)!r} is not a netreg results store (SQLite says: {error}). Choose another path."
-                ) from None
-            if isinstance(error, OSError):
-                raise StoreError(
-                    f"Cannot write the results store {str(path)!r}: {error.strerror or error}. Choose a writable path."
-                ) from None
+            if isinstance(error, OSError | sqlite3.Error):
+                raise store_error(path, error) from None
             raise
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> SweepStore:
-        """Open an existing store for reading (a report of a finished or partial sweep)."""
+        """Open an existing store for reading (a report of a finished or partial sweep).
+
+        A store in a folder that cannot be written is read as it is (nothing to tidy).
+        """
         path = Path(path)
         if not path.is_file():
             raise StoreError(f"No results store at {str(path)!r}; expected the sweep.sqlite file a sweep wrote.")
-        # Read-write when allowed, though only read: the last connection to close then
-        # tidies SQLite's -wal and -shm side files away, which a read-only one cannot.
-        writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-        # as_uri() escapes the characters ("#", "?", "%") a raw path would break the URI at.
-        uri = f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}"
-        connection = sqlite3.connect(uri, uri=True, timeout=30.0)
+        try:
+            connection = sqlite3.connect(read_uri(path), uri=True, timeout=30.0)
+        except sqlite3.Error as error:
+            raise store_error(path, error, reading=True) from None
         try:
             connection.execute("SELECT value FROM sweep WHERE key = 'spec'").fetchone()
-        except sqlite3.DatabaseError as error:
+        except sqlite3.Error as error:
             connection.close()
-            raise StoreError(f"{str(path)!r} is not a netreg results store (SQLite says: {error}).") from None
+            raise store_error(path, error, reading=True) from None
         return cls(path, connection)
 
     def _claim(self, spec: dict[str, Any], fingerprint: str) -> None:
         stored = dict(self._connection.execute("SELECT key, value FROM sweep").fetchall())
-        if not stored:
-            entries = {
-                "spec": json.dumps(spec, sort_keys=True),
-                "fingerprint": fingerprint,
-                "format_version": str(FORMAT_VERSION),
-                "created": str(time.time()),
-            }
-            with self._connection:
-                self._connection.executemany("INSERT INTO sweep (key, value) VALUES (?, ?)", entries.items())
-            return
         if "spec" not in stored or "fingerprint" not in stored:
             raise StoreError(
                 f"{str(self.path)!r} is not a complete netreg results store (no sweep specification). Choose another path."
@@ -174,10 +170,8 @@ class SweepStore:
         old = json.loads(stored["spec"])
         new = json.loads(json.dumps(spec, sort_keys=True))
         if old != new:
-            changed = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
-            shown = "; ".join(
-                f"{key}: stored {_short(old.get(key))}, now {_short(new.get(key))}" for key in changed[:4]
-            )
+            changed = spec_changes(old, new)
+            shown = "; ".join(changed[:4]) + (f"; and {len(changed) - 4} more" if len(changed) > 4 else "")
             raise StoreError(
                 f"The results store {str(self.path)!r} belongs to a different sweep ({shown}). It was not changed; "
                 "use another store path, or rerun with the stored settings to resume."
@@ -233,7 +227,16 @@ class SweepStore:
         return load_tensors(row[0])
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection; the last one to close leaves no -wal or -shm file.
+
+        SQLite removes its side files when the last connection closes, but two processes
+        closing at the same moment can each see the other and leave them. So each tries,
+        without waiting, to take the store back to a plain journal, which only the last
+        one open can; a process still writing tidies up when it closes in turn.
+        """
+        with contextlib.suppress(sqlite3.Error):
+            self._connection.execute("PRAGMA busy_timeout = 0")  # never wait for another sweep
+            self._connection.execute("PRAGMA journal_mode = DELETE")
         self._connection.close()
 
     def __enter__(self) -> SweepStore:
@@ -243,9 +246,21 @@ class SweepStore:
         self.close()
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _initialize(connection: sqlite3.Connection, *, spec: dict[str, Any], fingerprint: str) -> None:
+    """Lay out an empty (or netreg 0.1) store's tables; a new store also gets its sweep."""
+    connection.execute("PRAGMA journal_mode=WAL")  # readers (a report) never block the writer
+    connection.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against a killed process
+    connection.executescript(_SCHEMA)
+    _add_evidence_column(connection)
+    if connection.execute("SELECT COUNT(*) FROM sweep").fetchone()[0] == 0:
+        entries = {
+            "spec": json.dumps(spec, sort_keys=True),
+            "fingerprint": fingerprint,
+            "format_version": str(FORMAT_VERSION),
+            "created": str(time.time()),
+        }
+        with connection:
+            connection.executemany("INSERT INTO sweep (key, value) VALUES (?, ?)", entries.items())
 
 
 def _add_evidence_column(connection: sqlite3.Connection) -> None:

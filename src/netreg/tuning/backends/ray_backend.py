@@ -27,6 +27,7 @@ from netreg._checks import check_float, check_int
 from netreg.engine import MemberResult
 from netreg.exceptions import RAY_MISSING_MSG, ChunkFailedError, MissingDependencyError, invalid
 from netreg.tuning.backends.base import Keep
+from netreg.tuning.backends.ray_connect import join
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.diagnostics import assemble_record, member_diagnostics, member_scores
 from netreg.tuning.plan import SweepPlan, train_chunk
@@ -69,6 +70,14 @@ class RayBackend:
     runtime_env : dict, optional
         Ray runtime environment of the tasks (``{"env_vars": {...}}``, ``{"pip": [...]}``,
         ...). Every node must be able to import netreg, the same version as the driver.
+    node_ip_address : str, optional
+        This machine's address as a node of the cluster (Ray's ``_node_ip_address``, what
+        ``ray start --node-ip-address`` was given here): needed on a machine with several
+        network addresses, and for a cluster on the loopback address (see ``docs/ray.md``).
+    connect_timeout_s : float, default=10
+        How long to wait for the cluster's address to answer before giving up with a
+        :class:`~netreg.exceptions.ClusterError` (:mod:`~netreg.tuning.backends.ray_connect`
+        also refuses at once a loopback address Ray would replace by one where nothing answers).
 
     Attributes
     ----------
@@ -97,12 +106,16 @@ class RayBackend:
         num_gpus: float = 0,
         max_retries: int = 3,
         runtime_env: dict[str, Any] | None = None,
+        node_ip_address: str | None = None,
+        connect_timeout_s: float = 10.0,
     ) -> None:
         self.address = address
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
         self.max_retries = max_retries
         self.runtime_env = runtime_env
+        self.node_ip_address = node_ip_address
+        self.connect_timeout_s = connect_timeout_s
 
     def run(
         self,
@@ -121,6 +134,8 @@ class RayBackend:
         ------
         MissingDependencyError
             If Ray is not installed.
+        ClusterError
+            If the cluster cannot be reached or joined (before any chunk is submitted).
         ChunkFailedError
             If a chunk's task raised, or failed again after ``max_retries`` retries. The
             other tasks still running are cancelled.
@@ -133,7 +148,12 @@ class RayBackend:
             return  # everything is stored already: no reason to start or join a cluster
         connect = not ray.is_initialized()
         if connect:
-            ray.init(address=_resolve_address(self.address))
+            join(
+                ray,
+                _resolve_address(self.address),
+                node_ip_address=self.node_ip_address,
+                timeout_s=self.connect_timeout_s,
+            )
         try:
             self._run(ray, plan, chunks, keep, callbacks)
         finally:
@@ -225,6 +245,9 @@ class RayBackend:
         check_int(self.max_retries, "max_retries", low=-1)
         if self.runtime_env is not None and not isinstance(self.runtime_env, Mapping):
             raise invalid("runtime_env", "None or a dict", self.runtime_env)
+        if self.node_ip_address is not None and not isinstance(self.node_ip_address, str):
+            raise invalid("node_ip_address", "None or an address such as '10.0.0.5'", self.node_ip_address)
+        check_float(self.connect_timeout_s, "connect_timeout_s", low=0.0, low_open=True)
 
     def __repr__(self) -> str:
         defaults = inspect.signature(type(self).__init__).parameters

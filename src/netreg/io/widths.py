@@ -1,0 +1,64 @@
+"""The size of an encoded table, checked before it is built.
+
+One-hot encoding gives a text column one output column per category, so a column with a
+different value in every row (an id, a timestamp kept as text) turns ``n`` rows into an
+``n x n`` matrix: 20,000 rows take 3 GB, 50,000 take 20 GB. :func:`check_encoded_size`
+refuses such a table, naming its widest columns, before the matrix is allocated, using
+the budget of :mod:`netreg.memory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from netreg import memory
+from netreg.exceptions import bad_data
+from netreg.io._text import show
+
+__all__ = ["ENCODING_COPIES", "check_encoded_size", "encoded_bytes"]
+
+#: The encoded matrix is float64, built from its parts (one per run of columns of one
+#: kind) which are held while they are stacked: about twice its own size at the peak.
+ENCODING_COPIES = 2
+
+
+def encoded_bytes(n_rows: int, n_columns: int) -> int:
+    """Peak bytes of encoding ``n_rows`` rows into ``n_columns`` float64 columns.
+
+    Examples
+    --------
+    >>> encoded_bytes(20_000, 20_001) / 1e9  # an id column of 20,000 rows, one-hot encoded
+    6.40032
+    """
+    return ENCODING_COPIES * 8 * n_rows * n_columns
+
+
+def check_encoded_size(n_rows: int, n_columns: int, categories: Sequence[tuple[Any, int]]) -> None:
+    """Refuse to encode ``n_rows`` rows into ``n_columns`` columns if that would not fit in memory.
+
+    ``categories`` lists each one-hot encoded column with its number of categories; the
+    message names the widest.
+
+    Raises
+    ------
+    DataError
+        Saying how much memory the encoding needs, the budget, the widest text columns,
+        and what to do.
+
+    Examples
+    --------
+    >>> check_encoded_size(1000, 12, [("color", 3)])
+    """
+    needed, budget = encoded_bytes(n_rows, n_columns), memory.memory_budget()
+    if needed <= budget:
+        return
+    widest = sorted(categories, key=lambda item: -item[1])[:3]
+    named = ", ".join(f"{show(name)} ({count:,} categories)" for name, count in widest)
+    among = f"; the widest one-hot encoded columns: {named}" if widest else ""
+    raise bad_data(
+        f"{n_rows:,} rows encoded as {n_columns:,} columns need about {memory.size_text(needed)}{among}",
+        f"an encoded table within the {memory.size_text(budget)} netreg may take (half the memory available)",
+        "Drop text columns that identify rows (a different value in almost every row, such as an id), "
+        "group rare categories into one, or use fewer rows.",
+    )

@@ -1,0 +1,78 @@
+"""How much memory netreg lets its input claim: one budget, read from the machine, checked before allocating.
+
+Every size a user's input controls (the grid of alphas and the members trained together,
+the width of an encoded table, a network's layers, the shapes a saved model declares) is
+checked against :func:`memory_budget` *before* anything of that size is allocated, so that
+a typo such as ``--hidden 10000000`` is a clear error instead of the kernel killing the
+process half an hour later. The budget is half the memory available when asked
+(:data:`MEMORY_FRACTION`): on Linux ``MemAvailable`` of ``/proc/meminfo`` (what can be
+allocated without swapping), elsewhere the free physical pages ``os.sysconf`` reports; if
+the system says neither, :data:`FALLBACK_BYTES`.
+
+The checks compare sizes computed from shapes; nothing is allocated to test them, and
+tests set the budget by replacing :func:`available_memory`.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["FALLBACK_BYTES", "MEMORY_FRACTION", "available_memory", "memory_budget", "size_text"]
+
+#: Share of the available memory one thing sized by the input may take.
+MEMORY_FRACTION = 0.5
+#: What the budget assumes is available when the system does not say (8 GiB).
+FALLBACK_BYTES = 8 * 1024**3
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations now, or None if the system does not say.
+
+    Examples
+    --------
+    >>> available = available_memory()
+    >>> available is None or available > 0
+    True
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the kernel counts in kiB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        pages, page_size = os.sysconf("SC_AVPHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return pages * page_size if pages > 0 and page_size > 0 else None
+
+
+def memory_budget() -> int:
+    """Bytes one input-sized thing may take: :data:`MEMORY_FRACTION` of :func:`available_memory`.
+
+    Examples
+    --------
+    >>> memory_budget() > 0
+    True
+    """
+    available = available_memory()
+    return int(MEMORY_FRACTION * (FALLBACK_BYTES if available is None else available))
+
+
+def size_text(n_bytes: float) -> str:
+    """A size for a message: ``"20 KiB"``, ``"512 MiB"``, ``"3.2 GiB"``, ``"2.1e+06 TiB"``.
+
+    Examples
+    --------
+    >>> size_text(20 * 1024), size_text(512 * 1024**2), size_text(3.2 * 1024**3), size_text(2 * 1024**6)
+    ('20 KiB', '512 MiB', '3.2 GiB', '2.1e+06 TiB')
+    """
+    if n_bytes < 1024**2:
+        return f"{n_bytes / 1024:.0f} KiB"
+    if n_bytes < 1024**3:
+        return f"{n_bytes / 1024**2:.0f} MiB"
+    if n_bytes < 1024**4:
+        return f"{n_bytes / 1024**3:.1f} GiB"
+    tib = n_bytes / 1024**4
+    return f"{tib:.1f} TiB" if tib < 1000 else f"{tib:.2g} TiB"

@@ -1,0 +1,327 @@
+"""Bad input from an attacker or a careless user: one or two lines, exit status 2, checked before
+any work, and nothing outside the target folder (nor anything already written) changed."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from netreg import NetRegClassifier
+from netreg.cli import main
+from netreg.io import files as io_files
+
+FAST = ["--hidden", "4", "--max-iter", "3"]
+
+
+@pytest.fixture()
+def folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    n = 60
+    data = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "color": rng.choice(["red", "blue"], n),
+            "label": rng.choice(["x", "y"], n),
+        }
+    )
+    data.to_csv("ok.csv", index=False)
+    data.assign(label=[[1, 2]] * n).to_parquet("lists.parquet")
+    (tmp_path / "dup.csv").write_text(
+        "a,b,c,d,label,label\n" + "".join(f"{i},1,2,3,x,{'xy'[i % 2]}\n" for i in range(20))
+    )
+    (tmp_path / "a_file").write_text("not a folder")
+    return tmp_path
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err.strip()
+
+
+@pytest.fixture()
+def never_trains(monkeypatch):
+    """Training would fail the test: a refusal must come before it."""
+
+    def fit(self, *args, **kwargs):
+        raise AssertionError("trained before the refusal")
+
+    monkeypatch.setattr(NetRegClassifier, "fit", fit)
+
+
+SEED = "expected a seed from 0 to 4294967295 such as 0; got"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["train", "ok.csv", "--target", "label", "--seed", "-5", "--out", "run"],
+            f"netreg train: error: argument --seed: {SEED} '-5' (see netreg train --help)",
+        ),
+        (
+            ["train", "ok.csv", "--target", "label", "--seed", "4294967296", "--out", "run"],
+            f"netreg train: error: argument --seed: {SEED} '4294967296' (see netreg train --help)",
+        ),
+        (
+            ["demo", "--seed", "-5", "--out", "run"],
+            f"netreg demo: error: argument --seed: {SEED} '-5' (see netreg demo --help)",
+        ),
+        (
+            ["demo", "--seed", "99999999999", "--out", "run"],
+            f"netreg demo: error: argument --seed: {SEED} '99999999999' (see netreg demo --help)",
+        ),
+        (
+            ["tune", "ok.csv", "--target", "label", "--seed", "-1", "--out", "run"],
+            f"netreg tune: error: argument --seed: {SEED} '-1' (see netreg tune --help)",
+        ),
+        (
+            ["tune", "ok.csv", "--target", "label", "--alphas", "100000000", "--out", "run"],
+            "netreg tune: error: argument --alphas: expected a grid of at most 10000 alphas (each is trained once per "
+            "fold), such as 16; got 100000000 ('100000000') (see netreg tune --help)",
+        ),
+        (
+            ["train", "ok.csv", "--target", "label", "--hidden", "10000000,10000000", "--out", "run"],
+            "netreg train: error: argument --hidden: expected hidden layers small enough to train in memory; got "
+            "'10000000,10000000': at least 100,000,040,000,001 parameters, about 2.5e+03 TiB to train, over the 1.0 GiB "
+            "netreg may take (half the memory available) (see netreg train --help)",
+        ),
+        (
+            ["train", "lists.parquet", "--target", "label", "--out", "run"],
+            "netreg train: error: `lists.parquet`: target column 'label' holds a value of type ndarray (row 0, "
+            "counting from 0, header excluded: array([1, 2])); expected one number or label per row.",
+        ),
+        (
+            ["train", "dup.csv", "--target", "label", "--out", "run"],
+            "netreg train: error: `dup.csv`: column 'label' appears 2 times; expected distinct column names.",
+        ),
+        (
+            ["tune", "dup.csv", "--target", "label", "--out", "run"],
+            "netreg tune: error: `dup.csv`: column 'label' appears 2 times; expected distinct column names.",
+        ),
+        (
+            ["train", "ok.csv", "--target", "label", "--out", "a_file"],
+            "netreg train: error: --out must be a folder that can be created and written. Got 'a_file': it is a file. "
+            "Choose another folder.",
+        ),
+        (
+            ["train", "ok.csv", "--target", "label", "--out", "a_file/run"],
+            "netreg train: error: --out must be a folder that can be created and written. Got 'a_file/run': 'a_file' "
+            "is a file. Choose another folder.",
+        ),
+        (
+            ["tune", "ok.csv", "--target", "label", "--out", "a_file/run"],
+            "netreg tune: error: --out must be a folder that can be created and written. Got 'a_file/run': 'a_file' "
+            "is a file. Choose another folder.",
+        ),
+        (
+            ["demo", "--out", "a_file"],
+            "netreg demo: error: --out must be a folder that can be created and written. Got 'a_file': it is a file. "
+            "Choose another folder.",
+        ),
+    ],
+)
+def test_bad_input_exits_2_before_any_work_and_changes_nothing(
+    folder, capsys, snapshot, budget, never_trains, argv, message
+):
+    budget(1)
+    before = snapshot(folder)
+    status, _, err = run(capsys, *argv, *([] if argv[0] == "demo" else FAST))
+    assert (status, err) == (2, message)
+    assert snapshot(folder) == before  # nothing created, nothing changed
+
+
+def test_a_network_too_large_for_the_machine_is_refused_before_training(folder, capsys, snapshot, budget):
+    # --hidden 10000000 passes the parser (its layers alone fit) and is refused with the data's width.
+    budget(1)
+    before = snapshot(folder)
+    status, _, err = run(capsys, "train", "ok.csv", "--target", "label", "--hidden", "10000000", "--out", "run")
+    assert status == 2 and err == (
+        "netreg train: error: --hidden must be layer sizes whose network fits in memory. Got 4 inputs -> 10000000 "
+        "-> 1 output: 60,000,001 parameters, about 1.6 GiB to train (7 copies in float32: weights, gradients, "
+        "optimizer state, best weights), over the 1.0 GiB netreg may take (half the memory available). Use fewer or "
+        "smaller hidden layers, or fewer features."
+    )
+    assert snapshot(folder) == before
+
+
+@pytest.fixture()
+def trained(folder, capsys):
+    assert run(capsys, "train", "ok.csv", "--target", "label", "--out", "run", *FAST)[0] == 0
+    return folder / "run" / "model"
+
+
+def test_predict_refuses_an_out_it_cannot_or_may_not_write_before_predicting(folder, trained, capsys, snapshot):
+    (folder / "p.csv").write_text("keep me")
+    (folder / "dangling.csv").symlink_to(folder / "created-through-the-link.csv")
+    expected = "netreg predict: error: --out must be a path for a file in a folder that can be written. Got"
+    cases = [
+        (
+            "p.csv",
+            "netreg predict: error: 'p.csv' already exists; it was not overwritten. Choose another --out or pass --force.",
+        ),
+        (
+            "dangling.csv",
+            "netreg predict: error: 'dangling.csv' already exists; it was not overwritten. Choose another --out or pass "
+            "--force.",
+        ),
+        ("run", f"{expected} 'run': it is a folder. Choose another path."),
+        ("a_file/p.csv", f"{expected} 'a_file/p.csv': 'a_file' is a file. Choose another path."),
+    ]
+    before = snapshot(folder)
+    for out, message in cases:
+        status, output, err = run(capsys, "predict", "run/model", "ok.csv", "--out", out)
+        assert (status, output, err) == (2, "", message)
+    status, _, err = run(capsys, "predict", "run/model", "ok.csv", "--out", "run", "--force")
+    assert (status, err) == (2, f"{expected} 'run': it is a folder. Choose another path.")
+    assert snapshot(folder) == before
+    # --force replaces the link itself, never the file it points to.
+    assert run(capsys, "predict", "run/model", "ok.csv", "--out", "dangling.csv", "--force")[0] == 0
+    assert not (folder / "dangling.csv").is_symlink() and not (folder / "created-through-the-link.csv").exists()
+    assert len(pd.read_csv(folder / "dangling.csv")) == 60
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_training(folder, capsys, monkeypatch, never_trains):
+    # What the system allows decides (root writes anywhere; CI runs as a user: see the next test).
+    monkeypatch.setattr(io_files.os, "access", lambda path, mode: False)
+    for command in ("train", "tune"):
+        status, _, err = run(capsys, command, "ok.csv", "--target", "label", "--out", "run", *FAST)
+        assert (status, err) == (
+            2,
+            f"netreg {command}: error: --out must be a folder that can be created and written. Got 'run': "
+            "'.' is a folder that cannot be written. Choose another folder.",
+        )
+    status, _, err = run(capsys, "predict", "run/model", "ok.csv", "--out", "p.csv")
+    assert (status, err) == (
+        2,
+        "netreg predict: error: --out must be a path for a file in a folder that can be written. Got 'p.csv': "
+        "'.' is a folder that cannot be written. Choose another path.",
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["a_file", "dup.csv", "lists.parquet", "ok.csv"]
+
+
+def test_a_read_only_out_folder_is_refused_before_training(folder, trained, capsys, read_only, snapshot):
+    (folder / "ro").mkdir()
+    read_only(folder / "ro")
+    read_only(folder / "run")
+    before = snapshot(folder)
+    status, _, err = run(capsys, "train", "ok.csv", "--target", "label", "--out", "ro/run", *FAST)
+    assert (status, err) == (
+        2,
+        "netreg train: error: --out must be a folder that can be created and written. Got 'ro/run': 'ro' is a "
+        "folder that cannot be written. Choose another folder.",
+    )
+    status, _, err = run(capsys, "train", "ok.csv", "--target", "label", "--out", "run", "--force", *FAST)
+    assert (status, err) == (
+        2,
+        "netreg train: error: --out must be a folder that can be created and written. Got 'run': it is a folder "
+        "that cannot be written. Choose another folder.",
+    )
+    status, _, err = run(capsys, "predict", "run/model", "ok.csv", "--out", "ro/p.csv")
+    assert (status, err) == (
+        2,
+        "netreg predict: error: --out must be a path for a file in a folder that can be written. Got 'ro/p.csv': "
+        "'ro' is a folder that cannot be written. Choose another path.",
+    )
+    assert snapshot(folder) == before
+
+
+def test_files_in_a_run_folder_that_link_elsewhere_are_replaced_never_written_through(folder, capsys, snapshot):
+    outside = folder / "outside"
+    outside.mkdir()
+    for name in ("precious.csv", "precious.html", "precious.png"):
+        (outside / name).write_text(f"the user's {name}")
+    run_dir = folder / "run"
+    run_dir.mkdir()
+    (run_dir / "results.csv").symlink_to(outside / "precious.csv")
+    (run_dir / "report.html").symlink_to(outside / "precious.html")
+    (run_dir / "weight_norms.png").symlink_to(outside / "precious.png")
+    (run_dir / "run.json").symlink_to(outside / "missing.json")
+    before = snapshot(outside)
+    argv = ["tune", "ok.csv", "--target", "label", "--alphas", "0,1", "--cv", "2", "--out", "run", *FAST]
+    assert run(capsys, *argv)[0] == 0
+    assert run(capsys, "report", "run")[0] == 0
+    assert snapshot(outside) == before and not (outside / "missing.json").exists()
+    for name in ("results.csv", "report.html", "weight_norms.png", "run.json"):
+        assert (run_dir / name).is_file() and not (run_dir / name).is_symlink()
+    assert not [p.name for p in run_dir.iterdir() if p.name.endswith(("-wal", "-shm", ".partial"))]
+
+
+def test_a_full_disk_while_writing_the_report_exits_2_and_leaves_the_old_report(folder, capsys, monkeypatch):
+    argv = ["tune", "ok.csv", "--target", "label", "--alphas", "0,1", "--cv", "2", "--out", "run", *FAST]
+    assert run(capsys, *argv)[0] == 0
+    old_report = (folder / "run" / "report.html").read_bytes()
+    real_mkstemp, real_fdopen, full = io_files.tempfile.mkstemp, io_files.os.fdopen, set()
+
+    def mkstemp(prefix, suffix, dir):
+        descriptor, name = real_mkstemp(prefix=prefix, suffix=suffix, dir=dir)
+        if prefix == ".report.html.":
+            full.add(descriptor)
+        return descriptor, name
+
+    def fdopen(descriptor, mode):
+        handle = real_fdopen(descriptor, mode)
+        if descriptor in full:
+            handle.write = lambda data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
+        return handle
+
+    monkeypatch.setattr(io_files.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(io_files.os, "fdopen", fdopen)
+    status, _, err = run(capsys, "report", "run")
+    assert (status, err) == (
+        2,
+        "netreg report: error: Could not write 'run/report.html': No space left on device; nothing was replaced. "
+        "Free some space and rerun.",
+    )
+    assert (folder / "run" / "report.html").read_bytes() == old_report
+    assert not [p.name for p in (folder / "run").iterdir() if p.name.endswith(".partial")]
+
+
+def test_predictions_csv_does_not_hand_formulas_to_a_spreadsheet(folder, capsys):
+    data = pd.read_csv("ok.csv")
+    data.assign(label=np.where(data["label"] == "x", '=HYPERLINK("http://evil","x")', "@SUM(1)")).to_csv(
+        "evil.csv", index=False
+    )
+    assert run(capsys, "train", "evil.csv", "--target", "label", "--out", "run", *FAST)[0] == 0
+    assert run(capsys, "predict", "run/model", "ok.csv", "--out", "p.csv")[0] == 0
+    written = pd.read_csv("p.csv")
+    assert set(written["prediction"]) <= {'\'=HYPERLINK("http://evil","x")', "'@SUM(1)"}
+    assert list(written.columns[1:]) == ['proba_=HYPERLINK("http://evil","x")', "proba_@SUM(1)"]
+    assert written.iloc[:, 1:].to_numpy().dtype == np.float64  # probabilities stay numbers
+    status, out, _ = run(capsys, "predict", "run/model", "ok.csv")
+    assert status == 0 and out.splitlines()[1].startswith("'")
+
+
+def test_a_model_folder_whose_files_are_links_or_fifos_is_refused_without_waiting(folder, trained, capsys, snapshot):
+    (trained / "model.json").unlink()
+    os.mkfifo(trained / "model.json")
+    before = snapshot(folder)
+    status, _, err = run(capsys, "predict", "run/model", "ok.csv")
+    assert (status, err) == (
+        2,
+        "netreg predict: error: run/model/model.json is a FIFO; expected the regular file netreg wrote.",
+    )
+    assert snapshot(folder) == before
+
+
+def test_a_ray_cluster_that_does_not_answer_is_a_clear_error(folder, capsys):
+    pytest.importorskip("ray", reason="Ray is a test dependency (netreg[test]); the backend needs it")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = ["tune", "ok.csv", "--target", "label", "--alphas", "0,1", "--cv", "2", "--backend", "ray"]
+    status, _, err = run(capsys, *argv, "--address", f"127.0.0.1:{port}", "--out", "run", "--no-report", *FAST)
+    assert (status, err) == (
+        2,
+        f"netreg tune: error: Nothing answers at the Ray cluster address '127.0.0.1:{port}' (Connection refused, "
+        "waited up to 10 s); expected the address `ray start --head` printed, such as 'HEAD:6379'. Is the cluster "
+        "running?",
+    )
+    assert not (folder / "run" / "model").exists()
