@@ -122,9 +122,9 @@ def test_warm_start_partial_fit_and_pickle_with_a_module(digits):
     model = NetRegClassifier(module=ImageCNN, max_iter=2, random_state=0, warm_start=True).fit(X, y)
     before = model.module_.norm.running_mean.clone()
     model.fit(X, y)
-    assert model.n_iter_ == 4 and not torch.equal(model.module_.norm.running_mean, before)
+    assert len(model.history_) == 4 and model.n_iter_ == 2 and not torch.equal(model.module_.norm.running_mean, before)
     model.partial_fit(X[:64], y[:64])
-    assert model.n_iter_ == 5
+    assert len(model.history_) == 5 and model.n_iter_ == 1
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
 

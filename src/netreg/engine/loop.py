@@ -33,8 +33,8 @@ from netreg.engine.results import MemberResult, PopulationResult
 from netreg.engine.rows import Rows, epoch_batches, evaluate
 from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
-from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
-from netreg.engine.stopping import advance, status_message, statuses, watched_metric
+from netreg.engine.step import Batch, PenaltyTerm, batches_per_epoch, loss_and_grads, per_batch, stacked_forward
+from netreg.engine.stopping import advance, reprieve, status_message, statuses, watched_metric
 from netreg.exceptions import DivergenceError
 
 __all__ = ["Trainer"]
@@ -137,6 +137,8 @@ class Trainer:
         if shared:
             target = target.expand(state.n_members, *target.shape[1:])
         x = inputs.X[index[0]] if shared else inputs.X[index]
+        if self.config.alpha_scale == "batch":  # scikit-learn's sgd/adam objective: alpha / the batch's weight
+            penalty = per_batch(penalty, state.n_samples, weight)
         batch = Batch(x, target, weight, shared, n_valid, state.dropout_draws())
         loss, total, grads = loss_and_grads(
             self.forward, inputs.task.loss, state.params, state.param_list, state.buffers, batch, penalty
@@ -153,6 +155,10 @@ class Trainer:
             objective, held_out, early_stopping=c.early_stopping, metric=c.early_stopping_metric, monitor=c.monitor
         )
         state.progress, better = advance(state.progress, metric, finite, epoch, tol=c.tol, keep_best=self.keep_best)
+        # The solver's schedule may keep stalled members going at a smaller step size.
+        stalled = state.progress.bad_epochs >= c.n_iter_no_change
+        n_rows = torch.tensor([len(rows) for rows in state.train_rows], dtype=torch.float64)
+        state.progress = reprieve(state.progress, stalled & ~self.solver.end_epoch(state.optimizer, n_rows, stalled))
         if bool(finite.any()):
             self.snapshot(state.last_good, finite.to(self.inputs.device))
             if self.keep_best:
@@ -183,11 +189,15 @@ class Trainer:
             scales = list(state.scales.values())
             penalty = penalties.scaled_value(weights, scales, l1_ratio=self.inputs.penalty.l1_ratio)
             penalty = penalty.to(torch.float64).expand(state.n_members)
+            if self.config.alpha_scale == "batch" and not self.solver.full_batch:  # at the epoch's mean batch scale
+                penalty = penalty * batches_per_epoch(state.train_rows, self.config.batch_size).to(penalty.device)
             norms = torch.stack([w.flatten(1).norm(dim=1) for w in weights], 1) if weights else None
             objective = train_loss + penalty
             finite = torch.isfinite(objective) & self.finite_params()
             held_out = {name: self.evaluate(rows) for name, rows in state.eval_rows.items()}
         columns = {"train_loss": train_loss, "penalty": penalty, "objective": objective}
+        if getattr(state.optimizer, "learning_rate", None) is not None:  # SGD under a schedule
+            columns["learning_rate"] = state.optimizer.learning_rate
         for name, (loss, score) in held_out.items():
             columns[f"{name}_loss"], columns[f"{name}_score"] = loss, score
         records = _records(state.ids, epoch, columns, norms, state.penalized)

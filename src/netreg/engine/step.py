@@ -12,6 +12,7 @@ instead of differentiating the penalty's value through autograd.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -21,7 +22,7 @@ from torch import Tensor
 from netreg import penalties
 from netreg.engine.forward import Forward, stacked_forward
 
-__all__ = ["Forward", "Batch", "PenaltyTerm", "stacked_forward", "loss_and_grads"]
+__all__ = ["Forward", "Batch", "PenaltyTerm", "per_batch", "batches_per_epoch", "stacked_forward", "loss_and_grads"]
 
 
 class Batch(NamedTuple):
@@ -45,6 +46,41 @@ class PenaltyTerm(NamedTuple):
     positions: tuple[int, ...]
     scales: list[Tensor]
     l1_ratio: float
+
+
+def per_batch(penalty: PenaltyTerm, n_samples: Tensor, batch_weight: Tensor) -> PenaltyTerm:
+    """``penalty`` with ``alpha`` divided by each member's batch weight instead of its m:
+    scikit-learn's MLP objective for ``sgd`` and ``adam`` (``alpha_scale="batch"``).
+
+    ``n_samples`` is ``(K,)``, each member's m (its scales are ``alpha / m``);
+    ``batch_weight`` ``(K or 1, B)``, the batch's row weights (0 on padding). A member
+    without rows in the batch gets no penalty (it does not step).
+
+    Examples
+    --------
+    >>> penalty = PenaltyTerm((0,), [torch.tensor([[0.1], [0.2]])], 0.0)  # alpha / m with m = 10
+    >>> per_batch(penalty, torch.tensor([10.0, 10.0]), torch.ones(1, 4)).scales[0].flatten().tolist()
+    [0.25, 0.5]
+    """
+    total = batch_weight.sum(1).to(n_samples.dtype)
+    factor = torch.where(total > 0, n_samples / total.clamp_min(torch.finfo(total.dtype).tiny), 0.0)
+    scales = [s * factor.to(s.dtype).reshape((-1,) + (1,) * (s.ndim - 1)) for s in penalty.scales]
+    return penalty._replace(scales=scales)
+
+
+def batches_per_epoch(rows: Sequence[Tensor], batch_size: int | None) -> Tensor:
+    """``(K,)`` float64: each member's minibatches in an epoch over its ``rows``. With
+    ``alpha_scale="batch"`` a member's recorded penalty is its penalty at ``alpha / m`` times
+    this: ``alpha * n_batches / m``, the mean of ``alpha / b`` over the batches (exactly, for
+    unweighted rows in batches of equal size).
+
+    Examples
+    --------
+    >>> batches_per_epoch([torch.arange(10), torch.arange(4)], 4).tolist()
+    [3.0, 1.0]
+    """
+    sizes = [len(member_rows) for member_rows in rows]
+    return torch.tensor([math.ceil(n / min(batch_size or n, n)) for n in sizes], dtype=torch.float64)
 
 
 def loss_and_grads(
