@@ -110,7 +110,8 @@ def test_the_estimator_trains_what_the_engine_trains_alone(digits):
         y,
         task="multiclass",
         alphas=[model.alpha],
-        config=TrainConfig(learning_rate=1e-3, batch_size=48, max_iter=3, tol=0.0, **F64),
+        # The estimators' epsilon is scikit-learn's (added before Adam's bias correction).
+        config=TrainConfig(learning_rate=1e-3, batch_size=48, max_iter=3, tol=0.0, adam_epsilon="sklearn", **F64),
         seeds=request.seed,
     ).members[0]
     for name, value in alone.state_dict.items():

@@ -43,6 +43,11 @@ class TrainConfig:
         Nesterov momentum for SGD.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's constants.
+    adam_epsilon : {"torch", "sklearn"}, default="torch"
+        Where Adam adds ``epsilon``: to the bias-corrected root of its second moment, as
+        ``torch.optim.Adam`` does, or to the raw root, as scikit-learn's MLP does (the
+        estimators' choice, so that their ``epsilon`` means scikit-learn's; see
+        :func:`netreg.engine.optim.adam_step_`).
     batch_size : int or None, default=200
         Minibatch size for SGD and Adam; ``None`` for full batch. A member with fewer
         rows uses them all.
@@ -104,6 +109,7 @@ class TrainConfig:
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-8
+    adam_epsilon: str = "torch"
     batch_size: int | None = 200
     max_iter: int = 200
     tol: float = 1e-4
@@ -142,6 +148,7 @@ class TrainConfig:
         check_options(self.early_stopping_metric, "early_stopping_metric", ("loss", "score"))
         check_options(self.dtype, "dtype", ("float32", "float64"))
         check_options(self.alpha_scale, "alpha_scale", ("n_samples", "batch"))
+        check_options(self.adam_epsilon, "adam_epsilon", ("torch", "sklearn"))
         for name in ("nesterov", "early_stopping", "shuffle"):
             if not isinstance(getattr(self, name), bool):
                 raise invalid(name, "a bool", getattr(self, name))

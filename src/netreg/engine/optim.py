@@ -15,6 +15,7 @@ which also keeps a NaN of one member from reaching the others.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,11 +184,17 @@ def adam_step_(
     epsilon: float,
     active: Tensor | None = None,
     fused: bool = True,
+    epsilon_form: str = "torch",
 ) -> None:
     """One Adam step in place, as ``torch.optim.Adam`` computes it, with a step count per member:
 
     ``m = lerp(m, g, 1 - b1)``; ``v = b2 v + (1 - b2) g^2``;
     ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+
+    ``epsilon_form="sklearn"`` adds ``eps`` before the bias correction of ``sqrt(v)``, as
+    scikit-learn's MLP does (Kingma and Ba's "efficient" form):
+    ``p -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, which is the form above
+    with ``eps / sqrt(1 - b2^t)`` for ``eps``.
 
     When every member takes the step and all have taken the same number of steps (the
     usual case), PyTorch's fused Adam kernel does it in one pass over the tensors, instead
@@ -196,6 +203,8 @@ def adam_step_(
     if fused and active is None and bool((state.step == state.step[0]).all()):
         state.step.add_(1)
         count = [state.step[0]] * len(params)
+        if epsilon_form == "sklearn":
+            epsilon = epsilon / math.sqrt(1.0 - beta_2 ** float(state.step[0]))
         # The fused kernel reads memory densely: a transposed gradient (from a transposed
         # weight in the forward pass) must be made contiguous first.
         torch._fused_adam_(
@@ -224,8 +233,11 @@ def adam_step_(
         step_size = (lr / (1 - beta_1**steps)).to(params[0].dtype)
         bias_correction2_sqrt = (1 - beta_2**steps).sqrt().to(params[0].dtype)
         denominators = torch._foreach_sqrt(state.exp_avg_sq)
+        if epsilon_form == "sklearn":
+            torch._foreach_add_(denominators, epsilon)
         torch._foreach_div_(denominators, [_per_member(bias_correction2_sqrt, p) for p in params])
-        torch._foreach_add_(denominators, epsilon)
+        if epsilon_form != "sklearn":
+            torch._foreach_add_(denominators, epsilon)
         updates = torch._foreach_div(state.exp_avg, denominators)
         torch._foreach_mul_(updates, [_per_member(step_size, p) for p in params])
         torch._foreach_sub_(params, updates)

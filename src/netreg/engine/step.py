@@ -12,7 +12,6 @@ instead of differentiating the penalty's value through autograd.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -22,7 +21,7 @@ from torch import Tensor
 from netreg import penalties
 from netreg.engine.forward import Forward, stacked_forward
 
-__all__ = ["Forward", "Batch", "PenaltyTerm", "per_batch", "batches_per_epoch", "stacked_forward", "loss_and_grads"]
+__all__ = ["Forward", "Batch", "PenaltyTerm", "per_batch", "penalty_value", "stacked_forward", "loss_and_grads"]
 
 
 class Batch(NamedTuple):
@@ -68,19 +67,17 @@ def per_batch(penalty: PenaltyTerm, n_samples: Tensor, batch_weight: Tensor) -> 
     return penalty._replace(scales=scales)
 
 
-def batches_per_epoch(rows: Sequence[Tensor], batch_size: int | None) -> Tensor:
-    """``(K,)`` float64: each member's minibatches in an epoch over its ``rows``. With
-    ``alpha_scale="batch"`` a member's recorded penalty is its penalty at ``alpha / m`` times
-    this: ``alpha * n_batches / m``, the mean of ``alpha / b`` over the batches (exactly, for
-    unweighted rows in batches of equal size).
+@torch.no_grad()
+def penalty_value(weights: Sequence[Tensor], penalty: PenaltyTerm) -> Tensor:
+    """``(K,)`` float64: each member's penalty at ``weights`` (its penalized weights, stacked).
 
     Examples
     --------
-    >>> batches_per_epoch([torch.arange(10), torch.arange(4)], 4).tolist()
-    [3.0, 1.0]
+    >>> penalty_value([torch.ones(2, 1, 3)], PenaltyTerm((0,), [torch.tensor([[[1.0]], [[2.0]]])], 0.0)).tolist()
+    [1.5, 3.0]
     """
-    sizes = [len(member_rows) for member_rows in rows]
-    return torch.tensor([math.ceil(n / min(batch_size or n, n)) for n in sizes], dtype=torch.float64)
+    value = penalties.scaled_value([w.detach() for w in weights], penalty.scales, l1_ratio=penalty.l1_ratio)
+    return value.to(torch.float64)
 
 
 def loss_and_grads(

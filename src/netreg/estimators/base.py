@@ -8,6 +8,7 @@ sets every fitted attribute from the trained member.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import warnings
@@ -138,6 +139,7 @@ class BaseNetReg(BaseEstimator):
             "beta_1": float(self.beta_1),
             "beta_2": float(self.beta_2),
             "epsilon": float(self.epsilon),
+            "adam_epsilon": "sklearn",  # epsilon means scikit-learn's
             "max_iter": int(self.max_iter),
             "tol": float(self.tol),
             # scikit-learn stops when more than n_iter_no_change epochs in a row made no
@@ -258,13 +260,18 @@ class BaseNetReg(BaseEstimator):
         _check_row_shape(self, X)
         if sp.issparse(X):
             X = X.tocsr()  # rows are sliced from it, each chunk made dense alone
-        parameter = next(self.module_.parameters())
+        module = self.module_
+        if tables:
+            # The MLP predicts in float64 whatever it trained in: a float32 product's rounding
+            # depends on how many rows it multiplies, and a row's prediction must not depend
+            # on the others predicted with it (scikit-learn's check_methods_subset_invariance).
+            module = copy.deepcopy(module).double()
+        dtype = next(module.parameters()).dtype
         outputs = []
         with torch.no_grad():
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
                 rows = X[start : start + _PREDICT_CHUNK]
-                chunk = torch.as_tensor(rows.toarray() if sp.issparse(rows) else rows, dtype=parameter.dtype)
-                outputs.append(self.module_(chunk))
+                outputs.append(module(torch.as_tensor(rows.toarray() if sp.issparse(rows) else rows, dtype=dtype)))
         return torch.cat(outputs).to(torch.float64)
 
     def __sklearn_tags__(self):

@@ -152,7 +152,8 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         Epochs (or L-BFGS iterations) of the last call to ``fit`` (1 after ``partial_fit``),
         as in scikit-learn; ``len(history_)`` counts every epoch.
     t_ : int
-        Training samples seen.
+        Training rows seen, over every fit of a warm start or ``partial_fit`` (with ``lbfgs``,
+        rows times iterations, where scikit-learn leaves 0).
     history_ : list of dict
         Per-epoch records: ``train_loss``, ``penalty``, ``objective``, validation metrics
         and ``weight_norms`` (Frobenius norm of each weight matrix); see
@@ -209,6 +210,12 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         the labels against earlier calls."""
         check_classification_targets(y)
         kind = type_of_target(y)
+        if reset and self.warm_start and getattr(self, "classes_", None) is not None and kind != "multilabel-indicator":
+            if set(unique_labels(y)) != set(self.classes_):  # scikit-learn's words
+                raise DataError(
+                    "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                    f"Previously got {self.classes_}, `y` has {unique_labels(y)}"
+                )
         if reset:
             # A multilabel y names its labels by column (scikit-learn ignores `classes` then).
             given = y if classes is None or kind == "multilabel-indicator" else unique_labels(classes)
