@@ -39,7 +39,7 @@ from torch.nn import functional as F
 
 from netreg._checks import check_options
 
-__all__ = ["Task", "TASKS", "get_task"]
+__all__ = ["Task", "TASKS", "GAUSSIAN_OR_BERNOULLI", "get_task"]
 
 
 def half_squared_error(out: Tensor, y: Tensor) -> Tensor:
@@ -128,8 +128,23 @@ TASKS = {
 }
 
 
-def get_task(task: str | Task) -> Task:
-    """Return the :class:`Task` of that name (a ``Task`` is returned as is)."""
-    if isinstance(task, Task):
-        return task
-    return TASKS[check_options(task, "task", list(TASKS))]
+#: The tasks of a Gaussian or Bernoulli likelihood: those the Laplace evidence reads.
+GAUSSIAN_OR_BERNOULLI = ("regression", "multiclass", "binary", "multilabel")
+
+
+def get_task(task: str | Task, among: tuple[str, ...] | None = None) -> Task:
+    """Return the :class:`Task` of that name (a ``Task`` is returned as is), one of ``among``
+    (default: every task).
+
+    Examples
+    --------
+    >>> get_task("poisson", among=GAUSSIAN_OR_BERNOULLI)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `task` must be one of 'regression', 'multiclass', 'binary', 'multilabel'. Got task='poisson'.
+    """
+    options = list(among or TASKS)
+    name = task.name if isinstance(task, Task) else check_options(task, "task", options)
+    if name not in options:
+        check_options(name, "task", options)
+    return task if isinstance(task, Task) else TASKS[name]

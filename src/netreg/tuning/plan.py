@@ -215,7 +215,9 @@ def plan_from_request(
         # The MLP's sweeps are specified as before the module parameters existed: their stores resume.
         params = {key: value for key, value in params.items() if key not in ("module", "module_kwargs")}
     # So are sweeps that leave scikit-learn's later parameters at their defaults.
-    params = {key: value for key, value in params.items() if _LATER_DEFAULTS.get(key, params) != value}
+    params = {
+        key: value for key, value in params.items() if key not in _LATER_DEFAULTS or _LATER_DEFAULTS[key] != value
+    }
     targets = request.targets
     spec = {
         "estimator": type(estimator).__name__,
