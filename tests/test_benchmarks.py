@@ -53,3 +53,13 @@ def test_bench_quality_quick_reports_every_method_and_the_target():
     verdicts = lines[target + 1 :]
     assert [row.split()[0] for row in verdicts] == ["alpha=0", "grid", "halving", "evidence"]
     assert all(row.endswith(("met", "not available")) for row in verdicts), verdicts
+
+
+def test_bench_dtype_quick_reports_every_fit_and_the_sweeps():
+    out = run_script("bench_dtype.py")
+    lines = out.splitlines()
+    for name in ("netreg float32", "netreg float64", "scikit-learn float32", "scikit-learn float64"):
+        (line,) = [row for row in lines if row.strip().startswith(name + " ")]
+        assert "ratio to netreg float32" in line, line
+    for name in ("sweep float32", "sweep float64"):
+        assert any(row.strip().startswith(name + " ") for row in lines), name

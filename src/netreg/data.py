@@ -6,7 +6,8 @@ row counts. netreg adds what it needs on top: a :class:`netreg.DataError` that n
 was received and what was expected, the exact number of dimensions (a 1-D input where
 2-D is expected is refused, not reshaped: a single feature and a single sample look the
 same, and guessing wrong trains a different model), and where non-finite values are.
-Inputs of any shape ``(n_samples, ...)`` (images, sequences) are read with ``allow_nd=True``.
+Inputs of any shape ``(n_samples, ...)`` (images, sequences) are read with ``allow_nd=True``,
+and SciPy sparse matrices with ``accept_sparse=True`` (kept sparse, as CSR).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils import check_array, check_consistent_length
 
@@ -25,7 +27,9 @@ _EXPECTED = {1: "a 1-D array of shape (n_samples,)", 2: "a 2-D array of shape (n
 _EXPECTED_ND = "an array of shape (n_samples, ...) with 2 or more dimensions"
 
 
-def check_float_array(value: Any, *, name: str, ndim: int = 2, allow_nd: bool = False) -> np.ndarray:
+def check_float_array(
+    value: Any, *, name: str, ndim: int = 2, allow_nd: bool = False, accept_sparse: bool = False
+) -> np.ndarray | sp.csr_matrix:
     """Return ``value`` as a finite, writable float64 NumPy array of ``ndim`` dimensions.
 
     Parameters
@@ -39,6 +43,10 @@ def check_float_array(value: Any, *, name: str, ndim: int = 2, allow_nd: bool = 
     allow_nd : bool, default=False
         With ``ndim=2``, accept 2 or more dimensions: rows along the first axis, each row
         an array of any shape (an image ``(channels, height, width)``, a sequence).
+    accept_sparse : bool, default=False
+        With ``ndim=2``, return a SciPy sparse matrix (any format) as a float64 CSR matrix
+        (rows are gathered from it cheaply) instead of refusing it; only its stored values
+        are checked.
 
     Raises
     ------
@@ -58,6 +66,8 @@ def check_float_array(value: Any, *, name: str, ndim: int = 2, allow_nd: bool = 
     netreg.exceptions.DataError: X must be a 2-D array of shape (n_samples, n_features). Got a 1-D array of shape (2,). Use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample.
     >>> check_float_array(np.zeros((5, 1, 8, 8)), name="X", allow_nd=True).shape
     (5, 1, 8, 8)
+    >>> check_float_array(sp.csc_matrix(np.eye(3)), name="X", accept_sparse=True).format
+    'csr'
     >>> check_float_array([["a", 1.0]], name="X")
     Traceback (most recent call last):
     ...
@@ -67,6 +77,8 @@ def check_float_array(value: Any, *, name: str, ndim: int = 2, allow_nd: bool = 
     expected = _EXPECTED_ND if nd else _EXPECTED.get(ndim, f"a {ndim}-D array")
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()  # tensors on any device, with or without gradients
+    if accept_sparse and ndim == 2 and sp.issparse(value):
+        return _check_sparse(value, name)
     try:
         array = check_array(
             value, dtype=np.float64, ensure_2d=False, allow_nd=True, ensure_all_finite=False, input_name=name
@@ -93,6 +105,23 @@ def check_float_array(value: Any, *, name: str, ndim: int = 2, allow_nd: bool = 
     return array
 
 
+def _check_sparse(value: Any, name: str) -> sp.csr_matrix:
+    try:
+        matrix = check_array(value, accept_sparse="csr", dtype=np.float64, ensure_all_finite=False, input_name=name)
+    except (TypeError, ValueError) as error:
+        reason = str(error).rstrip(".")
+        raise DataError(f"{name} could not be read as a sparse matrix of numbers: {reason}.") from None
+    bad = ~np.isfinite(matrix.data)
+    if bad.any():
+        first = int(np.argmax(bad))
+        row = int(np.searchsorted(matrix.indptr, first, side="right") - 1)
+        raise DataError(
+            f"{name} contains {int(bad.sum())} NaN or infinite value(s) (first at row {row}, column "
+            f"{int(matrix.indices[first])}); expected finite numbers. Remove or impute them before training."
+        )
+    return matrix
+
+
 def check_same_rows(**arrays: Any) -> int:
     """Check that the arrays (``None`` skipped) have the same number of rows; return it.
 
@@ -111,7 +140,12 @@ def check_same_rows(**arrays: Any) -> int:
         check_consistent_length(*given.values())
     except ValueError:
         (first, array), *others = given.items()
-        counts = [f"{first} has {len(array)} rows"] + [f"{name} {len(other)}" for name, other in others]
+        counts = [f"{first} has {_n_rows(array)} rows"] + [f"{name} {_n_rows(other)}" for name, other in others]
         received = ", ".join(counts[:-1]) + " and " + counts[-1]
         raise bad_data(received, "the same number of rows in each") from None
-    return len(next(iter(given.values())))
+    return _n_rows(next(iter(given.values())))
+
+
+def _n_rows(array: Any) -> int:
+    # A sparse matrix has no len().
+    return int(array.shape[0]) if sp.issparse(array) else len(array)

@@ -11,13 +11,16 @@ with these keys:
     full-batch data loss after the iteration.
 ``penalty``
     The penalty term ``alpha / (2 m) * sum_j ||W[j]||_F^2`` (or L1 / elastic net) at the
-    end of the epoch.
+    end of the epoch (with ``alpha_scale="batch"``, ``alpha * n_batches / (2 m) * ...``,
+    the mean over the epoch's batches of the penalty each step minimized).
 ``objective``
     ``train_loss + penalty``.
 ``val_loss``, ``val_score`` (and ``<name>_loss``, ``<name>_score`` for each evaluation set)
     Data loss (no penalty) and score (accuracy or R^2) on held-out rows, in eval mode.
 ``weight_norms``
     ``{parameter name: ||W[j]||_F}`` for every penalized parameter.
+``learning_rate``
+    Only for SGD under a step-size schedule (``lr_schedule``): the step size of the epoch.
 ``stop_reason``
     Only in the last record of a member a callback stopped (status ``"stopped"``): the
     reason it gave.

@@ -8,12 +8,18 @@ scikit-learn's MLP ones:
 task           loss_i                                           output       score
 =============  ===============================================  ===========  =========
 regression     ``sum_o (out_io - y_io)^2 / 2`` (half SE)        identity     R^2
+poisson        ``sum_o exp(out) - y out + y log y - y``         exp          R^2
 multiclass     ``-log softmax(out_i)[y_i]`` (cross-entropy)     softmax      accuracy
 binary         ``-[y log s(out) + (1-y) log(1-s(out))]``        sigmoid      accuracy
 multilabel     the binary loss summed over the q labels         sigmoid      accuracy
 =============  ===============================================  ===========  =========
 
 (Multilabel accuracy is subset accuracy, as ``sklearn.metrics.accuracy_score``.)
+
+``poisson`` is scikit-learn's ``MLPRegressor(loss="poisson")``: half the Poisson deviance
+``y log(y / mu) - y + mu`` of the prediction ``mu = exp(out)`` (a log link), summed over the
+outputs as scikit-learn sums it; its gradient in ``out`` is ``mu - y``. Its R^2 is that of
+``mu``.
 
 With one target the regression loss is scikit-learn's half mean squared error. With q
 targets it sums the q squared errors of a row: that is the function whose gradient
@@ -33,12 +39,18 @@ from torch.nn import functional as F
 
 from netreg._checks import check_options
 
-__all__ = ["Task", "TASKS", "get_task"]
+__all__ = ["Task", "TASKS", "GAUSSIAN_OR_BERNOULLI", "get_task"]
 
 
 def half_squared_error(out: Tensor, y: Tensor) -> Tensor:
     """Per-row half squared error summed over the q outputs; ``out`` and ``y`` are (..., n, q)."""
     return 0.5 * (out - y).square().sum(-1)
+
+
+def half_poisson_deviance(out: Tensor, y: Tensor) -> Tensor:
+    """Per-row half Poisson deviance of ``exp(out)``, summed over the q outputs; ``out`` and ``y``
+    are (..., n, q), ``y >= 0``."""
+    return (torch.exp(out) - y * out + torch.special.xlogy(y, y) - y).sum(-1)
 
 
 def log_loss(out: Tensor, y: Tensor) -> Tensor:
@@ -79,6 +91,9 @@ class Task:
         for regression, whose score is R^2.
     target_dtype : {"float", "long"}
         How targets are stored: class indices for multiclass, floats otherwise.
+    inverse_link : callable or None
+        The prediction from raw outputs, for the regression tasks (identity, or ``exp``
+        for ``"poisson"``); ``None`` for classification.
 
     Examples
     --------
@@ -92,18 +107,44 @@ class Task:
     loss: Callable[[Tensor, Tensor], Tensor]
     correct: Callable[[Tensor, Tensor], Tensor] | None
     target_dtype: str
+    inverse_link: Callable[[Tensor], Tensor] | None = None
+
+    @property
+    def regression(self) -> bool:
+        """Whether outputs predict values (scored by R^2) rather than classes."""
+        return self.inverse_link is not None
+
+
+def _identity(out: Tensor) -> Tensor:
+    return out
 
 
 TASKS = {
-    "regression": Task("regression", half_squared_error, None, "float"),
+    "regression": Task("regression", half_squared_error, None, "float", _identity),
+    "poisson": Task("poisson", half_poisson_deviance, None, "float", torch.exp),
     "multiclass": Task("multiclass", log_loss, _argmax_correct, "long"),
     "binary": Task("binary", binary_log_loss, _threshold_correct, "float"),
     "multilabel": Task("multilabel", binary_log_loss, _threshold_correct, "float"),
 }
 
 
-def get_task(task: str | Task) -> Task:
-    """Return the :class:`Task` of that name (a ``Task`` is returned as is)."""
-    if isinstance(task, Task):
-        return task
-    return TASKS[check_options(task, "task", list(TASKS))]
+#: The tasks of a Gaussian or Bernoulli likelihood: those the Laplace evidence reads.
+GAUSSIAN_OR_BERNOULLI = ("regression", "multiclass", "binary", "multilabel")
+
+
+def get_task(task: str | Task, among: tuple[str, ...] | None = None) -> Task:
+    """Return the :class:`Task` of that name (a ``Task`` is returned as is), one of ``among``
+    (default: every task).
+
+    Examples
+    --------
+    >>> get_task("poisson", among=GAUSSIAN_OR_BERNOULLI)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `task` must be one of 'regression', 'multiclass', 'binary', 'multilabel'. Got task='poisson'.
+    """
+    options = list(among or TASKS)
+    name = task.name if isinstance(task, Task) else check_options(task, "task", options)
+    if name not in options:
+        check_options(name, "task", options)
+    return task if isinstance(task, Task) else TASKS[name]

@@ -69,6 +69,8 @@ def test_the_registry_names_every_solver_trainconfig_accepts():
         "learning_rate": 0.5,
         "momentum": 0.3,
         "nesterov": False,
+        "lr_schedule": "constant",
+        "power_t": 0.5,
     }
     assert get_solver(TrainConfig(solver="lbfgs", max_iter=7, max_fun=9, tol=1e-3, ftol=1e-6)).__dict__ == {
         "max_iter": 7,

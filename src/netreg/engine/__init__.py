@@ -21,7 +21,9 @@ The package is a functional core with a thin loop:
 ``stopping``    the pure stopping rules and statuses
 ``optim``       SGD and Adam steps over stacked parameters (functional)
 ``solvers``     ``sgd``, ``adam``, ``lbfgs`` as small objects in the ``SOLVERS`` registry
+``schedules``   SGD's per-member step-size schedules (scikit-learn's ``learning_rate``)
 ``rows``        per-member rows: minibatch orders, held-out sets, evaluation
+``sparse``      sparse inputs, made dense one batch of rows at a time
 ``callbacks``   :class:`Callback` and their dispatch; ``population`` the handle they get
 ``results``     :class:`MemberResult`, :class:`PopulationResult`
 ``train``       :func:`train_population`: validate the inputs, run the loop

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -26,12 +28,26 @@ class TrainConfig:
         (SciPy's L-BFGS-B, as scikit-learn uses), for a single member only.
     learning_rate : float, default=1e-3
         Step size of SGD and Adam (scikit-learn's ``learning_rate_init``).
+    lr_schedule : {"constant", "invscaling", "adaptive"}, default="constant"
+        How SGD's step size changes, per member, at the end of each epoch (scikit-learn's
+        ``learning_rate``; Adam ignores it): ``"invscaling"`` sets it to
+        ``learning_rate / (t + 1) ** power_t``, t the member's training rows seen so far;
+        ``"adaptive"`` divides it by 5 instead of stopping when the member stalls (see
+        ``n_iter_no_change``), and stops the member once it is at most 1e-6
+        (:mod:`netreg.engine.schedules`).
+    power_t : float, default=0.5
+        The exponent of ``"invscaling"``.
     momentum : float, default=0.9
         SGD momentum in [0, 1].
     nesterov : bool, default=True
         Nesterov momentum for SGD.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's constants.
+    adam_epsilon : {"torch", "sklearn"}, default="torch"
+        Where Adam adds ``epsilon``: to the bias-corrected root of its second moment, as
+        ``torch.optim.Adam`` does, or to the raw root, as scikit-learn's MLP does (the
+        estimators' choice, so that their ``epsilon`` means scikit-learn's; see
+        :func:`netreg.engine.optim.adam_step_`).
     batch_size : int or None, default=200
         Minibatch size for SGD and Adam; ``None`` for full batch. A member with fewer
         rows uses them all.
@@ -40,8 +56,9 @@ class TrainConfig:
     tol : float, default=1e-4
         Improvement below which an epoch counts as no progress; for L-BFGS, the
         gradient tolerance (``gtol``).
-    n_iter_no_change : int, default=10
-        Epochs without progress after which a member stops.
+    n_iter_no_change : int or inf, default=10
+        Epochs without progress after which a member stops (``math.inf``: never on
+        stalling; with ``lr_schedule="adaptive"``, SGD divides its step size instead).
     early_stopping : bool, default=False
         Stop each member on its ``monitor`` evaluation set (which must be given) and keep
         its best weights. Ignored by L-BFGS, as in scikit-learn.
@@ -54,6 +71,13 @@ class TrainConfig:
         Shuffle each member's rows every epoch (with the member's own seed).
     max_fun : int, default=15000
         L-BFGS's maximum number of loss evaluations.
+    alpha_scale : {"n_samples", "batch"}, default="n_samples"
+        What ``alpha`` is divided by in a minibatch step: m, the training set's weight sum
+        (the objective of :func:`netreg.engine.train_population`, the same for every batch
+        size), or the batch's weight sum, as scikit-learn's MLP does with ``sgd`` and
+        ``adam`` (the penalty is then ``alpha / (2 b)`` per step, and is recorded at the
+        epoch's mean: ``alpha * n_batches / (2 m)``). Full-batch L-BFGS's batch is the
+        training set: the two are the same there.
     ftol : float, default=2.220446049250313e-09
         L-BFGS also stops when an iteration lowers the objective by less than ``ftol``
         relative to it (SciPy's and scikit-learn's default). Lower it, with a small
@@ -78,20 +102,24 @@ class TrainConfig:
 
     solver: str = "adam"
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    power_t: float = 0.5
     momentum: float = 0.9
     nesterov: bool = True
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-8
+    adam_epsilon: str = "torch"
     batch_size: int | None = 200
     max_iter: int = 200
     tol: float = 1e-4
-    n_iter_no_change: int = 10
+    n_iter_no_change: int | float = 10
     early_stopping: bool = False
     early_stopping_metric: str = "loss"
     monitor: str = "val"
     shuffle: bool = True
     max_fun: int = 15000
+    alpha_scale: str = "n_samples"
     ftol: float = 2.220446049250313e-09
     device: str = "auto"
     dtype: str = "float32"
@@ -100,6 +128,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_options(self.solver, "solver", list(SOLVERS))
         check_float(self.learning_rate, "learning_rate", low=0.0, low_open=True)
+        check_options(self.lr_schedule, "lr_schedule", ("constant", "invscaling", "adaptive"))
+        check_float(self.power_t, "power_t", low=0.0)
         check_float(self.momentum, "momentum", low=0.0, high=1.0)
         check_float(self.beta_1, "beta_1", low=0.0, high=1.0, high_open=True)
         check_float(self.beta_2, "beta_2", low=0.0, high=1.0, high_open=True)
@@ -108,12 +138,17 @@ class TrainConfig:
             check_int(self.batch_size, "batch_size", low=1)
         check_int(self.max_iter, "max_iter", low=1)
         check_float(self.tol, "tol", low=0.0)
-        check_int(self.n_iter_no_change, "n_iter_no_change", low=1)
+        stalls = self.n_iter_no_change
+        if not (isinstance(stalls, float) and stalls == math.inf):
+            if not isinstance(stalls, numbers.Integral) or isinstance(stalls, bool) or stalls < 1:
+                raise invalid("n_iter_no_change", "an int >= 1 or math.inf (never stop on stalling)", stalls)
         check_int(self.max_fun, "max_fun", low=1)
         check_float(self.ftol, "ftol", low=0.0)
         check_int(self.eval_batch_size, "eval_batch_size", low=1)
         check_options(self.early_stopping_metric, "early_stopping_metric", ("loss", "score"))
         check_options(self.dtype, "dtype", ("float32", "float64"))
+        check_options(self.alpha_scale, "alpha_scale", ("n_samples", "batch"))
+        check_options(self.adam_epsilon, "adam_epsilon", ("torch", "sklearn"))
         for name in ("nesterov", "early_stopping", "shuffle"):
             if not isinstance(getattr(self, name), bool):
                 raise invalid(name, "a bool", getattr(self, name))

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
@@ -22,6 +23,7 @@ from netreg._checks import check_alpha, check_int
 from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
 from netreg.engine.dropout import ALPHA_DROPOUT_MSG
+from netreg.engine.sparse import SparseRows
 from netreg.exceptions import DataError, InvalidParameterError, invalid
 from netreg.losses import Task, get_task
 from netreg.nets import MLP
@@ -40,7 +42,8 @@ class Inputs:
         A copy of the architecture on the run's device and dtype, in training mode.
     X, y, sample_weight : Tensor
         The data on the device: inputs ``(n, ...)`` (rows along the first axis: ``(n, d)``
-        for netreg's :class:`~netreg.nets.MLP`, any shape for other modules), targets (class
+        for netreg's :class:`~netreg.nets.MLP`, any shape for other modules; a sparse
+        matrix as :class:`~netreg.engine.sparse.SparseRows`), targets (class
         indices for multiclass, ``(n, q)`` floats otherwise) and ``(n,)`` row weights (ones
         without weights).
     task : Task
@@ -64,7 +67,7 @@ class Inputs:
     """
 
     template: nn.Module
-    X: Tensor
+    X: Tensor | SparseRows
     y: Tensor
     sample_weight: Tensor
     task: Task
@@ -140,15 +143,18 @@ def validate_inputs(
             config.solver,
             "L-BFGS trains a single member: its line search and curvature pairs would couple the members.",
         )
-    # netreg's MLP takes tables; any other module takes rows of any shape.
-    X_np = check_float_array(X, name="X", allow_nd=not isinstance(module, MLP))
+    # netreg's MLP takes tables; any other module takes rows of any shape. A sparse matrix
+    # stays sparse: each batch of rows is made dense alone (netreg.engine.sparse).
+    X_np = check_float_array(X, name="X", allow_nd=not isinstance(module, MLP), accept_sparse=True)
     n = X_np.shape[0]
     y_np = _check_targets(y, task)
     check_same_rows(X=X_np, y=y_np)
     sw = np.ones(n) if sample_weight is None else _check_sample_weight(sample_weight, n)
     target_dtype = torch.long if task.target_dtype == "long" else dtype
     y_tensor = torch.as_tensor(y_np, dtype=target_dtype, device=device)
-    X_tensor = torch.as_tensor(X_np, dtype=dtype, device=device)
+    X_tensor = (
+        SparseRows(X_np, dtype, device) if sp.issparse(X_np) else torch.as_tensor(X_np, dtype=dtype, device=device)
+    )
     rows_train = _check_rows(train_rows, n_members, n, "train_rows", sw)
     rows_eval = {
         name: tuple(_check_rows(rows, n_members, n, f"eval_rows[{name!r}]", sw))
@@ -237,6 +243,11 @@ def _check_targets(y: Any, task: Task) -> np.ndarray:
     if task.name in ("binary", "multilabel") and not np.isin(values, (0.0, 1.0)).all():
         raise DataError(
             f"y for the {task.name} task must hold 0/1 indicators. Got values {np.unique(values)[:5].tolist()}."
+        )
+    if task.name == "poisson" and (values < 0).any():
+        raise DataError(
+            f"y for the poisson task must hold counts or rates >= 0 (the mean of a Poisson). Got values down to "
+            f"{float(values.min())!r}."
         )
     if task.name == "binary" and values.shape[1] != 1:
         raise DataError(f"y for the binary task must have one column. Got shape {values.shape}.")

@@ -33,8 +33,8 @@ from netreg.engine.results import MemberResult, PopulationResult
 from netreg.engine.rows import Rows, epoch_batches, evaluate
 from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
-from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
-from netreg.engine.stopping import advance, status_message, statuses, watched_metric
+from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, penalty_value, per_batch, stacked_forward
+from netreg.engine.stopping import advance, reprieve, status_message, statuses, watched_metric
 from netreg.exceptions import DivergenceError
 
 __all__ = ["Trainer"]
@@ -60,6 +60,7 @@ class Trainer:
         self.results: list[MemberResult] = []
         self.stop_requests: dict[int, str] = {}
         self.lbfgs_message = ""
+        self.batch_penalty: Tensor | None = None  # alpha_scale="batch": the epoch's penalty, batch by batch
         self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests)
         self.callbacks = CallbackList(callbacks, self.population)
 
@@ -113,6 +114,7 @@ class Trainer:
         )
         loss_sum = torch.zeros(state.n_members, dtype=torch.float64, device=self.inputs.device)
         weight_sum = torch.zeros_like(loss_sum)
+        self.batch_penalty = torch.zeros_like(loss_sum) if c.alpha_scale == "batch" else None
         penalty = state.penalty_term(self.inputs.penalty.l1_ratio)
         self.inputs.template.train()
         for step in range(batches.shape[1]):
@@ -121,7 +123,9 @@ class Trainer:
             loss, weight = self.train_step(batches[:, step], active, penalty, n_valid=counts[:, step])
             loss_sum += loss.to(torch.float64) * weight
             weight_sum += weight
-        return loss_sum / weight_sum.clamp_min(torch.finfo(torch.float64).tiny)
+        weight_sum = weight_sum.clamp_min(torch.finfo(torch.float64).tiny)
+        self.batch_penalty = None if self.batch_penalty is None else self.batch_penalty / weight_sum
+        return loss_sum / weight_sum
 
     def train_step(
         self, index: Tensor, active: Tensor | None, penalty: PenaltyTerm, n_valid: Tensor | None = None
@@ -137,12 +141,17 @@ class Trainer:
         if shared:
             target = target.expand(state.n_members, *target.shape[1:])
         x = inputs.X[index[0]] if shared else inputs.X[index]
+        if self.batch_penalty is not None:  # scikit-learn's sgd/adam objective: alpha / the batch's weight
+            penalty = per_batch(penalty, state.n_samples, weight)
         batch = Batch(x, target, weight, shared, n_valid, state.dropout_draws())
         loss, total, grads = loss_and_grads(
             self.forward, inputs.task.loss, state.params, state.param_list, state.buffers, batch, penalty
         )
+        total = total.to(torch.float64).expand(state.n_members)
+        if self.batch_penalty is not None:  # at the weights this batch saw, as scikit-learn reports it
+            self.batch_penalty += penalty_value(state.penalized_weights, penalty) * total
         self.solver.step(state.param_list, grads, state.optimizer, active)
-        return loss, total.to(torch.float64).expand(state.n_members)
+        return loss, total
 
     # ----------------------------------------------------------------------------------
     def end_epoch(self, epoch: int, train_loss: Tensor) -> None:
@@ -153,6 +162,10 @@ class Trainer:
             objective, held_out, early_stopping=c.early_stopping, metric=c.early_stopping_metric, monitor=c.monitor
         )
         state.progress, better = advance(state.progress, metric, finite, epoch, tol=c.tol, keep_best=self.keep_best)
+        # The solver's schedule may keep stalled members going at a smaller step size.
+        stalled = state.progress.bad_epochs >= c.n_iter_no_change
+        stop = self.solver.end_epoch(state.optimizer, state.train_rows, stalled)
+        state.progress = reprieve(state.progress, stalled & ~stop)
         if bool(finite.any()):
             self.snapshot(state.last_good, finite.to(self.inputs.device))
             if self.keep_best:
@@ -183,11 +196,14 @@ class Trainer:
             scales = list(state.scales.values())
             penalty = penalties.scaled_value(weights, scales, l1_ratio=self.inputs.penalty.l1_ratio)
             penalty = penalty.to(torch.float64).expand(state.n_members)
+            penalty = penalty if self.batch_penalty is None else self.batch_penalty  # scikit-learn's, batch by batch
             norms = torch.stack([w.flatten(1).norm(dim=1) for w in weights], 1) if weights else None
             objective = train_loss + penalty
             finite = torch.isfinite(objective) & self.finite_params()
             held_out = {name: self.evaluate(rows) for name, rows in state.eval_rows.items()}
         columns = {"train_loss": train_loss, "penalty": penalty, "objective": objective}
+        if getattr(state.optimizer, "learning_rate", None) is not None:  # SGD under a schedule
+            columns["learning_rate"] = state.optimizer.learning_rate
         for name, (loss, score) in held_out.items():
             columns[f"{name}_loss"], columns[f"{name}_score"] = loss, score
         records = _records(state.ids, epoch, columns, norms, state.penalized)

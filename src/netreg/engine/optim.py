@@ -15,6 +15,7 @@ which also keeps a NaN of one member from reaching the others.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,35 +28,73 @@ __all__ = ["SGDState", "AdamState", "sgd_step_", "adam_step_"]
 
 @dataclass
 class SGDState:
-    """Momentum buffers, one per parameter (empty when ``momentum == 0``)."""
+    """Momentum buffers, one per parameter (empty when ``momentum == 0``), and, under a
+    step-size schedule (:mod:`netreg.engine.schedules`), each member's current step size
+    and training rows seen, ``(K,)`` float64 on the CPU (``None`` for a constant one)."""
 
     momentum_buffers: list[Tensor] = field(default_factory=list)
+    learning_rate: Tensor | None = None
+    samples_seen: Tensor | None = None
+    _step: Any = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
-    def create(cls, params: list[Tensor], momentum: float) -> SGDState:
-        return cls([torch.zeros_like(p) for p in params] if momentum > 0 else [])
+    def create(cls, params: list[Tensor], momentum: float, learning_rate: float | None = None) -> SGDState:
+        """Zero buffers; with a ``learning_rate`` (a schedule), every member starts at it with 0 rows seen."""
+        n_members = params[0].shape[0] if params else 0
+        rates = None if learning_rate is None else torch.full((n_members,), float(learning_rate), dtype=torch.float64)
+        seen = None if learning_rate is None else torch.zeros(n_members, dtype=torch.float64)
+        return cls([torch.zeros_like(p) for p in params] if momentum > 0 else [], rates, seen)
 
     def tensors(self) -> list[Tensor]:
         return self.momentum_buffers
 
+    def step_size(self, learning_rate: float, like: Tensor) -> float | Tensor:
+        """What a step multiplies its direction by: ``learning_rate`` without a schedule, the
+        members' common step size as a float, or their ``(K,)`` step sizes on ``like``'s device."""
+        if self.learning_rate is None:
+            return learning_rate
+        if self._step is None:
+            first = float(self.learning_rate[0])
+            uniform = bool((self.learning_rate == first).all())
+            self._step = first if uniform else self.learning_rate.to(like.device, like.dtype)
+        return self._step
+
+    def forget_step_size(self) -> None:
+        """The step sizes changed: :meth:`step_size` computes them again."""
+        self._step = None
+
     def take(self, positions: Tensor) -> SGDState:
         """The state of the members at ``positions`` (a CPU long tensor), in that order."""
-        if not self.momentum_buffers:
-            return self
-        on_device = positions.to(self.momentum_buffers[0].device)
-        return SGDState([b[on_device] for b in self.momentum_buffers])
+        buffers = self.momentum_buffers
+        if buffers:
+            on_device = positions.to(buffers[0].device)
+            buffers = [b[on_device] for b in buffers]
+        if self.learning_rate is None:
+            return SGDState(buffers) if buffers is not self.momentum_buffers else self
+        return SGDState(buffers, self.learning_rate[positions], self.samples_seen[positions])
 
     def member(self, position: int, names: list[str]) -> dict[str, Any]:
         """Member ``position``'s slice of the state, on CPU, to resume it later."""
-        return {
+        saved: dict[str, Any] = {
             "momentum_buffers": {n: b[position].detach().cpu().clone() for n, b in zip(names, self.momentum_buffers)}
         }
+        if self.learning_rate is not None:
+            saved["learning_rate"] = float(self.learning_rate[position])
+            saved["samples_seen"] = float(self.samples_seen[position])
+        return saved
 
     @torch.no_grad()
     def load_member_(self, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
-        """Put a :meth:`member` slice back at ``position``."""
+        """Put a :meth:`member` slice back at ``position``; a slice may hold only some of the
+        keys (``{"samples_seen": t}`` continues a schedule's count with fresh momentum)."""
         for name, buffer in zip(names, self.momentum_buffers):
-            buffer[position] = saved["momentum_buffers"][name]
+            if name in saved.get("momentum_buffers", {}):
+                buffer[position] = saved["momentum_buffers"][name]
+        if self.learning_rate is not None:
+            for key in ("learning_rate", "samples_seen"):
+                if key in saved:
+                    getattr(self, key)[position] = float(saved[key])
+            self.forget_step_size()
 
 
 @dataclass
@@ -108,13 +147,15 @@ def sgd_step_(
     grads: list[Tensor],
     state: SGDState,
     *,
-    lr: float,
+    lr: float | Tensor,
     momentum: float,
     nesterov: bool,
     active: Tensor | None = None,
 ) -> None:
     """One SGD step in place: ``buf = momentum * buf + g``; ``p -= lr * (g + momentum * buf)``
-    with Nesterov momentum, ``p -= lr * buf`` without (``torch.optim.SGD`` with dampening 0)."""
+    with Nesterov momentum, ``p -= lr * buf`` without (``torch.optim.SGD`` with dampening 0).
+
+    ``lr`` is a float, or a ``(K,)`` tensor of the members' own step sizes (a schedule)."""
     with _restoring(params, state.tensors(), active):
         if momentum > 0:
             torch._foreach_mul_(state.momentum_buffers, momentum)
@@ -125,7 +166,10 @@ def sgd_step_(
                 directions = state.momentum_buffers
         else:
             directions = grads
-        torch._foreach_add_(params, directions, alpha=-lr)
+        if isinstance(lr, Tensor):
+            torch._foreach_sub_(params, torch._foreach_mul(directions, [_per_member(lr, p) for p in params]))
+        else:
+            torch._foreach_add_(params, directions, alpha=-lr)
 
 
 @torch.no_grad()
@@ -140,11 +184,17 @@ def adam_step_(
     epsilon: float,
     active: Tensor | None = None,
     fused: bool = True,
+    epsilon_form: str = "torch",
 ) -> None:
     """One Adam step in place, as ``torch.optim.Adam`` computes it, with a step count per member:
 
     ``m = lerp(m, g, 1 - b1)``; ``v = b2 v + (1 - b2) g^2``;
     ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+
+    ``epsilon_form="sklearn"`` adds ``eps`` before the bias correction of ``sqrt(v)``, as
+    scikit-learn's MLP does (Kingma and Ba's "efficient" form):
+    ``p -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, which is the form above
+    with ``eps / sqrt(1 - b2^t)`` for ``eps``.
 
     When every member takes the step and all have taken the same number of steps (the
     usual case), PyTorch's fused Adam kernel does it in one pass over the tensors, instead
@@ -153,6 +203,8 @@ def adam_step_(
     if fused and active is None and bool((state.step == state.step[0]).all()):
         state.step.add_(1)
         count = [state.step[0]] * len(params)
+        if epsilon_form == "sklearn":
+            epsilon = epsilon / math.sqrt(1.0 - beta_2 ** float(state.step[0]))
         # The fused kernel reads memory densely: a transposed gradient (from a transposed
         # weight in the forward pass) must be made contiguous first.
         torch._fused_adam_(
@@ -181,8 +233,11 @@ def adam_step_(
         step_size = (lr / (1 - beta_1**steps)).to(params[0].dtype)
         bias_correction2_sqrt = (1 - beta_2**steps).sqrt().to(params[0].dtype)
         denominators = torch._foreach_sqrt(state.exp_avg_sq)
+        if epsilon_form == "sklearn":
+            torch._foreach_add_(denominators, epsilon)
         torch._foreach_div_(denominators, [_per_member(bias_correction2_sqrt, p) for p in params])
-        torch._foreach_add_(denominators, epsilon)
+        if epsilon_form != "sklearn":
+            torch._foreach_add_(denominators, epsilon)
         updates = torch._foreach_div(state.exp_avg, denominators)
         torch._foreach_mul_(updates, [_per_member(step_size, p) for p in params])
         torch._foreach_sub_(params, updates)

@@ -113,13 +113,15 @@ def evaluate(forward: Forward, X: Tensor, y: Tensor, rows: Rows, task: Task, chu
 
     ``forward(x, shared)`` returns the population's raw outputs ``(K, n, q)`` for inputs
     ``x`` of shape ``(n, d)`` (``shared``) or ``(K, n, d)``. Rows are fed in chunks of
-    ``chunk`` so that large evaluation sets fit in memory. R^2 follows
+    ``chunk`` so that large evaluation sets fit in memory (``X`` may be a
+    :class:`~netreg.engine.sparse.SparseRows`: each chunk is made dense alone). R^2 (of the
+    task's prediction, ``exp(out)`` for ``"poisson"``) follows
     ``sklearn.metrics.r2_score``: averaged over outputs, and 1 (perfect) or 0 for an
     output whose targets are constant.
     """
     n_members = rows.n_members
-    loss_sum = X.new_zeros(n_members, dtype=torch.float64)
-    hit_sum = X.new_zeros(n_members, dtype=torch.float64)
+    loss_sum = torch.zeros(n_members, dtype=torch.float64, device=rows.index.device)
+    hit_sum = torch.zeros_like(loss_sum)
     residual = None
     for start in range(0, rows.index.shape[1], chunk):
         index = rows.index[:, start : start + chunk]
@@ -131,7 +133,7 @@ def evaluate(forward: Forward, X: Tensor, y: Tensor, rows: Rows, task: Task, chu
         if task.correct is not None:
             hit_sum += (task.correct(out, target).to(torch.float64) * weight).sum(1)
         else:
-            squared = (out.to(torch.float64) - target.to(torch.float64)).square()
+            squared = (task.inverse_link(out).to(torch.float64) - target.to(torch.float64)).square()
             part = (squared * weight.unsqueeze(-1)).sum(1)
             residual = part if residual is None else residual + part
     total = rows.total_weight().to(torch.float64).clamp_min(torch.finfo(torch.float64).tiny)

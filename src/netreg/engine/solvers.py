@@ -7,7 +7,9 @@ holds its hyperparameters and delegates to :mod:`netreg.engine.optim`:
   its own ``take(positions)``, so the population state can drop members);
 * ``step(params, grads, state, active)`` moves every member in place;
 * ``member_state`` / ``load_member_state`` export and restore one member's slice of
-  the state, to continue training later (``partial_fit``).
+  the state, to continue training later (``partial_fit``);
+* ``end_epoch(state, train_rows, stalled)`` returns which stalled members stop (SGD's
+  ``"adaptive"`` schedule keeps some going at a smaller step size instead).
 
 :class:`LBFGS` is full batch and single member: it minimizes a loss-and-gradient
 function over a flat vector with SciPy's L-BFGS-B, with scikit-learn's settings, so a
@@ -21,21 +23,24 @@ it to :data:`SOLVERS`; ``TrainConfig(solver=...)`` accepts every name listed the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.optimize
+import torch
 from torch import Tensor
 
 from netreg.engine.optim import AdamState, SGDState, adam_step_, sgd_step_
+from netreg.engine.schedules import end_epoch_
 
 __all__ = ["SGD", "Adam", "LBFGS", "LBFGSOutcome", "SOLVERS", "get_solver"]
 
 
 class SGD:
-    """SGD with (Nesterov) momentum, as ``torch.optim.SGD`` with dampening 0.
+    """SGD with (Nesterov) momentum, as ``torch.optim.SGD`` with dampening 0, and a step size
+    per member under scikit-learn's schedules (``lr_schedule``, :mod:`netreg.engine.schedules`).
 
     Examples
     --------
@@ -51,24 +56,47 @@ class SGD:
     name: ClassVar[str] = "sgd"
     full_batch: ClassVar[bool] = False
 
-    def __init__(self, *, learning_rate: float, momentum: float, nesterov: bool) -> None:
+    def __init__(
+        self,
+        *,
+        learning_rate: float,
+        momentum: float,
+        nesterov: bool,
+        lr_schedule: str = "constant",
+        power_t: float = 0.5,
+    ) -> None:
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.nesterov = nesterov
+        self.lr_schedule = lr_schedule
+        self.power_t = power_t
 
     @classmethod
     def from_config(cls, config: Any) -> SGD:
         """The solver of a :class:`netreg.engine.TrainConfig`."""
-        return cls(learning_rate=config.learning_rate, momentum=config.momentum, nesterov=config.nesterov)
+        return cls(
+            learning_rate=config.learning_rate,
+            momentum=config.momentum,
+            nesterov=config.nesterov,
+            lr_schedule=config.lr_schedule,
+            power_t=config.power_t,
+        )
 
     def init(self, params: list[Tensor]) -> SGDState:
-        """Zero momentum buffers (none without momentum)."""
-        return SGDState.create(params, self.momentum)
+        """Zero momentum buffers (none without momentum); per-member step sizes under a schedule."""
+        scheduled = self.lr_schedule != "constant"
+        return SGDState.create(params, self.momentum, self.learning_rate if scheduled else None)
 
     def step(self, params: list[Tensor], grads: list[Tensor], state: SGDState, active: Tensor | None = None) -> None:
         """Move the members in place; those not ``active`` stay exactly where they are."""
-        sgd_step_(
-            params, grads, state, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov, active=active
+        lr = state.step_size(self.learning_rate, params[0])
+        sgd_step_(params, grads, state, lr=lr, momentum=self.momentum, nesterov=self.nesterov, active=active)
+
+    def end_epoch(self, state: SGDState, train_rows: Sequence[Tensor], stalled: Tensor) -> Tensor:
+        """Apply the schedule after an epoch over each member's ``train_rows``; return the stalled members that stop."""
+        n_rows = torch.tensor([len(rows) for rows in train_rows], dtype=torch.float64)
+        return end_epoch_(
+            state, n_rows, stalled, schedule=self.lr_schedule, learning_rate=self.learning_rate, power_t=self.power_t
         )
 
     def member_state(self, state: SGDState, position: int, names: list[str]) -> dict[str, Any]:
@@ -81,7 +109,8 @@ class SGD:
 
 
 class Adam:
-    """Adam with a step count per member, as ``torch.optim.Adam`` computes it.
+    """Adam with a step count per member, as ``torch.optim.Adam`` computes it (or, with
+    ``epsilon_form="sklearn"``, with epsilon where scikit-learn's MLP adds it).
 
     Examples
     --------
@@ -97,17 +126,24 @@ class Adam:
     name: ClassVar[str] = "adam"
     full_batch: ClassVar[bool] = False
 
-    def __init__(self, *, learning_rate: float, beta_1: float, beta_2: float, epsilon: float) -> None:
+    def __init__(
+        self, *, learning_rate: float, beta_1: float, beta_2: float, epsilon: float, epsilon_form: str = "torch"
+    ) -> None:
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.epsilon_form = epsilon_form
 
     @classmethod
     def from_config(cls, config: Any) -> Adam:
         """The solver of a :class:`netreg.engine.TrainConfig`."""
         return cls(
-            learning_rate=config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
+            learning_rate=config.learning_rate,
+            beta_1=config.beta_1,
+            beta_2=config.beta_2,
+            epsilon=config.epsilon,
+            epsilon_form=config.adam_epsilon,
         )
 
     def init(self, params: list[Tensor]) -> AdamState:
@@ -125,7 +161,12 @@ class Adam:
             beta_2=self.beta_2,
             epsilon=self.epsilon,
             active=active,
+            epsilon_form=self.epsilon_form,
         )
+
+    def end_epoch(self, state: AdamState, train_rows: Sequence[Tensor], stalled: Tensor) -> Tensor:
+        """Adam has no schedule: every stalled member stops."""
+        return stalled
 
     def member_state(self, state: AdamState, position: int, names: list[str]) -> dict[str, Any]:
         """Member ``position``'s moments (by parameter name) and step count, on the CPU."""

@@ -21,7 +21,7 @@ from torch import Tensor
 from netreg import penalties
 from netreg.engine.forward import Forward, stacked_forward
 
-__all__ = ["Forward", "Batch", "PenaltyTerm", "stacked_forward", "loss_and_grads"]
+__all__ = ["Forward", "Batch", "PenaltyTerm", "per_batch", "penalty_value", "stacked_forward", "loss_and_grads"]
 
 
 class Batch(NamedTuple):
@@ -45,6 +45,39 @@ class PenaltyTerm(NamedTuple):
     positions: tuple[int, ...]
     scales: list[Tensor]
     l1_ratio: float
+
+
+def per_batch(penalty: PenaltyTerm, n_samples: Tensor, batch_weight: Tensor) -> PenaltyTerm:
+    """``penalty`` with ``alpha`` divided by each member's batch weight instead of its m:
+    scikit-learn's MLP objective for ``sgd`` and ``adam`` (``alpha_scale="batch"``).
+
+    ``n_samples`` is ``(K,)``, each member's m (its scales are ``alpha / m``);
+    ``batch_weight`` ``(K or 1, B)``, the batch's row weights (0 on padding). A member
+    without rows in the batch gets no penalty (it does not step).
+
+    Examples
+    --------
+    >>> penalty = PenaltyTerm((0,), [torch.tensor([[0.1], [0.2]])], 0.0)  # alpha / m with m = 10
+    >>> per_batch(penalty, torch.tensor([10.0, 10.0]), torch.ones(1, 4)).scales[0].flatten().tolist()
+    [0.25, 0.5]
+    """
+    total = batch_weight.sum(1).to(n_samples.dtype)
+    factor = torch.where(total > 0, n_samples / total.clamp_min(torch.finfo(total.dtype).tiny), 0.0)
+    scales = [s * factor.to(s.dtype).reshape((-1,) + (1,) * (s.ndim - 1)) for s in penalty.scales]
+    return penalty._replace(scales=scales)
+
+
+@torch.no_grad()
+def penalty_value(weights: Sequence[Tensor], penalty: PenaltyTerm) -> Tensor:
+    """``(K,)`` float64: each member's penalty at ``weights`` (its penalized weights, stacked).
+
+    Examples
+    --------
+    >>> penalty_value([torch.ones(2, 1, 3)], PenaltyTerm((0,), [torch.tensor([[[1.0]], [[2.0]]])], 0.0)).tolist()
+    [1.5, 3.0]
+    """
+    value = penalties.scaled_value([w.detach() for w in weights], penalty.scales, l1_ratio=penalty.l1_ratio)
+    return value.to(torch.float64)
 
 
 def loss_and_grads(

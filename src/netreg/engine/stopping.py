@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-__all__ = ["Progress", "watched_metric", "advance", "statuses", "status_message"]
+__all__ = ["Progress", "watched_metric", "advance", "reprieve", "statuses", "status_message"]
 
 
 class Progress(NamedTuple):
@@ -106,6 +106,20 @@ def advance(
     bad_epochs = torch.where(improved, 0, progress.bad_epochs + 1)
     best_epoch = torch.where(better if keep_best else finite, epoch, progress.best_epoch)
     return Progress(best_metric, bad_epochs, best_epoch), better
+
+
+def reprieve(progress: Progress, members: Tensor) -> Progress:
+    """The counters with the epochs without progress of ``members`` (``(K,)`` bool) set back
+    to 0: they stalled, and their solver went on at a smaller step size instead of stopping
+    (SGD's ``"adaptive"`` schedule, :mod:`netreg.engine.schedules`), as scikit-learn does.
+
+    Examples
+    --------
+    >>> progress = Progress.start(2)._replace(bad_epochs=torch.tensor([3, 3]))
+    >>> reprieve(progress, torch.tensor([True, False])).bad_epochs.tolist()
+    [0, 3]
+    """
+    return progress._replace(bad_epochs=torch.where(members.cpu(), 0, progress.bad_epochs))
 
 
 def statuses(

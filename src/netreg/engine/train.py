@@ -56,15 +56,17 @@ def train_population(
         evaluation of the objective updates them, as a ``torch.optim.LBFGS`` closure
         would); members of a module with BatchNorm or dropout run on their own rows only
         (a member's batch is never padded).
-    X : array-like or tensor of shape (n_samples, ...)
+    X : array-like, sparse matrix or tensor of shape (n_samples, ...)
         Inputs, rows along the first axis: ``(n_samples, n_features)`` for the MLP, any
         shape for other modules (images ``(n_samples, channels, height, width)``). They are
         cast to ``config.dtype``; a module with an ``nn.Embedding`` casts its indices back
-        (``x.long()``).
+        (``x.long()``). A SciPy sparse matrix stays sparse: each minibatch and evaluation
+        chunk is made dense alone (L-BFGS's one batch is the whole training set).
     y : array-like
-        Targets: ``(n,)`` or ``(n, q)`` floats for regression, ``(n,)`` class indices
-        for multiclass, ``(n,)`` 0/1 for binary, ``(n, q)`` 0/1 for multilabel.
-    task : {"regression", "multiclass", "binary", "multilabel"} or Task
+        Targets: ``(n,)`` or ``(n, q)`` floats for regression (counts >= 0 for poisson),
+        ``(n,)`` class indices for multiclass, ``(n,)`` 0/1 for binary, ``(n, q)`` 0/1 for
+        multilabel.
+    task : {"regression", "poisson", "multiclass", "binary", "multilabel"} or Task
         Which loss and score (see :mod:`netreg.losses`).
     alphas : sequence of float, optional
         One strength per member (the lambda of the objective). Default: the penalty's

@@ -9,7 +9,10 @@ done exactly: for every solver they minimize
 with m the number of training examples (the sum of the sample weights). scikit-learn's MLP
 divides the penalty by the *batch* size for ``sgd`` and ``adam``, so its ``alpha`` means a
 different strength for every batch size; netreg's does not (see
-:func:`netreg.conventions.to_sklearn_alpha`).
+:func:`netreg.conventions.to_sklearn_alpha`), unless told ``alpha_scale="batch"``, which
+minimizes scikit-learn's exact objective (for code and results carried over from it).
+Every other parameter of ``MLPClassifier`` and ``MLPRegressor`` has the same name, default
+and meaning; ``docs/differences.md`` lists what differs on purpose.
 
 They train netreg's MLP, or any ``torch.nn.Module`` given as ``module=`` (with
 ``module_kwargs``), on inputs of any shape.

@@ -8,11 +8,14 @@ sets every fitted attribute from the trained member.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -26,7 +29,7 @@ from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
 from netreg.estimators.request import TrainingRequest, draw_seed
-from netreg.exceptions import NotFittedError, bad_data
+from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data
 from netreg.nets import MLP
 
 __all__ = ["BaseNetReg", "is_stochastic"]
@@ -58,7 +61,7 @@ class BaseNetReg(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
+        X : array-like, sparse matrix or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -84,6 +87,7 @@ class BaseNetReg(BaseEstimator):
             self,
             X,
             y,
+            accept_sparse=["csr", "csc"],
             multi_output=True,
             dtype=(np.float64, np.float32),
             reset=reset,
@@ -127,14 +131,20 @@ class BaseNetReg(BaseEstimator):
         return {
             "solver": self.solver,
             "learning_rate": float(self.learning_rate_init),
+            "lr_schedule": self.learning_rate,
+            "power_t": float(self.power_t),
+            "alpha_scale": self.alpha_scale,
             "momentum": float(self.momentum),
             "nesterov": bool(self.nesterovs_momentum),
             "beta_1": float(self.beta_1),
             "beta_2": float(self.beta_2),
             "epsilon": float(self.epsilon),
+            "adam_epsilon": "sklearn",  # epsilon means scikit-learn's
             "max_iter": int(self.max_iter),
             "tol": float(self.tol),
-            "n_iter_no_change": int(self.n_iter_no_change),
+            # scikit-learn stops when more than n_iter_no_change epochs in a row made no
+            # progress; the engine stops after its n_iter_no_change such epochs.
+            "n_iter_no_change": math.inf if self.n_iter_no_change == math.inf else int(self.n_iter_no_change) + 1,
             "shuffle": bool(self.shuffle),
             "max_fun": int(self.max_fun),
             "device": self.device,
@@ -147,7 +157,10 @@ class BaseNetReg(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
+        X : array-like, sparse matrix or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
+            A SciPy sparse matrix (CSR or CSC) stays sparse: each minibatch is made dense
+            alone (with ``solver="lbfgs"``, whose one batch is the training set, all rows
+            at once).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights: the data loss is their weighted mean and m in the penalty is
@@ -165,6 +178,9 @@ class BaseNetReg(BaseEstimator):
         first = not hasattr(self, "module_")
         if first:
             validate_parameters(self)
+        if self.early_stopping:
+            # scikit-learn's words: one epoch on a stream has no validation set to stop on.
+            raise InvalidParameterError("partial_fit does not support early_stopping=True")
         request = self._request(X, y, sample_weight, reset=first, classes=classes)
         return self._train(request, incremental=True)
 
@@ -172,7 +188,7 @@ class BaseNetReg(BaseEstimator):
         continuing = hasattr(self, "module_") and (incremental or self.warm_start)
         if continuing:
             _check_same_network(self.module_, request.template)
-        train_rows, eval_rows = np.arange(len(request.X)), None
+        train_rows, eval_rows = np.arange(request.X.shape[0]), None
         validated = request.early_stopping and not incremental
         if validated:
             train_rows, val_rows = request.holdout(train_rows)
@@ -180,6 +196,12 @@ class BaseNetReg(BaseEstimator):
         config = request.config(len(train_rows), early_stopping=validated)
         if incremental:
             config = dataclasses.replace(config, max_iter=1)
+        optimizer_states = None
+        if continuing and incremental:
+            optimizer_states = [self._optimizer_state]
+        elif continuing and self.solver == "sgd":
+            # A warm start's optimizer starts afresh, but a schedule counts the rows seen since the first fit.
+            optimizer_states = [{"samples_seen": float(self.t_)}]
         result = train_population(
             request.template,
             request.X,
@@ -193,8 +215,8 @@ class BaseNetReg(BaseEstimator):
             eval_rows=eval_rows,
             sample_weight=request.sample_weight,
             init_states=self.module_.state_dict() if continuing else None,
-            init_optimizer_states=[self._optimizer_state] if incremental and continuing else None,
-            callbacks=[c for c in (PrintProgress(type(self).__name__) if self.verbose else None, callback) if c],
+            init_optimizer_states=optimizer_states,
+            callbacks=[c for c in (PrintProgress() if self.verbose else None, callback) if c],
         )
         member = result.members[0]
         state = FittedState(
@@ -227,15 +249,35 @@ class BaseNetReg(BaseEstimator):
             )
         check_is_fitted(self)
         tables = isinstance(self.module_, MLP)
-        X = validate_data(self, _as_array(X), reset=False, dtype=(np.float64, np.float32), allow_nd=not tables)
+        X = validate_data(
+            self,
+            _as_array(X),
+            reset=False,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            allow_nd=not tables,
+        )
         _check_row_shape(self, X)
-        parameter = next(self.module_.parameters())
+        if sp.issparse(X):
+            X = X.tocsr()  # rows are sliced from it, each chunk made dense alone
+        module = self.module_
+        if tables:
+            # The MLP predicts in float64 whatever it trained in: a float32 product's rounding
+            # depends on how many rows it multiplies, and a row's prediction must not depend
+            # on the others predicted with it (scikit-learn's check_methods_subset_invariance).
+            module = copy.deepcopy(module).double()
+        dtype = next(module.parameters()).dtype
         outputs = []
         with torch.no_grad():
-            for start in range(0, len(X), _PREDICT_CHUNK):
-                chunk = torch.as_tensor(X[start : start + _PREDICT_CHUNK], dtype=parameter.dtype)
-                outputs.append(self.module_(chunk))
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                rows = X[start : start + _PREDICT_CHUNK]
+                outputs.append(module(torch.as_tensor(rows.toarray() if sp.issparse(rows) else rows, dtype=dtype)))
         return torch.cat(outputs).to(torch.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR and CSC, each batch made dense alone
+        return tags
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "module_")

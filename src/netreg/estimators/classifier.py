@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from torch.nn import functional as F
 
 from netreg.estimators.base import BaseNetReg, is_stochastic
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, InvalidParameterError
 
 __all__ = ["NetRegClassifier"]
 
@@ -54,7 +54,14 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         Strength of the penalty, the lambda of the objective above (>= 0). Unlike
         scikit-learn's MLP with ``sgd``/``adam``, the penalty is divided by the number of
         training examples m, never by the batch size, so its meaning does not change with
-        ``batch_size``.
+        ``batch_size`` (see ``alpha_scale``).
+    alpha_scale : {"n_samples", "batch"}, default="n_samples"
+        What ``alpha`` is divided by in each ``sgd``/``adam`` step: m (netreg's objective
+        above), or the sum of the batch's sample weights, as scikit-learn's MLP divides it:
+        ``"batch"`` minimizes scikit-learn's exact objective, for code and results carried
+        over from ``MLPClassifier`` (``lbfgs``'s batch is the training set: the two agree).
+        The recorded penalty is then ``alpha * n_batches / (2 m) * sum_j ||W_j||^2``, the
+        mean of the epoch's per-batch penalties.
     penalty : {"l2", "l1", "elasticnet"}, default="l2"
         Which penalty on the weight matrices (biases are never penalized).
     l1_ratio : float, default=0.5
@@ -64,8 +71,18 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         fit draws its masks from its own generator, seeded from ``random_state``.
     batch_size : int or "auto", default="auto"
         Minibatch size for ``sgd``/``adam``; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        The step-size schedule of ``sgd`` (``adam`` ignores it), as scikit-learn's:
+        ``"constant"`` keeps ``learning_rate_init``; ``"invscaling"`` sets it after each
+        epoch to ``learning_rate_init / (t_ + 1) ** power_t`` (``t_`` the training rows seen);
+        ``"adaptive"`` keeps it while training improves, and divides it by 5 each time
+        more than ``n_iter_no_change`` epochs in a row improve by less than ``tol``,
+        instead of stopping; it stops once the step size is at most 1e-6. Momentum keeps
+        its velocity across a change, as in scikit-learn.
     learning_rate_init : float, default=0.001
         Step size of ``sgd`` and ``adam``.
+    power_t : float, default=0.5
+        The exponent of ``learning_rate="invscaling"``.
     momentum : float, default=0.9
         SGD momentum, in [0, 1].
     nesterovs_momentum : bool, default=True
@@ -78,13 +95,17 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         An epoch that improves the objective (or the validation score, with early
         stopping) by less than ``tol`` counts as no progress; for ``lbfgs``, the gradient
         tolerance.
-    n_iter_no_change : int, default=10
-        Epochs without progress before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        The most epochs in a row without progress: training stops at the next one, as in
+        scikit-learn; ``np.inf`` never stops on stalling (only at ``max_iter``).
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified), stop when its accuracy
-        stops improving and keep the best weights (``sgd``/``adam`` only).
+        Hold out ``validation_fraction`` of the data (stratified by class), stop when its
+        accuracy stops improving and keep the best weights (``sgd``/``adam`` only; refused
+        by ``partial_fit``, as in scikit-learn). A split too small to hold every class is
+        refused, with the sizes.
     validation_fraction : float, default=0.1
-        Share of the data held out for early stopping, in (0, 1).
+        Share of the data held out for early stopping, in [0, 1) (rounded up to whole rows,
+        as ``train_test_split`` does).
     max_fun : int, default=15000
         Maximum loss evaluations of ``lbfgs``.
     shuffle : bool, default=True
@@ -95,11 +116,16 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         ``"auto"`` trains on CUDA when available, else on the CPU; or a torch device.
         The fitted model always lives on the CPU.
     dtype : {"float32", "float64"}, default="float32"
-        Floating-point type of the network.
+        Floating-point type of the network and of the data it trains on, whatever the
+        input's (scikit-learn's MLP computes in the input's: ``"float64"`` gives its
+        precision on float64 data, at a cost measured by ``benchmarks/bench_dtype.py``).
     verbose : bool, default=False
-        Print one line per epoch to standard output, as scikit-learn's MLP does.
+        Print scikit-learn's lines (``Iteration 1, loss = ...``, and ``Validation score: ...``
+        with early stopping) with the data loss and the penalty after them.
     warm_start : bool, default=False
         Start ``fit`` from the weights of the previous fit (the optimizer starts afresh).
+        ``loss_curve_``, ``validation_scores_`` and ``t_`` go on from the previous fit;
+        ``n_iter_`` counts this fit's epochs, as in scikit-learn.
 
     Attributes
     ----------
@@ -113,7 +139,9 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
     loss_ : float
         Objective (data loss plus penalty) at the last epoch.
     loss_curve_ : list of float
-        Objective per epoch (mean of the minibatch losses plus the penalty).
+        Objective per epoch (mean of the minibatch losses plus the penalty), over every
+        fit of a warm start or ``partial_fit`` (per L-BFGS iteration with ``lbfgs``, where
+        scikit-learn keeps none).
     best_loss_ : float or None
         Smallest value of ``loss_curve_``; ``None`` with early stopping.
     validation_scores_ : list of float or None
@@ -121,9 +149,11 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
     best_validation_score_ : float or None
         Best validation accuracy with early stopping, else ``None``.
     n_iter_ : int
-        Epochs (or L-BFGS iterations) trained.
+        Epochs (or L-BFGS iterations) of the last call to ``fit`` (1 after ``partial_fit``),
+        as in scikit-learn; ``len(history_)`` counts every epoch.
     t_ : int
-        Training samples seen.
+        Training rows seen, over every fit of a warm start or ``partial_fit`` (with ``lbfgs``,
+        rows times iterations, where scikit-learn leaves 0).
     history_ : list of dict
         Per-epoch records: ``train_loss``, ``penalty``, ``objective``, validation metrics
         and ``weight_norms`` (Frobenius norm of each weight matrix); see
@@ -179,10 +209,20 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         """Encoded targets, task, class labels, ``y.ndim`` and no target transformer; checks
         the labels against earlier calls."""
         check_classification_targets(y)
+        kind = type_of_target(y)
+        if reset and self.warm_start and getattr(self, "classes_", None) is not None and kind != "multilabel-indicator":
+            if set(unique_labels(y)) != set(self.classes_):  # scikit-learn's words
+                raise DataError(
+                    "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                    f"Previously got {self.classes_}, `y` has {unique_labels(y)}"
+                )
         if reset:
-            kind = type_of_target(y)
-            labels = LabelBinarizer().fit(unique_labels(classes, y) if classes is not None else y).classes_
+            # A multilabel y names its labels by column (scikit-learn ignores `classes` then).
+            given = y if classes is None or kind == "multilabel-indicator" else unique_labels(classes)
+            labels = LabelBinarizer().fit(given).classes_
             task = {"multilabel-indicator": "multilabel", "binary": "binary"}.get(kind, "multiclass")
+            if classes is not None and task != "multilabel":
+                task = "binary" if len(labels) == 2 else "multiclass"
             if len(labels) < 2 and task != "multilabel":
                 raise DataError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data "
@@ -190,16 +230,13 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
                 )
         else:
             labels, task = self.classes_, self._task
-            if classes is not None and not np.array_equal(np.unique(classes), labels):
+            self._check_same_kind(y, kind, classes)
+        if task != "multilabel":
+            # scikit-learn's words (MLPClassifier._validate_input).
+            seen = unique_labels(y)
+            if len(np.setdiff1d(seen, labels)):
                 raise DataError(
-                    f"`classes={np.unique(classes).tolist()}` is not the same as on the first call to partial_fit, "
-                    f"which was {labels.tolist()}."
-                )
-            unseen = np.setdiff1d(unique_labels(y), labels) if task != "multilabel" else []
-            if len(unseen):
-                raise DataError(
-                    f"y has classes {unseen.tolist()} not seen in the first call to fit or partial_fit: "
-                    f"{labels.tolist()}."
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {labels}. 'y' has {seen}."
                 )
         if task == "multilabel":
             return np.asarray(y, dtype=np.float64), task, labels, y.ndim, None
@@ -208,8 +245,28 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
             return indices.astype(np.float64).reshape(-1, 1), task, labels, y.ndim, None
         return indices, task, labels, y.ndim, None
 
+    def _check_same_kind(self, y: np.ndarray, kind: str, classes: Any) -> None:
+        """A later partial_fit continues the first fit: the same kind of targets, the same classes."""
+        multilabel = self._task == "multilabel"
+        if multilabel != (kind == "multilabel-indicator"):
+            raise DataError(
+                f"y is {kind!r} but {type(self).__name__} was fitted on "
+                f"{'a multilabel indicator matrix' if multilabel else 'class labels'}; partial_fit continues the "
+                "first fit's kind of targets."
+            )
+        if multilabel and y.shape[1] != len(self.classes_):
+            raise DataError(
+                f"y has {y.shape[1]} label columns; expected {len(self.classes_)}, as in the first call to fit or "
+                "partial_fit."
+            )
+        # scikit-learn's words (sklearn.utils.multiclass._check_partial_fit_first_call).
+        if classes is not None and not multilabel and not np.array_equal(self.classes_, unique_labels(classes)):
+            raise DataError(
+                f"`classes={classes!r}` is not the same as on last call to partial_fit, was: {self.classes_!r}"
+            )
+
     @available_if(is_stochastic)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, continuing from the current weights and optimizer state.
 
         m in the penalty is the number of rows (or weight sum) of this call's data.
@@ -219,14 +276,17 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         X : array-like or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         classes : array-like of shape (n_classes,), default=None
-            All classes over all calls; required on the first call unless ``y`` holds
-            them all.
+            All classes over all calls (``np.unique(y_all)``); required on the first call,
+            as in scikit-learn (then checked: a changed ``classes``, or a ``y`` with a class
+            not among them, is refused). For a multilabel ``y`` its columns are the labels.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self
         """
+        if classes is None and getattr(self, "classes_", None) is None:
+            raise InvalidParameterError("classes must be passed on the first call to partial_fit.")
         return self._partial_fit(X, y, sample_weight, classes)
 
     def predict(self, X):

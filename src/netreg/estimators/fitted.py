@@ -19,7 +19,13 @@ from netreg.nets import MLP
 
 __all__ = ["FittedState", "set_fitted_state", "fitted_state"]
 
-_OUT_ACTIVATION = {"multiclass": "softmax", "regression": "identity", "binary": "logistic", "multilabel": "logistic"}
+_OUT_ACTIVATION = {
+    "multiclass": "softmax",
+    "regression": "identity",
+    "poisson": "exp",
+    "binary": "logistic",
+    "multilabel": "logistic",
+}
 
 
 @dataclass
@@ -30,7 +36,9 @@ class FittedState:
     ----------
     module : torch.nn.Module
         The trained network (CPU, eval mode): netreg's MLP or the estimator's ``module``.
-    task : {"regression", "binary", "multiclass", "multilabel"}
+    task : {"regression", "poisson", "binary", "multiclass", "multilabel"}
+        ``"poisson"`` is a regression whose outputs are log means (``out_activation_``
+        ``"exp"``); a fitted estimator reads back as ``"regression"`` with its ``loss``.
     classes : ndarray or None
         Class labels (``None`` for regression).
     y_ndim : int
@@ -39,7 +47,8 @@ class FittedState:
         ``X.shape[1]``, as scikit-learn counts features.
     feature_names : ndarray of str or None
     history : list of dict
-        Per-epoch records of every fit so far (:mod:`netreg.history`).
+        Per-epoch records of every fit so far (:mod:`netreg.history`); each fit numbers
+        its epochs from 1, so the last record's ``epoch`` is the last fit's ``n_iter_``.
     status : str
         Why the last fit stopped.
     n_samples_seen : int
@@ -104,10 +113,13 @@ def set_fitted_state(estimator: Any, state: FittedState) -> None:
         estimator.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
     elif hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
-    estimator.out_activation_ = _OUT_ACTIVATION[state.task]
-    estimator._task = state.task
+    task = state.task
+    if task == "regression" and getattr(estimator, "loss", None) == "poisson":
+        task = "poisson"  # a saved model reads back as a regression; its loss says which
+    estimator.out_activation_ = _OUT_ACTIVATION[task]
+    estimator._task = "regression" if task == "poisson" else task
     estimator._y_ndim = int(state.y_ndim)
-    if state.task != "regression":
+    if estimator._task != "regression":
         estimator.classes_ = np.asarray(state.classes)
         estimator._label_binarizer = LabelBinarizer().fit(
             estimator.classes_ if state.task != "multilabel" else np.eye(len(estimator.classes_))
@@ -125,7 +137,8 @@ def set_fitted_state(estimator: Any, state: FittedState) -> None:
         estimator.best_validation_score_ = None
         losses = [loss for loss in estimator.loss_curve_ if loss is not None]
         estimator.best_loss_ = min(losses) if losses else float("nan")
-    estimator.n_iter_ = len(history)
+    # scikit-learn's n_iter_ counts the last call's epochs (warm_start, partial_fit: 1).
+    estimator.n_iter_ = int(history[-1].get("epoch", len(history))) if history else 0
     estimator.t_ = int(state.n_samples_seen)
     estimator.status_ = state.status
     estimator._optimizer_state = state.optimizer_state

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -102,15 +103,17 @@ def check_output(estimator: Any, network: nn.Module, X: np.ndarray, n_outputs: i
     parameter = next(network.parameters(), None)
     dtype = parameter.dtype if parameter is not None else torch.float32
     training = network.training
+    first = X[:2].toarray() if sp.issparse(X) else X[:2]
+    n_rows = first.shape[0]
     try:
         with torch.no_grad():
-            shape = tuple(network.eval()(torch.as_tensor(X[:2], dtype=dtype)).shape)
+            shape = tuple(network.eval()(torch.as_tensor(first, dtype=dtype)).shape)
     except (RuntimeError, ValueError, TypeError, IndexError):
         return  # the engine says why the module cannot run on X
     finally:
         network.train(training)
-    if shape != (min(2, len(X)), n_outputs):
+    if shape != (n_rows, n_outputs):
         raise DataError(
-            f"The module's output has shape {shape} for {min(2, len(X))} rows; {type(estimator).__name__} expected "
-            f"shape {(min(2, len(X)), n_outputs)}: n_outputs={n_outputs}, what the module is told."
+            f"The module's output has shape {shape} for {n_rows} rows; {type(estimator).__name__} expected "
+            f"shape {(n_rows, n_outputs)}: n_outputs={n_outputs}, what the module is told."
         )

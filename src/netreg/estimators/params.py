@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
 from torch import nn
 
@@ -59,11 +59,15 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("module_kwargs", None, [None, dict]),
     Param("solver", "adam", [StrOptions({"lbfgs", "sgd", "adam"})]),
     Param("alpha", 0.0001, [Interval(Real, 0, None, closed="left")]),
+    # What alpha is divided by in sgd/adam steps: m (netreg's objective) or the batch (scikit-learn's).
+    Param("alpha_scale", "n_samples", [StrOptions({"n_samples", "batch"})]),
     Param("penalty", "l2", [StrOptions({"l2", "l1", "elasticnet"})]),
     Param("l1_ratio", 0.5, [Interval(Real, 0, 1, closed="both")]),
     Param("dropout", 0.0, [Interval(Real, 0, 1, closed="left")]),
     Param("batch_size", "auto", [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]),
+    Param("learning_rate", "constant", [StrOptions({"constant", "invscaling", "adaptive"})]),
     Param("learning_rate_init", 0.001, [Interval(Real, 0, None, closed="neither")]),
+    Param("power_t", 0.5, [Interval(Real, 0, None, closed="left")]),
     Param("momentum", 0.9, [Interval(Real, 0, 1, closed="both")]),
     Param("nesterovs_momentum", True, ["boolean"]),
     Param("beta_1", 0.9, [Interval(Real, 0, 1, closed="left")]),
@@ -71,9 +75,9 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("epsilon", 1e-8, [Interval(Real, 0, None, closed="neither")]),
     Param("max_iter", 200, [Interval(Integral, 1, None, closed="left")]),
     Param("tol", 1e-4, [Interval(Real, 0, None, closed="left")]),
-    Param("n_iter_no_change", 10, [Interval(Integral, 1, None, closed="left")]),
+    Param("n_iter_no_change", 10, [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})]),
     Param("early_stopping", False, ["boolean"]),
-    Param("validation_fraction", 0.1, [Interval(Real, 0, 1, closed="neither")]),
+    Param("validation_fraction", 0.1, [Interval(Real, 0, 1, closed="left")]),
     Param("max_fun", 15000, [Interval(Integral, 1, None, closed="left")]),
     Param("shuffle", True, ["boolean"]),
     Param("random_state", None, ["random_state"]),
@@ -83,9 +87,11 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("warm_start", False, ["boolean"]),
 )
 
-#: ``NetRegRegressor`` adds a transformer of the targets, as scikit-learn's
-#: ``TransformedTargetRegressor`` takes it.
+#: ``NetRegRegressor`` adds ``MLPRegressor``'s ``loss`` (keyword-only here: scikit-learn's
+#: first positional parameter, netreg's first two stay those of the classifier) and a
+#: transformer of the targets, as scikit-learn's ``TransformedTargetRegressor`` takes it.
 REGRESSOR_PARAMS: tuple[Param, ...] = MLP_PARAMS + (
+    Param("loss", "squared_error", [StrOptions({"squared_error", "poisson"})]),
     Param("transformer", None, [None, HasMethods(["fit", "transform", "inverse_transform"])]),
 )
 

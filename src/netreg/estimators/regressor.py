@@ -18,7 +18,8 @@ class NetRegRegressor(RegressorMixin, BaseNetReg):
     r"""Multi-layer perceptron regressor with exact L2 / L1 / elastic-net regularization.
 
     A drop-in for ``sklearn.neural_network.MLPRegressor``, trained by netreg's engine. It
-    minimizes half the squared error plus the penalty, for every solver:
+    minimizes half the squared error (or, with ``loss="poisson"``, half the Poisson deviance)
+    plus the penalty, for every solver:
 
     .. math:: J(W) = \frac{1}{2m} \sum_i \lVert y_i - f(x_i) \rVert^2
               + \frac{\alpha}{2m} \sum_j \lVert W_j \rVert_F^2
@@ -29,11 +30,16 @@ class NetRegRegressor(RegressorMixin, BaseNetReg):
 
     Parameters
     ----------
-    hidden_layer_sizes, activation, module, module_kwargs, solver, alpha, penalty, l1_ratio, dropout, \
-batch_size, learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \
-n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \
+    hidden_layer_sizes, activation, module, module_kwargs, solver, alpha, alpha_scale, penalty, l1_ratio, \
+dropout, batch_size, learning_rate, learning_rate_init, power_t, momentum, nesterovs_momentum, beta_1, beta_2, \
+epsilon, max_iter, tol, n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \
 device, dtype, verbose, warm_start
         As in :class:`NetRegClassifier`; early stopping watches the validation R^2.
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        The data loss, as ``MLPRegressor``'s: half the squared error, or half the Poisson
+        deviance ``y log(y / mu) - y + mu`` of the mean ``mu = exp(output)`` (a log link:
+        ``out_activation_`` is ``"exp"`` and ``predict`` returns ``mu``), for counts or
+        rates ``y >= 0``. Keyword-only here (``MLPRegressor`` takes it first by position).
     transformer : transformer or None, default=None
         A transformer of the targets, as scikit-learn's ``TransformedTargetRegressor``
         takes it: fitted on ``y`` by ``fit`` (on the first call of ``partial_fit``), the
@@ -51,7 +57,7 @@ best_validation_score_, n_iter_, t_, history_, status_, module_, n_layers_, n_ou
 n_features_in_, input_shape_, feature_names_in_
         As in :class:`NetRegClassifier` (validation scores are R^2).
     out_activation_ : str
-        ``"identity"``.
+        ``"identity"``, or ``"exp"`` with ``loss="poisson"``.
     transformer_ : transformer
         The fitted ``transformer``, when one was given.
 
@@ -96,7 +102,7 @@ n_features_in_, input_shape_, feature_names_in_
         y_ndim = y.ndim if reset else self._y_ndim
         if transformer is not None:
             targets = np.asarray(transformer.transform(targets), dtype=np.float64).reshape(len(y), -1)
-        return targets, "regression", None, y_ndim, transformer
+        return targets, "poisson" if self.loss == "poisson" else "regression", None, y_ndim, transformer
 
     @available_if(is_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
@@ -109,8 +115,11 @@ n_features_in_, input_shape_, feature_names_in_
         return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):
-        """Predicted values, shape (n_samples,) or (n_samples, n_outputs), in the target's units."""
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs), in the target's units
+        (with ``loss="poisson"``, the means ``exp(output)``)."""
         output = self._raw_output(X).numpy()
+        if self.out_activation_ == "exp":
+            output = np.exp(output)
         if getattr(self, "transformer_", None) is not None:
             output = np.asarray(self.transformer_.inverse_transform(output), dtype=np.float64)
         return output.ravel() if self._y_ndim == 1 else output

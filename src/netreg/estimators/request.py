@@ -10,6 +10,7 @@ on that member's rows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from sklearn.utils import check_random_state
 from torch import nn
 
 from netreg.engine import TrainConfig
+from netreg.exceptions import DataError
 from netreg.penalties import Penalty
 
 __all__ = ["TrainingRequest", "draw_seed"]
@@ -110,10 +112,28 @@ class TrainingRequest:
 
     def holdout(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Split ``rows`` into training and early-stopping rows, as the estimator's own fit
-        on ``rows`` would: ``validation_fraction`` held out, stratified for classifiers.
+        on ``rows`` would: ``validation_fraction`` held out (rounded up to whole rows, as
+        ``train_test_split`` rounds), stratified by class for classifiers.
+
+        Raises
+        ------
+        DataError
+            When the validation set would have fewer than 2 rows, or a stratified split
+            cannot hold every class on both sides; the message gives the sizes.
+
+        Examples
+        --------
+        >>> from netreg import NetRegClassifier
+        >>> X, y = np.zeros((30, 2)), np.repeat([0, 1, 2], 10)
+        >>> request = NetRegClassifier(early_stopping=True, validation_fraction=0.05).training_request(X, y)
+        >>> request.holdout(np.arange(30))
+        Traceback (most recent call last):
+        ...
+        netreg.exceptions.DataError: The validation set is too small: validation_fraction=0.05 of 30 training rows holds out 2 rows, fewer than the 3 classes (the split is stratified: each class needs a row on each side). Increase validation_fraction or the size of your dataset, or set early_stopping=False.
         """
         _, rng = draw_seed(self.random_state)
         stratify = self.targets[rows] if self.task in ("binary", "multiclass") else None
+        _check_holdout(len(rows), self.validation_fraction, stratify)
         train, stop = train_test_split(rows, test_size=self.validation_fraction, random_state=rng, stratify=stratify)
         return np.sort(train), np.sort(stop)
 
@@ -126,4 +146,32 @@ class TrainingRequest:
             early_stopping=early_stopping,
             early_stopping_metric="score",
             monitor=monitor,
+        )
+
+
+_FIX = "Increase validation_fraction or the size of your dataset, or set early_stopping=False."
+
+
+def _check_holdout(n_rows: int, fraction: float, stratify: np.ndarray | None) -> None:
+    """Refuse an early-stopping split that cannot be drawn (scikit-learn raises from deep in
+    ``train_test_split``); say how many rows each side would get and what it needs."""
+    n_val = math.ceil(fraction * n_rows)
+    n_train = n_rows - n_val
+    where = f"validation_fraction={fraction:g} of {n_rows} training rows holds out {n_val} row{'s' * (n_val != 1)}"
+    if n_val < 2 or n_train < 1:
+        side = "early stopping needs at least 2" if n_val < 2 else "leaving none to train on"
+        raise DataError(f"The validation set is too small: {where}; {side}. {_FIX}")
+    if stratify is None:
+        return
+    labels, counts = np.unique(stratify, axis=0, return_counts=True)
+    stratified = f"fewer than the {len(labels)} classes (the split is stratified: each class needs a row on each side)"
+    if n_val < len(labels):
+        raise DataError(f"The validation set is too small: {where}, {stratified}. {_FIX}")
+    if n_train < len(labels):
+        raise DataError(f"The training set is too small: {where}, leaving {n_train} to train on, {stratified}. {_FIX}")
+    if counts.min() < 2:
+        raise DataError(
+            f"A class has only {int(counts.min())} training row (class index {labels[counts.argmin()].ravel()[0]:g}): "
+            "early stopping's stratified split needs at least 2 rows of each class, one on each side. Add rows of "
+            "that class, or set early_stopping=False."
         )

@@ -34,7 +34,7 @@ from netreg.evidence.ggn import exact_member_ggn, kfac_factors
 from netreg.evidence.inputs import check_rows
 from netreg.evidence.network import StackedMLP, stack_members
 from netreg.exceptions import invalid
-from netreg.losses import Task, get_task
+from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
 
 __all__ = [
     "EXACT_MAX_PARAMS",
@@ -135,7 +135,7 @@ def compute_curvature(
     exact_max_params: int = EXACT_MAX_PARAMS,
 ) -> Curvature:
     """:func:`ggn_curvature` on validated inputs (float64 rows and sample weights)."""
-    task = get_task(task)
+    task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
     method = check_options(curvature, "curvature", list(CURVATURES))
     limit = check_int(exact_max_params, "exact_max_params", low=0)
     if method == "auto":

@@ -61,7 +61,7 @@ import torch
 from torch import Tensor
 
 from netreg.evidence.network import StackedMLP, forward_records
-from netreg.losses import Task, get_task
+from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
 
 __all__ = ["loss_hessian_factor", "ggn_matrix", "kfac_factors", "exact_member_ggn"]
 
@@ -81,7 +81,7 @@ def loss_hessian_factor(task: str | Task, out: Tensor) -> Tensor:
     >>> bool(torch.allclose(S.T @ S, torch.diag(p) - torch.outer(p, p)))
     True
     """
-    name = get_task(task).name
+    name = get_task(task, among=GAUSSIAN_OR_BERNOULLI).name
     eye = torch.eye(out.shape[-1], dtype=out.dtype, device=out.device)
     if name == "regression":
         return eye.expand(*out.shape, out.shape[-1])
@@ -108,7 +108,7 @@ def ggn_matrix(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task) 
     >>> bool(torch.allclose(H[0], x.T @ x))
     True
     """
-    task = get_task(task)
+    task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
     return torch.stack([exact_member_ggn(net.member(k), x, weight, task) for k in range(net.n_members)])
 
 
@@ -128,7 +128,7 @@ def kfac_factors(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task
     >>> bool(torch.allclose(torch.kron(G[0], A[0]), x.T @ x))
     True
     """
-    task = get_task(task)
+    task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
     K, c = net.n_members, net.layer_sizes[-1]
     A = [torch.zeros(w.shape[2], w.shape[2], dtype=x.dtype, device=x.device) for w in net.weights]
     G = [torch.zeros(K, w.shape[1], w.shape[1], dtype=x.dtype, device=x.device) for w in net.weights]

@@ -17,7 +17,7 @@ from torch import Tensor
 from netreg.data import check_float_array, check_same_rows
 from netreg.evidence.network import StackedMLP
 from netreg.exceptions import bad_data, invalid
-from netreg.losses import Task, get_task
+from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
 
 __all__ = ["EvidenceData", "check_data", "check_rows"]
 
@@ -102,7 +102,7 @@ def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weig
     ...
     netreg.exceptions.DataError: y is 3.0 at row 0; expected class indices 0, 1, ..., 2 for a multiclass network of 3 outputs.
     """
-    task = get_task(task)
+    task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
     n_outputs = net.layer_sizes[-1]
     if task.name == "binary" and n_outputs != 1:
         raise invalid(

@@ -3,8 +3,10 @@
 For each member a sweep keeps, beside its scores, the hidden units its penalty switched off
 (always: it costs nothing) and, on the folds the plan names, its Laplace evidence and
 MacKay's effective number of parameters on its own training rows
-(:func:`netreg.evidence.log_evidence`). The evidence describes the L2 penalty only (a
-Gaussian prior); with L1 or the elastic net only the units are counted.
+(:func:`netreg.evidence.log_evidence`). The evidence describes the L2 penalty of the
+objective ``alpha / (2 m)`` only (a Gaussian prior) and a Gaussian or Bernoulli likelihood;
+with L1 or the elastic net, ``alpha_scale="batch"`` or the Poisson loss only the units are
+counted (:func:`evidence_gap`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,37 @@ from netreg.nets import MLP
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
 
-__all__ = ["member_diagnostics", "member_record", "member_scores", "member_estimator", "assemble_record"]
+__all__ = [
+    "evidence_gap",
+    "member_diagnostics",
+    "member_record",
+    "member_scores",
+    "member_estimator",
+    "assemble_record",
+]
+
+
+def evidence_gap(plan: SweepPlan) -> str:
+    """Why the Laplace evidence does not describe the plan's members (``""`` when it does).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from netreg import NetRegRegressor
+    >>> from netreg.tuning import plan_sweep
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> evidence_gap(plan_sweep(NetRegRegressor((4,), loss="poisson"), X, y, alphas=[0.1, 1.0], cv=2))
+    'the Poisson loss (the evidence reads a Gaussian or Bernoulli likelihood)'
+    """
+    if not isinstance(plan.template, MLP):
+        return "a module other than netreg's MLP (the evidence reads its layers and activation)"
+    if plan.penalty.get("name") != "l2":
+        return f"penalty={plan.penalty.get('name')!r} (the evidence reads an L2 penalty as a Gaussian prior)"
+    if plan.task == "poisson":
+        return "the Poisson loss (the evidence reads a Gaussian or Bernoulli likelihood)"
+    if plan.config.alpha_scale == "batch" and plan.config.solver != "lbfgs":
+        return "alpha_scale='batch' (the evidence reads the penalty alpha / (2 m) of the whole training set)"
+    return ""
 
 
 def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> dict[str, Any]:
@@ -44,7 +76,7 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
     if not isinstance(plan.template, MLP):
         return {}
     alpha_index, fold = key
-    if fold not in plan.evidence_folds or plan.penalty.get("name") != "l2" or result.status == "diverged":
+    if fold not in plan.evidence_folds or evidence_gap(plan) or result.status == "diverged":
         return {"units_off": units_off(result.state_dict)[0].tolist()}
     rows = plan.train_rows[fold]
     evidence = log_evidence(

@@ -176,15 +176,17 @@ def _init_doc(kind: str) -> str:
     return f"""
     Parameters
     ----------
-    hidden_layer_sizes, activation, module, module_kwargs, solver, penalty, l1_ratio, dropout, \\
-batch_size, learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \\
-n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \\
-device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else ""}
+    hidden_layer_sizes, activation, module, module_kwargs, solver, alpha_scale, penalty, l1_ratio, dropout, \\
+batch_size, learning_rate, learning_rate_init, power_t, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, \\
+max_iter, tol, n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \\
+device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind else ""}
         As in :class:`netreg.{kind}`; every member of the sweep and the refit use them. With
         ``early_stopping``, each member holds out ``validation_fraction`` of its fold's
         training rows to stop on; the fold's held-out rows only score it. With a
         ``module``, every member is that module (BatchNorm statistics and dropout masks its
-        own, as in a fit alone) and ``X`` may have rows of any shape.
+        own, as in a fit alone) and ``X`` may have rows of any shape. A sparse ``X`` is made
+        dense once for the sweep (its grid, store and evidence read an array); the refit
+        trains on it sparse.
     alphas : int or array-like of float, default=16
         The strengths to try (>= 0, at least two distinct values), or the size of a
         log-spaced default grid that runs from negligible to dominant for the data (see

@@ -14,6 +14,7 @@ differences are the penalty's doing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
 from torch import nn
 
@@ -36,6 +38,9 @@ from netreg.tuning.halving import HalvingCallback, check_halving, halving_rungs
 from netreg.tuning.splits import cv_splits
 
 __all__ = ["SweepPlan", "plan_sweep", "plan_from_request", "check_seed", "train_chunk", "OnMember"]
+
+#: Parameters added after stores existed, and their defaults (left out of a sweep's spec at them).
+_LATER_DEFAULTS = {"learning_rate": "constant", "power_t": 0.5, "alpha_scale": "n_samples", "loss": "squared_error"}
 
 #: What :func:`train_chunk` calls as each member stops: ``(key, result, fit_time_s)``.
 OnMember = Callable[[tuple[int, int], MemberResult, float], None]
@@ -187,6 +192,10 @@ def plan_from_request(
     >>> plan_from_request(net, net.training_request(X, y), alphas=[0.1, 1.0], cv=None).folds[0][0].size
     150
     """
+    if sp.issparse(request.X):
+        # The sweep's grid, store fingerprint and evidence read the data as an array: a sparse
+        # X is made dense once here (each member's own fit, and the refit, keep it sparse).
+        request = dataclasses.replace(request, X=request.X.toarray())
     grid = resolve_alphas(alphas, np.asarray(request.X, dtype=np.float64))
     if cv is None:
         folds = [(np.arange(len(request.X)), np.arange(0))]
@@ -205,6 +214,10 @@ def plan_from_request(
     if params.get("module") is None:
         # The MLP's sweeps are specified as before the module parameters existed: their stores resume.
         params = {key: value for key, value in params.items() if key not in ("module", "module_kwargs")}
+    # So are sweeps that leave scikit-learn's later parameters at their defaults.
+    params = {
+        key: value for key, value in params.items() if key not in _LATER_DEFAULTS or _LATER_DEFAULTS[key] != value
+    }
     targets = request.targets
     spec = {
         "estimator": type(estimator).__name__,

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from netreg._checks import check_options
+from netreg.losses import get_task
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.rules import SELECTIONS, select_alpha
 from netreg.tuning.scoring import check_scoring, is_native, score
@@ -125,7 +126,7 @@ class SweepResult:
                     f"The chosen alpha, {self.alphas[best]:g}, is the smallest of the grid: a smaller one may score "
                     "better. Extend the grid downward (or add alpha = 0) to find out."
                 )
-        if best is not None and self.task == "regression":
+        if best is not None and get_task(self.task).regression:
             # Without folds (alpha by the evidence) the training R^2 is the only one there is.
             part = (
                 "val"

@@ -14,6 +14,7 @@ from typing import Any
 from sklearn.metrics import get_scorer_names
 
 from netreg.exceptions import invalid
+from netreg.losses import get_task
 
 __all__ = ["SCORINGS", "check_scoring", "is_native", "scoring_name", "score"]
 
@@ -45,7 +46,15 @@ def check_scoring(scoring: Any, task: str) -> Any:
     ...
     netreg.exceptions.InvalidParameterError: `scoring` must be 'neg_log_loss', 'accuracy', another scikit-learn scorer name or a callable scorer(estimator, X, y) for a classifier. Got scoring='r2'.
     """
-    kind = "regressor" if task == "regression" else "classifier"
+    kind = "regressor" if get_task(task).regression else "classifier"
+    if scoring == "neg_mean_squared_error" and task == "poisson":
+        # The native value is read from the training loss, the Poisson deviance here.
+        raise invalid(
+            "scoring",
+            "'r2' or another scorer with loss='poisson' ('neg_mean_squared_error' is read from the squared-error loss)",
+            scoring,
+            "Use 'neg_mean_poisson_deviance', or make_scorer(mean_squared_error, greater_is_better=False).",
+        )
     if callable(scoring) or (isinstance(scoring, str) and scoring not in SCORINGS and scoring in get_scorer_names()):
         return scoring
     if isinstance(scoring, str) and SCORINGS.get(scoring, (kind,))[0] == kind and scoring in SCORINGS:

@@ -20,6 +20,7 @@ from netreg.tuning.backends import get_backend
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.chunking import check_population_memory
 from netreg.tuning.chunking import chunk_size as default_chunk_size
+from netreg.tuning.diagnostics import evidence_gap
 from netreg.tuning.halving import with_halving_state
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
@@ -90,6 +91,8 @@ def run_sweep(
             "activation)",
             selection,
         )
+    if selection == "evidence" and evidence_gap(plan):
+        raise invalid("selection", f"'min' or '1se' with {evidence_gap(plan)}", selection)
     if not plan.has_folds and selection != "evidence":
         raise invalid(
             "selection", "'evidence' for a plan without folds (cv=None): it has no validation scores", selection

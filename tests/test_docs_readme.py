@@ -1,0 +1,52 @@
+"""README.md's drop-in section: its scikit-learn code runs as written, with only the imports swapped."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import warnings
+from pathlib import Path
+
+from sklearn.exceptions import ConvergenceWarning
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def _drop_in_code() -> str:
+    section = README.read_text().split("## A drop-in for scikit-learn's MLP", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    return code
+
+
+def test_the_drop_in_code_swaps_only_imports_of_scikit_learn_code():
+    code = _drop_in_code()
+    imports = [line for line in code.splitlines() if line.startswith(("from netreg", "import netreg"))]
+    assert imports == ["from netreg import NetRegClassifierCV", "from netreg import NetRegRegressor as MLPRegressor"]
+    # What the swapped imports stand for is there, commented out, for the reader to compare.
+    assert "# from sklearn.neural_network import MLPClassifier, MLPRegressor" in code
+    assert "# search = GridSearchCV(" in code
+    for piece in ('learning_rate="adaptive"', "early_stopping=True", "ColumnTransformer(", "OneHotEncoder()"):
+        assert piece in code, piece
+    assert 'pd.DataFrame(search.cv_results_).sort_values("rank_test_score")' in code
+
+
+def test_the_drop_in_code_runs_as_written_and_prints_what_it_should():
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the code's settings converge: no warning
+        namespace: dict = {"__name__": "readme_drop_in"}
+        exec(compile(_drop_in_code(), str(README), "exec"), namespace)
+    lines = output.getvalue().splitlines()
+    regression = re.fullmatch(r"price R\^2 on held-out homes: (0\.\d{3}) after (\d+) epochs", lines[0])
+    assert regression and float(regression[1]) > 0.9, lines[0]
+    # The one-hot columns reached the network as a sparse matrix, and it trained on them.
+    encoded = namespace["model"][0].transform(namespace["homes"][:5])
+    assert hasattr(encoded, "toarray") and namespace["regressor"].n_features_in_ == encoded.shape[1]
+    assert namespace["regressor"].history_[-1].get("learning_rate") is not None  # the adaptive schedule ran
+    assert lines[1].split() == ["param_alpha", "mean_test_score", "std_test_score", "rank_test_score"]
+    ranks = [int(line.split()[-1]) for line in lines[2:6]]
+    assert ranks == [1, 2, 3, 4]
+    best = re.fullmatch(r"best \{'alpha': ([\d.e-]+)\}: CV accuracy (0\.\d{3}), test (0\.\d{3})", lines[6])
+    assert best and float(best[2]) > 0.85 and float(best[3]) > 0.85, lines[6]
+    assert float(best[1]) == float(lines[2].split()[0])  # the best is the first row of the sorted table
