@@ -30,7 +30,7 @@ class Stored(SweepCallback):
         self.n += 1
 
 
-@pytest.mark.parametrize("name", ["solver", "alpha", "transformer", "learning_rate"])
+@pytest.mark.parametrize("name", ["solver", "alpha", "transformer", "no_such_parameter"])
 def test_estimator_params_take_the_other_parameters_by_their_names(digits_csv, refused, name):
     data = load_training_table(digits_csv, "target")
     params = make_estimator_params(data, hidden=(4,), solver="adam", max_iter=3, seed=0, extra={"dropout": 0.2})
