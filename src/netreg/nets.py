@@ -121,7 +121,8 @@ def stacked_mlp_forward(
     """The forward pass of K stacked MLPs at once: what ``vmap(MLP.forward)`` computes, faster.
 
     ``params["layers.j.weight"]`` is ``(K, out, in)`` and ``x`` is ``(n, d)`` (the same rows
-    for every member) or ``(K, n, d)``; returns ``(K, n, n_outputs)``. Each layer is one
+    for every member) or ``(K, n, d)``; returns ``(K, n, n_outputs)``. Weights without the
+    member axis (``(out, in)``, one member's) give that member's ``(n, n_outputs)``. Each layer is one
     batched matrix product and an in-place bias add, which spares the per-operation
     overhead of the generic ``vmap`` path (measured: 15 ms against 17 ms per training step
     of 80 members of 64-100-100-10 on 200 rows). Dropout draws an independent mask for
@@ -141,8 +142,12 @@ def stacked_mlp_forward(
     function = _IN_PLACE[activation]
     for j in range(n_layers):
         weight, bias = params[f"layers.{j}.weight"], params[f"layers.{j}.bias"]
-        # (n, d) @ (K, d, out) broadcasts shared rows over the members without copying them.
-        x = torch.matmul(x, weight.transpose(1, 2)).add_(bias.unsqueeze(1))
+        if weight.ndim == 2:
+            # One member's own weights: one fused product and bias add, as nn.Linear.
+            x = nn.functional.linear(x, weight, bias)
+        else:
+            # (n, d) @ (K, d, out) broadcasts shared rows over the members without copying them.
+            x = torch.matmul(x, weight.transpose(1, 2)).add_(bias.unsqueeze(1))
         if j < n_layers - 1:
             x = function(x)
             if dropout > 0.0:

@@ -76,3 +76,37 @@ def test_generic_forward_draws_different_dropout_masks_per_member():
     params, buffers = stack_module_state(nets)
     out = stacked_forward(nets[0])(params, buffers, torch.ones(3, 4), True)
     assert not torch.equal(out[0], out[1])
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_the_single_member_forward_equals_the_batched_one(dropout):
+    net = MLP(5, (7, 6), 3, dropout=dropout).double()
+    params = {name: p.detach().unsqueeze(0).requires_grad_(True) for name, p in net.named_parameters()}
+    x = torch.randn(9, 5, dtype=torch.float64)
+    outputs = []
+    for single in (False, True):
+        torch.manual_seed(3)  # the same dropout masks: one member draws what the batched path draws
+        outputs.append(stacked_forward(net, single=single)(params, {}, x, True))
+    assert outputs[1].shape == (1, 9, 3)
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(stacked_forward(net.eval(), single=True)(params, {}, x[None], False)[0], net(x))
+
+
+def test_a_batch_without_weights_is_the_plain_mean_with_the_row_count_as_total():
+    net = MLP(5, (7,), 4).double()
+    params = {name: p.detach().unsqueeze(0).requires_grad_(True) for name, p in net.named_parameters()}
+    x, target = torch.randn(6, 5, dtype=torch.float64), torch.randint(0, 4, (1, 6))
+    positions = (0, 2)
+    scales = [torch.full((1, 1, 1), 0.1, dtype=torch.float64)] * 2
+    task = get_task("multiclass")
+    forward = stacked_forward(net, single=True)
+    args = (forward, task.loss, params, list(params.values()), {})
+    ones = torch.ones(1, 6, dtype=torch.float64)
+    loss, total, grads = loss_and_grads(*args, Batch(x, target, ones, True), PenaltyTerm(positions, scales, 0.0))
+    plain_loss, plain_total, plain_grads = loss_and_grads(
+        *args, Batch(x, target, None, True), PenaltyTerm(positions, [0.1, 0.1], 0.0)
+    )
+    assert total.tolist() == [6.0] and plain_total is None
+    torch.testing.assert_close(plain_loss, loss, rtol=1e-14, atol=0)
+    for grad, reference in zip(plain_grads, grads):
+        torch.testing.assert_close(grad, reference, rtol=1e-13, atol=1e-15)

@@ -61,9 +61,11 @@ class TrainConfig:
         ``"auto"`` picks CUDA when available, else CPU; or any torch device string.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of weights and data.
-    eval_batch_size : int, default=65536
-        Rows times members per chunk when evaluating held-out sets (a population of K
-        members evaluates ``eval_batch_size // K`` rows at a time), to bound memory.
+    eval_batch_size : int, default=4096
+        Rows times members per chunk when evaluating held-out sets and each member's
+        final training metrics (a population of K members evaluates ``eval_batch_size // K``
+        rows at a time), to bound memory: a chunk's activations take about
+        ``4 * eval_batch_size * (n_features + sum of layer widths)`` bytes in float32.
 
     Examples
     --------
@@ -94,7 +96,7 @@ class TrainConfig:
     ftol: float = 2.220446049250313e-09
     device: str = "auto"
     dtype: str = "float32"
-    eval_batch_size: int = 65536
+    eval_batch_size: int = 4096
 
     def __post_init__(self) -> None:
         check_options(self.solver, "solver", list(SOLVERS))

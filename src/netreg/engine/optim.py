@@ -150,7 +150,7 @@ def adam_step_(
     usual case), PyTorch's fused Adam kernel does it in one pass over the tensors, instead
     of the nine passes of the multi-tensor path below.
     """
-    if fused and active is None and bool((state.step == state.step[0]).all()):
+    if fused and active is None and (len(state.step) == 1 or bool((state.step == state.step[0]).all())):
         state.step.add_(1)
         count = [state.step[0]] * len(params)
         # The fused kernel reads memory densely: a transposed gradient (from a transposed

@@ -30,11 +30,12 @@ Forward = Callable[[Mapping[str, Tensor], Mapping[str, Tensor], Tensor, bool], T
 
 class Batch(NamedTuple):
     """Rows fed to the population: inputs ``x`` (``(n, d)`` when ``shared`` by all members,
-    else ``(K, n, d)``), targets ``(K, n, ...)`` and row weights ``(K or 1, n)`` (0 on padding)."""
+    else ``(K, n, d)``), targets ``(K, n, ...)`` and row weights ``(K or 1, n)`` (0 on padding),
+    or ``None`` when every row weighs 1 (no padding, no sample weights)."""
 
     x: Tensor
     target: Tensor
-    weight: Tensor
+    weight: Tensor | None
     shared: bool
 
 
@@ -47,13 +48,19 @@ class PenaltyTerm(NamedTuple):
     l1_ratio: float
 
 
-def stacked_forward(template: nn.Module) -> Forward:
+def stacked_forward(template: nn.Module, *, single: bool = False) -> Forward:
     """The forward pass of K stacked copies of ``template``.
 
     ``template`` is the architecture; its ``training`` flag (dropout) is read at each call.
     netreg's own :class:`~netreg.nets.MLP` runs through its batched forward, about 1.5x
     faster than ``vmap``'s; any other module through ``vmap`` over
     ``torch.func.functional_call``, with an independent dropout mask per member.
+
+    With ``single`` (a run of one member, ``K = 1``), the MLP runs on the member's own
+    weights (views without the member axis) with plain 2-D products, as ``nn.Linear``
+    computes them, instead of batched products over a member axis of length 1, which cost
+    more and leave transposed weight gradients that the fused Adam step must copy first.
+    The result is the same up to rounding.
 
     Examples
     --------
@@ -73,7 +80,14 @@ def stacked_forward(template: nn.Module) -> Forward:
                 params, x, n_layers=n_layers, activation=activation, dropout=dropout, training=template.training
             )
 
-        return mlp
+        def mlp_single(params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor, shared: bool) -> Tensor:
+            # squeeze, not [0]: its backward is a free reshape, where select's fills a new zero tensor.
+            own = {name: p.squeeze(0) for name, p in params.items()}
+            rows = x if shared else x.squeeze(0)
+            kwargs = {"n_layers": n_layers, "activation": activation, "dropout": dropout, "training": template.training}
+            return stacked_mlp_forward(own, rows, **kwargs).unsqueeze(0)
+
+        return mlp_single if single else mlp
 
     def call(params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor) -> Tensor:
         return functional_call(template, (params, buffers), (x,))
@@ -98,7 +112,8 @@ def loss_and_grads(
 ) -> tuple[Tensor, Tensor, list[Tensor]]:
     r"""Each member's weighted mean data loss on ``batch`` and the gradient of its objective.
 
-    For member k with row weights :math:`w_{ki}` (its sample weights, 0 on padding)
+    For member k with row weights :math:`w_{ki}` (its sample weights, 0 on padding; all 1
+    when ``batch.weight`` is ``None``)
 
     .. math::
 
@@ -125,8 +140,9 @@ def loss_and_grads(
     -------
     loss : Tensor
         ``(K,)`` :math:`L_k`, detached.
-    total : Tensor
-        ``(K,)`` or ``(1,)`` (shared rows) sum of the row weights, detached.
+    total : Tensor or None
+        ``(K,)`` or ``(1,)`` (shared rows) sum of the row weights, detached; ``None``
+        when ``batch.weight`` is ``None`` (each member's total is the number of rows).
     grads : list of Tensor
         :math:`g_k` stacked, one per parameter of ``param_list``.
 
@@ -143,11 +159,16 @@ def loss_and_grads(
     ([2.0, 2.0], [4.0, 5.0])
     """
     out = forward(params, buffers, batch.x, batch.shared)
-    total = batch.weight.sum(1)
-    data = (loss(out, batch.target) * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
+    if batch.weight is None:
+        total = None
+        data = loss(out, batch.target).mean(1)
+    else:
+        total = batch.weight.sum(1)
+        data = (loss(out, batch.target) * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
+        total = total.detach()
     grads = list(torch.autograd.grad(data.sum(), param_list))
     positions = penalty.positions
     penalties.add_scaled_grad_(
         [param_list[i] for i in positions], [grads[i] for i in positions], penalty.scales, l1_ratio=penalty.l1_ratio
     )
-    return data.detach(), total.detach(), grads
+    return data.detach(), total, grads
