@@ -300,7 +300,7 @@ def _initial_states(
 def _reset_state(module: nn.Module, seed: int) -> dict[str, Tensor]:
     """The module's state after re-initializing it under ``seed``, leaving ``module`` untouched."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)  # the CPU's: torch.manual_seed also queues CUDA's, slowly
         member = copy.deepcopy(module).cpu()
         # A model that defines its own reset_parameters knows its initialization; its
         # submodules' resets would overwrite it (MLP uses Glorot, nn.Linear Kaiming).

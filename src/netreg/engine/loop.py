@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 from torch import Tensor
 
 from netreg import penalties
@@ -35,6 +34,7 @@ from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
 from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
 from netreg.engine.stopping import advance, status_message, statuses, watched_metric
+from netreg.engine.threads import limit_threads, run_threads
 from netreg.exceptions import DivergenceError
 
 __all__ = ["Trainer"]
@@ -77,10 +77,14 @@ class Trainer:
         inputs = self.inputs
         started = time.perf_counter()
         cuda = [inputs.device] if inputs.device.type == "cuda" else []
-        # NumPy's and SciPy's BLAS threads spin-wait after each small call and take the
-        # cores torch's threads need: with 2 cores, L-BFGS iterations ran 15x slower.
-        with threadpool_limits(limits=1, user_api="blas"), torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(inputs.seeds[0])
+        threads = run_threads(self.config.n_threads, _step_flops(inputs))
+        with limit_threads(threads), torch.random.fork_rng(devices=cuda):
+            if cuda:
+                torch.manual_seed(inputs.seeds[0])
+            else:
+                # The CPU generator alone: torch.manual_seed also queues a CUDA seeding,
+                # recording a stack trace, which costs a millisecond per fit.
+                torch.default_generator.manual_seed(inputs.seeds[0])
             self.state = initial_state(inputs, self.solver)
             self.callbacks.notify(
                 "on_train_begin",
@@ -409,6 +413,15 @@ class _Diverged(Exception):
 
 class _Stopped(Exception):
     """Raised after a full-batch iteration: a callback stopped the member."""
+
+
+def _step_flops(inputs: Inputs) -> float:
+    """Floating-point operations of one training step, roughly: 6 per parameter and row
+    (2 forward, 4 backward) for each member; what the thread policy reads."""
+    n_params = sum(p.numel() for p in inputs.template.parameters())
+    longest = max(len(rows) for rows in inputs.train_rows)
+    batch = inputs.config.batch_size if inputs.config.solver != "lbfgs" else None
+    return 6.0 * n_params * min(batch or longest, longest) * inputs.n_members
 
 
 def _mean_loss(losses: list[Tensor], totals: list[Tensor | int], n_members: int) -> Tensor:

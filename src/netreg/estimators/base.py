@@ -20,6 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from netreg import penalties
 from netreg.engine import Callback, member_module, train_population
+from netreg.engine.threads import resolve_n_jobs
 from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.params import MLP_PARAMS, constraints, hidden_sizes, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
@@ -124,6 +125,7 @@ class BaseNetReg(BaseEstimator):
             "max_fun": int(self.max_fun),
             "device": self.device,
             "dtype": self.dtype,
+            "n_threads": resolve_n_jobs(self.n_jobs),
         }
 
     # -- fitting -----------------------------------------------------------------------

@@ -170,7 +170,9 @@ def plan_from_request(
     config = request.config(max(len(r) for r in train_rows), early_stopping=request.early_stopping, monitor=monitor)
     X64 = np.ascontiguousarray(request.X, dtype=np.float64)
     sample_weight = np.asarray(request.sample_weight, dtype=np.float64)
-    params = {key: value for key, value in estimator.get_params().items() if key not in ("alpha", "verbose", "device")}
+    # What cannot change the members (up to rounding) does not identify the sweep.
+    ignored = ("alpha", "verbose", "device", "n_jobs")
+    params = {key: value for key, value in estimator.get_params().items() if key not in ignored}
     targets = request.targets
     spec = {
         "estimator": type(estimator).__name__,
