@@ -57,12 +57,13 @@ class Trainer:
         # A run of one member (a single fit) takes the fast path of each step: its own
         # weights in plain 2-D products, batches cut from one order without padding or
         # masks, no row weights when all are 1, the penalty's scales as numbers. On digits
-        # (64-100-100-10, batch 64) a step went from 3.6 to 2.6 million instructions
+        # (64-100-100-10, batch 64) a step went from 3.6 to 2.4 million instructions
         # (callgrind), against 2.2 for a plain torch loop. Decided once: a population whose
         # callbacks stop all but one member computes as it did, bit for bit.
         self.single = inputs.n_members == 1
         self.unit_weights = bool((inputs.sample_weight == 1).all())
         self.forward = stacked_forward(inputs.template, single=self.single)
+        self._own: tuple[PopulationState, dict[str, Tensor], list[Tensor]] | None = None
         self.keep_best = inputs.config.early_stopping and not self.solver.full_batch
         self.state: PopulationState | None = None
         self.results: list[MemberResult] = []
@@ -162,12 +163,32 @@ class Trainer:
         the number of rows when all rows weigh 1).
         """
         inputs, state = self.inputs, self.state
-        batch = self.member_batch(index) if self.single else self.population_batch(index)
+        if self.single:
+            params, param_list = self.own_params()
+            batch = self.member_batch(index)
+        else:
+            params, param_list, batch = state.params, state.param_list, self.population_batch(index)
         loss, total, grads = loss_and_grads(
-            self.forward, inputs.task.loss, state.params, state.param_list, state.buffers, batch, penalty
+            self.forward, inputs.task.loss, params, param_list, state.buffers, batch, penalty
         )
+        if self.single:
+            grads = [grad.unsqueeze(0) for grad in grads]
         self.solver.step(state.param_list, grads, state.optimizer, active)
         return loss, batch.target.shape[1] if total is None else total
+
+    def own_params(self) -> tuple[dict[str, Tensor], list[Tensor]]:
+        """A single member's parameters without the member axis: leaves of their own that share
+        the stacked parameters' memory, so every solver step moves them too.
+
+        Gradients taken with respect to them come without the member axis, and no view
+        of a stacked parameter enters the graph (a view's backward, and its history rebuilt
+        after each in-place solver step, would cost every step).
+        """
+        state = self.state
+        if self._own is None or self._own[0] is not state:
+            own = {name: p.detach().squeeze(0).requires_grad_(True) for name, p in state.params.items()}
+            self._own = (state, own, list(own.values()))
+        return self._own[1], self._own[2]
 
     def member_batch(self, index: Tensor | slice) -> Batch:
         """The batch of a single member's rows ``index`` (no padding)."""

@@ -57,10 +57,10 @@ def stacked_forward(template: nn.Module, *, single: bool = False) -> Forward:
     ``torch.func.functional_call``, with an independent dropout mask per member.
 
     With ``single`` (a run of one member, ``K = 1``), the MLP runs on the member's own
-    weights (views without the member axis) with plain 2-D products, as ``nn.Linear``
-    computes them, instead of batched products over a member axis of length 1, which cost
-    more and leave transposed weight gradients that the fused Adam step must copy first.
-    The result is the same up to rounding.
+    weights (given without the member axis, or viewed so) with plain 2-D products, as
+    ``nn.Linear`` computes them, instead of batched products over a member axis of length
+    1, which cost more and leave transposed weight gradients that the fused Adam step must
+    copy first. The result is the same up to rounding.
 
     Examples
     --------
@@ -80,9 +80,12 @@ def stacked_forward(template: nn.Module, *, single: bool = False) -> Forward:
                 params, x, n_layers=n_layers, activation=activation, dropout=dropout, training=template.training
             )
 
+        member_ndim = {name: p.ndim for name, p in template.named_parameters()}
+
         def mlp_single(params: Mapping[str, Tensor], buffers: Mapping[str, Tensor], x: Tensor, shared: bool) -> Tensor:
-            # squeeze, not [0]: its backward is a free reshape, where select's fills a new zero tensor.
-            own = {name: p.squeeze(0) for name, p in params.items()}
+            # The member's own weights as they come, or the stacked ones of a population of one
+            # viewed without the member axis (squeeze, not [0]: its backward is a free reshape).
+            own = {name: p if p.ndim == member_ndim[name] else p.squeeze(0) for name, p in params.items()}
             rows = x if shared else x.squeeze(0)
             kwargs = {"n_layers": n_layers, "activation": activation, "dropout": dropout, "training": template.training}
             return stacked_mlp_forward(own, rows, **kwargs).unsqueeze(0)
@@ -166,7 +169,8 @@ def loss_and_grads(
         total = batch.weight.sum(1)
         data = (loss(out, batch.target) * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
         total = total.detach()
-    grads = list(torch.autograd.grad(data.sum(), param_list))
+    # The gradient of the sum of the members' losses, without a node for the sum.
+    grads = list(torch.autograd.grad(data, param_list, grad_outputs=torch.ones_like(data)))
     positions = penalty.positions
     penalties.add_scaled_grad_(
         [param_list[i] for i in positions], [grads[i] for i in positions], penalty.scales, l1_ratio=penalty.l1_ratio
