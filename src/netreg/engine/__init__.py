@@ -21,6 +21,7 @@ The package is a functional core with a thin loop:
 ``rows``        per-member rows: minibatch orders, held-out sets, evaluation
 ``callbacks``   :class:`Callback` and their dispatch; ``population`` the handle they get
 ``results``     :class:`MemberResult`, :class:`PopulationResult`
+``threads``     the thread policy: threads per run, ``n_jobs`` as scikit-learn reads it
 ``train``       :func:`train_population`: validate the inputs, run the loop
 ``loop``        the ``Trainer``: ``fit -> fit_loop -> run_epoch -> train_step``
 """
