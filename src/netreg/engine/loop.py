@@ -25,14 +25,15 @@ import torch
 from torch import Tensor
 
 from netreg import penalties
+from netreg.engine.batches import epoch_steps, mean_loss, member_batch, population_batch, rows_slice, step_flops
 from netreg.engine.callbacks import Callback, CallbackList
 from netreg.engine.inputs import Inputs
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult
-from netreg.engine.rows import Rows, epoch_batches, evaluate, member_batches, rows_slice, take_rows
+from netreg.engine.rows import Rows, evaluate
 from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
-from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
+from netreg.engine.step import PenaltyTerm, loss_and_grads, stacked_forward
 from netreg.engine.stopping import advance, status_message, statuses, watched_metric
 from netreg.engine.threads import limit_threads, run_threads
 from netreg.exceptions import DivergenceError
@@ -78,7 +79,7 @@ class Trainer:
         inputs = self.inputs
         started = time.perf_counter()
         cuda = [inputs.device] if inputs.device.type == "cuda" else []
-        threads = run_threads(self.config.n_threads, _step_flops(inputs))
+        threads = run_threads(self.config.n_threads, step_flops(inputs))
         with limit_threads(threads), torch.random.fork_rng(devices=cuda):
             if cuda:
                 torch.manual_seed(inputs.seeds[0])
@@ -126,31 +127,11 @@ class Trainer:
         self.inputs.template.train()
         losses, totals = [], []
         # Losses stay tensors until the epoch ends: no synchronization with the device per step.
-        for index, active in self.epoch_steps():
+        for index, active in epoch_steps(self.state, self.config, self.inputs.device, single=self.single):
             loss, total = self.train_step(index, active, penalty)
             losses.append(loss)
             totals.append(total)
-        return _mean_loss(losses, totals, self.state.n_members)
-
-    def epoch_steps(self) -> list[tuple[Tensor | slice, Tensor | None]]:
-        """The epoch's minibatches: rows (see :meth:`train_step`) and the members active in each (``None``: all)."""
-        state, c, device = self.state, self.config, self.inputs.device
-        if self.single:
-            generator = state.generators[0] if state.order_generator is None else state.order_generator
-            batches = member_batches(
-                state.train_rows[0], generator, shuffle=c.shuffle, batch_size=c.batch_size, device=device
-            )
-            return [(rows, None) for rows in batches]
-        generators = state.generators if state.order_generator is None else [state.order_generator]
-        batches, counts = epoch_batches(
-            state.train_rows, generators, shuffle=c.shuffle, batch_size=c.batch_size, device=device
-        )
-        has_batch = counts > 0
-        everyone = has_batch.all(0).tolist()
-        return [
-            (batches[:, step], None if everyone[step] else has_batch[:, step].to(device))
-            for step in range(batches.shape[1])
-        ]
+        return mean_loss(losses, totals, self.state.n_members)
 
     def train_step(
         self, index: Tensor | slice, active: Tensor | None, penalty: PenaltyTerm
@@ -165,9 +146,10 @@ class Trainer:
         inputs, state = self.inputs, self.state
         if self.single:
             params, param_list = self.own_params()
-            batch = self.member_batch(index)
+            batch = member_batch(inputs, index, unit_weights=self.unit_weights)
         else:
-            params, param_list, batch = state.params, state.param_list, self.population_batch(index)
+            params, param_list = state.params, state.param_list
+            batch = population_batch(inputs, index, state.n_members)
         loss, total, grads = loss_and_grads(
             self.forward, inputs.task.loss, params, param_list, state.buffers, batch, penalty
         )
@@ -177,38 +159,14 @@ class Trainer:
         return loss, batch.target.shape[1] if total is None else total
 
     def own_params(self) -> tuple[dict[str, Tensor], list[Tensor]]:
-        """A single member's parameters without the member axis: leaves of their own that share
-        the stacked parameters' memory, so every solver step moves them too.
-
-        Gradients taken with respect to them come without the member axis, and no view
-        of a stacked parameter enters the graph (a view's backward, and its history rebuilt
-        after each in-place solver step, would cost every step).
-        """
+        """A single member's parameters without the member axis: leaves sharing the stacked
+        ones' memory (solver steps move both), so that no view enters the graph (a view's
+        backward, and its history rebuilt after each in-place step, would cost every step)."""
         state = self.state
         if self._own is None or self._own[0] is not state:
             own = {name: p.detach().squeeze(0).requires_grad_(True) for name, p in state.params.items()}
             self._own = (state, own, list(own.values()))
         return self._own[1], self._own[2]
-
-    def member_batch(self, index: Tensor | slice) -> Batch:
-        """The batch of a single member's rows ``index`` (no padding)."""
-        inputs = self.inputs
-        weight = None if self.unit_weights else take_rows(inputs.sample_weight, index).unsqueeze(0)
-        x = take_rows(inputs.X, index).to(inputs.dtype)
-        return Batch(x, take_rows(inputs.y, index).unsqueeze(0), weight, True)
-
-    def population_batch(self, index: Tensor) -> Batch:
-        """The batch of a population's ``(K or 1, B)`` rows ``index`` (-1 = padding, weight 0)."""
-        inputs, n_members = self.inputs, self.state.n_members
-        shared = index.shape[0] == 1
-        valid = index >= 0
-        index = index.clamp_min(0)
-        weight = torch.where(valid, take_rows(inputs.sample_weight, index), 0.0)
-        target = take_rows(inputs.y, index)
-        if shared:
-            target = target.expand(n_members, *target.shape[1:])
-        x = take_rows(inputs.X, index[0] if shared else index).to(inputs.dtype)
-        return Batch(x, target, weight, shared)
 
     # ----------------------------------------------------------------------------------
     def end_epoch(self, epoch: int, train_loss: Tensor) -> None:
@@ -368,7 +326,8 @@ class Trainer:
         computed by the same :func:`~netreg.engine.step.loss_and_grads` as a minibatch step.
         """
         inputs, state = self.inputs, self.state
-        batch = self.member_batch(rows_slice(state.train_rows[0].to(inputs.device)))
+        rows = rows_slice(state.train_rows[0].to(inputs.device))
+        batch = member_batch(inputs, rows, unit_weights=self.unit_weights)
         params = state.param_list
         sizes = [p.numel() for p in params]
         penalty = state.penalty_term(inputs.penalty.l1_ratio)
@@ -434,25 +393,6 @@ class _Diverged(Exception):
 
 class _Stopped(Exception):
     """Raised after a full-batch iteration: a callback stopped the member."""
-
-
-def _step_flops(inputs: Inputs) -> float:
-    """Floating-point operations of one training step, roughly: 6 per parameter and row
-    (2 forward, 4 backward) for each member; what the thread policy reads."""
-    n_params = sum(p.numel() for p in inputs.template.parameters())
-    longest = max(len(rows) for rows in inputs.train_rows)
-    batch = inputs.config.batch_size if inputs.config.solver != "lbfgs" else None
-    return 6.0 * n_params * min(batch or longest, longest) * inputs.n_members
-
-
-def _mean_loss(losses: list[Tensor], totals: list[Tensor | int], n_members: int) -> Tensor:
-    """``(K,)`` each member's mean of its batch losses, weighted by the batches' total row weights."""
-    loss = torch.stack(losses).to(torch.float64)
-    if isinstance(totals[0], int):
-        weight = loss.new_tensor(totals).unsqueeze(1)
-    else:
-        weight = torch.stack([total.to(torch.float64).expand(n_members) for total in totals])
-    return (loss * weight).sum(0) / weight.sum(0).clamp_min(torch.finfo(torch.float64).tiny)
 
 
 def _records(

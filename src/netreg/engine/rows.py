@@ -17,7 +17,7 @@ from torch import Tensor
 
 from netreg.losses import Task
 
-__all__ = ["Rows", "evaluate", "epoch_batches", "member_batches", "rows_slice", "take_rows"]
+__all__ = ["Rows", "evaluate", "epoch_batches", "take_rows"]
 
 Forward = Callable[[Tensor, bool], Tensor]
 
@@ -105,46 +105,6 @@ def epoch_batches(
     starts = torch.arange(steps) * size
     counts = (lengths.unsqueeze(1) - starts).clamp(0, size)
     return index.view(len(orders), steps, size).to(device), counts
-
-
-def member_batches(
-    rows: Tensor, generator: torch.Generator, *, shuffle: bool, batch_size: int | None, device: torch.device
-) -> list[Tensor | slice]:
-    """One epoch's minibatches of a single member: its ``rows`` (shuffled with ``generator``
-    when ``shuffle``) cut into batches of ``batch_size`` (all of them when ``None``), the last
-    one shorter: no padding.
-
-    The order is the one :func:`epoch_batches` draws for the member. Rows ``0, 1, ..., L-1``
-    in order (no shuffling) come as slices (:func:`rows_slice`), which read the data
-    without copying it.
-
-    Examples
-    --------
-    >>> member_batches(torch.arange(5), torch.Generator(), shuffle=False, batch_size=2, device=torch.device("cpu"))
-    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
-    >>> member_batches(torch.tensor([4, 2, 3]), torch.Generator(), shuffle=False, batch_size=2, device=torch.device("cpu"))
-    [tensor([4, 2]), tensor([3])]
-    """
-    size = len(rows) if batch_size is None else min(batch_size, len(rows))
-    if not shuffle and isinstance(rows_slice(rows), slice):
-        return [slice(start, min(start + size, len(rows))) for start in range(0, len(rows), size)]
-    order = rows[torch.randperm(len(rows), generator=generator)] if shuffle else rows
-    return list(order.to(device).split(size))
-
-
-def rows_slice(rows: Tensor) -> Tensor | slice:
-    """``rows`` as a slice when they are ``0, 1, ..., L-1`` in order, else as they are.
-
-    Indexing a tensor with a slice makes a view; with a tensor of indices, a copy.
-
-    Examples
-    --------
-    >>> rows_slice(torch.arange(3)), rows_slice(torch.tensor([0, 2]))
-    (slice(0, 3, None), tensor([0, 2]))
-    """
-    if len(rows) and int(rows[0]) == 0 and torch.equal(rows, torch.arange(len(rows), device=rows.device)):
-        return slice(0, len(rows))
-    return rows
 
 
 def take_rows(data: Tensor, index: Tensor | slice) -> Tensor:
