@@ -122,7 +122,8 @@ def test_workers_are_as_many_as_the_cores_asked_for_and_the_chunks(digits):
 
 def test_chunks_are_sized_to_keep_the_workers_busy_in_whole_fractions_of_a_fold():
     assert balanced_size(80, 16, 16, 1) == 16
-    assert balanced_size(80, 16, 16, 2) == 16  # 3 turns of 16 beat 5 turns of 8
+    assert balanced_size(80, 16, 16, 2) == 8  # 5 turns of 8 beat 3 turns of 16 (the last one alone)
+    assert balanced_size(96, 16, 16, 2) == 16  # 6 chunks of 16: 3 full turns
     assert balanced_size(80, 16, 16, 16) == 8  # one turn of 10 chunks
     assert balanced_size(64, 32, 16, 2) == 32  # two folds per chunk, one turn
     assert balanced_size(12, 12, 6, 4) == 3  # 4 chunks of half a fold, one turn

@@ -15,10 +15,10 @@ __all__ = ["chunk_size", "balanced_size", "member_bytes", "MEMORY_BUDGET_BYTES",
 
 MEMORY_BUDGET_BYTES = 2 * 1024**3
 CACHE_BYTES = 32 * 1024**2
-#: The fixed cost of training a population, in member-times: 16 alphas of a 64-100-100-10
-#: network on digits took 0.22 s as one population and 0.97 s as 16 populations of one
-#: (benchmarks/bench_step.py), so K members cost about 0.0106 s * (4.7 + K).
-CHUNK_OVERHEAD = 4.7
+#: The fixed cost of training a population, in member-times: the digits sweep (16 alphas x 5
+#: folds, 64-100-100-10, batch 64, one thread) took 2.29-2.39 s of CPU in chunks of 16 and
+#: 2.42-2.67 s in chunks of 8, so a chunk of K members costs about (1 + K) member-times.
+CHUNK_OVERHEAD = 1.0
 
 
 def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int = 1) -> int:
@@ -59,8 +59,8 @@ def balanced_size(n_members: int, size: int, n_alphas: int, n_workers: int) -> i
 
     Examples
     --------
-    >>> balanced_size(80, 16, 16, 2)  # 5 chunks of 16: 3 turns of 20.7 beat 5 of 12.7
-    16
+    >>> balanced_size(80, 16, 16, 2)  # 10 chunks of 8: 5 turns of 9 beat 3 turns of 17
+    8
     >>> balanced_size(80, 16, 16, 16)  # 10 chunks of 8 in one turn
     8
     """
