@@ -42,7 +42,9 @@ class Inputs:
         The data on the device: inputs ``(n, ...)`` (rows along the first axis: ``(n, d)``
         for netreg's :class:`~netreg.nets.MLP`, any shape for other modules), targets (class
         indices for multiclass, ``(n, q)`` floats otherwise) and ``(n,)`` row weights (ones
-        without weights).
+        without weights). On the CPU, ``X`` is the validated float64 array itself, not a
+        copy: each batch is converted to ``dtype`` when it is read, so a float32 run of
+        float64 data holds no second copy of the inputs. Elsewhere ``X`` is in ``dtype``.
     task : Task
     penalty : Penalty
     penalized : tuple of PenalizedParameter
@@ -148,7 +150,7 @@ def validate_inputs(
     sw = np.ones(n) if sample_weight is None else _check_sample_weight(sample_weight, n)
     target_dtype = torch.long if task.target_dtype == "long" else dtype
     y_tensor = torch.as_tensor(y_np, dtype=target_dtype, device=device)
-    X_tensor = torch.as_tensor(X_np, dtype=dtype, device=device)
+    X_tensor = torch.from_numpy(X_np) if device.type == "cpu" else torch.as_tensor(X_np, dtype=dtype, device=device)
     rows_train = _check_rows(train_rows, n_members, n, "train_rows", sw)
     rows_eval = {
         name: tuple(_check_rows(rows, n_members, n, f"eval_rows[{name!r}]", sw))
@@ -164,7 +166,7 @@ def validate_inputs(
     penalized = tuple(penalty.targets(template, shared=True))
     states = _initial_states(module, seed_values, init_states)
     optimizer_states = _check_optimizer_states(init_optimizer_states, n_members, config.solver)
-    _check_output_shape(template, X_tensor, y_tensor, task)
+    _check_output_shape(template, X_tensor[:2].to(dtype), y_tensor, task)
     return Inputs(
         template=template,
         X=X_tensor,
@@ -307,7 +309,7 @@ def _initial_states(
 def _reset_state(module: nn.Module, seed: int) -> dict[str, Tensor]:
     """The module's state after re-initializing it under ``seed``, leaving ``module`` untouched."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)  # the CPU's: torch.manual_seed also queues CUDA's, slowly
         member = copy.deepcopy(module).cpu()
         # A model that defines its own reset_parameters knows its initialization; its
         # submodules' resets would overwrite it (MLP uses Glorot, nn.Linear Kaiming).

@@ -96,6 +96,12 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         The fitted model always lives on the CPU.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the network.
+    n_jobs : int or None, default=None
+        CPU threads of the fit, as in scikit-learn (``-1``: every usable core). ``None``:
+        netreg's thread policy (:mod:`netreg.engine.threads`), one thread for networks as
+        small as scikit-learn's MLPs usually are (a second one gains little for them and
+        stalls when another program takes a core), more for large ones; or the
+        ``NETREG_N_JOBS`` environment variable when it is set.
     verbose : bool, default=False
         Print one line per epoch to standard output, as scikit-learn's MLP does.
     warm_start : bool, default=False

@@ -32,7 +32,7 @@ class NetRegRegressor(RegressorMixin, BaseNetReg):
     hidden_layer_sizes, activation, module, module_kwargs, solver, alpha, penalty, l1_ratio, dropout, \
 batch_size, learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \
 n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \
-device, dtype, verbose, warm_start
+device, dtype, n_jobs, verbose, warm_start
         As in :class:`NetRegClassifier`; early stopping watches the validation R^2.
     transformer : transformer or None, default=None
         A transformer of the targets, as scikit-learn's ``TransformedTargetRegressor``

@@ -95,6 +95,7 @@ class _BaseNetRegCV(BaseEstimator):
             backend=self.backend,
             chunk_size=self.chunk_size,
             callback=callbacks,
+            n_jobs=self.n_jobs,
         )
         self._set_result(result, n_splits=len(plan.folds))
         if not self.refit:
@@ -180,7 +181,14 @@ def _init_doc(kind: str) -> str:
 batch_size, learning_rate_init, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, max_iter, tol, \\
 n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \\
 device, dtype, verbose, warm_start{", transformer" if "Regressor" in kind else ""}
-        As in :class:`netreg.{kind}`; every member of the sweep and the refit use them. With
+        As in :class:`netreg.{kind}`; every member of the sweep and the refit use them.
+    n_jobs : int or None, default=None
+        CPU cores, as in scikit-learn (``-1``: all of them). The sweep trains up to
+        ``n_jobs`` chunks of members side by side, each in a worker process on one thread
+        (with ``backend="local"`` on the CPU), and the refit uses up to ``n_jobs`` threads.
+        ``None``: the usable cores for the sweep and netreg's thread policy for the refit
+        (see :mod:`netreg.engine.threads`), or the ``NETREG_N_JOBS`` environment variable
+        when it is set. With
         ``early_stopping``, each member holds out ``validation_fraction`` of its fold's
         training rows to stop on; the fold's held-out rows only score it. With a
         ``module``, every member is that module (BatchNorm statistics and dropout masks its

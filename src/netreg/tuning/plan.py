@@ -201,7 +201,9 @@ def plan_from_request(
     config = request.config(max(len(r) for r in train_rows), early_stopping=request.early_stopping, monitor=monitor)
     X64 = np.ascontiguousarray(request.X, dtype=np.float64)
     sample_weight = np.asarray(request.sample_weight, dtype=np.float64)
-    params = {key: value for key, value in estimator.get_params().items() if key not in ("alpha", "verbose", "device")}
+    # What cannot change the members (up to rounding) does not identify the sweep.
+    ignored = ("alpha", "verbose", "device", "n_jobs")
+    params = {key: value for key, value in estimator.get_params().items() if key not in ignored}
     if params.get("module") is None:
         # The MLP's sweeps are specified as before the module parameters existed: their stores resume.
         params = {key: value for key, value in params.items() if key not in ("module", "module_kwargs")}
