@@ -73,8 +73,8 @@ def test_chunks_side_by_side_train_exactly_what_one_process_trains(digits, tmp_p
 
 @pytest.mark.parametrize(
     "net, scoring",
-    [("cnn", "accuracy"), ("mlp", "balanced_accuracy")],
-    ids=["module-batchnorm-dropout", "mlp-scikit-learn-scorer"],
+    [("cnn", "accuracy"), ("mlp", "balanced_accuracy"), ("cnn", "balanced_accuracy")],
+    ids=["module-batchnorm-dropout", "mlp-scikit-learn-scorer", "module-scikit-learn-scorer"],
 )
 def test_members_their_statistics_and_scorer_scores_come_back_from_the_workers_as_one_process_makes_them(
     digits, tmp_path, net, scoring

@@ -82,7 +82,8 @@ class SweepPlan:
         (:mod:`netreg.tuning.halving`); ``None`` trains every member to the end.
     context : dict
         What makes a member a fitted estimator again (the unfitted ``estimator``, its
-        ``classes``, ``y_ndim``, target ``transformer``) and ``y`` as given: what a
+        ``classes``, ``y_ndim``, target ``transformer``, the network's ``n_outputs``) and
+        ``y`` as given: what a
         scikit-learn scorer needs (:func:`netreg.tuning.diagnostics.member_estimator`).
     scorer : str, callable or None
         A scikit-learn scorer to run on every member (set by
@@ -251,6 +252,7 @@ def plan_from_request(
             "classes": request.classes,
             "y_ndim": request.y_ndim,
             "transformer": request.target_transformer,
+            "n_outputs": request.n_outputs,
             "y": request.y,
         },
     )
