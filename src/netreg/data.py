@@ -91,7 +91,9 @@ def check_float_array(
         if ndim == 2 and array.ndim == 1:
             fix = f" Use {name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) for a single sample."
         raise DataError(f"{name} must be {expected}. Got a {array.ndim}-D array of shape {array.shape}.{fix}")
-    bad = ~np.isfinite(array)
+    # The sum is finite when every entry is (one pass, no temporary array); only when it is
+    # not (a NaN, an inf, or an overflow of large values) is each entry checked.
+    bad = np.zeros(0, dtype=bool) if np.isfinite(array.sum()) else ~np.isfinite(array)
     if bad.any():
         where = np.argwhere(bad)[0]
         location = f"row {where[0]}" + (f", column {where[1]}" if array.ndim == 2 else "")

@@ -193,17 +193,26 @@ def stacked_mlp_forward(
     """The forward pass of K stacked MLPs at once: what ``vmap(MLP.forward)`` computes, faster.
 
     ``params["layers.j.weight"]`` is ``(K, out, in)`` and ``x`` is ``(n, d)`` (the same rows
-    for every member) or ``(K, n, d)``; returns ``(K, n, n_outputs)``. Each layer is one
-    batched matrix product and an in-place bias add, which spares the per-operation
-    overhead of the generic ``vmap`` path (measured: 15 ms against 17 ms per training step
-    of 80 members of 64-100-100-10 on 200 rows).
+    for every member) or ``(K, n, d)``; returns ``(K, n, n_outputs)``. Weights without the
+    member axis (``(out, in)``, one member's) give that member's ``(n, n_outputs)``.
+
+    Each layer is one batched matrix product and an in-place bias add, which spares the
+    per-operation overhead of the generic ``vmap`` path. The members' activations are kept
+    feature-major, ``(K, units, n)``: a layer computes ``W @ H``, so the weight gradient of
+    the backward pass comes out in the weight's own layout, where ``H @ W^T`` gives it
+    transposed and the optimizer's fused kernel must copy it first (a training step of 16
+    members of 64-100-100-10 went from 23.8 to 17.3 million instructions on batches of 64
+    rows, from 38.3 to 31.6 million on 200).
+    Every member's product is its own, whatever the population (a member computes the
+    same bits in any population).
 
     In training with ``dropout``, member k draws its masks from ``generators[k]`` (one
     generator: one mask for all members) over its first ``n_valid[k]`` rows (all rows
-    without ``n_valid``; the others are padding), as :func:`dropout_masks` draws them: the
-    masks member k would draw training alone, and those a plain ``MLP`` draws after
-    ``torch.manual_seed`` with that generator's seed. Without ``generators``, masks come
-    from PyTorch's global generator, independent between members.
+    without ``n_valid``; the others are padding), as :func:`dropout_masks` draws them,
+    row-major ``(n, units)``, and they are then laid out feature-major: the masks member k
+    would draw training alone, and those a plain ``MLP`` draws after ``torch.manual_seed``
+    with that generator's seed. Without ``generators``, masks come from PyTorch's global
+    generator, independent between members.
 
     Examples
     --------
@@ -217,17 +226,31 @@ def stacked_mlp_forward(
     True
     """
     function = _IN_PLACE[activation]
+    first = params["layers.0.weight"]
+    if first.ndim == 2:  # one member's own weights: nn.Linear's fused product and bias add
+        for j in range(n_layers):
+            x = nn.functional.linear(x, params[f"layers.{j}.weight"], params[f"layers.{j}.bias"])
+            if j < n_layers - 1:
+                x = function(x)
+                if dropout > 0.0 and training and generators is not None:
+                    # The member's own generator, its mask row-major (n, units) as F.dropout draws it.
+                    x = x * dropout_masks(x.shape, dropout, generators[:1], n_valid=n_valid, like=x)[0]
+                elif dropout > 0.0:
+                    x = nn.functional.dropout(x, dropout, training)
+        return x
+    # Shared rows are expanded over the members without copying them.
+    h = x.t().expand(first.shape[0], -1, -1) if x.ndim == 2 else x.transpose(1, 2)
     for j in range(n_layers):
-        weight, bias = params[f"layers.{j}.weight"], params[f"layers.{j}.bias"]
-        # (n, d) @ (K, d, out) broadcasts shared rows over the members without copying them.
-        x = torch.matmul(x, weight.transpose(1, 2)).add_(bias.unsqueeze(1))
+        h = torch.bmm(params[f"layers.{j}.weight"], h).add_(params[f"layers.{j}.bias"].unsqueeze(2))
         if j < n_layers - 1:
-            x = function(x)
+            h = function(h)
             if dropout > 0.0 and training and generators is not None:
-                x = x * dropout_masks(x.shape[1:], dropout, generators, n_valid=n_valid, like=x)
+                # Each member's masks row-major, (n, units), as it draws them alone; then laid out as h.
+                masks = dropout_masks((h.shape[2], h.shape[1]), dropout, generators, n_valid=n_valid, like=h)
+                h = h * masks.transpose(1, 2)
             elif dropout > 0.0:
-                x = nn.functional.dropout(x, dropout, training)
-    return x
+                h = nn.functional.dropout(h, dropout, training)
+    return h.transpose(1, 2)
 
 
 def dropout_masks(

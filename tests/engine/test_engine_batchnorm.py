@@ -348,3 +348,25 @@ def test_a_module_with_an_embedding_casts_its_indices_back(digits):
     # The embedding table is not penalized by default: only the head's weight.
     assert list(result.members[0].history[-1]["weight_norms"]) == ["head.weight"]
     assert not torch.equal(result.members[0].state_dict["embed.weight"], Bag().embed.weight)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_each_member_of_an_mlp_with_dropout_equals_its_solo_fit(digits, solver):
+    # The population's feature-major batched forward (padded batches, each member's own
+    # generator) against the solo fit's own 2-D weights, which equals a plain torch loop.
+    X, y = digits[0][:260], digits[1][:260]
+    config = TrainConfig(
+        solver=solver, learning_rate=0.05 if solver == "sgd" else 0.01, batch_size=32, max_iter=3, tol=0.0, **F64
+    )
+    pairs = _population_and_solo_fits(
+        MLP(64, (24, 16), 10, dropout=0.3),
+        X,
+        y,
+        config,
+        [0.0, 0.5, 5.0, 50.0],
+        [3, 3, 4, 5],
+        _fold_rows(200, 4),
+        {"val": [np.arange(200, 260 - 3 * k) for k in range(4)]},
+    )
+    for member, alone in pairs:
+        _assert_same_member(member, alone)

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from torch import nn
 
 import netreg
@@ -131,3 +132,14 @@ def test_bad_input_raises_the_full_message(kwargs, error, message):
     arguments = {"module": MLP(3, (4,), 3), "X": X_SMALL, "y": Y_SMALL, "task": "multiclass", **kwargs}
     with pytest.raises(error, match=f"^{re.escape(message)}$"):
         train_population(**arguments)
+
+
+def test_float64_inputs_are_read_in_place_on_the_cpu_not_copied():
+    # A float32 copy of a float64 X would add half of X's size to a fit's memory.
+    from netreg.engine.inputs import validate_inputs
+
+    X = np.ascontiguousarray(X_SMALL)
+    inputs = validate_inputs(MLP(3, (4,), 3), X, Y_SMALL, task="multiclass", config=TrainConfig(device="cpu"))
+    assert inputs.X.data_ptr() == X.ctypes.data and inputs.dtype == torch.float32
+    result = train_population(MLP(3, (4,), 3), X, Y_SMALL, task="multiclass", config=TrainConfig(device="cpu"))
+    assert all(t.dtype == torch.float32 for t in result.members[0].state_dict.values())

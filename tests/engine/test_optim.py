@@ -89,3 +89,36 @@ def test_adam_step_counts_are_float32_as_fused_kernels_read_them():
     # read as 0 there (its low 4 bytes) and make the first step infinite.
     state = AdamState.create(_stacked())
     assert state.step.dtype == torch.float32
+
+
+def test_after_a_step_without_some_members_each_member_still_moves_as_torch_optim_moves_it():
+    # Unequal step counts take the multi-tensor path; members with equal counts again (the
+    # others retired) take the fused one. Either way each member follows torch.optim alone.
+    params = _stacked()
+    references = [[p[k].clone().requires_grad_(True) for p in params] for k in range(K)]
+    optimizers = [torch.optim.Adam(ref, lr=0.01) for ref in references]
+    state = AdamState.create(params)
+    for step in range(5):
+        active = torch.tensor([True, step != 1, True])
+        grads = _grads(step)
+        adam_step_(params, grads, state, lr=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8, active=active)
+        for k in range(K):
+            if active[k]:
+                for r, g in zip(references[k], grads):
+                    r.grad = g[k].clone()
+                optimizers[k].step()
+        assert state.uniform is (step == 0)
+    kept = state.take(torch.tensor([0, 2]))
+    taken = [p[[0, 2]].clone() for p in params]
+    adam_step_(taken, [g[[0, 2]] for g in _grads(9)], kept, lr=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    assert kept.uniform is True
+    for position, k in enumerate((0, 2)):
+        for r, g in zip(references[k], _grads(9)):
+            r.grad = g[k].clone()
+        optimizers[k].step()
+        for p, r in zip(taken, references[k]):
+            torch.testing.assert_close(p[position], r.detach(), rtol=1e-13, atol=1e-15)
+    for k in range(K):
+        for p, r in zip(params, references[k]):
+            if k == 1:
+                torch.testing.assert_close(p[k], r.detach(), rtol=1e-13, atol=1e-15)

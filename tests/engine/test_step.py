@@ -76,3 +76,65 @@ def test_generic_forward_draws_different_dropout_masks_per_member():
     params, buffers = stack_module_state(nets)
     out = stacked_forward(nets[0])(params, buffers, torch.ones(3, 4), True)
     assert not torch.equal(out[0], out[1])
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_single_member_forward_equals_the_batched_one(activation):
+    net = MLP(5, (7, 6), 3, activation=activation).double()
+    params = {name: p.detach().unsqueeze(0).requires_grad_(True) for name, p in net.named_parameters()}
+    x = torch.randn(9, 5, dtype=torch.float64)
+    batched = stacked_forward(net)(params, {}, x, True)
+    single = stacked_forward(net, single=True)(params, {}, x, True)
+    assert single.shape == (1, 9, 3)
+    torch.testing.assert_close(single, batched, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(stacked_forward(net.eval(), single=True)(params, {}, x[None], False)[0], net(x))
+    # A member's own weights, without the member axis, give the same.
+    own = {name: p[0] for name, p in params.items()}
+    torch.testing.assert_close(stacked_forward(net, single=True)(own, {}, x, True), single, rtol=0, atol=0)
+
+
+def test_a_batch_without_weights_is_the_plain_mean_with_the_row_count_as_total():
+    net = MLP(5, (7,), 4).double()
+    params = {name: p.detach().unsqueeze(0).requires_grad_(True) for name, p in net.named_parameters()}
+    x, target = torch.randn(6, 5, dtype=torch.float64), torch.randint(0, 4, (1, 6))
+    positions = (0, 2)
+    scales = [torch.full((1, 1, 1), 0.1, dtype=torch.float64)] * 2
+    task = get_task("multiclass")
+    forward = stacked_forward(net, single=True)
+    args = (forward, task.loss, params, list(params.values()), {})
+    ones = torch.ones(1, 6, dtype=torch.float64)
+    loss, total, grads = loss_and_grads(*args, Batch(x, target, ones, True), PenaltyTerm(positions, scales, 0.0))
+    plain_loss, plain_total, plain_grads = loss_and_grads(
+        *args, Batch(x, target, None, True), PenaltyTerm(positions, [0.1, 0.1], 0.0)
+    )
+    assert total.tolist() == [6.0] and plain_total is None
+    torch.testing.assert_close(plain_loss, loss, rtol=1e-14, atol=0)
+    for grad, reference in zip(plain_grads, grads):
+        torch.testing.assert_close(grad, reference, rtol=1e-13, atol=1e-15)
+
+
+def test_the_feature_major_forward_draws_each_members_dropout_masks_as_it_would_alone():
+    # Masks are drawn row-major (rows, units), as F.dropout draws them, then laid out as the
+    # (K, units, rows) activations: each member equals its single 2-D forward with a
+    # generator in the same state, padding rows included (drawn from no generator).
+    net = MLP(5, (7, 6), 3, dropout=0.4).double()
+    nets = [MLP(5, (7, 6), 3, dropout=0.4).double() for _ in range(K)]
+    params, _ = stack_module_state(nets)
+    x = torch.randn(N, 5, dtype=torch.float64)
+    n_valid = torch.tensor([N, 7, 0])
+    seeds = (3, 4, 5)
+    out = stacked_forward(net)(params, {}, x, True, n_valid, [torch.Generator().manual_seed(s) for s in seeds])
+    single = stacked_forward(net, single=True)
+    for k in range(K):
+        own = {name: p[k] for name, p in params.items()}
+        rows = int(n_valid[k])
+        if rows == 0:
+            continue
+        alone = single(own, {}, x[:rows], True, None, [torch.Generator().manual_seed(seeds[k])])
+        torch.testing.assert_close(out[k, :rows], alone[0], rtol=1e-12, atol=1e-14)
+    # With one generator for all, every member gets the same masks (those of its solo run).
+    shared = stacked_forward(net)(params, {}, x, True, torch.tensor([N] * K), [torch.Generator().manual_seed(3)])
+    for k in range(K):
+        own = {name: p[k] for name, p in params.items()}
+        alone = single(own, {}, x, True, None, [torch.Generator().manual_seed(3)])
+        torch.testing.assert_close(shared[k], alone[0], rtol=1e-12, atol=1e-14)

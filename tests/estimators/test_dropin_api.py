@@ -32,6 +32,7 @@ EXTRA = {
     "dropout": 0.0,
     "device": "auto",
     "dtype": "float32",
+    "n_jobs": None,
     "module": None,
     "module_kwargs": None,
 }

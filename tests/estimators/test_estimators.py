@@ -115,12 +115,13 @@ def test_no_hidden_layer_classifier_is_logistic_regression(digits, binary):
 
 
 def test_on_overfitting_digits_tuned_alpha_beats_no_penalty_and_norms_shrink(digits):
-    # 300 training rows, 1497 held out, 256 hidden units, L-BFGS to convergence: with
-    # alpha = 0 the network fits the training set exactly and its held-out log-loss is poor
-    # (measured 1.32); GridSearchCV over alpha finds a model far better (measured 0.19).
+    # 300 training rows, 1497 held out, 64 hidden units (4810 weights), L-BFGS: with alpha = 0
+    # the network fits the training set exactly (converged in 32 iterations) and its held-out
+    # log-loss is poor (measured 1.27); GridSearchCV over alpha finds a model far better
+    # (measured 0.20, as with 256 units and 300 iterations, in a quarter of the time).
     X, y = digits
     X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=300, stratify=y, random_state=0)
-    base = NetRegClassifier((256,), solver="lbfgs", max_iter=300, random_state=0)
+    base = NetRegClassifier((64,), solver="lbfgs", max_iter=150, random_state=0)
     alphas = [0.0, 0.3, 1.0, 3.0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -102,3 +102,16 @@ def test_a_regressor_cv_on_images(digits):
         model.sweep_.selection == "1se"
         and model.alpha_ >= model.alphas_[np.argmax(model.cv_results_["mean_test_score"])]
     )
+
+
+def test_a_scikit_learn_scorer_scores_a_modules_members_as_gridsearchcv_does(digits):
+    # The scorer runs on each member as a fitted estimator of its module (n_outputs, row shape).
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    X, y = _images(digits, 150)
+    cv, grid = StratifiedKFold(2), [0.0, 3.0, 300.0]
+    ours = NetRegClassifierCV(alphas=grid, cv=cv, scoring="balanced_accuracy", **CNN, **SETTINGS).fit(X, y)
+    theirs = GridSearchCV(NetRegClassifier(**CNN, **SETTINGS), {"alpha": grid}, cv=cv, scoring="balanced_accuracy")
+    theirs.fit(X, y)
+    for key in ("mean_test_score", "split0_test_score", "split1_test_score"):
+        np.testing.assert_allclose(ours.cv_results_[key], theirs.cv_results_[key], rtol=1e-9, atol=1e-12, err_msg=key)

@@ -23,9 +23,11 @@ The package is a functional core with a thin loop:
 ``solvers``     ``sgd``, ``adam``, ``lbfgs`` as small objects in the ``SOLVERS`` registry
 ``schedules``   SGD's per-member step-size schedules (scikit-learn's ``learning_rate``)
 ``rows``        per-member rows: minibatch orders, held-out sets, evaluation
+``batches``     the rows of each step as a ``Batch``: a single member's fast path, a population's
 ``sparse``      sparse inputs, made dense one batch of rows at a time
 ``callbacks``   :class:`Callback` and their dispatch; ``population`` the handle they get
 ``results``     :class:`MemberResult`, :class:`PopulationResult`
+``threads``     the thread policy: threads per run, ``n_jobs`` as scikit-learn reads it
 ``train``       :func:`train_population`: validate the inputs, run the loop
 ``loop``        the ``Trainer``: ``fit -> fit_loop -> run_epoch -> train_step``
 """

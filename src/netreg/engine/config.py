@@ -86,9 +86,17 @@ class TrainConfig:
         ``"auto"`` picks CUDA when available, else CPU; or any torch device string.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of weights and data.
-    eval_batch_size : int, default=65536
-        Rows times members per chunk when evaluating held-out sets (a population of K
-        members evaluates ``eval_batch_size // K`` rows at a time), to bound memory.
+    eval_batch_size : int, default=4096
+        Rows times members per chunk when evaluating held-out sets and each member's
+        final training metrics (a population of K members evaluates ``eval_batch_size // K``
+        rows at a time), to bound memory: a chunk's activations take about
+        ``4 * eval_batch_size * (n_features + sum of layer widths)`` bytes in float32.
+    n_threads : int or None, default=None
+        CPU threads PyTorch uses during the run (set for the run, restored after it).
+        ``None``: one per 50 million floating-point operations of a training step, between
+        1 and the usable cores (see :mod:`netreg.engine.threads`): small networks train on
+        one thread, which costs them nothing on an idle machine and keeps them fast on a
+        busy one.
 
     Examples
     --------
@@ -123,7 +131,8 @@ class TrainConfig:
     ftol: float = 2.220446049250313e-09
     device: str = "auto"
     dtype: str = "float32"
-    eval_batch_size: int = 65536
+    eval_batch_size: int = 4096
+    n_threads: int | None = None
 
     def __post_init__(self) -> None:
         check_options(self.solver, "solver", list(SOLVERS))
@@ -145,6 +154,8 @@ class TrainConfig:
         check_int(self.max_fun, "max_fun", low=1)
         check_float(self.ftol, "ftol", low=0.0)
         check_int(self.eval_batch_size, "eval_batch_size", low=1)
+        if self.n_threads is not None:
+            check_int(self.n_threads, "n_threads", low=1)
         check_options(self.early_stopping_metric, "early_stopping_metric", ("loss", "score"))
         check_options(self.dtype, "dtype", ("float32", "float64"))
         check_options(self.alpha_scale, "alpha_scale", ("n_samples", "batch"))

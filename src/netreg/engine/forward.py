@@ -15,6 +15,11 @@ statistics) or that draws dropout masks runs each member on its valid rows only:
 are grouped by their number of valid rows, so a member computes exactly what it would
 compute alone, and a member without rows in a step does not run (its running statistics
 and generator stay as they are).
+
+A run of one member (a single fit) may take the MLP's fast path: the member's own 2-D
+weights through ``nn.Linear``'s products (``stacked_forward(template, single=True)``), its
+dropout masks drawn from its generator exactly as in a population. Other modules keep the
+stacked parameters and buffers even then.
 """
 
 from __future__ import annotations
@@ -52,11 +57,19 @@ def uses_batch_statistics(module: nn.Module) -> bool:
     return any(isinstance(sub, nn.modules.batchnorm._NormBase) for sub in module.modules())
 
 
-def stacked_forward(template: nn.Module) -> Forward:
+def stacked_forward(template: nn.Module, *, single: bool = False) -> Forward:
     """The forward pass of K stacked copies of ``template``.
 
     ``template`` is the architecture; its ``training`` flag (dropout, batch statistics)
     is read at each call.
+
+    With ``single`` (a run of one member, ``K = 1``), netreg's MLP runs on the member's own
+    weights (given without the member axis, or viewed so) with plain 2-D products, as
+    ``nn.Linear`` computes them, instead of batched products over a member axis of length
+    1, which cost more; the result is the same up to rounding, and its dropout masks are
+    the same. The returned forward's ``own_weights`` says whether it takes a member's
+    weights without the member axis (then its gradients come without it too); other
+    modules keep the stacked parameters and buffers (``vmap``), whatever ``single``.
 
     Examples
     --------
@@ -69,18 +82,25 @@ def stacked_forward(template: nn.Module) -> Forward:
     True
     >>> torch.allclose(buffers["1.running_mean"][2], nets[2][1].running_mean)  # each member's own statistics
     True
+    >>> mlp = MLP(3, (4,), 2).eval()
+    >>> single = stacked_forward(mlp, single=True)  # one member, on its own 2-D weights
+    >>> single.own_weights, torch.allclose(single(dict(mlp.named_parameters()), {}, x, True)[0], mlp(x))
+    (True, True)
     """
     if type(template) is MLP:
-        return _MLPForward(template)
+        return _MLPForward(template, single=single)
     return _ModuleForward(template)
 
 
 class _MLPForward:
-    """netreg's MLP: one batched matrix product per layer (rows are independent, padding is harmless)."""
+    """netreg's MLP: one batched matrix product per layer (rows are independent, padding is harmless);
+    with ``single``, the one member's 2-D products."""
 
-    def __init__(self, template: MLP) -> None:
+    def __init__(self, template: MLP, *, single: bool = False) -> None:
         self.template = template
         self.n_layers, self.activation, self.dropout = len(template.layers), template.activation, template.dropout
+        self.own_weights = single
+        self.member_ndim = {name: p.ndim for name, p in template.named_parameters()}
 
     def __call__(
         self,
@@ -93,16 +113,14 @@ class _MLPForward:
     ) -> Tensor:
         if n_valid is not None and generators is not None and len(generators) == 1:
             n_valid = n_valid[:1]  # one generator: all members have the same rows
-        return stacked_mlp_forward(
-            params,
-            x,
-            n_layers=self.n_layers,
-            activation=self.activation,
-            dropout=self.dropout,
-            training=self.template.training,
-            generators=generators,
-            n_valid=n_valid,
-        )
+        kwargs = {"n_layers": self.n_layers, "activation": self.activation, "dropout": self.dropout}
+        kwargs.update(training=self.template.training, generators=generators, n_valid=n_valid)
+        if not self.own_weights:
+            return stacked_mlp_forward(params, x, **kwargs)
+        # The member's own weights as they come, or the stacked ones of a population of one
+        # viewed without the member axis (squeeze, not [0]: its backward is a free reshape).
+        own = {name: p if p.ndim == self.member_ndim[name] else p.squeeze(0) for name, p in params.items()}
+        return stacked_mlp_forward(own, x if shared else x.squeeze(0), **kwargs).unsqueeze(0)
 
 
 class _ModuleForward:
@@ -110,6 +128,7 @@ class _ModuleForward:
 
     def __init__(self, template: nn.Module) -> None:
         self.template = template
+        self.own_weights = False  # vmap over the stacked parameters and buffers, even for one member
         self.batch_statistics = uses_batch_statistics(template)
         self.plans: dict[tuple[Any, ...], tuple[DropoutCall, ...]] = {}
 

@@ -45,7 +45,9 @@ class Inputs:
         for netreg's :class:`~netreg.nets.MLP`, any shape for other modules; a sparse
         matrix as :class:`~netreg.engine.sparse.SparseRows`), targets (class
         indices for multiclass, ``(n, q)`` floats otherwise) and ``(n,)`` row weights (ones
-        without weights).
+        without weights). On the CPU, ``X`` is the validated float64 array itself, not a
+        copy: each batch is converted to ``dtype`` when it is read, so a float32 run of
+        float64 data holds no second copy of the inputs. Elsewhere ``X`` is in ``dtype``.
     task : Task
     penalty : Penalty
     penalized : tuple of PenalizedParameter
@@ -152,9 +154,12 @@ def validate_inputs(
     sw = np.ones(n) if sample_weight is None else _check_sample_weight(sample_weight, n)
     target_dtype = torch.long if task.target_dtype == "long" else dtype
     y_tensor = torch.as_tensor(y_np, dtype=target_dtype, device=device)
-    X_tensor = (
-        SparseRows(X_np, dtype, device) if sp.issparse(X_np) else torch.as_tensor(X_np, dtype=dtype, device=device)
-    )
+    if sp.issparse(X_np):
+        X_tensor = SparseRows(X_np, dtype, device)
+    elif device.type == "cpu":
+        X_tensor = torch.from_numpy(X_np)  # read in place; each batch is cast to dtype
+    else:
+        X_tensor = torch.as_tensor(X_np, dtype=dtype, device=device)
     rows_train = _check_rows(train_rows, n_members, n, "train_rows", sw)
     rows_eval = {
         name: tuple(_check_rows(rows, n_members, n, f"eval_rows[{name!r}]", sw))
@@ -170,7 +175,7 @@ def validate_inputs(
     penalized = tuple(penalty.targets(template, shared=True))
     states = _initial_states(module, seed_values, init_states)
     optimizer_states = _check_optimizer_states(init_optimizer_states, n_members, config.solver)
-    _check_output_shape(template, X_tensor, y_tensor, task)
+    _check_output_shape(template, X_tensor[:2].to(dtype), y_tensor, task)
     return Inputs(
         template=template,
         X=X_tensor,
@@ -318,7 +323,7 @@ def _initial_states(
 def _reset_state(module: nn.Module, seed: int) -> dict[str, Tensor]:
     """The module's state after re-initializing it under ``seed``, leaving ``module`` untouched."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)  # the CPU's: torch.manual_seed also queues CUDA's, slowly
         member = copy.deepcopy(module).cpu()
         # A model that defines its own reset_parameters knows its initialization; its
         # submodules' resets would overwrite it (MLP uses Glorot, nn.Linear Kaiming).

@@ -99,11 +99,16 @@ class SGDState:
 
 @dataclass
 class AdamState:
-    """First and second moments per parameter, and each member's step count ``(K,)``."""
+    """First and second moments per parameter, and each member's step count ``(K,)``.
+
+    ``uniform`` remembers whether all members have taken the same number of steps (``None``:
+    not known), so that a step need not read the counts back from the device to know it.
+    """
 
     exp_avg: list[Tensor]
     exp_avg_sq: list[Tensor]
     step: Tensor
+    uniform: bool | None = field(default=None, compare=False)
 
     @classmethod
     def create(cls, params: list[Tensor]) -> AdamState:
@@ -112,7 +117,7 @@ class AdamState:
         # float32 whatever the parameters' dtype: PyTorch's fused Adam kernels read step
         # counts as float32 (the CUDA one by reinterpreting the memory).
         steps = torch.zeros(n_members, dtype=torch.float32, device=params[0].device)
-        return cls(zeros, [torch.zeros_like(p) for p in params], steps)
+        return cls(zeros, [torch.zeros_like(p) for p in params], steps, uniform=True)
 
     def tensors(self) -> list[Tensor]:
         return [*self.exp_avg, *self.exp_avg_sq, self.step]
@@ -121,7 +126,10 @@ class AdamState:
         """The state of the members at ``positions`` (a CPU long tensor), in that order."""
         on_device = positions.to(self.step.device)
         return AdamState(
-            [t[on_device] for t in self.exp_avg], [t[on_device] for t in self.exp_avg_sq], self.step[on_device]
+            [t[on_device] for t in self.exp_avg],
+            [t[on_device] for t in self.exp_avg_sq],
+            self.step[on_device],
+            uniform=True if self.uniform else None,  # some members of equal ones are equal
         )
 
     def member(self, position: int, names: list[str]) -> dict[str, Any]:
@@ -139,6 +147,7 @@ class AdamState:
             m[position] = saved["exp_avg"][name]
             v[position] = saved["exp_avg_sq"][name]
         self.step[position] = saved["step"]
+        self.uniform = None
 
 
 @torch.no_grad()
@@ -200,7 +209,9 @@ def adam_step_(
     usual case), PyTorch's fused Adam kernel does it in one pass over the tensors, instead
     of the nine passes of the multi-tensor path below.
     """
-    if fused and active is None and bool((state.step == state.step[0]).all()):
+    if state.uniform is None:  # once after a change of members, not every step
+        state.uniform = len(state.step) == 1 or bool((state.step == state.step[0]).all())
+    if fused and active is None and state.uniform:
         state.step.add_(1)
         count = [state.step[0]] * len(params)
         if epsilon_form == "sklearn":
@@ -223,6 +234,8 @@ def adam_step_(
             maximize=False,
         )
         return
+    if active is not None and not bool(active.all()):
+        state.uniform = False
     with _restoring(params, state.tensors(), active):
         state.step.add_(1)
         torch._foreach_lerp_(state.exp_avg, grads, 1 - beta_1)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from netreg.history import History
 
-__all__ = ["MemberResult", "PopulationResult", "member_module"]
+__all__ = ["MemberResult", "PopulationResult", "epoch_records", "member_module"]
 
 
 @dataclass
@@ -115,3 +115,28 @@ def member_module(template: nn.Module, state_dict: Mapping[str, Tensor]) -> nn.M
         module = module.to(dtypes.pop())
     module.load_state_dict(state_dict)
     return module.eval()
+
+
+def epoch_records(
+    ids: list[int], epoch: int, columns: Mapping[str, Tensor], norms: Tensor | None, penalized: list[str]
+) -> dict[int, dict[str, Any]]:
+    """Each member's record of an epoch (an entry of its :class:`netreg.history.History`).
+
+    ``columns`` holds ``(K,)`` values by name (``train_loss``, ``penalty``, ...) of the
+    members ``ids``; ``norms`` the ``(K, J)`` Frobenius norms of the ``penalized`` weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> epoch_records([3], 1, {"train_loss": torch.tensor([0.5])}, torch.tensor([[2.0]]), ["w"])
+    {3: {'epoch': 1, 'train_loss': 0.5, 'weight_norms': {'w': 2.0}}}
+    """
+    values = {key: value.cpu().tolist() for key, value in columns.items()}
+    norm_rows = norms.cpu().tolist() if norms is not None else [[] for _ in ids]
+    records = {}
+    for position, member in enumerate(ids):
+        record: dict[str, Any] = {"epoch": epoch}
+        record.update({key: column[position] for key, column in values.items()})
+        record["weight_norms"] = dict(zip(penalized, norm_rows[position]))
+        records[member] = record
+    return records

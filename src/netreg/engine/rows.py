@@ -17,7 +17,7 @@ from torch import Tensor
 
 from netreg.losses import Task
 
-__all__ = ["Rows", "evaluate", "epoch_batches"]
+__all__ = ["Rows", "evaluate", "epoch_batches", "take_rows"]
 
 Forward = Callable[[Tensor, bool], Tensor]
 
@@ -107,6 +107,22 @@ def epoch_batches(
     return index.view(len(orders), steps, size).to(device), counts
 
 
+def take_rows(data: Tensor, index: Tensor | slice) -> Tensor:
+    """The rows ``index`` of ``data``: ``data[index]``, shaped ``index.shape + data.shape[1:]``.
+
+    A slice makes a view; a tensor goes through ``index_select``, which costs a third of
+    what advanced indexing costs on the small batches of a training step.
+
+    Examples
+    --------
+    >>> take_rows(torch.arange(10).reshape(5, 2), torch.tensor([[4, 0]])).tolist()
+    [[[8, 9], [0, 1]]]
+    """
+    if isinstance(index, slice) or not isinstance(data, Tensor):  # a SparseRows indexes itself
+        return data[index]
+    return data.index_select(0, index.flatten()).view(*index.shape, *data.shape[1:])
+
+
 @torch.no_grad()
 def evaluate(forward: Forward, X: Tensor, y: Tensor, rows: Rows, task: Task, chunk: int) -> tuple[Tensor, Tensor]:
     """Weighted mean data loss and score (accuracy or R^2) per member, each ``(K,)``.
@@ -126,9 +142,9 @@ def evaluate(forward: Forward, X: Tensor, y: Tensor, rows: Rows, task: Task, chu
     for start in range(0, rows.index.shape[1], chunk):
         index = rows.index[:, start : start + chunk]
         weight = rows.weight[:, start : start + chunk].to(torch.float64)
-        x = X[index[0]] if rows.shared else X[index]
+        x = take_rows(X, index[0] if rows.shared else index)
         out = forward(x, rows.shared)
-        target = _expand(y[index], n_members)
+        target = _expand(take_rows(y, index), n_members)
         loss_sum += (task.loss(out, target).to(torch.float64) * weight).sum(1)
         if task.correct is not None:
             hit_sum += (task.correct(out, target).to(torch.float64) * weight).sum(1)

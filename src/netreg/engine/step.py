@@ -26,13 +26,14 @@ __all__ = ["Forward", "Batch", "PenaltyTerm", "per_batch", "penalty_value", "sta
 
 class Batch(NamedTuple):
     """Rows fed to the population: inputs ``x`` (``(n, ...)`` when ``shared`` by all members,
-    else ``(K, n, ...)``), targets ``(K, n, ...)`` and row weights ``(K or 1, n)`` (0 on padding);
-    in training, each member's number of valid leading rows ``n_valid`` (``(K,)`` on the CPU,
-    ``None``: all rows) and its dropout generators (one per member or one for all)."""
+    else ``(K, n, ...)``), targets ``(K, n, ...)`` and row weights ``(K or 1, n)`` (0 on padding),
+    or ``None`` when every row weighs 1 (no padding, no sample weights); in training, each
+    member's number of valid leading rows ``n_valid`` (``(K,)`` on the CPU, ``None``: all
+    rows) and its dropout generators (one per member or one for all)."""
 
     x: Tensor
     target: Tensor
-    weight: Tensor
+    weight: Tensor | None
     shared: bool
     n_valid: Tensor | None = None
     generators: Sequence[torch.Generator] | None = None
@@ -40,10 +41,11 @@ class Batch(NamedTuple):
 
 class PenaltyTerm(NamedTuple):
     """The penalty as a step sees it: which parameters (``positions`` in the parameter list)
-    with which scales (:func:`netreg.penalties.penalty_scales`) and ``l1_ratio``."""
+    with which scales (:func:`netreg.penalties.penalty_scales`; plain numbers in a run of
+    one member) and ``l1_ratio``."""
 
     positions: tuple[int, ...]
-    scales: list[Tensor]
+    scales: list[Tensor] | list[float]
     l1_ratio: float
 
 
@@ -88,10 +90,11 @@ def loss_and_grads(
     buffers: Mapping[str, Tensor],
     batch: Batch,
     penalty: PenaltyTerm,
-) -> tuple[Tensor, Tensor, list[Tensor]]:
+) -> tuple[Tensor, Tensor | None, list[Tensor]]:
     r"""Each member's weighted mean data loss on ``batch`` and the gradient of its objective.
 
-    For member k with row weights :math:`w_{ki}` (its sample weights, 0 on padding)
+    For member k with row weights :math:`w_{ki}` (its sample weights, 0 on padding; all 1
+    when ``batch.weight`` is ``None``)
 
     .. math::
 
@@ -108,7 +111,8 @@ def loss_and_grads(
     loss : callable
         Per-row data loss ``loss(out, y) -> (K, n)`` (a :class:`netreg.losses.Task`'s).
     params, param_list : mapping of str to Tensor, and its values as a list
-        The stacked parameters ``(K, ...)``, requiring gradients.
+        The stacked parameters ``(K, ...)``, requiring gradients (a single member's own,
+        without the member axis, for a forward whose ``own_weights`` is true).
     buffers : mapping of str to Tensor
         The stacked buffers.
     batch : Batch
@@ -118,10 +122,11 @@ def loss_and_grads(
     -------
     loss : Tensor
         ``(K,)`` :math:`L_k`, detached.
-    total : Tensor
-        ``(K,)`` or ``(1,)`` (shared rows) sum of the row weights, detached.
+    total : Tensor or None
+        ``(K,)`` or ``(1,)`` (shared rows) sum of the row weights, detached; ``None``
+        when ``batch.weight`` is ``None`` (each member's total is the number of rows).
     grads : list of Tensor
-        :math:`g_k` stacked, one per parameter of ``param_list``.
+        :math:`g_k` stacked, one per parameter of ``param_list`` (in its layout).
 
     Examples
     --------
@@ -137,11 +142,17 @@ def loss_and_grads(
     ([2.0, 2.0], [4.0, 5.0])
     """
     out = forward(params, buffers, batch.x, batch.shared, batch.n_valid, batch.generators)
-    total = batch.weight.sum(1)
-    data = (loss(out, batch.target) * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
-    grads = list(torch.autograd.grad(data.sum(), param_list))
+    if batch.weight is None:
+        total = None
+        data = loss(out, batch.target).mean(1)
+    else:
+        total = batch.weight.sum(1)
+        data = (loss(out, batch.target) * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
+        total = total.detach()
+    # The gradient of the sum of the members' losses, without a node for the sum.
+    grads = list(torch.autograd.grad(data, param_list, grad_outputs=torch.ones_like(data)))
     positions = penalty.positions
     penalties.add_scaled_grad_(
         [param_list[i] for i in positions], [grads[i] for i in positions], penalty.scales, l1_ratio=penalty.l1_ratio
     )
-    return data.detach(), total.detach(), grads
+    return data.detach(), total, grads

@@ -24,6 +24,7 @@ from torch import nn
 
 from netreg import penalties
 from netreg.engine import Callback, member_module, train_population
+from netreg.engine.threads import resolve_n_jobs
 from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
@@ -149,6 +150,7 @@ class BaseNetReg(BaseEstimator):
             "max_fun": int(self.max_fun),
             "device": self.device,
             "dtype": self.dtype,
+            "n_threads": resolve_n_jobs(self.n_jobs),
         }
 
     # -- fitting -----------------------------------------------------------------------

@@ -119,6 +119,12 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         Floating-point type of the network and of the data it trains on, whatever the
         input's (scikit-learn's MLP computes in the input's: ``"float64"`` gives its
         precision on float64 data, at a cost measured by ``benchmarks/bench_dtype.py``).
+    n_jobs : int or None, default=None
+        CPU threads of the fit, as in scikit-learn (``-1``: every usable core). ``None``:
+        netreg's thread policy (:mod:`netreg.engine.threads`), one thread for networks as
+        small as scikit-learn's MLPs usually are (a second one gains little for them and
+        stalls when another program takes a core), more for large ones; or the
+        ``NETREG_N_JOBS`` environment variable when it is set.
     verbose : bool, default=False
         Print scikit-learn's lines (``Iteration 1, loss = ...``, and ``Validation score: ...``
         with early stopping) with the data loss and the penalty after them.

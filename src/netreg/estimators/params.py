@@ -83,6 +83,7 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("random_state", None, ["random_state"]),
     Param("device", "auto", [str]),
     Param("dtype", "float32", [StrOptions({"float32", "float64"})]),
+    Param("n_jobs", None, [None, Integral]),
     Param("verbose", False, ["verbose"]),
     Param("warm_start", False, ["boolean"]),
 )

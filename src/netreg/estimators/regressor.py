@@ -33,7 +33,7 @@ class NetRegRegressor(RegressorMixin, BaseNetReg):
     hidden_layer_sizes, activation, module, module_kwargs, solver, alpha, alpha_scale, penalty, l1_ratio, \
 dropout, batch_size, learning_rate, learning_rate_init, power_t, momentum, nesterovs_momentum, beta_1, beta_2, \
 epsilon, max_iter, tol, n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \
-device, dtype, verbose, warm_start
+device, dtype, n_jobs, verbose, warm_start
         As in :class:`NetRegClassifier`; early stopping watches the validation R^2.
     loss : {"squared_error", "poisson"}, default="squared_error"
         The data loss, as ``MLPRegressor``'s: half the squared error, or half the Poisson

@@ -152,6 +152,8 @@ def member_estimator(plan: SweepPlan, result: MemberResult) -> Any:
         classes=context["classes"],
         y_ndim=context["y_ndim"],
         n_features=plan.X.shape[1],
+        input_shape=plan.X.shape[1:],
+        n_outputs=context.get("n_outputs"),
         feature_names=None,
         history=list(result.history),
         status=result.status,

@@ -95,6 +95,7 @@ class _BaseNetRegCV(BaseEstimator):
             backend=self.backend,
             chunk_size=self.chunk_size,
             callback=callbacks,
+            n_jobs=self.n_jobs,
         )
         self._set_result(result, n_splits=len(plan.folds))
         if not self.refit:
@@ -187,6 +188,13 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         own, as in a fit alone) and ``X`` may have rows of any shape. A sparse ``X`` is made
         dense once for the sweep (its grid, store and evidence read an array); the refit
         trains on it sparse.
+    n_jobs : int or None, default=None
+        CPU cores, as in scikit-learn (``-1``: all of them). The sweep trains up to
+        ``n_jobs`` chunks of members side by side, each in a worker process on one thread
+        (with ``backend="local"`` on the CPU), and the refit uses up to ``n_jobs`` threads.
+        ``None``: the usable cores for the sweep and netreg's thread policy for the refit
+        (see :mod:`netreg.engine.threads`), or the ``NETREG_N_JOBS`` environment variable
+        when it is set.
     alphas : int or array-like of float, default=16
         The strengths to try (>= 0, at least two distinct values), or the size of a
         log-spaced default grid that runs from negligible to dominant for the data (see

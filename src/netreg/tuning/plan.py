@@ -87,7 +87,8 @@ class SweepPlan:
         (:mod:`netreg.tuning.halving`); ``None`` trains every member to the end.
     context : dict
         What makes a member a fitted estimator again (the unfitted ``estimator``, its
-        ``classes``, ``y_ndim``, target ``transformer``) and ``y`` as given: what a
+        ``classes``, ``y_ndim``, target ``transformer``, the network's ``n_outputs``) and
+        ``y`` as given: what a
         scikit-learn scorer needs (:func:`netreg.tuning.diagnostics.member_estimator`).
     scorer : str, callable or None
         A scikit-learn scorer to run on every member (set by
@@ -210,7 +211,9 @@ def plan_from_request(
     config = request.config(max(len(r) for r in train_rows), early_stopping=request.early_stopping, monitor=monitor)
     X64 = np.ascontiguousarray(request.X, dtype=np.float64)
     sample_weight = np.asarray(request.sample_weight, dtype=np.float64)
-    params = {key: value for key, value in estimator.get_params().items() if key not in ("alpha", "verbose", "device")}
+    # What cannot change the members (up to rounding) does not identify the sweep.
+    ignored = ("alpha", "verbose", "device", "n_jobs")
+    params = {key: value for key, value in estimator.get_params().items() if key not in ignored}
     if params.get("module") is None:
         # The MLP's sweeps are specified as before the module parameters existed: their stores resume.
         params = {key: value for key, value in params.items() if key not in ("module", "module_kwargs")}
@@ -262,6 +265,7 @@ def plan_from_request(
             "classes": request.classes,
             "y_ndim": request.y_ndim,
             "transformer": request.target_transformer,
+            "n_outputs": request.n_outputs,
             "y": request.y,
         },
     )

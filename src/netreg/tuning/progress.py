@@ -54,7 +54,8 @@ class ProgressBar(SweepCallback):
 
     The epochs bar appears when a chunk starts training, labelled with the chunk when there
     are several: a resumed sweep whose members are all stored shows its members, all done,
-    and no idle epochs bar.
+    and no idle epochs bar. With chunks trained side by side in worker processes, the bar
+    follows the chunk started last; Ray tasks report their members only.
 
     Use it as a context manager, and pass it as ``callback=``::
 

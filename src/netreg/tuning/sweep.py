@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from netreg._checks import check_options
+from netreg.engine.threads import resolve_n_jobs
 from netreg.exceptions import invalid
 from netreg.nets import MLP
 from netreg.tuning.backends import get_backend
@@ -41,6 +42,7 @@ def run_sweep(
     backend: Any = "local",
     chunk_size: int | None = None,
     callback: SweepCallback | Sequence[SweepCallback] | None = None,
+    n_jobs: int | None = None,
 ) -> SweepResult:
     """Train every member of ``plan`` not yet stored, and return the sweep's result.
 
@@ -61,6 +63,10 @@ def run_sweep(
         Members per population (see :func:`~netreg.tuning.chunking.chunk_size`).
     callback : SweepCallback or list of SweepCallback, optional
         Progress: every engine event of the chunks trained here, and the sweep's own.
+    n_jobs : int, optional
+        Cores for ``backend="local"``: how many chunks train side by side in worker
+        processes (see :class:`~netreg.tuning.backends.LocalBackend`; ``-1``: all usable
+        cores). Default: ``NETREG_N_JOBS`` if set, else the usable cores.
 
     Examples
     --------
@@ -104,8 +110,11 @@ def run_sweep(
             selection,
             "Plan the sweep with cv=None.",
         )
-    size = default_chunk_size(plan, chunk_size)
-    runner = get_backend(backend)
+    resolve_n_jobs(n_jobs)
+    runner = get_backend(backend, n_jobs=n_jobs)
+    # A backend that trains chunks side by side says how many; chunks are sized to keep them busy.
+    n_workers = runner.workers(plan) if callable(getattr(runner, "workers", None)) else 1
+    size = default_chunk_size(plan, chunk_size, n_workers=n_workers)
     callbacks = [] if callback is None else [callback] if isinstance(callback, SweepCallback) else list(callback)
     opened = SweepStore.open(store, spec=plan.spec, fingerprint=plan.fingerprint) if store is not None else None
     try:

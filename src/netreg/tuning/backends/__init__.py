@@ -1,8 +1,8 @@
 """Backends: what trains the chunks of a sweep (:class:`~netreg.tuning.backends.base.Backend`).
 
-``"local"`` trains the chunks one after the other in this process
-(:class:`LocalBackend`); ``"ray"`` spreads them over a Ray cluster (:class:`RayBackend`,
-which imports Ray only when a sweep runs).
+``"local"`` trains the chunks on this machine, side by side in worker processes or one
+after the other in this process (:class:`LocalBackend`); ``"ray"`` spreads them over a Ray
+cluster (:class:`RayBackend`, which imports Ray only when a sweep runs).
 """
 
 from __future__ import annotations
@@ -20,16 +20,21 @@ __all__ = ["Backend", "Keep", "LocalBackend", "RayBackend", "BACKENDS", "get_bac
 BACKENDS: dict[str, type] = {"local": LocalBackend, "ray": RayBackend}
 
 
-def get_backend(backend: Any) -> Backend:
+def get_backend(backend: Any, n_jobs: int | None = None) -> Backend:
     """A backend from its name (:data:`BACKENDS`); an object with a ``run`` method is returned as is.
+
+    ``n_jobs`` goes to ``"local"`` (:class:`LocalBackend`); a Ray cluster has its own
+    resources, and a backend object its own settings.
 
     Examples
     --------
-    >>> get_backend("local")
-    LocalBackend()
+    >>> get_backend("local", n_jobs=2)
+    LocalBackend(n_jobs=2)
     >>> get_backend("ray")
     RayBackend()
     """
+    if backend == "local":
+        return LocalBackend(n_jobs=n_jobs)
     if isinstance(backend, str) and backend in BACKENDS:
         return BACKENDS[backend]()
     if callable(getattr(backend, "run", None)):

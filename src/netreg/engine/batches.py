@@ -1,0 +1,191 @@
+"""The rows a training step reads: a single member's batches, a population's, and what they weigh.
+
+A run of one member (a single fit) cuts its batches from one order of its rows, without
+padding, reads them with ``index_select`` or as slices, and leaves out the row weights when
+all are 1; a population's batches are padded index sets with a weight per slot
+(:func:`netreg.engine.rows.epoch_batches`). Both become a :class:`~netreg.engine.step.Batch`
+for :func:`~netreg.engine.step.loss_and_grads`. On the CPU the inputs stay in the dtype
+they were given (float64 from NumPy) and each batch is converted when it is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from netreg.engine.config import TrainConfig
+from netreg.engine.inputs import Inputs
+from netreg.engine.rows import epoch_batches, take_rows
+from netreg.engine.state import PopulationState
+from netreg.engine.step import Batch
+
+__all__ = [
+    "epoch_steps",
+    "rows_slice",
+    "member_batches",
+    "member_batch",
+    "population_batch",
+    "mean_loss",
+    "step_flops",
+]
+
+
+def epoch_steps(
+    state: PopulationState, config: TrainConfig, device: torch.device, *, single: bool
+) -> list[tuple[Tensor | slice, Tensor | None, Tensor | None]]:
+    """One epoch's minibatches: the rows of each step, the members active in it (``None``:
+    all) and each member's number of valid rows in it (``(K,)`` on the CPU; ``None``: all).
+
+    A single member's rows come from :func:`member_batches`, a ``(B,)`` index or a slice, all
+    valid; a population's from :func:`netreg.engine.rows.epoch_batches`, a ``(K or 1, B)``
+    index with -1 for padding after each member's valid rows.
+    """
+    if single:
+        generator = state.generators[0] if state.order_generator is None else state.order_generator
+        batches = member_batches(
+            state.train_rows[0], generator, shuffle=config.shuffle, batch_size=config.batch_size, device=device
+        )
+        return [(rows, None, None) for rows in batches]
+    generators = state.generators if state.order_generator is None else [state.order_generator]
+    index, counts = epoch_batches(
+        state.train_rows, generators, shuffle=config.shuffle, batch_size=config.batch_size, device=device
+    )
+    has_batch = counts > 0
+    everyone = has_batch.all(0).tolist()
+    return [
+        (index[:, step], None if everyone[step] else has_batch[:, step].to(device), counts[:, step])
+        for step in range(index.shape[1])
+    ]
+
+
+def member_batches(
+    rows: Tensor, generator: torch.Generator, *, shuffle: bool, batch_size: int | None, device: torch.device
+) -> list[Tensor | slice]:
+    """One epoch's minibatches of a single member: its ``rows`` (shuffled with ``generator``
+    when ``shuffle``) cut into batches of ``batch_size`` (all of them when ``None``), the last
+    one shorter: no padding.
+
+    The order is the one :func:`epoch_batches` draws for the member. Rows ``0, 1, ..., L-1``
+    in order (no shuffling) come as slices (:func:`rows_slice`), which read the data
+    without copying it.
+
+    Examples
+    --------
+    >>> member_batches(torch.arange(5), torch.Generator(), shuffle=False, batch_size=2, device=torch.device("cpu"))
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    >>> member_batches(torch.tensor([4, 2, 3]), torch.Generator(), shuffle=False, batch_size=2, device=torch.device("cpu"))
+    [tensor([4, 2]), tensor([3])]
+    """
+    size = len(rows) if batch_size is None else min(batch_size, len(rows))
+    if not shuffle and isinstance(rows_slice(rows), slice):
+        return [slice(start, min(start + size, len(rows))) for start in range(0, len(rows), size)]
+    order = rows[torch.randperm(len(rows), generator=generator)] if shuffle else rows
+    return list(order.to(device).split(size))
+
+
+def rows_slice(rows: Tensor) -> Tensor | slice:
+    """``rows`` as a slice when they are ``0, 1, ..., L-1`` in order, else as they are.
+
+    Indexing a tensor with a slice makes a view; with a tensor of indices, a copy.
+
+    Examples
+    --------
+    >>> rows_slice(torch.arange(3)), rows_slice(torch.tensor([0, 2]))
+    (slice(0, 3, None), tensor([0, 2]))
+    """
+    if len(rows) and int(rows[0]) == 0 and torch.equal(rows, torch.arange(len(rows), device=rows.device)):
+        return slice(0, len(rows))
+    return rows
+
+
+def member_batch(
+    inputs: Inputs,
+    index: Tensor | slice,
+    *,
+    unit_weights: bool,
+    generators: Sequence[torch.Generator] | None = None,
+) -> Batch:
+    """The batch of a single member's rows ``index`` (no padding, so all rows valid); no row
+    weights when all are 1; ``generators``: the member's dropout generator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netreg.engine.inputs import validate_inputs
+    >>> from netreg.nets import MLP
+    >>> inputs = validate_inputs(MLP(2, (), 1), np.ones((4, 2)), np.arange(4.0), task="regression")
+    >>> batch = member_batch(inputs, slice(1, 3), unit_weights=True)
+    >>> batch.x.dtype, batch.target.flatten().tolist(), batch.weight
+    (torch.float32, [1.0, 2.0], None)
+    """
+    weight = None if unit_weights else take_rows(inputs.sample_weight, index).unsqueeze(0)
+    x = take_rows(inputs.X, index).to(inputs.dtype)
+    return Batch(x, take_rows(inputs.y, index).unsqueeze(0), weight, True, generators=generators)
+
+
+def population_batch(
+    inputs: Inputs,
+    index: Tensor,
+    n_members: int,
+    *,
+    n_valid: Tensor | None = None,
+    generators: Sequence[torch.Generator] | None = None,
+) -> Batch:
+    """The batch of a population's ``(K or 1, B)`` rows ``index`` (-1 = padding, weight 0),
+    with each member's number of valid rows ``n_valid`` and dropout ``generators``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netreg.engine.inputs import validate_inputs
+    >>> from netreg.nets import MLP
+    >>> inputs = validate_inputs(MLP(2, (), 1), np.ones((4, 2)), np.arange(4.0), task="regression")
+    >>> population_batch(inputs, torch.tensor([[3, -1]]), 2).weight.tolist()
+    [[1.0, 0.0]]
+    """
+    shared = index.shape[0] == 1
+    valid = index >= 0
+    index = index.clamp_min(0)
+    weight = torch.where(valid, take_rows(inputs.sample_weight, index), 0.0)
+    target = take_rows(inputs.y, index)
+    if shared:
+        target = target.expand(n_members, *target.shape[1:])
+    x = take_rows(inputs.X, index[0] if shared else index).to(inputs.dtype)
+    return Batch(x, target, weight, shared, n_valid, generators)
+
+
+def mean_loss(losses: list[Tensor], totals: list[Tensor | int], n_members: int) -> Tensor:
+    """``(K,)`` each member's mean of its batch losses, weighted by the batches' total row weights
+    (``(K,)`` or ``(1,)`` tensors, or row counts when all rows weigh 1).
+
+    Examples
+    --------
+    >>> mean_loss([torch.tensor([1.0]), torch.tensor([4.0])], [3, 1], 1).tolist()
+    [1.75]
+    """
+    loss = torch.stack(losses).to(torch.float64)
+    if isinstance(totals[0], int):
+        weight = loss.new_tensor(totals).unsqueeze(1)
+    else:
+        weight = torch.stack([total.to(torch.float64).expand(n_members) for total in totals])
+    return (loss * weight).sum(0) / weight.sum(0).clamp_min(torch.finfo(torch.float64).tiny)
+
+
+def step_flops(inputs: Inputs) -> float:
+    """Floating-point operations of one training step, roughly: 6 per parameter and row
+    (2 forward, 4 backward) for each member; what the thread policy reads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netreg.engine.inputs import validate_inputs
+    >>> from netreg.nets import MLP
+    >>> step_flops(validate_inputs(MLP(2, (), 1), np.ones((4, 2)), np.zeros(4), task="regression"))  # 3 parameters, 4 rows
+    72.0
+    """
+    n_params = sum(p.numel() for p in inputs.template.parameters())
+    longest = max(len(rows) for rows in inputs.train_rows)
+    batch = inputs.config.batch_size if inputs.config.solver != "lbfgs" else None
+    return 6.0 * n_params * min(batch or longest, longest) * inputs.n_members

@@ -1,0 +1,196 @@
+"""How many CPU threads a run uses, and how many cores a sweep spreads over: the thread policy.
+
+PyTorch runs an operation on several threads (OpenMP) that meet at a barrier when it ends.
+On an idle machine that pays for large operations; a training step of a small network
+is many small operations, each of which gains little from a second thread, and on a
+busy machine each barrier waits for whichever thread the system has paused: with one
+other CPU-bound process on a 2-core machine, a sweep measured 4-5x slower with 2 threads
+than alone, and 2.5x with 1 thread. So:
+
+* a run in this process (a fit, or a chunk of a sweep trained here) uses one thread per
+  :data:`FLOPS_PER_THREAD` of arithmetic in a training step, at least one and at most
+  :func:`default_cores` (``TrainConfig(n_threads=...)`` or the estimators' ``n_jobs``
+  fix the number instead); the number is set for the run and restored after it;
+* a sweep on the CPU trains its chunks side by side in worker processes of one thread
+  each (:class:`netreg.tuning.backends.LocalBackend`), which share the cores without any
+  barrier between them;
+* NumPy's and SciPy's BLAS stay on one thread during a run: their threads spin-wait after
+  each small call and take the cores PyTorch's need (L-BFGS iterations ran 15x slower).
+
+``n_jobs`` means what it means in scikit-learn: ``None`` the default (the policy above, or
+the ``NETREG_N_JOBS`` environment variable when it is set), a positive number that many
+cores, ``-1`` every usable core, ``-2`` all but one, and so on. The cores that count are
+those this process may run on (its CPU affinity and its container's CPU quota), and
+PyTorch's own thread setting (``OMP_NUM_THREADS`` or ``torch.set_num_threads``) caps the
+default.
+
+Results do not depend on the machine's load: the number of threads is chosen from the
+problem and the machine, never from what else runs. Different thread counts can change
+the last bits of sums (and so of trained weights); fix ``n_jobs`` to reproduce a fit bit
+for bit on another machine.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+import torch
+from threadpoolctl import ThreadpoolController
+
+from netreg._checks import invalid
+
+__all__ = [
+    "N_JOBS_ENV",
+    "FLOPS_PER_THREAD",
+    "usable_cores",
+    "default_cores",
+    "resolve_n_jobs",
+    "run_threads",
+    "limit_threads",
+]
+
+#: The environment variable that sets the default ``n_jobs`` (for example ``NETREG_N_JOBS=1``
+#: on a shared server).
+N_JOBS_ENV = "NETREG_N_JOBS"
+
+#: Arithmetic of a training step (forward and backward, floating-point operations) that
+#: earns a thread. A 64-100-100-10 network on batches of 64 or 200 rows is 7 to 20 million
+#: per step: one thread, which measured about as fast as two on the 2-core machine (digits,
+#: batch 64: 0.287 s against 0.283 s for 20 epochs) and does not collapse on a busy one. A
+#: population of 16 such members, or a network of 1000-unit layers, is several hundred
+#: million: all the cores.
+FLOPS_PER_THREAD = 5e7
+
+#: Where a container's CPU quota is (cgroup v2).
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on: its affinity, within its container's CPU quota.
+
+    Examples
+    --------
+    >>> usable_cores() >= 1
+    True
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    if quota is not None:
+        cores = min(cores, max(1, math.floor(quota)))
+    return max(1, cores)
+
+
+def _cgroup_quota() -> float | None:
+    """CPUs allowed by the cgroup v2 quota (``cpu.max``: ``"max 100000"`` or ``"150000 100000"``)."""
+    try:
+        with open(CGROUP_CPU_MAX) as file:
+            limit, period = file.read().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if limit == "max":
+        return None
+    return int(limit) / int(period)
+
+
+def default_cores() -> int:
+    """The cores a run may use by default: :func:`usable_cores`, capped by PyTorch's thread
+    setting (its physical cores, or ``OMP_NUM_THREADS``, or ``torch.set_num_threads``).
+
+    Examples
+    --------
+    >>> 1 <= default_cores() <= usable_cores()
+    True
+    """
+    return max(1, min(usable_cores(), torch.get_num_threads()))
+
+
+def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int | None:
+    """``n_jobs`` as a number of cores, scikit-learn's way; ``None`` stays ``None`` (the policy's default).
+
+    ``None`` reads :data:`N_JOBS_ENV` when it is set. A negative ``n_jobs`` counts from the
+    usable cores: ``-1`` is all of them, ``-2`` all but one (at least one).
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``n_jobs`` (or the environment variable) is not None or a nonzero int.
+
+    Examples
+    --------
+    >>> resolve_n_jobs(3)
+    3
+    >>> resolve_n_jobs(-1) == usable_cores()
+    True
+    >>> resolve_n_jobs(0)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `n_jobs` must be None or a nonzero int (-1: all cores). Got n_jobs=0.
+    """
+    if n_jobs is None:
+        setting = os.environ.get(N_JOBS_ENV, "").strip()
+        if not setting:
+            return None
+        try:
+            n_jobs = int(setting)
+        except ValueError:
+            raise invalid(N_JOBS_ENV, "a nonzero int (-1: all cores)", setting) from None
+        name = N_JOBS_ENV
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise invalid(name, "None or a nonzero int (-1: all cores)", n_jobs)
+    n_jobs = int(n_jobs)
+    return n_jobs if n_jobs > 0 else max(1, usable_cores() + 1 + n_jobs)
+
+
+def run_threads(n_threads: int | None, flops_per_step: float) -> int:
+    """Threads for a run in this process: ``n_threads`` when given, else one per
+    :data:`FLOPS_PER_THREAD` of a step's arithmetic, between 1 and :func:`default_cores`.
+
+    Examples
+    --------
+    >>> run_threads(None, 1e7), run_threads(3, 1e7)
+    (1, 3)
+    >>> run_threads(None, 1e12) == default_cores()
+    True
+    """
+    if n_threads is not None:
+        return n_threads
+    return max(1, min(default_cores(), int(flops_per_step // FLOPS_PER_THREAD)))
+
+
+@contextmanager
+def limit_threads(n_threads: int) -> Iterator[None]:
+    """PyTorch on ``n_threads`` threads and NumPy's and SciPy's BLAS on one, restored on exit.
+
+    Examples
+    --------
+    >>> before = torch.get_num_threads()
+    >>> with limit_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    before = torch.get_num_threads()
+    if n_threads != before:
+        torch.set_num_threads(n_threads)
+    try:
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    # Finding the loaded BLAS libraries takes milliseconds (a tenth of a small fit): once.
+    return ThreadpoolController()
