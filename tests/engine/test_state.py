@@ -12,7 +12,7 @@ import netreg
 from netreg.engine.inputs import validate_inputs
 from netreg.engine.loop import Trainer
 from netreg.engine.optim import AdamState, SGDState
-from netreg.engine.state import PopulationState, initial_state
+from netreg.engine.state import PopulationState
 from netreg.nets import MLP
 
 POSITIONS = [3, 0, 2]
@@ -39,7 +39,7 @@ def _trained_state(digits, solver, same_rows=False):
         eval_rows={"val": [np.arange(150 + k, 200) for k in range(4)]},
     )
     trainer = Trainer(inputs)
-    trainer.state = initial_state(inputs, trainer.solver)
+    trainer.start()
     trainer.end_epoch(1, trainer.run_epoch())
     state = trainer.state
     state.progress = state.progress._replace(

@@ -82,14 +82,6 @@ def test_watched_metric_is_the_objective_or_the_monitored_loss_or_negated_score(
 @pytest.mark.parametrize(
     "status, config, extra, message",
     [
-        (
-            "diverged",
-            TrainConfig(solver="sgd", learning_rate=0.5),
-            {},
-            "Training diverged: the objective became nan at epoch 4 (alpha=2.0, solver='sgd', learning_rate=0.5). "
-            "The weights of the last finite epoch are kept. Lower the learning rate or standardize the inputs "
-            "(large feature values make the loss overflow).",
-        ),
         ("stopped", TrainConfig(), {"reason": "rung 2"}, "Stopped by a callback after epoch 4: rung 2"),
         ("stopped", TrainConfig(solver="lbfgs"), {"reason": "r"}, "Stopped by a callback after iteration 4: r"),
         (

@@ -38,6 +38,8 @@ def print_results(console: Console, sweep: SweepResult) -> None:
     if sweep.units_off.size:
         columns["units off"] = lambda i: _number(np.sum(sweep.units_off[i]), ".0f")
     columns["epochs"] = lambda i: _epochs(sweep, i)
+    if cv["n_diverged"].any():  # diverged members are not scored (the notes say why)
+        columns["diverged"] = lambda i: str(int(cv["n_diverged"][i]))
     for column in columns:
         table.add_column(column, justify="right")
     for index in range(len(sweep.alphas)):

@@ -19,6 +19,7 @@ The package is a functional core with a thin loop:
 ``dropout``     each member's dropout masks from its own generator, in any module
 ``step``        the pure ``loss_and_grads`` of the minibatch loop and of L-BFGS
 ``stopping``    the pure stopping rules and statuses
+``health``      overflow and runaway losses (failures with finite numbers) and whom to blame
 ``optim``       SGD and Adam steps over stacked parameters (functional)
 ``solvers``     ``sgd``, ``adam``, ``lbfgs`` as small objects in the ``SOLVERS`` registry
 ``schedules``   SGD's per-member step-size schedules (scikit-learn's ``learning_rate``)

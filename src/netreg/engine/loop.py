@@ -27,6 +27,7 @@ from torch import Tensor
 from netreg import penalties
 from netreg.engine.batches import epoch_steps, mean_loss, member_batch, population_batch, rows_slice, step_flops
 from netreg.engine.callbacks import Callback, CallbackList
+from netreg.engine.health import Health
 from netreg.engine.inputs import Inputs
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult, epoch_records
@@ -69,6 +70,7 @@ class Trainer:
         self._own: tuple[PopulationState, dict[str, Tensor], list[Tensor]] | None = None
         self.keep_best = inputs.config.early_stopping and not self.solver.full_batch
         self.state: PopulationState | None = None
+        self.health: Health | None = None
         self.results: list[MemberResult] = []
         self.stop_requests: dict[int, str] = {}
         self.lbfgs_message = ""
@@ -91,7 +93,7 @@ class Trainer:
                 # The CPU generator alone: torch.manual_seed also queues a CUDA seeding,
                 # recording a stack trace, which costs a millisecond per fit.
                 torch.default_generator.manual_seed(inputs.seeds[0])
-            self.state = initial_state(inputs, self.solver)
+            self.start()
             self.callbacks.notify(
                 "on_train_begin",
                 {
@@ -113,6 +115,11 @@ class Trainer:
         if diverged and inputs.raise_on_divergence:
             raise DivergenceError(diverged[0].message, history=diverged[0].history)
         return result
+
+    def start(self) -> None:
+        """The initial state, and the health checks' baselines read from it."""
+        self.state = initial_state(self.inputs, self.solver)
+        self.health = Health.start(self.inputs, self.state)
 
     def fit_loop(self) -> None:
         """Minibatch epochs until every member has stopped."""
@@ -226,7 +233,8 @@ class Trainer:
             penalty = penalty if self.batch_penalty is None else self.batch_penalty  # scikit-learn's, batch by batch
             norms = torch.stack([w.flatten(1).norm(dim=1) for w in weights], 1) if weights else None
             objective = train_loss + penalty
-            finite = torch.isfinite(objective) & self.finite_params()
+            # Finite, and neither an overflowed optimizer state nor a runaway loss (engine.health).
+            finite = self.health.check(state, train_loss, objective)
             held_out = {name: self.evaluate(rows) for name, rows in state.eval_rows.items()}
         columns = {"train_loss": train_loss, "penalty": penalty, "objective": objective}
         if getattr(state.optimizer, "learning_rate", None) is not None:  # SGD under a schedule
@@ -258,13 +266,6 @@ class Trainer:
             )
         finally:
             inputs.template.train()
-
-    @torch.no_grad()
-    def finite_params(self) -> Tensor:
-        """``(K,)``: whether all of a member's parameters are finite."""
-        # The largest magnitude is NaN or inf exactly when some entry is: two kernels per parameter.
-        largest = torch.stack([p.flatten(1).abs().amax(1) for p in self.state.param_list], 1)
-        return torch.isfinite(largest).all(1)
 
     @torch.no_grad()
     def snapshot(self, copy: dict[str, Tensor], mask: Tensor) -> None:
@@ -305,7 +306,9 @@ class Trainer:
                 state_dict=weights,
                 history=history,
                 metrics={key: values[row] for key, values in metrics.items()},
-                message=status_message(
+                message=self.health.message(member, epoch=epoch, objective=history[-1]["objective"])
+                if status[position] == "diverged"
+                else status_message(
                     status[position],
                     self.config,
                     epoch=epoch,

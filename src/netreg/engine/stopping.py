@@ -167,7 +167,8 @@ def status_message(
     lbfgs_message: str = "",
     reason: str = "",
 ) -> str:
-    """The human-readable reason for a member's ``status`` (its ``MemberResult.message``).
+    """The human-readable reason for a member's ``status`` (its ``MemberResult.message``);
+    a diverged member's comes from :mod:`netreg.engine.health`, which knows what failed.
 
     ``config`` is the run's :class:`netreg.engine.TrainConfig`; ``objective`` the last
     recorded objective; ``lbfgs_message`` SciPy's message; ``reason`` a callback's.
@@ -179,13 +180,6 @@ def status_message(
     'Stopped by a callback after epoch 3: worst half at rung 1'
     """
     c = config
-    if status == "diverged":
-        return (
-            f"Training diverged: the objective became {objective} at epoch {epoch} "
-            f"(alpha={alpha}, solver={c.solver!r}, learning_rate={c.learning_rate}). "
-            "The weights of the last finite epoch are kept. Lower the learning rate or "
-            "standardize the inputs (large feature values make the loss overflow)."
-        )
     if status == "stopped":
         return f"Stopped by a callback after {'iteration' if c.solver == 'lbfgs' else 'epoch'} {epoch}: {reason}"
     if c.solver == "lbfgs":

@@ -242,7 +242,7 @@ def _notices(result: SweepResult, store: Any | None) -> list[str]:
     diverged = [m.key for m in result.members if m.status == "diverged"]
     if diverged:
         notices.append(
-            f"<p>{len(diverged)} member(s) diverged and are not scored (a smaller learning rate may help):</p>"
+            f"<p>{len(diverged)} member(s) diverged and are not scored (the note above says why):</p>"
             + _by_alpha(result, diverged)
         )
     if store is None:

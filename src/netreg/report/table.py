@@ -51,7 +51,7 @@ def results_table(result: SweepResult) -> str:
         chosen = i == result.best_index
         cells = [
             format_alpha(alpha) + (' <span class="badge">chosen</span>' if chosen else ""),
-            f"{int(cv['n_members'][i])}/{result.n_folds}",
+            f"{int(cv['n_members'][i])}/{result.n_folds}" + _diverged(int(cv["n_diverged"][i])),
             _mean_std(cv["mean_train_score"][i], cv["std_train_score"][i]),
             _mean_std(cv["mean_test_score"][i], cv["std_test_score"][i]),
             _num(gap[i]),
@@ -76,3 +76,7 @@ def _mean_std(mean: float, std: float) -> str:
 
 def _num(value: float) -> str:
     return f"{value:.4g}" if math.isfinite(value) else "\N{EM DASH}"
+
+
+def _diverged(count: int) -> str:
+    return f"<br><small>{count} diverged</small>" if count else ""

@@ -11,6 +11,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 from netreg._checks import check_options
+from netreg.engine.health import KEPT
+from netreg.exceptions import bad_data
 from netreg.losses import get_task
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.rules import SELECTIONS, select_alpha
@@ -142,6 +144,22 @@ class SweepResult:
                     "the mean of the target would. Check the target's scale (standardize it), the learning rate "
                     "and the number of epochs."
                 )
+        notes += self._diverged_notes()
+        return notes
+
+    def _diverged_notes(self) -> list[str]:
+        """One note per cause of divergence: how many members, at which alphas, one's message."""
+        by_advice: dict[str, list[MemberRecord]] = {}
+        for member in self.members:
+            if member.status == "diverged":
+                by_advice.setdefault(member.message.split(KEPT)[-1], []).append(member)
+        notes = []
+        for group in by_advice.values():
+            alphas = ", ".join(f"{self.alphas[a]:g}" for a in sorted({m.alpha_index for m in group}))
+            notes.append(
+                f"{len(group)} of {len(self.members)} members diverged and are not scored (alpha = {alphas}). "
+                f"The first: {group[0].message}"
+            )
         return notes
 
     @classmethod
@@ -190,6 +208,8 @@ class SweepResult:
         for j in range(units_off.shape[1]):
             results[f"mean_units_off[{j}]"] = units_off[:, j]
         results["n_members"] = np.isfinite(grid.table["n_iter"]).sum(axis=1)
+        diverged = [member.alpha_index for member in members if member.status == "diverged"]
+        results["n_diverged"] = np.bincount(np.asarray(diverged, dtype=np.int64), minlength=len(alphas))
         stopped_at = grid.stopped_at()
         if np.isfinite(stopped_at).any():
             results["stopped_at_epoch"] = stopped_at
@@ -200,6 +220,13 @@ class SweepResult:
         criterion = np.where(complete, log_evidence, np.nan) if selection == "evidence" else mean_val
         best: int | None = None
         threshold: float | None = None
+        if require_choice and diverged and not np.isfinite(criterion).any():
+            first = next(member for member in members if member.status == "diverged")
+            raise bad_data(
+                f"no alpha has a score on every fold: {len(diverged)} of {len(members)} members diverged",
+                "at least one alpha scored on every fold to choose from",
+                f"The first: {first.message}",
+            )
         if require_choice or np.isfinite(criterion).any():
             best, threshold = select_alpha(alphas, criterion, results["std_test_score"], n_folds, selection)
         present = {member.key for member in members}
