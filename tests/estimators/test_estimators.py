@@ -309,15 +309,18 @@ def test_convergence_warning_gives_the_numbers(digits):
     [
         (
             {"alpha": -1.0},
-            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf). Got -1.0 instead.",
+            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf) or a str among {'auto'}. "
+            "Got -1.0 instead.",
         ),
         (
             {"alpha": float("nan")},
-            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf). Got nan instead.",
+            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf) or a str among {'auto'}. "
+            "Got nan instead.",
         ),
         (
             {"alpha": True},
-            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf). Got True instead.",
+            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf) or a str among {'auto'}. "
+            "Got True instead.",
         ),
         (
             {"l1_ratio": 1.5},

@@ -10,10 +10,12 @@ import pytest
 import torch
 from scipy.stats import multivariate_normal
 from sklearn.linear_model import Ridge
+from torch import nn
 
 import netreg
-from netreg.evidence import select_alpha
+from netreg.evidence import evidence_gap, select_alpha
 from netreg.exceptions import InvalidParameterError
+from netreg.nets import MLP
 
 
 def _closed_form_profile(X, y, alpha):
@@ -77,3 +79,34 @@ def test_a_diverged_member_in_a_stack_leaves_the_others_intact(curvature):
     assert math.isnan(choice.log_evidence[1]) and math.isnan(choice.gamma[1])
     np.testing.assert_allclose(choice.log_evidence[[0, 2]], alone.log_evidence[[0, 2]])
     assert choice.best_index in (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("module", "kwargs", "expected"),
+    [
+        (MLP(3, (4,), 2), {"penalty": "l2", "task": "multiclass"}, ""),
+        (MLP(3, (4,), 1), {"penalty": "l2", "task": "regression", "alpha_scale": "batch", "solver": "lbfgs"}, ""),
+        (
+            nn.Linear(3, 2),
+            {"penalty": "l2", "task": "multiclass"},
+            "a module other than netreg's MLP (the evidence reads its layers and activation)",
+        ),
+        (
+            MLP(3, (4,), 1),
+            {"penalty": "elasticnet", "task": "binary"},
+            "penalty='elasticnet' (the evidence reads an L2 penalty as a Gaussian prior)",
+        ),
+        (
+            MLP(3, (4,), 1),
+            {"penalty": "l2", "task": "poisson"},
+            "the Poisson loss (the evidence reads a Gaussian or Bernoulli likelihood)",
+        ),
+        (
+            MLP(3, (4,), 1),
+            {"penalty": "l2", "task": "regression", "alpha_scale": "batch", "solver": "adam"},
+            "alpha_scale='batch' (the evidence reads the penalty alpha / (2 m) of the whole training set)",
+        ),
+    ],
+)
+def test_evidence_gap_names_what_the_evidence_does_not_describe(module, kwargs, expected):
+    assert evidence_gap(module, **kwargs) == expected

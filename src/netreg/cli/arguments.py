@@ -12,8 +12,8 @@ import re
 
 from netreg import memory
 from netreg._checks import MAX_SEED
+from netreg.grid import MAX_ALPHAS
 from netreg.nets import TRAINING_COPIES, parameter_count
-from netreg.tuning.grid import MAX_ALPHAS
 
 __all__ = [
     "FLAGS",

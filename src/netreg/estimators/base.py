@@ -23,8 +23,16 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from torch import nn
 
 from netreg import penalties
-from netreg.engine import Callback, member_module, train_population
+from netreg.engine import Callback, MemberResult, member_module, train_population
 from netreg.engine.threads import resolve_n_jobs
+from netreg.estimators.auto_alpha import (
+    AUTO,
+    auto_alphas,
+    check_auto,
+    choose_member,
+    member_groups,
+    set_auto_attributes,
+)
 from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
@@ -124,9 +132,11 @@ class BaseNetReg(BaseEstimator):
         )
 
     def _penalty(self) -> penalties.Penalty:
+        # alpha="auto" gives each member of its grid its own alpha: the penalty's is unused.
+        alpha = 0.0 if self.alpha == AUTO else float(self.alpha)
         if self.penalty == "elasticnet":
-            return penalties.ElasticNet(float(self.alpha), float(self.l1_ratio))
-        return penalties.get({"name": self.penalty, "alpha": float(self.alpha)})
+            return penalties.ElasticNet(alpha, float(self.l1_ratio))
+        return penalties.get({"name": self.penalty, "alpha": alpha})
 
     def _solver_settings(self) -> dict[str, Any]:
         return {
@@ -187,14 +197,16 @@ class BaseNetReg(BaseEstimator):
         return self._train(request, incremental=True)
 
     def _train(self, request: TrainingRequest, *, incremental: bool, callback: Callback | None = None) -> BaseNetReg:
+        auto = self.alpha == AUTO
+        if auto:
+            check_auto(self, request, incremental=incremental)
         continuing = hasattr(self, "module_") and (incremental or self.warm_start)
         if continuing:
             _check_same_network(self.module_, request.template)
-        train_rows, eval_rows = np.arange(request.X.shape[0]), None
+        train_rows, val_rows = np.arange(request.X.shape[0]), None
         validated = request.early_stopping and not incremental
         if validated:
             train_rows, val_rows = request.holdout(train_rows)
-            eval_rows = {"val": [val_rows]}
         config = request.config(len(train_rows), early_stopping=validated)
         if incremental:
             config = dataclasses.replace(config, max_iter=1)
@@ -204,23 +216,36 @@ class BaseNetReg(BaseEstimator):
         elif continuing and self.solver == "sgd":
             # A warm start's optimizer starts afresh, but a schedule counts the rows seen since the first fit.
             optimizer_states = [{"samples_seen": float(self.t_)}]
-        result = train_population(
-            request.template,
-            request.X,
-            request.targets,
-            task=request.task,
-            alphas=[request.penalty.alpha],
-            penalty=request.penalty,
-            config=config,
-            seeds=request.seed,
-            train_rows=[train_rows],
-            eval_rows=eval_rows,
-            sample_weight=request.sample_weight,
-            init_states=self.module_.state_dict() if continuing else None,
-            init_optimizer_states=optimizer_states,
-            callbacks=[c for c in (PrintProgress() if self.verbose else None, callback) if c],
-        )
-        member = result.members[0]
+        progress = PrintProgress() if self.verbose and not auto else None
+
+        def train(alphas: list[float]) -> list[MemberResult]:
+            return train_population(
+                request.template,
+                request.X,
+                request.targets,
+                task=request.task,
+                alphas=alphas,
+                penalty=request.penalty,
+                config=config,
+                seeds=request.seed,
+                train_rows=[train_rows] * len(alphas),
+                eval_rows=None if val_rows is None else {"val": [val_rows] * len(alphas)},
+                sample_weight=request.sample_weight,
+                init_states=self.module_.state_dict() if continuing else None,
+                init_optimizer_states=optimizer_states,
+                callbacks=[c for c in (progress, callback) if c],
+                # alpha="auto": a member that diverged is not chosen, the others still are.
+                raise_on_divergence=not auto,
+            ).members
+
+        choice = None
+        if auto:
+            alphas = auto_alphas(request)
+            members = [member for group in member_groups(alphas, self.solver) for member in train(group)]
+            choice = choose_member(request, members, alphas, train_rows)
+            member = members[choice.best_index]
+        else:
+            member = train([request.penalty.alpha])[0]
         state = FittedState(
             module=member_module(request.template, member.state_dict),
             task=request.task,
@@ -238,6 +263,7 @@ class BaseNetReg(BaseEstimator):
             target_transformer=request.target_transformer,
         )
         set_fitted_state(self, state)
+        set_auto_attributes(self, choice, verbose=bool(self.verbose))
         if member.status in ("max_iter", "stalled") and not incremental:
             warnings.warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning, stacklevel=3)
         return self

@@ -50,11 +50,16 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         ``GridSearchCV`` handle it as scikit-learn does any other).
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"lbfgs"`` is full-batch L-BFGS (recommended for small data sets).
-    alpha : float, default=0.0001
+    alpha : float or "auto", default=0.0001
         Strength of the penalty, the lambda of the objective above (>= 0). Unlike
         scikit-learn's MLP with ``sgd``/``adam``, the penalty is divided by the number of
         training examples m, never by the batch size, so its meaning does not change with
-        ``batch_size`` (see ``alpha_scale``).
+        ``batch_size`` (see ``alpha_scale``). ``"auto"``: 16 alphas of the default grid
+        (:func:`netreg.grid.default_alphas`) are trained on all the rows as one population
+        and the one with the largest Laplace evidence is kept (``alpha_``), as
+        ``NetRegClassifierCV(selection="evidence")`` chooses it (L2, netreg's MLP; not with
+        ``warm_start`` or ``partial_fit``; see :mod:`netreg.estimators.auto_alpha`, and
+        ``benchmarks/README.md`` for where the evidence is weaker than cross-validation).
     alpha_scale : {"n_samples", "batch"}, default="n_samples"
         What ``alpha`` is divided by in each ``sgd``/``adam`` step: m (netreg's objective
         above), or the sum of the batch's sample weights, as scikit-learn's MLP divides it:
@@ -171,6 +176,13 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         The trained PyTorch module (CPU, eval mode): the MLP, or the one ``module`` built.
     n_layers_ : int
         Number of layers, input and output included (MLP only).
+    alpha_ : float
+        With ``alpha="auto"`` only: the alpha chosen, that of the model kept.
+    alphas_ : ndarray of shape (16,)
+        With ``alpha="auto"`` only: the alphas trained.
+    log_evidence_ : ndarray of shape (16,)
+        With ``alpha="auto"`` only: the log evidence of each alpha's member (NaN for a
+        member that diverged).
     n_outputs_ : int
         Number of output units.
     out_activation_ : str

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions, make_constraint
 from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
 from torch import nn
 
@@ -58,7 +58,8 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("module", None, [None, callable]),
     Param("module_kwargs", None, [None, dict]),
     Param("solver", "adam", [StrOptions({"lbfgs", "sgd", "adam"})]),
-    Param("alpha", 0.0001, [Interval(Real, 0, None, closed="left")]),
+    # "auto": chosen by the Laplace evidence (netreg.estimators.auto_alpha).
+    Param("alpha", 0.0001, [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})]),
     # What alpha is divided by in sgd/adam steps: m (netreg's objective) or the batch (scikit-learn's).
     Param("alpha_scale", "n_samples", [StrOptions({"n_samples", "batch"})]),
     Param("penalty", "l2", [StrOptions({"l2", "l1", "elasticnet"})]),
@@ -230,7 +231,7 @@ def validate_parameters(estimator: BaseEstimator) -> None:
     >>> validate_parameters(NetRegClassifier(alpha=True))
     Traceback (most recent call last):
     ...
-    netreg.exceptions.InvalidParameterError: The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf). Got True instead.
+    netreg.exceptions.InvalidParameterError: The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf) or a str among {'auto'}. Got True instead.
     """
     try:
         estimator._validate_params()
@@ -244,8 +245,10 @@ def validate_parameters(estimator: BaseEstimator) -> None:
             else []
         )
         if real and isinstance(value, bool | np.bool_):
+            texts = [str(make_constraint(c)) for c in constraint]
+            allowed = texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"  # sklearn's words
             raise InvalidParameterError(
-                f"The {name!r} parameter of {type(estimator).__name__} must be {real[0]}. Got {value!r} instead."
+                f"The {name!r} parameter of {type(estimator).__name__} must be {allowed}. Got {value!r} instead."
             )
     sizes = getattr(estimator, "hidden_layer_sizes", None)
     if sizes is not None:

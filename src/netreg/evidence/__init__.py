@@ -9,7 +9,7 @@ Evidence (:mod:`netreg.evidence.laplace`)
     ``log_evidence`` (one member), ``population_evidence`` (K members at once),
     ``EvidenceResult``, ``laplace_log_evidence`` (the formula on its parts).
 Choosing alpha (:mod:`netreg.evidence.select`)
-    ``select_alpha``, ``AlphaSelection``.
+    ``select_alpha``, ``AlphaSelection``, ``evidence_gap`` (what the evidence does not describe).
 Curvature (:mod:`netreg.evidence.curvature`, :mod:`netreg.evidence.ggn`)
     ``ggn_curvature``, ``Curvature``, ``log_det``, ``effective_parameters`` (MacKay's gamma),
     ``EXACT_MAX_PARAMS``; the GGN itself: ``ggn_matrix``, ``kfac_factors``, ``loss_hessian_factor``.
@@ -42,7 +42,7 @@ from netreg.evidence.curvature import (
 from netreg.evidence.ggn import ggn_matrix, kfac_factors, loss_hessian_factor
 from netreg.evidence.laplace import EvidenceResult, laplace_log_evidence, log_evidence, population_evidence
 from netreg.evidence.network import StackedMLP, stack_members
-from netreg.evidence.select import AlphaSelection, select_alpha
+from netreg.evidence.select import AlphaSelection, evidence_gap, select_alpha
 from netreg.evidence.units import UNITS_OFF_ATOL, UNITS_OFF_RTOL, units_off, units_off_mask
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "laplace_log_evidence",
     "select_alpha",
     "AlphaSelection",
+    "evidence_gap",
     "ggn_curvature",
     "Curvature",
     "log_det",

@@ -16,8 +16,9 @@ from netreg.evidence.curvature import EXACT_MAX_PARAMS
 from netreg.evidence.laplace import EvidenceResult, population_evidence
 from netreg.exceptions import invalid
 from netreg.losses import Task
+from netreg.nets import MLP
 
-__all__ = ["AlphaSelection", "select_alpha"]
+__all__ = ["AlphaSelection", "select_alpha", "evidence_gap"]
 
 
 @dataclass(frozen=True)
@@ -126,3 +127,29 @@ def select_alpha(
         best_index=best,
         results=tuple(results),
     )
+
+
+def evidence_gap(module: Any, *, penalty: str, task: str, alpha_scale: str = "n_samples", solver: str = "adam") -> str:
+    """Why the Laplace evidence does not describe members of this kind (``""`` when it does).
+
+    The evidence reads netreg's MLP (its layers and activation), the L2 penalty
+    ``alpha / (2 m)`` of the whole training set as a Gaussian prior, and a Gaussian or
+    Bernoulli likelihood.
+
+    Examples
+    --------
+    >>> from netreg.nets import MLP
+    >>> evidence_gap(MLP(3, (4,), 1), penalty="l2", task="regression")
+    ''
+    >>> evidence_gap(MLP(3, (4,), 1), penalty="l1", task="regression")
+    "penalty='l1' (the evidence reads an L2 penalty as a Gaussian prior)"
+    """
+    if not isinstance(module, MLP):
+        return "a module other than netreg's MLP (the evidence reads its layers and activation)"
+    if penalty != "l2":
+        return f"penalty={penalty!r} (the evidence reads an L2 penalty as a Gaussian prior)"
+    if task == "poisson":
+        return "the Poisson loss (the evidence reads a Gaussian or Bernoulli likelihood)"
+    if alpha_scale == "batch" and solver != "lbfgs":
+        return "alpha_scale='batch' (the evidence reads the penalty alpha / (2 m) of the whole training set)"
+    return ""

@@ -63,7 +63,8 @@ def model_metadata(
         "versions": {"netreg": __version__, "torch": torch.__version__, "scikit-learn": sklearn.__version__},
         "estimator": type(estimator).__name__,
         "params": params,
-        "alpha": float(estimator.alpha),
+        # The alpha of the saved weights: the one alpha="auto" chose.
+        "alpha": float(getattr(estimator, "alpha_", estimator.alpha)),
         "architecture": {
             "n_features": module.n_features,
             "hidden_layer_sizes": list(module.hidden_layer_sizes),

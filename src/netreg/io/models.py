@@ -267,4 +267,6 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         estimator.set_params(transformer=clone(scaler))
         state.target_transformer = scaler
     set_fitted_state(estimator, state)
+    if estimator.alpha == "auto":
+        estimator.alpha_ = float(meta["alpha"])  # the grid and its evidence are not saved
     return SavedModel(estimator, preprocessor, meta)

@@ -1,6 +1,6 @@
 """Choosing alpha: the whole grid of alphas and folds trained as one vectorized population.
 
-Layered one way: the grid (:mod:`~netreg.tuning.grid`), folds
+Layered one way: the grid (:mod:`netreg.grid`, below the estimators, which use it for ``alpha="auto"``), folds
 (:mod:`~netreg.tuning.splits`), selection rules (:mod:`~netreg.tuning.rules`) and scorings
 (:mod:`~netreg.tuning.scoring`); member records (:mod:`~netreg.tuning.records`) and the
 results (:mod:`~netreg.tuning.results`); the plan and chunk training
@@ -10,9 +10,9 @@ driver (:mod:`~netreg.tuning.sweep`); and on top the cross-validated estimators
 (:mod:`~netreg.tuning.estimators`).
 """
 
+from netreg.grid import default_alphas, resolve_alphas
 from netreg.tuning.backends import Backend, LocalBackend, RayBackend, get_backend
 from netreg.tuning.callbacks import SweepCallback
-from netreg.tuning.grid import default_alphas, resolve_alphas
 from netreg.tuning.plan import SweepPlan, plan_sweep, train_chunk
 from netreg.tuning.progress import ProgressBar, VerboseSweep
 from netreg.tuning.records import MemberRecord

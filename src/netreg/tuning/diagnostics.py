@@ -20,6 +20,7 @@ from sklearn.metrics import get_scorer
 
 from netreg.engine import MemberResult, member_module
 from netreg.estimators import FittedState, set_fitted_state
+from netreg.evidence import evidence_gap as gap
 from netreg.evidence import log_evidence, units_off
 from netreg.nets import MLP
 from netreg.tuning.plan import SweepPlan
@@ -47,15 +48,13 @@ def evidence_gap(plan: SweepPlan) -> str:
     >>> evidence_gap(plan_sweep(NetRegRegressor((4,), loss="poisson"), X, y, alphas=[0.1, 1.0], cv=2))
     'the Poisson loss (the evidence reads a Gaussian or Bernoulli likelihood)'
     """
-    if not isinstance(plan.template, MLP):
-        return "a module other than netreg's MLP (the evidence reads its layers and activation)"
-    if plan.penalty.get("name") != "l2":
-        return f"penalty={plan.penalty.get('name')!r} (the evidence reads an L2 penalty as a Gaussian prior)"
-    if plan.task == "poisson":
-        return "the Poisson loss (the evidence reads a Gaussian or Bernoulli likelihood)"
-    if plan.config.alpha_scale == "batch" and plan.config.solver != "lbfgs":
-        return "alpha_scale='batch' (the evidence reads the penalty alpha / (2 m) of the whole training set)"
-    return ""
+    return gap(
+        plan.template,
+        penalty=str(plan.penalty.get("name")),
+        task=plan.task,
+        alpha_scale=plan.config.alpha_scale,
+        solver=plan.config.solver,
+    )
 
 
 def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> dict[str, Any]:

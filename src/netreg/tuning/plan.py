@@ -31,9 +31,9 @@ from netreg.engine import Callback, MemberResult, TrainConfig, train_population
 from netreg.estimators import TrainingRequest
 from netreg.estimators.params import describe
 from netreg.exceptions import invalid
+from netreg.grid import resolve_alphas
 from netreg.io import fingerprint
 from netreg.nets import MLP
-from netreg.tuning.grid import resolve_alphas
 from netreg.tuning.halving import HalvingCallback, check_halving, halving_rungs
 from netreg.tuning.splits import cv_splits
 

@@ -9,7 +9,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 import netreg
-from netreg.tuning.grid import default_alphas, resolve_alphas
+from netreg.grid import default_alphas, resolve_alphas
 
 
 def test_default_grid_spans_negligible_to_dominant_for_a_linear_model(diabetes):
