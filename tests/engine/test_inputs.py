@@ -16,6 +16,18 @@ from netreg.nets import MLP
 X_SMALL, Y_SMALL = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 3
 
 
+class _Recurrent(nn.Module):
+    """A GRU over a sequence of 2 steps of 3 features, then a linear layer to 3 classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(3, 4, batch_first=True)
+        self.out = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.out(self.rnn(x)[0][:, -1])
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
@@ -110,6 +122,12 @@ X_SMALL, Y_SMALL = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) 
             {"module": nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3, momentum=None))},
             netreg.InvalidParameterError,
             "The module's BatchNorm1d layer (1) has momentum=None (a cumulative average of the batch statistics), which the members of a population cannot keep. Expected a float momentum, such as PyTorch's default 0.1.",
+        ),
+        (
+            {"module": _Recurrent(), "X": np.zeros((20, 2, 3))},
+            netreg.InvalidParameterError,
+            "`module` must be a module that torch.func.vmap can run, without recurrent layers. Got a module with a "
+            "GRU layer (rnn).",
         ),
         (
             {"module": nn.Sequential(nn.Linear(3, 3), nn.AlphaDropout(0.2))},

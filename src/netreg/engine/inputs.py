@@ -201,6 +201,13 @@ def _check_module(module: nn.Module) -> None:
     if not isinstance(module, nn.Module):
         raise invalid("module", "a torch.nn.Module", module)
     for name, sub in module.named_modules():
+        if isinstance(sub, nn.RNNBase):
+            # torch.func.vmap has no batching rule for the fused recurrent kernels.
+            raise invalid(
+                "module",
+                "a module that torch.func.vmap can run, without recurrent layers",
+                got=f"a module with a {type(sub).__name__} layer ({name or 'the module itself'})",
+            )
         if isinstance(sub, nn.AlphaDropout | nn.FeatureAlphaDropout) and sub.p > 0:
             raise InvalidParameterError(ALPHA_DROPOUT_MSG.format(name=type(sub).__name__))
         # A cumulative average divides by a per-member count, a Python float under vmap.
