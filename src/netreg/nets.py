@@ -27,6 +27,7 @@ __all__ = [
     "TRAINING_COPIES",
     "parameter_count",
     "check_network_memory",
+    "member_bytes",
     "stacked_mlp_forward",
     "dropout_masks",
 ]
@@ -296,3 +297,17 @@ def dropout_masks(
         if rows < shape[0]:
             masks[g, rows:] = 0.0
     return masks.div_(1.0 - p)
+
+
+def member_bytes(n_params: int, batch_size: int, values_per_row: int, itemsize: int = 4) -> int:
+    """Rough memory of one population member in training: its parameters in
+    :data:`TRAINING_COPIES` copies (weights, gradients, optimizer state, best weights) and
+    one minibatch's values (inputs and every layer's outputs, four times over for the
+    activations and gradients the backward pass keeps).
+
+    Examples
+    --------
+    >>> member_bytes(n_params=1000, batch_size=10, values_per_row=20)  # 4 * (7 * 1000 + 4 * 10 * 20)
+    31200
+    """
+    return itemsize * (TRAINING_COPIES * n_params + 4 * batch_size * values_per_row)

@@ -64,6 +64,47 @@ def test_a_regressor_with_a_target_transformer_chooses_as_the_sweep_does(diabete
     assert 100 < model.predict(X).mean() < 200  # in the target's units
 
 
+@pytest.mark.parametrize(
+    "extra", [{"early_stopping": True}, {"sample_weight": True}], ids=["early_stopping", "weights"]
+)
+def test_with_early_stopping_or_sample_weights_it_chooses_as_the_sweep_does(small_digits, extra):
+    X, y = small_digits
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if "sample_weight" in extra else None
+    params = {**SETTINGS, "early_stopping": bool(extra.get("early_stopping"))}
+    model = NetRegClassifier(alpha="auto", **params).fit(X, y, sample_weight=weights)
+    sweep = NetRegClassifierCV(alphas=16, selection="evidence", **params).fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(model.log_evidence_, sweep.cv_results_["mean_log_evidence"], rtol=1e-9)
+    assert model.alpha_ == sweep.alpha_
+    np.testing.assert_allclose(model.predict_proba(X), sweep.predict_proba(X))
+    if params["early_stopping"]:  # the sweep's early-stopping scores are the estimator's validation scores
+        assert len(model.validation_scores_) == model.n_iter_
+        assert sweep.best_estimator_.validation_scores_ == pytest.approx(model.validation_scores_)
+
+
+def test_a_grid_too_large_for_the_memory_is_refused_before_training(small_digits, budget, refused):
+    budget(0.004)  # 4 MiB: one member of this 64-6-10 network in float64 fits, sixteen do not
+    model = NetRegClassifier(alpha="auto", **SETTINGS)
+    with refused(
+        "`alpha` must be a number here, or a smaller network, batch or data set. Got alpha='auto'. alpha='auto' "
+        "trains 16 members of about 525 KiB at once: about 8 MiB, over the 4 MiB netreg may take (half the "
+        "memory available).",
+        InvalidParameterError,
+    ):
+        model.fit(*small_digits)
+    assert not hasattr(model, "module_")
+
+
+def test_a_model_set_to_auto_after_its_fit_is_not_saved_under_a_wrong_alpha(tmp_path, small_digits, refused):
+    model = NetRegClassifier(alpha=0.1, **SETTINGS).fit(*small_digits).set_params(alpha="auto")
+    with refused(
+        "`alpha` must be the alpha the model's weights were trained with. Got alpha='auto'. The model was fitted at "
+        "a number and set to 'auto' since, without a refit: refit it, or set alpha back.",
+        InvalidParameterError,
+    ):
+        save_model(model, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
 def test_sparse_input_chooses_as_dense_input(small_digits, auto_model):
     X, y = small_digits
     model = NetRegClassifier(alpha="auto", **SETTINGS).fit(sp.csr_matrix(X), y)
@@ -91,7 +132,7 @@ def test_a_member_that_diverges_is_never_chosen(small_digits, monkeypatch):
     monkeypatch.setattr(base, "auto_alphas", lambda request: np.array([0.1, 1.0, 1e9]))
     model = NetRegClassifier(alpha="auto", solver="sgd", learning_rate_init=0.1, **SETTINGS).fit(X, y)
     assert np.isnan(model.log_evidence_[2]) and np.isfinite(model.log_evidence_[:2]).all()
-    assert model.alpha_ in (0.1, 1.0)
+    assert model.alpha_ == model.alphas_[int(np.argmax(model.log_evidence_[:2]))]
 
 
 def test_when_every_member_diverges_the_error_says_why(small_digits, monkeypatch):

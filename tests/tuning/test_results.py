@@ -59,15 +59,15 @@ def test_a_regression_worse_than_the_mean_is_named():
     ]
 
 
-def _sweep_with_a_diverging_alpha(digits):
+def _sweep_with_a_diverging_alpha(digits, n_rows=300, alphas=(1e-4, 1e-2, 1e5)):
     from netreg import NetRegClassifier
     from netreg.tuning import plan_sweep, run_sweep
 
-    X, y = digits[0][:300], digits[1][:300]
+    X, y = digits[0][:n_rows], digits[1][:n_rows]
     # alpha / m = 1e5 / 200 = 500 and learning_rate * alpha / m = 50 > 2 (1 + 0.9) / (1 + 1.8): the
     # penalty alone makes SGD overshoot at the largest alpha, and only there.
     model = NetRegClassifier((16,), solver="sgd", learning_rate_init=0.1, max_iter=4, random_state=0)
-    return run_sweep(plan_sweep(model, X, y, alphas=[1e-4, 1e-2, 1e5], cv=3), scoring="accuracy")
+    return run_sweep(plan_sweep(model, X, y, alphas=list(alphas), cv=3), scoring="accuracy")
 
 
 def test_diverged_members_are_counted_not_scored_and_their_cause_is_a_note(digits):
@@ -83,6 +83,17 @@ def test_diverged_members_are_counted_not_scored_and_their_cause_is_a_note(digit
         "alpha is too large for this step size: the penalty alone makes each SGD step overshoot (learning_rate * "
         "alpha / m = 50, alpha / m = 500). Lower alpha or the learning rate."
     )
+
+
+def test_members_diverging_for_one_cause_make_one_note_whatever_their_numbers(digits):
+    # 301 rows in 3 folds: m = 200 or 201, so alpha / m differs between folds and alphas.
+    result = _sweep_with_a_diverging_alpha(digits, n_rows=301, alphas=(1e-4, 1e5, 2e5))
+    diverged = [m for m in result.members if m.status == "diverged"]
+    assert len(diverged) == 6 and len({m.message for m in diverged}) > 1
+    notes = [note for note in result.notes() if "diverged" in note]
+    assert notes == [
+        f"6 of 9 members diverged and are not scored (alpha = 100000, 200000). The first: {diverged[0].message}"
+    ]
 
 
 def test_the_terminal_table_and_the_report_show_the_diverged_members(digits):

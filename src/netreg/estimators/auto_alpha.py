@@ -26,8 +26,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
-from netreg.engine import MemberResult
+from netreg import memory, nets
+from netreg.engine import MemberResult, TrainConfig, resolve_device
 from netreg.estimators.request import TrainingRequest
 from netreg.evidence import evidence_gap, select_alpha
 from netreg.exceptions import DivergenceError, invalid
@@ -101,6 +103,40 @@ def check_auto(estimator: Any, request: TrainingRequest, *, incremental: bool) -
             f"a number with {gap}: alpha='auto' chooses alpha by the Laplace evidence",
             AUTO,
             f"Choose alpha by cross-validation instead, with {name}CV.",
+        )
+
+
+def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: int) -> None:
+    """Refuse, before anything is allocated, a grid that would not fit in memory: the
+    :data:`N_ALPHAS` members trained at once (one at a time with ``lbfgs``), and a sparse ``X``
+    made dense for the grid's scale and the evidence.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming what is needed and the budget (half the memory available, or half the GPU's
+        free memory).
+    """
+    device = resolve_device(config.device)
+    budget = torch.cuda.mem_get_info(device)[0] // 2 if device.type == "cuda" else memory.memory_budget()
+    template = request.template
+    n_params = sum(p.numel() for p in template.parameters())
+    values = template.n_features + sum(template.hidden_layer_sizes) + template.n_outputs
+    item = 8 if config.dtype == "float64" else 4
+    each = nets.member_bytes(n_params, config.batch_size or n_train, values, item)
+    at_once = 1 if config.solver == "lbfgs" else N_ALPHAS
+    # The sparse rows made dense twice at most (the grid's scale, then the evidence's rows), in float64.
+    dense = 2 * 8 * request.X.shape[0] * request.X.shape[1] if sp.issparse(request.X) else 0
+    needed = at_once * each + (0 if device.type == "cuda" else dense)
+    if needed > budget:
+        raise invalid(
+            "alpha",
+            "a number here, or a smaller network, batch or data set",
+            AUTO,
+            f"alpha='auto' trains {at_once} member{'s' if at_once > 1 else ''} of about {memory.size_text(each)} "
+            f"at once{f' and makes the sparse X dense ({memory.size_text(dense)})' if dense else ''}: about "
+            f"{memory.size_text(needed)}, over the {memory.size_text(budget)} netreg may take (half the memory "
+            "available).",
         )
 
 

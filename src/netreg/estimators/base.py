@@ -29,6 +29,7 @@ from netreg.estimators.auto_alpha import (
     AUTO,
     auto_alphas,
     check_auto,
+    check_auto_memory,
     choose_member,
     member_groups,
     set_auto_attributes,
@@ -208,6 +209,8 @@ class BaseNetReg(BaseEstimator):
         if validated:
             train_rows, val_rows = request.holdout(train_rows)
         config = request.config(len(train_rows), early_stopping=validated)
+        if auto:
+            check_auto_memory(request, config, len(train_rows))
         if incremental:
             config = dataclasses.replace(config, max_iter=1)
         optimizer_states = None

@@ -55,11 +55,15 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         scikit-learn's MLP with ``sgd``/``adam``, the penalty is divided by the number of
         training examples m, never by the batch size, so its meaning does not change with
         ``batch_size`` (see ``alpha_scale``). ``"auto"``: 16 alphas of the default grid
-        (:func:`netreg.grid.default_alphas`) are trained on all the rows as one population
-        and the one with the largest Laplace evidence is kept (``alpha_``), as
-        ``NetRegClassifierCV(selection="evidence")`` chooses it (L2, netreg's MLP; not with
-        ``warm_start`` or ``partial_fit``; see :mod:`netreg.estimators.auto_alpha`, and
-        ``benchmarks/README.md`` for where the evidence is weaker than cross-validation).
+        (:func:`netreg.grid.default_alphas`) are trained on all the training rows (less
+        ``validation_fraction`` with ``early_stopping``) as one population (one at a time with
+        ``lbfgs``) and the one with the largest Laplace evidence is kept (``alpha_``), as
+        ``NetRegClassifierCV(selection="evidence")`` chooses it. L2 and netreg's MLP only; not
+        with ``warm_start`` or ``partial_fit``. The evidence reads each member as a minimum of its
+        objective: give it the epochs to converge. ``verbose`` then prints the choice, not the
+        epochs; a ``callback`` sees the population (with ``lbfgs``, 16 runs of one member). See
+        :mod:`netreg.estimators.auto_alpha`, and ``benchmarks/README.md`` for where the evidence
+        is weaker than cross-validation.
     alpha_scale : {"n_samples", "batch"}, default="n_samples"
         What ``alpha`` is divided by in each ``sgd``/``adam`` step: m (netreg's objective
         above), or the sum of the batch's sample weights, as scikit-learn's MLP divides it:
@@ -179,10 +183,11 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
     alpha_ : float
         With ``alpha="auto"`` only: the alpha chosen, that of the model kept.
     alphas_ : ndarray of shape (16,)
-        With ``alpha="auto"`` only: the alphas trained.
+        With ``alpha="auto"`` only: the alphas trained (not saved by ``save_model``: a loaded
+        model has ``alpha_`` only).
     log_evidence_ : ndarray of shape (16,)
         With ``alpha="auto"`` only: the log evidence of each alpha's member (NaN for a
-        member that diverged).
+        member that diverged; not saved by ``save_model``).
     n_outputs_ : int
         Number of output units.
     out_activation_ : str

@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 from netreg._version import __version__
 from netreg.estimators import NetRegClassifier, NetRegRegressor, fitted_state, validate_parameters
-from netreg.exceptions import ModelFormatError, NetRegError
+from netreg.exceptions import ModelFormatError, NetRegError, invalid
 from netreg.history import History
 from netreg.io import fingerprints
 from netreg.io.json_fields import ANY, Is, Items, Keys, OneOf, Value, check_fields
@@ -63,8 +63,7 @@ def model_metadata(
         "versions": {"netreg": __version__, "torch": torch.__version__, "scikit-learn": sklearn.__version__},
         "estimator": type(estimator).__name__,
         "params": params,
-        # The alpha of the saved weights: the one alpha="auto" chose.
-        "alpha": float(getattr(estimator, "alpha_", estimator.alpha)),
+        "alpha": _trained_alpha(estimator),
         "architecture": {
             "n_features": module.n_features,
             "hidden_layer_sizes": list(module.hidden_layer_sizes),
@@ -94,6 +93,19 @@ def model_metadata(
         *(tensor.detach().cpu().numpy() for tensor in module.state_dict().values()),
     )
     return meta
+
+
+def _trained_alpha(estimator: Any) -> float:
+    """The alpha of the saved weights: the one ``alpha="auto"`` chose, or the parameter."""
+    alpha = getattr(estimator, "alpha_", estimator.alpha)
+    if isinstance(alpha, str):
+        raise invalid(
+            "alpha",
+            "the alpha the model's weights were trained with",
+            alpha,
+            "The model was fitted at a number and set to 'auto' since, without a refit: refit it, or set alpha back.",
+        )
+    return float(alpha)
 
 
 def _is_history(value: Any) -> bool:

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from netreg import memory
+from netreg import memory, nets
 from netreg._checks import check_int
 from netreg.engine import resolve_device
 from netreg.exceptions import invalid
@@ -127,7 +127,7 @@ def member_bytes(plan: SweepPlan) -> int:
     n_params = sum(p.numel() for p in plan.template.parameters())
     batch = plan.config.batch_size or max(len(r) for r in plan.train_rows)
     item = 8 if plan.config.dtype == "float64" else 4
-    return item * (7 * n_params + 4 * batch * _values_per_row(plan))
+    return nets.member_bytes(n_params, batch, _values_per_row(plan), item)
 
 
 def _values_per_row(plan: SweepPlan) -> int:

@@ -165,7 +165,8 @@ def _member_state(plan: SweepPlan, request: TrainingRequest, result: SweepResult
         input_shape=request.input_shape,
         n_outputs=request.n_outputs,
         feature_names=getattr(base, "feature_names_in_", None),
-        history=list(record.history),
+        # The sweep's early-stopping rows are its "stop" set: the estimator's "val" set.
+        history=[{f"val_{k[5:]}" if k.startswith("stop_") else k: v for k, v in r.items()} for r in record.history],
         status=record.status,
         n_samples_seen=record.n_iter * len(rows),
         validated=request.early_stopping,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -152,7 +153,10 @@ class SweepResult:
         by_advice: dict[str, list[MemberRecord]] = {}
         for member in self.members:
             if member.status == "diverged":
-                by_advice.setdefault(member.message.split(KEPT)[-1], []).append(member)
+                # The advice names the member's own numbers (alpha / m differs between folds):
+                # one cause is the advice with its numbers left out.
+                cause = re.sub(r"[-+]?\d[\d.,]*(e[-+]?\d+)?", "#", member.message.split(KEPT)[-1])
+                by_advice.setdefault(cause, []).append(member)
         notes = []
         for group in by_advice.values():
             alphas = ", ".join(f"{self.alphas[a]:g}" for a in sorted({m.alpha_index for m in group}))
@@ -222,9 +226,11 @@ class SweepResult:
         threshold: float | None = None
         if require_choice and diverged and not np.isfinite(criterion).any():
             first = next(member for member in members if member.status == "diverged")
+            evidence = selection == "evidence"
             raise bad_data(
-                f"no alpha has a score on every fold: {len(diverged)} of {len(members)} members diverged",
-                "at least one alpha scored on every fold to choose from",
+                f"no alpha has {'a log evidence' if evidence else 'a score on every fold'}: {len(diverged)} of "
+                f"{len(members)} members diverged",
+                f"at least one alpha {'that did not diverge' if evidence else 'scored on every fold'} to choose from",
                 f"The first: {first.message}",
             )
         if require_choice or np.isfinite(criterion).any():
