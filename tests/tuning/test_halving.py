@@ -60,6 +60,17 @@ def test_survivors_equal_the_same_members_of_the_full_grid(grid, halving):
             assert ours["objective"] == pytest.approx(theirs["objective"], rel=1e-12)
 
 
+def test_survivors_get_the_evidence_of_the_full_grid_and_stopped_members_none(grid, halving):
+    full = {m.key: m for m in grid.members}
+    first_fold = [m for m in halving.members if m.fold == 0]
+    assert {m.status == "stopped" for m in first_fold} == {True, False}
+    for member in first_fold:
+        if member.status == "stopped":  # read epochs before its minimum: no evidence, units still counted
+            assert set(member.evidence) == {"units_off"}
+        else:
+            assert member.evidence["log_evidence"] == pytest.approx(full[member.key].evidence["log_evidence"])
+
+
 def test_losers_are_the_worst_at_each_rung_and_stopped_there_with_their_partial_curves(grid, halving):
     by_alpha = {}
     for member in halving.members:

@@ -5,8 +5,9 @@ For each member a sweep keeps, beside its scores, the hidden units its penalty s
 MacKay's effective number of parameters on its own training rows
 (:func:`netreg.evidence.log_evidence`). The evidence describes the L2 penalty of the
 objective ``alpha / (2 m)`` only (a Gaussian prior) and a Gaussian or Bernoulli likelihood;
-with L1 or the elastic net, ``alpha_scale="batch"`` or the Poisson loss only the units are
-counted (:func:`evidence_gap`).
+with L1 or the elastic net, ``alpha_scale="batch"`` or the Poisson loss, and for a member
+that successive halving stopped at a rung or that diverged, only the units are counted
+(:func:`evidence_gap`).
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
     if not isinstance(plan.template, MLP):
         return {}
     alpha_index, fold = key
-    if fold not in plan.evidence_folds or evidence_gap(plan) or result.status == "diverged":
+    # The Laplace evidence reads a member at its minimum: not one that diverged, nor one that
+    # successive halving stopped at a rung, epochs before it (and skipping those saves a
+    # halving sweep most of its evidence's cost).
+    if fold not in plan.evidence_folds or evidence_gap(plan) or result.status in ("diverged", "stopped"):
         return {"units_off": units_off(result.state_dict)[0].tolist()}
     rows = plan.train_rows[fold]
     evidence = log_evidence(
