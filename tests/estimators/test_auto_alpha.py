@@ -191,7 +191,7 @@ def test_what_the_evidence_cannot_choose_for_is_refused_before_training(small_di
     model = NetRegClassifier(alpha="auto", **settings)
     with refused(f"`alpha` must be {expected}", InvalidParameterError):
         model.fit(*small_digits)
-    assert not hasattr(model, "module_")
+    assert not hasattr(model, "module_") and not hasattr(model, "n_features_in_")  # refused before reading X
 
 
 def test_partial_fit_and_the_poisson_loss_are_refused(small_digits, diabetes, refused):

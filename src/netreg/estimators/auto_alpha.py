@@ -64,8 +64,9 @@ class AutoChoice:
     best_index: int
 
 
-def check_auto(estimator: Any, request: TrainingRequest, *, incremental: bool) -> None:
-    """Refuse, before training, what ``alpha="auto"`` cannot do.
+def check_auto(estimator: Any, *, incremental: bool) -> None:
+    """Refuse, from the parameters alone (before the data are read), what ``alpha="auto"``
+    cannot do.
 
     Raises
     ------
@@ -90,9 +91,9 @@ def check_auto(estimator: Any, request: TrainingRequest, *, incremental: bool) -
             "Set warm_start=False, or go on from a fit with alpha='auto' with alpha=model.alpha_.",
         )
     gap = evidence_gap(
-        request.template,
+        estimator.module,  # None: netreg's MLP; a user's module class or builder is not one
         penalty=estimator.penalty,
-        task=request.task,
+        task="poisson" if getattr(estimator, "loss", None) == "poisson" else "any",
         alpha_scale=estimator.alpha_scale,
         solver=estimator.solver,
     )

@@ -89,6 +89,8 @@ class BaseNetReg(BaseEstimator):
         ('multiclass', [0, 0, 0], L2(alpha=0.5))
         """
         validate_parameters(self)
+        if self.alpha == AUTO:
+            check_auto(self, incremental=False)
         return self._request(X, y, sample_weight, reset=True)
 
     def _request(self, X: Any, y: Any, sample_weight: Any, *, reset: bool, classes: Any = None) -> TrainingRequest:
@@ -191,6 +193,8 @@ class BaseNetReg(BaseEstimator):
         first = not hasattr(self, "module_")
         if first:
             validate_parameters(self)
+        if self.alpha == AUTO:
+            check_auto(self, incremental=True)
         if self.early_stopping:
             # scikit-learn's words: one epoch on a stream has no validation set to stop on.
             raise InvalidParameterError("partial_fit does not support early_stopping=True")
@@ -198,9 +202,7 @@ class BaseNetReg(BaseEstimator):
         return self._train(request, incremental=True)
 
     def _train(self, request: TrainingRequest, *, incremental: bool, callback: Callback | None = None) -> BaseNetReg:
-        auto = self.alpha == AUTO
-        if auto:
-            check_auto(self, request, incremental=incremental)
+        auto = self.alpha == AUTO  # its parameters were checked with the others (check_auto)
         continuing = hasattr(self, "module_") and (incremental or self.warm_start)
         if continuing:
             _check_same_network(self.module_, request.template)

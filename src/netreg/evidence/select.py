@@ -134,7 +134,8 @@ def evidence_gap(module: Any, *, penalty: str, task: str, alpha_scale: str = "n_
 
     The evidence reads netreg's MLP (its layers and activation), the L2 penalty
     ``alpha / (2 m)`` of the whole training set as a Gaussian prior, and a Gaussian or
-    Bernoulli likelihood.
+    Bernoulli likelihood. ``module=None`` stands for netreg's MLP (an estimator's default,
+    before its network is built); anything else but an MLP is a gap.
 
     Examples
     --------
@@ -144,7 +145,7 @@ def evidence_gap(module: Any, *, penalty: str, task: str, alpha_scale: str = "n_
     >>> evidence_gap(MLP(3, (4,), 1), penalty="l1", task="regression")
     "penalty='l1' (the evidence reads an L2 penalty as a Gaussian prior)"
     """
-    if not isinstance(module, MLP):
+    if module is not None and not isinstance(module, MLP):
         return "a module other than netreg's MLP (the evidence reads its layers and activation)"
     if penalty != "l2":
         return f"penalty={penalty!r} (the evidence reads an L2 penalty as a Gaussian prior)"
