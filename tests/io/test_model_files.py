@@ -166,6 +166,10 @@ def test_a_network_too_large_for_the_machine_is_refused_before_it_is_built(folde
             lambda m: m["params"].update(activation="tanh"),
             " is inconsistent: params.activation is 'tanh', the architecture's is 'relu'.",
         ),
+        (
+            lambda m: m["training"].update(validated=True),
+            " is inconsistent: training.validated is true (early stopping), but its history has no validation score.",
+        ),
     ],
 )
 def test_fields_that_disagree_are_refused_before_anything_is_built(folder, refused, edit, problem):

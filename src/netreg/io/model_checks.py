@@ -21,6 +21,7 @@ __all__ = [
     "MAX_META_BYTES",
     "HEADER_BYTES",
     "check_declared",
+    "check_history",
     "check_params_match",
     "check_weights",
     "preprocessor_from",
@@ -60,6 +61,16 @@ def check_declared(meta: dict[str, Any], where: str) -> None:
     if names is not None and len(names) != n_features:
         raise ModelFormatError(
             f"{source} is inconsistent: {len(names)} feature names for a network of {n_features} inputs."
+        )
+
+
+def check_history(training: dict[str, Any], history: Any, where: str) -> None:
+    """A model trained with early stopping (``training.validated``) has validation scores in its
+    history: its ``best_validation_score_`` is their best."""
+    if training.get("validated") and not any(record.get("val_score") is not None for record in history):
+        raise ModelFormatError(
+            f"{where}/{MODEL_FILE} is inconsistent: training.validated is true (early stopping), but its history "
+            "has no validation score."
         )
 
 

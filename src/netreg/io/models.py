@@ -44,6 +44,7 @@ from netreg.io.files import write_error
 from netreg.io.model_checks import (
     MAX_META_BYTES,
     check_declared,
+    check_history,
     check_params_match,
     check_weights,
     preprocessor_from,
@@ -250,6 +251,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     module.load_state_dict(weights)
     training = meta["training"]
     history = History.from_json(meta.get("history", "[]"))
+    check_history(training, history, where)
     state = FittedState(
         module=module,
         task=meta["task"],
