@@ -3,6 +3,8 @@ solo fits with their evidence computed independently, and against the evidence s
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -103,6 +105,22 @@ def test_a_model_set_to_auto_after_its_fit_is_not_saved_under_a_wrong_alpha(tmp_
     ):
         save_model(model, tmp_path / "model")
     assert not (tmp_path / "model").exists()
+
+
+def test_a_multilabel_classifier_chooses_as_the_sweep_does(small_digits):
+    X, y = small_digits
+    Y = np.column_stack([y % 2, y > 4, y == 0]).astype(int)  # three labels per row (Bernoulli each)
+    model = NetRegClassifier(alpha="auto", **SETTINGS).fit(X, Y)
+    sweep = NetRegClassifierCV(alphas=16, selection="evidence", **SETTINGS).fit(X, Y)
+    assert model.alpha_ == sweep.alpha_ and model.predict(X).shape == (len(X), 3)
+    np.testing.assert_allclose(model.log_evidence_, sweep.cv_results_["mean_log_evidence"], rtol=1e-9)
+
+
+def test_a_pickled_model_keeps_its_choice(auto_model, small_digits):
+    clone_ = pickle.loads(pickle.dumps(auto_model))
+    assert clone_.alpha_ == auto_model.alpha_ and clone_.get_params()["alpha"] == "auto"
+    np.testing.assert_array_equal(clone_.log_evidence_, auto_model.log_evidence_)
+    np.testing.assert_array_equal(clone_.predict_proba(small_digits[0]), auto_model.predict_proba(small_digits[0]))
 
 
 def test_sparse_input_chooses_as_dense_input(small_digits, auto_model):
