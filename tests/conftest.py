@@ -93,7 +93,8 @@ def snapshot():
 def read_only():
     """``read_only(path)``: makes a file or folder read-only for the rest of the test, and
     skips the test where this process writes into read-only folders anyway (root with
-    CAP_DAC_OVERRIDE; CI runs as an ordinary user). The mode is restored at the end."""
+    CAP_DAC_OVERRIDE). The same refusals are also tested with ``os.access`` monkeypatched,
+    which runs for every user. The mode is restored at the end."""
     import os
     import stat
     import tempfile
@@ -112,7 +113,10 @@ def read_only():
             os.unlink(os.path.join(probe, name))
         os.rmdir(probe)
     if privileged:
-        pytest.skip("this process writes into read-only folders (root with CAP_DAC_OVERRIDE); CI runs as a user")
+        pytest.skip(
+            "this process writes into read-only folders (root with CAP_DAC_OVERRIDE), so none can be made here; "
+            "the tests with os.access monkeypatched cover the refusals for every user"
+        )
 
     def make(path):
         mode = stat.S_IMODE(os.stat(path).st_mode)
