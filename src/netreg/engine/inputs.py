@@ -24,7 +24,7 @@ from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
 from netreg.engine.dropout import ALPHA_DROPOUT_MSG
 from netreg.engine.sparse import SparseRows
-from netreg.exceptions import DataError, InvalidParameterError, invalid
+from netreg.exceptions import DataError, InvalidParameterError, bad_data, invalid
 from netreg.losses import Task, get_task
 from netreg.nets import MLP
 from netreg.selection import PenalizedParameter
@@ -292,7 +292,7 @@ def _check_rows(rows: Sequence[Any] | None, n_members: int, n: int, name: str, s
                 + (f", range [{r.min()}, {r.max()}]." if r.size and r.dtype.kind in "iuf" else ".")
             )
         if sw[r].sum() <= 0:
-            raise DataError(f"{name}[{k}] selects rows whose sample weights sum to 0; expected a positive sum.")
+            raise bad_data(f"{name}[{k}] selects rows whose sample weights sum to 0", "a positive sum")
         checked.append(r.astype(np.int64))
     return checked
 

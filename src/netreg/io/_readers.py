@@ -59,14 +59,14 @@ def check_file(name: str) -> str:
     suffix = Path(name).suffix
     if suffix.lower() not in FORMATS:
         found = f"unsupported extension {suffix!r}" if suffix else "no extension"
-        raise DataError(f"`{name}`: {found}; expected one of {SUPPORTED}.")
+        raise bad_data(f"`{name}`: {found}", f"one of {SUPPORTED}")
     try:
         with open(name, "rb") as handle:
             handle.read(1)
     except OSError as error:
-        raise DataError(f"`{name}`: cannot be read ({error.strerror}); expected a readable file.") from None
+        raise bad_data(f"`{name}`: cannot be read ({error.strerror})", "a readable file") from None
     if info.st_size == 0:
-        raise DataError(f"`{name}`: the file is empty; expected at least one column and one row of data.")
+        raise bad_data(f"`{name}`: the file is empty", "at least one column and one row of data")
     return FORMATS[suffix.lower()]
 
 
@@ -81,7 +81,7 @@ def read_csv(name: str) -> pd.DataFrame:
         # The header as written: pandas has already renamed repeated names in ``frame``.
         header = pd.read_csv(name, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
     except pd.errors.EmptyDataError:
-        raise DataError(f"`{name}`: the file is empty; expected at least one column and one row of data.") from None
+        raise bad_data(f"`{name}`: the file is empty", "at least one column and one row of data") from None
     except UnicodeDecodeError as error:
         detail = f"not UTF-8 text: byte 0x{error.object[error.start]:02x} cannot be decoded"
         raise csv_error(name, detail) from error
@@ -147,7 +147,7 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
                         "expected a complete archive such as numpy.savez writes."
                     ) from error
     if not arrays:
-        raise DataError(f"`{name}`: holds no arrays; expected at least one column and one row of data.")
+        raise bad_data(f"`{name}`: holds no arrays", "at least one column and one row of data")
     if target is not None and target not in arrays:
         raise bad_data(
             f"`{name}`: no target array {target!r}", "an array of that name", suggest(target, arrays, "Arrays").strip()
@@ -208,7 +208,7 @@ def check_names(name: str, columns: Sequence[str], kind: str = "column") -> None
 def check_has_rows(name: str, columns: Iterable[Any], n_rows: int) -> None:
     """Raise if the file has columns but no rows."""
     if n_rows == 0:
-        raise DataError(f"`{name}`: has columns {names_text(columns)} but no rows; expected at least one row of data.")
+        raise bad_data(f"`{name}`: has columns {names_text(columns)} but no rows", "at least one row of data")
 
 
 def split_target(name: str, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series | None]:

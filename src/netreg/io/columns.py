@@ -124,11 +124,11 @@ def check_table(features: Any, columns: list[Any] | None = None, *, allow_missin
     frame = check_frame(features)
     for name in frame.columns:
         if not is_column_name(name):
-            raise DataError(f"column name {show(name)} is a {type(name).__name__}; expected a str or an int.")
+            raise bad_data(f"column name {show(name)} is a {type(name).__name__}", "a str or an int")
     counts = frame.columns.value_counts()
     if (counts > 1).any():
         name = counts.index[np.argmax(counts.to_numpy() > 1)]
-        raise DataError(f"column {show(name)} appears {counts[name]} times; expected distinct column names.")
+        raise bad_data(f"column {show(name)} appears {counts[name]} times", "distinct column names")
     as_text = pd.Index([str(name) for name in frame.columns])
     if as_text.has_duplicates:
         same = [name for name in frame.columns if str(name) == as_text[as_text.duplicated()][0]]
@@ -136,9 +136,9 @@ def check_table(features: Any, columns: list[Any] | None = None, *, allow_missin
             f"columns {names_text(same)} have the same name as text; expected distinct column names. Rename one."
         )
     if frame.shape[1] == 0:
-        raise DataError("the features have no columns; expected at least one feature column besides the target.")
+        raise bad_data("the features have no columns", "at least one feature column besides the target")
     if frame.shape[0] == 0:
-        raise DataError(f"the features have columns {names_text(frame.columns)} but no rows; expected at least one.")
+        raise bad_data(f"the features have columns {names_text(frame.columns)} but no rows", "at least one")
     if columns is not None:
         frame = _in_order(frame, columns)
     for name, column in frame.items():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from netreg.exceptions import DataError, bad_data, invalid
+from netreg.exceptions import bad_data, invalid
 from netreg.io import _readers
 from netreg.io._readers import FORMATS
 from netreg.io._text import show
@@ -180,7 +180,7 @@ def infer_task(target: pd.Series) -> str:
     """
     values = _check_series(target, "target").dropna()
     if len(values) == 0:
-        raise DataError(f"{_target_name(target)} has no values; expected at least one.")
+        raise bad_data(f"{_target_name(target)} has no values", "at least one")
     if values.dtype == object:
         values = values.infer_objects()  # an object column of numbers is numeric
     dtype = values.dtype
@@ -214,7 +214,7 @@ def check_classification_target(target: pd.Series) -> None:
     """
     classes = pd.unique(_check_series(target, "target").dropna())
     if len(classes) == 0:
-        raise DataError(f"{_target_name(target)} has no values; expected at least two classes.")
+        raise bad_data(f"{_target_name(target)} has no values", "at least two classes")
     if len(classes) == 1:
         raise bad_data(
             f"{_target_name(target)} has a single class ({show(classes[0])})",

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from netreg.exceptions import DataError, StoreError
+from netreg.exceptions import DataError, StoreError, bad_data
 from netreg.io.json_fields import Is, Keys, check_fields
 from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
 from netreg.report.heldout import TEST_SPEC
@@ -74,7 +74,7 @@ def report_run(run_dir: str | os.PathLike) -> Path:
     run = RunFolder(run_dir)
     folder = run.path
     if not folder.is_dir():
-        raise DataError(f"No run folder at {str(folder)!r}; expected a folder holding {STORE_FILE} and {RUN_FILE}.")
+        raise bad_data(f"No run folder at {str(folder)!r}", f"a folder holding {STORE_FILE} and {RUN_FILE}")
     settings = read_run_file(folder)
     store_path = run.store
     if not store_path.is_file():
