@@ -98,9 +98,10 @@ def check_float_array(
         where = np.argwhere(bad)[0]
         location = f"row {where[0]}" + (f", column {where[1]}" if array.ndim == 2 else "")
         location += f", position {tuple(int(i) for i in where[1:])}" if array.ndim > 2 else ""
-        raise DataError(
-            f"{name} contains {int(bad.sum())} NaN or infinite value(s) (first at {location}); "
-            "expected finite numbers. Remove or impute them before training."
+        raise bad_data(
+            f"{name} contains {int(bad.sum())} NaN or infinite value(s) (first at {location})",
+            "finite numbers",
+            "Remove or impute them before training.",
         )
     if not array.flags.writeable:
         array = array.copy()  # a read-only array (a memmap) cannot back a torch tensor safely
@@ -117,9 +118,11 @@ def _check_sparse(value: Any, name: str) -> sp.csr_matrix:
     if bad.any():
         first = int(np.argmax(bad))
         row = int(np.searchsorted(matrix.indptr, first, side="right") - 1)
-        raise DataError(
+        raise bad_data(
             f"{name} contains {int(bad.sum())} NaN or infinite value(s) (first at row {row}, column "
-            f"{int(matrix.indices[first])}); expected finite numbers. Remove or impute them before training."
+            f"{int(matrix.indices[first])})",
+            "finite numbers",
+            "Remove or impute them before training.",
         )
     return matrix
 

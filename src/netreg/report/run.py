@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from netreg.exceptions import DataError, StoreError, bad_data
+from netreg.exceptions import StoreError, bad_data
 from netreg.io.json_fields import Is, Keys, check_fields
 from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
 from netreg.report.heldout import TEST_SPEC
@@ -124,16 +124,15 @@ def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:
     folder = Path(run_dir)
     path = RunFolder(folder).run_json
     if not path.is_file():
-        raise DataError(
-            f"The run folder {str(folder)!r} has no {RUN_FILE}; expected a JSON file such as {_EXAMPLE} "
-            f"beside {STORE_FILE}."
+        raise bad_data(
+            f"The run folder {str(folder)!r} has no {RUN_FILE}", f"a JSON file such as {_EXAMPLE} beside {STORE_FILE}"
         )
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise DataError(
-            f"{str(path)!r} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
-            f"expected an object such as {_EXAMPLE}."
+        raise bad_data(
+            f"{str(path)!r} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})",
+            f"an object such as {_EXAMPLE}",
         ) from None
     check_fields(settings, _RUN_SPEC, source=repr(str(path)))
     return settings
