@@ -113,6 +113,7 @@ def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:
     Examples
     --------
     >>> import tempfile
+    >>> from netreg.exceptions import DataError
     >>> folder = tempfile.mkdtemp()
     >>> try:
     ...     read_run_file(folder)
