@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
+from netreg._checks import check_seed
 from netreg.estimators.params import MLP_PARAMS
 from netreg.exceptions import invalid
 from netreg.io import fingerprints
@@ -43,8 +44,9 @@ def make_estimator_params(
     Raises
     ------
     InvalidParameterError
-        If ``extra`` names a parameter the estimators do not have, one the run
-        takes as a keyword of its own (:data:`OWN_KEYWORDS`), or ``transformer``.
+        If ``seed`` is not a valid seed (:func:`netreg._checks.check_seed`), or ``extra``
+        names a parameter the estimators do not have, one the run takes as a keyword of its
+        own (:data:`OWN_KEYWORDS`), or ``transformer``.
 
     Examples
     --------
@@ -58,6 +60,7 @@ def make_estimator_params(
     >>> params["dropout"], params["transformer"]
     (0.1, StandardScaler())
     """
+    check_seed(seed)
     params: dict[str, Any] = {
         "hidden_layer_sizes": tuple(hidden),
         "solver": solver,

@@ -12,7 +12,6 @@ import numpy as np
 from sklearn.metrics import log_loss, mean_squared_error
 from sklearn.model_selection import train_test_split
 
-from netreg._checks import check_seed
 from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import DataError
 from netreg.io.models import check_model_folder, save_model
@@ -95,7 +94,6 @@ def train_table(
     """
     out = RunFolder(out_dir)
     out.check_writable()
-    check_seed(seed)
     params = make_estimator_params(
         data,
         hidden=hidden,

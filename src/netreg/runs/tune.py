@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from netreg._checks import check_seed
 from netreg.io.models import check_model_folder, save_model
 from netreg.io.run_folder import RunFolder
 from netreg.runs.files import make_estimator_params, recipe, write_run_files
@@ -83,7 +82,6 @@ def tune_table(
     """
     out = RunFolder(out_dir)
     out.check_writable()
-    check_seed(seed)
     params = make_estimator_params(
         data,
         hidden=hidden,
