@@ -126,3 +126,30 @@ def read_only():
     yield make
     for path, mode in reversed(made):
         os.chmod(path, mode)
+
+
+@pytest.fixture()
+def within():
+    """``within(seconds, function)``: ``function()`` run in a thread, its value returned or its
+    error raised again; the test fails, rather than hang the suite, if it has not returned in
+    time."""
+    import threading
+
+    def run_within(seconds, function):
+        outcome = {}
+
+        def run():
+            try:
+                outcome["value"] = function()
+            except BaseException as error:  # noqa: BLE001 - handed back to the test
+                outcome["error"] = error
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(seconds)
+        assert not thread.is_alive(), f"still running after {seconds} s"
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return run_within

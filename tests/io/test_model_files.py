@@ -8,7 +8,6 @@ import json
 import multiprocessing
 import os
 import stat
-import threading
 
 import numpy as np
 import pandas as pd
@@ -40,26 +39,7 @@ def _edit(folder, edit):
     (folder / "model.json").write_text(json.dumps(meta))
 
 
-def _within(seconds, function):
-    """Run ``function`` in a thread; fail (rather than hang the suite) if it has not returned in time."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function()
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"still running after {seconds} s"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def test_model_json_as_a_link_to_dev_zero_is_refused_unread(folder, refused):
+def test_model_json_as_a_link_to_dev_zero_is_refused_unread(folder, refused, within):
     (folder / "model.json").unlink()
     (folder / "model.json").symlink_to("/dev/zero")
     with refused(
@@ -67,14 +47,14 @@ def test_model_json_as_a_link_to_dev_zero_is_refused_unread(folder, refused):
         "it is not read. Copy the model's files into the folder.",
         ModelFormatError,
     ):
-        _within(10, lambda: load_model(folder))
+        within(10, lambda: load_model(folder))
 
 
-def test_a_fifo_is_refused_without_waiting_for_a_writer(folder, refused):
+def test_a_fifo_is_refused_without_waiting_for_a_writer(folder, refused, within):
     (folder / "model.json").unlink()
     os.mkfifo(folder / "model.json")
     with refused(f"{folder / 'model.json'} is a FIFO; expected the regular file netreg wrote.", ModelFormatError):
-        _within(10, lambda: load_model(folder))
+        within(10, lambda: load_model(folder))
 
 
 def test_weights_that_link_out_of_the_folder_are_refused_and_left_alone(folder, tmp_path, refused, snapshot):
@@ -235,7 +215,7 @@ def test_a_save_that_fails_leaves_the_old_model_and_nothing_else(fitted, folder,
     assert snapshot(folder.parent) == before
 
 
-def test_a_crafted_model_json_in_the_target_folder_is_a_different_model_not_a_hang(fitted, tmp_path, refused):
+def test_a_crafted_model_json_in_the_target_folder_is_a_different_model_not_a_hang(fitted, tmp_path, refused, within):
     folder = tmp_path / "m"
     folder.mkdir()
     os.mkfifo(folder / "model.json")
@@ -244,7 +224,7 @@ def test_a_crafted_model_json_in_the_target_folder_is_a_different_model_not_a_ha
         "`force=True` to replace it.",
         ModelFormatError,
     ):
-        _within(10, lambda: save_model(fitted[0], folder))
+        within(10, lambda: save_model(fitted[0], folder))
 
 
 def _save_in_process(path, seed, force, results):

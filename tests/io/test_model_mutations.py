@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import threading
 
 import numpy as np
 import pandas as pd
@@ -74,24 +73,6 @@ def _mutate(data, meta):
     return mutated
 
 
-def _within(seconds, function):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function()
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"load_model still running after {seconds} s"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory, digits):
     rng = np.random.default_rng(0)
@@ -134,7 +115,7 @@ def _check_consistent(loaded):
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_every_edit_of_model_json_is_refused_or_loads_consistently(saved, tmp_path_factory, kind, data):
+def test_every_edit_of_model_json_is_refused_or_loads_consistently(saved, tmp_path_factory, kind, data, within):
     source = saved[kind]
     meta = json.loads((source / "model.json").read_text())
     mutated = _mutate(data, meta)
@@ -142,7 +123,7 @@ def test_every_edit_of_model_json_is_refused_or_loads_consistently(saved, tmp_pa
     shutil.copytree(source, folder)
     (folder / "model.json").write_text(json.dumps(mutated))
     try:
-        loaded = _within(30, lambda: load_model(folder))
+        loaded = within(30, lambda: load_model(folder))
     except ModelFormatError:
         return
     _check_consistent(loaded)
