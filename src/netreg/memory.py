@@ -16,8 +16,9 @@ tests set the budget by replacing :func:`available_memory`.
 from __future__ import annotations
 
 import os
+from typing import Any
 
-__all__ = ["FALLBACK_BYTES", "MEMORY_FRACTION", "available_memory", "memory_budget", "size_text"]
+__all__ = ["FALLBACK_BYTES", "MEMORY_FRACTION", "available_memory", "memory_budget", "device_budget", "size_text"]
 
 #: Share of the available memory one thing sized by the input may take.
 MEMORY_FRACTION = 0.5
@@ -58,6 +59,23 @@ def memory_budget() -> int:
     """
     available = available_memory()
     return int(MEMORY_FRACTION * (FALLBACK_BYTES if available is None else available))
+
+
+def device_budget(device: Any) -> int:
+    """Bytes one input-sized thing may take on ``device`` (a ``torch.device``):
+    :data:`MEMORY_FRACTION` of the GPU's free memory on CUDA, :func:`memory_budget` elsewhere.
+
+    Examples
+    --------
+    >>> import torch
+    >>> device_budget(torch.device("cpu")) == memory_budget()
+    True
+    """
+    if device.type == "cuda":
+        import torch  # only a CUDA device asks torch
+
+        return int(MEMORY_FRACTION * torch.cuda.mem_get_info(device)[0])
+    return memory_budget()
 
 
 def size_text(n_bytes: float) -> str:

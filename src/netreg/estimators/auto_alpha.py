@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from netreg import memory, nets
 from netreg.engine import MemberResult, TrainConfig, resolve_device
@@ -119,7 +118,7 @@ def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: in
         free memory).
     """
     device = resolve_device(config.device)
-    budget = torch.cuda.mem_get_info(device)[0] // 2 if device.type == "cuda" else memory.memory_budget()
+    budget = memory.device_budget(device)
     template = request.template
     n_params = sum(p.numel() for p in template.parameters())
     values = template.n_features + sum(template.hidden_layer_sizes) + template.n_outputs

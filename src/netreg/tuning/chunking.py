@@ -59,7 +59,7 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
         return size
     device = resolve_device(plan.config.device)
     if device.type == "cuda":
-        return max(1, min(n_members, torch.cuda.mem_get_info(device)[0] // 2 // member_bytes(plan)))
+        return max(1, min(n_members, memory.device_budget(device) // member_bytes(plan)))
     # On a CPU a population whose working set stays in cache trains faster per member than
     # a larger one (measured 10 % on 16 alphas x 5 folds of a 64-100-100-10 net: chunks of
     # 16 or 32 members against 80). Whole folds share their input batches, so round to them.
@@ -97,7 +97,7 @@ def balanced_size(n_members: int, size: int, n_alphas: int, n_workers: int) -> i
 def _check_chunk(plan: SweepPlan, size: int) -> None:
     """Refuse a population of ``size`` members that would not fit in the machine's memory."""
     device = resolve_device(plan.config.device)
-    budget = torch.cuda.mem_get_info(device)[0] // 2 if device.type == "cuda" else memory.memory_budget()
+    budget = memory.device_budget(device)
     each = member_bytes(plan)
     if size * each <= budget:
         return
