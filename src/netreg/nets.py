@@ -28,6 +28,7 @@ __all__ = [
     "parameter_count",
     "check_network_memory",
     "member_bytes",
+    "values_per_row",
     "stacked_mlp_forward",
     "dropout_masks",
 ]
@@ -311,3 +312,14 @@ def member_bytes(n_params: int, batch_size: int, values_per_row: int, itemsize: 
     31200
     """
     return itemsize * (TRAINING_COPIES * n_params + 4 * batch_size * values_per_row)
+
+
+def values_per_row(mlp: MLP) -> int:
+    """Values one row puts through ``mlp``: its inputs and every layer's outputs.
+
+    Examples
+    --------
+    >>> values_per_row(MLP(64, (100, 100), 10))
+    274
+    """
+    return mlp.n_features + sum(mlp.hidden_layer_sizes) + mlp.n_outputs

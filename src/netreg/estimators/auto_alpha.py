@@ -121,9 +121,8 @@ def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: in
     budget = memory.device_budget(device)
     template = request.template
     n_params = sum(p.numel() for p in template.parameters())
-    values = template.n_features + sum(template.hidden_layer_sizes) + template.n_outputs
     item = 8 if config.dtype == "float64" else 4
-    each = nets.member_bytes(n_params, config.batch_size or n_train, values, item)
+    each = nets.member_bytes(n_params, config.batch_size or n_train, nets.values_per_row(template), item)
     at_once = 1 if config.solver == "lbfgs" else N_ALPHAS
     # The sparse rows made dense twice at most (the grid's scale, then the evidence's rows), in float64.
     dense = 2 * 8 * request.X.shape[0] * request.X.shape[1] if sp.issparse(request.X) else 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
 from netreg import memory, nets
 from netreg._checks import check_int
@@ -133,7 +132,7 @@ def member_bytes(plan: SweepPlan) -> int:
 def _values_per_row(plan: SweepPlan) -> int:
     """Values one row puts through the network: its inputs and the layers' outputs."""
     if isinstance(plan.template, MLP):
-        return sum(m.out_features for m in plan.template.modules() if isinstance(m, nn.Linear)) + plan.X.shape[1]
+        return nets.values_per_row(plan.template)
     # Any other module: count the outputs of its leaf modules on one row.
     counts = [plan.X[0].size]
     leaves = [m for m in plan.template.modules() if not any(True for _ in m.children())]
