@@ -173,20 +173,28 @@ def test_tune_refuses_halving_flags_without_halving(files, capsys):
 )
 def test_column_and_missing_value_problems_are_named_with_the_fix(files, capsys, argv, message):
     status, _, err = run(capsys, *argv, *FAST)
-    if status == 0:  # a warning: the run goes on, and the note comes after it
+    if status == 0:  # a warning: the run goes on, the note printed as it is raised
         assert f"netreg train: note: {message.split(': ', 1)[1]}" in err.splitlines()
     else:
         assert (status, err) == (2, f"netreg train: error: {message}")
 
 
-def test_predict_names_the_id_column_the_rows_skipped_and_the_categories_never_seen(files, capsys):
+def test_predict_numbers_rows_without_the_id_column_and_names_the_rows_skipped_and_the_categories_never_seen(
+    files, capsys
+):
     assert run(capsys, *TRAIN, "--drop", "model", "--id", "name", *FAST)[0] == 0
-    status, _, err = run(capsys, "predict", "run", "noname.csv")
+    # An id labels the predictions; it is not needed to make them.
+    status, out, err = run(capsys, "predict", "run", "noname.csv")
     assert (status, err) == (
-        2,
-        "netreg predict: error: `noname.csv`: no id column 'name'; expected the column that labels the rows, as at "
-        "fit (--id name). Columns: 'model', 'x', 'color'.",
+        0,
+        "netreg predict: note: `noname.csv` has no id column 'name' (--id name at training): the predictions are "
+        "labeled by the rows' positions in column 'row' instead (counting from 0, header excluded).",
     )
+    unlabeled = pd.read_csv(pd.io.common.StringIO(out))
+    labeled = pd.read_csv(pd.io.common.StringIO(run(capsys, "predict", "run", "cars.csv")[1]))
+    assert list(unlabeled.columns) == ["row", "prediction", "proba_no", "proba_yes"]
+    assert unlabeled["row"].tolist() == list(range(N))
+    pd.testing.assert_frame_equal(unlabeled.drop(columns="row"), labeled.drop(columns="name"))
     status, _, err = run(capsys, "predict", "run", "holes.csv")
     assert (status, err) == (
         2,
@@ -202,9 +210,9 @@ def test_predict_names_the_id_column_the_rows_skipped_and_the_categories_never_s
     assert list(names) == [f"car {i}" for i in range(N) if i not in (2, 7)]
     status, _, err = run(capsys, "predict", "run", "new.csv", "--out", "p.csv")
     assert status == 0 and err.splitlines() == [
-        "Wrote 40 predictions to p.csv",
         "netreg predict: note: 2 rows hold categories not seen at fit, encoded as all zeros: column 'color' "
         "('purple', 'pink').",
+        "Wrote 40 predictions to p.csv",
     ]
 
 
@@ -229,6 +237,23 @@ def test_train_says_which_rows_it_dropped(files, capsys):
         "holes.csv: 37 rows, 3 features after encoding, target 'label' (classification), 3 rows with missing values "
         "dropped (rows 2, 4, 7, counting from 0, header excluded)."
     )
+
+
+def test_a_column_of_row_numbers_is_judged_before_rows_are_dropped_and_noted_before_the_run_goes_on(files, capsys):
+    # R writes its row names as a column 1..n: consecutive in the file, not in the rows left.
+    pd.read_csv("holes.csv").set_axis(range(1, N + 1)).rename_axis("rownames").to_csv("r.csv")
+    (files / "taken").write_text("a file where the run folder would go")
+    argv = ["train", "r.csv", "--target", "label", "--drop", "model,name", "--drop-missing", *FAST]
+    note = (
+        "netreg train: note: column 'rownames' holds the whole numbers 1 to 40, each once, like a row number or an "
+        "id; it is used as a feature. If it is one: Pass --drop rownames to leave it out, or --id rownames to carry "
+        "it into the predictions."
+    )
+    status, _, err = run(capsys, *argv, "--out", "run")
+    assert status == 0 and err.splitlines().count(note) == 1
+    # Printed when raised, as the table is read: a run that fails afterwards still shows it, first.
+    status, _, err = run(capsys, *argv, "--out", "taken")
+    assert status == 2 and err.splitlines()[0] == note and err.splitlines()[1].startswith("netreg train: error: ")
 
 
 def test_a_resumed_sweep_shows_its_members_done_and_no_idle_epochs_bar(files, capsys):

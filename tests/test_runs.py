@@ -9,8 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from netreg.exceptions import InvalidParameterError
+from netreg.io.models import load_model
 from netreg.runs import load_training_table, make_estimator_params, predict_table, train_table
 from netreg.tuning import SweepCallback
 
@@ -67,3 +72,37 @@ def test_predict_table_returns_the_rows_it_skipped(tmp_path):
     train_table(data, tmp_path / "run", hidden=(), max_iter=3)
     predictions = predict_table(tmp_path / "run", tmp_path / "new.csv", drop_missing=True)
     assert predictions.skipped_rows == [3, 13, 23] and len(predictions.table) == 27
+
+
+def test_train_fits_every_step_of_the_preprocessing_on_its_training_rows_alone(tmp_path):
+    # As a scikit-learn Pipeline inside the split: the held-out rows take no part in the means,
+    # scales, fills, categories or the target's standardization.
+    rng = np.random.default_rng(0)
+    n = 50
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(10, 3, n),
+            "size": rng.integers(1, 9, n).astype(float),
+            "color": rng.choice(["red", "blue"], n),
+        }
+    )
+    frame["y"] = 100 * frame["x"] + 10 * frame["size"] + rng.normal(size=n)
+    train, test = train_test_split(np.arange(n), test_size=0.2, random_state=0)  # train's split (seed 0)
+    frame.loc[test[0], "color"] = "violet"  # a category of a held-out row alone
+    frame.loc[[*train[:4], *test[1:3]], "x"] = np.nan
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = train_table(load_training_table(tmp_path / "t.csv", "y", impute="mean"), tmp_path / "run", max_iter=3)
+    saved = load_model(tmp_path / "run" / "model")
+    preprocessor = saved.preprocessor
+    numeric = ["x", "size"]
+    by_hand = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(frame.loc[train, numeric])
+    np.testing.assert_allclose(preprocessor.means_, by_hand[1].mean_, rtol=1e-12)
+    np.testing.assert_allclose(preprocessor.scales_, by_hand[1].scale_, rtol=1e-12)
+    np.testing.assert_allclose(preprocessor.fills_[:2], by_hand[0].statistics_, rtol=1e-12)
+    assert preprocessor.categories_ == [["blue", "red"]]
+    assert saved.estimator.transformer_.mean_[0] == pytest.approx(frame.loc[train, "y"].mean(), rel=1e-12)
+    held_out = frame.loc[test].drop(columns="y")
+    np.testing.assert_allclose(preprocessor.transform(held_out)[:, :2], by_hand.transform(held_out[numeric]))
+    assert result["test"]["r2"] == pytest.approx(
+        saved.estimator.score(preprocessor.transform(held_out), frame.loc[test, "y"]), rel=1e-12
+    )

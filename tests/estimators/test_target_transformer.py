@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes
+from sklearn.metrics import r2_score
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 
 from netreg import NetRegRegressor, NetRegRegressorCV
-from netreg.exceptions import ModelFormatError
+from netreg.exceptions import DataWarning, ModelFormatError
 from netreg.io.models import load_model, save_model
 
 SETTINGS = {"hidden_layer_sizes": (8,), "max_iter": 30, "random_state": 0, "dtype": "float64", "device": "cpu"}
@@ -80,3 +82,53 @@ def test_a_transformer_json_cannot_hold_is_refused_at_save(raw_diabetes, tmp_pat
     with pytest.raises(ModelFormatError, match=f"^{re.escape(message)}$"):
         save_model(model, tmp_path / "model")
     assert not (tmp_path / "model").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# A target trained in its own units, far from unit scale: a DataWarning that names the fix.
+
+FIX = "Pass `transformer=StandardScaler()` to train on the standardized target and predict in its units."
+
+
+def _data_warnings(action):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        action()
+    return [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+
+
+@pytest.mark.parametrize("scale", [1e2, 1e5])
+@pytest.mark.parametrize("cls", [NetRegRegressor, NetRegRegressorCV])
+def test_a_target_far_from_unit_scale_is_warned_of_before_training(raw_diabetes, cls, scale):
+    X, y = raw_diabetes
+    target = (y - y.mean()) / y.std() * scale  # standardized, then scaled: house prices are 1e5
+    settings = {**SETTINGS, "max_iter": 2} | ({"alphas": [0.1, 1.0], "cv": 2} if cls is NetRegRegressorCV else {})
+    rms = np.sqrt(np.mean(target**2))
+    expected = (
+        f"NetRegRegressor: the target is far from unit scale (root mean square {rms:.3g}), out of reach of "
+        f"solver='adam' at learning_rate_init=0.001: trained as it is, the network stays near a constant prediction. "
+        f"{FIX}"
+    )
+    assert set(_data_warnings(lambda: cls(**settings).fit(X, target))) == {expected}
+
+
+def test_a_fit_below_a_constant_prediction_on_its_training_rows_is_warned_of(raw_diabetes):
+    # diabetes' target (root mean square 171) with L-BFGS, which the scale does not stop, cut short.
+    X, y = raw_diabetes
+    model = NetRegRegressor(**{**SETTINGS, "solver": "lbfgs", "max_iter": 1})
+    notes = _data_warnings(lambda: model.fit(X, y))
+    score = r2_score(y, model.predict(X))
+    assert score < 0 and notes == [
+        "NetRegRegressor: the fitted model predicts its own training rows worse than their mean does "
+        f"(R^2 = {score:.3g}): its target is far from unit scale (root mean square {np.sqrt(np.mean(y**2)):.3g}). "
+        f"{FIX} Or train longer (`max_iter`), or with another learning rate."
+    ]
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_no_warning_on_a_standardized_target_or_with_a_transformer(raw_diabetes, solver):
+    X, y = raw_diabetes
+    settings = {**SETTINGS, "solver": solver, "max_iter": 1}  # cut short: below the constant, but at unit scale
+    assert _data_warnings(lambda: NetRegRegressor(**settings).fit(X, (y - y.mean()) / y.std())) == []
+    assert _data_warnings(lambda: NetRegRegressor(transformer=StandardScaler(), **settings).fit(X, y * 1e3)) == []
+    assert _data_warnings(lambda: NetRegRegressor(loss="poisson", **settings).fit(X, y)) == []

@@ -36,15 +36,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         # Warnings worth a user's attention (training stopped before converging, a column
-        # that looks like an id, categories never seen at fit) are printed as notes, once each.
-        noted = (ConvergenceWarning, NetRegWarning)
-        with warnings.catch_warnings(record=True) as caught:
+        # that looks like an id, categories never seen at fit) are printed as notes, once
+        # each, when they are raised: a note on the data comes before the training it concerns.
+        noted, shown = (ConvergenceWarning, NetRegWarning), set()
+
+        def note(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+            text = str(message)
+            if issubclass(category, noted) and text not in shown:
+                shown.add(text)
+                errors.print(f"netreg {args.command}: note: {as_flags(text)}", markup=False)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             for category in noted:
                 warnings.simplefilter("always", category)
-            status = args.run(args, console)
-        for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, noted)):
-            errors.print(f"netreg {args.command}: note: {as_flags(message)}", markup=False)
-        return status
+            warnings.showwarning = note
+            return args.run(args, console)
     except KeyboardInterrupt:
         errors.print(f"netreg {args.command}: interrupted; results already written are kept (rerun to resume).")
         return 130

@@ -271,7 +271,12 @@ class BaseNetReg(BaseEstimator):
         set_auto_attributes(self, choice, verbose=bool(self.verbose))
         if member.status in ("max_iter", "stalled") and not incremental:
             warnings.warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning, stacklevel=3)
+        if not incremental:
+            self._check_fit(request)
         return self
+
+    def _check_fit(self, request: TrainingRequest) -> None:
+        """What a fitted model says of itself on its training rows (a regressor's warnings); nothing here."""
 
     # -- prediction --------------------------------------------------------------------
     def _raw_output(self, X: Any) -> torch.Tensor:

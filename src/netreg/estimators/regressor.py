@@ -10,6 +10,8 @@ from sklearn.utils.metaestimators import available_if
 
 from netreg.estimators.base import BaseNetReg, is_stochastic
 from netreg.estimators.params import REGRESSOR_PARAMS, constraints, make_init
+from netreg.estimators.request import TrainingRequest
+from netreg.estimators.target_scale import warn_below_constant, warn_target_scale
 
 __all__ = ["NetRegRegressor"]
 
@@ -99,12 +101,17 @@ n_features_in_, input_shape_, feature_names_in_, alpha_, alphas_, log_evidence_
         targets = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if reset:
             transformer = None if self.transformer is None else clone(self.transformer).fit(targets)
+            warn_target_scale(self, targets)
         else:
             transformer = getattr(self, "transformer_", None)
         y_ndim = y.ndim if reset else self._y_ndim
         if transformer is not None:
             targets = np.asarray(transformer.transform(targets), dtype=np.float64).reshape(len(y), -1)
         return targets, "poisson" if self.loss == "poisson" else "regression", None, y_ndim, transformer
+
+    def _check_fit(self, request: TrainingRequest) -> None:
+        """Warn of a model that predicts its training rows worse than their mean (:mod:`netreg.estimators.target_scale`)."""
+        warn_below_constant(self, request.X, request.y, request.sample_weight)
 
     @available_if(is_stochastic)
     def partial_fit(self, X, y, sample_weight=None):

@@ -32,12 +32,21 @@ from netreg.exceptions import DataWarning, bad_data
 from netreg.io._text import names_text, show
 from netreg.io.columns import CATEGORICAL, NUMERIC
 
-__all__ = ["MAX_SHARE", "MIN_DISTINCT", "check_cardinality", "warn_unseen_categories"]
+__all__ = [
+    "MAX_SHARE",
+    "MIN_DISTINCT",
+    "ROW_NUMBERS",
+    "check_cardinality",
+    "warn_row_numbers",
+    "warn_unseen_categories",
+]
 
 #: Columns with at most this many distinct values are never questioned.
 MIN_DISTINCT = 20
 #: A text column with more distinct values than this share of its rows gets a warning.
 MAX_SHARE = 0.5
+#: The words of the warning about a column of row numbers.
+ROW_NUMBERS = "holds the whole numbers"
 
 
 def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -> None:
@@ -76,9 +85,7 @@ def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -
         distinct = values.nunique()
         if distinct <= MIN_DISTINCT:
             continue
-        fix = (
-            f"Pass `drop=[{show(name)}]` to leave it out, or `id_column={show(name)}` to carry it into the predictions."
-        )
+        fix = _fix(name)
         if kind == CATEGORICAL and distinct == len(values):
             raise bad_data(
                 f"column {show(name)} has a different value in each of its {len(values)} rows, like an id or free text",
@@ -92,14 +99,37 @@ def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -
                 DataWarning,
                 stacklevel=3,
             )
-        if kind == NUMERIC and _counts_rows(values.to_numpy(dtype=np.float64)):
-            low, high = values.min(), values.max()
-            warnings.warn(
-                f"column {show(name)} holds the whole numbers {low:.0f} to {high:.0f}, each once, like a row number "
-                f"or an id; it is used as a feature. If it is one: {fix}",
-                DataWarning,
-                stacklevel=3,
-            )
+        if kind == NUMERIC:
+            _warn_row_numbers(values, name, fix)
+
+
+def warn_row_numbers(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -> None:
+    """The :class:`netreg.DataWarning` of :func:`check_cardinality` for a numeric column of row numbers, alone.
+
+    For a table about to lose rows (``drop_missing``, a held-out split): an R-style
+    ``rownames`` column ``1..n`` is consecutive in the file, not in the rows left, so it is
+    judged here on the whole table first. The warning's text contains
+    :data:`ROW_NUMBERS`, by which a later fit's repeat of it can be told apart.
+
+    Parameters
+    ----------
+    typed, kinds, names
+        As for :func:`check_cardinality`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> typed = pd.DataFrame({"rownames": np.arange(1.0, 31.0), "size": np.arange(30.0) % 3})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_row_numbers(typed, ["numeric", "numeric"], ["rownames", "size"])
+    >>> print(caught[0].message)
+    column 'rownames' holds the whole numbers 1 to 30, each once, like a row number or an id; it is used as a feature. If it is one: Pass `drop=['rownames']` to leave it out, or `id_column='rownames'` to carry it into the predictions.
+    """
+    for (_, column), kind, name in zip(typed.items(), kinds, names):
+        values = column.dropna()
+        if kind == NUMERIC and values.nunique() > MIN_DISTINCT:
+            _warn_row_numbers(values, name, _fix(name))
 
 
 def warn_unseen_categories(typed: pd.DataFrame, names: list[Any], categories: list[list[str]]) -> None:
@@ -138,6 +168,20 @@ def warn_unseen_categories(typed: pd.DataFrame, names: list[Any], categories: li
         warnings.warn(
             f"{n} {'row holds' if n == 1 else 'rows hold'} categories not seen at fit, encoded as all zeros: "
             f"{', '.join(found)}.",
+            DataWarning,
+            stacklevel=4,
+        )
+
+
+def _fix(name: Any) -> str:
+    return f"Pass `drop=[{show(name)}]` to leave it out, or `id_column={show(name)}` to carry it into the predictions."
+
+
+def _warn_row_numbers(values: pd.Series, name: Any, fix: str) -> None:
+    if _counts_rows(values.to_numpy(dtype=np.float64)):
+        warnings.warn(
+            f"column {show(name)} {ROW_NUMBERS} {values.min():.0f} to {values.max():.0f}, each once, like a row "
+            f"number or an id; it is used as a feature. If it is one: {fix}",
             DataWarning,
             stacklevel=4,
         )

