@@ -296,9 +296,14 @@ class BaseNetReg(BaseEstimator):
             allow_nd=not tables,
         )
         _check_row_shape(self, X)
+        return self._forward(X)
+
+    def _forward(self, X: Any) -> torch.Tensor:
+        """The network's float64 output on rows already validated (``_raw_output`` checks them)."""
         if sp.issparse(X):
             X = X.tocsr()  # rows are sliced from it, each chunk made dense alone
         module = self.module_
+        tables = isinstance(module, MLP)
         if tables:
             # The MLP predicts in float64 whatever it trained in: a float32 product's rounding
             # depends on how many rows it multiplies, and a row's prediction must not depend
@@ -309,7 +314,9 @@ class BaseNetReg(BaseEstimator):
         with torch.no_grad():
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
                 rows = X[start : start + _PREDICT_CHUNK]
-                outputs.append(module(torch.as_tensor(rows.toarray() if sp.issparse(rows) else rows, dtype=dtype)))
+                # A read-only array (a DataFrame's values) is copied: torch warns of sharing one.
+                rows = rows.toarray() if sp.issparse(rows) else np.require(rows, requirements="W")
+                outputs.append(module(torch.as_tensor(rows, dtype=dtype)))
         return torch.cat(outputs).to(torch.float64)
 
     def __sklearn_tags__(self):

@@ -111,7 +111,9 @@ n_features_in_, input_shape_, feature_names_in_, alpha_, alphas_, log_evidence_
 
     def _check_fit(self, request: TrainingRequest) -> None:
         """Warn of a model that predicts its training rows worse than their mean (:mod:`netreg.estimators.target_scale`)."""
-        warn_below_constant(self, request.X, request.y, request.sample_weight)
+        # The rows as validated for training: predict would check them again (and their feature names).
+        predictions = self._in_units(self._forward(request.X))
+        warn_below_constant(self, request.y, predictions, request.sample_weight)
 
     @available_if(is_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
@@ -126,7 +128,10 @@ n_features_in_, input_shape_, feature_names_in_, alpha_, alphas_, log_evidence_
     def predict(self, X):
         """Predicted values, shape (n_samples,) or (n_samples, n_outputs), in the target's units
         (with ``loss="poisson"``, the means ``exp(output)``)."""
-        output = self._raw_output(X).numpy()
+        return self._in_units(self._raw_output(X))
+
+    def _in_units(self, raw: Any) -> np.ndarray:
+        output = raw.numpy()
         if self.out_activation_ == "exp":
             output = np.exp(output)
         if getattr(self, "transformer_", None) is not None:

@@ -84,8 +84,10 @@ def warn_target_scale(estimator: Any, targets: np.ndarray) -> None:
     )
 
 
-def warn_below_constant(estimator: Any, X: Any, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
-    """Warn if a fitted model's R^2 on its training rows ``(X, y)`` is below 0, that of their mean.
+def warn_below_constant(
+    estimator: Any, y: np.ndarray, predictions: np.ndarray, sample_weight: np.ndarray | None
+) -> None:
+    """Warn if a fitted model's ``predictions`` of its training targets ``y`` score an R^2 below 0, that of their mean.
 
     Not for a target near unit scale (root mean square up to :data:`UNIT_RMS`), nor for one
     :func:`warn_target_scale` warned of before training.
@@ -103,7 +105,7 @@ def warn_below_constant(estimator: Any, X: Any, y: np.ndarray, sample_weight: np
     if not _checked(estimator, y) or _too_large(estimator, y) or target_rms(y) <= UNIT_RMS:
         return
     with np.errstate(all="ignore"):
-        score = r2_score(y, estimator.predict(X), sample_weight=sample_weight)
+        score = r2_score(y, predictions, sample_weight=sample_weight)
     if not score < 0:
         return
     warnings.warn(
