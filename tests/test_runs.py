@@ -4,6 +4,7 @@ its store, predictions with the rows skipped."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from netreg.exceptions import InvalidParameterError
+from netreg.exceptions import DataWarning, InvalidParameterError
 from netreg.io.models import load_model
 from netreg.runs import load_training_table, make_estimator_params, predict_table, train_table
 from netreg.tuning import SweepCallback
@@ -106,3 +107,22 @@ def test_train_fits_every_step_of_the_preprocessing_on_its_training_rows_alone(t
     assert result["test"]["r2"] == pytest.approx(
         saved.estimator.score(preprocessor.transform(held_out), frame.loc[test, "y"]), rel=1e-12
     )
+
+
+@pytest.mark.parametrize("holes", [[3, 17], [39]], ids=["inside", "at the end"])
+def test_a_column_of_row_numbers_is_judged_on_the_whole_file_once(tmp_path, holes):
+    # R's row names, 1..40: after rows inside are dropped they are no longer consecutive; after
+    # the last is dropped they still are, 1..39, which is not what the file holds.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"rownames": np.arange(1, 41), "x": rng.normal(size=40), "y": rng.normal(size=40)})
+    frame.loc[holes, "x"] = np.nan
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_training_table(tmp_path / "r.csv", "y", drop_missing=True)
+    assert data.dropped_rows == holes and data.feature_names == ["rownames", "x"]
+    assert [str(w.message) for w in caught if issubclass(w.category, DataWarning)] == [
+        "column 'rownames' holds the whole numbers 1 to 40, each once, like a row number or an id; it is used as a "
+        "feature. If it is one: Pass `drop=['rownames']` to leave it out, or `id_column='rownames'` to carry it into "
+        "the predictions."
+    ]
