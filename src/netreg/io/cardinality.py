@@ -106,9 +106,9 @@ def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -
 def warn_row_numbers(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -> None:
     """The :class:`netreg.DataWarning` of :func:`check_cardinality` for a numeric column of row numbers, alone.
 
-    For a table about to lose rows (``drop_missing``, a held-out split): an R-style
-    ``rownames`` column ``1..n`` is consecutive in the file, not in the rows left, so it is
-    judged here on the whole table first. The warning's text contains
+    For a table about to lose rows (``drop_missing``): an R-style ``rownames`` column
+    ``1..n`` is consecutive in the file, not in the rows left, so it is judged here on the
+    whole table first. The warning's text contains
     :data:`ROW_NUMBERS`, by which a later fit's repeat of it can be told apart.
 
     Parameters
