@@ -29,7 +29,7 @@ from netreg.losses import Task, get_task
 from netreg.nets import MLP
 from netreg.selection import PenalizedParameter
 
-__all__ = ["Inputs", "validate_inputs"]
+__all__ = ["Inputs", "check_module", "probe_output", "validate_inputs"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def validate_inputs(
     penalty = penalties.get(penalty) or penalties.L2(0.0)
     task = get_task(task)
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
-    _check_module(module)
+    check_module(module)
     alpha_values = _check_alphas(alphas, penalty)
     n_members = len(alpha_values)
     seed_values = _check_seeds(seeds, n_members)
@@ -197,9 +197,45 @@ def validate_inputs(
     )
 
 
-def _check_module(module: nn.Module) -> None:
+def check_module(module: nn.Module) -> None:
+    """Refuse a module a population cannot train, before anything is built from it.
+
+    Refused: a value that is not a ``torch.nn.Module``, a module without parameters (nothing
+    to train), parameters or buffers on the meta device (shapes without values), recurrent
+    layers (``torch.func.vmap`` cannot batch them), alpha dropout, BatchNorm with
+    ``momentum=None``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming what was received and what is expected.
+
+    Examples
+    --------
+    >>> check_module(nn.ReLU())
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `module` must be a module with parameters to train. Got a ReLU without parameters.
+    >>> check_module(nn.Linear(2, 1, device="meta"))
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `module` must be a module whose parameters and buffers hold values. Got a Linear with weight, bias on the meta device (shapes without values). Build it on a real device, or call .to_empty(device="cpu") and initialize it.
+    """
     if not isinstance(module, nn.Module):
         raise invalid("module", "a torch.nn.Module", module)
+    if next(module.parameters(), None) is None:
+        raise invalid(
+            "module", "a module with parameters to train", got=f"a {type(module).__name__} without parameters"
+        )
+    meta = [name for name, tensor in (*module.named_parameters(), *module.named_buffers()) if tensor.is_meta]
+    if meta:
+        shown = ", ".join(meta[:5]) + (f" and {len(meta) - 5} more" if len(meta) > 5 else "")
+        raise invalid(
+            "module",
+            "a module whose parameters and buffers hold values",
+            got=f"a {type(module).__name__} with {shown} on the meta device (shapes without values)",
+            fix='Build it on a real device, or call .to_empty(device="cpu") and initialize it.',
+        )
     for name, sub in module.named_modules():
         if isinstance(sub, nn.RNNBase):
             # torch.func.vmap has no batching rule for the fused recurrent kernels.
@@ -343,18 +379,56 @@ def _reset_state(module: nn.Module, seed: int) -> dict[str, Tensor]:
         return {name: t.detach().clone() for name, t in member.state_dict().items()}
 
 
-def _check_output_shape(template: nn.Module, X: Tensor, y: Tensor, task: Task) -> None:
+def probe_output(module: nn.Module, X: Tensor) -> Tensor:
+    """The module's output on the rows ``X`` (in eval mode, without gradients), checked to be
+    one floating-point tensor: what the loss and its gradient take.
+
+    Raises
+    ------
+    DataError
+        If the module cannot run on ``X``, or returns something else than one floating-point
+        tensor (a tuple, a dict, integer or boolean values), naming what it returned.
+
+    Examples
+    --------
+    >>> class Pair(nn.Linear):
+    ...     def forward(self, x):
+    ...         return super().forward(x), x
+    >>> probe_output(Pair(3, 1), torch.zeros(2, 3))
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: The module's forward returned a tuple of 2 items for X[:2]; expected one tensor of raw scores of shape (2, n_outputs). Return the scores alone (such as output[0]).
+    """
+    training = module.training
     try:
         with torch.no_grad():
-            probe = template.eval()(X[:2])
-    except (RuntimeError, ValueError, TypeError, IndexError) as error:
+            out = module.eval()(X)
+    except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as error:
         reason = str(error).strip().splitlines()[0].rstrip(".")
         raise DataError(
-            f"The module cannot run on X[:2], of shape {tuple(X[:2].shape)}: {reason}. "
+            f"The module cannot run on X[:2], of shape {tuple(X.shape)}: {reason}. "
             "Expected X with rows along the first axis, each row of the shape the module takes."
         ) from None
     finally:
-        template.train()
+        module.train(training)
+    if not isinstance(out, Tensor):
+        kind = f"a {type(out).__name__}" + (f" of {len(out)} items" if isinstance(out, tuple | list | dict) else "")
+        raise bad_data(
+            f"The module's forward returned {kind} for X[:2]",
+            "one tensor of raw scores of shape (2, n_outputs)",
+            "Return the scores alone (such as output[0])." if isinstance(out, tuple | list) else "",
+        )
+    if not out.is_floating_point():
+        raise bad_data(
+            f"The module's forward returned a tensor of dtype {out.dtype} for X[:2]",
+            "floating-point raw scores (logits or values), which gradients flow through",
+            "Return the scores before any rounding, argmax or cast to an integer type.",
+        )
+    return out
+
+
+def _check_output_shape(template: nn.Module, X: Tensor, y: Tensor, task: Task) -> None:
+    probe = probe_output(template, X[:2])
     n_classes = int(y.max()) + 1 if task.name == "multiclass" else None
     expected = n_classes if task.name == "multiclass" else (y.shape[1] if y.ndim > 1 else 1)
     ok = probe.ndim == 2 and (probe.shape[1] >= expected if task.name == "multiclass" else probe.shape[1] == expected)
