@@ -32,7 +32,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from netreg.engine.inputs import check_module, probe_output
+from netreg.engine.module_checks import check_module, probe_output
 from netreg.estimators.params import DATA_ARGUMENTS, describe, hidden_sizes
 from netreg.exceptions import DataError, InvalidParameterError
 from netreg.nets import MLP
@@ -89,8 +89,8 @@ def check_output(estimator: Any, network: nn.Module, X: np.ndarray, n_outputs: i
     """Refuse a user's module that a population cannot train, or whose output on ``X[:2]`` is
     not ``(2, n_outputs)`` floating-point scores, before any training.
 
-    The module itself is checked by :func:`netreg.engine.inputs.check_module` (no parameters,
-    parameters on the meta device, ...), its output by :func:`~netreg.engine.inputs.probe_output`
+    The module itself is checked by :func:`netreg.engine.module_checks.check_module` (no parameters,
+    parameters on the meta device, ...), its output by :func:`~netreg.engine.module_checks.probe_output`
     (one floating-point tensor). The engine accepts a multiclass output with more columns
     than the labels it sees; an estimator knows its classes, and each column must be one of them.
 
