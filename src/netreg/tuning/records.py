@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from netreg.engine import MemberResult
 from netreg.exceptions import DataError
-from netreg.io.json_fields import FieldPath, FieldProblem, Is, Items, Keys, Spec, Value, check_fields
+from netreg.io.json_fields import FieldPath, Is, Items, Keys, Value, check_fields
 
 __all__ = ["MemberRecord"]
 
@@ -149,15 +149,18 @@ class MemberRecord:
         """
         values = {name: row[name] for name in cls.columns()}
         values["evidence"] = values["evidence"] or "{}"  # a row from before the evidence column
+        for name in cls.JSON_FIELDS:
+            problem = _parse_into(values, name)
+            if problem:
+                raise error(f"{source}: `{name}` {problem}")
         check_fields(values, _row_spec(n_alphas, n_folds), source=source, error=error)
-        values["metrics"] = {key: math.nan if v is None else v for key, v in json.loads(values["metrics"]).items()}
-        values["history"] = json.loads(values["history"])
         if values["best_epoch"] > len(values["history"]):  # the kept epoch is read from the history
             raise error(
                 f"{source}: `best_epoch` must be an int in [0, {len(values['history'])}] (the epochs of its history); "
                 f"got {values['best_epoch']}."
             )
-        values["evidence"] = {key: math.nan if v is None else v for key, v in json.loads(values["evidence"]).items()}
+        for name in ("metrics", "evidence"):
+            values[name] = {key: math.nan if v is None else v for key, v in values[name].items()}
         return cls(**values)
 
     def kept_weight_norms(self) -> dict[str, float]:
@@ -190,22 +193,32 @@ def _of_numbers(value: Any) -> bool:
     return isinstance(value, dict) and all(v is None or _is_number(v) for v in value.values())
 
 
-@dataclass(frozen=True)
-class _Json:
-    """JSON text whose value ``inner`` checks."""
+def _parse_into(values: dict[str, Any], name: str) -> str:
+    """Replace ``values[name]``, JSON text, by its value; what is wrong with it, if anything."""
+    text = values[name]
+    if not isinstance(text, str):
+        return f"must be JSON text; got a {type(text).__name__}."
+    try:
+        values[name] = json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"is not JSON ({error.msg} at character {error.pos})."
+    except RecursionError:
+        return "is not the JSON netreg wrote (nested too deeply)."
+    return ""
 
-    inner: Spec
+
+@dataclass(frozen=True)
+class _Epochs:
+    """A list of epoch records, checked at the speed of one pass; the first problem named by
+    the walk of :data:`_EPOCH` over the items."""
 
     def check(self, value: Any, path: FieldPath) -> None:
-        if not isinstance(value, str):
-            raise FieldProblem(path, f"must be JSON text; got a {type(value).__name__}.")
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError as error:
-            raise FieldProblem(path, f"is not JSON ({error.msg} at character {error.pos}).") from None
-        except RecursionError:
-            raise FieldProblem(path, "is not JSON netreg wrote (nested too deeply).") from None
-        self.inner.check(parsed, path)
+        if isinstance(value, list) and all(
+            type(record) is dict and _is_int(record.get("epoch"), 1) and _of_numbers(record.get("weight_norms", {}))
+            for record in value
+        ):
+            return
+        Items(_EPOCH, min_items=0, expected="a JSON list (of epoch records)").check(value, path)
 
 
 _OBJECT_OF_NUMBERS = Value("a JSON object of numbers (or nulls)", _of_numbers)
@@ -248,10 +261,10 @@ def _row_spec(n_alphas: int | None, n_folds: int | None) -> Keys:
             "status": Is(str, expected="a str"),
             "n_iter": _COUNT,
             "best_epoch": _COUNT,
-            "metrics": _Json(_OBJECT_OF_NUMBERS),
-            "history": _Json(Items(_EPOCH, min_items=0, expected="a JSON list (of epoch records)")),
+            "metrics": _OBJECT_OF_NUMBERS,
+            "history": _Epochs(),
             "message": Is(str, expected="a str"),
             "fit_time_s": Value("a number", _is_number),
-            "evidence": _Json(_EVIDENCE),
+            "evidence": _EVIDENCE,
         }
     )
