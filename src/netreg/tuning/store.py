@@ -142,10 +142,8 @@ class SweepStore:
             if not path.exists():
                 create_store_file(path, partial(_initialize, spec=dict(spec), fingerprint=fingerprint))
             connection = sqlite3.connect(path, timeout=30.0)
-            tables = sorted(
-                name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            )
             store = cls(path, connection)
+            tables = store._tables()
             if tables and "sweep" not in tables and not store._has_members_table():
                 # Someone else's database: refuse before writing anything into it.
                 raise StoreError(
