@@ -46,3 +46,42 @@ def told(input_shape: tuple[int, ...], n_outputs: int, *, scale: float = 1.0) ->
     with torch.no_grad():
         module[1].weight.mul_(scale)
     return module
+
+
+class _FixedStart(nn.Module):
+    """Starts from the same weights whatever the seed and dtype (its own ``reset_parameters``:
+    multiples of 1/64 in [-0.5, 0.5], exact in float32 and float64), so that a plain PyTorch
+    loop can start where netreg does."""
+
+    def reset_parameters(self) -> None:
+        generator = torch.Generator().manual_seed(5)
+        with torch.no_grad():
+            for parameter in self.parameters():
+                parameter.copy_(torch.randint(-32, 33, parameter.shape, generator=generator) / 64)
+
+
+class Unused(_FixedStart):
+    """A layer that ``forward`` never uses beside the one it does."""
+
+    def __init__(self, n_features: int, n_outputs: int) -> None:
+        super().__init__()
+        self.used = nn.Linear(n_features, n_outputs)
+        self.unused = nn.Linear(n_features, 3)
+        self.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.used(x)
+
+
+class Tied(_FixedStart):
+    """One layer registered under two names (applied twice), and an output layer."""
+
+    def __init__(self, n_features: int, n_outputs: int) -> None:
+        super().__init__()
+        self.first = nn.Linear(n_features, n_features)
+        self.again = self.first
+        self.out = nn.Linear(n_features, n_outputs)
+        self.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.tanh(self.again(torch.tanh(self.first(x)))))

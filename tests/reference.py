@@ -1,9 +1,11 @@
-"""Independent references the tests compare netreg against: scikit-learn's own MLP code."""
+"""Independent references the tests compare netreg against: scikit-learn's own MLP code, a plain
+PyTorch loop."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 
@@ -49,3 +51,31 @@ def torch_grads_as_sklearn(net):
 
 def as_double(net):
     return net.to(torch.float64)
+
+
+def plain_sgd(module, X, y, *, alpha, lr, epochs):
+    """Plain PyTorch, full batch: ``torch.optim.SGD`` on the binary log loss plus netreg's penalty
+    term ``alpha / (2 m) * sum ||W||^2`` over the weights netreg penalizes (the Linear layers'
+    ``weight``, each parameter once, as ``named_parameters()`` lists them)."""
+    X, y = torch.as_tensor(X), torch.as_tensor(y, dtype=torch.float64)
+    weights = [p for name, p in module.named_parameters() if name.endswith("weight")]
+    optimizer = torch.optim.SGD(module.parameters(), lr=lr)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(module(X)[:, 0], y)
+        (loss + alpha / (2 * len(X)) * sum(w.square().sum() for w in weights)).backward()
+        optimizer.step()
+    return module
+
+
+#: Full-batch SGD without momentum, never stopped early: the steps of :func:`plain_sgd`.
+PLAIN_SGD = dict(
+    solver="sgd",
+    momentum=0.0,
+    batch_size=10_000,
+    learning_rate_init=0.3,
+    max_iter=6,
+    tol=0.0,
+    dtype="float64",
+    device="cpu",
+)

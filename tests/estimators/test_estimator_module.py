@@ -19,7 +19,8 @@ from netreg.engine import TrainConfig, train_population
 from netreg.exceptions import ModelFormatError
 from netreg.io.models import save_model
 from netreg.nets import MLP
-from own_modules import ImageCNN, TinyNet, told
+from own_modules import ImageCNN, Tied, TinyNet, Unused, told
+from reference import PLAIN_SGD, plain_sgd
 
 F64 = {"dtype": "float64", "device": "cpu"}
 
@@ -210,3 +211,112 @@ def test_a_module_whose_output_does_not_fit_the_task_is_refused(digits, n_output
     )
     with pytest.raises(netreg.DataError, match=f"^{re.escape(message)}$"):
         NetRegClassifier(module=lambda n_outputs: told((63,), n_outputs)).fit(X, y)
+
+
+def _binary(n=80):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 3))
+    return X, (X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 6 epochs, on purpose
+@pytest.mark.parametrize("alpha", [0.0, 4.0])
+def test_a_parameter_forward_never_uses_trains_as_plain_pytorch_trains_it(alpha):
+    X, y = _binary()
+    model = NetRegClassifier(module=Unused, alpha=alpha, random_state=0, **PLAIN_SGD).fit(X, y)
+    start = Unused(3, 1).double()
+    reference = plain_sgd(Unused(3, 1).double(), X, y, alpha=alpha, lr=0.3, epochs=6)
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(model.module_.state_dict()[name], value, rtol=1e-10, atol=1e-12, msg=name)
+    # No data gradient: unchanged without a penalty, shrunk by it alone with one (its bias never moves).
+    unused = model.module_.unused
+    assert torch.equal(unused.bias, start.unused.bias)
+    assert torch.equal(unused.weight, start.unused.weight) == (alpha == 0.0)
+    assert unused.weight.norm() < start.unused.weight.norm() or alpha == 0.0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_layer_registered_twice_is_one_parameter_trained_and_penalized_once():
+    X, y = _binary()
+    model = NetRegClassifier(module=Tied, alpha=4.0, random_state=0, **PLAIN_SGD).fit(X, y)
+    reference = plain_sgd(Tied(3, 1).double(), X, y, alpha=4.0, lr=0.3, epochs=6)
+    state = model.module_.state_dict()
+    assert set(state) == set(reference.state_dict()) >= {"first.weight", "again.weight"}
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(state[name], value, rtol=1e-10, atol=1e-12, msg=name)
+    assert model.module_.first.weight is model.module_.again.weight  # still tied
+    assert set(model.history_[-1]["weight_norms"]) == {"first.weight", "out.weight"}
+    fresh = Tied(3, 1).double()
+    fresh.load_state_dict(state)
+    probability = torch.sigmoid(fresh(torch.as_tensor(X)))[:, 0].detach().numpy()
+    np.testing.assert_allclose(probability, model.predict_proba(X)[:, 1], rtol=1e-12)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+class _NoParameters(nn.Module):
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+
+    def forward(self, x):
+        return x[:, :1]
+
+
+class _Pair(nn.Module):
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.linear = nn.Linear(n_features, n_outputs)
+
+    def forward(self, x):
+        return self.linear(x), x
+
+
+class _Rounded(_Pair):
+    def forward(self, x):
+        return self.linear(x).long()
+
+
+def _on_meta(n_features, n_outputs):
+    return nn.Linear(n_features, n_outputs, device="meta")
+
+
+@pytest.mark.parametrize("estimator", [NetRegClassifier, netreg.NetRegClassifierCV])
+@pytest.mark.parametrize(
+    "module, error, message",
+    [
+        (
+            _NoParameters,
+            netreg.InvalidParameterError,
+            "`module` must be a module with parameters to train. Got a _NoParameters without parameters.",
+        ),
+        (
+            _on_meta,
+            netreg.InvalidParameterError,
+            "`module` must be a module whose parameters and buffers hold values. Got a Linear with weight, bias on "
+            'the meta device (shapes without values). Build it on a real device, or call .to_empty(device="cpu") '
+            "and initialize it.",
+        ),
+        (
+            _Pair,
+            netreg.DataError,
+            "The module's forward returned a tuple of 2 items for X[:2]; expected one tensor of raw scores of shape "
+            "(2, n_outputs). Return the scores alone (such as output[0]).",
+        ),
+        (
+            _Rounded,
+            netreg.DataError,
+            "The module's forward returned a tensor of dtype torch.int64 for X[:2]; expected floating-point raw "
+            "scores (logits or values), which gradients flow through. Return the scores before any rounding, "
+            "argmax or cast to an integer type.",
+        ),
+    ],
+    ids=["no-parameters", "meta-device", "tuple", "long"],
+)
+def test_modules_a_population_cannot_train_are_refused_before_training(refused, estimator, module, error, message):
+    X, y = _binary(40)
+    model = estimator(module=module, max_iter=2, random_state=0)
+    if estimator is not NetRegClassifier:
+        model.set_params(alphas=[0.1, 1.0], cv=2)
+    with refused(message, error):
+        model.fit(X, y)
+    assert not hasattr(model, "module_") and not hasattr(model, "best_estimator_")

@@ -11,10 +11,12 @@ import torch
 
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
+from netreg.engine import member_module
 from netreg.report import write_report
 from netreg.tuning import SweepCallback, plan_sweep, run_sweep
 from netreg.tuning.store import SweepStore
-from own_modules import ImageCNN
+from own_modules import ImageCNN, Tied, Unused
+from reference import PLAIN_SGD, plain_sgd
 
 F64 = {"dtype": "float64", "device": "cpu"}
 CNN = {"module": ImageCNN, "module_kwargs": {"channels": 3, "dropout": 0.3}}
@@ -115,3 +117,25 @@ def test_a_scikit_learn_scorer_scores_a_modules_members_as_gridsearchcv_does(dig
     theirs.fit(X, y)
     for key in ("mean_test_score", "split0_test_score", "split1_test_score"):
         np.testing.assert_allclose(ours.cv_results_[key], theirs.cv_results_[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 6 epochs, on purpose
+@pytest.mark.parametrize("module", [Unused, Tied])
+def test_members_with_an_unused_or_a_tied_parameter_train_as_plain_pytorch_does(tmp_path, module):
+    # One population (vmap) of every alpha and fold; each member against plain SGD on its fold's rows.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=80) > 0).astype(np.int64)
+    plan = plan_sweep(NetRegClassifier(module=module, random_state=0, **PLAIN_SGD), X, y, alphas=[0.0, 4.0, 40.0], cv=2)
+    run_sweep(plan, scoring="accuracy", store=tmp_path / "s.sqlite", n_jobs=1, chunk_size=6)
+    with SweepStore.read(tmp_path / "s.sqlite") as store:
+        for a, f in plan.keys:
+            train, _ = plan.folds[f]
+            reference = plain_sgd(module(3, 1).double(), X[train], y[train], alpha=plan.alphas[a], lr=0.3, epochs=6)
+            trained = member_module(plan.template, store.weights(a, f))  # the module's state dict loads
+            for name, value in reference.state_dict().items():
+                torch.testing.assert_close(trained.state_dict()[name], value, rtol=1e-10, atol=1e-12, msg=name)
+            if module is Unused:  # moved by its penalty alone
+                start = module(3, 1).double().unused
+                assert torch.equal(trained.unused.weight, start.weight) == (plan.alphas[a] == 0.0)
+                assert torch.equal(trained.unused.bias, start.bias)

@@ -12,7 +12,7 @@ from netreg.exceptions import StoreError
 from netreg.tuning import MemberRecord
 from netreg.tuning.store import SweepStore
 
-SPEC = {"alphas": [0.1, 1.0], "params": {"hidden_layer_sizes": [8]}, "n_folds": 2}
+SPEC = {"alphas": [0.1, 1.0], "params": {"hidden_layer_sizes": [8]}, "n_folds": 2, "task": "binary"}
 
 
 def _record(alpha_index, fold, status="converged"):
@@ -22,8 +22,8 @@ def _record(alpha_index, fold, status="converged"):
         alpha=[0.1, 1.0][alpha_index],
         seed=7,
         status=status,
-        n_iter=3,
-        best_epoch=3,
+        n_iter=1,
+        best_epoch=1,
         metrics={"val_loss": 0.5, "val_score": float("nan")},
         history=[{"epoch": 1, "train_loss": 1.0}],
         message="done",

@@ -15,7 +15,7 @@ from netreg.tuning import MemberRecord
 from netreg.tuning.store import SweepStore
 from netreg.tuning.store_files import spec_changes
 
-SPEC = {"alphas": [0.1, 1.0], "params": {"hidden_layer_sizes": [8], "max_iter": 5}, "n_folds": 2}
+SPEC = {"alphas": [0.1, 1.0], "params": {"hidden_layer_sizes": [8], "max_iter": 5}, "n_folds": 2, "task": "binary"}
 
 
 def _record(alpha_index=0, fold=0):
@@ -25,8 +25,8 @@ def _record(alpha_index=0, fold=0):
         alpha=[0.1, 1.0][alpha_index],
         seed=7,
         status="converged",
-        n_iter=3,
-        best_epoch=3,
+        n_iter=1,
+        best_epoch=1,
         metrics={"val_loss": 0.5},
         history=[{"epoch": 1, "train_loss": 1.0}],
         message="done",

@@ -22,9 +22,9 @@ from netreg import penalties
 from netreg._checks import check_alpha, check_int
 from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
-from netreg.engine.dropout import ALPHA_DROPOUT_MSG
+from netreg.engine.module_checks import check_module, probe_output
 from netreg.engine.sparse import SparseRows
-from netreg.exceptions import DataError, InvalidParameterError, bad_data, invalid
+from netreg.exceptions import DataError, bad_data, invalid
 from netreg.losses import Task, get_task
 from netreg.nets import MLP
 from netreg.selection import PenalizedParameter
@@ -134,7 +134,7 @@ def validate_inputs(
     penalty = penalties.get(penalty) or penalties.L2(0.0)
     task = get_task(task)
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
-    _check_module(module)
+    check_module(module)
     alpha_values = _check_alphas(alphas, penalty)
     n_members = len(alpha_values)
     seed_values = _check_seeds(seeds, n_members)
@@ -195,28 +195,6 @@ def validate_inputs(
         device=device,
         dtype=dtype,
     )
-
-
-def _check_module(module: nn.Module) -> None:
-    if not isinstance(module, nn.Module):
-        raise invalid("module", "a torch.nn.Module", module)
-    for name, sub in module.named_modules():
-        if isinstance(sub, nn.RNNBase):
-            # torch.func.vmap has no batching rule for the fused recurrent kernels.
-            raise invalid(
-                "module",
-                "a module that torch.func.vmap can run, without recurrent layers",
-                got=f"a module with a {type(sub).__name__} layer ({name or 'the module itself'})",
-            )
-        if isinstance(sub, nn.AlphaDropout | nn.FeatureAlphaDropout) and sub.p > 0:
-            raise InvalidParameterError(ALPHA_DROPOUT_MSG.format(name=type(sub).__name__))
-        # A cumulative average divides by a per-member count, a Python float under vmap.
-        if isinstance(sub, nn.modules.batchnorm._NormBase) and sub.track_running_stats and sub.momentum is None:
-            raise InvalidParameterError(
-                f"The module's {type(sub).__name__} layer ({name or 'the module itself'}) has momentum=None "
-                "(a cumulative average of the batch statistics), which the members of a population cannot keep. "
-                "Expected a float momentum, such as PyTorch's default 0.1."
-            )
 
 
 def _check_alphas(alphas: Sequence[float] | None, penalty: penalties.Penalty) -> list[float]:
@@ -344,17 +322,7 @@ def _reset_state(module: nn.Module, seed: int) -> dict[str, Tensor]:
 
 
 def _check_output_shape(template: nn.Module, X: Tensor, y: Tensor, task: Task) -> None:
-    try:
-        with torch.no_grad():
-            probe = template.eval()(X[:2])
-    except (RuntimeError, ValueError, TypeError, IndexError) as error:
-        reason = str(error).strip().splitlines()[0].rstrip(".")
-        raise DataError(
-            f"The module cannot run on X[:2], of shape {tuple(X[:2].shape)}: {reason}. "
-            "Expected X with rows along the first axis, each row of the shape the module takes."
-        ) from None
-    finally:
-        template.train()
+    probe = probe_output(template, X[:2])
     n_classes = int(y.max()) + 1 if task.name == "multiclass" else None
     expected = n_classes if task.name == "multiclass" else (y.shape[1] if y.ndim > 1 else 1)
     ok = probe.ndim == 2 and (probe.shape[1] >= expected if task.name == "multiclass" else probe.shape[1] == expected)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from netreg.history import History
 
-__all__ = ["MemberResult", "PopulationResult", "epoch_records", "member_module"]
+__all__ = ["MemberResult", "PopulationResult", "epoch_records", "member_module", "with_tied_names"]
 
 
 @dataclass
@@ -39,7 +39,9 @@ class MemberResult:
         The epoch whose weights are kept: the best validation epoch with early stopping,
         the last finite epoch for a diverged member, else the last epoch.
     state_dict : dict of str to Tensor
-        The kept weights (on CPU), loadable into the architecture.
+        The kept weights (on CPU), loadable into the architecture: each parameter and buffer
+        once, under its first name (a tied one's other names are added by :func:`member_module`,
+        or by :func:`with_tied_names` before ``load_state_dict``).
     history : History
         Per-epoch records.
     metrics : dict of str to float
@@ -113,8 +115,36 @@ def member_module(template: nn.Module, state_dict: Mapping[str, Tensor]) -> nn.M
     dtypes = {t.dtype for t in state_dict.values() if t.is_floating_point()}
     if len(dtypes) == 1:
         module = module.to(dtypes.pop())
-    module.load_state_dict(state_dict)
+    module.load_state_dict(with_tied_names(module, state_dict))
     return module.eval()
+
+
+def with_tied_names(module: nn.Module, state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """``state_dict`` with every other name of a tied parameter or buffer, as ``module.state_dict()`` has them.
+
+    A member's weights hold each tensor once, under its first name (``named_parameters()``
+    lists a layer registered twice, or an output layer tied to an embedding, once); loading
+    them needs the other names too.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> class Tied(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.a = self.b = nn.Linear(1, 1, bias=False)
+    >>> sorted(with_tied_names(Tied(), {"a.weight": torch.ones(1, 1)}))
+    ['a.weight', 'b.weight']
+    """
+    completed = dict(state_dict)
+    first: dict[int, str] = {}
+    named = (*module.named_parameters(remove_duplicate=False), *module.named_buffers(remove_duplicate=False))
+    for name, tensor in named:
+        canonical = first.setdefault(id(tensor), name)
+        if name not in completed and canonical in completed:
+            completed[name] = completed[canonical]
+    return completed
 
 
 def epoch_records(

@@ -149,8 +149,14 @@ def loss_and_grads(
         total = batch.weight.sum(1)
         data = (loss(out, batch.target) * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
         total = total.detach()
-    # The gradient of the sum of the members' losses, without a node for the sum.
-    grads = list(torch.autograd.grad(data, param_list, grad_outputs=torch.ones_like(data)))
+    # The gradient of the sum of the members' losses, without a node for the sum. A parameter
+    # the forward never uses gets a zero gradient: it moves only by its penalty, as under a
+    # plain PyTorch loop whose loss holds the penalty (its data gradient is None there).
+    grads = list(
+        torch.autograd.grad(
+            data, param_list, grad_outputs=torch.ones_like(data), allow_unused=True, materialize_grads=True
+        )
+    )
     positions = penalty.positions
     penalties.add_scaled_grad_(
         [param_list[i] for i in positions], [grads[i] for i in positions], penalty.scales, l1_ratio=penalty.l1_ratio

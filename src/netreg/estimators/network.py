@@ -32,6 +32,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from netreg.engine.module_checks import check_module, probe_output
 from netreg.estimators.params import DATA_ARGUMENTS, describe, hidden_sizes
 from netreg.exceptions import DataError, InvalidParameterError
 from netreg.nets import MLP
@@ -85,10 +86,13 @@ def _accepted(module: Callable[..., Any], data: Mapping[str, Any]) -> dict[str, 
 
 
 def check_output(estimator: Any, network: nn.Module, X: np.ndarray, n_outputs: int) -> None:
-    """Refuse a user's module whose output on ``X[:2]`` is not ``(2, n_outputs)``.
+    """Refuse a user's module that a population cannot train, or whose output on ``X[:2]`` is
+    not ``(2, n_outputs)`` floating-point scores, before any training.
 
-    The engine accepts a multiclass output with more columns than the labels it sees; an
-    estimator knows its classes, and each column must be one of them.
+    The module itself is checked by :func:`netreg.engine.module_checks.check_module` (no parameters,
+    parameters on the meta device, ...), its output by :func:`~netreg.engine.module_checks.probe_output`
+    (one floating-point tensor). The engine accepts a multiclass output with more columns
+    than the labels it sees; an estimator knows its classes, and each column must be one of them.
 
     Examples
     --------
@@ -100,18 +104,11 @@ def check_output(estimator: Any, network: nn.Module, X: np.ndarray, n_outputs: i
     """
     if estimator.module is None:
         return
-    parameter = next(network.parameters(), None)
-    dtype = parameter.dtype if parameter is not None else torch.float32
-    training = network.training
+    check_module(network)
+    dtype = next(network.parameters()).dtype
     first = X[:2].toarray() if sp.issparse(X) else X[:2]
     n_rows = first.shape[0]
-    try:
-        with torch.no_grad():
-            shape = tuple(network.eval()(torch.as_tensor(first, dtype=dtype)).shape)
-    except (RuntimeError, ValueError, TypeError, IndexError):
-        return  # the engine says why the module cannot run on X
-    finally:
-        network.train(training)
+    shape = tuple(probe_output(network, torch.as_tensor(first, dtype=dtype)).shape)
     if shape != (n_rows, n_outputs):
         raise DataError(
             f"The module's output has shape {shape} for {n_rows} rows; {type(estimator).__name__} expected "

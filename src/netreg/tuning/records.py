@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from netreg.engine import MemberResult
+from netreg.exceptions import DataError
+from netreg.io.json_fields import FieldPath, Is, Items, Keys, Value, check_fields
 
 __all__ = ["MemberRecord"]
 
@@ -50,7 +52,8 @@ class MemberRecord:
 
     Examples
     --------
-    >>> record = MemberRecord(0, 1, 0.1, 0, "converged", 3, 3, {"val_loss": 0.5}, [], "", 0.2)
+    >>> history = [{"epoch": epoch} for epoch in (1, 2, 3)]
+    >>> record = MemberRecord(0, 1, 0.1, 0, "converged", 3, 3, {"val_loss": 0.5}, history, "", 0.2)
     >>> MemberRecord.from_row(record.to_row()) == record
     True
     """
@@ -109,14 +112,55 @@ class MemberRecord:
         return row
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> MemberRecord:
-        """Rebuild a record from :meth:`to_row` output (null metrics come back as NaN)."""
+    def from_row(
+        cls,
+        row: Mapping[str, Any],
+        *,
+        n_alphas: int | None = None,
+        n_folds: int | None = None,
+        source: str = "the member's row",
+        error: Callable[[str], Exception] = DataError,
+    ) -> MemberRecord:
+        """Rebuild a record from :meth:`to_row` output (null metrics come back as NaN), checked.
+
+        Every column is checked before it is used: its type, the JSON text of ``metrics``
+        (an object of numbers), ``history`` (a list of epoch objects) and ``evidence`` (an
+        object), ``best_epoch`` within the history, and, given the grid's size,
+        ``alpha_index < n_alphas`` and ``fold < n_folds``.
+
+        Raises
+        ------
+        DataError (or ``error``)
+            Naming ``source``, the column and what it holds, on the first problem found.
+
+        Examples
+        --------
+        >>> record = MemberRecord(0, 1, 0.1, 0, "converged", 1, 1, {"val_loss": 0.5}, [{"epoch": 1}], "", 0.2)
+        >>> MemberRecord.from_row(record.to_row()) == record
+        True
+        >>> MemberRecord.from_row({**record.to_row(), "metrics": "null"})
+        Traceback (most recent call last):
+        ...
+        netreg.exceptions.DataError: the member's row: `metrics` must be a JSON object of numbers (or nulls); got None.
+        >>> MemberRecord.from_row(record.to_row(), n_alphas=1, n_folds=1)
+        Traceback (most recent call last):
+        ...
+        netreg.exceptions.DataError: the member's row: `fold` must be an int in [0, 0] (the sweep has 1 fold); got 1.
+        """
         values = {name: row[name] for name in cls.columns()}
-        values["metrics"] = {key: math.nan if v is None else v for key, v in json.loads(values["metrics"]).items()}
-        values["history"] = json.loads(values["history"])
-        values["evidence"] = {
-            key: math.nan if v is None else v for key, v in json.loads(values["evidence"] or "{}").items()
-        }
+        values["evidence"] = values["evidence"] or "{}"  # a row from before the evidence column
+        for name in cls.JSON_FIELDS:
+            problem = _parse_into(values, name)
+            if problem:
+                raise error(f"{source}: `{name}` {problem}")
+        check_fields(values, _row_spec(n_alphas, n_folds), source=source, error=error)
+        if values["best_epoch"] > len(values["history"]):  # the kept epoch is read from the history
+            raise error(
+                f"{source}: `best_epoch` must be an int in [0, {len(values['history'])}] (the epochs of its history); "
+                f"got {values['best_epoch']}."
+            )
+        for name in ("metrics", "evidence"):
+            values[name] = {key: math.nan if v is None else v for key, v in values[name].items()}
         return cls(**values)
 
     def kept_weight_norms(self) -> dict[str, float]:
@@ -134,3 +178,93 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(item) for item in value]
     return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: Any, low: int = 0, high: int | None = None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value and (high is None or value < high)
+
+
+def _of_numbers(value: Any) -> bool:
+    """A JSON object of numbers, where ``null`` stands for a non-finite one (:func:`_finite`)."""
+    return isinstance(value, dict) and all(v is None or _is_number(v) for v in value.values())
+
+
+def _parse_into(values: dict[str, Any], name: str) -> str:
+    """Replace ``values[name]``, JSON text, by its value; what is wrong with it, if anything."""
+    text = values[name]
+    if not isinstance(text, str):
+        return f"must be JSON text; got a {type(text).__name__}."
+    try:
+        values[name] = json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"is not JSON ({error.msg} at character {error.pos})."
+    except RecursionError:
+        return "is not the JSON netreg wrote (nested too deeply)."
+    return ""
+
+
+@dataclass(frozen=True)
+class _Epochs:
+    """A list of epoch records, checked at the speed of one pass; the first problem named by
+    the walk of :data:`_EPOCH` over the items."""
+
+    def check(self, value: Any, path: FieldPath) -> None:
+        if isinstance(value, list) and all(
+            type(record) is dict and _is_int(record.get("epoch"), 1) and _of_numbers(record.get("weight_norms", {}))
+            for record in value
+        ):
+            return
+        Items(_EPOCH, min_items=0, expected="a JSON list (of epoch records)").check(value, path)
+
+
+_OBJECT_OF_NUMBERS = Value("a JSON object of numbers (or nulls)", _of_numbers)
+_NUMBER_OR_NULL = Value("a number or null", lambda v: v is None or _is_number(v))
+_COUNT = Value("an int >= 0", _is_int)
+_EPOCH = Keys(
+    {"epoch": Value("an int >= 1", lambda v: _is_int(v, 1))},
+    optional={"weight_norms": _OBJECT_OF_NUMBERS},
+    others=True,
+    expected="a JSON object (an epoch's record)",
+)
+_EVIDENCE = Keys(
+    {},
+    optional={
+        "log_evidence": _NUMBER_OR_NULL,
+        "gamma": _NUMBER_OR_NULL,
+        "units_off": Items(_COUNT, min_items=0, expected="a JSON list"),
+    },
+    others=True,
+    expected="a JSON object",
+)
+
+
+def _index(size: int | None, unit: str) -> Value:
+    """An int in ``[0, size)``: where a member sits in a grid of ``size`` (any int >= 0 without one)."""
+    if size is None:
+        return _COUNT
+    counted = f"{size} {unit}{'' if size == 1 else 's'}"
+    return Value(f"an int in [0, {size - 1}] (the sweep has {counted})", lambda v: _is_int(v, 0, size))
+
+
+def _row_spec(n_alphas: int | None, n_folds: int | None) -> Keys:
+    """The columns of a member's row (see :meth:`MemberRecord.from_row`)."""
+    return Keys(
+        {
+            "alpha_index": _index(n_alphas, "alpha"),
+            "fold": _index(n_folds, "fold"),
+            "alpha": Value("a finite number >= 0", lambda v: _is_number(v) and math.isfinite(v) and v >= 0),
+            "seed": Value("an int", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+            "status": Is(str, expected="a str"),
+            "n_iter": _COUNT,
+            "best_epoch": _COUNT,
+            "metrics": _OBJECT_OF_NUMBERS,
+            "history": _Epochs(),
+            "message": Is(str, expected="a str"),
+            "fit_time_s": Value("a number", _is_number),
+            "evidence": _EVIDENCE,
+        }
+    )

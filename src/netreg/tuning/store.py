@@ -14,6 +14,11 @@ The store remembers what it belongs to: the sweep's specification (parameters, a
 folds) and a fingerprint of the data. Opening it for a different sweep or data set is
 refused, never overwritten.
 
+Whatever is in the file is checked before it is used: opening a store (to resume) or
+reading it (for a report) refuses one whose tables, specification or member rows are
+not what netreg writes (a missing table, a row whose JSON, weights or grid position is
+damaged), naming the row and how to recover, so a resume never builds on a damaged row.
+
 Tables::
 
     sweep(key TEXT PRIMARY KEY, value TEXT)            spec, fingerprint, versions
@@ -33,12 +38,24 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from netreg.exceptions import StoreError
+from netreg.io.json_fields import FINITE_NUMBER, Is, Items, Keys, OneOf, Value, check_fields
+from netreg.losses import TASKS
 from netreg.tuning.records import MemberRecord
-from netreg.tuning.store_files import check_store_path, create_store_file, read_uri, spec_changes, store_error
+from netreg.tuning.store_files import (
+    check_store_path,
+    create_store_file,
+    damaged,
+    damaged_prefix,
+    member_fix,
+    read_uri,
+    spec_changes,
+    store_error,
+)
 
 __all__ = ["SweepStore", "FORMAT_VERSION"]
 
@@ -64,6 +81,23 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (alpha_index, fold)
 );
 """
+_TABLES = ("sweep", "members")
+
+#: What the results read of the stored specification (a sweep's spec has more: params, folds, ...).
+_SPEC = Keys(
+    {
+        "alphas": Items(Value("a finite number >= 0", lambda v: FINITE_NUMBER.test(v) and v >= 0)),
+        "n_folds": Value("an int >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        "task": OneOf(*TASKS),
+    },
+    optional={
+        "n_outputs": Value("an int >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        "estimator": Is(str, expected="a str"),
+        "params": Keys({}, others=True, expected="a JSON object"),
+    },
+    others=True,
+    expected="a JSON object",
+)
 
 
 class SweepStore:
@@ -75,7 +109,7 @@ class SweepStore:
     --------
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "sweep.sqlite")
-    >>> store = SweepStore.open(path, spec={"alphas": [0.1, 1.0]}, fingerprint="abc")
+    >>> store = SweepStore.open(path, spec={"alphas": [0.1, 1.0], "n_folds": 2, "task": "binary"}, fingerprint="abc")
     >>> store.finished_keys()
     set()
     >>> store.close()
@@ -108,17 +142,18 @@ class SweepStore:
             if not path.exists():
                 create_store_file(path, partial(_initialize, spec=dict(spec), fingerprint=fingerprint))
             connection = sqlite3.connect(path, timeout=30.0)
-            tables = sorted(
-                name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            )
-            if tables and "sweep" not in tables:
+            store = cls(path, connection)
+            tables = store._tables()
+            if tables and "sweep" not in tables and not store._has_members_table():
                 # Someone else's database: refuse before writing anything into it.
                 raise StoreError(
                     f"{str(path)!r} is a SQLite database of something else (tables {', '.join(tables)}); "
                     "a results store is not written into it. Choose another path."
                 )
-            store = cls(path, connection)
-            if "sweep" in tables and connection.execute("SELECT COUNT(*) FROM sweep").fetchone()[0]:
+            if store._holds_a_sweep(tables):
+                if "sweep" in tables:
+                    store._check_format()
+                store.check()  # a resume never builds on a damaged store
                 store._claim(dict(spec), fingerprint)  # another sweep's store is refused before a byte changes
             _initialize(connection, spec=dict(spec), fingerprint=fingerprint)
             store._claim(dict(spec), fingerprint)
@@ -143,14 +178,68 @@ class SweepStore:
             connection = sqlite3.connect(read_uri(path), uri=True, timeout=30.0)
         except sqlite3.Error as error:
             raise store_error(path, error, reading=True) from None
+        store = cls(path, connection)
         try:
-            connection.execute("SELECT value FROM sweep WHERE key = 'spec'").fetchone()
-        except sqlite3.Error as error:
+            tables = store._tables()
+            if "sweep" not in tables and not store._has_members_table():
+                raise StoreError(
+                    f"{str(path)!r} is not a netreg results store (it has "
+                    f"{'tables ' + ', '.join(tables) if tables else 'no tables'}); expected the sweep.sqlite file a "
+                    "sweep wrote."
+                )
+            store.check()
+        except BaseException as error:
             connection.close()
             raise store_error(path, error, reading=True) from None
-        return cls(path, connection)
+        return store
 
-    def _claim(self, spec: dict[str, Any], fingerprint: str) -> None:
+    def check(self) -> None:
+        """Refuse a store whose content netreg did not write, before any of it is used.
+
+        Its tables, the sweep's specification, and every member's row (each column, the
+        JSON of its metrics, history and evidence, its place in the grid, its weights) are
+        checked; each member's weights are read once.
+
+        Raises
+        ------
+        StoreError
+            Naming the store and, for a damaged member, its ``(alpha_index, fold)`` and the
+            column, with how to recover: delete that member's row (it trains again), or the
+            store.
+        """
+        tables = self._tables()
+        for table in _TABLES:
+            if table not in tables:
+                raise damaged(self.path, f"it has no table {table!r}.")
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(members)")}
+        lacking = [name for name in (*MemberRecord.columns(), "weights") if name not in columns and name != "evidence"]
+        if lacking:
+            raise damaged(self.path, f"its table 'members' has no column {', '.join(map(repr, lacking))}.")
+        self.members()
+        for alpha_index, fold, blob in self._connection.execute("SELECT alpha_index, fold, weights FROM members"):
+            self._load_weights(blob, alpha_index, fold)
+
+    def _tables(self) -> list[str]:
+        return sorted(
+            name for (name,) in self._connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        )
+
+    def _has_members_table(self) -> bool:
+        """Whether the database has netreg's members table (a store that lost its sweep table)."""
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(members)")}
+        return {"alpha_index", "fold", "weights"} <= columns
+
+    def _holds_a_sweep(self, tables: list[str]) -> bool:
+        """Whether the database holds a sweep's results (so must be whole), rather than being new and empty."""
+        if "sweep" not in tables:
+            return "members" in tables
+        filled = self._connection.execute("SELECT COUNT(*) FROM sweep").fetchone()[0]
+        return bool(filled) or (
+            "members" in tables and self._connection.execute("SELECT COUNT(*) FROM members").fetchone()[0] > 0
+        )
+
+    def _check_format(self) -> None:
+        """Refuse a sweep table that is not a whole netreg store's, or of another format."""
         stored = dict(self._connection.execute("SELECT key, value FROM sweep").fetchall())
         if "spec" not in stored or "fingerprint" not in stored:
             raise StoreError(
@@ -161,6 +250,9 @@ class SweepStore:
                 f"{str(self.path)!r} was written in store format {stored.get('format_version')}; this netreg reads "
                 f"format {FORMAT_VERSION}. Use a new store path."
             )
+
+    def _claim(self, spec: dict[str, Any], fingerprint: str) -> None:
+        stored = dict(self._connection.execute("SELECT key, value FROM sweep").fetchall())
         if stored["fingerprint"] != fingerprint:
             raise StoreError(
                 f"The results store {str(self.path)!r} belongs to a different data set (fingerprint "
@@ -198,16 +290,36 @@ class SweepStore:
 
     # -- reading -----------------------------------------------------------------------
     def spec(self) -> dict[str, Any]:
-        """The sweep specification the store was created for."""
+        """The sweep specification the store was created for, checked (see :meth:`check`)."""
         row = self._connection.execute("SELECT value FROM sweep WHERE key = 'spec'").fetchone()
-        return json.loads(row[0])
+        if row is None:
+            raise damaged(self.path, "its table 'sweep' has no specification ('spec').")
+        try:
+            spec = json.loads(row[0])
+        except (TypeError, ValueError, RecursionError) as error:
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else type(error).__name__
+            raise damaged(self.path, f"its sweep specification is not JSON ({reason}).") from None
+        check_fields(
+            spec,
+            _SPEC,
+            source=f"{damaged_prefix(self.path)} its sweep specification",
+            error=lambda message: StoreError(f"{message} Delete the store to start over."),
+        )
+        return spec
 
     def finished_keys(self) -> set[tuple[int, int]]:
         """``(alpha_index, fold)`` of every stored member."""
         return {(a, f) for a, f in self._connection.execute("SELECT alpha_index, fold FROM members")}
 
     def members(self) -> list[MemberRecord]:
-        """Every stored member's record (no weights), ordered by alpha then fold."""
+        """Every stored member's record (no weights), ordered by alpha then fold, each row checked.
+
+        Raises
+        ------
+        StoreError
+            If a row is damaged (see :meth:`check`).
+        """
+        spec = self.spec()
         columns = MemberRecord.columns()
         stored = {row[1] for row in self._connection.execute("PRAGMA table_info(members)")}
         # A store written before the evidence column (netreg 0.1), opened read-only, reads as empty evidence.
@@ -215,7 +327,17 @@ class SweepStore:
         rows = self._connection.execute(
             f"SELECT {', '.join(selected)} FROM members ORDER BY alpha_index, fold"
         ).fetchall()
-        return [MemberRecord.from_row(dict(zip(columns, row))) for row in rows]
+        return [self._record(dict(zip(columns, row)), spec) for row in rows]
+
+    def _record(self, row: dict[str, Any], spec: dict[str, Any]) -> MemberRecord:
+        key = row["alpha_index"], row["fold"]
+        return MemberRecord.from_row(
+            row,
+            n_alphas=len(spec["alphas"]),
+            n_folds=spec["n_folds"],
+            source=f"{damaged_prefix(self.path)} {_member(*key)}",
+            error=lambda message: StoreError(f"{message} {member_fix(*key)}"),
+        )
 
     def weights(self, alpha_index: int, fold: int) -> dict[str, torch.Tensor]:
         """The kept weights of one member."""
@@ -224,7 +346,20 @@ class SweepStore:
         ).fetchone()
         if row is None:
             raise StoreError(f"Member (alpha_index={alpha_index}, fold={fold}) is not in {str(self.path)!r}.")
-        return load_tensors(row[0])
+        return self._load_weights(row[0], alpha_index, fold)
+
+    def _load_weights(self, blob: Any, alpha_index: Any, fold: Any) -> dict[str, torch.Tensor]:
+        what = f"{len(blob)} bytes" if isinstance(blob, bytes) else f"a {type(blob).__name__}, not a blob"
+        try:
+            if isinstance(blob, bytes):
+                return load_tensors(blob)
+        except (SafetensorError, ValueError):
+            pass
+        raise damaged(
+            self.path,
+            f"{_member(alpha_index, fold)}: `weights` are not the safetensors netreg wrote ({what}).",
+            member_fix(alpha_index, fold),
+        )
 
     def close(self) -> None:
         """Close the database connection; the last one to close leaves no -wal or -shm file.
@@ -244,6 +379,10 @@ class SweepStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _member(alpha_index: Any, fold: Any) -> str:
+    return f"member (alpha_index={alpha_index!r}, fold={fold!r})"
 
 
 def _initialize(connection: sqlite3.Connection, *, spec: dict[str, Any], fingerprint: str) -> None:

@@ -24,7 +24,17 @@ from typing import Any
 from netreg.exceptions import StoreError
 from netreg.io.files import file_mode
 
-__all__ = ["SIDE_FILES", "check_store_path", "create_store_file", "read_uri", "spec_changes", "store_error"]
+__all__ = [
+    "SIDE_FILES",
+    "check_store_path",
+    "create_store_file",
+    "damaged",
+    "damaged_prefix",
+    "member_fix",
+    "read_uri",
+    "spec_changes",
+    "store_error",
+]
 
 #: The files SQLite keeps beside a database (write-ahead log, its index, a rollback journal).
 SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -137,6 +147,47 @@ def store_error(path: Path, error: BaseException, *, reading: bool = False) -> B
     if reading:
         return StoreError(f"Cannot read the results store {str(path)!r}: {reason}.")
     return StoreError(f"Cannot write the results store {str(path)!r}: {reason}. {_WRITABLE}")
+
+
+def damaged(path: Path, problem: str, fix: str = "") -> StoreError:
+    """The :class:`StoreError` of a store whose content netreg did not write: ``problem``
+    says where and what, ``fix`` how to recover (by default, start over).
+
+    Examples
+    --------
+    >>> str(damaged(Path("run/sweep.sqlite"), "it has no table 'members'."))
+    "The results store 'run/sweep.sqlite' is damaged: it has no table 'members'. Delete it to start over."
+    """
+    return StoreError(f"{damaged_prefix(path)} {problem} {fix or _START_OVER}")
+
+
+def damaged_prefix(path: Path) -> str:
+    """The words every message of a damaged store begins with."""
+    return f"The results store {str(path)!r} is damaged:"
+
+
+def member_fix(alpha_index: Any, fold: Any) -> str:
+    """How to recover from one damaged member: delete its row (it trains again), or the store.
+
+    Examples
+    --------
+    >>> member_fix(1, 0)
+    'Delete its row (DELETE FROM members WHERE alpha_index = 1 AND fold = 0) to train it again, or delete the store to start over.'
+    """
+    where = f"alpha_index = {_sql(alpha_index)} AND fold = {_sql(fold)}"
+    return f"Delete its row (DELETE FROM members WHERE {where}) to train it again, or delete the store to start over."
+
+
+_START_OVER = "Delete it to start over."
+
+
+def _sql(value: Any) -> str:
+    """A value as an SQL literal (a damaged key may be text or a blob)."""
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, bytes):
+        return f"x'{value.hex()}'"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def spec_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
