@@ -142,7 +142,7 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
     from netreg.io.spreadsheets import spreadsheet_csv
     from netreg.runs import predict_table
 
-    if args.out:
+    if args.out is not None:
         check_output_file(args.out, "out", force=args.force)
     result = predict_table(args.model, args.data, drop_missing=args.drop_missing)
     predictions, notes = result.table, Console(stderr=True, highlight=False, soft_wrap=True)
@@ -155,7 +155,7 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
         )
     # Text a spreadsheet would run as a formula (a label "=HYPERLINK(...)") gets a quote in front.
     text = spreadsheet_csv(predictions)
-    if args.out:
+    if args.out is not None:
         write_file(args.out, text.encode("utf-8"), overwrite=args.force)
         notes.print(f"Wrote {len(predictions)} predictions to {args.out}", markup=False)
     else:

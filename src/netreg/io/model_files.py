@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from netreg.exceptions import ModelFormatError
-from netreg.io.files import current_umask
+from netreg.io.files import current_umask, file_kind
 
 try:  # POSIX; elsewhere saves are not serialized
     import fcntl
@@ -38,8 +38,6 @@ except ImportError:  # pragma: no cover - Windows
 __all__ = ["folder_lock", "read_model_file", "staging_folder", "swap_into_place", "write_new_file"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
-_KINDS.update({stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"})
 
 
 def read_model_file(path: Path, max_bytes: int, why: str) -> bytes:
@@ -67,8 +65,7 @@ def read_model_file(path: Path, max_bytes: int, why: str) -> bytes:
     with os.fdopen(descriptor, "rb") as handle:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
-            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            raise ModelFormatError(f"{path} is {kind}; expected the regular file netreg wrote.")
+            raise ModelFormatError(f"{path} is {file_kind(info.st_mode)}; expected the regular file netreg wrote.")
         data = handle.read(max_bytes + 1)  # a file still growing is read no further than the limit
     if len(data) > max_bytes:
         raise ModelFormatError(
