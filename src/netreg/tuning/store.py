@@ -37,8 +37,16 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from netreg.exceptions import StoreError
+from netreg.tuning import store_files
 from netreg.tuning.records import MemberRecord
-from netreg.tuning.store_files import check_store_path, create_store_file, read_uri, spec_changes, store_error
+from netreg.tuning.store_files import (
+    check_store_name,
+    check_store_path,
+    create_store_file,
+    read_uri,
+    spec_changes,
+    store_error,
+)
 
 __all__ = ["SweepStore", "FORMAT_VERSION"]
 
@@ -98,16 +106,20 @@ class SweepStore:
         ------
         StoreError
             If the file cannot be created or written (a read-only file or folder), is a
-            link, an empty file or not a netreg store, or was made for another sweep
-            specification or another data set.
+            link, an empty file or not a netreg store, is held locked by another process
+            for longer than :data:`~netreg.tuning.store_files.BUSY_TIMEOUT_S`, or was made
+            for another sweep specification or another data set.
+        InvalidParameterError
+            If ``path`` is ``":memory:"`` or empty (:func:`~netreg.tuning.store_files.check_store_name`).
         """
+        check_store_name(path)
         path = Path(path)
         connection = None
         try:
             check_store_path(path)
             if not path.exists():
                 create_store_file(path, partial(_initialize, spec=dict(spec), fingerprint=fingerprint))
-            connection = sqlite3.connect(path, timeout=30.0)
+            connection = sqlite3.connect(path, timeout=store_files.BUSY_TIMEOUT_S)
             tables = sorted(
                 name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             )
@@ -140,7 +152,7 @@ class SweepStore:
         if not path.is_file():
             raise StoreError(f"No results store at {str(path)!r}; expected the sweep.sqlite file a sweep wrote.")
         try:
-            connection = sqlite3.connect(read_uri(path), uri=True, timeout=30.0)
+            connection = sqlite3.connect(read_uri(path), uri=True, timeout=store_files.BUSY_TIMEOUT_S)
         except sqlite3.Error as error:
             raise store_error(path, error, reading=True) from None
         try:
