@@ -11,7 +11,7 @@ from rich.console import Console
 
 from netreg.cli.arguments import EXIT_OK
 from netreg.cli.render import print_results, total
-from netreg.io import rows_text
+from netreg.io import rows_text, show
 from netreg.io.run_folder import RunFolder
 from netreg.tuning.progress import ProgressBar
 
@@ -196,7 +196,7 @@ def _load(args: argparse.Namespace, console: Console) -> Any:
     dropped = f", {_rows(len(dropped))} with missing values dropped ({rows_text(dropped)})" if dropped else ""
     console.print(
         f"{data.path}: {len(data.y)} rows, {data.X.shape[1]} features after encoding, "
-        f"target {data.target_name!r} ({data.task}){dropped}."
+        f"target {show(data.target_name)} ({data.task}){dropped}."
     )
     return data
 
