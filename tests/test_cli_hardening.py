@@ -432,3 +432,46 @@ def test_an_empty_out_is_refused_not_taken_for_the_current_folder(folder, traine
     status, output, err = run(capsys, *argv, *(FAST if argv[0] in ("tune", "train") else []))
     assert (status, err) == (2, f"netreg {argv[0]}: error: {message}") and "Wrote" not in output
     assert snapshot(folder) == before
+
+
+def test_a_store_held_by_another_process_is_said_to_be_held(folder, capsys, monkeypatch, snapshot):
+    # Before: "... SQLite says: database is locked. Choose a writable path." of a writable path.
+    import subprocess
+    import sys
+
+    from netreg.tuning import store_files
+
+    argv = ["tune", "ok.csv", "--target", "label", "--alphas", "0,1", "--cv", "2", "--out", "run", *FAST]
+    assert run(capsys, *argv)[0] == 0
+    monkeypatch.setattr(store_files, "BUSY_TIMEOUT_S", 0.2)  # netreg waits 30 s
+    hold = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); "
+        "print('locked', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, "run/sweep.sqlite"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = snapshot(folder)
+        status, _, err = run(capsys, *argv)
+    finally:
+        holder.communicate("")
+    assert (status, err) == (
+        2,
+        "netreg tune: error: The results store 'run/sweep.sqlite' is locked by another "
+        "process (another sweep, or a program that has it open), which held it for more than 0.2 s; nothing was "
+        "written. Rerun when that process has finished, or choose another path.",
+    )
+    assert snapshot(folder) == before
+
+
+def test_a_rerun_removes_the_model_staging_folder_a_killed_run_left(folder, capsys, trained):
+    # Before: a kill during the model write left .model.XXXXXXXX.partial/ in the run folder forever.
+    import tempfile
+
+    left = tempfile.mkdtemp(prefix=".model.", suffix=".partial", dir=folder / "run")
+    (trained / "weights.safetensors").rename(os.path.join(left, "weights.safetensors"))  # as a killed save leaves it
+    (folder / "run" / ".model.notes.partial").mkdir()  # not the pattern: kept
+    assert run(capsys, "train", "ok.csv", "--target", "label", "--out", "run", "--force", *FAST)[0] == 0
+    assert sorted(p.name for p in (folder / "run").iterdir()) == [".model.notes.partial", "model"]
