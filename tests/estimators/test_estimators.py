@@ -408,7 +408,7 @@ def test_verbose_and_a_callback_both_get_the_epochs(digits, capsys):
     assert seen == [1, 2, 3] and len(capsys.readouterr().out.strip().splitlines()) == 3
 
 
-@pytest.mark.parametrize("callback", [42, print, [42]], ids=repr)
+@pytest.mark.parametrize("callback", [42, print, [42]], ids=["int", "function", "list"])
 def test_a_plain_fit_names_its_callback_parameter_when_refusing_one(refused, callback):
     # Before: "`callbacks` must be ... Got callbacks=[42]." of callback=42, from inside the engine.
     from netreg.exceptions import InvalidParameterError

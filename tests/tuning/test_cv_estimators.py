@@ -137,7 +137,9 @@ CALLBACK = (
 )
 
 
-@pytest.mark.parametrize("callback", [42, print, [42], "bar", netreg.Callback()], ids=repr)
+@pytest.mark.parametrize(
+    "callback", [42, print, [42], "bar", netreg.Callback()], ids=["int", "function", "list", "str", "engine-callback"]
+)
 def test_a_callback_that_is_not_a_sweep_callback_is_refused_before_any_work(tmp_path, refused, callback):
     # Before: AttributeError: 'int' object has no attribute 'on_sweep_begin', after the data
     # were checked and the store made.
