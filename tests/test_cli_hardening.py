@@ -400,37 +400,32 @@ def test_a_run_folder_netreg_made_is_written_into_again_and_its_run_json_is_mark
     assert run(capsys, *argv)[0] == 2  # the mark is what makes the folder netreg's
 
 
+EMPTY = "Got '': an empty path, which names nothing."
+
+
 @pytest.mark.parametrize(
-    "argv, message",
-    [
-        (
-            ["tune", "ok.csv", "--target", "label", "--out", ""],
-            "--out must be a folder that can be created and written. Got '': an empty path, which names nothing. "
-            "Name the folder ('.' for this one).",
-        ),
-        (
-            ["train", "ok.csv", "--target", "label", "--out", ""],
-            "--out must be a folder that can be created and written. Got '': an empty path, which names nothing. "
-            "Name the folder ('.' for this one).",
-        ),
-        (
-            ["demo", "--out", ""],
-            "--out must be a folder that can be created and written. Got '': an empty path, which names nothing. "
-            "Name the folder ('.' for this one).",
-        ),
-        (
-            ["predict", "run/model", "ok.csv", "--out", ""],
-            "--out must be a path for a file in a folder that can be written. Got '': an empty path, which names "
-            "nothing. Name the file.",
-        ),
-    ],
+    "argv", [["tune", "ok.csv", "--target", "label", *FAST], ["train", "ok.csv", "--target", "label", *FAST], ["demo"]]
 )
-def test_an_empty_out_is_refused_not_taken_for_the_current_folder(folder, trained, capsys, snapshot, argv, message):
-    # Before: --out "" wrote the run into the current folder and printed "Wrote /: ..."
-    # (predict printed to standard output).
+def test_an_empty_out_is_refused_not_taken_for_the_current_folder(folder, trained, capsys, snapshot, argv):
+    # Before: --out "" wrote the run into the current folder and printed "Wrote /: ...".
     before = snapshot(folder)
-    status, output, err = run(capsys, *argv, *(FAST if argv[0] in ("tune", "train") else []))
-    assert (status, err) == (2, f"netreg {argv[0]}: error: {message}") and "Wrote" not in output
+    status, output, err = run(capsys, *argv, "--out", "")
+    assert (status, err) == (
+        2,
+        f"netreg {argv[0]}: error: --out must be a folder that can be created and written. {EMPTY} Name the folder "
+        "('.' for this one).",
+    )
+    assert "Wrote" not in output and snapshot(folder) == before
+
+
+def test_predict_refuses_an_empty_out_instead_of_printing_the_predictions(folder, trained, capsys, snapshot):
+    before = snapshot(folder)
+    assert run(capsys, "predict", "run/model", "ok.csv", "--out", "") == (
+        2,
+        "",
+        f"netreg predict: error: --out must be a path for a file in a folder that can be written. {EMPTY} Name the "
+        "file.",
+    )
     assert snapshot(folder) == before
 
 

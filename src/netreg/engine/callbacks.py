@@ -113,10 +113,20 @@ class CallbackList:
                 method(*args)
 
 
-def check_callbacks(callbacks: Any, name: str = "callbacks") -> list[Any]:
-    """``callbacks`` as a list, if it is a callback (any object with some of :data:`HOOKS`), a list of them, or None.
+def check_callbacks(
+    callbacks: Any,
+    name: str = "callbacks",
+    *,
+    is_one: Callable[[Any], bool] | None = None,
+    expected: str = "a Callback, a list of Callbacks or None",
+    fix: str = "",
+) -> list[Any]:
+    """``callbacks`` as a list, if it is one callback, a list of them, or None.
 
     ``name`` is the parameter that gave them (an estimator's ``fit`` takes ``callback``).
+    A callback is any object with some of :data:`HOOKS`, or what ``is_one`` accepts (a
+    sweep's, :func:`netreg.tuning.callbacks.check_sweep_callbacks`), which ``expected``
+    and ``fix`` then word.
 
     Raises
     ------
@@ -132,11 +142,12 @@ def check_callbacks(callbacks: Any, name: str = "callbacks") -> list[Any]:
     ...
     netreg.exceptions.InvalidParameterError: `callback` must be a Callback, a list of Callbacks or None. Got callback=42.
     """
+    is_one = is_one or _is_callback
     if callbacks is None:
         return []
-    items = [callbacks] if _is_callback(callbacks) else callbacks
-    if isinstance(items, str) or not isinstance(items, Sequence) or not all(_is_callback(item) for item in items):
-        raise invalid(name, "a Callback, a list of Callbacks or None", callbacks)
+    items = [callbacks] if is_one(callbacks) else callbacks
+    if isinstance(items, str) or not isinstance(items, Sequence) or not all(is_one(item) for item in items):
+        raise invalid(name, expected, callbacks, fix)
     return list(items)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netreg.engine import Callback
-from netreg.exceptions import invalid
+from netreg.engine.callbacks import check_callbacks
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.results import SweepResult
 
@@ -64,19 +64,11 @@ def check_sweep_callbacks(callback: Any, name: str = "callback") -> list[SweepCa
     ...
     netreg.exceptions.InvalidParameterError: `callback` must be a SweepCallback, a list of SweepCallbacks or None. Got callback=<built-in function print>. Subclass netreg.tuning.SweepCallback and override the hooks you need (on_sweep_begin, on_member_stored, on_sweep_end, on_epoch_end, ...).
     """
-    if callback is None:
-        return []
-    items = [callback] if isinstance(callback, SweepCallback) else callback
-    if (
-        isinstance(items, str)
-        or not isinstance(items, Sequence)
-        or not all(isinstance(item, SweepCallback) for item in items)
-    ):
-        raise invalid(
-            name,
-            "a SweepCallback, a list of SweepCallbacks or None",
-            callback,
-            "Subclass netreg.tuning.SweepCallback and override the hooks you need (on_sweep_begin, on_member_stored, "
-            "on_sweep_end, on_epoch_end, ...).",
-        )
-    return list(items)
+    return check_callbacks(
+        callback,
+        name,
+        is_one=lambda item: isinstance(item, SweepCallback),
+        expected="a SweepCallback, a list of SweepCallbacks or None",
+        fix="Subclass netreg.tuning.SweepCallback and override the hooks you need (on_sweep_begin, on_member_stored, "
+        "on_sweep_end, on_epoch_end, ...).",
+    )
