@@ -22,6 +22,7 @@ __all__ = [
     "MAX_NAMES_SHOWN",
     "MAX_ROWS_SHOWN",
     "MAX_TEXT_SHOWN",
+    "TEXT_START_SHOWN",
     "columns_text",
     "counting",
     "names_text",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +91,12 @@ class RunFolder:
     """
 
     path: Path
+    # The path as given: Path("") is ".", and an empty path is refused, not read as this folder.
+    _given: str = field(repr=False, compare=False)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         object.__setattr__(self, "path", Path(path))
-        object.__setattr__(self, "_given", os.fspath(path))  # Path("") is ".": an empty path is refused
+        object.__setattr__(self, "_given", os.fspath(path))
 
     @property
     def store(self) -> Path:
@@ -157,7 +159,7 @@ class RunFolder:
         >>> _ = folder.write_run_json({"scoring": "accuracy"})
         >>> folder.check_writable()
         """
-        check_writable_folder(self._given, name)  # type: ignore[attr-defined]
+        check_writable_folder(self._given, name)
         if not self.path.is_dir() or self.made_by_netreg():
             return
         found = [file for file in _REPLACED if os.path.lexists(self.path / file)]
