@@ -4,13 +4,16 @@ any work, and nothing outside the target folder (nor anything already written) c
 from __future__ import annotations
 
 import errno
+import json
 import os
 import socket
+import stat
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import netreg
 from netreg import NetRegClassifier
 from netreg.cli import main
 from netreg.io import files as io_files
@@ -239,16 +242,17 @@ def test_files_in_a_run_folder_that_link_elsewhere_are_replaced_never_written_th
     for name in ("precious.csv", "precious.html", "precious.png"):
         (outside / name).write_text(f"the user's {name}")
     run_dir = folder / "run"
-    run_dir.mkdir()
-    (run_dir / "results.csv").symlink_to(outside / "precious.csv")
-    (run_dir / "report.html").symlink_to(outside / "precious.html")
-    (run_dir / "weight_norms.png").symlink_to(outside / "precious.png")
-    (run_dir / "run.json").symlink_to(outside / "missing.json")
-    before = snapshot(outside)
     argv = ["tune", "ok.csv", "--target", "label", "--alphas", "0,1", "--cv", "2", "--out", "run", *FAST]
+    assert run(capsys, *argv)[0] == 0  # a run folder netreg made: its files may be replaced
+    for name, target in [("results.csv", "precious.csv"), ("report.html", "precious.html")]:
+        (run_dir / name).unlink()
+        (run_dir / name).symlink_to(outside / target)
+    (run_dir / "weight_norms.png").unlink()
+    (run_dir / "weight_norms.png").symlink_to(outside / "missing.png")
+    before = snapshot(outside)
     assert run(capsys, *argv)[0] == 0
     assert run(capsys, "report", "run")[0] == 0
-    assert snapshot(outside) == before and not (outside / "missing.json").exists()
+    assert snapshot(outside) == before and not (outside / "missing.png").exists()
     for name in ("results.csv", "report.html", "weight_norms.png", "run.json"):
         assert (run_dir / name).is_file() and not (run_dir / name).is_symlink()
     assert not [p.name for p in run_dir.iterdir() if p.name.endswith(("-wal", "-shm", ".partial"))]
@@ -325,3 +329,144 @@ def test_a_ray_cluster_that_does_not_answer_is_a_clear_error(folder, capsys):
         "running?",
     )
     assert not (folder / "run" / "model").exists()
+
+
+def _node(path, kind):
+    """A FIFO, or a character device like /dev/null (1, 3), made at ``path`` for the test."""
+    if kind == "fifo":
+        os.mkfifo(path)
+        return
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a character device needs CAP_MKNOD (root); the FIFO case runs for every user")
+
+
+@pytest.mark.parametrize(
+    "kind, what", [("fifo", "a FIFO"), ("device", "a character device"), ("link", "a link to a character device")]
+)
+def test_predict_never_replaces_a_device_or_fifo_even_with_force(folder, trained, capsys, snapshot, kind, what):
+    # Before: --out NODE --force put a regular file in place of the node (as root, of /dev/null).
+    if kind == "link":
+        _node(folder / "null", "device")
+        (folder / "node").symlink_to(folder / "null")
+    else:
+        _node(folder / "node", kind)
+    before = snapshot(folder)
+    for force in ([], ["--force"]):
+        status, output, err = run(capsys, "predict", "run/model", "ok.csv", "--out", "node", *force)
+        assert (status, output, err) == (
+            2,
+            "",
+            f"netreg predict: error: --out must be a path for a file in a folder that can be written. Got 'node': "
+            f"it is {what}, which netreg never replaces (only a regular file). Choose another path.",
+        )
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize(
+    "files",
+    [["results.csv"], ["run.json"], ["report.html"], ["validation_curve.png"], ["run.json", "report.html"]],
+)
+@pytest.mark.parametrize("command", ["tune", "train"])
+def test_a_folder_of_the_users_own_files_is_not_a_run_folder_to_write_into(
+    folder, capsys, snapshot, never_trains, files, command
+):
+    # Before: tune --out DIR replaced the user's results.csv, run.json, report.html or figure
+    # without a word when DIR held no model/.
+    (folder / "mine").mkdir()
+    for name in files:
+        (folder / "mine" / name).write_text(f"the user's own {name}")
+    before = snapshot(folder)
+    status, _, err = run(capsys, command, "ok.csv", "--target", "label", "--alphas", "0,1", "--out", "mine", *FAST)
+    listed = " and ".join(files)
+    which = "those files are" if len(files) > 1 else "that file is"
+    assert (status, err) == (
+        2,
+        f"netreg {command}: error: --out must be a new folder or a run folder netreg made. Got 'mine': it holds "
+        f"{listed} and no run.json of netreg's, so {which} not a run's to replace. Choose another folder, or move "
+        f"the {'files' if len(files) > 1 else 'file'} away.",
+    )
+    assert snapshot(folder) == before
+
+
+def test_a_run_folder_netreg_made_is_written_into_again_and_its_run_json_is_marked(folder, capsys):
+    argv = ["tune", "ok.csv", "--target", "label", "--alphas", "0,1", "--cv", "2", "--out", "run", *FAST]
+    assert run(capsys, *argv)[0] == 0
+    run_json = json.loads((folder / "run" / "run.json").read_text())
+    assert run_json["made_by"] == f"netreg {netreg.__version__}" and run_json["command"] == "tune"
+    assert run(capsys, *argv)[0] == 0
+    (folder / "run" / "run.json").write_text(json.dumps({k: v for k, v in run_json.items() if k != "made_by"}))
+    assert run(capsys, *argv)[0] == 2  # the mark is what makes the folder netreg's
+
+
+EMPTY = "Got '': an empty path, which names nothing."
+
+
+@pytest.mark.parametrize(
+    "argv", [["tune", "ok.csv", "--target", "label", *FAST], ["train", "ok.csv", "--target", "label", *FAST], ["demo"]]
+)
+def test_an_empty_out_is_refused_not_taken_for_the_current_folder(folder, trained, capsys, snapshot, argv):
+    # Before: --out "" wrote the run into the current folder and printed "Wrote /: ...".
+    before = snapshot(folder)
+    status, output, err = run(capsys, *argv, "--out", "")
+    assert (status, err) == (
+        2,
+        f"netreg {argv[0]}: error: --out must be a folder that can be created and written. {EMPTY} Name the folder "
+        "('.' for this one).",
+    )
+    assert "Wrote" not in output and snapshot(folder) == before
+
+
+def test_predict_refuses_an_empty_out_instead_of_printing_the_predictions(folder, trained, capsys, snapshot):
+    before = snapshot(folder)
+    assert run(capsys, "predict", "run/model", "ok.csv", "--out", "") == (
+        2,
+        "",
+        f"netreg predict: error: --out must be a path for a file in a folder that can be written. {EMPTY} Name the "
+        "file.",
+    )
+    assert snapshot(folder) == before
+
+
+def test_a_store_held_by_another_process_is_said_to_be_held(folder, capsys, monkeypatch, snapshot):
+    # Before: "... SQLite says: database is locked. Choose a writable path." of a writable path.
+    import subprocess
+    import sys
+
+    from netreg.tuning import store_files
+
+    argv = ["tune", "ok.csv", "--target", "label", "--alphas", "0,1", "--cv", "2", "--out", "run", *FAST]
+    assert run(capsys, *argv)[0] == 0
+    monkeypatch.setattr(store_files, "BUSY_TIMEOUT_S", 0.2)  # netreg waits 30 s
+    hold = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); "
+        "print('locked', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, "run/sweep.sqlite"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = snapshot(folder)
+        status, _, err = run(capsys, *argv)
+    finally:
+        holder.communicate("")
+    assert (status, err) == (
+        2,
+        "netreg tune: error: The results store 'run/sweep.sqlite' is locked by another "
+        "process (another sweep, or a program that has it open), which held it for more than 0.2 s; nothing was "
+        "written. Rerun when that process has finished, or choose another path.",
+    )
+    assert snapshot(folder) == before
+
+
+def test_a_rerun_removes_the_model_staging_folder_a_killed_run_left(folder, capsys, trained):
+    # Before: a kill during the model write left .model.XXXXXXXX.partial/ in the run folder forever.
+    import tempfile
+
+    left = tempfile.mkdtemp(prefix=".model.", suffix=".partial", dir=folder / "run")
+    (trained / "weights.safetensors").rename(os.path.join(left, "weights.safetensors"))  # as a killed save leaves it
+    (folder / "run" / ".model.notes.partial").mkdir()  # not the pattern: kept
+    assert run(capsys, "train", "ok.csv", "--target", "label", "--out", "run", "--force", *FAST)[0] == 0
+    assert sorted(p.name for p in (folder / "run").iterdir()) == [".model.notes.partial", "model"]

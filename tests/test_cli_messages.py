@@ -288,3 +288,21 @@ def test_train_with_a_grid_says_what_chose_alpha(files, capsys, flags, line):
     status, out, _ = run(capsys, *argv)
     chosen = [text for text in out.splitlines() if text.startswith("Chosen alpha")]
     assert status == 0 and len(chosen) == 1 and re.fullmatch(line, chosen[0]), out
+
+
+def test_a_misspelt_target_among_huge_column_names_is_said_in_a_short_line(files, capsys):
+    # Before: every 200,000-character name was printed whole, a 400 KB line.
+    long_a, long_b = "a" * 200_000, "b" * 200_000
+    pd.DataFrame({long_a: [1.0, 2.0, 3.0], long_b: [3.0, 2.0, 1.0], "label": [0, 1, 0]}).to_csv("wide.csv", index=False)
+    status, _, err = run(capsys, "tune", "wide.csv", "--target", "lable", "--out", "run")
+    shown_a = "'" + "a" * 40 + "…' (200,000 characters)"
+    shown_b = "'" + "b" * 40 + "…' (200,000 characters)"
+    assert (status, err) == (
+        2,
+        "netreg tune: error: `wide.csv`: no target column 'lable'; expected a column of that name. Did you mean "
+        f"'label'? Columns: {shown_a}, {shown_b}, 'label'.",
+    )
+    status, _, err = run(capsys, "tune", "wide.csv", "--target", long_a[:-1], "--out", "run")
+    assert status == 2 and err.startswith(f"netreg tune: error: `wide.csv`: no target column '{'a' * 40}…' (199,999")
+    assert len(err) < 400
+    assert not (files / "run").exists()

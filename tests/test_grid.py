@@ -58,3 +58,26 @@ def test_a_grid_larger_than_the_limit_is_refused_before_it_is_made(refused):
     ):
         resolve_alphas(np.arange(10_001.0), np.zeros((3, 2)))
     assert len(resolve_alphas(10_000, np.eye(3))) == 10_000
+
+
+def _overflow(largest):
+    return (
+        "X is too large in scale to set the grid of alphas from: its centered X'X overflows float64 (the largest "
+        f"|value| in X is {largest:.3g}); expected features whose squared sums are finite. Standardize X "
+        "(sklearn.preprocessing.StandardScaler) before fitting."
+    )
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e307])
+def test_data_whose_scale_overflows_are_named_as_the_problem_not_the_grid(diabetes, refused, factor):
+    # Before: "`alphas[0]` must be a finite float >= 0. Got alphas[0]=nan." of alphas=4, an
+    # int the user passed; the grid built from the overflowing data was NaN. (At 1e307 the
+    # centering itself overflows and the SVD would not converge.)
+    X, y = diabetes
+    X = X[:60] * factor
+    with refused(_overflow(float(np.abs(X).max()))):
+        netreg.NetRegRegressorCV(alphas=4, max_iter=2, random_state=0).fit(X, y[:60])
+    with refused(_overflow(float(np.abs(X).max()))):
+        netreg.NetRegRegressor(alpha="auto", max_iter=2, random_state=0).fit(X, y[:60])
+    # The largest values whose X'X is finite still make a grid (of finite alphas).
+    assert np.isfinite(default_alphas(X[:, :1] / factor * 1e150, 4)).all()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from netreg._checks import check_alpha, check_int
-from netreg.exceptions import invalid
+from netreg.exceptions import bad_data, invalid
 
 __all__ = ["MAX_ALPHAS", "default_alphas", "resolve_alphas"]
 
@@ -38,6 +38,12 @@ def default_alphas(X: np.ndarray, n_alphas: int = 16) -> np.ndarray:
     ``s`` is the largest eigenvalue of the centered Gram matrix ``X'X`` (the module
     docstring says why); rows of more than one dimension (images) are flattened.
 
+    Raises
+    ------
+    DataError
+        If ``s`` overflows float64 (values of ``X`` around 1e154 and above): the data's
+        scale, not the grid, is then what to fix.
+
     Examples
     --------
     >>> import numpy as np
@@ -48,8 +54,20 @@ def default_alphas(X: np.ndarray, n_alphas: int = 16) -> np.ndarray:
     """
     n_alphas = _check_grid_size(check_int(n_alphas, "alphas", low=2), n_alphas)
     X = X.reshape(len(X), -1)  # rows of any shape (images) count as their values
-    centered = X - X.mean(axis=0)
-    scale = float(np.linalg.norm(centered, ord=2) ** 2) or 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            centered = X - X.mean(axis=0)
+            scale = float(np.linalg.norm(centered, ord=2) ** 2) or 1.0
+        except np.linalg.LinAlgError:  # the SVD of values that overflowed in the centering
+            scale = math.inf
+    if not math.isfinite(scale):
+        # The data, not the grid, is the problem: say so before a grid of NaN is checked as alphas.
+        raise bad_data(
+            "X is too large in scale to set the grid of alphas from: its centered X'X overflows float64 (the "
+            f"largest |value| in X is {float(np.max(np.abs(X))):.3g})",
+            "features whose squared sums are finite",
+            "Standardize X (sklearn.preprocessing.StandardScaler) before fitting.",
+        )
     return np.logspace(math.log10(LOW_FACTOR * scale), math.log10(HIGH_FACTOR * scale), n_alphas)
 
 

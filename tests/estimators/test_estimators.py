@@ -406,3 +406,15 @@ def test_verbose_and_a_callback_both_get_the_epochs(digits, capsys):
         warnings.simplefilter("ignore", ConvergenceWarning)
         NetRegClassifier((4,), max_iter=3, verbose=True, random_state=0).fit(X, y, callback=Count())
     assert seen == [1, 2, 3] and len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+@pytest.mark.parametrize("callback", [42, print, [42]], ids=["int", "function", "list"])
+def test_a_plain_fit_names_its_callback_parameter_when_refusing_one(refused, callback):
+    # Before: "`callbacks` must be ... Got callbacks=[42]." of callback=42, from inside the engine.
+    from netreg.exceptions import InvalidParameterError
+
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    with refused(
+        f"`callback` must be a Callback, a list of Callbacks or None. Got callback={callback!r}.", InvalidParameterError
+    ):
+        NetRegClassifier((4,), max_iter=2).fit(X, y, callback=callback)

@@ -7,7 +7,10 @@ import errno
 import json
 import multiprocessing
 import os
+import re
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -278,3 +281,67 @@ def test_a_linear_model_without_hidden_layers_round_trips(digits, tmp_path):
     model = NetRegClassifier((), max_iter=3, random_state=0).fit(X, y)
     loaded = load_model(save_model(model, tmp_path / "linear"))
     np.testing.assert_array_equal(loaded.estimator.predict(X), model.predict(X))
+
+
+def _killed_while_saving(path):
+    """Save a model and be SIGKILLed after its weights are written, before the swap."""
+    import signal
+
+    from sklearn.datasets import load_digits
+
+    def write_then_die(target, data):
+        model_files.write_new_file(target, data)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    X, y = load_digits(return_X_y=True)
+    model = NetRegClassifier((4,), max_iter=1, random_state=0).fit(X[:60] / 16, y[:60])
+    models.write_new_file = write_then_die
+    save_model(model, path, force=True)
+
+
+#: A process that holds a folder's flock, as a save at work holds its staging folder's, until its stdin closes.
+HOLD_LOCK = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_staging_folder_of_a_killed_save_is_removed_by_the_next_save_and_nothing_else(fitted, folder, snapshot):
+    # Before: a kill during the model write left .model.XXXXXXXX.partial/ beside the model forever.
+    context = multiprocessing.get_context("spawn")
+    killed = context.Process(target=_killed_while_saving, args=(folder,))
+    killed.start()
+    killed.join(300)
+    assert killed.exitcode == -9
+    (left,) = [p for p in folder.parent.iterdir() if p.name.startswith(".model.")]
+    assert re.fullmatch(r"\.model\.[a-z0-9_]{8}\.partial", left.name) and [p.name for p in left.iterdir()] == [
+        "weights.safetensors"
+    ]
+    assert load_model(folder).estimator.random_state == 0  # the old model is whole
+    # What is not a dead save's own staging folder is left alone.
+    parent = folder.parent
+    (parent / ".model.userdata.partial").mkdir()  # the pattern, but the user's notes inside
+    (parent / ".model.userdata.partial" / "notes.txt").write_text("mine")
+    (parent / ".model.afile123.partial").write_text("a file, not a folder")
+    (parent / ".other.abcdefgh.partial").mkdir()  # another name's
+    (parent / ".other.abcdefgh.partial" / "model.json").write_text("{}")
+    (parent / "elsewhere").mkdir()
+    (parent / "elsewhere" / "model.json").write_text("{}")
+    (parent / ".model.alink123.partial").symlink_to(parent / "elsewhere")
+    live = parent / ".model.live1234.partial"  # a save at work holds its folder's lock
+    live.mkdir()
+    (live / "model.json").write_text("{}")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(live)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = snapshot(parent, skip=("model", left.name))
+        save_model(fitted[0], folder, force=True)
+    finally:
+        holder.communicate("")
+    assert not left.exists() and snapshot(parent, skip=("model",)) == before
+    np.testing.assert_array_equal(load_model(folder).estimator.predict(fitted[1]), fitted[0].predict(fitted[1]))

@@ -9,6 +9,7 @@ import stat
 import pytest
 
 from netreg.exceptions import OutputError
+from netreg.io import files
 from netreg.io.run_folder import FIGURE_FILES, RunFolder
 
 
@@ -57,11 +58,29 @@ def test_a_link_in_the_folder_is_replaced_not_written_through(tmp_path):
     assert folder.report.read_text() == "<html>"
 
 
-def test_a_failed_write_removes_its_temporary_file(tmp_path):
+def test_a_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
     folder = RunFolder(tmp_path)
-    (tmp_path / "results.csv").mkdir()  # a folder where the file should go: the rename fails
+
+    def fail(source, target):
+        raise IsADirectoryError(21, "Is a directory")
+
+    monkeypatch.setattr(files.os, "replace", fail)  # the rename fails after the file was written
     message = f"Could not write {str(folder.results)!r}: Is a directory; nothing was replaced. Choose another path."
     with pytest.raises(OutputError, match=f"^{re.escape(message)}$") as caught:
         folder.write_text("results.csv", "alpha\n")
     assert isinstance(caught.value.__cause__, IsADirectoryError)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"] and folder.results.is_dir()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_where_a_file_goes_is_refused_before_anything_is_written(tmp_path, snapshot):
+    folder = RunFolder(tmp_path)
+    (tmp_path / "results.csv").mkdir()
+    (tmp_path / "results.csv" / "inside").write_text("the user's")
+    before = snapshot(tmp_path)
+    message = (
+        f"Could not write {str(folder.results)!r}: it is a folder, which netreg never replaces (only a regular "
+        "file); nothing was replaced. Choose another path."
+    )
+    with pytest.raises(OutputError, match=f"^{re.escape(message)}$"):
+        folder.write_text("results.csv", "alpha\n")
+    assert snapshot(tmp_path) == before

@@ -128,3 +128,29 @@ def test_clone_and_unfitted_predict():
     assert clone(model).get_params()["alphas"] == [0.1, 1.0]
     with pytest.raises(netreg.NotFittedError):
         model.predict(np.zeros((1, 64)))
+
+
+CALLBACK = (
+    "`callback` must be a SweepCallback, a list of SweepCallbacks or None. Got callback={}. Subclass "
+    "netreg.tuning.SweepCallback and override the hooks you need (on_sweep_begin, on_member_stored, on_sweep_end, "
+    "on_epoch_end, ...)."
+)
+
+
+@pytest.mark.parametrize(
+    "callback", [42, print, [42], "bar", netreg.Callback()], ids=["int", "function", "list", "str", "engine-callback"]
+)
+def test_a_callback_that_is_not_a_sweep_callback_is_refused_before_any_work(tmp_path, refused, callback):
+    # Before: AttributeError: 'int' object has no attribute 'on_sweep_begin', after the data
+    # were checked and the store made.
+    from netreg.exceptions import InvalidParameterError
+    from netreg.tuning import run_sweep
+
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    search = NetRegClassifierCV(alphas=[0.0, 1.0], cv=2, store=tmp_path / "sweep.sqlite", **SMALL)
+    with refused(CALLBACK.format(repr(callback)), InvalidParameterError):
+        search.fit(X, y, callback=callback)
+    plan = netreg.tuning.plan_sweep(NetRegClassifier(**SMALL), X, y, alphas=[0.0, 1.0], cv=2)
+    with refused(CALLBACK.format(repr(callback)), InvalidParameterError):
+        run_sweep(plan, scoring="accuracy", store=str(tmp_path / "sweep.sqlite"), callback=callback)
+    assert list(tmp_path.iterdir()) == []

@@ -6,12 +6,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from netreg.exceptions import StoreError
-from netreg.tuning import MemberRecord
+from netreg.exceptions import InvalidParameterError, StoreError
+from netreg.tuning import MemberRecord, store_files
 from netreg.tuning.store import SweepStore
 from netreg.tuning.store_files import spec_changes
 
@@ -162,3 +164,75 @@ def test_processes_creating_one_store_at_once_share_it(tmp_path):
     with sqlite3.connect(path) as connection:
         assert sorted(connection.execute("SELECT alpha_index, fold FROM members")) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.sqlite"]
+
+
+MEMORY = (
+    "`store` must be the path of a file to keep the sweep in, or None. Got ':memory:': SQLite's name for a database "
+    "in memory, lost when the fit ends, so nothing could be resumed from it. Pass `store=None` for no store (the "
+    "sweep's results are kept in memory anyway), or a file path such as 'sweep.sqlite'."
+)
+
+
+def test_sqlites_in_memory_name_is_refused_not_made_a_file(tmp_path, monkeypatch, refused):
+    # Before: store=":memory:" made a file named ':memory:' while SQLite kept the sweep in
+    # memory: a finished fit left nothing to resume from.
+    from sklearn.datasets import load_iris
+
+    from netreg import NetRegClassifierCV
+
+    monkeypatch.chdir(tmp_path)
+    X, y = load_iris(return_X_y=True)
+    search = NetRegClassifierCV((4,), alphas=[0.0, 1.0], cv=2, max_iter=2, random_state=0, store=":memory:")
+    with refused(MEMORY, InvalidParameterError):
+        search.fit(X, y)
+    with refused(MEMORY, InvalidParameterError):
+        SweepStore.open(":memory:", spec=SPEC, fingerprint="f")
+    with refused(
+        MEMORY.replace(
+            "':memory:': SQLite's name for a database in memory, lost when the fit ends, so "
+            "nothing could be resumed from it",
+            "'': an empty path, which names no file",
+        ),
+        InvalidParameterError,
+    ):
+        SweepStore.open("", spec=SPEC, fingerprint="f")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_another_process_holds_locked_is_said_to_be_held_not_unwritable(tmp_path, monkeypatch, refused):
+    # Before: "Cannot write the results store ...: SQLite says: database is locked. Choose a
+    # writable path." of a path that was writable.
+    path = tmp_path / "sweep.sqlite"
+    _store(path)
+    before = path.read_bytes()
+    monkeypatch.setattr(store_files, "BUSY_TIMEOUT_S", 0.2)  # the real wait is 30 s
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        message = (
+            f"The results store {str(path)!r} is locked by another process (another sweep, or a program that has it "
+            "open), which held it for more than 0.2 s; nothing was {}. Rerun when that process has finished, or "
+            "choose another path."
+        )
+        with refused(message.format("written"), StoreError):
+            SweepStore.open(path, spec=SPEC, fingerprint="f")
+        with refused(message.format("read"), StoreError):
+            SweepStore.read(path)
+    finally:
+        holder.communicate("")  # lets the holder end its transaction and exit
+    assert holder.returncode == 0 and path.read_bytes() == before
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:  # free again: it opens
+        assert store.finished_keys() == {(0, 0)}
+
+
+#: A second process that takes the store's exclusive lock, says so, and keeps it until its stdin closes.
+HOLD_LOCK = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()
+connection.execute("ROLLBACK")
+"""

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from netreg.cli.arguments import EXIT_OK
 from netreg.cli.render import print_results, total
-from netreg.io import rows_text
+from netreg.io import rows_text, show
 from netreg.io.run_folder import RunFolder
 from netreg.tuning.progress import ProgressBar
 
@@ -142,7 +142,7 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
     from netreg.io.spreadsheets import spreadsheet_csv
     from netreg.runs import predict_table
 
-    if args.out:
+    if args.out is not None:
         check_output_file(args.out, "out", force=args.force)
     result = predict_table(args.model, args.data, drop_missing=args.drop_missing)
     predictions, notes = result.table, Console(stderr=True, highlight=False, soft_wrap=True)
@@ -155,7 +155,7 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
         )
     # Text a spreadsheet would run as a formula (a label "=HYPERLINK(...)") gets a quote in front.
     text = spreadsheet_csv(predictions)
-    if args.out:
+    if args.out is not None:
         write_file(args.out, text.encode("utf-8"), overwrite=args.force)
         notes.print(f"Wrote {len(predictions)} predictions to {args.out}", markup=False)
     else:
@@ -196,7 +196,7 @@ def _load(args: argparse.Namespace, console: Console) -> Any:
     dropped = f", {_rows(len(dropped))} with missing values dropped ({rows_text(dropped)})" if dropped else ""
     console.print(
         f"{data.path}: {len(data.y)} rows, {data.X.shape[1]} features after encoding, "
-        f"target {data.target_name!r} ({data.task}){dropped}."
+        f"target {show(data.target_name)} ({data.task}){dropped}."
     )
     return data
 

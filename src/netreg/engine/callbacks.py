@@ -16,7 +16,7 @@ from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult
 from netreg.exceptions import invalid
 
-__all__ = ["Callback", "CallbackList", "HOOKS"]
+__all__ = ["Callback", "CallbackList", "HOOKS", "check_callbacks"]
 
 #: The hooks, in the order a run calls them.
 HOOKS = ("on_train_begin", "on_epoch_end", "on_member_end", "on_train_end")
@@ -91,16 +91,7 @@ class CallbackList:
     """
 
     def __init__(self, callbacks: Callback | Sequence[Callback] | None, population: Population | None) -> None:
-        if callbacks is None:
-            callbacks = []
-        elif _is_callback(callbacks):
-            callbacks = [callbacks]
-        elif isinstance(callbacks, str) or not isinstance(callbacks, Sequence):
-            raise invalid("callbacks", "a Callback, a list of Callbacks or None", callbacks)
-        for item in callbacks:
-            if not _is_callback(item):
-                raise invalid("callbacks", "a Callback, a list of Callbacks or None", callbacks)
-        self.callbacks = list(callbacks)
+        self.callbacks = check_callbacks(callbacks)
         self.population = population
         # Which hooks each callback overrides and whether they take `population`, looked
         # up once here rather than at every call.
@@ -120,6 +111,44 @@ class CallbackList:
                 method(*args, population=self.population)
             else:
                 method(*args)
+
+
+def check_callbacks(
+    callbacks: Any,
+    name: str = "callbacks",
+    *,
+    is_one: Callable[[Any], bool] | None = None,
+    expected: str = "a Callback, a list of Callbacks or None",
+    fix: str = "",
+) -> list[Any]:
+    """``callbacks`` as a list, if it is one callback, a list of them, or None.
+
+    ``name`` is the parameter that gave them (an estimator's ``fit`` takes ``callback``).
+    A callback is any object with some of :data:`HOOKS`, or what ``is_one`` accepts (a
+    sweep's, :func:`netreg.tuning.callbacks.check_sweep_callbacks`), which ``expected``
+    and ``fix`` then word.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``callbacks`` is anything else.
+
+    Examples
+    --------
+    >>> check_callbacks(None), len(check_callbacks(Callback()))
+    ([], 1)
+    >>> check_callbacks(42, "callback")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `callback` must be a Callback, a list of Callbacks or None. Got callback=42.
+    """
+    is_one = is_one or _is_callback
+    if callbacks is None:
+        return []
+    items = [callbacks] if is_one(callbacks) else callbacks
+    if isinstance(items, str) or not isinstance(items, Sequence) or not all(is_one(item) for item in items):
+        raise invalid(name, expected, callbacks, fix)
+    return list(items)
 
 
 def _is_callback(value: Any) -> bool:

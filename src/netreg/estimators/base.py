@@ -24,6 +24,7 @@ from torch import nn
 
 from netreg import penalties
 from netreg.engine import Callback, MemberResult, member_module, train_population
+from netreg.engine.callbacks import check_callbacks
 from netreg.engine.threads import resolve_n_jobs
 from netreg.estimators.auto_alpha import (
     AUTO,
@@ -187,6 +188,7 @@ class BaseNetReg(BaseEstimator):
         -------
         self
         """
+        check_callbacks(callback, "callback")  # before the data are checked, not inside the engine as `callbacks`
         return self._train(self.training_request(X, y, sample_weight), incremental=False, callback=callback)
 
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> BaseNetReg:

@@ -3,7 +3,8 @@
 Reading tables (:mod:`~netreg.io.tables`)
     ``read_table``, ``Table``: CSV, Parquet and NPZ files to features and a target;
     ``infer_task``, ``check_classification_target``, ``drop_missing_rows``; ``rows_text``
-    names rows in messages (``"rows 3, 7, counting from 0, header excluded"``).
+    names rows in messages (``"rows 3, 7, counting from 0, header excluded"``), ``show`` a
+    name or value (long text cut to its start and length).
 Column typing (:mod:`~netreg.io.columns`, :mod:`~netreg.io.dates`, :mod:`~netreg.io.cardinality`)
     Which columns are numbers, dates (days since 1970-01-01) and categories, the refusal of
     anything else, and the columns that look like ids, free text or row numbers.
@@ -28,7 +29,7 @@ Saved models (:mod:`~netreg.io.models`; :mod:`~netreg.io.model_meta`, ``model_ch
     crafted folder refused before anything is built.
 """
 
-from netreg.io._text import rows_text
+from netreg.io._text import rows_text, show
 from netreg.io.fingerprints import fingerprint
 from netreg.io.json_fields import check_fields
 
@@ -56,6 +57,7 @@ __all__ = [
     "check_classification_target",
     "drop_missing_rows",
     "rows_text",
+    "show",
     "TablePreprocessor",
     "table_transformer",
     "fingerprint",

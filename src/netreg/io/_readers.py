@@ -150,12 +150,14 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
         raise bad_data(f"`{name}`: holds no arrays", "at least one column and one row of data")
     if target is not None and target not in arrays:
         raise bad_data(
-            f"`{name}`: no target array {target!r}", "an array of that name", suggest(target, arrays, "Arrays").strip()
+            f"`{name}`: no target array {show(target)}",
+            "an array of that name",
+            suggest(target, arrays, "Arrays").strip(),
         )
     target_array = None if target is None else arrays.pop(target)
     if target_array is not None and target_array.ndim != 1:
         raise DataError(
-            f"`{name}`: target array {target!r} has shape {target_array.shape}; expected a 1-D array of shape (n_rows,)."
+            f"`{name}`: target array {show(target)} has shape {target_array.shape}; expected a 1-D array of shape (n_rows,)."
         )
     sources = {"X": arrays["X"]} if "X" in arrays else arrays
     columns: dict[str, np.ndarray] = {}
@@ -175,7 +177,7 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
         for column, values in pieces.items():
             if column in columns:
                 raise DataError(
-                    f"`{name}`: arrays {owners[column]!r} and {key!r} both give a column named {column!r}; "
+                    f"`{name}`: arrays {show(owners[column])} and {show(key)} both give a column named {show(column)}; "
                     "expected distinct column names. Rename one of the arrays."
                 )
             columns[column], owners[column] = values, key
@@ -199,7 +201,7 @@ def check_names(name: str, columns: Sequence[str], kind: str = "column") -> None
     for column in columns:
         if column in seen:
             raise DataError(
-                f"`{name}`: {kind} {column!r} appears {list(columns).count(column)} times; expected distinct "
+                f"`{name}`: {kind} {show(column)} appears {list(columns).count(column)} times; expected distinct "
                 f"{kind} names."
             )
         seen.add(column)
@@ -217,7 +219,7 @@ def split_target(name: str, frame: pd.DataFrame, target: str | None) -> tuple[pd
         return frame, None
     if target not in frame.columns:
         raise bad_data(
-            f"`{name}`: no target column {target!r}",
+            f"`{name}`: no target column {show(target)}",
             "a column of that name",
             suggest(target, frame.columns, "Columns").strip(),
         )
@@ -231,7 +233,7 @@ def suggest(target: str, columns: Iterable[Any], kind: str) -> str:
     if not close:
         lowered = {column.lower(): column for column in names}
         close = [lowered[target.lower()]] if target.lower() in lowered else []
-    guess = f" Did you mean {' or '.join(repr(column) for column in close)}?" if close else ""
+    guess = f" Did you mean {' or '.join(show(column) for column in close)}?" if close else ""
     return f"{guess} {kind}: {names_text(names)}."
 
 

@@ -1,7 +1,9 @@
 """Pieces of messages shared by the table layer: how rows, columns and values are named.
 
 Every module of :mod:`netreg.io` words a row, a list of names and a value the same way,
-so a user reads ``row 3``, ``columns 'a', 'b'`` and ``'n/a'`` alike in every message.
+so a user reads ``row 3``, ``columns 'a', 'b'`` and ``'n/a'`` alike in every message. A
+long name or text is shown by its start and its length (:func:`show`): a file whose
+column names run to 200,000 characters gets a message of a line, not of 400 KB.
 
 Rows are named by their index label. An integer label is a position: a table read from a
 file (:func:`netreg.io.read_table`) has the labels 0, 1, 2, ... from its first row of data,
@@ -19,6 +21,8 @@ __all__ = [
     "COUNTING",
     "MAX_NAMES_SHOWN",
     "MAX_ROWS_SHOWN",
+    "MAX_TEXT_SHOWN",
+    "TEXT_START_SHOWN",
     "columns_text",
     "counting",
     "names_text",
@@ -30,20 +34,31 @@ __all__ = [
 
 MAX_ROWS_SHOWN = 5
 MAX_NAMES_SHOWN = 20
+#: Text (a name, a value) longer than this is shown as its first :data:`TEXT_START_SHOWN` characters.
+MAX_TEXT_SHOWN = 60
+TEXT_START_SHOWN = 40
 #: How integer row labels count, said once in each message that names rows by them.
 COUNTING = "counting from 0, header excluded"
 
 
 def show(value: Any) -> str:
-    """``repr`` of a value as a user wrote it: ``42``, not ``np.int64(42)``.
+    """``repr`` of a value as a user wrote it: ``42``, not ``np.int64(42)``; long text cut.
+
+    Text longer than :data:`MAX_TEXT_SHOWN` characters is shown as its first
+    :data:`TEXT_START_SHOWN`, an ellipsis and its length: every message that names a
+    column or quotes a value goes through here.
 
     Examples
     --------
     >>> show(np.int64(42)), show("a")
     ('42', "'a'")
+    >>> show("x" * 200_000)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (200,000 characters)"
     """
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, str) and len(value) > MAX_TEXT_SHOWN:
+        return f"{value[:TEXT_START_SHOWN] + '…'!r} ({len(value):,} characters)"
     return repr(value)
 
 

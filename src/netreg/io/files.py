@@ -7,8 +7,14 @@ through. A failed write (a full disk, a read-only folder) removes the temporary 
 raises :class:`~netreg.exceptions.OutputError` naming the file and what to do.
 
 :func:`check_writable_folder` and :func:`check_output_file` refuse, before a command does
-any work, an output path that could not be written: a file where a folder is expected, a
-path under a file, a read-only folder, an existing file not to be replaced.
+any work, an output path that could not be written: an empty path, a file where a folder is
+expected, a path under a file, a read-only folder, an existing file not to be replaced.
+
+Only a regular file is ever replaced (or a link, which is replaced itself, never what it
+points to, when it points to a regular file or nowhere): a device, a FIFO, a socket or a
+folder at an output path is refused, by :func:`replace_problem`, both before the work and
+at the write, ``force`` or not. Writing ``--out /dev/null --force`` as root would
+otherwise put a regular file in place of the system's device.
 """
 
 from __future__ import annotations
@@ -22,7 +28,21 @@ from pathlib import Path
 
 from netreg.exceptions import OutputError, invalid
 
-__all__ = ["check_output_file", "check_writable_folder", "current_umask", "file_mode", "write_error", "write_file"]
+__all__ = [
+    "check_output_file",
+    "check_path_given",
+    "check_writable_folder",
+    "current_umask",
+    "file_kind",
+    "file_mode",
+    "replace_problem",
+    "write_error",
+    "write_file",
+]
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
+_KINDS.update({stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder", stat.S_IFREG: "a regular file"})
+_KINDS.update({stat.S_IFLNK: "a symbolic link"})
 
 
 def current_umask() -> int:
@@ -52,6 +72,64 @@ def file_mode() -> int:
     return 0o666 & ~current_umask()
 
 
+def file_kind(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words: ``"a character device"``, ``"a FIFO"``, ...
+
+    Examples
+    --------
+    >>> file_kind(os.stat("/dev/null").st_mode), file_kind(os.stat(".").st_mode)
+    ('a character device', 'a folder')
+    """
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def replace_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why what is at ``path`` may not be replaced by a file, or None if it may (or nothing is there).
+
+    A regular file may be replaced, and so may a link to one or a dangling link (the link
+    itself is replaced; what it points to is never touched). Anything else (a device, a
+    FIFO, a socket, a folder, a link to any of them) is not a file a user made to be
+    overwritten: writing a file there would put a regular file in place of, say, the
+    system's ``/dev/null``.
+
+    Examples
+    --------
+    >>> replace_problem("/dev/null")
+    'it is a character device, which netreg never replaces (only a regular file)'
+    >>> replace_problem(__file__) is None
+    True
+    """
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISREG(info.st_mode):
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            info = os.stat(path)
+        except OSError:  # dangling, or a loop: replacing the link touches nothing else
+            return None
+        if stat.S_ISREG(info.st_mode):
+            return None
+        return f"it is a link to {file_kind(info.st_mode)}, which netreg never replaces (only a regular file)"
+    return f"it is {file_kind(info.st_mode)}, which netreg never replaces (only a regular file)"
+
+
+def check_path_given(path: str | os.PathLike[str], name: str, expected: str, fix: str) -> None:
+    """Refuse an empty path (``--out ""``), which ``pathlib`` would read as the current folder.
+
+    Examples
+    --------
+    >>> check_path_given("", "out", "a path", "Name it.")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `out` must be a path. Got '': an empty path, which names nothing. Name it.
+    """
+    if os.fspath(path) == "":
+        raise invalid(name, expected, got="'': an empty path, which names nothing", fix=fix)
+
+
 def write_error(path: str | os.PathLike[str], error: OSError) -> OutputError:
     """The error of a failed write of ``path``: what failed, and what to do about it.
 
@@ -75,13 +153,15 @@ def write_file(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = T
 
     The folder is created if missing. With ``overwrite=False`` the file must not exist
     (a dangling link counts as existing); the check and the creation are one atomic step.
-    The file gets :func:`file_mode`'s permissions.
+    With ``overwrite=True`` only a regular file (or a link) is replaced
+    (:func:`replace_problem`). The file gets :func:`file_mode`'s permissions.
 
     Raises
     ------
     OutputError
         If the file cannot be written (the temporary file is removed, what was at ``path``
-        is left as it was), or exists and ``overwrite`` is false.
+        is left as it was), exists and ``overwrite`` is false, or is a device, a FIFO, a
+        socket or a folder.
 
     Examples
     --------
@@ -95,6 +175,9 @@ def write_file(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = T
     netreg.exceptions.OutputError: '.../a.txt' already exists; it was not overwritten.
     """
     target = Path(path)
+    problem = replace_problem(target) if overwrite else None
+    if problem is not None:
+        raise OutputError(f"Could not write {str(target)!r}: {problem}; nothing was replaced. Choose another path.")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
@@ -151,7 +234,7 @@ def check_writable_folder(path: str | os.PathLike[str], name: str) -> None:
     Raises
     ------
     InvalidParameterError
-        If ``path`` or an ancestor is a file, ``path`` is a dangling link, or the folder
+        If ``path`` is empty, ``path`` or an ancestor is a file, ``path`` is a dangling link, or the folder
         that would hold the files cannot be written.
 
     Examples
@@ -163,6 +246,7 @@ def check_writable_folder(path: str | os.PathLike[str], name: str) -> None:
     ...
     netreg.exceptions.InvalidParameterError: `out_dir` must be a folder that can be created and written. Got '.../files.py': it is a file. Choose another folder.
     """
+    check_path_given(path, name, "a folder that can be created and written", "Name the folder ('.' for this one).")
     problem = _folder_problem(Path(path))
     if problem is not None:
         raise invalid(
@@ -183,7 +267,8 @@ def check_output_file(path: str | os.PathLike[str], name: str, *, force: bool = 
     OutputError
         If something exists at ``path`` (a dangling link too) and ``force`` is false.
     InvalidParameterError
-        If ``path`` is a folder, or lies under a file or in a folder that cannot be written.
+        If ``path`` is empty, a folder, a device, a FIFO or a socket (or a link to one:
+        :func:`replace_problem`), or lies under a file or in a folder that cannot be written.
 
     Examples
     --------
@@ -194,21 +279,24 @@ def check_output_file(path: str | os.PathLike[str], name: str, *, force: bool = 
     ...
     netreg.exceptions.OutputError: '.../files.py' already exists; it was not overwritten. Choose another `out` or pass `force=True`.
     """
+    expected = "a path for a file in a folder that can be written"
+    check_path_given(path, name, expected, "Name the file.")
     path = Path(path)
     if path.is_dir():
         problem: str | None = "it is a folder"
     elif os.path.lexists(path):
-        if not force:
+        # A device is refused as such, not as a file that `force` would replace.
+        problem = replace_problem(path)
+        if problem is None and not force:
             raise OutputError(
                 f"{str(path)!r} already exists; it was not overwritten. Choose another `{name}` or pass `force=True`."
             )
-        problem = None
     else:
         problem = _folder_problem(path.parent, of=path)
     if problem is not None:
         raise invalid(
             name,
-            "a path for a file in a folder that can be written",
+            expected,
             got=f"{str(path)!r}: {problem}",
             fix="Choose another path.",
         )

@@ -304,7 +304,7 @@ def _must(expected: str, value: Any) -> str:
 
 def _shown(value: Any) -> str:
     shown = show(value)
-    if len(shown) > MAX_SHOWN:  # a long list or text: its kind and length say enough
+    if len(shown) > MAX_SHOWN:  # a long list: its kind and length say enough (long text is cut by show)
         shown = f"a {type(value).__name__} of length {len(value)}" if hasattr(value, "__len__") else shown[:MAX_SHOWN]
     return shown
 

@@ -9,7 +9,8 @@ holds links, so a link there (to ``/dev/zero``, to a file outside the folder) is
 else's doing.
 
 Writing (:func:`write_new_file`, :func:`swap_into_place`): the files are created
-exclusively in a private staging folder, with the permissions of any file the user
+exclusively in a private staging folder (locked while the save lasts; one a killed save
+left is removed by the next save beside it), with the permissions of any file the user
 writes (``0666`` less the umask, as :func:`netreg.io.files.file_mode`: ``model.json``
 and the weights alike; netreg 0.1 gave the weights ``0600``), and the staging folder replaces the model folder while the folder
 above is locked, so that two processes saving to one folder take turns: each save
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -28,18 +30,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from netreg.exceptions import ModelFormatError
-from netreg.io.files import current_umask
+from netreg.io.files import current_umask, file_kind
 
 try:  # POSIX; elsewhere saves are not serialized
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["folder_lock", "read_model_file", "staging_folder", "swap_into_place", "write_new_file"]
+__all__ = ["folder_lock", "read_model_file", "remove_leftovers", "staging_folder", "swap_into_place", "write_new_file"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
-_KINDS.update({stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"})
 
 
 def read_model_file(path: Path, max_bytes: int, why: str) -> bytes:
@@ -67,8 +67,7 @@ def read_model_file(path: Path, max_bytes: int, why: str) -> bytes:
     with os.fdopen(descriptor, "rb") as handle:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
-            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            raise ModelFormatError(f"{path} is {kind}; expected the regular file netreg wrote.")
+            raise ModelFormatError(f"{path} is {file_kind(info.st_mode)}; expected the regular file netreg wrote.")
         data = handle.read(max_bytes + 1)  # a file still growing is read no further than the limit
     if len(data) > max_bytes:
         raise ModelFormatError(
@@ -92,9 +91,100 @@ def write_new_file(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def staging_folder(path: Path) -> Path:
-    """A new private folder beside ``path`` to write a model into before it takes ``path``'s place."""
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+@contextlib.contextmanager
+def staging_folder(path: Path, contents: tuple[str, ...]) -> Iterator[Path]:
+    """A new private folder beside ``path`` to write a model into before it takes ``path``'s place.
+
+    ``contents`` names the files a save writes into it. The folder is ``.{name}.XXXXXXXX.partial``
+    and is locked (``flock``) while the save lasts, then removed if still there (a finished
+    save has moved it into place). A save killed midway leaves its folder, unlocked: the
+    next save beside ``path`` removes such leftovers (:func:`remove_leftovers`) before it
+    makes its own, under the lock of the folder above, so that it never takes another
+    save's live folder for one.
+    """
+    with folder_lock(path.parent):
+        remove_leftovers(path, contents)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+        descriptor = _lock_folder(staging)
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if descriptor is not None:
+            os.close(descriptor)  # releases the lock
+
+
+def remove_leftovers(path: Path, contents: tuple[str, ...]) -> list[Path]:
+    """Remove the staging folders a killed save of ``path`` left beside it; returns what was removed.
+
+    Only folders that are certainly a dead save's are removed: named as
+    :func:`staging_folder` names them (``.{name}.`` + 8 of ``tempfile``'s characters +
+    ``.partial``), real folders (not links) owned by this user, holding nothing but regular
+    files named in ``contents``, and not locked (a live save holds its folder's lock; a
+    killed one's lock went with its process). Anything else is left as it is. Without
+    ``flock`` (Windows) nothing is removed: a live save could not be told from a dead one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / ".model.abcd_123.partial").mkdir()
+    >>> (folder / ".model.abcd_123.partial" / "model.json").write_text("{")
+    1
+    >>> (folder / ".model.notours.partial").mkdir()  # not tempfile's 8 characters
+    >>> [p.name for p in remove_leftovers(folder / "model", ("model.json",))]
+    ['.model.abcd_123.partial']
+    >>> sorted(p.name for p in folder.iterdir())
+    ['.model.notours.partial']
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return []
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.partial")
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or not _dead_staging(Path(entry.path), contents):
+            continue
+        descriptor = _lock_folder(Path(entry.path), wait=False)
+        if descriptor is None:
+            continue  # a save at work
+        try:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+        finally:
+            os.close(descriptor)
+    return removed
+
+
+def _dead_staging(folder: Path, contents: tuple[str, ...]) -> bool:
+    """Whether ``folder`` looks like a staging folder of this user: a real folder of ``contents`` files only."""
+    try:
+        info = os.lstat(folder)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            return False
+        with os.scandir(folder) as inside:
+            return all(item.name in contents and item.is_file(follow_symlinks=False) for item in inside)
+    except OSError:
+        return False
+
+
+def _lock_folder(folder: Path, *, wait: bool = True) -> int | None:
+    """An open descriptor of ``folder`` holding its exclusive ``flock``; None if ``wait`` is false and it is held."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return None
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
 
 
 @contextlib.contextmanager

@@ -16,7 +16,8 @@ that the weights are exactly the architecture's tensors; it refuses anything els
 
 A model is written to a private temporary folder first and moved into place under a
 lock of the folder above, so an interrupted save never leaves half a model, concurrent
-saves take turns, and nothing is left beside the model folder. Both files get the
+saves take turns, and nothing is left beside the model folder (the temporary folder of a
+save that was killed is removed by the next save beside it). Both files get the
 permissions of any file the user writes (``0666`` less the umask). An existing different
 model is not overwritten unless asked (``force=True``).
 """
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,18 +155,13 @@ def save_model(
     weights = save_tensors({k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        staging = staging_folder(path)
+        with staging_folder(path, (MODEL_FILE, WEIGHTS_FILE)) as staging:
+            write_new_file(staging / WEIGHTS_FILE, weights)
+            write_new_file(staging / MODEL_FILE, json.dumps(meta, indent=2).encode("utf-8"))
+            # Under a lock of the folder above: a concurrent save waits, then finds this model.
+            swap_into_place(staging, path, lambda: check_model_folder(path, meta["fingerprint"], force=force))
     except OSError as error:
         raise write_error(path, error) from None
-    try:
-        write_new_file(staging / WEIGHTS_FILE, weights)
-        write_new_file(staging / MODEL_FILE, json.dumps(meta, indent=2).encode("utf-8"))
-        # Under a lock of the folder above: a concurrent save waits, then finds this model.
-        swap_into_place(staging, path, lambda: check_model_folder(path, meta["fingerprint"], force=force))
-    except OSError as error:
-        raise write_error(path, error) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return path
 
 

@@ -12,18 +12,32 @@ Files are written through :meth:`RunFolder.write_bytes` and :meth:`RunFolder.wri
 the one place where a file is created inside a run folder (:func:`netreg.io.files.write_file`:
 whole or not at all, never through a link); the store and the model folder keep the same
 rules (:mod:`netreg.tuning.store`, :mod:`netreg.io.models`).
+
+Only a run folder netreg made is written into: ``run.json`` carries a mark (its
+``made_by``, :meth:`RunFolder.write_run_json`, written before any other file of the run),
+and :meth:`RunFolder.check_writable` refuses, before any work, a folder that holds any of
+the files above without a marked ``run.json`` beside them: they are the user's own, not
+a run's to replace. (The store and the model folder have their own marks: a netreg store's
+tables, a model's ``model.json``.)
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from netreg._version import __version__
+from netreg.exceptions import NetRegError, invalid
 from netreg.io.files import check_writable_folder, write_file
+from netreg.io.model_files import read_model_file
 
 __all__ = [
     "FIGURE_FILES",
+    "MADE_BY",
     "MODEL_DIR",
     "REPORT_FILE",
     "RESULTS_FILE",
@@ -45,6 +59,12 @@ FIGURE_FILES = {
     "weight_histograms": "weight_histograms.png",
     "evidence": "evidence.png",
 }
+#: The key of ``run.json`` that marks the folder as a run netreg made (``"netreg 0.1.0"``).
+MADE_BY = "made_by"
+#: The files a run replaces only in a folder it made (the store and the model have their own checks).
+_REPLACED = (RUN_FILE, RESULTS_FILE, REPORT_FILE, *FIGURE_FILES.values())
+#: More than any run.json netreg writes (its list of missing members included).
+_MAX_RUN_JSON_BYTES = 64 * 1024**2
 
 
 @dataclass(frozen=True, init=False)
@@ -71,9 +91,12 @@ class RunFolder:
     """
 
     path: Path
+    # The path as given: Path("") is ".", and an empty path is refused, not read as this folder.
+    _given: str = field(repr=False, compare=False)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         object.__setattr__(self, "path", Path(path))
+        object.__setattr__(self, "_given", os.fspath(path))
 
     @property
     def store(self) -> Path:
@@ -110,12 +133,84 @@ class RunFolder:
         return f"{STORE_FILE}, {RESULTS_FILE}, {RUN_FILE}, {MODEL_DIR}/"
 
     def check_writable(self, name: str = "out_dir") -> None:
-        """Refuse, before any work, a folder that could not be created or written.
+        """Refuse, before any work, a folder that could not be created or written, or is not netreg's.
 
-        ``name`` is the parameter that gave the folder (see
-        :func:`netreg.io.files.check_writable_folder`).
+        ``name`` is the parameter that gave the folder. The folder must be writable (see
+        :func:`netreg.io.files.check_writable_folder`; an empty path is refused), and either
+        hold none of the files a run writes or be a run folder netreg made (its ``run.json``
+        has the :data:`MADE_BY` mark): a user's own ``results.csv``, ``run.json``,
+        ``report.html`` or figure is never replaced, not even with ``force``.
+
+        Raises
+        ------
+        InvalidParameterError
+            If the folder cannot be written, or holds files of those names and no
+            ``run.json`` netreg wrote.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> folder = RunFolder(tempfile.mkdtemp())
+        >>> _ = folder.write_text(RESULTS_FILE, "the user's own table")
+        >>> folder.check_writable()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        netreg.exceptions.InvalidParameterError: `out_dir` must be a new folder or a run folder netreg made. Got '...': it holds results.csv and no run.json of netreg's, so that file is not a run's to replace. Choose another folder, or move the file away.
+        >>> _ = folder.write_run_json({"scoring": "accuracy"})
+        >>> folder.check_writable()
         """
-        check_writable_folder(self.path, name)
+        check_writable_folder(self._given, name)
+        if not self.path.is_dir() or self.made_by_netreg():
+            return
+        found = [file for file in _REPLACED if os.path.lexists(self.path / file)]
+        if found:
+            files = f"{', '.join(found[:-1])} and {found[-1]}" if len(found) > 1 else found[0]
+            which = "those files are" if len(found) > 1 else "that file is"
+            raise invalid(
+                name,
+                "a new folder or a run folder netreg made",
+                got=f"{str(self.path)!r}: it holds {files} and no {RUN_FILE} of netreg's, so {which} not a run's "
+                "to replace",
+                fix=f"Choose another folder, or move the {'files' if len(found) > 1 else 'file'} away.",
+            )
+
+    def made_by_netreg(self) -> bool:
+        """Whether the folder's ``run.json`` is one netreg wrote (a regular file with the :data:`MADE_BY` mark).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> folder = RunFolder(tempfile.mkdtemp())
+        >>> folder.made_by_netreg()
+        False
+        >>> _ = folder.write_run_json({"scoring": "accuracy"})
+        >>> folder.made_by_netreg()
+        True
+        """
+        try:
+            run = json.loads(read_model_file(self.run_json, _MAX_RUN_JSON_BYTES, "a run.json may hold"))
+        except (OSError, ValueError, RecursionError, NetRegError):
+            return False  # missing, unreadable, a link, a FIFO, not JSON: not a run.json netreg wrote
+        return isinstance(run, dict) and str(run.get(MADE_BY, "")).startswith("netreg ")
+
+    def write_run_json(self, settings: Mapping[str, Any]) -> Path:
+        """Write ``run.json``: ``settings`` as JSON, with the :data:`MADE_BY` mark first.
+
+        A run writes it before any other file of the folder, so that a run killed midway
+        leaves a folder its rerun recognizes as its own.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> folder = RunFolder(tempfile.mkdtemp())
+        >>> print(folder.write_run_json({"scoring": "accuracy"}).read_text())  # doctest: +ELLIPSIS
+        {
+          "made_by": "netreg ...",
+          "scoring": "accuracy"
+        }
+        """
+        run = {MADE_BY: f"netreg {__version__}", **settings}
+        return self.write_text(RUN_FILE, json.dumps(run, indent=2, default=str))
 
     def write_bytes(self, name: str, data: bytes) -> Path:
         """Write the file ``name`` in the folder (created if missing); returns its path.

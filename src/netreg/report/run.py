@@ -35,7 +35,7 @@ _RUN_SPEC = Keys(
     optional={"selection": _TEXT, "title": _TEXT, "data": _TEXT, "target": _TEXT, "test": TEST_SPEC},
     # What netreg.runs.write_run_files records besides the report's settings (the report
     # reads none of it; a key outside these is a typo, such as "selction").
-    ignored=("task", "command", "alpha", "threshold", "n_folds", "missing"),
+    ignored=("made_by", "task", "command", "alpha", "threshold", "n_folds", "missing"),
     expected="a JSON object",
     hint=f"Write the settings the sweep used, for example {_EXAMPLE}.",
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from netreg._checks import check_seed
 from netreg.estimators.params import MLP_PARAMS
 from netreg.exceptions import invalid
 from netreg.io import fingerprints
-from netreg.io.run_folder import RESULTS_FILE, RUN_FILE, RunFolder
+from netreg.io.run_folder import RESULTS_FILE, RunFolder
 from netreg.runs.table import TrainingTable
 
 __all__ = ["OWN_KEYWORDS", "make_estimator_params", "recipe", "write_run_files"]
@@ -87,17 +86,15 @@ def make_estimator_params(
 
 
 def write_run_files(out: Path, result: Any, info: dict[str, Any]) -> dict[str, Path]:
-    """Write ``results.csv`` and ``run.json`` for a finished (or partial) sweep.
+    """Write ``run.json`` and ``results.csv`` for a finished (or partial) sweep.
 
     ``info`` is recorded in ``run.json`` beside the sweep's scoring, selection rule and
     chosen alpha: the data, the target, the task, the command, and for ``train`` and
     ``demo`` the held-out ``test`` scores (``{"rows": n, "<model>": {"<metric>": value}}``),
-    which the report shows.
+    which the report shows. ``run.json`` comes first: its mark says the folder is a run's
+    (:meth:`netreg.io.RunFolder.check_writable`).
     """
     folder = RunFolder(out)
-    frame = pd.DataFrame(result.cv_results)
-    frame.insert(1, "chosen", frame.index == result.best_index)
-    folder.write_text(RESULTS_FILE, frame.to_csv(index=False))
     run = {
         **info,
         "scoring": result.scoring,
@@ -107,7 +104,10 @@ def write_run_files(out: Path, result: Any, info: dict[str, Any]) -> dict[str, P
         "n_folds": result.n_folds,
         "missing": [list(key) for key in result.missing],
     }
-    folder.write_text(RUN_FILE, json.dumps(run, indent=2, default=str))
+    folder.write_run_json(run)
+    frame = pd.DataFrame(result.cv_results)
+    frame.insert(1, "chosen", frame.index == result.best_index)
+    folder.write_text(RESULTS_FILE, frame.to_csv(index=False))
     return {"results": folder.results, "run": folder.run_json, "store": folder.store}
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError, DataWarning, bad_data, invalid
+from netreg.io import show
 from netreg.io.cardinality import ROW_NUMBERS, warn_row_numbers
 from netreg.io.columns import check_table, fit_kinds
 from netreg.io.preprocessing import TablePreprocessor
@@ -87,10 +88,10 @@ def load_training_table(
         raise invalid("task", f"one of {', '.join(map(repr, TASKS))}", task)
     for name, given in (("drop", target in list(drop)), ("id_column", target == id_column)):
         if given:
-            raise bad_data(f"`{path}`: `{name}` names the target column {target!r}", "other columns")
+            raise bad_data(f"`{path}`: `{name}` names the target column {show(target)}", "other columns")
     if id_column == PREDICTION_COLUMN or str(id_column).startswith(PROBABILITY_PREFIX):
         raise bad_data(
-            f"`{path}`: the id column {id_column!r} has the name of a column of the predictions",
+            f"`{path}`: the id column {show(id_column)} has the name of a column of the predictions",
             f"another name than {PREDICTION_COLUMN!r} or {PROBABILITY_PREFIX}...",
             "Rename the column.",
         )
@@ -116,7 +117,7 @@ def load_training_table(
             raise DataError(f"`{path}`: {error}") from None
     elif not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
         raise bad_data(
-            f"`{path}`: target {target!r} is not numeric (dtype {labels.dtype})",
+            f"`{path}`: target {show(target)} is not numeric (dtype {labels.dtype})",
             "numbers for a regression target",
             "Pass `task='classification'` to classify it.",
         )

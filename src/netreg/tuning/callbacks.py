@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netreg.engine import Callback
+from netreg.engine.callbacks import check_callbacks
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.results import SweepResult
 
-__all__ = ["SweepCallback"]
+__all__ = ["SweepCallback", "check_sweep_callbacks"]
 
 
 class SweepCallback(Callback):
@@ -40,3 +41,34 @@ class SweepCallback(Callback):
 
     def on_sweep_end(self, result: SweepResult) -> None:
         """Called once with the result."""
+
+
+def check_sweep_callbacks(callback: Any, name: str = "callback") -> list[SweepCallback]:
+    """The callbacks of a sweep as a list: ``callback`` is a :class:`SweepCallback`, a list of them, or None.
+
+    Checked where a sweep is asked for, before any work: a sweep calls its own hooks
+    (``on_sweep_begin``, ...) on every callback, so a number or a plain function would
+    otherwise fail midway with an ``AttributeError``.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``callback`` is anything else.
+
+    Examples
+    --------
+    >>> check_sweep_callbacks(None)
+    []
+    >>> check_sweep_callbacks(print)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `callback` must be a SweepCallback, a list of SweepCallbacks or None. Got callback=<built-in function print>. Subclass netreg.tuning.SweepCallback and override the hooks you need (on_sweep_begin, on_member_stored, on_sweep_end, on_epoch_end, ...).
+    """
+    return check_callbacks(
+        callback,
+        name,
+        is_one=lambda item: isinstance(item, SweepCallback),
+        expected="a SweepCallback, a list of SweepCallbacks or None",
+        fix="Subclass netreg.tuning.SweepCallback and override the hooks you need (on_sweep_begin, on_member_stored, "
+        "on_sweep_end, on_epoch_end, ...).",
+    )

@@ -32,7 +32,7 @@ from netreg.estimators.params import (
     make_init,
 )
 from netreg.exceptions import NotFittedError
-from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.callbacks import SweepCallback, check_sweep_callbacks
 from netreg.tuning.plan import SweepPlan, check_seed, plan_from_request
 from netreg.tuning.progress import VerboseSweep
 from netreg.tuning.results import SweepResult
@@ -74,6 +74,7 @@ class _BaseNetRegCV(BaseEstimator):
         self
         """
         validate_parameters(self)
+        callbacks = check_sweep_callbacks(callback)
         base = self._base_estimator()
         if self.store is not None:
             check_seed(base)
@@ -82,7 +83,6 @@ class _BaseNetRegCV(BaseEstimator):
         halving = (self.factor, self.min_epochs) if self.search == "halving" else None
         cv = None if by_evidence else self.cv
         plan = plan_from_request(base, request, alphas=self.alphas, cv=cv, groups=groups, halving=halving)
-        callbacks = [callback] if callback is not None else []
         if self.verbose:
             callbacks.append(
                 VerboseSweep(n_folds=len(plan.folds), n_alphas=len(plan.alphas), verbose=int(self.verbose))

@@ -45,8 +45,10 @@ from safetensors.torch import save as save_tensors
 from netreg.exceptions import StoreError
 from netreg.io.json_fields import FINITE_NUMBER, Is, Items, Keys, OneOf, Value, check_fields
 from netreg.losses import TASKS
+from netreg.tuning import store_files
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.store_files import (
+    check_store_name,
     check_store_path,
     create_store_file,
     damaged,
@@ -132,16 +134,20 @@ class SweepStore:
         ------
         StoreError
             If the file cannot be created or written (a read-only file or folder), is a
-            link, an empty file or not a netreg store, or was made for another sweep
-            specification or another data set.
+            link, an empty file or not a netreg store, is held locked by another process
+            for longer than :data:`~netreg.tuning.store_files.BUSY_TIMEOUT_S`, or was made
+            for another sweep specification or another data set.
+        InvalidParameterError
+            If ``path`` is ``":memory:"`` or empty (:func:`~netreg.tuning.store_files.check_store_name`).
         """
+        check_store_name(path)
         path = Path(path)
         connection = None
         try:
             check_store_path(path)
             if not path.exists():
                 create_store_file(path, partial(_initialize, spec=dict(spec), fingerprint=fingerprint))
-            connection = sqlite3.connect(path, timeout=30.0)
+            connection = sqlite3.connect(path, timeout=store_files.BUSY_TIMEOUT_S)
             store = cls(path, connection)
             tables = store._tables()
             if tables and "sweep" not in tables and not store._has_members_table():
@@ -175,7 +181,7 @@ class SweepStore:
         if not path.is_file():
             raise StoreError(f"No results store at {str(path)!r}; expected the sweep.sqlite file a sweep wrote.")
         try:
-            connection = sqlite3.connect(read_uri(path), uri=True, timeout=30.0)
+            connection = sqlite3.connect(read_uri(path), uri=True, timeout=store_files.BUSY_TIMEOUT_S)
         except sqlite3.Error as error:
             raise store_error(path, error, reading=True) from None
         store = cls(path, connection)

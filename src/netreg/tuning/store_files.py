@@ -5,7 +5,12 @@ writing its members (a read-only file or folder, a link, an empty file that is n
 store) is refused by :func:`check_store_path` before any member trains; a new store is
 made complete under a temporary name and then linked to its own (:func:`create_store_file`),
 so no store file is ever found half made; and :func:`store_error` says which of "not a
-store", "cannot be written" and "cannot be read" happened.
+store", "held by another process", "cannot be written" and "cannot be read" happened.
+
+SQLite's in-memory name ``":memory:"`` is refused as a store path (:func:`check_store_name`)
+rather than read as a temporary store: a store exists to be resumed from, and a sweep
+without one (``store=None``) already keeps its members in memory, so an in-memory store
+would only add a file named ``:memory:`` that SQLite never writes.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from netreg.exceptions import StoreError
+from netreg.exceptions import StoreError, invalid
 from netreg.io.files import file_mode
 
 __all__ = [
+    "BUSY_TIMEOUT_S",
     "SIDE_FILES",
+    "check_store_name",
     "check_store_path",
     "create_store_file",
     "damaged",
@@ -38,7 +45,45 @@ __all__ = [
 
 #: The files SQLite keeps beside a database (write-ahead log, its index, a rollback journal).
 SIDE_FILES = ("-wal", "-shm", "-journal")
+#: How long a sweep waits for a store another process holds locked before it gives up.
+BUSY_TIMEOUT_S = 30.0
 _WRITABLE = "Choose a writable path."
+
+
+def check_store_name(path: str | os.PathLike[str]) -> None:
+    """Refuse a store path that names no file: SQLite's ``":memory:"``, or an empty path.
+
+    ``sqlite3.connect(":memory:")`` opens a database in memory, gone when the fit ends
+    (nothing to resume from), while the checks of a path would have made a file named
+    ``:memory:``; an empty path would be the current folder.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``path`` is ``":memory:"`` or empty.
+
+    Examples
+    --------
+    >>> check_store_name("runs/sweep.sqlite")
+    >>> check_store_name(":memory:")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `store` must be the path of a file to keep the sweep in, or None. Got ':memory:': SQLite's name for a database in memory, lost when the fit ends, so nothing could be resumed from it. Pass `store=None` for no store (the sweep's results are kept in memory anyway), or a file path such as 'sweep.sqlite'.
+    """
+    text = os.fspath(path)
+    if text == ":memory:":
+        got = "':memory:': SQLite's name for a database in memory, lost when the fit ends, so nothing could be resumed from it"
+    elif text == "":
+        got = "'': an empty path, which names no file"
+    else:
+        return
+    raise invalid(
+        "store",
+        "the path of a file to keep the sweep in, or None",
+        got=got,
+        fix="Pass `store=None` for no store (the sweep's results are kept in memory anyway), or a file path such as "
+        "'sweep.sqlite'.",
+    )
 
 
 def check_store_path(path: Path) -> None:
@@ -143,6 +188,12 @@ def store_error(path: Path, error: BaseException, *, reading: bool = False) -> B
         # "file is not a database", "database disk image is malformed": the content is not SQLite's.
         fix = "" if reading else " Choose another path."
         return StoreError(f"{str(path)!r} is not a netreg results store (SQLite says: {error}).{fix}")
+    if isinstance(error, sqlite3.OperationalError) and _held_by_another(error):
+        return StoreError(
+            f"The results store {str(path)!r} is locked by another process (another sweep, or a program that has it "
+            f"open), which held it for more than {BUSY_TIMEOUT_S:g} s; nothing was {'read' if reading else 'written'}. "
+            "Rerun when that process has finished, or choose another path."
+        )
     reason = error.strerror or str(error) if isinstance(error, OSError) else f"SQLite says: {error}"
     if reading:
         return StoreError(f"Cannot read the results store {str(path)!r}: {reason}.")
@@ -188,6 +239,14 @@ def _sql(value: Any) -> str:
     if isinstance(value, bytes):
         return f"x'{value.hex()}'"
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _held_by_another(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for a lock ("database is locked"): the file is fine, someone holds it."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:  # pragma: no cover - SQLite without extended codes
+        return "database is locked" in str(error)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def spec_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

@@ -18,7 +18,7 @@ from netreg.engine.threads import resolve_n_jobs
 from netreg.exceptions import invalid
 from netreg.nets import MLP
 from netreg.tuning.backends import get_backend
-from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.callbacks import SweepCallback, check_sweep_callbacks
 from netreg.tuning.chunking import check_population_memory
 from netreg.tuning.chunking import chunk_size as default_chunk_size
 from netreg.tuning.diagnostics import evidence_gap
@@ -81,6 +81,7 @@ def run_sweep(
     """
     check_options(selection, "selection", SELECTIONS)
     check_scoring(scoring, plan.task)
+    callbacks = check_sweep_callbacks(callback)
     if not is_native(scoring):
         if plan.halving is not None:
             raise invalid(
@@ -115,7 +116,6 @@ def run_sweep(
     # A backend that trains chunks side by side says how many; chunks are sized to keep them busy.
     n_workers = runner.workers(plan) if callable(getattr(runner, "workers", None)) else 1
     size = default_chunk_size(plan, chunk_size, n_workers=n_workers)
-    callbacks = [] if callback is None else [callback] if isinstance(callback, SweepCallback) else list(callback)
     opened = SweepStore.open(store, spec=plan.spec, fingerprint=plan.fingerprint) if store is not None else None
     try:
         done = opened.finished_keys() if opened is not None else set()
