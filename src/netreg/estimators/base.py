@@ -19,6 +19,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
@@ -63,7 +64,16 @@ class BaseNetReg(BaseEstimator):
     __init__ = make_init(MLP_PARAMS)
 
     # -- what a fit trains -------------------------------------------------------------
-    def training_request(self, X: Any, y: Any, sample_weight: Any = None) -> TrainingRequest:
+    def training_request(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        X_val: Any = None,
+        y_val: Any = None,
+        sample_weight_val: Any = None,
+    ) -> TrainingRequest:
         """Validate the parameters and ``(X, y)`` and describe the fit ``fit(X, y)`` would make.
 
         Used by ``fit`` itself and by the sweeps of :mod:`netreg.tuning`, which train every
@@ -74,6 +84,8 @@ class BaseNetReg(BaseEstimator):
         X : array-like, sparse matrix or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        X_val, y_val, sample_weight_val : default=None
+            A validation set of the fit's own, as :meth:`fit` takes it.
 
         Returns
         -------
@@ -91,9 +103,14 @@ class BaseNetReg(BaseEstimator):
         validate_parameters(self)
         if self.alpha == AUTO:
             check_auto(self, incremental=False)
-        return self._request(X, y, sample_weight, reset=True)
+        request = self._request(X, y, sample_weight, reset=True)
+        if X_val is None and y_val is None and sample_weight_val is None:
+            return request
+        return self._with_validation(request, X_val, y_val, sample_weight_val)
 
-    def _request(self, X: Any, y: Any, sample_weight: Any, *, reset: bool, classes: Any = None) -> TrainingRequest:
+    def _request(
+        self, X: Any, y: Any, sample_weight: Any, *, reset: bool, classes: Any = None, incremental: bool = False
+    ) -> TrainingRequest:
         X = _as_array(X)
         X, y = validate_data(
             self,
@@ -115,13 +132,15 @@ class BaseNetReg(BaseEstimator):
         template = build_network(self, X.shape[1:], n_outputs)
         check_output(self, template, X, n_outputs)
         seed, _ = draw_seed(self.random_state)
+        given = np.asarray(_check_sample_weight(sample_weight, X, dtype=X.dtype))
+        class_weight = self._class_weight(y, labels, task, incremental=incremental)
         return TrainingRequest(
             template=template.to(getattr(torch, self.dtype)),
             X=X,
             y=y,
             targets=targets,
             task=task,
-            sample_weight=np.asarray(_check_sample_weight(sample_weight, X, dtype=X.dtype)),
+            sample_weight=given if class_weight is None else given * compute_sample_weight(class_weight, y),
             penalty=self._penalty(),
             seed=seed,
             early_stopping=bool(self.early_stopping) and self.solver != "lbfgs",
@@ -132,6 +151,48 @@ class BaseNetReg(BaseEstimator):
             classes=labels,
             y_ndim=y_ndim,
             target_transformer=transformer,
+            class_weight=class_weight,
+            given_weight=None if class_weight is None else given,
+        )
+
+    def _class_weight(self, y: np.ndarray, labels: Any, task: str, *, incremental: bool) -> Any:
+        """The class weights to multiply into the sample weights (a classifier's ``class_weight``)."""
+        return None
+
+    def _with_validation(
+        self, request: TrainingRequest, X_val: Any, y_val: Any, sample_weight_val: Any
+    ) -> TrainingRequest:
+        """``request`` with the fit's own validation set, checked against ``X`` and ``y``."""
+        # scikit-learn's words (HistGradientBoostingClassifier.fit) for the first two.
+        if y_val is None and X_val is not None:
+            raise InvalidParameterError("X_val is provided, but y_val was not provided.")
+        if X_val is None and y_val is not None:
+            raise InvalidParameterError("y_val is provided, but X_val was not provided.")
+        if X_val is None:
+            raise InvalidParameterError("sample_weight_val is provided, but X_val and y_val were not provided.")
+        X_val = _as_array(X_val)
+        shape = tuple(getattr(X_val, "shape", None) or np.shape(X_val))
+        if len(shape) >= 2 and shape[1:] != request.input_shape:
+            table = len(shape) == 2 and len(request.input_shape) == 1
+            received = f"{shape[1]} features" if table else f"rows of shape {shape[1:]}"
+            expected = f"{request.input_shape[0]} features" if table else f"rows of shape {request.input_shape}"
+            raise bad_data(f"X_val has {received}", f"{expected}, as X has")
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=False,
+            allow_nd=self.module is not None,
+            **self._y_kind,
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        weights = np.asarray(_check_sample_weight(sample_weight_val, X_val, dtype=np.float64))
+        return dataclasses.replace(
+            request, X_val=X_val, targets_val=self._validation_targets(y_val, request), sample_weight_val=weights
         )
 
     def _penalty(self) -> penalties.Penalty:
@@ -167,7 +228,17 @@ class BaseNetReg(BaseEstimator):
         }
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, callback: Callback | None = None) -> BaseNetReg:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        X_val: Any = None,
+        y_val: Any = None,
+        sample_weight_val: Any = None,
+        callback: Callback | None = None,
+    ) -> BaseNetReg:
         """Fit the network to ``(X, y)``, minimizing the regularized objective.
 
         Parameters
@@ -180,6 +251,17 @@ class BaseNetReg(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights: the data loss is their weighted mean and m in the penalty is
             their sum.
+        X_val : array-like or sparse matrix of shape (n_val, n_features), default=None
+            A validation set of your own, as ``HistGradientBoostingClassifier.fit`` takes it
+            (with ``y_val``; the same features as ``X``). With ``early_stopping=True`` it is
+            the set the fit stops on (no split is drawn: ``validation_fraction`` is not
+            used); without it, its score is recorded each epoch (``validation_scores_``)
+            and training stops as usual. Not with ``partial_fit``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Its targets: for a classifier, classes among those of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Its row weights in the validation score (the ``class_weight`` is not applied to
+            them, as in ``HistGradientBoostingClassifier``).
         callback : netreg.Callback, optional
             Receives the engine's progress (a progress bar, a logger).
 
@@ -187,9 +269,19 @@ class BaseNetReg(BaseEstimator):
         -------
         self
         """
-        return self._train(self.training_request(X, y, sample_weight), incremental=False, callback=callback)
+        request = self.training_request(
+            X, y, sample_weight, X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val
+        )
+        return self._train(request, incremental=False, callback=callback)
 
-    def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> BaseNetReg:
+    def _partial_fit(
+        self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None, validation: tuple = (None,) * 3
+    ) -> BaseNetReg:
+        if any(part is not None for part in validation):
+            raise InvalidParameterError(
+                "partial_fit does not support X_val, y_val or sample_weight_val: one epoch on a stream has no "
+                "validation set to record or stop on. Pass them to fit."
+            )
         first = not hasattr(self, "module_")
         if first:
             validate_parameters(self)
@@ -198,7 +290,7 @@ class BaseNetReg(BaseEstimator):
         if self.early_stopping:
             # scikit-learn's words: one epoch on a stream has no validation set to stop on.
             raise InvalidParameterError("partial_fit does not support early_stopping=True")
-        request = self._request(X, y, sample_weight, reset=first, classes=classes)
+        request = self._request(X, y, sample_weight, reset=first, classes=classes, incremental=True)
         return self._train(request, incremental=True)
 
     def _train(self, request: TrainingRequest, *, incremental: bool, callback: Callback | None = None) -> BaseNetReg:
@@ -206,10 +298,8 @@ class BaseNetReg(BaseEstimator):
         continuing = hasattr(self, "module_") and (incremental or self.warm_start)
         if continuing:
             _check_same_network(self.module_, request.template)
-        train_rows, val_rows = np.arange(request.X.shape[0]), None
         validated = request.early_stopping and not incremental
-        if validated:
-            train_rows, val_rows = request.holdout(train_rows)
+        X, targets, sample_weight, train_rows, val_rows = request.fit_data(early_stopping=validated)
         config = request.config(len(train_rows), early_stopping=validated)
         if auto:
             check_auto_memory(request, config, len(train_rows))
@@ -226,8 +316,8 @@ class BaseNetReg(BaseEstimator):
         def train(alphas: list[float]) -> list[MemberResult]:
             return train_population(
                 request.template,
-                request.X,
-                request.targets,
+                X,
+                targets,
                 task=request.task,
                 alphas=alphas,
                 penalty=request.penalty,
@@ -235,7 +325,7 @@ class BaseNetReg(BaseEstimator):
                 seeds=request.seed,
                 train_rows=[train_rows] * len(alphas),
                 eval_rows=None if val_rows is None else {"val": [val_rows] * len(alphas)},
-                sample_weight=request.sample_weight,
+                sample_weight=sample_weight,
                 init_states=self.module_.state_dict() if continuing else None,
                 init_optimizer_states=optimizer_states,
                 callbacks=[c for c in (progress, callback) if c],

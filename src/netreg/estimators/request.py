@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from torch import nn
 
 from netreg.engine import TrainConfig
@@ -59,7 +61,7 @@ class TrainingRequest:
         Encoded targets, as :func:`netreg.train_population` takes them for ``task``.
     task : {"regression", "binary", "multiclass", "multilabel"}
     sample_weight : ndarray of shape (n_samples,)
-        Row weights (ones when none were given).
+        Row weights (ones when none were given), times a classifier's class weights.
     penalty : Penalty
         The penalty, with the estimator's ``alpha``.
     seed : int
@@ -81,6 +83,15 @@ class TrainingRequest:
         Dimensions of ``y`` as given (1 or 2), to shape predictions.
     target_transformer : transformer or None
         A regressor's fitted transformer of the targets: ``targets`` are its output.
+    class_weight : dict, "balanced" or None
+        A classifier's ``class_weight``, multiplied into ``sample_weight``
+        (:meth:`fold_weights` computes it from a fold's rows).
+    given_weight : ndarray of shape (n_samples,) or None
+        The row weights as given, before the class weights (``None`` without them).
+    X_val, targets_val, sample_weight_val : ndarray or None
+        The fit's own validation set (``fit(X_val=..., y_val=...)``), validated and encoded as
+        ``X``, ``targets`` and ``sample_weight`` are (its weights are ``sample_weight_val``
+        alone, as ``HistGradientBoostingClassifier`` weighs them: no class weights).
     """
 
     template: nn.Module
@@ -99,6 +110,11 @@ class TrainingRequest:
     classes: np.ndarray | None
     y_ndim: int
     target_transformer: Any = None
+    class_weight: Any = None
+    given_weight: np.ndarray | None = None
+    X_val: Any = None
+    targets_val: np.ndarray | None = None
+    sample_weight_val: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -136,6 +152,55 @@ class TrainingRequest:
         _check_holdout(len(rows), self.validation_fraction, stratify)
         train, stop = train_test_split(rows, test_size=self.validation_fraction, random_state=rng, stratify=stratify)
         return np.sort(train), np.sort(stop)
+
+    def fold_weights(self, rows: np.ndarray) -> np.ndarray:
+        """The row weights of a fit on ``rows`` alone: the class weights computed from the
+        classes of ``rows`` (as scikit-learn's ``GridSearchCV`` computes them in each fold),
+        times the given weights; the other rows keep the given weights.
+
+        Examples
+        --------
+        >>> from netreg import NetRegClassifier
+        >>> X, y = np.zeros((6, 1)), np.array([0, 0, 0, 1, 1, 0])
+        >>> request = NetRegClassifier(class_weight="balanced").training_request(X, y)
+        >>> request.sample_weight.tolist()
+        [0.75, 0.75, 0.75, 1.5, 1.5, 0.75]
+        >>> request.fold_weights(np.arange(4)).tolist()
+        [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0, 1.0, 1.0]
+        """
+        if self.class_weight is None:
+            return self.sample_weight
+        weights = np.array(self.given_weight, dtype=np.float64)
+        weights[rows] *= compute_sample_weight(self.class_weight, self.y[rows])
+        return weights
+
+    def fit_data(self, *, early_stopping: bool) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """``X``, targets, row weights, training rows and validation rows of one fit.
+
+        A validation set given to ``fit`` is appended after the rows of ``X`` and is the
+        validation set, whether or not the fit stops early on it (no split is drawn);
+        otherwise ``early_stopping`` holds out :meth:`holdout` of the rows; else there are no
+        validation rows (``None``).
+
+        Examples
+        --------
+        >>> from netreg import NetRegRegressor
+        >>> X, y = np.zeros((4, 2)), np.arange(4.0)
+        >>> request = NetRegRegressor().training_request(X, y, X_val=np.ones((2, 2)), y_val=[5.0, 6.0])
+        >>> X_all, targets, weights, train, val = request.fit_data(early_stopping=True)
+        >>> X_all.shape, targets.ravel().tolist(), train.tolist(), val.tolist()
+        ((6, 2), [0.0, 1.0, 2.0, 3.0, 5.0, 6.0], [0, 1, 2, 3], [4, 5])
+        """
+        rows = np.arange(self.X.shape[0])
+        if self.X_val is None:
+            return self.X, self.targets, self.sample_weight, *(self.holdout(rows) if early_stopping else (rows, None))
+        if sp.issparse(self.X) or sp.issparse(self.X_val):
+            X = sp.vstack([sp.csr_matrix(self.X), sp.csr_matrix(self.X_val)], format="csr")
+        else:
+            X = np.concatenate([self.X, np.asarray(self.X_val, dtype=self.X.dtype)])
+        targets = np.concatenate([self.targets, self.targets_val])
+        weights = np.concatenate([self.sample_weight, self.sample_weight_val])
+        return X, targets, weights, rows, np.arange(len(rows), X.shape[0])
 
     def config(self, n_train: int, *, early_stopping: bool, monitor: str = "val") -> TrainConfig:
         """The engine's settings for members that train on (at most) ``n_train`` rows."""
