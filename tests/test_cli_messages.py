@@ -263,3 +263,18 @@ def test_train_with_a_grid_says_what_chose_alpha(files, capsys, flags, line):
     status, out, _ = run(capsys, *argv)
     chosen = [text for text in out.splitlines() if text.startswith("Chosen alpha")]
     assert status == 0 and len(chosen) == 1 and re.fullmatch(line, chosen[0]), out
+
+
+def test_class_weight_is_refused_for_a_regression_target_and_an_unknown_value_in_one_line(files, capsys):
+    argv = ["train", "cars.csv", "--target", "x", "--drop", "model", "--id", "name", "--out", "run"]
+    status, _, err = run(capsys, *argv, "--class-weight", "balanced", *FAST)
+    assert (status, err) == (
+        2,
+        "netreg train: error: --class-weight must be None for a regression target (it weighs the classes of a "
+        "classification). Got class_weight='balanced'.",
+    )
+    status, _, err = run(capsys, *TRAIN, "--class-weight", "even")
+    assert (status, err) == (
+        2,
+        f"netreg train: error: argument --class-weight: invalid choice: 'even' (choose from 'balanced') {USAGE}",
+    )

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV
@@ -34,13 +35,19 @@ def _quiet():
         yield
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("class_weight", ["balanced", {0: 0.5, 1: 2.0, 2: 5.0}, {2: 3.0}])
-def test_class_weight_is_compute_sample_weight_multiplied_into_sample_weight(data, class_weight):
+def test_class_weight_is_compute_sample_weight_multiplied_into_sample_weight(data, class_weight, weighted):
     X, y = data
-    given = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
-    expected = given * compute_sample_weight(class_weight, y)
+    given = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
+    expected = compute_sample_weight(class_weight, y)
+    if weighted:
+        # "balanced" counts the classes by their rows' weights, as LogisticRegression does.
+        classes = np.unique(y)
+        counted = compute_class_weight(class_weight, classes=classes, y=y, sample_weight=given)
+        expected = given * (counted[np.searchsorted(classes, y)] if class_weight == "balanced" else expected)
     model = NetRegClassifier(class_weight=class_weight, **NET)
-    np.testing.assert_allclose(model.training_request(X, y, given).sample_weight, expected, rtol=1e-15)
+    np.testing.assert_allclose(model.training_request(X, y, given).sample_weight, expected, rtol=1e-14)
     ours = model.fit(X, y, sample_weight=given)
     by_hand = NetRegClassifier(**NET).fit(X, y, sample_weight=expected)
     for a, b in zip(ours.coefs_ + ours.intercepts_, by_hand.coefs_ + by_hand.intercepts_):
@@ -141,3 +148,20 @@ def test_halving_refuses_a_class_weight(data, refused):
         netreg.InvalidParameterError,
     ):
         NetRegClassifierCV(alphas=[0.1, 1.0, 10.0], cv=2, search="halving", class_weight="balanced", **NET).fit(X, y)
+
+
+def test_early_stoppings_split_carries_the_class_weights_and_a_given_validation_set_does_not(data):
+    # scikit-learn's MLP weighs its validation score by the split rows' sample weights, and
+    # HistGradientBoostingClassifier multiplies the class weights in before it splits; an X_val
+    # given to fit is weighed by sample_weight_val alone, as HistGradientBoostingClassifier does.
+    X, y = data
+    model = NetRegClassifier(class_weight="balanced", early_stopping=True, validation_fraction=0.25, **NET)
+    request = model.training_request(X, y)
+    _, validation = request.holdout(np.arange(len(y)))
+    model.fit(X, y)
+    weights = request.sample_weight[validation]
+    assert len(set(np.round(weights, 12))) == 3  # three classes, three weights
+    by_hand = accuracy_score(y[validation], model.predict(X[validation]), sample_weight=weights)
+    assert model.best_validation_score_ == pytest.approx(by_hand, abs=1e-12)
+    given = NetRegClassifier(class_weight="balanced", **NET).fit(X[:200], y[:200], X_val=X[200:], y_val=y[200:])
+    assert given.validation_scores_[-1] == pytest.approx(accuracy_score(y[200:], given.predict(X[200:])), abs=1e-12)

@@ -19,7 +19,6 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
@@ -39,7 +38,7 @@ from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
-from netreg.estimators.request import TrainingRequest, draw_seed
+from netreg.estimators.request import TrainingRequest, class_row_weights, draw_seed
 from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data
 from netreg.nets import MLP
 
@@ -140,7 +139,7 @@ class BaseNetReg(BaseEstimator):
             y=y,
             targets=targets,
             task=task,
-            sample_weight=given if class_weight is None else given * compute_sample_weight(class_weight, y),
+            sample_weight=given if class_weight is None else given * class_row_weights(class_weight, y, given),
             penalty=self._penalty(),
             seed=seed,
             early_stopping=bool(self.early_stopping) and self.solver != "lbfgs",

@@ -25,7 +25,37 @@ from netreg.engine import TrainConfig
 from netreg.exceptions import DataError
 from netreg.penalties import Penalty
 
-__all__ = ["TrainingRequest", "draw_seed"]
+__all__ = ["TrainingRequest", "draw_seed", "class_row_weights"]
+
+
+def class_row_weights(class_weight: Any, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+    """Each row's class weight: :func:`sklearn.utils.class_weight.compute_sample_weight`, with
+    ``"balanced"`` counting each class by its rows' ``sample_weight``, as ``LogisticRegression``
+    counts it, so that a row of weight 2 is that row twice (``"balanced"`` weighs class c by
+    ``sum(sample_weight) / (n_classes * sum(sample_weight[y == c]))``; with unit weights,
+    ``compute_sample_weight``'s ``n_samples / (n_classes * n_c)``). A 2-D ``y`` (multilabel)
+    multiplies the weights of its columns, as ``compute_sample_weight`` does for multi-output.
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 0, 1])
+    >>> class_row_weights("balanced", y, np.ones(4)).tolist()
+    [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
+    >>> class_row_weights("balanced", y, np.array([1.0, 1.0, 1.0, 3.0])).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    >>> class_row_weights({1: 5.0}, y, np.ones(4)).tolist()
+    [1.0, 1.0, 1.0, 5.0]
+    """
+    if class_weight != "balanced":
+        return compute_sample_weight(class_weight, y)
+    weights = np.ones(len(y))
+    for column in np.asarray(y).reshape(len(y), -1).T:
+        classes, index = np.unique(column, return_inverse=True)
+        totals = np.bincount(index, weights=sample_weight, minlength=len(classes))
+        # A class whose rows all weigh 0 needs no weight (and would divide by 0).
+        per_class = np.divide(totals.sum(), len(classes) * totals, out=np.zeros(len(classes)), where=totals > 0)
+        weights *= per_class[index]
+    return weights
 
 
 def draw_seed(random_state: Any) -> tuple[int, np.random.RandomState]:
@@ -155,8 +185,9 @@ class TrainingRequest:
 
     def fold_weights(self, rows: np.ndarray) -> np.ndarray:
         """The row weights of a fit on ``rows`` alone: the class weights computed from the
-        classes of ``rows`` (as scikit-learn's ``GridSearchCV`` computes them in each fold),
-        times the given weights; the other rows keep the given weights.
+        classes of ``rows`` (:func:`class_row_weights`, as scikit-learn's ``GridSearchCV``
+        computes them in each fold), times the given weights; the other rows keep the given
+        weights.
 
         Examples
         --------
@@ -171,7 +202,7 @@ class TrainingRequest:
         if self.class_weight is None:
             return self.sample_weight
         weights = np.array(self.given_weight, dtype=np.float64)
-        weights[rows] *= compute_sample_weight(self.class_weight, self.y[rows])
+        weights[rows] *= class_row_weights(self.class_weight, self.y[rows], weights[rows])
         return weights
 
     def fit_data(self, *, early_stopping: bool) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
