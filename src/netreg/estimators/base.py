@@ -38,7 +38,7 @@ from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
-from netreg.estimators.request import TrainingRequest, class_row_weights, draw_seed
+from netreg.estimators.request import TrainingRequest, class_row_weights, draw_seed, with_validation_set
 from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data
 from netreg.nets import MLP
 
@@ -105,7 +105,7 @@ class BaseNetReg(BaseEstimator):
         request = self._request(X, y, sample_weight, reset=True)
         if X_val is None and y_val is None and sample_weight_val is None:
             return request
-        return self._with_validation(request, X_val, y_val, sample_weight_val)
+        return with_validation_set(self, request, X_val, y_val, sample_weight_val)
 
     def _request(
         self, X: Any, y: Any, sample_weight: Any, *, reset: bool, classes: Any = None, incremental: bool = False
@@ -157,42 +157,6 @@ class BaseNetReg(BaseEstimator):
     def _class_weight(self, y: np.ndarray, labels: Any, task: str, *, incremental: bool) -> Any:
         """The class weights to multiply into the sample weights (a classifier's ``class_weight``)."""
         return None
-
-    def _with_validation(
-        self, request: TrainingRequest, X_val: Any, y_val: Any, sample_weight_val: Any
-    ) -> TrainingRequest:
-        """``request`` with the fit's own validation set, checked against ``X`` and ``y``."""
-        # scikit-learn's words (HistGradientBoostingClassifier.fit) for the first two.
-        if y_val is None and X_val is not None:
-            raise InvalidParameterError("X_val is provided, but y_val was not provided.")
-        if X_val is None and y_val is not None:
-            raise InvalidParameterError("y_val is provided, but X_val was not provided.")
-        if X_val is None:
-            raise InvalidParameterError("sample_weight_val is provided, but X_val and y_val were not provided.")
-        X_val = _as_array(X_val)
-        shape = tuple(getattr(X_val, "shape", None) or np.shape(X_val))
-        if len(shape) >= 2 and shape[1:] != request.input_shape:
-            table = len(shape) == 2 and len(request.input_shape) == 1
-            received = f"{shape[1]} features" if table else f"rows of shape {shape[1:]}"
-            expected = f"{request.input_shape[0]} features" if table else f"rows of shape {request.input_shape}"
-            raise bad_data(f"X_val has {received}", f"{expected}, as X has")
-        X_val, y_val = validate_data(
-            self,
-            X_val,
-            y_val,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=False,
-            allow_nd=self.module is not None,
-            **self._y_kind,
-        )
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
-        weights = np.asarray(_check_sample_weight(sample_weight_val, X_val, dtype=np.float64))
-        return dataclasses.replace(
-            request, X_val=X_val, targets_val=self._validation_targets(y_val, request), sample_weight_val=weights
-        )
 
     def _penalty(self) -> penalties.Penalty:
         # alpha="auto" gives each member of its grid its own alpha: the penalty's is unused.

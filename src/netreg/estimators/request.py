@@ -10,6 +10,7 @@ on that member's rows.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +20,14 @@ import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 from torch import nn
 
 from netreg.engine import TrainConfig
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, InvalidParameterError, bad_data
 from netreg.penalties import Penalty
 
-__all__ = ["TrainingRequest", "draw_seed", "class_row_weights"]
+__all__ = ["TrainingRequest", "draw_seed", "class_row_weights", "with_validation_set"]
 
 
 def class_row_weights(class_weight: Any, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
@@ -271,3 +273,60 @@ def _check_holdout(n_rows: int, fraction: float, stratify: np.ndarray | None) ->
             "early stopping's stratified split needs at least 2 rows of each class, one on each side. Add rows of "
             "that class, or set early_stopping=False."
         )
+
+
+def with_validation_set(
+    estimator: Any, request: TrainingRequest, X_val: Any, y_val: Any, sample_weight_val: Any
+) -> TrainingRequest:
+    """``request`` with the fit's own validation set (``fit(X_val=, y_val=, sample_weight_val=)``),
+    validated as ``X`` and encoded as ``y`` were (the estimator's ``_validation_targets``).
+
+    Raises
+    ------
+    InvalidParameterError
+        For ``X_val`` without ``y_val`` or the reverse (scikit-learn's words, from
+        ``HistGradientBoostingClassifier.fit``), or ``sample_weight_val`` without them.
+    DataError
+        For an ``X_val`` whose rows are not shaped as those of ``X``, or a ``y_val`` of
+        another kind, width or other classes than ``y``.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> net = NetRegClassifier()
+    >>> request = net.training_request(np.zeros((4, 2)), [0, 1, 0, 1])
+    >>> with_validation_set(net, request, np.zeros((2, 3)), [0, 1], None)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: X_val has 3 features; expected 2 features, as X has.
+    """
+    if y_val is None and X_val is not None:
+        raise InvalidParameterError("X_val is provided, but y_val was not provided.")
+    if X_val is None and y_val is not None:
+        raise InvalidParameterError("y_val is provided, but X_val was not provided.")
+    if X_val is None:
+        raise InvalidParameterError("sample_weight_val is provided, but X_val and y_val were not provided.")
+    if hasattr(X_val, "detach"):  # a tensor, read through NumPy as X is
+        X_val = X_val.detach().cpu().numpy()
+    shape = tuple(getattr(X_val, "shape", None) or np.shape(X_val))
+    if len(shape) >= 2 and shape[1:] != request.input_shape:
+        table = len(shape) == 2 and len(request.input_shape) == 1
+        received = f"{shape[1]} features" if table else f"rows of shape {shape[1:]}"
+        expected = f"{request.input_shape[0]} features" if table else f"rows of shape {request.input_shape}"
+        raise bad_data(f"X_val has {received}", f"{expected}, as X has")
+    X_val, y_val = validate_data(
+        estimator,
+        X_val,
+        y_val,
+        accept_sparse=["csr", "csc"],
+        multi_output=True,
+        dtype=(np.float64, np.float32),
+        reset=False,
+        allow_nd=len(request.input_shape) > 1 or getattr(estimator, "module", None) is not None,
+        **estimator._y_kind,
+    )
+    if y_val.ndim == 2 and y_val.shape[1] == 1:
+        y_val = column_or_1d(y_val, warn=True)
+    weights = np.asarray(_check_sample_weight(sample_weight_val, X_val, dtype=np.float64, ensure_non_negative=True))
+    targets = estimator._validation_targets(y_val, request)
+    return dataclasses.replace(request, X_val=X_val, targets_val=targets, sample_weight_val=weights)
