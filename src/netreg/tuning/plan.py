@@ -40,7 +40,13 @@ from netreg.tuning.splits import cv_splits
 __all__ = ["SweepPlan", "plan_sweep", "plan_from_request", "check_seed", "train_chunk", "OnMember"]
 
 #: Parameters added after stores existed, and their defaults (left out of a sweep's spec at them).
-_LATER_DEFAULTS = {"learning_rate": "constant", "power_t": 0.5, "alpha_scale": "n_samples", "loss": "squared_error"}
+_LATER_DEFAULTS = {
+    "learning_rate": "constant",
+    "power_t": 0.5,
+    "alpha_scale": "n_samples",
+    "loss": "squared_error",
+    "class_weight": None,
+}
 
 #: What :func:`train_chunk` calls as each member stops: ``(key, result, fit_time_s)``.
 OnMember = Callable[[tuple[int, int], MemberResult, float], None]
