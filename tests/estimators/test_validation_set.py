@@ -143,3 +143,19 @@ def test_the_cv_estimators_take_no_validation_set(data):
     X, y, X_val, y_val = data
     with pytest.raises(TypeError, match="unexpected keyword argument 'X_val'"):
         NetRegClassifierCV(cv=2).fit(X, y, X_val=X_val, y_val=y_val)
+
+
+def test_a_warm_start_without_a_validation_set_records_none_and_frames_are_checked_by_name(data):
+    import pandas as pd
+
+    X, y, X_val, y_val = data
+    model = NetRegClassifier(max_iter=2, warm_start=True, **NET).fit(X, y, X_val=X_val, y_val=y_val)
+    assert len(model.validation_scores_) == 2
+    model.fit(X, y)  # the last fit scored no validation set, as scikit-learn's MLP without early stopping
+    assert model.validation_scores_ is None and model.best_validation_score_ is None
+    names = [f"pixel {i}" for i in range(X.shape[1])]
+    frame, frame_val = pd.DataFrame(X, columns=names), pd.DataFrame(X_val, columns=names)
+    fitted = NetRegClassifier(max_iter=2, **NET).fit(frame, y, X_val=frame_val, y_val=y_val)
+    assert fitted.validation_scores_[-1] == pytest.approx(fitted.score(frame_val, y_val), abs=1e-12)
+    with pytest.raises(ValueError, match="The feature names should match those that were passed during fit"):
+        NetRegClassifier(max_iter=2, **NET).fit(frame, y, X_val=frame_val[names[::-1]], y_val=y_val)
