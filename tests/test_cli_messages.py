@@ -306,3 +306,18 @@ def test_a_misspelt_target_among_huge_column_names_is_said_in_a_short_line(files
     assert status == 2 and err.startswith(f"netreg tune: error: `wide.csv`: no target column '{'a' * 40}…' (199,999")
     assert len(err) < 400
     assert not (files / "run").exists()
+
+
+def test_class_weight_is_refused_for_a_regression_target_and_an_unknown_value_in_one_line(files, capsys):
+    argv = ["train", "cars.csv", "--target", "x", "--drop", "model", "--id", "name", "--out", "run"]
+    status, _, err = run(capsys, *argv, "--class-weight", "balanced", *FAST)
+    assert (status, err) == (
+        2,
+        "netreg train: error: --class-weight must be None for a regression target (it weighs the classes of a "
+        "classification). Got class_weight='balanced'.",
+    )
+    status, _, err = run(capsys, *TRAIN, "--class-weight", "even")
+    assert (status, err) == (
+        2,
+        f"netreg train: error: argument --class-weight: invalid choice: 'even' (choose from 'balanced') {USAGE}",
+    )

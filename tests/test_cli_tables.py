@@ -138,6 +138,15 @@ OPTIONS = [
     ("learning rate", "cars", ["--learning-rate", "0.01"], _params({"learning_rate_init": 0.01}), [], N),
     ("solver", "cars", ["--solver", "sgd"], _params({"solver": "sgd"}), [], N),
     ("early stopping", "cars", ["--early-stopping"], _params({"early_stopping": True}), [], N),
+    ("class weight", "cars", ["--class-weight", "balanced"], _params({"class_weight": "balanced"}), [], N),
+    (
+        "class weight sweep",
+        "cars",
+        ["--class-weight", "balanced", "--alphas", "0,1", "--cv", "2"],
+        _params({"class_weight": "balanced"}),
+        [],
+        N,
+    ),
     ("device", "cars", ["--device", "cpu"], _params({"device": "cpu"}), [], N),
     (
         "scoring",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
-from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, PredefinedSplit, StratifiedKFold
 
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressor, NetRegRegressorCV
 
@@ -119,3 +119,30 @@ def test_a_regression_scorer_sees_predictions_in_the_targets_units(diabetes):
     # each fold's training rows: the scores differ by that, a few parts in a hundred thousand.
     np.testing.assert_allclose(ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], rtol=1e-4)
     assert -40 < ours.best_score_ < -20  # MAE in the target's units (its standard deviation is 50)
+
+
+@pytest.mark.parametrize("selection", ["min", "1se"])
+def test_one_predefined_split_is_accepted_as_gridsearchcv_accepts_it(data, selection):
+    # A fixed validation set: the last 60 rows score, the others train (PredefinedSplit's -1).
+    test_fold = np.where(np.arange(len(data[1])) >= 120, 0, -1)
+    ours, theirs = _both(data, "accuracy", cv=PredefinedSplit(test_fold), return_train_score=True)
+    if selection == "1se":
+        ours = NetRegClassifierCV(
+            alphas=GRID,
+            cv=PredefinedSplit(test_fold),
+            scoring="accuracy",
+            selection="1se",
+            return_train_score=True,
+            **NET,
+        ).fit(*data)
+    assert ours.n_splits_ == theirs.n_splits_ == 1
+    split_keys = {key for key in theirs.cv_results_ if key.startswith("split")}
+    assert split_keys == {"split0_test_score", "split0_train_score"}
+    assert split_keys <= set(ours.cv_results_) and not any(k.startswith("split1") for k in ours.cv_results_)
+    np.testing.assert_array_equal(ours.cv_results_["std_test_score"], 0.0)
+    np.testing.assert_array_equal(theirs.cv_results_["std_test_score"], 0.0)
+    for key in ("split0_test_score", "mean_test_score", "rank_test_score"):
+        np.testing.assert_allclose(ours.cv_results_[key], theirs.cv_results_[key], rtol=1e-9, err_msg=key)
+    # One split has no standard error: the 1-SE rule keeps the best mean, as "min" does.
+    best = np.flatnonzero(ours.cv_results_["mean_test_score"] == ours.cv_results_["mean_test_score"].max())
+    assert ours.best_index_ == best[-1]

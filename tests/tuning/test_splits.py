@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold, PredefinedSplit, StratifiedKFold
 
 import netreg
 from netreg.tuning.splits import cv_splits
@@ -56,3 +56,11 @@ def test_cv_below_two_is_refused():
     message = "`cv` must be an int >= 2, a splitter or an iterable of (train, test) pairs. Got cv=1."
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
         cv_splits(1, np.zeros((4, 1)), np.array([0, 1, 0, 1]), classifier=True)
+
+
+def test_one_split_is_accepted_and_none_is_refused(refused):
+    X, y = np.zeros((6, 1)), np.array([0, 1] * 3)
+    folds = cv_splits(PredefinedSplit([-1, -1, -1, -1, 0, 0]), X, y, classifier=True)
+    assert [(train.tolist(), test.tolist()) for train, test in folds] == [([0, 1, 2, 3], [4, 5])]
+    with refused("`cv` must be a splitter that yields at least 1 split. Got cv=[].", netreg.InvalidParameterError):
+        cv_splits([], X, y, classifier=True)

@@ -55,9 +55,12 @@ def test_each_member_trains_with_its_own_schedule_as_the_estimator_alone(digits)
 def test_a_sweeps_spec_names_the_drop_in_parameters_only_away_from_their_defaults(digits):
     X, y = digits[0][:60], digits[1][:60]
     plain = plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0], cv=2).spec["params"]
-    assert not {"learning_rate", "power_t", "alpha_scale"} & set(plain)  # the stores made before them resume
+    # the stores made before them resume
+    assert not {"learning_rate", "power_t", "alpha_scale", "class_weight"} & set(plain)
     scheduled = plan_sweep(NetRegClassifier((4,), learning_rate="invscaling"), X, y, alphas=[0.1, 1.0], cv=2)
     assert scheduled.spec["params"]["learning_rate"] == "invscaling"
+    weighted = plan_sweep(NetRegClassifier((4,), class_weight={1: 2.0}), X, y, alphas=[0.1, 1.0], cv=2)
+    assert weighted.spec["params"]["class_weight"] == {"1": 2.0}
 
 
 def test_a_poisson_regressor_sweeps_scores_its_means_and_refits(diabetes):

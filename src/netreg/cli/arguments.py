@@ -68,6 +68,7 @@ FLAGS = {
     "l1_ratio": "--l1-ratio",
     "learning_rate_init": "--learning-rate",
     "early_stopping": "--early-stopping",
+    "class_weight": "--class-weight",
     "device": "--device",
     "drop": "--drop",
     "id_column": "--id",

@@ -216,6 +216,7 @@ def _estimator_params(args: argparse.Namespace) -> dict[str, Any]:
         "l1_ratio": "l1_ratio",
         "learning_rate": "learning_rate_init",
         "early_stopping": "early_stopping",
+        "class_weight": "class_weight",
         "device": "device",
     }
     return {param: getattr(args, flag) for flag, param in names.items() if getattr(args, flag) is not None}

@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="stop when the score on 10%% of the training rows set aside stops improving",
     )
+    data.add_argument(
+        "--class-weight",
+        choices=("balanced",),
+        help="classification: weigh each class by rows / (classes * its rows), in each fold from its training rows",
+    )
     data.add_argument("--device", type=device, help="auto, cpu, cuda, cuda:N or mps (default auto)")
     data.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default 5)")
     data.add_argument("--seed", type=parse_seed, default=0, help="seed of splits and training (default 0)")

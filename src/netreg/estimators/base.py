@@ -39,7 +39,7 @@ from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
-from netreg.estimators.request import TrainingRequest, draw_seed
+from netreg.estimators.request import TrainingRequest, class_row_weights, draw_seed, with_validation_set
 from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data
 from netreg.nets import MLP
 
@@ -64,7 +64,16 @@ class BaseNetReg(BaseEstimator):
     __init__ = make_init(MLP_PARAMS)
 
     # -- what a fit trains -------------------------------------------------------------
-    def training_request(self, X: Any, y: Any, sample_weight: Any = None) -> TrainingRequest:
+    def training_request(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        X_val: Any = None,
+        y_val: Any = None,
+        sample_weight_val: Any = None,
+    ) -> TrainingRequest:
         """Validate the parameters and ``(X, y)`` and describe the fit ``fit(X, y)`` would make.
 
         Used by ``fit`` itself and by the sweeps of :mod:`netreg.tuning`, which train every
@@ -75,6 +84,8 @@ class BaseNetReg(BaseEstimator):
         X : array-like, sparse matrix or tensor of shape (n_samples, n_features), or (n_samples, ...) with a module
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        X_val, y_val, sample_weight_val : default=None
+            A validation set of the fit's own, as :meth:`fit` takes it.
 
         Returns
         -------
@@ -92,9 +103,14 @@ class BaseNetReg(BaseEstimator):
         validate_parameters(self)
         if self.alpha == AUTO:
             check_auto(self, incremental=False)
-        return self._request(X, y, sample_weight, reset=True)
+        request = self._request(X, y, sample_weight, reset=True)
+        if X_val is None and y_val is None and sample_weight_val is None:
+            return request
+        return with_validation_set(self, request, X_val, y_val, sample_weight_val)
 
-    def _request(self, X: Any, y: Any, sample_weight: Any, *, reset: bool, classes: Any = None) -> TrainingRequest:
+    def _request(
+        self, X: Any, y: Any, sample_weight: Any, *, reset: bool, classes: Any = None, incremental: bool = False
+    ) -> TrainingRequest:
         X = _as_array(X)
         X, y = validate_data(
             self,
@@ -116,13 +132,15 @@ class BaseNetReg(BaseEstimator):
         template = build_network(self, X.shape[1:], n_outputs)
         check_output(self, template, X, n_outputs)
         seed, _ = draw_seed(self.random_state)
+        given = np.asarray(_check_sample_weight(sample_weight, X, dtype=X.dtype))
+        class_weight = self._class_weight(y, labels, task, incremental=incremental)
         return TrainingRequest(
             template=template.to(getattr(torch, self.dtype)),
             X=X,
             y=y,
             targets=targets,
             task=task,
-            sample_weight=np.asarray(_check_sample_weight(sample_weight, X, dtype=X.dtype)),
+            sample_weight=given if class_weight is None else given * class_row_weights(class_weight, y, given),
             penalty=self._penalty(),
             seed=seed,
             early_stopping=bool(self.early_stopping) and self.solver != "lbfgs",
@@ -133,7 +151,13 @@ class BaseNetReg(BaseEstimator):
             classes=labels,
             y_ndim=y_ndim,
             target_transformer=transformer,
+            class_weight=class_weight,
+            given_weight=None if class_weight is None else given,
         )
+
+    def _class_weight(self, y: np.ndarray, labels: Any, task: str, *, incremental: bool) -> Any:
+        """The class weights to multiply into the sample weights (a classifier's ``class_weight``)."""
+        return None
 
     def _penalty(self) -> penalties.Penalty:
         # alpha="auto" gives each member of its grid its own alpha: the penalty's is unused.
@@ -168,7 +192,17 @@ class BaseNetReg(BaseEstimator):
         }
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, callback: Callback | None = None) -> BaseNetReg:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        X_val: Any = None,
+        y_val: Any = None,
+        sample_weight_val: Any = None,
+        callback: Callback | None = None,
+    ) -> BaseNetReg:
         """Fit the network to ``(X, y)``, minimizing the regularized objective.
 
         Parameters
@@ -181,6 +215,17 @@ class BaseNetReg(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights: the data loss is their weighted mean and m in the penalty is
             their sum.
+        X_val : array-like or sparse matrix of shape (n_val, n_features), default=None
+            A validation set of your own, as ``HistGradientBoostingClassifier.fit`` takes it
+            (with ``y_val``; the same features as ``X``). With ``early_stopping=True`` it is
+            the set the fit stops on (no split is drawn: ``validation_fraction`` is not
+            used); without it, its score is recorded each epoch (``validation_scores_``)
+            and training stops as usual. Not with ``partial_fit``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Its targets: for a classifier, classes among those of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Its row weights in the validation score (the ``class_weight`` is not applied to
+            them, as in ``HistGradientBoostingClassifier``).
         callback : netreg.Callback, optional
             Receives the engine's progress (a progress bar, a logger).
 
@@ -189,9 +234,19 @@ class BaseNetReg(BaseEstimator):
         self
         """
         check_callbacks(callback, "callback")  # before the data are checked, not inside the engine as `callbacks`
-        return self._train(self.training_request(X, y, sample_weight), incremental=False, callback=callback)
+        request = self.training_request(
+            X, y, sample_weight, X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val
+        )
+        return self._train(request, incremental=False, callback=callback)
 
-    def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> BaseNetReg:
+    def _partial_fit(
+        self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None, validation: tuple = (None,) * 3
+    ) -> BaseNetReg:
+        if any(part is not None for part in validation):
+            raise InvalidParameterError(
+                "partial_fit does not support X_val, y_val or sample_weight_val: one epoch on a stream has no "
+                "validation set to record or stop on. Pass them to fit."
+            )
         first = not hasattr(self, "module_")
         if first:
             validate_parameters(self)
@@ -200,7 +255,7 @@ class BaseNetReg(BaseEstimator):
         if self.early_stopping:
             # scikit-learn's words: one epoch on a stream has no validation set to stop on.
             raise InvalidParameterError("partial_fit does not support early_stopping=True")
-        request = self._request(X, y, sample_weight, reset=first, classes=classes)
+        request = self._request(X, y, sample_weight, reset=first, classes=classes, incremental=True)
         return self._train(request, incremental=True)
 
     def _train(self, request: TrainingRequest, *, incremental: bool, callback: Callback | None = None) -> BaseNetReg:
@@ -208,10 +263,8 @@ class BaseNetReg(BaseEstimator):
         continuing = hasattr(self, "module_") and (incremental or self.warm_start)
         if continuing:
             _check_same_network(self.module_, request.template)
-        train_rows, val_rows = np.arange(request.X.shape[0]), None
         validated = request.early_stopping and not incremental
-        if validated:
-            train_rows, val_rows = request.holdout(train_rows)
+        X, targets, sample_weight, train_rows, val_rows = request.fit_data(early_stopping=validated)
         config = request.config(len(train_rows), early_stopping=validated)
         if auto:
             check_auto_memory(request, config, len(train_rows))
@@ -228,8 +281,8 @@ class BaseNetReg(BaseEstimator):
         def train(alphas: list[float]) -> list[MemberResult]:
             return train_population(
                 request.template,
-                request.X,
-                request.targets,
+                X,
+                targets,
                 task=request.task,
                 alphas=alphas,
                 penalty=request.penalty,
@@ -237,7 +290,7 @@ class BaseNetReg(BaseEstimator):
                 seeds=request.seed,
                 train_rows=[train_rows] * len(alphas),
                 eval_rows=None if val_rows is None else {"val": [val_rows] * len(alphas)},
-                sample_weight=request.sample_weight,
+                sample_weight=sample_weight,
                 init_states=self.module_.state_dict() if continuing else None,
                 init_optimizer_states=optimizer_states,
                 callbacks=[c for c in (progress, callback) if c],

@@ -13,7 +13,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from torch.nn import functional as F
 
 from netreg.estimators.base import BaseNetReg, is_stochastic
-from netreg.exceptions import DataError, InvalidParameterError
+from netreg.estimators.params import CLASSIFIER_PARAMS, constraints, make_init
+from netreg.exceptions import DataError, InvalidParameterError, bad_data, invalid
 
 __all__ = ["NetRegClassifier"]
 
@@ -141,6 +142,17 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         Start ``fit`` from the weights of the previous fit (the optimizer starts afresh).
         ``loss_curve_``, ``validation_scores_`` and ``t_`` go on from the previous fit;
         ``n_iter_`` counts this fit's epochs, as in scikit-learn.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``, as
+        scikit-learn's linear classifiers define them
+        (:func:`sklearn.utils.class_weight.compute_sample_weight`): ``"balanced"`` weighs
+        class c by ``n_samples / (n_classes * n_c)``, its rows counted by their
+        ``sample_weight`` as ``LogisticRegression`` counts them (a row of weight 2 is that row
+        twice); a dict maps classes of ``y`` to weights (others weigh 1). A multilabel ``y`` takes
+        ``"balanced"`` only: the product of each label's balanced weights. Early stopping's
+        split carries the class weights (its rows are drawn after weighting); a validation set
+        given to ``fit`` (``X_val``) does not. ``partial_fit`` refuses ``"balanced"``, as
+        ``SGDClassifier`` does.
 
     Attributes
     ----------
@@ -221,6 +233,9 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
     True
     """
 
+    __init__ = make_init(CLASSIFIER_PARAMS)
+    _parameter_constraints: dict = constraints(CLASSIFIER_PARAMS)
+
     _y_kind: dict[str, Any] = {}
 
     def __sklearn_tags__(self):
@@ -261,12 +276,55 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
                 raise DataError(
                     f"`y` has classes not in `self.classes_`. `self.classes_` has {labels}. 'y' has {seen}."
                 )
-        if task == "multilabel":
-            return np.asarray(y, dtype=np.float64), task, labels, y.ndim, None
-        indices = np.searchsorted(labels, y)
-        if task == "binary":
-            return indices.astype(np.float64).reshape(-1, 1), task, labels, y.ndim, None
-        return indices, task, labels, y.ndim, None
+        return _encode(y, labels, task), task, labels, y.ndim, None
+
+    def _class_weight(self, y: np.ndarray, labels: np.ndarray, task: str, *, incremental: bool) -> Any:
+        """``class_weight``, checked against the classes (what :func:`compute_sample_weight` takes)."""
+        class_weight = self.class_weight
+        if class_weight is None:
+            return None
+        if incremental and class_weight == "balanced":  # scikit-learn's words (SGDClassifier.partial_fit)
+            raise InvalidParameterError(
+                "class_weight 'balanced' is not supported for partial_fit. In order to use 'balanced' weights, use "
+                "compute_class_weight('balanced', classes=classes, y=y). In place of y you can use a large enough "
+                "sample of the full training set target to properly estimate the class frequency distributions. "
+                "Pass the resulting weights as the class_weight parameter."
+            )
+        if isinstance(class_weight, dict):
+            if task == "multilabel":
+                raise invalid(
+                    "class_weight",
+                    "None or 'balanced' with a multilabel y (each label's two classes balanced, as "
+                    "compute_sample_weight balances multi-output targets)",
+                    class_weight,
+                )
+            unknown = [key for key in class_weight if key not in set(labels.tolist())]
+            if unknown:
+                raise invalid(
+                    "class_weight",
+                    f"a dict whose keys are classes of y ({labels.tolist()})",
+                    class_weight,
+                    f"Remove {unknown}.",
+                )
+        return class_weight
+
+    def _validation_targets(self, y_val: np.ndarray, request: Any) -> np.ndarray:
+        """``y_val`` encoded as the fit's targets; of the kind of ``y``, with classes among its classes."""
+        check_classification_targets(y_val)
+        multilabel, kind = request.task == "multilabel", type_of_target(y_val)
+        if multilabel != (kind == "multilabel-indicator"):
+            expected = "a multilabel indicator matrix" if multilabel else "class labels"
+            raise bad_data(f"y_val is {kind!r}", f"{expected}, as y is")
+        if multilabel and y_val.shape[1] != len(request.classes):
+            raise bad_data(f"y_val has {y_val.shape[1]} label columns", f"{len(request.classes)}, as y has")
+        unseen = [] if multilabel else np.setdiff1d(unique_labels(y_val), request.classes).tolist()
+        if unseen:
+            raise bad_data(
+                f"y_val has classes that y does not have: {unseen}",
+                f"classes among those of y, {request.classes.tolist()}",
+                "The network has no output for a class it did not train on.",
+            )
+        return _encode(y_val, request.classes, request.task)
 
     def _check_same_kind(self, y: np.ndarray, kind: str, classes: Any) -> None:
         """A later partial_fit continues the first fit: the same kind of targets, the same classes."""
@@ -289,7 +347,7 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
             )
 
     @available_if(is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """One epoch over ``(X, y)``, continuing from the current weights and optimizer state.
 
         m in the penalty is the number of rows (or weight sum) of this call's data.
@@ -303,6 +361,8 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
             as in scikit-learn (then checked: a changed ``classes``, or a ``y`` with a class
             not among them, is refused). For a multilabel ``y`` its columns are the labels.
         sample_weight : array-like of shape (n_samples,), default=None
+        X_val, y_val, sample_weight_val : None
+            Refused: a validation set is :meth:`fit`'s.
 
         Returns
         -------
@@ -310,7 +370,7 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         """
         if classes is None and getattr(self, "classes_", None) is None:
             raise InvalidParameterError("classes must be passed on the first call to partial_fit.")
-        return self._partial_fit(X, y, sample_weight, classes)
+        return self._partial_fit(X, y, sample_weight, classes, (X_val, y_val, sample_weight_val))
 
     def predict(self, X):
         """Predicted class labels (an indicator matrix for multilabel problems)."""
@@ -333,3 +393,14 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         if self._task == "binary":
             return torch.cat([F.logsigmoid(-scores), F.logsigmoid(scores)], dim=1).numpy()
         return F.logsigmoid(scores).numpy()
+
+
+def _encode(y: np.ndarray, labels: np.ndarray, task: str) -> np.ndarray:
+    """Targets as the engine takes them: indicator columns (multilabel), the positive class as a
+    ``(n, 1)`` float column (binary), class indices (multiclass)."""
+    if task == "multilabel":
+        return np.asarray(y, dtype=np.float64)
+    indices = np.searchsorted(labels, y)
+    if task == "binary":
+        return indices.astype(np.float64).reshape(-1, 1)
+    return indices

@@ -54,7 +54,8 @@ class FittedState:
     n_samples_seen : int
         Training rows seen over all epochs (scikit-learn's ``t_``).
     validated : bool
-        Whether the last fit watched a validation set (early stopping).
+        Whether the last fit stopped early on a validation set (a validation set given to
+        ``fit`` without early stopping is only scored: its scores are in ``history``).
     optimizer_state : dict or None
         The optimizer's state, to continue with ``partial_fit`` (not saved to disk).
     target_transformer : transformer or None
@@ -128,13 +129,16 @@ def set_fitted_state(estimator: Any, state: FittedState) -> None:
     estimator.history_ = history
     estimator.loss_curve_ = [record.get("objective") for record in history]
     estimator.loss_ = estimator.loss_curve_[-1] if history else float("nan")
-    if state.validated:
+    # A last fit with a validation set (early stopping's, or one given to fit) scored it each epoch.
+    if state.validated or (history and history[-1].get("val_score") is not None):
         estimator.validation_scores_ = [record.get("val_score") for record in history]
         estimator.best_validation_score_ = max(s for s in estimator.validation_scores_ if s is not None)
-        estimator.best_loss_ = None
     else:
         estimator.validation_scores_ = None
         estimator.best_validation_score_ = None
+    if state.validated:  # early stopping watched the validation score, not the loss
+        estimator.best_loss_ = None
+    else:
         losses = [loss for loss in estimator.loss_curve_ if loss is not None]
         estimator.best_loss_ = min(losses) if losses else float("nan")
     # scikit-learn's n_iter_ counts the last call's epochs (warm_start, partial_fit: 1).
@@ -170,7 +174,7 @@ def fitted_state(estimator: Any) -> FittedState:
         history=list(estimator.history_),
         status=estimator.status_,
         n_samples_seen=estimator.t_,
-        validated=estimator.validation_scores_ is not None,
+        validated=estimator.validation_scores_ is not None and estimator.best_loss_ is None,
         optimizer_state=estimator._optimizer_state,
         target_transformer=getattr(estimator, "transformer_", None),
         input_shape=getattr(estimator, "input_shape_", None),

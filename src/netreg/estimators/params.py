@@ -29,6 +29,7 @@ from netreg.exceptions import InvalidParameterError
 __all__ = [
     "Param",
     "MLP_PARAMS",
+    "CLASSIFIER_PARAMS",
     "REGRESSOR_PARAMS",
     "CV_PARAMS",
     "DATA_ARGUMENTS",
@@ -87,6 +88,12 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("n_jobs", None, [None, Integral]),
     Param("verbose", False, ["verbose"]),
     Param("warm_start", False, ["boolean"]),
+)
+
+#: ``NetRegClassifier`` adds the class weights of scikit-learn's linear classifiers
+#: (``LogisticRegression``'s ``class_weight``), multiplied into the sample weights.
+CLASSIFIER_PARAMS: tuple[Param, ...] = MLP_PARAMS + (
+    Param("class_weight", None, [None, dict, StrOptions({"balanced"})]),
 )
 
 #: ``NetRegRegressor`` adds ``MLPRegressor``'s ``loss`` (keyword-only here: scikit-learn's

@@ -12,6 +12,7 @@ from netreg.estimators.base import BaseNetReg, is_stochastic
 from netreg.estimators.params import REGRESSOR_PARAMS, constraints, make_init
 from netreg.estimators.request import TrainingRequest
 from netreg.estimators.target_scale import warn_below_constant, warn_target_scale
+from netreg.exceptions import bad_data
 
 __all__ = ["NetRegRegressor"]
 
@@ -105,9 +106,20 @@ n_features_in_, input_shape_, feature_names_in_, alpha_, alphas_, log_evidence_
         else:
             transformer = getattr(self, "transformer_", None)
         y_ndim = y.ndim if reset else self._y_ndim
-        if transformer is not None:
-            targets = np.asarray(transformer.transform(targets), dtype=np.float64).reshape(len(y), -1)
-        return targets, "poisson" if self.loss == "poisson" else "regression", None, y_ndim, transformer
+        return (
+            _transformed(targets, transformer),
+            "poisson" if self.loss == "poisson" else "regression",
+            None,
+            y_ndim,
+            transformer,
+        )
+
+    def _validation_targets(self, y_val: np.ndarray, request: Any) -> np.ndarray:
+        """``y_val`` as the fit's targets: as many columns as ``y``, through the same transformer."""
+        targets = np.asarray(y_val, dtype=np.float64).reshape(len(y_val), -1)
+        if targets.shape[1] != request.targets.shape[1]:
+            raise bad_data(f"y_val has {targets.shape[1]} target columns", f"{request.targets.shape[1]}, as y has")
+        return _transformed(targets, request.target_transformer)
 
     def _check_fit(self, request: TrainingRequest) -> None:
         """Warn of a model that predicts its training rows worse than their mean (:mod:`netreg.estimators.target_scale`)."""
@@ -116,14 +128,17 @@ n_features_in_, input_shape_, feature_names_in_, alpha_, alphas_, log_evidence_
         warn_below_constant(self, request.y, predictions, request.sample_weight)
 
     @available_if(is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """One epoch over ``(X, y)``, continuing from the current weights and optimizer state.
+
+        ``X_val``, ``y_val`` and ``sample_weight_val`` are refused: a validation set is
+        :meth:`fit`'s.
 
         Returns
         -------
         self
         """
-        return self._partial_fit(X, y, sample_weight)
+        return self._partial_fit(X, y, sample_weight, validation=(X_val, y_val, sample_weight_val))
 
     def predict(self, X):
         """Predicted values, shape (n_samples,) or (n_samples, n_outputs), in the target's units
@@ -137,3 +152,10 @@ n_features_in_, input_shape_, feature_names_in_, alpha_, alphas_, log_evidence_
         if getattr(self, "transformer_", None) is not None:
             output = np.asarray(self.transformer_.inverse_transform(output), dtype=np.float64)
         return output.ravel() if self._y_ndim == 1 else output
+
+
+def _transformed(targets: np.ndarray, transformer: Any) -> np.ndarray:
+    """``targets`` through a fitted ``transformer`` (as they are without one), ``(n, q)``."""
+    if transformer is None:
+        return targets
+    return np.asarray(transformer.transform(targets), dtype=np.float64).reshape(len(targets), -1)

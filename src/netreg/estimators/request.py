@@ -10,20 +10,54 @@ on that member's rows.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 from torch import nn
 
 from netreg.engine import TrainConfig
-from netreg.exceptions import DataError
+from netreg.exceptions import DataError, InvalidParameterError, bad_data
 from netreg.penalties import Penalty
 
-__all__ = ["TrainingRequest", "draw_seed"]
+__all__ = ["TrainingRequest", "draw_seed", "class_row_weights", "with_validation_set"]
+
+
+def class_row_weights(class_weight: Any, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+    """Each row's class weight: :func:`sklearn.utils.class_weight.compute_sample_weight`, with
+    ``"balanced"`` counting each class by its rows' ``sample_weight``, as ``LogisticRegression``
+    counts it, so that a row of weight 2 is that row twice (``"balanced"`` weighs class c by
+    ``sum(sample_weight) / (n_classes * sum(sample_weight[y == c]))``; with unit weights,
+    ``compute_sample_weight``'s ``n_samples / (n_classes * n_c)``). A 2-D ``y`` (multilabel)
+    multiplies the weights of its columns, as ``compute_sample_weight`` does for multi-output.
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 0, 1])
+    >>> class_row_weights("balanced", y, np.ones(4)).tolist()
+    [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
+    >>> class_row_weights("balanced", y, np.array([1.0, 1.0, 1.0, 3.0])).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    >>> class_row_weights({1: 5.0}, y, np.ones(4)).tolist()
+    [1.0, 1.0, 1.0, 5.0]
+    """
+    if class_weight != "balanced":
+        return compute_sample_weight(class_weight, y)
+    weights = np.ones(len(y))
+    for column in np.asarray(y).reshape(len(y), -1).T:
+        classes, index = np.unique(column, return_inverse=True)
+        totals = np.bincount(index, weights=sample_weight, minlength=len(classes))
+        # A class whose rows all weigh 0 needs no weight (and would divide by 0).
+        per_class = np.divide(totals.sum(), len(classes) * totals, out=np.zeros(len(classes)), where=totals > 0)
+        weights *= per_class[index]
+    return weights
 
 
 def draw_seed(random_state: Any) -> tuple[int, np.random.RandomState]:
@@ -59,7 +93,7 @@ class TrainingRequest:
         Encoded targets, as :func:`netreg.train_population` takes them for ``task``.
     task : {"regression", "binary", "multiclass", "multilabel"}
     sample_weight : ndarray of shape (n_samples,)
-        Row weights (ones when none were given).
+        Row weights (ones when none were given), times a classifier's class weights.
     penalty : Penalty
         The penalty, with the estimator's ``alpha``.
     seed : int
@@ -81,6 +115,15 @@ class TrainingRequest:
         Dimensions of ``y`` as given (1 or 2), to shape predictions.
     target_transformer : transformer or None
         A regressor's fitted transformer of the targets: ``targets`` are its output.
+    class_weight : dict, "balanced" or None
+        A classifier's ``class_weight``, multiplied into ``sample_weight``
+        (:meth:`fold_weights` computes it from a fold's rows).
+    given_weight : ndarray of shape (n_samples,) or None
+        The row weights as given, before the class weights (``None`` without them).
+    X_val, targets_val, sample_weight_val : ndarray or None
+        The fit's own validation set (``fit(X_val=..., y_val=...)``), validated and encoded as
+        ``X``, ``targets`` and ``sample_weight`` are (its weights are ``sample_weight_val``
+        alone, as ``HistGradientBoostingClassifier`` weighs them: no class weights).
     """
 
     template: nn.Module
@@ -99,6 +142,11 @@ class TrainingRequest:
     classes: np.ndarray | None
     y_ndim: int
     target_transformer: Any = None
+    class_weight: Any = None
+    given_weight: np.ndarray | None = None
+    X_val: Any = None
+    targets_val: np.ndarray | None = None
+    sample_weight_val: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -136,6 +184,56 @@ class TrainingRequest:
         _check_holdout(len(rows), self.validation_fraction, stratify)
         train, stop = train_test_split(rows, test_size=self.validation_fraction, random_state=rng, stratify=stratify)
         return np.sort(train), np.sort(stop)
+
+    def fold_weights(self, rows: np.ndarray) -> np.ndarray:
+        """The row weights of a fit on ``rows`` alone: the class weights computed from the
+        classes of ``rows`` (:func:`class_row_weights`, as scikit-learn's ``GridSearchCV``
+        computes them in each fold), times the given weights; the other rows keep the given
+        weights.
+
+        Examples
+        --------
+        >>> from netreg import NetRegClassifier
+        >>> X, y = np.zeros((6, 1)), np.array([0, 0, 0, 1, 1, 0])
+        >>> request = NetRegClassifier(class_weight="balanced").training_request(X, y)
+        >>> request.sample_weight.tolist()
+        [0.75, 0.75, 0.75, 1.5, 1.5, 0.75]
+        >>> request.fold_weights(np.arange(4)).tolist()
+        [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0, 1.0, 1.0]
+        """
+        if self.class_weight is None:
+            return self.sample_weight
+        weights = np.array(self.given_weight, dtype=np.float64)
+        weights[rows] *= class_row_weights(self.class_weight, self.y[rows], weights[rows])
+        return weights
+
+    def fit_data(self, *, early_stopping: bool) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """``X``, targets, row weights, training rows and validation rows of one fit.
+
+        A validation set given to ``fit`` is appended after the rows of ``X`` and is the
+        validation set, whether or not the fit stops early on it (no split is drawn);
+        otherwise ``early_stopping`` holds out :meth:`holdout` of the rows; else there are no
+        validation rows (``None``).
+
+        Examples
+        --------
+        >>> from netreg import NetRegRegressor
+        >>> X, y = np.zeros((4, 2)), np.arange(4.0)
+        >>> request = NetRegRegressor().training_request(X, y, X_val=np.ones((2, 2)), y_val=[5.0, 6.0])
+        >>> X_all, targets, weights, train, val = request.fit_data(early_stopping=True)
+        >>> X_all.shape, targets.ravel().tolist(), train.tolist(), val.tolist()
+        ((6, 2), [0.0, 1.0, 2.0, 3.0, 5.0, 6.0], [0, 1, 2, 3], [4, 5])
+        """
+        rows = np.arange(self.X.shape[0])
+        if self.X_val is None:
+            return self.X, self.targets, self.sample_weight, *(self.holdout(rows) if early_stopping else (rows, None))
+        if sp.issparse(self.X) or sp.issparse(self.X_val):
+            X = sp.vstack([sp.csr_matrix(self.X), sp.csr_matrix(self.X_val)], format="csr")
+        else:
+            X = np.concatenate([self.X, np.asarray(self.X_val, dtype=self.X.dtype)])
+        targets = np.concatenate([self.targets, self.targets_val])
+        weights = np.concatenate([self.sample_weight, self.sample_weight_val])
+        return X, targets, weights, rows, np.arange(len(rows), X.shape[0])
 
     def config(self, n_train: int, *, early_stopping: bool, monitor: str = "val") -> TrainConfig:
         """The engine's settings for members that train on (at most) ``n_train`` rows."""
@@ -175,3 +273,60 @@ def _check_holdout(n_rows: int, fraction: float, stratify: np.ndarray | None) ->
             "early stopping's stratified split needs at least 2 rows of each class, one on each side. Add rows of "
             "that class, or set early_stopping=False."
         )
+
+
+def with_validation_set(
+    estimator: Any, request: TrainingRequest, X_val: Any, y_val: Any, sample_weight_val: Any
+) -> TrainingRequest:
+    """``request`` with the fit's own validation set (``fit(X_val=, y_val=, sample_weight_val=)``),
+    validated as ``X`` and encoded as ``y`` were (the estimator's ``_validation_targets``).
+
+    Raises
+    ------
+    InvalidParameterError
+        For ``X_val`` without ``y_val`` or the reverse (scikit-learn's words, from
+        ``HistGradientBoostingClassifier.fit``), or ``sample_weight_val`` without them.
+    DataError
+        For an ``X_val`` whose rows are not shaped as those of ``X``, or a ``y_val`` of
+        another kind, width or other classes than ``y``.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> net = NetRegClassifier()
+    >>> request = net.training_request(np.zeros((4, 2)), [0, 1, 0, 1])
+    >>> with_validation_set(net, request, np.zeros((2, 3)), [0, 1], None)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: X_val has 3 features; expected 2 features, as X has.
+    """
+    if y_val is None and X_val is not None:
+        raise InvalidParameterError("X_val is provided, but y_val was not provided.")
+    if X_val is None and y_val is not None:
+        raise InvalidParameterError("y_val is provided, but X_val was not provided.")
+    if X_val is None:
+        raise InvalidParameterError("sample_weight_val is provided, but X_val and y_val were not provided.")
+    if hasattr(X_val, "detach"):  # a tensor, read through NumPy as X is
+        X_val = X_val.detach().cpu().numpy()
+    shape = tuple(getattr(X_val, "shape", None) or np.shape(X_val))
+    if len(shape) >= 2 and shape[1:] != request.input_shape:
+        table = len(shape) == 2 and len(request.input_shape) == 1
+        received = f"{shape[1]} features" if table else f"rows of shape {shape[1:]}"
+        expected = f"{request.input_shape[0]} features" if table else f"rows of shape {request.input_shape}"
+        raise bad_data(f"X_val has {received}", f"{expected}, as X has")
+    X_val, y_val = validate_data(
+        estimator,
+        X_val,
+        y_val,
+        accept_sparse=["csr", "csc"],
+        multi_output=True,
+        dtype=(np.float64, np.float32),
+        reset=False,
+        allow_nd=len(request.input_shape) > 1 or getattr(estimator, "module", None) is not None,
+        **estimator._y_kind,
+    )
+    if y_val.ndim == 2 and y_val.shape[1] == 1:
+        y_val = column_or_1d(y_val, warn=True)
+    weights = np.asarray(_check_sample_weight(sample_weight_val, X_val, dtype=np.float64, ensure_non_negative=True))
+    targets = estimator._validation_targets(y_val, request)
+    return dataclasses.replace(request, X_val=X_val, targets_val=targets, sample_weight_val=weights)

@@ -200,6 +200,10 @@ def estimator_from_meta(meta: dict[str, Any], where: str) -> Any:
     """The estimator ``meta`` names, with its saved parameters, checked as ``fit`` checks them."""
     cls = _estimator_class(meta["estimator"], where)
     params = dict(meta["params"])
+    if isinstance(params.get("class_weight"), dict):
+        # JSON keys are strings: class_weight's keys are the classes, as saved beside it.
+        labels = {str(label): label for label in meta["classes"] or []}
+        params["class_weight"] = {labels.get(key, key): value for key, value in params["class_weight"].items()}
     unknown = sorted(set(params) - set(cls().get_params()))
     if unknown:
         raise ModelFormatError(f"{where}/{MODEL_FILE} has unknown parameter(s) {unknown} for {meta['estimator']}.")

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from netreg._checks import check_seed
-from netreg.estimators.params import MLP_PARAMS
+from netreg.estimators.params import CLASSIFIER_PARAMS
 from netreg.exceptions import invalid
 from netreg.io import fingerprints
 from netreg.io.run_folder import RESULTS_FILE, RunFolder
@@ -36,7 +36,8 @@ def make_estimator_params(
 
     ``extra`` (a run's ``estimator_params``) holds any other parameter of the estimator by its name
     (``batch_size``, ``dropout``, ``penalty``, ``l1_ratio``, ``learning_rate_init``,
-    ``early_stopping``, ``device``, ...); the estimator checks their values when it fits.
+    ``early_stopping``, ``device``, a classifier's ``class_weight``, ...); the estimator checks
+    their values when it fits.
     A regression target is standardized for training (``transformer=StandardScaler()``)
     unless ``standardize_target=False``.
 
@@ -45,7 +46,7 @@ def make_estimator_params(
     InvalidParameterError
         If ``seed`` is not a valid seed (:func:`netreg._checks.check_seed`), or ``extra``
         names a parameter the estimators do not have, one the run takes as a keyword of its
-        own (:data:`OWN_KEYWORDS`), or ``transformer``.
+        own (:data:`OWN_KEYWORDS`), or ``transformer``, or a ``class_weight`` for a regression.
 
     Examples
     --------
@@ -66,8 +67,14 @@ def make_estimator_params(
         "max_iter": max_iter,
         "random_state": seed,
     }
-    allowed = [param.name for param in MLP_PARAMS if param.name not in OWN_KEYWORDS]
+    allowed = [param.name for param in CLASSIFIER_PARAMS if param.name not in OWN_KEYWORDS]
     extra = dict(extra or {})
+    if data.task == "regression" and extra.get("class_weight") is not None:
+        raise invalid(
+            "class_weight",
+            "None for a regression target (it weighs the classes of a classification)",
+            extra["class_weight"],
+        )
     unknown = [name for name in extra if name not in allowed]
     if unknown:
         raise invalid(

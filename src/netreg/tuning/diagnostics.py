@@ -88,7 +88,7 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
         plan.targets[rows],
         task=plan.task,
         alpha=float(plan.alphas[alpha_index]),
-        sample_weight=plan.sample_weight[rows],
+        sample_weight=plan.weights(fold)[rows],
         activation=plan.template.activation,
         curvature=plan.curvature,
     )

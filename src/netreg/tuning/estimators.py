@@ -23,8 +23,8 @@ from netreg.estimators import (
     validate_parameters,
 )
 from netreg.estimators.params import (
+    CLASSIFIER_PARAMS,
     CV_PARAMS,
-    MLP_PARAMS,
     N_POSITIONAL,
     REGRESSOR_PARAMS,
     Param,
@@ -174,6 +174,11 @@ def _member_state(plan: SweepPlan, request: TrainingRequest, result: SweepResult
     )
 
 
+_CLASS_WEIGHT_DOC = """ A ``class_weight`` is computed in each fold
+        from the fold's training rows, as ``GridSearchCV`` computes it (not with
+        ``search="halving"``); the fold's held-out rows are scored without it."""
+
+
 def _init_doc(kind: str) -> str:
     return f"""
     Parameters
@@ -181,14 +186,14 @@ def _init_doc(kind: str) -> str:
     hidden_layer_sizes, activation, module, module_kwargs, solver, alpha_scale, penalty, l1_ratio, dropout, \\
 batch_size, learning_rate, learning_rate_init, power_t, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, \\
 max_iter, tol, n_iter_no_change, early_stopping, validation_fraction, max_fun, shuffle, random_state, \\
-device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind else ""}
+device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind else ", class_weight"}
         As in :class:`netreg.{kind}`; every member of the sweep and the refit use them. With
         ``early_stopping``, each member holds out ``validation_fraction`` of its fold's
         training rows to stop on; the fold's held-out rows only score it. With a
         ``module``, every member is that module (BatchNorm statistics and dropout masks its
         own, as in a fit alone) and ``X`` may have rows of any shape. A sparse ``X`` is made
         dense once for the sweep (its grid, store and evidence read an array); the refit
-        trains on it sparse.
+        trains on it sparse.{"" if "Regressor" in kind else _CLASS_WEIGHT_DOC}
     n_jobs : int or None, default=None
         CPU cores, as in scikit-learn (``-1``: all of them). The sweep trains up to
         ``n_jobs`` chunks of members side by side, each in a worker process on one thread
@@ -307,7 +312,7 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
 
     _estimator_class = NetRegClassifier
     _default_scoring = "neg_log_loss"
-    _shared, _params = _cv_params(MLP_PARAMS)
+    _shared, _params = _cv_params(CLASSIFIER_PARAMS)
     __init__ = make_init(_params)
     _parameter_constraints: dict = constraints(_params)
 

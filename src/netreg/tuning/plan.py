@@ -40,7 +40,13 @@ from netreg.tuning.splits import cv_splits
 __all__ = ["SweepPlan", "plan_sweep", "plan_from_request", "check_seed", "train_chunk", "OnMember"]
 
 #: Parameters added after stores existed, and their defaults (left out of a sweep's spec at them).
-_LATER_DEFAULTS = {"learning_rate": "constant", "power_t": 0.5, "alpha_scale": "n_samples", "loss": "squared_error"}
+_LATER_DEFAULTS = {
+    "learning_rate": "constant",
+    "power_t": 0.5,
+    "alpha_scale": "n_samples",
+    "loss": "squared_error",
+    "class_weight": None,
+}
 
 #: What :func:`train_chunk` calls as each member stops: ``(key, result, fit_time_s)``.
 OnMember = Callable[[tuple[int, int], MemberResult, float], None]
@@ -93,6 +99,11 @@ class SweepPlan:
     scorer : str, callable or None
         A scikit-learn scorer to run on every member (set by
         :func:`~netreg.tuning.sweep.run_sweep` when its ``scoring`` is not native).
+    fold_weights : list of ndarray or None
+        With a ``class_weight``: per fold, the row weights of its members, the class
+        weights computed from the fold's training rows as ``GridSearchCV`` computes them
+        (:meth:`netreg.estimators.TrainingRequest.fold_weights`); ``None``: ``sample_weight``
+        for every fold.
     """
 
     template: nn.Module
@@ -114,6 +125,11 @@ class SweepPlan:
     halving: dict[str, Any] | None = None
     context: dict[str, Any] = field(default_factory=dict)
     scorer: Any = None
+    fold_weights: list[np.ndarray] | None = None
+
+    def weights(self, fold: int) -> np.ndarray:
+        """The row weights of the members of ``fold``."""
+        return self.sample_weight if self.fold_weights is None else self.fold_weights[fold]
 
     @property
     def has_folds(self) -> bool:
@@ -235,8 +251,18 @@ def plan_from_request(
     if not isinstance(request.template, MLP):
         # A user's module is named, not described, by its parameters: its shapes identify it too.
         spec["architecture"] = {name: list(t.shape) for name, t in request.template.state_dict().items()}
+    fold_weights = None
+    if request.class_weight is not None:
+        fold_weights = [np.asarray(request.fold_weights(train), dtype=np.float64) for train, _ in folds]
     schedule = None
     if halving is not None:
+        if fold_weights is not None:
+            raise invalid(
+                "search",
+                "'grid' with a class_weight: halving trains every fold in one population, which has one weight "
+                "per row, but each fold weighs its classes by its own rows",
+                "halving",
+            )
         if cv is None:
             raise invalid("search", "'grid' without folds (cv=None): halving ranks alphas by validation", "halving")
         factor, min_epochs = halving
@@ -268,6 +294,7 @@ def plan_from_request(
             "n_outputs": request.n_outputs,
             "y": request.y,
         },
+        fold_weights=fold_weights,
     )
 
 
@@ -295,9 +322,6 @@ def train_chunk(
     receive every event of the engine.
     """
     keys = list(keys)
-    eval_rows = {"val": [plan.folds[f][1] for _, f in keys]} if plan.has_folds else {}
-    if plan.stop_rows is not None:
-        eval_rows["stop"] = [plan.stop_rows[f] for _, f in keys]
     started = time.perf_counter()
     if plan.halving is not None:
         callbacks = [*callbacks, HalvingCallback(plan.halving)]
@@ -305,23 +329,35 @@ def train_chunk(
         if callable(getattr(callback, "on_chunk_begin", None)):
             callback.on_chunk_begin(keys)
 
-    class _Finished(Callback):
-        def on_member_end(self, result: MemberResult) -> None:
-            if on_member is not None:
-                on_member(keys[result.index], result, time.perf_counter() - started)
-
-    train_population(
-        plan.template,
-        plan.X,
-        plan.targets,
-        task=plan.task,
-        alphas=[float(plan.alphas[a]) for a, _ in keys],
-        penalty=penalties.get(plan.penalty),
-        config=plan.config,
-        seeds=plan.seed,
-        train_rows=[plan.train_rows[f] for _, f in keys],
-        eval_rows=eval_rows,
-        sample_weight=plan.sample_weight,
-        callbacks=[_Finished(), *callbacks],
-        raise_on_divergence=False,
+    # The engine takes one weight per row: folds whose class weights differ train apart (their
+    # members would not influence each other in one population either).
+    groups = (
+        [keys]
+        if plan.fold_weights is None
+        else [[k for k in keys if k[1] == f] for f in dict.fromkeys(f for _, f in keys)]
     )
+    for group in groups:
+
+        class _Finished(Callback):
+            def on_member_end(self, result: MemberResult, group: list[tuple[int, int]] = group) -> None:
+                if on_member is not None:
+                    on_member(group[result.index], result, time.perf_counter() - started)
+
+        eval_rows = {"val": [plan.folds[f][1] for _, f in group]} if plan.has_folds else {}
+        if plan.stop_rows is not None:
+            eval_rows["stop"] = [plan.stop_rows[f] for _, f in group]
+        train_population(
+            plan.template,
+            plan.X,
+            plan.targets,
+            task=plan.task,
+            alphas=[float(plan.alphas[a]) for a, _ in group],
+            penalty=penalties.get(plan.penalty),
+            config=plan.config,
+            seeds=plan.seed,
+            train_rows=[plan.train_rows[f] for _, f in group],
+            eval_rows=eval_rows,
+            sample_weight=plan.weights(group[0][1]),
+            callbacks=[_Finished(), *callbacks],
+            raise_on_divergence=False,
+        )

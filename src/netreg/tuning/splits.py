@@ -1,7 +1,9 @@
 """Cross-validation folds, following scikit-learn's ``cv`` conventions.
 
 ``cv`` is an int (``StratifiedKFold`` for classifiers, ``KFold`` otherwise, unshuffled, as
-in ``GridSearchCV``), a splitter object, or an iterable of ``(train, test)`` index pairs.
+in ``GridSearchCV``), a splitter object, or an iterable of ``(train, test)`` index pairs. A
+splitter or iterable may give a single split (``PredefinedSplit`` with one test fold, a
+fixed validation set), as ``GridSearchCV`` accepts it: its scores then have no spread.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def cv_splits(
         When an int ``cv`` asks for more folds than the smallest class has rows (each
         stratified fold needs one of each), or than there are rows.
     InvalidParameterError
-        For an int ``cv`` below 2.
+        For an int ``cv`` below 2, or a splitter that yields no split.
 
     Examples
     --------
@@ -60,6 +62,6 @@ def cv_splits(
                 )
     splitter = check_cv(cv, y, classifier=classifier and type_of_target(y) in ("binary", "multiclass"))
     folds = [(np.sort(np.asarray(train)), np.sort(np.asarray(test))) for train, test in splitter.split(X, y, groups)]
-    if len(folds) < 2:
-        raise invalid("cv", "a splitter that yields at least 2 folds", cv)
+    if not folds:
+        raise invalid("cv", "a splitter that yields at least 1 split", cv)
     return folds
