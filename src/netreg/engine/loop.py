@@ -16,6 +16,7 @@ cost nothing more.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,7 +36,7 @@ from netreg.engine.rows import Rows, evaluate
 from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
 from netreg.engine.step import PenaltyTerm, loss_and_grads, penalty_value, per_batch, stacked_forward
-from netreg.engine.stopping import advance, reprieve, status_message, statuses, watched_metric
+from netreg.engine.stopping import Progress, advance, reprieve, status_message, statuses, watched_metric
 from netreg.engine.threads import limit_threads, run_threads
 from netreg.exceptions import DivergenceError
 
@@ -76,7 +77,8 @@ class Trainer:
         self.lbfgs_message = ""
         self.batch_penalty: Tensor | None = None  # alpha_scale="batch": the epoch's penalty, batch by batch
         self.batch_penalties: list[Tensor] | None = None  # and its batches' penalties
-        self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests)
+        self.alpha_changes: set[int] = set()  # members whose alpha a callback changed since the last epoch's end
+        self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests, self.alpha_changes)
         self.callbacks = CallbackList(callbacks, self.population)
 
     # ----------------------------------------------------------------------------------
@@ -196,6 +198,8 @@ class Trainer:
             objective, held_out, early_stopping=c.early_stopping, metric=c.early_stopping_metric, monitor=c.monitor
         )
         state.progress, better = advance(state.progress, metric, finite, epoch, tol=c.tol, keep_best=self.keep_best)
+        if self.alpha_changes:
+            state.progress = self.restart_counters(state.progress)
         # The solver's schedule may keep stalled members going at a smaller step size.
         stalled = state.progress.bad_epochs >= c.n_iter_no_change
         stop = self.solver.end_epoch(state.optimizer, state.train_rows, stalled)
@@ -222,6 +226,20 @@ class Trainer:
         if any(status):
             self.retire(status, epoch, reasons)
 
+    def restart_counters(self, progress: Progress) -> Progress:
+        """The stopping counters with those of the members whose alpha changed this epoch
+        started afresh, when they watch the training objective (which the new alpha changes;
+        a held-out metric does not depend on alpha)."""
+        changed = [member in self.alpha_changes for member in self.state.ids]
+        self.alpha_changes.clear()
+        if self.config.early_stopping:
+            return progress
+        mask = torch.tensor(changed)
+        return progress._replace(
+            best_metric=torch.where(mask, math.inf, progress.best_metric),
+            bad_epochs=torch.where(mask, 0, progress.bad_epochs),
+        )
+
     def record_epoch(self, epoch: int, train_loss: Tensor) -> tuple[Tensor, Tensor, dict[str, tuple[Tensor, Tensor]]]:
         """Compute the epoch's penalty, norms and held-out metrics, record them, notify the callbacks."""
         state = self.state
@@ -243,6 +261,8 @@ class Trainer:
             columns[f"{name}_loss"], columns[f"{name}_score"] = loss, score
         records = epoch_records(state.ids, epoch, columns, norms, state.penalized)
         for position, member in enumerate(state.ids):
+            if self.population.records_alphas(member):  # a callback changed its alpha (Population.set_alpha)
+                records[member]["alphas"] = dict(zip(state.penalized, state.alphas[position].tolist()))
             state.histories[position].append(records[member])
         self.callbacks.notify("on_epoch_end", epoch, records)
         return objective, finite, held_out
@@ -376,7 +396,12 @@ class Trainer:
             last.update(x=flat.copy(), data=float(data.sum()))
             return total, torch.cat([g.flatten() for g in grads]).to(torch.float64).cpu().numpy()
 
-        iterations = 0
+        iterations = evaluations = 0
+
+        def counted(flat: np.ndarray) -> tuple[float, np.ndarray]:
+            nonlocal evaluations
+            evaluations += 1
+            return loss_and_grad(flat)
 
         def on_iteration(xk: np.ndarray) -> None:
             nonlocal iterations
@@ -392,20 +417,37 @@ class Trainer:
             self.snapshot(state.last_good, finite)
             if self.stop_requests:
                 raise _Stopped
+            if self.alpha_changes:
+                self.alpha_changes.clear()
+                raise _AlphaChanged(xk.copy())
 
         x0 = torch.cat([p.detach().flatten() for p in params]).to(torch.float64).cpu().numpy()
-        try:
-            outcome = self.solver.minimize(loss_and_grad, x0, on_iteration)
-        except _Diverged:
-            nan = float("nan")
-            state.histories[0].append({"epoch": iterations + 1, "train_loss": nan, "penalty": nan, "objective": nan})
-            self.retire(["diverged"], iterations + 1)
-            return
-        except _Stopped:
-            reasons = dict(self.stop_requests)
-            self.stop_requests.clear()
-            self.retire(["stopped"], iterations, reasons)
-            return
+        solver = self.solver
+        while True:
+            try:
+                outcome = solver.minimize(counted, x0, on_iteration)
+            except _Diverged:
+                nan = float("nan")
+                state.histories[0].append(
+                    {"epoch": iterations + 1, "train_loss": nan, "penalty": nan, "objective": nan}
+                )
+                self.retire(["diverged"], iterations + 1)
+                return
+            except _Stopped:
+                reasons = dict(self.stop_requests)
+                self.stop_requests.clear()
+                self.retire(["stopped"], iterations, reasons)
+                return
+            except _AlphaChanged as change:
+                # A callback changed alpha: the curvature pairs L-BFGS holds describe the old
+                # objective, so it starts afresh from here on what is left of its budget.
+                x0, solver = change.x, self.solver.rest(iterations, evaluations)
+                if solver.max_iter > 0 and solver.max_fun > 0:
+                    continue
+                self.lbfgs_message = "the iterations or evaluations allowed were spent"
+                self.retire(["max_iter"], iterations)
+                return
+            break
         self.lbfgs_message = outcome.message
         self.retire([outcome.status], iterations)
 
@@ -416,3 +458,11 @@ class _Diverged(Exception):
 
 class _Stopped(Exception):
     """Raised after a full-batch iteration: a callback stopped the member."""
+
+
+class _AlphaChanged(Exception):
+    """Raised after a full-batch iteration: a callback changed alpha at the point ``x``."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        super().__init__()
+        self.x = x
