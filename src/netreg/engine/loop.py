@@ -19,15 +19,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from netreg import penalties
-from netreg.engine.batches import epoch_steps, mean_loss, member_batch, population_batch, rows_slice, step_flops
+from netreg.engine.batches import epoch_steps, mean_loss, member_batch, population_batch, step_flops
 from netreg.engine.callbacks import Callback, CallbackList
+from netreg.engine.full_batch import fit_full_batch
 from netreg.engine.health import Health
 from netreg.engine.inputs import Inputs
 from netreg.engine.population import Population
@@ -363,106 +362,5 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------
     def fit_full_batch(self) -> None:
-        """The full-batch solver on the single member's training rows; each iteration is an epoch.
-
-        The solver minimizes the objective as a function of the flat parameter vector,
-        computed by the same :func:`~netreg.engine.step.loss_and_grads` as a minibatch step.
-        """
-        inputs, state = self.inputs, self.state
-        rows = rows_slice(state.train_rows[0].to(inputs.device))
-        batch = member_batch(inputs, rows, unit_weights=self.unit_weights, generators=state.dropout_draws())
-        params = state.param_list
-        sizes = [p.numel() for p in params]
-        penalty = state.penalty_term(inputs.penalty.l1_ratio)
-        last: dict[str, Any] = {}
-
-        def load(flat: np.ndarray) -> None:
-            values = torch.as_tensor(flat, dtype=inputs.dtype, device=inputs.device)
-            with torch.no_grad():
-                for p, chunk in zip(params, values.split(sizes)):
-                    p.copy_(chunk.view_as(p))
-
-        def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
-            load(flat)
-            data, _, grads = loss_and_grads(
-                self.forward, inputs.task.loss, state.params, params, state.buffers, batch, penalty
-            )
-            with torch.no_grad():
-                weights = [p.detach() for p in state.penalized_weights]
-                value = penalties.scaled_value(weights, penalty.scales, l1_ratio=penalty.l1_ratio)
-            total = float(data.sum() + value.sum())
-            if not np.isfinite(total):
-                raise _Diverged
-            last.update(x=flat.copy(), data=float(data.sum()))
-            return total, torch.cat([g.flatten() for g in grads]).to(torch.float64).cpu().numpy()
-
-        iterations = evaluations = 0
-
-        def counted(flat: np.ndarray) -> tuple[float, np.ndarray]:
-            nonlocal evaluations
-            evaluations += 1
-            return loss_and_grad(flat)
-
-        def on_iteration(xk: np.ndarray) -> None:
-            nonlocal iterations
-            iterations += 1
-            if "x" not in last or not np.array_equal(last["x"], xk):
-                loss_and_grad(xk)
-            load(xk)
-            train_loss = torch.tensor([last["data"]], dtype=torch.float64, device=inputs.device)
-            objective, finite, _ = self.record_epoch(iterations, train_loss)
-            if not bool(finite.all()):
-                raise _Diverged
-            state.progress, _ = advance(state.progress, objective, finite, iterations, tol=0.0, keep_best=False)
-            self.snapshot(state.last_good, finite)
-            if self.stop_requests:
-                raise _Stopped
-            if self.alpha_changes:
-                self.alpha_changes.clear()
-                raise _AlphaChanged(xk.copy())
-
-        x0 = torch.cat([p.detach().flatten() for p in params]).to(torch.float64).cpu().numpy()
-        solver = self.solver
-        while True:
-            try:
-                outcome = solver.minimize(counted, x0, on_iteration)
-            except _Diverged:
-                nan = float("nan")
-                state.histories[0].append(
-                    {"epoch": iterations + 1, "train_loss": nan, "penalty": nan, "objective": nan}
-                )
-                self.retire(["diverged"], iterations + 1)
-                return
-            except _Stopped:
-                reasons = dict(self.stop_requests)
-                self.stop_requests.clear()
-                self.retire(["stopped"], iterations, reasons)
-                return
-            except _AlphaChanged as change:
-                # A callback changed alpha: the curvature pairs L-BFGS holds describe the old
-                # objective, so it starts afresh from here on what is left of its budget.
-                x0, solver = change.x, self.solver.rest(iterations, evaluations)
-                if solver.max_iter > 0 and solver.max_fun > 0:
-                    continue
-                self.lbfgs_message = "the iterations or evaluations allowed were spent"
-                self.retire(["max_iter"], iterations)
-                return
-            break
-        self.lbfgs_message = outcome.message
-        self.retire([outcome.status], iterations)
-
-
-class _Diverged(Exception):
-    """Raised inside the full-batch solver's functions: the objective became non-finite."""
-
-
-class _Stopped(Exception):
-    """Raised after a full-batch iteration: a callback stopped the member."""
-
-
-class _AlphaChanged(Exception):
-    """Raised after a full-batch iteration: a callback changed alpha at the point ``x``."""
-
-    def __init__(self, x: np.ndarray) -> None:
-        super().__init__()
-        self.x = x
+        """The full-batch solver on the single member's training rows (:mod:`~netreg.engine.full_batch`)."""
+        fit_full_batch(self)
