@@ -4,6 +4,8 @@ The solver minimizes the objective as a function of the flat parameter vector, c
 same :func:`~netreg.engine.step.loss_and_grads` as a minibatch step. After each iteration the
 trainer records it and notifies the callbacks; a callback that stops the member ends the run,
 and one that changes its alpha restarts the solver at the new objective from the current point.
+Once a callback has changed alpha, a converged run shows the callbacks its final point once
+more, as one more iteration, so that they can change alpha at weights that have settled.
 """
 
 from __future__ import annotations
@@ -83,11 +85,23 @@ def fit_full_batch(trainer: Trainer) -> None:
             trainer.alpha_changes.clear()
             raise _AlphaChanged(xk.copy())
 
-    x0 = torch.cat([p.detach().flatten() for p in params]).to(torch.float64).cpu().numpy()
+    def current() -> np.ndarray:
+        return torch.cat([p.detach().flatten() for p in params]).to(torch.float64).cpu().numpy()
+
+    def minimize(solver: Any, x0: np.ndarray) -> Any:
+        outcome = solver.minimize(counted, x0, on_iteration)
+        if outcome.status == "converged" and trainer.population.records_alphas(state.ids[0]):
+            # A callback adapts alpha: it sees the converged point once more, as the next
+            # iteration (the weights have settled at this alpha), and may change alpha there.
+            if iterations < trainer.solver.max_iter:
+                on_iteration(current())
+        return outcome
+
+    x0 = current()
     solver = trainer.solver
     while True:
         try:
-            outcome = solver.minimize(counted, x0, on_iteration)
+            outcome = minimize(solver, x0)
         except _Diverged:
             nan = float("nan")
             state.histories[0].append({"epoch": iterations + 1, "train_loss": nan, "penalty": nan, "objective": nan})

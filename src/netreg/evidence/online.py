@@ -14,9 +14,11 @@ Where alpha and the weights have settled, the evidence is stationary in alpha: t
 alpha maximizes the evidence of the weights it ends with. The engine's loop is unchanged:
 this is a callback like any other, and the engine knows no evidence.
 
-With ``solver="lbfgs"`` an epoch is an L-BFGS iteration; each change of alpha restarts L-BFGS
-at the new objective (the engine does), and a change smaller than ``tol`` (relative) is not
-made, so that L-BFGS converges once alpha has.
+With ``solver="lbfgs"`` an epoch is an L-BFGS iteration, and alpha is re-estimated as MacKay
+did it: once the weights have settled at the current alpha (an iteration lowered the objective
+by less than ``settle``, relative, before L-BFGS's own ``ftol`` stops it); each change restarts
+L-BFGS at the new objective (the engine does), and a change smaller than ``tol`` (relative) is
+not made, so that L-BFGS converges once alpha has.
 """
 
 from __future__ import annotations
@@ -37,26 +39,37 @@ from netreg.evidence.network import stack_members
 from netreg.exceptions import invalid
 from netreg.losses import Task
 
-__all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha"]
+__all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha", "SETTLE"]
+
+#: L-BFGS's weights count as settled at an alpha once an iteration lowers the objective by less
+#: than this (relative): 45 times SciPy's ``ftol``, so that it comes before L-BFGS stops.
+SETTLE = 1e-7
 
 
 @dataclass(frozen=True)
 class AlphaSchedule:
-    """When alpha is re-estimated: at epochs ``burn_in, burn_in + every, ...`` up to ``last``.
+    """When alpha is re-estimated: at epochs ``burn_in, burn_in + every, ...`` up to ``last``;
+    with ``settle``, only at those where the objective fell by less than ``settle`` (relative).
 
     Examples
     --------
     >>> schedule = AlphaSchedule(burn_in=6, every=3, last=24)
     >>> [epoch for epoch in range(1, 31) if schedule.due(epoch)]
     [6, 9, 12, 15, 18, 21, 24]
+    >>> AlphaSchedule(burn_in=2, every=1, last=10, settle=1e-7).due(5, decrease=1e-3)
+    False
     """
 
     burn_in: int
     every: int
     last: int
+    settle: float | None = None
 
-    def due(self, epoch: int) -> bool:
-        """Whether alpha is re-estimated after ``epoch``."""
+    def due(self, epoch: int, decrease: float = 0.0) -> bool:
+        """Whether alpha is re-estimated after ``epoch``, whose objective fell by ``decrease``
+        relative to the epoch before."""
+        if self.settle is not None and not decrease < self.settle:
+            return False
         return self.burn_in <= epoch <= self.last and (epoch - self.burn_in) % self.every == 0
 
 
@@ -64,19 +77,19 @@ def alpha_schedule(max_iter: int, *, full_batch: bool = False) -> AlphaSchedule:
     """The default schedule of a run of ``max_iter`` epochs.
 
     Minibatch solvers: seven re-estimates, after the first 20 % of the epochs, every 10 %,
-    the last 20 % held. L-BFGS (``full_batch``): after every iteration but the first, the
-    last 20 % held (each change restarts L-BFGS; changes below the callback's ``tol`` are not
-    made).
+    the last 20 % held. L-BFGS (``full_batch``): after any iteration but the first that
+    lowered the objective by less than 1e-7 (relative; L-BFGS's own ``ftol`` is 2.2e-9), the
+    last 20 % held.
 
     Examples
     --------
     >>> alpha_schedule(30), alpha_schedule(200, full_batch=True)
-    (AlphaSchedule(burn_in=6, every=3, last=24), AlphaSchedule(burn_in=2, every=1, last=160))
+    (AlphaSchedule(burn_in=6, every=3, last=24, settle=None), AlphaSchedule(burn_in=2, every=1, last=160, settle=1e-07))
     """
     max_iter = check_int(max_iter, "max_iter", low=1)
     hold = math.ceil(0.2 * max_iter)
     if full_batch:
-        return AlphaSchedule(burn_in=min(2, max_iter), every=1, last=max(1, max_iter - hold))
+        return AlphaSchedule(burn_in=min(2, max_iter), every=1, last=max(1, max_iter - hold), settle=SETTLE)
     return AlphaSchedule(
         burn_in=max(1, math.ceil(0.2 * max_iter)), every=max(1, round(0.1 * max_iter)), last=max(1, max_iter - hold)
     )
@@ -163,14 +176,22 @@ class EvidenceAlpha(Callback):
         self.paths: dict[int, list[dict[str, Any]]] = {}
         self.final: dict[int, FixedPoint] = {}
         self._data: EvidenceData | None = None
+        self._objectives: dict[int, float] = {}  # each member's objective of the epoch before
 
     def on_epoch_end(
         self, epoch: int, records: Mapping[int, Mapping[str, Any]], *, population: Population | None = None
     ) -> None:
         """Re-estimate the running members' alphas when the schedule says so."""
-        if population is None or not self.schedule.due(epoch):
+        if population is None:
             return
+        decreases = {}
+        for member, record in records.items():
+            before, now = self._objectives.get(member), record.get("objective", math.nan)
+            decreases[member] = math.inf if before is None else (before - now) / max(abs(before), abs(now), 1.0)
+            self._objectives[member] = now
         for member in population.running:
+            if not self.schedule.due(epoch, decreases.get(member, math.inf)):
+                continue
             names = population.penalized
             current = population.alphas(member)
             step = self.evaluate(population.state_dict(member), [current[name] for name in names])
@@ -193,6 +214,7 @@ class EvidenceAlpha(Callback):
             self.paths.setdefault(member, []).append(record)
             if max(abs(n / o - 1.0) for n, o in zip(new, step.alphas)) > self.tol:
                 population.set_alpha(member, dict(zip(names, new)) if self.layerwise else new[0])
+                self._objectives.pop(member)  # the objective changes with alpha: no decrease to judge
 
     def on_member_end(self, result: MemberResult, *, population: Population | None = None) -> None:
         """The evidence of the finished member at its kept weights and the alphas they trained at
