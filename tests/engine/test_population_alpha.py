@@ -110,6 +110,8 @@ def test_lbfgs_restarts_at_the_new_alpha_and_ends_at_its_minimizer():
     assert result.status == "converged" and result.n_iter > 3
     np.testing.assert_allclose(result.state_dict["layers.0.weight"].numpy()[0], ridge.coef_, rtol=1e-7)
     assert result.history[-1]["alphas"] == {"layers.0.weight": 30.0}
+    # Converged after a change of alpha: the callbacks saw the final point once more.
+    assert result.history[-1]["objective"] == result.history[-2]["objective"]
 
 
 def test_a_changed_alpha_restarts_the_count_of_epochs_without_progress(digits):
