@@ -43,9 +43,10 @@ __all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
 
 
 def _cv_params(params: tuple[Param, ...]) -> tuple[tuple[Param, ...], tuple[Param, ...]]:
-    """The plain estimator's parameters the CV estimator shares (all but ``alpha``), and the
-    CV estimator's own signature: the shared ones with the sweep's after the positional two."""
-    shared = tuple(param for param in params if param.name != "alpha")
+    """The plain estimator's parameters the CV estimator shares (all but ``alpha`` and
+    ``auto_alpha``), and the CV estimator's own signature: the shared ones with the sweep's
+    after the positional two."""
+    shared = tuple(param for param in params if param.name not in ("alpha", "auto_alpha"))
     return shared, shared[:N_POSITIONAL] + CV_PARAMS + shared[N_POSITIONAL:]
 
 
