@@ -23,6 +23,9 @@ Engine (:mod:`netreg.engine`)
     get, and the result types.
 History (:mod:`netreg.history`)
     ``History``.
+Displays (:mod:`netreg.display`)
+    ``ValidationCurveDisplay``, ``WeightNormDisplay``, ``LearningCurveDisplay``,
+    ``AlphaPathDisplay``: the report's figures in a notebook, in scikit-learn's convention.
 Report (:mod:`netreg.report`)
     ``report_run``, ``write_report``: the figures and the HTML page of a sweep.
 Tables and run folders (:mod:`netreg.io`)
@@ -36,6 +39,7 @@ Errors (:mod:`netreg.exceptions`)
 
 from netreg import conventions
 from netreg._version import __version__
+from netreg.display import AlphaPathDisplay, LearningCurveDisplay, ValidationCurveDisplay, WeightNormDisplay
 from netreg.engine import (
     Callback,
     MemberResult,
@@ -81,6 +85,10 @@ __all__ = [
     "NetRegRegressor",
     "NetRegClassifierCV",
     "NetRegRegressorCV",
+    "ValidationCurveDisplay",
+    "WeightNormDisplay",
+    "LearningCurveDisplay",
+    "AlphaPathDisplay",
     "L2",
     "L1",
     "ElasticNet",

@@ -38,6 +38,7 @@ from netreg.tuning.progress import VerboseSweep
 from netreg.tuning.results import SweepResult
 from netreg.tuning.search_results import search_cv_results
 from netreg.tuning.sweep import run_sweep
+from netreg.tuning.views import SearchViews
 
 __all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
 
@@ -50,8 +51,9 @@ def _cv_params(params: tuple[Param, ...]) -> tuple[tuple[Param, ...], tuple[Para
     return shared, shared[:N_POSITIONAL] + CV_PARAMS + shared[N_POSITIONAL:]
 
 
-class _BaseNetRegCV(BaseEstimator):
-    """What both CV estimators share: the sweep, the choice of alpha and the refit."""
+class _BaseNetRegCV(SearchViews, BaseEstimator):
+    """What both CV estimators share: the sweep, the choice of alpha and the refit; their
+    report and notebook summary (:class:`~netreg.tuning.views.SearchViews`)."""
 
     _estimator_class: type[NetRegClassifier] | type[NetRegRegressor]
     _default_scoring: str
