@@ -94,6 +94,12 @@ SEED = "expected a seed from 0 to 4294967295 such as 0; got"
             "netreg may take (half the memory available) (see netreg train --help)",
         ),
         (
+            ["tune", "ok.csv", "--target", "label", "--hidden", ",".join(["1"] * 20_000), "--out", "run"],
+            "netreg tune: error: argument --hidden: expected at most 1000 hidden layers (a plain MLP that deep does "
+            "not train, and every layer adds time to every step); got 20,000 layers ('1,1,1,1,1,1,1,1,1,1,'...) (see "
+            "netreg tune --help)",
+        ),
+        (
             ["train", "lists.parquet", "--target", "label", "--out", "run"],
             "netreg train: error: `lists.parquet`: target column 'label' holds a value of type ndarray (row 0, "
             "counting from 0, header excluded: array([1, 2])); expected one number or label per row.",
