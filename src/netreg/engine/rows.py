@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from netreg import memory
 from netreg.losses import Task
 
-__all__ = ["Rows", "evaluate", "epoch_batches", "take_rows"]
+__all__ = ["Rows", "EVAL_COPIES", "eval_chunk", "evaluate", "epoch_batches", "take_rows"]
 
 Forward = Callable[[Tensor, bool], Tensor]
 
@@ -121,6 +123,28 @@ def take_rows(data: Tensor, index: Tensor | slice) -> Tensor:
     if isinstance(index, slice) or not isinstance(data, Tensor):  # a SparseRows indexes itself
         return data[index]
     return data.index_select(0, index.flatten()).view(*index.shape, *data.shape[1:])
+
+
+#: Copies of an evaluation chunk's inputs at once, counted in the run's dtype: the rows as
+#: read (float64 on a CPU, which reads ``X`` in place) and cast to the run's dtype.
+EVAL_COPIES = 3
+
+
+def eval_chunk(X: Any, dtype: torch.dtype, n_members: int, eval_batch_size: int) -> int:
+    """Rows per member of an evaluation chunk: ``eval_batch_size // n_members``, fewer when the
+    chunk's inputs (``n_members`` times the rows of ``X``, in ``dtype``) would not fit in the
+    budget of ``X``'s device (a sparse ``X`` of a million columns: 4096 rows made dense were
+    16 GB), at least one.
+
+    Examples
+    --------
+    >>> eval_chunk(torch.zeros(10, 3), torch.float32, 2, 4096)
+    2048
+    """
+    values = n_members * math.prod(X.shape[1:])
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    fits = memory.block_rows(values * itemsize, EVAL_COPIES, memory.device_budget(X.device))
+    return max(1, min(eval_batch_size // n_members, fits))
 
 
 @torch.no_grad()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import scipy.sparse as sp
 import torch
 
 from netreg import memory, nets
@@ -134,7 +135,7 @@ def _values_per_row(plan: SweepPlan) -> int:
     if isinstance(plan.template, MLP):
         return nets.values_per_row(plan.template)
     # Any other module: count the outputs of its leaf modules on one row.
-    counts = [plan.X[0].size]
+    counts = [math.prod(plan.X.shape[1:])]
     leaves = [m for m in plan.template.modules() if not any(True for _ in m.children())]
     hooks = [m.register_forward_hook(lambda _, __, out: counts.append(_size(out))) for m in leaves]
     parameter = next(plan.template.parameters(), None)
@@ -142,7 +143,8 @@ def _values_per_row(plan: SweepPlan) -> int:
     training = plan.template.training
     try:
         with torch.no_grad():
-            plan.template.eval()(torch.as_tensor(plan.X[:1], dtype=dtype))
+            first = plan.X[:1].toarray() if sp.issparse(plan.X) else plan.X[:1]
+            plan.template.eval()(torch.as_tensor(first, dtype=dtype))
     finally:
         plan.template.train(training)
         for hook in hooks:
