@@ -158,6 +158,31 @@ def test_a_network_too_large_for_the_machine_is_refused_before_training(folder, 
     assert snapshot(folder) == before
 
 
+def test_a_file_of_more_rows_than_memory_is_refused_before_reading_and_leaves_nothing(folder, capsys, snapshot, budget):
+    # A 2.6 MB compressed NPZ of 300 million rows was read, opened the store and was killed at 24 GB.
+    import io
+    import zipfile
+
+    def header(shape, dtype):
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
+        return buffer.getvalue()
+
+    with zipfile.ZipFile(folder / "huge.npz", "w") as archive:  # the headers of 300 million rows, no data
+        archive.writestr("X.npy", header((300_000_000, 2), "<f8"))
+        archive.writestr("target.npy", header((300_000_000,), "<i8"))
+    budget(1)
+    before = snapshot(folder)
+    status, _, err = run(capsys, "tune", "huge.npz", "--target", "target", "--out", "run", *FAST)
+    assert (status, err) == (
+        2,
+        "netreg tune: error: `huge.npz`: 300,000,000 rows x 3 columns need about 26.8 GiB to read and encode (4 "
+        "copies of 8-byte values); expected a table within the 1.0 GiB netreg may take (half the memory available). "
+        "Use a sample of the rows, or fewer columns.",
+    )
+    assert snapshot(folder) == before  # no run folder, no sweep.sqlite, -wal or -shm
+
+
 @pytest.fixture()
 def trained(folder, capsys):
     assert run(capsys, "train", "ok.csv", "--target", "label", "--out", "run", *FAST)[0] == 0

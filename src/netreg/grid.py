@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, svds
 
+from netreg import memory
 from netreg._checks import check_alpha, check_int
 from netreg.exceptions import invalid
 
@@ -32,6 +33,9 @@ LOW_FACTOR, HIGH_FACTOR = 1e-5, 1.0
 #: store; a finer grid than this does not move the choice, and a typo (``alphas=100000000``)
 #: would plan billions of networks before training one.
 MAX_ALPHAS = 10_000
+#: Copies of a dense X the default grid's scale takes: the centered X, and the copy the
+#: singular value solver overwrites.
+GRID_COPIES = 2
 
 
 def default_alphas(X: Any, n_alphas: int = 16) -> np.ndarray:
@@ -58,9 +62,26 @@ def default_alphas(X: Any, n_alphas: int = 16) -> np.ndarray:
         scale = _sparse_top_eigenvalue(sp.csr_matrix(X, dtype=np.float64)) or 1.0
     else:
         X = X.reshape(len(X), -1)  # rows of any shape (images) count as their values
+        _check_grid_memory(X, n_alphas)
         centered = X - X.mean(axis=0)
         scale = float(np.linalg.norm(centered, ord=2) ** 2) or 1.0
     return np.logspace(math.log10(LOW_FACTOR * scale), math.log10(HIGH_FACTOR * scale), n_alphas)
+
+
+def _check_grid_memory(X: np.ndarray, n_alphas: int) -> None:
+    """Refuse a dense ``X`` whose :data:`GRID_COPIES` copies (the centered matrix, and the one
+    the singular value solver overwrites) would not fit in the memory budget."""
+    needed, budget = GRID_COPIES * 8 * X.size, memory.memory_budget()
+    if needed > budget:
+        raise invalid(
+            "alphas",
+            "a list of alphas for an X this large",
+            got=(
+                f"alphas={n_alphas}: the default grid's scale (the centered X's largest singular value) takes "
+                f"{GRID_COPIES} copies of its {X.shape[0]:,} x {X.shape[1]:,} values, about {memory.size_text(needed)}, "
+                f"over the {memory.size_text(budget)} netreg may take (half the memory available)"
+            ),
+        )
 
 
 def _sparse_top_eigenvalue(X: sp.csr_matrix) -> float:
