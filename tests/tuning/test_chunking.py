@@ -62,18 +62,25 @@ def test_a_sweep_whose_rows_do_not_fit_is_refused_before_its_store_exists(budget
     X, y = rng.normal(size=(1000, 3)), np.arange(1000) % 2
     store = tmp_path / "sweep.sqlite"
     search = NetRegClassifierCV(
-        hidden_layer_sizes=(4,), alphas=[0.1, 1.0], cv=2, max_iter=2, random_state=0, n_jobs=1, store=str(store)
+        hidden_layer_sizes=(4,),
+        alphas=[0.1, 1.0],
+        cv=2,
+        max_iter=2,
+        random_state=0,
+        n_jobs=1,
+        store=str(store),
+        chunk_size=4,
     )
-    budget(100 / 1024**2)  # 100 KiB: the data, its network and a member fit; 5 sets of 1000 rows at 32 bytes do not
+    budget(120 / 1024**2)  # 120 KiB: the data and a chunk of 4 members fit; 5 sets of 1000 rows at 32 bytes do not
     with refused(
         "1,000 rows trained in 1 chunk of 4 members at once, and refit, need about 156 KiB of row indices (32 bytes a "
-        "row per set of rows); expected a sweep within the 100 KiB netreg may take (half the memory available). Use "
+        "row per set of rows); expected a sweep within the 120 KiB netreg may take (half the memory available). Use "
         "a sample of the rows, fewer chunks at once (`n_jobs`), or a `chunk_size` that divides the number of alphas "
         "(the members of one fold share their rows)."
     ):
         search.fit(X, y)
     assert list(tmp_path.iterdir()) == []  # no sweep.sqlite, -wal or -shm
-    search.set_params(chunk_size=2).fit(X, y)  # one fold's alphas per chunk: 2 sets of rows, 62 KiB
+    search.set_params(chunk_size=None).fit(X, y)  # the default: chunks of one fold's alphas, 2 sets of rows, 62 KiB
     assert store.exists() and len(search.cv_results_["mean_test_score"]) == 2
 
 

@@ -47,7 +47,9 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
     On a GPU, as many as fit in half its free memory; on a CPU, as many as keep their
     working set within :data:`CACHE_BYTES`, in whole folds. With ``n_workers`` chunks
     trained side by side, a smaller size is taken when it finishes the sweep sooner
-    (:func:`balanced_size`). ``solver="lbfgs"`` trains one member at a time (its line
+    (:func:`balanced_size`). Where the rows of chunks that span folds would not fit
+    (:func:`rows_bytes`), chunks hold one fold's alphas (a divisor of their number), which
+    share one set of rows. ``solver="lbfgs"`` trains one member at a time (its line
     search would couple stacked members).
 
     Raises
@@ -67,14 +69,24 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
         return size
     device = resolve_device(plan.config.device)
     if device.type == "cuda":
-        return max(1, min(n_members, memory.device_budget(device) // member_bytes(plan)))
+        return _within_rows(plan, max(1, min(n_members, memory.device_budget(device) // member_bytes(plan))), 1)
     # On a CPU a population whose working set stays in cache trains faster per member than
     # a larger one (measured 10 % on 16 alphas x 5 folds of a 64-100-100-10 net: chunks of
     # 16 or 32 members against 80). Whole folds share their input batches, so round to them.
     size = max(1, min(n_members, MEMORY_BUDGET_BYTES // member_bytes(plan), CACHE_BYTES // member_bytes(plan)))
     n_alphas = len(plan.alphas)
     size = size - size % n_alphas if size >= n_alphas else size
-    return balanced_size(n_members, size, n_alphas, n_workers) if n_workers > 1 else size
+    size = balanced_size(n_members, size, n_alphas, n_workers) if n_workers > 1 else size
+    return _within_rows(plan, size, n_workers)
+
+
+def _within_rows(plan: SweepPlan, size: int, n_workers: int) -> int:
+    """``size``, or the largest divisor of the grid's size below it when the rows of chunks that
+    span folds (a set of rows per member) would not fit and those of one fold's alphas might."""
+    if rows_bytes(plan, size, n_workers) <= memory.device_budget(resolve_device(plan.config.device)):
+        return size
+    n_alphas = len(plan.alphas)
+    return max(d for d in range(1, min(size, n_alphas) + 1) if n_alphas % d == 0)
 
 
 def balanced_size(n_members: int, size: int, n_alphas: int, n_workers: int) -> int:
