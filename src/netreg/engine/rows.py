@@ -55,7 +55,8 @@ class Rows:
             index[k, : len(r)] = torch.as_tensor(r, dtype=torch.long)
             valid[k, : len(r)] = True
         index, valid = index.to(device), valid.to(device)
-        weight = torch.where(valid, sample_weight[index], torch.zeros((), dtype=sample_weight.dtype, device=device))
+        # In place: a (K, L) temporary less than torch.where's, per member and row of a sweep.
+        weight = sample_weight[index].masked_fill_(~valid, 0)
         return cls(index, weight, shared, len(rows))
 
     def take(self, positions: Tensor) -> Rows:
@@ -92,21 +93,21 @@ def epoch_batches(
     >>> index.tolist(), counts.tolist()
     ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]])
     """
-    orders = []
-    for member_rows, generator in zip(rows, generators):
-        if shuffle:
-            member_rows = member_rows[torch.randperm(len(member_rows), generator=generator)]
-        orders.append(member_rows)
-    longest = max(len(order) for order in orders)
+    drawn = list(zip(rows, generators))  # one generator for several members: one order
+    longest = max(len(member_rows) for member_rows, _ in drawn)
     size = longest if batch_size is None else min(batch_size, longest)
     steps = math.ceil(longest / size)
-    index = torch.full((len(orders), steps * size), -1, dtype=torch.long)
-    for k, order in enumerate(orders):
-        index[k, : len(order)] = order
+    index = torch.full((len(drawn), steps * size), -1, dtype=torch.long)
+    # Each member's order is written into the index as it is drawn: one member's shuffled
+    # copy at a time, not all K of them beside the index.
+    for k, (member_rows, generator) in enumerate(drawn):
+        if shuffle:
+            member_rows = member_rows[torch.randperm(len(member_rows), generator=generator)]
+        index[k, : len(member_rows)] = member_rows
     lengths = torch.tensor([len(member_rows) for member_rows in rows])
     starts = torch.arange(steps) * size
     counts = (lengths.unsqueeze(1) - starts).clamp(0, size)
-    return index.view(len(orders), steps, size).to(device), counts
+    return index.view(len(drawn), steps, size).to(device), counts
 
 
 def take_rows(data: Tensor, index: Tensor | slice) -> Tensor:
