@@ -19,10 +19,11 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
 from netreg import penalties
+from netreg._compat import check_sample_weight
 from netreg.engine import Callback, MemberResult, member_module, train_population
 from netreg.engine.threads import resolve_n_jobs
 from netreg.estimators.auto_alpha import (
@@ -121,7 +122,7 @@ class BaseNetReg(BaseEstimator):
             y=y,
             targets=targets,
             task=task,
-            sample_weight=np.asarray(_check_sample_weight(sample_weight, X, dtype=X.dtype)),
+            sample_weight=np.asarray(check_sample_weight(sample_weight, X, dtype=X.dtype)),
             penalty=self._penalty(),
             seed=seed,
             early_stopping=bool(self.early_stopping) and self.solver != "lbfgs",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor
 
+from netreg import _compat
 from netreg.penalties._scaled import add_scaled_grad_, add_term
 
 __all__ = [
@@ -129,7 +130,7 @@ def l2_penalty_grad_(
         # should pay for one fused kernel and nothing else.
         if alpha != 0:
             with torch.no_grad():
-                torch._foreach_add_(list(grads), list(weights), alpha=alpha / n_samples)
+                _compat.foreach_add_(list(grads), list(weights), alpha=alpha / n_samples)
         return
     elastic_net_penalty_grad_(weights, grads, alpha, l1_ratio=0.0, n_samples=n_samples)
 
