@@ -78,7 +78,10 @@ class SGDState:
     def member(self, position: int, names: list[str]) -> dict[str, Any]:
         """Member ``position``'s slice of the state, on CPU, to resume it later."""
         saved: dict[str, Any] = {
-            "momentum_buffers": {n: b[position].detach().cpu().clone() for n, b in zip(names, self.momentum_buffers)}
+            # strict=False: there are no buffers without momentum.
+            "momentum_buffers": {
+                n: b[position].detach().cpu().clone() for n, b in zip(names, self.momentum_buffers, strict=False)
+            }
         }
         if self.learning_rate is not None:
             saved["learning_rate"] = float(self.learning_rate[position])
@@ -89,7 +92,7 @@ class SGDState:
     def load_member_(self, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
         """Put a :meth:`member` slice back at ``position``; a slice may hold only some of the
         keys (``{"samples_seen": t}`` continues a schedule's count with fresh momentum)."""
-        for name, buffer in zip(names, self.momentum_buffers):
+        for name, buffer in zip(names, self.momentum_buffers, strict=False):  # no buffers without momentum
             if name in saved.get("momentum_buffers", {}):
                 buffer[position] = saved["momentum_buffers"][name]
         if self.learning_rate is not None:
@@ -137,15 +140,15 @@ class AdamState:
     def member(self, position: int, names: list[str]) -> dict[str, Any]:
         """Member ``position``'s slice of the state, on CPU, to resume it later."""
         return {
-            "exp_avg": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg)},
-            "exp_avg_sq": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg_sq)},
+            "exp_avg": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg, strict=True)},
+            "exp_avg_sq": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg_sq, strict=True)},
             "step": float(self.step[position]),
         }
 
     @torch.no_grad()
     def load_member_(self, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
         """Put a :meth:`member` slice back at ``position``."""
-        for name, m, v in zip(names, self.exp_avg, self.exp_avg_sq):
+        for name, m, v in zip(names, self.exp_avg, self.exp_avg_sq, strict=True):
             m[position] = saved["exp_avg"][name]
             v[position] = saved["exp_avg_sq"][name]
         self.step[position] = saved["step"]
@@ -277,5 +280,5 @@ class _restoring:
 
     def __exit__(self, *exc_info: object) -> None:
         if self.inactive is not None and exc_info[0] is None:
-            for tensor, saved in zip(self.tensors, self.saved):
+            for tensor, saved in zip(self.tensors, self.saved, strict=True):
                 tensor[self.inactive] = saved

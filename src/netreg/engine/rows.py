@@ -91,7 +91,8 @@ def epoch_batches(
     ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]])
     """
     orders = []
-    for member_rows, generator in zip(rows, generators):
+    # strict=False: one generator for members with the same rows draws the one shared order.
+    for member_rows, generator in zip(rows, generators, strict=False):
         if shuffle:
             member_rows = member_rows[torch.randperm(len(member_rows), generator=generator)]
         orders.append(member_rows)

@@ -208,7 +208,7 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         eval_rows={name: Rows.build(rows, sw, device) for name, rows in inputs.eval_rows.items()},
         n_samples=n_samples,
         alphas=alphas,
-        scales=dict(zip(penalized, scales)),
+        scales=dict(zip(penalized, scales, strict=True)),
         progress=Progress.start(n_members),
         last_good={name: t.detach().clone() for name, t in kept.items()},
         best={name: t.detach().clone() for name, t in kept.items()},

@@ -204,7 +204,8 @@ def make_init(params: Sequence[Param], n_positional: int = N_POSITIONAL) -> Call
     kinds += [inspect.Parameter.KEYWORD_ONLY] * (len(params) - n_positional)
     self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     signature = inspect.Signature(
-        [self_parameter] + [inspect.Parameter(p.name, kind, default=p.default) for p, kind in zip(params, kinds)]
+        [self_parameter]
+        + [inspect.Parameter(p.name, kind, default=p.default) for p, kind in zip(params, kinds, strict=True)]
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

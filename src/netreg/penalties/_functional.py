@@ -183,7 +183,7 @@ def elastic_net_penalty_grad_(
         raise ValueError(f"Got {len(weights)} weights but {len(grads)} gradients; expected one each.")
     scales = [
         _broadcastable(c, w) if isinstance(c, Tensor) else c
-        for c, w in zip(_coefficients(alpha, n_samples, weights), weights)
+        for c, w in zip(_coefficients(alpha, n_samples, weights), weights, strict=True)
     ]
     add_scaled_grad_(weights, grads, scales, l1_ratio=l1_ratio)
 
@@ -197,7 +197,7 @@ def _coefficients(alpha: AlphaLike, n_samples: float | Tensor, weights: list[Ten
     else:
         alphas = [alpha] * len(weights)
     coefs: list[float | Tensor] = []
-    for a, weight in zip(alphas, weights):
+    for a, weight in zip(alphas, weights, strict=True):
         if isinstance(a, Tensor) or isinstance(n_samples, Tensor):
             coefs.append(
                 torch.as_tensor(a, dtype=weight.dtype, device=weight.device)

@@ -141,10 +141,14 @@ def add_scaled_grad_(
     if not weights:
         return
     if any(isinstance(s, float | int) and s == 0 for s in scales):
-        kept = [(w, g, s) for w, g, s in zip(weights, grads, scales) if not (isinstance(s, float | int) and s == 0)]
+        kept = [
+            (w, g, s)
+            for w, g, s in zip(weights, grads, scales, strict=True)
+            if not (isinstance(s, float | int) and s == 0)
+        ]
         if not kept:
             return
-        weights, grads, scales = (list(column) for column in zip(*kept))
+        weights, grads, scales = (list(column) for column in zip(*kept, strict=True))
     if l1_ratio > 0.0:
         directions = _compat.foreach_sign(weights)
         if l1_ratio < 1.0:
@@ -160,7 +164,7 @@ def add_scaled_grad_(
     else:
         factors = [
             s if isinstance(s, Tensor) else torch.full((), s, dtype=w.dtype, device=w.device)
-            for s, w in zip(scales, weights)
+            for s, w in zip(scales, weights, strict=True)
         ]
         _compat.foreach_addcmul_(grads, directions, factors)
 

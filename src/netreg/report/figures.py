@@ -97,7 +97,7 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     axes = figure.subplots(1, 2)
     data: dict[str, Any] = {"alpha": np.asarray(result.alphas), "x": x}
     best = result.best_index
-    for ax, kind in zip(axes, ("score", "loss")):
+    for ax, kind in zip(axes, ("score", "loss"), strict=True):
         for part in ("train", "val"):
             column = "test" if part == "val" else part  # the validation folds are cv_results' "test"
             mean, std = np.asarray(cv[f"mean_{column}_{kind}"]), np.asarray(cv[f"std_{column}_{kind}"])
@@ -115,10 +115,10 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     data["stopped_at"] = np.asarray(result.stopped_at)
     if stopped.any():
         # Alphas successive halving stopped: their (partial) validation means, marked apart.
-        for ax, kind in zip(axes, ("score", "loss")):
+        for ax, kind in zip(axes, ("score", "loss"), strict=True):
             values = np.asarray(cv[f"mean_test_{kind}"])
             ax.plot(x[stopped], values[stopped], "x", ms=7, color="0.35", gid="stopped", label="stopped at a rung")
-            for xi, yi, epoch in zip(x[stopped], values[stopped], result.stopped_at[stopped]):
+            for xi, yi, epoch in zip(x[stopped], values[stopped], result.stopped_at[stopped], strict=True):
                 ax.annotate(f"{epoch:.0f}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=7)
     data["threshold"] = result.threshold
     if result.threshold is not None:
@@ -197,7 +197,7 @@ def learning_curves(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     figure = new_figure(4.0 * len(featured) + 1.0, 4.0)
     axes = np.atleast_1d(figure.subplots(1, len(featured), sharey=True, squeeze=False)[0])
     panels = []
-    for ax, (index, roles) in zip(axes, featured):
+    for ax, (index, roles) in zip(axes, featured, strict=True):
         member = representative_member(result, index)
         alpha = float(result.alphas[index])
         panel: dict[str, Any] = {"alpha_index": index, "alpha": alpha, "roles": roles, "fold": None, "status": None}
@@ -261,7 +261,7 @@ def weight_histograms(result: SweepResult, store: SweepStore) -> tuple[Figure, d
     data: dict[str, Any] = {"layers": {}}
     if not layers:
         axes[0].text(0.5, 0.5, "no penalized weights recorded yet", transform=axes[0].transAxes, ha="center")
-    for ax, layer in zip(axes, layers):
+    for ax, layer in zip(axes, layers, strict=False):  # without layers, one axis holds the note above
         values = {i: weights[i][layer].detach().double().numpy().ravel() for i, _, _ in featured}
         finite = np.concatenate([v[np.isfinite(v)] for v in values.values()] or [np.zeros(0)])
         bins = np.histogram_bin_edges(finite if finite.size else [0.0], bins=60)

@@ -215,7 +215,7 @@ class SweepStore:
         rows = self._connection.execute(
             f"SELECT {', '.join(selected)} FROM members ORDER BY alpha_index, fold"
         ).fetchall()
-        return [MemberRecord.from_row(dict(zip(columns, row))) for row in rows]
+        return [MemberRecord.from_row(dict(zip(columns, row, strict=True))) for row in rows]
 
     def weights(self, alpha_index: int, fold: int) -> dict[str, torch.Tensor]:
         """The kept weights of one member."""
