@@ -87,7 +87,7 @@ def torch_mlp(n_features: int, n_classes: int) -> nn.Module:
     """The benchmark's network as a plain torch module (for skorch)."""
     sizes = [n_features, *HIDDEN]
     layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     return nn.Sequential(*layers, nn.Linear(sizes[-1], n_classes))
 

@@ -193,7 +193,7 @@ def report(datasets: tuple[Dataset, ...], results: dict) -> None:
             if not fits:
                 cells.append(f"{'not available':>20}")
                 continue
-            gains = [better(data.task) * (f.primary - r) for f, r in zip(fits, reference)]
+            gains = [better(data.task) * (f.primary - r) for f, r in zip(fits, reference, strict=True)]
             gain, gain_se = mean_se(gains)
             within = gain >= -ref_se  # no worse than the grid's mean by more than the grid's standard error
             verdicts[method].append(within)

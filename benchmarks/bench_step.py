@@ -67,7 +67,7 @@ def penalty_step_costs(repeats: int, n_steps: int) -> dict[str, float]:
 
     times: dict[str, list[float]] = {"no penalty": [], "naive autograd penalty": [], "netreg fused": []}
     for _ in range(repeats):
-        for name, step in zip(times, (plain, naive, fused)):
+        for name, step in zip(times, (plain, naive, fused), strict=True):
             times[name].append(time_steps(step, n_steps))
     return {name: statistics.median(values) for name, values in times.items()}
 

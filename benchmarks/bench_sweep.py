@@ -63,7 +63,7 @@ def sweep_flops(plan, epochs: int) -> float:
     is scored once more at its end on its training and held-out rows.
     """
     sizes = [plan.X.shape[1], *HIDDEN, len(np.unique(plan.targets))]
-    products = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    products = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     first = sizes[0] * sizes[1]
     total = 0.0
     for _, fold in plan.keys:

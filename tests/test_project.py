@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+import torch
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +28,29 @@ def test_readme_opens_with_the_demo_and_test_commands_and_ci_runs_the_latter():
     assert demo.endswith("netreg demo")
     ci_lines = [line for line in (ROOT / ".ci/run").read_text().splitlines() if line and not line.startswith("#")]
     assert tests in ci_lines
+    # Both install the torch that CI tests (a bare `pip install -e .` takes the newest, a CUDA build).
+    assert " -c .ci/constraints.txt " in demo and " -c .ci/constraints.txt " in tests
+
+
+def _torch_pin():
+    lines = (ROOT / ".ci/constraints.txt").read_text().splitlines()
+    (pin,) = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+    (exact,) = pin.specifier
+    assert pin.name == "torch" and exact.operator == "=="
+    return Version(exact.version)
+
+
+def test_torch_is_required_as_a_range_from_the_release_ci_pins():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (torch_requirement,) = [r for r in map(Requirement, dependencies) if r.name == "torch"]
+    (lower,) = torch_requirement.specifier  # one bound: no exact pin, no upper bound
+    assert lower.operator == ">="
+    assert Version(lower.version) == _torch_pin()  # CI tests the oldest release netreg accepts
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="CI installs the pinned torch; a developer may run any")
+def test_ci_runs_the_torch_its_constraints_file_pins():
+    assert Version(torch.__version__).release == _torch_pin().release
 
 
 @pytest.mark.skipif(

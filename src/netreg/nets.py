@@ -107,7 +107,7 @@ class MLP(nn.Module):
         self.dropout = check_float(dropout, "dropout", low=0.0, high=1.0, high_open=True)
         check_network_memory(self.n_features, self.hidden_layer_sizes, self.n_outputs)
         sizes = [self.n_features, *self.hidden_layer_sizes, self.n_outputs]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -142,7 +142,7 @@ def parameter_count(n_features: int, hidden_layer_sizes: Sequence[int], n_output
     139
     """
     sizes = [int(n_features), *(int(size) for size in hidden_layer_sizes), int(n_outputs)]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def check_network_memory(n_features: int, hidden_layer_sizes: Sequence[int], n_outputs: int) -> None:

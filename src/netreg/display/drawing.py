@@ -129,7 +129,7 @@ def draw_validation_curve(ax: Any, result: SweepResult, kind: str = "score") -> 
         # Alphas successive halving stopped: their (partial) validation means, marked apart.
         values = np.asarray(cv[f"mean_test_{kind}"])
         ax.plot(x[stopped], values[stopped], "x", ms=7, color="0.35", gid="stopped", label="stopped at a rung")
-        for xi, yi, epoch in zip(x[stopped], values[stopped], result.stopped_at[stopped]):
+        for xi, yi, epoch in zip(x[stopped], values[stopped], result.stopped_at[stopped], strict=True):
             ax.annotate(f"{epoch:.0f}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=7)
     if kind == "score" and result.threshold is not None:
         ax.axhline(result.threshold, ls=":", lw=1.4, color="tab:red", gid="threshold", label="1-SE threshold")

@@ -97,7 +97,7 @@ class DropoutCall:
 def _arguments(function: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     names = _CALLS[function][2]
     bound = {name: _DEFAULTS.get(name) for name in names}
-    bound.update(zip(names, args))
+    bound.update(zip(names, args, strict=False))  # the positional arguments name the first parameters
     bound.update(kwargs)
     return bound
 

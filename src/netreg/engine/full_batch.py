@@ -43,7 +43,7 @@ def fit_full_batch(trainer: Trainer) -> None:
     def load(flat: np.ndarray) -> None:
         values = torch.as_tensor(flat, dtype=inputs.dtype, device=inputs.device)
         with torch.no_grad():
-            for p, chunk in zip(params, values.split(sizes)):
+            for p, chunk in zip(params, values.split(sizes), strict=True):
                 p.copy_(chunk.view_as(p))
 
     def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:

@@ -261,7 +261,7 @@ class Trainer:
         records = epoch_records(state.ids, epoch, columns, norms, state.penalized)
         for position, member in enumerate(state.ids):
             if self.population.records_alphas(member):  # a callback changed its alpha (Population.set_alpha)
-                records[member]["alphas"] = dict(zip(state.penalized, state.alphas[position].tolist()))
+                records[member]["alphas"] = dict(zip(state.penalized, state.alphas[position].tolist(), strict=True))
             state.histories[position].append(records[member])
         self.callbacks.notify("on_epoch_end", epoch, records)
         return objective, finite, held_out

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from netreg import _compat
+
 __all__ = ["SGDState", "AdamState", "sgd_step_", "adam_step_"]
 
 
@@ -76,7 +78,10 @@ class SGDState:
     def member(self, position: int, names: list[str]) -> dict[str, Any]:
         """Member ``position``'s slice of the state, on CPU, to resume it later."""
         saved: dict[str, Any] = {
-            "momentum_buffers": {n: b[position].detach().cpu().clone() for n, b in zip(names, self.momentum_buffers)}
+            # strict=False: there are no buffers without momentum.
+            "momentum_buffers": {
+                n: b[position].detach().cpu().clone() for n, b in zip(names, self.momentum_buffers, strict=False)
+            }
         }
         if self.learning_rate is not None:
             saved["learning_rate"] = float(self.learning_rate[position])
@@ -87,7 +92,7 @@ class SGDState:
     def load_member_(self, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
         """Put a :meth:`member` slice back at ``position``; a slice may hold only some of the
         keys (``{"samples_seen": t}`` continues a schedule's count with fresh momentum)."""
-        for name, buffer in zip(names, self.momentum_buffers):
+        for name, buffer in zip(names, self.momentum_buffers, strict=False):  # no buffers without momentum
             if name in saved.get("momentum_buffers", {}):
                 buffer[position] = saved["momentum_buffers"][name]
         if self.learning_rate is not None:
@@ -135,15 +140,15 @@ class AdamState:
     def member(self, position: int, names: list[str]) -> dict[str, Any]:
         """Member ``position``'s slice of the state, on CPU, to resume it later."""
         return {
-            "exp_avg": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg)},
-            "exp_avg_sq": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg_sq)},
+            "exp_avg": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg, strict=True)},
+            "exp_avg_sq": {n: t[position].detach().cpu().clone() for n, t in zip(names, self.exp_avg_sq, strict=True)},
             "step": float(self.step[position]),
         }
 
     @torch.no_grad()
     def load_member_(self, position: int, names: list[str], saved: Mapping[str, Any]) -> None:
         """Put a :meth:`member` slice back at ``position``."""
-        for name, m, v in zip(names, self.exp_avg, self.exp_avg_sq):
+        for name, m, v in zip(names, self.exp_avg, self.exp_avg_sq, strict=True):
             m[position] = saved["exp_avg"][name]
             v[position] = saved["exp_avg_sq"][name]
         self.step[position] = saved["step"]
@@ -167,18 +172,18 @@ def sgd_step_(
     ``lr`` is a float, or a ``(K,)`` tensor of the members' own step sizes (a schedule)."""
     with _restoring(params, state.tensors(), active):
         if momentum > 0:
-            torch._foreach_mul_(state.momentum_buffers, momentum)
-            torch._foreach_add_(state.momentum_buffers, grads)
+            _compat.foreach_mul_(state.momentum_buffers, momentum)
+            _compat.foreach_add_(state.momentum_buffers, grads)
             if nesterov:
-                directions = torch._foreach_add(grads, state.momentum_buffers, alpha=momentum)
+                directions = _compat.foreach_add(grads, state.momentum_buffers, alpha=momentum)
             else:
                 directions = state.momentum_buffers
         else:
             directions = grads
         if isinstance(lr, Tensor):
-            torch._foreach_sub_(params, torch._foreach_mul(directions, [_per_member(lr, p) for p in params]))
+            _compat.foreach_sub_(params, _compat.foreach_mul(directions, [_per_member(lr, p) for p in params]))
         else:
-            torch._foreach_add_(params, directions, alpha=-lr)
+            _compat.foreach_add_(params, directions, alpha=-lr)
 
 
 @torch.no_grad()
@@ -207,18 +212,19 @@ def adam_step_(
 
     When every member takes the step and all have taken the same number of steps (the
     usual case), PyTorch's fused Adam kernel does it in one pass over the tensors, instead
-    of the nine passes of the multi-tensor path below.
+    of the nine passes of the multi-tensor path below (which is also the path of a torch
+    without that kernel, :data:`netreg._compat.fused_adam_`).
     """
     if state.uniform is None:  # once after a change of members, not every step
         state.uniform = len(state.step) == 1 or bool((state.step == state.step[0]).all())
-    if fused and active is None and state.uniform:
+    if fused and _compat.fused_adam_ is not None and active is None and state.uniform:
         state.step.add_(1)
         count = [state.step[0]] * len(params)
         if epsilon_form == "sklearn":
             epsilon = epsilon / math.sqrt(1.0 - beta_2 ** float(state.step[0]))
         # The fused kernel reads memory densely: a transposed gradient (from a transposed
         # weight in the forward pass) must be made contiguous first.
-        torch._fused_adam_(
+        _compat.fused_adam_(
             params,
             [g.contiguous() for g in grads],
             state.exp_avg,
@@ -238,22 +244,22 @@ def adam_step_(
         state.uniform = False
     with _restoring(params, state.tensors(), active):
         state.step.add_(1)
-        torch._foreach_lerp_(state.exp_avg, grads, 1 - beta_1)
-        torch._foreach_mul_(state.exp_avg_sq, beta_2)
-        torch._foreach_addcmul_(state.exp_avg_sq, grads, grads, 1 - beta_2)
+        _compat.foreach_lerp_(state.exp_avg, grads, 1 - beta_1)
+        _compat.foreach_mul_(state.exp_avg_sq, beta_2)
+        _compat.foreach_addcmul_(state.exp_avg_sq, grads, grads, value=1 - beta_2)
         # Bias corrections in float64, as torch.optim.Adam computes them in Python floats.
         steps = state.step.to(torch.float64)
         step_size = (lr / (1 - beta_1**steps)).to(params[0].dtype)
         bias_correction2_sqrt = (1 - beta_2**steps).sqrt().to(params[0].dtype)
-        denominators = torch._foreach_sqrt(state.exp_avg_sq)
+        denominators = _compat.foreach_sqrt(state.exp_avg_sq)
         if epsilon_form == "sklearn":
-            torch._foreach_add_(denominators, epsilon)
-        torch._foreach_div_(denominators, [_per_member(bias_correction2_sqrt, p) for p in params])
+            _compat.foreach_add_(denominators, epsilon)
+        _compat.foreach_div_(denominators, [_per_member(bias_correction2_sqrt, p) for p in params])
         if epsilon_form != "sklearn":
-            torch._foreach_add_(denominators, epsilon)
-        updates = torch._foreach_div(state.exp_avg, denominators)
-        torch._foreach_mul_(updates, [_per_member(step_size, p) for p in params])
-        torch._foreach_sub_(params, updates)
+            _compat.foreach_add_(denominators, epsilon)
+        updates = _compat.foreach_div(state.exp_avg, denominators)
+        _compat.foreach_mul_(updates, [_per_member(step_size, p) for p in params])
+        _compat.foreach_sub_(params, updates)
 
 
 def _per_member(values: Tensor, like: Tensor) -> Tensor:
@@ -274,5 +280,5 @@ class _restoring:
 
     def __exit__(self, *exc_info: object) -> None:
         if self.inactive is not None and exc_info[0] is None:
-            for tensor, saved in zip(self.tensors, self.saved):
+            for tensor, saved in zip(self.tensors, self.saved, strict=True):
                 tensor[self.inactive] = saved

@@ -91,7 +91,7 @@ class Population:
         """A running member's current strength on each penalized parameter (``{name: alpha}``)."""
         state = self._state()
         position = self._position(member, "member")
-        return dict(zip(state.scales, state.alphas[position].tolist()))
+        return dict(zip(state.scales, state.alphas[position].tolist(), strict=True))
 
     def set_alpha(self, member: int, alpha: float | Mapping[str, float]) -> None:
         """Change a running member's alpha; it takes effect from the next step.
@@ -150,7 +150,7 @@ class Population:
         index = state.ids[position]
         if index not in self._changed:
             # From now on the member's records say their alphas: the earlier ones too.
-            before = dict(zip(names, state.alphas[position].tolist()))
+            before = dict(zip(names, state.alphas[position].tolist(), strict=True))
             for record in state.histories[position]:
                 record["alphas"] = dict(before)
             self._changed.add(index)

@@ -168,6 +168,6 @@ def epoch_records(
     for position, member in enumerate(ids):
         record: dict[str, Any] = {"epoch": epoch}
         record.update({key: column[position] for key, column in values.items()})
-        record["weight_norms"] = dict(zip(penalized, norm_rows[position]))
+        record["weight_norms"] = dict(zip(penalized, norm_rows[position], strict=True))
         records[member] = record
     return records

@@ -93,7 +93,8 @@ def epoch_batches(
     >>> index.tolist(), counts.tolist()
     ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]])
     """
-    drawn = list(zip(rows, generators))  # one generator for several members: one order
+    # strict=False: one generator for members with the same rows draws the one shared order.
+    drawn = list(zip(rows, generators, strict=False))
     longest = max(len(member_rows) for member_rows, _ in drawn)
     size = longest if batch_size is None else min(batch_size, longest)
     steps = math.ceil(longest / size)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from netreg import _compat
 from netreg.engine.optim import SGDState
 
 __all__ = ["SCHEDULES", "MIN_RATE", "invscaling_rates", "adaptive_rates", "set_rates_", "end_epoch_"]
@@ -82,7 +83,7 @@ def set_rates_(state: SGDState, rates: Tensor) -> None:
     if state.momentum_buffers and bool(changed.any()):
         buffers = state.momentum_buffers
         factor = ratio.to(buffers[0].device, buffers[0].dtype)
-        torch._foreach_mul_(buffers, [factor.reshape((-1,) + (1,) * (b.ndim - 1)) for b in buffers])
+        _compat.foreach_mul_(buffers, [factor.reshape((-1,) + (1,) * (b.ndim - 1)) for b in buffers])
     state.learning_rate = rates.clone()
     state.forget_step_size()
 

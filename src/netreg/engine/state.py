@@ -148,7 +148,7 @@ class PopulationState:
             self.n_samples[position : position + 1],
             [w[position : position + 1] for w in self.penalized_weights],
         )
-        for scale, value in zip(self.scales.values(), new):
+        for scale, value in zip(self.scales.values(), new, strict=True):
             scale[position] = value[0]
 
     def take(self, positions: Tensor | list[int]) -> PopulationState:
@@ -238,7 +238,7 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         eval_rows={name: Rows.build(rows, sw, device) for name, rows in inputs.eval_rows.items()},
         n_samples=n_samples,
         alphas=alphas,
-        scales=dict(zip(penalized, scales)),
+        scales=dict(zip(penalized, scales, strict=True)),
         progress=Progress.start(n_members),
         last_good={name: t.detach().clone() for name, t in kept.items()},
         best={name: t.detach().clone() for name, t in kept.items()},

@@ -19,10 +19,11 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
 from netreg import memory, penalties
+from netreg._compat import check_sample_weight
 from netreg.engine import Callback, member_module, train_population
 from netreg.engine.callbacks import check_callbacks
 from netreg.engine.threads import resolve_n_jobs
@@ -136,7 +137,7 @@ class BaseNetReg(BaseEstimator):
             layers = check_layer_alphas(self.alpha, [p.name for p in penalty.targets(template)])
             penalty = self._penalty(layers)
         seed, _ = draw_seed(self.random_state)
-        given = np.asarray(_check_sample_weight(sample_weight, X, dtype=X.dtype))
+        given = np.asarray(check_sample_weight(sample_weight, X, dtype=X.dtype))
         class_weight = self._class_weight(y, labels, task, incremental=incremental)
         return TrainingRequest(
             template=template.to(getattr(torch, self.dtype)),

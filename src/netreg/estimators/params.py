@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions, make_constraint
-from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
 from torch import nn
 
 from netreg._checks import check_depth, invalid
+from netreg._compat import HasMethods, Interval, Options, StrOptions, constraint_text, constraints_text, validate_params
 from netreg.exceptions import InvalidParameterError
 
 __all__ = [
@@ -215,7 +214,8 @@ def make_init(params: Sequence[Param], n_positional: int = N_POSITIONAL) -> Call
     kinds += [inspect.Parameter.KEYWORD_ONLY] * (len(params) - n_positional)
     self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     signature = inspect.Signature(
-        [self_parameter] + [inspect.Parameter(p.name, kind, default=p.default) for p, kind in zip(params, kinds)]
+        [self_parameter]
+        + [inspect.Parameter(p.name, kind, default=p.default) for p, kind in zip(params, kinds, strict=True)]
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -244,10 +244,7 @@ def validate_parameters(estimator: BaseEstimator) -> None:
     ...
     netreg.exceptions.InvalidParameterError: The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf), a str among {'auto'} or an instance of 'dict'. Got True instead.
     """
-    try:
-        estimator._validate_params()
-    except SklearnInvalidParameterError as error:
-        raise InvalidParameterError(str(error)) from None
+    validate_params(estimator)
     for name, constraint in estimator._parameter_constraints.items():
         value = getattr(estimator, name)
         real = (
@@ -256,8 +253,7 @@ def validate_parameters(estimator: BaseEstimator) -> None:
             else []
         )
         if real and isinstance(value, bool | np.bool_):
-            texts = [str(make_constraint(c)) for c in constraint]
-            allowed = texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"  # sklearn's words
+            allowed = constraints_text(constraint_text(c) for c in constraint)
             raise InvalidParameterError(
                 f"The {name!r} parameter of {type(estimator).__name__} must be {allowed}. Got {value!r} instead."
             )

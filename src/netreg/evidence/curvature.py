@@ -230,7 +230,7 @@ def _over_alphas(curvature: Curvature, alpha: Any, reduce) -> Tensor:
     columns = []
     for j in range(grid.shape[1]):
         a = grid[:, j : j + 1]
-        columns.append(sum(reduce(v, a, s) for v, s in zip(curvature.eigenvalues, curvature.shares)))
+        columns.append(sum(reduce(v, a, s) for v, s in zip(curvature.eigenvalues, curvature.shares, strict=True)))
     result = torch.stack(columns, dim=-1)
     return result if alphas.ndim == 2 else result.squeeze(-1)
 

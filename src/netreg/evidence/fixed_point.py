@@ -211,6 +211,6 @@ def _kfac(net: StackedMLP, data: EvidenceData, alpha: Tensor) -> tuple[Tensor, T
     """``log det`` and gamma of each layer's Kronecker-factored block."""
     curv = compute_curvature(net, data.x, data.weight, task=data.task, curvature="kfac")
     values = [block[0] for block in curv.eigenvalues]  # one block per layer, member 0
-    logdet = sum(torch.log(v + a).sum() for v, a in zip(values, alpha))
-    gamma = torch.stack([(v / (v + a)).sum() for v, a in zip(values, alpha)])
+    logdet = sum(torch.log(v + a).sum() for v, a in zip(values, alpha, strict=True))
+    gamma = torch.stack([(v / (v + a)).sum() for v, a in zip(values, alpha, strict=True)])
     return logdet, gamma

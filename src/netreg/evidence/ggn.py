@@ -137,14 +137,14 @@ def kfac_factors(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task
         rows = slice(start, start + step)
         inputs, factors = _output_factors(net, x[rows], task)
         root = weight[rows].sqrt()
-        for j, (a, s) in enumerate(zip(inputs, factors)):
+        for j, (a, s) in enumerate(zip(inputs, factors, strict=True)):
             # Weighted sums of outer products as one (batched) product of sqrt(w)-scaled rows:
             # several times faster than an einsum over the three operands.
             a = a * root.unsqueeze(-1)
             A[j] = A[j] + a.transpose(-1, -2) @ a
             s = (s * root[:, None, None]).flatten(1, 2)
             G[j] = G[j] + s.transpose(-1, -2) @ s
-    return [((a / weight.sum()).expand(K, -1, -1), g) for a, g in zip(A, G)]
+    return [((a / weight.sum()).expand(K, -1, -1), g) for a, g in zip(A, G, strict=True)]
 
 
 def exact_member_ggn(net: StackedMLP, x: Tensor, weight: Tensor, task: Task) -> Tensor:
@@ -156,7 +156,7 @@ def exact_member_ggn(net: StackedMLP, x: Tensor, weight: Tensor, task: Task) -> 
         rows = slice(start, start + step)
         inputs, factors = _output_factors(net, x[rows], task)
         columns = []
-        for a, s in zip(inputs, factors):
+        for a, s in zip(inputs, factors, strict=True):
             a = a.reshape(-1, a.shape[-1])  # the member axis (1) dropped
             columns.append((s[0].unsqueeze(-1) * a[:, None, None, :]).flatten(-2))
         scaled = torch.cat(columns, dim=-1) * weight[rows].sqrt()[:, None, None]

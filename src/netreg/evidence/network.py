@@ -184,7 +184,7 @@ def forward_records(net: StackedMLP, x: Tensor) -> tuple[list[Tensor], list[Tens
     """
     inputs, slopes = [x], []
     a = x
-    for j, (weight, bias) in enumerate(zip(net.weights, net.biases)):
+    for j, (weight, bias) in enumerate(zip(net.weights, net.biases, strict=True)):
         z = torch.matmul(a, weight.transpose(1, 2)) + bias.unsqueeze(1)
         if j == len(net.weights) - 1:
             return inputs, slopes, z

@@ -201,19 +201,19 @@ class EvidenceAlpha(Callback):
                 old
                 if math.isnan(target)
                 else math.exp((1 - self.damping) * math.log(old) + self.damping * math.log(target))
-                for old, target in zip(step.alphas, step.new_alphas)
+                for old, target in zip(step.alphas, step.new_alphas, strict=True)
             ]
             record = {
                 "epoch": epoch,
-                "alphas": dict(zip(names, new)),
-                "gamma": dict(zip(names, step.gamma)),
+                "alphas": dict(zip(names, new, strict=True)),
+                "gamma": dict(zip(names, step.gamma, strict=True)),
                 "log_evidence": step.log_evidence,
             }
             if step.noise_variance is not None:
                 record["noise_variance"] = step.noise_variance
             self.paths.setdefault(member, []).append(record)
-            if max(abs(n / o - 1.0) for n, o in zip(new, step.alphas)) > self.tol:
-                population.set_alpha(member, dict(zip(names, new)) if self.layerwise else new[0])
+            if max(abs(n / o - 1.0) for n, o in zip(new, step.alphas, strict=True)) > self.tol:
+                population.set_alpha(member, dict(zip(names, new, strict=True)) if self.layerwise else new[0])
                 self._objectives.pop(member)  # the objective changes with alpha: no decrease to judge
 
     def on_member_end(self, result: MemberResult, *, population: Population | None = None) -> None:

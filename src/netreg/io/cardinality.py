@@ -80,7 +80,7 @@ def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -
     ...
     netreg.exceptions.DataError: column 'name' has a different value in each of its 30 rows, like an id or free text; expected a text column whose values repeat, to be one-hot encoded. Pass `drop=['name']` to leave it out, or `id_column='name'` to carry it into the predictions.
     """
-    for (_, column), kind, name in zip(typed.items(), kinds, names):
+    for (_, column), kind, name in zip(typed.items(), kinds, names, strict=True):
         values = column.dropna()
         distinct = values.nunique()
         if distinct <= MIN_DISTINCT:
@@ -126,7 +126,7 @@ def warn_row_numbers(typed: pd.DataFrame, kinds: list[str], names: list[Any]) ->
     >>> print(caught[0].message)
     column 'rownames' holds the whole numbers 1 to 30, each once, like a row number or an id; it is used as a feature. If it is one: Pass `drop=['rownames']` to leave it out, or `id_column='rownames'` to carry it into the predictions.
     """
-    for (_, column), kind, name in zip(typed.items(), kinds, names):
+    for (_, column), kind, name in zip(typed.items(), kinds, names, strict=True):
         values = column.dropna()
         if kind == NUMERIC and values.nunique() > MIN_DISTINCT:
             _warn_row_numbers(values, name, _fix(name))
@@ -157,7 +157,7 @@ def warn_unseen_categories(typed: pd.DataFrame, names: list[Any], categories: li
     """
     rows = np.zeros(len(typed), dtype=bool)
     found = []
-    for name, seen in zip(names, categories):
+    for name, seen in zip(names, categories, strict=True):
         values = typed[str(name)]
         unseen = values.notna().to_numpy() & ~values.isin(seen).to_numpy()
         if unseen.any():

@@ -195,7 +195,9 @@ def fit_kinds(frame: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     for name, column in frame.items():
         kind, values[name] = _fit_column(name, column)
         kinds.append(kind)
-    _check_finite({name: values[name] for name, kind in zip(frame.columns, kinds) if kind == NUMERIC}, frame.index)
+    _check_finite(
+        {name: values[name] for name, kind in zip(frame.columns, kinds, strict=True) if kind == NUMERIC}, frame.index
+    )
     return kinds, _typed(frame, values)
 
 
@@ -214,8 +216,10 @@ def typed_frame(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     {'a': [1.5, 2.0], 'b': ['1', '2']}
     """
     typers = {NUMERIC: _numeric_values, DATE: _date_values, CATEGORICAL: lambda name, column: _as_text(column)}
-    values = {name: typers[kind](name, column) for (name, column), kind in zip(frame.items(), kinds)}
-    _check_finite({name: values[name] for name, kind in zip(frame.columns, kinds) if kind == NUMERIC}, frame.index)
+    values = {name: typers[kind](name, column) for (name, column), kind in zip(frame.items(), kinds, strict=True)}
+    _check_finite(
+        {name: values[name] for name, kind in zip(frame.columns, kinds, strict=True) if kind == NUMERIC}, frame.index
+    )
     return _typed(frame, values)
 
 
@@ -270,7 +274,7 @@ def _fit_column(name: Any, column: pd.Series) -> tuple[str, Any]:
     if days is not None:
         return DATE, days
     first_number = first_text = None
-    for (label, value), here in zip(column.items(), present):
+    for (label, value), here in zip(column.items(), present, strict=True):
         if not here:
             continue
         number = _number(value)
@@ -290,7 +294,9 @@ def _fit_column(name: Any, column: pd.Series) -> tuple[str, Any]:
             )
     if first_text is not None:
         return CATEGORICAL, _as_text(column)
-    return NUMERIC, np.array([_number(v) if here else np.nan for v, here in zip(column, present)], dtype=np.float64)
+    return NUMERIC, np.array(
+        [_number(v) if here else np.nan for v, here in zip(column, present, strict=True)], dtype=np.float64
+    )
 
 
 def _numeric_values(name: Any, column: pd.Series) -> np.ndarray:
@@ -339,7 +345,7 @@ def _as_text(column: pd.Series) -> list[Any]:
     present = ~missing_mask(column.to_frame())[:, 0]
     return [
         str(value.item() if isinstance(value, np.generic) else value) if here else np.nan
-        for value, here in zip(column.astype(object), present)
+        for value, here in zip(column.astype(object), present, strict=True)
     ]
 
 

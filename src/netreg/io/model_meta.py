@@ -155,7 +155,7 @@ def _is_labels(value: Any) -> bool:
         return False
     if any(isinstance(label, float) and not math.isfinite(label) for label in value):
         return False
-    return all(a < b for a, b in zip(value[:-1], value[1:]))
+    return all(a < b for a, b in zip(value[:-1], value[1:], strict=True))
 
 
 #: The fields of model.json that load_model reads (other keys, such as "extra", are free).

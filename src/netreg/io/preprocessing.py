@@ -208,7 +208,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         frame = feature_frame(features, drop, id_column, at_fit=True)
         frame = check_table(frame, allow_missing=self.impute is not None)
         kinds, typed = fit_kinds(frame)
-        empty = [name for name, (_, column) in zip(frame.columns, typed.items()) if column.isna().all()]
+        empty = [name for name, (_, column) in zip(frame.columns, typed.items(), strict=True) if column.isna().all()]
         if empty:
             raise bad_data(
                 f"{'column' if len(empty) == 1 else 'columns'} {names_text(empty)} "
@@ -218,7 +218,11 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
             )
         check_cardinality(typed, kinds, list(frame.columns))
         # scikit-learn's ColumnTransformer.fit encodes the table: size it from the categories first.
-        counts = [(name, typed[str(name)].nunique()) for name, kind in zip(frame.columns, kinds) if kind == CATEGORICAL]
+        counts = [
+            (name, typed[str(name)].nunique())
+            for name, kind in zip(frame.columns, kinds, strict=True)
+            if kind == CATEGORICAL
+        ]
         check_encoded_size(len(frame), sum(kind != CATEGORICAL for kind in kinds) + sum(n for _, n in counts), counts)
         transformer = fit_table_transformer(typed, kinds, standardize=self.standardize, impute=self.impute)
         means, scales, categories, fills = transformer_state(transformer, sum(kind != CATEGORICAL for kind in kinds))
@@ -262,14 +266,14 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         imputing = self.impute is not None
         frame = feature_frame(features, self.drop, self.id_column, at_fit=False)
         frame = check_table(frame, columns=self.columns_, allow_missing=imputing)
-        counts = [(name, len(values)) for name, values in zip(self.categorical_columns_, self.categories_)]
+        counts = [(name, len(values)) for name, values in zip(self.categorical_columns_, self.categories_, strict=True)]
         check_encoded_size(len(frame), len(self.feature_names_out_), counts)
         typed = typed_frame(frame, self.column_kinds_)
         warn_unseen_categories(typed, self.categorical_columns_, self.categories_)
         with np.errstate(over="ignore", invalid="ignore"):
             output = np.asarray(self.transformer_.transform(typed), dtype=np.float64)
         if not np.isfinite(output).all():
-            scaled = [name for name, kind in zip(self.columns_, self.column_kinds_) if kind != CATEGORICAL]
+            scaled = [name for name, kind in zip(self.columns_, self.column_kinds_, strict=True) if kind != CATEGORICAL]
             standardize_far_values(output, typed, self.transformer_, scaled, self.means_, self.scales_)
         return output
 
@@ -365,7 +369,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         self.transformer_ = transformer
         self.columns_ = [int(name) if isinstance(name, np.integer) else name for name in state.columns]
         self.column_kinds_ = list(state.kinds)
-        kinds = dict(zip(self.columns_, state.kinds))
+        kinds = dict(zip(self.columns_, state.kinds, strict=True))
         self.numeric_columns_ = [name for name in self.columns_ if kinds[name] == NUMERIC]
         self.date_columns_ = [name for name in self.columns_ if kinds[name] == DATE]
         self.categorical_columns_ = [name for name in self.columns_ if kinds[name] == CATEGORICAL]

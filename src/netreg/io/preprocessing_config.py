@@ -149,10 +149,10 @@ def write_config(state: FittedTable) -> dict[str, Any]:
     >>> write_config(FittedTable(True, None, ["b"], None, ["a"], ["numeric"], [1.0], [2.0], [], None))["version"]
     2
     """
-    stats, categories = iter(zip(state.means, state.scales)), iter(state.categories)
+    stats, categories = iter(zip(state.means, state.scales, strict=True)), iter(state.categories)
     fills = iter(state.fills or [])
     columns = []
-    for name, kind in zip(state.columns, state.kinds):
+    for name, kind in zip(state.columns, state.kinds, strict=True):
         if kind == CATEGORICAL:
             entry = {"name": name, "kind": kind, "categories": list(next(categories))}
         else:

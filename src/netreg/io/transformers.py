@@ -156,16 +156,24 @@ def restore_table_transformer(
     """
     transformer = table_transformer(columns, kinds, standardize=standardize, impute=impute, categories=categories)
     firsts = iter(values[0] for values in categories)
-    placeholder = {name: [0.0] if kind != CATEGORICAL else [next(firsts)] for name, kind in zip(columns, kinds)}
+    placeholder = {
+        name: [0.0] if kind != CATEGORICAL else [next(firsts)] for name, kind in zip(columns, kinds, strict=True)
+    }
     transformer.fit(pd.DataFrame(placeholder))
-    stats = dict(zip([name for name, kind in zip(columns, kinds) if kind != CATEGORICAL], zip(means, scales)))
+    stats = dict(
+        zip(
+            [name for name, kind in zip(columns, kinds, strict=True) if kind != CATEGORICAL],
+            zip(means, scales, strict=True),
+            strict=True,
+        )
+    )
     for scaler, names in _scalers(transformer):
         scaler.mean_ = np.array([stats[name][0] for name in names], dtype=np.float64)
         scaler.scale_ = np.array([stats[name][1] for name in names], dtype=np.float64)
         with np.errstate(over="ignore"):
             scaler.var_ = scaler.scale_**2
         scaler.n_samples_seen_ = 0
-    by_name = dict(zip(columns, fills or []))
+    by_name = dict(zip(columns, fills, strict=True)) if fills is not None else {}
     for kind in (NUMERIC, CATEGORICAL):
         for imputer, names in _parts(transformer, SimpleImputer, kind):
             imputer.statistics_ = np.array([by_name[name] for name in names], dtype=imputer.statistics_.dtype)
@@ -198,7 +206,9 @@ def transformer_state(
     imputers = _parts(transformer, SimpleImputer, NUMERIC) + _parts(transformer, SimpleImputer, CATEGORICAL)
     fills = None
     if imputers:
-        by_name = {name: value for imputer, names in imputers for name, value in zip(names, imputer.statistics_)}
+        by_name = {
+            name: value for imputer, names in imputers for name, value in zip(names, imputer.statistics_, strict=True)
+        }
         order = [name for _, _, names in transformer.transformers_ for name in names]
         fills = [_plain(by_name[name]) for name in order]
     return means, scales, categories, fills
@@ -251,7 +261,7 @@ def standardize_far_values(
     >>> output
     array([[2.]])
     """
-    for name, position, mean, scale in zip(scaled, numeric_positions(transformer), means, scales):
+    for name, position, mean, scale in zip(scaled, numeric_positions(transformer), means, scales, strict=True):
         rows = np.flatnonzero(~np.isfinite(output[:, position]))
         if len(rows) == 0:
             continue
@@ -296,7 +306,7 @@ def _plain(value: Any) -> Any:
 def _units(typed: pd.DataFrame, kinds: list[str]) -> dict[str, float]:
     """Per numeric or date column, the largest power of two at most its largest magnitude (1 for a zero column)."""
     units = {}
-    for name, kind in zip(typed.columns, kinds):
+    for name, kind in zip(typed.columns, kinds, strict=True):
         if kind != CATEGORICAL:
             peak = float(np.nanmax(np.abs(typed[name].to_numpy())))
             units[name] = 1.0 if peak == 0.0 else float(np.ldexp(1.0, np.frexp(peak)[1] - 1))

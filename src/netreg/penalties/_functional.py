@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor
 
+from netreg import _compat
 from netreg.penalties._scaled import add_scaled_grad_, add_term
 
 __all__ = [
@@ -129,7 +130,7 @@ def l2_penalty_grad_(
         # should pay for one fused kernel and nothing else.
         if alpha != 0:
             with torch.no_grad():
-                torch._foreach_add_(list(grads), list(weights), alpha=alpha / n_samples)
+                _compat.foreach_add_(list(grads), list(weights), alpha=alpha / n_samples)
         return
     elastic_net_penalty_grad_(weights, grads, alpha, l1_ratio=0.0, n_samples=n_samples)
 
@@ -182,7 +183,7 @@ def elastic_net_penalty_grad_(
         raise ValueError(f"Got {len(weights)} weights but {len(grads)} gradients; expected one each.")
     scales = [
         _broadcastable(c, w) if isinstance(c, Tensor) else c
-        for c, w in zip(_coefficients(alpha, n_samples, weights), weights)
+        for c, w in zip(_coefficients(alpha, n_samples, weights), weights, strict=True)
     ]
     add_scaled_grad_(weights, grads, scales, l1_ratio=l1_ratio)
 
@@ -196,7 +197,7 @@ def _coefficients(alpha: AlphaLike, n_samples: float | Tensor, weights: list[Ten
     else:
         alphas = [alpha] * len(weights)
     coefs: list[float | Tensor] = []
-    for a, weight in zip(alphas, weights):
+    for a, weight in zip(alphas, weights, strict=True):
         if isinstance(a, Tensor) or isinstance(n_samples, Tensor):
             coefs.append(
                 torch.as_tensor(a, dtype=weight.dtype, device=weight.device)

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from netreg import _compat
 from netreg.exceptions import invalid
 
 __all__ = ["penalty_scales", "scaled_value", "add_scaled_grad_", "add_term"]
@@ -140,28 +141,32 @@ def add_scaled_grad_(
     if not weights:
         return
     if any(isinstance(s, float | int) and s == 0 for s in scales):
-        kept = [(w, g, s) for w, g, s in zip(weights, grads, scales) if not (isinstance(s, float | int) and s == 0)]
+        kept = [
+            (w, g, s)
+            for w, g, s in zip(weights, grads, scales, strict=True)
+            if not (isinstance(s, float | int) and s == 0)
+        ]
         if not kept:
             return
-        weights, grads, scales = (list(column) for column in zip(*kept))
+        weights, grads, scales = (list(column) for column in zip(*kept, strict=True))
     if l1_ratio > 0.0:
-        directions = torch._foreach_sign(weights)
+        directions = _compat.foreach_sign(weights)
         if l1_ratio < 1.0:
-            torch._foreach_mul_(directions, l1_ratio)
-            torch._foreach_add_(directions, weights, alpha=1.0 - l1_ratio)
+            _compat.foreach_mul_(directions, l1_ratio)
+            _compat.foreach_add_(directions, weights, alpha=1.0 - l1_ratio)
     else:
         directions = weights
     if all(isinstance(s, float | int) for s in scales):
         if len(set(scales)) == 1:
-            torch._foreach_add_(grads, directions, alpha=float(scales[0]))
+            _compat.foreach_add_(grads, directions, alpha=float(scales[0]))
         else:
-            torch._foreach_add_(grads, torch._foreach_mul(directions, [float(s) for s in scales]))
+            _compat.foreach_add_(grads, _compat.foreach_mul(directions, [float(s) for s in scales]))
     else:
         factors = [
             s if isinstance(s, Tensor) else torch.full((), s, dtype=w.dtype, device=w.device)
-            for s, w in zip(scales, weights)
+            for s, w in zip(scales, weights, strict=True)
         ]
-        torch._foreach_addcmul_(grads, directions, factors)
+        _compat.foreach_addcmul_(grads, directions, factors)
 
 
 def add_term(total: Tensor | None, scale: float | Tensor, weight: Tensor, dims: int, l1_ratio: float) -> Tensor | None:

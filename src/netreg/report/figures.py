@@ -64,7 +64,7 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     """
     figure = new_figure(11.0, 4.2)
     data: dict[str, Any] = {}
-    for ax, kind in zip(figure.subplots(1, 2), ("score", "loss")):
+    for ax, kind in zip(figure.subplots(1, 2), ("score", "loss"), strict=True):
         data.update(draw_validation_curve(ax, result, kind))
     best = result.best_index
     data["threshold"] = result.threshold
@@ -123,7 +123,7 @@ def learning_curves(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     featured = featured_alphas(result)
     figure = new_figure(4.0 * len(featured) + 1.0, 4.0)
     axes = np.atleast_1d(figure.subplots(1, len(featured), sharey=True, squeeze=False)[0])
-    panels = [draw_learning_curve(ax, result, index, roles) for ax, (index, roles) in zip(axes, featured)]
+    panels = [draw_learning_curve(ax, result, index, roles) for ax, (index, roles) in zip(axes, featured, strict=True)]
     axes[0].set_ylabel(loss_label(result.task))
     figure.suptitle("Learning curves (data loss without penalty; the penalty term shown apart)", fontsize=11)
     return figure, {"panels": panels}
@@ -161,7 +161,7 @@ def weight_histograms(result: SweepResult, store: SweepStore) -> tuple[Figure, d
     data: dict[str, Any] = {"layers": {}}
     if not layers:
         axes[0].text(0.5, 0.5, "no penalized weights recorded yet", transform=axes[0].transAxes, ha="center")
-    for ax, layer in zip(axes, layers):
+    for ax, layer in zip(axes, layers, strict=False):  # without layers, one axis holds the note above
         values = {i: weights[i][layer].detach().double().numpy().ravel() for i, _, _ in featured}
         finite = np.concatenate([v[np.isfinite(v)] for v in values.values()] or [np.zeros(0)])
         bins = np.histogram_bin_edges(finite if finite.size else [0.0], bins=60)

@@ -104,7 +104,7 @@ def predict_table(
     estimator = saved.estimator
     table = pd.DataFrame({PREDICTION_COLUMN: estimator.predict(X)})
     if hasattr(estimator, "predict_proba") and saved.meta["task"] in ("binary", "multiclass"):
-        for label, column in zip(estimator.classes_, estimator.predict_proba(X).T):
+        for label, column in zip(estimator.classes_, estimator.predict_proba(X).T, strict=True):
             table[f"{PROBABILITY_PREFIX}{label}"] = column
     if ids is not None:
         table.insert(0, str(ids.name), ids.to_numpy())

@@ -229,7 +229,9 @@ def plan_from_request(
     stop_rows = None
     if request.early_stopping:
         # The split the estimator itself would draw if fitted on the fold alone.
-        train_rows, stop_rows = (list(rows) for rows in zip(*(request.holdout(train) for train in train_rows)))
+        train_rows, stop_rows = (
+            list(rows) for rows in zip(*(request.holdout(train) for train in train_rows), strict=True)
+        )
     monitor = "stop" if request.early_stopping else "val"
     config = request.config(max(len(r) for r in train_rows), early_stopping=request.early_stopping, monitor=monitor)
     sample_weight = np.asarray(request.sample_weight, dtype=np.float64)

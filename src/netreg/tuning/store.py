@@ -333,7 +333,7 @@ class SweepStore:
         rows = self._connection.execute(
             f"SELECT {', '.join(selected)} FROM members ORDER BY alpha_index, fold"
         ).fetchall()
-        return [self._record(dict(zip(columns, row)), spec) for row in rows]
+        return [self._record(dict(zip(columns, row, strict=True)), spec) for row in rows]
 
     def _record(self, row: dict[str, Any], spec: dict[str, Any]) -> MemberRecord:
         key = row["alpha_index"], row["fold"]

@@ -269,7 +269,7 @@ def spec_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> 
         elif _long_lists_of_one_length(before, after):  # name the entries that differ, not a cut list
             changes.extend(
                 f"{prefix}{key}[{i}]: stored {_short(a)}, now {_short(b)}"
-                for i, (a, b) in enumerate(zip(before, after))
+                for i, (a, b) in enumerate(zip(before, after, strict=True))
                 if a != b
             )
         else:

@@ -182,7 +182,7 @@ def _run_in_workers(
         tasks.put((index, chunk))
     for _ in processes:
         tasks.put(None)
-    readers = {reader: process for (reader, _), process in zip(pipes, processes)}
+    readers = {reader: process for (reader, _), process in zip(pipes, processes, strict=True)}
     training: dict[Any, int] = {}  # worker -> the chunk it trains
     left, n_kept = set(range(len(chunks))), 0
     events = CallbackList(list(callbacks), population=None)
