@@ -23,6 +23,9 @@ Engine (:mod:`netreg.engine`)
     get, and the result types.
 History (:mod:`netreg.history`)
     ``History``.
+Callbacks (:mod:`netreg.callbacks`)
+    ``TensorBoardCallback``, ``MLflowCallback``: per-epoch curves, sweeps and the chosen
+    model in a tracker (optional extras); the table of the callbacks ``fit`` takes.
 Report (:mod:`netreg.report`)
     ``report_run``, ``write_report``: the figures and the HTML page of a sweep.
 Tables and run folders (:mod:`netreg.io`)
