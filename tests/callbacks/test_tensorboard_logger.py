@@ -75,6 +75,14 @@ def test_a_plain_fit_logs_its_history_each_epoch(data, tmp_path):
     assert_same_curves(scalars(tmp_path), expected)
 
 
+def test_a_plain_fit_takes_a_list_of_callbacks(data, tmp_path):
+    X, y = data
+    trackers = [TensorBoardCallback(tmp_path / "a"), TensorBoardCallback(tmp_path / "b")]
+    model = fit_quietly(NetRegRegressor((4,), max_iter=2, random_state=0), X, y, callback=trackers)
+    for folder in ("a", "b"):
+        assert_same_curves(scalars(tmp_path / folder), expected_curves(model.history_))
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_a_sweep_logs_every_member_by_alpha_and_fold(data, tmp_path, n_jobs):
     # n_jobs=2 trains in forked workers: the curves are written on the driver from the kept records.

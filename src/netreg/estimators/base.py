@@ -226,8 +226,9 @@ class BaseNetReg(BaseEstimator):
         sample_weight_val : array-like of shape (n_val,), default=None
             Its row weights in the validation score (the ``class_weight`` is not applied to
             them, as in ``HistGradientBoostingClassifier``).
-        callback : netreg.Callback, optional
-            Receives the engine's progress (a progress bar, a logger).
+        callback : netreg.Callback or list of them, optional
+            Receives the engine's progress (a progress bar, a logger, a tracker of
+            :mod:`netreg.callbacks`).
 
         Returns
         -------
@@ -293,7 +294,8 @@ class BaseNetReg(BaseEstimator):
                 sample_weight=sample_weight,
                 init_states=self.module_.state_dict() if continuing else None,
                 init_optimizer_states=optimizer_states,
-                callbacks=[c for c in (progress, callback) if c],
+                # `callback` may be a list (fit documents it as one callback or a list of them).
+                callbacks=[c for c in (progress, *check_callbacks(callback, "callback")) if c],
                 # alpha="auto": a member that diverged is not chosen, the others still are.
                 raise_on_divergence=not auto,
             ).members
