@@ -63,3 +63,10 @@ def test_bench_dtype_quick_reports_every_fit_and_the_sweeps():
         assert "ratio to netreg float32" in line, line
     for name in ("sweep float32", "sweep float64"):
         assert any(row.strip().startswith(name + " ") for row in lines), name
+
+
+def test_bench_auto_alpha_quick_reports_every_method():
+    out = run_script("bench_auto_alpha.py", "--epochs", "3")
+    for method in ("fixed alpha=1e-4", "alpha='auto' (layerwise)", "alpha='auto' (scalar)", "CV selection='evidence'"):
+        (line,) = [row for row in out.splitlines() if row.startswith(method)]
+        assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a held-out log-loss

@@ -93,11 +93,11 @@ def run(capsys, *argv):
         ),
         (
             ["train", "ok.csv", "--target", "label", "--alpha", "-1"],
-            "netreg train: error: argument --alpha: expected a number >= 0 such as 0.1; got '-1' (see netreg train --help)",
+            "netreg train: error: argument --alpha: expected a number >= 0 such as 0.1, or auto; got '-1' (see netreg train --help)",
         ),
         (
             ["train", "ok.csv", "--target", "label", "--alpha", "lots"],
-            "netreg train: error: argument --alpha: expected a number >= 0 such as 0.1; got 'lots' (see netreg train --help)",
+            "netreg train: error: argument --alpha: expected a number >= 0 such as 0.1, or auto; got 'lots' (see netreg train --help)",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--alphas", "0.1;1"],
@@ -141,6 +141,18 @@ def test_train_then_predict_on_csv_parquet_and_npz(files, capsys):
     assert status == 0 and err == "Wrote 60 predictions to p.csv"
     probabilities = pd.read_csv("p.csv")[["proba_x", "proba_y"]].sum(axis=1)
     np.testing.assert_allclose(probabilities, 1.0, rtol=1e-6)
+
+
+def test_train_with_alpha_auto_says_what_it_learned_per_layer_and_saves_it(files, capsys):
+    status, out, _ = run(capsys, "train", "ok.csv", "--target", "label", "--alpha", "auto", "--out", "run", *FAST)
+    from netreg.io.models import load_model
+
+    model = load_model("run/model").estimator
+    assert status == 0 and model.get_params()["alpha"] == "auto"
+    lines = out.splitlines()
+    start = lines.index(f"alpha learned in the one fit (log evidence {model.log_evidence_:.1f}):")
+    assert lines[start + 1 : start + 3] == [f"  {name}: alpha = {value:.4g}" for name, value in model.alpha_.items()]
+    assert lines[start + 3].startswith("alpha = learned per layer; held-out accuracy = ")
 
 
 def test_predict_refuses_other_columns_and_a_broken_model_without_damage(files, capsys):

@@ -53,6 +53,40 @@ def test_the_drop_in_code_runs_as_written_and_prints_what_it_should():
     assert float(best[1]) == float(lines[2].split()[0])  # the best is the first row of the sorted table
 
 
+def _notebook_code() -> str:
+    # The section's own code, before its subsection on trackers.
+    section = README.read_text().split("## In a notebook", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    return code
+
+
+def test_the_notebook_code_runs_draws_the_searchs_numbers_and_writes_the_report(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")  # as a notebook's inline backend draws: off screen
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    # One process: forking sweep workers for 12 small members costs more than it saves on a busy machine.
+    monkeypatch.setenv("NETREG_N_JOBS", "1")
+    namespace: dict = {"__name__": "readme_notebook"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 10 epochs: short on purpose
+        exec(compile(_notebook_code(), str(README), "exec"), namespace)
+    search, left, middle = namespace["search"], namespace["left"], namespace["middle"]
+    lines = {line.get_gid(): line for line in left.get_lines()}
+    np.testing.assert_allclose(lines["mean_test_score"].get_ydata(), search.cv_results_["mean_test_score"])
+    norms = {line.get_gid(): line for line in middle.get_lines()}
+    np.testing.assert_allclose(
+        norms["mean_norm[layers.0.weight]"].get_ydata(), search.cv_results_["mean_norm[layers.0.weight]"]
+    )
+    page = (tmp_path / "report.html").read_text()
+    assert page.count('<figure id="') == 4 and "Chosen alpha" in page
+    assert "netreg-summary" in search._repr_html_()  # what the bare `search` line shows in Jupyter
+    plt.close("all")
+
+
 def test_the_tracker_example_logs_to_both_trackers(tmp_path, monkeypatch):
     event_accumulator = pytest.importorskip(
         "tensorboard.backend.event_processing.event_accumulator", reason="the test extra installs tensorboard"

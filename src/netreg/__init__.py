@@ -26,6 +26,9 @@ History (:mod:`netreg.history`)
 Callbacks (:mod:`netreg.callbacks`)
     ``TensorBoardCallback``, ``MLflowCallback``: per-epoch curves, sweeps and the chosen
     model in a tracker (optional extras); the table of the callbacks ``fit`` takes.
+Displays (:mod:`netreg.display`)
+    ``ValidationCurveDisplay``, ``WeightNormDisplay``, ``LearningCurveDisplay``,
+    ``AlphaPathDisplay``: the report's figures in a notebook, in scikit-learn's convention.
 Report (:mod:`netreg.report`)
     ``report_run``, ``write_report``: the figures and the HTML page of a sweep.
 Tables and run folders (:mod:`netreg.io`)
@@ -39,6 +42,7 @@ Errors (:mod:`netreg.exceptions`)
 
 from netreg import conventions
 from netreg._version import __version__
+from netreg.display import AlphaPathDisplay, LearningCurveDisplay, ValidationCurveDisplay, WeightNormDisplay
 from netreg.engine import (
     Callback,
     MemberResult,
@@ -84,6 +88,10 @@ __all__ = [
     "NetRegRegressor",
     "NetRegClassifierCV",
     "NetRegRegressorCV",
+    "ValidationCurveDisplay",
+    "WeightNormDisplay",
+    "LearningCurveDisplay",
+    "AlphaPathDisplay",
     "L2",
     "L1",
     "ElasticNet",

@@ -21,6 +21,10 @@ with these keys:
     ``{parameter name: ||W[j]||_F}`` for every penalized parameter.
 ``learning_rate``
     Only for SGD under a step-size schedule (``lr_schedule``): the step size of the epoch.
+``alphas``
+    Only for a member whose alpha a callback changed (``Population.set_alpha``, as
+    ``alpha="auto"`` does), in all its records: ``{parameter name: alpha}`` in effect during
+    the epoch.
 ``stop_reason``
     Only in the last record of a member a callback stopped (status ``"stopped"``): the
     reason it gave.

@@ -195,6 +195,21 @@ def test_stopping_a_diverging_member_reports_it_diverged(digits):
             "A member's final weights are in its MemberResult.state_dict.",
         ),
         (lambda p: p.alpha(-1), "`member` must be a member index in [0, 3). Got member=-1."),
+        (
+            lambda p: p.set_alpha(0, {"layers.0.bias": 1.0}),
+            "`alpha` must be a mapping whose keys are penalized parameters, among ['layers.0.weight', "
+            "'layers.1.weight']. Got alpha={'layers.0.bias': 1.0}.",
+        ),
+        (lambda p: p.set_alpha(0, -1.0), "`alpha` must be a finite float >= 0. Got alpha=-1.0."),
+        (
+            lambda p: p.set_alpha(0, {"layers.1.weight": float("nan")}),
+            "`alpha['layers.1.weight']` must be a finite float >= 0. Got alpha['layers.1.weight']=nan.",
+        ),
+        (
+            lambda p: p.set_alpha(2, 1.0),
+            "`member` must be a running member, one of [0, 1]. Got member=2. "
+            "A member's final weights are in its MemberResult.state_dict.",
+        ),
     ],
 )
 def test_bad_requests_raise_the_full_message(call, message):

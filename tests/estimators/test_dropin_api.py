@@ -27,6 +27,7 @@ from netreg.estimators import base
 F64 = {"dtype": "float64", "device": "cpu"}
 EXTRA = {
     "alpha_scale": "n_samples",
+    "auto_alpha": "layerwise",
     "penalty": "l2",
     "l1_ratio": 0.5,
     "dropout": 0.0,

@@ -309,17 +309,17 @@ def test_convergence_warning_gives_the_numbers(digits):
     [
         (
             {"alpha": -1.0},
-            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf) or a str among {'auto'}. "
+            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf), a str among {'auto'} or an instance of 'dict'. "
             "Got -1.0 instead.",
         ),
         (
             {"alpha": float("nan")},
-            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf) or a str among {'auto'}. "
+            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf), a str among {'auto'} or an instance of 'dict'. "
             "Got nan instead.",
         ),
         (
             {"alpha": True},
-            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf) or a str among {'auto'}. "
+            "The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf), a str among {'auto'} or an instance of 'dict'. "
             "Got True instead.",
         ),
         (

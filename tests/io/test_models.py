@@ -87,9 +87,12 @@ def test_missing_and_corrupt_folders_are_refused(classifier, tmp_path):
             lambda m: m.pop("task"),
             "/model.json misses key 'task'; expected keys 'format', 'format_version', 'versions', 'estimator', "
             "'params', 'alpha', 'architecture', 'task', 'classes', 'y_ndim', 'target', 'feature_names', "
-            "'preprocessing', 'training' and optionally 'history', 'target_transform'.",
+            "'preprocessing', 'training' and optionally 'history', 'target_transform', 'auto'.",
         ),
-        (lambda m: m.update(alpha="big"), "/model.json: `alpha` must be a float; got 'big'."),
+        (
+            lambda m: m.update(alpha="big"),
+            "/model.json: `alpha` must be a float or a dict of parameter names to floats; got 'big'.",
+        ),
         (
             lambda m: m.update(estimator="MLPClassifier"),
             "/model.json names estimator 'MLPClassifier'; expected one of ['NetRegClassifier', 'NetRegRegressor'].",

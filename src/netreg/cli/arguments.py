@@ -143,13 +143,15 @@ def _check_grid_size(n_alphas: int, text: str) -> None:
         )
 
 
-def parse_alpha(text: str) -> float:
+def parse_alpha(text: str) -> float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
     if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0 such as 0.1; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 such as 0.1, or auto; got {text!r}")
     return value
 
 

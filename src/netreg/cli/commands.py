@@ -121,8 +121,15 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
         console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, {chosen_by} training rows).")
     test = result["test"]
     other = f"log-loss = {test['log_loss']:.4f}" if "log_loss" in test else f"MSE = {test['mean_squared_error']:.4g}"
+    alpha = result["alpha"]
+    if "log_evidence" in result:  # --alpha auto: what was learned, per layer
+        learned = alpha if isinstance(alpha, dict) else {"every layer": alpha}
+        console.print(f"alpha learned in the one fit (log evidence {result['log_evidence']:.1f}):")
+        for name, value in learned.items():
+            console.print(f"  {name}: alpha = {value:.4g}")
+    shown = "learned per layer" if isinstance(alpha, dict) else f"{alpha:g}"
     console.print(
-        f"alpha = {result['alpha']:g}; held-out {result['metric']} = {result['test_score']:.4f} "
+        f"alpha = {shown}; held-out {result['metric']} = {result['test_score']:.4f} "
         f"({result['n_test']} rows held out, {result['n_train']} trained on); held-out {other}."
     )
     if result["metric"] == "R^2" and result["test_score"] < 0:

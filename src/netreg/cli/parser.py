@@ -208,11 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
         "by cross-validation, leaving the table, store, results and report of the sweep as tune does), print the "
         "held-out scores and save the model to --out/model.",
         epilog="examples:\n  netreg train data.csv --target label --alpha 1.0 --out runs/model\n"
+        "  netreg train data.csv --target label --alpha auto --out runs/model\n"
         "  netreg train data.parquet --target price --alphas 0,0.1,1,10 --out runs/price",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     strength = train.add_mutually_exclusive_group()
-    strength.add_argument("--alpha", type=parse_alpha, help="L2 strength (default 0.0001, scikit-learn's)")
+    strength.add_argument(
+        "--alpha",
+        type=parse_alpha,
+        help="L2 strength (default 0.0001, scikit-learn's), or auto: learned per layer in the one fit from the "
+        "Laplace evidence",
+    )
     strength.add_argument(
         "--alphas", type=parse_alphas, metavar="GRID", help="grid to choose alpha from by cross-validation"
     )

@@ -31,6 +31,7 @@ The package is a functional core with a thin loop:
 ``threads``     the thread policy: threads per run, ``n_jobs`` as scikit-learn reads it
 ``train``       :func:`train_population`: validate the inputs, run the loop
 ``loop``        the ``Trainer``: ``fit -> fit_loop -> run_epoch -> train_step``
+``full_batch``  L-BFGS's run, each iteration an epoch of the ``Trainer``
 """
 
 from netreg.engine.callbacks import Callback

@@ -16,17 +16,17 @@ cost nothing more.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from netreg import penalties
-from netreg.engine.batches import epoch_steps, mean_loss, member_batch, population_batch, rows_slice, step_flops
+from netreg.engine.batches import epoch_steps, mean_loss, member_batch, population_batch, step_flops
 from netreg.engine.callbacks import Callback, CallbackList
+from netreg.engine.full_batch import fit_full_batch
 from netreg.engine.health import Health
 from netreg.engine.inputs import Inputs
 from netreg.engine.population import Population
@@ -35,7 +35,7 @@ from netreg.engine.rows import Rows, evaluate
 from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
 from netreg.engine.step import PenaltyTerm, loss_and_grads, penalty_value, per_batch, stacked_forward
-from netreg.engine.stopping import advance, reprieve, status_message, statuses, watched_metric
+from netreg.engine.stopping import Progress, advance, reprieve, status_message, statuses, watched_metric
 from netreg.engine.threads import limit_threads, run_threads
 from netreg.exceptions import DivergenceError
 
@@ -76,7 +76,8 @@ class Trainer:
         self.lbfgs_message = ""
         self.batch_penalty: Tensor | None = None  # alpha_scale="batch": the epoch's penalty, batch by batch
         self.batch_penalties: list[Tensor] | None = None  # and its batches' penalties
-        self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests)
+        self.alpha_changes: set[int] = set()  # members whose alpha a callback changed since the last epoch's end
+        self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests, self.alpha_changes)
         self.callbacks = CallbackList(callbacks, self.population)
 
     # ----------------------------------------------------------------------------------
@@ -196,6 +197,8 @@ class Trainer:
             objective, held_out, early_stopping=c.early_stopping, metric=c.early_stopping_metric, monitor=c.monitor
         )
         state.progress, better = advance(state.progress, metric, finite, epoch, tol=c.tol, keep_best=self.keep_best)
+        if self.alpha_changes:
+            state.progress = self.restart_counters(state.progress)
         # The solver's schedule may keep stalled members going at a smaller step size.
         stalled = state.progress.bad_epochs >= c.n_iter_no_change
         stop = self.solver.end_epoch(state.optimizer, state.train_rows, stalled)
@@ -222,6 +225,20 @@ class Trainer:
         if any(status):
             self.retire(status, epoch, reasons)
 
+    def restart_counters(self, progress: Progress) -> Progress:
+        """The stopping counters with those of the members whose alpha changed this epoch
+        started afresh, when they watch the training objective (which the new alpha changes;
+        a held-out metric does not depend on alpha)."""
+        changed = [member in self.alpha_changes for member in self.state.ids]
+        self.alpha_changes.clear()
+        if self.config.early_stopping:
+            return progress
+        mask = torch.tensor(changed)
+        return progress._replace(
+            best_metric=torch.where(mask, math.inf, progress.best_metric),
+            bad_epochs=torch.where(mask, 0, progress.bad_epochs),
+        )
+
     def record_epoch(self, epoch: int, train_loss: Tensor) -> tuple[Tensor, Tensor, dict[str, tuple[Tensor, Tensor]]]:
         """Compute the epoch's penalty, norms and held-out metrics, record them, notify the callbacks."""
         state = self.state
@@ -243,6 +260,8 @@ class Trainer:
             columns[f"{name}_loss"], columns[f"{name}_score"] = loss, score
         records = epoch_records(state.ids, epoch, columns, norms, state.penalized)
         for position, member in enumerate(state.ids):
+            if self.population.records_alphas(member):  # a callback changed its alpha (Population.set_alpha)
+                records[member]["alphas"] = dict(zip(state.penalized, state.alphas[position].tolist()))
             state.histories[position].append(records[member])
         self.callbacks.notify("on_epoch_end", epoch, records)
         return objective, finite, held_out
@@ -343,76 +362,5 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------
     def fit_full_batch(self) -> None:
-        """The full-batch solver on the single member's training rows; each iteration is an epoch.
-
-        The solver minimizes the objective as a function of the flat parameter vector,
-        computed by the same :func:`~netreg.engine.step.loss_and_grads` as a minibatch step.
-        """
-        inputs, state = self.inputs, self.state
-        rows = rows_slice(state.train_rows[0].to(inputs.device))
-        batch = member_batch(inputs, rows, unit_weights=self.unit_weights, generators=state.dropout_draws())
-        params = state.param_list
-        sizes = [p.numel() for p in params]
-        penalty = state.penalty_term(inputs.penalty.l1_ratio)
-        last: dict[str, Any] = {}
-
-        def load(flat: np.ndarray) -> None:
-            values = torch.as_tensor(flat, dtype=inputs.dtype, device=inputs.device)
-            with torch.no_grad():
-                for p, chunk in zip(params, values.split(sizes)):
-                    p.copy_(chunk.view_as(p))
-
-        def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
-            load(flat)
-            data, _, grads = loss_and_grads(
-                self.forward, inputs.task.loss, state.params, params, state.buffers, batch, penalty
-            )
-            with torch.no_grad():
-                weights = [p.detach() for p in state.penalized_weights]
-                value = penalties.scaled_value(weights, penalty.scales, l1_ratio=penalty.l1_ratio)
-            total = float(data.sum() + value.sum())
-            if not np.isfinite(total):
-                raise _Diverged
-            last.update(x=flat.copy(), data=float(data.sum()))
-            return total, torch.cat([g.flatten() for g in grads]).to(torch.float64).cpu().numpy()
-
-        iterations = 0
-
-        def on_iteration(xk: np.ndarray) -> None:
-            nonlocal iterations
-            iterations += 1
-            if "x" not in last or not np.array_equal(last["x"], xk):
-                loss_and_grad(xk)
-            load(xk)
-            train_loss = torch.tensor([last["data"]], dtype=torch.float64, device=inputs.device)
-            objective, finite, _ = self.record_epoch(iterations, train_loss)
-            if not bool(finite.all()):
-                raise _Diverged
-            state.progress, _ = advance(state.progress, objective, finite, iterations, tol=0.0, keep_best=False)
-            self.snapshot(state.last_good, finite)
-            if self.stop_requests:
-                raise _Stopped
-
-        x0 = torch.cat([p.detach().flatten() for p in params]).to(torch.float64).cpu().numpy()
-        try:
-            outcome = self.solver.minimize(loss_and_grad, x0, on_iteration)
-        except _Diverged:
-            nan = float("nan")
-            state.histories[0].append({"epoch": iterations + 1, "train_loss": nan, "penalty": nan, "objective": nan})
-            self.retire(["diverged"], iterations + 1)
-            return
-        except _Stopped:
-            reasons = dict(self.stop_requests)
-            self.stop_requests.clear()
-            self.retire(["stopped"], iterations, reasons)
-            return
-        self.lbfgs_message = outcome.message
-        self.retire([outcome.status], iterations)
-
-
-class _Diverged(Exception):
-    """Raised inside the full-batch solver's functions: the objective became non-finite."""
-
-
-class _Stopped(Exception):
-    """Raised after a full-batch iteration: a callback stopped the member."""
+        """The full-batch solver on the single member's training rows (:mod:`~netreg.engine.full_batch`)."""
+        fit_full_batch(self)

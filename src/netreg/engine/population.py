@@ -1,13 +1,15 @@
-"""The handle a callback receives to look at the running population and stop members."""
+"""The handle a callback receives to look at the running population, stop members and change
+their alpha."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from torch import Tensor
 
+from netreg._checks import check_alpha
 from netreg.engine.state import PopulationState
 from netreg.exceptions import invalid
 
@@ -20,8 +22,9 @@ class Population:
     Every hook of a :class:`~netreg.engine.Callback` whose signature accepts a
     ``population`` keyword (or ``**kwargs``) receives this handle. After an epoch
     (``on_epoch_end``) a callback can list the running members, read a member's current
-    weights and its alpha, and stop members: successive halving and evidence-based
-    selection are callbacks written this way, without a training loop of their own.
+    weights and its alpha, stop members and change a member's alpha (:meth:`set_alpha`):
+    successive halving, evidence-based selection and alpha learned during training
+    (``alpha="auto"``) are callbacks written this way, without a training loop of their own.
 
     Members are named by their index in the population (``MemberResult.index``, the keys
     of ``on_epoch_end``'s ``records``).
@@ -48,12 +51,21 @@ class Population:
     'member 0 is best at epoch 3'
     """
 
-    def __init__(self, state: Callable[[], PopulationState], alphas: Sequence[float], requests: dict[int, str]) -> None:
+    def __init__(
+        self,
+        state: Callable[[], PopulationState],
+        alphas: Sequence[float],
+        requests: dict[int, str],
+        alpha_changes: set[int] | None = None,
+    ) -> None:
         # `state` returns the current state (it is replaced when members retire);
-        # `requests` is where the engine collects the stops to apply at the epoch's end.
+        # `requests` is where the engine collects the stops to apply at the epoch's end,
+        # `alpha_changes` the members whose alpha changed since the engine last looked.
         self._state = state
         self._alphas = tuple(alphas)
         self._requests = requests
+        self._alpha_changes = set() if alpha_changes is None else alpha_changes
+        self._changed: set[int] = set()  # members whose history records their alphas
 
     @property
     def n_members(self) -> int:
@@ -65,9 +77,89 @@ class Population:
         """Indices of the members still training, in increasing order."""
         return sorted(self._state().ids)
 
+    @property
+    def penalized(self) -> list[str]:
+        """The names of the penalized parameters, the keys of :meth:`alphas` and :meth:`set_alpha`."""
+        return list(self._state().scales)
+
     def alpha(self, member: int) -> float:
-        """Member ``member``'s shared strength alpha."""
+        """Member ``member``'s shared strength alpha, as the run started (see :meth:`alphas`
+        for the current ones)."""
         return self._alphas[self._check_member(member, "member")]
+
+    def alphas(self, member: int) -> dict[str, float]:
+        """A running member's current strength on each penalized parameter (``{name: alpha}``)."""
+        state = self._state()
+        position = self._position(member, "member")
+        return dict(zip(state.scales, state.alphas[position].tolist()))
+
+    def set_alpha(self, member: int, alpha: float | Mapping[str, float]) -> None:
+        """Change a running member's alpha; it takes effect from the next step.
+
+        The member's penalty from then on is that of the new strengths (its gradient and its
+        recorded ``penalty``); its weights and optimizer state (Adam's moments, SGD's
+        momentum) go on from where they are. Its history records, in every epoch, the
+        strengths in effect during it (key ``"alphas"``: ``{parameter name: alpha}``; the
+        epochs before the first change get the strengths the member started with). When
+        convergence watches the training objective, which the new alpha changes, the
+        member's count of epochs without progress starts afresh. Its
+        ``MemberResult.alpha`` stays the alpha it started with. Meant for ``on_epoch_end``
+        (from other hooks, the change applies from the next step all the same).
+
+        Parameters
+        ----------
+        member : int
+            Index of a running member.
+        alpha : float or mapping of str to float
+            A float sets every penalized parameter's strength; a mapping sets those it names
+            (keys among :attr:`penalized`) and leaves the others as they are. Finite, >= 0.
+
+        Raises
+        ------
+        InvalidParameterError
+            If the member is not running, a name is not penalized, or a value is not a
+            finite float >= 0.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from netreg.engine import Callback, TrainConfig, train_population
+        >>> from netreg.nets import MLP
+        >>> class Tighten(Callback):
+        ...     def on_epoch_end(self, epoch, records, *, population):
+        ...         if epoch == 2:
+        ...             population.set_alpha(0, {"layers.1.weight": 10.0})
+        >>> X = np.random.default_rng(0).normal(size=(40, 3))
+        >>> result = train_population(MLP(3, (4,), 1), X, X.sum(1), task="regression", alphas=[1.0],
+        ...                           config=TrainConfig(max_iter=3, tol=0.0), callbacks=Tighten())
+        >>> [record["alphas"]["layers.1.weight"] for record in result.members[0].history]
+        [1.0, 1.0, 10.0]
+        """
+        state = self._state()
+        position = self._position(member, "member")
+        names = list(state.scales)
+        values = state.alphas[position].clone()
+        if isinstance(alpha, Mapping):
+            unknown = [name for name in alpha if name not in names]
+            if unknown:
+                raise invalid("alpha", f"a mapping whose keys are penalized parameters, among {names}", alpha)
+            for name, value in alpha.items():
+                values[names.index(name)] = check_alpha(value, f"alpha[{name!r}]")
+        else:
+            values[:] = check_alpha(alpha)
+        index = state.ids[position]
+        if index not in self._changed:
+            # From now on the member's records say their alphas: the earlier ones too.
+            before = dict(zip(names, state.alphas[position].tolist()))
+            for record in state.histories[position]:
+                record["alphas"] = dict(before)
+            self._changed.add(index)
+        state.set_alphas(position, values)
+        self._alpha_changes.add(index)
+
+    def records_alphas(self, member: int) -> bool:
+        """Whether ``member``'s alpha was ever changed (its records then hold ``"alphas"``)."""
+        return member in self._changed
 
     def state_dict(self, member: int) -> dict[str, Tensor]:
         """A copy of a running member's current weights and buffers, on the CPU.
@@ -76,15 +168,7 @@ class Population:
         early stopping.
         """
         state = self._state()
-        index = self._check_member(member, "member")
-        if index not in state.ids:
-            raise invalid(
-                "member",
-                f"a running member, one of {self.running}",
-                member,
-                "A member's final weights are in its MemberResult.state_dict.",
-            )
-        position = state.ids.index(index)
+        position = self._position(member, "member")
         copy = {name: p[position].detach().cpu().clone() for name, p in state.params.items()}
         copy.update({name: b[position].cpu().clone() for name, b in state.buffers.items()})
         return copy
@@ -123,6 +207,19 @@ class Population:
             raise invalid("members", f"indices of running members, some of {running}", members)
         for index in indices:
             self._requests[index] = reason
+
+    def _position(self, member: Any, name: str) -> int:
+        """The position of a running member in the current state."""
+        state = self._state()
+        index = self._check_member(member, name)
+        if index not in state.ids:
+            raise invalid(
+                name,
+                f"a running member, one of {self.running}",
+                member,
+                "A member's final weights are in its MemberResult.state_dict.",
+            )
+        return state.ids.index(index)
 
     def _check_member(self, member: Any, name: str, shown: Any = None) -> int:
         shown = member if shown is None else shown

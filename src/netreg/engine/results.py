@@ -23,7 +23,8 @@ class MemberResult:
     index : int
         Position of the member in the population.
     alpha : float
-        Its shared strength (layers with their own ``layer_alphas`` keep theirs).
+        Its shared strength (layers with their own ``layer_alphas`` keep theirs), as the run
+        started; where a callback changed it, the history's ``"alphas"`` say how.
     seed : int
         Seed of its initialization and data order.
     status : {"converged", "early_stopped", "max_iter", "stalled", "diverged", "stopped"}

@@ -223,6 +223,17 @@ class LBFGS:
         """No state between runs."""
         return None
 
+    def rest(self, n_iter: int, n_fun: int) -> LBFGS:
+        """The solver for what is left of the budget after ``n_iter`` iterations and ``n_fun``
+        evaluations (a run restarted when a callback changed alpha).
+
+        Examples
+        --------
+        >>> LBFGS(max_iter=50, max_fun=100, tol=1e-4, ftol=1e-9).rest(20, 30).max_iter
+        30
+        """
+        return LBFGS(max_iter=self.max_iter - n_iter, max_fun=self.max_fun - n_fun, tol=self.tol, ftol=self.ftol)
+
     def member_state(self, state: None, position: int, names: list[str]) -> None:
         """Nothing to continue from."""
         return None

@@ -121,6 +121,36 @@ class PopulationState:
         """The penalty as :func:`netreg.engine.step.loss_and_grads` takes it."""
         return PenaltyTerm(self.penalty_positions, list(self.scales.values()), l1_ratio)
 
+    @torch.no_grad()
+    def set_alphas(self, position: int, values: Tensor) -> None:
+        """Give the member at ``position`` the strengths ``values`` (``(J,)`` float64, one per
+        penalized parameter), in place: ``alphas`` and the penalty's ``scales``, which every
+        following step reads (the same tensors, so a step's :class:`PenaltyTerm` built
+        before sees them too).
+
+        Examples
+        --------
+        >>> import torch
+        >>> state = PopulationState(
+        ...     ids=[0], params={"w": torch.ones(1, 2, requires_grad=True)}, buffers={}, optimizer=None,
+        ...     train_rows=[torch.arange(4)], generators=[None], dropout_generators=[None], eval_rows={},
+        ...     n_samples=torch.tensor([4.0]), alphas=torch.ones(1, 1, dtype=torch.float64),
+        ...     scales={"w": torch.full((1, 1), 0.25)}, progress=Progress.start(1), last_good={}, best={},
+        ...     histories=[[]])
+        >>> state.set_alphas(0, torch.tensor([2.0], dtype=torch.float64))
+        >>> state.alphas.tolist(), state.scales["w"].tolist()
+        ([[2.0]], [[0.5]])
+        """
+        self.alphas[position] = values.to(self.alphas)
+        # The one formula of the scales (penalties.penalty_scales), for this member alone.
+        new = penalties.penalty_scales(
+            self.alphas[position : position + 1],
+            self.n_samples[position : position + 1],
+            [w[position : position + 1] for w in self.penalized_weights],
+        )
+        for scale, value in zip(self.scales.values(), new):
+            scale[position] = value[0]
+
     def take(self, positions: Tensor | list[int]) -> PopulationState:
         """The state of the members at ``positions``, in that order, in every field.
 

@@ -21,7 +21,7 @@ Modules: :mod:`~netreg.estimators.params` (the parameters, declared once),
 :mod:`~netreg.estimators.network` (the network a fit trains: the MLP or the user's module),
 :mod:`~netreg.estimators.request` (what a fit trains, handed to the engine and to sweeps),
 :mod:`~netreg.estimators.fitted` (the fitted state, set in one place),
-:mod:`~netreg.estimators.auto_alpha` (``alpha="auto"``: alpha chosen by the evidence),
+:mod:`~netreg.estimators.auto_alpha` (``alpha="auto"``: alpha learned from the evidence in the fit),
 :mod:`~netreg.estimators.base`, :mod:`~netreg.estimators.classifier`,
 :mod:`~netreg.estimators.regressor`.
 """

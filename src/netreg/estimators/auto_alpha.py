@@ -1,16 +1,19 @@
-"""``alpha="auto"``: a plain estimator that chooses its own alpha by the Laplace evidence.
+"""``alpha="auto"``: a plain estimator that learns its alpha from the evidence in one fit.
 
-As ``RidgeCV`` chooses alpha without folds, ``NetRegClassifier(alpha="auto")`` (and
-``NetRegRegressor``) trains the :data:`N_ALPHAS` alphas of :func:`netreg.grid.default_alphas`
-on all its training rows as one population (one seed: every alpha starts from the same
-weights and sees the same batches), computes each member's log marginal likelihood at its
-own alpha (MacKay's evidence, Laplace approximation; :func:`netreg.evidence.select_alpha`)
-and keeps the member with the largest: its alpha is ``alpha_``, the member is the model, with
-no folds and no refit. These are the members and the choice of
-``NetRegClassifierCV(selection="evidence")``, as one estimator with fixed parameters (for a
-pipeline, or a search over the other parameters). The evidence is weaker than
-cross-validation on some data sets (``benchmarks/README.md``, bench_quality): it is never the
-default.
+``NetRegClassifier(alpha="auto")`` (and ``NetRegRegressor``) trains one network and, as it
+trains, moves its alpha to MacKay's fixed point of the Laplace evidence at the current
+weights: after a burn-in, every few epochs, one alpha per penalized weight matrix
+(``auto_alpha="layerwise"``, the default) or one for the network (``"scalar"``), damped, the
+last epochs at the final alpha (:class:`netreg.evidence.online.EvidenceAlpha`, an engine
+callback; its docstring and :mod:`netreg.evidence.fixed_point` give the formulas and
+netreg's scaling; for regression the noise variance is learned with it). It starts from
+:data:`AUTO_START`. ``alpha_`` is what it learned (a float, or ``{parameter name: alpha}``
+that ``alpha=`` takes back as fixed strengths), ``alpha_history_`` its path, ``log_evidence_``
+the evidence of the final weights at ``alpha_``.
+
+The 16-member evidence grid (each alpha trained to its end, the member of largest evidence
+kept) is ``NetRegClassifierCV(selection="evidence")``. The evidence is weaker than
+cross-validation on some data sets (``benchmarks/README.md``): it is never the default.
 
 References: D. J. C. MacKay, "A practical Bayesian framework for backpropagation networks",
 Neural Computation 4(3), 1992; A. Immer et al., "Scalable marginal likelihood estimation for
@@ -20,47 +23,34 @@ model selection in deep learning", ICML 2021.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from netreg import memory, nets
+from netreg._checks import check_alpha
 from netreg.engine import MemberResult, TrainConfig, resolve_device
 from netreg.estimators.request import TrainingRequest
-from netreg.evidence import evidence_gap, select_alpha
-from netreg.exceptions import DivergenceError, invalid
-from netreg.grid import default_alphas
+from netreg.evidence import evidence_gap
+from netreg.evidence.online import EvidenceAlpha, alpha_schedule
+from netreg.exceptions import invalid
 
 __all__ = [
     "AUTO",
-    "N_ALPHAS",
-    "AutoChoice",
+    "AUTO_START",
     "check_auto",
-    "auto_alphas",
-    "member_groups",
-    "choose_member",
+    "check_auto_memory",
+    "check_layer_alphas",
+    "learn_alpha",
     "set_auto_attributes",
 ]
 
 AUTO = "auto"
-#: The size of the grid ``alpha="auto"`` tries: that of ``NetRegClassifierCV``'s default grid.
-N_ALPHAS = 16
-_ATTRIBUTES = ("alpha_", "alphas_", "log_evidence_")
-
-
-@dataclass(frozen=True)
-class AutoChoice:
-    """What ``alpha="auto"`` chose: the grid, each alpha's log evidence, the member kept.
-
-    ``log_evidence[k]`` is NaN for a member that diverged (it is never chosen).
-    """
-
-    alphas: np.ndarray
-    log_evidence: np.ndarray
-    best_index: int
+#: The alpha ``alpha="auto"`` starts from: a prior precision of 1 (laplace-torch's default).
+AUTO_START = 1.0
+_ATTRIBUTES = ("alpha_", "alpha_history_", "log_evidence_", "noise_variance_")
 
 
 def check_auto(estimator: Any, *, incremental: bool) -> None:
@@ -107,9 +97,8 @@ def check_auto(estimator: Any, *, incremental: bool) -> None:
 
 
 def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: int) -> None:
-    """Refuse, before anything is allocated, a grid that would not fit in memory: the
-    :data:`N_ALPHAS` members trained at once (one at a time with ``lbfgs``), and a sparse ``X``
-    made dense for the grid's scale and the evidence.
+    """Refuse, before anything is allocated, a fit that would not fit in memory: the member, and
+    the training rows copied in float64 for the evidence (a sparse ``X`` made dense).
 
     Raises
     ------
@@ -123,90 +112,110 @@ def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: in
     n_params = sum(p.numel() for p in template.parameters())
     item = 8 if config.dtype == "float64" else 4
     each = nets.member_bytes(n_params, config.batch_size or n_train, nets.values_per_row(template), item)
-    at_once = 1 if config.solver == "lbfgs" else N_ALPHAS
-    # The sparse rows made dense twice at most (the grid's scale, then the evidence's rows), in float64.
-    dense = 2 * 8 * request.X.shape[0] * request.X.shape[1] if sp.issparse(request.X) else 0
-    needed = at_once * each + (0 if device.type == "cuda" else dense)
+    rows = 8 * n_train * request.X.shape[1]  # the evidence's float64 copy of the training rows
+    needed = each + (rows if device.type != "cuda" else 0)
     if needed > budget:
         raise invalid(
             "alpha",
             "a number here, or a smaller network, batch or data set",
             AUTO,
-            f"alpha='auto' trains {at_once} member{'s' if at_once > 1 else ''} of about {memory.size_text(each)} "
-            f"at once{f' and makes the sparse X dense ({memory.size_text(dense)})' if dense else ''}: about "
-            f"{memory.size_text(needed)}, over the {memory.size_text(budget)} netreg may take (half the memory "
-            "available).",
+            f"alpha='auto' trains a member of about {memory.size_text(each)} and copies the training rows in "
+            f"float64 for the evidence ({memory.size_text(rows)}): about {memory.size_text(needed)}, over the "
+            f"{memory.size_text(budget)} netreg may take (half the memory available).",
         )
 
 
-def auto_alphas(request: TrainingRequest) -> np.ndarray:
-    """The grid ``alpha="auto"`` trains: :data:`N_ALPHAS` alphas scaled to the data's ``X``."""
-    X = request.X.toarray() if sp.issparse(request.X) else request.X
-    return default_alphas(np.asarray(X, dtype=np.float64), N_ALPHAS)
-
-
-def member_groups(alphas: np.ndarray, solver: str) -> list[list[float]]:
-    """The populations that train the grid: one of all the alphas, or one per alpha for
-    ``lbfgs`` (whose line search would couple the members of a population).
+def check_layer_alphas(alpha: Mapping[str, Any], penalized: list[str]) -> dict[str, float]:
+    """``alpha`` given as ``{parameter name: alpha}`` (a learned ``alpha_``): one strength for
+    each penalized parameter, named exactly.
 
     Examples
     --------
-    >>> member_groups(np.array([0.1, 1.0]), "adam"), member_groups(np.array([0.1, 1.0]), "lbfgs")
-    ([[0.1, 1.0]], [[0.1], [1.0]])
+    >>> check_layer_alphas({"layers.0.weight": 2}, ["layers.0.weight"])
+    {'layers.0.weight': 2.0}
+    >>> check_layer_alphas({"layers.0.weight": 2.0}, ["layers.0.weight", "layers.1.weight"])
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `alpha` must be a float, 'auto' or a dict giving each penalized parameter (layers.0.weight, layers.1.weight) its alpha. Got alpha={'layers.0.weight': 2.0}.
     """
-    values = [float(alpha) for alpha in alphas]
-    return [[alpha] for alpha in values] if solver == "lbfgs" else [values]
-
-
-def choose_member(
-    request: TrainingRequest, members: Sequence[MemberResult], alphas: np.ndarray, train_rows: np.ndarray
-) -> AutoChoice:
-    """The member with the largest log evidence on its training rows, among those that did
-    not diverge.
-
-    Raises
-    ------
-    DivergenceError
-        When every member diverged (with the first one's account of why).
-    """
-    sound = [k for k, member in enumerate(members) if member.status != "diverged"]
-    if not sound:
-        first = members[0]
-        raise DivergenceError(
-            f"Every one of the {len(alphas)} alphas of alpha='auto' diverged. The first (alpha={alphas[0]:.4g}): "
-            f"{first.message}",
-            history=list(first.history),
+    if sorted(alpha) != sorted(penalized):
+        raise invalid(
+            "alpha",
+            f"a float, 'auto' or a dict giving each penalized parameter ({', '.join(penalized)}) its alpha",
+            alpha,
         )
-    X = request.X[train_rows]
-    selection = select_alpha(
-        [members[k].state_dict for k in sound],
+    return {name: check_alpha(value, f"alpha[{name!r}]") for name, value in alpha.items()}
+
+
+def learn_alpha(
+    request: TrainingRequest,
+    X: Any,
+    targets: np.ndarray,
+    sample_weight: np.ndarray,
+    config: TrainConfig,
+    train_rows: np.ndarray,
+    *,
+    layerwise: bool,
+) -> EvidenceAlpha:
+    """The callback that learns the member's alpha on its training rows (module docstring).
+
+    ``X``, ``targets`` and ``sample_weight`` are the fit's rows (:meth:`TrainingRequest.fit_data`:
+    a given validation set follows the training rows), ``train_rows`` those it trains on.
+    """
+    X = X[train_rows]
+    return EvidenceAlpha(
         X.toarray() if sp.issparse(X) else X,
-        request.targets[train_rows],
+        targets[train_rows],
         task=request.task,
-        alphas=[float(alphas[k]) for k in sound],
-        sample_weight=request.sample_weight[train_rows],
         activation=request.template.activation,
+        schedule=alpha_schedule(config.max_iter, full_batch=config.solver == "lbfgs"),
+        sample_weight=sample_weight[train_rows],
+        layerwise=layerwise,
     )
-    log_evidence = np.full(len(alphas), np.nan)
-    log_evidence[sound] = selection.log_evidence
-    return AutoChoice(alphas=np.asarray(alphas), log_evidence=log_evidence, best_index=sound[selection.best_index])
 
 
-def set_auto_attributes(estimator: Any, choice: AutoChoice | None, *, verbose: bool = False) -> None:
-    """Set ``alpha_``, ``alphas_`` and ``log_evidence_`` from ``choice``, or remove them
-    (a fit at a given alpha leaves none of an earlier ``alpha="auto"`` behind)."""
-    if choice is None:
-        for name in _ATTRIBUTES:
-            if hasattr(estimator, name):
-                delattr(estimator, name)
+def set_auto_attributes(
+    estimator: Any,
+    learned: EvidenceAlpha | None,
+    member: MemberResult | None = None,
+    *,
+    layerwise: bool = True,
+    verbose: bool = False,
+) -> None:
+    """Set ``alpha_``, ``alpha_history_``, ``log_evidence_`` (and a regressor's
+    ``noise_variance_``) from what ``learned`` learned for ``member``, or remove them (a fit at
+    a given alpha leaves none of an earlier ``alpha="auto"`` behind)."""
+    for name in _ATTRIBUTES:
+        if hasattr(estimator, name):
+            delattr(estimator, name)
+    if learned is None or member is None:
         return
-    best = choice.best_index
-    estimator.alpha_ = float(choice.alphas[best])
-    estimator.alphas_ = choice.alphas.copy()
-    estimator.log_evidence_ = choice.log_evidence.copy()
+    final = learned.final.get(member.index)
+    kept = member.history[member.best_epoch - 1] if member.history else {}
+    alphas = kept.get("alphas") or {name: AUTO_START for name in kept.get("weight_norms", {})}
+    estimator.alpha_ = dict(alphas) if layerwise else float(next(iter(alphas.values())))
+    estimator.alpha_history_ = [_plain_update(update, layerwise) for update in learned.paths.get(member.index, [])]
+    estimator.log_evidence_ = float("nan") if final is None else final.log_evidence
+    if final is not None and final.noise_variance is not None:
+        estimator.noise_variance_ = final.noise_variance
     if verbose:
-        sys.stdout.write(
-            f"alpha='auto': alpha_={estimator.alpha_:.6g} has the largest log evidence "
-            f"({choice.log_evidence[best]:.6g}) of {len(choice.alphas)} alphas from {choice.alphas[0]:.3g} "
-            f"to {choice.alphas[-1]:.3g}\n"
+        shown = (
+            ", ".join(f"{name}: {value:.4g}" for name, value in estimator.alpha_.items())
+            if layerwise
+            else f"{estimator.alpha_:.6g}"
         )
+        sys.stdout.write(
+            f"alpha='auto': learned alpha_ {shown} in {len(estimator.alpha_history_)} updates "
+            f"(log evidence {estimator.log_evidence_:.6g})\n"
+        )
+
+
+def _plain_update(update: dict[str, Any], layerwise: bool) -> dict[str, Any]:
+    """One re-estimate as plain data: ``epoch``, ``alpha`` set after it (per layer, or one),
+    ``gamma`` (per layer, or the total), ``log_evidence`` before it, a regression's
+    ``noise_variance``."""
+    plain = {key: value for key, value in update.items() if key != "alphas"}
+    plain["alpha"] = dict(update["alphas"]) if layerwise else float(next(iter(update["alphas"].values())))
+    if not layerwise:
+        plain["gamma"] = float(sum(update["gamma"].values()))
+    return plain

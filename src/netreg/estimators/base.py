@@ -23,16 +23,16 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from torch import nn
 
 from netreg import penalties
-from netreg.engine import Callback, MemberResult, member_module, train_population
+from netreg.engine import Callback, member_module, train_population
 from netreg.engine.callbacks import check_callbacks
 from netreg.engine.threads import resolve_n_jobs
 from netreg.estimators.auto_alpha import (
     AUTO,
-    auto_alphas,
+    AUTO_START,
     check_auto,
     check_auto_memory,
-    choose_member,
-    member_groups,
+    check_layer_alphas,
+    learn_alpha,
     set_auto_attributes,
 )
 from netreg.estimators.fitted import FittedState, set_fitted_state
@@ -131,6 +131,10 @@ class BaseNetReg(BaseEstimator):
         n_outputs = targets.shape[1] if targets.ndim == 2 else len(labels)
         template = build_network(self, X.shape[1:], n_outputs)
         check_output(self, template, X, n_outputs)
+        penalty = self._penalty()
+        if isinstance(self.alpha, dict):  # one strength per penalized weight, all named
+            layers = check_layer_alphas(self.alpha, [p.name for p in penalty.targets(template)])
+            penalty = self._penalty(layers)
         seed, _ = draw_seed(self.random_state)
         given = np.asarray(_check_sample_weight(sample_weight, X, dtype=X.dtype))
         class_weight = self._class_weight(y, labels, task, incremental=incremental)
@@ -141,7 +145,7 @@ class BaseNetReg(BaseEstimator):
             targets=targets,
             task=task,
             sample_weight=given if class_weight is None else given * class_row_weights(class_weight, y, given),
-            penalty=self._penalty(),
+            penalty=penalty,
             seed=seed,
             early_stopping=bool(self.early_stopping) and self.solver != "lbfgs",
             validation_fraction=float(self.validation_fraction),
@@ -159,12 +163,15 @@ class BaseNetReg(BaseEstimator):
         """The class weights to multiply into the sample weights (a classifier's ``class_weight``)."""
         return None
 
-    def _penalty(self) -> penalties.Penalty:
-        # alpha="auto" gives each member of its grid its own alpha: the penalty's is unused.
-        alpha = 0.0 if self.alpha == AUTO else float(self.alpha)
+    def _penalty(self, layer_alphas: dict[str, float] | None = None) -> penalties.Penalty:
+        # alpha="auto" starts its member at AUTO_START; a dict gives each layer its own alpha.
+        if isinstance(self.alpha, dict):
+            alpha = 0.0
+        else:
+            alpha = AUTO_START if self.alpha == AUTO else float(self.alpha)
         if self.penalty == "elasticnet":
-            return penalties.ElasticNet(alpha, float(self.l1_ratio))
-        return penalties.get({"name": self.penalty, "alpha": alpha})
+            return penalties.ElasticNet(alpha, float(self.l1_ratio), layer_alphas=layer_alphas)
+        return penalties.get({"name": self.penalty, "alpha": alpha, "layer_alphas": layer_alphas or {}})
 
     def _solver_settings(self) -> dict[str, Any]:
         return {
@@ -277,37 +284,27 @@ class BaseNetReg(BaseEstimator):
         elif continuing and self.solver == "sgd":
             # A warm start's optimizer starts afresh, but a schedule counts the rows seen since the first fit.
             optimizer_states = [{"samples_seen": float(self.t_)}]
-        progress = PrintProgress() if self.verbose and not auto else None
-
-        def train(alphas: list[float]) -> list[MemberResult]:
-            return train_population(
-                request.template,
-                X,
-                targets,
-                task=request.task,
-                alphas=alphas,
-                penalty=request.penalty,
-                config=config,
-                seeds=request.seed,
-                train_rows=[train_rows] * len(alphas),
-                eval_rows=None if val_rows is None else {"val": [val_rows] * len(alphas)},
-                sample_weight=sample_weight,
-                init_states=self.module_.state_dict() if continuing else None,
-                init_optimizer_states=optimizer_states,
-                # `callback` may be a list (fit documents it as one callback or a list of them).
-                callbacks=[c for c in (progress, *check_callbacks(callback, "callback")) if c],
-                # alpha="auto": a member that diverged is not chosen, the others still are.
-                raise_on_divergence=not auto,
-            ).members
-
-        choice = None
-        if auto:
-            alphas = auto_alphas(request)
-            members = [member for group in member_groups(alphas, self.solver) for member in train(group)]
-            choice = choose_member(request, members, alphas, train_rows)
-            member = members[choice.best_index]
-        else:
-            member = train([request.penalty.alpha])[0]
+        progress = PrintProgress() if self.verbose else None
+        layerwise = self.auto_alpha == "layerwise"
+        learned = (
+            learn_alpha(request, X, targets, sample_weight, config, train_rows, layerwise=layerwise) if auto else None
+        )
+        member = train_population(
+            request.template,
+            X,
+            targets,
+            task=request.task,
+            alphas=[request.penalty.alpha],
+            penalty=request.penalty,
+            config=config,
+            seeds=request.seed,
+            train_rows=[train_rows],
+            eval_rows=None if val_rows is None else {"val": [val_rows]},
+            sample_weight=sample_weight,
+            init_states=self.module_.state_dict() if continuing else None,
+            init_optimizer_states=optimizer_states,
+            callbacks=[c for c in (progress, *check_callbacks(callback, "callback"), learned) if c],
+        ).members[0]
         state = FittedState(
             module=member_module(request.template, member.state_dict),
             task=request.task,
@@ -325,7 +322,7 @@ class BaseNetReg(BaseEstimator):
             target_transformer=request.target_transformer,
         )
         set_fitted_state(self, state)
-        set_auto_attributes(self, choice, verbose=bool(self.verbose))
+        set_auto_attributes(self, learned, member, layerwise=layerwise, verbose=bool(self.verbose))
         if member.status in ("max_iter", "stalled") and not incremental:
             warnings.warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning, stacklevel=3)
         if not incremental:

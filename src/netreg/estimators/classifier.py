@@ -51,20 +51,24 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         ``GridSearchCV`` handle it as scikit-learn does any other).
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"lbfgs"`` is full-batch L-BFGS (recommended for small data sets).
-    alpha : float or "auto", default=0.0001
+    alpha : float, "auto" or dict of str to float, default=0.0001
         Strength of the penalty, the lambda of the objective above (>= 0). Unlike
         scikit-learn's MLP with ``sgd``/``adam``, the penalty is divided by the number of
         training examples m, never by the batch size, so its meaning does not change with
-        ``batch_size`` (see ``alpha_scale``). ``"auto"``: 16 alphas of the default grid
-        (:func:`netreg.grid.default_alphas`) are trained on all the training rows (less
-        ``validation_fraction`` with ``early_stopping``) as one population (one at a time with
-        ``lbfgs``) and the one with the largest Laplace evidence is kept (``alpha_``), as
-        ``NetRegClassifierCV(selection="evidence")`` chooses it. L2 and netreg's MLP only; not
-        with ``warm_start`` or ``partial_fit``. The evidence reads each member as a minimum of its
-        objective: give it the epochs to converge. ``verbose`` then prints the choice, not the
-        epochs; a ``callback`` sees the population (with ``lbfgs``, 16 runs of one member). See
-        :mod:`netreg.estimators.auto_alpha`, and ``benchmarks/README.md`` for where the evidence
-        is weaker than cross-validation.
+        ``batch_size`` (see ``alpha_scale``). A dict ``{parameter name: alpha}`` gives each
+        penalized weight matrix (``"layers.0.weight"``, ...) its own strength: every one
+        must be named (a learned ``alpha_`` is such a dict). ``"auto"``: alpha is learned in
+        the one fit from the Laplace evidence (MacKay's fixed point at the current weights,
+        re-estimated every few epochs after a burn-in and held for the last 20 % of the
+        epochs; see ``auto_alpha``), starting from 1.0. L2 and netreg's MLP only; not with
+        ``warm_start`` or ``partial_fit``. The evidence reads the weights as a minimum of the
+        objective: give the fit the epochs to converge. See
+        :mod:`netreg.estimators.auto_alpha`, and ``benchmarks/README.md`` for where the
+        evidence is weaker than cross-validation; the 16-alpha evidence grid is
+        ``NetRegClassifierCV(selection="evidence")``.
+    auto_alpha : {"layerwise", "scalar"}, default="layerwise"
+        What ``alpha="auto"`` learns: one alpha per penalized weight matrix (MacKay's and
+        Immer et al.'s layerwise prior) or one for the network. Unused otherwise.
     alpha_scale : {"n_samples", "batch"}, default="n_samples"
         What ``alpha`` is divided by in each ``sgd``/``adam`` step: m (netreg's objective
         above), or the sum of the batch's sample weights, as scikit-learn's MLP divides it:
@@ -192,14 +196,15 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         The trained PyTorch module (CPU, eval mode): the MLP, or the one ``module`` built.
     n_layers_ : int
         Number of layers, input and output included (MLP only).
-    alpha_ : float
-        With ``alpha="auto"`` only: the alpha chosen, that of the model kept.
-    alphas_ : ndarray of shape (16,)
-        With ``alpha="auto"`` only: the alphas trained (not saved by ``save_model``: a loaded
-        model has ``alpha_`` only).
-    log_evidence_ : ndarray of shape (16,)
-        With ``alpha="auto"`` only: the log evidence of each alpha's member (NaN for a
-        member that diverged; not saved by ``save_model``).
+    alpha_ : float or dict of str to float
+        With ``alpha="auto"`` only: the alpha learned, that of the final weights (per
+        parameter with ``auto_alpha="layerwise"``; ``alpha=model.alpha_`` fits at it again).
+    alpha_history_ : list of dict
+        With ``alpha="auto"`` only: one record per re-estimate: ``epoch``, ``alpha`` set after
+        it, ``gamma`` (effective parameters, per layer or in all), ``log_evidence`` before it
+        (and ``noise_variance`` for a regressor).
+    log_evidence_ : float
+        With ``alpha="auto"`` only: the log evidence of the final weights at ``alpha_``.
     n_outputs_ : int
         Number of output units.
     out_activation_ : str

@@ -59,8 +59,11 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("module", None, [None, callable]),
     Param("module_kwargs", None, [None, dict]),
     Param("solver", "adam", [StrOptions({"lbfgs", "sgd", "adam"})]),
-    # "auto": chosen by the Laplace evidence (netreg.estimators.auto_alpha).
-    Param("alpha", 0.0001, [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})]),
+    # "auto": learned from the Laplace evidence in the fit (netreg.estimators.auto_alpha); a dict
+    # {parameter name: alpha}: one strength per penalized weight (a learned alpha_).
+    Param("alpha", 0.0001, [Interval(Real, 0, None, closed="left"), StrOptions({"auto"}), dict]),
+    # What alpha="auto" learns: one alpha per penalized weight matrix, or one for the network.
+    Param("auto_alpha", "layerwise", [StrOptions({"layerwise", "scalar"})]),
     # What alpha is divided by in sgd/adam steps: m (netreg's objective) or the batch (scikit-learn's).
     Param("alpha_scale", "n_samples", [StrOptions({"n_samples", "batch"})]),
     Param("penalty", "l2", [StrOptions({"l2", "l1", "elasticnet"})]),
@@ -238,7 +241,7 @@ def validate_parameters(estimator: BaseEstimator) -> None:
     >>> validate_parameters(NetRegClassifier(alpha=True))
     Traceback (most recent call last):
     ...
-    netreg.exceptions.InvalidParameterError: The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf) or a str among {'auto'}. Got True instead.
+    netreg.exceptions.InvalidParameterError: The 'alpha' parameter of NetRegClassifier must be a float in the range [0.0, inf), a str among {'auto'} or an instance of 'dict'. Got True instead.
     """
     try:
         estimator._validate_params()

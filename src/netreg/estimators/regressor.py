@@ -57,10 +57,14 @@ device, dtype, n_jobs, verbose, warm_start
     ----------
     coefs_, intercepts_, loss_, loss_curve_, best_loss_, validation_scores_, \
 best_validation_score_, n_iter_, t_, history_, status_, module_, n_layers_, n_outputs_, \
-n_features_in_, input_shape_, feature_names_in_, alpha_, alphas_, log_evidence_
+n_features_in_, input_shape_, feature_names_in_, alpha_, alpha_history_, log_evidence_
         As in :class:`NetRegClassifier` (validation scores are R^2; with ``alpha="auto"`` and a
         ``transformer``, the evidence is that of the transformed targets, on which the
         network trains).
+    noise_variance_ : float
+        With ``alpha="auto"`` only: the noise variance :math:`s^2` learned with alpha
+        (MacKay's :math:`2E / (mq - \gamma)`, of the transformed targets); alpha is the prior
+        precision times :math:`s^2` (:mod:`netreg.evidence.fixed_point`).
     out_activation_ : str
         ``"identity"``, or ``"exp"`` with ``loss="poisson"``.
     transformer_ : transformer

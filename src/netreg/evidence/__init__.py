@@ -10,6 +10,9 @@ Evidence (:mod:`netreg.evidence.laplace`)
     ``EvidenceResult``, ``laplace_log_evidence`` (the formula on its parts).
 Choosing alpha (:mod:`netreg.evidence.select`)
     ``select_alpha``, ``AlphaSelection``, ``evidence_gap`` (what the evidence does not describe).
+Learning alpha while a member trains (:mod:`netreg.evidence.fixed_point`, :mod:`netreg.evidence.online`)
+    ``fixed_point``, ``FixedPoint`` (MacKay's per-layer re-estimate at the current weights);
+    ``EvidenceAlpha`` (the engine callback ``alpha="auto"`` uses), ``AlphaSchedule``, ``alpha_schedule``.
 Curvature (:mod:`netreg.evidence.curvature`, :mod:`netreg.evidence.ggn`)
     ``ggn_curvature``, ``Curvature``, ``log_det``, ``effective_parameters`` (MacKay's gamma),
     ``EXACT_MAX_PARAMS``; the GGN itself: ``ggn_matrix``, ``kfac_factors``, ``loss_hessian_factor``.
@@ -39,9 +42,11 @@ from netreg.evidence.curvature import (
     ggn_curvature,
     log_det,
 )
+from netreg.evidence.fixed_point import FixedPoint, fixed_point
 from netreg.evidence.ggn import ggn_matrix, kfac_factors, loss_hessian_factor
 from netreg.evidence.laplace import EvidenceResult, laplace_log_evidence, log_evidence, population_evidence
 from netreg.evidence.network import StackedMLP, stack_members
+from netreg.evidence.online import AlphaSchedule, EvidenceAlpha, alpha_schedule
 from netreg.evidence.select import AlphaSelection, evidence_gap, select_alpha
 from netreg.evidence.units import UNITS_OFF_ATOL, UNITS_OFF_RTOL, units_off, units_off_mask
 
@@ -53,6 +58,11 @@ __all__ = [
     "select_alpha",
     "AlphaSelection",
     "evidence_gap",
+    "fixed_point",
+    "FixedPoint",
+    "EvidenceAlpha",
+    "AlphaSchedule",
+    "alpha_schedule",
     "ggn_curvature",
     "Curvature",
     "log_det",

@@ -64,7 +64,7 @@ from netreg.evidence.units import units_off_mask
 from netreg.exceptions import invalid
 from netreg.losses import Task
 
-__all__ = ["EvidenceResult", "log_evidence", "population_evidence", "laplace_log_evidence"]
+__all__ = ["EvidenceResult", "log_evidence", "population_evidence", "laplace_log_evidence", "weighted_data_loss"]
 
 _CHUNK_ELEMENTS = 2**22
 
@@ -238,7 +238,7 @@ def population_evidence(
     sq_norm = sum(w.square().sum((1, 2)) for w in net.weights)
     logdet = log_det(curv, alpha)
     log_z, log_lik, s2 = laplace_log_evidence(
-        data_loss=_data_loss(net, data),
+        data_loss=weighted_data_loss(net, data),
         weight_sq_norm=sq_norm,
         log_det=logdet,
         n_params=net.n_params,
@@ -277,7 +277,7 @@ def laplace_log_evidence(
     data_loss: Tensor,
     weight_sq_norm: Tensor,
     log_det: Tensor,
-    n_params: int,
+    n_params: int | tuple[int, ...],
     alpha: Tensor,
     task: str,
     n_rows: float,
@@ -286,17 +286,22 @@ def laplace_log_evidence(
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     r"""The evidence formula of the module docstring on its parts, per member (pure, no checks).
 
+    With one alpha per layer (a prior :math:`W_l \sim N(0, \alpha_l^{-1} I)`, ``alpha`` and
+    ``weight_sq_norm`` of shape ``(K, L)`` and ``n_params`` the layers' sizes), the penalty is
+    :math:`\frac12 \sum_l \alpha_l \lVert W_l\rVert^2`, the prior's term
+    :math:`\frac12 \sum_l n_l \log\alpha_l`, and ``log_det`` is that of :math:`H + A`.
+
     Parameters
     ----------
     data_loss : Tensor of shape (K,)
         :math:`E = \sum_i w_i \ell_i` at the trained weights.
-    weight_sq_norm : Tensor of shape (K,)
-        :math:`\lVert W^*\rVert^2`.
+    weight_sq_norm : Tensor of shape (K,) or (K, L)
+        :math:`\lVert W^*\rVert^2` (per layer).
     log_det : Tensor of shape (K,)
-        :math:`\log\det(H + \alpha I)`.
-    n_params : int
-        P.
-    alpha : Tensor of shape (K,)
+        :math:`\log\det(H + \alpha I)` (:math:`H + A`).
+    n_params : int or tuple of int
+        P (per layer, for a per-layer alpha).
+    alpha : Tensor of shape (K,) or (K, L)
     task : str
         ``"regression"`` adds the noise terms.
     n_rows : float
@@ -321,21 +326,30 @@ def laplace_log_evidence(
     >>> z  # -1 - 1/2 + 0 - 0
     tensor([-1.5000], dtype=torch.float64)
     """
-    penalty = 0.5 * alpha * weight_sq_norm
+    layered = alpha.ndim == 2
+    alphas = alpha if layered else alpha.unsqueeze(-1)
+    sq_norms = weight_sq_norm if layered else weight_sq_norm.unsqueeze(-1)
+    sizes = torch.as_tensor(n_params if layered else [n_params], dtype=alphas.dtype, device=alphas.device)
+    penalty = 0.5 * (alphas * sq_norms).sum(-1)
     s2 = None
     if task == "regression":
         total = float(n_rows) * n_outputs
-        s2 = (2.0 * (data_loss + penalty) / total) if noise_variance is None else torch.full_like(alpha, noise_variance)
+        s2 = (
+            (2.0 * (data_loss + penalty) / total)
+            if noise_variance is None
+            else torch.full_like(penalty, noise_variance)
+        )
         log_lik = -data_loss / s2 - 0.5 * total * torch.log(2.0 * math.pi * s2)
         penalty = penalty / s2
     else:
         log_lik = -data_loss
-    occam = 0.5 * n_params * torch.log(alpha) - 0.5 * log_det
-    log_z = torch.where(alpha > 0, log_lik - penalty + occam, torch.full_like(alpha, -math.inf))
+    occam = 0.5 * (sizes * torch.log(alphas)).sum(-1) - 0.5 * log_det
+    positive = (alphas > 0).all(-1)
+    log_z = torch.where(positive, log_lik - penalty + occam, torch.full_like(penalty, -math.inf))
     return log_z, log_lik, s2
 
 
-def _data_loss(net: StackedMLP, data: EvidenceData) -> Tensor:
+def weighted_data_loss(net: StackedMLP, data: EvidenceData) -> Tensor:
     """The weighted data loss ``sum_i w_i loss_i`` per member, the rows in chunks."""
     total = torch.zeros(net.n_members, dtype=torch.float64, device=data.x.device)
     step = max(1, _CHUNK_ELEMENTS // (net.n_members * max(net.layer_sizes)))

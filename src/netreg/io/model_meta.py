@@ -64,6 +64,7 @@ def model_metadata(
         "estimator": type(estimator).__name__,
         "params": params,
         "alpha": _trained_alpha(estimator),
+        "auto": _learned(estimator),
         "architecture": {
             "n_features": module.n_features,
             "hidden_layer_sizes": list(module.hidden_layer_sizes),
@@ -95,9 +96,12 @@ def model_metadata(
     return meta
 
 
-def _trained_alpha(estimator: Any) -> float:
-    """The alpha of the saved weights: the one ``alpha="auto"`` chose, or the parameter."""
+def _trained_alpha(estimator: Any) -> float | dict[str, float]:
+    """The alpha of the saved weights: the one ``alpha="auto"`` learned, or the parameter (a
+    float, or ``{parameter name: alpha}``)."""
     alpha = getattr(estimator, "alpha_", estimator.alpha)
+    if isinstance(alpha, dict):
+        return {str(name): float(value) for name, value in alpha.items()}
     if isinstance(alpha, str):
         raise invalid(
             "alpha",
@@ -106,6 +110,24 @@ def _trained_alpha(estimator: Any) -> float:
             "The model was fitted at a number and set to 'auto' since, without a refit: refit it, or set alpha back.",
         )
     return float(alpha)
+
+
+def _learned(estimator: Any) -> dict[str, Any] | None:
+    """What ``alpha="auto"`` learned besides ``alpha_``: its path, the final log evidence and
+    a regression's noise variance (None for a fit at a given alpha)."""
+    if not hasattr(estimator, "alpha_history_"):
+        return None
+    learned = {"alpha_history": estimator.alpha_history_, "log_evidence": estimator.log_evidence_}
+    if hasattr(estimator, "noise_variance_"):
+        learned["noise_variance"] = estimator.noise_variance_
+    return json.loads(json.dumps(learned, default=_plain))
+
+
+def _is_alpha(value: Any) -> bool:
+    """A float, or a non-empty dict of parameter names to floats."""
+    if isinstance(value, dict):
+        return bool(value) and all(isinstance(k, str) and type(v) is float for k, v in value.items())
+    return type(value) is float
 
 
 def _is_history(value: Any) -> bool:
@@ -144,7 +166,7 @@ _META_SPEC = Keys(
         "versions": _DICT,
         "estimator": _STR,
         "params": _DICT,
-        "alpha": Is(float, expected="a float"),
+        "alpha": Value("a float or a dict of parameter names to floats", _is_alpha),
         "architecture": Keys(
             {
                 "n_features": _COUNT,
@@ -176,6 +198,7 @@ _META_SPEC = Keys(
     optional={
         "history": Value("the JSON text of a History", _is_history),
         "target_transform": Is(dict, None, expected="a dict or None"),
+        "auto": Is(dict, None, expected="a dict or None"),
     },
     others=True,
 )

@@ -265,5 +265,12 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         state.target_transformer = scaler
     set_fitted_state(estimator, state)
     if estimator.alpha == "auto":
-        estimator.alpha_ = float(meta["alpha"])  # the grid and its evidence are not saved
+        alpha = meta["alpha"]
+        estimator.alpha_ = dict(alpha) if isinstance(alpha, dict) else float(alpha)
+        learned = meta.get("auto") or {}
+        if "alpha_history" in learned:
+            estimator.alpha_history_ = learned["alpha_history"]
+            estimator.log_evidence_ = learned["log_evidence"]
+        if "noise_variance" in learned:
+            estimator.noise_variance_ = learned["noise_variance"]
     return SavedModel(estimator, preprocessor, meta)

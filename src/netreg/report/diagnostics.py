@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from netreg.report.axes import alpha_positions, format_alpha, set_alpha_axis
-from netreg.report.figures import CHOSEN_COLOR, new_figure
+from netreg.display.axes import alpha_positions, format_alpha, set_alpha_axis
+from netreg.display.drawing import CHOSEN_COLOR
+from netreg.report.figures import new_figure
 from netreg.tuning.results import SweepResult
 
 __all__ = ["evidence_curve", "has_diagnostics"]

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from netreg.display.axes import format_alpha
 from netreg.io.run_folder import FIGURE_FILES, REPORT_FILE, RunFolder
-from netreg.report.axes import format_alpha
 from netreg.report.diagnostics import evidence_curve, has_diagnostics
 from netreg.report.figures import learning_curves, validation_curve, weight_histograms, weight_norm_curve
 from netreg.report.heldout import test_table
@@ -27,7 +27,7 @@ from netreg.report.table import results_table
 from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
 
-__all__ = ["DPI", "write_report"]
+__all__ = ["DPI", "chosen_alpha", "png", "png_uri", "report_figures", "report_page", "write_report"]
 
 #: Enough for a sharp figure on a laptop screen; a 16-alpha report stays well under 1 MB.
 DPI = 110
@@ -102,6 +102,50 @@ def write_report(
     ('report.html', ['evidence.png', 'learning_curves.png', 'validation_curve.png', 'weight_norms.png'])
     """
     folder = RunFolder(out_dir)
+    figures = report_figures(result, store)
+    for name, image, _ in figures:
+        folder.write_bytes(FIGURE_FILES[name], image)
+    page = _page(
+        result, figures, title=title or "netreg sweep report", data=data, target=target, store=store, test=test
+    )
+    # Written aside, then renamed (RunFolder.write_text): a browser refreshing the page never reads half a file.
+    return folder.write_text(REPORT_FILE, page)
+
+
+def report_page(
+    result: SweepResult,
+    store: SweepStore | None,
+    *,
+    title: str | None = None,
+    data: str | None = None,
+    target: str | None = None,
+    test: Mapping[str, Any] | None = None,
+) -> str:
+    """The self-contained ``report.html`` of a sweep, as text, without writing anything
+    (:func:`write_report`'s parameters; :meth:`NetRegClassifierCV.report <netreg.NetRegClassifierCV.report>` writes it).
+
+    Examples
+    --------
+    >>> page = report_page(digits_sweep, None, title="Digits")  # the doctests' shared sweep, conftest.py
+    >>> page.startswith("<!DOCTYPE html>"), page.count('<figure id="')
+    (True, 4)
+    """
+    figures = report_figures(result, store)
+    return _page(
+        result, figures, title=title or "netreg sweep report", data=data, target=target, store=store, test=test
+    )
+
+
+def report_figures(result: SweepResult, store: SweepStore | None) -> list[tuple[str, bytes, str]]:
+    """The report's figures as ``(name, PNG bytes, caption)``, in the page's order: the
+    validation curve, the weight norms, the learning curves, the evidence (where the sweep
+    holds it) and the weight histograms (with a ``store``).
+
+    Examples
+    --------
+    >>> [name for name, _, _ in report_figures(digits_sweep, None)]  # the doctests' shared sweep, conftest.py
+    ['validation_curve', 'weight_norms', 'learning_curves', 'evidence']
+    """
     drawings = [
         ("validation_curve", validation_curve(result)[0], _validation_caption(result)),
         (
@@ -141,23 +185,33 @@ def write_report(
                 "Kept weights of each penalized layer, for the same members as the learning curves.",
             )
         )
-    figures = []
-    for name, figure, caption in drawings:
-        png = _png(figure)
-        folder.write_bytes(FIGURE_FILES[name], png)
-        figures.append((name, png, caption))
-    page = _page(
-        result, figures, title=title or "netreg sweep report", data=data, target=target, store=store, test=test
-    )
-    # Written aside, then renamed (RunFolder.write_text): a browser refreshing the page never reads half a file.
-    return folder.write_text(REPORT_FILE, page)
+    return [(name, png(figure), caption) for name, figure, caption in drawings]
 
 
-def _png(figure: Any) -> bytes:
+def png(figure: Any) -> bytes:
+    """The PNG bytes of a figure at the report's :data:`DPI`, the same for the same figure whatever the date."""
     buffer = io.BytesIO()
     # Fixed metadata: the same figure gives the same bytes, whatever the date.
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def png_uri(image: bytes) -> str:
+    """PNG bytes as a ``data:`` URI, for an ``<img>`` that needs no file."""
+    return "data:image/png;base64," + base64.b64encode(image).decode("ascii")
+
+
+def chosen_alpha(result: SweepResult) -> str:
+    """The page's line naming the chosen alpha and the rule, as HTML.
+
+    Examples
+    --------
+    >>> chosen_alpha(digits_sweep)  # the doctests' shared sweep, conftest.py
+    'Chosen alpha: <strong>1</strong> (min rule)'
+    """
+    if result.alpha is None:
+        return "No alpha chosen yet"
+    return f"Chosen alpha: <strong>{format_alpha(result.alpha)}</strong> ({escape(result.selection)} rule)"
 
 
 def _validation_caption(result: SweepResult) -> str:
@@ -201,11 +255,6 @@ def _page(
     if store is not None:
         meta.append(_estimator_line(store.spec()))
     summary = "".join(f"<li>{escape(line)}</li>" for line in summarize(result))
-    chosen = (
-        "No alpha chosen yet"
-        if result.alpha is None
-        else f"Chosen alpha: <strong>{format_alpha(result.alpha)}</strong> ({escape(result.selection)} rule)"
-    )
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -216,14 +265,14 @@ def _page(
         "<body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{"<br>".join(meta)}</p>',
-        f'<p class="chosen-alpha">{chosen}</p>',
+        f'<p class="chosen-alpha">{chosen_alpha(result)}</p>',
         f'<ul class="summary">{summary}</ul>',
         *(["<h2>Held-out test</h2>", test_table(test)] if test else []),
         *_notices(result, store),
         "<h2>Figures</h2>",
     ]
-    for name, png, caption in figures:
-        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    for name, image, caption in figures:
+        uri = png_uri(image)
         parts.append(
             f'<figure id="{escape(name)}"><img src="{uri}" alt="{escape(caption)}">'
             f"<figcaption>{escape(caption)}</figcaption></figure>"

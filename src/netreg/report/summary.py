@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from netreg.report.axes import format_alpha
+from netreg.display.axes import format_alpha
 from netreg.tuning.results import SweepResult
 
 __all__ = ["SCORE_NAMES", "summarize"]

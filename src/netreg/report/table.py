@@ -13,7 +13,7 @@ from html import escape
 
 import numpy as np
 
-from netreg.report.axes import format_alpha
+from netreg.display.axes import format_alpha
 from netreg.report.summary import SCORE_NAMES
 from netreg.tuning.results import SweepResult
 

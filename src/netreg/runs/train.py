@@ -57,7 +57,7 @@ def train_table(
     data: TrainingTable,
     out_dir: str | os.PathLike,
     *,
-    alpha: float | None = None,
+    alpha: float | str | None = None,
     alphas: int | Sequence[float] | None = None,
     cv: int = 5,
     selection: str = "min",
@@ -78,7 +78,9 @@ def train_table(
 ) -> dict[str, Any]:
     """Hold out ``test_size`` of the rows, train on the rest, score the held-out rows, save the model.
 
-    With ``alpha`` (default 0.0001) one model is trained. With a grid ``alphas``, alpha is
+    With ``alpha`` (default 0.0001) one model is trained; ``alpha="auto"`` learns alpha in that
+    one fit from the Laplace evidence (per layer: ``alpha`` is then ``{parameter name: alpha}``,
+    and ``log_evidence`` is returned too). With a grid ``alphas``, alpha is
     chosen on the training rows by cross-validation as :func:`~netreg.runs.tune_table`
     chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``),
     and the run leaves the same evidence: the store ``sweep.sqlite`` (a rerun resumes it),
@@ -138,8 +140,11 @@ def train_table(
         chosen, fitted = float(model.alpha_), model.best_estimator_
     else:
         cls = NetRegClassifier if classifier else NetRegRegressor
-        chosen = DEFAULT_ALPHA if alpha is None else float(alpha)
-        fitted = cls(alpha=chosen, **params).fit(X_train, data.y[train], callback=callback)
+        given = DEFAULT_ALPHA if alpha is None else alpha if alpha == "auto" else float(alpha)
+        fitted = cls(alpha=given, **params).fit(X_train, data.y[train], callback=callback)
+        chosen = fitted.alpha_ if given == "auto" else given
+        if given == "auto":
+            result["log_evidence"] = fitted.log_evidence_
     scores = held_out_scores(fitted, X_test, data.y[test])
     metric, main = ("accuracy", scores["accuracy"]) if classifier else ("R^2", scores["r2"])
     if alphas is not None:

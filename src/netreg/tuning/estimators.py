@@ -38,19 +38,22 @@ from netreg.tuning.progress import VerboseSweep
 from netreg.tuning.results import SweepResult
 from netreg.tuning.search_results import search_cv_results
 from netreg.tuning.sweep import run_sweep
+from netreg.tuning.views import SearchViews
 
 __all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
 
 
 def _cv_params(params: tuple[Param, ...]) -> tuple[tuple[Param, ...], tuple[Param, ...]]:
-    """The plain estimator's parameters the CV estimator shares (all but ``alpha``), and the
-    CV estimator's own signature: the shared ones with the sweep's after the positional two."""
-    shared = tuple(param for param in params if param.name != "alpha")
+    """The plain estimator's parameters the CV estimator shares (all but ``alpha`` and
+    ``auto_alpha``), and the CV estimator's own signature: the shared ones with the sweep's
+    after the positional two."""
+    shared = tuple(param for param in params if param.name not in ("alpha", "auto_alpha"))
     return shared, shared[:N_POSITIONAL] + CV_PARAMS + shared[N_POSITIONAL:]
 
 
-class _BaseNetRegCV(BaseEstimator):
-    """What both CV estimators share: the sweep, the choice of alpha and the refit."""
+class _BaseNetRegCV(SearchViews, BaseEstimator):
+    """What both CV estimators share: the sweep, the choice of alpha and the refit; their
+    report and notebook summary (:class:`~netreg.tuning.views.SearchViews`)."""
 
     _estimator_class: type[NetRegClassifier] | type[NetRegRegressor]
     _default_scoring: str

@@ -1,4 +1,4 @@
-"""The alpha axis and the axis labels every figure of the report shares.
+"""The alpha axis and the axis labels every figure shares (the report's and the displays').
 
 Alpha is drawn on a log scale, where 0 has no place. A grid that starts at alpha = 0
 (the unregularized fit) draws it one decade left of the smallest positive alpha, on a

@@ -1,0 +1,216 @@
+r"""MacKay's fixed point at the current weights: alpha re-estimated per penalized layer, or one for all.
+
+For a member at weights W with one prior precision :math:`\alpha_l` per penalized weight
+matrix :math:`W_l` (:math:`n_l` weights; :math:`A = \mathrm{diag}(\alpha_l I_{n_l})`), MacKay's
+effective number of parameters of layer l is
+
+.. math:: \gamma_l = n_l - \alpha_l \, \mathrm{tr}_l\big((H + A)^{-1}\big)
+
+(:math:`\mathrm{tr}_l`: the trace of the layer's diagonal block; H the GGN of
+:math:`\sum_i w_i \ell_i`, :mod:`netreg.evidence.ggn`), and the evidence is stationary in
+:math:`\alpha_l` where
+
+.. math:: \alpha_l = \gamma_l / \lVert W_l\rVert^2 .
+
+With one alpha for all layers (``layerwise=False``) it is
+:math:`\alpha = \sum_l \gamma_l / \sum_l \lVert W_l\rVert^2`, and
+:math:`\gamma = \sum_k \lambda_k / (\lambda_k + \alpha)` over H's eigenvalues.
+``curvature="exact"`` forms H (cross-layer blocks included) and factors :math:`H + A`
+(Cholesky); ``"kfac"`` keeps each layer's Kronecker-factored block, whose eigenvalues are the
+products of its factors' (:func:`netreg.evidence.curvature.compute_curvature`), so
+:math:`\gamma_l = \sum_k \lambda_{lk} / (\lambda_{lk} + \alpha_l)`.
+
+**Scaling.** netreg's objective is :math:`J = \frac1m\sum_i w_i\ell_i + \frac{1}{2m}\sum_l
+\alpha_l\lVert W_l\rVert^2`; m J is the negative log posterior of a likelihood
+:math:`\prod_i p(y_i \mid x_i, W)^{w_i}` and a prior :math:`W_l \sim N(0, \alpha_l^{-1} I)`, so
+for classification (cross-entropy, logistic) netreg's alpha *is* the prior precision.
+
+**Regression** (half squared error, Gaussian noise of variance :math:`s^2` on each of q
+outputs, :mod:`netreg.evidence.laplace`): the prior precision is :math:`\lambda_l =
+\alpha_l / s^2` and the noise precision :math:`\beta = 1/s^2`; :math:`\gamma_l` above is the
+same in either scaling. MacKay's updates :math:`\lambda_l = \gamma_l / \lVert W_l\rVert^2` and
+:math:`\beta = (mq - \gamma) / (2E)`, :math:`E = \sum_i w_i \ell_i`, give
+
+.. math:: s^2 = \frac{2E}{mq - \gamma}, \qquad \alpha_l = \frac{\gamma_l \, s^2}{\lVert W_l\rVert^2}.
+
+In scikit-learn's ``BayesianRidge`` (hyperpriors 0, centred data), ``lambda_`` is
+:math:`\lambda` and ``alpha_`` is :math:`\beta`: netreg's alpha is ``lambda_ / alpha_``.
+
+The log evidence reported is :func:`netreg.evidence.laplace.laplace_log_evidence` at the
+given alphas (for regression, with :math:`s^2` its maximizer at those alphas, as
+:func:`netreg.evidence.log_evidence` computes it); with one alpha it equals
+:func:`netreg.evidence.log_evidence`'s. It is exact (a Laplace approximation that is the
+marginal likelihood) for a network without hidden layers and half squared error, and the
+Laplace approximation otherwise.
+
+References
+----------
+MacKay, D. J. C. (1992). Bayesian interpolation. Neural Computation 4(3), 415-447.
+MacKay, D. J. C. (1992). A practical Bayesian framework for backpropagation networks.
+Neural Computation 4(3), 448-472.
+Immer, A., Bauer, M., Fortuin, V., Rätsch, G. & Khan, M. E. (2021). Scalable marginal likelihood
+estimation for model selection in deep learning. ICML.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from netreg._checks import check_int, check_options
+from netreg.evidence.curvature import CURVATURES, EXACT_MAX_PARAMS, compute_curvature
+from netreg.evidence.ggn import exact_member_ggn
+from netreg.evidence.inputs import EvidenceData
+from netreg.evidence.laplace import laplace_log_evidence, weighted_data_loss
+from netreg.evidence.network import StackedMLP
+from netreg.exceptions import invalid
+
+__all__ = ["FixedPoint", "fixed_point"]
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """The evidence of one member at its current weights and alphas, and MacKay's re-estimate.
+
+    Attributes
+    ----------
+    alphas : tuple of float
+        The alphas it was computed at, one per penalized layer.
+    new_alphas : tuple of float
+        MacKay's re-estimate, one per layer (all equal with ``layerwise=False``); NaN where it
+        is undefined (a layer of zero weights, or a diverged member).
+    gamma : tuple of float
+        :math:`\\gamma_l`, the effective number of parameters of each layer.
+    weight_sq_norms : tuple of float
+        :math:`\\lVert W_l\\rVert^2`.
+    log_evidence : float
+        At ``alphas`` (module docstring).
+    noise_variance : float or None
+        Regression: MacKay's re-estimate :math:`s^2 = 2E / (mq - \\gamma)`; None for
+        classification.
+    curvature : {"exact", "kfac"}
+    """
+
+    alphas: tuple[float, ...]
+    new_alphas: tuple[float, ...]
+    gamma: tuple[float, ...]
+    weight_sq_norms: tuple[float, ...]
+    log_evidence: float
+    noise_variance: float | None
+    curvature: str
+
+
+def fixed_point(
+    net: StackedMLP,
+    data: EvidenceData,
+    alphas: Sequence[float],
+    *,
+    layerwise: bool = True,
+    curvature: str = "auto",
+    exact_max_params: int = EXACT_MAX_PARAMS,
+) -> FixedPoint:
+    """MacKay's re-estimate of one member's alphas at its current weights, on validated data.
+
+    Parameters
+    ----------
+    net : StackedMLP
+        One member (:func:`netreg.evidence.stack_members`).
+    data : EvidenceData
+        Its training rows (:func:`netreg.evidence.inputs.check_data`).
+    alphas : sequence of float
+        The current alpha of each penalized layer, > 0.
+    layerwise : bool, default=True
+        One alpha per layer; else one for all (the layers' alphas must then be equal).
+    curvature : {"auto", "exact", "kfac"}, default="auto"
+        ``"auto"`` is exact up to ``exact_max_params`` penalized weights.
+    exact_max_params : int, default=EXACT_MAX_PARAMS
+
+    Returns
+    -------
+    FixedPoint
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import netreg
+    >>> from netreg.evidence import stack_members
+    >>> from netreg.evidence.inputs import check_data
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 3))
+    >>> y = X @ [1.0, -2.0, 0.0] + rng.normal(size=50)
+    >>> model = netreg.NetRegRegressor((), solver="lbfgs", dtype="float64", alpha=1.0).fit(X, y)
+    >>> net = stack_members(model.module_)
+    >>> step = fixed_point(net, check_data(net, X, y, task="regression"), [1.0])
+    >>> step.curvature, round(step.gamma[0], 2), round(step.log_evidence, 2)
+    ('exact', 2.93, -76.1)
+    """
+    if net.n_members != 1:
+        raise invalid("net", "one member", f"{net.n_members} stacked members")
+    sizes = tuple(w.shape[1] * w.shape[2] for w in net.weights)
+    if len(alphas) != len(sizes) or not all(math.isfinite(a) and a > 0 for a in alphas):
+        raise invalid("alphas", f"one finite alpha > 0 per penalized layer ({len(sizes)})", list(alphas))
+    if not layerwise and len(set(alphas)) > 1:
+        raise invalid("alphas", "equal alphas with layerwise=False", list(alphas))
+    method = check_options(curvature, "curvature", list(CURVATURES))
+    if method == "auto":
+        method = "exact" if net.n_params <= check_int(exact_max_params, "exact_max_params", low=0) else "kfac"
+    alpha = torch.tensor(alphas, dtype=torch.float64, device=data.x.device)
+    if method == "exact":
+        logdet, gamma = _exact(net, data, alpha, sizes)
+    else:
+        logdet, gamma = _kfac(net, data, alpha)
+    sq_norms = torch.stack([w[0].square().sum() for w in net.weights])
+    loss = weighted_data_loss(net, data)
+    log_z, _, _ = laplace_log_evidence(
+        data_loss=loss,
+        weight_sq_norm=sq_norms[None],
+        log_det=logdet[None],
+        n_params=sizes,
+        alpha=alpha[None],
+        task=data.task.name,
+        n_rows=data.m,
+        n_outputs=net.layer_sizes[-1],
+    )
+    scale, s2 = torch.ones((), dtype=torch.float64), None
+    if data.task.name == "regression":
+        # MacKay's noise re-estimate: the residuals' share of the rows not spent on parameters.
+        scale = 2.0 * loss[0] / (data.m * net.layer_sizes[-1] - gamma.sum())
+        s2 = float(scale)
+    new = gamma * scale / sq_norms if layerwise else (gamma.sum() * scale / sq_norms.sum()).expand(len(sizes))
+    new = torch.where(torch.isfinite(new) & (new > 0), new, torch.full_like(new, math.nan))
+    return FixedPoint(
+        alphas=tuple(float(a) for a in alphas),
+        new_alphas=tuple(new.tolist()),
+        gamma=tuple(gamma.tolist()),
+        weight_sq_norms=tuple(sq_norms.tolist()),
+        log_evidence=float(log_z[0]),
+        noise_variance=s2,
+        curvature=method,
+    )
+
+
+def _exact(net: StackedMLP, data: EvidenceData, alpha: Tensor, sizes: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+    """``log det(H + A)`` and the layers' gamma from a Cholesky factor of ``H + A``."""
+    prior = torch.repeat_interleave(alpha, torch.tensor(sizes, device=alpha.device))
+    posterior = exact_member_ggn(net, data.x, data.weight, data.task) + torch.diag(prior)
+    factor, info = torch.linalg.cholesky_ex(posterior)
+    if int(info) != 0 or not bool(torch.isfinite(factor).all()):  # a diverged member's weights
+        nan = torch.full_like(alpha, math.nan)
+        return nan.sum(), nan
+    logdet = 2.0 * factor.diagonal().log().sum()
+    inverse_diagonal = torch.cholesky_inverse(factor).diagonal()
+    traces = torch.stack([part.sum() for part in inverse_diagonal.split(list(sizes))])
+    return logdet, torch.tensor(sizes, dtype=alpha.dtype, device=alpha.device) - alpha * traces
+
+
+def _kfac(net: StackedMLP, data: EvidenceData, alpha: Tensor) -> tuple[Tensor, Tensor]:
+    """``log det`` and gamma of each layer's Kronecker-factored block."""
+    curv = compute_curvature(net, data.x, data.weight, task=data.task, curvature="kfac")
+    values = [block[0] for block in curv.eigenvalues]  # one block per layer, member 0
+    logdet = sum(torch.log(v + a).sum() for v, a in zip(values, alpha))
+    gamma = torch.stack([(v / (v + a)).sum() for v, a in zip(values, alpha)])
+    return logdet, gamma

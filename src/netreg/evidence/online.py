@@ -1,0 +1,253 @@
+r"""Alpha learned while the network trains: an engine callback that moves each member's alpha
+to MacKay's fixed point at its current weights.
+
+After a burn-in, every few epochs, :class:`EvidenceAlpha` reads a running member's weights
+(``Population.state_dict``), computes its curvature and MacKay's re-estimate of each
+layer's alpha (:func:`netreg.evidence.fixed_point.fixed_point`) and sets the member's alpha
+(``Population.set_alpha``), damped in log space,
+
+.. math:: \log\alpha \leftarrow (1 - \rho)\log\alpha + \rho\log\alpha_{\mathrm{MacKay}},
+
+so that the weights, which go on training, follow. The last epochs hold alpha, so that the
+final weights minimize the objective at the final alpha (the point the evidence describes).
+Where alpha and the weights have settled, the evidence is stationary in alpha: the learned
+alpha maximizes the evidence of the weights it ends with. The engine's loop is unchanged:
+this is a callback like any other, and the engine knows no evidence.
+
+With ``solver="lbfgs"`` an epoch is an L-BFGS iteration, and alpha is re-estimated as MacKay
+did it: once the weights have settled at the current alpha (an iteration lowered the objective
+by less than ``settle``, relative, before L-BFGS's own ``ftol`` stops it); each change restarts
+L-BFGS at the new objective (the engine does), and a change smaller than ``tol`` (relative) is
+not made, so that L-BFGS converges once alpha has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from netreg._checks import check_float, check_int
+from netreg.engine import Callback, MemberResult, Population
+from netreg.evidence.curvature import EXACT_MAX_PARAMS
+from netreg.evidence.fixed_point import FixedPoint, fixed_point
+from netreg.evidence.inputs import EvidenceData, check_data
+from netreg.evidence.network import stack_members
+from netreg.exceptions import invalid
+from netreg.losses import Task
+
+__all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha", "SETTLE"]
+
+#: L-BFGS's weights count as settled at an alpha once an iteration lowers the objective by less
+#: than this (relative): 45 times SciPy's ``ftol``, so that it comes before L-BFGS stops.
+SETTLE = 1e-7
+
+
+@dataclass(frozen=True)
+class AlphaSchedule:
+    """When alpha is re-estimated: at epochs ``burn_in, burn_in + every, ...`` up to ``last``;
+    with ``settle``, only at those where the objective fell by less than ``settle`` (relative).
+
+    Examples
+    --------
+    >>> schedule = AlphaSchedule(burn_in=6, every=3, last=24)
+    >>> [epoch for epoch in range(1, 31) if schedule.due(epoch)]
+    [6, 9, 12, 15, 18, 21, 24]
+    >>> AlphaSchedule(burn_in=2, every=1, last=10, settle=1e-7).due(5, decrease=1e-3)
+    False
+    """
+
+    burn_in: int
+    every: int
+    last: int
+    settle: float | None = None
+
+    def due(self, epoch: int, decrease: float = 0.0) -> bool:
+        """Whether alpha is re-estimated after ``epoch``, whose objective fell by ``decrease``
+        relative to the epoch before."""
+        if self.settle is not None and not decrease < self.settle:
+            return False
+        return self.burn_in <= epoch <= self.last and (epoch - self.burn_in) % self.every == 0
+
+
+def alpha_schedule(max_iter: int, *, full_batch: bool = False) -> AlphaSchedule:
+    """The default schedule of a run of ``max_iter`` epochs.
+
+    Minibatch solvers: seven re-estimates, after the first 20 % of the epochs, every 10 %,
+    the last 20 % held. L-BFGS (``full_batch``): after any iteration but the first that
+    lowered the objective by less than 1e-7 (relative; L-BFGS's own ``ftol`` is 2.2e-9), the
+    last 20 % held.
+
+    Examples
+    --------
+    >>> alpha_schedule(30), alpha_schedule(200, full_batch=True)
+    (AlphaSchedule(burn_in=6, every=3, last=24, settle=None), AlphaSchedule(burn_in=2, every=1, last=160, settle=1e-07))
+    """
+    max_iter = check_int(max_iter, "max_iter", low=1)
+    hold = math.ceil(0.2 * max_iter)
+    if full_batch:
+        return AlphaSchedule(burn_in=min(2, max_iter), every=1, last=max(1, max_iter - hold), settle=SETTLE)
+    return AlphaSchedule(
+        burn_in=max(1, math.ceil(0.2 * max_iter)), every=max(1, round(0.1 * max_iter)), last=max(1, max_iter - hold)
+    )
+
+
+class EvidenceAlpha(Callback):
+    """Learn each member's alpha from the evidence as it trains (MacKay's fixed point, damped).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows the members train on (all of them, or those of ``rows``).
+    y : array-like
+        Their targets, encoded as the engine takes them.
+    task : {"regression", "multiclass", "binary", "multilabel"}
+    activation : str
+        The MLP's activation.
+    schedule : AlphaSchedule
+        When to re-estimate (:func:`alpha_schedule`).
+    rows : array-like of int, optional
+        The training rows of ``X`` (all by default); the same for every member.
+    sample_weight : array-like of shape (n_samples,), optional
+    layerwise : bool, default=True
+        One alpha per penalized weight matrix (MacKay's and Immer et al.'s layerwise prior);
+        else one alpha for the whole network.
+    damping : float, default=0.5
+        :math:`\\rho` in (0, 1]: the share of the step to MacKay's estimate taken, in log space.
+    tol : float, default=1e-8
+        A re-estimate that changes no alpha by more than this (relative) is not made.
+    curvature : {"auto", "exact", "kfac"}, default="auto"
+    exact_max_params : int, default=EXACT_MAX_PARAMS
+
+    Attributes
+    ----------
+    paths : dict of int to list of dict
+        Per member, one record per re-estimate: ``epoch``, ``alphas`` (``{parameter name:
+        alpha}`` set after it), ``gamma`` (per parameter), ``log_evidence`` (at the alphas
+        before it) and, for regression, ``noise_variance``; plain data.
+    final : dict of int to FixedPoint
+        Per finished member, the evidence at its kept weights and final alphas.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netreg.engine import TrainConfig, train_population
+    >>> from netreg.nets import MLP
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = X @ [1.0, -1.0, 0.0] + 0.5 * rng.normal(size=100)
+    >>> learn = EvidenceAlpha(X, y, task="regression", activation="relu", schedule=alpha_schedule(40))
+    >>> result = train_population(MLP(3, (), 1), X, y, task="regression", alphas=[1.0],
+    ...                           config=TrainConfig(max_iter=40, learning_rate=0.05, tol=0.0), callbacks=learn)
+    >>> len(learn.paths[0]), learn.final[0].curvature
+    (7, 'exact')
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        task: str | Task,
+        activation: str,
+        schedule: AlphaSchedule,
+        rows: Any = None,
+        sample_weight: Any = None,
+        layerwise: bool = True,
+        damping: float = 0.5,
+        tol: float = 1e-8,
+        curvature: str = "auto",
+        exact_max_params: int = EXACT_MAX_PARAMS,
+    ) -> None:
+        self.rows = None if rows is None else np.asarray(rows)
+        self.X = X if self.rows is None else X[self.rows]
+        self.y = y if self.rows is None else np.asarray(y)[self.rows]
+        self.sample_weight = (
+            sample_weight if sample_weight is None or self.rows is None else np.asarray(sample_weight)[self.rows]
+        )
+        self.task, self.activation, self.schedule = task, activation, schedule
+        self.layerwise = bool(layerwise)
+        self.damping = check_float(damping, "damping", low=0.0, high=1.0, low_open=True)
+        self.tol = check_float(tol, "tol", low=0.0)
+        self.curvature, self.exact_max_params = curvature, exact_max_params
+        self.paths: dict[int, list[dict[str, Any]]] = {}
+        self.final: dict[int, FixedPoint] = {}
+        self._data: EvidenceData | None = None
+        self._objectives: dict[int, float] = {}  # each member's objective of the epoch before
+
+    def on_epoch_end(
+        self, epoch: int, records: Mapping[int, Mapping[str, Any]], *, population: Population | None = None
+    ) -> None:
+        """Re-estimate the running members' alphas when the schedule says so."""
+        if population is None:
+            return
+        decreases = {}
+        for member, record in records.items():
+            before, now = self._objectives.get(member), record.get("objective", math.nan)
+            decreases[member] = math.inf if before is None else (before - now) / max(abs(before), abs(now), 1.0)
+            self._objectives[member] = now
+        for member in population.running:
+            if not self.schedule.due(epoch, decreases.get(member, math.inf)):
+                continue
+            names = population.penalized
+            current = population.alphas(member)
+            step = self.evaluate(population.state_dict(member), [current[name] for name in names])
+            if step is None:
+                continue
+            new = [
+                old
+                if math.isnan(target)
+                else math.exp((1 - self.damping) * math.log(old) + self.damping * math.log(target))
+                for old, target in zip(step.alphas, step.new_alphas)
+            ]
+            record = {
+                "epoch": epoch,
+                "alphas": dict(zip(names, new)),
+                "gamma": dict(zip(names, step.gamma)),
+                "log_evidence": step.log_evidence,
+            }
+            if step.noise_variance is not None:
+                record["noise_variance"] = step.noise_variance
+            self.paths.setdefault(member, []).append(record)
+            if max(abs(n / o - 1.0) for n, o in zip(new, step.alphas)) > self.tol:
+                population.set_alpha(member, dict(zip(names, new)) if self.layerwise else new[0])
+                self._objectives.pop(member)  # the objective changes with alpha: no decrease to judge
+
+    def on_member_end(self, result: MemberResult, *, population: Population | None = None) -> None:
+        """The evidence of the finished member at its kept weights and the alphas they trained at
+        (the last epoch's, or with early stopping the best epoch's)."""
+        if result.status == "diverged" or not result.history:
+            return
+        kept = result.history[max(result.best_epoch, 1) - 1]
+        alphas = kept.get("alphas")
+        if alphas is None:
+            alphas = {name: result.alpha for name in kept.get("weight_norms", {})}
+        step = self.evaluate(result.state_dict, list(alphas.values()))
+        if step is not None:
+            self.final[result.index] = step
+
+    def evaluate(self, state_dict: Mapping[str, Any], alphas: Sequence[float]) -> FixedPoint | None:
+        """:func:`~netreg.evidence.fixed_point.fixed_point` of weights at ``alphas`` (None where
+        an alpha is 0, for which the evidence is not defined)."""
+        if not all(a > 0 for a in alphas):
+            return None
+        net = stack_members(dict(state_dict), activation=self.activation)
+        if len(alphas) != len(net.weights):
+            raise invalid(
+                "module",
+                "netreg's MLP with every layer's weight penalized, as the evidence reads it",
+                got=f"{len(alphas)} penalized parameters for {len(net.weights)} layers",
+            )
+        if self._data is None:
+            self._data = check_data(net, self.X, self.y, task=self.task, sample_weight=self.sample_weight)
+        return fixed_point(
+            net,
+            self._data,
+            alphas,
+            layerwise=self.layerwise,
+            curvature=self.curvature,
+            exact_max_params=self.exact_max_params,
+        )

@@ -1,0 +1,96 @@
+"""A fitted search's report and its summary in a notebook: what ``search.report(path)`` writes
+and what Jupyter shows of a fitted ``NetRegClassifierCV`` or ``NetRegRegressorCV``.
+
+Both are built from the search's ``sweep_`` (the results it holds in memory) with the
+report's own parts: the page (:mod:`~netreg.report.page`), the results table
+(:mod:`~netreg.report.table`) and the validation curve of :mod:`netreg.display`.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from netreg.display.displays import ValidationCurveDisplay, sweep_of
+from netreg.exceptions import invalid
+from netreg.io.files import write_file
+from netreg.report.figures import new_figure
+from netreg.report.page import chosen_alpha, png, png_uri, report_page
+from netreg.report.summary import summarize
+from netreg.report.table import results_table
+from netreg.tuning.store import SweepStore
+
+__all__ = ["search_report", "search_summary_html"]
+
+
+def search_report(
+    search: Any,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    data: str | None = None,
+    target: str | None = None,
+) -> Path:
+    """Write the report of a fitted search to ``path``: the page ``netreg report`` writes
+    (figures embedded, one self-contained file), from the search's ``sweep_``.
+
+    With a ``store`` that exists, the page also shows the weight histograms and the
+    estimator's settings, which only the store holds; without one it says what is left out.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``search`` is not fitted.
+    OutputError
+        If ``path`` cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_digits
+    >>> from netreg import NetRegClassifierCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = NetRegClassifierCV((8,), alphas=[0.01, 1.0], cv=2, max_iter=3, random_state=0).fit(X[:90] / 16, y[:90])
+    >>> path = search_report(search, os.path.join(tempfile.mkdtemp(), "report.html"))
+    >>> path.name, path.read_text().count('<figure id="')
+    ('report.html', 4)
+    """
+    result = sweep_of(search)
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise invalid("path", "a file path (str or os.PathLike)", path)
+    settings = {"title": title, "data": data, "target": target}
+    store_path = getattr(search, "store", None)
+    if store_path is not None and Path(store_path).is_file():
+        with SweepStore.read(store_path) as store:
+            page = report_page(result, store, **settings)
+    else:
+        page = report_page(result, None, **settings)
+    return write_file(path, page.encode("utf-8"))
+
+
+def search_summary_html(search: Any) -> str:
+    """A short HTML summary of a fitted search: the chosen alpha, the report's summary
+    sentences, the validation curve (an embedded PNG) and the results table.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from netreg import NetRegClassifierCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = NetRegClassifierCV((8,), alphas=[0.01, 1.0], cv=2, max_iter=3, random_state=0).fit(X[:90] / 16, y[:90])
+    >>> html = search_summary_html(search)
+    >>> html.count("data:image/png;base64,"), html.count('<tr class="alpha')
+    (1, 2)
+    """
+    result = sweep_of(search)
+    figure = new_figure(6.5, 4.2)
+    ValidationCurveDisplay(result).plot(figure.subplots())
+    sentences = "".join(f"<li>{escape(line)}</li>" for line in summarize(result))
+    return (
+        f'<div class="netreg-summary"><p>{escape(type(search).__name__)}: {chosen_alpha(result)}</p>'
+        f"<ul>{sentences}</ul>"
+        f'<img src="{png_uri(png(figure))}" alt="{escape("Validation curve: train and validation score against alpha")}">'
+        f"{results_table(result)}</div>"
+    )

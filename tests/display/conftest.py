@@ -1,0 +1,42 @@
+"""Fixtures of the display tests: small fitted searches on digits, one per kind of sweep."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+from netreg import NetRegClassifierCV  # noqa: E402
+
+
+def _fit(digits, **params):
+    X, y = digits
+    search = NetRegClassifierCV((8,), alphas=[0.0, 0.1, 1.0, 10.0], cv=3, max_iter=4, random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 4 epochs: the refit stops early on purpose
+        return search.fit(X[:150], y[:150])
+
+
+@pytest.fixture(scope="session")
+def onese_search(digits):
+    """A grid search with the 1-SE rule and the train scores (evidence on the first fold)."""
+    return _fit(digits, selection="1se", return_train_score=True)
+
+
+@pytest.fixture(scope="session")
+def halving_search(digits):
+    """A halving search: some alphas stopped at a rung."""
+    return _fit(digits, search="halving", factor=2, min_epochs=2, return_train_score=True)
+
+
+@pytest.fixture(autouse=True)
+def _close_pyplot_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

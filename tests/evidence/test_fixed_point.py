@@ -1,0 +1,67 @@
+"""MacKay's per-layer fixed point at the current weights, against the evidence of netreg.evidence
+and against the posterior precision H + A formed and inverted in NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from netreg.evidence import ggn_matrix, population_evidence, stack_members
+from netreg.evidence.fixed_point import fixed_point
+from netreg.evidence.inputs import check_data
+from netreg.nets import MLP
+
+
+@pytest.fixture(scope="module")
+def member(digits):
+    torch.manual_seed(0)
+    X, y = digits[0][:120] / 16, digits[1][:120]
+    net = stack_members(MLP(64, (6,), 10, activation="tanh").double())
+    return net, check_data(net, X, y, task="multiclass"), X, y
+
+
+def test_one_alpha_is_the_evidence_and_mackays_update_of_netreg_evidence(member):
+    net, data, X, y = member
+    step = fixed_point(net, data, [0.7, 0.7], layerwise=False, curvature="exact")
+    [reference] = population_evidence(net, X, y, task="multiclass", alphas=[0.7], curvature="exact")
+    assert step.log_evidence == pytest.approx(reference.log_evidence, rel=1e-10)
+    assert sum(step.gamma) == pytest.approx(reference.gamma, rel=1e-9)
+    assert step.new_alphas == pytest.approx((reference.alpha_fixed_point,) * 2, rel=1e-9)
+
+
+def test_per_layer_gamma_and_log_det_are_those_of_the_posterior_precision(member):
+    net, data, X, y = member
+    alphas = [0.3, 5.0]
+    step = fixed_point(net, data, alphas, curvature="exact")
+    H = ggn_matrix(net, data.x, data.weight, task="multiclass")[0].numpy()
+    sizes = [w.shape[1] * w.shape[2] for w in net.weights]
+    prior = np.repeat(alphas, sizes)
+    inverse = np.linalg.inv(H + np.diag(prior))
+    split = np.split(np.diag(inverse), np.cumsum(sizes)[:-1])
+    gamma = [n - a * part.sum() for n, a, part in zip(sizes, alphas, split)]
+    np.testing.assert_allclose(step.gamma, gamma, rtol=1e-9)
+    norms = [float(w.square().sum()) for w in net.weights]
+    np.testing.assert_allclose(step.new_alphas, np.array(gamma) / norms, rtol=1e-9)
+    # log Z = -E - sum_l alpha_l ||W_l||^2 / 2 + sum_l n_l log(alpha_l) / 2 - log det(H + A) / 2
+    loss = -population_evidence(net, X, y, task="multiclass", alphas=[1.0])[0].log_likelihood
+    expected = (
+        -loss
+        - 0.5 * np.dot(alphas, norms)
+        + 0.5 * np.dot(sizes, np.log(alphas))
+        - 0.5 * np.linalg.slogdet(H + np.diag(prior))[1]
+    )
+    assert step.log_evidence == pytest.approx(expected, rel=1e-10)
+
+
+def test_kfac_is_exact_for_linear_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    y = X @ [1.0, 0.0, -1.0, 2.0] + rng.normal(size=80)
+    net = stack_members(MLP(4, (), 1).double())
+    data = check_data(net, X, y, task="regression")
+    exact, kfac = (fixed_point(net, data, [2.0], curvature=c) for c in ("exact", "kfac"))
+    assert (exact.curvature, kfac.curvature) == ("exact", "kfac")
+    np.testing.assert_allclose(kfac.gamma, exact.gamma, rtol=1e-9)
+    assert kfac.log_evidence == pytest.approx(exact.log_evidence, rel=1e-10)
+    assert kfac.noise_variance == pytest.approx(exact.noise_variance, rel=1e-10)
