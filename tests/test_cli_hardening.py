@@ -97,6 +97,12 @@ SEED = "expected a seed from 0 to 4294967295 such as 0; got"
             "netreg may take (half the memory available) (see netreg train --help)",
         ),
         (
+            ["tune", "ok.csv", "--target", "label", "--hidden", ",".join(["1"] * 20_000), "--out", "run"],
+            "netreg tune: error: argument --hidden: expected at most 1000 hidden layers (a plain MLP that deep does "
+            "not train, and every layer adds time to every step); got 20,000 layers ('1,1,1,1,1,1,1,1,1,1,'...) (see "
+            "netreg tune --help)",
+        ),
+        (
             ["train", "lists.parquet", "--target", "label", "--out", "run"],
             "netreg train: error: `lists.parquet`: target column 'label' holds a value of type ndarray (row 0, "
             "counting from 0, header excluded: array([1, 2])); expected one number or label per row.",
@@ -153,6 +159,31 @@ def test_a_network_too_large_for_the_machine_is_refused_before_training(folder, 
         "smaller hidden layers, or fewer features."
     )
     assert snapshot(folder) == before
+
+
+def test_a_file_of_more_rows_than_memory_is_refused_before_reading_and_leaves_nothing(folder, capsys, snapshot, budget):
+    # A 2.6 MB compressed NPZ of 300 million rows was read, opened the store and was killed at 24 GB.
+    import io
+    import zipfile
+
+    def header(shape, dtype):
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
+        return buffer.getvalue()
+
+    with zipfile.ZipFile(folder / "huge.npz", "w") as archive:  # the headers of 300 million rows, no data
+        archive.writestr("X.npy", header((300_000_000, 2), "<f8"))
+        archive.writestr("target.npy", header((300_000_000,), "<i8"))
+    budget(1)
+    before = snapshot(folder)
+    status, _, err = run(capsys, "tune", "huge.npz", "--target", "target", "--out", "run", *FAST)
+    assert (status, err) == (
+        2,
+        "netreg tune: error: `huge.npz`: 300,000,000 rows x 3 columns need about 26.8 GiB to read and encode (4 "
+        "copies of 8-byte values); expected a table within the 1.0 GiB netreg may take (half the memory available). "
+        "Use a sample of the rows, or fewer columns.",
+    )
+    assert snapshot(folder) == before  # no run folder, no sweep.sqlite, -wal or -shm
 
 
 @pytest.fixture()

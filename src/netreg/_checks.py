@@ -20,13 +20,27 @@ __all__ = [
     "check_float",
     "check_options",
     "check_hidden_sizes",
+    "check_depth",
     "check_seed",
     "invalid",
     "MAX_SEED",
+    "MAX_HIDDEN_LAYERS",
+    "DEPTH_REASON",
 ]
 
 #: The largest seed NumPy and scikit-learn accept (``2**32 - 1``).
 MAX_SEED = 2**32 - 1
+
+#: The most hidden layers netreg's MLP may have. A plain MLP (no residual connections, no
+#: normalization) stops learning long before: its signal and gradients vanish or explode
+#: through a few dozen layers. And every layer costs each training step time of its own,
+#: whatever its width: about 0.14 ms per layer and step measured on one core, so 1000 layers
+#: of width 1 take 0.14 s a step, and 20,000 layers (which pass the memory check: 60,000
+#: parameters) ran for minutes before a message could say anything. 1000 keeps every depth
+#: that can learn and refuses a typo at once.
+MAX_HIDDEN_LAYERS = 1000
+#: Why the depth is bounded, for the messages.
+DEPTH_REASON = "a plain MLP that deep does not train, and every layer adds time to every step"
 
 
 def _is_real(value: Any) -> bool:
@@ -126,6 +140,8 @@ def check_hidden_sizes(value: Any, name: str = "hidden_layer_sizes") -> tuple[in
     (64, 32)
     >>> check_hidden_sizes(())
     ()
+
+    More than :data:`MAX_HIDDEN_LAYERS` layers are refused (:func:`check_depth`).
     """
     expected = "a positive int or a sequence of positive ints"
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -137,7 +153,23 @@ def check_hidden_sizes(value: Any, name: str = "hidden_layer_sizes") -> tuple[in
     for size in sizes:
         if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
             raise invalid(name, expected, value)
+    check_depth(len(sizes), name)
     return tuple(int(size) for size in sizes)
+
+
+def check_depth(n_layers: int, name: str = "hidden_layer_sizes") -> None:
+    """Refuse more than :data:`MAX_HIDDEN_LAYERS` hidden layers (:data:`DEPTH_REASON`).
+
+    Examples
+    --------
+    >>> check_depth(3)
+    >>> check_depth(20_000)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `hidden_layer_sizes` must be at most 1000 hidden layers (a plain MLP that deep does not train, and every layer adds time to every step). Got 20,000 layers.
+    """
+    if n_layers > MAX_HIDDEN_LAYERS:
+        raise invalid(name, f"at most {MAX_HIDDEN_LAYERS} hidden layers ({DEPTH_REASON})", got=f"{n_layers:,} layers")
 
 
 def check_seed(value: Any, name: str = "seed") -> int:

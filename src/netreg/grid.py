@@ -19,7 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, svds
 
+from netreg import memory
 from netreg._checks import check_alpha, check_int
 from netreg.exceptions import bad_data, invalid
 
@@ -30,13 +33,18 @@ LOW_FACTOR, HIGH_FACTOR = 1e-5, 1.0
 #: store; a finer grid than this does not move the choice, and a typo (``alphas=100000000``)
 #: would plan billions of networks before training one.
 MAX_ALPHAS = 10_000
+#: Copies of a dense X the default grid's scale takes: the centered X, and the copy the
+#: singular value solver overwrites.
+GRID_COPIES = 2
 
 
-def default_alphas(X: np.ndarray, n_alphas: int = 16) -> np.ndarray:
+def default_alphas(X: Any, n_alphas: int = 16) -> np.ndarray:
     """A log-spaced grid of ``n_alphas`` strengths from ``1e-5 s`` to ``s``.
 
     ``s`` is the largest eigenvalue of the centered Gram matrix ``X'X`` (the module
-    docstring says why); rows of more than one dimension (images) are flattened.
+    docstring says why); rows of more than one dimension (images) are flattened. A sparse
+    ``X`` stays sparse: ``s`` is then found by ARPACK on the centered matrix as an operator
+    (the same value to about 1e-10 relative), never made dense.
 
     Raises
     ------
@@ -47,31 +55,70 @@ def default_alphas(X: np.ndarray, n_alphas: int = 16) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
+    >>> import scipy.sparse as sp
     >>> X = np.random.default_rng(0).normal(size=(100, 3))
     >>> grid = default_alphas(X, 6)
     >>> len(grid), bool(grid[0] < grid[-1])
     (6, True)
+    >>> bool(np.allclose(default_alphas(sp.csr_matrix(X), 6), grid, rtol=1e-8))
+    True
     """
     n_alphas = _check_grid_size(check_int(n_alphas, "alphas", low=2), n_alphas)
-    X = X.reshape(len(X), -1)  # rows of any shape (images) count as their values
-    with np.errstate(over="ignore", invalid="ignore"):
-        try:
-            centered = X - X.mean(axis=0)
-            scale = float(np.linalg.norm(centered, ord=2) ** 2) or 1.0
-        except np.linalg.LinAlgError:  # the SVD of values that overflowed in the centering
-            scale = math.inf
+    if sp.issparse(X):
+        scale = _sparse_top_eigenvalue(sp.csr_matrix(X, dtype=np.float64)) or 1.0
+    else:
+        X = X.reshape(len(X), -1)  # rows of any shape (images) count as their values
+        _check_grid_memory(X, n_alphas)
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                centered = X - X.mean(axis=0)
+                scale = float(np.linalg.norm(centered, ord=2) ** 2) or 1.0
+            except np.linalg.LinAlgError:  # the SVD of values that overflowed in the centering
+                scale = math.inf
     if not math.isfinite(scale):
         # The data, not the grid, is the problem: say so before a grid of NaN is checked as alphas.
         raise bad_data(
             "X is too large in scale to set the grid of alphas from: its centered X'X overflows float64 (the "
-            f"largest |value| in X is {float(np.max(np.abs(X))):.3g})",
+            f"largest |value| in X is {float(abs(X).max()):.3g})",
             "features whose squared sums are finite",
             "Standardize X (sklearn.preprocessing.StandardScaler) before fitting.",
         )
     return np.logspace(math.log10(LOW_FACTOR * scale), math.log10(HIGH_FACTOR * scale), n_alphas)
 
 
-def resolve_alphas(alphas: int | Sequence[float] | Any, X: np.ndarray) -> np.ndarray:
+def _check_grid_memory(X: np.ndarray, n_alphas: int) -> None:
+    """Refuse a dense ``X`` whose :data:`GRID_COPIES` copies (the centered matrix, and the one
+    the singular value solver overwrites) would not fit in the memory budget."""
+    needed, budget = GRID_COPIES * 8 * X.size, memory.memory_budget()
+    if needed > budget:
+        raise invalid(
+            "alphas",
+            "a list of alphas for an X this large",
+            got=(
+                f"alphas={n_alphas}: the default grid's scale (the centered X's largest singular value) takes "
+                f"{GRID_COPIES} copies of its {X.shape[0]:,} x {X.shape[1]:,} values, about {memory.size_text(needed)}, "
+                f"over the {memory.size_text(budget)} netreg may take (half the memory available)"
+            ),
+        )
+
+
+def _sparse_top_eigenvalue(X: sp.csr_matrix) -> float:
+    """The largest eigenvalue of the centered ``X'X``, with ``X - mean`` applied as an operator."""
+    if min(X.shape) < 3:  # ARPACK needs k < min(shape); such a matrix is small dense
+        dense = X.toarray()
+        return float(np.linalg.norm(dense - dense.mean(axis=0), ord=2) ** 2)
+    mean = np.asarray(X.mean(axis=0)).ravel()
+    operator = LinearOperator(
+        X.shape,
+        matvec=lambda v: X @ np.ravel(v) - mean @ np.ravel(v),
+        rmatvec=lambda u: X.T @ np.ravel(u) - mean * np.sum(u),
+        dtype=np.float64,
+    )
+    top = svds(operator, k=1, return_singular_vectors=False, tol=1e-12, random_state=0)
+    return float(top[0] ** 2)
+
+
+def resolve_alphas(alphas: int | Sequence[float] | Any, X: Any) -> np.ndarray:
     """The sorted grid to sweep: ``alphas`` itself (validated), or a default grid of that size.
 
     Raises

@@ -18,7 +18,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["FALLBACK_BYTES", "MEMORY_FRACTION", "available_memory", "memory_budget", "device_budget", "size_text"]
+__all__ = [
+    "FALLBACK_BYTES",
+    "MEMORY_FRACTION",
+    "available_memory",
+    "memory_budget",
+    "device_budget",
+    "block_rows",
+    "size_text",
+]
 
 #: Share of the available memory one thing sized by the input may take.
 MEMORY_FRACTION = 0.5
@@ -76,6 +84,25 @@ def device_budget(device: Any) -> int:
 
         return int(MEMORY_FRACTION * torch.cuda.mem_get_info(device)[0])
     return memory_budget()
+
+
+def block_rows(row_bytes: int, copies: int, budget: int | None = None) -> int:
+    """Rows of a dense block (a batch made dense from a sparse ``X``, an evaluation or
+    prediction chunk) that fit the budget: ``budget // (row_bytes * copies)``, at least 1.
+
+    ``row_bytes`` is what one row of the block takes (its values times their size),
+    ``copies`` how many blocks of that size exist at once; ``budget`` defaults to
+    :func:`memory_budget`.
+
+    Examples
+    --------
+    >>> block_rows(1_000_000 * 4, copies=2, budget=1024**3)  # rows of a million float32 features in 1 GiB
+    134
+    >>> block_rows(10**12, copies=2, budget=1024**3)  # one row at least, whatever it takes
+    1
+    """
+    budget = memory_budget() if budget is None else budget
+    return max(1, budget // max(1, row_bytes * copies))
 
 
 def size_text(n_bytes: float) -> str:

@@ -52,17 +52,23 @@ def test_a_population_on_sparse_inputs_trains_as_on_dense_ones(solver):
             assert ours.history[-1]["val_loss"] == pytest.approx(reference.history[-1]["val_loss"], rel=1e-12)
 
 
-def test_minibatches_and_evaluation_make_only_their_own_rows_dense(monkeypatch):
-    X, y = _sparse_data(rows=400)
-    largest = []
+def _record_dense_rows(monkeypatch):
+    """The number of rows of every block a SparseRows makes dense from now on."""
+    sizes = []
     original = SparseRows.__getitem__
 
     def recording(self, index):
         out = original(self, index)
-        largest.append(out.shape[:-1].numel())
+        sizes.append(out.shape[:-1].numel())
         return out
 
     monkeypatch.setattr(SparseRows, "__getitem__", recording)
+    return sizes
+
+
+def test_minibatches_and_evaluation_make_only_their_own_rows_dense(monkeypatch):
+    X, y = _sparse_data(rows=400)
+    largest = _record_dense_rows(monkeypatch)
     config = TrainConfig(solver="sgd", batch_size=25, max_iter=2, eval_batch_size=50)
     train_population(MLP(30, (4,), 1), sp.csr_matrix(X), y, task="binary", config=config,
                      eval_rows={"val": [np.arange(300, 400)]})  # fmt: skip
@@ -100,3 +106,22 @@ def test_a_negative_poisson_target_is_refused():
     message = "y for the poisson task must hold counts or rates >= 0 (the mean of a Poisson). Got values down to -1.0."
     with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
         train_population(MLP(2, (), 1), X, [1.0, 0.0, -1.0, 2.0], task="poisson")
+
+
+def test_evaluation_chunks_are_sized_from_the_budget(monkeypatch, budget):
+    # 4096 rows of a million sparse columns made dense were 16 GB against an 11 GB budget.
+    X, y = _sparse_data(rows=400)
+    config = TrainConfig(solver="sgd", batch_size=25, max_iter=2, **F64)
+    kwargs = {"task": "binary", "config": config, "eval_rows": {"val": [np.arange(300, 400)]}}
+    reference = train_population(MLP(30, (4,), 1), sp.csr_matrix(X), y, **kwargs).members[0]
+    sizes = _record_dense_rows(monkeypatch)
+    # 20 rows of 30 float64 values in EVAL_COPIES = 3 copies: 14,400 bytes.
+    budget(20 * 30 * 8 * 3 / 1024**3)
+    member = train_population(MLP(30, (4,), 1), sp.csr_matrix(X), y, **kwargs).members[0]
+    assert max(sizes) == 25 and 20 in sizes and not any(20 < size < 25 for size in sizes)
+    assert member.history[-1]["val_loss"] == pytest.approx(reference.history[-1]["val_loss"], rel=1e-12)
+    net = MLP(30, (4,), 1)
+    budget(1e-12)  # not even one row fits: one at a time, never none
+    sizes.clear()
+    assert train_population(net, sp.csr_matrix(X), y, **kwargs).members[0].history[-1]["val_loss"] > 0
+    assert 1 in sizes and max(sizes) == 25

@@ -161,3 +161,16 @@ def test_float64_inputs_are_read_in_place_on_the_cpu_not_copied():
     assert inputs.X.data_ptr() == X.ctypes.data and inputs.dtype == torch.float32
     result = train_population(MLP(3, (4,), 3), X, Y_SMALL, task="multiclass", config=TrainConfig(device="cpu"))
     assert all(t.dtype == torch.float32 for t in result.members[0].state_dict.values())
+
+
+def test_an_x_too_large_for_its_copy_on_the_device_is_refused_before_it_is_made(budget, refused):
+    # On a GPU the engine copies X there in the run's dtype (on a CPU it reads X in place).
+    from netreg.engine.inputs import _check_device_copy
+
+    budget(16 / 1024**2)  # 16 KiB; 1000 x 10 float32 values take 39 KiB
+    with refused(
+        "X of shape (1000, 10) needs about 39 KiB on mps; expected data within the 16 KiB netreg may take there. Use "
+        "a sample of the rows, or train on the CPU (`device='cpu'`), which reads X in place."
+    ):
+        _check_device_copy(np.zeros((1000, 10)), torch.float32, torch.device("mps"))
+    _check_device_copy(np.zeros((100, 10)), torch.float32, torch.device("mps"))  # 4 KiB fit

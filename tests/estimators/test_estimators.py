@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import netreg
-from netreg import NetRegClassifier, NetRegRegressor
+from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressor
 from netreg.nets import MLP
 from netreg.objective import objective
 
@@ -341,6 +341,21 @@ def test_convergence_warning_gives_the_numbers(digits):
 def test_bad_parameters_are_refused_in_fit_with_sklearn_wording(params, message):
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
         NetRegClassifier(**params).fit(np.zeros((4, 2)), [0, 1, 0, 1])
+
+
+def test_more_hidden_layers_than_the_bound_are_refused_before_any_work(refused):
+    # 20,000 layers of width 1 pass the memory check (60,000 parameters) and trained for minutes.
+    message = (
+        "`hidden_layer_sizes` must be at most 1000 hidden layers (a plain MLP that deep does not train, and every "
+        "layer adds time to every step). Got 20,000 layers."
+    )
+    X, y = np.zeros((4, 2)), [0, 1, 0, 1]
+    for estimator in (NetRegClassifier((1,) * 20_000), NetRegClassifierCV(hidden_layer_sizes=[1] * 20_000)):
+        with refused(message, netreg.InvalidParameterError):
+            estimator.fit(X, y)
+    with refused(message, netreg.InvalidParameterError):
+        MLP(2, (1,) * 20_000, 1)
+    assert len(MLP(2, (1,) * 1000, 1).layers) == 1001  # the bound itself is allowed
 
 
 def test_one_class_and_unseen_classes_are_refused():

@@ -550,3 +550,56 @@ def test_a_target_of_lists_or_dicts_is_refused(refused, tmp_path, values, kind, 
         f"`{path}`: target column 'y' holds a value of type {kind} (row 0, counting from 0, header excluded: {shown}); expected one number or label per row."
     ):
         read_table(path, target="y")
+
+
+def _npy_header(shape, dtype):
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def test_an_npz_whose_headers_declare_more_rows_than_memory_is_refused_before_reading(refused, tmp_path):
+    # A few hundred bytes that say 3 billion rows: the headers are read, never the data (there is none).
+    import zipfile
+
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("X.npy", _npy_header((3_000_000_000, 10), "<f8"))
+        archive.writestr("target.npy", _npy_header((3_000_000_000,), "<i8"))
+        archive.writestr("ignored.npy", _npy_header((3_000_000_000, 1000), "<f8"))  # beside X, never read
+    budget = netreg.memory.memory_budget()
+    with pytest.raises(
+        netreg.DataError, match=r"^`.*huge\.npz`: 3,000,000,000 rows x 11 columns need about 983\.5 GiB"
+    ):
+        read_table(path, target="target")
+    assert budget < 983.5 * 1024**3  # (a machine with 2 TB free would read on, and find the data missing)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".parquet"])
+def test_a_table_too_large_for_the_budget_is_refused_before_its_values_are_read(
+    refused, tmp_path, monkeypatch, budget, suffix
+):
+    path = tmp_path / f"data{suffix}"
+    X = np.arange(3000.0).reshape(1000, 3)
+    if suffix == ".npz":
+        np.savez(path, X=X, target=np.arange(1000) % 2)
+    else:
+        pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "target": np.arange(1000) % 2}).to_parquet(path)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the values were read before the refusal")
+
+    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", never)
+    monkeypatch.setattr(pd, "read_parquet", never)
+    budget(100 / 1024**2)  # 100 KiB; 1000 rows x 4 columns in 4 copies of 8 bytes are 125 KiB
+    with refused(
+        f"`{path}`: 1,000 rows x 4 columns need about 125 KiB to read and encode (4 copies of 8-byte values); "
+        "expected a table within the 100 KiB netreg may take (half the memory available). Use a sample of the rows, "
+        "or fewer columns."
+    ):
+        read_table(path, target="target")
+    monkeypatch.undo()
+    table = read_table(path, target="target")
+    np.testing.assert_array_equal(table.features.to_numpy(), X)  # within the budget, read as before

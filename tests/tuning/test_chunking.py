@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netreg import NetRegClassifier
+from netreg import NetRegClassifier, NetRegClassifierCV
 from netreg.exceptions import InvalidParameterError
 from netreg.memory import size_text
 from netreg.tuning import plan_sweep, run_sweep
@@ -53,3 +53,44 @@ def test_the_default_chunk_stays_within_the_cache_in_whole_folds(plan):
     size = chunk_size(plan)
     assert 1 <= size <= len(plan.keys) and (size % len(plan.alphas) == 0 or size < len(plan.alphas))
     assert np.isfinite(member_bytes(plan))
+
+
+def test_a_sweep_whose_rows_do_not_fit_is_refused_before_its_store_exists(budget, refused, tmp_path):
+    # 300 million rows passed every check (only columns were counted), opened the store and were
+    # killed by the kernel at 24 GB, leaving sweep.sqlite with its -wal and -shm.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(1000, 3)), np.arange(1000) % 2
+    store = tmp_path / "sweep.sqlite"
+    search = NetRegClassifierCV(
+        hidden_layer_sizes=(4,),
+        alphas=[0.1, 1.0],
+        cv=2,
+        max_iter=2,
+        random_state=0,
+        n_jobs=1,
+        store=str(store),
+        chunk_size=4,
+    )
+    budget(120 / 1024**2)  # 120 KiB: the data and a chunk of 4 members fit; 5 sets of 1000 rows at 32 bytes do not
+    with refused(
+        "1,000 rows trained in 1 chunk of 4 members at once, and refit, need about 156 KiB of row indices (32 bytes a "
+        "row per set of rows); expected a sweep within the 120 KiB netreg may take (half the memory available). Use "
+        "a sample of the rows, fewer chunks at once (`n_jobs`), or a `chunk_size` that divides the number of alphas "
+        "(the members of one fold share their rows)."
+    ):
+        search.fit(X, y)
+    assert list(tmp_path.iterdir()) == []  # no sweep.sqlite, -wal or -shm
+    search.set_params(chunk_size=None).fit(X, y)  # the default: chunks of one fold's alphas, 2 sets of rows, 62 KiB
+    assert store.exists() and len(search.cv_results_["mean_test_score"]) == 2
+
+
+def test_the_default_grid_of_an_x_too_large_for_its_copies_is_refused(budget, refused):
+    X, y = np.zeros((1000, 20)), np.arange(1000) % 2
+    budget(300 / 1024**2)  # 300 KiB: two copies of X's 160 KB do not fit
+    with refused(
+        "`alphas` must be a list of alphas for an X this large. Got alphas=16: the default grid's scale (the centered "
+        "X's largest singular value) takes 2 copies of its 1,000 x 20 values, about 312 KiB, over the 300 KiB netreg "
+        "may take (half the memory available).",
+        InvalidParameterError,
+    ):
+        NetRegClassifierCV(hidden_layer_sizes=(4,), alphas=16, cv=2).fit(X, y)

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 
 import netreg
@@ -154,3 +155,45 @@ def test_a_callback_that_is_not_a_sweep_callback_is_refused_before_any_work(tmp_
     with refused(CALLBACK.format(repr(callback)), InvalidParameterError):
         run_sweep(plan, scoring="accuracy", store=str(tmp_path / "sweep.sqlite"), callback=callback)
     assert list(tmp_path.iterdir()) == []
+
+
+def _sparse_problem(rows, features, density, seed=0):
+    X = sp.random(rows, features, density=density, random_state=seed, format="csr")
+    X = (X + sp.eye(rows, features, format="csr")).tocsr()  # every row has a value
+    totals = np.asarray(X.sum(1)).ravel()
+    return X, (totals > np.median(totals)).astype(int)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_jobs", [1, 2])  # in this process, and in forked workers
+def test_a_sweep_on_sparse_x_matches_the_sweep_on_its_dense_form(n_jobs):
+    X, y = _sparse_problem(200, 30, 0.1)
+    params = dict(hidden_layer_sizes=(8,), cv=2, max_iter=20, random_state=0, n_jobs=n_jobs, chunk_size=2)
+    for alphas in ([0.01, 1.0], 3):  # a given grid, and the default grid scaled to X
+        ours = NetRegClassifierCV(alphas=alphas, **params).fit(X, y)
+        dense = NetRegClassifierCV(alphas=alphas, **params).fit(X.toarray(), y)
+        np.testing.assert_allclose(ours.alphas_, dense.alphas_, rtol=1e-10)
+        np.testing.assert_allclose(ours.cv_results_["mean_test_score"], dense.cv_results_["mean_test_score"], rtol=1e-6)
+        np.testing.assert_allclose(ours.predict_proba(X), dense.predict_proba(X), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_sweep_on_a_wide_sparse_x_makes_only_budgeted_blocks_dense(monkeypatch, budget):
+    # A CV fit of a 100,000 x 1,000,000 CSR called toarray() on all of it: 373 GiB.
+    X, y = _sparse_problem(60, 1_000_000, 1e-5)
+    densified = []
+    original = sp.csr_matrix.toarray
+
+    def recording(self, *args, **kwargs):
+        densified.append(self.shape[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sp.csr_matrix, "toarray", recording)
+    budget(0.25)
+    search = NetRegClassifierCV(
+        hidden_layer_sizes=(), alphas=[0.1, 1.0], cv=2, max_iter=2, batch_size=5, random_state=0, n_jobs=1
+    ).fit(X, y)
+    assert search.predict(X).shape == (60,) and len(search.cv_results_["mean_test_score"]) == 2
+    # Batches of 5 rows; evaluation and prediction in blocks of 0.25 GiB: 22 rows of a million
+    # float32 values in 3 copies (one member at a time), 16 float64 rows in 2 copies.
+    assert densified and max(densified) <= 22

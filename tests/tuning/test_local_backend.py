@@ -196,6 +196,7 @@ def test_what_training_raised_in_a_worker_is_raised_on_the_driver(digits, monkey
 
 def test_workers_are_as_many_as_the_cores_asked_for_and_the_chunks(digits, monkeypatch):
     plan = _plan(digits)
+    monkeypatch.setattr(netreg.engine.threads, "usable_cores", lambda: 8)  # n_jobs above the cores is capped
     assert [LocalBackend(n_jobs=n).workers(plan, 3) for n in (1, 2, 5)] == [1, 2, 3]
     assert LocalBackend(n_jobs=-1).workers(plan) == netreg.engine.threads.usable_cores()
     # A sweep on a GPU trains in this process (CI has no CUDA device: the device is resolved as one).

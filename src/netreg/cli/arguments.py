@@ -11,7 +11,7 @@ import math
 import re
 
 from netreg import memory
-from netreg._checks import MAX_SEED
+from netreg._checks import DEPTH_REASON, MAX_HIDDEN_LAYERS, MAX_SEED
 from netreg.grid import MAX_ALPHAS
 from netreg.nets import TRAINING_COPIES, parameter_count
 
@@ -139,8 +139,13 @@ def _check_grid_size(n_alphas: int, text: str) -> None:
     if n_alphas > MAX_ALPHAS:
         raise argparse.ArgumentTypeError(
             f"expected a grid of at most {MAX_ALPHAS} alphas (each is trained once per fold), such as 16; "
-            f"got {n_alphas} ({text[:20]!r}{'...' if len(text) > 20 else ''})"
+            f"got {n_alphas} ({_head(text)})"
         )
+
+
+def _head(text: str, length: int = 20) -> str:
+    """The start of a long flag value, quoted, for a message of one line: ``'1,1,1,1,1,1,1,1,1,1,'...``."""
+    return f"{text[:length]!r}{'...' if len(text) > length else ''}"
 
 
 def parse_alpha(text: str) -> float | str:
@@ -166,7 +171,12 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(
             f"expected hidden layer sizes as positive integers separated by commas, such as 100,100 (or 'none' "
-            f"for a linear model); got {text!r}"
+            f"for a linear model); got {_head(text, 80)}"
+        )
+    if len(sizes) > MAX_HIDDEN_LAYERS:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_HIDDEN_LAYERS} hidden layers ({DEPTH_REASON}); got {len(sizes):,} layers "
+            f"({_head(text)})"
         )
     # The hidden layers alone (one input, one output) must fit; the data's width is checked
     # with the network, before training.
@@ -174,7 +184,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     needed, budget = TRAINING_COPIES * 4 * n_params, memory.memory_budget()
     if needed > budget:
         raise argparse.ArgumentTypeError(
-            f"expected hidden layers small enough to train in memory; got {text!r}: at least {n_params:,} "
+            f"expected hidden layers small enough to train in memory; got {_head(text, 80)}: at least {n_params:,} "
             f"parameters, about {memory.size_text(needed)} to train, over the {memory.size_text(budget)} netreg "
             "may take (half the memory available)"
         )

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
-from netreg import penalties
+from netreg import memory, penalties
 from netreg._checks import check_alpha, check_int
 from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
@@ -159,6 +159,7 @@ def validate_inputs(
     elif device.type == "cpu":
         X_tensor = torch.from_numpy(X_np)  # read in place; each batch is cast to dtype
     else:
+        _check_device_copy(X_np, dtype, device)
         X_tensor = torch.as_tensor(X_np, dtype=dtype, device=device)
     rows_train = _check_rows(train_rows, n_members, n, "train_rows", sw)
     rows_eval = {
@@ -336,4 +337,16 @@ def _check_output_shape(template: nn.Module, X: Tensor, y: Tensor, task: Task) -
             f"The module's output has shape {tuple(probe.shape)} for 2 rows; the {task.name} task "
             f"expected shape (2, n_outputs) with {what}."
             + (f" The rows were of shape {tuple(X.shape[1:])}." if X.ndim > 2 else "")
+        )
+
+
+def _check_device_copy(X: np.ndarray, dtype: torch.dtype, device: torch.device) -> None:
+    """Refuse an ``X`` whose copy on ``device`` (in ``dtype``) would not fit in its budget."""
+    needed = X.size * torch.empty((), dtype=dtype).element_size()
+    budget = memory.device_budget(device)
+    if needed > budget:
+        raise bad_data(
+            f"X of shape {X.shape} needs about {memory.size_text(needed)} on {device}",
+            f"data within the {memory.size_text(budget)} netreg may take there",
+            "Use a sample of the rows, or train on the CPU (`device='cpu'`), which reads X in place.",
         )

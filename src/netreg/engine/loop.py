@@ -31,7 +31,7 @@ from netreg.engine.health import Health
 from netreg.engine.inputs import Inputs
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult, epoch_records
-from netreg.engine.rows import Rows, evaluate
+from netreg.engine.rows import Rows, eval_chunk, evaluate
 from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
 from netreg.engine.step import PenaltyTerm, loss_and_grads, penalty_value, per_batch, stacked_forward
@@ -281,7 +281,7 @@ class Trainer:
                 inputs.y,
                 rows,
                 inputs.task,
-                max(1, self.config.eval_batch_size // rows.n_members),
+                eval_chunk(inputs.X, inputs.dtype, rows.n_members, self.config.eval_batch_size),
             )
         finally:
             inputs.template.train()

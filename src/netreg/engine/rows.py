@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from netreg import memory
 from netreg.losses import Task
 
-__all__ = ["Rows", "evaluate", "epoch_batches", "take_rows"]
+__all__ = ["Rows", "EVAL_COPIES", "eval_chunk", "evaluate", "epoch_batches", "take_rows"]
 
 Forward = Callable[[Tensor, bool], Tensor]
 
@@ -53,7 +55,8 @@ class Rows:
             index[k, : len(r)] = torch.as_tensor(r, dtype=torch.long)
             valid[k, : len(r)] = True
         index, valid = index.to(device), valid.to(device)
-        weight = torch.where(valid, sample_weight[index], torch.zeros((), dtype=sample_weight.dtype, device=device))
+        # In place: a (K, L) temporary less than torch.where's, per member and row of a sweep.
+        weight = sample_weight[index].masked_fill_(~valid, 0)
         return cls(index, weight, shared, len(rows))
 
     def take(self, positions: Tensor) -> Rows:
@@ -90,21 +93,21 @@ def epoch_batches(
     >>> index.tolist(), counts.tolist()
     ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]])
     """
-    orders = []
-    for member_rows, generator in zip(rows, generators):
-        if shuffle:
-            member_rows = member_rows[torch.randperm(len(member_rows), generator=generator)]
-        orders.append(member_rows)
-    longest = max(len(order) for order in orders)
+    drawn = list(zip(rows, generators))  # one generator for several members: one order
+    longest = max(len(member_rows) for member_rows, _ in drawn)
     size = longest if batch_size is None else min(batch_size, longest)
     steps = math.ceil(longest / size)
-    index = torch.full((len(orders), steps * size), -1, dtype=torch.long)
-    for k, order in enumerate(orders):
-        index[k, : len(order)] = order
+    index = torch.full((len(drawn), steps * size), -1, dtype=torch.long)
+    # Each member's order is written into the index as it is drawn: one member's shuffled
+    # copy at a time, not all K of them beside the index.
+    for k, (member_rows, generator) in enumerate(drawn):
+        if shuffle:
+            member_rows = member_rows[torch.randperm(len(member_rows), generator=generator)]
+        index[k, : len(member_rows)] = member_rows
     lengths = torch.tensor([len(member_rows) for member_rows in rows])
     starts = torch.arange(steps) * size
     counts = (lengths.unsqueeze(1) - starts).clamp(0, size)
-    return index.view(len(orders), steps, size).to(device), counts
+    return index.view(len(drawn), steps, size).to(device), counts
 
 
 def take_rows(data: Tensor, index: Tensor | slice) -> Tensor:
@@ -121,6 +124,28 @@ def take_rows(data: Tensor, index: Tensor | slice) -> Tensor:
     if isinstance(index, slice) or not isinstance(data, Tensor):  # a SparseRows indexes itself
         return data[index]
     return data.index_select(0, index.flatten()).view(*index.shape, *data.shape[1:])
+
+
+#: Copies of an evaluation chunk's inputs at once, counted in the run's dtype: the rows as
+#: read (float64 on a CPU, which reads ``X`` in place) and cast to the run's dtype.
+EVAL_COPIES = 3
+
+
+def eval_chunk(X: Any, dtype: torch.dtype, n_members: int, eval_batch_size: int) -> int:
+    """Rows per member of an evaluation chunk: ``eval_batch_size // n_members``, fewer when the
+    chunk's inputs (``n_members`` times the rows of ``X``, in ``dtype``) would not fit in the
+    budget of ``X``'s device (a sparse ``X`` of a million columns: 4096 rows made dense were
+    16 GB), at least one.
+
+    Examples
+    --------
+    >>> eval_chunk(torch.zeros(10, 3), torch.float32, 2, 4096)
+    2048
+    """
+    values = n_members * math.prod(X.shape[1:])
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    fits = memory.block_rows(values * itemsize, EVAL_COPIES, memory.device_budget(X.device))
+    return max(1, min(eval_batch_size // n_members, fits))
 
 
 @torch.no_grad()

@@ -22,7 +22,12 @@ the ``NETREG_N_JOBS`` environment variable when it is set), a positive number th
 cores, ``-1`` every usable core, ``-2`` all but one, and so on. The cores that count are
 those this process may run on (its CPU affinity and its container's CPU quota), and
 PyTorch's own thread setting (``OMP_NUM_THREADS`` or ``torch.set_num_threads``) caps the
-default.
+default. Unlike scikit-learn, whose joblib starts as many workers as asked, a number above
+the usable cores means the usable cores, with a :class:`netreg.NetRegWarning` saying so:
+threads beyond the cores only wait for each other at PyTorch's barriers, and thousands of
+them cannot even be created (OpenMP's ``Thread creation failed`` ended the process, or it
+crashed, at ``n_jobs=20000``). A run's thread count (``TrainConfig(n_threads=...)``) is
+capped the same way.
 
 Results do not depend on the machine's load: the number of threads is chosen from the
 problem and the machine, never from what else runs. Different thread counts can change
@@ -35,6 +40,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -44,6 +50,7 @@ import torch
 from threadpoolctl import ThreadpoolController
 
 from netreg._checks import invalid
+from netreg.exceptions import NetRegWarning
 
 __all__ = [
     "N_JOBS_ENV",
@@ -117,7 +124,10 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int | None:
     """``n_jobs`` as a number of cores, scikit-learn's way; ``None`` stays ``None`` (the policy's default).
 
     ``None`` reads :data:`N_JOBS_ENV` when it is set. A negative ``n_jobs`` counts from the
-    usable cores: ``-1`` is all of them, ``-2`` all but one (at least one).
+    usable cores: ``-1`` is all of them, ``-2`` all but one (at least one). A number above
+    :func:`usable_cores` is capped at it, with a :class:`netreg.NetRegWarning` (once per
+    process and message): more threads than cores only wait for each other, and thousands
+    of them cannot be created at all.
 
     Raises
     ------
@@ -126,10 +136,16 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int | None:
 
     Examples
     --------
-    >>> resolve_n_jobs(3)
-    3
+    >>> resolve_n_jobs(1)
+    1
     >>> resolve_n_jobs(-1) == usable_cores()
     True
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     capped = resolve_n_jobs(100_000)
+    >>> capped == usable_cores(), caught[0].category.__name__
+    (True, 'NetRegWarning')
     >>> resolve_n_jobs(0)
     Traceback (most recent call last):
     ...
@@ -146,23 +162,32 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int | None:
         name = N_JOBS_ENV
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
         raise invalid(name, "None or a nonzero int (-1: all cores)", n_jobs)
-    n_jobs = int(n_jobs)
-    return n_jobs if n_jobs > 0 else max(1, usable_cores() + 1 + n_jobs)
+    n_jobs, cores = int(n_jobs), usable_cores()
+    if n_jobs > cores:
+        # stacklevel=1: one place of issue, so Python shows the note once, whichever caller asks.
+        warnings.warn(
+            f"`{name}={n_jobs}` asks for more than the {cores} core{'s' if cores > 1 else ''} this process may use; "
+            f"using {cores} (threads beyond the cores only wait for each other).",
+            NetRegWarning,
+            stacklevel=1,
+        )
+        return cores
+    return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
 
 
 def run_threads(n_threads: int | None, flops_per_step: float) -> int:
-    """Threads for a run in this process: ``n_threads`` when given, else one per
-    :data:`FLOPS_PER_THREAD` of a step's arithmetic, between 1 and :func:`default_cores`.
+    """Threads for a run in this process: ``n_threads`` when given (at most :func:`usable_cores`),
+    else one per :data:`FLOPS_PER_THREAD` of a step's arithmetic, between 1 and :func:`default_cores`.
 
     Examples
     --------
-    >>> run_threads(None, 1e7), run_threads(3, 1e7)
-    (1, 3)
-    >>> run_threads(None, 1e12) == default_cores()
-    True
+    >>> run_threads(None, 1e7), run_threads(1, 1e7)
+    (1, 1)
+    >>> run_threads(None, 1e12) == default_cores(), run_threads(100_000, 1e7) == usable_cores()
+    (True, True)
     """
     if n_threads is not None:
-        return n_threads
+        return min(n_threads, usable_cores())
     return max(1, min(default_cores(), int(flops_per_step // FLOPS_PER_THREAD)))
 
 

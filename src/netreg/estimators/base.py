@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
-from netreg import penalties
+from netreg import memory, penalties
 from netreg.engine import Callback, member_module, train_population
 from netreg.engine.callbacks import check_callbacks
 from netreg.engine.threads import resolve_n_jobs
@@ -365,9 +365,13 @@ class BaseNetReg(BaseEstimator):
             module = copy.deepcopy(module).double()
         dtype = next(module.parameters()).dtype
         outputs = []
+        # A chunk made dense (float64, as read and as a tensor) stays within the budget: 8192
+        # rows of a million sparse columns would be 65 GB.
+        row_bytes = math.prod(X.shape[1:]) * torch.empty((), dtype=dtype).element_size()
+        chunk = min(_PREDICT_CHUNK, memory.block_rows(row_bytes, copies=2))
         with torch.no_grad():
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                rows = X[start : start + _PREDICT_CHUNK]
+            for start in range(0, X.shape[0], chunk):
+                rows = X[start : start + chunk]
                 # A read-only array (a DataFrame's values) is copied: torch warns of sharing one.
                 rows = rows.toarray() if sp.issparse(rows) else np.require(rows, requirements="W")
                 outputs.append(module(torch.as_tensor(rows, dtype=dtype)))

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOp
 from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
 from torch import nn
 
-from netreg._checks import invalid
+from netreg._checks import check_depth, invalid
 from netreg.exceptions import InvalidParameterError
 
 __all__ = [
@@ -233,7 +233,8 @@ def validate_parameters(estimator: BaseEstimator) -> None:
 
     scikit-learn accepts ``alpha=True`` (a bool is a Real); a strength of ``True`` is
     always a mistake, so it is refused with the same wording. ``hidden_layer_sizes`` must
-    also hold no zero, as in scikit-learn's MLPs.
+    also hold no zero, as in scikit-learn's MLPs, and at most
+    :data:`netreg._checks.MAX_HIDDEN_LAYERS` layers (:func:`netreg._checks.check_depth`).
 
     Examples
     --------
@@ -265,6 +266,7 @@ def validate_parameters(estimator: BaseEstimator) -> None:
         values = np.atleast_1d(np.asarray(sizes, dtype=object))
         if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in values):
             raise InvalidParameterError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        check_depth(len(values))
     if hasattr(estimator, "module"):
         check_module(estimator)
 

@@ -7,6 +7,7 @@ whose message starts with the file.
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 import os
 import stat
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 from netreg.exceptions import DataError, bad_data
 from netreg.io._text import counting, names_text, rows_text, show
 from netreg.io.columns import missing_mask
+from netreg.io.widths import check_table_size
 
 __all__ = [
     "FORMATS",
@@ -104,9 +106,12 @@ def read_parquet(name: str) -> pd.DataFrame:
     """The Parquet file as pandas (with pyarrow) reads it; a column name repeated in it is refused."""
     try:
         names = pq.read_schema(name).names
+        metadata = pq.read_metadata(name)
     except Exception:  # noqa: BLE001 - a damaged file: pandas' reader below says so
-        names = []
+        names, metadata = [], None
     check_names(name, names)
+    if metadata is not None:
+        check_table_size(name, metadata.num_rows, metadata.num_columns)
     try:
         return pd.read_parquet(name)
     except Exception as error:  # pyarrow raises several types; all mean the same thing here
@@ -129,6 +134,9 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
             raise DataError(not_npz.replace("is not an NPZ archive", "holds a single array (.npy), not an archive"))
         with archive:
             check_names(name, archive.files, "array")  # a crafted archive may hold two arrays of one name
+            shape = _npz_shape(archive, target)
+            if shape is not None:
+                check_table_size(name, *shape)
             for key in archive.files:
                 try:
                     arrays[key] = archive[key]
@@ -191,8 +199,31 @@ def read_npz(name: str, target: str | None) -> tuple[pd.DataFrame, pd.Series | N
         )
     n_rows = next(iter(lengths.values()))
     check_has_rows(name, [*columns, *([] if target is None else [target])], n_rows)
-    features = pd.DataFrame(columns) if columns else pd.DataFrame(index=pd.RangeIndex(n_rows))
+    (only,) = sources.values() if len(sources) == 1 else (None,)
+    if only is not None and only.ndim == 2 and only.shape[1]:
+        # One 2-D array: its columns as they are, not copied into a new block (a second X).
+        features = pd.DataFrame(only, columns=list(columns), copy=False)
+    else:
+        features = pd.DataFrame(columns) if columns else pd.DataFrame(index=pd.RangeIndex(n_rows))
     return features, None if target_array is None else pd.Series(target_array, name=target)
+
+
+def _npz_shape(archive: np.lib.npyio.NpzFile, target: str | None) -> tuple[int, int] | None:
+    """``(rows, columns)`` of the arrays ``read_npz`` would read, from their ``.npy`` headers
+    alone (nothing loaded); None when a header cannot be read (the load then says why)."""
+    wanted = [key for key in archive.files if key in ("X", target)] if "X" in archive.files else archive.files
+    n_rows, n_columns = 0, 0
+    for key in wanted:
+        try:
+            with archive.zip.open(f"{key}.npy") as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+                shape, _, _ = read_header[version](handle)
+        except Exception:  # noqa: BLE001 - a damaged or unusual member: np.load's own error names it
+            return None
+        n_rows = max(n_rows, shape[0] if shape else 1)
+        n_columns += math.prod(shape[1:])
+    return n_rows, n_columns
 
 
 def check_names(name: str, columns: Sequence[str], kind: str = "column") -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 __all__ = ["fingerprint"]
 
@@ -28,6 +29,8 @@ def fingerprint(*parts: Any) -> str:
       str, number, bool or None): the text of ``(dtype.str, shape)``, then its bytes in C
       order. An array of Python objects (text labels, say) is hashed as the same values
       in NumPy's text dtype (``array.astype(str)``);
+    * a SciPy sparse matrix: the text of ``("csr", dtype.str, shape, nnz)``, then the bytes
+      of its CSR ``indptr``, ``indices`` and ``data`` (never made dense);
     * a pandas DataFrame or Series: its column names (or name) and dtypes as JSON, then
       :func:`pandas.util.hash_pandas_object` of its values (the index is left out);
     * anything else: its JSON (keys sorted; NumPy scalars and arrays inside it as Python
@@ -65,7 +68,7 @@ def fingerprint(*parts: Any) -> str:
     return digest.hexdigest()
 
 
-def _chunks(part: Any) -> list[bytes]:
+def _chunks(part: Any) -> list[bytes | memoryview]:
     if isinstance(part, pd.DataFrame | pd.Series):
         names = list(part.columns) if isinstance(part, pd.DataFrame) else [part.name]
         dtypes = [str(dtype) for dtype in (part.dtypes if isinstance(part, pd.DataFrame) else [part.dtype])]
@@ -75,11 +78,23 @@ def _chunks(part: Any) -> list[bytes]:
     if isinstance(part, dict | list | tuple | str | int | float | bool | np.generic) or part is None:
         encoded = _json(part)
         return [str(("json", len(encoded))).encode(), encoded]
+    if sp.issparse(part):
+        # Its stored parts: the same matrix in the same CSR layout (a sweep's plan makes it
+        # canonical) has one fingerprint, and a sparse X is never made dense to be hashed.
+        matrix = sp.csr_matrix(part)
+        header = str(("csr", matrix.dtype.str, matrix.shape, matrix.nnz)).encode()
+        return [header, *(_bytes(np.ascontiguousarray(a)) for a in (matrix.indptr, matrix.indices, matrix.data))]
     array = np.asarray(part)
     if array.dtype == object:
         array = array.astype(str)
     array = np.ascontiguousarray(array)
-    return [str((array.dtype.str, array.shape)).encode(), array.tobytes()]
+    return [str((array.dtype.str, array.shape)).encode(), _bytes(array)]
+
+
+def _bytes(array: np.ndarray) -> memoryview:
+    """The bytes of a C-contiguous array as they lie in memory, not copied (``tobytes`` copies
+    them: a second X at the size of the data)."""
+    return memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")
 
 
 def _json(value: Any) -> bytes:

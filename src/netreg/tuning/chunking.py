@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
+import scipy.sparse as sp
 import torch
 
 from netreg import memory, nets
 from netreg._checks import check_int
 from netreg.engine import resolve_device
-from netreg.exceptions import invalid
+from netreg.exceptions import bad_data, invalid
 from netreg.nets import MLP
 from netreg.tuning.plan import SweepPlan
 
@@ -17,6 +18,9 @@ __all__ = [
     "chunk_size",
     "balanced_size",
     "check_population_memory",
+    "check_rows_memory",
+    "rows_bytes",
+    "ROW_SET_BYTES",
     "member_bytes",
     "MEMORY_BUDGET_BYTES",
     "CACHE_BYTES",
@@ -29,6 +33,11 @@ CACHE_BYTES = 32 * 1024**2
 #: folds, 64-100-100-10, batch 64, one thread) took 2.29-2.39 s of CPU in chunks of 16 and
 #: 2.42-2.67 s in chunks of 8, so a chunk of K members costs about (1 + K) member-times.
 CHUNK_OVERHEAD = 1.0
+#: Bytes per row of one set of rows in the engine (the padded index, mask and sample weights
+#: of the training and evaluation rows, an epoch's shuffled order, the per-row losses of the
+#: health check), as measured: a 5-million-row sweep in chunks of 12 members on 3 folds (12
+#: sets) grew by 24 bytes a row per set over its plan; rounded up to 32.
+ROW_SET_BYTES = 32
 
 
 def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int = 1) -> int:
@@ -38,7 +47,10 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
     On a GPU, as many as fit in half its free memory; on a CPU, as many as keep their
     working set within :data:`CACHE_BYTES`, in whole folds. With ``n_workers`` chunks
     trained side by side, a smaller size is taken when it finishes the sweep sooner
-    (:func:`balanced_size`). ``solver="lbfgs"`` trains one member at a time (its line
+    (:func:`balanced_size`). Where the rows of chunks that span folds would take more than
+    that (:func:`rows_bytes`: a 5-million-row sweep in chunks of 12 members on 3 folds held
+    12 sets of rows, 1.4 GB), chunks hold one fold's alphas (a divisor of their number),
+    which share one set of rows. ``solver="lbfgs"`` trains one member at a time (its line
     search would couple stacked members).
 
     Raises
@@ -58,14 +70,29 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
         return size
     device = resolve_device(plan.config.device)
     if device.type == "cuda":
-        return max(1, min(n_members, memory.device_budget(device) // member_bytes(plan)))
+        return _within_rows(plan, max(1, min(n_members, memory.device_budget(device) // member_bytes(plan))), 1)
     # On a CPU a population whose working set stays in cache trains faster per member than
     # a larger one (measured 10 % on 16 alphas x 5 folds of a 64-100-100-10 net: chunks of
     # 16 or 32 members against 80). Whole folds share their input batches, so round to them.
     size = max(1, min(n_members, MEMORY_BUDGET_BYTES // member_bytes(plan), CACHE_BYTES // member_bytes(plan)))
     n_alphas = len(plan.alphas)
     size = size - size % n_alphas if size >= n_alphas else size
-    return balanced_size(n_members, size, n_alphas, n_workers) if n_workers > 1 else size
+    size = balanced_size(n_members, size, n_alphas, n_workers) if n_workers > 1 else size
+    return _within_rows(plan, size, n_workers)
+
+
+def _within_rows(plan: SweepPlan, size: int, n_workers: int) -> int:
+    """``size``, or the largest divisor of the grid's size below it when the rows of chunks that
+    span folds (a set of rows per member) would take more than a population may (the device's
+    budget, and :data:`MEMORY_BUDGET_BYTES` on a CPU) and those of one fold's alphas might not."""
+    device = resolve_device(plan.config.device)
+    budget = memory.device_budget(device)
+    if device.type != "cuda":
+        budget = min(budget, MEMORY_BUDGET_BYTES)
+    if rows_bytes(plan, size, n_workers) <= budget:
+        return size
+    n_alphas = len(plan.alphas)
+    return max(d for d in range(1, min(size, n_alphas) + 1) if n_alphas % d == 0)
 
 
 def balanced_size(n_members: int, size: int, n_alphas: int, n_workers: int) -> int:
@@ -134,7 +161,7 @@ def _values_per_row(plan: SweepPlan) -> int:
     if isinstance(plan.template, MLP):
         return nets.values_per_row(plan.template)
     # Any other module: count the outputs of its leaf modules on one row.
-    counts = [plan.X[0].size]
+    counts = [math.prod(plan.X.shape[1:])]
     leaves = [m for m in plan.template.modules() if not any(True for _ in m.children())]
     hooks = [m.register_forward_hook(lambda _, __, out: counts.append(_size(out))) for m in leaves]
     parameter = next(plan.template.parameters(), None)
@@ -142,7 +169,8 @@ def _values_per_row(plan: SweepPlan) -> int:
     training = plan.template.training
     try:
         with torch.no_grad():
-            plan.template.eval()(torch.as_tensor(plan.X[:1], dtype=dtype))
+            first = plan.X[:1].toarray() if sp.issparse(plan.X) else plan.X[:1]
+            plan.template.eval()(torch.as_tensor(first, dtype=dtype))
     finally:
         plan.template.train(training)
         for hook in hooks:
@@ -172,3 +200,48 @@ def check_population_memory(plan: SweepPlan, n_members: int) -> None:
             "halving",
             "Successive halving trains every member in one population; use fewer alphas or folds, or search='grid'.",
         )
+
+
+def rows_bytes(plan: SweepPlan, size: int, n_workers: int) -> int:
+    """Memory of the row indices of ``n_workers`` chunks of ``size`` members at once, and of the refit.
+
+    Members of one fold share one set of rows (:data:`ROW_SET_BYTES` per row); a chunk
+    whose members span folds keeps a set per member.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep
+    >>> X, y = load_iris(return_X_y=True)
+    >>> plan = plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0, 10.0], cv=3)
+    >>> rows_bytes(plan, 3, 2), rows_bytes(plan, 2, 2)  # 32 * 150 * (2 * 1 + 1), 32 * 150 * (2 * 2 + 1)
+    (14400, 24000)
+    """
+    n_alphas = len(plan.alphas)
+    sets = 1 if size <= n_alphas and n_alphas % size == 0 else size
+    return ROW_SET_BYTES * plan.X.shape[0] * (n_workers * sets + 1)
+
+
+def check_rows_memory(plan: SweepPlan, size: int, n_workers: int) -> None:
+    """Refuse, before the store is opened, a sweep whose row indices (:func:`rows_bytes`)
+    would not fit in the device's budget: the rows count, not only the columns.
+
+    Raises
+    ------
+    DataError
+        Naming the rows, the chunks at once, the memory they need and the budget.
+    """
+    device = resolve_device(plan.config.device)
+    needed, budget = rows_bytes(plan, size, n_workers), memory.device_budget(device)
+    if needed <= budget:
+        return
+    where = "half the GPU's free memory" if device.type == "cuda" else "half the memory available"
+    chunks = f"{n_workers} chunk{'s' if n_workers > 1 else ''} of {size} member{'s' if size > 1 else ''}"
+    raise bad_data(
+        f"{plan.X.shape[0]:,} rows trained in {chunks} at once, and refit, need about {memory.size_text(needed)} "
+        f"of row indices ({ROW_SET_BYTES} bytes a row per set of rows)",
+        f"a sweep within the {memory.size_text(budget)} netreg may take ({where})",
+        "Use a sample of the rows, fewer chunks at once (`n_jobs`), or a `chunk_size` that divides the number "
+        "of alphas (the members of one fold share their rows).",
+    )

@@ -7,18 +7,22 @@ MacKay's effective number of parameters on its own training rows
 objective ``alpha / (2 m)`` only (a Gaussian prior) and a Gaussian or Bernoulli likelihood;
 with L1 or the elastic net, ``alpha_scale="batch"`` or the Poisson loss, and for a member
 that successive halving stopped at a rung or that diverged, only the units are counted
-(:func:`evidence_gap`).
+(:func:`evidence_gap`); so too where the evidence's inputs would not fit in memory
+(:func:`evidence_bytes`: a sparse ``X`` made dense, the first layer's Kronecker factor).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
 
+from netreg import memory
 from netreg.engine import MemberResult, member_module
 from netreg.estimators import FittedState, set_fitted_state
 from netreg.evidence import evidence_gap as gap
@@ -29,6 +33,7 @@ from netreg.tuning.records import MemberRecord
 
 __all__ = [
     "evidence_gap",
+    "evidence_bytes",
     "member_diagnostics",
     "member_record",
     "member_scores",
@@ -58,6 +63,28 @@ def evidence_gap(plan: SweepPlan) -> str:
     )
 
 
+#: Copies of the first layer's ``(d, d)`` Kronecker input factor the evidence holds at once:
+#: the factor, its eigenvectors and the eigensolver's workspace.
+FACTOR_COPIES = 3
+
+
+def evidence_bytes(plan: SweepPlan, n_rows: int) -> int:
+    """Memory of the Laplace evidence of one member trained on ``n_rows`` rows: the rows made
+    dense in float64 (twice: as read and as a tensor), and the first layer's input factor.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep
+    >>> X, y = load_iris(return_X_y=True)
+    >>> evidence_bytes(plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0], cv=2), 75)  # 8 * (2*75*4 + 3*4*4)
+    5184
+    """
+    n_features = math.prod(plan.X.shape[1:])
+    return 8 * (2 * n_rows * n_features + FACTOR_COPIES * n_features**2)
+
+
 def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> dict[str, Any]:
     """The diagnostics of the member at ``key`` (``(alpha_index, fold)``), as plain data.
 
@@ -82,9 +109,12 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
     if fold not in plan.evidence_folds or evidence_gap(plan) or result.status in ("diverged", "stopped"):
         return {"units_off": units_off(result.state_dict)[0].tolist()}
     rows = plan.train_rows[fold]
+    if evidence_bytes(plan, len(rows)) > memory.memory_budget():
+        return {"units_off": units_off(result.state_dict)[0].tolist()}
+    X = plan.X[rows]
     evidence = log_evidence(
         result.state_dict,
-        plan.X[rows],
+        X.toarray() if sp.issparse(X) else X,
         plan.targets[rows],
         task=plan.task,
         alpha=float(plan.alphas[alpha_index]),

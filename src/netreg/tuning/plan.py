@@ -60,7 +60,9 @@ class SweepPlan:
     ----------
     template : torch.nn.Module
         The network every member trains.
-    X, targets, sample_weight : ndarray
+    X : ndarray or scipy.sparse.csr_matrix
+        The rows in float64; a sparse ``X`` stays sparse (canonical CSR), as a plain fit keeps it.
+    targets, sample_weight : ndarray
         The data, encoded as the engine takes it.
     task : str
     penalty : dict
@@ -107,7 +109,7 @@ class SweepPlan:
     """
 
     template: nn.Module
-    X: np.ndarray
+    X: Any
     targets: np.ndarray
     sample_weight: np.ndarray
     task: str
@@ -210,12 +212,17 @@ def plan_from_request(
     150
     """
     if sp.issparse(request.X):
-        # The sweep's grid, store fingerprint and evidence read the data as an array: a sparse
-        # X is made dense once here (each member's own fit, and the refit, keep it sparse).
-        request = dataclasses.replace(request, X=request.X.toarray())
-    grid = resolve_alphas(alphas, np.asarray(request.X, dtype=np.float64))
+        # A sparse X stays sparse, as a plain fit keeps it (each batch made dense alone): in
+        # canonical CSR (sorted, no duplicates), so that the same matrix has one fingerprint.
+        X64: Any = sp.csr_matrix(request.X, dtype=np.float64, copy=True)
+        X64.sum_duplicates()
+        X64.sort_indices()
+    else:
+        X64 = np.ascontiguousarray(request.X, dtype=np.float64)
+    request = dataclasses.replace(request, X=X64)
+    grid = resolve_alphas(alphas, X64)
     if cv is None:
-        folds = [(np.arange(len(request.X)), np.arange(0))]
+        folds = [(np.arange(X64.shape[0]), np.arange(0))]
     else:
         folds = cv_splits(cv, request.X, request.y, classifier=is_classifier(estimator), groups=groups)
     train_rows = [train for train, _ in folds]
@@ -225,7 +232,6 @@ def plan_from_request(
         train_rows, stop_rows = (list(rows) for rows in zip(*(request.holdout(train) for train in train_rows)))
     monitor = "stop" if request.early_stopping else "val"
     config = request.config(max(len(r) for r in train_rows), early_stopping=request.early_stopping, monitor=monitor)
-    X64 = np.ascontiguousarray(request.X, dtype=np.float64)
     sample_weight = np.asarray(request.sample_weight, dtype=np.float64)
     # What cannot change the members (up to rounding) does not identify the sweep.
     ignored = ("alpha", "verbose", "device", "n_jobs")

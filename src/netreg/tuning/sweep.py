@@ -19,7 +19,7 @@ from netreg.exceptions import invalid
 from netreg.nets import MLP
 from netreg.tuning.backends import get_backend
 from netreg.tuning.callbacks import SweepCallback, check_sweep_callbacks
-from netreg.tuning.chunking import check_population_memory
+from netreg.tuning.chunking import check_population_memory, check_rows_memory
 from netreg.tuning.chunking import chunk_size as default_chunk_size
 from netreg.tuning.diagnostics import evidence_gap
 from netreg.tuning.halving import with_halving_state
@@ -116,6 +116,7 @@ def run_sweep(
     # A backend that trains chunks side by side says how many; chunks are sized to keep them busy.
     n_workers = runner.workers(plan) if callable(getattr(runner, "workers", None)) else 1
     size = default_chunk_size(plan, chunk_size, n_workers=n_workers)
+    check_rows_memory(plan, size, n_workers)  # before the store exists: a refusal leaves nothing behind
     opened = SweepStore.open(store, spec=plan.spec, fingerprint=plan.fingerprint) if store is not None else None
     try:
         done = opened.finished_keys() if opened is not None else set()

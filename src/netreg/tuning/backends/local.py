@@ -59,7 +59,8 @@ class LocalBackend:
     ----------
     n_jobs : int or None, default=None
         Cores to use, as in scikit-learn: up to that many chunks train at once (``-1``:
-        every usable core). ``None``: the ``NETREG_N_JOBS`` environment variable if it is
+        every usable core; more than the usable cores is capped at them, with a
+        :class:`netreg.NetRegWarning`). ``None``: the ``NETREG_N_JOBS`` environment variable if it is
         set, else :func:`netreg.engine.threads.default_cores` (the usable cores, capped by
         ``OMP_NUM_THREADS`` or ``torch.set_num_threads``).
 
