@@ -234,8 +234,7 @@ class BaseNetReg(BaseEstimator):
             Its row weights in the validation score (the ``class_weight`` is not applied to
             them, as in ``HistGradientBoostingClassifier``).
         callback : netreg.Callback or list of them, optional
-            Receives the engine's progress (a progress bar, a logger, a tracker of
-            :mod:`netreg.callbacks`).
+            The engine's progress (a progress bar, a tracker of :mod:`netreg.callbacks`).
 
         Returns
         -------
