@@ -87,6 +87,22 @@ def test_a_sweep_is_a_run_with_a_nested_run_per_alpha_and_the_chosen_model(store
     np.testing.assert_allclose(model.predict_proba(X), search.predict_proba(X))
 
 
+def test_a_resumed_sweep_logs_every_alpha(store, data, tmp_path):
+    X, y = data
+    params = dict(hidden_layer_sizes=(3,), alphas=[0.01, 1.0], cv=2, max_iter=2, random_state=0, n_jobs=1)
+    fit_quietly(NetRegClassifierCV(**params, store=tmp_path / "sweep.sqlite"), X, y)
+    tracker = MLflowCallback(store)
+    search = fit_quietly(NetRegClassifierCV(**params, store=tmp_path / "sweep.sqlite"), X, y, callback=tracker)
+    client = MlflowClient(store)
+    children = client.search_runs([tracker.experiment_id], f"tags.mlflow.parentRunId = '{tracker.run_id}'")
+    assert sorted(float(run.data.params["alpha"]) for run in children) == [0.01, 1.0]
+    for member in search.sweep_.members:
+        run_id = tracker.alpha_runs[member.alpha_index]
+        assert history_of(client, run_id, f"fold_{member.fold}/train_loss") == [
+            (e["epoch"], e["train_loss"]) for e in member.history
+        ]
+
+
 def test_a_plain_fit_is_one_run_with_its_history(store, data):
     X, y = data
     tracker = MLflowCallback()  # the tracking URI of the environment

@@ -109,6 +109,22 @@ def test_a_sweep_logs_every_member_by_alpha_and_fold(data, tmp_path, n_jobs):
             assert last[1] == pytest.approx(search.cv_results_[f"split{fold}_test_score"][i], rel=1e-6)
 
 
+def test_a_resumed_sweep_logs_the_members_it_read_from_its_store(data, tmp_path):
+    X, y = data
+    params = dict(hidden_layer_sizes=(4,), alphas=[0.01, 1.0], cv=2, max_iter=2, random_state=0, n_jobs=1)
+    first = fit_quietly(
+        NetRegRegressorCV(**params, store=tmp_path / "sweep.sqlite"), X, y, callback=TensorBoardCallback(tmp_path / "a")
+    )
+    # The second fit trains nothing: every member comes from the store.
+    fit_quietly(
+        NetRegRegressorCV(**params, store=tmp_path / "sweep.sqlite"), X, y, callback=TensorBoardCallback(tmp_path / "b")
+    )
+    expected = {}
+    for member in first.sweep_.members:
+        expected.update(expected_curves(member.history, f"alpha={member.alpha:.6g}/fold={member.fold}/"))
+    assert_same_curves(scalars(tmp_path / "b"), expected)
+
+
 def test_without_tensorboard_it_is_refused_with_the_install_line(monkeypatch, tmp_path, refused):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
     message = 'TensorBoardCallback needs TensorBoard, which is not installed. Install it with: pip install "netreg[tensorboard]"'

@@ -39,7 +39,7 @@ class MLflowCallback(SweepCallback):
       ``mean_test_score`` and ``std_test_score``.
 
     Members are logged when kept (on the driver, from their whole history), so every
-    backend's are; members a resumed sweep found in its store are not logged again.
+    backend's are; the members a resumed sweep found in its store are logged when it ends.
     Given to a plain estimator's ``fit``, it makes one run with the curves (no model).
 
     Parameters
@@ -93,6 +93,7 @@ class MLflowCallback(SweepCallback):
         self.run_id: str | None = None
         self.alpha_runs: dict[int, str] = {}
         self._in_sweep = False
+        self._logged: set[tuple[int, int]] = set()
 
     # A plain fit: one run, its curves.
     def on_train_begin(self, info: Mapping[str, Any]) -> None:
@@ -121,8 +122,10 @@ class MLflowCallback(SweepCallback):
         self._in_sweep = True
         self.run_id = self._create_run(self.run_name)
         self.alpha_runs = {}
+        self._logged = set()
 
     def on_member_stored(self, record: MemberRecord) -> None:
+        self._logged.add(record.key)
         run_id = self.alpha_runs.get(record.alpha_index)
         if run_id is None:
             run_id = self._create_run(f"alpha={record.alpha:.6g}", {"mlflow.parentRunId": self.run_id})
@@ -138,6 +141,9 @@ class MLflowCallback(SweepCallback):
         )
 
     def on_sweep_end(self, result: SweepResult) -> None:
+        for record in result.members:  # those a resumed sweep read from its store
+            if record.key not in self._logged:
+                self.on_member_stored(record)
         self._in_sweep = False
         for index, run_id in self.alpha_runs.items():
             summary = [(name, result.cv_results[name][index], 0) for name in ("mean_test_score", "std_test_score")]

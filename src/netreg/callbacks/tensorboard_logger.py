@@ -27,8 +27,8 @@ class TensorBoardCallback(SweepCallback):
       each member's tags begin with its alpha and fold, ``alpha=0.01/fold=2/train_loss``.
       A member's curves are written when it is kept (``on_member_stored``, on the driver,
       from its whole history), so every backend's members are logged, those trained in
-      worker processes or Ray tasks included; members a resumed sweep found in its store
-      are not written again.
+      worker processes or Ray tasks included; the members a resumed sweep found in its
+      store are written when it ends.
 
     The writer is opened at the first event and closed when the fit (or sweep) ends.
 
@@ -68,6 +68,7 @@ class TensorBoardCallback(SweepCallback):
         self._writer: Any = None
         self._in_sweep = False
         self._n_members = 1
+        self._logged: set[tuple[int, int]] = set()
 
     def on_train_begin(self, info: Mapping[str, Any]) -> None:
         self._n_members = int(info.get("n_members", 1))
@@ -86,8 +87,10 @@ class TensorBoardCallback(SweepCallback):
 
     def on_sweep_begin(self, info: Mapping[str, Any]) -> None:
         self._in_sweep = True
+        self._logged = set()
 
     def on_member_stored(self, record: MemberRecord) -> None:
+        self._logged.add(record.key)
         prefix = member_prefix(record.alpha, record.fold)
         writer = self._open()
         for entry in record.history:
@@ -95,6 +98,9 @@ class TensorBoardCallback(SweepCallback):
                 writer.add_scalar(f"{prefix}/{name}", value, global_step=int(entry["epoch"]))
 
     def on_sweep_end(self, result: SweepResult) -> None:
+        for record in result.members:  # those a resumed sweep read from its store
+            if record.key not in self._logged:
+                self.on_member_stored(record)
         self._in_sweep = False
         self._close()
 
