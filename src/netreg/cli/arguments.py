@@ -35,6 +35,8 @@ __all__ = [
     "device",
     "column_names",
     "column_name",
+    "LOG_TRACKERS",
+    "log_target",
 ]
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -76,6 +78,9 @@ FLAGS = {
     "node_ip_address": "--node-address",
     "out_dir": "--out",
     "out": "--out",
+    "log": "--log",
+    "log_dir": "--log",
+    "tracking_uri": "--log",
 }
 #: Parameters whose flag turns them off.
 NEGATED_FLAGS = {"standardize": "--no-standardize", "standardize_target": "--no-standardize-target"}
@@ -194,6 +199,28 @@ def parse_seed(text: str) -> int:
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED} such as 0; got {text!r}")
     return value
+
+
+#: The trackers ``--log`` names (``netreg.callbacks.TRACKERS``, not imported here to keep ``--help`` fast).
+LOG_TRACKERS = ("tensorboard", "mlflow")
+
+
+def log_target(text: str) -> tuple[str, str]:
+    """``TRACKER:TARGET``, a tracker of :data:`LOG_TRACKERS` and its folder or tracking URI.
+
+    Examples
+    --------
+    >>> log_target("tensorboard:runs/tb"), log_target("mlflow:http://localhost:5000")
+    (('tensorboard', 'runs/tb'), ('mlflow', 'http://localhost:5000'))
+    >>> log_target("wandb:x")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected tensorboard:DIR or mlflow:URI; got 'wandb:x'
+    """
+    name, _, target = text.partition(":")
+    if name not in LOG_TRACKERS or not target.strip():
+        raise argparse.ArgumentTypeError(f"expected tensorboard:DIR or mlflow:URI; got {text!r}")
+    return name, target
 
 
 def positive_int(text: str) -> int:

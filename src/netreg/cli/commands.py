@@ -75,6 +75,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
             chunk_size=args.chunk_size,
             force=args.force,
             callback=progress,
+            log=args.log,
         )
     print_results(console, result["sweep"])
     console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, scoring {result['scoring']}).")
@@ -104,6 +105,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             standardize_target=not args.no_standardize_target,
             force=args.force,
             callback=progress,
+            log=args.log,
         )
     grid = args.alphas is not None
     if grid:

@@ -15,6 +15,7 @@ from netreg.cli.arguments import (
     fraction,
     l1_ratio,
     learning_rate,
+    log_target,
     parse_alpha,
     parse_alphas,
     parse_hidden,
@@ -158,6 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--out", required=True, help="run folder to write")
     data.add_argument("--force", action="store_true", help="replace a different model already in the folder")
+    data.add_argument(
+        "--log",
+        type=log_target,
+        action="append",
+        default=[],
+        metavar="TRACKER:TARGET",
+        help="also log the curves, the sweep and the model to tensorboard:DIR or mlflow:URI (repeatable; "
+        'needs pip install "netreg[tensorboard]" or "netreg[mlflow]")',
+    )
 
     tune = commands.add_parser(
         "tune",

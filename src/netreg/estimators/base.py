@@ -234,8 +234,8 @@ class BaseNetReg(BaseEstimator):
         sample_weight_val : array-like of shape (n_val,), default=None
             Its row weights in the validation score (the ``class_weight`` is not applied to
             them, as in ``HistGradientBoostingClassifier``).
-        callback : netreg.Callback, optional
-            Receives the engine's progress (a progress bar, a logger).
+        callback : netreg.Callback or list of them, optional
+            The engine's progress (a progress bar, a tracker of :mod:`netreg.callbacks`).
 
         Returns
         -------
@@ -303,7 +303,7 @@ class BaseNetReg(BaseEstimator):
             sample_weight=sample_weight,
             init_states=self.module_.state_dict() if continuing else None,
             init_optimizer_states=optimizer_states,
-            callbacks=[c for c in (progress, callback, learned) if c],
+            callbacks=[c for c in (progress, *check_callbacks(callback, "callback"), learned) if c],
         ).members[0]
         state = FittedState(
             module=member_module(request.template, member.state_dict),

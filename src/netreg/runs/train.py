@@ -19,7 +19,7 @@ from netreg.exceptions import DataError, DataWarning
 from netreg.io.models import check_model_folder, save_model
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
-from netreg.runs.files import make_estimator_params, recipe, write_run_files
+from netreg.runs.files import make_estimator_params, recipe, with_trackers, write_run_files
 from netreg.runs.table import TrainingTable, fit_table
 from netreg.runs.tune import cv_estimator, sweep_settings
 
@@ -74,6 +74,7 @@ def train_table(
     standardize_target: bool = True,
     force: bool = False,
     callback: Any = None,
+    log: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Hold out ``test_size`` of the rows, train on the rest, score the held-out rows, save the model.
 
@@ -84,6 +85,7 @@ def train_table(
     chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``),
     and the run leaves the same evidence: the store ``sweep.sqlite`` (a rerun resumes it),
     ``results.csv`` and ``run.json`` (with the held-out ``test`` scores), for the report.
+    ``log`` adds trackers to ``callback``, as :func:`~netreg.runs.tune_table` does.
     The network's parameters are those of :func:`~netreg.runs.tune_table`
     (``hidden``, ``solver``, ``max_iter``, ``seed``, ``estimator_params``,
     ``standardize_target``).
@@ -99,6 +101,7 @@ def train_table(
     """
     out = RunFolder(out_dir)
     out.check_writable()
+    callback = with_trackers(callback, log)
     params = make_estimator_params(
         data,
         hidden=hidden,

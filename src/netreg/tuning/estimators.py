@@ -101,8 +101,15 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
             n_jobs=self.n_jobs,
         )
         self._set_result(result, n_splits=len(plan.folds))
-        if not self.refit:
-            return self
+        if self.refit:
+            self._refit(base, X, y, sample_weight, plan, request, result)
+        for item in callbacks:
+            item.on_fit_end(self)
+        return self
+
+    def _refit(self, base, X, y, sample_weight, plan: SweepPlan, request, result: SweepResult) -> None:
+        """Refit the chosen alpha on all the rows (or, chosen by the evidence, keep its member)."""
+        by_evidence = self.selection == "evidence"
         base.set_params(alpha=self.alpha_)
         if by_evidence:
             # The chosen member was trained on all the rows: it is the model, no refit.
@@ -115,7 +122,6 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         self.n_features_in_ = self.best_estimator_.n_features_in_
         if hasattr(self.best_estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.best_estimator_.feature_names_in_
-        return self
 
     def _set_result(self, result: SweepResult, n_splits: int) -> None:
         self.sweep_ = result
