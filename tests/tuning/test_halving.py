@@ -13,7 +13,7 @@ import torch
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV
 from netreg.tuning import plan_sweep, run_sweep
-from netreg.tuning.halving import HALVING_REASON, halving_rungs
+from netreg.tuning.halving import HALVING_REASON, halving_rungs, rung_survivors
 from netreg.tuning.store import SweepStore
 
 ALPHAS = [1e-3, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
@@ -45,6 +45,43 @@ def test_the_rungs_follow_the_schedule():
     assert halving_rungs(10, 18, factor=3, min_epochs=2) == [2, 6]  # 10 alphas -> 4 at epoch 2 -> 2 at epoch 6
     assert halving_rungs(9, 18, factor=3, min_epochs=2) == [2]  # 9 -> 3, and 3 alphas train to the end
     assert halving_rungs(10, 18, factor=3) == [2, 6]  # exhaust: 1 + floor(log3 10) = 3 iterations, 18 // 9 = 2
+
+
+@pytest.mark.parametrize(
+    ("scores", "factor", "expected"),
+    [
+        # No spread at the best: ceil(3 / 2) = 2 go on, by the count alone.
+        ({0: [-1.0, -1.0], 1: [-2.0, -2.0], 2: [-3.0, -3.0]}, 2, ([0, 1, 2], 2)),
+        # Best mean -0.6, its folds' std 0.1, one SE 0.1 / sqrt(2) = 0.0707: -0.66 is within it,
+        # -0.68 is not; ceil(4 / 4) = 1 alone would have kept the best only.
+        ({0: [-0.5, -0.7], 1: [-0.66, -0.66], 2: [-0.68, -0.68], 3: [-2.0, -2.0]}, 4, ([0, 1, 2, 3], 2)),
+        # Three folds: best mean -1.0, std sqrt(2/3) * 0.3 = 0.2449, SE 0.1414: -1.14 within, -1.15 not.
+        (
+            {0: [-0.7, -1.0, -1.3], 1: [-1.14] * 3, 2: [-1.15] * 3, 3: [-5.0] * 3, 4: [-6.0] * 3},
+            5,
+            ([0, 1, 2, 3, 4], 2),
+        ),
+        # Equal means: the larger alpha index ranks first.
+        ({0: [-1.0, -1.0], 1: [-1.0, -1.0], 2: [-3.0, -3.0]}, 3, ([1, 0, 2], 2)),
+        # A diverged fold ranks last and never goes on by noise, whatever its other folds.
+        ({0: [np.nan, -0.1], 1: [-1.0, -1.2], 2: [-2.0, -2.0]}, 3, ([1, 2, 0], 1)),
+        ({}, 3, ([], 0)),
+    ],
+)
+def test_a_rung_keeps_the_best_share_and_every_alpha_within_one_standard_error(scores, factor, expected):
+    assert rung_survivors(scores, factor) == expected
+
+
+def test_an_alpha_tied_with_the_best_within_noise_survives_a_rung(data):
+    # Three alphas a millionth apart train to the same losses up to the last digits; the count
+    # alone (ceil(7 / 6) = 2) would stop the third of them at the rung of epoch 2.
+    alphas = [1e-4, 1.000001e-4, 1.000002e-4, 30.0, 100.0, 300.0, 1000.0]
+    net = NetRegClassifier((12,), **{**SETTINGS, "max_iter": 6})
+    plan = plan_sweep(net, *data, alphas=alphas, cv=3, require_seed=True, search="halving", factor=6, min_epochs=2)
+    assert plan.halving["rungs"] == [2]
+    result = run_sweep(plan, scoring="accuracy")
+    assert not np.isfinite(result.stopped_at[:3]).any()
+    assert np.isfinite(result.stopped_at[3:]).all()
 
 
 def test_survivors_equal_the_same_members_of_the_full_grid(grid, halving):
