@@ -203,8 +203,8 @@ def _run_in_workers(
         tasks.put((index, chunk))
     for _ in processes:
         tasks.put(None)
-    readers = {reader: process for (reader, _), process in zip(pipes, processes)}
-    answer_to = {process: writer for process, (_, writer) in zip(processes, answers)}
+    readers = {reader: process for (reader, _), process in zip(pipes, processes, strict=True)}
+    answer_to = {process: writer for process, (_, writer) in zip(processes, answers, strict=True)}
     judge = RungJudge(plan.halving) if plan.halving is not None else None
     waiting: dict[int, dict[Any, dict[tuple[int, int], Mapping[str, Any]]]] = {}  # epoch -> worker -> its losses
 
