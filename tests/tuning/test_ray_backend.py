@@ -390,5 +390,6 @@ def test_successive_halving_on_the_cluster_takes_the_local_decisions(cluster, di
     remote = run_sweep(plan(), scoring="accuracy", backend=RayBackend(runtime_env=RUNTIME_ENV))
     assert remote.alpha == local.alpha
     np.testing.assert_array_equal(remote.stopped_at, local.stopped_at)
-    assert np.isfinite(local.stopped_at).sum() == 4  # 6 alphas -> 2 at the rung of epoch 2
+    # 6 alphas -> at least 2 go on at the rung of epoch 2 (more when within the folds' noise of the best).
+    assert 0 < np.isfinite(local.stopped_at).sum() <= 4
     assert _metrics(remote.members).keys() == _metrics(local.members).keys()
