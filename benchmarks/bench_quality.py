@@ -206,7 +206,7 @@ def report(datasets: tuple[Dataset, ...], results: dict) -> None:
     print("\nHalving's chosen alpha equal to grid min's (issue 22), per split:")
     same = total = 0
     for data in datasets:
-        pairs = list(zip(results[data.name]["halving"], results[data.name][REFERENCE]))
+        pairs = list(zip(results[data.name]["halving"], results[data.name][REFERENCE], strict=True))
         equal = sum(math.isclose(h.alpha, g.alpha, rel_tol=1e-9) for h, g in pairs)
         same, total = same + equal, total + len(pairs)
         print(f"  {data.name:20} {equal} of {len(pairs)}")
