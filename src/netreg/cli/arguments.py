@@ -33,6 +33,8 @@ __all__ = [
     "l1_ratio",
     "learning_rate",
     "device",
+    "n_jobs",
+    "scoring",
     "column_names",
     "column_name",
     "LOG_TRACKERS",
@@ -72,6 +74,7 @@ FLAGS = {
     "early_stopping": "--early-stopping",
     "class_weight": "--class-weight",
     "device": "--device",
+    "n_jobs": "--n-jobs",
     "drop": "--drop",
     "id_column": "--id",
     "impute": "--impute",
@@ -329,6 +332,50 @@ def device(text: str) -> str:
             found = f"{count} CUDA device(s)" if count else "no CUDA device"
             raise argparse.ArgumentTypeError(f"{text} is not available on this machine ({found}); use auto or cpu")
     return text
+
+
+def n_jobs(text: str) -> int:
+    """A number of cores as scikit-learn's ``n_jobs`` takes it: positive, or negative to count back from all.
+
+    Examples
+    --------
+    >>> n_jobs("2"), n_jobs("-1")
+    (2, -1)
+    >>> n_jobs("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a nonzero integer (-1: every core); got '0'
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a nonzero integer (-1: every core); got {text!r}")
+    return value
+
+
+def scoring(text: str) -> str:
+    """A scorer name, checked as the CV estimators check it (:func:`netreg.tuning.scoring.check_scoring_name`).
+
+    Examples
+    --------
+    >>> scoring("roc_auc")
+    'roc_auc'
+    >>> scoring("rocauc")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a scikit-learn scorer name; got 'rocauc'. Did you mean 'roc_auc', 'roc_auc_ovr' or 'roc_auc_ovo'?
+    """
+    from netreg.exceptions import InvalidParameterError
+    from netreg.tuning.scoring import check_scoring_name  # imported when the flag is given: it loads torch
+
+    text = text.strip()
+    try:
+        return check_scoring_name(text)
+    except InvalidParameterError as error:
+        fix = str(error).partition(f"Got scoring={text!r}. ")[2]
+        raise argparse.ArgumentTypeError(f"expected a scikit-learn scorer name; got {text!r}. {fix}".strip()) from None
 
 
 def column_names(text: str) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -41,7 +40,7 @@ from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
 from netreg.estimators.request import TrainingRequest, class_row_weights, draw_seed, with_validation_set
-from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data
+from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data, warn
 from netreg.nets import MLP
 
 __all__ = ["BaseNetReg", "is_stochastic"]
@@ -324,7 +323,7 @@ class BaseNetReg(BaseEstimator):
         set_fitted_state(self, state)
         set_auto_attributes(self, learned, member, layerwise=layerwise, verbose=bool(self.verbose))
         if member.status in ("max_iter", "stalled") and not incremental:
-            warnings.warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning, stacklevel=3)
+            warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning)
         if not incremental:
             self._check_fit(request)
         return self

@@ -125,9 +125,14 @@ def recipe(data: TrainingTable, **settings: Any) -> str:
 
     Rerunning a command with the same data and settings may replace its own model; any
     other model in the folder is refused (:func:`netreg.io.models.check_model_folder`).
-    Estimator objects among the settings (a target transformer) count by their ``repr``.
+    Estimator objects among the settings (a target transformer) count by their ``repr``;
+    ``n_jobs`` (how many cores train, not what) does not count.
     """
-    plain = {key: repr(value) if hasattr(value, "get_params") else value for key, value in settings.items()}
+    plain = {
+        key: repr(value) if hasattr(value, "get_params") else value
+        for key, value in settings.items()
+        if key != "n_jobs"
+    }
     plain["preprocessing"] = data.preprocessor.to_config()
     return fingerprints.fingerprint(plain, data.X, data.y)
 

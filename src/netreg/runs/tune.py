@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io.models import check_model_folder, save_model
 from netreg.io.run_folder import RunFolder
 from netreg.runs.files import make_estimator_params, recipe, with_trackers, write_run_files
@@ -44,7 +45,7 @@ def tune_table(
     out_dir: str | os.PathLike,
     *,
     hidden: Sequence[int] = (100,),
-    alphas: int | Sequence[float] = 16,
+    alphas: int | Sequence[float] = DEFAULT_N_ALPHAS,
     cv: int = 5,
     selection: str = "min",
     scoring: str | None = None,

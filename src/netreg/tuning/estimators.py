@@ -116,7 +116,10 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
             set_fitted_state(base, _member_state(plan, request, result, base))
             self.best_estimator_ = base
         else:
-            self.best_estimator_ = base.fit(X, y, sample_weight=sample_weight)
+            # GridSearchCV's verbose speaks of the search; its refit prints nothing. The refit's
+            # own ``verbose`` is restored after it, so best_estimator_ has the CV estimator's.
+            base.set_params(verbose=0).fit(X, y, sample_weight=sample_weight)
+            self.best_estimator_ = base.set_params(verbose=self.verbose)
         if hasattr(self.best_estimator_, "classes_"):
             self.classes_ = self.best_estimator_.classes_
         self.n_features_in_ = self.best_estimator_.n_features_in_
