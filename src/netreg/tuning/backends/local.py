@@ -33,6 +33,7 @@ import torch
 
 from netreg.engine import Callback, MemberResult, resolve_device
 from netreg.engine.callbacks import CallbackList
+from netreg.engine.step import import_lazy_modules
 from netreg.engine.threads import default_cores, resolve_n_jobs
 from netreg.exceptions import ChunkFailedError
 from netreg.tuning.backends.base import Keep
@@ -161,6 +162,7 @@ def _run_in_workers(
     pipes = [context.Pipe(duplex=False) for _ in range(workers)]
     writers = [writer for _, writer in pipes]
     driver = os.getpid()
+    import_lazy_modules()  # here, once: the forked workers start with them
     processes = [
         context.Process(target=_work, args=(plan, tasks, writers, k, driver, bool(callbacks)), daemon=True)
         for k in range(workers)
