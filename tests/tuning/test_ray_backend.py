@@ -28,9 +28,11 @@ from netreg.tuning.backends import RayBackend, ray_backend
 from netreg.tuning.store import SweepStore
 
 LOOPBACK = "127.0.0.1"
-# Workers import netreg from where this process did (a checkout, in development).
-RUNTIME_ENV = {"env_vars": {"PYTHONPATH": str(Path(netreg.__file__).parents[1])}}
-TESTS = str(Path(__file__).parents[1])  # where own_modules is
+# Workers import netreg from where this process did (a checkout, in development), and the
+# tests' own modules (own_modules): one runtime_env, so the tests share one set of workers
+# (each new one takes seconds to start).
+TESTS = str(Path(__file__).parents[1])
+RUNTIME_ENV = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(Path(netreg.__file__).parents[1]), TESTS])}}
 ALPHAS = [1e-3, 0.1, 1.0, 10.0]
 SETTINGS = {"max_iter": 10, "batch_size": 50, "tol": 0.0, "random_state": 0, "dtype": "float64", "device": "cpu"}
 # Members are ordered fold by fold, so with chunks of 4 the third and last chunk holds fold 2.
@@ -415,7 +417,6 @@ def test_a_users_module_trains_on_the_cluster_as_it_does_locally(cluster, digits
     from own_modules import ImageCNN
 
     X, y = digits[0][:240].reshape(240, 1, 8, 8), digits[1][:240]
-    runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join([RUNTIME_ENV["env_vars"]["PYTHONPATH"], TESTS])}}
     base = NetRegClassifier(module=ImageCNN, module_kwargs={"dropout": 0.3}, **SETTINGS)
     plan = plan_sweep(base, X, y, alphas=ALPHAS, cv=2, require_seed=True)
     on_ray = run_sweep(
@@ -423,7 +424,7 @@ def test_a_users_module_trains_on_the_cluster_as_it_does_locally(cluster, digits
         scoring="accuracy",
         chunk_size=3,
         store=tmp_path / "ray.sqlite",
-        backend=RayBackend(runtime_env=runtime_env),
+        backend=RayBackend(runtime_env=RUNTIME_ENV),
     )
     local = run_sweep(plan, scoring="accuracy", chunk_size=8, store=tmp_path / "local.sqlite")
     assert on_ray.alpha == local.alpha
