@@ -42,8 +42,8 @@ LAZY_IMPORTS = ("torch.fx.experimental.symbolic_shapes",)
 
 
 def import_lazy_modules() -> None:
-    """Import :data:`LAZY_IMPORTS` now, so that no training step imports anything; an import
-    interrupted here leaves no module half set up.
+    """Import :data:`LAZY_IMPORTS` now, so that the first training step imports nothing; an
+    import interrupted here leaves no module half set up.
 
     An import stopped half way (Ctrl-C, or a Ray task cancelled without ``force``, both a
     ``KeyboardInterrupt``) leaves in ``sys.modules`` the submodules it had finished, under
