@@ -34,14 +34,7 @@ from netreg.engine.results import MemberResult, PopulationResult, epoch_records
 from netreg.engine.rows import Rows, evaluate
 from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
-from netreg.engine.step import (
-    PenaltyTerm,
-    import_lazy_modules,
-    loss_and_grads,
-    penalty_value,
-    per_batch,
-    stacked_forward,
-)
+from netreg.engine.step import PenaltyTerm, loss_and_grads, penalty_value, per_batch, stacked_forward
 from netreg.engine.stopping import advance, reprieve, status_message, statuses, watched_metric
 from netreg.engine.threads import limit_threads, run_threads
 from netreg.exceptions import DivergenceError
@@ -89,10 +82,6 @@ class Trainer:
     # ----------------------------------------------------------------------------------
     def fit(self) -> PopulationResult:
         """Train every member until it stops; report and return the results."""
-        # Before the first step, which would import them: an interrupt (Ctrl-C, a cancelled
-        # Ray task) in the middle of training must not land in an import and leave the
-        # process unable to train again.
-        import_lazy_modules()
         inputs = self.inputs
         started = time.perf_counter()
         cuda = [inputs.device] if inputs.device.type == "cuda" else []
