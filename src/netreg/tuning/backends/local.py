@@ -41,6 +41,7 @@ import torch
 
 from netreg.engine import Callback, MemberResult, resolve_device
 from netreg.engine.callbacks import CallbackList
+from netreg.engine.step import import_lazy_modules
 from netreg.engine.threads import default_cores, resolve_n_jobs
 from netreg.exceptions import ChunkFailedError
 from netreg.tuning.backends.base import Keep
@@ -180,6 +181,7 @@ def _run_in_workers(
     # And one pipe back to each, for the rung decisions of a halving sweep.
     answers = [context.Pipe(duplex=False) for _ in range(workers)]
     driver = os.getpid()
+    import_lazy_modules()  # here, once: the forked workers start with them
     processes = [
         context.Process(
             target=_work, args=(plan, tasks, writers, answers[k][0], k, driver, bool(callbacks)), daemon=True
