@@ -24,20 +24,23 @@ not made, so that L-BFGS converges once alpha has.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from netreg._checks import check_float, check_int
 from netreg.engine import Callback, MemberResult, Population
 from netreg.evidence.curvature import EXACT_MAX_PARAMS
 from netreg.evidence.fixed_point import FixedPoint, fixed_point
 from netreg.evidence.inputs import EvidenceData, check_data
-from netreg.evidence.network import stack_members
+from netreg.evidence.modules import module_member
+from netreg.evidence.network import StackedMLP, stack_members
 from netreg.exceptions import invalid
 from netreg.losses import Task
+from netreg.nets import MLP
 
 __all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha", "SETTLE"]
 
@@ -98,52 +101,57 @@ def alpha_schedule(max_iter: int, *, full_batch: bool = False) -> AlphaSchedule:
 class EvidenceAlpha(Callback):
     """Learn each member's alpha from the evidence as it trains (MacKay's fixed point, damped).
 
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        The rows the members train on (all of them, or those of ``rows``).
-    y : array-like
-        Their targets, encoded as the engine takes them.
-    task : {"regression", "multiclass", "binary", "multilabel"}
-    activation : str
-        The MLP's activation.
-    schedule : AlphaSchedule
-        When to re-estimate (:func:`alpha_schedule`).
-    rows : array-like of int, optional
-        The training rows of ``X`` (all by default); the same for every member.
-    sample_weight : array-like of shape (n_samples,), optional
-    layerwise : bool, default=True
-        One alpha per penalized weight matrix (MacKay's and Immer et al.'s layerwise prior);
-        else one alpha for the whole network.
-    damping : float, default=0.5
-        :math:`\\rho` in (0, 1]: the share of the step to MacKay's estimate taken, in log space.
-    tol : float, default=1e-8
-        A re-estimate that changes no alpha by more than this (relative) is not made.
-    curvature : {"auto", "exact", "kfac"}, default="auto"
-    exact_max_params : int, default=EXACT_MAX_PARAMS
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows the members train on (all of them, or those of ``rows``).
+        y : array-like
+            Their targets, encoded as the engine takes them.
+        task : {"regression", "multiclass", "binary", "multilabel"}
+        activation : str, optional
+            The activation of netreg's MLP, whose state dicts the members' are.
+        module : torch.nn.Module, optional
+            Instead of ``activation``: the members' module (a template, its weights unused);
+            netreg's MLP, or a user's module whose penalized weights are Linear and Conv2d weights
+            (:mod:`netreg.evidence.modules`).
+        schedule : AlphaSchedule
+            When to re-estimate (:func:`alpha_schedule`).
+        rows : array-like of int, optional
+            The training rows of ``X`` (all by default); the same for every member.
+        sample_weight : array-like of shape (n_samples,), optional
+        layerwise : bool, default=True
+            One alpha per penalized weight matrix (MacKay's and Immer et al.'s layerwise prior);
+            else one alpha for the whole network.
+        damping : float, default=0.5
+            :math:`\\rho` in (0, 1]: the share of the step to MacKay's estimate taken, in log space.
+        tol : float, default=1e-8
+            A re-estimate that changes no alpha by more than this (relative) is not made.
+        curvature : {"auto", "exact", "kfac"}, default="auto"
+        exact_max_params : int, default=EXACT_MAX_PARAMS
 
-    Attributes
-    ----------
-    paths : dict of int to list of dict
-        Per member, one record per re-estimate: ``epoch``, ``alphas`` (``{parameter name:
-        alpha}`` set after it), ``gamma`` (per parameter), ``log_evidence`` (at the alphas
-        before it) and, for regression, ``noise_variance``; plain data.
-    final : dict of int to FixedPoint
-        Per finished member, the evidence at its kept weights and final alphas.
+        Attributes
+        ----------
+        paths : dict of int to list of dict
+            Per member, one record per re-estimate: ``epoch``, ``alphas`` (``{parameter name:
+            alpha}`` set after it), ``gamma`` (per parameter), ``log_evidence`` (at the alphas
+            before it) and, for regression, ``noise_variance``; plain data.
+        final : dict of int to FixedPoint
+            Per finished member, the evidence at its kept weights and final alphas.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from netreg.engine import TrainConfig, train_population
-    >>> from netreg.nets import MLP
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(100, 3))
-    >>> y = X @ [1.0, -1.0, 0.0] + 0.5 * rng.normal(size=100)
-    >>> learn = EvidenceAlpha(X, y, task="regression", activation="relu", schedule=alpha_schedule(40))
-    >>> result = train_population(MLP(3, (), 1), X, y, task="regression", alphas=[1.0],
-    ...                           config=TrainConfig(max_iter=40, learning_rate=0.05, tol=0.0), callbacks=learn)
-    >>> len(learn.paths[0]), learn.final[0].curvature
-    (7, 'exact')
+        Examples
+        --------
+        >>> import numpy as np
+    from torch import nn
+        >>> from netreg.engine import TrainConfig, train_population
+        >>> from netreg.nets import MLP
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 3))
+        >>> y = X @ [1.0, -1.0, 0.0] + 0.5 * rng.normal(size=100)
+        >>> learn = EvidenceAlpha(X, y, task="regression", activation="relu", schedule=alpha_schedule(40))
+        >>> result = train_population(MLP(3, (), 1), X, y, task="regression", alphas=[1.0],
+        ...                           config=TrainConfig(max_iter=40, learning_rate=0.05, tol=0.0), callbacks=learn)
+        >>> len(learn.paths[0]), learn.final[0].curvature
+        (7, 'exact')
     """
 
     def __init__(
@@ -152,7 +160,8 @@ class EvidenceAlpha(Callback):
         y: Any,
         *,
         task: str | Task,
-        activation: str,
+        activation: str | None = None,
+        module: nn.Module | None = None,
         schedule: AlphaSchedule,
         rows: Any = None,
         sample_weight: Any = None,
@@ -168,7 +177,11 @@ class EvidenceAlpha(Callback):
         self.sample_weight = (
             sample_weight if sample_weight is None or self.rows is None else np.asarray(sample_weight)[self.rows]
         )
-        self.task, self.activation, self.schedule = task, activation, schedule
+        if isinstance(module, MLP):  # netreg's own MLP: its curvature in closed form
+            activation, module = module.activation, None
+        if (activation is None) == (module is None):
+            raise invalid("module", "a module, or else the activation of netreg's MLP", module)
+        self.task, self.activation, self.module, self.schedule = task, activation, module, schedule
         self.layerwise = bool(layerwise)
         self.damping = check_float(damping, "damping", low=0.0, high=1.0, low_open=True)
         self.tol = check_float(tol, "tol", low=0.0)
@@ -194,7 +207,7 @@ class EvidenceAlpha(Callback):
                 continue
             names = population.penalized
             current = population.alphas(member)
-            step = self.evaluate(population.state_dict(member), [current[name] for name in names])
+            step = self.evaluate(population.state_dict(member), {name: current[name] for name in names})
             if step is None:
                 continue
             new = [
@@ -225,17 +238,20 @@ class EvidenceAlpha(Callback):
         alphas = kept.get("alphas")
         if alphas is None:
             alphas = {name: result.alpha for name in kept.get("weight_norms", {})}
-        step = self.evaluate(result.state_dict, list(alphas.values()))
+        step = self.evaluate(result.state_dict, alphas)
         if step is not None:
             self.final[result.index] = step
 
-    def evaluate(self, state_dict: Mapping[str, Any], alphas: Sequence[float]) -> FixedPoint | None:
-        """:func:`~netreg.evidence.fixed_point.fixed_point` of weights at ``alphas`` (None where
-        an alpha is 0, for which the evidence is not defined)."""
-        if not all(a > 0 for a in alphas):
+    def evaluate(self, state_dict: Mapping[str, Any], alphas: Mapping[str, float]) -> FixedPoint | None:
+        """:func:`~netreg.evidence.fixed_point.fixed_point` of weights at ``alphas`` (``{penalized
+        parameter: alpha}``; None where an alpha is 0, for which the evidence is not defined)."""
+        if not all(a > 0 for a in alphas.values()):
             return None
-        net = stack_members(dict(state_dict), activation=self.activation)
-        if len(alphas) != len(net.weights):
+        if self.module is not None:
+            net = module_member(self.module, dict(state_dict), alphas)
+        else:
+            net = stack_members(dict(state_dict), activation=self.activation)
+        if isinstance(net, StackedMLP) and len(alphas) != len(net.weights):
             raise invalid(
                 "module",
                 "netreg's MLP with every layer's weight penalized, as the evidence reads it",
@@ -246,7 +262,7 @@ class EvidenceAlpha(Callback):
         return fixed_point(
             net,
             self._data,
-            alphas,
+            list(alphas.values()),
             layerwise=self.layerwise,
             curvature=self.curvature,
             exact_max_params=self.exact_max_params,
