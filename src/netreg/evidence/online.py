@@ -101,57 +101,56 @@ def alpha_schedule(max_iter: int, *, full_batch: bool = False) -> AlphaSchedule:
 class EvidenceAlpha(Callback):
     """Learn each member's alpha from the evidence as it trains (MacKay's fixed point, damped).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The rows the members train on (all of them, or those of ``rows``).
-        y : array-like
-            Their targets, encoded as the engine takes them.
-        task : {"regression", "multiclass", "binary", "multilabel"}
-        activation : str, optional
-            The activation of netreg's MLP, whose state dicts the members' are.
-        module : torch.nn.Module, optional
-            Instead of ``activation``: the members' module (a template, its weights unused);
-            netreg's MLP, or a user's module whose penalized weights are Linear and Conv2d weights
-            (:mod:`netreg.evidence.modules`).
-        schedule : AlphaSchedule
-            When to re-estimate (:func:`alpha_schedule`).
-        rows : array-like of int, optional
-            The training rows of ``X`` (all by default); the same for every member.
-        sample_weight : array-like of shape (n_samples,), optional
-        layerwise : bool, default=True
-            One alpha per penalized weight matrix (MacKay's and Immer et al.'s layerwise prior);
-            else one alpha for the whole network.
-        damping : float, default=0.5
-            :math:`\\rho` in (0, 1]: the share of the step to MacKay's estimate taken, in log space.
-        tol : float, default=1e-8
-            A re-estimate that changes no alpha by more than this (relative) is not made.
-        curvature : {"auto", "exact", "kfac"}, default="auto"
-        exact_max_params : int, default=EXACT_MAX_PARAMS
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows the members train on (all of them, or those of ``rows``).
+    y : array-like
+        Their targets, encoded as the engine takes them.
+    task : {"regression", "multiclass", "binary", "multilabel"}
+    activation : str, optional
+        The activation of netreg's MLP, whose state dicts the members' are.
+    module : torch.nn.Module, optional
+        Instead of ``activation``: the members' module (a template, its weights unused);
+        netreg's MLP, or a user's module whose penalized weights are Linear and Conv2d weights
+        (:mod:`netreg.evidence.modules`).
+    schedule : AlphaSchedule
+        When to re-estimate (:func:`alpha_schedule`).
+    rows : array-like of int, optional
+        The training rows of ``X`` (all by default); the same for every member.
+    sample_weight : array-like of shape (n_samples,), optional
+    layerwise : bool, default=True
+        One alpha per penalized weight matrix (MacKay's and Immer et al.'s layerwise prior);
+        else one alpha for the whole network.
+    damping : float, default=0.5
+        :math:`\\rho` in (0, 1]: the share of the step to MacKay's estimate taken, in log space.
+    tol : float, default=1e-8
+        A re-estimate that changes no alpha by more than this (relative) is not made.
+    curvature : {"auto", "exact", "kfac"}, default="auto"
+    exact_max_params : int, default=EXACT_MAX_PARAMS
 
-        Attributes
-        ----------
-        paths : dict of int to list of dict
-            Per member, one record per re-estimate: ``epoch``, ``alphas`` (``{parameter name:
-            alpha}`` set after it), ``gamma`` (per parameter), ``log_evidence`` (at the alphas
-            before it) and, for regression, ``noise_variance``; plain data.
-        final : dict of int to FixedPoint
-            Per finished member, the evidence at its kept weights and final alphas.
+    Attributes
+    ----------
+    paths : dict of int to list of dict
+        Per member, one record per re-estimate: ``epoch``, ``alphas`` (``{parameter name:
+        alpha}`` set after it), ``gamma`` (per parameter), ``log_evidence`` (at the alphas
+        before it) and, for regression, ``noise_variance``; plain data.
+    final : dict of int to FixedPoint
+        Per finished member, the evidence at its kept weights and final alphas.
 
-        Examples
-        --------
-        >>> import numpy as np
-    from torch import nn
-        >>> from netreg.engine import TrainConfig, train_population
-        >>> from netreg.nets import MLP
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(100, 3))
-        >>> y = X @ [1.0, -1.0, 0.0] + 0.5 * rng.normal(size=100)
-        >>> learn = EvidenceAlpha(X, y, task="regression", activation="relu", schedule=alpha_schedule(40))
-        >>> result = train_population(MLP(3, (), 1), X, y, task="regression", alphas=[1.0],
-        ...                           config=TrainConfig(max_iter=40, learning_rate=0.05, tol=0.0), callbacks=learn)
-        >>> len(learn.paths[0]), learn.final[0].curvature
-        (7, 'exact')
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netreg.engine import TrainConfig, train_population
+    >>> from netreg.nets import MLP
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = X @ [1.0, -1.0, 0.0] + 0.5 * rng.normal(size=100)
+    >>> learn = EvidenceAlpha(X, y, task="regression", activation="relu", schedule=alpha_schedule(40))
+    >>> result = train_population(MLP(3, (), 1), X, y, task="regression", alphas=[1.0],
+    ...                           config=TrainConfig(max_iter=40, learning_rate=0.05, tol=0.0), callbacks=learn)
+    >>> len(learn.paths[0]), learn.final[0].curvature
+    (7, 'exact')
     """
 
     def __init__(

@@ -69,39 +69,38 @@ def select_alpha(
 ) -> AlphaSelection:
     """The alpha whose member has the largest Laplace evidence on ``(X, y)``.
 
-        Parameters
-        ----------
-        members : stacked state dict, sequence of MLPs or state dicts
-            K members, ``members[k]`` trained at ``alphas[k]`` on all of ``(X, y)``.
-        X, y, task, sample_weight, activation, curvature, exact_max_params
-            As in :func:`netreg.evidence.log_evidence`.
-        alphas : sequence of float
-            One per member. A member at ``alpha=0`` (a flat prior) has evidence ``-inf`` and is
-            never chosen.
+    Parameters
+    ----------
+    members : stacked state dict, sequence of MLPs or state dicts
+        K members, ``members[k]`` trained at ``alphas[k]`` on all of ``(X, y)``.
+    X, y, task, sample_weight, activation, curvature, exact_max_params
+        As in :func:`netreg.evidence.log_evidence`.
+    alphas : sequence of float
+        One per member. A member at ``alpha=0`` (a flat prior) has evidence ``-inf`` and is
+        never chosen.
 
-        Returns
-        -------
-        AlphaSelection
+    Returns
+    -------
+    AlphaSelection
 
-        Raises
-        ------
-        InvalidParameterError
-            When no alpha is > 0, besides the errors of :func:`netreg.evidence.log_evidence`.
+    Raises
+    ------
+    InvalidParameterError
+        When no alpha is > 0, besides the errors of :func:`netreg.evidence.log_evidence`.
 
-        Examples
-        --------
-        >>> import numpy as np
-    from torch import nn
-        >>> import netreg
-        >>> from netreg.evidence import select_alpha
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(60, 4))
-        >>> y = X @ [1.0, -1.0, 0.5, 0.0] + 0.5 * rng.normal(size=60)
-        >>> grid = [0.01, 1.0, 100.0, 10000.0]
-        >>> fits = [netreg.NetRegRegressor((), solver="lbfgs", dtype="float64", alpha=a).fit(X, y) for a in grid]
-        >>> choice = select_alpha([f.module_ for f in fits], X, y, task="regression", alphas=grid)
-        >>> choice.best_alpha
-        1.0
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import netreg
+    >>> from netreg.evidence import select_alpha
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 4))
+    >>> y = X @ [1.0, -1.0, 0.5, 0.0] + 0.5 * rng.normal(size=60)
+    >>> grid = [0.01, 1.0, 100.0, 10000.0]
+    >>> fits = [netreg.NetRegRegressor((), solver="lbfgs", dtype="float64", alpha=a).fit(X, y) for a in grid]
+    >>> choice = select_alpha([f.module_ for f in fits], X, y, task="regression", alphas=grid)
+    >>> choice.best_alpha
+    1.0
     """
     results = population_evidence(
         members,
@@ -144,27 +143,25 @@ def evidence_gap(
 ) -> str:
     """Why the Laplace evidence does not describe members of this kind (``""`` when it does).
 
-        The evidence reads the L2 penalty ``alpha / (2 m)`` of the whole training set as a
-        Gaussian prior, a Gaussian or Bernoulli likelihood, and the network: the evidence grid
-        (:func:`select_alpha`) netreg's MLP (its layers and activation); with ``any_module``
-        (MacKay's fixed point, :mod:`netreg.evidence.fixed_point`) also a user's module whose
-        penalized weights are Linear and Conv2d weights (:mod:`netreg.evidence.modules`).
-        ``module=None`` stands for netreg's MLP (an estimator's default, before its network is
-        built); a module class or builder is not judged (its layers are known once it is built:
-        :func:`netreg.evidence.modules.curvature_gap`).
+    The evidence reads the L2 penalty ``alpha / (2 m)`` of the whole training set as a
+    Gaussian prior, a Gaussian or Bernoulli likelihood, and the network: the evidence grid
+    (:func:`select_alpha`) netreg's MLP (its layers and activation); with ``any_module``
+    (MacKay's fixed point, :mod:`netreg.evidence.fixed_point`) also a user's module whose
+    penalized weights are Linear and Conv2d weights (:mod:`netreg.evidence.modules`).
+    ``module=None`` stands for netreg's MLP (an estimator's default, before its network is
+    built); a module class or builder is not judged (its layers are known once it is built:
+    :func:`netreg.evidence.modules.curvature_gap`).
 
-        Examples
-        --------
-        >>> from netreg.evidence.modules import SUPPORTED, curvature_gap
-    from netreg.nets import MLP
-    from netreg.selection import penalized_parameters
-        >>> evidence_gap(MLP(3, (4,), 1), penalty="l2", task="regression")
-        ''
-        >>> evidence_gap(MLP(3, (4,), 1), penalty="l1", task="regression")
-        "penalty='l1' (the evidence reads an L2 penalty as a Gaussian prior)"
-        >>> from torch import nn
-        >>> evidence_gap(nn.Conv1d(1, 2, 3), penalty="l2", task="regression", any_module=True)
-        "the penalized weight 'weight' of a Conv1d (the curvature reads Linear and Conv2d weights (groups=1, zero padding), with biases and norm layers unpenalized)"
+    Examples
+    --------
+    >>> from netreg.nets import MLP
+    >>> evidence_gap(MLP(3, (4,), 1), penalty="l2", task="regression")
+    ''
+    >>> evidence_gap(MLP(3, (4,), 1), penalty="l1", task="regression")
+    "penalty='l1' (the evidence reads an L2 penalty as a Gaussian prior)"
+    >>> from torch import nn
+    >>> evidence_gap(nn.Conv1d(1, 2, 3), penalty="l2", task="regression", any_module=True)
+    "the penalized weight 'weight' of a Conv1d (the curvature reads Linear and Conv2d weights (groups=1, zero padding), with biases and norm layers unpenalized)"
     """
     if module is not None and not isinstance(module, MLP) and not any_module:
         return "a module other than netreg's MLP (the evidence reads its layers and activation)"
