@@ -221,11 +221,11 @@ def module_kfac_factors(
     --------
     >>> import torch
     >>> from torch import nn
-    >>> net = nn.Sequential(nn.Linear(2, 1)).double()
-    >>> x = torch.randn(10, 2, dtype=torch.float64)
-    >>> [(A, G)] = module_kfac_factors(module_member(net, net.state_dict(), ["0.weight"]), x, torch.ones(10, dtype=torch.float64), task="regression")
-    >>> bool(torch.allclose(torch.kron(G[0], A[0]), x.T @ x))
-    True
+    >>> cnn = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.Linear(32, 3))
+    >>> member = module_member(cnn, cnn.state_dict(), ["0.weight", "2.weight"])
+    >>> images, ones = torch.randn(5, 1, 4, 4, dtype=torch.float64), torch.ones(5, dtype=torch.float64)
+    >>> [(tuple(A.shape), tuple(G.shape)) for A, G in module_kfac_factors(member, images, ones, task="multiclass")]
+    [((1, 9, 9), (1, 2, 2)), ((1, 32, 32), (1, 3, 3))]
     """
     task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
     owners = dict(member.module.named_modules(remove_duplicate=False))
