@@ -43,7 +43,7 @@ __all__ = [
     "AUTO_START",
     "check_auto",
     "check_auto_memory",
-    "check_auto_module",
+    "check_auto_fit",
     "check_layer_alphas",
     "learn_alpha",
     "set_auto_attributes",
@@ -93,9 +93,10 @@ def check_auto(estimator: Any, *, incremental: bool) -> None:
         raise _refusal(estimator, gap)
 
 
-def check_auto_module(estimator: Any, request: TrainingRequest) -> None:
+def check_auto_fit(estimator: Any, request: TrainingRequest, config: TrainConfig, n_train: int) -> None:
     """Refuse, once the network is built and before it trains, a module whose penalized
-    weights the curvature does not read (:func:`netreg.evidence.modules.curvature_gap`).
+    weights the curvature does not read (:func:`netreg.evidence.modules.curvature_gap`), then
+    a fit that would not fit in memory (:func:`check_auto_memory`).
 
     Raises
     ------
@@ -106,6 +107,7 @@ def check_auto_module(estimator: Any, request: TrainingRequest) -> None:
     gap = curvature_gap(request.template, names)
     if gap:
         raise _refusal(estimator, f"{gap} (the curvature reads {SUPPORTED})")
+    check_auto_memory(request, config, n_train)
 
 
 def _refusal(estimator: Any, gap: str) -> Exception:
