@@ -30,7 +30,7 @@ from netreg.estimators.auto_alpha import (
     AUTO,
     AUTO_START,
     check_auto,
-    check_auto_memory,
+    check_auto_fit,
     check_layer_alphas,
     learn_alpha,
     set_auto_attributes,
@@ -274,7 +274,7 @@ class BaseNetReg(BaseEstimator):
         X, targets, sample_weight, train_rows, val_rows = request.fit_data(early_stopping=validated)
         config = request.config(len(train_rows), early_stopping=validated)
         if auto:
-            check_auto_memory(request, config, len(train_rows))
+            check_auto_fit(self, request, config, len(train_rows))
         if incremental:
             config = dataclasses.replace(config, max_iter=1)
         optimizer_states = None
