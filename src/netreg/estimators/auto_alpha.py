@@ -40,6 +40,7 @@ from netreg.exceptions import invalid
 __all__ = [
     "AUTO",
     "AUTO_START",
+    "auto_gap",
     "check_auto",
     "check_auto_memory",
     "check_layer_alphas",
@@ -79,13 +80,7 @@ def check_auto(estimator: Any, *, incremental: bool) -> None:
             AUTO,
             "Set warm_start=False, or go on from a fit with alpha='auto' with alpha=model.alpha_.",
         )
-    gap = evidence_gap(
-        estimator.module,  # None: netreg's MLP; a user's module class or builder is not one
-        penalty=estimator.penalty,
-        task="poisson" if getattr(estimator, "loss", None) == "poisson" else "any",
-        alpha_scale=estimator.alpha_scale,
-        solver=estimator.solver,
-    )
+    gap = auto_gap(estimator)
     if gap:
         name = type(estimator).__name__
         raise invalid(
@@ -94,6 +89,25 @@ def check_auto(estimator: Any, *, incremental: bool) -> None:
             AUTO,
             f"Choose alpha by cross-validation instead, with {name}CV.",
         )
+
+
+def auto_gap(estimator: Any) -> str:
+    """Why the Laplace evidence cannot learn alpha for ``estimator``'s parameters (``""`` when it
+    can): :func:`netreg.evidence.evidence_gap` of its module, penalty, loss and scaling.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> auto_gap(NetRegClassifier(penalty="l1"))
+    "penalty='l1' (the evidence reads an L2 penalty as a Gaussian prior)"
+    """
+    return evidence_gap(
+        estimator.module,  # None: netreg's MLP; a user's module class or builder is not one
+        penalty=estimator.penalty,
+        task="poisson" if getattr(estimator, "loss", None) == "poisson" else "any",
+        alpha_scale=estimator.alpha_scale,
+        solver=estimator.solver,
+    )
 
 
 def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: int) -> None:
