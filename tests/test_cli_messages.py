@@ -90,7 +90,10 @@ USAGE = "(see netreg train --help)"
         (["--l1-ratio", "0.3"], f"argument --l1-ratio: applies to --penalty elasticnet only {USAGE}"),
         (["--scoring", "accuracy"], f"argument --scoring: applies to a grid of alphas only (--alphas) {USAGE}"),
         (["--search", "halving"], f"argument --search: applies to a grid of alphas only (--alphas) {USAGE}"),
-        (["--alphas", "0,1", "--factor", "2"], f"argument --factor: applies to --search halving only {USAGE}"),
+        (
+            ["--alphas", "0,1", "--factor", "2"],
+            f"argument --factor: applies to --search halving or hybrid only {USAGE}",
+        ),
     ],
 )
 def test_a_bad_flag_is_refused_in_one_line_before_any_work(files, capsys, flags, message):
@@ -103,7 +106,7 @@ def test_tune_refuses_halving_flags_without_halving(files, capsys):
     status, _, err = run(capsys, "tune", "cars.csv", "--target", "label", "--min-epochs", "2", "--out", "run")
     assert (status, err) == (
         2,
-        "netreg tune: error: argument --min-epochs: applies to --search halving only (see netreg tune --help)",
+        "netreg tune: error: argument --min-epochs: applies to --search halving or hybrid only (see netreg tune --help)",
     )
 
 

@@ -53,9 +53,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         for name, flag in {**SWEEP_FLAGS, **HALVING_FLAGS}.items():
             if getattr(args, name) is not None:
                 command.error(f"argument {flag}: applies to a grid of alphas only (--alphas)")
+    if args.command == "tune" and args.alpha is not None:
+        command.error(
+            "argument --alpha: tune chooses alpha by cross-validation; --search hybrid learns it from the evidence "
+            "and lets the folds confirm it (netreg train --alpha auto: the one fit alone)"
+        )
     for name, flag in HALVING_FLAGS.items():
-        if getattr(args, name, None) is not None and args.search != "halving":
-            command.error(f"argument {flag}: applies to --search halving only")
+        if getattr(args, name, None) is not None and args.search not in ("halving", "hybrid"):
+            command.error(f"argument {flag}: applies to --search halving or hybrid only")
     return args
 
 
@@ -167,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "all rows, and write the store, results table, model and report to --out. Rerun to resume.",
         epilog="examples:\n  netreg tune data.csv --target label --out runs/label\n"
         "  netreg tune data.csv --target price --alphas 0,0.01,0.1,1,10 --hidden 64,64 --selection 1se --out runs/price\n"
+        "  netreg tune data.csv --target label --search hybrid --out runs/label\n"
         "  netreg tune data.csv --target label --backend ray --address HEAD:6379 --out runs/label",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -178,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="grid size (default 16, a data-scaled log grid) or comma-separated alphas",
     )
     _add_sweep_flags(tune, defaults=True)
+    # Not tune's: refused with a pointer to --search hybrid (parse_args) rather than argparse's "unrecognized".
+    tune.add_argument("--alpha", type=parse_alpha, help=argparse.SUPPRESS)
     tune.add_argument(
         "--backend", choices=("local", "ray"), default="local", help="where members train (default local)"
     )
@@ -216,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--test-size", type=fraction, default=0.2, help="share of rows held out for the score (default 0.2)"
     )
     _add_sweep_flags(train, defaults=False)
-    train.add_argument("--no-report", action="store_true", help="skip the HTML report (with --alphas)")
+    train.add_argument("--no-report", action="store_true", help="skip the HTML report (with --alphas or --alpha auto)")
     train.set_defaults(run=run_train, command_parser=train)
 
     predict = commands.add_parser(
@@ -267,13 +275,17 @@ def _add_sweep_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None
     )
     parser.add_argument(
         "--search",
-        choices=("grid", "halving"),
+        choices=("grid", "halving", "hybrid"),
         default=default("grid"),
-        help="train every alpha to the end, or stop the worst at rungs (successive halving) (default grid)",
+        help="train every alpha to the end, stop the worst at rungs (successive halving), or hybrid: learn alpha "
+        "from the evidence in one fit, then halve 5 alphas from a tenth to ten times it over the folds (with "
+        "hybrid, --alphas keeps its default) (default grid)",
     )
-    parser.add_argument("--factor", type=positive_int, help="halving: keep 1/FACTOR at each rung (default 3)")
+    parser.add_argument("--factor", type=positive_int, help="halving, hybrid: keep 1/FACTOR at each rung (default 3)")
     parser.add_argument(
-        "--min-epochs", type=positive_int, help="halving: epochs of the first rung (default: as scikit-learn's)"
+        "--min-epochs",
+        type=positive_int,
+        help="halving, hybrid: epochs of the first rung (default: as scikit-learn's)",
     )
     parser.add_argument(
         "--scoring",
