@@ -23,7 +23,7 @@ from netreg.display.drawing import draw_alpha_path
 from netreg.io.run_folder import FIGURE_FILES, REPORT_FILE, RunFolder
 from netreg.report.figures import new_figure
 from netreg.report.heldout import test_table
-from netreg.report.page import _CSS, png, png_uri
+from netreg.report.page import page_top, png, png_uri
 
 __all__ = ["alpha_path_figure", "learned_table", "write_learned_report"]
 
@@ -145,15 +145,7 @@ def write_learned_report(
         "Middle: the Laplace log evidence at each re-estimate, before it. Right: the fit's data loss per epoch."
     )
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        '<head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{_CSS}</style></head>",
-        "<body>",
-        f"<h1>{escape(title)}</h1>",
-        f'<p class="meta">{"<br>".join(meta)}</p>',
+        *page_top(title, meta),
         "<h2>Alpha learned</h2>",
         learned_table(estimator),
         *(["<h2>Held-out test</h2>", test_table(test)] if test else []),
