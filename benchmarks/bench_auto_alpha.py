@@ -15,7 +15,7 @@ the same number of epochs everywhere, nothing stopping early (tol=0). Methods:
    as one population, the member of largest Laplace evidence kept (the former ``alpha="auto"``);
    ``NetRegClassifierCV()``: the CV grid of 16 alphas x 5 folds, then its refit;
    ``NetRegClassifierCV(search="hybrid")``: one ``alpha="auto"`` fit (scalar), 5 alphas around
-   what it learned x 5 folds with halving, then the refit;
+   what it learned x 5 folds, then the refit;
 5. ``GridSearchCV(MLPClassifier)`` over 16 alphas and 5 folds, ``n_jobs=-1``, then its refit
    (skipped with ``--no-sklearn`` or ``--quick``).
 

@@ -28,7 +28,7 @@ stops it (training loss improving by less than ``tol=1e-4`` for 10 epochs). The 
     (its alpha column: the geometric mean of the layers' alphas).
 ``hybrid``
     ``search="hybrid"``: one ``alpha="auto"`` fit (scalar) learns ``x``; 5 alphas from ``x/10``
-    to ``x*10`` over the 5 folds with halving (factor 3), then the refit.
+    to ``x*10`` over the 5 folds, then the refit.
 
 Every method of a split uses the same split and seed. It prints, per data set and method,
 the mean and standard error over the splits of the held-out log-loss and accuracy (R^2 for
@@ -124,7 +124,7 @@ def estimators(task: str, settings: dict, n_alphas: int, seed: int) -> dict[str,
         "halving": halving,
         "evidence": clone(grid).set_params(selection="evidence"),
         "auto": single(alpha="auto", **kwargs),
-        "hybrid": clone(grid).set_params(search="hybrid", alphas=16, factor=FACTOR),
+        "hybrid": clone(grid).set_params(search="hybrid", alphas=16),
     }
 
 

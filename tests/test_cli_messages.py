@@ -92,7 +92,7 @@ USAGE = "(see netreg train --help)"
         (["--search", "halving"], f"argument --search: applies to a grid of alphas only (--alphas) {USAGE}"),
         (
             ["--alphas", "0,1", "--factor", "2"],
-            f"argument --factor: applies to --search halving or hybrid only {USAGE}",
+            f"argument --factor: applies to --search halving only {USAGE}",
         ),
     ],
 )
@@ -106,7 +106,7 @@ def test_tune_refuses_halving_flags_without_halving(files, capsys):
     status, _, err = run(capsys, "tune", "cars.csv", "--target", "label", "--min-epochs", "2", "--out", "run")
     assert (status, err) == (
         2,
-        "netreg tune: error: argument --min-epochs: applies to --search halving or hybrid only (see netreg tune --help)",
+        "netreg tune: error: argument --min-epochs: applies to --search halving only (see netreg tune --help)",
     )
 
 

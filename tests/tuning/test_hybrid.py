@@ -1,10 +1,8 @@
 """``search="hybrid"``: a short grid centred on the alpha ``alpha="auto"`` learns, confirmed by
-the folds with halving: centred on that alpha exactly, chosen as GridSearchCV chooses among
-the alphas that survive, at a cost in member-epochs bounded by the halving schedule."""
+the folds: centred on that alpha exactly, chosen as GridSearchCV chooses over that grid, at a
+cost in member-epochs of the short grid, one ``alpha="auto"`` fit and the refit."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -54,36 +52,21 @@ def test_the_grid_is_centred_on_the_alpha_a_plain_auto_fit_learns(data, hybrid):
     assert hybrid.alphas_[2] == pytest.approx(learned, rel=1e-12) and len(hybrid.cv_results_["alpha"]) == 5
 
 
-def test_the_choice_is_gridsearchcvs_among_the_alphas_halving_keeps(hybrid, reference):
-    stopped = np.isfinite(hybrid.sweep_.stopped_at)
-    assert stopped.sum() == 3  # 5 alphas, factor 3: the best ceil(5 / 3) = 2 go on
-    theirs = np.where(stopped, -np.inf, reference.cv_results_["mean_test_score"])
-    assert hybrid.alpha_ == hybrid.alphas_[int(np.argmax(theirs))]
-    kept = ~stopped
+def test_the_choice_is_gridsearchcvs_over_the_short_grid(hybrid, reference):
+    assert not np.isfinite(hybrid.sweep_.stopped_at).any()  # every alpha trained to the end on every fold
+    assert hybrid.alpha_ == reference.best_params_["alpha"] and hybrid.best_estimator_.alpha == hybrid.alpha_
     np.testing.assert_allclose(
-        hybrid.cv_results_["mean_test_score"][kept], reference.cv_results_["mean_test_score"][kept], rtol=1e-6
+        hybrid.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"], rtol=1e-6
     )
 
 
-def test_with_every_alpha_surviving_the_choice_is_gridsearchcvs(data, hybrid, reference):
-    # factor 5 with 5 alphas: no rung (halving ranks only while more than `factor` alphas are left).
-    every = NetRegClassifierCV(search="hybrid", factor=5, cv=FOLDS, **SETTINGS).fit(*data)
-    assert not np.isfinite(every.sweep_.stopped_at).any()
-    np.testing.assert_array_equal(every.alphas_, hybrid.alphas_)
-    assert every.alpha_ == reference.best_params_["alpha"]
-    assert every.best_estimator_.alpha == every.alpha_
-
-
-def test_the_cost_in_member_epochs_is_bounded_by_the_schedule(hybrid):
-    epochs, n_folds, factor = SETTINGS["max_iter"], 4, 3
-    rung = epochs // factor  # scikit-learn's "exhaust" for 5 alphas and factor 3: two iterations
-    kept = math.ceil(5 / factor)
+def test_the_cost_in_member_epochs_is_the_short_grid_one_auto_fit_and_the_refit(hybrid):
+    epochs, n_folds = SETTINGS["max_iter"], 4
     sweep = sum(member.n_iter for member in hybrid.sweep_.members)
-    assert len(hybrid.sweep_.members) == 5 * n_folds
-    assert sweep == n_folds * (5 * rung + kept * (epochs - rung))
-    total = sweep + hybrid.learned_estimator_.n_iter_ + hybrid.best_estimator_.n_iter_
-    # At most the sweep, one alpha="auto" fit and one refit: less than the short grid trained to the end.
-    assert total <= sweep + 2 * epochs < 5 * n_folds * epochs
+    assert len(hybrid.sweep_.members) == 5 * n_folds and sweep == 5 * n_folds * epochs
+    assert hybrid.learned_estimator_.n_iter_ == hybrid.best_estimator_.n_iter_ == epochs
+    # Less than a 16-alpha CV grid's 16 * n_folds * epochs.
+    assert sweep + 2 * epochs < 16 * n_folds * epochs
 
 
 def test_the_regressor_learns_its_centre_too(diabetes):
@@ -111,17 +94,6 @@ def test_the_regressor_learns_its_centre_too(diabetes):
             {"penalty": "l1"},
             "`search` must be 'grid' or 'halving' with penalty='l1' (the evidence reads an L2 penalty as a Gaussian "
             "prior): 'hybrid' centres its grid on the alpha the Laplace evidence learns. Got search='hybrid'.",
-        ),
-        (
-            {"class_weight": "balanced"},
-            "`search` must be 'grid' or 'halving' with a class_weight (halving trains every fold in one population, "
-            "with one weight per row): 'hybrid' centres its grid on the alpha the Laplace evidence learns. Got "
-            "search='hybrid'.",
-        ),
-        (
-            {"scoring": "f1_macro"},
-            "`scoring` must be one of 'neg_log_loss', 'accuracy', 'r2', 'neg_mean_squared_error' with "
-            "search='hybrid', whose halving ranks members every rung. Got scoring='f1_macro'.",
         ),
     ],
 )

@@ -59,8 +59,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             "and lets the folds confirm it (netreg train --alpha auto: the one fit alone)"
         )
     for name, flag in HALVING_FLAGS.items():
-        if getattr(args, name, None) is not None and args.search not in ("halving", "hybrid"):
-            command.error(f"argument {flag}: applies to --search halving or hybrid only")
+        if getattr(args, name, None) is not None and args.search != "halving":
+            command.error(f"argument {flag}: applies to --search halving only")
     return args
 
 
@@ -278,14 +278,14 @@ def _add_sweep_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None
         choices=("grid", "halving", "hybrid"),
         default=default("grid"),
         help="train every alpha to the end, stop the worst at rungs (successive halving), or hybrid: learn alpha "
-        "from the evidence in one fit, then halve 5 alphas from a tenth to ten times it over the folds (with "
-        "hybrid, --alphas keeps its default) (default grid)",
+        "from the evidence in one fit, then cross-validate 5 alphas from a tenth to ten times it (with hybrid, "
+        "--alphas keeps its default) (default grid)",
     )
-    parser.add_argument("--factor", type=positive_int, help="halving, hybrid: keep 1/FACTOR at each rung (default 3)")
+    parser.add_argument("--factor", type=positive_int, help="halving: keep 1/FACTOR at each rung (default 3)")
     parser.add_argument(
         "--min-epochs",
         type=positive_int,
-        help="halving, hybrid: epochs of the first rung (default: as scikit-learn's)",
+        help="halving: epochs of the first rung (default: as scikit-learn's)",
     )
     parser.add_argument(
         "--scoring",

@@ -89,7 +89,7 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
             check_seed(base)
         request = base.training_request(X, y, sample_weight)
         by_evidence = self.selection == "evidence"
-        halving = (self.factor, self.min_epochs) if self.search in ("halving", "hybrid") else None
+        halving = (self.factor, self.min_epochs) if self.search == "halving" else None
         cv = None if by_evidence else self.cv
         alphas = self.alphas
         self.__dict__.pop("learned_estimator_", None)
@@ -253,14 +253,14 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         fit with ``alpha="auto"`` and ``auto_alpha="scalar"`` on all the rows learns an alpha
         ``x`` from the Laplace evidence (``learned_alpha_``); the grid is then {N_ALPHAS} alphas
         log-spaced from ``x/{SPAN:g}`` to ``x*{SPAN:g}`` (``alphas`` stays at its default),
-        swept over the folds with halving as above, and the chosen alpha refit: the folds
-        confirm or correct the evidence, for a few fits' cost (see :mod:`netreg.tuning.hybrid`;
+        each trained to the end on every fold as one population, and the chosen alpha refit:
+        the folds confirm or correct the evidence, for a few fits' cost (see :mod:`netreg.tuning.hybrid`;
         needs what ``alpha="auto"`` needs: ``penalty="l2"``, no ``class_weight``, a native
         ``scoring``).
     factor : int, default=3
-        With ``search="halving"`` or ``"hybrid"``: keep the best ``ceil(n / factor)`` alphas at each rung.
+        With ``search="halving"``: keep the best ``ceil(n / factor)`` alphas at each rung.
     min_epochs : int, optional
-        With ``search="halving"`` or ``"hybrid"``: the epochs of the first rung. Default: as scikit-learn's
+        With ``search="halving"``: the epochs of the first rung. Default: as scikit-learn's
         ``HalvingGridSearchCV`` with ``min_resources="exhaust"``, so that the last rung
         leaves few alphas (:func:`netreg.tuning.halving.halving_rungs`).
     refit : bool, default=True

@@ -5,8 +5,10 @@ but chooses worse than cross-validation on some data sets (``benchmarks/README.m
 hybrid spends a few fits more to get cross-validation's word: one ``alpha="auto"`` fit on
 all the rows (one alpha for the network, ``auto_alpha="scalar"``) learns ``x``; a short
 grid of :data:`N_ALPHAS` alphas log-spaced from ``x / SPAN`` to ``x * SPAN`` is then swept
-over the folds with successive halving (:mod:`netreg.tuning.halving`), and the chosen alpha
-is refit on all the rows, as any CV search does.
+over the folds, every member to the end, and the chosen alpha is refit on all the rows, as
+any CV search does: the choice is ``GridSearchCV``'s over the short grid. The short grid is
+not halved: its 5 x 5 members train as one population in the workers side by side, which
+measured faster than halving's single population (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from sklearn.base import clone
 
 from netreg.estimators.auto_alpha import auto_gap
 from netreg.exceptions import invalid
-from netreg.tuning.scoring import SCORINGS, is_native
 
 __all__ = ["N_ALPHAS", "SPAN", "hybrid_grid", "check_hybrid", "learn_center"]
 
@@ -44,16 +45,14 @@ def hybrid_grid(center: float) -> np.ndarray:
 def check_hybrid(search: Any, estimator: Any, default_alphas: Any) -> None:
     """Refuse, before any work, what ``search="hybrid"`` cannot take: the CV estimator
     ``search``'s ``alphas``, ``selection`` and ``scoring``, and a plain ``estimator`` (the one
-    it refits) whose alpha the evidence cannot learn (:func:`auto_gap`) or whose classes are
-    weighted per fold (which halving cannot do).
+    it refits) whose alpha the evidence cannot learn (:func:`auto_gap`).
 
     Raises
     ------
     InvalidParameterError
         For a grid of ``alphas`` (the hybrid lays its own, centred on the learned alpha),
-        ``selection="evidence"`` (the hybrid is chosen by the folds), a scorer other than
-        those training computes (halving ranks members every rung), a ``class_weight``, or
-        a network, penalty or loss the evidence does not describe.
+        ``selection="evidence"`` (the hybrid is chosen by the folds), or a network, penalty or
+        loss the evidence does not describe.
     """
     if not (isinstance(search.alphas, type(default_alphas)) and search.alphas == default_alphas):
         raise invalid(
@@ -69,15 +68,7 @@ def check_hybrid(search: Any, estimator: Any, default_alphas: Any) -> None:
             "'min' or '1se' with search='hybrid': the folds choose among the alphas around the learned one",
             search.selection,
         )
-    if search.scoring is not None and not is_native(search.scoring):
-        raise invalid(
-            "scoring",
-            f"one of {', '.join(map(repr, SCORINGS))} with search='hybrid', whose halving ranks members every rung",
-            search.scoring,
-        )
     gap = auto_gap(estimator)
-    if not gap and getattr(estimator, "class_weight", None) is not None:
-        gap = "a class_weight (halving trains every fold in one population, with one weight per row)"
     if gap:
         raise invalid(
             "search",
