@@ -150,9 +150,64 @@ def test_train_with_alpha_auto_says_what_it_learned_per_layer_and_saves_it(files
     model = load_model("run/model").estimator
     assert status == 0 and model.get_params()["alpha"] == "auto"
     lines = out.splitlines()
-    start = lines.index(f"alpha learned in the one fit (log evidence {model.log_evidence_:.1f}):")
-    assert lines[start + 1 : start + 3] == [f"  {name}: alpha = {value:.4g}" for name, value in model.alpha_.items()]
-    assert lines[start + 3].startswith("alpha = learned per layer; held-out accuracy = ")
+    start = next(i for i, line in enumerate(lines) if "Alpha learned in the one fit" in line)
+    assert f"Log evidence of the final weights at the learned alpha: {model.log_evidence_:.1f}." in lines
+    for name, value in model.alpha_.items():  # one row per layer: its name and what it learned
+        assert any(name in line and f"{value:.4g}" in line for line in lines[start:])
+    assert any(line.startswith("alpha = learned per layer; held-out accuracy = ") for line in lines[start:])
+
+
+def test_train_with_alpha_auto_writes_a_report_of_alphas_path(files, capsys):
+    status, out, _ = run(
+        capsys,
+        "train",
+        "ok.csv",
+        "--target",
+        "label",
+        "--alpha",
+        "auto",
+        "--out",
+        "run",
+        "--hidden",
+        "4",
+        "--max-iter",
+        "40",
+    )
+    from netreg.io.models import load_model
+
+    model = load_model("run/model").estimator
+    page = (files / "run" / "report.html").read_text()
+    assert status == 0 and "Report: run/report.html" in out and model.alpha_history_
+    assert page.count('<figure id="alpha_path">') == 1 and (files / "run" / "alpha_path.png").is_file()
+    for name, value in model.alpha_.items():
+        assert f"<tr><td>{name}</td><td>{value:.4g}</td>" in page
+    # netreg report rewrites it from the folder alone, the same page.
+    assert run(capsys, "report", "run")[0] == 0 and (files / "run" / "report.html").read_text() == page
+    assert (
+        run(capsys, "train", "ok.csv", "--target", "label", "--alpha", "auto", "--out", "quiet", "--no-report", *FAST)[
+            0
+        ]
+        == 0
+    )
+    assert not (files / "quiet" / "report.html").exists()
+
+
+def test_tune_points_alpha_auto_to_the_hybrid_search(files, capsys):
+    status, out, err = run(capsys, "tune", "ok.csv", "--target", "label", "--alpha", "auto", "--out", "run")
+    assert (status, out) == (2, "") and err == (
+        "netreg tune: error: argument --alpha: tune chooses alpha by cross-validation; --search hybrid learns it "
+        "from the evidence and lets the folds confirm it (netreg train --alpha auto: the one fit alone) "
+        "(see netreg tune --help)"
+    )
+    status, out, _ = run(
+        capsys, "tune", "ok.csv", "--target", "label", "--search", "hybrid", "--cv", "3", "--out", "run", *FAST
+    )
+    from netreg.tuning.store import SweepStore
+
+    with SweepStore.read(files / "run" / "sweep.sqlite") as store:
+        alphas = np.asarray(store.spec()["alphas"])
+    assert status == 0 and len(alphas) == 5
+    np.testing.assert_allclose(alphas / alphas[2], np.logspace(-1, 1, 5), rtol=1e-9)
 
 
 def test_predict_refuses_other_columns_and_a_broken_model_without_damage(files, capsys):

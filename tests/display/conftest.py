@@ -40,3 +40,16 @@ def _close_pyplot_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture(scope="session", params=["layerwise", "scalar"])
+def auto_fit(request, digits):
+    """A real ``alpha="auto"`` fit, one alpha per layer or one for the network, with several
+    re-estimates (40 epochs)."""
+    from netreg import NetRegClassifier
+
+    X, y = digits
+    model = NetRegClassifier((8,), alpha="auto", auto_alpha=request.param, max_iter=40, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X[:150], y[:150])

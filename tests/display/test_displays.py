@@ -219,3 +219,20 @@ def test_the_alpha_path_of_an_estimator_is_its_alpha_history(refused, digits):
 def test_a_malformed_alpha_history_is_refused_naming_the_record(refused, history, message):
     with refused(message, InvalidParameterError):
         AlphaPathDisplay.from_history(history)
+
+
+def test_the_alpha_path_of_a_real_auto_fit_draws_its_learned_alphas(auto_fit):
+    display = AlphaPathDisplay.from_estimator(auto_fit)
+    lines = _lines(display.ax_)
+    history = auto_fit.alpha_history_
+    assert len(history) >= 2
+    if isinstance(auto_fit.alpha_, dict):  # layerwise: one line per penalized weight, ending at alpha_
+        assert sorted(lines) == sorted(auto_fit.alpha_)
+        for name, line in lines.items():
+            np.testing.assert_array_equal(line.get_xdata(), [r["epoch"] for r in history])
+            np.testing.assert_array_equal(line.get_ydata(), [r["alpha"][name] for r in history])
+            assert line.get_ydata()[-1] == auto_fit.alpha_[name]
+    else:
+        assert list(lines) == ["alpha"]
+        np.testing.assert_array_equal(lines["alpha"].get_ydata(), [r["alpha"] for r in history])
+        assert lines["alpha"].get_ydata()[-1] == auto_fit.alpha_

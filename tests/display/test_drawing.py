@@ -58,3 +58,15 @@ def test_the_reports_learning_curves_and_the_display_are_one_drawing(onese_searc
         ours, theirs = _drawing(display.ax_), _drawing(ax)
         ours["axes"], theirs["axes"] = ours["axes"][:-1], theirs["axes"][:-1]  # the report labels its first panel only
         assert ours == theirs and display.ax_.get_title() == ax.get_title()
+
+
+def test_the_reports_alpha_path_and_the_display_are_one_drawing(auto_fit):
+    from netreg import AlphaPathDisplay
+    from netreg.report.learned import alpha_path_figure
+
+    report, data = alpha_path_figure(auto_fit)
+    display = AlphaPathDisplay.from_estimator(auto_fit, ax=new_figure(5, 4).subplots())
+    ours, theirs = _drawing(display.ax_), _drawing(report.axes[0])
+    assert len(theirs["lines"]) == len(data["paths"]) >= 1 and ours == theirs
+    assert display.ax_.get_title() == report.axes[0].get_title()
+    np.testing.assert_array_equal(data["log_evidence"], [r["log_evidence"] for r in auto_fit.alpha_history_])

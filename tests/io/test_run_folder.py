@@ -28,6 +28,7 @@ def test_the_layout():
         "learning_curves": "learning_curves.png",
         "weight_histograms": "weight_histograms.png",
         "evidence": "evidence.png",
+        "alpha_path": "alpha_path.png",
     }
     assert RunFolder.contents() == "sweep.sqlite, results.csv, run.json, model/"
     assert RunFolder(folder.path) == folder and folder.store.parent == folder.path

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from netreg.cli.arguments import EXIT_OK
-from netreg.cli.render import print_results, total
+from netreg.cli.render import print_learned, print_results, total
 from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io import rows_text, show
 from netreg.io.run_folder import RunFolder
@@ -132,10 +132,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
         other = f"MSE = {test['mean_squared_error']:.4g}, RMSE = {test['root_mean_squared_error']:.4g} (target's units)"
     alpha = result["alpha"]
     if "log_evidence" in result:  # --alpha auto: what was learned, per layer
-        learned = alpha if isinstance(alpha, dict) else {"every layer": alpha}
-        console.print(f"alpha learned in the one fit (log evidence {result['log_evidence']:.1f}):")
-        for name, value in learned.items():
-            console.print(f"  {name}: alpha = {value:.4g}")
+        print_learned(console, alpha, result["alpha_history"], result["log_evidence"])
     shown = "learned per layer" if isinstance(alpha, dict) else f"{alpha:g}"
     console.print(
         f"alpha = {shown}; held-out {result['metric']} = {result['test_score']:.4f} "
@@ -152,6 +149,8 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
         console.print(f"Wrote {args.out}/: {RunFolder.contents()}")
     else:
         console.print(f"Saved the model to {result['model']}")
+        if "log_evidence" in result:  # alpha's path and what was learned
+            _maybe_report(args, console, Path(args.out))
     return EXIT_OK
 
 

@@ -57,6 +57,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         for name, flag in {**SWEEP_FLAGS, **HALVING_FLAGS}.items():
             if getattr(args, name) is not None:
                 command.error(f"argument {flag}: applies to choosing alpha from a grid, not to one --alpha")
+    if args.command == "tune" and args.alpha is not None:
+        command.error(
+            "argument --alpha: tune chooses alpha by cross-validation; --search hybrid learns it from the evidence "
+            "and lets the folds confirm it (netreg train --alpha auto: the one fit alone)"
+        )
     for name, flag in HALVING_FLAGS.items():
         if getattr(args, name, None) is not None and args.search != "halving":
             command.error(f"argument {flag}: applies to --search halving only")
@@ -185,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         "all rows, and write the store, results table, model and report to --out. Rerun to resume.",
         epilog="examples:\n  netreg tune data.csv --target label --out runs/label\n"
         "  netreg tune data.csv --target price --alphas 0,0.01,0.1,1,10 --hidden 64,64 --selection 1se --out runs/price\n"
+        "  netreg tune data.csv --target label --search hybrid --out runs/label\n"
         "  netreg tune data.csv --target label --backend ray --address HEAD:6379 --out runs/label",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -196,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"grid size (default {DEFAULT_N_ALPHAS}, a data-scaled log grid) or comma-separated alphas",
     )
     _add_sweep_flags(tune, defaults=True)
+    # Not tune's: refused with a pointer to --search hybrid (parse_args) rather than argparse's "unrecognized".
+    tune.add_argument("--alpha", type=parse_alpha, help=argparse.SUPPRESS)
     tune.add_argument(
         "--backend", choices=("local", "ray"), default="local", help="where members train (default local)"
     )
@@ -241,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sweep_flags(train, defaults=False)
     train.add_argument(
-        "--no-report", action="store_true", help="skip the HTML report (of the sweep; none with --alpha)"
+        "--no-report", action="store_true", help="skip the HTML report (of the sweep, or of --alpha auto's path)"
     )
     train.set_defaults(run=run_train, command_parser=train)
 
@@ -293,13 +301,17 @@ def _add_sweep_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None
     )
     parser.add_argument(
         "--search",
-        choices=("grid", "halving"),
+        choices=("grid", "halving", "hybrid"),
         default=default("grid"),
-        help="train every alpha to the end, or stop the worst at rungs (successive halving) (default grid)",
+        help="train every alpha to the end, stop the worst at rungs (successive halving), or hybrid: learn alpha "
+        "from the evidence in one fit, then cross-validate 5 alphas from a tenth to ten times it (with hybrid, "
+        "--alphas keeps its default) (default grid)",
     )
     parser.add_argument("--factor", type=positive_int, help="halving: keep 1/FACTOR at each rung (default 3)")
     parser.add_argument(
-        "--min-epochs", type=positive_int, help="halving: epochs of the first rung (default: as scikit-learn's)"
+        "--min-epochs",
+        type=positive_int,
+        help="halving: epochs of the first rung (default: as scikit-learn's)",
     )
     parser.add_argument(
         "--scoring",

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from netreg.tuning.results import SweepResult
 
-__all__ = ["print_results", "total"]
+__all__ = ["print_results", "print_learned", "total"]
 
 
 def total(norms: Any) -> float:
@@ -49,6 +49,22 @@ def print_results(console: Console, sweep: SweepResult) -> None:
         console.print("Epochs marked * stopped at a rung of successive halving: partial scores, not chosen.")
     for note in sweep.notes():
         console.print(f"Note: {note}")
+
+
+def print_learned(console: Console, alpha: float | dict[str, float], history: Any, log_evidence: float) -> None:
+    """The table of what ``alpha="auto"`` learned: per penalized weight (one row ``every layer``
+    for one alpha), its alpha and the well-determined parameters γ of the last update."""
+    table = Table(title="Alpha learned in the one fit")
+    for column in ("parameter", "alpha", "γ", "updates"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    learned = alpha if isinstance(alpha, dict) else {"every layer": alpha}
+    last = history[-1] if history else {}
+    gamma = last.get("gamma", math.nan)
+    for name, value in learned.items():
+        layer_gamma = gamma.get(name, math.nan) if isinstance(gamma, dict) else gamma
+        table.add_row(name, f"{value:.4g}", _number(float(layer_gamma), ".1f"), str(len(history)))
+    console.print(table)
+    console.print(f"Log evidence of the final weights at the learned alpha: {log_evidence:.1f}.")
 
 
 def _number(value: float, spec: str = ".4f") -> str:

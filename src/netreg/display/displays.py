@@ -29,7 +29,7 @@ from netreg.display.drawing import (
 from netreg.exceptions import invalid
 from netreg.tuning.results import SweepResult
 
-__all__ = ["AlphaPathDisplay", "LearningCurveDisplay", "ValidationCurveDisplay", "WeightNormDisplay"]
+__all__ = ["AlphaPathDisplay", "LearningCurveDisplay", "ValidationCurveDisplay", "WeightNormDisplay", "alpha_paths"]
 
 _SEARCH = "a fitted NetRegClassifierCV or NetRegRegressorCV"
 
@@ -329,7 +329,7 @@ class AlphaPathDisplay:
             If ``alpha_history`` is empty, or a record lacks ``"epoch"`` or ``"alpha"`` or
             holds an alpha that is not a finite float >= 0 (the message names the record).
         """
-        return cls(_alpha_paths(alpha_history)).plot(ax)
+        return cls(alpha_paths(alpha_history)).plot(ax)
 
     @classmethod
     def from_estimator(cls, estimator: Any, *, ax: Any = None) -> AlphaPathDisplay:
@@ -346,8 +346,15 @@ class AlphaPathDisplay:
         return cls.from_history(history, ax=ax)
 
 
-def _alpha_paths(history: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{name: (epochs, alphas)}`` from a history of records, checked."""
+def alpha_paths(history: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{name: (epochs, alphas)}`` from a history of records (:class:`AlphaPathDisplay`'s
+    format), checked: what :func:`netreg.display.drawing.draw_alpha_path` draws.
+
+    Examples
+    --------
+    >>> alpha_paths([{"epoch": 5, "alpha": 0.1}, {"epoch": 10, "alpha": 0.4}])["alpha"][1].tolist()
+    [0.1, 0.4]
+    """
     if isinstance(history, str | bytes | Mapping) or not isinstance(history, Sequence) or not history:
         got = "an empty sequence" if isinstance(history, Sequence) and not history else f"a {type(history).__name__}"
         raise invalid("alpha_history", "a non-empty sequence of dicts with keys 'epoch' and 'alpha'", got=got)

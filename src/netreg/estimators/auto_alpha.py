@@ -41,6 +41,7 @@ from netreg.exceptions import invalid
 __all__ = [
     "AUTO",
     "AUTO_START",
+    "auto_gap",
     "check_auto",
     "check_auto_memory",
     "check_auto_fit",
@@ -81,14 +82,7 @@ def check_auto(estimator: Any, *, incremental: bool) -> None:
             AUTO,
             "Set warm_start=False, or go on from a fit with alpha='auto' with alpha=model.alpha_.",
         )
-    gap = evidence_gap(
-        estimator.module,  # None: netreg's MLP; a user's module class or builder is not one
-        penalty=estimator.penalty,
-        task="poisson" if getattr(estimator, "loss", None) == "poisson" else "any",
-        alpha_scale=estimator.alpha_scale,
-        solver=estimator.solver,
-        any_module=True,
-    )
+    gap = auto_gap(estimator)
     if gap:
         raise _refusal(estimator, gap)
 
@@ -116,6 +110,26 @@ def _refusal(estimator: Any, gap: str) -> Exception:
         f"a number with {gap}: alpha='auto' chooses alpha by the Laplace evidence",
         AUTO,
         f"Choose alpha by cross-validation instead, with {type(estimator).__name__}CV.",
+    )
+
+
+def auto_gap(estimator: Any) -> str:
+    """Why the Laplace evidence cannot learn alpha for ``estimator``'s parameters (``""`` when it
+    can): :func:`netreg.evidence.evidence_gap` of its module, penalty, loss and scaling.
+
+    Examples
+    --------
+    >>> from netreg import NetRegClassifier
+    >>> auto_gap(NetRegClassifier(penalty="l1"))
+    "penalty='l1' (the evidence reads an L2 penalty as a Gaussian prior)"
+    """
+    return evidence_gap(
+        estimator.module,  # None: netreg's MLP; a user's module class or builder is not one
+        penalty=estimator.penalty,
+        task="poisson" if getattr(estimator, "loss", None) == "poisson" else "any",
+        alpha_scale=estimator.alpha_scale,
+        solver=estimator.solver,
+        any_module=True,
     )
 
 

@@ -114,7 +114,8 @@ CV_PARAMS: tuple[Param, ...] = (
     # Any scikit-learn scorer name or callable; checked against the task in fit.
     Param("scoring", None, [None, str, callable]),
     Param("selection", "min", [StrOptions({"min", "1se", "evidence"})]),
-    Param("search", "grid", [StrOptions({"grid", "halving"})]),
+    # "hybrid": a short grid around the alpha the evidence learns (netreg.tuning.hybrid).
+    Param("search", "grid", [StrOptions({"grid", "halving", "hybrid"})]),
     Param("factor", 3, [Interval(Integral, 2, None, closed="left")]),
     Param("min_epochs", None, [None, Interval(Integral, 1, None, closed="left")]),
     Param("store", None, [None, str, os.PathLike]),

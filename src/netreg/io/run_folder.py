@@ -58,6 +58,7 @@ FIGURE_FILES = {
     "learning_curves": "learning_curves.png",
     "weight_histograms": "weight_histograms.png",
     "evidence": "evidence.png",
+    "alpha_path": "alpha_path.png",  # a run of alpha="auto" (netreg.report.learned)
 }
 #: The key of ``run.json`` that marks the folder as a run netreg made (``"netreg 0.1.0"``).
 MADE_BY = "made_by"

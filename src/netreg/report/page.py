@@ -256,15 +256,7 @@ def _page(
         meta.append(_estimator_line(store.spec()))
     summary = "".join(f"<li>{escape(line)}</li>" for line in summarize(result))
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        '<head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{_CSS}</style></head>",
-        "<body>",
-        f"<h1>{escape(title)}</h1>",
-        f'<p class="meta">{"<br>".join(meta)}</p>',
+        *page_top(title, meta),
         f'<p class="chosen-alpha">{chosen_alpha(result)}</p>',
         f'<ul class="summary">{summary}</ul>',
         *(["<h2>Held-out test</h2>", test_table(test)] if test else []),
@@ -279,6 +271,28 @@ def _page(
         )
     parts += ["<h2>Results per alpha</h2>", results_table(result), "</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def page_top(title: str, meta: Sequence[str]) -> list[str]:
+    """The lines that open a report page: its head (title, style) and heading, then ``meta``
+    (HTML, already escaped) under it, one per line.
+
+    Examples
+    --------
+    >>> page_top("Digits", ["data: digits"])[-2:]
+    ['<h1>Digits</h1>', '<p class="meta">data: digits</p>']
+    """
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        '<head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_CSS}</style></head>",
+        "<body>",
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">{"<br>".join(meta)}</p>',
+    ]
 
 
 def _notices(result: SweepResult, store: Any | None) -> list[str]:

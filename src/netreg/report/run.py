@@ -20,8 +20,11 @@ from typing import Any
 
 from netreg.exceptions import StoreError, bad_data
 from netreg.io.json_fields import Is, Keys, check_fields
+from netreg.io.model_meta import MODEL_FILE
+from netreg.io.models import load_model
 from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
 from netreg.report.heldout import TEST_SPEC
+from netreg.report.learned import write_learned_report
 from netreg.report.page import write_report
 from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
@@ -44,7 +47,9 @@ _RUN_SPEC = Keys(
 def report_run(run_dir: str | os.PathLike) -> Path:
     """Write the report of the sweep in ``run_dir``; returns the path of ``report.html``.
 
-    The sweep may be finished or not: a partial sweep's report lists the members still
+    A folder of ``netreg train --alpha auto`` (no sweep: a model that learned alpha in its
+    one fit) gets the report of what it learned (:mod:`netreg.report.learned`). The sweep
+    may be finished or not: a partial sweep's report lists the members still
     missing, and says so if no alpha can be chosen yet. The figures (PNG) and
     ``report.html`` are written into ``run_dir``.
 
@@ -75,6 +80,10 @@ def report_run(run_dir: str | os.PathLike) -> Path:
     folder = run.path
     if not folder.is_dir():
         raise bad_data(f"No run folder at {str(folder)!r}", f"a folder holding {STORE_FILE} and {RUN_FILE}")
+    if not run.store.is_file() and not run.run_json.is_file() and (run.model / MODEL_FILE).is_file():
+        learned = _learned_report(run)  # netreg train --alpha auto: one fit, no sweep
+        if learned is not None:
+            return learned
     settings = read_run_file(folder)
     store_path = run.store
     if not store_path.is_file():
@@ -99,6 +108,20 @@ def report_run(run_dir: str | os.PathLike) -> Path:
             target=settings.get("target"),
             test=settings.get("test"),
         )
+
+
+def _learned_report(run: RunFolder) -> Path | None:
+    """The report of a run folder whose model learned alpha in its one fit (``None`` for
+    another model): what it learned and alpha's path (:mod:`netreg.report.learned`)."""
+    saved = load_model(run.model)
+    estimator = saved.estimator
+    if estimator.get_params()["alpha"] != "auto" or not hasattr(estimator, "alpha_history_"):
+        return None
+    extra = saved.meta.get("extra") or {}
+    test = {"alpha learned in the fit": extra["test"]} if isinstance(extra.get("test"), dict) else None
+    return write_learned_report(
+        estimator, run.path, title="netreg training report", data=extra.get("data"), target=saved.target, test=test
+    )
 
 
 def read_run_file(run_dir: str | os.PathLike) -> dict[str, Any]:

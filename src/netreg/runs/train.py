@@ -81,7 +81,7 @@ def train_table(
 
     With ``alpha`` one model is trained; ``alpha="auto"`` learns alpha in that one fit from the
     Laplace evidence (per layer: ``alpha`` is then ``{parameter name: alpha}``, and
-    ``log_evidence`` is returned too). Otherwise alpha is chosen from the grid ``alphas``
+    ``log_evidence`` and ``alpha_history`` are returned too). Otherwise alpha is chosen from the grid ``alphas``
     (default: the data-scaled grid of :data:`~netreg.grid.DEFAULT_N_ALPHAS` alphas, as
     :func:`~netreg.runs.tune_table`'s) on the training rows by cross-validation as
     :func:`~netreg.runs.tune_table` chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``),
@@ -148,7 +148,7 @@ def train_table(
         fitted = cls(alpha=given, **params).fit(X_train, data.y[train], callback=callback)
         chosen = fitted.alpha_ if given == "auto" else given
         if given == "auto":
-            result["log_evidence"] = fitted.log_evidence_
+            result.update(log_evidence=fitted.log_evidence_, alpha_history=fitted.alpha_history_)
     scores = held_out_scores(fitted, X_test, data.y[test])
     metric, main = ("accuracy", scores["accuracy"]) if classifier else ("R^2", scores["r2"])
     if alphas is not None:

@@ -33,6 +33,7 @@ from netreg.estimators.params import (
 )
 from netreg.exceptions import NotFittedError
 from netreg.tuning.callbacks import SweepCallback, check_sweep_callbacks
+from netreg.tuning.hybrid import N_ALPHAS, SPAN, check_hybrid, hybrid_grid, learn_center
 from netreg.tuning.plan import SweepPlan, check_seed, plan_from_request
 from netreg.tuning.progress import VerboseSweep
 from netreg.tuning.results import SweepResult
@@ -41,6 +42,8 @@ from netreg.tuning.sweep import run_sweep
 from netreg.tuning.views import SearchViews
 
 __all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
+
+_DEFAULT_ALPHAS = next(param.default for param in CV_PARAMS if param.name == "alphas")
 
 
 def _cv_params(params: tuple[Param, ...]) -> tuple[tuple[Param, ...], tuple[Param, ...]]:
@@ -79,13 +82,22 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         validate_parameters(self)
         callbacks = check_sweep_callbacks(callback)
         base = self._base_estimator()
+        hybrid = self.search == "hybrid"
+        if hybrid:
+            check_hybrid(self, base, _DEFAULT_ALPHAS)
         if self.store is not None:
             check_seed(base)
         request = base.training_request(X, y, sample_weight)
         by_evidence = self.selection == "evidence"
         halving = (self.factor, self.min_epochs) if self.search == "halving" else None
         cv = None if by_evidence else self.cv
-        plan = plan_from_request(base, request, alphas=self.alphas, cv=cv, groups=groups, halving=halving)
+        alphas = self.alphas
+        self.__dict__.pop("learned_estimator_", None)
+        self.__dict__.pop("learned_alpha_", None)
+        if hybrid:
+            learned = learn_center(base, X, y, sample_weight)
+            alphas = hybrid_grid(learned.alpha_)
+        plan = plan_from_request(base, request, alphas=alphas, cv=cv, groups=groups, halving=halving)
         if self.verbose:
             callbacks.append(
                 VerboseSweep(n_folds=len(plan.folds), n_alphas=len(plan.alphas), verbose=int(self.verbose))
@@ -101,6 +113,8 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
             n_jobs=self.n_jobs,
         )
         self._set_result(result, n_splits=len(plan.folds))
+        if hybrid:
+            self.learned_estimator_, self.learned_alpha_ = learned, float(learned.alpha_)
         if self.refit:
             self._refit(base, X, y, sample_weight, plan, request, result)
         for item in callbacks:
@@ -237,14 +251,21 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         evidence reads the L2 penalty as a Gaussian prior, so it needs ``penalty="l2"``,
         and it describes a converged member (give it enough epochs, no dropout); it reads
         netreg's MLP and is refused with a ``module``.
-    search : {{"grid", "halving"}}, default="grid"
+    search : {{"grid", "halving", "hybrid"}}, default="grid"
         ``"grid"`` trains every (alpha, fold) member to the end. ``"halving"``: successive
         halving inside the population; at each rung (``min_epochs`` epochs, then ``factor``
         times more at each next rung) the alphas are ranked by their mean validation score
         over the folds and all but the best ``1/factor`` are stopped, all their folds
         together; survivors train on, unchanged, and alpha is chosen among them. Stopped
         alphas stay in ``cv_results_`` with their partial scores (``stopped_at_epoch``). All
-        members train as one population (see :mod:`netreg.tuning.halving`).
+        members train as one population (see :mod:`netreg.tuning.halving`). ``"hybrid"``: one
+        fit with ``alpha="auto"`` and ``auto_alpha="scalar"`` on all the rows learns an alpha
+        ``x`` from the Laplace evidence (``learned_alpha_``); the grid is then {N_ALPHAS} alphas
+        log-spaced from ``x/{SPAN:g}`` to ``x*{SPAN:g}`` (``alphas`` stays at its default),
+        each trained to the end on every fold as one population, and the chosen alpha refit:
+        the folds confirm or correct the evidence, for a few fits' cost (see :mod:`netreg.tuning.hybrid`;
+        needs what ``alpha="auto"`` needs: ``penalty="l2"``, no ``class_weight``, a native
+        ``scoring``).
     factor : int, default=3
         With ``search="halving"``: keep the best ``ceil(n / factor)`` alphas at each rung.
     min_epochs : int, optional
@@ -294,6 +315,11 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         Everything the sweep produced, members' histories included.
     best_estimator_ : netreg.{kind}
         Refit on all the data with ``alpha_`` (not with ``refit=False``).
+    learned_alpha_ : float
+        With ``search="hybrid"``: the alpha the evidence learned, the centre of ``alphas_``.
+    learned_estimator_ : netreg.{kind}
+        With ``search="hybrid"``: the ``alpha="auto"`` fit that learned it (its
+        ``alpha_history_``, ``log_evidence_``, ``n_iter_``).
     n_features_in_ : int
         ``X.shape[1]``.
     feature_names_in_ : ndarray of str

@@ -1,0 +1,108 @@
+"""``search="hybrid"``: a short grid centred on the alpha ``alpha="auto"`` learns, confirmed by
+the folds: centred on that alpha exactly, chosen as GridSearchCV chooses over that grid, at a
+cost in member-epochs of the short grid, one ``alpha="auto"`` fit and the refit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
+from netreg.exceptions import InvalidParameterError
+
+SETTINGS = {
+    "hidden_layer_sizes": (12,),
+    "max_iter": 30,
+    "tol": 0.0,
+    "batch_size": 50,
+    "learning_rate_init": 0.01,
+    "random_state": 0,
+    "dtype": "float64",
+    "device": "cpu",
+}
+FOLDS = StratifiedKFold(4)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def data(digits):
+    return digits[0][:240], digits[1][:240]
+
+
+@pytest.fixture(scope="module")
+def hybrid(data):
+    return NetRegClassifierCV(search="hybrid", cv=FOLDS, **SETTINGS).fit(*data)
+
+
+@pytest.fixture(scope="module")
+def reference(data, hybrid):
+    """GridSearchCV over the hybrid's short grid: each alpha fitted alone on each fold."""
+    search = GridSearchCV(
+        NetRegClassifier(**SETTINGS), {"alpha": list(hybrid.alphas_)}, cv=FOLDS, scoring="neg_log_loss"
+    )
+    return search.fit(*data)
+
+
+def test_the_grid_is_centred_on_the_alpha_a_plain_auto_fit_learns(data, hybrid):
+    learned = NetRegClassifier(alpha="auto", auto_alpha="scalar", **SETTINGS).fit(*data).alpha_
+    assert hybrid.learned_alpha_ == learned == hybrid.learned_estimator_.alpha_
+    np.testing.assert_allclose(hybrid.alphas_, learned * np.logspace(-1, 1, 5), rtol=1e-12)
+    assert hybrid.alphas_[2] == pytest.approx(learned, rel=1e-12) and len(hybrid.cv_results_["alpha"]) == 5
+
+
+def test_the_choice_is_gridsearchcvs_over_the_short_grid(hybrid, reference):
+    assert not np.isfinite(hybrid.sweep_.stopped_at).any()  # every alpha trained to the end on every fold
+    assert hybrid.alpha_ == reference.best_params_["alpha"] and hybrid.best_estimator_.alpha == hybrid.alpha_
+    np.testing.assert_allclose(
+        hybrid.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"], rtol=1e-6
+    )
+
+
+def test_the_cost_in_member_epochs_is_the_short_grid_one_auto_fit_and_the_refit(hybrid):
+    epochs, n_folds = SETTINGS["max_iter"], 4
+    sweep = sum(member.n_iter for member in hybrid.sweep_.members)
+    assert len(hybrid.sweep_.members) == 5 * n_folds and sweep == 5 * n_folds * epochs
+    assert hybrid.learned_estimator_.n_iter_ == hybrid.best_estimator_.n_iter_ == epochs
+    # Less than a 16-alpha CV grid's 16 * n_folds * epochs.
+    assert sweep + 2 * epochs < 16 * n_folds * epochs
+
+
+def test_the_regressor_learns_its_centre_too(diabetes):
+    X, y = diabetes
+    model = NetRegRegressorCV(search="hybrid", cv=3, **SETTINGS).fit(X, y)
+    assert model.learned_alpha_ > 0 and model.alphas_[2] == pytest.approx(model.learned_alpha_)
+    assert model.alpha_ in model.alphas_
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"alphas": [0.1, 1.0]},
+            "`alphas` must be its default 16 with search='hybrid', which lays its own grid of 5 alphas from x/10 to "
+            "x*10 around the alpha x learned by the evidence. Got alphas=[0.1, 1.0]. Leave alphas out, or use "
+            "search='grid' or 'halving' for your grid.",
+        ),
+        (
+            {"selection": "evidence"},
+            "`selection` must be 'min' or '1se' with search='hybrid': the folds choose among the alphas around the "
+            "learned one. Got selection='evidence'.",
+        ),
+        (
+            {"penalty": "l1"},
+            "`search` must be 'grid' or 'halving' with penalty='l1' (the evidence reads an L2 penalty as a Gaussian "
+            "prior): 'hybrid' centres its grid on the alpha the Laplace evidence learns. Got search='hybrid'.",
+        ),
+    ],
+)
+def test_what_the_hybrid_cannot_do_is_refused_before_any_fit(data, refused, monkeypatch, params, message):
+    import netreg.tuning.estimators as estimators
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before refusing")
+
+    monkeypatch.setattr(estimators, "learn_center", no_fit)
+    with refused(message, InvalidParameterError):
+        NetRegClassifierCV(search="hybrid", **{**SETTINGS, **params}).fit(*data)
