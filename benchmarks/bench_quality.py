@@ -17,6 +17,9 @@ stops it (training loss improving by less than ``tol=1e-4`` for 10 epochs). The 
     data) and 5 folds, scored by log-loss (R^2 for regression), then refit on all the training
     rows: the best mean score, and the largest alpha within one standard error of it. Each is
     its own fit, as a user would run it.
+``grid folds``
+    ``grid min`` with ``refit="folds"``: no refit; the chosen alpha's 5 fold models, each
+    trained on 4/5 of the training rows, predict as their average (mean probabilities).
 ``halving``
     The same grid with ``search="halving", factor=3`` and the first rung of scikit-learn's
     ``min_resources="exhaust"`` ("not available" on a netreg without it).
@@ -53,7 +56,7 @@ from sklearn.preprocessing import StandardScaler
 from halving_options import FACTOR, exhaust_min_epochs, halving_available
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressor, NetRegRegressorCV
 
-METHODS = ("alpha=0", "grid min", "grid 1se", "halving", "evidence")
+METHODS = ("alpha=0", "grid min", "grid folds", "grid 1se", "halving", "evidence")
 REFERENCE = "grid min"
 
 
@@ -114,6 +117,7 @@ def estimators(task: str, settings: dict, n_alphas: int, seed: int) -> dict[str,
     return {
         "alpha=0": single(alpha=0.0, **kwargs),
         "grid min": grid,
+        "grid folds": clone(grid).set_params(refit="folds"),
         "grid 1se": clone(grid).set_params(selection="1se"),
         "halving": halving,
         "evidence": clone(grid).set_params(selection="evidence"),
@@ -140,15 +144,18 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return float(np.mean(array)), se
 
 
-def run(datasets: tuple[Dataset, ...], n_splits: int, n_alphas: int, settings: dict) -> dict:
-    """``results[data set][method]``: the list of Fits over the splits (empty where unavailable)."""
+def run(
+    datasets: tuple[Dataset, ...], n_splits: int, n_alphas: int, settings: dict, methods: tuple[str, ...] = METHODS
+) -> dict:
+    """``results[data set][method]``: the list of Fits over the splits (empty where unavailable
+    or not among ``methods``)."""
     results: dict[str, dict[str, list[Fit]]] = {}
     for data in datasets:
         results[data.name] = {method: [] for method in METHODS}
         for seed in range(n_splits):
             X_train, X_test, y_train, y_test = split(data, seed)
             for method, model in estimators(data.task, settings, n_alphas, seed).items():
-                if model is not None:
+                if model is not None and method in methods:
                     fit = fit_and_score(model, data.task, X_train, X_test, y_train, y_test)
                     results[data.name][method].append(fit)
         print(f"  {data.name}: done", flush=True)
@@ -221,6 +228,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--alphas", type=int, default=16, help="size of the alpha grid")
     parser.add_argument("--epochs", type=int, default=200, help="most epochs of a fit")
     parser.add_argument("--quick", action="store_true", help="smoke test: iris and diabetes, 2 splits, 4 alphas")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help=f"comma-separated methods to run ({REFERENCE} always runs)"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     datasets = DATASETS
@@ -239,7 +249,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(datasets)} data sets x {n_splits} splits; MLP (32,), adam lr 0.01, batch 32, up to {epochs} epochs; "
         f"{n_alphas} alphas x 5 folds; halving: {'factor 3' if halving_available() else 'not available'}"
     )
-    report(datasets, run(datasets, n_splits, n_alphas, settings))
+    methods = (*{m.strip() for m in args.methods.split(",")} & set(METHODS), REFERENCE)
+    report(datasets, run(datasets, n_splits, n_alphas, settings, methods))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ USAGE = "(see netreg train --help)"
         (["--l1-ratio", "0.3"], f"argument --l1-ratio: applies to --penalty elasticnet only {USAGE}"),
         (["--scoring", "accuracy"], f"argument --scoring: applies to a grid of alphas only (--alphas) {USAGE}"),
         (["--search", "halving"], f"argument --search: applies to a grid of alphas only (--alphas) {USAGE}"),
+        (["--refit", "folds"], f"argument --refit: applies to a grid of alphas only (--alphas) {USAGE}"),
         (["--alphas", "0,1", "--factor", "2"], f"argument --factor: applies to --search halving only {USAGE}"),
     ],
 )

@@ -55,6 +55,7 @@ FLAGS = {
     "solver": "--solver",
     "selection": "--selection",
     "search": "--search",
+    "refit": "--refit",
     "factor": "--factor",
     "min_epochs": "--min-epochs",
     "scoring": "--scoring",

@@ -26,7 +26,7 @@ from netreg.cli.commands import run_demo, run_predict, run_report, run_train, ru
 __all__ = ["build_parser", "parse_args"]
 
 #: The sweep's flags that ``train`` takes only with a grid (``--alphas``).
-SWEEP_FLAGS = {"scoring": "--scoring", "selection": "--selection", "search": "--search"}
+SWEEP_FLAGS = {"scoring": "--scoring", "selection": "--selection", "search": "--search", "refit": "--refit"}
 #: The flags of successive halving alone.
 HALVING_FLAGS = {"factor": "--factor", "min_epochs": "--min-epochs"}
 
@@ -270,6 +270,13 @@ def _add_sweep_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None
         choices=("grid", "halving"),
         default=default("grid"),
         help="train every alpha to the end, or stop the worst at rungs (successive halving) (default grid)",
+    )
+    parser.add_argument(
+        "--refit",
+        choices=("all", "folds"),
+        default=default("all"),
+        help="the saved model: the chosen alpha refit on all rows, or the average of its fold models, already "
+        "trained (no refit) (default all)",
     )
     parser.add_argument("--factor", type=positive_int, help="halving: keep 1/FACTOR at each rung (default 3)")
     parser.add_argument(

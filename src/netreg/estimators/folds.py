@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.metaestimators import available_if
 
 __all__ = ["FoldsAverage"]
@@ -67,6 +68,12 @@ class FoldsAverage:
         if getattr(self.estimators_[0], "_task", None) == "multilabel":
             return (proba > 0.5).astype(int)
         return self.classes_[proba.argmax(1)]
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy of :meth:`predict` (classifiers), or its R^2 (regressors), as scikit-learn's mixins score."""
+        if self.is_classifier:
+            return float(accuracy_score(y, self.predict(X)))
+        return float(r2_score(y, self.predict(X)))
 
     @available_if(lambda self: self.is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:

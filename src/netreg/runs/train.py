@@ -65,6 +65,7 @@ def train_table(
     search: str = "grid",
     factor: int = 3,
     min_epochs: int | None = None,
+    refit: bool | str = True,
     hidden: Sequence[int] = (100,),
     solver: str = "adam",
     max_iter: int = 200,
@@ -81,7 +82,7 @@ def train_table(
     one fit from the Laplace evidence (per layer: ``alpha`` is then ``{parameter name: alpha}``,
     and ``log_evidence`` is returned too). With a grid ``alphas``, alpha is
     chosen on the training rows by cross-validation as :func:`~netreg.runs.tune_table`
-    chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``),
+    chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``, ``refit``),
     and the run leaves the same evidence: the store ``sweep.sqlite`` (a rerun resumes it),
     ``results.csv`` and ``run.json`` (with the held-out ``test`` scores), for the report.
     The network's parameters are those of :func:`~netreg.runs.tune_table`
@@ -116,6 +117,7 @@ def train_table(
         "search": search,
         "factor": factor,
         "min_epochs": min_epochs,
+        "refit": refit,
     }
     settings = sweep_settings(**sweep) if alphas is not None else {"alphas": None, "cv": cv}
     fingerprint = recipe(data, command="train", alpha=alpha, test_size=test_size, **settings, **params)

@@ -229,8 +229,9 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         when it is set.
     alphas : int or array-like of float, default=16
         The strengths to try (>= 0, at least two distinct values), or the size of a
-        log-spaced default grid that runs from negligible to dominant for the data (see
-        :mod:`netreg.grid`).
+        log-spaced default grid that runs from negligible to dominant for the data, and,
+        for netreg's MLP with hidden layers, to half the strength that switches every unit
+        off (see :mod:`netreg.grid`).
     cv : int, cross-validation generator or iterable, default=5
         As in scikit-learn: an int gives (stratified, for classifiers) K-fold.
     scoring : str or callable, optional
