@@ -169,12 +169,12 @@ def better(task: str) -> int:
 
 def report(datasets: tuple[Dataset, ...], results: dict) -> None:
     """Print the scores table, the paired differences, and the issue's target."""
-    print(f"\n{'data set':20}{'method':10}{'test log-loss / R^2':>22}{'test accuracy':>18}{'alpha':>10}{'time':>9}")
+    print(f"\n{'data set':20}{'method':11}{'test log-loss / R^2':>22}{'test accuracy':>18}{'alpha':>10}{'time':>9}")
     for data in datasets:
         metric = "R^2" if data.task == "regression" else "log-loss"
         for method in METHODS:
             fits = results[data.name][method]
-            label = f"{data.name if method == METHODS[0] else '':20}{method:10}"
+            label = f"{data.name if method == METHODS[0] else '':20}{method:11}"
             if not fits:
                 print(f"{label}{'not available':>22}")
                 continue
