@@ -147,8 +147,7 @@ def mean_se(values: list[float]) -> tuple[float, float]:
 def run(
     datasets: tuple[Dataset, ...], n_splits: int, n_alphas: int, settings: dict, methods: tuple[str, ...] = METHODS
 ) -> dict:
-    """``results[data set][method]``: the list of Fits over the splits (empty where unavailable
-    or not among ``methods``)."""
+    """``results[data set][method]``: the list of Fits over the splits (empty where unavailable or not run)."""
     results: dict[str, dict[str, list[Fit]]] = {}
     for data in datasets:
         results[data.name] = {method: [] for method in METHODS}
@@ -208,6 +207,15 @@ def report(datasets: tuple[Dataset, ...], results: dict) -> None:
         print(f"{data.name:20}" + "".join(cells))
     print(f"* worse than {REFERENCE} by more than one standard error of {REFERENCE}'s mean over the splits.")
 
+    print("\nHalving's chosen alpha equal to grid min's (issue 22), per split:")
+    same = total = 0
+    for data in datasets:
+        pairs = list(zip(results[data.name]["halving"], results[data.name][REFERENCE], strict=True))
+        equal = sum(math.isclose(h.alpha, g.alpha, rel_tol=1e-9) for h, g in pairs)
+        same, total = same + equal, total + len(pairs)
+        print(f"  {data.name:20} {equal} of {len(pairs)}")
+    print(f"  {'all':20} {same} of {total}")
+
     needed = math.ceil(0.8 * len(datasets))
     print(
         f"\nTarget (issue 12): on at least {needed} of the {len(datasets)} data sets, the method's mean held-out "
@@ -228,9 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--alphas", type=int, default=16, help="size of the alpha grid")
     parser.add_argument("--epochs", type=int, default=200, help="most epochs of a fit")
     parser.add_argument("--quick", action="store_true", help="smoke test: iris and diabetes, 2 splits, 4 alphas")
-    parser.add_argument(
-        "--methods", default=",".join(METHODS), help=f"comma-separated methods to run ({REFERENCE} always runs)"
-    )
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="the methods to run")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     datasets = DATASETS
@@ -249,8 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(datasets)} data sets x {n_splits} splits; MLP (32,), adam lr 0.01, batch 32, up to {epochs} epochs; "
         f"{n_alphas} alphas x 5 folds; halving: {'factor 3' if halving_available() else 'not available'}"
     )
-    methods = (*{m.strip() for m in args.methods.split(",")} & set(METHODS), REFERENCE)
-    report(datasets, run(datasets, n_splits, n_alphas, settings, methods))
+    report(datasets, run(datasets, n_splits, n_alphas, settings, tuple(args.methods)))
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ def test_a_file_of_more_rows_than_memory_is_refused_before_reading_and_leaves_no
 
 @pytest.fixture()
 def trained(folder, capsys):
-    assert run(capsys, "train", "ok.csv", "--target", "label", "--out", "run", *FAST)[0] == 0
+    assert run(capsys, "train", "ok.csv", "--target", "label", "--alpha", "0.0001", "--out", "run", *FAST)[0] == 0
     return folder / "run" / "model"
 
 
@@ -499,5 +499,6 @@ def test_a_rerun_removes_the_model_staging_folder_a_killed_run_left(folder, caps
     left = tempfile.mkdtemp(prefix=".model.", suffix=".partial", dir=folder / "run")
     (trained / "weights.safetensors").rename(os.path.join(left, "weights.safetensors"))  # as a killed save leaves it
     (folder / "run" / ".model.notes.partial").mkdir()  # not the pattern: kept
-    assert run(capsys, "train", "ok.csv", "--target", "label", "--out", "run", "--force", *FAST)[0] == 0
+    argv = ["train", "ok.csv", "--target", "label", "--alpha", "0.0001", "--out", "run", "--force", *FAST]
+    assert run(capsys, *argv)[0] == 0
     assert sorted(p.name for p in (folder / "run").iterdir()) == [".model.notes.partial", "model"]

@@ -88,9 +88,29 @@ USAGE = "(see netreg train --help)"
             "argument --impute: invalid choice: 'mode' (choose from 'mean', 'median', 'most_frequent') " + USAGE,
         ),
         (["--l1-ratio", "0.3"], f"argument --l1-ratio: applies to --penalty elasticnet only {USAGE}"),
-        (["--scoring", "accuracy"], f"argument --scoring: applies to a grid of alphas only (--alphas) {USAGE}"),
-        (["--search", "halving"], f"argument --search: applies to a grid of alphas only (--alphas) {USAGE}"),
-        (["--refit", "folds"], f"argument --refit: applies to a grid of alphas only (--alphas) {USAGE}"),
+        (
+            ["--alpha", "1", "--scoring", "accuracy"],
+            f"argument --scoring: applies to choosing alpha from a grid, not to one --alpha {USAGE}",
+        ),
+        (
+            ["--alpha", "1", "--search", "halving"],
+            f"argument --search: applies to choosing alpha from a grid, not to one --alpha {USAGE}",
+        ),
+        (
+            ["--alpha", "1", "--refit", "folds"],
+            f"argument --refit: applies to choosing alpha from a grid, not to one --alpha {USAGE}",
+        ),
+        (
+            ["--scoring", "rocauc"],
+            "argument --scoring: expected a scikit-learn scorer name; got 'rocauc'. Did you mean 'roc_auc', "
+            f"'roc_auc_ovr' or 'roc_auc_ovo'? {USAGE}",
+        ),
+        (
+            ["--scoring", "zzz"],
+            "argument --scoring: expected a scikit-learn scorer name; got 'zzz'. The names are listed by "
+            f"sklearn.metrics.get_scorer_names(). {USAGE}",
+        ),
+        (["--n-jobs", "0"], f"argument --n-jobs: expected a nonzero integer (-1: every core); got '0' {USAGE}"),
         (["--alphas", "0,1", "--factor", "2"], f"argument --factor: applies to --search halving only {USAGE}"),
     ],
 )

@@ -58,6 +58,8 @@ def test_an_unstandardized_target_is_trained_as_asked_and_the_poor_fit_is_named(
         "--target",
         "target",
         "--no-standardize-target",
+        "--alpha",
+        "0.0001",
         "--max-iter",
         "50",
         "--out",
@@ -66,5 +68,5 @@ def test_an_unstandardized_target_is_trained_as_asked_and_the_poor_fit_is_named(
     assert status == 0 and _held_out_r2(out) < 0
     assert (
         "Note: a held-out R^2 below 0 means the model predicts worse than the mean of the target would. Check the "
-        "learning rate and the number of epochs (--max-iter), or try a grid (--alphas)."
+        "learning rate and the number of epochs (--max-iter), or let alpha be chosen from a grid (leave out --alpha)."
     ) in " ".join(out.split())

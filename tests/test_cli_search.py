@@ -32,20 +32,21 @@ COMMON = ["tune", "digits.csv", "--target", "target", "--hidden", "8", "--alphas
 
 
 def test_tune_with_halving_marks_the_stopped_alphas_and_reports_them(digits_csv, capsys):
-    argv = [*COMMON, "--max-iter", "9", "--search", "halving", "--min-epochs", "3", "--out", "run"]
+    # Penalties far apart, so that the rung at epoch 3 tells some of them from the best beyond the folds' noise.
+    alphas = ["--alphas", "0.01,0.1,1,3000,30000", "--batch-size", "32"]
+    argv = [*COMMON, *alphas, "--max-iter", "9", "--search", "halving", "--min-epochs", "3", "--out", "run"]
     status, out, _ = run(capsys, *argv)
     assert status == 0, out
     assert "Epochs marked * stopped at a rung of successive halving: partial scores, not chosen." in out
-    assert out.count("3* ") == 3  # 5 alphas -> 2 after the rung at epoch 3
     folder = RunFolder("run")
     results = pd.read_csv(folder.results)
-    assert (
-        results["stopped_at_epoch"].notna().sum() == 3
-        and not results.loc[results["chosen"], "stopped_at_epoch"].notna().any()
-    )
+    n_stopped = int(results["stopped_at_epoch"].notna().sum())
+    # 5 alphas: at least ceil(5 / 3) = 2 go on after the rung at epoch 3, and those within noise of the best.
+    assert 1 <= n_stopped <= 3 and out.count("3* ") == n_stopped
+    assert not results.loc[results["chosen"], "stopped_at_epoch"].notna().any()
     assert "Crosses mark the alphas successive halving stopped" in folder.report.read_text(encoding="utf-8")
     with SweepStore.read(folder.store) as store:
-        assert sum(m.status == "stopped" for m in store.members()) == 9
+        assert sum(m.status == "stopped" for m in store.members()) == 3 * n_stopped
 
 
 def test_tune_by_the_evidence_trains_each_alpha_once_and_predicts(digits_csv, capsys):

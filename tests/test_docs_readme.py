@@ -8,6 +8,7 @@ import re
 import warnings
 from pathlib import Path
 
+import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 README = Path(__file__).parents[1] / "README.md"
@@ -53,7 +54,8 @@ def test_the_drop_in_code_runs_as_written_and_prints_what_it_should():
 
 
 def _notebook_code() -> str:
-    section = README.read_text().split("## In a notebook", 1)[1].split("\n## ", 1)[0]
+    # The section's own code, before its subsection on trackers.
+    section = README.read_text().split("## In a notebook", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
     (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     return code
 
@@ -83,3 +85,29 @@ def test_the_notebook_code_runs_draws_the_searchs_numbers_and_writes_the_report(
     assert page.count('<figure id="') == 4 and "Chosen alpha" in page
     assert "netreg-summary" in search._repr_html_()  # what the bare `search` line shows in Jupyter
     plt.close("all")
+
+
+def test_the_tracker_example_logs_to_both_trackers(tmp_path, monkeypatch):
+    event_accumulator = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator", reason="the test extra installs tensorboard"
+    )
+    tracking = pytest.importorskip("mlflow.tracking", reason="the test extra installs mlflow-skinny")
+    section = README.read_text().split("### In a tracker: TensorBoard and MLflow", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert "max_iter=40," in code
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"file:{tmp_path / 'mlruns'}")
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # two epochs
+        namespace: dict = {"__name__": "readme_trackers"}
+        exec(compile(code.replace("max_iter=40,", "max_iter=2,"), str(README), "exec"), namespace)
+    search = namespace["search"]
+    assert output.getvalue() == f"alpha = {search.alpha_:.3g}, CV log-loss = {-search.best_score_:.3f}\n"
+    events = event_accumulator.EventAccumulator("runs/tb")
+    events.Reload()
+    assert sum(tag.endswith("/train_loss") for tag in events.Tags()["scalars"]) == 6 * 3
+    client = tracking.MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name("netreg").experiment_id])
+    assert sorted(run.info.run_name for run in runs)[-1] == "digits" and len(runs) == 1 + 6

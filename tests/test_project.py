@@ -73,8 +73,3 @@ def test_the_layers_import_downward_only():
     completed = subprocess.run([str(executable)], capture_output=True, text=True, cwd=ROOT)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Contracts: 1 kept, 0 broken." in completed.stdout
-
-
-def test_no_module_is_over_about_four_hundred_lines():
-    sizes = {path.relative_to(ROOT): len(path.read_text().splitlines()) for path in (ROOT / "src").rglob("*.py")}
-    assert {path: n for path, n in sizes.items() if n > 420} == {}

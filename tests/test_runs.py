@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from netreg.exceptions import DataWarning, InvalidParameterError
+from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io.models import load_model
 from netreg.runs import load_training_table, make_estimator_params, predict_table, train_table
 from netreg.tuning import SweepCallback
@@ -64,13 +65,24 @@ def test_train_with_a_grid_leaves_its_evidence_and_resumes_from_its_store(digits
     assert meta["params"]["batch_size"] == 50 and meta["extra"]["test"] == result["test"]
 
 
+def test_train_without_alpha_chooses_it_from_the_default_grid(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=30), "y": rng.normal(size=30)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = train_table(load_training_table(tmp_path / "t.csv", "y"), tmp_path / "run", hidden=(), max_iter=3, cv=2)
+    alphas = result["sweep"].alphas
+    assert len(alphas) == DEFAULT_N_ALPHAS == 16 and result["alpha"] == alphas[result["best_index"]]
+    assert sorted(result["test"]) == ["mean_squared_error", "r2", "root_mean_squared_error"]
+    assert result["test"]["root_mean_squared_error"] == pytest.approx(np.sqrt(result["test"]["mean_squared_error"]))
+
+
 def test_predict_table_returns_the_rows_it_skipped(tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=30), "y": rng.normal(size=30)})
     frame.to_csv(tmp_path / "train.csv", index=False)
     frame.assign(x=frame["x"].where(frame.index % 10 != 3)).to_csv(tmp_path / "new.csv", index=False)
     data = load_training_table(tmp_path / "train.csv", "y")
-    train_table(data, tmp_path / "run", hidden=(), max_iter=3)
+    train_table(data, tmp_path / "run", alpha=1e-4, hidden=(), max_iter=3)
     predictions = predict_table(tmp_path / "run", tmp_path / "new.csv", drop_missing=True)
     assert predictions.skipped_rows == [3, 13, 23] and len(predictions.table) == 27
 
@@ -92,7 +104,9 @@ def test_train_fits_every_step_of_the_preprocessing_on_its_training_rows_alone(t
     frame.loc[test[0], "color"] = "violet"  # a category of a held-out row alone
     frame.loc[[*train[:4], *test[1:3]], "x"] = np.nan
     frame.to_csv(tmp_path / "t.csv", index=False)
-    result = train_table(load_training_table(tmp_path / "t.csv", "y", impute="mean"), tmp_path / "run", max_iter=3)
+    result = train_table(
+        load_training_table(tmp_path / "t.csv", "y", impute="mean"), tmp_path / "run", alpha=1e-4, max_iter=3
+    )
     saved = load_model(tmp_path / "run" / "model")
     preprocessor = saved.preprocessor
     numeric = ["x", "size"]

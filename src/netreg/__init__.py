@@ -23,6 +23,9 @@ Engine (:mod:`netreg.engine`)
     get, and the result types.
 History (:mod:`netreg.history`)
     ``History``.
+Callbacks (:mod:`netreg.callbacks`)
+    ``TensorBoardCallback``, ``MLflowCallback``: per-epoch curves, sweeps and the chosen
+    model in a tracker (optional extras); the table of the callbacks ``fit`` takes.
 Displays (:mod:`netreg.display`)
     ``ValidationCurveDisplay``, ``WeightNormDisplay``, ``LearningCurveDisplay``,
     ``AlphaPathDisplay``: the report's figures in a notebook, in scikit-learn's convention.

@@ -20,9 +20,13 @@ scikit-learn's wording, word for word, as the estimators they replace do.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import sklearn
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 __all__ = [
@@ -42,7 +46,12 @@ __all__ = [
     "DataWarning",
     "ClusterError",
     "RAY_MISSING_MSG",
+    "warn",
 ]
+
+#: The folders whose frames a warning skips: netreg's own, and scikit-learn's, which calls
+#: netreg's estimators from its wrappers (``set_output``, ``Pipeline``, the searches).
+_SKIPPED_DIRS = tuple(os.path.dirname(os.path.abspath(path)) + os.sep for path in (__file__, sklearn.__file__))
 
 #: The error of ``backend="ray"`` when Ray is not installed.
 RAY_MISSING_MSG = 'backend="ray" needs Ray, which is not installed. Install it with: pip install "netreg[ray]"'
@@ -280,3 +289,27 @@ def bad_data(received: str, expected: str, fix: str = "") -> DataError:
     """
     message = f"{received}; expected {expected}."
     return DataError(f"{message} {fix}" if fix else message)
+
+
+def warn(message: str, category: type[Warning]) -> None:
+    """Issue a warning attributed to the first caller outside netreg and scikit-learn: the user's line.
+
+    ``warnings.warn``'s ``stacklevel`` counts frames, and a warning can be reached through
+    calls of any depth (a fit, a CV estimator's refit, a preprocessor inside a pipeline), so
+    the level is computed here by walking up the stack past every frame in netreg's files
+    and scikit-learn's (its wrappers call netreg's methods: ``set_output``, ``Pipeline``),
+    as Python 3.12's ``skip_file_prefixes`` does. Every warning netreg gives a user goes
+    through here.
+
+    Examples
+    --------
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("column 'id' looks like a row number", DataWarning)
+    >>> caught[0].filename == __file__ or caught[0].filename.startswith("<doctest")
+    True
+    """
+    frame, level = sys._getframe(1), 2
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_SKIPPED_DIRS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

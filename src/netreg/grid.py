@@ -41,7 +41,7 @@ from netreg import memory
 from netreg._checks import check_alpha, check_int
 from netreg.exceptions import bad_data, invalid
 
-__all__ = ["MAX_ALPHAS", "default_alphas", "kill_point", "resolve_alphas"]
+__all__ = ["MAX_ALPHAS", "DEFAULT_N_ALPHAS", "default_alphas", "kill_point", "resolve_alphas"]
 
 LOW_FACTOR, HIGH_FACTOR = 1e-5, 1.0
 #: The default grid's top, as a share of the kill point (:func:`kill_point`): the networks
@@ -58,7 +58,12 @@ MAX_ALPHAS = 10_000
 GRID_COPIES = 2
 
 
-def default_alphas(X: Any, n_alphas: int = 16, targets: Any = None) -> np.ndarray:
+#: The size of the grid when none is given: the CV estimators' ``alphas``, ``netreg tune`` and
+#: ``netreg train`` without ``--alpha``.
+DEFAULT_N_ALPHAS = 16
+
+
+def default_alphas(X: Any, n_alphas: int = DEFAULT_N_ALPHAS, targets: Any = None) -> np.ndarray:
     """A log-spaced grid of ``n_alphas`` strengths from ``1e-5 s`` to ``s``, or to half
     the kill point where that is lower.
 

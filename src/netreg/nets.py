@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
@@ -314,12 +316,42 @@ def member_bytes(n_params: int, batch_size: int, values_per_row: int, itemsize: 
     return itemsize * (TRAINING_COPIES * n_params + 4 * batch_size * values_per_row)
 
 
-def values_per_row(mlp: MLP) -> int:
-    """Values one row puts through ``mlp``: its inputs and every layer's outputs.
+def values_per_row(module: nn.Module, rows: Any = None) -> int:
+    """Values one row puts through ``module``: its inputs and every layer's outputs.
+
+    netreg's MLP counts them from its sizes; any other module from the outputs of its leaf
+    modules on the first of ``rows`` (required then), in eval mode.
 
     Examples
     --------
+    >>> import numpy as np
     >>> values_per_row(MLP(64, (100, 100), 10))
     274
+    >>> values_per_row(nn.Sequential(nn.Linear(3, 4), nn.ReLU()), np.zeros((2, 3)))
+    11
     """
-    return mlp.n_features + sum(mlp.hidden_layer_sizes) + mlp.n_outputs
+    if isinstance(module, MLP):
+        return module.n_features + sum(module.hidden_layer_sizes) + module.n_outputs
+    counts = [math.prod(rows.shape[1:])]
+    leaves = [m for m in module.modules() if not any(True for _ in m.children())]
+    hooks = [m.register_forward_hook(lambda _, __, out: counts.append(_size(out))) for m in leaves]
+    parameter = next(module.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    training = module.training
+    try:
+        with torch.no_grad():
+            first = rows[:1].toarray() if sp.issparse(rows) else rows[:1]  # a sparse X: its first row made dense
+            module.eval()(torch.as_tensor(first, dtype=dtype))
+    finally:
+        module.train(training)
+        for hook in hooks:
+            hook.remove()
+    return sum(counts)
+
+
+def _size(output: object) -> int:
+    if isinstance(output, torch.Tensor):
+        return output.numel()
+    if isinstance(output, tuple | list):
+        return sum(_size(item) for item in output)
+    return 0

@@ -84,7 +84,10 @@ def test_stopping_half_the_population_leaves_the_others_bit_identical(digits, so
             for name, value in reference.state_dict.items():
                 assert torch.equal(member.state_dict[name], value), name
             assert member.history == reference.history
-            assert member.metrics == reference.metrics
+            # The final metrics are sums over evaluation chunks, whose size follows how many
+            # members finish together (4 here, 8 in the free run): the same weights' losses
+            # summed in another grouping, equal to the float64 rounding (one ulp on a Xeon).
+            assert member.metrics == pytest.approx(reference.metrics, rel=1e-14, abs=0)
             for key in ("exp_avg", "exp_avg_sq", "momentum_buffers"):
                 for name, value in (reference.optimizer_state.get(key) or {}).items():
                     assert torch.equal(member.optimizer_state[key][name], value)

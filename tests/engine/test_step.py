@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
 from torch.func import stack_module_state
 
 import netreg
-from netreg import penalties
+from netreg import NetRegRegressor, penalties
 from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
 from netreg.losses import get_task
 from netreg.nets import MLP
@@ -138,3 +143,48 @@ def test_the_feature_major_forward_draws_each_members_dropout_masks_as_it_would_
         own = {name: p[k] for name, p in params.items()}
         alone = single(own, {}, x, True, None, [torch.Generator().manual_seed(3)])
         torch.testing.assert_close(shared[k], alone[0], rtol=1e-12, atol=1e-14)
+
+
+# A fresh interpreter: in this one PyTorch's lazy imports are done already. The first fit
+# is interrupted half way through importing sympy (what Ctrl-C, or a Ray task cancelled
+# without force, does when it lands there); the same process then fits again.
+INTERRUPTED_THEN_FIT = """
+import importlib.abc, json, sys
+import numpy as np
+from sklearn.datasets import load_diabetes
+from sklearn.preprocessing import StandardScaler
+from netreg import NetRegRegressor
+
+class StopInImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "sympy.printing":  # sympy.core and more are imported by then
+            sys.meta_path.remove(self)
+            raise KeyboardInterrupt
+        return None
+
+X, y = load_diabetes(return_X_y=True)
+X, y = StandardScaler().fit_transform(X), (y - y.mean()) / y.std()  # the diabetes fixture
+model = NetRegRegressor((8,), max_iter=5, random_state=0, n_jobs=1, device="cpu", dtype="float64")
+before = "sympy" in sys.modules
+sys.meta_path.insert(0, StopInImport())
+try:
+    model.fit(X, y)
+    interrupted = False
+except KeyboardInterrupt:
+    interrupted = True
+left = sorted(name for name in sys.modules if name.split(".")[0] in ("sympy", "mpmath"))
+model.fit(X, y)
+print(json.dumps({"before": before, "interrupted": interrupted, "left": left, "predictions": model.predict(X).tolist()}))
+"""
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_fit_interrupted_in_pytorchs_lazy_imports_leaves_the_process_able_to_fit(diabetes):
+    completed = subprocess.run([sys.executable, "-c", INTERRUPTED_THEN_FIT], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    outcome = json.loads(completed.stdout)
+    assert outcome["before"] is False and outcome["interrupted"] is True
+    assert outcome["left"] == []  # nothing half imported stays behind
+    X, y = diabetes
+    alone = NetRegRegressor((8,), max_iter=5, random_state=0, n_jobs=1, device="cpu", dtype="float64").fit(X, y)
+    np.testing.assert_allclose(outcome["predictions"], alone.predict(X), rtol=1e-12, atol=0)

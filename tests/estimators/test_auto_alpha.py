@@ -292,11 +292,6 @@ HINT_CV = "Choose alpha by cross-validation instead, with NetRegClassifierCV."
             f"set): alpha='auto' chooses alpha by the Laplace evidence. Got alpha='auto'. {HINT_CV}",
         ),
         (
-            {"module": "own_modules.TinyNet"},
-            "a number with a module other than netreg's MLP (the evidence reads its layers and activation): "
-            f"alpha='auto' chooses alpha by the Laplace evidence. Got alpha='auto'. {HINT_CV}",
-        ),
-        (
             {"warm_start": True},
             "a number with warm_start=True, which continues one network at one alpha. Got alpha='auto'. "
             "Set warm_start=False, or go on from a fit with alpha='auto' with alpha=model.alpha_.",
@@ -304,10 +299,6 @@ HINT_CV = "Choose alpha by cross-validation instead, with NetRegClassifierCV."
     ],
 )
 def test_what_the_evidence_cannot_choose_for_is_refused_before_training(small_digits, params, expected, refused):
-    if "module" in params:
-        from own_modules import TinyNet
-
-        params = {"module": TinyNet, "hidden_layer_sizes": (100,)}
     settings = {**SETTINGS, **params}
     model = NetRegClassifier(alpha="auto", **settings)
     with refused(f"`alpha` must be {expected}", InvalidParameterError):

@@ -37,6 +37,21 @@ def expected_failed_checks(estimator):
     return {}
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=True)
+# Whether the float32 classifier's rounding stays within rtol=1e-7 depends on the CPU's
+# kernels: it fails on an AMD EPYC and passes on an Intel Xeon (float32 regressors fail on
+# both). Its two checks are expected failures that may pass; every other one is strict.
+CPU_DEPENDENT = [e for e in ESTIMATORS if type(e) is NetRegClassifier and e.dtype == "float32"]
+
+
+@parametrize_with_checks(
+    [e for e in ESTIMATORS if not any(e is c for c in CPU_DEPENDENT)],
+    expected_failed_checks=expected_failed_checks,
+    xfail_strict=True,
+)
 def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@parametrize_with_checks(CPU_DEPENDENT, expected_failed_checks=expected_failed_checks, xfail_strict=False)
+def test_sklearn_compatible_float32_classifier(estimator, check):
     check(estimator)

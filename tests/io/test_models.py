@@ -182,5 +182,7 @@ def test_a_model_folder_written_by_netreg_0_1_loads_and_predicts_the_same():
     assert X[0, 1:4].tolist() == [0.0, 0.0, 0.0]
     expected = json.loads((folder / "expected.json").read_text())
     assert loaded.estimator.predict(X).tolist() == expected["predictions"]
-    np.testing.assert_array_equal(loaded.estimator.predict_proba(X), expected["proba"])
+    # The same weights on the same rows: equal to the last bits, within the one ulp by which
+    # another CPU's kernels (the file was written on an AMD EPYC) may round a product.
+    np.testing.assert_array_max_ulp(loaded.estimator.predict_proba(X), np.asarray(expected["proba"]), maxulp=2)
     assert loaded.preprocessor.to_config() == json.loads((folder / "model" / "model.json").read_text())["preprocessing"]

@@ -13,7 +13,7 @@ import torch
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV
 from netreg.tuning import plan_sweep, run_sweep
-from netreg.tuning.halving import HALVING_REASON, halving_rungs
+from netreg.tuning.halving import HALVING_REASON, halving_rungs, rung_survivors
 from netreg.tuning.store import SweepStore
 
 ALPHAS = [1e-3, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
@@ -47,6 +47,43 @@ def test_the_rungs_follow_the_schedule():
     assert halving_rungs(10, 18, factor=3) == [2, 6]  # exhaust: 1 + floor(log3 10) = 3 iterations, 18 // 9 = 2
 
 
+@pytest.mark.parametrize(
+    ("scores", "factor", "expected"),
+    [
+        # No spread at the best: ceil(3 / 2) = 2 go on, by the count alone.
+        ({0: [-1.0, -1.0], 1: [-2.0, -2.0], 2: [-3.0, -3.0]}, 2, ([0, 1, 2], 2)),
+        # Best mean -0.6, its folds' std 0.1, one SE 0.1 / sqrt(2) = 0.0707: -0.66 is within it,
+        # -0.68 is not; ceil(4 / 4) = 1 alone would have kept the best only.
+        ({0: [-0.5, -0.7], 1: [-0.66, -0.66], 2: [-0.68, -0.68], 3: [-2.0, -2.0]}, 4, ([0, 1, 2, 3], 2)),
+        # Three folds: best mean -1.0, std sqrt(2/3) * 0.3 = 0.2449, SE 0.1414: -1.14 within, -1.15 not.
+        (
+            {0: [-0.7, -1.0, -1.3], 1: [-1.14] * 3, 2: [-1.15] * 3, 3: [-5.0] * 3, 4: [-6.0] * 3},
+            5,
+            ([0, 1, 2, 3, 4], 2),
+        ),
+        # Equal means: the larger alpha index ranks first.
+        ({0: [-1.0, -1.0], 1: [-1.0, -1.0], 2: [-3.0, -3.0]}, 3, ([1, 0, 2], 2)),
+        # A diverged fold ranks last and never goes on by noise, whatever its other folds.
+        ({0: [np.nan, -0.1], 1: [-1.0, -1.2], 2: [-2.0, -2.0]}, 3, ([1, 2, 0], 1)),
+        ({}, 3, ([], 0)),
+    ],
+)
+def test_a_rung_keeps_the_best_share_and_every_alpha_within_one_standard_error(scores, factor, expected):
+    assert rung_survivors(scores, factor) == expected
+
+
+def test_an_alpha_tied_with_the_best_within_noise_survives_a_rung(data):
+    # Three alphas a millionth apart train to the same losses up to the last digits; the count
+    # alone (ceil(7 / 6) = 2) would stop the third of them at the rung of epoch 2.
+    alphas = [1e-4, 1.000001e-4, 1.000002e-4, 30.0, 100.0, 300.0, 1000.0]
+    net = NetRegClassifier((12,), **{**SETTINGS, "max_iter": 6})
+    plan = plan_sweep(net, *data, alphas=alphas, cv=3, require_seed=True, search="halving", factor=6, min_epochs=2)
+    assert plan.halving["rungs"] == [2]
+    result = run_sweep(plan, scoring="accuracy")
+    assert not np.isfinite(result.stopped_at[:3]).any()
+    assert np.isfinite(result.stopped_at[3:]).all()
+
+
 def test_survivors_equal_the_same_members_of_the_full_grid(grid, halving):
     full = {m.key: m for m in grid.members}
     survivors = [m for m in halving.members if m.status != "stopped"]
@@ -76,17 +113,29 @@ def test_losers_are_the_worst_at_each_rung_and_stopped_there_with_their_partial_
     for member in halving.members:
         by_alpha.setdefault(member.alpha_index, []).append(member)
     stopped = {a for a, members in by_alpha.items() if members[0].status == "stopped"}
-    # Rung at epoch 2: 10 alphas ranked by mean validation log-loss over the 3 folds; 4 go on.
-    at_two = {a: -np.mean([m.history[1]["val_loss"] for m in grid.members if m.alpha_index == a]) for a in by_alpha}
-    ranked = sorted(at_two, key=lambda a: (-at_two[a], -a))
-    assert {a for a in stopped if by_alpha[a][0].n_iter == 2} == set(ranked[4:])
-    for a in ranked[4:]:
+
+    def losers(epoch, alive):
+        # Ranked by mean validation log-loss over the 3 folds (as the full grid's members had it
+        # at that epoch); the best ceil(n / 3) go on, and every alpha whose mean is within one
+        # standard error (ddof 0, over sqrt(3)) of the best one's.
+        losses = {a: [m.history[epoch - 1]["val_loss"] for m in grid.members if m.alpha_index == a] for a in alive}
+        ranked = sorted(alive, key=lambda a: (np.mean(losses[a]), -a))
+        best = ranked[0]
+        noise = np.std(losses[best]) / np.sqrt(3)
+        keep = max(-(-len(alive) // 3), sum(np.mean(losses[a]) <= np.mean(losses[best]) + noise for a in alive))
+        return ranked, keep
+
+    ranked, keep = losers(2, list(by_alpha))
+    assert {a for a in stopped if by_alpha[a][0].n_iter == 2} == set(ranked[keep:])
+    for a in ranked[keep:]:
         for m in by_alpha[a]:
             assert len(m.history) == 2 and m.history[-1]["stop_reason"].startswith("successive halving: alpha ")
-    assert by_alpha[ranked[4]][0].history[-1]["stop_reason"] == HALVING_REASON.format(
-        alpha=ALPHAS[ranked[4]], rank=5, n=10, rung=0, epoch=2
+    assert by_alpha[ranked[keep]][0].history[-1]["stop_reason"] == HALVING_REASON.format(
+        alpha=ALPHAS[ranked[keep]], rank=keep + 1, n=10, rung=0, epoch=2
     )
-    assert sum(by_alpha[a][0].n_iter == 6 for a in stopped) == 2  # rung at epoch 6: 4 alphas, 2 go on
+    ranked_six, keep_six = losers(6, ranked[:keep])
+    assert {a for a in stopped if by_alpha[a][0].n_iter == 6} == set(ranked_six[keep_six:])
+    assert len(stopped) == 10 - keep_six
     # cv_results shows them, with their rung, and never ranks or chooses them.
     epochs = halving.cv_results["stopped_at_epoch"]
     assert {a for a in range(len(ALPHAS)) if np.isfinite(epochs[a])} == stopped
@@ -116,7 +165,9 @@ def test_a_sweep_killed_between_or_inside_rungs_resumes_to_the_same_choice(data,
     assert resumed.best_index == halving.best_index and len(resumed.members) == len(halving.members)
     np.testing.assert_array_equal(resumed.stopped_at, halving.stopped_at)
     np.testing.assert_allclose(resumed.cv_results["mean_test_score"], halving.cv_results["mean_test_score"], rtol=1e-12)
-    assert before == {"none": 0, "first rung": 18, "two rungs": 24}[kept]
+    # Three folds of each alpha stopped by then (test_losers_... checks which alphas those are).
+    assert before == 3 * sum(np.nan_to_num(halving.stopped_at, nan=np.inf) <= last_epoch)
+    assert (before > 0) == (kept != "none")
 
 
 def test_the_cv_estimator_runs_halving_and_refits_the_chosen_alpha(data, halving):

@@ -100,7 +100,7 @@ def test_members_their_statistics_and_scorer_scores_come_back_from_the_workers_a
                 assert torch.equal(second.weights(*key)[name], value), name
 
 
-def test_a_halving_sweep_is_one_population_and_still_halves_with_n_jobs(digits):
+def test_a_halving_sweep_on_workers_takes_the_decisions_of_one_population(digits):
     plan = plan_sweep(
         NetRegClassifier((12,), **{**SETTINGS, "max_iter": 6}),
         digits[0][:200],

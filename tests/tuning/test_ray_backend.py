@@ -7,16 +7,20 @@ and stopped at its end, whatever the outcome.
 
 from __future__ import annotations
 
+import importlib.abc
 import os
 import pickle
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import ray
+import torch
 from ray.cluster_utils import Cluster
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegError
@@ -26,13 +30,17 @@ from netreg.tuning.backends import RayBackend, ray_backend
 from netreg.tuning.store import SweepStore
 
 LOOPBACK = "127.0.0.1"
-# Workers import netreg from where this process did (a checkout, in development).
-RUNTIME_ENV = {"env_vars": {"PYTHONPATH": str(Path(netreg.__file__).parents[1])}}
-TESTS = str(Path(__file__).parents[1])  # where own_modules is
+# Workers import netreg from where this process did (a checkout, in development), and the
+# tests' own modules (own_modules): one runtime_env, so the tests share one set of workers
+# (each new one takes seconds to start).
+TESTS = str(Path(__file__).parents[1])
+RUNTIME_ENV = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(Path(netreg.__file__).parents[1]), TESTS])}}
 ALPHAS = [1e-3, 0.1, 1.0, 10.0]
 SETTINGS = {"max_iter": 10, "batch_size": 50, "tol": 0.0, "random_state": 0, "dtype": "float64", "device": "cpu"}
-# Members are ordered fold by fold, so with chunks of 2 the third chunk holds (0, 1) and (1, 1).
-FAILING_CHUNK = [(0, 1), (1, 1)]
+# Members are ordered fold by fold, so with chunks of 4 the third and last chunk holds fold 2.
+FAILING_CHUNK = [(0, 2), (1, 2), (2, 2), (3, 2)]
+RERUN = "with a results store, a rerun trains only the members not stored."
+KEPT = f"8 members finished before it were kept; {RERUN}"  # when FAILING_CHUNK fails (see _failing)
 
 
 def _plan(digits):
@@ -119,6 +127,23 @@ def test_the_default_address_is_ray_address_else_a_new_local_instance(monkeypatc
 def test_repr_shows_the_parameters_that_differ_from_the_defaults():
     assert repr(RayBackend()) == "RayBackend()"
     assert repr(RayBackend(num_gpus=0.5, max_retries=0)) == "RayBackend(num_gpus=0.5, max_retries=0)"
+
+
+@pytest.mark.parametrize(
+    ("n_kept", "kept"),
+    [
+        (0, "No member had finished before it; "),
+        (1, "1 member finished before it was kept; "),
+        (8, "8 members finished before it were kept; "),
+    ],
+)
+def test_the_failure_message_says_what_was_kept(n_kept, kept):
+    message = RayBackend()._failure_message(ray, ray.exceptions.WorkerCrashedError(), 1, [[(0, 0)], [(1, 0)]], n_kept)
+    assert message == (
+        "The Ray task training chunk 2 of 2 (members as (alpha_index, fold): [(1, 0)]) failed with "
+        "WorkerCrashedError. Ray retries a task whose worker process or node dies up to max_retries=3 times; "
+        f"the Ray error chained above says why it gave up. {kept}{RERUN}"
+    )
 
 
 # -- on a two-node cluster ----------------------------------------------------------------
@@ -219,60 +244,68 @@ def _attempts(tmp_path):
     return len(list((tmp_path / "attempts").iterdir()))
 
 
+class _Marks(SweepCallback):
+    """On the driver: one file per member stored, for the tasks to read."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        os.makedirs(folder)
+
+    def on_member_stored(self, record):
+        open(os.path.join(self.folder, f"{record.alpha_index}-{record.fold}"), "x").close()
+
+
 def _failing(tmp_path, fail):
-    attempts = str(tmp_path / "attempts")
+    """The task that fails FAILING_CHUNK, once the other chunks' 8 members are stored: which
+    chunk fails, and what was kept before, do not depend on which task Ray runs first."""
+    attempts, stored = str(tmp_path / "attempts"), str(tmp_path / "stored")
     os.makedirs(attempts)
     train = ray_backend._train_on_node
 
     def train_or_fail(plan, chunk):
         if [tuple(key) for key in chunk] != FAILING_CHUNK:
             return train(plan, chunk)
+        deadline = time.monotonic() + 300
+        while len(os.listdir(stored)) < 8 and time.monotonic() < deadline:
+            time.sleep(0.05)
         open(os.path.join(attempts, f"{os.getpid()}-{len(os.listdir(attempts))}"), "x").close()
         fail()
 
-    return train_or_fail
-
-
-def _kept_sentence(n_kept):
-    rerun = "with a results store, a rerun trains only the members not stored."
-    if n_kept == 0:
-        return f"No member had finished before it; {rerun}"
-    if n_kept == 1:
-        return f"1 member finished before it was kept; {rerun}"
-    return f"{n_kept} members finished before it were kept; {rerun}"
+    return train_or_fail, _Marks(stored)
 
 
 def test_a_chunk_whose_worker_keeps_dying_stops_the_sweep_after_max_retries(cluster, digits, tmp_path, monkeypatch):
-    monkeypatch.setattr(ray_backend, "_train_on_node", _failing(tmp_path, lambda: os._exit(1)))
+    train_or_fail, marks = _failing(tmp_path, lambda: os._exit(1))
+    monkeypatch.setattr(ray_backend, "_train_on_node", train_or_fail)
     store = tmp_path / "sweep.sqlite"
     plan = _plan(digits)
     with pytest.raises(ChunkFailedError) as error:
         run_sweep(
             plan,
             scoring="accuracy",
-            chunk_size=2,
+            chunk_size=4,
             store=store,
             backend=RayBackend(max_retries=1, runtime_env=RUNTIME_ENV),
+            callback=marks,
         )
-    n_kept = error.value.n_kept
     assert str(error.value) == (
-        "The Ray task training chunk 3 of 6 (members as (alpha_index, fold): [(0, 1), (1, 1)]) failed with "
-        "WorkerCrashedError. Ray retries a task whose worker process or node dies up to max_retries=1 times; "
-        f"the Ray error chained above says why it gave up. {_kept_sentence(n_kept)}"
+        "The Ray task training chunk 3 of 3 (members as (alpha_index, fold): [(0, 2), (1, 2), (2, 2), (3, 2)]) "
+        "failed with WorkerCrashedError. Ray retries a task whose worker process or node dies up to max_retries=1 "
+        f"times; the Ray error chained above says why it gave up. {KEPT}"
     )
     assert isinstance(error.value.__cause__, ray.exceptions.WorkerCrashedError)
-    assert error.value.chunk == FAILING_CHUNK and _attempts(tmp_path) == 2  # the first run and one retry
+    assert error.value.chunk == FAILING_CHUNK and error.value.n_kept == 8
+    assert _attempts(tmp_path) == 2  # the first run and one retry
     # What finished before the failure is in the store, and a rerun trains only the rest.
-    keys = set(_stored_keys(store))
-    assert len(keys) == n_kept and not keys & set(FAILING_CHUNK)
+    assert sorted(_stored_keys(store)) == sorted((a, f) for a in range(4) for f in (0, 1))
     progress = _Record()
-    run_sweep(plan, scoring="accuracy", chunk_size=2, store=store, callback=progress)
-    assert progress.begin["n_done"] == n_kept and len(progress.stored) == 12 - n_kept
+    run_sweep(plan, scoring="accuracy", chunk_size=4, store=store, callback=progress)
+    assert progress.begin["n_done"] == 8 and sorted(progress.stored) == FAILING_CHUNK
 
 
 NOT_RETRIED = (
-    "The Ray task training chunk 3 of 6 (members as (alpha_index, fold): [(0, 1), (1, 1)]) raised an exception, "
-    "which is not retried (unlike a worker's death, it would recur). "
+    "The Ray task training chunk 3 of 3 (members as (alpha_index, fold): [(0, 2), (1, 2), (2, 2), (3, 2)]) raised "
+    f"an exception, which is not retried (unlike a worker's death, it would recur). {KEPT}"
 )
 
 
@@ -291,17 +324,101 @@ def test_an_exception_in_a_task_is_not_retried(exception, hint, cluster, digits,
     def fail():
         raise exception
 
-    monkeypatch.setattr(ray_backend, "_train_on_node", _failing(tmp_path, fail))
+    train_or_fail, marks = _failing(tmp_path, fail)
+    monkeypatch.setattr(ray_backend, "_train_on_node", train_or_fail)
+    backend = RayBackend(runtime_env=RUNTIME_ENV)
     with pytest.raises(ChunkFailedError) as error:
-        run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, backend=RayBackend(runtime_env=RUNTIME_ENV))
-    assert str(error.value) == (
-        f"{NOT_RETRIED}{_kept_sentence(error.value.n_kept)}{hint} "
-        f"The exception: {type(exception).__name__}: {exception}"
-    )
+        run_sweep(_plan(digits), scoring="accuracy", chunk_size=4, backend=backend, callback=marks)
+    assert str(error.value) == f"{NOT_RETRIED}{hint} The exception: {type(exception).__name__}: {exception}"
     assert isinstance(error.value.__cause__, ray.exceptions.RayTaskError)
     assert _attempts(tmp_path) == 1
     copy = pickle.loads(pickle.dumps(error.value))
-    assert (str(copy), copy.chunk, copy.n_kept) == (str(error.value), FAILING_CHUNK, error.value.n_kept)
+    assert (str(copy), copy.chunk, copy.n_kept) == (str(error.value), FAILING_CHUNK, 8)
+
+
+def _running(pid):
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_task_cancelled_in_the_middle_of_an_import_leaves_no_broken_worker(
+    cluster, digits, local_result, tmp_path, monkeypatch
+):
+    # Issue 20. The first training step of a process imports sympy (through PyTorch), and a
+    # cancel used to raise KeyboardInterrupt in the tasks still running: landing in that
+    # import, it left the worker with sympy half set up, and the next sweep's tasks on that
+    # worker failed ("module 'sympy' has no attribute 'printing'"). Here the first task
+    # stops half way through importing sympy, the second fails then, and the sweep cancels
+    # the first there. Workers of their own (a runtime_env no other test uses): fresh ones.
+    runtime_env = {"env_vars": {**RUNTIME_ENV["env_vars"], "NETREG_TEST_WORKERS": "cancelled-in-an-import"}}
+    roles = str(tmp_path / "roles")
+    importing = os.path.join(roles, "importing")
+    os.makedirs(roles)
+    train = ray_backend._train_on_node
+
+    def import_or_fail(plan, chunk):
+        try:
+            open(os.path.join(roles, "first"), "x").close()
+        except FileExistsError:
+            deadline = time.monotonic() + 300
+            while not os.path.exists(importing) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            raise ValueError("a chunk failed while another task imported sympy") from None
+
+        class StopInImport(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "sympy.printing":  # half way through `import sympy`: sympy.core is in
+                    with open(importing, "x") as file:
+                        file.write(str(os.getpid()))
+                    deadline = time.monotonic() + 300
+                    while time.monotonic() < deadline:  # until cancelled
+                        time.sleep(0.05)
+                return None
+
+        if "sympy" in sys.modules:  # not a fresh worker: say so, and let the other task fail
+            with open(importing, "x") as file:
+                file.write("sympy was imported already")
+            raise RuntimeError("sympy was imported already")
+        finder = StopInImport()
+        sys.meta_path.insert(0, finder)
+        try:
+            return train(plan, chunk)
+        finally:
+            sys.meta_path.remove(finder)
+
+    monkeypatch.setattr(ray_backend, "_train_on_node", import_or_fail)
+    with pytest.raises(ChunkFailedError) as error:
+        run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, backend=RayBackend(runtime_env=runtime_env))
+    assert str(error.value).endswith("The exception: ValueError: a chunk failed while another task imported sympy")
+    with open(importing) as file:
+        pid = file.read()
+    assert pid.isdigit()  # the first task was in the import when the sweep stopped
+    # Cancelled by force: Ray ended that worker's process instead of interrupting it.
+    deadline = time.monotonic() + 60
+    while _running(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(int(pid))
+    monkeypatch.undo()
+
+    def first_step():  # what a first training step does in a worker: it imports sympy
+        x = torch.ones(2, requires_grad=True)
+        return torch.autograd.grad(x * 3.0, [x], grad_outputs=torch.ones(2))[0].tolist()
+
+    # A task on each node, where a worker of these left half imported would take it first.
+    for node in sorted(_node_ids()):
+        strategy = NodeAffinitySchedulingStrategy(node, soft=False)
+        step = ray.remote(first_step).options(runtime_env=runtime_env, scheduling_strategy=strategy)
+        assert ray.get(step.remote()) == [3.0, 3.0]
+    # The next sweep of this driver, on the same workers, trains every chunk.
+    result = run_sweep(_plan(digits), scoring="accuracy", chunk_size=1, backend=RayBackend(runtime_env=runtime_env))
+    assert not result.missing and result.alpha == local_result.alpha
+    theirs = _metrics(local_result.members)
+    for key, metrics in _metrics(result.members).items():
+        assert metrics["val_loss"] == pytest.approx(theirs[key]["val_loss"], rel=1e-9)
 
 
 def test_a_users_module_trains_on_the_cluster_as_it_does_locally(cluster, digits, tmp_path):
@@ -309,7 +426,6 @@ def test_a_users_module_trains_on_the_cluster_as_it_does_locally(cluster, digits
     from own_modules import ImageCNN
 
     X, y = digits[0][:240].reshape(240, 1, 8, 8), digits[1][:240]
-    runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join([RUNTIME_ENV["env_vars"]["PYTHONPATH"], TESTS])}}
     base = NetRegClassifier(module=ImageCNN, module_kwargs={"dropout": 0.3}, **SETTINGS)
     plan = plan_sweep(base, X, y, alphas=ALPHAS, cv=2, require_seed=True)
     on_ray = run_sweep(
@@ -317,7 +433,7 @@ def test_a_users_module_trains_on_the_cluster_as_it_does_locally(cluster, digits
         scoring="accuracy",
         chunk_size=3,
         store=tmp_path / "ray.sqlite",
-        backend=RayBackend(runtime_env=runtime_env),
+        backend=RayBackend(runtime_env=RUNTIME_ENV),
     )
     local = run_sweep(plan, scoring="accuracy", chunk_size=8, store=tmp_path / "local.sqlite")
     assert on_ray.alpha == local.alpha
@@ -390,5 +506,6 @@ def test_successive_halving_on_the_cluster_takes_the_local_decisions(cluster, di
     remote = run_sweep(plan(), scoring="accuracy", backend=RayBackend(runtime_env=RUNTIME_ENV))
     assert remote.alpha == local.alpha
     np.testing.assert_array_equal(remote.stopped_at, local.stopped_at)
-    assert np.isfinite(local.stopped_at).sum() == 4  # 6 alphas -> 2 at the rung of epoch 2
+    # 6 alphas -> at least 2 go on at the rung of epoch 2 (more when within the folds' noise of the best).
+    assert 0 < np.isfinite(local.stopped_at).sum() <= 4
     assert _metrics(remote.members).keys() == _metrics(local.members).keys()

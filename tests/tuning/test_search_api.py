@@ -147,3 +147,13 @@ def test_one_predefined_split_is_accepted_as_gridsearchcv_accepts_it(data, selec
     # One split has no standard error: the 1-SE rule keeps the best mean, as "min" does.
     best = np.flatnonzero(ours.cv_results_["mean_test_score"] == ours.cv_results_["mean_test_score"].max())
     assert ours.best_index_ == best[-1]
+
+
+def test_verbose_1_prints_the_search_line_and_not_the_refits_epochs(data, capsys):
+    ours = NetRegClassifierCV(alphas=GRID, cv=3, verbose=1, **NET).fit(*data)
+    out = capsys.readouterr().out
+    GridSearchCV(NetRegClassifier(**NET), {"alpha": GRID}, cv=3, verbose=1).fit(*data)
+    theirs = capsys.readouterr().out
+    assert out.splitlines() == ["Fitting 3 folds for each of 3 candidates, totalling 9 fits"]
+    assert theirs.splitlines() == out.splitlines()
+    assert ours.best_estimator_.verbose == 1

@@ -33,8 +33,12 @@ __all__ = [
     "l1_ratio",
     "learning_rate",
     "device",
+    "n_jobs",
+    "scoring",
     "column_names",
     "column_name",
+    "LOG_TRACKERS",
+    "log_target",
 ]
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -71,12 +75,16 @@ FLAGS = {
     "early_stopping": "--early-stopping",
     "class_weight": "--class-weight",
     "device": "--device",
+    "n_jobs": "--n-jobs",
     "drop": "--drop",
     "id_column": "--id",
     "impute": "--impute",
     "node_ip_address": "--node-address",
     "out_dir": "--out",
     "out": "--out",
+    "log": "--log",
+    "log_dir": "--log",
+    "tracking_uri": "--log",
 }
 #: Parameters whose flag turns them off.
 NEGATED_FLAGS = {"standardize": "--no-standardize", "standardize_target": "--no-standardize-target"}
@@ -197,6 +205,28 @@ def parse_seed(text: str) -> int:
     return value
 
 
+#: The trackers ``--log`` names (``netreg.callbacks.TRACKERS``, not imported here to keep ``--help`` fast).
+LOG_TRACKERS = ("tensorboard", "mlflow")
+
+
+def log_target(text: str) -> tuple[str, str]:
+    """``TRACKER:TARGET``, a tracker of :data:`LOG_TRACKERS` and its folder or tracking URI.
+
+    Examples
+    --------
+    >>> log_target("tensorboard:runs/tb"), log_target("mlflow:http://localhost:5000")
+    (('tensorboard', 'runs/tb'), ('mlflow', 'http://localhost:5000'))
+    >>> log_target("wandb:x")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected tensorboard:DIR or mlflow:URI; got 'wandb:x'
+    """
+    name, _, target = text.partition(":")
+    if name not in LOG_TRACKERS or not target.strip():
+        raise argparse.ArgumentTypeError(f"expected tensorboard:DIR or mlflow:URI; got {text!r}")
+    return name, target
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -303,6 +333,50 @@ def device(text: str) -> str:
             found = f"{count} CUDA device(s)" if count else "no CUDA device"
             raise argparse.ArgumentTypeError(f"{text} is not available on this machine ({found}); use auto or cpu")
     return text
+
+
+def n_jobs(text: str) -> int:
+    """A number of cores as scikit-learn's ``n_jobs`` takes it: positive, or negative to count back from all.
+
+    Examples
+    --------
+    >>> n_jobs("2"), n_jobs("-1")
+    (2, -1)
+    >>> n_jobs("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a nonzero integer (-1: every core); got '0'
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a nonzero integer (-1: every core); got {text!r}")
+    return value
+
+
+def scoring(text: str) -> str:
+    """A scorer name, checked as the CV estimators check it (:func:`netreg.tuning.scoring.check_scoring_name`).
+
+    Examples
+    --------
+    >>> scoring("roc_auc")
+    'roc_auc'
+    >>> scoring("rocauc")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a scikit-learn scorer name; got 'rocauc'. Did you mean 'roc_auc', 'roc_auc_ovr' or 'roc_auc_ovo'?
+    """
+    from netreg.exceptions import InvalidParameterError
+    from netreg.tuning.scoring import check_scoring_name  # imported when the flag is given: it loads torch
+
+    text = text.strip()
+    try:
+        return check_scoring_name(text)
+    except InvalidParameterError as error:
+        fix = str(error).partition(f"Got scoring={text!r}. ")[2]
+        raise argparse.ArgumentTypeError(f"expected a scikit-learn scorer name; got {text!r}. {fix}".strip()) from None
 
 
 def column_names(text: str) -> list[str]:

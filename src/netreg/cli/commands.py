@@ -11,6 +11,7 @@ from rich.console import Console
 
 from netreg.cli.arguments import EXIT_OK
 from netreg.cli.render import print_results, total
+from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io import rows_text, show
 from netreg.io.run_folder import RunFolder
 from netreg.tuning.progress import ProgressBar
@@ -75,6 +76,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
             chunk_size=args.chunk_size,
             force=args.force,
             callback=progress,
+            log=args.log,
         )
     print_results(console, result["sweep"])
     console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, scoring {result['scoring']}).")
@@ -87,6 +89,12 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     from netreg.runs import train_table
 
     data = _load(args, console)
+    grid = args.alpha is None
+    if grid and args.alphas is None:
+        console.print(
+            f"No --alpha given: choosing alpha from the default grid of {DEFAULT_N_ALPHAS} alphas by {args.cv}-fold "
+            "cross-validation on the training rows (--alpha trains one alpha)."
+        )
     with ProgressBar(console) as progress:
         result = train_table(
             data,
@@ -104,8 +112,8 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             standardize_target=not args.no_standardize_target,
             force=args.force,
             callback=progress,
+            log=args.log,
         )
-    grid = args.alphas is not None
     if grid:
         print_results(console, result["sweep"])
         best, rows = result["best_index"], result["n_train"]
@@ -118,7 +126,10 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             chosen_by += f" on the {rows}"
         console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, {chosen_by} training rows).")
     test = result["test"]
-    other = f"log-loss = {test['log_loss']:.4f}" if "log_loss" in test else f"MSE = {test['mean_squared_error']:.4g}"
+    if "log_loss" in test:
+        other = f"log-loss = {test['log_loss']:.4f}"
+    else:
+        other = f"MSE = {test['mean_squared_error']:.4g}, RMSE = {test['root_mean_squared_error']:.4g} (target's units)"
     alpha = result["alpha"]
     if "log_evidence" in result:  # --alpha auto: what was learned, per layer
         learned = alpha if isinstance(alpha, dict) else {"every layer": alpha}
@@ -134,7 +145,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
         console.print(
             "Note: a held-out R^2 below 0 means the model predicts worse than the mean of the target would. "
             "Check the learning rate and the number of epochs (--max-iter)"
-            + (", and the grid." if grid else ", or try a grid (--alphas).")
+            + (", and the grid." if grid else ", or let alpha be chosen from a grid (leave out --alpha).")
         )
     if grid:
         _maybe_report(args, console, Path(args.out))
@@ -228,6 +239,7 @@ def _estimator_params(args: argparse.Namespace) -> dict[str, Any]:
         "early_stopping": "early_stopping",
         "class_weight": "class_weight",
         "device": "device",
+        "n_jobs": "n_jobs",
     }
     return {param: getattr(args, flag) for flag, param in names.items() if getattr(args, flag) is not None}
 

@@ -15,17 +15,21 @@ from netreg.cli.arguments import (
     fraction,
     l1_ratio,
     learning_rate,
+    log_target,
+    n_jobs,
     parse_alpha,
     parse_alphas,
     parse_hidden,
     parse_seed,
     positive_int,
+    scoring,
 )
 from netreg.cli.commands import run_demo, run_predict, run_report, run_train, run_tune
+from netreg.grid import DEFAULT_N_ALPHAS
 
 __all__ = ["build_parser", "parse_args"]
 
-#: The sweep's flags that ``train`` takes only with a grid (``--alphas``).
+#: The sweep's flags that ``train`` refuses with one ``--alpha``.
 SWEEP_FLAGS = {"scoring": "--scoring", "selection": "--selection", "search": "--search", "refit": "--refit"}
 #: The flags of successive halving alone.
 HALVING_FLAGS = {"factor": "--factor", "min_epochs": "--min-epochs"}
@@ -49,10 +53,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         return args
     if getattr(args, "l1_ratio", None) is not None and args.penalty != "elasticnet":
         command.error("argument --l1-ratio: applies to --penalty elasticnet only")
-    if args.command == "train" and args.alphas is None:
+    if args.command == "train" and args.alpha is not None:
         for name, flag in {**SWEEP_FLAGS, **HALVING_FLAGS}.items():
             if getattr(args, name) is not None:
-                command.error(f"argument {flag}: applies to a grid of alphas only (--alphas)")
+                command.error(f"argument {flag}: applies to choosing alpha from a grid, not to one --alpha")
     for name, flag in HALVING_FLAGS.items():
         if getattr(args, name, None) is not None and args.search != "halving":
             command.error(f"argument {flag}: applies to --search halving only")
@@ -128,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="classification: weigh each class by rows / (classes * its rows), in each fold from its training rows",
     )
     data.add_argument("--device", type=device, help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    data.add_argument(
+        "--n-jobs",
+        type=n_jobs,
+        help="cores to train on, -1 for all (default: NETREG_N_JOBS if set, else every usable core)",
+    )
     data.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default 5)")
     data.add_argument("--seed", type=parse_seed, default=0, help="seed of splits and training (default 0)")
     data.add_argument("--no-standardize", action="store_true", help="use numeric columns as they are")
@@ -158,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--out", required=True, help="run folder to write")
     data.add_argument("--force", action="store_true", help="replace a different model already in the folder")
+    data.add_argument(
+        "--log",
+        type=log_target,
+        action="append",
+        default=[],
+        metavar="TRACKER:TARGET",
+        help="also log the curves, the sweep and the model to tensorboard:DIR or mlflow:URI (repeatable; "
+        'needs pip install "netreg[tensorboard]" or "netreg[mlflow]")',
+    )
 
     tune = commands.add_parser(
         "tune",
@@ -173,9 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--alphas",
         type=parse_alphas,
-        default=16,
+        default=DEFAULT_N_ALPHAS,
         metavar="GRID",
-        help="grid size (default 16, a data-scaled log grid) or comma-separated alphas",
+        help=f"grid size (default {DEFAULT_N_ALPHAS}, a data-scaled log grid) or comma-separated alphas",
     )
     _add_sweep_flags(tune, defaults=True)
     tune.add_argument(
@@ -193,30 +211,38 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         parents=[debug, data],
-        help="train on a file (tuning alpha when given a grid), score held-out rows, save the model",
-        description="Hold out --test-size of the rows, train on the rest with --alpha (or choose it from --alphas "
-        "by cross-validation, leaving the table, store, results and report of the sweep as tune does), print the "
-        "held-out scores and save the model to --out/model.",
-        epilog="examples:\n  netreg train data.csv --target label --alpha 1.0 --out runs/model\n"
-        "  netreg train data.csv --target label --alpha auto --out runs/model\n"
-        "  netreg train data.parquet --target price --alphas 0,0.1,1,10 --out runs/price",
+        help="train on a file (choosing alpha by cross-validation unless given --alpha), score held-out rows, "
+        "save the model",
+        description="Hold out --test-size of the rows, choose alpha on the rest by cross-validation over --alphas "
+        "(default: the grid tune uses), leaving the table, store, results and report of the sweep as tune does, "
+        "or train one --alpha; print the held-out scores and save the model to --out/model.",
+        epilog="examples:\n  netreg train data.csv --target label --out runs/label\n"
+        "  netreg train data.parquet --target price --alphas 0,0.1,1,10 --out runs/price\n"
+        "  netreg train data.csv --target label --alpha 1.0 --out runs/model\n"
+        "  netreg train data.csv --target label --alpha auto --out runs/model",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     strength = train.add_mutually_exclusive_group()
     strength.add_argument(
         "--alpha",
         type=parse_alpha,
-        help="L2 strength (default 0.0001, scikit-learn's), or auto: learned per layer in the one fit from the "
-        "Laplace evidence",
+        help="train this one strength (default: chosen from --alphas by cross-validation), or auto: learned per "
+        "layer in the one fit from the Laplace evidence",
     )
     strength.add_argument(
-        "--alphas", type=parse_alphas, metavar="GRID", help="grid to choose alpha from by cross-validation"
+        "--alphas",
+        type=parse_alphas,
+        metavar="GRID",
+        help=f"grid to choose alpha from by cross-validation: its size (default {DEFAULT_N_ALPHAS}, a data-scaled "
+        "log grid) or comma-separated alphas",
     )
     train.add_argument(
         "--test-size", type=fraction, default=0.2, help="share of rows held out for the score (default 0.2)"
     )
     _add_sweep_flags(train, defaults=False)
-    train.add_argument("--no-report", action="store_true", help="skip the HTML report (with --alphas)")
+    train.add_argument(
+        "--no-report", action="store_true", help="skip the HTML report (of the sweep; none with --alpha)"
+    )
     train.set_defaults(run=run_train, command_parser=train)
 
     predict = commands.add_parser(
@@ -284,6 +310,7 @@ def _add_sweep_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None
     )
     parser.add_argument(
         "--scoring",
-        choices=("neg_log_loss", "accuracy", "r2", "neg_mean_squared_error"),
-        help="default: neg_log_loss (classification), r2 (regression)",
+        type=scoring,
+        help="any scikit-learn scorer name, e.g. roc_auc, f1_macro, neg_mean_absolute_error "
+        "(default: neg_log_loss for classification, r2 for regression)",
     )

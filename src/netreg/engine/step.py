@@ -12,6 +12,8 @@ instead of differentiating the penalty's value through autograd.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -21,7 +23,57 @@ from torch import Tensor
 from netreg import penalties
 from netreg.engine.forward import Forward, stacked_forward
 
-__all__ = ["Forward", "Batch", "PenaltyTerm", "per_batch", "penalty_value", "stacked_forward", "loss_and_grads"]
+__all__ = [
+    "Forward",
+    "Batch",
+    "PenaltyTerm",
+    "LAZY_IMPORTS",
+    "import_lazy_modules",
+    "per_batch",
+    "penalty_value",
+    "stacked_forward",
+    "loss_and_grads",
+]
+
+#: What PyTorch imports the first time :func:`loss_and_grads` runs in a process
+#: (``torch.autograd.grad`` with ``grad_outputs`` imports it, and it imports sympy: some 480
+#: modules, 0.1-0.4 s), on every solver and module; :func:`import_lazy_modules` imports it.
+LAZY_IMPORTS = ("torch.fx.experimental.symbolic_shapes",)
+
+
+def import_lazy_modules() -> None:
+    """Import :data:`LAZY_IMPORTS` now, so that the first training step imports nothing; an
+    import interrupted here leaves no module half set up.
+
+    An import stopped half way (Ctrl-C, or a Ray task cancelled without ``force``, both a
+    ``KeyboardInterrupt``) leaves in ``sys.modules`` the submodules it had finished, under
+    packages it had not: every later import in the process then fails (``AttributeError:
+    module 'sympy' has no attribute 'core'``). So whatever stops these imports, the modules
+    they added are removed before it propagates: the packages that were not imported before,
+    and the new submodules of those that were (torch's), and the next call imports them
+    afresh. Modules that other threads import meanwhile under other packages are left alone.
+
+    Examples
+    --------
+    >>> import sys
+    >>> import_lazy_modules()
+    >>> all(name in sys.modules for name in LAZY_IMPORTS)
+    True
+    """
+    if all(name in sys.modules for name in LAZY_IMPORTS):
+        return
+    before = set(sys.modules)
+    try:
+        for name in LAZY_IMPORTS:
+            importlib.import_module(name)
+    except BaseException:
+        imported = {name.partition(".")[0] for name in before}
+        ours = {name.partition(".")[0] for name in LAZY_IMPORTS}
+        for name in set(sys.modules) - before:
+            top = name.partition(".")[0]
+            if top in ours or top not in imported:
+                sys.modules.pop(name, None)
+        raise
 
 
 class Batch(NamedTuple):

@@ -13,6 +13,7 @@ from netreg.engine.config import TrainConfig
 from netreg.engine.inputs import validate_inputs
 from netreg.engine.loop import Trainer
 from netreg.engine.results import PopulationResult
+from netreg.engine.step import import_lazy_modules
 from netreg.losses import Task
 
 __all__ = ["train_population"]
@@ -144,4 +145,7 @@ def train_population(
         init_optimizer_states=init_optimizer_states,
         raise_on_divergence=raise_on_divergence,
     )
+    # Before the first step, which would import them: an interrupt (Ctrl-C, a cancelled Ray
+    # task) during training must not land in an import and leave the process unable to train.
+    import_lazy_modules()
     return Trainer(inputs, callbacks).fit()

@@ -34,6 +34,7 @@ from netreg._checks import check_alpha
 from netreg.engine import MemberResult, TrainConfig, resolve_device
 from netreg.estimators.request import TrainingRequest
 from netreg.evidence import evidence_gap
+from netreg.evidence.modules import SUPPORTED, curvature_gap
 from netreg.evidence.online import EvidenceAlpha, alpha_schedule
 from netreg.exceptions import invalid
 
@@ -42,6 +43,7 @@ __all__ = [
     "AUTO_START",
     "check_auto",
     "check_auto_memory",
+    "check_auto_fit",
     "check_layer_alphas",
     "learn_alpha",
     "set_auto_attributes",
@@ -62,7 +64,7 @@ def check_auto(estimator: Any, *, incremental: bool) -> None:
     InvalidParameterError
         With ``partial_fit`` or ``warm_start=True`` (both continue one network at one
         alpha), and where the evidence does not describe the network
-        (:func:`netreg.evidence.evidence_gap`: another module, L1 or the elastic net, the
+        (:func:`netreg.evidence.evidence_gap`: a module with other penalized layers than Linear and Conv2d, L1 or the elastic net, the
         Poisson loss, ``alpha_scale="batch"``).
     """
     if incremental:
@@ -85,15 +87,36 @@ def check_auto(estimator: Any, *, incremental: bool) -> None:
         task="poisson" if getattr(estimator, "loss", None) == "poisson" else "any",
         alpha_scale=estimator.alpha_scale,
         solver=estimator.solver,
+        any_module=True,
     )
     if gap:
-        name = type(estimator).__name__
-        raise invalid(
-            "alpha",
-            f"a number with {gap}: alpha='auto' chooses alpha by the Laplace evidence",
-            AUTO,
-            f"Choose alpha by cross-validation instead, with {name}CV.",
-        )
+        raise _refusal(estimator, gap)
+
+
+def check_auto_fit(estimator: Any, request: TrainingRequest, config: TrainConfig, n_train: int) -> None:
+    """Refuse, once the network is built and before it trains, a module whose penalized
+    weights the curvature does not read (:func:`netreg.evidence.modules.curvature_gap`), then
+    a fit that would not fit in memory (:func:`check_auto_memory`).
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the first such parameter, its layer and what is supported.
+    """
+    names = [target.name for target in request.penalty.targets(request.template, shared=True)]
+    gap = curvature_gap(request.template, names)
+    if gap:
+        raise _refusal(estimator, f"{gap} (the curvature reads {SUPPORTED})")
+    check_auto_memory(request, config, n_train)
+
+
+def _refusal(estimator: Any, gap: str) -> Exception:
+    return invalid(
+        "alpha",
+        f"a number with {gap}: alpha='auto' chooses alpha by the Laplace evidence",
+        AUTO,
+        f"Choose alpha by cross-validation instead, with {type(estimator).__name__}CV.",
+    )
 
 
 def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: int) -> None:
@@ -111,7 +134,7 @@ def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: in
     template = request.template
     n_params = sum(p.numel() for p in template.parameters())
     item = 8 if config.dtype == "float64" else 4
-    each = nets.member_bytes(n_params, config.batch_size or n_train, nets.values_per_row(template), item)
+    each = nets.member_bytes(n_params, config.batch_size or n_train, nets.values_per_row(template, request.X), item)
     rows = 8 * n_train * request.X.shape[1]  # the evidence's float64 copy of the training rows
     needed = each + (rows if device.type != "cuda" else 0)
     if needed > budget:
@@ -167,7 +190,7 @@ def learn_alpha(
         X.toarray() if sp.issparse(X) else X,
         targets[train_rows],
         task=request.task,
-        activation=request.template.activation,
+        module=request.template,
         schedule=alpha_schedule(config.max_iter, full_batch=config.solver == "lbfgs"),
         sample_weight=sample_weight[train_rows],
         layerwise=layerwise,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,7 @@ from netreg.estimators.auto_alpha import (
     AUTO,
     AUTO_START,
     check_auto,
-    check_auto_memory,
+    check_auto_fit,
     check_layer_alphas,
     learn_alpha,
     set_auto_attributes,
@@ -41,7 +40,7 @@ from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
 from netreg.estimators.progress import PrintProgress
 from netreg.estimators.request import TrainingRequest, class_row_weights, draw_seed, with_validation_set
-from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data
+from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data, warn
 from netreg.nets import MLP
 
 __all__ = ["BaseNetReg", "is_stochastic"]
@@ -234,8 +233,8 @@ class BaseNetReg(BaseEstimator):
         sample_weight_val : array-like of shape (n_val,), default=None
             Its row weights in the validation score (the ``class_weight`` is not applied to
             them, as in ``HistGradientBoostingClassifier``).
-        callback : netreg.Callback, optional
-            Receives the engine's progress (a progress bar, a logger).
+        callback : netreg.Callback or list of them, optional
+            The engine's progress (a progress bar, a tracker of :mod:`netreg.callbacks`).
 
         Returns
         -------
@@ -275,7 +274,7 @@ class BaseNetReg(BaseEstimator):
         X, targets, sample_weight, train_rows, val_rows = request.fit_data(early_stopping=validated)
         config = request.config(len(train_rows), early_stopping=validated)
         if auto:
-            check_auto_memory(request, config, len(train_rows))
+            check_auto_fit(self, request, config, len(train_rows))
         if incremental:
             config = dataclasses.replace(config, max_iter=1)
         optimizer_states = None
@@ -303,7 +302,7 @@ class BaseNetReg(BaseEstimator):
             sample_weight=sample_weight,
             init_states=self.module_.state_dict() if continuing else None,
             init_optimizer_states=optimizer_states,
-            callbacks=[c for c in (progress, callback, learned) if c],
+            callbacks=[c for c in (progress, *check_callbacks(callback, "callback"), learned) if c],
         ).members[0]
         state = FittedState(
             module=member_module(request.template, member.state_dict),
@@ -324,7 +323,7 @@ class BaseNetReg(BaseEstimator):
         set_fitted_state(self, state)
         set_auto_attributes(self, learned, member, layerwise=layerwise, verbose=bool(self.verbose))
         if member.status in ("max_iter", "stalled") and not incremental:
-            warnings.warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning, stacklevel=3)
+            warn(f"{type(self).__name__}: {member.message}", ConvergenceWarning)
         if not incremental:
             self._check_fit(request)
         return self

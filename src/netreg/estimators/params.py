@@ -24,6 +24,7 @@ from torch import nn
 from netreg._checks import check_depth, invalid
 from netreg._compat import HasMethods, Interval, Options, StrOptions, constraint_text, constraints_text, validate_params
 from netreg.exceptions import InvalidParameterError
+from netreg.grid import DEFAULT_N_ALPHAS
 
 __all__ = [
     "Param",
@@ -108,7 +109,7 @@ REGRESSOR_PARAMS: tuple[Param, ...] = MLP_PARAMS + (
 
 #: What the cross-validated estimators add; they take every parameter above but ``alpha``.
 CV_PARAMS: tuple[Param, ...] = (
-    Param("alphas", 16, [Interval(Integral, 2, None, closed="left"), "array-like"]),
+    Param("alphas", DEFAULT_N_ALPHAS, [Interval(Integral, 2, None, closed="left"), "array-like"]),
     Param("cv", 5, ["cv_object"]),
     # Any scikit-learn scorer name or callable; checked against the task in fit.
     Param("scoring", None, [None, str, callable]),

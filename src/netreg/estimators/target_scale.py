@@ -23,13 +23,12 @@ is the logarithm's).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import r2_score
 
-from netreg.exceptions import DataWarning
+from netreg.exceptions import DataWarning, warn
 
 __all__ = ["TARGET_RMS", "UNIT_RMS", "target_rms", "warn_below_constant", "warn_target_scale"]
 
@@ -67,6 +66,7 @@ def warn_target_scale(estimator: Any, targets: np.ndarray) -> None:
     Examples
     --------
     >>> from netreg import NetRegRegressor
+    >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
     ...     warn_target_scale(NetRegRegressor(), np.array([2e5, 3e5]))
@@ -75,12 +75,11 @@ def warn_target_scale(estimator: Any, targets: np.ndarray) -> None:
     """
     if not _checked(estimator, targets) or not _too_large(estimator, targets):
         return
-    warnings.warn(
+    warn(
         f"{type(estimator).__name__}: the target is far from unit scale (root mean square {target_rms(targets):.3g}), "
         f"out of reach of solver={estimator.solver!r} at learning_rate_init={estimator.learning_rate_init:g}: "
         f"trained as it is, the network stays near a constant prediction. {FIX}",
         DataWarning,
-        stacklevel=4,
     )
 
 
@@ -96,6 +95,7 @@ def warn_below_constant(
     --------
     >>> from netreg import NetRegRegressor
     >>> X, y = np.linspace(0.0, 1.0, 40).reshape(-1, 1), np.linspace(0.0, 80.0, 40)
+    >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:  # fit calls it
     ...     warnings.simplefilter("always")
     ...     model = NetRegRegressor((), solver="lbfgs", max_iter=1).fit(X, y)
@@ -108,10 +108,9 @@ def warn_below_constant(
         score = r2_score(y, predictions, sample_weight=sample_weight)
     if not score < 0:
         return
-    warnings.warn(
+    warn(
         f"{type(estimator).__name__}: the fitted model predicts its own training rows worse than their mean does "
         f"(R^2 = {score:.3g}): its target is far from unit scale (root mean square {target_rms(y):.3g}). {FIX} Or "
         "train longer (`max_iter`), or with another learning rate.",
         DataWarning,
-        stacklevel=4,
     )

@@ -15,7 +15,8 @@ Learning alpha while a member trains (:mod:`netreg.evidence.fixed_point`, :mod:`
     ``EvidenceAlpha`` (the engine callback ``alpha="auto"`` uses), ``AlphaSchedule``, ``alpha_schedule``.
 Curvature (:mod:`netreg.evidence.curvature`, :mod:`netreg.evidence.ggn`)
     ``ggn_curvature``, ``Curvature``, ``log_det``, ``effective_parameters`` (MacKay's gamma),
-    ``EXACT_MAX_PARAMS``; the GGN itself: ``ggn_matrix``, ``kfac_factors``, ``loss_hessian_factor``.
+    ``EXACT_MAX_PARAMS``; the GGN itself: ``ggn_matrix``, ``kfac_factors``, ``loss_hessian_factor``;
+    a user's module's Linear and Conv2d weights (KFC for convolutions): :mod:`netreg.evidence.modules`.
 Units switched off (:mod:`netreg.evidence.units`)
     ``units_off``, ``units_off_mask``, ``UNITS_OFF_RTOL``, ``UNITS_OFF_ATOL``.
 Members (:mod:`netreg.evidence.network`)

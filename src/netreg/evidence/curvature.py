@@ -44,6 +44,7 @@ __all__ = [
     "compute_curvature",
     "log_det",
     "effective_parameters",
+    "kronecker_eigenvalues",
 ]
 
 #: ``curvature="auto"`` is exact up to this many penalized weights per member (P^2 doubles
@@ -251,11 +252,25 @@ def _kfac(net: StackedMLP, x: Tensor, weight: Tensor, task: Task) -> tuple[tuple
     eigenvalues, shares = [], []
     factors = kfac_factors(net, x, weight, task=task)
     for j, (a, g) in enumerate(factors):
-        eig_a = _eigh(a)[0].clamp_min(0)
-        eig_g = _eigh(g)[0].clamp_min(0)
-        eigenvalues.append(_clean((eig_g.unsqueeze(-1) * eig_a.unsqueeze(-2)).flatten(1), net.n_params))
+        eigenvalues.append(kronecker_eigenvalues(a, g, net.n_params))
         shares.append(torch.nn.functional.one_hot(torch.tensor(j), len(factors)).to(x)[None, :, None])
     return tuple(eigenvalues), tuple(shares)
+
+
+def kronecker_eigenvalues(a: Tensor, g: Tensor, n_params: int) -> Tensor:
+    """The eigenvalues ``(K, out * in)`` of ``G ⊗ A`` from the factors ``A (K, in, in)`` and
+    ``G (K, out, out)``: the products of theirs, round-off (below ``n_params * eps * max``) set to 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> a, g = torch.diag(torch.tensor([1.0, 2.0]))[None], torch.tensor([[[3.0]]])
+    >>> kronecker_eigenvalues(a, g, 2)
+    tensor([[3., 6.]])
+    """
+    eig_a = _eigh(a)[0].clamp_min(0)
+    eig_g = _eigh(g)[0].clamp_min(0)
+    return _clean((eig_g.unsqueeze(-1) * eig_a.unsqueeze(-2)).flatten(1), n_params)
 
 
 def _eigh(matrices: Tensor) -> tuple[Tensor, Tensor]:

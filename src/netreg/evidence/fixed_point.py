@@ -62,14 +62,15 @@ import torch
 from torch import Tensor
 
 from netreg._checks import check_int, check_options
-from netreg.evidence.curvature import CURVATURES, EXACT_MAX_PARAMS, compute_curvature
-from netreg.evidence.ggn import exact_member_ggn
+from netreg.evidence.curvature import CURVATURES, EXACT_MAX_PARAMS, kronecker_eigenvalues
+from netreg.evidence.ggn import exact_member_ggn, kfac_factors
 from netreg.evidence.inputs import EvidenceData
 from netreg.evidence.laplace import laplace_log_evidence, weighted_data_loss
+from netreg.evidence.modules import ModuleMember, member_outputs, module_ggn, module_kfac_factors
 from netreg.evidence.network import StackedMLP
 from netreg.exceptions import invalid
 
-__all__ = ["FixedPoint", "fixed_point"]
+__all__ = ["FixedPoint", "fixed_point", "weight_blocks"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class FixedPoint:
 
 
 def fixed_point(
-    net: StackedMLP,
+    net: StackedMLP | ModuleMember,
     data: EvidenceData,
     alphas: Sequence[float],
     *,
@@ -117,8 +118,10 @@ def fixed_point(
 
     Parameters
     ----------
-    net : StackedMLP
-        One member (:func:`netreg.evidence.stack_members`).
+    net : StackedMLP or ModuleMember
+        One member: netreg's MLP (:func:`netreg.evidence.stack_members`) or a user's module
+        (:func:`netreg.evidence.modules.module_member`); either is a list of penalized weights,
+        each one curvature block (:func:`weight_blocks`).
     data : EvidenceData
         Its training rows (:func:`netreg.evidence.inputs.check_data`).
     alphas : sequence of float
@@ -150,7 +153,7 @@ def fixed_point(
     """
     if net.n_members != 1:
         raise invalid("net", "one member", f"{net.n_members} stacked members")
-    sizes = tuple(w.shape[1] * w.shape[2] for w in net.weights)
+    sizes = tuple(w[0].numel() for w in net.weights) if isinstance(net, StackedMLP) else net.sizes
     if len(alphas) != len(sizes) or not all(math.isfinite(a) and a > 0 for a in alphas):
         raise invalid("alphas", f"one finite alpha > 0 per penalized layer ({len(sizes)})", list(alphas))
     if not layerwise and len(set(alphas)) > 1:
@@ -159,12 +162,11 @@ def fixed_point(
     if method == "auto":
         method = "exact" if net.n_params <= check_int(exact_max_params, "exact_max_params", low=0) else "kfac"
     alpha = torch.tensor(alphas, dtype=torch.float64, device=data.x.device)
-    if method == "exact":
-        logdet, gamma = _exact(net, data, alpha, sizes)
-    else:
-        logdet, gamma = _kfac(net, data, alpha)
-    sq_norms = torch.stack([w[0].square().sum() for w in net.weights])
+    blocks = weight_blocks(net, data, method)
+    logdet, gamma = _exact(blocks, alpha, sizes) if method == "exact" else _kfac(blocks, alpha, net.n_params)
+    sq_norms = torch.stack([w.square().sum() for w in net.weights])
     loss = weighted_data_loss(net, data)
+    n_outputs = member_outputs(net, data.x[:1]).shape[-1]
     log_z, _, _ = laplace_log_evidence(
         data_loss=loss,
         weight_sq_norm=sq_norms[None],
@@ -173,12 +175,12 @@ def fixed_point(
         alpha=alpha[None],
         task=data.task.name,
         n_rows=data.m,
-        n_outputs=net.layer_sizes[-1],
+        n_outputs=n_outputs,
     )
     scale, s2 = torch.ones((), dtype=torch.float64), None
     if data.task.name == "regression":
         # MacKay's noise re-estimate: the residuals' share of the rows not spent on parameters.
-        scale = 2.0 * loss[0] / (data.m * net.layer_sizes[-1] - gamma.sum())
+        scale = 2.0 * loss[0] / (data.m * n_outputs - gamma.sum())
         s2 = float(scale)
     new = gamma * scale / sq_norms if layerwise else (gamma.sum() * scale / sq_norms.sum()).expand(len(sizes))
     new = torch.where(torch.isfinite(new) & (new > 0), new, torch.full_like(new, math.nan))
@@ -193,10 +195,28 @@ def fixed_point(
     )
 
 
-def _exact(net: StackedMLP, data: EvidenceData, alpha: Tensor, sizes: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+def weight_blocks(
+    net: StackedMLP | ModuleMember, data: EvidenceData, curvature: str
+) -> list[Tensor] | list[tuple[Tensor, Tensor]]:
+    """One member's curvature of its penalized weights on ``data``: ``"exact"``, the GGN
+    ``(P, P)`` as one block, ``[H]``; ``"kfac"``, each weight's Kronecker factors
+    ``[(A_l, G_l), ...]`` (member axis dropped). The MLP's are computed in closed form
+    (:mod:`netreg.evidence.ggn`), a module's by autograd (:mod:`netreg.evidence.modules`); for
+    the same network they agree (tests/evidence/test_modules.py)."""
+    mlp = isinstance(net, StackedMLP)
+    if curvature == "exact":
+        if mlp:
+            return [exact_member_ggn(net, data.x, data.weight, data.task)]
+        return [module_ggn(net, data.x, data.weight, task=data.task)]
+    factors = (kfac_factors if mlp else module_kfac_factors)(net, data.x, data.weight, task=data.task)
+    return [(a[0], g[0]) for a, g in factors]
+
+
+def _exact(blocks: list[Tensor], alpha: Tensor, sizes: tuple[int, ...]) -> tuple[Tensor, Tensor]:
     """``log det(H + A)`` and the layers' gamma from a Cholesky factor of ``H + A``."""
+    [ggn] = blocks
     prior = torch.repeat_interleave(alpha, torch.tensor(sizes, device=alpha.device))
-    posterior = exact_member_ggn(net, data.x, data.weight, data.task) + torch.diag(prior)
+    posterior = ggn + torch.diag(prior)
     factor, info = torch.linalg.cholesky_ex(posterior)
     if int(info) != 0 or not bool(torch.isfinite(factor).all()):  # a diverged member's weights
         nan = torch.full_like(alpha, math.nan)
@@ -207,10 +227,9 @@ def _exact(net: StackedMLP, data: EvidenceData, alpha: Tensor, sizes: tuple[int,
     return logdet, torch.tensor(sizes, dtype=alpha.dtype, device=alpha.device) - alpha * traces
 
 
-def _kfac(net: StackedMLP, data: EvidenceData, alpha: Tensor) -> tuple[Tensor, Tensor]:
-    """``log det`` and gamma of each layer's Kronecker-factored block."""
-    curv = compute_curvature(net, data.x, data.weight, task=data.task, curvature="kfac")
-    values = [block[0] for block in curv.eigenvalues]  # one block per layer, member 0
+def _kfac(blocks: list[tuple[Tensor, Tensor]], alpha: Tensor, n_params: int) -> tuple[Tensor, Tensor]:
+    """``log det`` and gamma of each weight's Kronecker-factored block."""
+    values = [kronecker_eigenvalues(a[None], g[None], n_params)[0] for a, g in blocks]
     logdet = sum(torch.log(v + a).sum() for v, a in zip(values, alpha, strict=True))
     gamma = torch.stack([(v / (v + a)).sum() for v, a in zip(values, alpha, strict=True)])
     return logdet, gamma

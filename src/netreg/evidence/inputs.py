@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from netreg.data import check_float_array, check_same_rows
+from netreg.evidence.modules import ModuleMember, member_outputs
 from netreg.evidence.network import StackedMLP
 from netreg.exceptions import bad_data, invalid
 from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
@@ -47,7 +48,7 @@ class EvidenceData:
         return float(self.weight.sum())
 
 
-def check_rows(net: StackedMLP, X: Any, sample_weight: Any = None) -> tuple[Tensor, Tensor]:
+def check_rows(net: StackedMLP | ModuleMember, X: Any, sample_weight: Any = None) -> tuple[Tensor, Tensor]:
     """``X`` and the sample weights as float64 tensors on the members' device, checked.
 
     Examples
@@ -61,8 +62,9 @@ def check_rows(net: StackedMLP, X: Any, sample_weight: Any = None) -> tuple[Tens
     ...
     netreg.exceptions.DataError: X has 3 columns; expected the 2 input features the network takes.
     """
-    x = check_float_array(_numpy(X), name="X")
-    if x.shape[1] != net.layer_sizes[0]:
+    mlp = isinstance(net, StackedMLP)
+    x = check_float_array(_numpy(X), name="X", allow_nd=not mlp)  # a module's rows may be images
+    if mlp and x.shape[1] != net.layer_sizes[0]:
         raise bad_data(f"X has {x.shape[1]} columns", f"the {net.layer_sizes[0]} input features the network takes")
     if sample_weight is None:
         weight = np.ones(len(x))
@@ -78,7 +80,9 @@ def check_rows(net: StackedMLP, X: Any, sample_weight: Any = None) -> tuple[Tens
     return torch.as_tensor(x, device=device), torch.as_tensor(weight, device=device)
 
 
-def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weight: Any = None) -> EvidenceData:
+def check_data(
+    net: StackedMLP | ModuleMember, X: Any, y: Any, *, task: str | Task, sample_weight: Any = None
+) -> EvidenceData:
     """Validate ``(X, y, sample_weight)`` for the members ``net`` trained on ``task``.
 
     Raises
@@ -103,7 +107,10 @@ def check_data(net: StackedMLP, X: Any, y: Any, *, task: str | Task, sample_weig
     netreg.exceptions.DataError: y is 3.0 at row 0; expected class indices 0, 1, ..., 2 for a multiclass network of 3 outputs.
     """
     task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
-    n_outputs = net.layer_sizes[-1]
+    if isinstance(net, StackedMLP):
+        n_outputs = net.layer_sizes[-1]
+    else:  # a module says how many outputs it has by computing them
+        n_outputs = member_outputs(net, check_rows(net, X[:1])[0]).shape[-1]
     if task.name == "binary" and n_outputs != 1:
         raise invalid(
             "task",

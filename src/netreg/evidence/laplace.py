@@ -59,7 +59,8 @@ from torch import Tensor
 from netreg._checks import check_alpha, check_float
 from netreg.evidence.curvature import EXACT_MAX_PARAMS, compute_curvature, effective_parameters, log_det
 from netreg.evidence.inputs import EvidenceData, check_data
-from netreg.evidence.network import StackedMLP, forward_records, stack_members
+from netreg.evidence.modules import ModuleMember, member_outputs
+from netreg.evidence.network import StackedMLP, stack_members
 from netreg.evidence.units import units_off_mask
 from netreg.exceptions import invalid
 from netreg.losses import Task
@@ -349,13 +350,14 @@ def laplace_log_evidence(
     return log_z, log_lik, s2
 
 
-def weighted_data_loss(net: StackedMLP, data: EvidenceData) -> Tensor:
+def weighted_data_loss(net: StackedMLP | ModuleMember, data: EvidenceData) -> Tensor:
     """The weighted data loss ``sum_i w_i loss_i`` per member, the rows in chunks."""
     total = torch.zeros(net.n_members, dtype=torch.float64, device=data.x.device)
-    step = max(1, _CHUNK_ELEMENTS // (net.n_members * max(net.layer_sizes)))
+    widest = max(net.layer_sizes) if isinstance(net, StackedMLP) else data.x[:1].numel()
+    step = max(1, _CHUNK_ELEMENTS // (net.n_members * widest))
     for start in range(0, len(data.x), step):
         rows = slice(start, start + step)
-        out = forward_records(net, data.x[rows])[2]
+        out = member_outputs(net, data.x[rows])
         target = data.y[rows].expand(net.n_members, *data.y[rows].shape)
         total += (data.task.loss(out, target) * data.weight[rows]).sum(-1)
     return total

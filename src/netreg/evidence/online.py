@@ -24,20 +24,23 @@ not made, so that L-BFGS converges once alpha has.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from netreg._checks import check_float, check_int
 from netreg.engine import Callback, MemberResult, Population
 from netreg.evidence.curvature import EXACT_MAX_PARAMS
 from netreg.evidence.fixed_point import FixedPoint, fixed_point
 from netreg.evidence.inputs import EvidenceData, check_data
-from netreg.evidence.network import stack_members
+from netreg.evidence.modules import module_member
+from netreg.evidence.network import StackedMLP, stack_members
 from netreg.exceptions import invalid
 from netreg.losses import Task
+from netreg.nets import MLP
 
 __all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha", "SETTLE"]
 
@@ -105,8 +108,12 @@ class EvidenceAlpha(Callback):
     y : array-like
         Their targets, encoded as the engine takes them.
     task : {"regression", "multiclass", "binary", "multilabel"}
-    activation : str
-        The MLP's activation.
+    activation : str, optional
+        The activation of netreg's MLP, whose state dicts the members' are.
+    module : torch.nn.Module, optional
+        Instead of ``activation``: the members' module (a template, its weights unused);
+        netreg's MLP, or a user's module whose penalized weights are Linear and Conv2d weights
+        (:mod:`netreg.evidence.modules`).
     schedule : AlphaSchedule
         When to re-estimate (:func:`alpha_schedule`).
     rows : array-like of int, optional
@@ -152,7 +159,8 @@ class EvidenceAlpha(Callback):
         y: Any,
         *,
         task: str | Task,
-        activation: str,
+        activation: str | None = None,
+        module: nn.Module | None = None,
         schedule: AlphaSchedule,
         rows: Any = None,
         sample_weight: Any = None,
@@ -168,7 +176,11 @@ class EvidenceAlpha(Callback):
         self.sample_weight = (
             sample_weight if sample_weight is None or self.rows is None else np.asarray(sample_weight)[self.rows]
         )
-        self.task, self.activation, self.schedule = task, activation, schedule
+        if isinstance(module, MLP):  # netreg's own MLP: its curvature in closed form
+            activation, module = module.activation, None
+        if (activation is None) == (module is None):
+            raise invalid("module", "a module, or else the activation of netreg's MLP", module)
+        self.task, self.activation, self.module, self.schedule = task, activation, module, schedule
         self.layerwise = bool(layerwise)
         self.damping = check_float(damping, "damping", low=0.0, high=1.0, low_open=True)
         self.tol = check_float(tol, "tol", low=0.0)
@@ -194,7 +206,7 @@ class EvidenceAlpha(Callback):
                 continue
             names = population.penalized
             current = population.alphas(member)
-            step = self.evaluate(population.state_dict(member), [current[name] for name in names])
+            step = self.evaluate(population.state_dict(member), {name: current[name] for name in names})
             if step is None:
                 continue
             new = [
@@ -225,17 +237,20 @@ class EvidenceAlpha(Callback):
         alphas = kept.get("alphas")
         if alphas is None:
             alphas = {name: result.alpha for name in kept.get("weight_norms", {})}
-        step = self.evaluate(result.state_dict, list(alphas.values()))
+        step = self.evaluate(result.state_dict, alphas)
         if step is not None:
             self.final[result.index] = step
 
-    def evaluate(self, state_dict: Mapping[str, Any], alphas: Sequence[float]) -> FixedPoint | None:
-        """:func:`~netreg.evidence.fixed_point.fixed_point` of weights at ``alphas`` (None where
-        an alpha is 0, for which the evidence is not defined)."""
-        if not all(a > 0 for a in alphas):
+    def evaluate(self, state_dict: Mapping[str, Any], alphas: Mapping[str, float]) -> FixedPoint | None:
+        """:func:`~netreg.evidence.fixed_point.fixed_point` of weights at ``alphas`` (``{penalized
+        parameter: alpha}``; None where an alpha is 0, for which the evidence is not defined)."""
+        if not all(a > 0 for a in alphas.values()):
             return None
-        net = stack_members(dict(state_dict), activation=self.activation)
-        if len(alphas) != len(net.weights):
+        if self.module is not None:
+            net = module_member(self.module, dict(state_dict), alphas)
+        else:
+            net = stack_members(dict(state_dict), activation=self.activation)
+        if isinstance(net, StackedMLP) and len(alphas) != len(net.weights):
             raise invalid(
                 "module",
                 "netreg's MLP with every layer's weight penalized, as the evidence reads it",
@@ -246,7 +261,7 @@ class EvidenceAlpha(Callback):
         return fixed_point(
             net,
             self._data,
-            alphas,
+            list(alphas.values()),
             layerwise=self.layerwise,
             curvature=self.curvature,
             exact_max_params=self.exact_max_params,

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from netreg.evidence.curvature import EXACT_MAX_PARAMS
 from netreg.evidence.laplace import EvidenceResult, population_evidence
+from netreg.evidence.modules import SUPPORTED, curvature_gap
 from netreg.exceptions import invalid
 from netreg.losses import Task
 from netreg.nets import MLP
+from netreg.selection import penalized_parameters
 
 __all__ = ["AlphaSelection", "select_alpha", "evidence_gap"]
 
@@ -129,13 +132,25 @@ def select_alpha(
     )
 
 
-def evidence_gap(module: Any, *, penalty: str, task: str, alpha_scale: str = "n_samples", solver: str = "adam") -> str:
+def evidence_gap(
+    module: Any,
+    *,
+    penalty: str,
+    task: str,
+    alpha_scale: str = "n_samples",
+    solver: str = "adam",
+    any_module: bool = False,
+) -> str:
     """Why the Laplace evidence does not describe members of this kind (``""`` when it does).
 
-    The evidence reads netreg's MLP (its layers and activation), the L2 penalty
-    ``alpha / (2 m)`` of the whole training set as a Gaussian prior, and a Gaussian or
-    Bernoulli likelihood. ``module=None`` stands for netreg's MLP (an estimator's default,
-    before its network is built); anything else but an MLP is a gap.
+    The evidence reads the L2 penalty ``alpha / (2 m)`` of the whole training set as a
+    Gaussian prior, a Gaussian or Bernoulli likelihood, and the network: the evidence grid
+    (:func:`select_alpha`) netreg's MLP (its layers and activation); with ``any_module``
+    (MacKay's fixed point, :mod:`netreg.evidence.fixed_point`) also a user's module whose
+    penalized weights are Linear and Conv2d weights (:mod:`netreg.evidence.modules`).
+    ``module=None`` stands for netreg's MLP (an estimator's default, before its network is
+    built); a module class or builder is not judged (its layers are known once it is built:
+    :func:`netreg.evidence.modules.curvature_gap`).
 
     Examples
     --------
@@ -144,9 +159,16 @@ def evidence_gap(module: Any, *, penalty: str, task: str, alpha_scale: str = "n_
     ''
     >>> evidence_gap(MLP(3, (4,), 1), penalty="l1", task="regression")
     "penalty='l1' (the evidence reads an L2 penalty as a Gaussian prior)"
+    >>> from torch import nn
+    >>> evidence_gap(nn.Conv1d(1, 2, 3), penalty="l2", task="regression", any_module=True)
+    "the penalized weight 'weight' of a Conv1d (the curvature reads Linear and Conv2d weights (groups=1, zero padding), with biases and norm layers unpenalized)"
     """
-    if module is not None and not isinstance(module, MLP):
+    if module is not None and not isinstance(module, MLP) and not any_module:
         return "a module other than netreg's MLP (the evidence reads its layers and activation)"
+    if any_module and isinstance(module, nn.Module):
+        gap = curvature_gap(module, [p.name for p in penalized_parameters(module)])
+        if gap:
+            return f"{gap} (the curvature reads {SUPPORTED})"
     if penalty != "l2":
         return f"penalty={penalty!r} (the evidence reads an L2 penalty as a Gaussian prior)"
     if task == "poisson":

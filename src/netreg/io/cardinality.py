@@ -22,13 +22,12 @@ fit (they are encoded as all zeros).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from netreg.exceptions import DataWarning, bad_data
+from netreg.exceptions import DataWarning, bad_data, warn
 from netreg.io._text import names_text, show
 from netreg.io.columns import CATEGORICAL, NUMERIC
 
@@ -93,11 +92,10 @@ def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -
                 fix,
             )
         if kind == CATEGORICAL and distinct > MAX_SHARE * len(values):
-            warnings.warn(
+            warn(
                 f"column {show(name)} has {distinct} distinct values in {len(values)} rows: one-hot encoded into "
                 f"{distinct} features, most of them seen in a row or two. If it is an id or free text: {fix}",
                 DataWarning,
-                stacklevel=3,
             )
         if kind == NUMERIC:
             _warn_row_numbers(values, name, fix)
@@ -120,6 +118,7 @@ def warn_row_numbers(typed: pd.DataFrame, kinds: list[str], names: list[Any]) ->
     --------
     >>> import warnings
     >>> typed = pd.DataFrame({"rownames": np.arange(1.0, 31.0), "size": np.arange(30.0) % 3})
+    >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
     ...     warn_row_numbers(typed, ["numeric", "numeric"], ["rownames", "size"])
@@ -149,6 +148,7 @@ def warn_unseen_categories(typed: pd.DataFrame, names: list[Any], categories: li
     --------
     >>> import warnings
     >>> typed = pd.DataFrame({"city": ["Oslo", "Tokyo", "Rome"], "tag": ["a", "a", "b"]})
+    >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
     ...     warn_unseen_categories(typed, ["city", "tag"], [["Lima", "Oslo"], ["a", "b"]])
@@ -165,11 +165,10 @@ def warn_unseen_categories(typed: pd.DataFrame, names: list[Any], categories: li
             found.append(f"column {show(name)} ({names_text(pd.unique(values[unseen]))})")
     if found:
         n = int(rows.sum())
-        warnings.warn(
+        warn(
             f"{n} {'row holds' if n == 1 else 'rows hold'} categories not seen at fit, encoded as all zeros: "
             f"{', '.join(found)}.",
             DataWarning,
-            stacklevel=4,
         )
 
 
@@ -179,11 +178,10 @@ def _fix(name: Any) -> str:
 
 def _warn_row_numbers(values: pd.Series, name: Any, fix: str) -> None:
     if _counts_rows(values.to_numpy(dtype=np.float64)):
-        warnings.warn(
+        warn(
             f"column {show(name)} {ROW_NUMBERS} {values.min():.0f} to {values.max():.0f}, each once, like a row "
             f"number or an id; it is used as a feature. If it is one: {fix}",
             DataWarning,
-            stacklevel=4,
         )
 
 

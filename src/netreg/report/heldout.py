@@ -3,11 +3,11 @@
 ``netreg train`` (with a grid) and ``netreg demo`` hold rows out before choosing alpha and
 score the chosen model on them; ``run.json`` records the scores under ``"test"``::
 
-    {"rows": 89, "alpha = 0.1 (chosen), trained on 353 rows": {"r2": 0.41, "mean_squared_error": 2900.5}}
+    {"rows": 89, "alpha = 0.1 (chosen), trained on 353 rows": {"r2": 0.41, "mean_squared_error": 2900.5, ...}}
 
 ``rows`` is how many rows were held out; every other key names a model and holds its
-scores by metric (``accuracy``, ``log_loss``, ``r2``, ``mean_squared_error``, or another
-name, shown as it is).
+scores by metric (``accuracy``, ``log_loss``, ``r2``, ``mean_squared_error``,
+``root_mean_squared_error``, or another name, shown as it is).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ METRIC_NAMES = {
     "log_loss": "log-loss",
     "r2": "R\N{SUPERSCRIPT TWO}",
     "mean_squared_error": "MSE",
+    "root_mean_squared_error": "RMSE (target's units)",
 }
 
 

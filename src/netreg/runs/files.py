@@ -10,13 +10,15 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from netreg._checks import check_seed
+from netreg.callbacks import tracker_callbacks
+from netreg.engine.callbacks import check_callbacks
 from netreg.estimators.params import CLASSIFIER_PARAMS
 from netreg.exceptions import invalid
 from netreg.io import fingerprints
 from netreg.io.run_folder import RESULTS_FILE, RunFolder
 from netreg.runs.table import TrainingTable
 
-__all__ = ["OWN_KEYWORDS", "make_estimator_params", "recipe", "write_run_files"]
+__all__ = ["OWN_KEYWORDS", "make_estimator_params", "recipe", "write_run_files", "with_trackers"]
 
 #: The estimator parameters a run takes as keywords of its own, not in ``estimator_params``.
 OWN_KEYWORDS = ("alpha", "hidden_layer_sizes", "solver", "max_iter", "random_state")
@@ -123,8 +125,28 @@ def recipe(data: TrainingTable, **settings: Any) -> str:
 
     Rerunning a command with the same data and settings may replace its own model; any
     other model in the folder is refused (:func:`netreg.io.models.check_model_folder`).
-    Estimator objects among the settings (a target transformer) count by their ``repr``.
+    Estimator objects among the settings (a target transformer) count by their ``repr``;
+    ``n_jobs`` (how many cores train, not what) does not count.
     """
-    plain = {key: repr(value) if hasattr(value, "get_params") else value for key, value in settings.items()}
+    plain = {
+        key: repr(value) if hasattr(value, "get_params") else value
+        for key, value in settings.items()
+        if key != "n_jobs"
+    }
     plain["preprocessing"] = data.preprocessor.to_config()
     return fingerprints.fingerprint(plain, data.X, data.y)
+
+
+def with_trackers(callback: Any, log: Sequence[tuple[str, str]]) -> list[Any]:
+    """A run's callbacks: ``callback`` (one, a list or None) and the trackers of ``log``.
+
+    ``log`` holds ``(tracker, target)`` pairs, ``("tensorboard", folder)`` or ``("mlflow",
+    tracking URI)`` (:func:`netreg.callbacks.tracker_callbacks`), made here, before the run
+    trains, so that a missing library is refused first.
+
+    Examples
+    --------
+    >>> with_trackers(None, [])
+    []
+    """
+    return [*check_callbacks(callback, "callback"), *tracker_callbacks(log)]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from netreg.exceptions import DataError, DataWarning, bad_data
+from netreg.exceptions import DataError, DataWarning, bad_data, warn
 from netreg.io._text import show
 from netreg.io.columns import missing_mask
 from netreg.io.models import MODEL_FILE, load_model
@@ -119,10 +118,9 @@ def _row_labels(preprocessor: TablePreprocessor, features: pd.DataFrame, data_pa
     name = preprocessor.id_column
     if name is None or name in features.columns:
         return preprocessor.row_ids(features)
-    warnings.warn(
+    warn(
         f"`{data_path}` has no id column {show(name)} (`id_column={name!r}` at training): the predictions are "
         f"labeled by the rows' positions in column {ROW_COLUMN!r} instead (counting from 0, header excluded).",
         DataWarning,
-        stacklevel=3,
     )
     return pd.Series(features.index, name=ROW_COLUMN)

@@ -11,28 +11,27 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.metrics import log_loss, mean_squared_error, root_mean_squared_error
 from sklearn.model_selection import train_test_split
 
 from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import DataError, DataWarning
+from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io.models import check_model_folder, save_model
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
-from netreg.runs.files import make_estimator_params, recipe, write_run_files
+from netreg.runs.files import make_estimator_params, recipe, with_trackers, write_run_files
 from netreg.runs.table import TrainingTable, fit_table
 from netreg.runs.tune import cv_estimator, sweep_settings
 
-__all__ = ["DEFAULT_ALPHA", "held_out_scores", "train_table"]
-
-#: scikit-learn's default strength, for ``train`` without ``alpha`` or ``alphas``.
-DEFAULT_ALPHA = 0.0001
+__all__ = ["held_out_scores", "train_table"]
 
 
 def held_out_scores(estimator: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """A fitted model's scores on rows it did not see: ``accuracy`` and ``log_loss`` for a
     classifier (``inf`` if a row's class was not among the training rows), ``r2`` and
-    ``mean_squared_error`` (in the target's units) for a regressor.
+    ``mean_squared_error`` and ``root_mean_squared_error`` (of the predictions in the target's
+    units: the RMSE in those units, the MSE in their square) for a regressor.
 
     Examples
     --------
@@ -47,9 +46,11 @@ def held_out_scores(estimator: Any, X: np.ndarray, y: np.ndarray) -> dict[str, f
         unseen = not np.isin(y, estimator.classes_).all()
         loss = math.inf if unseen else log_loss(y, estimator.predict_proba(X), labels=estimator.classes_)
         return {"accuracy": float(estimator.score(X, y)), "log_loss": float(loss)}
+    predictions = estimator.predict(X)
     return {
         "r2": float(estimator.score(X, y)),
-        "mean_squared_error": float(mean_squared_error(y, estimator.predict(X))),
+        "mean_squared_error": float(mean_squared_error(y, predictions)),
+        "root_mean_squared_error": float(root_mean_squared_error(y, predictions)),
     }
 
 
@@ -75,16 +76,20 @@ def train_table(
     standardize_target: bool = True,
     force: bool = False,
     callback: Any = None,
+    log: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Hold out ``test_size`` of the rows, train on the rest, score the held-out rows, save the model.
 
-    With ``alpha`` (default 0.0001) one model is trained; ``alpha="auto"`` learns alpha in that
-    one fit from the Laplace evidence (per layer: ``alpha`` is then ``{parameter name: alpha}``,
-    and ``log_evidence`` is returned too). With a grid ``alphas``, alpha is
-    chosen on the training rows by cross-validation as :func:`~netreg.runs.tune_table`
-    chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``, ``refit``),
+    With ``alpha`` one model is trained; ``alpha="auto"`` learns alpha in that one fit from the
+    Laplace evidence (per layer: ``alpha`` is then ``{parameter name: alpha}``, and
+    ``log_evidence`` is returned too). Otherwise alpha is chosen from the grid ``alphas``
+    (default: the data-scaled grid of :data:`~netreg.grid.DEFAULT_N_ALPHAS` alphas, as
+    :func:`~netreg.runs.tune_table`'s) on the training rows by cross-validation as
+    :func:`~netreg.runs.tune_table` chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``,
+    ``refit``),
     and the run leaves the same evidence: the store ``sweep.sqlite`` (a rerun resumes it),
     ``results.csv`` and ``run.json`` (with the held-out ``test`` scores), for the report.
+    ``log`` adds trackers to ``callback``, as :func:`~netreg.runs.tune_table` does.
     The network's parameters are those of :func:`~netreg.runs.tune_table`
     (``hidden``, ``solver``, ``max_iter``, ``seed``, ``estimator_params``,
     ``standardize_target``).
@@ -98,8 +103,11 @@ def train_table(
         (accuracy or R^2), ``n_train``, ``n_test``, ``model``; with a grid also ``sweep``,
         ``cv_results``, ``best_index``, ``scoring``, ``selection`` and ``paths``.
     """
+    if alpha is None and alphas is None:
+        alphas = DEFAULT_N_ALPHAS
     out = RunFolder(out_dir)
     out.check_writable()
+    callback = with_trackers(callback, log)
     params = make_estimator_params(
         data,
         hidden=hidden,
@@ -139,7 +147,7 @@ def train_table(
         chosen, fitted = float(model.alpha_), model.best_estimator_
     else:
         cls = NetRegClassifier if classifier else NetRegRegressor
-        given = DEFAULT_ALPHA if alpha is None else alpha if alpha == "auto" else float(alpha)
+        given = alpha if alpha == "auto" else float(alpha)
         fitted = cls(alpha=given, **params).fit(X_train, data.y[train], callback=callback)
         chosen = fitted.alpha_ if given == "auto" else given
         if given == "auto":

@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io.models import check_model_folder, save_model
 from netreg.io.run_folder import RunFolder
-from netreg.runs.files import make_estimator_params, recipe, write_run_files
+from netreg.runs.files import make_estimator_params, recipe, with_trackers, write_run_files
 from netreg.runs.table import TrainingTable
 from netreg.tuning.estimators import NetRegClassifierCV, NetRegRegressorCV
 
@@ -46,7 +47,7 @@ def tune_table(
     out_dir: str | os.PathLike,
     *,
     hidden: Sequence[int] = (100,),
-    alphas: int | Sequence[float] = 16,
+    alphas: int | Sequence[float] = DEFAULT_N_ALPHAS,
     cv: int = 5,
     selection: str = "min",
     scoring: str | None = None,
@@ -63,6 +64,7 @@ def tune_table(
     chunk_size: int | None = None,
     force: bool = False,
     callback: Any = None,
+    log: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Sweep alpha over ``cv`` folds, refit with the chosen alpha, write the run folder.
 
@@ -76,7 +78,8 @@ def tune_table(
     (``{"batch_size": 32, "dropout": 0.1, "penalty": "l1", "learning_rate_init": 0.01,
     "early_stopping": True, "device": "cpu"}``). A regression target is standardized for
     training (``transformer=StandardScaler()``; predictions come back in its units) unless
-    ``standardize_target=False``.
+    ``standardize_target=False``. ``log`` adds trackers, ``[("tensorboard", folder),
+    ("mlflow", tracking_uri)]`` (:mod:`netreg.callbacks`), to ``callback``.
 
     Returns
     -------
@@ -86,6 +89,7 @@ def tune_table(
     """
     out = RunFolder(out_dir)
     out.check_writable()
+    callback = with_trackers(callback, log)
     params = make_estimator_params(
         data,
         hidden=hidden,

@@ -19,7 +19,8 @@ class SweepCallback(Callback):
     The engine's hooks (``on_train_begin``, ``on_epoch_end``, ``on_member_end``,
     ``on_train_end``) receive the population of the chunk being trained; the sweep adds
     ``on_sweep_begin``, ``on_member_stored`` (each member's record with its
-    ``alpha_index`` and ``fold``, as soon as it is kept) and ``on_sweep_end``.
+    ``alpha_index`` and ``fold``, as soon as it is kept) and ``on_sweep_end``; a CV
+    estimator's ``fit`` ends with ``on_fit_end`` (the fitted estimator, after the refit).
 
     Examples
     --------
@@ -41,6 +42,10 @@ class SweepCallback(Callback):
 
     def on_sweep_end(self, result: SweepResult) -> None:
         """Called once with the result."""
+
+    def on_fit_end(self, estimator: Any) -> None:
+        """Called by a CV estimator's ``fit`` as it returns, with the estimator (its ``cv_results_``,
+        ``alpha_`` and, when ``refit``, ``best_estimator_`` set); not called by :func:`~netreg.tuning.run_sweep` alone."""
 
 
 def check_sweep_callbacks(callback: Any, name: str = "callback") -> list[SweepCallback]:

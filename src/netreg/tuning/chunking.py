@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import math
 
-import scipy.sparse as sp
 import torch
 
 from netreg import memory, nets
 from netreg._checks import check_int
 from netreg.engine import resolve_device
 from netreg.exceptions import bad_data, invalid
-from netreg.nets import MLP
 from netreg.tuning.plan import SweepPlan
 
 __all__ = [
@@ -153,37 +151,7 @@ def member_bytes(plan: SweepPlan) -> int:
     n_params = sum(p.numel() for p in plan.template.parameters())
     batch = plan.config.batch_size or max(len(r) for r in plan.train_rows)
     item = 8 if plan.config.dtype == "float64" else 4
-    return nets.member_bytes(n_params, batch, _values_per_row(plan), item)
-
-
-def _values_per_row(plan: SweepPlan) -> int:
-    """Values one row puts through the network: its inputs and the layers' outputs."""
-    if isinstance(plan.template, MLP):
-        return nets.values_per_row(plan.template)
-    # Any other module: count the outputs of its leaf modules on one row.
-    counts = [math.prod(plan.X.shape[1:])]
-    leaves = [m for m in plan.template.modules() if not any(True for _ in m.children())]
-    hooks = [m.register_forward_hook(lambda _, __, out: counts.append(_size(out))) for m in leaves]
-    parameter = next(plan.template.parameters(), None)
-    dtype = parameter.dtype if parameter is not None else torch.float32
-    training = plan.template.training
-    try:
-        with torch.no_grad():
-            first = plan.X[:1].toarray() if sp.issparse(plan.X) else plan.X[:1]
-            plan.template.eval()(torch.as_tensor(first, dtype=dtype))
-    finally:
-        plan.template.train(training)
-        for hook in hooks:
-            hook.remove()
-    return sum(counts)
-
-
-def _size(output: object) -> int:
-    if isinstance(output, torch.Tensor):
-        return output.numel()
-    if isinstance(output, tuple | list):
-        return sum(_size(item) for item in output)
-    return 0
+    return nets.member_bytes(n_params, batch, nets.values_per_row(plan.template, plan.X), item)
 
 
 def check_population_memory(plan: SweepPlan, n_members: int) -> None:

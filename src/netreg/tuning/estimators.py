@@ -119,8 +119,15 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         for name in ("best_estimator_", "classes_", "n_features_in_", "feature_names_in_"):
             if name in vars(self):
                 delattr(self, name)  # a model of an earlier fit is not this fit's
-        if not self.refit:
-            return self
+        if self.refit:
+            self._refit(base, X, y, sample_weight, plan, request, result)
+        for item in callbacks:
+            item.on_fit_end(self)
+        return self
+
+    def _refit(self, base, X, y, sample_weight, plan: SweepPlan, request, result: SweepResult) -> None:
+        """Refit the chosen alpha on all the rows (or, chosen by the evidence, keep its member)."""
+        by_evidence = self.selection == "evidence"
         base.set_params(alpha=self.alpha_)
         if by_evidence:
             # The chosen member was trained on all the rows: it is the model, no refit.
@@ -134,13 +141,15 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
                 members.append(member)
             self.best_estimator_ = FoldsAverage(members)
         else:
-            self.best_estimator_ = base.fit(X, y, sample_weight=sample_weight)
+            # GridSearchCV's verbose speaks of the search; its refit prints nothing. The refit's
+            # own ``verbose`` is restored after it, so best_estimator_ has the CV estimator's.
+            base.set_params(verbose=0).fit(X, y, sample_weight=sample_weight)
+            self.best_estimator_ = base.set_params(verbose=self.verbose)
         if hasattr(self.best_estimator_, "classes_"):
             self.classes_ = self.best_estimator_.classes_
         self.n_features_in_ = self.best_estimator_.n_features_in_
         if hasattr(self.best_estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.best_estimator_.feature_names_in_
-        return self
 
     def _set_result(self, result: SweepResult, n_splits: int) -> None:
         self.sweep_ = result

@@ -1,12 +1,19 @@
 """Successive halving inside the population: stop the worst alphas at rungs, all folds together.
 
 Every alpha starts on all folds. At each rung (an epoch count, growing by ``factor``) the
-alphas are ranked by their mean validation score over the folds at that epoch, and all
-but the best ``ceil(n / factor)`` are stopped: every member of a losing alpha, whatever its
-fold, leaves the population (status ``"stopped"``, the rung in its history). Survivors go
-on, untouched: a member that is not stopped ends exactly as in a full sweep, since members
-of a population never influence each other (:class:`netreg.engine.Population`). The alpha
-is then chosen among the survivors, by the sweep's rule, on their final scores.
+alphas are ranked by their mean validation loss over the folds at that epoch (the loss, not
+a thresholded score such as accuracy, which ties early alphas), and all but the best
+``ceil(n / factor)`` and those within the rung's noise of the best (:func:`rung_survivors`)
+are stopped: every member of a losing alpha, whatever its fold, leaves the population
+(status ``"stopped"``, the rung in its history). Survivors go on, untouched: a member that
+is not stopped ends exactly as in a full sweep, since members of a population never
+influence each other (:class:`netreg.engine.Population`). The alpha is then chosen among
+the survivors, by the sweep's rule and scoring, on their final scores.
+
+The decisions are a :class:`RungJudge`'s: in the population's own process as a
+:class:`HalvingCallback`, or in the driver of a sweep whose members train in several worker
+processes (:class:`netreg.tuning.backends.LocalBackend`), which each stop at a rung until
+the driver has heard every chunk's losses there and answered.
 
 The schedule follows scikit-learn's ``HalvingGridSearchCV`` with ``min_resources="exhaust"``
 and epochs as the resource: ``1 + floor(log_factor(n_alphas))`` iterations, the first at
@@ -22,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,9 +39,18 @@ from netreg.engine import MemberResult, Population
 from netreg.exceptions import invalid
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.records import MemberRecord
-from netreg.tuning.scoring import score
 
-__all__ = ["halving_rungs", "check_halving", "prior_scores", "with_halving_state", "HalvingCallback", "HALVING_REASON"]
+__all__ = [
+    "halving_rungs",
+    "rung_survivors",
+    "rung_score",
+    "check_halving",
+    "prior_scores",
+    "with_halving_state",
+    "RungJudge",
+    "HalvingCallback",
+    "HALVING_REASON",
+]
 
 #: How a member stopped by a rung says so (its message and history's ``stop_reason``).
 HALVING_REASON = "successive halving: alpha {alpha:g} ranked {rank} of {n} at rung {rung} (epoch {epoch})"
@@ -69,8 +85,109 @@ def halving_rungs(n_alphas: int, max_iter: int, factor: int = 3, min_epochs: int
     return rungs
 
 
+def rung_score(metrics: Mapping[str, Any]) -> float:
+    """What a rung ranks a member by: its validation loss, negated (greater is better).
+
+    Examples
+    --------
+    >>> rung_score({"val_loss": 0.25, "val_score": 0.9})
+    -0.25
+    """
+    return -float(metrics.get("val_loss", math.nan))
+
+
+def rung_survivors(scores: Mapping[int, Sequence[float]], factor: int) -> tuple[list[int], int]:
+    """The alphas of a rung ranked best first, and how many of them go on.
+
+    ``scores`` holds each alpha's scores at the rung, one per fold, greater is better. The
+    best ``ceil(n / factor)`` go on, and so does every alpha the folds cannot tell apart from
+    the best: a mean within one standard error of the best alpha's (its folds' standard
+    deviation, ddof 0 as ``select_alpha``'s ``"1se"``, over the square root of its folds).
+    Those rank next to the best, so the survivors are always the first ones of the ranking.
+    Ties go to the larger alpha index; an alpha with a fold not finite ranks last and never
+    goes on by noise.
+
+    Examples
+    --------
+    >>> scores = {0: [-1.0, -1.2], 1: [-0.50, -0.70], 2: [-0.62, -0.64], 3: [-0.9, -0.9]}
+    >>> rung_survivors(scores, 4)  # ceil(4 / 4) = 1, and alpha 2 (-0.63) is within 0.1 / sqrt(2) of -0.60
+    ([1, 2, 3, 0], 2)
+    >>> rung_survivors(scores, 2)
+    ([1, 2, 3, 0], 2)
+    """
+    means = {a: _mean(values) for a, values in scores.items()}
+    ranked = sorted(scores, key=lambda a: (-means[a], -a))
+    if not ranked:
+        return [], 0
+    best = ranked[0]
+    keep = math.ceil(len(ranked) / factor)
+    if np.isfinite(means[best]):
+        noise = float(np.std(scores[best])) / math.sqrt(len(scores[best]))
+        keep = max(keep, sum(means[a] >= means[best] - noise for a in ranked))
+    return ranked, keep
+
+
+class RungJudge:
+    """The rung decisions of a halving sweep: which alphas each rung stops.
+
+    Parameters
+    ----------
+    halving : dict
+        The plan's settings: ``factor``, ``rungs`` (:func:`halving_rungs`), ``alphas``, and
+        what an earlier run of the sweep left in its store: ``stopped`` (``{alpha_index:
+        epoch}``, the alphas stopped at a rung) and ``prior`` (``{epoch: {alpha_index:
+        [scores]}}``, the stored members' :func:`rung_score` at each rung), so that a resumed
+        sweep takes the decisions of an uninterrupted one.
+
+    Examples
+    --------
+    >>> judge = RungJudge({"factor": 2, "rungs": [1], "alphas": [0.1, 1.0, 10.0, 100.0]})
+    >>> losses = {(0, 0): 0.9, (1, 0): 0.5, (2, 0): 0.6, (3, 0): 0.8}
+    >>> sorted(judge.decide(1, {key: {"val_loss": v} for key, v in losses.items()}))
+    [0, 3]
+    """
+
+    def __init__(self, halving: Mapping[str, Any]) -> None:
+        self.rungs = list(halving["rungs"])
+        self.factor = int(halving["factor"])
+        self.alphas = list(halving["alphas"])
+        self.prior = {int(epoch): dict(scores) for epoch, scores in halving.get("prior", {}).items()}
+        self.stopped_at = {int(a): int(epoch) for a, epoch in dict(halving.get("stopped", {})).items()}
+        self.finished: dict[tuple[int, int], MemberResult] = {}
+
+    def member_ended(self, key: tuple[int, int], result: MemberResult) -> None:
+        """Note a member that ended: before a later rung, its final scores stand for it there."""
+        self.finished[key] = result
+
+    def decide(self, epoch: int, records: Mapping[tuple[int, int], Mapping[str, Any]]) -> dict[int, str]:
+        """The alphas stopped at the rung of ``epoch``, each with its reason (:data:`HALVING_REASON`).
+
+        ``records`` holds the metrics at ``epoch`` of every member that trained it, by
+        ``(alpha_index, fold)``. In the running: every alpha not stopped at an earlier rung,
+        those a resumed sweep finds stopped at this one included (they lose again: same
+        scores, same ranking).
+        """
+        rung = self.rungs.index(epoch)
+        scores = {a: list(values) for a, values in self.prior.get(epoch, {}).items()}
+        for (alpha_index, _), record in records.items():
+            scores.setdefault(alpha_index, []).append(rung_score(record))
+        for (alpha_index, _), result in self.finished.items():
+            if result.n_iter < epoch:  # ended before the rung: its final scores stand for it
+                scores.setdefault(alpha_index, []).append(rung_score(result.metrics))
+        alive = [a for a in range(len(self.alphas)) if self.stopped_at.get(a, epoch) >= epoch]
+        ranked, keep = rung_survivors({a: scores.get(a, []) for a in alive}, self.factor)
+        stops = {}
+        for rank, alpha_index in enumerate(ranked[keep:], start=keep + 1):
+            stops[alpha_index] = HALVING_REASON.format(
+                alpha=self.alphas[alpha_index], rank=rank, n=len(ranked), rung=rung, epoch=epoch
+            )
+            self.stopped_at.setdefault(alpha_index, epoch)
+        return stops
+
+
 class HalvingCallback(SweepCallback):
-    """Successive halving as an engine callback: rank the alphas at each rung, stop the worst.
+    """Successive halving as an engine callback: at each rung, stop the alphas a
+    :class:`RungJudge` (or ``decide``) stops.
 
     Its chunk's members, as ``(alpha_index, fold)`` in member order, come from
     :meth:`on_chunk_begin`; :func:`netreg.tuning.plan.train_chunk` adds it to every chunk
@@ -79,94 +196,67 @@ class HalvingCallback(SweepCallback):
     Parameters
     ----------
     halving : dict
-        The plan's settings: ``factor``, ``rungs`` (:func:`halving_rungs`), ``scoring``,
-        ``n_outputs``, ``alphas``, and what an earlier run of the sweep left in its store:
-        ``stopped`` (``{alpha_index: epoch}``, the alphas stopped at a rung) and ``prior``
-        (``{epoch: {alpha_index: [scores]}}``, the stored members' scores at each rung), so
-        that a resumed sweep takes the decisions of an uninterrupted one.
+        The plan's settings (see :class:`RungJudge`).
+    decide : callable, optional
+        ``decide(epoch, records)``, with the records of this chunk's members at a rung by
+        ``(alpha_index, fold)``, returns ``{alpha_index: reason}`` to stop. Default: a
+        :class:`RungJudge` of this chunk alone (which then holds every member of the sweep).
     """
 
-    def __init__(self, halving: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        halving: Mapping[str, Any],
+        decide: Callable[[int, dict[tuple[int, int], Mapping[str, Any]]], Mapping[int, str]] | None = None,
+    ) -> None:
         self.rungs = list(halving["rungs"])
-        self.factor = int(halving["factor"])
-        self.scoring = halving["scoring"]
-        self.n_outputs = int(halving["n_outputs"])
-        self.alphas = list(halving["alphas"])
-        self.prior = {int(epoch): dict(scores) for epoch, scores in halving.get("prior", {}).items()}
-        self.stopped_at = {int(a): int(epoch) for a, epoch in dict(halving.get("stopped", {})).items()}
+        self.judge = RungJudge(halving) if decide is None else None
+        self.decide = self.judge.decide if decide is None else decide
         self.keys: list[tuple[int, int]] = []
-        self.finished: dict[tuple[int, int], MemberResult] = {}
 
     def on_chunk_begin(self, keys: Sequence[tuple[int, int]]) -> None:
         self.keys = list(keys)
 
     def on_member_end(self, result: MemberResult) -> None:
-        self.finished[self.keys[result.index]] = result
+        if self.judge is not None:
+            self.judge.member_ended(self.keys[result.index], result)
 
     def on_epoch_end(self, epoch: int, records: Mapping[int, Mapping[str, Any]], *, population: Population) -> None:
         if epoch not in self.rungs:
             return
-        rung = self.rungs.index(epoch)
-        # In the running: every alpha not stopped at an earlier rung, those a resumed sweep
-        # finds stopped at this one included (they lose again: same scores, same ranking).
-        alive = {a for a in range(len(self.alphas)) if self.stopped_at.get(a, epoch) >= epoch}
-        scores = self._scores_at(epoch, records)
-        ranked = sorted(alive, key=lambda a: (-_mean(scores.get(a, [])), -a))  # ties: larger alpha first
-        keep = math.ceil(len(ranked) / self.factor)
-        for rank, alpha_index in enumerate(ranked[keep:], start=keep + 1):
+        stops = self.decide(epoch, {self.keys[member]: record for member, record in records.items()})
+        for alpha_index, reason in stops.items():
             members = [k for k in population.running if self.keys[k][0] == alpha_index]
             if members:
-                reason = HALVING_REASON.format(
-                    alpha=self.alphas[alpha_index], rank=rank, n=len(ranked), rung=rung, epoch=epoch
-                )
                 population.stop(members, reason=reason)
-            self.stopped_at.setdefault(alpha_index, epoch)
-
-    def _scores_at(self, epoch: int, records: Mapping[int, Mapping[str, Any]]) -> dict[int, list[float]]:
-        """Each alive alpha's validation scores at ``epoch``, one per fold."""
-        scores = {a: list(values) for a, values in self.prior.get(epoch, {}).items()}
-        for member, record in records.items():
-            scores.setdefault(self.keys[member][0], []).append(score(self.scoring, record, "val", self.n_outputs))
-        for (alpha_index, _), result in self.finished.items():
-            if result.n_iter < epoch:  # ended before the rung: its final scores stand for it
-                scores.setdefault(alpha_index, []).append(score(self.scoring, result.metrics, "val", self.n_outputs))
-        return scores
 
 
-def prior_scores(
-    records: Sequence[MemberRecord], rungs: Sequence[int], scoring: str, n_outputs: int
-) -> dict[int, dict[int, list[float]]]:
-    """``{epoch: {alpha_index: [scores]}}``: what stored members scored at each rung.
+def prior_scores(records: Sequence[MemberRecord], rungs: Sequence[int]) -> dict[int, dict[int, list[float]]]:
+    """``{epoch: {alpha_index: [scores]}}``: stored members' :func:`rung_score` at each rung.
 
     A member that ended before a rung counts with its final scores, as in a live run.
 
     Examples
     --------
-    >>> record = MemberRecord(0, 0, 0.1, 0, "converged", 2, 2, {"val_score": 0.9},
-    ...                       [{"val_score": 0.5}, {"val_score": 0.8}], "", 0.0)
-    >>> prior_scores([record], [1, 3], "accuracy", 1)
-    {1: {0: [0.5]}, 3: {0: [0.9]}}
+    >>> record = MemberRecord(0, 0, 0.1, 0, "converged", 2, 2, {"val_loss": 0.25},
+    ...                       [{"val_loss": 0.5}, {"val_loss": 0.3}], "", 0.0)
+    >>> prior_scores([record], [1, 3])
+    {1: {0: [-0.5]}, 3: {0: [-0.25]}}
     """
     prior: dict[int, dict[int, list[float]]] = {}
     for epoch in rungs:
         for member in records:
             values = member.history[epoch - 1] if len(member.history) >= epoch else member.metrics
-            prior.setdefault(epoch, {}).setdefault(member.alpha_index, []).append(
-                score(scoring, values, "val", n_outputs)
-            )
+            prior.setdefault(epoch, {}).setdefault(member.alpha_index, []).append(rung_score(values))
     return prior
 
 
-def with_halving_state(plan: Any, stored: Sequence[MemberRecord], scoring: str) -> Any:
-    """``plan`` with what its :class:`HalvingCallback` needs at run time: the scoring, and what
-    the members already in the store scored and which alphas they show stopped."""
+def with_halving_state(plan: Any, stored: Sequence[MemberRecord]) -> Any:
+    """``plan`` with what its :class:`RungJudge` needs at run time: the alphas, what the
+    members already in the store scored at the rungs and which alphas they show stopped."""
     halving = dict(plan.halving)
-    rungs = halving["rungs"]
     halving.update(
-        scoring=scoring,
-        n_outputs=int(plan.spec.get("n_outputs", 1)),
         alphas=[float(a) for a in plan.alphas],
-        prior=prior_scores(stored, rungs, scoring, int(plan.spec.get("n_outputs", 1))),
+        prior=prior_scores(stored, halving["rungs"]),
         stopped={m.alpha_index: m.n_iter for m in stored if m.status == "stopped"},
     )
     return dataclasses.replace(plan, halving=halving)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -334,17 +334,21 @@ def train_chunk(
     *,
     callbacks: Sequence[Callback] = (),
     on_member: OnMember | None = None,
+    decide: Callable[[int, dict[tuple[int, int], Mapping[str, Any]]], Mapping[int, str]] | None = None,
 ) -> None:
     """Train the members ``keys`` (``(alpha_index, fold)`` pairs) as one population.
 
     ``on_member(key, result, fit_time_s)`` receives each member's engine result as soon
     as the member stops (a diverged member with status ``"diverged"``); ``callbacks``
-    receive every event of the engine.
+    receive every event of the engine. A plan with ``halving`` settings stops alphas at its
+    rungs (:class:`~netreg.tuning.halving.HalvingCallback`): as ``decide`` says when given
+    (the rung decisions of a sweep whose chunks train side by side), else as this chunk's
+    members alone rank.
     """
     keys = list(keys)
     started = time.perf_counter()
     if plan.halving is not None:
-        callbacks = [*callbacks, HalvingCallback(plan.halving)]
+        callbacks = [*callbacks, HalvingCallback(plan.halving, decide)]
     for callback in callbacks:
         if callable(getattr(callback, "on_chunk_begin", None)):
             callback.on_chunk_begin(keys)

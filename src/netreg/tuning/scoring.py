@@ -7,6 +7,7 @@ score (accuracy, or R^2) of its training and validation rows; a scoring turns th
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,7 +17,7 @@ from sklearn.metrics import get_scorer_names
 from netreg.exceptions import invalid
 from netreg.losses import get_task
 
-__all__ = ["SCORINGS", "check_scoring", "is_native", "scoring_name", "score"]
+__all__ = ["SCORINGS", "check_scoring", "check_scoring_name", "is_native", "scoring_name", "score"]
 
 #: Scoring name -> (the kind of task it applies to, how to read it from a member's metrics
 #: for ``part`` "train" or "val", with q the number of outputs).
@@ -30,12 +31,37 @@ SCORINGS: dict[str, tuple[str, Callable[[Mapping[str, float], str, int], float]]
 }
 
 
+def check_scoring_name(scoring: str) -> str:
+    """Return ``scoring`` if it names a scorer (:data:`SCORINGS` or
+    :func:`sklearn.metrics.get_scorer_names`), else raise suggesting the closest names.
+
+    Examples
+    --------
+    >>> check_scoring_name("roc_auc")
+    'roc_auc'
+    >>> check_scoring_name("f1macro")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `scoring` must be a scikit-learn scorer name. Got scoring='f1macro'. Did you mean 'f1_macro' or 'f1_micro'?
+    """
+    names = sorted(set(SCORINGS) | set(get_scorer_names()))
+    if scoring in names:
+        return scoring
+    close = [repr(name) for name in difflib.get_close_matches(str(scoring), names, n=3)]
+    if close:
+        fix = f"Did you mean {', '.join(close[:-1])} or {close[-1]}?" if len(close) > 1 else f"Did you mean {close[0]}?"
+    else:
+        fix = "The names are listed by sklearn.metrics.get_scorer_names()."
+    raise invalid("scoring", "a scikit-learn scorer name", scoring, fix)
+
+
 def check_scoring(scoring: Any, task: str) -> Any:
     """Return ``scoring`` if it applies to ``task``, else raise naming what would.
 
     ``scoring`` is a native scoring (:data:`SCORINGS`, read from the engine's metrics), any
     other name of :func:`sklearn.metrics.get_scorer_names`, or a callable
-    ``scorer(estimator, X, y)`` (greater is better), as ``GridSearchCV`` takes it.
+    ``scorer(estimator, X, y)`` (greater is better), as ``GridSearchCV`` takes it. An unknown
+    name is refused by :func:`check_scoring_name`.
 
     Examples
     --------
@@ -47,6 +73,8 @@ def check_scoring(scoring: Any, task: str) -> Any:
     netreg.exceptions.InvalidParameterError: `scoring` must be 'neg_log_loss', 'accuracy', another scikit-learn scorer name or a callable scorer(estimator, X, y) for a classifier. Got scoring='r2'.
     """
     kind = "regressor" if get_task(task).regression else "classifier"
+    if isinstance(scoring, str):
+        check_scoring_name(scoring)
     if scoring == "neg_mean_squared_error" and task == "poisson":
         # The native value is read from the training loss, the Poisson deviance here.
         raise invalid(

@@ -8,6 +8,7 @@ and returns a :class:`~netreg.tuning.results.SweepResult`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -133,11 +134,16 @@ def run_sweep(
         done = opened.finished_keys() if opened is not None else set()
         todo = [key for key in plan.keys if key not in done]
         if plan.halving is not None:
-            # Every rung ranks all the alphas: the members train as one population.
-            size = max(1, len(todo))
+            # Every rung ranks all the alphas: one population, or one chunk per worker of a
+            # backend whose driver takes the rung decisions between them (dealt out in turn,
+            # so that each worker keeps a share of the survivors).
+            n_chunks = min(n_workers, len(todo)) if getattr(runner, "shares_rungs", False) else 1
+            size = max(1, math.ceil(len(todo) / n_chunks))
             check_population_memory(plan, size)
-            plan = with_halving_state(plan, opened.members() if opened is not None else [], scoring)
-        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+            plan = with_halving_state(plan, opened.members() if opened is not None else [])
+            chunks = [todo[i::n_chunks] for i in range(n_chunks)] if todo else []
+        else:
+            chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
         info = {
             "n_members": len(plan.keys),
             "n_done": len(done),

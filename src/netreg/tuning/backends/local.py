@@ -11,6 +11,14 @@ The workers are forked from this process, so they start at once and read the pla
 without copying it; each finished member comes back here as soon as it stops and
 ``keep`` stores it on this process, exactly once, as the one-process path does. The
 epochs of the chunk started last come back too, for a progress bar.
+
+Successive halving trains on the same workers, one chunk each: at a rung each worker sends
+its members' validation losses and waits; this process, once every chunk still training has
+sent them, takes the rung's decision (:class:`netreg.tuning.halving.RungJudge`) over all the
+alphas and answers each worker with the alphas to stop. A halving sweep thus runs on the
+threads a grid runs on, and never on one process's threads that collapse when the machine
+is busy (a halving sweep in one process of two threads measured 10x slower than the grid
+beside other work).
 """
 
 from __future__ import annotations
@@ -33,11 +41,13 @@ import torch
 
 from netreg.engine import Callback, MemberResult, resolve_device
 from netreg.engine.callbacks import CallbackList
+from netreg.engine.step import import_lazy_modules
 from netreg.engine.threads import default_cores, resolve_n_jobs
 from netreg.exceptions import ChunkFailedError
 from netreg.tuning.backends.base import Keep
 from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.diagnostics import assemble_record, member_diagnostics, member_record, member_scores
+from netreg.tuning.halving import RungJudge
 from netreg.tuning.plan import SweepPlan, train_chunk
 
 __all__ = ["LocalBackend"]
@@ -71,6 +81,9 @@ class LocalBackend:
     >>> LocalBackend(n_jobs=2)
     LocalBackend(n_jobs=2)
     """
+
+    #: Its driver takes the rung decisions of a halving sweep split into chunks, one per worker.
+    shares_rungs = True
 
     def __init__(self, n_jobs: int | None = None) -> None:
         self.n_jobs = n_jobs
@@ -128,6 +141,10 @@ class LocalBackend:
         """
         chunks = [[(int(a), int(f)) for a, f in chunk] for chunk in chunks]
         workers = self.workers(plan, len(chunks))
+        if plan.halving is not None and len(chunks) > workers:
+            # A worker waits at each rung for every chunk: no chunk may queue behind another.
+            keys = [key for chunk in chunks for key in chunk]
+            chunks = [keys[i::workers] for i in range(workers)]
         if workers > 1:
             _run_in_workers(plan, chunks, keep, callbacks, workers)
             return
@@ -161,9 +178,14 @@ def _run_in_workers(
     # even if it dies next, and its death reads as the end of its pipe.
     pipes = [context.Pipe(duplex=False) for _ in range(workers)]
     writers = [writer for _, writer in pipes]
+    # And one pipe back to each, for the rung decisions of a halving sweep.
+    answers = [context.Pipe(duplex=False) for _ in range(workers)]
     driver = os.getpid()
+    import_lazy_modules()  # here, once: the forked workers start with them
     processes = [
-        context.Process(target=_work, args=(plan, tasks, writers, k, driver, bool(callbacks)), daemon=True)
+        context.Process(
+            target=_work, args=(plan, tasks, writers, answers[k][0], k, driver, bool(callbacks)), daemon=True
+        )
         for k in range(workers)
     ]
     with warnings.catch_warnings():
@@ -177,12 +199,30 @@ def _run_in_workers(
             process.start()
     for writer in writers:
         writer.close()
+    for reader, _ in answers:
+        reader.close()
     # Tasks go in after the forks: a queue's lock must not be held by another thread then.
     for index, chunk in enumerate(chunks):
         tasks.put((index, chunk))
     for _ in processes:
         tasks.put(None)
     readers = {reader: process for (reader, _), process in zip(pipes, processes, strict=True)}
+    answer_to = {process: writer for process, (_, writer) in zip(processes, answers, strict=True)}
+    judge = RungJudge(plan.halving) if plan.halving is not None else None
+    waiting: dict[int, dict[Any, dict[tuple[int, int], Mapping[str, Any]]]] = {}  # epoch -> worker -> its losses
+
+    def answer_rungs() -> None:
+        # A rung is decided once every chunk not finished has reached it (a chunk not started
+        # yet will); the earliest rung first, as the workers reach them in order.
+        for epoch in sorted(waiting):
+            heard = waiting[epoch]
+            if len(heard) < len(left) or not left <= {training[process] for process in heard}:
+                return
+            stops = judge.decide(epoch, {key: record for records in heard.values() for key, record in records.items()})
+            for process in heard:
+                answer_to[process].send_bytes(pickle.dumps(stops))
+            del waiting[epoch]
+
     training: dict[Any, int] = {}  # worker -> the chunk it trains
     left, n_kept = set(range(len(chunks))), 0
     events = CallbackList(list(callbacks), population=None)
@@ -214,9 +254,17 @@ def _run_in_workers(
                     key, result, seconds, diagnostics, scores = payload
                     keep(assemble_record(key, result, seconds, diagnostics, scores), result.state_dict)
                     n_kept += 1
+                    if judge is not None:
+                        judge.member_ended(key, result)
                     events.notify("on_member_end", result)
+                elif kind == "rung":
+                    epoch, records = payload
+                    waiting.setdefault(epoch, {})[process] = records
+                    answer_rungs()
                 elif kind == "done":
                     left.discard(index)
+                    if waiting:
+                        answer_rungs()
                 else:  # "error": what training the chunk raised, raised here
                     error, text = payload
                     if not isinstance(error, BaseException):
@@ -235,6 +283,8 @@ def _run_in_workers(
             process.join()
         for reader, _ in pipes:
             reader.close()
+        for _, writer in answers:
+            writer.close()
 
 
 def _raise_died(exitcode: int | None, index: int, chunks: list[list[tuple[int, int]]], n_kept: int) -> None:
@@ -266,9 +316,12 @@ class _Progress(Callback):
         self.send("event", self.index, ("on_epoch_end", (epoch, dict(records))))
 
 
-def _work(plan: SweepPlan, tasks: Any, writers: list[Any], position: int, driver: int, progress: bool) -> None:
+def _work(
+    plan: SweepPlan, tasks: Any, writers: list[Any], answers: Any, position: int, driver: int, progress: bool
+) -> None:
     """A worker: train the chunks it takes from ``tasks`` on one thread; send back each member
-    (and, with ``progress``, the epochs)."""
+    (and, with ``progress``, the epochs); at a rung of halving, send the members' validation
+    losses and stop the alphas the driver's answer (on ``answers``) names."""
     torch.set_num_threads(1)  # first: more threads would hang in OpenMP after the fork
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the workers on an interrupt
     # A driver killed outright cannot stop its workers: have the system end them with it.
@@ -297,8 +350,18 @@ def _work(plan: SweepPlan, tasks: Any, writers: list[Any], position: int, driver
             extras = member_diagnostics(plan, key, result), member_scores(plan, key, result)
             send("member", index, (key, light, seconds, *extras))
 
+        def decide(epoch: int, records: dict[tuple[int, int], Mapping[str, Any]], index: int = index) -> Any:
+            send("rung", index, (epoch, {key: {"val_loss": record["val_loss"]} for key, record in records.items()}))
+            return pickle.loads(answers.recv_bytes())
+
         try:
-            train_chunk(plan, chunk, on_member=on_member, callbacks=[_Progress(send, index)] if progress else ())
+            train_chunk(
+                plan,
+                chunk,
+                on_member=on_member,
+                callbacks=[_Progress(send, index)] if progress else (),
+                decide=decide if plan.halving is not None else None,
+            )
         except Exception as error:
             text = traceback.format_exc()
             try:

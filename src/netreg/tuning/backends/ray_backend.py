@@ -138,7 +138,8 @@ class RayBackend:
             If the cluster cannot be reached or joined (before any chunk is submitted).
         ChunkFailedError
             If a chunk's task raised, or failed again after ``max_retries`` retries. The
-            other tasks still running are cancelled.
+            other tasks are cancelled, a running one by ending its worker process, so that no
+            worker is reused half way through something (an import).
         """
         self._check_params()
         ray = _import_ray()
@@ -200,9 +201,12 @@ class RayBackend:
                         callback.on_member_end(result)
         finally:
             # A failure or an interrupt stops the sweep: leave no task training for nothing.
+            # Forced: Ray ends a running task's worker process instead of raising
+            # KeyboardInterrupt in it, which could land in an import and leave the worker,
+            # reused by the next sweep of this driver, with modules half set up.
             for ref in pending:
                 with contextlib.suppress(Exception):  # must not hide the error that stopped the sweep
-                    ray.cancel(ref)
+                    ray.cancel(ref, force=True)
 
     def _failure_message(
         self, ray: Any, error: Exception, index: int, chunks: list[list[tuple[int, int]]], n_kept: int

@@ -1,0 +1,303 @@
+r"""The GGN curvature of any module's penalized Linear and Conv2d weights, exact or Kronecker-factored.
+
+The same curvature as :mod:`netreg.evidence.ggn` computes for netreg's MLP, read from a user's
+``torch.nn.Module`` (``module=``) instead: autograd and hooks on the module, evaluated in eval
+mode (dropout off, norm layers at their running statistics), in float64. The penalized weights
+(:mod:`netreg.selection`) must be ``Linear`` or ``Conv2d`` weights (groups=1, zero padding);
+biases and norm layers are not penalized and are held at their trained values, as for the MLP.
+
+``curvature="exact"`` (:func:`module_ggn`) forms :math:`H = \sum_i w_i J_i^\top S_i^\top S_i J_i`
+from the Jacobians of the outputs with respect to the penalized weights
+(``torch.func.jacrev`` through ``functional_call``) and the loss Hessian's factor
+:func:`~netreg.evidence.ggn.loss_hessian_factor`.
+
+``curvature="kfac"`` (:func:`module_kfac_factors`) keeps each weight's diagonal block, Kronecker
+factored. A weight applied at T positions (a ``Conv2d``'s output pixels; T = 1 for a ``Linear``
+on rows) has, with the layer's input patches :math:`a_{it}` (``torch.nn.functional.unfold``)
+and the backpropagated rows of the loss Hessian's factor at its outputs :math:`g_{ict}`, the
+block :math:`\sum_i w_i \sum_c (\sum_t g_{ict} \otimes a_{it})(\sum_t g_{ict} \otimes a_{it})^\top`;
+KFC (Grosse & Martens 2016) approximates it by
+
+.. math:: G \otimes A, \quad G = \sum_i w_i \sum_c \sum_t g_{ict} g_{ict}^\top, \quad
+    A = \frac{1}{m T} \sum_i w_i \sum_t a_{it} a_{it}^\top
+
+(KFC's :math:`\Omega \otimes \Gamma` with its :math:`1/T` on the input side, as the MLP path
+normalizes A by m; the product, and so every eigenvalue, is KFC's). For T = 1 these are the
+MLP's factors; for one row and one position the factoring is exact.
+
+References
+----------
+Grosse, R. & Martens, J. (2016). A Kronecker-factored approximate Fisher matrix for convolution
+layers. ICML.
+Martens, J. & Grosse, R. (2015). Optimizing neural networks with Kronecker-factored approximate
+curvature. ICML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, jacrev, vmap
+from torch.nn import functional as F
+
+from netreg.engine import member_module
+from netreg.evidence.ggn import loss_hessian_factor
+from netreg.evidence.network import StackedMLP, forward_records
+from netreg.exceptions import invalid
+from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
+
+__all__ = [
+    "SUPPORTED",
+    "ModuleMember",
+    "module_member",
+    "curvature_gap",
+    "member_outputs",
+    "module_ggn",
+    "module_kfac_factors",
+]
+
+#: What the curvature of a module reads, as messages say it.
+SUPPORTED = "Linear and Conv2d weights (groups=1, zero padding), with biases and norm layers unpenalized"
+_CHUNK_ELEMENTS = 2**22
+
+
+@dataclass(frozen=True)
+class ModuleMember:
+    """One trained member of a user's module, a float64 copy in eval mode, and its penalized weights.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+    names : tuple of str
+        The penalized parameters, in the order of the curvature's blocks.
+    """
+
+    module: nn.Module
+    names: tuple[str, ...]
+
+    @property
+    def n_members(self) -> int:
+        return 1
+
+    @property
+    def weights(self) -> tuple[Tensor, ...]:
+        parameters = dict(self.module.named_parameters(remove_duplicate=False))
+        return tuple(parameters[name].detach() for name in self.names)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(w.numel() for w in self.weights)
+
+    @property
+    def n_params(self) -> int:
+        return sum(self.sizes)
+
+    @property
+    def device(self) -> torch.device:
+        return self.weights[0].device
+
+
+def module_member(template: nn.Module, state_dict: Mapping[str, Tensor], names: Iterable[str]) -> ModuleMember:
+    """``template`` holding the weights ``state_dict``, in float64 and eval mode, on their device.
+
+    Raises
+    ------
+    InvalidParameterError
+        Where a penalized weight is not a Linear or Conv2d weight (:func:`curvature_gap`).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2, 3))
+    >>> member = module_member(net, net.state_dict(), ["0.weight", "2.weight"])
+    >>> member.sizes, member.module.training
+    ((18, 6), False)
+    """
+    names = tuple(names)
+    gap = curvature_gap(template, names)
+    if gap:
+        raise invalid("module", f"a module whose penalized weights are {SUPPORTED}", got=gap)
+    device = next(iter(state_dict.values())).device if state_dict else torch.device("cpu")
+    module = member_module(template, state_dict).to(device=device, dtype=torch.float64)
+    return ModuleMember(module, names)
+
+
+def curvature_gap(module: nn.Module, names: Iterable[str]) -> str:
+    """Which penalized parameter the curvature cannot read (``""`` when it reads them all).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> curvature_gap(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2, 3)), ["0.weight", "2.weight"])
+    ''
+    >>> curvature_gap(nn.Sequential(nn.Conv1d(1, 2, 3)), ["0.weight"])
+    "the penalized weight '0.weight' of a Conv1d"
+    """
+    owners = dict(module.named_modules(remove_duplicate=False))
+    for name in names:
+        path, _, leaf = name.rpartition(".")
+        owner = owners.get(path)
+        kind = type(owner).__name__ if owner is not None else "module"
+        if leaf != "weight" or not isinstance(owner, (nn.Linear, nn.Conv2d)):
+            return f"the penalized {'weight' if leaf == 'weight' else 'parameter'} {name!r} of a {kind}"
+        if isinstance(owner, nn.Conv2d) and (owner.groups != 1 or owner.padding_mode != "zeros"):
+            return (
+                f"the penalized weight {name!r} of a Conv2d with groups={owner.groups} and "
+                f"padding_mode={owner.padding_mode!r}"
+            )
+    return ""
+
+
+def member_outputs(net: StackedMLP | ModuleMember, x: Tensor) -> Tensor:
+    """Every member's raw outputs on the rows ``x``: ``(K, n, q)``."""
+    if isinstance(net, StackedMLP):
+        return forward_records(net, x)[2]
+    with torch.no_grad():
+        out = net.module(x)
+    return out.reshape(1, len(x), -1)
+
+
+def module_ggn(member: ModuleMember, x: Tensor, weight: Tensor, *, task: str | Task) -> Tensor:
+    """The exact GGN ``(P, P)`` of the penalized weights, each ``weight.flatten()``, in the order of ``names``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(2, 1)).double()
+    >>> x = torch.randn(10, 2, dtype=torch.float64)
+    >>> H = module_ggn(module_member(net, net.state_dict(), ["0.weight"]), x, torch.ones(10, dtype=torch.float64), task="regression")
+    >>> bool(torch.allclose(H, x.T @ x))
+    True
+    """
+    task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
+    module = member.module
+    fixed = {**dict(module.named_parameters()), **dict(module.named_buffers())}
+    fixed = {name: value.detach() for name, value in fixed.items()}
+    penalized = {name: fixed[name] for name in member.names}
+
+    def outputs(params: dict[str, Tensor], rows: Tensor) -> Tensor:
+        out = functional_call(module, {**fixed, **params}, (rows,))
+        return out.reshape(len(rows), -1)
+
+    # One row's Jacobian at a time (vmap): the batch's would backpropagate every output
+    # through every row.
+    per_row = vmap(jacrev(lambda params, row: outputs(params, row[None])[0]), in_dims=(None, 0))
+    P = member.n_params
+    ggn = torch.zeros(P, P, dtype=x.dtype, device=x.device)
+    n_outputs = member_outputs(member, x[:1]).shape[-1]
+    step = max(1, _CHUNK_ELEMENTS // (n_outputs * (P + x[:1].numel())))
+    for start in range(0, len(x), step):
+        rows = x[start : start + step]
+        jacobians = per_row(penalized, rows)  # per name: (n, q, *shape)
+        J = torch.cat([jacobians[name].flatten(2) for name in member.names], dim=-1)
+        S = loss_hessian_factor(task, outputs(penalized, rows))
+        columns = (S @ J) * weight[start : start + step].sqrt()[:, None, None]
+        columns = columns.reshape(-1, P)
+        ggn.addmm_(columns.T, columns)
+    return ggn
+
+
+def module_kfac_factors(
+    member: ModuleMember, x: Tensor, weight: Tensor, *, task: str | Task
+) -> list[tuple[Tensor, Tensor]]:
+    """Each penalized weight's Kronecker factors ``(A (1, in, in), G (1, out, out))`` (module docstring).
+
+    ``in`` is a Linear's input features or a Conv2d's ``in_channels * kh * kw`` (``unfold``'s
+    order, that of ``weight.flatten(1)``), so that ``torch.kron(G, A)`` approximates the
+    weight's block of :func:`module_ggn`.
+
+    Raises
+    ------
+    InvalidParameterError
+        Where a penalized layer is not called exactly once by ``forward`` (a tied or unused
+        layer, or one whose weight ``forward`` reads without calling it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> cnn = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.Linear(32, 3))
+    >>> member = module_member(cnn, cnn.state_dict(), ["0.weight", "2.weight"])
+    >>> images, ones = torch.randn(5, 1, 4, 4, dtype=torch.float64), torch.ones(5, dtype=torch.float64)
+    >>> [(tuple(A.shape), tuple(G.shape)) for A, G in module_kfac_factors(member, images, ones, task="multiclass")]
+    [((1, 9, 9), (1, 2, 2)), ((1, 32, 32), (1, 3, 3))]
+    """
+    task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
+    owners = dict(member.module.named_modules(remove_duplicate=False))
+    layers = [owners[name.rpartition(".")[0]] for name in member.names]
+    shapes = [w.flatten(1).shape for w in member.weights]
+    A = [torch.zeros(s[1], s[1], dtype=x.dtype, device=x.device) for s in shapes]
+    G = [torch.zeros(s[0], s[0], dtype=x.dtype, device=x.device) for s in shapes]
+    n_outputs = member_outputs(member, x[:1]).shape[-1]
+    step = max(1, _CHUNK_ELEMENTS // (n_outputs * max(s.numel() for s in shapes)))
+    for start in range(0, len(x), step):
+        rows, root = x[start : start + step], weight[start : start + step].sqrt()
+        patches, outputs, out = _recorded_forward(member, layers, rows)
+        for j, a in enumerate(patches):
+            a = a * (root / a.shape[1] ** 0.5)[:, None, None]
+            a = a.reshape(-1, a.shape[-1])
+            A[j] = A[j] + a.T @ a
+        S = loss_hessian_factor(task, out.detach())
+        for c in range(S.shape[1]):
+            grads = torch.autograd.grad(out, outputs, grad_outputs=S[:, c], retain_graph=c < S.shape[1] - 1)
+            for j, (layer, g) in enumerate(zip(layers, grads, strict=True)):
+                g = _positions(layer, g) * root[:, None, None]
+                g = g.reshape(-1, g.shape[-1])
+                G[j] = G[j] + g.T @ g
+    return [((a / weight.sum())[None], g[None]) for a, g in zip(A, G, strict=True)]
+
+
+def _recorded_forward(
+    member: ModuleMember, layers: list[nn.Module], rows: Tensor
+) -> tuple[list[Tensor], list[Tensor], Tensor]:
+    """The penalized layers' input patches ``(n, T, in)`` and outputs, and the module's outputs ``(n, q)``."""
+    seen: dict[int, list[tuple[Tensor, Tensor]]] = {id(layer): [] for layer in layers}
+
+    def record(layer: nn.Module, inputs: tuple[Any, ...], output: Tensor) -> Tensor:
+        seen[id(layer)].append((_patches(layer, inputs[0].detach()), output))
+        return output.clone()  # so that an in-place operation after the layer leaves its output as it was
+
+    handles = [layer.register_forward_hook(record) for layer in {id(layer): layer for layer in layers}.values()]
+    try:
+        with torch.enable_grad():
+            out = member.module(rows).reshape(len(rows), -1)
+    finally:
+        for handle in handles:
+            handle.remove()
+    for name, layer in zip(member.names, layers, strict=True):
+        if len(seen[id(layer)]) != 1:
+            raise invalid(
+                "module",
+                "a module whose forward calls each layer with a penalized weight once",
+                got=f"{name!r} used by {len(seen[id(layer)])} calls",
+                fix="The Kronecker-factored curvature reads one input and one output per layer.",
+            )
+    return [seen[id(layer)][0][0] for layer in layers], [seen[id(layer)][0][1] for layer in layers], out
+
+
+def _patches(layer: nn.Module, x: Tensor) -> Tensor:
+    """The inputs a layer's weight multiplies, ``(n, T, in)``: a Linear's rows (T: any middle
+    axes), a Conv2d's unfolded patches (T: its output pixels)."""
+    if isinstance(layer, nn.Linear):
+        return x.reshape(len(x), -1, x.shape[-1])
+    padding = layer.padding
+    if isinstance(padding, str):  # "valid" or "same" (stride 1): the total split as Conv2d splits it
+        total = [
+            d * (k - 1) if padding == "same" else 0 for d, k in zip(layer.dilation, layer.kernel_size, strict=True)
+        ]
+        x = F.pad(x, [total[1] // 2, total[1] - total[1] // 2, total[0] // 2, total[0] - total[0] // 2])
+        padding = 0
+    unfolded = F.unfold(x, layer.kernel_size, dilation=layer.dilation, padding=padding, stride=layer.stride)
+    return unfolded.transpose(1, 2)
+
+
+def _positions(layer: nn.Module, g: Tensor) -> Tensor:
+    """A layer's output gradient as ``(n, T, out)``."""
+    if isinstance(layer, nn.Linear):
+        return g.reshape(len(g), -1, g.shape[-1])
+    return g.flatten(2).transpose(1, 2)
