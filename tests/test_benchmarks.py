@@ -45,13 +45,13 @@ def test_bench_choose_quick_reports_every_method_and_the_targets():
 def test_bench_quality_quick_reports_every_method_and_the_target():
     out = run_script("bench_quality.py")
     lines = out.splitlines()
-    for method in ("alpha=0", "grid min", "grid 1se", "halving", "evidence", "auto", "hybrid"):
+    for method in ("alpha=0", "grid min", "grid folds", "grid 1se", "halving", "evidence", "auto", "hybrid"):
         assert any(row[20:].startswith(method) for row in lines), method
     (target,) = [
         i for i, row in enumerate(lines) if row.startswith("Target (issue 12): on at least 2 of the 2 data sets")
     ]
     verdicts = lines[target + 1 :]
-    assert [row.split()[0] for row in verdicts] == ["alpha=0", "grid", "halving", "evidence", "auto", "hybrid"]
+    assert [row.split()[0] for row in verdicts] == ["alpha=0", "grid", "grid", "halving", "evidence", "auto", "hybrid"]
     assert all(row.endswith(("met", "not available")) for row in verdicts), verdicts
 
 

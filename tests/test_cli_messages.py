@@ -97,6 +97,10 @@ USAGE = "(see netreg train --help)"
             f"argument --search: applies to choosing alpha from a grid, not to one --alpha {USAGE}",
         ),
         (
+            ["--alpha", "1", "--refit", "folds"],
+            f"argument --refit: applies to choosing alpha from a grid, not to one --alpha {USAGE}",
+        ),
+        (
             ["--scoring", "rocauc"],
             "argument --scoring: expected a scikit-learn scorer name; got 'rocauc'. Did you mean 'roc_auc', "
             f"'roc_auc_ovr' or 'roc_auc_ovo'? {USAGE}",

@@ -60,3 +60,21 @@ def test_tune_by_the_evidence_trains_each_alpha_once_and_predicts(digits_csv, ca
     assert folder.figure("evidence").exists()
     status, out, _ = run(capsys, "predict", "run", "digits.csv")
     assert status == 0 and len(pd.read_csv(pd.io.common.StringIO(out))) == 300
+
+
+def test_tune_with_refit_folds_saves_the_fold_models_and_predict_averages_them(digits_csv, capsys):
+    from netreg.io.models import load_model
+
+    status, out, _ = run(capsys, *COMMON, "--max-iter", "10", "--refit", "folds", "--no-report", "--out", "run")
+    assert status == 0, out
+    saved = load_model(RunFolder("run").model)
+    assert saved.meta["members"] == 3
+    status, out, _ = run(capsys, "predict", "run", "digits.csv", "--out", "predictions.csv")
+    assert status == 0, out
+    frame = load_digits(as_frame=True).frame.iloc[:300]
+    X = saved.preprocessor.transform(frame.drop(columns=["target"]))
+    predictions = pd.read_csv("predictions.csv")
+    members = saved.estimator.estimators_
+    expected = sum(member.predict_proba(X) for member in members) / len(members)
+    assert (predictions["prediction"].to_numpy() == expected.argmax(1)).all()
+    assert abs(predictions[[f"proba_{k}" for k in range(10)]].to_numpy() - expected).max() < 1e-6

@@ -81,3 +81,31 @@ def test_data_whose_scale_overflows_are_named_as_the_problem_not_the_grid(diabet
         netreg.NetRegRegressor(alpha="auto", max_iter=2, random_state=0).fit(X, y[:60])
     # The largest values whose X'X is finite still make a grid (of finite alphas).
     assert np.isfinite(default_alphas(X[:, :1] / factor * 1e150, 4)).all()
+
+
+def test_the_default_grid_stops_below_the_kill_point_where_every_network_is_constant():
+    # The kill point ||R'X||_2 is derived for a linear hidden layer; with ReLU units the
+    # networks above it predict a constant, those at the default grid's top do not.
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import StandardScaler
+
+    from netreg.grid import KILL_FRACTION, kill_point
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    onehot = np.eye(3)[y]
+    net = {"hidden_layer_sizes": (16,), "learning_rate_init": 0.01, "max_iter": 200, "random_state": 0}
+
+    def spread(alpha):
+        model = netreg.NetRegClassifier(alpha=alpha, **net).fit(X, y)
+        return float(np.std(model.predict_proba(X), axis=0).max())
+
+    grid = default_alphas(X, 16, targets=onehot)
+    assert grid[-1] == pytest.approx(KILL_FRACTION * kill_point(X, onehot), rel=1e-12)
+    assert grid[0] == default_alphas(X, 16)[0] and grid[-1] < default_alphas(X, 16)[-1]
+    assert spread(2 * kill_point(X, onehot)) < 1e-3 < 1e-2 < spread(grid[-1])
+    search = netreg.NetRegClassifierCV(alphas=4, cv=2, max_iter=1, random_state=0, **{"hidden_layer_sizes": (4,)})
+    np.testing.assert_allclose(search.fit(X, y).alphas_, default_alphas(X, 4, targets=onehot), rtol=1e-12)
+    # Without hidden layers (ridge, logistic regression) no penalty switches the model off: no bound.
+    linear = netreg.NetRegClassifierCV((), alphas=4, cv=2, max_iter=1, random_state=0).fit(X, y)
+    np.testing.assert_allclose(linear.alphas_, default_alphas(X, 4), rtol=1e-12)

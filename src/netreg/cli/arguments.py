@@ -59,6 +59,7 @@ FLAGS = {
     "solver": "--solver",
     "selection": "--selection",
     "search": "--search",
+    "refit": "--refit",
     "factor": "--factor",
     "min_epochs": "--min-epochs",
     "scoring": "--scoring",

@@ -221,7 +221,10 @@ def _load(args: argparse.Namespace, console: Console) -> Any:
 def _sweep(args: argparse.Namespace) -> dict[str, Any]:
     """The sweep's settings given on the command line (the others keep the library's defaults)."""
     names = ("selection", "search", "scoring", "factor", "min_epochs")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if getattr(args, "refit", None) is not None:
+        given["refit"] = args.refit == "all" or args.refit
+    return given
 
 
 def _estimator_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from netreg.grid import DEFAULT_N_ALPHAS
 __all__ = ["build_parser", "parse_args"]
 
 #: The sweep's flags that ``train`` refuses with one ``--alpha``.
-SWEEP_FLAGS = {"scoring": "--scoring", "selection": "--selection", "search": "--search"}
+SWEEP_FLAGS = {"scoring": "--scoring", "selection": "--selection", "search": "--search", "refit": "--refit"}
 #: The flags of successive halving alone.
 HALVING_FLAGS = {"factor": "--factor", "min_epochs": "--min-epochs"}
 
@@ -306,6 +306,13 @@ def _add_sweep_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None
         help="train every alpha to the end, stop the worst at rungs (successive halving), or hybrid: learn alpha "
         "from the evidence in one fit, then cross-validate 5 alphas from a tenth to ten times it (with hybrid, "
         "--alphas keeps its default) (default grid)",
+    )
+    parser.add_argument(
+        "--refit",
+        choices=("all", "folds"),
+        default=default("all"),
+        help="the saved model: the chosen alpha refit on all rows, or the average of its fold models, already "
+        "trained (no refit) (default all)",
     )
     parser.add_argument("--factor", type=positive_int, help="halving: keep 1/FACTOR at each rung (default 3)")
     parser.add_argument(

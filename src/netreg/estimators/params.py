@@ -121,7 +121,8 @@ CV_PARAMS: tuple[Param, ...] = (
     Param("store", None, [None, str, os.PathLike]),
     Param("backend", "local", "no_validation"),
     Param("chunk_size", None, [None, Interval(Integral, 1, None, closed="left")]),
-    Param("refit", True, ["boolean"]),
+    # "folds": the chosen alpha's fold models, averaged (netreg.estimators.folds), no refit.
+    Param("refit", True, ["boolean", StrOptions({"folds"})]),
     Param("return_train_score", False, ["boolean"]),
 )
 

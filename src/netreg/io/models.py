@@ -6,6 +6,11 @@ Layout of a model folder::
                         task, classes, preprocessing, target, feature names, training summary
     weights.safetensors the network's parameters
 
+A model of several members (the fold models of ``refit="folds"``,
+:class:`~netreg.estimators.folds.FoldsAverage`) is one folder too: ``model.json``
+describes the first member and says ``"members": K``; the weights file holds each
+member's parameters under the prefix ``"<k>."``. It loads as the members' average.
+
 No pickle: loading a model executes no code from the file. :func:`load_model` checks,
 before it builds anything, that both files are regular files of a plausible size (never
 links, FIFOs or devices: :mod:`netreg.io.model_files`), the format and version, that
@@ -38,8 +43,10 @@ from safetensors.torch import save as save_tensors
 from sklearn.base import clone
 
 from netreg.estimators import FittedState, set_fitted_state
+from netreg.estimators.folds import FoldsAverage
 from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.history import History
+from netreg.io import fingerprints
 from netreg.io.files import write_error
 from netreg.io.model_checks import (
     MAX_META_BYTES,
@@ -63,6 +70,9 @@ from netreg.io.model_meta import (
 )
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.nets import MLP
+
+#: The most members a model folder may hold (the folds of a cross-validation).
+MAX_MEMBERS = 100
 
 __all__ = [
     "FORMAT",
@@ -104,7 +114,7 @@ def save_model(
 
     Parameters
     ----------
-    estimator : NetRegClassifier or NetRegRegressor (or a CV estimator: its ``best_estimator_``)
+    estimator : NetRegClassifier, NetRegRegressor or FoldsAverage (or a CV estimator: its ``best_estimator_``)
         Fitted.
     path : path
         The model folder (created).
@@ -139,6 +149,8 @@ def save_model(
     True
     """
     estimator = getattr(estimator, "best_estimator_", estimator)
+    members = estimator.estimators_ if isinstance(estimator, FoldsAverage) else [estimator]
+    estimator = members[0]
     if not hasattr(estimator, "module_"):
         raise ModelFormatError(f"Only a fitted estimator can be saved; got an unfitted {type(estimator).__name__}.")
     if not isinstance(estimator.module_, MLP):
@@ -149,10 +161,22 @@ def save_model(
         )
     path = Path(path)
     meta = model_metadata(estimator, preprocessor, target, extra or {})
+    states = [member.module_.state_dict() for member in members]
+    if len(members) > 1:
+        meta["members"] = len(members)
+        meta["fingerprint"] = fingerprints.fingerprint(
+            meta["fingerprint"], *(tensor.detach().cpu().numpy() for state in states[1:] for tensor in state.values())
+        )
     if fingerprint is not None:
         meta["fingerprint"] = fingerprint
     check_model_folder(path, meta["fingerprint"], force=force)
-    weights = save_tensors({k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()})
+    weights = save_tensors(
+        {
+            (f"{k}.{name}" if len(members) > 1 else name): tensor.detach().cpu().contiguous()
+            for k, state in enumerate(states)
+            for name, tensor in state.items()
+        }
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with staging_folder(path, (MODEL_FILE, WEIGHTS_FILE)) as staging:
@@ -219,17 +243,42 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         reason = "nested too deeply" if isinstance(error, RecursionError) else error
         raise ModelFormatError(f"{where}/{MODEL_FILE} is corrupt ({reason}); expected the JSON netreg wrote.") from None
     check_meta(meta, where)
+    n_members = meta.get("members", 1)
+    if not isinstance(n_members, int) or isinstance(n_members, bool) or not 1 <= n_members <= MAX_MEMBERS:
+        raise ModelFormatError(
+            f'{where}/{MODEL_FILE} has "members": {n_members!r}; expected an int from 1 to {MAX_MEMBERS}.'
+        )
     estimator = estimator_from_meta(meta, where)  # its parameters only: nothing large
     # Everything the fields declare is checked before anything of their size is built.
     check_declared(meta, where)
     preprocessor = preprocessor_from(meta, where)
     try:
-        data = read_model_file(path / WEIGHTS_FILE, weights_limit(meta), "the network in model.json can need")
+        data = read_model_file(
+            path / WEIGHTS_FILE, n_members * weights_limit(meta), "the network in model.json can need"
+        )
         weights = load_tensors(data)
     except FileNotFoundError:
         raise ModelFormatError(f"{where!r} has no {WEIGHTS_FILE}; the model's weights are missing.") from None
     except (SafetensorError, ValueError) as error:
         raise ModelFormatError(f"{where}/{WEIGHTS_FILE} is corrupt or truncated ({error}).") from None
+    if n_members == 1:
+        _load_member(estimator, meta, weights, where)
+        return SavedModel(estimator, preprocessor, meta)
+    members = []
+    for k in range(n_members):
+        prefix = f"{k}."
+        own = {name[len(prefix) :]: tensor for name, tensor in weights.items() if name.startswith(prefix)}
+        members.append(_load_member(clone(estimator), meta, own, where))
+    extra = sorted(
+        set(weights) - {f"{k}.{name}" for k, member in enumerate(members) for name in member.module_.state_dict()}
+    )
+    if extra:
+        raise ModelFormatError(f"{where}/{WEIGHTS_FILE} holds tensors of no member: {', '.join(extra[:5])}.")
+    return SavedModel(FoldsAverage(members), preprocessor, meta)
+
+
+def _load_member(estimator: Any, meta: dict[str, Any], weights: dict[str, torch.Tensor], where: str) -> Any:
+    """``estimator`` fitted with ``weights``, as ``meta`` describes it."""
     architecture = meta["architecture"]
     try:
         module = MLP(
@@ -273,4 +322,4 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             estimator.log_evidence_ = learned["log_evidence"]
         if "noise_variance" in learned:
             estimator.noise_variance_ = learned["noise_variance"]
-    return SavedModel(estimator, preprocessor, meta)
+    return estimator

@@ -66,6 +66,7 @@ def train_table(
     search: str = "grid",
     factor: int = 3,
     min_epochs: int | None = None,
+    refit: bool | str = True,
     hidden: Sequence[int] = (100,),
     solver: str = "adam",
     max_iter: int = 200,
@@ -84,7 +85,8 @@ def train_table(
     ``log_evidence`` and ``alpha_history`` are returned too). Otherwise alpha is chosen from the grid ``alphas``
     (default: the data-scaled grid of :data:`~netreg.grid.DEFAULT_N_ALPHAS` alphas, as
     :func:`~netreg.runs.tune_table`'s) on the training rows by cross-validation as
-    :func:`~netreg.runs.tune_table` chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``),
+    :func:`~netreg.runs.tune_table` chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``,
+    ``refit``),
     and the run leaves the same evidence: the store ``sweep.sqlite`` (a rerun resumes it),
     ``results.csv`` and ``run.json`` (with the held-out ``test`` scores), for the report.
     ``log`` adds trackers to ``callback``, as :func:`~netreg.runs.tune_table` does.
@@ -123,6 +125,7 @@ def train_table(
         "search": search,
         "factor": factor,
         "min_epochs": min_epochs,
+        "refit": refit,
     }
     settings = sweep_settings(**sweep) if alphas is not None else {"alphas": None, "cv": cv}
     fingerprint = recipe(data, command="train", alpha=alpha, test_size=test_size, **settings, **params)

@@ -25,6 +25,8 @@ def sweep_settings(**given: Any) -> dict[str, Any]:
     {'alphas': 8, 'cv': 5, 'selection': 'min', 'scoring': None, 'search': 'grid'}
     """
     settings = {key: given[key] for key in ("alphas", "cv", "selection", "scoring", "search")}
+    if given.get("refit", True) is not True:
+        settings["refit"] = given["refit"]  # recorded only when not the default: earlier runs keep their recipe
     if given["search"] == "halving":
         settings.update(factor=given["factor"], min_epochs=given["min_epochs"])
     return settings
@@ -52,6 +54,7 @@ def tune_table(
     search: str = "grid",
     factor: int = 3,
     min_epochs: int | None = None,
+    refit: bool | str = True,
     solver: str = "adam",
     max_iter: int = 200,
     seed: int = 0,
@@ -67,7 +70,8 @@ def tune_table(
 
     The sweep's store is ``out_dir/sweep.sqlite``: rerunning the same command resumes it.
     ``alphas``, ``cv``, ``selection``, ``scoring``, ``search``, ``factor`` and ``min_epochs``
-    are those of :class:`netreg.NetRegClassifierCV` (successive halving; alpha by the
+    and ``refit`` (``"folds"``: the chosen alpha's fold models are the saved model) are
+    those of :class:`netreg.NetRegClassifierCV` (successive halving; alpha by the
     evidence); ``hidden`` (``hidden_layer_sizes``), ``solver``, ``max_iter`` and ``seed``
     (``random_state``) those of the network, and ``estimator_params`` any other parameter
     of :class:`netreg.NetRegClassifier` or :class:`netreg.NetRegRegressor` by its name
@@ -103,6 +107,7 @@ def tune_table(
         "search": search,
         "factor": factor,
         "min_epochs": min_epochs,
+        "refit": refit,
     }
     search_cv = cv_estimator(data, params, **sweep, store=out.store, backend=backend, chunk_size=chunk_size)
     fingerprint = recipe(data, command="tune", **sweep_settings(**sweep), **params)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from netreg.engine import member_module
@@ -22,6 +23,7 @@ from netreg.estimators import (
     set_fitted_state,
     validate_parameters,
 )
+from netreg.estimators.folds import FoldsAverage
 from netreg.estimators.params import (
     CLASSIFIER_PARAMS,
     CV_PARAMS,
@@ -52,6 +54,18 @@ def _cv_params(params: tuple[Param, ...]) -> tuple[tuple[Param, ...], tuple[Para
     after the positional two."""
     shared = tuple(param for param in params if param.name not in ("alpha", "auto_alpha"))
     return shared, shared[:N_POSITIONAL] + CV_PARAMS + shared[N_POSITIONAL:]
+
+
+def _has_model(search: Any) -> bool:
+    """Whether the search keeps a model to predict with: not with ``refit=False``, where,
+    as with ``GridSearchCV``, the prediction methods are absent (``hasattr`` is False)."""
+    if not search.refit:
+        # The cause of available_if's "has no attribute" error, worded as scikit-learn's.
+        raise AttributeError(
+            f"This {type(search).__name__} instance was initialized with `refit=False`: it keeps no model to "
+            "predict with. Refit the estimator with `best_params_`, or set `refit=True`."
+        )
+    return True
 
 
 class _BaseNetRegCV(SearchViews, BaseEstimator):
@@ -111,10 +125,14 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
             chunk_size=self.chunk_size,
             callback=callbacks,
             n_jobs=self.n_jobs,
+            keep_folds=self.refit == "folds" and not by_evidence,
         )
         self._set_result(result, n_splits=len(plan.folds))
         if hybrid:
             self.learned_estimator_, self.learned_alpha_ = learned, float(learned.alpha_)
+        for name in ("best_estimator_", "classes_", "n_features_in_", "feature_names_in_"):
+            if name in vars(self):
+                delattr(self, name)  # a model of an earlier fit is not this fit's
         if self.refit:
             self._refit(base, X, y, sample_weight, plan, request, result)
         for item in callbacks:
@@ -127,8 +145,15 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         base.set_params(alpha=self.alpha_)
         if by_evidence:
             # The chosen member was trained on all the rows: it is the model, no refit.
-            set_fitted_state(base, _member_state(plan, request, result, base))
+            set_fitted_state(base, _member_state(plan, request, result, base, 0, result.best_state_dict))
             self.best_estimator_ = base
+        elif self.refit == "folds":
+            members = []
+            for fold, state_dict in enumerate(result.fold_state_dicts):
+                member = clone(base)
+                set_fitted_state(member, _member_state(plan, request, result, base, fold, state_dict))
+                members.append(member)
+            self.best_estimator_ = FoldsAverage(members)
         else:
             # GridSearchCV's verbose speaks of the search; its refit prints nothing. The refit's
             # own ``verbose`` is restored after it, so best_estimator_ has the CV estimator's.
@@ -156,12 +181,6 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         return self._estimator_class(**{param.name: getattr(self, param.name) for param in self._shared})
 
     def _fitted(self) -> Any:
-        if hasattr(self, "sweep_") and not self.refit:
-            # scikit-learn's searches answer the same way.
-            raise AttributeError(
-                f"This {type(self).__name__} instance was initialized with `refit=False`: it keeps no model to "
-                "predict with. Refit the estimator with `best_params_`, or set `refit=True`."
-            )
         if not hasattr(self, "best_estimator_"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
@@ -170,20 +189,24 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         check_is_fitted(self)
         return self.best_estimator_
 
+    @available_if(_has_model)
     def predict(self, X):
-        """Predict with ``best_estimator_``, refit on all data with ``alpha_``."""
+        """Predict with ``best_estimator_``: refit on all data with ``alpha_``, or the
+        average of the chosen alpha's fold models (``refit="folds"``)."""
         return self._fitted().predict(X)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "sweep_")
 
 
-def _member_state(plan: SweepPlan, request: TrainingRequest, result: SweepResult, base: Any) -> FittedState:
-    """The fitted state of the estimator that is the sweep's chosen member (trained on all rows)."""
-    record = next(m for m in result.members if m.key == (result.best_index, 0))
-    rows = plan.train_rows[0]
+def _member_state(
+    plan: SweepPlan, request: TrainingRequest, result: SweepResult, base: Any, fold: int, state_dict: Any
+) -> FittedState:
+    """The fitted state of the sweep's member of the chosen alpha on ``fold``, with weights ``state_dict``."""
+    record = next(m for m in result.members if m.key == (result.best_index, fold))
+    rows = plan.train_rows[fold]
     return FittedState(
-        module=member_module(plan.template, result.best_state_dict),
+        module=member_module(plan.template, state_dict),
         task=request.task,
         classes=request.classes,
         y_ndim=request.y_ndim,
@@ -229,8 +252,9 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         when it is set.
     alphas : int or array-like of float, default=16
         The strengths to try (>= 0, at least two distinct values), or the size of a
-        log-spaced default grid that runs from negligible to dominant for the data (see
-        :mod:`netreg.grid`).
+        log-spaced default grid that runs from negligible to dominant for the data, and,
+        for netreg's MLP with hidden layers, to half the strength that switches every unit
+        off (see :mod:`netreg.grid`).
     cv : int, cross-validation generator or iterable, default=5
         As in scikit-learn: an int gives (stratified, for classifiers) K-fold.
     scoring : str or callable, optional
@@ -272,9 +296,16 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         With ``search="halving"``: the epochs of the first rung. Default: as scikit-learn's
         ``HalvingGridSearchCV`` with ``min_resources="exhaust"``, so that the last rung
         leaves few alphas (:func:`netreg.tuning.halving.halving_rungs`).
-    refit : bool, default=True
-        Refit the chosen alpha on all the data (``best_estimator_``), as ``GridSearchCV``
-        does; with ``False`` the search only chooses.
+    refit : bool or "folds", default=True
+        ``True``: refit the chosen alpha on all the data (``best_estimator_``), as
+        ``GridSearchCV`` does. ``"folds"``: no refit; the chosen alpha's fold models,
+        already trained by the sweep, are the model (a
+        :class:`~netreg.estimators.folds.FoldsAverage`): a classifier averages their
+        probabilities and predicts the class of largest mean, a regressor averages their
+        predictions. ``False``: the search only chooses; as with ``GridSearchCV``, there is
+        no ``best_estimator_`` and the prediction methods are absent. With
+        ``selection="evidence"`` there are no folds: ``"folds"`` is ``True`` (the chosen
+        member is the model).
     return_train_score : bool, default=False
         Add the training scores (``mean_train_score``, ``split{{k}}_train_score``, ...) to
         ``cv_results_``, as ``GridSearchCV`` does.
@@ -314,7 +345,9 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
     sweep_ : netreg.tuning.SweepResult
         Everything the sweep produced, members' histories included.
     best_estimator_ : netreg.{kind}
-        Refit on all the data with ``alpha_`` (not with ``refit=False``).
+        Refit on all the data with ``alpha_``; with ``refit="folds"`` the average of the
+        chosen alpha's fold models (:class:`~netreg.estimators.folds.FoldsAverage`); absent
+        with ``refit=False``.
     learned_alpha_ : float
         With ``search="hybrid"``: the alpha the evidence learned, the centre of ``alphas_``.
     learned_estimator_ : netreg.{kind}
@@ -354,10 +387,13 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
     __init__ = make_init(_params)
     _parameter_constraints: dict = constraints(_params)
 
+    @available_if(_has_model)
     def predict_proba(self, X):
-        """Class probabilities from ``best_estimator_``."""
+        """Class probabilities from ``best_estimator_`` (the mean of the fold models' with
+        ``refit="folds"``)."""
         return self._fitted().predict_proba(X)
 
+    @available_if(_has_model)
     def predict_log_proba(self, X):
         """Log class probabilities from ``best_estimator_``."""
         return self._fitted().predict_log_proba(X)

@@ -220,7 +220,7 @@ def plan_from_request(
     else:
         X64 = np.ascontiguousarray(request.X, dtype=np.float64)
     request = dataclasses.replace(request, X=X64)
-    grid = resolve_alphas(alphas, X64)
+    grid = resolve_alphas(alphas, X64, _grid_targets(request))
     if cv is None:
         folds = [(np.arange(X64.shape[0]), np.arange(0))]
     else:
@@ -304,6 +304,18 @@ def plan_from_request(
         },
         fold_weights=fold_weights,
     )
+
+
+def _grid_targets(request: TrainingRequest) -> np.ndarray | None:
+    """The targets that bound the default grid by its kill point (:func:`netreg.grid.kill_point`):
+    one-hot classes for a multiclass task, the encoded targets otherwise; ``None`` (no bound)
+    for a user's module or an MLP without hidden layers, which the penalty never switches off."""
+    template = request.template
+    if not isinstance(template, MLP) or not template.hidden_layer_sizes:
+        return None
+    if request.task == "multiclass":
+        return np.eye(len(request.classes))[np.asarray(request.targets, dtype=np.int64)]
+    return np.asarray(request.targets)
 
 
 def check_seed(estimator: Any, require_seed: bool = True) -> None:

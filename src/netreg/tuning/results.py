@@ -69,6 +69,9 @@ class SweepResult:
     best_state_dict : dict of str to Tensor or None
         With ``selection="evidence"``: the weights of the chosen member, which is the model
         (trained on all the rows); ``None`` otherwise.
+    fold_state_dicts : list of dict of str to Tensor or None
+        When the sweep was asked to keep them (``keep_folds``): the weights of the chosen
+        alpha's member on each fold, in fold order; ``None`` otherwise.
     """
 
     alphas: np.ndarray
@@ -89,6 +92,7 @@ class SweepResult:
     threshold: float | None
     missing: list[tuple[int, int]]
     best_state_dict: dict[str, Any] | None = None
+    fold_state_dicts: list[dict[str, Any]] | None = None
 
     @property
     def total_norms(self) -> np.ndarray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,6 +46,7 @@ def run_sweep(
     chunk_size: int | None = None,
     callback: SweepCallback | Sequence[SweepCallback] | None = None,
     n_jobs: int | None = None,
+    keep_folds: bool = False,
 ) -> SweepResult:
     """Train every member of ``plan`` not yet stored, and return the sweep's result.
 
@@ -68,6 +71,11 @@ def run_sweep(
         Cores for ``backend="local"``: how many chunks train side by side in worker
         processes (see :class:`~netreg.tuning.backends.LocalBackend`; ``-1``: all usable
         cores). Default: ``NETREG_N_JOBS`` if set, else the usable cores.
+    keep_folds : bool, default=False
+        Keep the chosen alpha's members' weights, one per fold, in the result's
+        ``fold_state_dicts``. They are read from the store; without one, the members are
+        written to a temporary store that is deleted on return, so that memory holds only
+        the chosen alpha's weights, never every member's.
 
     Examples
     --------
@@ -118,6 +126,9 @@ def run_sweep(
     n_workers = runner.workers(plan) if callable(getattr(runner, "workers", None)) else 1
     size = default_chunk_size(plan, chunk_size, n_workers=n_workers)
     check_rows_memory(plan, size, n_workers)  # before the store exists: a refusal leaves nothing behind
+    scratch = tempfile.TemporaryDirectory(prefix="netreg-sweep-") if keep_folds and store is None else None
+    if scratch is not None:
+        store = os.path.join(scratch.name, "sweep.sqlite")
     opened = SweepStore.open(store, spec=plan.spec, fingerprint=plan.fingerprint) if store is not None else None
     try:
         done = opened.finished_keys() if opened is not None else set()
@@ -160,9 +171,13 @@ def run_sweep(
         if selection == "evidence" and result.best_index is not None:
             best = (result.best_index, 0)
             result.best_state_dict = dict(states[best]) if best in states else opened.weights(*best)
+        if keep_folds and result.best_index is not None:
+            result.fold_state_dicts = [opened.weights(result.best_index, fold) for fold in range(result.n_folds)]
     finally:
         if opened is not None:
             opened.close()
+        if scratch is not None:
+            scratch.cleanup()
     for each in callbacks:
         each.on_sweep_end(result)
     return result

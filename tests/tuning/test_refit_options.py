@@ -1,0 +1,90 @@
+"""``refit="folds"`` (the chosen alpha's fold models, averaged) and ``refit=False`` (as
+``GridSearchCV``'s), against hand-made references."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+
+from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
+from netreg.estimators.folds import FoldsAverage
+from netreg.io.models import load_model, save_model
+from netreg.tuning import SweepStore
+
+GRID = [0.01, 1.0, 30.0]
+# A small network on float64, as in test_search_api, trained longer: its predictions vary.
+NET = dict(hidden_layer_sizes=(8,), max_iter=15, batch_size=40, tol=0.0, random_state=0, dtype="float64", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def data(digits):
+    X, y = digits
+    return X[:180], y[:180]
+
+
+def _forward(state, X):
+    """The MLP's output by a plain torch forward: relu hidden layer, linear output."""
+    x = torch.as_tensor(X, dtype=torch.float64)
+    hidden = torch.relu(x @ state["layers.0.weight"].T + state["layers.0.bias"])
+    return (hidden @ state["layers.1.weight"].T + state["layers.1.bias"]).numpy()
+
+
+def test_the_folds_average_is_the_stored_fold_members_averaged_by_hand(data, tmp_path):
+    X, y = data
+    store = tmp_path / "sweep.sqlite"
+    model = NetRegClassifierCV(alphas=GRID, cv=StratifiedKFold(3), refit="folds", store=store, **NET).fit(X, y)
+    with SweepStore.read(store) as opened:
+        states = [opened.weights(model.best_index_, fold) for fold in range(3)]
+    proba = np.mean([torch.softmax(torch.as_tensor(_forward(s, X)), 1).numpy() for s in states], axis=0)
+    np.testing.assert_allclose(model.predict_proba(X), proba, rtol=1e-10)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(1)])
+    np.testing.assert_allclose(model.predict_log_proba(X), np.log(proba), rtol=1e-10)
+    assert isinstance(model.best_estimator_, FoldsAverage) and len(model.best_estimator_.estimators_) == 3
+    # Without a store, the sweep keeps the same members' weights (a temporary store).
+    unstored = NetRegClassifierCV(alphas=GRID, cv=StratifiedKFold(3), refit="folds", **NET).fit(X, y)
+    np.testing.assert_allclose(unstored.predict_proba(X), proba, rtol=1e-10)
+
+
+def test_a_regressors_folds_average_is_the_mean_prediction_in_the_targets_units(diabetes, tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = diabetes
+    y = y * 50 + 150
+    store = tmp_path / "sweep.sqlite"
+    model = NetRegRegressorCV(
+        alphas=GRID, cv=KFold(3), refit="folds", store=store, transformer=StandardScaler(), **NET
+    ).fit(X, y)
+    with SweepStore.read(store) as opened:
+        outputs = [_forward(opened.weights(model.best_index_, fold), X)[:, 0] for fold in range(3)]
+    expected = np.mean(outputs, axis=0) * y.std() + y.mean()
+    np.testing.assert_allclose(model.predict(X), expected, rtol=1e-9)
+    assert not hasattr(model.best_estimator_, "predict_proba")
+
+
+def test_refit_false_has_the_attributes_of_gridsearchcvs(data):
+    X, y = data
+    ours = NetRegClassifierCV(alphas=GRID, cv=StratifiedKFold(3), refit=False, **NET).fit(X, y)
+    theirs = GridSearchCV(
+        NetRegClassifier(**NET), {"alpha": GRID}, cv=StratifiedKFold(3), scoring="neg_log_loss", refit=False
+    ).fit(X, y)
+    names = ["best_params_", "best_score_", "best_index_", "cv_results_", "n_splits_", "best_estimator_"]
+    names += ["predict", "predict_proba", "predict_log_proba", "classes_", "refit_time_"]
+    assert {n: hasattr(ours, n) for n in names} == {n: hasattr(theirs, n) for n in names}
+    assert ours.best_params_ == theirs.best_params_ and ours.best_score_ == pytest.approx(theirs.best_score_, rel=1e-9)
+    for name, search in (("NetRegClassifierCV", ours), ("GridSearchCV", theirs)):
+        with pytest.raises(AttributeError, match=f"^{re.escape(f'This {name!r} has no attribute')} 'predict'$"):
+            search.predict(X)
+
+
+def test_a_folds_model_is_saved_and_loaded_as_one_model(data, tmp_path):
+    X, y = data
+    model = NetRegClassifierCV(alphas=GRID, cv=StratifiedKFold(3), refit="folds", **NET).fit(X, y)
+    folder = save_model(model, tmp_path / "model")
+    loaded = load_model(folder)
+    assert loaded.meta["members"] == 3 and isinstance(loaded.estimator, FoldsAverage)
+    np.testing.assert_array_equal(loaded.estimator.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.estimator.predict(X), model.predict(X))
