@@ -41,8 +41,26 @@ def test_the_cnn_example_runs_sweeps_reports_and_compares(tmp_path, monkeypatch)
     assert again == printed
 
 
+def test_the_cnn_learns_one_alpha_per_penalized_weight_as_the_page_shows(tmp_path, monkeypatch):
+    # The page's alpha="auto" block goes on from the sweep's (its data and SmallCNN).
+    sweep, auto = _python_blocks(DOC.read_text())[:2]
+    assert "max_iter=40" in auto
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "own_module_example"}
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        exec(compile(sweep.replace("EPOCHS = 40\n", "EPOCHS = 2\n"), str(DOC), "exec"), namespace)
+        exec(compile(auto.replace("max_iter=40", "max_iter=4"), str(DOC), "exec"), namespace)
+    learned, scores = output.getvalue().splitlines()[-2:]
+    assert sorted(namespace["cnn"].alpha_) == ["classifier.2.weight", "features.0.weight"]
+    assert learned == str(namespace["cnn"].alpha_)
+    assert re.fullmatch(r"accuracy 0\.\d{4}, log-loss \d\.\d{4}", scores)
+    assert "{'features.0.weight': " in DOC.read_text()
+
+
 def test_what_the_penalty_targets_is_as_the_page_says():
-    block = _python_blocks(DOC.read_text())[1]
+    block = _python_blocks(DOC.read_text())[2]
     printed = _run(block).splitlines()
     assert printed == ["['conv.weight', 'head.weight']", "['embed.weight', 'conv.weight', 'head.weight']"]
     assert "# ['conv.weight', 'head.weight']" in block

@@ -14,9 +14,9 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from netreg import NetRegClassifierCV  # noqa: E402
 
 
-def _fit(digits, **params):
+def _fit(digits, alphas=(0.0, 0.1, 1.0, 10.0), **params):
     X, y = digits
-    search = NetRegClassifierCV((8,), alphas=[0.0, 0.1, 1.0, 10.0], cv=3, max_iter=4, random_state=0, **params)
+    search = NetRegClassifierCV((8,), alphas=list(alphas), cv=3, max_iter=4, random_state=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # 4 epochs: the refit stops early on purpose
         return search.fit(X[:150], y[:150])
@@ -30,8 +30,17 @@ def onese_search(digits):
 
 @pytest.fixture(scope="session")
 def halving_search(digits):
-    """A halving search: some alphas stopped at a rung."""
-    return _fit(digits, search="halving", factor=2, min_epochs=2, return_train_score=True)
+    """A halving search: some alphas stopped at a rung (a rung keeps every alpha within its
+    folds' noise of the best, so the worst alphas are far from it)."""
+    return _fit(
+        digits,
+        alphas=(0.0, 0.1, 1e3, 1e4),
+        search="halving",
+        factor=2,
+        min_epochs=2,
+        batch_size=16,
+        return_train_score=True,
+    )
 
 
 @pytest.fixture(autouse=True)
