@@ -64,10 +64,10 @@ def check_sweep_callbacks(callback: Any, name: str = "callback") -> list[SweepCa
     --------
     >>> check_sweep_callbacks(None)
     []
-    >>> check_sweep_callbacks(print)
+    >>> check_sweep_callbacks(len)
     Traceback (most recent call last):
     ...
-    netreg.exceptions.InvalidParameterError: `callback` must be a SweepCallback, a list of SweepCallbacks or None. Got callback=<built-in function print>. Subclass netreg.tuning.SweepCallback and override the hooks you need (on_sweep_begin, on_member_stored, on_sweep_end, on_epoch_end, ...).
+    netreg.exceptions.InvalidParameterError: `callback` must be a SweepCallback, a list of SweepCallbacks or None. Got callback=<built-in function len>. Subclass netreg.tuning.SweepCallback and override the hooks you need (on_sweep_begin, on_member_stored, on_sweep_end, on_epoch_end, ...).
     """
     return check_callbacks(
         callback,
