@@ -98,7 +98,11 @@ def default_alphas(X: Any, n_alphas: int = DEFAULT_N_ALPHAS, targets: Any = None
     """
     n_alphas = _check_grid_size(check_int(n_alphas, "alphas", low=2), n_alphas)
     if sp.issparse(X):
-        scale = _sparse_top_eigenvalue(sp.csr_matrix(X, dtype=np.float64)) or 1.0
+        X = sp.csr_matrix(X, dtype=np.float64)
+        # Values whose squares overflow make ARPACK fail before any scale is known.
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = bool(np.isfinite(np.square(X.data)).all())
+        scale = (_sparse_top_eigenvalue(X) or 1.0) if finite else math.inf
     else:
         X = X.reshape(len(X), -1)  # rows of any shape (images) count as their values
         _check_grid_memory(X, n_alphas)

@@ -22,6 +22,7 @@ model selection in deep learning", ICML 2021.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -149,7 +150,7 @@ def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: in
     n_params = sum(p.numel() for p in template.parameters())
     item = 8 if config.dtype == "float64" else 4
     each = nets.member_bytes(n_params, config.batch_size or n_train, nets.values_per_row(template, request.X), item)
-    rows = 8 * n_train * request.X.shape[1]  # the evidence's float64 copy of the training rows
+    rows = 8 * n_train * math.prod(request.X.shape[1:])  # the evidence's float64 copy of the training rows (any shape)
     needed = each + (rows if device.type != "cuda" else 0)
     if needed > budget:
         raise invalid(
