@@ -73,3 +73,14 @@ def test_the_layers_import_downward_only():
     completed = subprocess.run([str(executable)], capture_output=True, text=True, cwd=ROOT)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Contracts: 1 kept, 0 broken." in completed.stdout
+
+
+def test_no_two_modules_share_a_name():
+    # A module is named for its one job, so a name read in a traceback or an import says
+    # which job it is; packages' __init__ and __main__ are the exceptions by nature.
+    folders: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "src" / "netreg").rglob("*.py")):
+        if path.name not in ("__init__.py", "__main__.py"):
+            folders.setdefault(path.stem, []).append(str(path.parent.relative_to(ROOT / "src")))
+    shared = {name: places for name, places in folders.items() if len(places) > 1}
+    assert shared == {}

@@ -17,8 +17,8 @@ from sklearn.preprocessing import StandardScaler
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressor
 from netreg.evidence import log_evidence, stack_members
+from netreg.evidence.data_checks import check_data
 from netreg.evidence.fixed_point import fixed_point
-from netreg.evidence.inputs import check_data
 from netreg.exceptions import InvalidParameterError
 from netreg.io.models import load_model, save_model
 

@@ -14,8 +14,8 @@ from torch import nn
 
 from netreg import NetRegClassifier
 from netreg.engine import TrainConfig, train_population
+from netreg.evidence.data_checks import check_data
 from netreg.evidence.fixed_point import fixed_point
-from netreg.evidence.inputs import check_data
 from netreg.evidence.modules import module_member
 from netreg.evidence.online import EvidenceAlpha, alpha_schedule
 from netreg.exceptions import InvalidParameterError

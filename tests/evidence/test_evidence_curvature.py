@@ -22,7 +22,7 @@ from netreg.evidence import (
     log_det,
     population_evidence,
 )
-from netreg.evidence.network import stack_members
+from netreg.evidence.stacked_mlp import stack_members
 from netreg.exceptions import InvalidParameterError
 
 

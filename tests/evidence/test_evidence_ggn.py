@@ -9,7 +9,7 @@ from evidence_helpers import TASKS, n_outputs, random_mlp, targets
 from torch.func import functional_call, jacrev
 
 from netreg.evidence import ggn_matrix, kfac_factors, loss_hessian_factor
-from netreg.evidence.network import stack_members
+from netreg.evidence.stacked_mlp import stack_members
 from netreg.losses import get_task
 
 

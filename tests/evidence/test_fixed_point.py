@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from netreg.evidence import ggn_matrix, population_evidence, stack_members
+from netreg.evidence.data_checks import check_data
 from netreg.evidence.fixed_point import fixed_point
-from netreg.evidence.inputs import check_data
 from netreg.nets import MLP
 
 

@@ -10,8 +10,8 @@ from torch import nn
 from torch.func import functional_call, hessian, jacrev
 
 from netreg.evidence import kfac_factors, stack_members
+from netreg.evidence.data_checks import check_data
 from netreg.evidence.fixed_point import fixed_point
-from netreg.evidence.inputs import check_data
 from netreg.evidence.modules import module_ggn, module_kfac_factors, module_member
 from netreg.exceptions import InvalidParameterError
 from netreg.nets import MLP

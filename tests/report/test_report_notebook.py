@@ -14,7 +14,7 @@ from netreg import NetRegClassifierCV
 from netreg.display.drawing import validation_title
 from netreg.report import report_run
 from netreg.report.page import NO_STORE_MSG
-from netreg.report.table import results_table
+from netreg.report.results_table import results_table
 
 ALPHAS = [0.0, 0.1, 3.0]
 

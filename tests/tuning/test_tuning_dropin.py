@@ -13,7 +13,7 @@ from sklearn.metrics import r2_score
 from netreg import NetRegClassifier, NetRegRegressor, NetRegRegressorCV
 from netreg.exceptions import InvalidParameterError
 from netreg.tuning import plan_sweep, run_sweep
-from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.sweep_hooks import SweepCallback
 
 F64 = {"dtype": "float64", "device": "cpu"}
 

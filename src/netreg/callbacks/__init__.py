@@ -3,10 +3,10 @@
 netreg has two kinds of callback, each defined beside the code that calls it, and this
 package is where a user finds them:
 
-- :class:`Callback` (defined in :mod:`netreg.engine.callbacks`): the engine's hooks
+- :class:`Callback` (defined in :mod:`netreg.engine.hooks`): the engine's hooks
   (``on_train_begin``, ``on_epoch_end``, ``on_member_end``, ``on_train_end``), which a plain
   estimator's ``fit(callback=...)`` takes;
-- :class:`SweepCallback` (defined in :mod:`netreg.tuning.callbacks`): those plus a sweep's
+- :class:`SweepCallback` (defined in :mod:`netreg.tuning.sweep_hooks`): those plus a sweep's
   (``on_sweep_begin``, ``on_member_stored``, ``on_sweep_end``) and a CV estimator's
   ``on_fit_end``, which a CV estimator's ``fit(callback=...)`` takes;
 - the trackers, defined here (a layer above tuning, since they log a sweep and save its
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from netreg.callbacks.mlflow_logger import MLflowCallback
 from netreg.callbacks.tensorboard_logger import TensorBoardCallback
-from netreg.engine.callbacks import Callback
-from netreg.tuning.callbacks import SweepCallback
+from netreg.engine.hooks import Callback
+from netreg.tuning.sweep_hooks import SweepCallback
 
 __all__ = ["Callback", "SweepCallback", "TensorBoardCallback", "MLflowCallback", "TRACKERS", "tracker_callbacks"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from netreg.callbacks._common import epoch_scalars, member_prefix, require
 from netreg.exceptions import invalid
-from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.records import MemberRecord
-from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep_hooks import SweepCallback
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["TensorBoardCallback"]
 

@@ -27,7 +27,7 @@ from netreg.display.drawing import (
     validation_title,
 )
 from netreg.exceptions import invalid
-from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["AlphaPathDisplay", "LearningCurveDisplay", "ValidationCurveDisplay", "WeightNormDisplay", "alpha_paths"]
 

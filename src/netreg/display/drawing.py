@@ -15,7 +15,7 @@ import numpy as np
 
 from netreg.display.axes import alpha_positions, format_alpha, loss_label, score_label, set_alpha_axis
 from netreg.tuning.records import MemberRecord
-from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = [
     "CHOSEN_COLOR",

@@ -26,19 +26,19 @@ The package is a functional core with a thin loop:
 ``rows``        per-member rows: minibatch orders, held-out sets, evaluation
 ``batches``     the rows of each step as a ``Batch``: a single member's fast path, a population's
 ``sparse``      sparse inputs, made dense one batch of rows at a time
-``callbacks``   :class:`Callback` and their dispatch; ``population`` the handle they get
+``hooks``       :class:`Callback` and their dispatch; ``population`` the handle they get
 ``results``     :class:`MemberResult`, :class:`PopulationResult`
 ``threads``     the thread policy: threads per run, ``n_jobs`` as scikit-learn reads it
-``train``       :func:`train_population`: validate the inputs, run the loop
+``entry``       :func:`train_population`: validate the inputs, run the loop
 ``loop``        the ``Trainer``: ``fit -> fit_loop -> run_epoch -> train_step``
 ``full_batch``  L-BFGS's run, each iteration an epoch of the ``Trainer``
 """
 
-from netreg.engine.callbacks import Callback
 from netreg.engine.config import TrainConfig, resolve_device
+from netreg.engine.entry import train_population
+from netreg.engine.hooks import Callback
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult, member_module
-from netreg.engine.train import train_population
 
 __all__ = [
     "TrainConfig",

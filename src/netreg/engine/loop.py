@@ -25,9 +25,9 @@ from torch import Tensor
 
 from netreg import penalties
 from netreg.engine.batches import epoch_steps, mean_loss, member_batch, population_batch, step_flops
-from netreg.engine.callbacks import Callback, CallbackList
 from netreg.engine.full_batch import fit_full_batch
 from netreg.engine.health import Health
+from netreg.engine.hooks import Callback, CallbackList
 from netreg.engine.inputs import Inputs
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult, epoch_records

@@ -24,7 +24,7 @@ from torch import nn
 from netreg import memory, penalties
 from netreg._compat import check_sample_weight
 from netreg.engine import Callback, member_module, train_population
-from netreg.engine.callbacks import check_callbacks
+from netreg.engine.hooks import check_callbacks
 from netreg.engine.threads import resolve_n_jobs
 from netreg.estimators.auto_alpha import (
     AUTO,
@@ -38,8 +38,8 @@ from netreg.estimators.auto_alpha import (
 from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.network import build_network, check_output
 from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
-from netreg.estimators.progress import PrintProgress
 from netreg.estimators.request import TrainingRequest, class_row_weights, draw_seed, with_validation_set
+from netreg.estimators.verbose import PrintProgress
 from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data, warn
 from netreg.nets import MLP
 

@@ -19,7 +19,7 @@ Curvature (:mod:`netreg.evidence.curvature`, :mod:`netreg.evidence.ggn`)
     a user's module's Linear and Conv2d weights (KFC for convolutions): :mod:`netreg.evidence.modules`.
 Units switched off (:mod:`netreg.evidence.units`)
     ``units_off``, ``units_off_mask``, ``UNITS_OFF_RTOL``, ``UNITS_OFF_ATOL``.
-Members (:mod:`netreg.evidence.network`)
+Members (:mod:`netreg.evidence.stacked_mlp`)
     ``stack_members``, ``StackedMLP``: MLPs, state dicts and stacked populations as one input.
 
 Examples
@@ -46,9 +46,9 @@ from netreg.evidence.curvature import (
 from netreg.evidence.fixed_point import FixedPoint, fixed_point
 from netreg.evidence.ggn import ggn_matrix, kfac_factors, loss_hessian_factor
 from netreg.evidence.laplace import EvidenceResult, laplace_log_evidence, log_evidence, population_evidence
-from netreg.evidence.network import StackedMLP, stack_members
 from netreg.evidence.online import AlphaSchedule, EvidenceAlpha, alpha_schedule
 from netreg.evidence.select import AlphaSelection, evidence_gap, select_alpha
+from netreg.evidence.stacked_mlp import StackedMLP, stack_members
 from netreg.evidence.units import UNITS_OFF_ATOL, UNITS_OFF_RTOL, units_off, units_off_mask
 
 __all__ = [

@@ -30,9 +30,9 @@ import torch
 from torch import Tensor
 
 from netreg._checks import check_int, check_options
+from netreg.evidence.data_checks import check_rows
 from netreg.evidence.ggn import exact_member_ggn, kfac_factors
-from netreg.evidence.inputs import check_rows
-from netreg.evidence.network import StackedMLP, stack_members
+from netreg.evidence.stacked_mlp import StackedMLP, stack_members
 from netreg.exceptions import invalid
 from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
 
@@ -96,7 +96,7 @@ def ggn_curvature(
     Parameters
     ----------
     members : MLP, state dict, stacked state dict, or sequence of them
-        See :func:`netreg.evidence.network.stack_members`.
+        See :func:`netreg.evidence.stacked_mlp.stack_members`.
     X : array-like of shape (n_samples, n_features)
     task : {"regression", "multiclass", "binary", "multilabel"}
         Fixes the loss Hessian (see the module docstring).

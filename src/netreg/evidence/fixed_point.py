@@ -63,11 +63,11 @@ from torch import Tensor
 
 from netreg._checks import check_int, check_options
 from netreg.evidence.curvature import CURVATURES, EXACT_MAX_PARAMS, kronecker_eigenvalues
+from netreg.evidence.data_checks import EvidenceData
 from netreg.evidence.ggn import exact_member_ggn, kfac_factors
-from netreg.evidence.inputs import EvidenceData
 from netreg.evidence.laplace import laplace_log_evidence, weighted_data_loss
 from netreg.evidence.modules import ModuleMember, member_outputs, module_ggn, module_kfac_factors
-from netreg.evidence.network import StackedMLP
+from netreg.evidence.stacked_mlp import StackedMLP
 from netreg.exceptions import invalid
 
 __all__ = ["FixedPoint", "fixed_point", "weight_blocks"]
@@ -123,7 +123,7 @@ def fixed_point(
         (:func:`netreg.evidence.modules.module_member`); either is a list of penalized weights,
         each one curvature block (:func:`weight_blocks`).
     data : EvidenceData
-        Its training rows (:func:`netreg.evidence.inputs.check_data`).
+        Its training rows (:func:`netreg.evidence.data_checks.check_data`).
     alphas : sequence of float
         The current alpha of each penalized layer, > 0.
     layerwise : bool, default=True
@@ -141,7 +141,7 @@ def fixed_point(
     >>> import numpy as np
     >>> import netreg
     >>> from netreg.evidence import stack_members
-    >>> from netreg.evidence.inputs import check_data
+    >>> from netreg.evidence.data_checks import check_data
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(50, 3))
     >>> y = X @ [1.0, -2.0, 0.0] + rng.normal(size=50)

@@ -60,7 +60,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from netreg.evidence.network import StackedMLP, forward_records
+from netreg.evidence.stacked_mlp import StackedMLP, forward_records
 from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
 
 __all__ = ["loss_hessian_factor", "ggn_matrix", "kfac_factors", "exact_member_ggn"]
@@ -102,7 +102,7 @@ def ggn_matrix(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task) 
     --------
     >>> import torch
     >>> from netreg.nets import MLP
-    >>> from netreg.evidence.network import stack_members
+    >>> from netreg.evidence.stacked_mlp import stack_members
     >>> x = torch.randn(10, 2, dtype=torch.float64)
     >>> H = ggn_matrix(stack_members(MLP(2, (), 1)), x, torch.ones(10, dtype=torch.float64), task="regression")
     >>> bool(torch.allclose(H[0], x.T @ x))
@@ -122,7 +122,7 @@ def kfac_factors(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task
     --------
     >>> import torch
     >>> from netreg.nets import MLP
-    >>> from netreg.evidence.network import stack_members
+    >>> from netreg.evidence.stacked_mlp import stack_members
     >>> x = torch.randn(10, 2, dtype=torch.float64)
     >>> [(A, G)] = kfac_factors(stack_members(MLP(2, (), 1)), x, torch.ones(10, dtype=torch.float64), task="regression")
     >>> bool(torch.allclose(torch.kron(G[0], A[0]), x.T @ x))

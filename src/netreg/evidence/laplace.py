@@ -58,9 +58,9 @@ from torch import Tensor
 
 from netreg._checks import check_alpha, check_float
 from netreg.evidence.curvature import EXACT_MAX_PARAMS, compute_curvature, effective_parameters, log_det
-from netreg.evidence.inputs import EvidenceData, check_data
+from netreg.evidence.data_checks import EvidenceData, check_data
 from netreg.evidence.modules import ModuleMember, member_outputs
-from netreg.evidence.network import StackedMLP, stack_members
+from netreg.evidence.stacked_mlp import StackedMLP, stack_members
 from netreg.evidence.units import units_off_mask
 from netreg.exceptions import invalid
 from netreg.losses import Task
@@ -207,7 +207,7 @@ def population_evidence(
     """The log evidence of K members, each at its own alpha, all trained on the same ``(X, y)``.
 
     ``members`` is a stacked state dict (the engine's population, ``(K, out, in)`` weights), a
-    sequence of MLPs or state dicts, or a :class:`~netreg.evidence.network.StackedMLP`; the
+    sequence of MLPs or state dicts, or a :class:`~netreg.evidence.stacked_mlp.StackedMLP`; the
     forward passes and KFAC factors of all members are computed together. Other parameters
     as in :func:`log_evidence`, with ``alphas`` of length K.
 

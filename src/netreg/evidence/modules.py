@@ -46,7 +46,7 @@ from torch.nn import functional as F
 
 from netreg.engine import member_module
 from netreg.evidence.ggn import loss_hessian_factor
-from netreg.evidence.network import StackedMLP, forward_records
+from netreg.evidence.stacked_mlp import StackedMLP, forward_records
 from netreg.exceptions import invalid
 from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
 

@@ -34,10 +34,10 @@ from torch import nn
 from netreg._checks import check_float, check_int
 from netreg.engine import Callback, MemberResult, Population
 from netreg.evidence.curvature import EXACT_MAX_PARAMS
+from netreg.evidence.data_checks import EvidenceData, check_data
 from netreg.evidence.fixed_point import FixedPoint, fixed_point
-from netreg.evidence.inputs import EvidenceData, check_data
 from netreg.evidence.modules import module_member
-from netreg.evidence.network import StackedMLP, stack_members
+from netreg.evidence.stacked_mlp import StackedMLP, stack_members
 from netreg.exceptions import invalid
 from netreg.losses import Task
 from netreg.nets import MLP

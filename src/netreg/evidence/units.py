@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from netreg._checks import check_float
-from netreg.evidence.network import stack_weights
+from netreg.evidence.stacked_mlp import stack_weights
 
 __all__ = ["UNITS_OFF_RTOL", "UNITS_OFF_ATOL", "units_off_mask", "units_off"]
 
@@ -65,7 +65,7 @@ def units_off(members: Any, *, rtol: float = UNITS_OFF_RTOL, atol: float = UNITS
     Parameters
     ----------
     members : MLP, state dict, stacked state dict, or sequence of them
-        See :func:`netreg.evidence.network.stack_members`.
+        See :func:`netreg.evidence.stacked_mlp.stack_members`.
     rtol, atol : float
         The relative and absolute thresholds of the module docstring.
 

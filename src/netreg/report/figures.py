@@ -27,8 +27,8 @@ from netreg.display.drawing import (
     representative_member,
     validation_title,
 )
-from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = [
     "new_figure",

@@ -3,7 +3,7 @@ and what Jupyter shows of a fitted ``NetRegClassifierCV`` or ``NetRegRegressorCV
 
 Both are built from the search's ``sweep_`` (the results it holds in memory) with the
 report's own parts: the page (:mod:`~netreg.report.page`), the results table
-(:mod:`~netreg.report.table`) and the validation curve of :mod:`netreg.display`.
+(:mod:`~netreg.report.results_table`) and the validation curve of :mod:`netreg.display`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from netreg.exceptions import invalid
 from netreg.io.files import write_file
 from netreg.report.figures import new_figure
 from netreg.report.page import chosen_alpha, png, png_uri, report_page
+from netreg.report.results_table import results_table
 from netreg.report.summary import summarize
-from netreg.report.table import results_table
 from netreg.tuning.store import SweepStore
 
 __all__ = ["search_report", "search_summary_html"]

@@ -19,13 +19,13 @@ import numpy as np
 
 from netreg.display.axes import format_alpha
 from netreg.io.run_folder import FIGURE_FILES, REPORT_FILE, RunFolder
-from netreg.report.diagnostics import evidence_curve, has_diagnostics
+from netreg.report.evidence_figure import evidence_curve, has_diagnostics
 from netreg.report.figures import learning_curves, validation_curve, weight_histograms, weight_norm_curve
 from netreg.report.heldout import test_table
+from netreg.report.results_table import results_table
 from netreg.report.summary import summarize
-from netreg.report.table import results_table
-from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["DPI", "chosen_alpha", "png", "png_uri", "report_figures", "report_page", "write_report"]
 

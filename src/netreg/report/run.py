@@ -26,8 +26,8 @@ from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
 from netreg.report.heldout import TEST_SPEC
 from netreg.report.learned import write_learned_report
 from netreg.report.page import write_report
-from netreg.tuning.results import SweepResult
 from netreg.tuning.store import SweepStore
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["read_run_file", "report_run"]
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from netreg.display.axes import format_alpha
-from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["SCORE_NAMES", "summarize"]
 

@@ -16,7 +16,7 @@ from netreg.io.models import MODEL_FILE, load_model
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
 from netreg.io.tables import read_table
-from netreg.runs.table import PREDICTION_COLUMN, PROBABILITY_PREFIX
+from netreg.runs.training_table import PREDICTION_COLUMN, PROBABILITY_PREFIX
 
 __all__ = ["ROW_COLUMN", "Predictions", "predict_table"]
 

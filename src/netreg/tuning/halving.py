@@ -37,8 +37,8 @@ import numpy as np
 from netreg._checks import check_int
 from netreg.engine import MemberResult, Population
 from netreg.exceptions import invalid
-from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.records import MemberRecord
+from netreg.tuning.sweep_hooks import SweepCallback
 
 __all__ = [
     "halving_rungs",

@@ -10,8 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.records import MemberRecord
+from netreg.tuning.sweep_hooks import SweepCallback
 
 __all__ = ["VerboseSweep", "ProgressBar"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["search_cv_results"]
 

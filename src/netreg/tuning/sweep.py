@@ -2,7 +2,7 @@
 
 :func:`run_sweep` opens the store, skips the members already stored, hands the remaining
 chunks to a backend, keeps each member (writing it to the store) the moment it finishes,
-and returns a :class:`~netreg.tuning.results.SweepResult`.
+and returns a :class:`~netreg.tuning.sweep_result.SweepResult`.
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from netreg.engine.threads import resolve_n_jobs
 from netreg.exceptions import invalid
 from netreg.nets import MLP
 from netreg.tuning.backends import get_backend
-from netreg.tuning.callbacks import SweepCallback, check_sweep_callbacks
 from netreg.tuning.chunking import check_population_memory, check_rows_memory
 from netreg.tuning.chunking import chunk_size as default_chunk_size
 from netreg.tuning.diagnostics import evidence_gap
 from netreg.tuning.halving import with_halving_state
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
-from netreg.tuning.results import SweepResult
 from netreg.tuning.rules import SELECTIONS
 from netreg.tuning.scoring import SCORINGS, check_scoring, is_native, scoring_name
 from netreg.tuning.store import SweepStore
+from netreg.tuning.sweep_hooks import SweepCallback, check_sweep_callbacks
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["run_sweep"]
 

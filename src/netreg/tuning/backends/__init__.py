@@ -1,4 +1,4 @@
-"""Backends: what trains the chunks of a sweep (:class:`~netreg.tuning.backends.base.Backend`).
+"""Backends: what trains the chunks of a sweep (:class:`~netreg.tuning.backends.protocol.Backend`).
 
 ``"local"`` trains the chunks on this machine, side by side in worker processes or one
 after the other in this process (:class:`LocalBackend`); ``"ray"`` spreads them over a Ray
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from netreg.exceptions import invalid
-from netreg.tuning.backends.base import Backend, Keep
 from netreg.tuning.backends.local import LocalBackend
+from netreg.tuning.backends.protocol import Backend, Keep
 from netreg.tuning.backends.ray_backend import RayBackend
 
 __all__ = ["Backend", "Keep", "LocalBackend", "RayBackend", "BACKENDS", "get_backend"]

@@ -40,15 +40,15 @@ from typing import Any
 import torch
 
 from netreg.engine import Callback, MemberResult, resolve_device
-from netreg.engine.callbacks import CallbackList
+from netreg.engine.hooks import CallbackList
 from netreg.engine.step import import_lazy_modules
 from netreg.engine.threads import default_cores, resolve_n_jobs
 from netreg.exceptions import ChunkFailedError
-from netreg.tuning.backends.base import Keep
-from netreg.tuning.callbacks import SweepCallback
+from netreg.tuning.backends.protocol import Keep
 from netreg.tuning.diagnostics import assemble_record, member_diagnostics, member_record, member_scores
 from netreg.tuning.halving import RungJudge
 from netreg.tuning.plan import SweepPlan, train_chunk
+from netreg.tuning.sweep_hooks import SweepCallback
 
 __all__ = ["LocalBackend"]
 

@@ -26,11 +26,11 @@ import torch
 from netreg._checks import check_float, check_int
 from netreg.engine import MemberResult
 from netreg.exceptions import RAY_MISSING_MSG, ChunkFailedError, MissingDependencyError, invalid
-from netreg.tuning.backends.base import Keep
+from netreg.tuning.backends.protocol import Keep
 from netreg.tuning.backends.ray_connect import join
-from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.diagnostics import assemble_record, member_diagnostics, member_scores
 from netreg.tuning.plan import SweepPlan, train_chunk
+from netreg.tuning.sweep_hooks import SweepCallback
 
 __all__ = ["RayBackend"]
 

@@ -11,12 +11,12 @@ from sklearn.preprocessing import StandardScaler
 
 from netreg._checks import check_seed
 from netreg.callbacks import tracker_callbacks
-from netreg.engine.callbacks import check_callbacks
+from netreg.engine.hooks import check_callbacks
 from netreg.estimators.params import CLASSIFIER_PARAMS
 from netreg.exceptions import invalid
 from netreg.io import fingerprints
 from netreg.io.run_folder import RESULTS_FILE, RunFolder
-from netreg.runs.table import TrainingTable
+from netreg.runs.training_table import TrainingTable
 
 __all__ = ["OWN_KEYWORDS", "make_estimator_params", "recipe", "write_run_files", "with_trackers"]
 

@@ -9,7 +9,7 @@ import pytest
 
 import netreg
 from netreg.engine import Callback, Population, TrainConfig, train_population
-from netreg.engine.callbacks import CallbackList
+from netreg.engine.hooks import CallbackList
 from netreg.nets import MLP
 
 X = np.random.default_rng(0).normal(size=(40, 3))

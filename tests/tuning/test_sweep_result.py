@@ -100,7 +100,7 @@ def test_the_terminal_table_and_the_report_show_the_diverged_members(digits):
     from rich.console import Console
 
     from netreg.cli.render import print_results
-    from netreg.report.table import results_table
+    from netreg.report.results_table import results_table
 
     result = _sweep_with_a_diverging_alpha(digits)
     console = Console(record=True, width=200)

@@ -7,9 +7,9 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from netreg.tuning.callbacks import SweepCallback
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
+from netreg.tuning.sweep_hooks import SweepCallback
 
 __all__ = ["Backend", "Keep"]
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from netreg.evidence.inputs import check_data, check_rows
-from netreg.evidence.network import stack_members
+from netreg.evidence.data_checks import check_data, check_rows
+from netreg.evidence.stacked_mlp import stack_members
 from netreg.exceptions import DataError
 from netreg.nets import MLP
 

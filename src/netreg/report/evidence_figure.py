@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from netreg.display.axes import alpha_positions, format_alpha, set_alpha_axis
 from netreg.display.drawing import CHOSEN_COLOR
 from netreg.report.figures import new_figure
-from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["evidence_curve", "has_diagnostics"]
 

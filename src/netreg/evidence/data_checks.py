@@ -16,7 +16,7 @@ from torch import Tensor
 
 from netreg.data import check_float_array, check_same_rows
 from netreg.evidence.modules import ModuleMember, member_outputs
-from netreg.evidence.network import StackedMLP
+from netreg.evidence.stacked_mlp import StackedMLP
 from netreg.exceptions import bad_data, invalid
 from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
 
@@ -54,7 +54,7 @@ def check_rows(net: StackedMLP | ModuleMember, X: Any, sample_weight: Any = None
     Examples
     --------
     >>> from netreg.nets import MLP
-    >>> from netreg.evidence.network import stack_members
+    >>> from netreg.evidence.stacked_mlp import stack_members
     >>> check_rows(stack_members(MLP(2, (), 1)), [[1.0, 2.0]])[1]
     tensor([1.], dtype=torch.float64)
     >>> check_rows(stack_members(MLP(2, (), 1)), [[1.0, 2.0, 3.0]])
@@ -97,7 +97,7 @@ def check_data(
     Examples
     --------
     >>> from netreg.nets import MLP
-    >>> from netreg.evidence.network import stack_members
+    >>> from netreg.evidence.stacked_mlp import stack_members
     >>> data = check_data(stack_members(MLP(2, (), 3)), [[0.0, 1.0], [1.0, 0.0]], [2, 0], task="multiclass")
     >>> data.y, data.m
     (tensor([2, 0]), 2.0)

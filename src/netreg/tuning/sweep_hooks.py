@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netreg.engine import Callback
-from netreg.engine.callbacks import check_callbacks
+from netreg.engine.hooks import check_callbacks
 from netreg.tuning.records import MemberRecord
-from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["SweepCallback", "check_sweep_callbacks"]
 

@@ -125,7 +125,7 @@ def check_callbacks(
 
     ``name`` is the parameter that gave them (an estimator's ``fit`` takes ``callback``).
     A callback is any object with some of :data:`HOOKS`, or what ``is_one`` accepts (a
-    sweep's, :func:`netreg.tuning.callbacks.check_sweep_callbacks`), which ``expected``
+    sweep's, :func:`netreg.tuning.sweep_hooks.check_sweep_callbacks`), which ``expected``
     and ``fix`` then word.
 
     Raises

@@ -8,8 +8,8 @@ from typing import Any
 from torch import Tensor, nn
 
 from netreg import penalties
-from netreg.engine.callbacks import Callback
 from netreg.engine.config import TrainConfig
+from netreg.engine.hooks import Callback
 from netreg.engine.inputs import validate_inputs
 from netreg.engine.loop import Trainer
 from netreg.engine.results import PopulationResult

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.func import stack_module_state
 
-from netreg.evidence.network import forward_records, stack_members, stack_weights
+from netreg.evidence.stacked_mlp import forward_records, stack_members, stack_weights
 from netreg.exceptions import InvalidParameterError
 from netreg.nets import MLP, stacked_mlp_forward
 

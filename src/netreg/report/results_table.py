@@ -15,7 +15,7 @@ import numpy as np
 
 from netreg.display.axes import format_alpha
 from netreg.report.summary import SCORE_NAMES
-from netreg.tuning.results import SweepResult
+from netreg.tuning.sweep_result import SweepResult
 
 __all__ = ["results_table"]
 
