@@ -15,8 +15,8 @@ import pytest
 
 import netreg
 from netreg import NetRegClassifier
+from netreg import safe_files as io_files
 from netreg.cli import main
-from netreg.io import files as io_files
 
 FAST = ["--hidden", "4", "--max-iter", "3"]
 

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
+from netreg import safe_files as files
 from netreg.exceptions import OutputError
-from netreg.io import files
 from netreg.io.run_folder import FIGURE_FILES, RunFolder
 
 

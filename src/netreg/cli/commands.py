@@ -155,9 +155,9 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_predict(args: argparse.Namespace, console: Console) -> int:
-    from netreg.io.files import check_output_file, write_file
     from netreg.io.spreadsheets import spreadsheet_csv
     from netreg.runs import predict_table
+    from netreg.safe_files import check_output_file, write_file
 
     if args.out is not None:
         check_output_file(args.out, "out", force=args.force)

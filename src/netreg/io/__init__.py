@@ -17,7 +17,7 @@ Fingerprints (:mod:`~netreg.io.fingerprints`)
 JSON fields (:mod:`~netreg.io.json_fields`)
     ``check_fields`` and its specs: the layout of a JSON file declared once, checked with
     one clear message.
-Run folders (:mod:`~netreg.io.run_folder`, :mod:`~netreg.io.files`)
+Run folders (:mod:`~netreg.io.run_folder`, :mod:`~netreg.safe_files`)
     ``RunFolder``: the paths of a run folder, and the writing of files into it: whole,
     never through a link, output paths checked before any work.
 Spreadsheets (:mod:`~netreg.io.spreadsheets`)
@@ -29,7 +29,6 @@ Saved models (:mod:`~netreg.io.models`; :mod:`~netreg.io.model_meta`, ``model_ch
     crafted folder refused before anything is built.
 """
 
-from netreg.io._text import rows_text, show
 from netreg.io.fingerprints import fingerprint
 from netreg.io.json_fields import check_fields
 
@@ -47,6 +46,7 @@ from netreg.io.tables import (
     read_table,
 )
 from netreg.io.transformers import table_transformer
+from netreg.message_text import rows_text, show
 
 __all__ = [
     "read_table",

@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from netreg.exceptions import DataError, bad_data
-from netreg.io._text import counting, names_text, rows_text, show
 from netreg.io.columns import missing_mask
 from netreg.io.widths import check_table_size
+from netreg.message_text import counting, names_text, rows_text, show
 
 __all__ = [
     "FORMATS",

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataWarning, bad_data, warn
-from netreg.io._text import names_text, show
 from netreg.io.columns import CATEGORICAL, NUMERIC
+from netreg.message_text import names_text, show
 
 __all__ = [
     "MAX_SHARE",

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError, bad_data
-from netreg.io._text import columns_text, names_text, rows_text, rows_values, show
 from netreg.io.dates import date_days, fitted_date_days, is_date_dtype
+from netreg.message_text import columns_text, names_text, rows_text, rows_values, show
 
 __all__ = [
     "CATEGORICAL",

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError
-from netreg.io._text import rows_values, show
+from netreg.message_text import rows_values, show
 
 __all__ = ["EPOCH", "date_days", "fitted_date_days", "is_date_dtype"]
 

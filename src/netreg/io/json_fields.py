@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from netreg.exceptions import DataError
-from netreg.io._text import names_text, show
+from netreg.message_text import names_text, show
 
 __all__ = [
     "ANY",

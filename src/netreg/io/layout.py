@@ -15,8 +15,8 @@ import pandas as pd
 
 from netreg.exceptions import bad_data, invalid
 from netreg.io._readers import suggest
-from netreg.io._text import show
 from netreg.io.columns import check_frame, is_column_name
+from netreg.message_text import show
 
 __all__ = ["check_left_out", "feature_frame", "row_ids"]
 

@@ -11,7 +11,7 @@ else's doing.
 Writing (:func:`write_new_file`, :func:`swap_into_place`): the files are created
 exclusively in a private staging folder (locked while the save lasts; one a killed save
 left is removed by the next save beside it), with the permissions of any file the user
-writes (``0666`` less the umask, as :func:`netreg.io.files.file_mode`: ``model.json``
+writes (``0666`` less the umask, as :func:`netreg.safe_files.file_mode`: ``model.json``
 and the weights alike; netreg 0.1 gave the weights ``0600``), and the staging folder replaces the model folder while the folder
 above is locked, so that two processes saving to one folder take turns: each save
 either completes or fails cleanly, and no ``.model.replaced-*`` folder is left behind.
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from netreg.exceptions import ModelFormatError
-from netreg.io.files import current_umask, file_kind
+from netreg.safe_files import current_umask, file_kind
 
 try:  # POSIX; elsewhere saves are not serialized
     import fcntl

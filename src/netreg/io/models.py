@@ -47,7 +47,6 @@ from netreg.estimators.folds import FoldsAverage
 from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.history import History
 from netreg.io import fingerprints
-from netreg.io.files import write_error
 from netreg.io.model_checks import (
     MAX_META_BYTES,
     check_declared,
@@ -70,6 +69,7 @@ from netreg.io.model_meta import (
 )
 from netreg.io.preprocessing import TablePreprocessor
 from netreg.nets import MLP
+from netreg.safe_files import write_error
 
 #: The most members a model folder may hold (the folds of a cross-validation).
 MAX_MEMBERS = 100

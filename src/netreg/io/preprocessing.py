@@ -25,7 +25,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 
 from netreg.exceptions import NotFittedError, bad_data, invalid
-from netreg.io._text import names_text
 from netreg.io.cardinality import check_cardinality, warn_unseen_categories
 from netreg.io.columns import (
     CATEGORICAL,
@@ -53,6 +52,7 @@ from netreg.io.transformers import (
     transformer_state,
 )
 from netreg.io.widths import check_encoded_size
+from netreg.message_text import names_text
 
 __all__ = ["CONFIG_SPEC", "CONFIG_TYPE", "CONFIG_VERSION", "CONFIG_VERSIONS", "TablePreprocessor"]
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from netreg.exceptions import DataError
-from netreg.io._text import show
 from netreg.io.columns import CATEGORICAL, DATE, NUMERIC, is_column_name
 from netreg.io.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
 from netreg.io.transformers import IMPUTE_STRATEGIES
+from netreg.message_text import show
 
 __all__ = [
     "CONFIG_SPEC",

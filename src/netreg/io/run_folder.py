@@ -9,7 +9,7 @@ Layout, named here and nowhere else::
     report.html     the evidence (:mod:`netreg.report`), beside its figures (PNG)
 
 Files are written through :meth:`RunFolder.write_bytes` and :meth:`RunFolder.write_text`,
-the one place where a file is created inside a run folder (:func:`netreg.io.files.write_file`:
+the one place where a file is created inside a run folder (:func:`netreg.safe_files.write_file`:
 whole or not at all, never through a link); the store and the model folder keep the same
 rules (:mod:`netreg.tuning.store`, :mod:`netreg.io.models`).
 
@@ -32,8 +32,8 @@ from typing import Any
 
 from netreg._version import __version__
 from netreg.exceptions import NetRegError, invalid
-from netreg.io.files import check_writable_folder, write_file
 from netreg.io.model_files import read_model_file
+from netreg.safe_files import check_writable_folder, write_file
 
 __all__ = [
     "FIGURE_FILES",
@@ -137,7 +137,7 @@ class RunFolder:
         """Refuse, before any work, a folder that could not be created or written, or is not netreg's.
 
         ``name`` is the parameter that gave the folder. The folder must be writable (see
-        :func:`netreg.io.files.check_writable_folder`; an empty path is refused), and either
+        :func:`netreg.safe_files.check_writable_folder`; an empty path is refused), and either
         hold none of the files a run writes or be a run folder netreg made (its ``run.json``
         has the :data:`MADE_BY` mark): a user's own ``results.csv``, ``run.json``,
         ``report.html`` or figure is never replaced, not even with ``force``.

@@ -27,8 +27,8 @@ import pandas as pd
 from netreg.exceptions import bad_data, invalid
 from netreg.io import _readers
 from netreg.io._readers import FORMATS
-from netreg.io._text import show
 from netreg.io.columns import check_frame, missing_mask
+from netreg.message_text import show
 
 __all__ = [
     "FORMATS",

@@ -22,8 +22,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from netreg.exceptions import DataError
-from netreg.io._text import rows_values, show
 from netreg.io.columns import CATEGORICAL, NUMERIC
+from netreg.message_text import rows_values, show
 
 __all__ = [
     "IMPUTE_STRATEGIES",

@@ -19,7 +19,7 @@ from typing import Any
 
 from netreg import memory
 from netreg.exceptions import bad_data
-from netreg.io._text import show
+from netreg.message_text import show
 
 __all__ = ["ENCODING_COPIES", "TABLE_COPIES", "check_encoded_size", "check_table_size", "encoded_bytes"]
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from netreg.display.displays import ValidationCurveDisplay, sweep_of
 from netreg.exceptions import invalid
-from netreg.io.files import write_file
 from netreg.report.figures import new_figure
 from netreg.report.page import chosen_alpha, png, png_uri, report_page
 from netreg.report.results_table import results_table
 from netreg.report.summary import summarize
+from netreg.safe_files import write_file
 from netreg.tuning.store import SweepStore
 
 __all__ = ["search_report", "search_summary_html"]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from netreg.exceptions import StoreError, invalid
-from netreg.io.files import file_mode
+from netreg.safe_files import file_mode
 
 __all__ = [
     "BUSY_TIMEOUT_S",

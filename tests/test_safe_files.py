@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
+from netreg import safe_files as files
 from netreg.exceptions import InvalidParameterError, OutputError
-from netreg.io import files
-from netreg.io.files import check_output_file, check_writable_folder, write_file
+from netreg.safe_files import check_output_file, check_writable_folder, write_file
 
 
 def test_a_link_at_the_target_is_replaced_never_written_through(tmp_path, snapshot):
