@@ -18,11 +18,11 @@ from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import DataError, DataWarning
 from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io.models import check_model_folder, save_model
-from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
 from netreg.runs.common import make_estimator_params, recipe, with_trackers, write_run_files
 from netreg.runs.training_table import TrainingTable, fit_table
 from netreg.runs.tune import cv_estimator, sweep_settings
+from netreg.tables.preprocessing import TablePreprocessor
 
 __all__ = ["held_out_scores", "train_table"]
 

@@ -1,12 +1,12 @@
 """Column typing: which columns of a table are numbers and which are categories, checked.
 
-netreg's own step before scikit-learn's transformers (:mod:`netreg.io.preprocessing`):
+netreg's own step before scikit-learn's transformers (:mod:`netreg.tables.preprocessing`):
 
 * a column of int, float or bool dtype, or of text whose every value is a number such as
   ``"42"``, is **numeric**: its values become float64;
 * a column of dates (a datetime dtype, Python dates, or ISO 8601 text such as
   ``"2021-03-04"``) is a **date** column: its values become days since 1970-01-01
-  (:mod:`netreg.io.dates`);
+  (:mod:`netreg.tables.dates`);
 * a column of text (object or string dtype, values that are not numbers), or any column of
   pandas ``category`` dtype, is **categorical**: its values become text (``str(value)``).
 
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError, bad_data
-from netreg.io.dates import date_days, fitted_date_days, is_date_dtype
 from netreg.message_text import columns_text, names_text, rows_text, rows_values, show
+from netreg.tables.dates import date_days, fitted_date_days, is_date_dtype
 
 __all__ = [
     "CATEGORICAL",

@@ -11,7 +11,7 @@ import pytest
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from netreg.io.preprocessing import TablePreprocessor
+from netreg.tables.preprocessing import TablePreprocessor
 
 FEATURES = pd.DataFrame(
     {

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataWarning, bad_data, warn
-from netreg.io.columns import CATEGORICAL, NUMERIC
 from netreg.message_text import names_text, show
+from netreg.tables.columns import CATEGORICAL, NUMERIC
 
 __all__ = [
     "MAX_SHARE",
@@ -54,7 +54,7 @@ def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -
     Parameters
     ----------
     typed : pandas.DataFrame
-        The typed table (:func:`netreg.io.columns.fit_kinds`), missing values as NaN.
+        The typed table (:func:`netreg.tables.columns.fit_kinds`), missing values as NaN.
     kinds : list of str
         The kind of each column.
     names : list

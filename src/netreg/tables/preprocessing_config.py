@@ -1,4 +1,4 @@
-"""The fitted state of a :class:`netreg.io.TablePreprocessor` as JSON: its versions, written and checked.
+"""The fitted state of a :class:`netreg.tables.TablePreprocessor` as JSON: its versions, written and checked.
 
 Version 1 (netreg 0.1) holds the columns that became features, numeric or categorical,
 with their means and scales or their categories::
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from netreg.exceptions import DataError
-from netreg.io.columns import CATEGORICAL, DATE, NUMERIC, is_column_name
-from netreg.io.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
-from netreg.io.transformers import IMPUTE_STRATEGIES
+from netreg.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
 from netreg.message_text import show
+from netreg.tables.columns import CATEGORICAL, DATE, NUMERIC, is_column_name
+from netreg.tables.transformers import IMPUTE_STRATEGIES
 
 __all__ = [
     "CONFIG_SPEC",

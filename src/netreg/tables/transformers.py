@@ -3,8 +3,8 @@
 Built (:func:`table_transformer`), fitted so that no statistic overflows
 (:func:`fit_table_transformer`), rebuilt from saved statistics without pickle
 (:func:`restore_table_transformer`), and read back (:func:`transformer_state`). Used by
-:class:`netreg.io.TablePreprocessor`; the columns are typed before
-(:mod:`netreg.io.columns`): numeric and date columns are float64 (dates as days), and
+:class:`netreg.tables.TablePreprocessor`; the columns are typed before
+(:mod:`netreg.tables.columns`): numeric and date columns are float64 (dates as days), and
 both are scaled alike; categorical ones are text. Missing values (NaN) are filled in by a
 ``SimpleImputer`` before the scaler or the encoder when an ``impute`` strategy is given.
 """
@@ -22,8 +22,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from netreg.exceptions import DataError
-from netreg.io.columns import CATEGORICAL, NUMERIC
 from netreg.message_text import rows_values, show
+from netreg.tables.columns import CATEGORICAL, NUMERIC
 
 __all__ = [
     "IMPUTE_STRATEGIES",
