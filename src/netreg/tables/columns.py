@@ -1,25 +1,9 @@
-"""Column typing: which columns of a table are numbers and which are categories, checked.
+"""Column typing: which columns of a table are numbers, dates and categories, checked.
 
-netreg's own step before scikit-learn's transformers (:mod:`netreg.tables.preprocessing`):
-
-* a column of int, float or bool dtype, or of text whose every value is a number such as
-  ``"42"``, is **numeric**: its values become float64;
-* a column of dates (a datetime dtype, Python dates, or ISO 8601 text such as
-  ``"2021-03-04"``) is a **date** column: its values become days since 1970-01-01
-  (:mod:`netreg.tables.dates`);
-* a column of text (object or string dtype, values that are not numbers), or any column of
-  pandas ``category`` dtype, is **categorical**: its values become text (``str(value)``).
-
-Missing values (NaN, None, NaT, empty or blank text, the text ``"nan"``) are refused
-unless asked for (``allow_missing=True``: they stay missing, NaN, for an imputer). Infinite
-numbers, columns that mix numbers and text, values that are neither, and other dtypes
-(durations, complex numbers) are refused with a :class:`netreg.DataError` naming the
-columns and rows::
-
-    column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'; counting from 0, header excluded); expected only numbers or only text in a column.
-
-The typed table has the same rows, its columns named by the text of their names
-(``0`` becomes ``"0"``), as scikit-learn expects of a DataFrame.
+netreg's own step before scikit-learn's transformers. The rules (which column is of which
+kind, what is missing, what is refused) are stated once, in
+:class:`netreg.tables.TablePreprocessor`'s docstring; errors are :class:`netreg.DataError`
+messages naming the columns and rows.
 """
 
 from __future__ import annotations

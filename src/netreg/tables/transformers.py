@@ -2,11 +2,8 @@
 
 Built (:func:`table_transformer`), fitted so that no statistic overflows
 (:func:`fit_table_transformer`), rebuilt from saved statistics without pickle
-(:func:`restore_table_transformer`), and read back (:func:`transformer_state`). Used by
-:class:`netreg.tables.TablePreprocessor`; the columns are typed before
-(:mod:`netreg.tables.columns`): numeric and date columns are float64 (dates as days), and
-both are scaled alike; categorical ones are text. Missing values (NaN) are filled in by a
-``SimpleImputer`` before the scaler or the encoder when an ``impute`` strategy is given.
+(:func:`restore_table_transformer`), and read back (:func:`transformer_state`), for
+:class:`netreg.tables.TablePreprocessor` on columns typed by :mod:`netreg.tables.columns`.
 """
 
 from __future__ import annotations
@@ -100,7 +97,10 @@ def fit_table_transformer(
     Each numeric step is fitted on its columns divided by a power of two near their
     largest magnitude, then given back the units. Dividing by a power of two is exact, so
     the means, scales and imputed values are bit for bit those fitted on the columns
-    themselves, except that values near the float limits (1e308) no longer overflow.
+    themselves, except where those would leave the float range: ``StandardScaler`` alone
+    takes a column of magnitude beyond about 1e154 (its squares overflow) or below about
+    1e-154 (they underflow) for a constant one, scale 1, and a mean of values near 1e308
+    overflows.
 
     Examples
     --------
@@ -239,15 +239,13 @@ def standardize_far_values(
     means: np.ndarray,
     scales: np.ndarray,
 ) -> None:
-    """Recompute, in place, the entries of ``output`` whose ``x - mean`` overflowed, in units of the
-    largest term; raise if a value stays too far from those seen at fit.
-
-    ``scaled`` names the numeric and date columns, ``means`` and ``scales`` are theirs.
+    """Recompute, in place, the entries of ``output`` whose ``x - mean`` overflowed (values near
+    1e308), in units of the largest term, for the numeric and date columns ``scaled``.
 
     Raises
     ------
     DataError
-        If a value is too far from the mean to be standardized even so.
+        If a value is too far from those seen at fit to be standardized even so.
 
     Examples
     --------
