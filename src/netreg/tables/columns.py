@@ -179,10 +179,7 @@ def fit_kinds(frame: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     for name, column in frame.items():
         kind, values[name] = _fit_column(name, column)
         kinds.append(kind)
-    _check_finite(
-        {name: values[name] for name, kind in zip(frame.columns, kinds, strict=True) if kind == NUMERIC}, frame.index
-    )
-    return kinds, _typed(frame, values)
+    return kinds, _typed(frame, values, kinds)
 
 
 def typed_frame(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
@@ -199,23 +196,28 @@ def typed_frame(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     >>> typed_frame(pd.DataFrame({"a": ["1.5", 2], "b": [1, 2]}), ["numeric", "categorical"]).to_dict("list")
     {'a': [1.5, 2.0], 'b': ['1', '2']}
     """
-    typers = {NUMERIC: _numeric_values, DATE: _date_values, CATEGORICAL: lambda name, column: _as_text(column)}
+    typers = {
+        NUMERIC: _numeric_values,
+        DATE: lambda name, column: date_days(name, column, ~missing_mask(column.to_frame())[:, 0]),
+        CATEGORICAL: lambda name, column: _as_text(column),
+    }
     values = {name: typers[kind](name, column) for (name, column), kind in zip(frame.items(), kinds, strict=True)}
+    return _typed(frame, values, kinds)
+
+
+def _typed(frame: pd.DataFrame, values: dict[Any, Any], kinds: list[str]) -> pd.DataFrame:
+    """The typed table of each column's ``values`` (floats or text), once no number is infinite."""
     _check_finite(
         {name: values[name] for name, kind in zip(frame.columns, kinds, strict=True) if kind == NUMERIC}, frame.index
     )
-    return _typed(frame, values)
-
-
-def _typed(frame: pd.DataFrame, values: dict[Any, Any]) -> pd.DataFrame:
-    columns = {str(name): values[name] for name in frame.columns}
-    typed = pd.DataFrame({name: pd.Series(value, dtype=_dtype(value)) for name, value in columns.items()})
+    typed = pd.DataFrame(
+        {
+            str(name): pd.Series(values[name], dtype=np.float64 if isinstance(values[name], np.ndarray) else object)
+            for name in frame.columns
+        }
+    )
     typed.index = frame.index
     return typed
-
-
-def _dtype(values: Any) -> Any:
-    return np.float64 if isinstance(values, np.ndarray) else object
 
 
 def _in_order(frame: pd.DataFrame, columns: list[Any]) -> pd.DataFrame:
@@ -300,11 +302,6 @@ def _numeric_values(name: Any, column: pd.Series) -> np.ndarray:
             )
         values[i] = number
     return values
-
-
-def _date_values(name: Any, column: pd.Series) -> np.ndarray:
-    """A column fitted as dates, as days since 1970-01-01 (NaN where missing)."""
-    return date_days(name, column, ~missing_mask(column.to_frame())[:, 0])
 
 
 def _number(value: Any) -> float | None:

@@ -68,7 +68,8 @@ def table_transformer(
     steps: list[tuple[str, Any, list[str]]] = []
     categories_left = iter(categories or [])
     position = 0
-    for i, (kind, run) in enumerate(groupby(_step_kinds(kinds))):
+    # Dates are scaled as numbers.
+    for i, (kind, run) in enumerate(groupby(CATEGORICAL if kind == CATEGORICAL else NUMERIC for kind in kinds)):
         names = columns[position : position + len(list(run))]
         position += len(names)
         if kind == NUMERIC:
@@ -274,11 +275,6 @@ def standardize_far_values(
                 f"({rows_values([(typed.index[rows[still[0]]], values[still[0]])])}; mean {mean:g}, "
                 f"scale {scale:g}); expected values of a similar magnitude."
             )
-
-
-def _step_kinds(kinds: list[str]) -> list[str]:
-    """Each column's kind of step: dates are scaled as numbers."""
-    return [CATEGORICAL if kind == CATEGORICAL else NUMERIC for kind in kinds]
 
 
 def _parts(transformer: ColumnTransformer, cls: type, kind: str) -> list[tuple[Any, list[str]]]:
