@@ -24,7 +24,7 @@ Spreadsheets (:mod:`~netreg.io.spreadsheets`)
     CSV whose text a spreadsheet would run as a formula gets a quote in front.
 Encoded widths (:mod:`~netreg.io.widths`)
     A one-hot encoded table too large for memory is refused before it is built.
-Saved models (:mod:`~netreg.io.models`; :mod:`~netreg.io.model_meta`, ``model_checks``, ``model_files``)
+Saved models (:mod:`~netreg.io.models`)
     ``save_model``, ``load_model``, ``SavedModel``: safetensors and JSON, no pickle; a
     crafted folder refused before anything is built.
 """
