@@ -4,7 +4,6 @@ tests/test_safe_files.py; here, what a model adds: its limits, its checks, its m
 
 from __future__ import annotations
 
-import errno
 import json
 import multiprocessing
 import os
@@ -15,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from netreg import NetRegClassifier, safe_files
+from netreg import NetRegClassifier
 from netreg.exceptions import ModelFormatError, OutputError
 from netreg.io import models
 from netreg.io.models import load_model, save_model
@@ -168,21 +167,6 @@ def test_weights_of_another_dtype_are_refused(fitted, folder, refused):
         ModelFormatError,
     ):
         load_model(folder)
-
-
-def test_a_save_that_fails_leaves_the_old_model_and_nothing_else(fitted, folder, monkeypatch, refused, snapshot):
-    before = snapshot(folder.parent)
-
-    def full(descriptor, mode):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(safe_files.os, "fdopen", full)
-    with refused(
-        f"Could not write {str(folder)!r}: No space left on device; nothing was replaced. Free some space and rerun.",
-        OutputError,
-    ):
-        save_model(fitted[0], folder, force=True)
-    assert snapshot(folder.parent) == before
 
 
 def test_a_crafted_model_json_in_the_target_folder_is_a_different_model_not_a_hang(fitted, tmp_path, refused, within):

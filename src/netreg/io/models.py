@@ -211,7 +211,11 @@ def check_model_folder(path: str | os.PathLike, fingerprint: str, *, force: bool
     if path.exists() and not path.is_dir():
         raise ModelFormatError(f"{str(path)!r} is a file; expected a folder for the model.")
     existing = path / MODEL_FILE
-    if path.is_dir() and not existing.exists() and any(path.iterdir()):
+    try:
+        others = path.is_dir() and not existing.exists() and any(path.iterdir())
+    except FileNotFoundError:  # moved away meanwhile by a concurrent save
+        others = False
+    if others:
         raise ModelFormatError(
             f"{str(path)!r} is a folder with other files and no {MODEL_FILE}; a model is not written "
             "over it. Choose an empty or new folder."
