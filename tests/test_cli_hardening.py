@@ -490,15 +490,3 @@ def test_a_store_held_by_another_process_is_said_to_be_held(folder, capsys, monk
         "written. Rerun when that process has finished, or choose another path.",
     )
     assert snapshot(folder) == before
-
-
-def test_a_rerun_removes_the_model_staging_folder_a_killed_run_left(folder, capsys, trained):
-    # Before: a kill during the model write left .model.XXXXXXXX.partial/ in the run folder forever.
-    import tempfile
-
-    left = tempfile.mkdtemp(prefix=".model.", suffix=".partial", dir=folder / "run")
-    (trained / "weights.safetensors").rename(os.path.join(left, "weights.safetensors"))  # as a killed save leaves it
-    (folder / "run" / ".model.notes.partial").mkdir()  # not the pattern: kept
-    argv = ["train", "ok.csv", "--target", "label", "--alpha", "0.0001", "--out", "run", "--force", *FAST]
-    assert run(capsys, *argv)[0] == 0
-    assert sorted(p.name for p in (folder / "run").iterdir()) == [".model.notes.partial", "model"]

@@ -1,16 +1,75 @@
-"""Writing files: whole or not at all, never through a link, and output paths checked first."""
+"""The file rules, each tested once: only regular files read, never through a link nor waiting
+for a FIFO, nor more than plausible; files and folders written whole, never through a link,
+with the permissions of any new file; output paths checked first."""
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 
 from netreg import safe_files as files
-from netreg.exceptions import InvalidParameterError, OutputError
-from netreg.safe_files import check_output_file, check_writable_folder, write_file
+from netreg.exceptions import DataError, InvalidParameterError, OutputError
+from netreg.safe_files import (
+    NotRegularFileError,
+    check_output_file,
+    check_writable_folder,
+    create_file,
+    open_regular,
+    read_file,
+    replace_folder,
+    write_file,
+)
+
+
+def test_only_a_regular_file_is_read_never_through_a_link_nor_waiting_for_a_fifo(tmp_path, refused, within):
+    (tmp_path / "data.json").write_text("{}")
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    (tmp_path / "data-link.json").symlink_to(tmp_path / "data.json")
+    os.mkfifo(tmp_path / "fifo.json")
+    (tmp_path / "folder.json").mkdir()
+    assert read_file(tmp_path / "data.json", 2, "a test reads", DataError) == b"{}"
+    for name, problem in [
+        (
+            "zero.json",
+            "is a symbolic link (to '/dev/zero'); a file netreg wrote is never a link, so it is not read. "
+            "Copy the file itself into the folder.",
+        ),
+        (
+            "data-link.json",
+            f"is a symbolic link (to {str(tmp_path / 'data.json')!r}); a file netreg wrote is never "
+            "a link, so it is not read. Copy the file itself into the folder.",
+        ),
+        ("fifo.json", "is a FIFO; expected the regular file netreg wrote."),
+        ("folder.json", "is a folder; expected the regular file netreg wrote."),
+    ]:
+        with refused(f"{tmp_path / name} {problem}", DataError):
+            within(10, lambda name=name: read_file(tmp_path / name, 10, "a test reads", DataError))
+    with pytest.raises(FileNotFoundError):
+        read_file(tmp_path / "missing.json", 10, "a test reads", DataError)
+    # A user's data may be a link to a file (followed), never to a FIFO (refused, without waiting).
+    with open_regular(tmp_path / "data-link.json") as handle:
+        assert handle.read() == b"{}"
+    (tmp_path / "fifo-link.csv").symlink_to(tmp_path / "fifo.json")
+    with pytest.raises(NotRegularFileError) as caught:
+        within(10, lambda: open_regular(tmp_path / "fifo-link.csv"))
+    assert caught.value.kind == "a FIFO"
+
+
+def test_a_file_larger_than_it_can_plausibly_be_is_not_read(tmp_path, refused):
+    (tmp_path / "run.json").write_bytes(b"x" * 101)
+    assert read_file(tmp_path / "run.json", 101, "a test reads", DataError) == b"x" * 101
+    with refused(
+        f"{tmp_path / 'run.json'} is larger than the 100 bytes a run.json may hold; it was not read. Is it the file "
+        "netreg wrote?",
+        DataError,
+    ):
+        read_file(tmp_path / "run.json", 100, "a run.json may hold", DataError)
 
 
 def test_a_link_at_the_target_is_replaced_never_written_through(tmp_path, snapshot):
@@ -162,3 +221,113 @@ def test_output_files_that_exist_or_cannot_be_made_are_refused_first(tmp_path, r
             with refused(f"{expected}{str(path)!r}: {problem}. Choose another path.", InvalidParameterError):
                 check_output_file(path, "out", force=force)
     assert (tmp_path / "p.csv").read_text() == "keep me"
+
+
+def test_a_file_system_without_hard_links_still_creates_new_files_never_replacing_one(tmp_path, monkeypatch):
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(files.os, "link", no_links)
+    assert create_file(tmp_path / "new.sqlite", lambda name: open(name, "wb").write(b"db"))
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert not create_file(tmp_path / "new.sqlite", lambda name: open(name, "wb").write(b"other"))
+    assert not create_file(tmp_path / "dangling", lambda name: None)
+    assert (tmp_path / "new.sqlite").read_bytes() == b"db" and not (tmp_path / "nowhere").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling", "new.sqlite"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_a_folder_is_replaced_whole_with_the_permissions_of_any_new_file(tmp_path, umask):
+    replace_folder(tmp_path / "model", {"old.json": b"{}", "old.bin": b"1"})
+    previous = os.umask(umask)
+    try:
+        folder = replace_folder(tmp_path / "model", {"model.json": b"[]", "weights.bin": b"2"})
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+    assert modes == {"model.json": 0o666 & ~umask, "weights.bin": 0o666 & ~umask}
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask
+    assert (folder / "model.json").read_bytes() == b"[]" and [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_folder_replacement_that_fails_or_is_refused_leaves_the_old_folder_and_nothing_else(
+    tmp_path, monkeypatch, refused, snapshot
+):
+    folder = replace_folder(tmp_path / "model", {"model.json": b"old"})
+    before = snapshot(tmp_path)
+
+    def no(*args):
+        raise DataError("not ours to replace")
+
+    with refused("not ours to replace", DataError):
+        replace_folder(folder, {"model.json": b"new"}, check=no)
+    assert snapshot(tmp_path) == before
+
+    def full(descriptor, mode):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fdopen", full)
+    with refused(
+        f"Could not write {str(folder)!r}: No space left on device; nothing was replaced. Free some space and rerun.",
+        OutputError,
+    ):
+        replace_folder(folder, {"model.json": b"new"})
+    assert snapshot(tmp_path) == before
+
+
+def test_what_another_program_put_at_the_folder_meanwhile_is_kept(tmp_path, monkeypatch, refused):
+    real_replace = os.replace
+    target = tmp_path / "model"
+
+    def other_program_first(source, destination):
+        if str(source).endswith(".partial"):  # just before the new folder takes its name
+            target.mkdir()
+            (target / "theirs.txt").write_text("theirs")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(files.os, "replace", other_program_first)
+    with refused(
+        f"{str(target)!r} could not be replaced (Directory not empty): another program wrote it meanwhile, and what "
+        "it wrote was kept. Save again to replace it.",
+        OutputError,
+    ):
+        replace_folder(target, {"model.json": b"new"})
+    assert [p.name for p in target.iterdir()] == ["theirs.txt"] and [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+#: Replace a folder and be SIGKILLed after its first file is written, before the swap.
+KILLED_WHILE_REPLACING = """
+import os, signal, sys
+from netreg import safe_files
+real = os.fdopen
+def write_then_die(descriptor, mode):
+    handle = real(descriptor, mode)
+    handle.write(b"partial")
+    handle.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+safe_files.os.fdopen = write_then_die
+safe_files.replace_folder(sys.argv[1], {"model.json": b"new", "weights.bin": b"new"})
+"""
+
+
+def test_a_process_killed_while_replacing_a_folder_leaves_the_old_one_whole(tmp_path):
+    folder = replace_folder(tmp_path / "model", {"model.json": b"old"})
+    killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_REPLACING, str(folder)], timeout=300, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    assert [p.name for p in folder.iterdir()] == ["model.json"] and (folder / "model.json").read_bytes() == b"old"
+    (left,) = [p for p in tmp_path.iterdir() if p.name != "model"]  # its hidden staging folder, as a file's
+    assert left.name.startswith(".model.") and left.name.endswith(".partial")
+    assert replace_folder(folder, {"model.json": b"next"}) == folder and (folder / "model.json").read_bytes() == b"next"
+
+
+def test_a_folder_where_a_file_goes_is_refused_before_anything_is_written(tmp_path, refused, snapshot):
+    (tmp_path / "results.csv").mkdir()
+    (tmp_path / "results.csv" / "inside").write_text("the user's")
+    before = snapshot(tmp_path)
+    with refused(
+        f"Could not write {str(tmp_path / 'results.csv')!r}: it is a folder, which netreg never replaces (only a "
+        "regular file); nothing was replaced. Choose another path.",
+        OutputError,
+    ):
+        write_file(tmp_path / "results.csv", b"alpha\n")
+    assert snapshot(tmp_path) == before

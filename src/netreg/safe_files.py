@@ -1,20 +1,26 @@
-"""Writing files safely: whole or not at all, never through a link, and checked before any work.
+"""Reading and writing files safely: the one place for netreg's file rules.
 
-:func:`write_file` writes to a new temporary file beside the target (created exclusively,
-so never through an existing file or link) and moves it into place: a reader sees the old
-file or the new one, never half of one, and a link at the target is replaced, not written
-through. A failed write (a full disk, a read-only folder) removes the temporary file and
-raises :class:`~netreg.exceptions.OutputError` naming the file and what to do.
-
-:func:`check_writable_folder` and :func:`check_output_file` refuse, before a command does
-any work, an output path that could not be written: an empty path, a file where a folder is
-expected, a path under a file, a read-only folder, an existing file not to be replaced.
+- Reading (:func:`open_regular`, :func:`read_file`): only a regular file, opened without
+  waiting (a FIFO would block a plain ``open``) and, for a file netreg wrote, never through a
+  link; :func:`read_file` reads no more than the file can plausibly hold.
+- Writing a file (:func:`write_file`, :func:`create_file`): into a new temporary file beside
+  the target (created exclusively, so never through an existing file or link), which then
+  takes the target's name in one step: a reader sees the old file or the new one, never half
+  of one, and a link at the target is replaced, not written through. A failed write removes
+  the temporary file and raises :class:`~netreg.exceptions.OutputError` naming the file and
+  what to do.
+- Replacing a folder (:func:`replace_folder`): its files written into a new temporary folder
+  beside it, which then takes the folder's place.
+- Checking first (:func:`check_writable_folder`, :func:`check_output_file`): an output path
+  that could not be written is refused before a command does any work.
 
 Only a regular file is ever replaced (or a link, which is replaced itself, never what it
 points to, when it points to a regular file or nowhere): a device, a FIFO, a socket or a
 folder at an output path is refused, by :func:`replace_problem`, both before the work and
 at the write, ``force`` or not. Writing ``--out /dev/null --force`` as root would
-otherwise put a regular file in place of the system's device.
+otherwise put a regular file in place of the system's device. A process killed (SIGKILL)
+while writing leaves its hidden ``.<name>.XXXXXXXX.partial`` file or folder; the target is
+untouched.
 """
 
 from __future__ import annotations
@@ -22,23 +28,33 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
-from netreg.exceptions import OutputError, invalid
+from netreg.exceptions import NetRegError, OutputError, invalid
 
 __all__ = [
+    "NotRegularFileError",
     "check_output_file",
     "check_path_given",
     "check_writable_folder",
+    "create_file",
     "current_umask",
     "file_kind",
     "file_mode",
+    "open_regular",
+    "read_file",
+    "replace_folder",
     "replace_problem",
     "write_error",
     "write_file",
 ]
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
 _KINDS.update({stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder", stat.S_IFREG: "a regular file"})
@@ -148,6 +164,105 @@ def write_error(path: str | os.PathLike[str], error: OSError) -> OutputError:
     return OutputError(f"Could not write {str(path)!r}: {reason}; nothing was replaced. {fix}")
 
 
+class NotRegularFileError(OSError):
+    """What :func:`open_regular` raises for a folder, a FIFO, a device, a socket, or a link it may not follow.
+
+    ``kind`` says what was found, in words (``"a folder"``, ``"a FIFO"``,
+    ``"a symbolic link (to '/dev/zero')"``); the caller words the message.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
+        super().__init__(f"{os.fspath(path)} is {kind}")
+        self.kind = kind
+
+
+def open_regular(path: str | os.PathLike[str], *, follow_links: bool = True) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file, without waiting for a FIFO's writer.
+
+    With ``follow_links=False`` a link is refused, not followed (a file netreg wrote is never
+    a link: one there is someone else's doing). What is checked is the file that was opened,
+    so nothing can be swapped in between the check and the reading.
+
+    Raises
+    ------
+    NotRegularFileError
+        If ``path`` is a folder, a FIFO, a device or a socket (or a link, without ``follow_links``).
+    OSError
+        As ``open`` raises it (``FileNotFoundError`` if nothing is there).
+
+    Examples
+    --------
+    >>> with open_regular(__file__) as handle:
+    ...     handle.read(1)
+    b'"'
+    >>> open_regular("/dev/null")
+    Traceback (most recent call last):
+    ...
+    netreg.safe_files.NotRegularFileError: /dev/null is a character device
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_links else _NOFOLLOW)
+    if not follow_links and _NOFOLLOW == 0 and os.path.islink(path):  # pragma: no cover - no O_NOFOLLOW
+        raise NotRegularFileError(path, f"a symbolic link (to {os.readlink(path)!r})")
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if not follow_links and (error.errno == errno.ELOOP or os.path.islink(path)):
+            raise NotRegularFileError(path, f"a symbolic link (to {os.readlink(path)!r})") from None
+        raise
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise NotRegularFileError(path, file_kind(mode))
+    return os.fdopen(descriptor, "rb")
+
+
+def read_file(path: str | os.PathLike[str], max_bytes: int, why: str, error: type[NetRegError]) -> bytes:
+    """The bytes of a file netreg wrote, if it is a regular file (not a link) of at most ``max_bytes``.
+
+    ``why`` says where the limit comes from, for the message; ``error`` is the error raised
+    (:class:`~netreg.exceptions.ModelFormatError` for a model's files, ...). A file still
+    growing is read no further than the limit.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file (the caller words that message).
+    NetRegError
+        ``error``, if ``path`` is a link, not a regular file, cannot be read, or is larger than ``max_bytes``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from netreg.exceptions import DataError
+    >>> read_file(write_file(Path(tempfile.mkdtemp()) / "a.json", b"{}"), 10, "a test reads", DataError)
+    b'{}'
+    >>> read_file("/dev/zero", 10, "a test reads", DataError)
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: /dev/zero is a character device; expected the regular file netreg wrote.
+    """
+    try:
+        with open_regular(path, follow_links=False) as handle:
+            data = handle.read(max_bytes + 1)
+    except NotRegularFileError as problem:
+        if problem.kind.startswith("a symbolic link"):
+            raise error(
+                f"{os.fspath(path)} is {problem.kind}; a file netreg wrote is never a link, so it is not read. "
+                "Copy the file itself into the folder."
+            ) from None
+        raise error(f"{os.fspath(path)} is {problem.kind}; expected the regular file netreg wrote.") from None
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except OSError as problem:
+        raise error(f"{os.fspath(path)} cannot be read ({problem.strerror}).") from None
+    if len(data) > max_bytes:
+        raise error(
+            f"{os.fspath(path)} is larger than the {max_bytes:,} bytes {why}; it was not read. "
+            "Is it the file netreg wrote?"
+        )
+    return data
+
+
 def write_file(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
     """Write ``data`` to ``path`` whole, through a temporary file, never through a link.
 
@@ -178,51 +293,159 @@ def write_file(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = T
     problem = replace_problem(target) if overwrite else None
     if problem is not None:
         raise OutputError(f"Could not write {str(target)!r}: {problem}; nothing was replaced. Choose another path.")
+
+    def write(descriptor: int, temporary: str) -> None:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        placed = _write_beside(target, write, replace=overwrite)
     except OSError as error:
-        raise write_error(target, error) from error
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            os.fchmod(handle.fileno(), file_mode())  # mkstemp makes it private
-            handle.write(data)
-        if overwrite:
-            os.replace(temporary, target)  # replaces a link at the target, never follows it
-        else:
-            _link_new(temporary, target, data)
-    except OSError as error:
-        if isinstance(error, OutputError):
-            raise
         raise write_error(target, error) from error  # the OSError stays attached as the cause
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+    if not placed:
+        raise OutputError(f"{str(target)!r} already exists; it was not overwritten.")
     return target
 
 
-def _link_new(temporary: str, target: Path, data: bytes) -> None:
-    """Give the written ``temporary`` the name ``target``, which must not exist."""
+def create_file(path: str | os.PathLike[str], fill: Callable[[str], None]) -> bool:
+    """Make a new file at ``path`` whole, unless something is there (then change nothing; False).
+
+    ``fill`` writes the content into a new temporary file beside ``path`` (given its name;
+    the file has :func:`file_mode`'s permissions), which then takes the name ``path`` in
+    one step that never replaces anything (a hard link; on a file system without them, a
+    rename if nothing is there, all but atomic). For a file a program other than Python's
+    ``open`` makes, such as an SQLite database. The temporary file is removed in any case.
+
+    Raises
+    ------
+    OSError
+        As writing raises it (the caller words the message).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> create_file(path, lambda name: Path(name).write_text("1")), create_file(path, lambda name: None)
+    (True, False)
+    >>> path.read_text()
+    '1'
+    """
+
+    def write(descriptor: int, temporary: str) -> None:
+        os.close(descriptor)
+        fill(temporary)
+
+    return _write_beside(Path(path), write, replace=False)
+
+
+def _write_beside(target: Path, write: Callable[[int, str], None], *, replace: bool) -> bool:
+    """``write`` a new temporary file beside ``target`` (its descriptor and name), then give it
+    the name ``target``: replacing what is there, or (``replace`` false) only if nothing is."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        os.fchmod(descriptor, file_mode())  # mkstemp makes it private
+        write(descriptor, temporary)
+        if replace:
+            os.replace(temporary, target)  # replaces a link at the target, never follows it
+            return True
+        return _link_new(temporary, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def _link_new(temporary: str, target: Path) -> bool:
+    """Give the written ``temporary`` the name ``target`` if nothing (not even a link) is there."""
     try:
         os.link(temporary, target, follow_symlinks=False)  # fails if anything (a link too) is there
-        return
+        return True
     except FileExistsError:
-        raise OutputError(f"{str(target)!r} already exists; it was not overwritten.") from None
+        return False
     except OSError as error:
         if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
             raise
-    # A file system without hard links: create the file exclusively, never through a link.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    if os.path.lexists(target):  # a file system without hard links: a rename, all but atomic
+        return False
+    os.replace(temporary, target)
+    return True
+
+
+def replace_folder(
+    path: str | os.PathLike[str], files: Mapping[str, bytes], check: Callable[[], None] | None = None
+) -> Path:
+    """Put at ``path`` a folder holding exactly ``files`` (names to bytes), whole or not at all.
+
+    The files are created exclusively in a new private folder beside ``path``
+    (``.<name>.XXXXXXXX.partial``), with :func:`file_mode`'s permissions (the folder gets
+    ``0777`` less the umask); ``check`` then runs (is ``path`` still the caller's to
+    replace?), the folder at ``path`` is moved aside, the new one takes its name, and the
+    old one is removed. If the second move fails the old folder is put back. Either way
+    nothing is left beside ``path``. (A process killed between the two moves, a window of
+    two renames, leaves the old folder complete in ``.<name>.replaced-*/``: POSIX has no
+    portable atomic exchange of two folders.) Two processes replacing one folder at once
+    each leave a whole folder: the last to move wins, or one is refused.
+
+    Raises
+    ------
+    OutputError
+        If a file cannot be written (nothing was replaced), or another program put
+        something at ``path`` between the moves (what it wrote is kept).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = replace_folder(Path(tempfile.mkdtemp()) / "model", {"a.json": b"{}"})
+    >>> folder = replace_folder(folder, {"b.json": b"[]"})
+    >>> [p.name for p in folder.iterdir()], [p.name for p in folder.parent.iterdir()]
+    (['b.json'], ['model'])
+    """
+    target = Path(path)
     try:
-        descriptor = os.open(target, flags, 0o666)
-    except FileExistsError:
-        raise OutputError(f"{str(target)!r} already exists; it was not overwritten.") from None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    except OSError as error:
+        raise write_error(target, error) from error
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-    except BaseException:
-        os.unlink(target)
-        raise
+        for name, data in files.items():
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+            with os.fdopen(os.open(staging / name, flags, 0o666), "wb") as handle:  # 0666 less the umask
+                handle.write(data)
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the folder is ordinary
+        if check is not None:
+            check()
+        _swap(staging, target)
+    except OSError as error:
+        if isinstance(error, OutputError):
+            raise
+        raise write_error(target, error) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Move the folder ``staging`` to ``target``, moving what is there aside and then removing it."""
+    retired = None
+    if os.path.lexists(target):
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.replaced-", dir=target.parent))
+        with contextlib.suppress(FileNotFoundError):  # another process moved it meanwhile
+            os.replace(target, retired / target.name)
+    try:
+        os.replace(staging, target)
+    except OSError as error:
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
+            if retired is not None:
+                with contextlib.suppress(OSError):
+                    os.replace(retired / target.name, target)
+            raise
+        raise OutputError(
+            f"{str(target)!r} could not be replaced ({error.strerror}): another program wrote it meanwhile, and "
+            "what it wrote was kept. Save again to replace it."
+        ) from None
+    finally:
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
 
 
 def check_writable_folder(path: str | os.PathLike[str], name: str) -> None:
@@ -244,7 +467,7 @@ def check_writable_folder(path: str | os.PathLike[str], name: str) -> None:
     >>> check_writable_folder(__file__, "out_dir")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    netreg.exceptions.InvalidParameterError: `out_dir` must be a folder that can be created and written. Got '.../files.py': it is a file. Choose another folder.
+    netreg.exceptions.InvalidParameterError: `out_dir` must be a folder that can be created and written. Got '.../safe_files.py': it is a file. Choose another folder.
     """
     check_path_given(path, name, "a folder that can be created and written", "Name the folder ('.' for this one).")
     problem = _folder_problem(Path(path))
@@ -277,7 +500,7 @@ def check_output_file(path: str | os.PathLike[str], name: str, *, force: bool = 
     >>> check_output_file(__file__, "out")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    netreg.exceptions.OutputError: '.../files.py' already exists; it was not overwritten. Choose another `out` or pass `force=True`.
+    netreg.exceptions.OutputError: '.../safe_files.py' already exists; it was not overwritten. Choose another `out` or pass `force=True`.
     """
     expected = "a path for a file in a folder that can be written"
     check_path_given(path, name, expected, "Name the file.")

@@ -186,3 +186,54 @@ def test_a_model_folder_written_by_netreg_0_1_loads_and_predicts_the_same():
     # another CPU's kernels (the file was written on an AMD EPYC) may round a product.
     np.testing.assert_array_max_ulp(loaded.estimator.predict_proba(X), np.asarray(expected["proba"]), maxulp=2)
     assert loaded.preprocessor.to_config() == json.loads((folder / "model" / "model.json").read_text())["preprocessing"]
+
+
+def test_models_and_a_store_saved_by_main_d2a1831_load_and_predict_the_same(tmp_path):
+    # Written by main before the regroup of issue 23 (tests/data/main-d2a1831/README.md).
+    import shutil
+
+    import torch
+
+    from netreg.tuning import SweepCallback, plan_sweep, run_sweep
+    from netreg.tuning.store import SweepStore
+
+    data = Path(__file__).parents[1] / "data" / "main-d2a1831"
+    expected = json.loads((data / "expected.json").read_text())
+    table = pd.read_csv(data / "table.csv")
+    regressor = load_model(data / "regressor")
+    assert regressor.target == "price" and regressor.estimator.n_iter_ == 15
+    X = regressor.preprocessor.transform(table.drop(columns="price"))
+    # The same weights on the same rows: equal but for the ulp another CPU's kernels may round.
+    np.testing.assert_array_max_ulp(regressor.estimator.predict(X), np.asarray(expected["regressor"]), maxulp=4)
+    points = pd.read_csv(data / "points.csv")
+    features, labels = points[["x0", "x1", "x2"]].to_numpy(), points["label"].to_numpy()
+    classifier = load_model(data / "classifier").estimator
+    assert classifier.predict(features).tolist() == expected["classifier"]
+    np.testing.assert_array_max_ulp(
+        classifier.predict_proba(features), np.asarray(expected["classifier_proba"]), maxulp=4
+    )
+    with SweepStore.read(data / "sweep.sqlite") as store:
+        stored = [
+            {
+                "alpha_index": m.alpha_index,
+                "fold": m.fold,
+                "metrics": m.metrics,
+                "n_iter": m.n_iter,
+                "weights": {k: v.tolist() for k, v in store.weights(m.alpha_index, m.fold).items()},
+            }
+            for m in store.members()
+        ]
+    assert stored == expected["store"]
+
+    class Trained(SweepCallback):
+        stored: list = []
+
+        def on_member_stored(self, record):
+            self.stored.append(record)
+
+    copy = shutil.copy(data / "sweep.sqlite", tmp_path / "sweep.sqlite")
+    estimator = NetRegClassifier((2,), max_iter=5, random_state=0, dtype="float64")
+    plan = plan_sweep(estimator, features, labels, alphas=[0.1, 1.0], cv=2, require_seed=True)
+    result = run_sweep(plan, scoring="accuracy", store=copy, chunk_size=2, callback=Trained())
+    assert Trained.stored == [] and len(result.members) == 4  # resumed: every member was in the store
+    assert torch.is_tensor(SweepStore.read(copy).weights(1, 1)["layers.0.weight"])

@@ -122,8 +122,8 @@ def test_unreadable_file(refused, tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    # The tests may run as root, who reads any file: simulate the refusal of open().
-    monkeypatch.setattr(_readers, "open", denied, raising=False)
+    # The tests may run as root, who reads any file: simulate the refusal of the open.
+    monkeypatch.setattr(_readers, "open_regular", denied)
     with refused(f"`{tmp_path / 'd.csv'}`: cannot be read (Permission denied); expected a readable file."):
         read_table(tmp_path / "d.csv")
 

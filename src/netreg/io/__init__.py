@@ -3,7 +3,7 @@
 Run folders (:mod:`~netreg.io.run_folder`, :mod:`~netreg.safe_files`)
     ``RunFolder``: the paths of a run folder, and the writing of files into it: whole,
     never through a link, output paths checked before any work.
-Saved models (:mod:`~netreg.io.models`; :mod:`~netreg.io.model_meta`, ``model_checks``, ``model_files``)
+Saved models (:mod:`~netreg.io.models`)
     ``save_model``, ``load_model``, ``SavedModel``: safetensors and JSON, no pickle; a
     crafted folder refused before anything is built.
 

@@ -10,8 +10,8 @@ Layout, named here and nowhere else::
 
 Files are written through :meth:`RunFolder.write_bytes` and :meth:`RunFolder.write_text`,
 the one place where a file is created inside a run folder (:func:`netreg.safe_files.write_file`:
-whole or not at all, never through a link); the store and the model folder keep the same
-rules (:mod:`netreg.tuning.store`, :mod:`netreg.io.models`).
+whole or not at all, never through a link); the store and the model folder are written by
+the same module (:mod:`netreg.safe_files`).
 
 Only a run folder netreg made is written into: ``run.json`` carries a mark (its
 ``made_by``, :meth:`RunFolder.write_run_json`, written before any other file of the run),
@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from netreg._version import __version__
-from netreg.exceptions import NetRegError, invalid
-from netreg.io.model_files import read_model_file
-from netreg.safe_files import check_writable_folder, write_file
+from netreg.exceptions import DataError, NetRegError, invalid
+from netreg.safe_files import check_writable_folder, read_file, write_file
 
 __all__ = [
     "FIGURE_FILES",
@@ -189,7 +188,7 @@ class RunFolder:
         True
         """
         try:
-            run = json.loads(read_model_file(self.run_json, _MAX_RUN_JSON_BYTES, "a run.json may hold"))
+            run = json.loads(read_file(self.run_json, _MAX_RUN_JSON_BYTES, "a run.json may hold", DataError))
         except (OSError, ValueError, RecursionError, NetRegError):
             return False  # missing, unreadable, a link, a FIFO, not JSON: not a run.json netreg wrote
         return isinstance(run, dict) and str(run.get(MADE_BY, "")).startswith("netreg ")

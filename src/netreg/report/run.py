@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from netreg.exceptions import StoreError, bad_data
-from netreg.io.model_meta import MODEL_FILE
-from netreg.io.models import load_model
+from netreg.io.models import MODEL_FILE, load_model
 from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
 from netreg.json_fields import Is, Keys, check_fields
 from netreg.report.heldout import TEST_SPEC

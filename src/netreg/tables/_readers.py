@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-import os
-import stat
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +20,7 @@ import pyarrow.parquet as pq
 
 from netreg.exceptions import DataError, bad_data
 from netreg.message_text import counting, names_text, rows_text, show
+from netreg.safe_files import NotRegularFileError, open_regular
 from netreg.tables.columns import missing_mask
 from netreg.tables.widths import check_table_size
 
@@ -47,27 +46,27 @@ SUPPORTED = ", ".join(FORMATS)
 def check_file(name: str) -> str:
     """Return the format of an existing, readable, non-empty file, else raise."""
     expected = f"expected a {SUPPORTED.replace(', .npz', ' or .npz')} file"
+    unreadable = None
     try:
-        info = os.stat(name)
+        with open_regular(name) as handle:  # a link to the data is followed: it is the user's file
+            empty = handle.read(1) == b""
     except (FileNotFoundError, NotADirectoryError):
         raise DataError(f"`{name}`: no such file; {expected}.") from None
+    except NotRegularFileError as error:
+        found = "is a directory" if error.kind == "a folder" else "is not a regular file"
+        raise DataError(f"`{name}`: {found}; {expected}.") from None
+    except PermissionError as error:
+        unreadable = error  # said after the extension, as a file that exists
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) else str(error)
         raise DataError(f"`{name}`: cannot be accessed ({reason}); {expected}.") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise DataError(f"`{name}`: is a directory; {expected}.")
-    if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"`{name}`: is not a regular file; {expected}.")
     suffix = Path(name).suffix
     if suffix.lower() not in FORMATS:
         found = f"unsupported extension {suffix!r}" if suffix else "no extension"
         raise bad_data(f"`{name}`: {found}", f"one of {SUPPORTED}")
-    try:
-        with open(name, "rb") as handle:
-            handle.read(1)
-    except OSError as error:
-        raise bad_data(f"`{name}`: cannot be read ({error.strerror})", "a readable file") from None
-    if info.st_size == 0:
+    if unreadable is not None:
+        raise bad_data(f"`{name}`: cannot be read ({unreadable.strerror})", "a readable file")
+    if empty:
         raise bad_data(f"`{name}`: the file is empty", "at least one column and one row of data")
     return FORMATS[suffix.lower()]
 

@@ -148,7 +148,6 @@ class MemberRecord:
         netreg.exceptions.DataError: the member's row: `fold` must be an int in [0, 0] (the sweep has 1 fold); got 1.
         """
         values = {name: row[name] for name in cls.columns()}
-        values["evidence"] = values["evidence"] or "{}"  # a row from before the evidence column
         for name in cls.JSON_FIELDS:
             problem = _parse_into(values, name)
             if problem:

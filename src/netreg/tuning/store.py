@@ -218,7 +218,7 @@ class SweepStore:
             if table not in tables:
                 raise damaged(self.path, f"it has no table {table!r}.")
         columns = {row[1] for row in self._connection.execute("PRAGMA table_info(members)")}
-        lacking = [name for name in (*MemberRecord.columns(), "weights") if name not in columns and name != "evidence"]
+        lacking = [name for name in (*MemberRecord.columns(), "weights") if name not in columns]
         if lacking:
             raise damaged(self.path, f"its table 'members' has no column {', '.join(map(repr, lacking))}.")
         self.members()
@@ -327,11 +327,8 @@ class SweepStore:
         """
         spec = self.spec()
         columns = MemberRecord.columns()
-        stored = {row[1] for row in self._connection.execute("PRAGMA table_info(members)")}
-        # A store written before the evidence column (netreg 0.1), opened read-only, reads as empty evidence.
-        selected = [name if name in stored else f"'{{}}' AS {name}" for name in columns]
         rows = self._connection.execute(
-            f"SELECT {', '.join(selected)} FROM members ORDER BY alpha_index, fold"
+            f"SELECT {', '.join(columns)} FROM members ORDER BY alpha_index, fold"
         ).fetchall()
         return [self._record(dict(zip(columns, row, strict=True)), spec) for row in rows]
 
@@ -392,11 +389,10 @@ def _member(alpha_index: Any, fold: Any) -> str:
 
 
 def _initialize(connection: sqlite3.Connection, *, spec: dict[str, Any], fingerprint: str) -> None:
-    """Lay out an empty (or netreg 0.1) store's tables; a new store also gets its sweep."""
+    """Lay out an empty store's tables; a new store also gets its sweep."""
     connection.execute("PRAGMA journal_mode=WAL")  # readers (a report) never block the writer
     connection.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against a killed process
     connection.executescript(_SCHEMA)
-    _add_evidence_column(connection)
     if connection.execute("SELECT COUNT(*) FROM sweep").fetchone()[0] == 0:
         entries = {
             "spec": json.dumps(spec, sort_keys=True),
@@ -406,11 +402,3 @@ def _initialize(connection: sqlite3.Connection, *, spec: dict[str, Any], fingerp
         }
         with connection:
             connection.executemany("INSERT INTO sweep (key, value) VALUES (?, ?)", entries.items())
-
-
-def _add_evidence_column(connection: sqlite3.Connection) -> None:
-    """Give a store written by netreg 0.1 the ``evidence`` column, empty for its members."""
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(members)")}
-    if "evidence" not in columns:
-        with connection:
-            connection.execute("ALTER TABLE members ADD COLUMN evidence TEXT NOT NULL DEFAULT '{}'")

@@ -3,8 +3,8 @@
 Used by :class:`netreg.tuning.store.SweepStore`. Everything that would stop a sweep from
 writing its members (a read-only file or folder, a link, an empty file that is not a
 store) is refused by :func:`check_store_path` before any member trains; a new store is
-made complete under a temporary name and then linked to its own (:func:`create_store_file`),
-so no store file is ever found half made; and :func:`store_error` says which of "not a
+made complete under a temporary name and then given its own (:func:`create_store_file`,
+by :func:`netreg.safe_files.create_file`), so no store file is ever found half made; and :func:`store_error` says which of "not a
 store", "held by another process", "cannot be written" and "cannot be read" happened.
 
 SQLite's in-memory name ``":memory:"`` is refused as a store path (:func:`check_store_name`)
@@ -16,18 +16,16 @@ would only add a file named ``:memory:`` that SQLite never writes.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import sqlite3
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from netreg.exceptions import StoreError, invalid
-from netreg.safe_files import file_mode
+from netreg.safe_files import create_file
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -134,33 +132,23 @@ def _check_folder(path: Path) -> None:
 def create_store_file(path: Path, initialize: Callable[[sqlite3.Connection], None]) -> None:
     """Make a complete store at ``path`` unless one appears there meanwhile.
 
-    ``initialize`` lays out the new database under a temporary name beside ``path``;
-    the file then gets its name in one atomic step that never replaces an existing file
-    (a hard link): a concurrent sweep that created it first keeps its store, which the
-    caller then opens and checks as any existing store.
+    ``initialize`` lays out the new database in a temporary file, which then gets its name
+    without replacing anything (:func:`netreg.safe_files.create_file`): a concurrent sweep
+    that created it first keeps its store, which the caller then opens and checks as any
+    existing store.
     """
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(descriptor)
-    try:
-        os.chmod(temporary, file_mode())  # mkstemp makes it private; a store is an ordinary file
+
+    def fill(temporary: str) -> None:
         connection = sqlite3.connect(temporary)
         try:
             initialize(connection)
         finally:
             connection.close()  # the last connection: SQLite merges and removes its -wal file
-        try:
-            os.link(temporary, path, follow_symlinks=False)
-        except FileExistsError:
-            pass  # another sweep made it first: the caller opens that one
-        except OSError as error:
-            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
-                raise
-            if not path.exists():  # a file system without hard links: a rename, all but atomic
-                os.replace(temporary, path)
-    finally:
-        for suffix in ("", *SIDE_FILES):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary + suffix)
+            for suffix in SIDE_FILES:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary + suffix)
+
+    create_file(path, fill)
 
 
 def read_uri(path: Path) -> str:
