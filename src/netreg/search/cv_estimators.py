@@ -70,7 +70,7 @@ def _has_model(search: Any) -> bool:
 
 class _BaseNetRegCV(SearchViews, BaseEstimator):
     """What both CV estimators share: the sweep, the choice of alpha and the refit; their
-    report and notebook summary (:class:`~netreg.tuning.views.SearchViews`)."""
+    report and notebook summary (:class:`~netreg.search.views.SearchViews`)."""
 
     _estimator_class: type[NetRegClassifier] | type[NetRegRegressor]
     _default_scoring: str
