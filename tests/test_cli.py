@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from netreg.cli import main
+from netreg.message_text import COUNTING
 
 FAST = ["--hidden", "4", "--max-iter", "3"]
 
@@ -81,15 +82,15 @@ def run(capsys, *argv):
         ),
         (
             ["train", "nan.csv", "--target", "label"],
-            "netreg train: error: `nan.csv`: missing values in column 'a' (row 3, counting from 0, header excluded); expected a value in every cell. Pass --impute mean (or 'median', 'most_frequent') to fill them in, or --drop-missing to drop such rows.",
+            f"netreg train: error: `nan.csv`: missing values in column 'a' (row 3, {COUNTING}); expected a value in every cell. Pass --impute mean (or 'median', 'most_frequent') to fill them in, or --drop-missing to drop such rows.",
         ),
         (
             ["train", "inf.csv", "--target", "label"],
-            "netreg train: error: `inf.csv`: infinite values in column 'a' (row 5, counting from 0, header excluded); expected finite numbers. Replace them, or drop those rows.",
+            f"netreg train: error: `inf.csv`: infinite values in column 'a' (row 5, {COUNTING}); expected finite numbers. Replace them, or drop those rows.",
         ),
         (
             ["train", "mixed.csv", "--target", "label"],
-            "netreg train: error: `mixed.csv`: column 'a' mixes numbers and text (row 2: 'n/a?'; row 0: '0.1257302210933933'; counting from 0, header excluded); expected only numbers or only text in a column.",
+            f"netreg train: error: `mixed.csv`: column 'a' mixes numbers and text (row 2: 'n/a?'; row 0: '0.1257302210933933'; {COUNTING}); expected only numbers or only text in a column.",
         ),
         (
             ["train", "ok.csv", "--target", "label", "--alpha", "-1"],

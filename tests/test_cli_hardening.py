@@ -17,6 +17,7 @@ import netreg
 from netreg import NetRegClassifier
 from netreg import safe_files as io_files
 from netreg.cli import main
+from netreg.message_text import COUNTING
 
 FAST = ["--hidden", "4", "--max-iter", "3"]
 
@@ -105,7 +106,7 @@ SEED = "expected a seed from 0 to 4294967295 such as 0; got"
         (
             ["train", "lists.parquet", "--target", "label", "--out", "run"],
             "netreg train: error: `lists.parquet`: target column 'label' holds a value of type ndarray (row 0, "
-            "counting from 0, header excluded: array([1, 2])); expected one number or label per row.",
+            f"{COUNTING}: array([1, 2])); expected one number or label per row.",
         ),
         (
             ["train", "dup.csv", "--target", "label", "--out", "run"],

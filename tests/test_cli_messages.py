@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from netreg.cli import main
+from netreg.message_text import COUNTING
 
 N = 40
 FAST = ["--hidden", "4", "--max-iter", "3"]
@@ -170,7 +171,7 @@ def test_a_column_of_many_distinct_values_is_noted_and_the_run_goes_on(files, ca
         ([*TRAIN, "--id", "label"], "`cars.csv`: --id names the target column 'label'; expected other columns."),
         (
             ["train", "holes.csv", "--target", "label", "--drop", "model", "--id", "name", "--out", "run"],
-            "`holes.csv`: target column 'label' has no value in row 4 (counting from 0, header excluded); expected a "
+            f"`holes.csv`: target column 'label' has no value in row 4 ({COUNTING}); expected a "
             "value in every row. Fill in or remove those rows, or pass --drop-missing to drop them.",
         ),
         (
@@ -188,19 +189,19 @@ def test_a_column_of_many_distinct_values_is_noted_and_the_run_goes_on(files, ca
                 "--impute",
                 "mean",
             ],
-            "`holes.csv`: target column 'label' has no value in row 4 (counting from 0, header excluded); expected a "
+            f"`holes.csv`: target column 'label' has no value in row 4 ({COUNTING}); expected a "
             "value in every row. Fill in or remove those rows, or pass --drop-missing to drop them.",
         ),
         (
             ["train", "holes.csv", "--target", "color", "--drop", "model", "--id", "name", "--out", "run"],
-            "`holes.csv`: missing values in columns 'x', 'label' (rows 2, 4, 7, counting from 0, header excluded); "
+            f"`holes.csv`: missing values in columns 'x', 'label' (rows 2, 4, 7, {COUNTING}); "
             "expected a value in every cell. Pass --impute mean (or 'median', 'most_frequent') to fill them in, or "
             "--drop-missing to drop such rows.",
         ),
         (
             ["train", "dates.csv", "--target", "label", "--drop", "model", "--id", "name", "--out", "run"],
             "`dates.csv`: column 'when' holds dates in a layout whose day and month cannot be told apart (row 0: "
-            "'03/04/2021'; counting from 0, header excluded); expected ISO 8601 dates such as '2021-04-03'. Write them "
+            f"'03/04/2021'; {COUNTING}); expected ISO 8601 dates such as '2021-04-03'. Write them "
             "as ISO 8601 dates (YYYY-MM-DD, with an optional time) or drop the column (--drop when).",
         ),
     ],
@@ -220,7 +221,7 @@ def test_predict_numbers_rows_without_the_id_column_and_names_the_rows_skipped_a
     assert (status, err) == (
         0,
         "netreg predict: note: `noname.csv` has no id column 'name' (--id name at training): the predictions are "
-        "labeled by the rows' positions in column 'row' instead (counting from 0, header excluded).",
+        f"labeled by the rows' positions in column 'row' instead ({COUNTING}).",
     )
     unlabeled = pd.read_csv(pd.io.common.StringIO(out))
     labeled = pd.read_csv(pd.io.common.StringIO(run(capsys, "predict", "run", "cars.csv")[1]))
@@ -236,7 +237,7 @@ def test_predict_numbers_rows_without_the_id_column_and_names_the_rows_skipped_a
     )
     status, out, err = run(capsys, "predict", "run", "holes.csv", "--drop-missing")
     assert status == 0 and err == (
-        "netreg predict: note: skipped 2 of 40 rows with a missing value (rows 2, 7, counting from 0, header excluded)."
+        f"netreg predict: note: skipped 2 of 40 rows with a missing value (rows 2, 7, {COUNTING})."
     )
     names = pd.read_csv(pd.io.common.StringIO(out))["name"]
     assert list(names) == [f"car {i}" for i in range(N) if i not in (2, 7)]
@@ -267,7 +268,7 @@ def test_train_says_which_rows_it_dropped(files, capsys):
     assert status == 0
     assert out.splitlines()[0] == (
         "holes.csv: 37 rows, 3 features after encoding, target 'label' (classification), 3 rows with missing values "
-        "dropped (rows 2, 4, 7, counting from 0, header excluded)."
+        f"dropped (rows 2, 4, 7, {COUNTING})."
     )
 
 
