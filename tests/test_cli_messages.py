@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from expected_messages import usage
 from netreg.cli import main
 from netreg.message_text import COUNTING
 
@@ -48,7 +49,7 @@ def run(capsys, *argv):
 
 
 TRAIN = ["train", "cars.csv", "--target", "label", "--out", "run"]
-USAGE = "(see netreg train --help)"
+USAGE = usage("train")
 
 
 @pytest.mark.parametrize(
@@ -129,7 +130,7 @@ def test_tune_refuses_halving_flags_without_halving(files, capsys):
     status, _, err = run(capsys, "tune", "cars.csv", "--target", "label", "--min-epochs", "2", "--out", "run")
     assert (status, err) == (
         2,
-        "netreg tune: error: argument --min-epochs: applies to --search halving only (see netreg tune --help)",
+        f"netreg tune: error: argument --min-epochs: applies to --search halving only {usage('tune')}",
     )
 
 

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from expected_messages import usage
 from netreg.cli import main
 from netreg.io.models import load_model
 from netreg.io.tables import read_table
 
 FAST = ["--hidden", "4", "--max-iter", "25", "--alpha", "0.1", "--no-report"]
-USAGE = "(see netreg train --help)"
+USAGE = usage("train")
 
 
 def _frame(n, seed):
