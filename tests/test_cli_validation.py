@@ -11,7 +11,7 @@ import pytest
 from expected_messages import usage
 from netreg.cli import main
 from netreg.io.models import load_model
-from netreg.io.tables import read_table
+from netreg.tables.tables import read_table
 
 FAST = ["--hidden", "4", "--max-iter", "25", "--alpha", "0.1", "--no-report"]
 USAGE = usage("train")

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 
 from netreg import NetRegRegressor, NetRegRegressorCV
 from netreg.exceptions import DataWarning, warn
-from netreg.io.preprocessing import TablePreprocessor
+from netreg.tables.preprocessing import TablePreprocessor
 
 X = np.linspace(0.0, 1.0, 40).reshape(-1, 1)
 

@@ -31,9 +31,13 @@ Displays (:mod:`netreg.display`)
     ``AlphaPathDisplay``: the report's figures in a notebook, in scikit-learn's convention.
 Report (:mod:`netreg.report`)
     ``report_run``, ``write_report``: the figures and the HTML page of a sweep.
-Tables and run folders (:mod:`netreg.io`)
+Tables (:mod:`netreg.tables`)
     ``read_table``, ``TablePreprocessor`` (scikit-learn transformers with a JSON round
-    trip), ``fingerprint``, ``check_fields``, ``RunFolder``.
+    trip), ``fingerprint``.
+JSON fields (:mod:`netreg.json_fields`)
+    ``check_fields``: the layout of a JSON file netreg reads back, declared once.
+Run folders (:mod:`netreg.io`)
+    ``RunFolder``.
 Models (:mod:`netreg.io.models`)
     ``save_model``, ``load_model``: safetensors and JSON, no pickle.
 Errors (:mod:`netreg.exceptions`)

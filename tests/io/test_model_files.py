@@ -22,7 +22,7 @@ from netreg import NetRegClassifier
 from netreg.exceptions import ModelFormatError, OutputError
 from netreg.io import model_files, models
 from netreg.io.models import load_model, save_model
-from netreg.io.preprocessing import TablePreprocessor
+from netreg.tables.preprocessing import TablePreprocessor
 
 
 @pytest.fixture(scope="module")

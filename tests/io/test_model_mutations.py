@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from netreg import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import ModelFormatError
 from netreg.io.models import load_model, save_model
-from netreg.io.preprocessing import TablePreprocessor
+from netreg.tables.preprocessing import TablePreprocessor
 
 SCALARS = st.one_of(
     st.none(),

@@ -13,7 +13,7 @@ import pytest
 from netreg import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import ModelFormatError
 from netreg.io.models import FORMAT_VERSION, load_model, save_model
-from netreg.io.preprocessing import TablePreprocessor
+from netreg.tables.preprocessing import TablePreprocessor
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,7 @@ def test_a_folder_that_is_not_a_model_is_never_written_over(classifier, tmp_path
 def test_a_model_folder_written_by_netreg_0_1_loads_and_predicts_the_same():
     # Its preprocessing is the JSON of version 1 (numeric, text, numbers as text, bool and
     # constant columns); the new city "Tokyo" of the first row is encoded as zeros.
-    from netreg.io.tables import read_table
+    from netreg.tables.tables import read_table
 
     folder = Path(__file__).parent / "data" / "netreg-0.1"
     loaded = load_model(folder / "model")

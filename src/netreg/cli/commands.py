@@ -12,8 +12,8 @@ from rich.console import Console
 from netreg.cli.arguments import EXIT_OK
 from netreg.cli.render import print_learned, print_results, total
 from netreg.grid import DEFAULT_N_ALPHAS
-from netreg.io import rows_text, show
 from netreg.io.run_folder import RunFolder
+from netreg.message_text import rows_text, show
 from netreg.tuning.progress import ProgressBar
 
 __all__ = ["run_demo", "run_tune", "run_train", "run_predict", "run_report"]
@@ -163,9 +163,9 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_predict(args: argparse.Namespace, console: Console) -> int:
-    from netreg.io.spreadsheets import spreadsheet_csv
     from netreg.runs import predict_table
     from netreg.safe_files import check_output_file, write_file
+    from netreg.tables.spreadsheets import spreadsheet_csv
 
     if args.out is not None:
         check_output_file(args.out, "out", force=args.force)

@@ -14,8 +14,8 @@ import torch
 
 from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.io.model_meta import MODEL_FILE, WEIGHTS_FILE, check_outputs
-from netreg.io.preprocessing import TablePreprocessor
 from netreg.nets import check_network_memory, parameter_count
+from netreg.tables.preprocessing import TablePreprocessor
 
 __all__ = [
     "MAX_META_BYTES",

@@ -1,7 +1,7 @@
 """What ``model.json`` holds, written and checked: the metadata of a saved model.
 
 :func:`model_metadata` writes it from a fitted estimator; :func:`check_meta` checks every
-field :func:`netreg.io.models.load_model` reads (with :func:`netreg.io.check_fields`), and
+field :func:`netreg.io.models.load_model` reads (with :func:`netreg.json_fields.check_fields`), and
 :func:`estimator_from_meta`, :func:`check_outputs` and :func:`target_transformer_from`
 rebuild what the fields describe, refusing anything inconsistent with a
 :class:`~netreg.exceptions.ModelFormatError`.
@@ -23,9 +23,9 @@ from netreg._version import __version__
 from netreg.estimators import NetRegClassifier, NetRegRegressor, fitted_state, validate_parameters
 from netreg.exceptions import ModelFormatError, NetRegError, invalid
 from netreg.history import History
-from netreg.io import fingerprints
-from netreg.io.json_fields import ANY, Is, Items, Keys, OneOf, Value, check_fields
-from netreg.io.preprocessing import TablePreprocessor
+from netreg.json_fields import ANY, Is, Items, Keys, OneOf, Value, check_fields
+from netreg.tables import fingerprints
+from netreg.tables.preprocessing import TablePreprocessor
 
 __all__ = [
     "FORMAT",

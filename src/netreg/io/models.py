@@ -46,7 +46,6 @@ from netreg.estimators import FittedState, set_fitted_state
 from netreg.estimators.folds import FoldsAverage
 from netreg.exceptions import ModelFormatError, NetRegError
 from netreg.history import History
-from netreg.io import fingerprints
 from netreg.io.model_checks import (
     MAX_META_BYTES,
     check_declared,
@@ -67,9 +66,10 @@ from netreg.io.model_meta import (
     model_metadata,
     target_transformer_from,
 )
-from netreg.io.preprocessing import TablePreprocessor
 from netreg.nets import MLP
 from netreg.safe_files import write_error
+from netreg.tables import fingerprints
+from netreg.tables.preprocessing import TablePreprocessor
 
 #: The most members a model folder may hold (the folds of a cross-validation).
 MAX_MEMBERS = 100

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from netreg.io.json_fields import Value
+from netreg.json_fields import Value
 
 __all__ = ["METRIC_NAMES", "TEST_SPEC", "test_table"]
 

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from netreg.exceptions import StoreError, bad_data
-from netreg.io.json_fields import Is, Keys, check_fields
 from netreg.io.model_meta import MODEL_FILE
 from netreg.io.models import load_model
 from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
+from netreg.json_fields import Is, Keys, check_fields
 from netreg.report.heldout import TEST_SPEC
 from netreg.report.learned import write_learned_report
 from netreg.report.page import write_report

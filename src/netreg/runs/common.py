@@ -14,9 +14,9 @@ from netreg.callbacks import tracker_callbacks
 from netreg.engine.hooks import check_callbacks
 from netreg.estimators.params import CLASSIFIER_PARAMS
 from netreg.exceptions import invalid
-from netreg.io import fingerprints
 from netreg.io.run_folder import RESULTS_FILE, RunFolder
 from netreg.runs.training_table import TrainingTable
+from netreg.tables import fingerprints
 
 __all__ = ["OWN_KEYWORDS", "make_estimator_params", "recipe", "write_run_files", "with_trackers"]
 

@@ -10,13 +10,13 @@ from typing import Any
 import pandas as pd
 
 from netreg.exceptions import DataError, DataWarning, bad_data, warn
-from netreg.io.columns import missing_mask
 from netreg.io.models import MODEL_FILE, load_model
-from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
-from netreg.io.tables import read_table
 from netreg.message_text import show
 from netreg.runs.training_table import PREDICTION_COLUMN, PROBABILITY_PREFIX
+from netreg.tables.columns import missing_mask
+from netreg.tables.preprocessing import TablePreprocessor
+from netreg.tables.tables import read_table
 
 __all__ = ["ROW_COLUMN", "Predictions", "predict_table"]
 

@@ -17,13 +17,13 @@ from sklearn.model_selection import train_test_split
 from netreg.estimators import NetRegClassifier, NetRegRegressor
 from netreg.exceptions import DataError, DataWarning, invalid
 from netreg.grid import DEFAULT_N_ALPHAS
-from netreg.io import fingerprints
 from netreg.io.models import check_model_folder, save_model
-from netreg.io.preprocessing import TablePreprocessor
 from netreg.io.run_folder import RunFolder
 from netreg.runs.common import make_estimator_params, recipe, with_trackers, write_run_files
 from netreg.runs.training_table import TrainingTable, ValidationTable, fit_table, read_validation_table
 from netreg.runs.tune import cv_estimator, sweep_settings
+from netreg.tables import fingerprints
+from netreg.tables.preprocessing import TablePreprocessor
 
 __all__ = ["held_out_scores", "train_table"]
 

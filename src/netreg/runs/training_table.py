@@ -11,12 +11,11 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError, DataWarning, bad_data, invalid
-from netreg.io import show
-from netreg.io.cardinality import ROW_NUMBERS, warn_row_numbers
-from netreg.io.columns import check_table, fit_kinds
-from netreg.io.preprocessing import TablePreprocessor
-from netreg.io.tables import check_classification_target, drop_missing_rows, infer_task, read_table
-from netreg.message_text import columns_text, names_text
+from netreg.message_text import columns_text, names_text, show
+from netreg.tables.cardinality import ROW_NUMBERS, warn_row_numbers
+from netreg.tables.columns import check_table, fit_kinds
+from netreg.tables.preprocessing import TablePreprocessor
+from netreg.tables.tables import check_classification_target, drop_missing_rows, infer_task, read_table
 
 __all__ = ["TASKS", "TrainingTable", "ValidationTable", "fit_table", "load_training_table", "read_validation_table"]
 
@@ -60,10 +59,10 @@ def load_training_table(
     """Read a CSV, Parquet or NPZ file and turn it into ``X`` and ``y`` for training.
 
     The columns of ``drop`` and ``id_column`` are left out; the others are typed and
-    encoded by a :class:`netreg.io.TablePreprocessor` (numeric and date columns
+    encoded by a :class:`netreg.tables.TablePreprocessor` (numeric and date columns
     standardized unless ``standardize=False``, text columns one-hot encoded, missing values
     filled in by ``impute``). ``task="auto"`` infers classification or regression from the
-    target (:func:`netreg.io.infer_task`).
+    target (:func:`netreg.tables.infer_task`).
 
     Rows with a missing value are an error that names them, or, with ``drop_missing=True``,
     are dropped: the rows missing the target, and (without ``impute``) the rows missing a
@@ -146,7 +145,7 @@ def read_validation_table(path: str | os.PathLike, data: TrainingTable) -> Valid
     """Read a validation file for ``data``: the same columns as ``data``'s file, the target included.
 
     Its rows are left as read, for the preprocessing fitted on the training rows to encode
-    (:meth:`netreg.io.TablePreprocessor.transform`); its target is encoded as ``data.y``
+    (:meth:`netreg.tables.TablePreprocessor.transform`); its target is encoded as ``data.y``
     was. The estimator checks the rest when it fits (``X_val``, ``y_val``): classes the
     training rows lack, values the preprocessing refuses.
 

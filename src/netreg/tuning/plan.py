@@ -32,8 +32,8 @@ from netreg.estimators import TrainingRequest
 from netreg.estimators.params import describe
 from netreg.exceptions import invalid
 from netreg.grid import resolve_alphas
-from netreg.io import fingerprint
 from netreg.nets import MLP
+from netreg.tables import fingerprint
 from netreg.tuning.halving import HalvingCallback, check_halving, halving_rungs
 from netreg.tuning.splits import cv_splits
 

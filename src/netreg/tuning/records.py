@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from netreg.engine import MemberResult
 from netreg.exceptions import DataError
-from netreg.io.json_fields import FieldPath, Is, Items, Keys, Value, check_fields
+from netreg.json_fields import FieldPath, Is, Items, Keys, Value, check_fields
 
 __all__ = ["MemberRecord"]
 

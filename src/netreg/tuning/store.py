@@ -43,7 +43,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from netreg.exceptions import StoreError
-from netreg.io.json_fields import FINITE_NUMBER, Is, Items, Keys, OneOf, Value, check_fields
+from netreg.json_fields import FINITE_NUMBER, Is, Items, Keys, OneOf, Value, check_fields
 from netreg.losses import TASKS
 from netreg.tuning import store_files
 from netreg.tuning.records import MemberRecord

@@ -11,8 +11,8 @@ import pytest
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from netreg.io.preprocessing import TablePreprocessor
 from netreg.message_text import COUNTING
+from netreg.tables.preprocessing import TablePreprocessor
 
 FEATURES = pd.DataFrame(
     {

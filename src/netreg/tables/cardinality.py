@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataWarning, bad_data, warn
-from netreg.io.columns import CATEGORICAL, NUMERIC
 from netreg.message_text import names_text, show
+from netreg.tables.columns import CATEGORICAL, NUMERIC
 
 __all__ = [
     "MAX_SHARE",
@@ -54,7 +54,7 @@ def check_cardinality(typed: pd.DataFrame, kinds: list[str], names: list[Any]) -
     Parameters
     ----------
     typed : pandas.DataFrame
-        The typed table (:func:`netreg.io.columns.fit_kinds`), missing values as NaN.
+        The typed table (:func:`netreg.tables.columns.fit_kinds`), missing values as NaN.
     kinds : list of str
         The kind of each column.
     names : list
@@ -118,7 +118,6 @@ def warn_row_numbers(typed: pd.DataFrame, kinds: list[str], names: list[Any]) ->
     --------
     >>> import warnings
     >>> typed = pd.DataFrame({"rownames": np.arange(1.0, 31.0), "size": np.arange(30.0) % 3})
-    >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
     ...     warn_row_numbers(typed, ["numeric", "numeric"], ["rownames", "size"])
@@ -148,7 +147,6 @@ def warn_unseen_categories(typed: pd.DataFrame, names: list[Any], categories: li
     --------
     >>> import warnings
     >>> typed = pd.DataFrame({"city": ["Oslo", "Tokyo", "Rome"], "tag": ["a", "a", "b"]})
-    >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
     ...     warn_unseen_categories(typed, ["city", "tag"], [["Lima", "Oslo"], ["a", "b"]])

@@ -1,24 +1,23 @@
-"""The fitted state of a :class:`netreg.io.TablePreprocessor` as JSON: its versions, written and checked.
+"""The fitted state of a :class:`netreg.tables.TablePreprocessor` as JSON: its two versions, written and checked.
 
-Version 1 (netreg 0.1) holds the columns that became features, numeric or categorical,
-with their means and scales or their categories::
+Version 1 holds the columns that became features, numeric or categorical, with their
+means and scales or their categories::
 
     {"type": "TablePreprocessor", "version": 1, "standardize": true,
      "columns": [{"name": "size", "kind": "numeric", "mean": 2.0, "scale": 0.8},
                  {"name": "color", "kind": "categorical", "categories": ["blue", "red"]}]}
 
-Version 2 adds the steps netreg 0.2 brought: ``impute`` (the ``SimpleImputer`` strategy
-or null) with the value filled in for each column (``"fill"``), the columns left out
-(``"drop"``), the column that labels the predictions (``"id_column"``), and date columns
-(``"kind": "date"``, their mean and scale in days since 1970-01-01)::
+Version 2 adds ``impute`` (the ``SimpleImputer`` strategy or null) with the value filled
+in for each column (``"fill"``), the columns left out (``"drop"``), the column that labels
+the predictions (``"id_column"``), and date columns (``"kind": "date"``, their mean and
+scale in days since 1970-01-01)::
 
     {"type": "TablePreprocessor", "version": 2, "standardize": true, "impute": "median",
      "drop": ["notes"], "id_column": "name",
      "columns": [{"name": "sold", "kind": "date", "mean": 18690.0, "scale": 30.5, "fill": 18688.0}, ...]}
 
-:func:`write_config` writes the oldest version that holds the state, so a preprocessor
-that uses none of the new steps is still read by netreg 0.1. :func:`read_config` reads
-both versions.
+:func:`write_config` writes the oldest version that holds the state (a preprocessor with
+none of version 2's steps is written as version 1); :func:`read_config` reads both.
 """
 
 from __future__ import annotations
@@ -27,25 +26,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from netreg.exceptions import DataError
-from netreg.io.columns import CATEGORICAL, DATE, NUMERIC, is_column_name
-from netreg.io.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
-from netreg.io.transformers import IMPUTE_STRATEGIES
+from netreg.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
 from netreg.message_text import show
+from netreg.tables.columns import CATEGORICAL, DATE, NUMERIC, is_column_name
+from netreg.tables.transformers import IMPUTE_STRATEGIES
 
-__all__ = [
-    "CONFIG_SPEC",
-    "CONFIG_TYPE",
-    "CONFIG_VERSION",
-    "CONFIG_VERSIONS",
-    "FittedTable",
-    "read_config",
-    "write_config",
-]
+__all__ = ["CONFIG_TYPE", "CONFIG_VERSIONS", "FittedTable", "read_config", "write_config"]
 
 CONFIG_TYPE = "TablePreprocessor"
-#: The versions read; the newest is :data:`CONFIG_VERSION`.
+#: The versions read.
 CONFIG_VERSIONS = (1, 2)
-CONFIG_VERSION = CONFIG_VERSIONS[-1]
 _SOURCE = "preprocessor config"
 
 
@@ -88,34 +78,25 @@ def _columns_spec(*, dates: bool, fill: bool) -> Items:
     return Items(Tagged("kind", variants), distinct="name")
 
 
-#: The layout of a version-1 config, as netreg 0.1 wrote it.
-CONFIG_SPEC = Keys(
-    {
-        "type": Const(CONFIG_TYPE),
-        "version": Const(1),
-        "standardize": Value("a bool", lambda v: isinstance(v, bool)),
-        "columns": _columns_spec(dates=False, fill=False),
-    }
-)
 _TYPE_AND_VERSION = Keys({}, optional={"type": Const(CONFIG_TYPE), "version": OneOf(*CONFIG_VERSIONS)}, others=True)
 _IMPUTE = Keys({}, optional={"impute": OneOf(None, *IMPUTE_STRATEGIES)}, others=True)
 
 
-def _version_2_spec(*, fill: bool) -> Keys:
-    return Keys(
-        {
-            "type": Const(CONFIG_TYPE),
-            "version": Const(2),
-            "standardize": Value("a bool", lambda v: isinstance(v, bool)),
-            "impute": ANY,
-            "drop": Value(
-                "a list of distinct column names (str or int)",
-                lambda v: isinstance(v, list) and all(is_column_name(n) for n in v) and len(set(v)) == len(v),
-            ),
-            "id_column": Value("a column name (str or int) or None", lambda v: v is None or is_column_name(v)),
-            "columns": _columns_spec(dates=True, fill=fill),
-        }
-    )
+def _spec(version: int, *, fill: bool) -> Keys:
+    """The layout of a config of ``version``."""
+    keys: dict[str, Any] = {
+        "type": Const(CONFIG_TYPE),
+        "version": Const(version),
+        "standardize": Value("a bool", lambda v: isinstance(v, bool)),
+    }
+    if version == 2:
+        keys["impute"] = ANY
+        keys["drop"] = Value(
+            "a list of distinct column names (str or int)",
+            lambda v: isinstance(v, list) and all(is_column_name(n) for n in v) and len(set(v)) == len(v),
+        )
+        keys["id_column"] = Value("a column name (str or int) or None", lambda v: v is None or is_column_name(v))
+    return Keys({**keys, "columns": _columns_spec(dates=version == 2, fill=fill)})
 
 
 #: Without standardization the numeric and date columns pass through: their mean and scale are 0 and 1.
@@ -186,12 +167,12 @@ def read_config(config: Any) -> FittedTable:
     netreg.exceptions.DataError: preprocessor config: `version` must be 1 or 2; got 3.
     """
     check_fields(config, _TYPE_AND_VERSION, source=_SOURCE, root="config")
-    if config.get("version", CONFIG_VERSION) == 1:
-        check_fields(config, CONFIG_SPEC, source=_SOURCE, root="config")
+    if config.get("version") == 1:
+        check_fields(config, _spec(1, fill=False), source=_SOURCE, root="config")
         config = {**config, "impute": None, "drop": [], "id_column": None}
     else:
         check_fields(config, _IMPUTE, source=_SOURCE, root="config")
-        check_fields(config, _version_2_spec(fill=config.get("impute") is not None), source=_SOURCE, root="config")
+        check_fields(config, _spec(2, fill=config.get("impute") is not None), source=_SOURCE, root="config")
     if not config["standardize"]:
         check_fields(config, _UNSTANDARDIZED_SPEC, source=_SOURCE, root="config")
     entries = config["columns"]

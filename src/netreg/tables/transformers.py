@@ -2,11 +2,8 @@
 
 Built (:func:`table_transformer`), fitted so that no statistic overflows
 (:func:`fit_table_transformer`), rebuilt from saved statistics without pickle
-(:func:`restore_table_transformer`), and read back (:func:`transformer_state`). Used by
-:class:`netreg.io.TablePreprocessor`; the columns are typed before
-(:mod:`netreg.io.columns`): numeric and date columns are float64 (dates as days), and
-both are scaled alike; categorical ones are text. Missing values (NaN) are filled in by a
-``SimpleImputer`` before the scaler or the encoder when an ``impute`` strategy is given.
+(:func:`restore_table_transformer`), and read back (:func:`transformer_state`), for
+:class:`netreg.tables.TablePreprocessor` on columns typed by :mod:`netreg.tables.columns`.
 """
 
 from __future__ import annotations
@@ -22,8 +19,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from netreg.exceptions import DataError
-from netreg.io.columns import CATEGORICAL, NUMERIC
 from netreg.message_text import rows_values, show
+from netreg.tables.columns import CATEGORICAL, NUMERIC
 
 __all__ = [
     "IMPUTE_STRATEGIES",
@@ -71,7 +68,8 @@ def table_transformer(
     steps: list[tuple[str, Any, list[str]]] = []
     categories_left = iter(categories or [])
     position = 0
-    for i, (kind, run) in enumerate(groupby(_step_kinds(kinds))):
+    # Dates are scaled as numbers.
+    for i, (kind, run) in enumerate(groupby(CATEGORICAL if kind == CATEGORICAL else NUMERIC for kind in kinds)):
         names = columns[position : position + len(list(run))]
         position += len(names)
         if kind == NUMERIC:
@@ -100,7 +98,10 @@ def fit_table_transformer(
     Each numeric step is fitted on its columns divided by a power of two near their
     largest magnitude, then given back the units. Dividing by a power of two is exact, so
     the means, scales and imputed values are bit for bit those fitted on the columns
-    themselves, except that values near the float limits (1e308) no longer overflow.
+    themselves, except where those would leave the float range: ``StandardScaler`` alone
+    takes a column of magnitude beyond about 1e154 (its squares overflow) or below about
+    1e-154 (they underflow) for a constant one, scale 1, and a mean of values near 1e308
+    overflows.
 
     Examples
     --------
@@ -239,15 +240,13 @@ def standardize_far_values(
     means: np.ndarray,
     scales: np.ndarray,
 ) -> None:
-    """Recompute, in place, the entries of ``output`` whose ``x - mean`` overflowed, in units of the
-    largest term; raise if a value stays too far from those seen at fit.
-
-    ``scaled`` names the numeric and date columns, ``means`` and ``scales`` are theirs.
+    """Recompute, in place, the entries of ``output`` whose ``x - mean`` overflowed (values near
+    1e308), in units of the largest term, for the numeric and date columns ``scaled``.
 
     Raises
     ------
     DataError
-        If a value is too far from the mean to be standardized even so.
+        If a value is too far from those seen at fit to be standardized even so.
 
     Examples
     --------
@@ -276,11 +275,6 @@ def standardize_far_values(
                 f"({rows_values([(typed.index[rows[still[0]]], values[still[0]])])}; mean {mean:g}, "
                 f"scale {scale:g}); expected values of a similar magnitude."
             )
-
-
-def _step_kinds(kinds: list[str]) -> list[str]:
-    """Each column's kind of step: dates are scaled as numbers."""
-    return [CATEGORICAL if kind == CATEGORICAL else NUMERIC for kind in kinds]
 
 
 def _parts(transformer: ColumnTransformer, cls: type, kind: str) -> list[tuple[Any, list[str]]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from netreg.io.preprocessing import TablePreprocessor
-from netreg.io.widths import check_encoded_size, encoded_bytes
+from netreg.tables.preprocessing import TablePreprocessor
+from netreg.tables.widths import check_encoded_size, encoded_bytes
 
 HINT = (
     "Drop text columns that identify rows (a different value in almost every row, such as an id), group rare "
@@ -16,7 +16,7 @@ HINT = (
 
 def _table(n):
     # "id" names each user twice: many categories, yet not a value per row, which the
-    # column typing refuses on its own (netreg.io.cardinality) before any size is checked.
+    # column typing refuses on its own (netreg.tables.cardinality) before any size is checked.
     rng = np.random.default_rng(0)
     return pd.DataFrame(
         {"id": [f"user{i // 2}" for i in range(n)], "size": rng.normal(size=n), "color": rng.choice(["red", "blue"], n)}

@@ -17,8 +17,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from netreg.exceptions import DataError, InvalidParameterError, NotFittedError
-from netreg.io.preprocessing import TablePreprocessor
 from netreg.message_text import COUNTING
+from netreg.tables.preprocessing import TablePreprocessor
 
 RNG = np.random.default_rng(0)
 N = 60
@@ -120,6 +120,16 @@ def test_values_near_the_float_limits_give_finite_standardized_values():
     np.testing.assert_allclose(X[:, 0], [1.0, -1.0, 1.0, -1.0], rtol=1e-15)
     assert X[:, 1].tolist() == [0.0] * 4
     assert np.isfinite(X).all()
+
+
+@pytest.mark.parametrize("factor", [2.0**600, 2.0**-600])
+def test_columns_whose_squares_leave_the_float_range_standardize_like_unit_ones(factor):
+    # scikit-learn's StandardScaler alone takes such a column (about 4e180, 2e-181) for a
+    # constant one (scale 1); a power of two changes no bit of the standardized values.
+    unit = pd.DataFrame({"a": [1.0, 2.0, 4.0, 7.0]})
+    expected = StandardScaler().fit_transform(unit)
+    assert StandardScaler().fit(unit * factor).scale_.tolist() == [1.0]
+    np.testing.assert_array_equal(TablePreprocessor().fit_transform(unit * factor), expected)
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netreg.io.fingerprints import fingerprint
+from netreg.tables.fingerprints import fingerprint
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(20, 3))

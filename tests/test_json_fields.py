@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netreg.exceptions import NetRegError
-from netreg.io.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
+from netreg.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,8 @@
 """From a table of features to a matrix of numbers, through scikit-learn, with a fitted state that is plain data.
 
-:class:`TablePreprocessor` leaves out the columns it is told to (``drop``, ``id_column``),
-types the others (:mod:`netreg.io.columns`), then a scikit-learn ``ColumnTransformer``
-fills in missing values if asked (``SimpleImputer``), standardizes the numeric and date
-columns (``StandardScaler``) and one-hot encodes the others
-(``OneHotEncoder(handle_unknown="ignore")``). Its fitted state round-trips through JSON
-(:meth:`TablePreprocessor.to_config`, :meth:`TablePreprocessor.from_config`, the versions
-in :mod:`netreg.io.preprocessing_config`), so a saved model is loaded without pickle.
-
-Errors are :class:`netreg.DataError` messages that start with what is wrong (the
-command line puts the file name in front), then say what was expected::
-
-    column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'; counting from 0, header excluded); expected only numbers or only text in a column.
+:class:`TablePreprocessor` states the rules of the column typing; its fitted state
+round-trips through JSON (:mod:`netreg.tables.preprocessing_config`), so a saved model
+is loaded without pickle.
 """
 
 from __future__ import annotations
@@ -25,8 +16,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 
 from netreg.exceptions import NotFittedError, bad_data, invalid
-from netreg.io.cardinality import check_cardinality, warn_unseen_categories
-from netreg.io.columns import (
+from netreg.message_text import names_text
+from netreg.tables.cardinality import check_cardinality, warn_unseen_categories
+from netreg.tables.columns import (
     CATEGORICAL,
     DATE,
     NUMERIC,
@@ -34,27 +26,18 @@ from netreg.io.columns import (
     fit_kinds,
     typed_frame,
 )
-from netreg.io.layout import check_left_out, feature_frame, row_ids
-from netreg.io.preprocessing_config import (
-    CONFIG_SPEC,
-    CONFIG_TYPE,
-    CONFIG_VERSION,
-    CONFIG_VERSIONS,
-    FittedTable,
-    read_config,
-    write_config,
-)
-from netreg.io.transformers import (
+from netreg.tables.layout import check_left_out, feature_frame, row_ids
+from netreg.tables.preprocessing_config import FittedTable, read_config, write_config
+from netreg.tables.transformers import (
     IMPUTE_STRATEGIES,
     fit_table_transformer,
     restore_table_transformer,
     standardize_far_values,
     transformer_state,
 )
-from netreg.io.widths import check_encoded_size
-from netreg.message_text import names_text
+from netreg.tables.widths import check_encoded_size
 
-__all__ = ["CONFIG_SPEC", "CONFIG_TYPE", "CONFIG_VERSION", "CONFIG_VERSIONS", "TablePreprocessor"]
+__all__ = ["TablePreprocessor"]
 
 NOT_FITTED_MSG = "This TablePreprocessor instance is not fitted yet. Call 'fit' with the training features first."
 
@@ -70,7 +53,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
       standard deviation seen at fit (scale 1 for a constant column), as scikit-learn's
       ``StandardScaler`` computes them, or ``x`` itself with ``standardize=False``;
     * a date column (datetime dtype, Python dates, or ISO 8601 text such as
-      ``"2021-03-04"``, see :mod:`netreg.io.dates`) gives one output column: its days since
+      ``"2021-03-04"``, see :mod:`netreg.tables.dates`) gives one output column: its days since
       1970-01-01, standardized as a numeric column;
     * a text column (object or string dtype, values that are not numbers), or any column
       of pandas ``category`` dtype, gives one 0/1 column per category seen at fit, in
@@ -83,18 +66,18 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     and date column is filled in with its mean, median or most frequent value at fit, and
     each text column with its most frequent category, before scaling or encoding.
 
-    The work is done by a scikit-learn ``ColumnTransformer`` (attribute ``transformer_``,
-    built by :func:`netreg.io.transformers.fit_table_transformer`). Its scalers are fitted
-    on each column divided by a power of two near its largest magnitude, which changes no
-    bit of the means and scales but keeps values near the float limits (1e308) from
-    overflowing.
-
     Infinite numbers, columns mixing numbers and text (or dates and text), dates in another
     layout than ISO 8601, other dtypes (durations, complex numbers), and text columns with
-    a different value in every row (ids, free text: :mod:`netreg.io.cardinality`) are
+    a different value in every row (ids, free text: :mod:`netreg.tables.cardinality`) are
     refused with a :class:`netreg.DataError` that names the columns and the rows (by index
     label; an integer label is a position, counted from 0 at the first row of data, as for
-    a table from :func:`netreg.io.read_table`).
+    a table from :func:`netreg.tables.read_table`)::
+
+        column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'; counting from 0, header excluded); expected only numbers or only text in a column.
+
+    The work is done by a scikit-learn ``ColumnTransformer`` (attribute ``transformer_``,
+    :func:`netreg.tables.transformers.fit_table_transformer`, which keeps columns of
+    magnitudes beyond 1e154 or below 1e-154 from overflowing or underflowing).
 
     Parameters
     ----------
@@ -186,11 +169,9 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         ------
         DataError
             If a column of ``drop`` or ``id_column`` is absent, the table is empty, has
-            duplicate column names, an unsupported dtype, missing values (without
-            ``impute``; with it, a column with no value at all), infinite values, a column
-            that mixes numbers and text, or a text column with a different value in
-            every row, or would encode into a matrix too large for memory
-            (:func:`netreg.io.widths.check_encoded_size`, checked before it is built).
+            duplicate column names, breaks the rules above (with ``impute``, a column
+            with no value at all), or would encode into a matrix too large for memory
+            (:func:`netreg.tables.widths.check_encoded_size`, checked before it is built).
         InvalidParameterError
             If a parameter is not one of the values it accepts.
 
@@ -198,7 +179,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         -----
         DataWarning
             For a text column with many distinct values, or a column of row numbers
-            (:mod:`netreg.io.cardinality`).
+            (:mod:`netreg.tables.cardinality`).
         """
         if not isinstance(self.standardize, bool):
             raise invalid("standardize", "a bool", self.standardize)
@@ -283,7 +264,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         Raises
         ------
         DataError
-            If the table has no such column (:func:`netreg.io.layout.row_ids`).
+            If the table has no such column (:func:`netreg.tables.layout.row_ids`).
 
         Examples
         --------
@@ -305,9 +286,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     def to_config(self) -> dict[str, Any]:
         """Return the fitted state as JSON-serializable plain data (str, int, float, bool, list, dict).
 
-        Version 1 (as netreg 0.1 wrote it) when no step of version 2 is used (imputation,
-        dropped or id columns, date columns), else version 2
-        (:mod:`netreg.io.preprocessing_config`).
+        In the oldest version that holds it (:mod:`netreg.tables.preprocessing_config`).
 
         Examples
         --------
@@ -322,10 +301,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     def from_config(cls, config: dict[str, Any]) -> TablePreprocessor:
         """Rebuild a fitted preprocessor from :meth:`to_config`'s output (version 1 or 2); it transforms identically.
 
-        The ``ColumnTransformer`` is fitted on one placeholder row, then its scalers take
-        the saved means and scales (``var_`` is ``scale_ ** 2``; ``n_samples_seen_`` is
-        not saved and is 0), its encoders the saved categories and its imputers the saved
-        values.
+        The ``ColumnTransformer`` is rebuilt by :func:`netreg.tables.transformers.restore_table_transformer`.
 
         Raises
         ------

@@ -1,6 +1,6 @@
 """Readers of the table layer: from a CSV, Parquet or NPZ file to a DataFrame, checked.
 
-Used by :func:`netreg.io.read_table`; every function raises :class:`netreg.DataError`
+Used by :func:`netreg.tables.read_table`; every function raises :class:`netreg.DataError`
 whose message starts with the file.
 """
 
@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from netreg.exceptions import DataError, bad_data
-from netreg.io.columns import missing_mask
-from netreg.io.widths import check_table_size
 from netreg.message_text import counting, names_text, rows_text, show
+from netreg.tables.columns import missing_mask
+from netreg.tables.widths import check_table_size
 
 __all__ = [
     "FORMATS",

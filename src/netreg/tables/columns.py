@@ -1,25 +1,9 @@
-"""Column typing: which columns of a table are numbers and which are categories, checked.
+"""Column typing: which columns of a table are numbers, dates and categories, checked.
 
-netreg's own step before scikit-learn's transformers (:mod:`netreg.io.preprocessing`):
-
-* a column of int, float or bool dtype, or of text whose every value is a number such as
-  ``"42"``, is **numeric**: its values become float64;
-* a column of dates (a datetime dtype, Python dates, or ISO 8601 text such as
-  ``"2021-03-04"``) is a **date** column: its values become days since 1970-01-01
-  (:mod:`netreg.io.dates`);
-* a column of text (object or string dtype, values that are not numbers), or any column of
-  pandas ``category`` dtype, is **categorical**: its values become text (``str(value)``).
-
-Missing values (NaN, None, NaT, empty or blank text, the text ``"nan"``) are refused
-unless asked for (``allow_missing=True``: they stay missing, NaN, for an imputer). Infinite
-numbers, columns that mix numbers and text, values that are neither, and other dtypes
-(durations, complex numbers) are refused with a :class:`netreg.DataError` naming the
-columns and rows::
-
-    column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'; counting from 0, header excluded); expected only numbers or only text in a column.
-
-The typed table has the same rows, its columns named by the text of their names
-(``0`` becomes ``"0"``), as scikit-learn expects of a DataFrame.
+netreg's own step before scikit-learn's transformers. The rules (which column is of which
+kind, what is missing, what is refused) are stated once, in
+:class:`netreg.tables.TablePreprocessor`'s docstring; errors are :class:`netreg.DataError`
+messages naming the columns and rows.
 """
 
 from __future__ import annotations
@@ -32,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError, bad_data
-from netreg.io.dates import date_days, fitted_date_days, is_date_dtype
 from netreg.message_text import columns_text, names_text, rows_text, rows_values, show
+from netreg.tables.dates import date_days, fitted_date_days, is_date_dtype
 
 __all__ = [
     "CATEGORICAL",
@@ -195,10 +179,7 @@ def fit_kinds(frame: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     for name, column in frame.items():
         kind, values[name] = _fit_column(name, column)
         kinds.append(kind)
-    _check_finite(
-        {name: values[name] for name, kind in zip(frame.columns, kinds, strict=True) if kind == NUMERIC}, frame.index
-    )
-    return kinds, _typed(frame, values)
+    return kinds, _typed(frame, values, kinds)
 
 
 def typed_frame(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
@@ -215,23 +196,28 @@ def typed_frame(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     >>> typed_frame(pd.DataFrame({"a": ["1.5", 2], "b": [1, 2]}), ["numeric", "categorical"]).to_dict("list")
     {'a': [1.5, 2.0], 'b': ['1', '2']}
     """
-    typers = {NUMERIC: _numeric_values, DATE: _date_values, CATEGORICAL: lambda name, column: _as_text(column)}
+    typers = {
+        NUMERIC: _numeric_values,
+        DATE: lambda name, column: date_days(name, column, ~missing_mask(column.to_frame())[:, 0]),
+        CATEGORICAL: lambda name, column: _as_text(column),
+    }
     values = {name: typers[kind](name, column) for (name, column), kind in zip(frame.items(), kinds, strict=True)}
+    return _typed(frame, values, kinds)
+
+
+def _typed(frame: pd.DataFrame, values: dict[Any, Any], kinds: list[str]) -> pd.DataFrame:
+    """The typed table of each column's ``values`` (floats or text), once no number is infinite."""
     _check_finite(
         {name: values[name] for name, kind in zip(frame.columns, kinds, strict=True) if kind == NUMERIC}, frame.index
     )
-    return _typed(frame, values)
-
-
-def _typed(frame: pd.DataFrame, values: dict[Any, Any]) -> pd.DataFrame:
-    columns = {str(name): values[name] for name in frame.columns}
-    typed = pd.DataFrame({name: pd.Series(value, dtype=_dtype(value)) for name, value in columns.items()})
+    typed = pd.DataFrame(
+        {
+            str(name): pd.Series(values[name], dtype=np.float64 if isinstance(values[name], np.ndarray) else object)
+            for name in frame.columns
+        }
+    )
     typed.index = frame.index
     return typed
-
-
-def _dtype(values: Any) -> Any:
-    return np.float64 if isinstance(values, np.ndarray) else object
 
 
 def _in_order(frame: pd.DataFrame, columns: list[Any]) -> pd.DataFrame:
@@ -316,11 +302,6 @@ def _numeric_values(name: Any, column: pd.Series) -> np.ndarray:
             )
         values[i] = number
     return values
-
-
-def _date_values(name: Any, column: pd.Series) -> np.ndarray:
-    """A column fitted as dates, as days since 1970-01-01 (NaN where missing)."""
-    return date_days(name, column, ~missing_mask(column.to_frame())[:, 0])
 
 
 def _number(value: Any) -> float | None:

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 import netreg
 from netreg.exceptions import InvalidParameterError
-from netreg.io import _readers
-from netreg.io.preprocessing import TablePreprocessor
-from netreg.io.tables import Table, check_classification_target, drop_missing_rows, infer_task, read_table
 from netreg.message_text import COUNTING
+from netreg.tables import _readers
+from netreg.tables.preprocessing import TablePreprocessor
+from netreg.tables.tables import Table, check_classification_target, drop_missing_rows, infer_task, read_table
 
 FRAME = pd.DataFrame(
     {

@@ -4,7 +4,7 @@ This is the "data in" layer of the command line (``netreg train DATA --target CO
 :func:`read_table` reads a file into a :class:`Table`, :func:`infer_task` tells
 classification from regression, :func:`check_classification_target` refuses a single
 class, and :func:`drop_missing_rows` removes incomplete rows. Turning the features into
-a matrix of numbers is the job of :class:`netreg.io.TablePreprocessor`.
+a matrix of numbers is the job of :class:`netreg.tables.TablePreprocessor`.
 
 Every bad input raises :class:`netreg.DataError` whose message starts with the file,
 then says what was found and what was expected::
@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import bad_data, invalid
-from netreg.io import _readers
-from netreg.io._readers import FORMATS
-from netreg.io.columns import check_frame, missing_mask
 from netreg.message_text import show
+from netreg.tables import _readers
+from netreg.tables._readers import FORMATS
+from netreg.tables.columns import check_frame, missing_mask
 
 __all__ = [
     "FORMATS",
@@ -95,7 +95,7 @@ def read_table(path: str | os.PathLike[str], *, target: str | None = None, keep_
     ``(n, k)`` gives columns ``a0`` ... ``a{k-1}``.
 
     Missing values in the features are kept (see :func:`drop_missing_rows` and
-    :class:`netreg.io.TablePreprocessor`); in the target they are an error, unless
+    :class:`netreg.tables.TablePreprocessor`); in the target they are an error, unless
     ``keep_missing_target`` keeps them for :func:`drop_missing_rows` to drop.
 
     Parameters
@@ -239,7 +239,7 @@ def drop_missing_rows(
         keeps its missing values).
     in_features : bool, default=True
         Whether a missing feature drops its row; False when the features are imputed
-        (:class:`netreg.io.TablePreprocessor` with ``impute``), so that only a missing
+        (:class:`netreg.tables.TablePreprocessor` with ``impute``), so that only a missing
         target does.
 
     Returns

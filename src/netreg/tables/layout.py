@@ -1,6 +1,6 @@
 """Which columns of a table are features: the columns left out (``drop``) and the one that labels the rows (``id_column``).
 
-Used by :class:`netreg.io.TablePreprocessor`: the columns to leave out must be in the
+Used by :class:`netreg.tables.TablePreprocessor`: the columns to leave out must be in the
 table at fit; at transform they may be present or not (a file to predict has the layout
 of the training file, or only the feature columns). The id column is never a feature;
 it labels the predictions.
@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from netreg.exceptions import bad_data, invalid
-from netreg.io._readers import suggest
-from netreg.io.columns import check_frame, is_column_name
 from netreg.message_text import show
+from netreg.tables._readers import suggest
+from netreg.tables.columns import check_frame, is_column_name
 
 __all__ = ["check_left_out", "feature_frame", "row_ids"]
 

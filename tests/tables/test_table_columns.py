@@ -13,9 +13,9 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 
 from netreg.exceptions import DataWarning, InvalidParameterError
-from netreg.io.preprocessing import TablePreprocessor
-from netreg.io.tables import read_table
 from netreg.message_text import COUNTING
+from netreg.tables.preprocessing import TablePreprocessor
+from netreg.tables.tables import read_table
 
 ISO = ["2021-03-04", "2021-03-06T12:00", "2020-12-31 23:00:00-01:00", "1970-01-01"]
 # The same instants, as days since 1970-01-01 00:00 UTC computed by NumPy alone.

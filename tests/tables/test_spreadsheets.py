@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netreg.io.spreadsheets import spreadsheet_csv, spreadsheet_text
+from netreg.tables.spreadsheets import spreadsheet_csv, spreadsheet_text
 
 
 @pytest.mark.parametrize(

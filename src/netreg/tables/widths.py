@@ -2,14 +2,10 @@
 
 A file says how many values it holds before they are read (an NPZ archive in the header of
 each array, a Parquet file in its metadata): :func:`check_table_size` refuses one whose
-values, in the copies reading and encoding make, would not fit in memory, before reading
-it (a 2.6 MB compressed NPZ of 300 million rows was read, then killed by the kernel at 24 GB).
-
-One-hot encoding gives a text column one output column per category, so a column with a
-different value in every row (an id, a timestamp kept as text) turns ``n`` rows into an
-``n x n`` matrix: 20,000 rows take 3 GB, 50,000 take 20 GB. :func:`check_encoded_size`
-refuses such a table, naming its widest columns, before the matrix is allocated, using
-the budget of :mod:`netreg.memory`.
+values, in the copies reading and encoding make, would not fit in memory, before reading it.
+One-hot encoding turns ``n`` rows of an id column into an ``n x n`` matrix:
+:func:`check_encoded_size` refuses such a table, naming its widest columns, before the
+matrix is allocated. Both use the budget of :mod:`netreg.memory`.
 """
 
 from __future__ import annotations
