@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from expected_messages import usage
 from netreg.cli import main
+from netreg.message_text import COUNTING
 
 FAST = ["--hidden", "4", "--max-iter", "3"]
 
@@ -81,31 +83,31 @@ def run(capsys, *argv):
         ),
         (
             ["train", "nan.csv", "--target", "label"],
-            "netreg train: error: `nan.csv`: missing values in column 'a' (row 3, counting from 0, header excluded); expected a value in every cell. Pass --impute mean (or 'median', 'most_frequent') to fill them in, or --drop-missing to drop such rows.",
+            f"netreg train: error: `nan.csv`: missing values in column 'a' (row 3, {COUNTING}); expected a value in every cell. Pass --impute mean (or 'median', 'most_frequent') to fill them in, or --drop-missing to drop such rows.",
         ),
         (
             ["train", "inf.csv", "--target", "label"],
-            "netreg train: error: `inf.csv`: infinite values in column 'a' (row 5, counting from 0, header excluded); expected finite numbers. Replace them, or drop those rows.",
+            f"netreg train: error: `inf.csv`: infinite values in column 'a' (row 5, {COUNTING}); expected finite numbers. Replace them, or drop those rows.",
         ),
         (
             ["train", "mixed.csv", "--target", "label"],
-            "netreg train: error: `mixed.csv`: column 'a' mixes numbers and text (row 2: 'n/a?'; row 0: '0.1257302210933933'; counting from 0, header excluded); expected only numbers or only text in a column.",
+            f"netreg train: error: `mixed.csv`: column 'a' mixes numbers and text (row 2: 'n/a?'; row 0: '0.1257302210933933'; {COUNTING}); expected only numbers or only text in a column.",
         ),
         (
             ["train", "ok.csv", "--target", "label", "--alpha", "-1"],
-            "netreg train: error: argument --alpha: expected a number >= 0 such as 0.1, or auto; got '-1' (see netreg train --help)",
+            f"netreg train: error: argument --alpha: expected a number >= 0 such as 0.1, or auto; got '-1' {usage('train')}",
         ),
         (
             ["train", "ok.csv", "--target", "label", "--alpha", "lots"],
-            "netreg train: error: argument --alpha: expected a number >= 0 such as 0.1, or auto; got 'lots' (see netreg train --help)",
+            f"netreg train: error: argument --alpha: expected a number >= 0 such as 0.1, or auto; got 'lots' {usage('train')}",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--alphas", "0.1;1"],
-            "netreg tune: error: argument --alphas: expected a grid size such as 16, or comma-separated alphas >= 0 such as 0,0.01,0.1,1; got '0.1;1' (see netreg tune --help)",
+            f"netreg tune: error: argument --alphas: expected a grid size such as 16, or comma-separated alphas >= 0 such as 0,0.01,0.1,1; got '0.1;1' {usage('tune')}",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--alphas", "0.1,-1"],
-            "netreg tune: error: argument --alphas: expected a grid size such as 16, or comma-separated alphas >= 0 such as 0,0.01,0.1,1; got '0.1,-1' (see netreg tune --help)",
+            f"netreg tune: error: argument --alphas: expected a grid size such as 16, or comma-separated alphas >= 0 such as 0,0.01,0.1,1; got '0.1,-1' {usage('tune')}",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--alphas", "0.5"],
@@ -113,7 +115,7 @@ def run(capsys, *argv):
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--hidden", "10,x"],
-            "netreg tune: error: argument --hidden: expected hidden layer sizes as positive integers separated by commas, such as 100,100 (or 'none' for a linear model); got '10,x' (see netreg tune --help)",
+            f"netreg tune: error: argument --hidden: expected hidden layer sizes as positive integers separated by commas, such as 100,100 (or 'none' for a linear model); got '10,x' {usage('tune')}",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--cv", "40"],
@@ -197,7 +199,7 @@ def test_tune_points_alpha_auto_to_the_hybrid_search(files, capsys):
     assert (status, out) == (2, "") and err == (
         "netreg tune: error: argument --alpha: tune chooses alpha by cross-validation; --search hybrid learns it "
         "from the evidence and lets the folds confirm it (netreg train --alpha auto: the one fit alone) "
-        "(see netreg tune --help)"
+        f"{usage('tune')}"
     )
     status, out, _ = run(
         capsys, "tune", "ok.csv", "--target", "label", "--search", "hybrid", "--cv", "3", "--out", "run", *FAST

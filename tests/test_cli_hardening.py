@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 
 import netreg
+from expected_messages import usage
 from netreg import NetRegClassifier
 from netreg import safe_files as io_files
 from netreg.cli import main
+from netreg.message_text import COUNTING
 
 FAST = ["--hidden", "4", "--max-iter", "3"]
 
@@ -67,34 +69,34 @@ SEED = "expected a seed from 0 to 4294967295 such as 0; got"
     [
         (
             ["train", "ok.csv", "--target", "label", "--seed", "-5", "--out", "run"],
-            f"netreg train: error: argument --seed: {SEED} '-5' (see netreg train --help)",
+            f"netreg train: error: argument --seed: {SEED} '-5' {usage('train')}",
         ),
         (
             ["train", "ok.csv", "--target", "label", "--seed", "4294967296", "--out", "run"],
-            f"netreg train: error: argument --seed: {SEED} '4294967296' (see netreg train --help)",
+            f"netreg train: error: argument --seed: {SEED} '4294967296' {usage('train')}",
         ),
         (
             ["demo", "--seed", "-5", "--out", "run"],
-            f"netreg demo: error: argument --seed: {SEED} '-5' (see netreg demo --help)",
+            f"netreg demo: error: argument --seed: {SEED} '-5' {usage('demo')}",
         ),
         (
             ["demo", "--seed", "99999999999", "--out", "run"],
-            f"netreg demo: error: argument --seed: {SEED} '99999999999' (see netreg demo --help)",
+            f"netreg demo: error: argument --seed: {SEED} '99999999999' {usage('demo')}",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--seed", "-1", "--out", "run"],
-            f"netreg tune: error: argument --seed: {SEED} '-1' (see netreg tune --help)",
+            f"netreg tune: error: argument --seed: {SEED} '-1' {usage('tune')}",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--alphas", "100000000", "--out", "run"],
             "netreg tune: error: argument --alphas: expected a grid of at most 10000 alphas (each is trained once per "
-            "fold), such as 16; got 100000000 ('100000000') (see netreg tune --help)",
+            f"fold), such as 16; got 100000000 ('100000000') {usage('tune')}",
         ),
         (
             ["train", "ok.csv", "--target", "label", "--hidden", "10000000,10000000", "--out", "run"],
             "netreg train: error: argument --hidden: expected hidden layers small enough to train in memory; got "
             "'10000000,10000000': at least 100,000,040,000,001 parameters, about 2.5e+03 TiB to train, over the 1.0 GiB "
-            "netreg may take (half the memory available) (see netreg train --help)",
+            f"netreg may take (half the memory available) {usage('train')}",
         ),
         (
             ["tune", "ok.csv", "--target", "label", "--hidden", ",".join(["1"] * 20_000), "--out", "run"],
@@ -105,7 +107,7 @@ SEED = "expected a seed from 0 to 4294967295 such as 0; got"
         (
             ["train", "lists.parquet", "--target", "label", "--out", "run"],
             "netreg train: error: `lists.parquet`: target column 'label' holds a value of type ndarray (row 0, "
-            "counting from 0, header excluded: array([1, 2])); expected one number or label per row.",
+            f"{COUNTING}: array([1, 2])); expected one number or label per row.",
         ),
         (
             ["train", "dup.csv", "--target", "label", "--out", "run"],

@@ -11,6 +11,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from netreg.cli import main
+from netreg.message_text import COUNTING
 
 N = 60
 FAST = ["--hidden", "4", "--max-iter", "3"]
@@ -106,7 +107,7 @@ def _training_rows(labels):
 
 def _dropped(folder, out, predictions):
     # x is missing in rows 3 and 8, color in 5, sold in 9, the label and price in 11.
-    assert "5 rows with missing values dropped (rows 3, 5, 8, 9, 11, counting from 0, header excluded)." in out
+    assert f"5 rows with missing values dropped (rows 3, 5, 8, 9, 11, {COUNTING})." in out
     assert _meta(folder)["preprocessing"]["impute"] is None
 
 

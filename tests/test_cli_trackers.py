@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from expected_messages import usage
 from netreg.callbacks import TRACKERS
 from netreg.cli import main
 from netreg.cli.arguments import LOG_TRACKERS
@@ -47,7 +48,7 @@ def test_a_malformed_log_is_refused_in_one_line(table, capsys, value):
     assert status == 2
     assert (
         err
-        == f"netreg tune: error: argument --log: expected tensorboard:DIR or mlflow:URI; got {value!r} (see netreg tune --help)"
+        == f"netreg tune: error: argument --log: expected tensorboard:DIR or mlflow:URI; got {value!r} {usage('tune')}"
     )
     assert not (table / "run").exists()
 

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 
 import netreg
+from expected_messages import not_a_nonnegative_float
 from netreg.grid import default_alphas, resolve_alphas
 
 
@@ -35,8 +36,8 @@ def test_user_grid_is_sorted_and_may_include_zero():
         ([1.0], "`alphas` must be at least 2 distinct values to choose from. Got alphas=[1.0]."),
         ([1.0, 1.0], "`alphas` must be at least 2 distinct values to choose from. Got alphas=[1.0, 1.0]."),
         ([1.0, 2.0, 1.0], "`alphas` must be distinct values. Got alphas=[1.0, 2.0, 1.0]."),
-        ([0.1, -1.0], "`alphas[1]` must be a finite float >= 0. Got alphas[1]=-1.0."),
-        ([0.1, float("nan")], "`alphas[1]` must be a finite float >= 0. Got alphas[1]=nan."),
+        ([0.1, -1.0], not_a_nonnegative_float("alphas[1]", "-1.0")),
+        ([0.1, float("nan")], not_a_nonnegative_float("alphas[1]", "nan")),
         (1, "`alphas` must be an int >= 2. Got alphas=1."),
         ("0.1,1", "`alphas` must be an int (grid size) or a sequence of at least 2 floats >= 0. Got alphas='0.1,1'."),
     ],

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import netreg
+from expected_messages import not_a_nonnegative_float
 from netreg import penalties
 from netreg.penalties import (
     L1,
@@ -249,16 +250,16 @@ def test_get_and_config_round_trip():
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda: L2(alpha=-0.1), "`alpha` must be a finite float >= 0. Got alpha=-0.1."),
-        (lambda: L2(alpha=float("nan")), "`alpha` must be a finite float >= 0. Got alpha=nan."),
-        (lambda: L1(alpha=float("inf")), "`alpha` must be a finite float >= 0. Got alpha=inf."),
-        (lambda: L2(alpha=True), "`alpha` must be a finite float >= 0. Got alpha=True."),
-        (lambda: L2(alpha="1"), "`alpha` must be a finite float >= 0. Got alpha='1'."),
+        (lambda: L2(alpha=-0.1), not_a_nonnegative_float("alpha", "-0.1")),
+        (lambda: L2(alpha=float("nan")), not_a_nonnegative_float("alpha", "nan")),
+        (lambda: L1(alpha=float("inf")), not_a_nonnegative_float("alpha", "inf")),
+        (lambda: L2(alpha=True), not_a_nonnegative_float("alpha", "True")),
+        (lambda: L2(alpha="1"), not_a_nonnegative_float("alpha", "'1'")),
         (lambda: ElasticNet(l1_ratio=1.5), "`l1_ratio` must be a float in [0, 1]. Got l1_ratio=1.5."),
         (lambda: ElasticNet(l1_ratio=-0.1), "`l1_ratio` must be a float in [0, 1]. Got l1_ratio=-0.1."),
         (
             lambda: L2(layer_alphas={"0.*": -2.0}),
-            "`layer_alphas['0.*']` must be a finite float >= 0. Got layer_alphas['0.*']=-2.0.",
+            not_a_nonnegative_float("layer_alphas['0.*']", "-2.0"),
         ),
         (
             lambda: L2(exclude="0.weight"),

@@ -84,8 +84,8 @@ from netreg.penalties import (
     penalty_scales,
     scaled_value,
 )
+from netreg.search.cv_estimators import NetRegClassifierCV, NetRegRegressorCV
 from netreg.selection import PenalizedParameter, penalized_parameters
-from netreg.tuning.estimators import NetRegClassifierCV, NetRegRegressorCV
 
 __all__ = [
     "NetRegClassifier",

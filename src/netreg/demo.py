@@ -26,7 +26,7 @@ from netreg.estimators import NetRegClassifier
 from netreg.io.models import save_model
 from netreg.io.run_folder import RunFolder
 from netreg.runs import write_run_files
-from netreg.tuning.estimators import NetRegClassifierCV
+from netreg.search.cv_estimators import NetRegClassifierCV
 
 __all__ = ["DEMO_ALPHAS", "DEMO_SETTINGS", "run_demo"]
 

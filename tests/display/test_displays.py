@@ -11,6 +11,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from expected_messages import not_a_nonnegative_float
 from netreg import (
     AlphaPathDisplay,
     LearningCurveDisplay,
@@ -203,16 +204,15 @@ def test_the_alpha_path_of_an_estimator_is_its_alpha_history(refused, digits):
         ),
         (
             [{"epoch": 1, "alpha": 0.1}, {"epoch": 2, "alpha": -1.0}],
-            "`alpha_history[1]['alpha']` must be a finite float >= 0. Got alpha_history[1]['alpha']=-1.0.",
+            not_a_nonnegative_float("alpha_history[1]['alpha']", "-1.0"),
         ),
         (
             [{"epoch": 1, "alpha": {"fc.weight": float("nan")}}],
-            "`alpha_history[0]['alpha']['fc.weight']` must be a finite float >= 0. "
-            "Got alpha_history[0]['alpha']['fc.weight']=nan.",
+            not_a_nonnegative_float("alpha_history[0]['alpha']['fc.weight']", "nan"),
         ),
         (
             [{"epoch": "one", "alpha": 0.1}],
-            "`alpha_history[0]['epoch']` must be a finite float >= 0. Got alpha_history[0]['epoch']='one'.",
+            not_a_nonnegative_float("alpha_history[0]['epoch']", "'one'"),
         ),
     ],
 )

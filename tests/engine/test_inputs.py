@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import netreg
+from expected_messages import not_a_nonnegative_float
 from netreg.engine import TrainConfig, train_population
 from netreg.nets import MLP
 
@@ -34,17 +35,17 @@ class _Recurrent(nn.Module):
         (
             {"alphas": [0.1, -1.0]},
             netreg.InvalidParameterError,
-            "`alphas[1]` must be a finite float >= 0. Got alphas[1]=-1.0.",
+            not_a_nonnegative_float("alphas[1]", "-1.0"),
         ),
         (
             {"alphas": [float("nan")]},
             netreg.InvalidParameterError,
-            "`alphas[0]` must be a finite float >= 0. Got alphas[0]=nan.",
+            not_a_nonnegative_float("alphas[0]", "nan"),
         ),
         (
             {"alphas": [True]},
             netreg.InvalidParameterError,
-            "`alphas[0]` must be a finite float >= 0. Got alphas[0]=True.",
+            not_a_nonnegative_float("alphas[0]", "True"),
         ),
         (
             {"alphas": []},

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import netreg
+from expected_messages import not_a_nonnegative_float
 from netreg.engine import Callback, Population, TrainConfig, train_population
 from netreg.nets import MLP
 
@@ -203,10 +204,10 @@ def test_stopping_a_diverging_member_reports_it_diverged(digits):
             "`alpha` must be a mapping whose keys are penalized parameters, among ['layers.0.weight', "
             "'layers.1.weight']. Got alpha={'layers.0.bias': 1.0}.",
         ),
-        (lambda p: p.set_alpha(0, -1.0), "`alpha` must be a finite float >= 0. Got alpha=-1.0."),
+        (lambda p: p.set_alpha(0, -1.0), not_a_nonnegative_float("alpha", "-1.0")),
         (
             lambda p: p.set_alpha(0, {"layers.1.weight": float("nan")}),
-            "`alpha['layers.1.weight']` must be a finite float >= 0. Got alpha['layers.1.weight']=nan.",
+            not_a_nonnegative_float("alpha['layers.1.weight']", "nan"),
         ),
         (
             lambda p: p.set_alpha(2, 1.0),

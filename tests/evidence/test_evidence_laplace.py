@@ -15,6 +15,7 @@ from scipy.stats import multivariate_normal
 from sklearn.linear_model import LogisticRegression, Ridge
 
 import netreg
+from expected_messages import not_a_nonnegative_float
 from netreg.evidence import log_evidence, population_evidence
 from netreg.exceptions import DataError, InvalidParameterError
 from netreg.nets import MLP
@@ -207,7 +208,7 @@ def test_errors_say_what_was_received_and_what_was_expected(rng):
     net = random_mlp(3, (4,), 3)
     X, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
     cases = [
-        (dict(alpha=-0.1), InvalidParameterError, "`alpha` must be a finite float >= 0. Got alpha=-0.1."),
+        (dict(alpha=-0.1), InvalidParameterError, not_a_nonnegative_float("alpha", "-0.1")),
         (
             dict(task="regresion"),
             InvalidParameterError,
@@ -268,9 +269,7 @@ def test_errors_say_what_was_received_and_what_was_expected(rng):
         InvalidParameterError, match=re.escape("`alphas` must be one alpha per member (2). Got alphas=[1.0].")
     ):
         population_evidence([net, net], X, y, task="multiclass", alphas=[1.0])
-    with pytest.raises(
-        InvalidParameterError, match=re.escape("`alphas[1]` must be a finite float >= 0. Got alphas[1]=nan.")
-    ):
+    with pytest.raises(InvalidParameterError, match=re.escape(not_a_nonnegative_float("alphas[1]", "nan"))):
         population_evidence([net, net], X, y, task="multiclass", alphas=[1.0, float("nan")])
     with pytest.raises(
         InvalidParameterError,

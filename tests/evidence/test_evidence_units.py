@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from expected_messages import not_a_nonnegative_float
 from netreg.evidence import UNITS_OFF_ATOL, UNITS_OFF_RTOL, log_evidence, units_off, units_off_mask
 from netreg.exceptions import InvalidParameterError
 from netreg.nets import MLP
@@ -48,5 +49,5 @@ def test_counts_per_member_of_a_stack_and_none_without_hidden_layers():
 
 
 def test_threshold_errors():
-    with pytest.raises(InvalidParameterError, match=re.escape("`rtol` must be a finite float >= 0. Got rtol=-1.0.")):
+    with pytest.raises(InvalidParameterError, match=re.escape(not_a_nonnegative_float("rtol", "-1.0"))):
         units_off(MLP(3, (2,), 1), rtol=-1.0)

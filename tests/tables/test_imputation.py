@@ -11,6 +11,7 @@ import pytest
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from netreg.message_text import COUNTING
 from netreg.tables.preprocessing import TablePreprocessor
 
 FEATURES = pd.DataFrame(
@@ -99,7 +100,7 @@ def test_a_column_with_no_value_at_all_cannot_be_imputed(refused):
 def test_without_imputation_missing_values_at_transform_name_the_way_out(refused):
     preprocessor = TablePreprocessor().fit(FEATURES.dropna().query("city != ' '"))
     with refused(
-        "missing values in columns 'height', 'city', 'rooms', 'sold' (rows 0, 1, counting from 0, header excluded); "
+        f"missing values in columns 'height', 'city', 'rooms', 'sold' (rows 0, 1, {COUNTING}); "
         "expected a value in every cell. The preprocessing was fitted without imputation: pass `drop_missing=True` "
         "to skip such rows."
     ):

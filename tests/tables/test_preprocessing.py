@@ -17,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from netreg.exceptions import DataError, InvalidParameterError, NotFittedError
+from netreg.message_text import COUNTING
 from netreg.tables.preprocessing import TablePreprocessor
 
 RNG = np.random.default_rng(0)
@@ -266,17 +267,17 @@ FIX_MISSING_AT_TRANSFORM = (
     [
         (
             pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": ["x", "y", None]}),
-            "columns 'a', 'b' (rows 1, 2, counting from 0, header excluded)",
+            f"columns 'a', 'b' (rows 1, 2, {COUNTING})",
         ),
         (
             pd.DataFrame({"a": [1.0] * 8, "b": ["", "x", " ", "nan", "", "x", "\t", ""]}),
-            "column 'b' (rows 0, 2, 3, 4, 6 and 1 more, counting from 0, header excluded)",
+            f"column 'b' (rows 0, 2, 3, 4, 6 and 1 more, {COUNTING})",
         ),
         (
             pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}),
-            "column 'a' (row 1, counting from 0, header excluded)",
+            f"column 'a' (row 1, {COUNTING})",
         ),
-        (pd.DataFrame({"a": pd.Categorical(["x", None])}), "column 'a' (row 1, counting from 0, header excluded)"),
+        (pd.DataFrame({"a": pd.Categorical(["x", None])}), f"column 'a' (row 1, {COUNTING})"),
         (pd.DataFrame({"a": [1.0, np.nan]}, index=["first", "second"]), "column 'a' (row 'second')"),
     ],
 )
@@ -287,9 +288,7 @@ def test_missing_values_are_refused_at_fit(refused, features, found):
 
 def test_missing_values_are_refused_at_transform(refused):
     preprocessor = TablePreprocessor().fit(TRAIN)
-    with refused(
-        f"missing values in column 'city' (row 2, counting from 0, header excluded); {FIX_MISSING_AT_TRANSFORM}"
-    ):
+    with refused(f"missing values in column 'city' (row 2, {COUNTING}); {FIX_MISSING_AT_TRANSFORM}"):
         preprocessor.transform(TEST.assign(city=["Lima", "Oslo", None]))
 
 
@@ -298,15 +297,15 @@ def test_missing_values_are_refused_at_transform(refused):
     [
         (
             pd.DataFrame({"a": [1.0, np.inf, 2.0], "b": [-np.inf, 0.0, 1.0]}),
-            "columns 'a', 'b' (rows 0, 1, counting from 0, header excluded)",
+            f"columns 'a', 'b' (rows 0, 1, {COUNTING})",
         ),
         (
             pd.DataFrame({"a": pd.Series(["1", "-inf", "1e400"], dtype=object)}),
-            "column 'a' (rows 1, 2, counting from 0, header excluded)",
+            f"column 'a' (rows 1, 2, {COUNTING})",
         ),
         (
             pd.DataFrame({"a": pd.Series([1, 10**400], dtype=object)}),
-            "column 'a' (row 1, counting from 0, header excluded)",
+            f"column 'a' (row 1, {COUNTING})",
         ),
     ],
 )
@@ -318,13 +317,13 @@ def test_infinite_values_are_refused(refused, features, found):
 def test_a_column_mixing_numbers_and_text_is_refused_with_an_example_of_each(refused):
     features = pd.DataFrame({"id": [1, 2, 3, 4], "age": pd.Series(["42", "37", 5, "abc"], dtype=object)})
     with refused(
-        "column 'age' mixes numbers and text (row 3: 'abc'; row 0: '42'; counting from 0, header excluded); expected "
+        f"column 'age' mixes numbers and text (row 3: 'abc'; row 0: '42'; {COUNTING}); expected "
         "only numbers or only text in a column."
     ):
         TablePreprocessor().fit(features)
     features = pd.DataFrame({"age": pd.Series(["n/a", 42.0], dtype=object)})
     with refused(
-        "column 'age' mixes numbers and text (row 0: 'n/a'; row 1: 42.0; counting from 0, header excluded); expected "
+        f"column 'age' mixes numbers and text (row 0: 'n/a'; row 1: 42.0; {COUNTING}); expected "
         "only numbers or only text in a column."
     ):
         TablePreprocessor().fit(features)
@@ -333,9 +332,9 @@ def test_a_column_mixing_numbers_and_text_is_refused_with_an_example_of_each(ref
 @pytest.mark.parametrize(
     "values, found",
     [
-        (pd.Series([[1, 2], [3]]), "a value of type list (row 0: [1, 2]; counting from 0, header excluded)"),
-        (pd.Series(["x", b"y"]), "a value of type bytes (row 1: b'y'; counting from 0, header excluded)"),
-        (pd.Series([1.0, 2j], dtype=object), "a value of type complex (row 1: 2j; counting from 0, header excluded)"),
+        (pd.Series([[1, 2], [3]]), f"a value of type list (row 0: [1, 2]; {COUNTING})"),
+        (pd.Series(["x", b"y"]), f"a value of type bytes (row 1: b'y'; {COUNTING})"),
+        (pd.Series([1.0, 2j], dtype=object), f"a value of type complex (row 1: 2j; {COUNTING})"),
     ],
 )
 def test_values_that_are_neither_numbers_nor_text_are_refused(refused, values, found):
@@ -423,8 +422,7 @@ def test_transform_refuses_other_columns_than_at_fit(refused, change, found):
 def test_transform_refuses_text_in_a_column_that_was_numeric(refused):
     preprocessor = TablePreprocessor().fit(TRAIN)
     with refused(
-        "column 'rooms' holds a value that is not a number (row 1: 'many'; counting from 0, header excluded); "
-        "expected numbers, as at fit."
+        f"column 'rooms' holds a value that is not a number (row 1: 'many'; {COUNTING}); expected numbers, as at fit."
     ):
         preprocessor.transform(TEST.astype({"rooms": object}).assign(rooms=["2", "many", 1]))
     # Numbers written as text are numbers.

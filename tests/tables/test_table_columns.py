@@ -13,6 +13,7 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 
 from netreg.exceptions import DataWarning, InvalidParameterError
+from netreg.message_text import COUNTING
 from netreg.tables.preprocessing import TablePreprocessor
 from netreg.tables.tables import read_table
 
@@ -63,7 +64,7 @@ def test_dates_in_an_ambiguous_layout_are_refused_naming_the_column(refused):
     features = pd.DataFrame({"sold": ["03/04/2021", "04/04/2021"], "x": [1.0, 2.0]})
     with refused(
         "column 'sold' holds dates in a layout whose day and month cannot be told apart (row 0: '03/04/2021'; "
-        "counting from 0, header excluded); expected ISO 8601 dates such as '2021-04-03'. Write them as ISO 8601 "
+        f"{COUNTING}); expected ISO 8601 dates such as '2021-04-03'. Write them as ISO 8601 "
         "dates (YYYY-MM-DD, with an optional time) or drop the column (`drop=['sold']`)."
     ):
         TablePreprocessor().fit(features)
@@ -72,7 +73,7 @@ def test_dates_in_an_ambiguous_layout_are_refused_naming_the_column(refused):
 def test_a_column_mixing_dates_and_text_is_refused(refused):
     features = pd.DataFrame({"sold": ["2021-03-04", "2021-03-05", "soon"]})
     with refused(
-        "column 'sold' mixes dates and text (row 0: '2021-03-04'; row 2: 'soon'; counting from 0, header excluded); "
+        f"column 'sold' mixes dates and text (row 0: '2021-03-04'; row 2: 'soon'; {COUNTING}); "
         "expected only dates or only text in a column. Write them as ISO 8601 dates (YYYY-MM-DD, with an optional "
         "time) or drop the column (`drop=['sold']`)."
     ):
@@ -82,7 +83,7 @@ def test_a_column_mixing_dates_and_text_is_refused(refused):
 def test_a_value_that_is_not_a_date_is_refused_at_transform(refused):
     preprocessor = TablePreprocessor().fit(pd.DataFrame({"sold": ["2021-03-04", "2021-03-05"]}))
     with refused(
-        "column 'sold' holds a value that is not a date (row 1: '5 March'; counting from 0, header excluded); "
+        f"column 'sold' holds a value that is not a date (row 1: '5 March'; {COUNTING}); "
         "expected ISO 8601 dates such as '2021-04-03', as at fit."
     ):
         preprocessor.transform(pd.DataFrame({"sold": ["2021-03-04", "5 March"]}))

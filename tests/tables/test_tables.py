@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import netreg
 from netreg.exceptions import InvalidParameterError
+from netreg.message_text import COUNTING
 from netreg.tables import _readers
 from netreg.tables.preprocessing import TablePreprocessor
 from netreg.tables.tables import Table, check_classification_target, drop_missing_rows, infer_task, read_table
@@ -336,7 +337,7 @@ def test_target_with_missing_values_names_the_first_five_rows(refused, tmp_path)
 def test_target_with_empty_text_or_none(refused, tmp_path):
     path = _write(pd.DataFrame({"a": [1, 2, 3], "y": ["x", " ", None]}), tmp_path / "d.parquet")
     with refused(
-        f"`{path}`: target column 'y' has no value in rows 1, 2 (counting from 0, header excluded); expected a value "
+        f"`{path}`: target column 'y' has no value in rows 1, 2 ({COUNTING}); expected a value "
         "in every row. Fill in or remove those rows, or pass `drop_missing=True` to drop them."
     ):
         read_table(path, target="y")
@@ -345,7 +346,7 @@ def test_target_with_empty_text_or_none(refused, tmp_path):
 def test_target_with_infinite_values(refused, tmp_path):
     np.savez(tmp_path / "d.npz", X=np.zeros((3, 1)), y=np.array([1.0, -np.inf, 2.0]))
     with refused(
-        f"`{tmp_path / 'd.npz'}`: target array 'y' is infinite in row 1 (counting from 0, header excluded); expected "
+        f"`{tmp_path / 'd.npz'}`: target array 'y' is infinite in row 1 ({COUNTING}); expected "
         "finite numbers. Fix or remove those rows."
     ):
         read_table(tmp_path / "d.npz", target="y")
@@ -438,8 +439,7 @@ def test_rows_named_after_dropping_are_still_the_rows_of_the_file(refused, tmp_p
     features, target, dropped = drop_missing_rows(table.features, table.target)
     assert dropped == [1] and target.tolist() == [0, 0, 1]
     with refused(
-        "infinite values in column 'a' (row 3, counting from 0, header excluded); expected finite numbers. Replace "
-        "them, or drop those rows."
+        f"infinite values in column 'a' (row 3, {COUNTING}); expected finite numbers. Replace them, or drop those rows."
     ):
         TablePreprocessor().fit(features)
 
@@ -547,7 +547,7 @@ def test_parquet_and_npz_files_that_repeat_a_name_are_refused(refused, tmp_path)
 def test_a_target_of_lists_or_dicts_is_refused(refused, tmp_path, values, kind, shown):
     path = _write(pd.DataFrame({"a": [1.0, 2.0], "y": values}), tmp_path / "d.parquet")
     with refused(
-        f"`{path}`: target column 'y' holds a value of type {kind} (row 0, counting from 0, header excluded: {shown}); expected one number or label per row."
+        f"`{path}`: target column 'y' holds a value of type {kind} (row 0, {COUNTING}: {shown}); expected one number or label per row."
     ):
         read_table(path, target="y")
 

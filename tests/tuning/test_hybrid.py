@@ -98,7 +98,7 @@ def test_the_regressor_learns_its_centre_too(diabetes):
     ],
 )
 def test_what_the_hybrid_cannot_do_is_refused_before_any_fit(data, refused, monkeypatch, params, message):
-    import netreg.tuning.estimators as estimators
+    import netreg.search.cv_estimators as estimators
 
     def no_fit(*args, **kwargs):
         raise AssertionError("fitted before refusing")

@@ -23,6 +23,7 @@ from ray.cluster_utils import Cluster
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import netreg
+from expected_messages import not_a_nonnegative_float
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegError
 from netreg.exceptions import ChunkFailedError, InvalidParameterError, MissingDependencyError
 from netreg.tuning import SweepCallback, plan_sweep, run_sweep
@@ -92,8 +93,8 @@ def test_without_ray_the_backend_says_how_to_install_it(digits, monkeypatch):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"num_cpus": -1}, "`num_cpus` must be a finite float >= 0. Got num_cpus=-1."),
-        ({"num_gpus": float("nan")}, "`num_gpus` must be a finite float >= 0. Got num_gpus=nan."),
+        ({"num_cpus": -1}, not_a_nonnegative_float("num_cpus", "-1")),
+        ({"num_gpus": float("nan")}, not_a_nonnegative_float("num_gpus", "nan")),
         ({"max_retries": 1.5}, "`max_retries` must be an int >= -1. Got max_retries=1.5."),
         (
             {"address": 6379},

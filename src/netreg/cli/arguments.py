@@ -65,6 +65,7 @@ FLAGS = {
     "scoring": "--scoring",
     "chunk_size": "--chunk-size",
     "test_size": "--test-size",
+    "validation": "--validation",
     "backend": "--backend",
     "address": "--address",
     "batch_size": "--batch-size",

@@ -113,6 +113,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             force=args.force,
             callback=progress,
             log=args.log,
+            validation=args.validation,
         )
     if grid:
         print_results(console, result["sweep"])
@@ -133,6 +134,13 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     alpha = result["alpha"]
     if "log_evidence" in result:  # --alpha auto: what was learned, per layer
         print_learned(console, alpha, result["alpha_history"], result["log_evidence"])
+    if "validation" in result:
+        held = result["validation"]
+        stopped = " (early stopping's set)" if args.early_stopping else ""
+        console.print(
+            f"{args.validation}: {_rows(held['rows'])} of validation{stopped}; best validation "
+            f"{result['metric']} = {held['best_validation_score']:.4f} in {len(held['validation_scores'])} epochs."
+        )
     shown = "learned per layer" if isinstance(alpha, dict) else f"{alpha:g}"
     console.print(
         f"alpha = {shown}; held-out {result['metric']} = {result['test_score']:.4f} "

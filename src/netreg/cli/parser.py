@@ -57,6 +57,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         for name, flag in {**SWEEP_FLAGS, **HALVING_FLAGS}.items():
             if getattr(args, name) is not None:
                 command.error(f"argument {flag}: applies to choosing alpha from a grid, not to one --alpha")
+    if args.command == "train" and args.validation is not None and args.alpha is None:
+        command.error(
+            "argument --validation: applies to one --alpha (a number, or auto); a grid's alphas are compared on "
+            "cross-validation folds, its validation sets"
+        )
     if args.command == "tune" and args.alpha is not None:
         command.error(
             "argument --alpha: tune chooses alpha by cross-validation; --search hybrid learns it from the evidence "
@@ -246,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--test-size", type=fraction, default=0.2, help="share of rows held out for the score (default 0.2)"
+    )
+    train.add_argument(
+        "--validation",
+        metavar="FILE",
+        help="your own validation rows for the one --alpha (the data file's columns, the target included; encoded "
+        "by the preprocessing fitted on the training rows): --early-stopping stops on them, otherwise their score "
+        "is recorded each epoch",
     )
     _add_sweep_flags(train, defaults=False)
     train.add_argument(

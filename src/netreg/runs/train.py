@@ -15,13 +15,14 @@ from sklearn.metrics import log_loss, mean_squared_error, root_mean_squared_erro
 from sklearn.model_selection import train_test_split
 
 from netreg.estimators import NetRegClassifier, NetRegRegressor
-from netreg.exceptions import DataError, DataWarning
+from netreg.exceptions import DataError, DataWarning, invalid
 from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io.models import check_model_folder, save_model
 from netreg.io.run_folder import RunFolder
 from netreg.runs.common import make_estimator_params, recipe, with_trackers, write_run_files
-from netreg.runs.training_table import TrainingTable, fit_table
+from netreg.runs.training_table import TrainingTable, ValidationTable, fit_table, read_validation_table
 from netreg.runs.tune import cv_estimator, sweep_settings
+from netreg.tables import fingerprints
 from netreg.tables.preprocessing import TablePreprocessor
 
 __all__ = ["held_out_scores", "train_table"]
@@ -77,6 +78,7 @@ def train_table(
     force: bool = False,
     callback: Any = None,
     log: Sequence[tuple[str, str]] = (),
+    validation: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Hold out ``test_size`` of the rows, train on the rest, score the held-out rows, save the model.
 
@@ -94,6 +96,13 @@ def train_table(
     (``hidden``, ``solver``, ``max_iter``, ``seed``, ``estimator_params``,
     ``standardize_target``).
 
+    ``validation`` is a file of your own validation rows for the one model of ``alpha`` (the
+    same columns as ``data``'s file, the target included), encoded by the preprocessing fitted
+    on the training rows and given to ``fit`` as ``X_val``, ``y_val``: with
+    ``estimator_params={"early_stopping": True}`` the fit stops on it (no rows of the training
+    file are set aside for that); otherwise its score is recorded each epoch. A grid's alphas
+    are compared on cross-validation folds, its validation sets, so ``validation`` needs ``alpha``.
+
     The saved model is the one that was scored: trained on the rows not held out.
 
     Returns
@@ -101,8 +110,18 @@ def train_table(
     dict
         ``alpha``, ``test`` (:func:`held_out_scores`), ``test_score`` and ``metric``
         (accuracy or R^2), ``n_train``, ``n_test``, ``model``; with a grid also ``sweep``,
-        ``cv_results``, ``best_index``, ``scoring``, ``selection`` and ``paths``.
+        ``cv_results``, ``best_index``, ``scoring``, ``selection`` and ``paths``; with
+        ``validation`` also ``validation``: its ``rows`` and the model's ``best_validation_score``
+        and ``validation_scores`` (per epoch).
     """
+    if validation is not None and alpha is None:
+        raise invalid(
+            "validation",
+            "None when alpha is chosen from a grid (a grid's alphas are compared on cross-validation folds, its "
+            "validation sets)",
+            str(validation),
+            "Pass `alpha` (a number, or 'auto') to train one model on the file's rows with your validation rows.",
+        )
     if alpha is None and alphas is None:
         alphas = DEFAULT_N_ALPHAS
     out = RunFolder(out_dir)
@@ -128,6 +147,11 @@ def train_table(
         "refit": refit,
     }
     settings = sweep_settings(**sweep) if alphas is not None else {"alphas": None, "cv": cv}
+    held: ValidationTable | None = None
+    if validation is not None:
+        held = read_validation_table(validation, data)
+        # Recorded only when given (earlier runs keep their recipe): another validation file is another model.
+        settings["validation"] = fingerprints.fingerprint(held.features, held.y)
     fingerprint = recipe(data, command="train", alpha=alpha, test_size=test_size, **settings, **params)
     check_model_folder(out.model, fingerprint, force=force)
     classifier = data.task == "classification"
@@ -140,6 +164,7 @@ def train_table(
     stratify = data.y if classifier and _can_stratify(data.y, test_size) else None
     train, test = train_test_split(np.arange(len(data.y)), test_size=test_size, random_state=seed, stratify=stratify)
     preprocessor, X_train, X_test = _preprocess_split(data, train, test)
+    given_val = {} if held is None else {"X_val": _encode_validation(preprocessor, held), "y_val": held.y}
     result: dict[str, Any] = {}
     if alphas is not None:
         model = cv_estimator(data, params, **sweep, store=out.store)
@@ -148,10 +173,16 @@ def train_table(
     else:
         cls = NetRegClassifier if classifier else NetRegRegressor
         given = alpha if alpha == "auto" else float(alpha)
-        fitted = cls(alpha=given, **params).fit(X_train, data.y[train], callback=callback)
+        fitted = cls(alpha=given, **params).fit(X_train, data.y[train], callback=callback, **given_val)
         chosen = fitted.alpha_ if given == "auto" else given
         if given == "auto":
             result.update(log_evidence=fitted.log_evidence_, alpha_history=fitted.alpha_history_)
+        if held is not None:
+            result["validation"] = {
+                "rows": len(held.y),
+                "best_validation_score": fitted.best_validation_score_,
+                "validation_scores": fitted.validation_scores_,
+            }
     scores = held_out_scores(fitted, X_test, data.y[test])
     metric, main = ("accuracy", scores["accuracy"]) if classifier else ("R^2", scores["r2"])
     if alphas is not None:
@@ -205,6 +236,14 @@ def _preprocess_split(
     except DataError as error:
         raise DataError(f"`{data.path}`: the held-out rows: {error}") from None
     return preprocessor, X_train, X_test
+
+
+def _encode_validation(preprocessor: TablePreprocessor, held: ValidationTable) -> np.ndarray:
+    """The validation rows through the preprocessing fitted on the training rows, as the held-out rows go."""
+    try:
+        return preprocessor.transform(held.features)
+    except DataError as error:
+        raise DataError(f"`{held.path}`: {error}") from None
 
 
 def _can_stratify(y: np.ndarray, test_size: float) -> bool:

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 
 from netreg.exceptions import DataError, DataWarning, bad_data, invalid
-from netreg.message_text import show
+from netreg.message_text import columns_text, names_text, show
 from netreg.tables.cardinality import ROW_NUMBERS, warn_row_numbers
 from netreg.tables.columns import check_table, fit_kinds
 from netreg.tables.preprocessing import TablePreprocessor
 from netreg.tables.tables import check_classification_target, drop_missing_rows, infer_task, read_table
 
-__all__ = ["TASKS", "TrainingTable", "fit_table", "load_training_table"]
+__all__ = ["TASKS", "TrainingTable", "ValidationTable", "fit_table", "load_training_table", "read_validation_table"]
 
 TASKS = ("auto", "classification", "regression")
 #: The columns ``predict_table`` writes; an id column must not take their names.
@@ -131,6 +131,76 @@ def load_training_table(
     return TrainingTable(str(path), target, X, y, kind, preprocessor, names, dropped, features)
 
 
+@dataclass
+class ValidationTable:
+    """A validation file read for a :class:`TrainingTable`: its rows as read, in the training
+    file's column order, and its target encoded as the training target is."""
+
+    path: str
+    features: pd.DataFrame
+    y: np.ndarray
+
+
+def read_validation_table(path: str | os.PathLike, data: TrainingTable) -> ValidationTable:
+    """Read a validation file for ``data``: the same columns as ``data``'s file, the target included.
+
+    Its rows are left as read, for the preprocessing fitted on the training rows to encode
+    (:meth:`netreg.tables.TablePreprocessor.transform`); its target is encoded as ``data.y``
+    was. The estimator checks the rest when it fits (``X_val``, ``y_val``): classes the
+    training rows lack, values the preprocessing refuses.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read, lacks the target, has other columns than ``data``'s
+        file, or a target of another kind; the message starts with the file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "d.csv").write_text("x,y\\n1,0.5\\n2,1.5\\n3,2.5\\n")
+    >>> _ = (folder / "v.csv").write_text("y,x\\n1.0,4\\n")
+    >>> validation = read_validation_table(folder / "v.csv", load_training_table(folder / "d.csv", "y"))
+    >>> list(validation.features.columns), validation.y.tolist()
+    (['x'], [1.0])
+    """
+    table = read_table(path, target=data.target_name)
+    expected, given = list(data.features.columns), list(table.features.columns)
+    if set(given) != set(expected):
+        missing = [name for name in expected if name not in given]
+        extra = [name for name in given if name not in expected]
+        received = " and ".join(
+            part
+            for part in (
+                f"lacks {columns_text(missing)}" if missing else "",
+                f"has {columns_text(extra)}" if extra else "",
+            )
+            if part
+        )
+        raise bad_data(f"`{path}` {received}", f"the columns of `{data.path}`: {names_text(expected)}")
+    labels = table.target.to_numpy()
+    if data.task == "regression":
+        if not pd.api.types.is_numeric_dtype(table.target) or pd.api.types.is_bool_dtype(table.target):
+            raise bad_data(
+                f"`{path}`: target {show(data.target_name)} is not numeric (dtype {table.target.dtype})",
+                f"numbers, as in `{data.path}`",
+            )
+        y = labels.astype(np.float64)
+    else:
+        y = _class_labels(labels)
+        classes = [str(label) for label in np.unique(data.y)]
+        unseen = sorted({str(label) for label in y} - set(classes))
+        if unseen:
+            raise bad_data(
+                f"`{path}`: target {show(data.target_name)} has {_classes(unseen)} that `{data.path}` has not",
+                f"the classes of `{data.path}`: {names_text(classes)}",
+            )
+        if data.y.dtype == object:  # text classes: 1 and '1' are one class, as in the training file
+            y = np.asarray([str(label) for label in y], dtype=object)
+    return ValidationTable(str(path), table.features[expected], y)
+
+
 def fit_table(preprocessor: TablePreprocessor, features: pd.DataFrame, path: str | os.PathLike) -> np.ndarray:
     """``preprocessor.fit_transform(features)``, a :class:`netreg.DataError` prefixed with the file.
 
@@ -152,6 +222,10 @@ def _judge_row_numbers(used: pd.DataFrame) -> None:
     except DataError:  # the fit says what is wrong with the table, after the rows are dropped
         return
     warn_row_numbers(typed, kinds, list(used.columns))
+
+
+def _classes(labels: list[str]) -> str:
+    return f"{'class' if len(labels) == 1 else 'classes'} {names_text(labels)}"
 
 
 def _class_labels(y: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from netreg.io.models import check_model_folder, save_model
 from netreg.io.run_folder import RunFolder
 from netreg.runs.common import make_estimator_params, recipe, with_trackers, write_run_files
 from netreg.runs.training_table import TrainingTable
-from netreg.tuning.estimators import NetRegClassifierCV, NetRegRegressorCV
+from netreg.search.cv_estimators import NetRegClassifierCV, NetRegRegressorCV
 
 __all__ = ["sweep_settings", "cv_estimator", "tune_table"]
 

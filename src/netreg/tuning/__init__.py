@@ -6,8 +6,8 @@ Layered one way: the grid (:mod:`netreg.grid`, below the estimators, which use i
 results (:mod:`~netreg.tuning.sweep_result`); the plan and chunk training
 (:mod:`~netreg.tuning.plan`, :mod:`~netreg.tuning.chunking`); backends
 (:mod:`~netreg.tuning.backends`); the results store (:mod:`~netreg.tuning.store`); the
-driver (:mod:`~netreg.tuning.sweep`); and on top the cross-validated estimators
-(:mod:`~netreg.tuning.estimators`).
+driver (:mod:`~netreg.tuning.sweep`). The cross-validated estimators that run it are
+:mod:`netreg.search`'s, above the report.
 """
 
 from netreg.grid import default_alphas, resolve_alphas

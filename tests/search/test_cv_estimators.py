@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 import netreg
+from expected_messages import not_a_nonnegative_float
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
 from netreg.exceptions import StoreError
 
@@ -85,7 +86,7 @@ def test_store_resumes_without_retraining(digits, tmp_path):
         (
             {"alphas": [0.1, -2.0]},
             netreg.InvalidParameterError,
-            "`alphas[1]` must be a finite float >= 0. Got alphas[1]=-2.0.",
+            not_a_nonnegative_float("alphas[1]", "-2.0"),
         ),
         (
             {"cv": 40},

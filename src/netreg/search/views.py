@@ -1,9 +1,9 @@
 """What a fitted CV estimator shows of itself: ``search.report(path)`` and its HTML in Jupyter.
 
-Both are drawn by the report (:mod:`netreg.report.notebook`), a layer above this one: the
-one import upward in the house, imported when called, declared in pyproject.toml's
-``ignore_imports``. The search is the user's handle on the sweep, and in a notebook it is
-what they hold; the drawing itself stays in the report and the displays.
+Both are drawn by the report (:mod:`netreg.report.notebook`), the layer below this one,
+imported when called so that ``import netreg`` does not load matplotlib. The search is the
+user's handle on the sweep, and in a notebook it is what they hold; the drawing itself stays
+in the report and the displays.
 """
 
 from __future__ import annotations

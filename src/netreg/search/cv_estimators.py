@@ -34,6 +34,7 @@ from netreg.estimators.params import (
     make_init,
 )
 from netreg.exceptions import NotFittedError
+from netreg.search.views import SearchViews
 from netreg.tuning.hybrid import N_ALPHAS, SPAN, check_hybrid, hybrid_grid, learn_center
 from netreg.tuning.plan import SweepPlan, check_seed, plan_from_request
 from netreg.tuning.progress import VerboseSweep
@@ -41,7 +42,6 @@ from netreg.tuning.search_results import search_cv_results
 from netreg.tuning.sweep import run_sweep
 from netreg.tuning.sweep_hooks import SweepCallback, check_sweep_callbacks
 from netreg.tuning.sweep_result import SweepResult
-from netreg.tuning.views import SearchViews
 
 __all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
 
@@ -70,7 +70,7 @@ def _has_model(search: Any) -> bool:
 
 class _BaseNetRegCV(SearchViews, BaseEstimator):
     """What both CV estimators share: the sweep, the choice of alpha and the refit; their
-    report and notebook summary (:class:`~netreg.tuning.views.SearchViews`)."""
+    report and notebook summary (:class:`~netreg.search.views.SearchViews`)."""
 
     _estimator_class: type[NetRegClassifier] | type[NetRegRegressor]
     _default_scoring: str
