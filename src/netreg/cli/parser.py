@@ -28,6 +28,8 @@ from netreg.cli.commands import run_demo, run_predict, run_report, run_train, ru
 from netreg.engine.solvers import SOLVERS
 from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.penalties import PENALTIES
+from netreg.runs.training_table import TASKS
+from netreg.tuning.backends import BACKENDS
 from netreg.tuning.rules import SELECTIONS
 
 __all__ = ["build_parser", "parse_args"]
@@ -104,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--target", required=True, help="name of the target column (in an NPZ file, of the array)")
     data.add_argument(
         "--task",
-        choices=("auto", "classification", "regression"),
+        choices=TASKS,
         default="auto",
         help="what to predict (default: inferred from the target)",
     )
@@ -207,9 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep_flags(tune, defaults=True)
     # Not tune's: refused with a pointer to --search hybrid (parse_args) rather than argparse's "unrecognized".
     tune.add_argument("--alpha", type=parse_alpha, help=argparse.SUPPRESS)
-    tune.add_argument(
-        "--backend", choices=("local", "ray"), default="local", help="where members train (default local)"
-    )
+    tune.add_argument("--backend", choices=tuple(BACKENDS), default="local", help="where members train (default local)")
     tune.add_argument("--address", help="Ray cluster address (with --backend ray), e.g. HEAD:6379")
     tune.add_argument(
         "--node-address",

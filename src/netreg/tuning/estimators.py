@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from netreg._checks import COUNT, Choice
-from netreg._compat import Interval, StrOptions
+from netreg._compat import StrOptions
 from netreg.engine import member_module
 from netreg.estimators import (
     FittedState,
@@ -33,7 +32,8 @@ from netreg.estimators import (
 from netreg.estimators.folds import FoldsAverage
 from netreg.estimators.params import CLASSIFIER_PARAMS, N_POSITIONAL, REGRESSOR_PARAMS, Param, constraints
 from netreg.exceptions import NotFittedError
-from netreg.grid import DEFAULT_N_ALPHAS
+from netreg.grid import DEFAULT_N_ALPHAS, GRID_SIZE
+from netreg.tuning.halving import FACTOR
 from netreg.tuning.hybrid import N_ALPHAS, SPAN, check_hybrid, hybrid_grid, learn_center
 from netreg.tuning.plan import SweepPlan, check_seed, plan_from_request
 from netreg.tuning.progress import VerboseSweep
@@ -49,14 +49,14 @@ __all__ = ["CV_PARAMS", "NetRegClassifierCV", "NetRegRegressorCV"]
 #: What the cross-validated estimators add; they take every parameter of their plain
 #: estimator but ``alpha`` and ``auto_alpha``.
 CV_PARAMS: tuple[Param, ...] = (
-    Param("alphas", DEFAULT_N_ALPHAS, [Interval(Integral, 2, None, closed="left"), "array-like"]),
+    Param("alphas", DEFAULT_N_ALPHAS, [GRID_SIZE, "array-like"]),
     Param("cv", 5, ["cv_object"]),
     # Any scikit-learn scorer name or callable; checked against the task in fit.
     Param("scoring", None, [None, str, callable]),
     Param("selection", "min", [Choice(SELECTIONS)]),
     # "hybrid": a short grid around the alpha the evidence learns (netreg.tuning.hybrid).
     Param("search", "grid", [StrOptions({"grid", "halving", "hybrid"})]),
-    Param("factor", 3, [Interval(Integral, 2, None, closed="left")]),
+    Param("factor", 3, [FACTOR]),
     Param("min_epochs", None, [None, COUNT]),
     Param("store", None, [None, str, os.PathLike]),
     Param("backend", "local", "no_validation"),
