@@ -134,7 +134,7 @@ DATA_ARGUMENTS = ("n_features", "input_shape", "n_outputs")
 
 #: The parameters that shape netreg's MLP, and their defaults; they have no effect on a
 #: user's module, so setting them with one is refused rather than silently ignored.
-MLP_ONLY = {"hidden_layer_sizes": (100,), "activation": "relu", "dropout": 0.0}
+MLP_ONLY = {p.name: p.default for p in MLP_PARAMS if p.name in ("hidden_layer_sizes", "activation", "dropout")}
 
 
 def check_module(estimator: Any) -> None:
