@@ -20,9 +20,9 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 import netreg.estimators.params
-from netreg import _compat
+from netreg import NetRegRegressorCV, _compat
 from netreg.engine.optim import AdamState, SGDState, adam_step_, sgd_step_
-from netreg.estimators.params import CV_PARAMS, REGRESSOR_PARAMS, validate_parameters
+from netreg.estimators.params import CLASSIFIER_PARAMS, REGRESSOR_PARAMS, validate_parameters
 from netreg.exceptions import InvalidParameterError
 from netreg.penalties import add_scaled_grad_
 
@@ -194,7 +194,11 @@ def _outcome(validate, constraints, name, value):
     return None
 
 
-@pytest.mark.parametrize("param", CV_PARAMS + REGRESSOR_PARAMS, ids=lambda p: p.name)
+# Every parameter of the estimators, plain and cross-validated, once.
+PARAMS = list({p.name: p for p in REGRESSOR_PARAMS + CLASSIFIER_PARAMS + NetRegRegressorCV._params}.values())
+
+
+@pytest.mark.parametrize("param", PARAMS, ids=lambda p: p.name)
 def test_the_local_constraints_accept_and_word_as_scikit_learns_do(param):
     if param.constraints == "no_validation":
         assert _outcome(_compat._local_validate, param.constraints, param.name, object()) is None

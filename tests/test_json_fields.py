@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import pytest
 
+from netreg._checks import ALPHA, COUNT, Range
 from netreg.exceptions import NetRegError
-from netreg.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf, Tagged, Value, check_fields
+from netreg.json_fields import (
+    ANY,
+    FINITE_NUMBER,
+    Const,
+    InRange,
+    Is,
+    Items,
+    Keys,
+    OneOf,
+    Tagged,
+    Value,
+    check_fields,
+)
 
 
 @pytest.mark.parametrize(
@@ -20,6 +35,10 @@ from netreg.json_fields import ANY, FINITE_NUMBER, Const, Is, Items, Keys, OneOf
         (OneOf("a", 2), ["a", 2], ["b", 2.0, True], "'a' or 2"),
         (OneOf("a", "b", "c"), ["c"], ["d"], "one of 'a', 'b', 'c'"),
         (ANY, [None, [], {}], [], "any value"),
+        # A parameter's declared range, worded for JSON (no float/int distinction there).
+        (InRange(ALPHA), [0, 0.5, 1e308], [-1, -1e-300, float("inf"), True, None], "a finite number >= 0"),
+        (InRange(COUNT), [1, 10**20], [0, 1.0, True, "2"], "an int >= 1"),
+        (InRange(Range(Real, 0, 1)), [0, 0.0, 0.99], [1.0, -1e-9, True], "a number in [0, 1)"),
     ],
 )
 def test_leaves_accept_exactly_their_values(refused, spec, good, bad, expected):

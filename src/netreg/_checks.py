@@ -1,4 +1,8 @@
-"""Parameter checks shared by every public entry point.
+"""Parameter checks shared by every public entry point, and the declared rules they read.
+
+A parameter's range is declared once (:class:`Range`, :class:`Choice`, :class:`Flag`), and
+``TrainConfig``, the estimators' scikit-learn constraints and the JSON fields of the same
+values are checked from that one declaration.
 
 Every message follows the parameter template of :func:`netreg.exceptions.invalid`::
 
@@ -10,11 +14,20 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
+from netreg._compat import Interval, Options, StrOptions
 from netreg.exceptions import invalid
 
 __all__ = [
+    "ALPHA",
+    "COUNT",
+    "Choice",
+    "Flag",
+    "Range",
+    "Rule",
     "check_alpha",
     "check_int",
     "check_float",
@@ -43,9 +56,128 @@ MAX_HIDDEN_LAYERS = 1000
 DEPTH_REASON = "a plain MLP that deep does not train, and every layer adds time to every step"
 
 
-def _is_real(value: Any) -> bool:
-    # bool is an int subclass: `alpha=True` is almost always a mistake, never a strength.
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+@dataclass(frozen=True)
+class Range:
+    """A number's range, declared once: :meth:`check` words a refusal as netreg does
+    (``TrainConfig``, ``check_float``, ``check_int``), :attr:`constraints` are scikit-learn's
+    (the estimators'), :meth:`words` and :meth:`accepts` serve a JSON field (``InRange``).
+
+    ``type`` is ``Real`` (a finite float, not a bool) or ``Integral`` (an int, not a bool nor
+    an integral float); ``closed`` says which bounds belong, as scikit-learn's ``Interval``
+    says it; ``inf``, when given, says what ``math.inf`` means, which is then accepted too.
+
+    Examples
+    --------
+    >>> Range(Real, 0, 1).check(1.0, "dropout")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `dropout` must be a float in [0, 1). Got dropout=1.0.
+    >>> Range(Integral, 1).words(), Range(Real, 0).words("number")
+    ('an int >= 1', 'a finite number >= 0')
+    """
+
+    type: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "left"
+    inf: str = ""
+
+    def words(self, noun: str = "float") -> str:
+        """What the range accepts: ``"a finite float >= 0"``, ``"a float in [0, 1)"``, ``"an int >= 1"``."""
+        low, high, low_open, high_open = self.low, self.high, *self._open
+        if self.type is Integral:
+            return "an int" + ("" if low is None else f" >= {low}") + ("" if high is None else f" and <= {high}")
+        if low is not None and high is not None:
+            return f"a {noun} in {'(' if low_open else '['}{_fmt(low)}, {_fmt(high)}{')' if high_open else ']'}"
+        if low is None and high is None:
+            return f"a finite {noun}"
+        sign, bound = (">" if low_open else ">=", low) if high is None else ("<" if high_open else "<=", high)
+        return f"a finite {noun} {sign} {_fmt(bound)}"
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is in the range."""
+        if self.inf and isinstance(value, float) and value == math.inf:
+            return True
+        # bool is an int subclass: `alpha=True` is almost always a mistake, never a strength.
+        if not isinstance(value, self.type) or isinstance(value, bool):
+            return False
+        if self.type is not Integral and not math.isfinite(float(value)):
+            return False
+        low_open, high_open = self._open
+        too_low = self.low is not None and (value <= self.low if low_open else value < self.low)
+        too_high = self.high is not None and (value >= self.high if high_open else value > self.high)
+        return not (too_low or too_high)
+
+    def check(self, value: Any, name: str) -> Any:
+        """Return ``value`` as a Python float or int (or ``math.inf``) if it is in the range, else raise."""
+        if not self.accepts(value):
+            raise invalid(name, self.words() + (f" or math.inf ({self.inf})" if self.inf else ""), value)
+        return value if value == math.inf else (int if self.type is Integral else float)(value)
+
+    @property
+    def constraints(self) -> list[Any]:
+        """scikit-learn's constraints."""
+        declared = [Interval(self.type, self.low, self.high, closed=self.closed)]
+        return declared + [Options(Real, {math.inf})] if self.inf else declared
+
+    @property
+    def _open(self) -> tuple[bool, bool]:
+        return self.closed in ("right", "neither"), self.closed in ("left", "neither")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a registry's names, declared once (see :class:`Range`).
+
+    Examples
+    --------
+    >>> Choice(("float32", "float64")).check("float16", "dtype")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `dtype` must be one of 'float32', 'float64'. Got dtype='float16'. Did you mean 'float64'?
+    """
+
+    options: tuple[str, ...]
+
+    def check(self, value: Any, name: str) -> str:
+        """Return ``value`` if it is one of the options, else raise (:func:`check_options`)."""
+        return check_options(value, name, self.options)
+
+    @property
+    def constraints(self) -> list[Any]:
+        """scikit-learn's constraints."""
+        return [StrOptions(set(self.options))]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A bool, declared once (see :class:`Range`); scikit-learn's ``"boolean"`` takes NumPy's too.
+
+    Examples
+    --------
+    >>> Flag().check(1, "shuffle")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.InvalidParameterError: `shuffle` must be a bool. Got shuffle=1.
+    """
+
+    def check(self, value: Any, name: str) -> bool:
+        """Return ``value`` if it is a bool, else raise."""
+        if not isinstance(value, bool):
+            raise invalid(name, "a bool", value)
+        return value
+
+    constraints: ClassVar[list[Any]] = ["boolean"]
+
+
+#: A declared rule: what :class:`netreg.engine.TrainConfig` checks its fields with and the
+#: estimators' constraints are built from.
+Rule = Range | Choice | Flag
+
+#: A penalty strength: finite and >= 0.
+ALPHA = Range(Real, 0)
+#: A count of at least one (units, folds, outputs, epochs, ...).
+COUNT = Range(Integral, 1)
 
 
 def check_float(
@@ -59,26 +191,11 @@ def check_float(
 ) -> float:
     """Return ``value`` as a finite Python float within the given bounds, else raise.
 
-    The expected-value phrase is built from the bounds: ``"a finite float >= 0"``,
-    ``"a float in [0, 1]"``, ``"a finite float > 0"``.
+    The expected-value phrase is built from the bounds (:meth:`Range.words`):
+    ``"a finite float >= 0"``, ``"a float in [0, 1]"``, ``"a finite float > 0"``.
     """
-    if low is not None and high is not None:
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        expected = f"a float in {left}{_fmt(low)}, {_fmt(high)}{right}"
-    elif low is not None:
-        expected = f"a finite float {'>' if low_open else '>='} {_fmt(low)}"
-    elif high is not None:
-        expected = f"a finite float {'<' if high_open else '<='} {_fmt(high)}"
-    else:
-        expected = "a finite float"
-    if not _is_real(value) or not math.isfinite(float(value)):
-        raise invalid(name, expected, value)
-    number = float(value)
-    too_low = low is not None and (number <= low if low_open else number < low)
-    too_high = high is not None and (number >= high if high_open else number > high)
-    if too_low or too_high:
-        raise invalid(name, expected, value)
-    return number
+    closed = {(False, False): "both", (False, True): "left", (True, False): "right"}.get((low_open, high_open))
+    return Range(Real, low, high, closed or "neither").check(value, name)
 
 
 def check_alpha(value: Any, name: str = "alpha") -> float:
@@ -93,7 +210,7 @@ def check_alpha(value: Any, name: str = "alpha") -> float:
     ...
     netreg.exceptions.InvalidParameterError: `alpha` must be a finite float >= 0. Got alpha=nan.
     """
-    return check_float(value, name, low=0.0)
+    return ALPHA.check(value, name)
 
 
 def check_int(value: Any, name: str, *, low: int | None = None) -> int:
@@ -102,13 +219,7 @@ def check_int(value: Any, name: str, *, low: int | None = None) -> int:
     Integral floats such as ``3.0`` are refused, as scikit-learn refuses them: a float
     where a count is expected usually signals a mix-up of two parameters.
     """
-    expected = "an int" if low is None else f"an int >= {low}"
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise invalid(name, expected, value)
-    number = int(value)
-    if low is not None and number < low:
-        raise invalid(name, expected, value)
-    return number
+    return Range(Integral, low).check(value, name)
 
 
 def check_options(value: Any, name: str, options: Sequence[str]) -> str:

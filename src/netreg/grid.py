@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -38,10 +39,10 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, svds
 
 from netreg import memory
-from netreg._checks import check_alpha, check_int
+from netreg._checks import Range, check_alpha
 from netreg.exceptions import bad_data, invalid
 
-__all__ = ["MAX_ALPHAS", "DEFAULT_N_ALPHAS", "default_alphas", "kill_point", "resolve_alphas"]
+__all__ = ["MAX_ALPHAS", "DEFAULT_N_ALPHAS", "GRID_SIZE", "default_alphas", "kill_point", "resolve_alphas"]
 
 LOW_FACTOR, HIGH_FACTOR = 1e-5, 1.0
 #: The default grid's top, as a share of the kill point (:func:`kill_point`): the networks
@@ -53,6 +54,8 @@ MIN_DECADES = 2
 #: store; a finer grid than this does not move the choice, and a typo (``alphas=100000000``)
 #: would plan billions of networks before training one.
 MAX_ALPHAS = 10_000
+#: The size of a grid given as a number (``alphas=16``): at least two alphas to choose from.
+GRID_SIZE = Range(Integral, 2)
 #: Copies of a dense X the default grid's scale takes: the centered X, and the copy the
 #: singular value solver overwrites.
 GRID_COPIES = 2
@@ -96,7 +99,7 @@ def default_alphas(X: Any, n_alphas: int = DEFAULT_N_ALPHAS, targets: Any = None
     >>> bool(np.isclose(top, 0.5 * kill_point(X, y)) and top < grid[-1])
     True
     """
-    n_alphas = _check_grid_size(check_int(n_alphas, "alphas", low=2), n_alphas)
+    n_alphas = _check_grid_size(GRID_SIZE.check(n_alphas, "alphas"), n_alphas)
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=np.float64)
         # Values whose squares overflow make ARPACK fail before any scale is known.

@@ -10,7 +10,8 @@ the field, what was received and what was expected::
 Specs:
 
 * :class:`Value`: a leaf, a test and the words for what it accepts (:func:`Const`,
-  :func:`Is`, :data:`FINITE_NUMBER`, :data:`ANY` are common ones);
+  :func:`Is`, :func:`InRange`: a declared parameter range, :data:`FINITE_NUMBER`,
+  :data:`ANY` are common ones);
 * :class:`Keys`: a dict with required and optional keys, each with its spec;
 * :class:`Items`: a list whose items share one spec (optionally distinct by one key);
 * :class:`Tagged`: a dict whose spec depends on the value of one of its keys.
@@ -18,11 +19,12 @@ Specs:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any, Protocol
 
+from netreg._checks import Range
 from netreg.exceptions import DataError
 from netreg.message_text import names_text, show
 
@@ -31,6 +33,7 @@ __all__ = [
     "FINITE_NUMBER",
     "Const",
     "FieldProblem",
+    "InRange",
     "Is",
     "Items",
     "Keys",
@@ -126,13 +129,25 @@ def OneOf(*options: Any) -> Value:  # noqa: N802 - reads as the spec it builds
     return Value(_options(options), lambda value: any(type(value) is type(o) and value == o for o in options))
 
 
+def InRange(declared: Range) -> Value:  # noqa: N802 - reads as the spec it builds
+    """A number in a declared range (:class:`netreg._checks.Range`), worded for JSON: a field
+    that holds a parameter's value is checked by the parameter's own range.
+
+    Examples
+    --------
+    >>> from netreg._checks import ALPHA, COUNT
+    >>> check_fields({"alpha": -1, "n_folds": 5}, Keys({"alpha": InRange(ALPHA), "n_folds": InRange(COUNT)}), source="f")
+    Traceback (most recent call last):
+    ...
+    netreg.exceptions.DataError: f: `alpha` must be a finite number >= 0; got -1.
+    """
+    return Value(declared.words("number"), declared.accepts)
+
+
 #: Anything at all (a key that must be present, whatever its value).
 ANY = Value("any value", lambda value: True)
 #: An int or float (not a bool), finite.
-FINITE_NUMBER = Value(
-    "a finite number",
-    lambda value: isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value),
-)
+FINITE_NUMBER = InRange(Range(Real))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import scipy.sparse as sp
@@ -20,11 +21,12 @@ import torch
 from torch import Tensor, nn
 
 from netreg import memory
-from netreg._checks import check_float, check_hidden_sizes, check_int, check_options
+from netreg._checks import Range, check_hidden_sizes, check_int, check_options
 from netreg.exceptions import invalid
 
 __all__ = [
     "MLP",
+    "DROPOUT",
     "ACTIVATIONS",
     "TRAINING_COPIES",
     "parameter_count",
@@ -47,6 +49,9 @@ _IN_PLACE = {
     "logistic": torch.sigmoid_,
     "identity": lambda x: x,
 }
+
+#: The probability of dropping a hidden unit in training: in [0, 1).
+DROPOUT = Range(Real, 0, 1)
 
 #: Activation name -> function; scikit-learn's names.
 ACTIVATIONS = {
@@ -106,7 +111,7 @@ class MLP(nn.Module):
         self.hidden_layer_sizes = check_hidden_sizes(hidden_layer_sizes)
         self.n_outputs = check_int(n_outputs, "n_outputs", low=1)
         self.activation = check_options(activation, "activation", list(ACTIVATIONS))
-        self.dropout = check_float(dropout, "dropout", low=0.0, high=1.0, high_open=True)
+        self.dropout = DROPOUT.check(dropout, "dropout")
         check_network_memory(self.n_features, self.hidden_layer_sizes, self.n_outputs)
         sizes = [self.n_features, *self.hidden_layer_sizes, self.n_outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))

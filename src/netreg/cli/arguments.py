@@ -9,11 +9,14 @@ import argparse
 import ast
 import math
 import re
+from collections.abc import Callable
 
 from netreg import memory
-from netreg._checks import DEPTH_REASON, MAX_HIDDEN_LAYERS, MAX_SEED
+from netreg._checks import DEPTH_REASON, MAX_HIDDEN_LAYERS, MAX_SEED, Range
+from netreg.engine.config import RULES
 from netreg.grid import MAX_ALPHAS
-from netreg.nets import TRAINING_COPIES, parameter_count
+from netreg.nets import DROPOUT, TRAINING_COPIES, parameter_count
+from netreg.penalties import L1_RATIO
 
 __all__ = [
     "FLAGS",
@@ -29,6 +32,7 @@ __all__ = [
     "positive_int",
     "fraction",
     "batch_size",
+    "in_range",
     "dropout",
     "l1_ratio",
     "learning_rate",
@@ -264,46 +268,32 @@ def batch_size(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a positive integer such as 32; got {text!r}") from None
 
 
-def dropout(text: str) -> float:
-    """A probability in [0, 1) (the estimators' ``dropout``).
+def in_range(rule: Range, words: str, example: str) -> Callable[[str], float]:
+    """A flag's value type: a number that ``rule``, the parameter's declared range, accepts.
 
     Examples
     --------
-    >>> dropout("0.2")
-    0.2
+    >>> dropout("0.2"), l1_ratio("1"), learning_rate("1e-3")
+    (0.2, 1.0, 0.001)
+    >>> dropout("1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a probability in [0, 1) such as 0.2; got '1'
     """
-    value = _float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1) such as 0.2; got {text!r}")
-    return value
+
+    def parse(text: str) -> float:
+        value = _float(text)
+        if not rule.accepts(value):
+            raise argparse.ArgumentTypeError(f"expected {words} such as {example}; got {text!r}")
+        return value
+
+    return parse
 
 
-def l1_ratio(text: str) -> float:
-    """A share in [0, 1] (the estimators' ``l1_ratio``).
-
-    Examples
-    --------
-    >>> l1_ratio("1")
-    1.0
-    """
-    value = _float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] such as 0.5; got {text!r}")
-    return value
-
-
-def learning_rate(text: str) -> float:
-    """A finite number > 0 (the estimators' ``learning_rate_init``).
-
-    Examples
-    --------
-    >>> learning_rate("1e-3")
-    0.001
-    """
-    value = _float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number > 0 such as 0.001; got {text!r}")
-    return value
+#: The estimators' ``dropout``, ``l1_ratio`` and ``learning_rate_init``.
+dropout = in_range(DROPOUT, "a probability in [0, 1)", "0.2")
+l1_ratio = in_range(L1_RATIO, "a number in [0, 1]", "0.5")
+learning_rate = in_range(RULES["learning_rate"], "a number > 0", "0.001")
 
 
 def device(text: str) -> str:

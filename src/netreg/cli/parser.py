@@ -25,7 +25,12 @@ from netreg.cli.arguments import (
     scoring,
 )
 from netreg.cli.commands import run_demo, run_predict, run_report, run_train, run_tune
+from netreg.engine.solvers import SOLVERS
 from netreg.grid import DEFAULT_N_ALPHAS
+from netreg.penalties import PENALTIES
+from netreg.runs.training_table import TASKS
+from netreg.tuning.backends import BACKENDS
+from netreg.tuning.rules import SELECTIONS
 
 __all__ = ["build_parser", "parse_args"]
 
@@ -106,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--target", required=True, help="name of the target column (in an NPZ file, of the array)")
     data.add_argument(
         "--task",
-        choices=("auto", "classification", "regression"),
+        choices=TASKS,
         default="auto",
         help="what to predict (default: inferred from the target)",
     )
@@ -117,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SIZES",
         help="hidden layer sizes, e.g. 100,100; 'none' for a linear model (default 100)",
     )
-    data.add_argument("--solver", choices=("adam", "sgd", "lbfgs"), default="adam", help="optimizer (default adam)")
+    data.add_argument("--solver", choices=tuple(SOLVERS), default="adam", help="optimizer (default adam)")
     data.add_argument("--max-iter", type=positive_int, default=200, help="maximum epochs (default 200)")
     data.add_argument(
         "--batch-size", type=batch_size, help="rows per minibatch, or auto: min(200, rows) (default auto)"
@@ -126,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--learning-rate", type=learning_rate, help="initial learning rate of adam and sgd (default 0.001)"
     )
     data.add_argument("--dropout", type=dropout, help="probability of dropping a hidden unit in training (default 0)")
-    data.add_argument("--penalty", choices=("l2", "l1", "elasticnet"), help="the penalty alpha scales (default l2)")
+    data.add_argument("--penalty", choices=tuple(PENALTIES), help="the penalty alpha scales (default l2)")
     data.add_argument(
         "--l1-ratio", type=l1_ratio, help="with --penalty elasticnet: the share of L1 in the penalty (default 0.5)"
     )
@@ -209,9 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep_flags(tune, defaults=True)
     # Not tune's: refused with a pointer to --search hybrid (parse_args) rather than argparse's "unrecognized".
     tune.add_argument("--alpha", type=parse_alpha, help=argparse.SUPPRESS)
-    tune.add_argument(
-        "--backend", choices=("local", "ray"), default="local", help="where members train (default local)"
-    )
+    tune.add_argument("--backend", choices=tuple(BACKENDS), default="local", help="where members train (default local)")
     tune.add_argument("--address", help="Ray cluster address (with --backend ray), e.g. HEAD:6379")
     tune.add_argument(
         "--node-address",
@@ -306,7 +309,7 @@ def _add_sweep_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None
 
     parser.add_argument(
         "--selection",
-        choices=("min", "1se", "evidence"),
+        choices=SELECTIONS,
         default=default("min"),
         help="best mean score, the largest alpha within one standard error, or the largest Laplace evidence "
         "(each alpha trained once on all rows, no folds) (default min)",

@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import torch
 
-from netreg._checks import check_float, check_int, check_options
+from netreg._checks import COUNT, Choice, Flag, Range, Rule
+from netreg.engine.schedules import SCHEDULES
 from netreg.engine.solvers import SOLVERS
 from netreg.exceptions import invalid
 
-__all__ = ["TrainConfig", "resolve_device"]
+__all__ = ["RULES", "TrainConfig", "resolve_device"]
+
+#: Each field's rule, declared once: :class:`TrainConfig` checks its fields with them (in this
+#: order; ``batch_size`` and ``n_threads`` may also be None), and the estimators' scikit-learn
+#: constraints are built from them (:mod:`netreg.estimators.params`).
+RULES: dict[str, Rule] = {
+    "solver": Choice(tuple(SOLVERS)),
+    "learning_rate": Range(Real, 0, closed="neither"),
+    "lr_schedule": Choice(SCHEDULES),
+    "power_t": Range(Real, 0),
+    "momentum": Range(Real, 0, 1, closed="both"),
+    "beta_1": Range(Real, 0, 1),
+    "beta_2": Range(Real, 0, 1),
+    "epsilon": Range(Real, 0, closed="neither"),
+    "batch_size": COUNT,
+    "max_iter": COUNT,
+    "tol": Range(Real, 0),
+    "n_iter_no_change": Range(Integral, 1, inf="never stop on stalling"),
+    "max_fun": COUNT,
+    "ftol": Range(Real, 0),
+    "eval_batch_size": COUNT,
+    "n_threads": COUNT,
+    "early_stopping_metric": Choice(("loss", "score")),
+    "dtype": Choice(("float32", "float64")),
+    "alpha_scale": Choice(("n_samples", "batch")),
+    "adam_epsilon": Choice(("torch", "sklearn")),
+    "nesterov": Flag(),
+    "early_stopping": Flag(),
+    "shuffle": Flag(),
+}
 
 
 @dataclass(frozen=True)
@@ -135,34 +164,10 @@ class TrainConfig:
     n_threads: int | None = None
 
     def __post_init__(self) -> None:
-        check_options(self.solver, "solver", list(SOLVERS))
-        check_float(self.learning_rate, "learning_rate", low=0.0, low_open=True)
-        check_options(self.lr_schedule, "lr_schedule", ("constant", "invscaling", "adaptive"))
-        check_float(self.power_t, "power_t", low=0.0)
-        check_float(self.momentum, "momentum", low=0.0, high=1.0)
-        check_float(self.beta_1, "beta_1", low=0.0, high=1.0, high_open=True)
-        check_float(self.beta_2, "beta_2", low=0.0, high=1.0, high_open=True)
-        check_float(self.epsilon, "epsilon", low=0.0, low_open=True)
-        if self.batch_size is not None:
-            check_int(self.batch_size, "batch_size", low=1)
-        check_int(self.max_iter, "max_iter", low=1)
-        check_float(self.tol, "tol", low=0.0)
-        stalls = self.n_iter_no_change
-        if not (isinstance(stalls, float) and stalls == math.inf):
-            if not isinstance(stalls, numbers.Integral) or isinstance(stalls, bool) or stalls < 1:
-                raise invalid("n_iter_no_change", "an int >= 1 or math.inf (never stop on stalling)", stalls)
-        check_int(self.max_fun, "max_fun", low=1)
-        check_float(self.ftol, "ftol", low=0.0)
-        check_int(self.eval_batch_size, "eval_batch_size", low=1)
-        if self.n_threads is not None:
-            check_int(self.n_threads, "n_threads", low=1)
-        check_options(self.early_stopping_metric, "early_stopping_metric", ("loss", "score"))
-        check_options(self.dtype, "dtype", ("float32", "float64"))
-        check_options(self.alpha_scale, "alpha_scale", ("n_samples", "batch"))
-        check_options(self.adam_epsilon, "adam_epsilon", ("torch", "sklearn"))
-        for name in ("nesterov", "early_stopping", "shuffle"):
-            if not isinstance(getattr(self, name), bool):
-                raise invalid(name, "a bool", getattr(self, name))
+        for name, rule in RULES.items():
+            value = getattr(self, name)
+            if value is not None or name not in ("batch_size", "n_threads"):
+                rule.check(value, name)
         resolve_device(self.device)
 
 

@@ -37,7 +37,7 @@ from netreg.estimators.auto_alpha import (
 )
 from netreg.estimators.fitted import FittedState, set_fitted_state
 from netreg.estimators.network import build_network, check_output
-from netreg.estimators.params import MLP_PARAMS, constraints, make_init, validate_parameters
+from netreg.estimators.params import validate_parameters
 from netreg.estimators.request import TrainingRequest, class_row_weights, draw_seed, with_validation_set
 from netreg.estimators.verbose import PrintProgress
 from netreg.exceptions import InvalidParameterError, NotFittedError, bad_data, warn
@@ -59,9 +59,6 @@ def is_stochastic(estimator: Any) -> bool:
 
 class BaseNetReg(BaseEstimator):
     """Shared machinery of the two estimators; not for direct use."""
-
-    _parameter_constraints: dict = constraints(MLP_PARAMS)
-    __init__ = make_init(MLP_PARAMS)
 
     # -- what a fit trains -------------------------------------------------------------
     def training_request(

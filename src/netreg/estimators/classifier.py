@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,10 +11,11 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from torch import nn
 from torch.nn import functional as F
 
 from netreg.estimators.base import BaseNetReg, is_stochastic
-from netreg.estimators.params import CLASSIFIER_PARAMS, constraints, make_init
+from netreg.estimators.params import CLASSIFIER_PARAMS, constraints
 from netreg.exceptions import DataError, InvalidParameterError, bad_data, invalid
 
 __all__ = ["NetRegClassifier"]
@@ -238,8 +240,80 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
     True
     """
 
-    __init__ = make_init(CLASSIFIER_PARAMS)
     _parameter_constraints: dict = constraints(CLASSIFIER_PARAMS)
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        module: Callable[..., nn.Module] | None = None,
+        module_kwargs: dict[str, Any] | None = None,
+        solver: str = "adam",
+        alpha: float | str | dict[str, float] = 0.0001,
+        auto_alpha: str = "layerwise",
+        alpha_scale: str = "n_samples",
+        penalty: str = "l2",
+        l1_ratio: float = 0.5,
+        dropout: float = 0.0,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        n_iter_no_change: int | float = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        max_fun: int = 15000,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        device: str = "auto",
+        dtype: str = "float32",
+        n_jobs: int | None = None,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        class_weight: dict[Any, float] | str | None = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.module = module
+        self.module_kwargs = module_kwargs
+        self.solver = solver
+        self.alpha = alpha
+        self.auto_alpha = auto_alpha
+        self.alpha_scale = alpha_scale
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.max_fun = max_fun
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.class_weight = class_weight
 
     _y_kind: dict[str, Any] = {}
 

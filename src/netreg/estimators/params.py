@@ -2,17 +2,17 @@
 
 scikit-learn reads an estimator's parameters from the signature of its ``__init__``
 (``get_params``, ``clone``) and checks them against ``_parameter_constraints`` in ``fit``.
-Both come from the declarations below, so the plain estimators and their cross-validated
-variants share one list instead of two hand-written 26-parameter signatures that could
-drift apart. ``module`` and ``module_kwargs`` (a user's own network, see
-:mod:`netreg.estimators.network`) are checked here too, against the MLP's parameters.
+The constraints come from the declarations below, the ranges from the engine's
+(:data:`netreg.engine.config.RULES`) and the names from the registries (solvers, penalties,
+activations); each estimator's written ``__init__`` lists the same parameters, with the same
+defaults, in the same order (a test holds them together). ``module`` and ``module_kwargs``
+(a user's own network, see :mod:`netreg.estimators.network`) are checked here too, against
+the MLP's parameters.
 """
 
 from __future__ import annotations
 
-import inspect
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -21,21 +21,22 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from netreg._checks import check_depth, invalid
-from netreg._compat import HasMethods, Interval, Options, StrOptions, constraint_text, constraints_text, validate_params
+from netreg._checks import ALPHA, COUNT, Choice, Rule, check_depth, invalid
+from netreg._compat import HasMethods, Interval, StrOptions, constraint_text, constraints_text, validate_params
+from netreg.engine.config import RULES
 from netreg.exceptions import InvalidParameterError
-from netreg.grid import DEFAULT_N_ALPHAS
+from netreg.nets import ACTIVATIONS, DROPOUT
+from netreg.penalties import L1_RATIO, PENALTIES
 
 __all__ = [
     "Param",
     "MLP_PARAMS",
     "CLASSIFIER_PARAMS",
     "REGRESSOR_PARAMS",
-    "CV_PARAMS",
+    "N_POSITIONAL",
     "DATA_ARGUMENTS",
     "MLP_ONLY",
     "constraints",
-    "make_init",
     "validate_parameters",
     "describe",
 ]
@@ -43,51 +44,69 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Param:
-    """One estimator parameter: its name, default and scikit-learn constraints."""
+    """One estimator parameter: its name, default and scikit-learn constraints.
+
+    A declared rule among ``constraints`` (:class:`netreg._checks.Range`, ``Choice``,
+    ``Flag``: the engine's own, :data:`netreg.engine.config.RULES`, or a registry's names)
+    stands for its scikit-learn constraints, so that each range is stated once.
+
+    Examples
+    --------
+    >>> Param("shuffle", True, [RULES["shuffle"]]).constraints
+    ['boolean']
+    """
 
     name: str
     default: Any
     constraints: Any
 
+    def __post_init__(self) -> None:
+        if isinstance(self.constraints, list):
+            expanded = [c.constraints if isinstance(c, Rule) else [c] for c in self.constraints]
+            object.__setattr__(self, "constraints", [c for group in expanded for c in group])
+
 
 #: The parameters of ``NetRegClassifier`` and ``NetRegRegressor``, in signature order;
-#: the first two may be given by position, as in scikit-learn's MLPs.
+#: the first two may be given by position, as in scikit-learn's MLPs. Each one the engine
+#: takes too is checked by the engine's rule (:data:`netreg.engine.config.RULES`, under the
+#: engine's name: ``learning_rate_init`` is its ``learning_rate``).
 MLP_PARAMS: tuple[Param, ...] = (
-    Param("hidden_layer_sizes", (100,), ["array-like", Interval(Integral, 1, None, closed="left")]),
-    Param("activation", "relu", [StrOptions({"identity", "logistic", "tanh", "relu"})]),
+    Param("hidden_layer_sizes", (100,), ["array-like", COUNT]),
+    Param("activation", "relu", [Choice(tuple(ACTIVATIONS))]),
     # The user's own network instead of the MLP (see netreg.estimators.network).
     Param("module", None, [None, callable]),
     Param("module_kwargs", None, [None, dict]),
-    Param("solver", "adam", [StrOptions({"lbfgs", "sgd", "adam"})]),
+    Param("solver", "adam", [RULES["solver"]]),
     # "auto": learned from the Laplace evidence in the fit (netreg.estimators.auto_alpha); a dict
     # {parameter name: alpha}: one strength per penalized weight (a learned alpha_).
-    Param("alpha", 0.0001, [Interval(Real, 0, None, closed="left"), StrOptions({"auto"}), dict]),
+    Param("alpha", 0.0001, [ALPHA, StrOptions({"auto"}), dict]),
     # What alpha="auto" learns: one alpha per penalized weight matrix, or one for the network.
     Param("auto_alpha", "layerwise", [StrOptions({"layerwise", "scalar"})]),
     # What alpha is divided by in sgd/adam steps: m (netreg's objective) or the batch (scikit-learn's).
-    Param("alpha_scale", "n_samples", [StrOptions({"n_samples", "batch"})]),
-    Param("penalty", "l2", [StrOptions({"l2", "l1", "elasticnet"})]),
-    Param("l1_ratio", 0.5, [Interval(Real, 0, 1, closed="both")]),
-    Param("dropout", 0.0, [Interval(Real, 0, 1, closed="left")]),
-    Param("batch_size", "auto", [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]),
-    Param("learning_rate", "constant", [StrOptions({"constant", "invscaling", "adaptive"})]),
-    Param("learning_rate_init", 0.001, [Interval(Real, 0, None, closed="neither")]),
-    Param("power_t", 0.5, [Interval(Real, 0, None, closed="left")]),
-    Param("momentum", 0.9, [Interval(Real, 0, 1, closed="both")]),
-    Param("nesterovs_momentum", True, ["boolean"]),
-    Param("beta_1", 0.9, [Interval(Real, 0, 1, closed="left")]),
-    Param("beta_2", 0.999, [Interval(Real, 0, 1, closed="left")]),
-    Param("epsilon", 1e-8, [Interval(Real, 0, None, closed="neither")]),
-    Param("max_iter", 200, [Interval(Integral, 1, None, closed="left")]),
-    Param("tol", 1e-4, [Interval(Real, 0, None, closed="left")]),
-    Param("n_iter_no_change", 10, [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})]),
-    Param("early_stopping", False, ["boolean"]),
-    Param("validation_fraction", 0.1, [Interval(Real, 0, 1, closed="left")]),
-    Param("max_fun", 15000, [Interval(Integral, 1, None, closed="left")]),
-    Param("shuffle", True, ["boolean"]),
+    Param("alpha_scale", "n_samples", [RULES["alpha_scale"]]),
+    Param("penalty", "l2", [Choice(tuple(PENALTIES))]),
+    Param("l1_ratio", 0.5, [L1_RATIO]),
+    Param("dropout", 0.0, [DROPOUT]),
+    Param("batch_size", "auto", [StrOptions({"auto"}), RULES["batch_size"]]),
+    Param("learning_rate", "constant", [RULES["lr_schedule"]]),
+    Param("learning_rate_init", 0.001, [RULES["learning_rate"]]),
+    Param("power_t", 0.5, [RULES["power_t"]]),
+    Param("momentum", 0.9, [RULES["momentum"]]),
+    Param("nesterovs_momentum", True, [RULES["nesterov"]]),
+    Param("beta_1", 0.9, [RULES["beta_1"]]),
+    Param("beta_2", 0.999, [RULES["beta_2"]]),
+    Param("epsilon", 1e-8, [RULES["epsilon"]]),
+    Param("max_iter", 200, [RULES["max_iter"]]),
+    Param("tol", 1e-4, [RULES["tol"]]),
+    Param("n_iter_no_change", 10, [RULES["n_iter_no_change"]]),
+    Param("early_stopping", False, [RULES["early_stopping"]]),
+    # The share of the rows held out, as a dropout probability is: in [0, 1).
+    Param("validation_fraction", 0.1, [DROPOUT]),
+    Param("max_fun", 15000, [RULES["max_fun"]]),
+    Param("shuffle", True, [RULES["shuffle"]]),
     Param("random_state", None, ["random_state"]),
     Param("device", "auto", [str]),
-    Param("dtype", "float32", [StrOptions({"float32", "float64"})]),
+    Param("dtype", "float32", [RULES["dtype"]]),
     Param("n_jobs", None, [None, Integral]),
     Param("verbose", False, ["verbose"]),
     Param("warm_start", False, ["boolean"]),
@@ -107,25 +126,7 @@ REGRESSOR_PARAMS: tuple[Param, ...] = MLP_PARAMS + (
     Param("transformer", None, [None, HasMethods(["fit", "transform", "inverse_transform"])]),
 )
 
-#: What the cross-validated estimators add; they take every parameter above but ``alpha``.
-CV_PARAMS: tuple[Param, ...] = (
-    Param("alphas", DEFAULT_N_ALPHAS, [Interval(Integral, 2, None, closed="left"), "array-like"]),
-    Param("cv", 5, ["cv_object"]),
-    # Any scikit-learn scorer name or callable; checked against the task in fit.
-    Param("scoring", None, [None, str, callable]),
-    Param("selection", "min", [StrOptions({"min", "1se", "evidence"})]),
-    # "hybrid": a short grid around the alpha the evidence learns (netreg.tuning.hybrid).
-    Param("search", "grid", [StrOptions({"grid", "halving", "hybrid"})]),
-    Param("factor", 3, [Interval(Integral, 2, None, closed="left")]),
-    Param("min_epochs", None, [None, Interval(Integral, 1, None, closed="left")]),
-    Param("store", None, [None, str, os.PathLike]),
-    Param("backend", "local", "no_validation"),
-    Param("chunk_size", None, [None, Interval(Integral, 1, None, closed="left")]),
-    # "folds": the chosen alpha's fold models, averaged (netreg.estimators.folds), no refit.
-    Param("refit", True, ["boolean", StrOptions({"folds"})]),
-    Param("return_train_score", False, ["boolean"]),
-)
-
+#: How many parameters may be given by position (the rest are keyword-only).
 N_POSITIONAL = 2
 
 #: What a user's module may be told about the data, by these names.
@@ -133,7 +134,7 @@ DATA_ARGUMENTS = ("n_features", "input_shape", "n_outputs")
 
 #: The parameters that shape netreg's MLP, and their defaults; they have no effect on a
 #: user's module, so setting them with one is refused rather than silently ignored.
-MLP_ONLY = {"hidden_layer_sizes": (100,), "activation": "relu", "dropout": 0.0}
+MLP_ONLY = {p.name: p.default for p in MLP_PARAMS if p.name in ("hidden_layer_sizes", "activation", "dropout")}
 
 
 def check_module(estimator: Any) -> None:
@@ -195,40 +196,6 @@ def constraints(params: Sequence[Param]) -> dict[str, Any]:
     ['boolean']
     """
     return {param.name: param.constraints for param in params}
-
-
-def make_init(params: Sequence[Param], n_positional: int = N_POSITIONAL) -> Callable[..., None]:
-    """An ``__init__`` that stores each of ``params`` unchanged, as scikit-learn requires.
-
-    Its signature (what ``inspect.signature`` and so ``get_params`` and ``clone`` read)
-    lists the parameters with their defaults, the first ``n_positional`` positional, the
-    rest keyword-only.
-
-    Examples
-    --------
-    >>> class Net(BaseEstimator):
-    ...     __init__ = make_init([Param("width", 8, None), Param("alpha", 0.1, None)], n_positional=1)
-    >>> Net(16, alpha=1.0).get_params()
-    {'alpha': 1.0, 'width': 16}
-    >>> inspect.signature(Net)
-    <Signature (width=8, *, alpha=0.1)>
-    """
-    kinds = [inspect.Parameter.POSITIONAL_OR_KEYWORD] * n_positional
-    kinds += [inspect.Parameter.KEYWORD_ONLY] * (len(params) - n_positional)
-    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    signature = inspect.Signature(
-        [self_parameter]
-        + [inspect.Parameter(p.name, kind, default=p.default) for p, kind in zip(params, kinds, strict=True)]
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
-
-    __init__.__signature__ = signature  # type: ignore[attr-defined]
-    return __init__
 
 
 def validate_parameters(estimator: BaseEstimator) -> None:

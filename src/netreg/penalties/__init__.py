@@ -30,7 +30,7 @@ once (:func:`penalty_scales`) and passes the same scale tensors to the fused gra
 (:func:`scaled_value`, every epoch): this is how netreg's engine meets the penalty.
 """
 
-from netreg.penalties._classes import L1, L2, PENALTIES, ElasticNet, Penalty, get
+from netreg.penalties._classes import L1, L1_RATIO, L2, PENALTIES, ElasticNet, Penalty, get
 from netreg.penalties._functional import (
     AlphaLike,
     elastic_net_penalty,
@@ -57,6 +57,7 @@ __all__ = [
     "L1",
     "ElasticNet",
     "PENALTIES",
+    "L1_RATIO",
     "AlphaLike",
     "get",
 ]

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Real
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from netreg._checks import check_alpha, check_float
+from netreg._checks import Range, check_alpha, check_float
 from netreg.exceptions import invalid
 from netreg.penalties._functional import AlphaLike, elastic_net_penalty, elastic_net_penalty_grad_
 from netreg.selection import PenalizedParameter, penalized_parameters
 
-__all__ = ["Penalty", "L2", "L1", "ElasticNet", "PENALTIES", "get"]
+__all__ = ["Penalty", "L2", "L1", "ElasticNet", "L1_RATIO", "PENALTIES", "get"]
 
 
 class Penalty:
@@ -180,6 +181,10 @@ class L1(Penalty):
         return 1.0
 
 
+#: The elastic net's share of L1: in [0, 1].
+L1_RATIO = Range(Real, 0, 1, closed="both")
+
+
 class ElasticNet(Penalty):
     r"""Elastic net: :math:`\sum_j \alpha_j/m \, (r \lVert W_j\rVert_1 + (1-r)/2 \, \lVert W_j\rVert_F^2)`.
 
@@ -210,7 +215,7 @@ class ElasticNet(Penalty):
         layer_alphas: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__(alpha, include=include, exclude=exclude, layer_alphas=layer_alphas)
-        self._l1_ratio = check_float(l1_ratio, "l1_ratio", low=0.0, high=1.0)
+        self._l1_ratio = L1_RATIO.check(l1_ratio, "l1_ratio")
 
     @property
     def l1_ratio(self) -> float:

@@ -8,12 +8,18 @@ one population that the engine trains at once.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
+from torch import nn
 
+from netreg._checks import COUNT, Choice
+from netreg._compat import StrOptions
 from netreg.engine import member_module
 from netreg.estimators import (
     FittedState,
@@ -24,28 +30,41 @@ from netreg.estimators import (
     validate_parameters,
 )
 from netreg.estimators.folds import FoldsAverage
-from netreg.estimators.params import (
-    CLASSIFIER_PARAMS,
-    CV_PARAMS,
-    N_POSITIONAL,
-    REGRESSOR_PARAMS,
-    Param,
-    constraints,
-    make_init,
-)
+from netreg.estimators.params import CLASSIFIER_PARAMS, N_POSITIONAL, REGRESSOR_PARAMS, Param, constraints
 from netreg.exceptions import NotFittedError
+from netreg.grid import DEFAULT_N_ALPHAS, GRID_SIZE
 from netreg.search.views import SearchViews
+from netreg.tuning.halving import FACTOR
 from netreg.tuning.hybrid import N_ALPHAS, SPAN, check_hybrid, hybrid_grid, learn_center
 from netreg.tuning.plan import SweepPlan, check_seed, plan_from_request
 from netreg.tuning.progress import VerboseSweep
+from netreg.tuning.rules import SELECTIONS
 from netreg.tuning.search_results import search_cv_results
 from netreg.tuning.sweep import run_sweep
 from netreg.tuning.sweep_hooks import SweepCallback, check_sweep_callbacks
 from netreg.tuning.sweep_result import SweepResult
 
-__all__ = ["NetRegClassifierCV", "NetRegRegressorCV"]
+__all__ = ["CV_PARAMS", "NetRegClassifierCV", "NetRegRegressorCV"]
 
-_DEFAULT_ALPHAS = next(param.default for param in CV_PARAMS if param.name == "alphas")
+#: What the cross-validated estimators add; they take every parameter of their plain
+#: estimator but ``alpha`` and ``auto_alpha``.
+CV_PARAMS: tuple[Param, ...] = (
+    Param("alphas", DEFAULT_N_ALPHAS, [GRID_SIZE, "array-like"]),
+    Param("cv", 5, ["cv_object"]),
+    # Any scikit-learn scorer name or callable; checked against the task in fit.
+    Param("scoring", None, [None, str, callable]),
+    Param("selection", "min", [Choice(SELECTIONS)]),
+    # "hybrid": a short grid around the alpha the evidence learns (netreg.tuning.hybrid).
+    Param("search", "grid", [StrOptions({"grid", "halving", "hybrid"})]),
+    Param("factor", 3, [FACTOR]),
+    Param("min_epochs", None, [None, COUNT]),
+    Param("store", None, [None, str, os.PathLike]),
+    Param("backend", "local", "no_validation"),
+    Param("chunk_size", None, [None, COUNT]),
+    # "folds": the chosen alpha's fold models, averaged (netreg.estimators.folds), no refit.
+    Param("refit", True, ["boolean", StrOptions({"folds"})]),
+    Param("return_train_score", False, ["boolean"]),
+)
 
 
 def _cv_params(params: tuple[Param, ...]) -> tuple[tuple[Param, ...], tuple[Param, ...]]:
@@ -98,7 +117,7 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         base = self._base_estimator()
         hybrid = self.search == "hybrid"
         if hybrid:
-            check_hybrid(self, base, _DEFAULT_ALPHAS)
+            check_hybrid(self, base, DEFAULT_N_ALPHAS)
         if self.store is not None:
             check_seed(base)
         request = base.training_request(X, y, sample_weight)
@@ -384,8 +403,100 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
     _estimator_class = NetRegClassifier
     _default_scoring = "neg_log_loss"
     _shared, _params = _cv_params(CLASSIFIER_PARAMS)
-    __init__ = make_init(_params)
     _parameter_constraints: dict = constraints(_params)
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        alphas: int | Sequence[float] = DEFAULT_N_ALPHAS,
+        cv: Any = 5,
+        scoring: str | Callable[..., float] | None = None,
+        selection: str = "min",
+        search: str = "grid",
+        factor: int = 3,
+        min_epochs: int | None = None,
+        store: str | os.PathLike[str] | None = None,
+        backend: Any = "local",
+        chunk_size: int | None = None,
+        refit: bool | str = True,
+        return_train_score: bool = False,
+        module: Callable[..., nn.Module] | None = None,
+        module_kwargs: dict[str, Any] | None = None,
+        solver: str = "adam",
+        alpha_scale: str = "n_samples",
+        penalty: str = "l2",
+        l1_ratio: float = 0.5,
+        dropout: float = 0.0,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        n_iter_no_change: int | float = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        max_fun: int = 15000,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        device: str = "auto",
+        dtype: str = "float32",
+        n_jobs: int | None = None,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        class_weight: dict[Any, float] | str | None = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alphas = alphas
+        self.cv = cv
+        self.scoring = scoring
+        self.selection = selection
+        self.search = search
+        self.factor = factor
+        self.min_epochs = min_epochs
+        self.store = store
+        self.backend = backend
+        self.chunk_size = chunk_size
+        self.refit = refit
+        self.return_train_score = return_train_score
+        self.module = module
+        self.module_kwargs = module_kwargs
+        self.solver = solver
+        self.alpha_scale = alpha_scale
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.max_fun = max_fun
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.class_weight = class_weight
 
     @available_if(_has_model)
     def predict_proba(self, X):
@@ -428,5 +539,99 @@ class NetRegRegressorCV(RegressorMixin, _BaseNetRegCV):
     _estimator_class = NetRegRegressor
     _default_scoring = "r2"
     _shared, _params = _cv_params(REGRESSOR_PARAMS)
-    __init__ = make_init(_params)
     _parameter_constraints: dict = constraints(_params)
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        alphas: int | Sequence[float] = DEFAULT_N_ALPHAS,
+        cv: Any = 5,
+        scoring: str | Callable[..., float] | None = None,
+        selection: str = "min",
+        search: str = "grid",
+        factor: int = 3,
+        min_epochs: int | None = None,
+        store: str | os.PathLike[str] | None = None,
+        backend: Any = "local",
+        chunk_size: int | None = None,
+        refit: bool | str = True,
+        return_train_score: bool = False,
+        module: Callable[..., nn.Module] | None = None,
+        module_kwargs: dict[str, Any] | None = None,
+        solver: str = "adam",
+        alpha_scale: str = "n_samples",
+        penalty: str = "l2",
+        l1_ratio: float = 0.5,
+        dropout: float = 0.0,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        n_iter_no_change: int | float = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        max_fun: int = 15000,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        device: str = "auto",
+        dtype: str = "float32",
+        n_jobs: int | None = None,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        loss: str = "squared_error",
+        transformer: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alphas = alphas
+        self.cv = cv
+        self.scoring = scoring
+        self.selection = selection
+        self.search = search
+        self.factor = factor
+        self.min_epochs = min_epochs
+        self.store = store
+        self.backend = backend
+        self.chunk_size = chunk_size
+        self.refit = refit
+        self.return_train_score = return_train_score
+        self.module = module
+        self.module_kwargs = module_kwargs
+        self.solver = solver
+        self.alpha_scale = alpha_scale
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.max_fun = max_fun
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.loss = loss
+        self.transformer = transformer

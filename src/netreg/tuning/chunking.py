@@ -7,7 +7,7 @@ import math
 import torch
 
 from netreg import memory, nets
-from netreg._checks import check_int
+from netreg._checks import COUNT
 from netreg.engine import resolve_device
 from netreg.exceptions import bad_data, invalid
 from netreg.tuning.plan import SweepPlan
@@ -63,7 +63,7 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
     if plan.config.solver == "lbfgs":
         return 1
     if requested is not None:
-        size = min(check_int(requested, "chunk_size", low=1), n_members)
+        size = min(COUNT.check(requested, "chunk_size"), n_members)
         _check_chunk(plan, size)
         return size
     device = resolve_device(plan.config.device)

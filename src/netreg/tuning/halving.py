@@ -30,17 +30,19 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
-from netreg._checks import check_int
+from netreg._checks import COUNT, Range
 from netreg.engine import MemberResult, Population
 from netreg.exceptions import invalid
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.sweep_hooks import SweepCallback
 
 __all__ = [
+    "FACTOR",
     "halving_rungs",
     "rung_survivors",
     "rung_score",
@@ -52,6 +54,8 @@ __all__ = [
     "HALVING_REASON",
 ]
 
+#: How many times fewer alphas each rung keeps: an int >= 2.
+FACTOR = Range(Integral, 2)
 #: How a member stopped by a rung says so (its message and history's ``stop_reason``).
 HALVING_REASON = "successive halving: alpha {alpha:g} ranked {rank} of {n} at rung {rung} (epoch {epoch})"
 
@@ -72,11 +76,11 @@ def halving_rungs(n_alphas: int, max_iter: int, factor: int = 3, min_epochs: int
     >>> halving_rungs(16, 200, factor=2, min_epochs=5)  # 16 -> 8 -> 4 -> 2 trained to 200
     [5, 10, 20]
     """
-    factor = check_int(factor, "factor", low=2)
+    factor = FACTOR.check(factor, "factor")
     n_iterations = 1 + int(math.floor(math.log(n_alphas, factor) + 1e-12)) if n_alphas > 1 else 1
     if min_epochs is None:
         min_epochs = max(1, max_iter // factor ** (n_iterations - 1))
-    min_epochs = check_int(min_epochs, "min_epochs", low=1)
+    min_epochs = COUNT.check(min_epochs, "min_epochs")
     rungs, alive, epoch = [], n_alphas, min_epochs
     while epoch < max_iter and alive > factor:
         rungs.append(epoch)
@@ -270,9 +274,9 @@ def check_halving(search: str, factor: Any, min_epochs: Any) -> tuple[int, int |
     >>> check_halving("halving", 3, None)
     (3, None)
     """
-    factor = check_int(factor, "factor", low=2)
+    factor = FACTOR.check(factor, "factor")
     if min_epochs is not None:
-        min_epochs = check_int(min_epochs, "min_epochs", low=1)
+        min_epochs = COUNT.check(min_epochs, "min_epochs")
     if search not in ("grid", "halving"):
         raise invalid("search", "'grid' or 'halving'", search)
     return factor, min_epochs

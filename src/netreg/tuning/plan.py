@@ -29,7 +29,7 @@ from torch import nn
 from netreg import penalties
 from netreg.engine import Callback, MemberResult, TrainConfig, train_population
 from netreg.estimators import TrainingRequest
-from netreg.estimators.params import describe
+from netreg.estimators.params import CLASSIFIER_PARAMS, REGRESSOR_PARAMS, describe
 from netreg.exceptions import invalid
 from netreg.grid import resolve_alphas
 from netreg.nets import MLP
@@ -40,13 +40,8 @@ from netreg.tuning.splits import cv_splits
 __all__ = ["SweepPlan", "plan_sweep", "plan_from_request", "check_seed", "train_chunk", "OnMember"]
 
 #: Parameters added after stores existed, and their defaults (left out of a sweep's spec at them).
-_LATER_DEFAULTS = {
-    "learning_rate": "constant",
-    "power_t": 0.5,
-    "alpha_scale": "n_samples",
-    "loss": "squared_error",
-    "class_weight": None,
-}
+_LATER = ("learning_rate", "power_t", "alpha_scale", "loss", "class_weight")
+_LATER_DEFAULTS = {p.name: p.default for p in REGRESSOR_PARAMS + CLASSIFIER_PARAMS if p.name in _LATER}
 
 #: What :func:`train_chunk` calls as each member stops: ``(key, result, fit_time_s)``.
 OnMember = Callable[[tuple[int, int], MemberResult, float], None]

@@ -11,11 +11,13 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
+from numbers import Integral
 from typing import Any, ClassVar
 
+from netreg._checks import ALPHA, COUNT, Range
 from netreg.engine import MemberResult
 from netreg.exceptions import DataError
-from netreg.json_fields import FieldPath, Is, Items, Keys, Value, check_fields
+from netreg.json_fields import FieldPath, InRange, Is, Items, Keys, Value, check_fields
 
 __all__ = ["MemberRecord"]
 
@@ -222,9 +224,9 @@ class _Epochs:
 
 _OBJECT_OF_NUMBERS = Value("a JSON object of numbers (or nulls)", _of_numbers)
 _NUMBER_OR_NULL = Value("a number or null", lambda v: v is None or _is_number(v))
-_COUNT = Value("an int >= 0", _is_int)
+_COUNT = InRange(Range(Integral, 0))
 _EPOCH = Keys(
-    {"epoch": Value("an int >= 1", lambda v: _is_int(v, 1))},
+    {"epoch": InRange(COUNT)},
     optional={"weight_norms": _OBJECT_OF_NUMBERS},
     others=True,
     expected="a JSON object (an epoch's record)",
@@ -255,7 +257,7 @@ def _row_spec(n_alphas: int | None, n_folds: int | None) -> Keys:
         {
             "alpha_index": _index(n_alphas, "alpha"),
             "fold": _index(n_folds, "fold"),
-            "alpha": Value("a finite number >= 0", lambda v: _is_number(v) and math.isfinite(v) and v >= 0),
+            "alpha": InRange(ALPHA),
             "seed": Value("an int", lambda v: isinstance(v, int) and not isinstance(v, bool)),
             "status": Is(str, expected="a str"),
             "n_iter": _COUNT,

@@ -42,8 +42,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from netreg._checks import ALPHA, COUNT
 from netreg.exceptions import StoreError
-from netreg.json_fields import FINITE_NUMBER, Is, Items, Keys, OneOf, Value, check_fields
+from netreg.json_fields import InRange, Is, Items, Keys, OneOf, check_fields
 from netreg.losses import TASKS
 from netreg.tuning import store_files
 from netreg.tuning.records import MemberRecord
@@ -88,12 +89,12 @@ _TABLES = ("sweep", "members")
 #: What the results read of the stored specification (a sweep's spec has more: params, folds, ...).
 _SPEC = Keys(
     {
-        "alphas": Items(Value("a finite number >= 0", lambda v: FINITE_NUMBER.test(v) and v >= 0)),
-        "n_folds": Value("an int >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        "alphas": Items(InRange(ALPHA)),
+        "n_folds": InRange(COUNT),
         "task": OneOf(*TASKS),
     },
     optional={
-        "n_outputs": Value("an int >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        "n_outputs": InRange(COUNT),
         "estimator": Is(str, expected="a str"),
         "params": Keys({}, others=True, expected="a JSON object"),
     },
