@@ -16,7 +16,7 @@ def test_a_single_members_batches_are_its_order_cut_without_padding():
     order = rows[torch.randperm(5, generator=torch.Generator().manual_seed(0))]
     assert [b.tolist() for b in batches] == [order[:2].tolist(), order[2:4].tolist(), order[4:].tolist()]
     # The order is the one the population's epoch_batches draws for the member.
-    index, _ = epoch_batches([rows], [torch.Generator().manual_seed(0)], shuffle=True, batch_size=2, device=CPU)
+    index, _, _ = epoch_batches([rows], [torch.Generator().manual_seed(0)], shuffle=True, batch_size=2, device=CPU)
     assert index.flatten()[:5].tolist() == order.tolist()
     whole = member_batches(rows, torch.Generator(), shuffle=False, batch_size=None, device=CPU)
     assert [b.tolist() for b in whole] == [rows.tolist()]

@@ -43,19 +43,28 @@ def epoch_steps(
     index with -1 for padding after each member's valid rows.
     """
     if single:
-        generator = state.generators[0] if state.order_generator is None else state.order_generator
         batches = member_batches(
-            state.train_rows[0], generator, shuffle=config.shuffle, batch_size=config.batch_size, device=device
+            state.train_rows[0],
+            state.generators[0],
+            shuffle=config.shuffle,
+            batch_size=config.batch_size,
+            device=device,
         )
         return [(rows, None, None) for rows in batches]
-    generators = state.generators if state.order_generator is None else [state.order_generator]
-    index, counts = epoch_batches(
-        state.train_rows, generators, shuffle=config.shuffle, batch_size=config.batch_size, device=device
+    index, counts, groups = epoch_batches(
+        state.train_rows, state.generators, shuffle=config.shuffle, batch_size=config.batch_size, device=device
     )
+    # One order for all: one input batch feeds every member. Otherwise each member reads
+    # its group's order, gathered step by step (a (K, B) index, not (K, steps, B)).
+    member_order = None if len(index) in (1, len(groups)) else torch.tensor(groups, device=device)
     has_batch = counts > 0
     everyone = has_batch.all(0).tolist()
     return [
-        (index[:, step], None if everyone[step] else has_batch[:, step].to(device), counts[:, step])
+        (
+            index[:, step] if member_order is None else index[member_order, step],
+            None if everyone[step] else has_batch[:, step].to(device),
+            counts[:, step],
+        )
         for step in range(index.shape[1])
     ]
 

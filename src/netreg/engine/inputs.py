@@ -45,9 +45,10 @@ class Inputs:
         for netreg's :class:`~netreg.nets.MLP`, any shape for other modules; a sparse
         matrix as :class:`~netreg.engine.sparse.SparseRows`), targets (class
         indices for multiclass, ``(n, q)`` floats otherwise) and ``(n,)`` row weights (ones
-        without weights). On the CPU, ``X`` is the validated float64 array itself, not a
-        copy: each batch is converted to ``dtype`` when it is read, so a float32 run of
-        float64 data holds no second copy of the inputs. Elsewhere ``X`` is in ``dtype``.
+        without weights). On the CPU, ``X`` is the validated array itself (float32 or
+        float64, as given; other dtypes become float64), not a copy: each batch is converted
+        to ``dtype`` when it is read, so a run holds no second copy of the inputs. Elsewhere
+        ``X`` is in ``dtype``.
     task : Task
     penalty : Penalty
     penalized : tuple of PenalizedParameter
@@ -147,7 +148,9 @@ def validate_inputs(
         )
     # netreg's MLP takes tables; any other module takes rows of any shape. A sparse matrix
     # stays sparse: each batch of rows is made dense alone (netreg.engine.sparse).
-    X_np = check_float_array(X, name="X", allow_nd=not isinstance(module, MLP), accept_sparse=True)
+    # A float32 X stays float32 (each batch is cast to the run's dtype, exactly): no float64
+    # copy at twice the data's size.
+    X_np = check_float_array(X, name="X", allow_nd=not isinstance(module, MLP), accept_sparse=True, keep_float32=True)
     n = X_np.shape[0]
     y_np = _check_targets(y, task)
     check_same_rows(X=X_np, y=y_np)
@@ -261,8 +264,12 @@ def _check_rows(rows: Sequence[Any] | None, n_members: int, n: int, name: str, s
     rows = list(rows)
     if len(rows) != n_members:
         raise invalid(name, f"a sequence of {n_members} row-index arrays (one per member)", f"<{len(rows)} arrays>")
-    checked = []
+    checked: list[np.ndarray] = []
+    seen: dict[int, np.ndarray] = {}  # a fold's array given to each of its members is checked and kept once
     for k, member_rows in enumerate(rows):
+        if id(member_rows) in seen:
+            checked.append(seen[id(member_rows)])
+            continue
         r = np.asarray(member_rows)
         if r.ndim != 1 or r.size == 0 or r.dtype.kind not in "iu" or r.min() < 0 or r.max() >= n:
             raise DataError(
@@ -272,7 +279,8 @@ def _check_rows(rows: Sequence[Any] | None, n_members: int, n: int, name: str, s
             )
         if sw[r].sum() <= 0:
             raise bad_data(f"{name}[{k}] selects rows whose sample weights sum to 0", "a positive sum")
-        checked.append(r.astype(np.int64))
+        checked.append(r.astype(np.int64, copy=False))
+        seen[id(member_rows)] = checked[-1]
     return checked
 
 

@@ -19,56 +19,114 @@ from torch import Tensor
 from netreg import memory
 from netreg.losses import Task
 
-__all__ = ["Rows", "EVAL_COPIES", "eval_chunk", "evaluate", "epoch_batches", "take_rows"]
+__all__ = ["Rows", "index_dtype", "row_groups", "EVAL_COPIES", "eval_chunk", "evaluate", "epoch_batches", "take_rows"]
 
 Forward = Callable[[Tensor, bool], Tensor]
 
 
+def index_dtype(n: int) -> torch.dtype:
+    """The dtype of row indices into ``n`` rows: int32 while they fit (half the memory of
+    int64, per member and row of a sweep), int64 beyond.
+
+    Examples
+    --------
+    >>> index_dtype(10), index_dtype(2**31 + 1)
+    (torch.int32, torch.int64)
+    """
+    return torch.int32 if n <= torch.iinfo(torch.int32).max else torch.long
+
+
+def row_groups(rows: Sequence[Any]) -> tuple[list[int], list[int]]:
+    """Which members have the same rows: ``(groups, firsts)``, member k's group ``groups[k]``
+    and the first member of each group ``firsts`` (a group's rows are stored once).
+
+    Examples
+    --------
+    >>> a, b = np.array([0, 2]), np.array([1])
+    >>> row_groups([a, b, a.copy(), b])
+    ([0, 1, 0, 1], [0, 1])
+    """
+    groups: list[int] = []
+    firsts: list[int] = []
+    for k, member_rows in enumerate(rows):
+        same = (g for g, first in enumerate(firsts) if _same_rows(rows[first], member_rows))
+        group = next(same, len(firsts))
+        if group == len(firsts):
+            firsts.append(k)
+        groups.append(group)
+    return groups, firsts
+
+
+def _same_rows(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, Tensor):
+        return a.shape == b.shape and torch.equal(a, b)
+    return np.array_equal(a, b)
+
+
 class Rows:
-    """Row indices per member, padded with weight 0.
+    """Row indices per member, padded with weight 0; members with the same rows share them.
 
     Attributes
     ----------
     index : Tensor
-        ``(K, L)`` row indices (``(1, L)`` when shared), padding filled with row 0.
+        ``(G, L)`` row indices of the ``G`` distinct row sets, padding filled with row 0
+        (int32 below 2**31 rows, see :func:`index_dtype`).
     weight : Tensor
         Same shape: the sample weight of each slot, 0 on padding.
-    shared : bool
-        Whether all members have the same rows (then stored once).
+    groups : Tensor
+        ``(K,)`` long: the row set of each member (on the device of ``index``).
+    n_members : int
     """
 
-    def __init__(self, index: Tensor, weight: Tensor, shared: bool, n_members: int) -> None:
+    def __init__(self, index: Tensor, weight: Tensor, groups: Tensor, n_members: int) -> None:
         self.index = index
         self.weight = weight
-        self.shared = shared
+        self.groups = groups
         self.n_members = n_members
+
+    @property
+    def shared(self) -> bool:
+        """Whether all members have the same rows (then one input batch feeds them all)."""
+        return self.index.shape[0] == 1
 
     @classmethod
     def build(cls, rows: Sequence[np.ndarray], sample_weight: Tensor, device: torch.device) -> Rows:
-        """Pad per-member row index arrays; ``sample_weight`` is ``(n,)`` on ``device``."""
-        shared = all(np.array_equal(r, rows[0]) for r in rows[1:])
-        stored = rows[:1] if shared else rows
+        """Pad per-member row index arrays, each distinct set once; ``sample_weight`` is ``(n,)`` on ``device``."""
+        groups, firsts = row_groups(rows)
+        stored = [rows[k] for k in firsts]
         length = max(len(r) for r in stored)
-        index = torch.zeros((len(stored), length), dtype=torch.long)
+        index = torch.zeros((len(stored), length), dtype=index_dtype(len(sample_weight)))
         valid = torch.zeros((len(stored), length), dtype=torch.bool)
-        for k, r in enumerate(stored):
-            index[k, : len(r)] = torch.as_tensor(r, dtype=torch.long)
-            valid[k, : len(r)] = True
+        for g, r in enumerate(stored):
+            index[g, : len(r)] = torch.as_tensor(r)
+            valid[g, : len(r)] = True
         index, valid = index.to(device), valid.to(device)
-        # In place: a (K, L) temporary less than torch.where's, per member and row of a sweep.
+        # In place: a (G, L) temporary less than torch.where's, per row set of a sweep.
         weight = sample_weight[index].masked_fill_(~valid, 0)
-        return cls(index, weight, shared, len(rows))
+        return cls(index, weight, torch.tensor(groups, device=device), len(rows))
 
     def take(self, positions: Tensor) -> Rows:
-        """The row sets of the members at ``positions`` (a CPU long tensor), in that order."""
+        """The row sets of the members at ``positions`` (a CPU long tensor), in that order;
+        the sets no member keeps are let go."""
+        groups = self.groups[positions.to(self.groups.device)]
         if self.shared:
-            return Rows(self.index, self.weight, True, len(positions))
-        on_device = positions.to(self.index.device)
-        return Rows(self.index[on_device], self.weight[on_device], False, len(positions))
+            return Rows(self.index, self.weight, groups, len(positions))
+        kept, groups = torch.unique(groups, return_inverse=True)
+        return Rows(self.index[kept], self.weight[kept], groups, len(positions))
+
+    def member_slots(self, start: int, stop: int) -> tuple[Tensor, Tensor]:
+        """Slots ``start:stop`` of each member: index and weight, ``(1, c)`` when shared, else ``(K, c)``."""
+        index, weight = self.index[:, start:stop], self.weight[:, start:stop]
+        if self.shared:
+            return index, weight
+        return index[self.groups], weight[self.groups]
 
     def total_weight(self) -> Tensor:
         """``(K,)`` sum of weights per member: m, the n_samples of the penalty."""
-        return self.weight.sum(1).expand(self.n_members)
+        totals = self.weight.sum(1)
+        return totals.expand(self.n_members) if self.shared else totals[self.groups]
 
 
 def epoch_batches(
@@ -78,37 +136,45 @@ def epoch_batches(
     shuffle: bool,
     batch_size: int | None,
     device: torch.device,
-) -> tuple[Tensor, Tensor]:
-    """One epoch's minibatches: ``(K or 1, steps, B)`` row indices (-1 = padding) and ``(K, steps)`` sizes.
+) -> tuple[Tensor, Tensor, list[int]]:
+    """One epoch's minibatches: ``(G, steps, B)`` row indices (-1 = padding) of the ``G``
+    distinct orders, each member's ``(K, steps)`` batch sizes and its order ``groups[k]``.
 
     Member k's rows ``rows[k]`` are shuffled with ``generators[k]`` (when ``shuffle``) and
     cut into batches of ``batch_size`` (all of them when ``None``); a member with fewer
-    rows than the longest has padding and empty batches at the end. With a single
-    generator for several members (members with the same rows and seed), the order is
-    drawn once and the index has one row, shared.
+    rows than the longest has padding and empty batches at the end. Members given the same
+    generator object (members with the same rows and seed, which would draw the same
+    order) share one order, drawn once: the index holds one row per generator, not per
+    member (a fold's alphas in a sweep). Indices are int32 below 2**31 rows.
 
     Examples
     --------
-    >>> index, counts = epoch_batches([torch.arange(5)], [torch.Generator()], shuffle=False, batch_size=2, device=torch.device("cpu"))
-    >>> index.tolist(), counts.tolist()
-    ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]])
+    >>> index, counts, groups = epoch_batches([torch.arange(5)], [torch.Generator()], shuffle=False, batch_size=2, device=torch.device("cpu"))
+    >>> index.tolist(), counts.tolist(), groups
+    ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]], [0])
     """
-    # strict=False: one generator for members with the same rows draws the one shared order.
-    drawn = list(zip(rows, generators, strict=False))
-    longest = max(len(member_rows) for member_rows, _ in drawn)
+    groups, firsts, seen = [], [], {}
+    for k, generator in enumerate(generators):
+        if id(generator) not in seen:
+            seen[id(generator)] = len(firsts)
+            firsts.append(k)
+        groups.append(seen[id(generator)])
+    longest = max(len(member_rows) for member_rows in rows)
     size = longest if batch_size is None else min(batch_size, longest)
     steps = math.ceil(longest / size)
-    index = torch.full((len(drawn), steps * size), -1, dtype=torch.long)
-    # Each member's order is written into the index as it is drawn: one member's shuffled
-    # copy at a time, not all K of them beside the index.
-    for k, (member_rows, generator) in enumerate(drawn):
+    top = max(int(rows[k].max()) for k in firsts) + 1
+    index = torch.full((len(firsts), steps * size), -1, dtype=index_dtype(top))
+    # Each order is written into the index as it is drawn: one shuffled copy at a time,
+    # not all of them beside the index.
+    for g, k in enumerate(firsts):
+        member_rows = rows[k]
         if shuffle:
-            member_rows = member_rows[torch.randperm(len(member_rows), generator=generator)]
-        index[k, : len(member_rows)] = member_rows
+            member_rows = member_rows[torch.randperm(len(member_rows), generator=generators[k])]
+        index[g, : len(member_rows)] = member_rows
     lengths = torch.tensor([len(member_rows) for member_rows in rows])
     starts = torch.arange(steps) * size
     counts = (lengths.unsqueeze(1) - starts).clamp(0, size)
-    return index.view(len(drawn), steps, size).to(device), counts
+    return index.view(len(firsts), steps, size).to(device), counts, groups
 
 
 def take_rows(data: Tensor, index: Tensor | slice) -> Tensor:
@@ -166,8 +232,8 @@ def evaluate(forward: Forward, X: Tensor, y: Tensor, rows: Rows, task: Task, chu
     hit_sum = torch.zeros_like(loss_sum)
     residual = None
     for start in range(0, rows.index.shape[1], chunk):
-        index = rows.index[:, start : start + chunk]
-        weight = rows.weight[:, start : start + chunk].to(torch.float64)
+        index, weight = rows.member_slots(start, start + chunk)
+        weight = weight.to(torch.float64)
         x = take_rows(X, index[0] if rows.shared else index)
         out = forward(x, rows.shared)
         target = _expand(take_rows(y, index), n_members)
@@ -182,14 +248,17 @@ def evaluate(forward: Forward, X: Tensor, y: Tensor, rows: Rows, task: Task, chu
     loss = loss_sum / total
     if task.correct is not None:
         return loss, hit_sum / total
-    return loss, _r2(residual, y, rows, total)
+    return loss, _r2(residual, y, rows)
 
 
-def _r2(residual: Tensor, y: Tensor, rows: Rows, total: Tensor) -> Tensor:
+def _r2(residual: Tensor, y: Tensor, rows: Rows) -> Tensor:
+    # Each row set's spread once, then each member's: its set's.
     weight = rows.weight.to(torch.float64).unsqueeze(-1)
     target = y[rows.index].to(torch.float64)
-    mean = (target * weight).sum(1) / total.reshape(-1, 1)[: target.shape[0]]
-    spread = ((target - mean.unsqueeze(1)).square() * weight).sum(1).expand_as(residual)
+    set_total = rows.weight.sum(1).to(torch.float64).clamp_min(torch.finfo(torch.float64).tiny)
+    mean = (target * weight).sum(1) / set_total.reshape(-1, 1)
+    spread = ((target - mean.unsqueeze(1)).square() * weight).sum(1)
+    spread = spread.expand_as(residual) if rows.shared else spread[rows.groups]
     constant = spread <= 0
     ratio = residual / torch.where(constant, torch.ones_like(spread), spread)
     per_output = torch.where(constant, (residual <= 0).to(ratio.dtype), 1.0 - ratio)
