@@ -8,6 +8,7 @@ and returns an :class:`Inputs`; nothing after it checks again.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -23,6 +24,7 @@ from netreg._checks import check_alpha, check_int
 from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
 from netreg.engine.module_checks import check_module, probe_output
+from netreg.engine.rows import ROW_SET_BYTES
 from netreg.engine.sparse import SparseRows
 from netreg.exceptions import DataError, bad_data, invalid
 from netreg.losses import Task, get_task
@@ -146,6 +148,7 @@ def validate_inputs(
             config.solver,
             "L-BFGS trains a single member: its line search and curvature pairs would couple the members.",
         )
+    _check_row_memory(X, train_rows, eval_rows, device)
     # netreg's MLP takes tables; any other module takes rows of any shape. A sparse matrix
     # stays sparse: each batch of rows is made dense alone (netreg.engine.sparse).
     # A float32 X stays float32 (each batch is cast to the run's dtype, exactly): no float64
@@ -357,4 +360,33 @@ def _check_device_copy(X: np.ndarray, dtype: torch.dtype, device: torch.device) 
             f"X of shape {X.shape} needs about {memory.size_text(needed)} on {device}",
             f"data within the {memory.size_text(budget)} netreg may take there",
             "Use a sample of the rows, or train on the CPU (`device='cpu'`), which reads X in place.",
+        )
+
+
+def _check_row_memory(
+    X: Any, train_rows: Sequence[Any] | None, eval_rows: Mapping[str, Sequence[Any]] | None, device: torch.device
+) -> None:
+    """Refuse, before anything of their size is allocated, rows whose copies would not fit the
+    budget: a float64 copy of a dense ``X`` that is neither float32 nor float64, and
+    :data:`~netreg.engine.rows.ROW_SET_BYTES` per row for each distinct set of rows (members
+    given the same array share one)."""
+    shape = getattr(X, "shape", None)
+    if shape is None or len(shape) < 1:
+        return  # a list: read first, then checked as an array by check_float_array
+    n, values = int(shape[0]), math.prod(int(d) for d in shape[1:])
+    dtype = getattr(X, "dtype", None)
+    copies = 0 if sp.issparse(X) or dtype in (np.float32, np.float64, torch.float32, torch.float64) else 1
+    sets = len({id(rows) for rows in train_rows}) if train_rows is not None else 1
+    sets += sum(len({id(rows) for rows in members}) for members in (eval_rows or {}).values())
+    needed = n * (copies * values * 8 + sets * ROW_SET_BYTES)
+    budget = memory.device_budget(device)
+    if needed > budget:
+        copy = f"a float64 copy of its {values:,} values a row and " if copies else ""
+        where = "half the GPU's free memory" if device.type == "cuda" else "half the memory available"
+        raise bad_data(
+            f"{n:,} rows need about {memory.size_text(needed)} to train ({copy}{sets} set{'s' if sets > 1 else ''} "
+            f"of rows at {ROW_SET_BYTES} bytes a row)",
+            f"data within the {memory.size_text(budget)} netreg may take ({where})",
+            "Use a sample of the rows"
+            + (", or pass X as a float32 or float64 array, read in place." if copies else "."),
         )

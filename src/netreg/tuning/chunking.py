@@ -9,6 +9,7 @@ import torch
 from netreg import memory, nets
 from netreg._checks import check_int
 from netreg.engine import resolve_device
+from netreg.engine.rows import ROW_SET_BYTES
 from netreg.exceptions import bad_data, invalid
 from netreg.tuning.plan import SweepPlan
 
@@ -31,11 +32,6 @@ CACHE_BYTES = 32 * 1024**2
 #: folds, 64-100-100-10, batch 64, one thread) took 2.29-2.39 s of CPU in chunks of 16 and
 #: 2.42-2.67 s in chunks of 8, so a chunk of K members costs about (1 + K) member-times.
 CHUNK_OVERHEAD = 1.0
-#: Bytes per row of one set of rows in the engine (the padded index, mask and sample weights
-#: of the training and evaluation rows, an epoch's shuffled order, the per-row losses of the
-#: health check), as measured: a 5-million-row sweep in chunks of 12 members on 3 folds (12
-#: sets) grew by 24 bytes a row per set over its plan; rounded up to 32.
-ROW_SET_BYTES = 32
 
 
 def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int = 1) -> int:
