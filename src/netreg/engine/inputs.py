@@ -24,7 +24,7 @@ from netreg._checks import check_alpha, check_int
 from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
 from netreg.engine.module_checks import check_module, probe_output
-from netreg.engine.rows import ROW_SET_BYTES
+from netreg.engine.row_sets import ROW_SET_BYTES
 from netreg.engine.sparse import SparseRows
 from netreg.exceptions import DataError, bad_data, invalid
 from netreg.losses import Task, get_task
@@ -368,7 +368,7 @@ def _check_row_memory(
 ) -> None:
     """Refuse, before anything of their size is allocated, rows whose copies would not fit the
     budget: a float64 copy of a dense ``X`` that is neither float32 nor float64, and
-    :data:`~netreg.engine.rows.ROW_SET_BYTES` per row for each distinct set of rows (members
+    :data:`~netreg.engine.row_sets.ROW_SET_BYTES` per row for each distinct set of rows (members
     given the same array share one)."""
     shape = getattr(X, "shape", None)
     if shape is None or len(shape) < 1:

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from netreg import penalties
 from netreg.engine.inputs import Inputs
-from netreg.engine.rows import Rows, row_groups
+from netreg.engine.row_sets import Rows, row_groups
 from netreg.engine.step import PenaltyTerm
 from netreg.engine.stopping import Progress
 from netreg.history import History
@@ -51,7 +51,7 @@ class PopulationState:
     generators : list of torch.Generator
         Each member's data-order generator; members with the same rows and seed share one
         object (they would draw the same orders), so that their order is drawn once
-        (:func:`netreg.engine.rows.epoch_batches`).
+        (:func:`netreg.engine.row_sets.epoch_batches`).
     dropout_generators : list of torch.Generator
         Each member's dropout generator (on the device), seeded with the member's seed: a
         member draws the masks it would draw alone.

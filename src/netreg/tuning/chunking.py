@@ -9,7 +9,7 @@ import torch
 from netreg import memory, nets
 from netreg._checks import check_int
 from netreg.engine import resolve_device
-from netreg.engine.rows import ROW_SET_BYTES
+from netreg.engine.row_sets import ROW_SET_BYTES
 from netreg.exceptions import bad_data, invalid
 from netreg.tuning.plan import SweepPlan
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from netreg.engine.batches import member_batches, rows_slice
-from netreg.engine.rows import epoch_batches, take_rows
+from netreg.engine.minibatches import member_batches, rows_slice
+from netreg.engine.row_sets import epoch_batches, take_rows
 
 CPU = torch.device("cpu")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from netreg.engine.rows import Rows, epoch_batches, evaluate
+from netreg.engine.row_sets import Rows, epoch_batches, evaluate
 from netreg.losses import get_task
 
 CPU = torch.device("cpu")

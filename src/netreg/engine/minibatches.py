@@ -3,7 +3,7 @@
 A run of one member (a single fit) cuts its batches from one order of its rows, without
 padding, reads them with ``index_select`` or as slices, and leaves out the row weights when
 all are 1; a population's batches are padded index sets with a weight per slot
-(:func:`netreg.engine.rows.epoch_batches`). Both become a :class:`~netreg.engine.step.Batch`
+(:func:`netreg.engine.row_sets.epoch_batches`). Both become a :class:`~netreg.engine.step.Batch`
 for :func:`~netreg.engine.step.loss_and_grads`. On the CPU the inputs stay in the dtype
 they were given (float64 from NumPy) and each batch is converted when it is read.
 """
@@ -17,7 +17,7 @@ from torch import Tensor
 
 from netreg.engine.config import TrainConfig
 from netreg.engine.inputs import Inputs
-from netreg.engine.rows import epoch_batches, take_rows
+from netreg.engine.row_sets import epoch_batches, take_rows
 from netreg.engine.state import PopulationState
 from netreg.engine.step import Batch
 
@@ -39,7 +39,7 @@ def epoch_steps(
     all) and each member's number of valid rows in it (``(K,)`` on the CPU; ``None``: all).
 
     A single member's rows come from :func:`member_batches`, a ``(B,)`` index or a slice, all
-    valid; a population's from :func:`netreg.engine.rows.epoch_batches`, a ``(K or 1, B)``
+    valid; a population's from :func:`netreg.engine.row_sets.epoch_batches`, a ``(K or 1, B)``
     index with -1 for padding after each member's valid rows.
     """
     if single:
