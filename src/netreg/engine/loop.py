@@ -24,11 +24,11 @@ import torch
 from torch import Tensor
 
 from netreg import penalties
-from netreg.engine.minibatches import epoch_steps, mean_loss, member_batch, population_batch, step_flops
 from netreg.engine.full_batch import fit_full_batch
 from netreg.engine.health import Health
 from netreg.engine.hooks import Callback, CallbackList
 from netreg.engine.inputs import Inputs
+from netreg.engine.minibatches import epoch_steps, mean_loss, member_batch, population_batch, step_flops
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult, epoch_records
 from netreg.engine.row_sets import Rows, eval_chunk, evaluate

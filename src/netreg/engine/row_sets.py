@@ -1,9 +1,11 @@
-"""Per-member row sets: minibatch orders, padded index sets and their evaluation.
+"""Which rows each member has: row sets shared by the members that have the same rows, and evaluation on them.
 
-Members of a population may see different rows (cross-validation folds). A :class:`Rows`
-holds, for every member, the indices of its rows padded to a common length, with a
-weight per slot that is the row's sample weight, or 0 for padding. When all members
-share the same rows it stores them once, and evaluation feeds one input batch to all.
+Members of a population may see different rows (cross-validation folds); the members of
+one fold share theirs (:func:`row_groups`), so a sweep keeps one set of rows per fold, not
+per member. A :class:`Rows` holds each distinct held-out set's indices padded to a common
+length, with a weight per slot that is the row's sample weight, or 0 for padding; when all
+members share one set, evaluation feeds one input batch to all. The minibatches a step
+trains on are :mod:`~netreg.engine.minibatches`'.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ __all__ = [
     "EVAL_COPIES",
     "eval_chunk",
     "evaluate",
-    "epoch_batches",
     "take_rows",
 ]
 
@@ -144,54 +145,6 @@ class Rows:
         """``(K,)`` sum of weights per member: m, the n_samples of the penalty."""
         totals = self.weight.sum(1)
         return totals.expand(self.n_members) if self.shared else totals[self.groups]
-
-
-def epoch_batches(
-    rows: Sequence[Tensor],
-    generators: Sequence[torch.Generator],
-    *,
-    shuffle: bool,
-    batch_size: int | None,
-    device: torch.device,
-) -> tuple[Tensor, Tensor, list[int]]:
-    """One epoch's minibatches: ``(G, steps, B)`` row indices (-1 = padding) of the ``G``
-    distinct orders, each member's ``(K, steps)`` batch sizes and its order ``groups[k]``.
-
-    Member k's rows ``rows[k]`` are shuffled with ``generators[k]`` (when ``shuffle``) and
-    cut into batches of ``batch_size`` (all of them when ``None``); a member with fewer
-    rows than the longest has padding and empty batches at the end. Members given the same
-    generator object (members with the same rows and seed, which would draw the same
-    order) share one order, drawn once: the index holds one row per generator, not per
-    member (a fold's alphas in a sweep). Indices are int32 below 2**31 rows.
-
-    Examples
-    --------
-    >>> index, counts, groups = epoch_batches([torch.arange(5)], [torch.Generator()], shuffle=False, batch_size=2, device=torch.device("cpu"))
-    >>> index.tolist(), counts.tolist(), groups
-    ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]], [0])
-    """
-    groups, firsts, seen = [], [], {}
-    for k, generator in enumerate(generators):
-        if id(generator) not in seen:
-            seen[id(generator)] = len(firsts)
-            firsts.append(k)
-        groups.append(seen[id(generator)])
-    longest = max(len(member_rows) for member_rows in rows)
-    size = longest if batch_size is None else min(batch_size, longest)
-    steps = math.ceil(longest / size)
-    top = max(int(rows[k].max()) for k in firsts) + 1
-    index = torch.full((len(firsts), steps * size), -1, dtype=index_dtype(top))
-    # Each order is written into the index as it is drawn: one shuffled copy at a time,
-    # not all of them beside the index.
-    for g, k in enumerate(firsts):
-        member_rows = rows[k]
-        if shuffle:
-            member_rows = member_rows[torch.randperm(len(member_rows), generator=generators[k])]
-        index[g, : len(member_rows)] = member_rows
-    lengths = torch.tensor([len(member_rows) for member_rows in rows])
-    starts = torch.arange(steps) * size
-    counts = (lengths.unsqueeze(1) - starts).clamp(0, size)
-    return index.view(len(firsts), steps, size).to(device), counts, groups
 
 
 def take_rows(data: Tensor, index: Tensor | slice) -> Tensor:

@@ -51,7 +51,7 @@ class PopulationState:
     generators : list of torch.Generator
         Each member's data-order generator; members with the same rows and seed share one
         object (they would draw the same orders), so that their order is drawn once
-        (:func:`netreg.engine.row_sets.epoch_batches`).
+        (:func:`netreg.engine.minibatches.epoch_batches`).
     dropout_generators : list of torch.Generator
         Each member's dropout generator (on the device), seeded with the member's seed: a
         member draws the masks it would draw alone.
