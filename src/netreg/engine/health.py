@@ -39,6 +39,7 @@ import torch
 from torch import Tensor
 
 from netreg.engine.inputs import Inputs
+from netreg.engine.row_sets import row_groups
 from netreg.engine.state import PopulationState
 from netreg.losses import Task
 
@@ -235,6 +236,15 @@ def failure_message(
     )
 
 
+def _rows_health(inputs: Inputs, rows: Tensor, regression: bool) -> tuple[float, float, bool, float | None]:
+    """Of a set of training rows: the runaway baseline, the largest sample weight, whether all
+    weigh 1, and the targets' largest standard deviation (a regression's; ``None`` otherwise)."""
+    member_y, member_w = inputs.y[rows], inputs.sample_weight[rows]
+    std = float(member_y.to(torch.float64).std(0).max()) if regression and len(rows) > 1 else None
+    baseline = reference_loss(inputs.task, member_y, member_w)
+    return baseline, float(member_w.max()), bool((member_w == 1).all()), std
+
+
 @dataclass
 class Health:
     """The health checks of one run: each member's baseline and cause, read once at the start.
@@ -252,27 +262,28 @@ class Health:
     @classmethod
     def start(cls, inputs: Inputs, state: PopulationState) -> Health:
         """Baselines and causes of every member of ``state`` at its initial weights."""
-        c, y, sw = inputs.config, inputs.y, inputs.sample_weight
+        c, y = inputs.config, inputs.y
         regression = inputs.task.name == "regression"
         scales = [s.detach().flatten(1).amax(1) for s in state.scales.values()]
         scale = torch.stack(scales, 1).amax(1).tolist() if scales else [0.0] * state.n_members
         weights = state.penalized_weights
         largest = torch.stack([w.detach().flatten(1).abs().amax(1) for w in weights], 1).amax(1) if weights else None
         baselines, causes, values = [], [], []
+        # What depends on the rows alone, once per set of rows (a fold's members share one).
+        groups, firsts = row_groups(state.train_rows)
+        of_rows = [_rows_health(inputs, state.train_rows[k].to(y.device), regression) for k in firsts]
         for position, rows in enumerate(state.train_rows):
-            rows = rows.to(y.device)
-            member_y, member_w = y[rows], sw[rows]
-            baselines.append(reference_loss(inputs.task, member_y, member_w))
+            baseline, largest_weight, unit_weights, std = of_rows[groups[position]]
+            baselines.append(baseline)
             member_scale = scale[position]
             if c.alpha_scale == "batch" and c.solver != "lbfgs":  # alpha over the batch's weight, not m
                 member_scale *= len(rows) / min(c.batch_size or len(rows), len(rows))
-            std = float(member_y.to(torch.float64).std(0).max()) if regression and len(rows) > 1 else None
             value = {
                 "scale": member_scale,
                 "weight": 0.0 if largest is None else float(largest[position]),
                 "m": float(state.n_samples[position]),
-                "sample_weight": float(member_w.max()),
-                "unit_weights": bool((member_w == 1).all()),
+                "sample_weight": largest_weight,
+                "unit_weights": unit_weights,
                 **({} if std is None else {"target_std": std}),
             }
             causes.append(
