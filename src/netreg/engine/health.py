@@ -83,8 +83,7 @@ def constant_loss(task: Task, y: Tensor, weight: Tensor) -> float:
         else:  # a logit per label
             p = mean.clamp(1e-12, 1 - 1e-12)
             out = p.log() - (-p).log1p()
-    target = y if task.name == "multiclass" else y.to(torch.float64)
-    return float((task.loss(out.expand(len(y), -1), target) * w).sum())
+    return _mean_loss(task, out, y, w)
 
 
 def reference_loss(task: Task, y: Tensor, weight: Tensor) -> float:
@@ -101,9 +100,23 @@ def reference_loss(task: Task, y: Tensor, weight: Tensor) -> float:
     """
     w = weight.to(torch.float64) / weight.to(torch.float64).sum()
     width = int(y.max()) + 1 if task.name == "multiclass" else y.shape[1]
-    target = y if task.name == "multiclass" else y.to(torch.float64)
-    zero = torch.zeros(len(y), width, dtype=torch.float64, device=y.device)
-    return max(constant_loss(task, y, weight), float((task.loss(zero, target) * w).sum()), 1.0)
+    zero = torch.zeros(width, dtype=torch.float64, device=y.device)
+    return max(constant_loss(task, y, weight), _mean_loss(task, zero, y, w), 1.0)
+
+
+#: Rows whose losses are computed at once by the health checks' baselines: their float64
+#: temporaries (outputs, targets, losses) stay a few MiB, not several times the data's size.
+BASELINE_BLOCK = 2**16
+
+
+def _mean_loss(task: Task, out: Tensor, y: Tensor, w: Tensor) -> float:
+    """``sum(w * loss(out, y))`` of one output ``out`` (``(width,)``) for every row, in blocks of rows."""
+    total = torch.zeros((), dtype=torch.float64, device=y.device)
+    for start in range(0, len(y), BASELINE_BLOCK):
+        target = y[start : start + BASELINE_BLOCK]
+        target = target if task.name == "multiclass" else target.to(torch.float64)
+        total += (task.loss(out.expand(len(target), -1), target) * w[start : start + BASELINE_BLOCK]).sum()
+    return float(total)
 
 
 def finite_members(tensors: Sequence[Tensor]) -> Tensor:
