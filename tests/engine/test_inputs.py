@@ -233,4 +233,4 @@ def test_members_given_one_array_of_rows_count_it_once(budget, refused):
         train_population(MLP(4, (), 1), X, y, task="regression", alphas=[1, 2, 3], train_rows=[[0], [0], [0]])
     from netreg.engine.inputs import _check_row_memory
 
-    _check_row_memory(X, [fold] * 3, None, torch.device("cpu"))  # one set: fits
+    _check_row_memory(X, [fold] * 3, torch.device("cpu"))  # one set: fits

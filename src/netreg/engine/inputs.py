@@ -148,7 +148,7 @@ def validate_inputs(
             config.solver,
             "L-BFGS trains a single member: its line search and curvature pairs would couple the members.",
         )
-    _check_row_memory(X, train_rows, eval_rows, device)
+    _check_row_memory(X, train_rows, device)
     # netreg's MLP takes tables; any other module takes rows of any shape. A sparse matrix
     # stays sparse: each batch of rows is made dense alone (netreg.engine.sparse).
     # A float32 X stays float32 (each batch is cast to the run's dtype, exactly): no float64
@@ -363,21 +363,19 @@ def _check_device_copy(X: np.ndarray, dtype: torch.dtype, device: torch.device) 
         )
 
 
-def _check_row_memory(
-    X: Any, train_rows: Sequence[Any] | None, eval_rows: Mapping[str, Sequence[Any]] | None, device: torch.device
-) -> None:
+def _check_row_memory(X: Any, train_rows: Sequence[Any] | None, device: torch.device) -> None:
     """Refuse, before anything of their size is allocated, rows whose copies would not fit the
     budget: a float64 copy of a dense ``X`` that is neither float32 nor float64, and
-    :data:`~netreg.engine.row_sets.ROW_SET_BYTES` per row for each distinct set of rows (members
-    given the same array share one)."""
+    :data:`~netreg.engine.row_sets.ROW_SET_BYTES` per row for each distinct set of training rows
+    (members given the same array share one)."""
     shape = getattr(X, "shape", None)
     if shape is None or len(shape) < 1:
         return  # a list: read first, then checked as an array by check_float_array
     n, values = int(shape[0]), math.prod(int(d) for d in shape[1:])
     dtype = getattr(X, "dtype", None)
     copies = 0 if sp.issparse(X) or dtype in (np.float32, np.float64, torch.float32, torch.float64) else 1
+    # A set's held-out rows are counted in ROW_SET_BYTES, as the sweep's check counts them.
     sets = len({id(rows) for rows in train_rows}) if train_rows is not None else 1
-    sets += sum(len({id(rows) for rows in members}) for members in (eval_rows or {}).values())
     needed = n * (copies * values * 8 + sets * ROW_SET_BYTES)
     budget = memory.device_budget(device)
     if needed > budget:

@@ -170,7 +170,7 @@ def rows_bytes(plan: SweepPlan, size: int, n_workers: int) -> int:
     """Memory of the row indices of ``n_workers`` chunks of ``size`` members at once, and of the refit.
 
     Members of one fold share one set of rows (:data:`ROW_SET_BYTES` per row); a chunk
-    whose members span folds keeps a set per member.
+    whose members span folds keeps a set per fold it spans (at most one per member).
 
     Examples
     --------
@@ -181,9 +181,11 @@ def rows_bytes(plan: SweepPlan, size: int, n_workers: int) -> int:
     >>> plan = plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0, 10.0], cv=3)
     >>> rows_bytes(plan, 3, 2), rows_bytes(plan, 2, 2)  # 32 * 150 * (2 * 1 + 1), 32 * 150 * (2 * 2 + 1)
     (14400, 24000)
+    >>> rows_bytes(plan, 9, 1)  # the three folds: 32 * 150 * (3 + 1)
+    19200
     """
     n_alphas = len(plan.alphas)
-    sets = 1 if size <= n_alphas and n_alphas % size == 0 else size
+    sets = 1 if size <= n_alphas and n_alphas % size == 0 else min(size, len(plan.folds))
     return ROW_SET_BYTES * plan.X.shape[0] * (n_workers * sets + 1)
 
 
