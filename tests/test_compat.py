@@ -267,3 +267,24 @@ def test_the_local_sample_weight_check_gives_what_scikit_learns_gives(monkeypatc
     outcomes = [_weights(private, w, X) for w in WEIGHTS]
     assert [_weights(fallback, w, X) for w in WEIGHTS] == outcomes
     assert sum(isinstance(o[0], type) and issubclass(o[0], ValueError) for o in outcomes) == 6
+
+
+def test_torch_dropout_functions_are_those_this_torch_has(monkeypatch):
+    # The engine recognizes torch's undocumented dropout functions only where they exist: a
+    # torch without one (here removed) leaves it out, and the others are torch's own.
+    found = _compat.torch_dropout_functions()
+    assert found == {name: getattr(torch, name) for name in _compat.TORCH_DROPOUT_NAMES}
+    monkeypatch.delattr(torch, "feature_alpha_dropout_")
+    without = _compat.torch_dropout_functions()
+    assert "feature_alpha_dropout_" not in without
+    assert without == {name: f for name, f in found.items() if name != "feature_alpha_dropout_"}
+
+
+def test_the_engine_recognizes_torchs_dropout_calls_through_compat():
+    from netreg.engine import dropout
+
+    found = _compat.torch_dropout_functions()
+    assert {f for f in dropout._CALLS if f in found.values()} == {
+        found[name] for name in ("dropout", "dropout_", "feature_dropout", "feature_dropout_")
+    }
+    assert {f for f in dropout._ALPHA if f in found.values()} == {f for name, f in found.items() if "alpha" in name}

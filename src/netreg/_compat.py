@@ -8,6 +8,11 @@ is used, so a release that renames or drops one is slower at worst, never broken
 * ``torch._foreach_*`` (one kernel over a list of tensors): the same op tensor by tensor;
 * ``torch._fused_adam_`` (Adam in one pass): ``None``, and the optimizer takes its
   multi-tensor path (:func:`netreg.engine.optim.adam_step_`);
+* the undocumented ``torch.dropout_``, ``torch.feature_dropout``, ``torch.alpha_dropout``,
+  ... (what a module may call instead of ``torch.nn.functional.dropout``; the engine
+  recognizes them to draw each member's masks): only those this torch has
+  (:func:`torch_dropout_functions`); a function torch lacks cannot be called, and the
+  public ``torch.nn.functional`` forms are always recognized;
 * ``sklearn.utils._param_validation`` (the estimators' constraints and their wording): a
   local version of the constraints netreg declares, with the same messages;
 * ``sklearn.utils.validation._check_sample_weight``: the same checks with public helpers.
@@ -41,6 +46,8 @@ __all__ = [
     "foreach_sqrt",
     "foreach_sub_",
     "fused_adam_",
+    "TORCH_DROPOUT_NAMES",
+    "torch_dropout_functions",
     "Interval",
     "Options",
     "StrOptions",
@@ -184,6 +191,32 @@ def resolve_fused_adam() -> Callable[..., None] | None:
 
 #: PyTorch's fused Adam kernel, called as ``torch.optim.Adam(fused=True)`` calls it, or ``None``.
 fused_adam_ = resolve_fused_adam()
+
+#: The undocumented dropout functions of torch's namespace that :mod:`netreg.engine.dropout` recognizes.
+TORCH_DROPOUT_NAMES = (
+    "dropout",
+    "dropout_",
+    "feature_dropout",
+    "feature_dropout_",
+    "alpha_dropout",
+    "alpha_dropout_",
+    "feature_alpha_dropout",
+    "feature_alpha_dropout_",
+)
+
+
+def torch_dropout_functions() -> dict[str, Callable[..., Any]]:
+    """The functions of :data:`TORCH_DROPOUT_NAMES` this torch has, by name (a release
+    without one leaves it out: nothing can call it).
+
+    Examples
+    --------
+    >>> torch_dropout_functions()["dropout_"] is torch.dropout_
+    True
+    """
+    found = {name: getattr(torch, name, None) for name in TORCH_DROPOUT_NAMES}
+    return {name: function for name, function in found.items() if callable(function)}
+
 
 # -- scikit-learn: parameter constraints ---------------------------------------------------
 

@@ -28,7 +28,13 @@ _EXPECTED_ND = "an array of shape (n_samples, ...) with 2 or more dimensions"
 
 
 def check_float_array(
-    value: Any, *, name: str, ndim: int = 2, allow_nd: bool = False, accept_sparse: bool = False
+    value: Any,
+    *,
+    name: str,
+    ndim: int = 2,
+    allow_nd: bool = False,
+    accept_sparse: bool = False,
+    keep_float32: bool = False,
 ) -> np.ndarray | sp.csr_matrix:
     """Return ``value`` as a finite, writable float64 NumPy array of ``ndim`` dimensions.
 
@@ -47,6 +53,9 @@ def check_float_array(
         With ``ndim=2``, return a SciPy sparse matrix (any format) as a float64 CSR matrix
         (rows are gathered from it cheaply) instead of refusing it; only its stored values
         are checked.
+    keep_float32 : bool, default=False
+        Return a dense float32 array as it is (not copied into float64, which would double
+        its memory); anything else still becomes float64.
 
     Raises
     ------
@@ -66,6 +75,8 @@ def check_float_array(
     netreg.exceptions.DataError: X must be a 2-D array of shape (n_samples, n_features). Got a 1-D array of shape (2,). Use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample.
     >>> check_float_array(np.zeros((5, 1, 8, 8)), name="X", allow_nd=True).shape
     (5, 1, 8, 8)
+    >>> check_float_array(np.ones((2, 2), dtype=np.float32), name="X", keep_float32=True).dtype
+    dtype('float32')
     >>> check_float_array(sp.csc_matrix(np.eye(3)), name="X", accept_sparse=True).format
     'csr'
     >>> check_float_array([["a", 1.0]], name="X")
@@ -81,7 +92,12 @@ def check_float_array(
         return _check_sparse(value, name)
     try:
         array = check_array(
-            value, dtype=np.float64, ensure_2d=False, allow_nd=True, ensure_all_finite=False, input_name=name
+            value,
+            dtype=(np.float64, np.float32) if keep_float32 else np.float64,
+            ensure_2d=False,
+            allow_nd=True,
+            ensure_all_finite=False,
+            input_name=name,
         )
     except (TypeError, ValueError) as error:
         reason = str(error).rstrip(".")

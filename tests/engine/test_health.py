@@ -247,3 +247,26 @@ def test_tiny_sample_weights_make_alpha_over_m_huge_and_the_message_says_so(diab
         "sample weights: scaling them up lowers it) square to more than float32 holds. Lower alpha (one this large "
         "switches the penalized layers off anyway) or train in float64."
     )
+
+
+@pytest.mark.parametrize("block", [3, 2**16])
+def test_the_runaway_baseline_is_computed_in_blocks_of_rows_as_a_whole(monkeypatch, block):
+    # Closed forms: the best constant's loss is the entropy of the weighted class frequencies
+    # (half the weighted variance for a regression); zero logits lose log(n_classes).
+    from netreg.engine import health
+
+    monkeypatch.setattr(health, "BASELINE_BLOCK", block)
+    rng = np.random.default_rng(0)
+    labels, weight = rng.integers(0, 4, size=10), rng.uniform(0.5, 2.0, size=10)
+    freq = np.bincount(labels, weights=weight, minlength=4) / weight.sum()
+    entropy = -np.sum(freq * np.log(freq))
+    y, w = torch.as_tensor(labels), torch.as_tensor(weight)
+    assert health.constant_loss(get_task("multiclass"), y, w) == pytest.approx(entropy, rel=1e-12)
+    assert health.reference_loss(get_task("multiclass"), y, w) == pytest.approx(max(entropy, np.log(4), 1.0))
+    targets = rng.normal(scale=30.0, size=(10, 1))
+    mean = np.sum(weight * targets[:, 0]) / weight.sum()
+    variance = np.sum(weight * (targets[:, 0] - mean) ** 2) / weight.sum()
+    zero_loss = np.sum(weight * targets[:, 0] ** 2) / weight.sum() / 2
+    task = get_task("regression")
+    assert health.constant_loss(task, torch.as_tensor(targets), w) == pytest.approx(variance / 2, rel=1e-12)
+    assert health.reference_loss(task, torch.as_tensor(targets), w) == pytest.approx(max(variance / 2, zero_loss, 1.0))

@@ -175,3 +175,63 @@ def test_an_x_too_large_for_its_copy_on_the_device_is_refused_before_it_is_made(
     ):
         _check_device_copy(np.zeros((1000, 10)), torch.float32, torch.device("mps"))
     _check_device_copy(np.zeros((100, 10)), torch.float32, torch.device("mps"))  # 4 KiB fit
+
+
+def test_a_float32_x_is_read_in_place_and_trains_as_its_float64_copy_did():
+    # Each batch is cast to the run's dtype when read: float32 -> float64 -> float32 is exact,
+    # so keeping a float32 X (half the memory of its float64 copy) changes no weight.
+    from netreg.engine.inputs import validate_inputs
+
+    rng = np.random.default_rng(0)
+    X32 = rng.normal(size=(60, 3)).astype(np.float32)
+    y = rng.integers(0, 3, size=60)
+    inputs = validate_inputs(MLP(3, (4,), 3), X32, y, task="multiclass")
+    assert inputs.X.data_ptr() == X32.ctypes.data and inputs.X.dtype == torch.float32
+    for dtype in ("float32", "float64"):
+        config = TrainConfig(max_iter=3, batch_size=16, dtype=dtype)
+        fits = [
+            train_population(MLP(3, (4,), 3), X, y, task="multiclass", alphas=[0.1, 1.0], config=config, seeds=1)
+            for X in (X32, X32.astype(np.float64))
+        ]
+        for ours, copied in zip(fits[0].members, fits[1].members, strict=True):
+            assert all(torch.equal(ours.state_dict[k], copied.state_dict[k]) for k in ours.state_dict)
+
+
+def _rows_of_nothing(n, d, dtype=np.float32):
+    """An (n, d) array of zeros that takes 4 bytes whatever its shape: a stride of 0."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype=dtype), shape=(n, d), strides=(0, 0))
+
+
+def test_rows_over_the_budget_are_refused_before_anything_of_their_size_is_allocated(budget, refused):
+    budget(1)  # 1 GiB
+    # 40 million rows of one set of rows: 1.2 GiB of index arrays, never made.
+    X, y = _rows_of_nothing(40_000_000, 10), _rows_of_nothing(40_000_000, 1)
+    with refused(
+        "40,000,000 rows need about 1.2 GiB to train (1 set of rows at 32 bytes a row); expected data within the "
+        "1.0 GiB netreg may take (half the memory available). Use a sample of the rows."
+    ):
+        train_population(MLP(10, (), 1), X, y, task="regression")
+    # An int X is copied into float64 (80 bytes a row here), counted too.
+    X_int = _rows_of_nothing(10_000_000, 10, np.int64)
+    with refused(
+        "10,000,000 rows need about 1.0 GiB to train (a float64 copy of its 10 values a row and 1 set of rows at 32 "
+        "bytes a row); expected data within the 1.0 GiB netreg may take (half the memory available). Use a sample of "
+        "the rows, or pass X as a float32 or float64 array, read in place."
+    ):
+        train_population(MLP(10, (), 1), X_int, y[:10_000_000], task="regression")
+
+
+def test_members_given_one_array_of_rows_count_it_once(budget, refused):
+    budget(1)
+    n = 12_000_000  # one set: 358 MiB; three: 1.1 GiB
+    X, y = _rows_of_nothing(n, 4), _rows_of_nothing(n, 1)
+    fold = np.arange(1)  # checked for its size alone: the check comes before the rows are read
+    message = (
+        "12,000,000 rows need about 1.1 GiB to train (3 sets of rows at 32 bytes a row); expected data within the "
+        "1.0 GiB netreg may take (half the memory available). Use a sample of the rows."
+    )
+    with refused(message):
+        train_population(MLP(4, (), 1), X, y, task="regression", alphas=[1, 2, 3], train_rows=[[0], [0], [0]])
+    from netreg.engine.inputs import _check_row_memory
+
+    _check_row_memory(X, [fold] * 3, torch.device("cpu"))  # one set: fits

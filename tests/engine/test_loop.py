@@ -344,3 +344,44 @@ def test_a_penalty_on_no_parameter_records_zero(solver):
     for member in result.members:
         assert member.history[-1]["penalty"] == 0.0 and member.history[-1]["weight_norms"] == {}
         assert member.history[-1]["objective"] == member.history[-1]["train_loss"]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_members_sharing_a_folds_rows_equal_training_each_alone(digits, solver):
+    # A sweep's chunk: two folds of three alphas each, one seed. The members of a fold share one
+    # order (drawn once) and one held-out row set; each must still train as it would alone.
+    X, y = digits[0][:240].astype(np.float32), digits[1][:240]
+    folds = _fold_rows(200, 2, seed=1)
+    held_out = [np.setdiff1d(np.arange(240), fold) for fold in folds]
+    alphas = [0.0, 0.5, 5.0] * 2
+    train_rows, val_rows = [folds[0]] * 3 + [folds[1]] * 3, [held_out[0]] * 3 + [held_out[1]] * 3
+    config = TrainConfig(solver=solver, batch_size=32, max_iter=4, early_stopping=True, n_iter_no_change=2, **F64)
+    module = MLP(64, (16,), 10)
+    population = train_population(
+        module,
+        X,
+        y,
+        task="multiclass",
+        alphas=alphas,
+        config=config,
+        seeds=3,
+        train_rows=train_rows,
+        eval_rows={"val": val_rows},
+    )
+    for k, member in enumerate(population.members):
+        alone = train_population(
+            module,
+            X,
+            y,
+            task="multiclass",
+            alphas=[alphas[k]],
+            config=config,
+            seeds=3,
+            train_rows=[train_rows[k]],
+            eval_rows={"val": [val_rows[k]]},
+        ).members[0]
+        assert (member.status, member.n_iter, member.best_epoch) == (alone.status, alone.n_iter, alone.best_epoch)
+        for name, value in alone.state_dict.items():
+            torch.testing.assert_close(member.state_dict[name], value, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(member.history.column("val_loss"), alone.history.column("val_loss"), rtol=1e-10)
+        assert member.metrics == pytest.approx(alone.metrics, rel=1e-10)

@@ -70,11 +70,14 @@ def test_a_sweep_whose_rows_do_not_fit_is_refused_before_its_store_exists(budget
         n_jobs=1,
         store=str(store),
         chunk_size=4,
+        batch_size=20,  # a member's activations small: the rows are what does not fit
     )
-    budget(120 / 1024**2)  # 120 KiB: the data and a chunk of 4 members fit; 5 sets of 1000 rows at 32 bytes do not
+    # 80 KiB: the data and a chunk of 4 members fit; 3 sets of 1000 rows at 32 bytes (the chunk's two folds,
+    # whose members share their rows, and the refit) do not
+    budget(80 / 1024**2)
     with refused(
-        "1,000 rows trained in 1 chunk of 4 members at once, and refit, need about 156 KiB of row indices (32 bytes a "
-        "row per set of rows); expected a sweep within the 120 KiB netreg may take (half the memory available). Use "
+        "1,000 rows trained in 1 chunk of 4 members at once, and refit, need about 94 KiB of row indices (32 bytes a "
+        "row per set of rows); expected a sweep within the 80 KiB netreg may take (half the memory available). Use "
         "a sample of the rows, fewer chunks at once (`n_jobs`), or a `chunk_size` that divides the number of alphas "
         "(the members of one fold share their rows)."
     ):

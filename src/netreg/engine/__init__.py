@@ -23,8 +23,8 @@ The package is a functional core with a thin loop:
 ``optim``       SGD and Adam steps over stacked parameters (functional)
 ``solvers``     ``sgd``, ``adam``, ``lbfgs`` as small objects in the ``SOLVERS`` registry
 ``schedules``   SGD's per-member step-size schedules (scikit-learn's ``learning_rate``)
-``rows``        per-member rows: minibatch orders, held-out sets, evaluation
-``batches``     the rows of each step as a ``Batch``: a single member's fast path, a population's
+``row_sets``    which rows each member has (a fold's members share one set), held-out sets, evaluation
+``minibatches`` each epoch's orders cut into the steps' ``Batch``: a single member's fast path, a population's
 ``sparse``      sparse inputs, made dense one batch of rows at a time
 ``hooks``       :class:`Callback` and their dispatch; ``population`` the handle they get
 ``results``     :class:`MemberResult`, :class:`PopulationResult`

@@ -29,6 +29,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
+from netreg._compat import torch_dropout_functions
 from netreg.exceptions import InvalidParameterError
 from netreg.nets import dropout_masks
 
@@ -48,24 +49,26 @@ CHANGED_CALLS_MSG = (
 )
 
 # function -> (feature dropout?, in place?, names of its arguments, unbatched ndim to unsqueeze)
+# torch's undocumented dropout functions, those this torch has (netreg._compat).
+_TORCH = torch_dropout_functions()
+_TORCH_CALLS = {
+    "dropout": (False, False, ("input", "p", "train"), None),
+    "dropout_": (False, True, ("input", "p", "train"), None),
+    "feature_dropout": (True, False, ("input", "p", "train"), None),
+    "feature_dropout_": (True, True, ("input", "p", "train"), None),
+}
 _CALLS: dict[Callable[..., Any], tuple[bool, bool, tuple[str, ...], int | None]] = {
     F.dropout: (False, False, ("input", "p", "training", "inplace"), None),
     F.dropout1d: (True, False, ("input", "p", "training", "inplace"), 2),
     F.dropout2d: (True, False, ("input", "p", "training", "inplace"), None),
     F.dropout3d: (True, False, ("input", "p", "training", "inplace"), 4),
-    torch.dropout: (False, False, ("input", "p", "train"), None),
-    torch.dropout_: (False, True, ("input", "p", "train"), None),
-    torch.feature_dropout: (True, False, ("input", "p", "train"), None),
-    torch.feature_dropout_: (True, True, ("input", "p", "train"), None),
+    **{_TORCH[name]: call for name, call in _TORCH_CALLS.items() if name in _TORCH},
 }
 _DEFAULTS = {"p": 0.5, "training": True, "train": True, "inplace": False}
 _ALPHA = {
     F.alpha_dropout: "alpha_dropout",
     F.feature_alpha_dropout: "feature_alpha_dropout",
-    torch.alpha_dropout: "alpha_dropout",
-    torch.alpha_dropout_: "alpha_dropout_",
-    torch.feature_alpha_dropout: "feature_alpha_dropout",
-    torch.feature_alpha_dropout_: "feature_alpha_dropout_",
+    **{function: name for name, function in _TORCH.items() if "alpha" in name},
 }
 
 

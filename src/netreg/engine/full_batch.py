@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from netreg import penalties
-from netreg.engine.batches import member_batch, rows_slice
+from netreg.engine.minibatches import member_batch, rows_slice
 from netreg.engine.step import loss_and_grads
 from netreg.engine.stopping import advance
 

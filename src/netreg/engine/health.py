@@ -39,6 +39,7 @@ import torch
 from torch import Tensor
 
 from netreg.engine.inputs import Inputs
+from netreg.engine.row_sets import row_groups
 from netreg.engine.state import PopulationState
 from netreg.losses import Task
 
@@ -82,8 +83,7 @@ def constant_loss(task: Task, y: Tensor, weight: Tensor) -> float:
         else:  # a logit per label
             p = mean.clamp(1e-12, 1 - 1e-12)
             out = p.log() - (-p).log1p()
-    target = y if task.name == "multiclass" else y.to(torch.float64)
-    return float((task.loss(out.expand(len(y), -1), target) * w).sum())
+    return _mean_loss(task, out, y, w)
 
 
 def reference_loss(task: Task, y: Tensor, weight: Tensor) -> float:
@@ -100,9 +100,23 @@ def reference_loss(task: Task, y: Tensor, weight: Tensor) -> float:
     """
     w = weight.to(torch.float64) / weight.to(torch.float64).sum()
     width = int(y.max()) + 1 if task.name == "multiclass" else y.shape[1]
-    target = y if task.name == "multiclass" else y.to(torch.float64)
-    zero = torch.zeros(len(y), width, dtype=torch.float64, device=y.device)
-    return max(constant_loss(task, y, weight), float((task.loss(zero, target) * w).sum()), 1.0)
+    zero = torch.zeros(width, dtype=torch.float64, device=y.device)
+    return max(constant_loss(task, y, weight), _mean_loss(task, zero, y, w), 1.0)
+
+
+#: Rows whose losses are computed at once by the health checks' baselines: their float64
+#: temporaries (outputs, targets, losses) stay a few MiB, not several times the data's size.
+BASELINE_BLOCK = 2**16
+
+
+def _mean_loss(task: Task, out: Tensor, y: Tensor, w: Tensor) -> float:
+    """``sum(w * loss(out, y))`` of one output ``out`` (``(width,)``) for every row, in blocks of rows."""
+    total = torch.zeros((), dtype=torch.float64, device=y.device)
+    for start in range(0, len(y), BASELINE_BLOCK):
+        target = y[start : start + BASELINE_BLOCK]
+        target = target if task.name == "multiclass" else target.to(torch.float64)
+        total += (task.loss(out.expand(len(target), -1), target) * w[start : start + BASELINE_BLOCK]).sum()
+    return float(total)
 
 
 def finite_members(tensors: Sequence[Tensor]) -> Tensor:
@@ -235,6 +249,15 @@ def failure_message(
     )
 
 
+def _rows_health(inputs: Inputs, rows: Tensor, regression: bool) -> tuple[float, float, bool, float | None]:
+    """Of a set of training rows: the runaway baseline, the largest sample weight, whether all
+    weigh 1, and the targets' largest standard deviation (a regression's; ``None`` otherwise)."""
+    member_y, member_w = inputs.y[rows], inputs.sample_weight[rows]
+    std = float(member_y.to(torch.float64).std(0).max()) if regression and len(rows) > 1 else None
+    baseline = reference_loss(inputs.task, member_y, member_w)
+    return baseline, float(member_w.max()), bool((member_w == 1).all()), std
+
+
 @dataclass
 class Health:
     """The health checks of one run: each member's baseline and cause, read once at the start.
@@ -252,27 +275,28 @@ class Health:
     @classmethod
     def start(cls, inputs: Inputs, state: PopulationState) -> Health:
         """Baselines and causes of every member of ``state`` at its initial weights."""
-        c, y, sw = inputs.config, inputs.y, inputs.sample_weight
+        c, y = inputs.config, inputs.y
         regression = inputs.task.name == "regression"
         scales = [s.detach().flatten(1).amax(1) for s in state.scales.values()]
         scale = torch.stack(scales, 1).amax(1).tolist() if scales else [0.0] * state.n_members
         weights = state.penalized_weights
         largest = torch.stack([w.detach().flatten(1).abs().amax(1) for w in weights], 1).amax(1) if weights else None
         baselines, causes, values = [], [], []
+        # What depends on the rows alone, once per set of rows (a fold's members share one).
+        groups, firsts = row_groups(state.train_rows)
+        of_rows = [_rows_health(inputs, state.train_rows[k].to(y.device), regression) for k in firsts]
         for position, rows in enumerate(state.train_rows):
-            rows = rows.to(y.device)
-            member_y, member_w = y[rows], sw[rows]
-            baselines.append(reference_loss(inputs.task, member_y, member_w))
+            baseline, largest_weight, unit_weights, std = of_rows[groups[position]]
+            baselines.append(baseline)
             member_scale = scale[position]
             if c.alpha_scale == "batch" and c.solver != "lbfgs":  # alpha over the batch's weight, not m
                 member_scale *= len(rows) / min(c.batch_size or len(rows), len(rows))
-            std = float(member_y.to(torch.float64).std(0).max()) if regression and len(rows) > 1 else None
             value = {
                 "scale": member_scale,
                 "weight": 0.0 if largest is None else float(largest[position]),
                 "m": float(state.n_samples[position]),
-                "sample_weight": float(member_w.max()),
-                "unit_weights": bool((member_w == 1).all()),
+                "sample_weight": largest_weight,
+                "unit_weights": unit_weights,
                 **({} if std is None else {"target_std": std}),
             }
             causes.append(

@@ -8,6 +8,7 @@ and returns an :class:`Inputs`; nothing after it checks again.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -23,6 +24,7 @@ from netreg._checks import check_alpha, check_int
 from netreg.data import check_float_array, check_same_rows
 from netreg.engine.config import TrainConfig, resolve_device
 from netreg.engine.module_checks import check_module, probe_output
+from netreg.engine.row_sets import ROW_SET_BYTES
 from netreg.engine.sparse import SparseRows
 from netreg.exceptions import DataError, bad_data, invalid
 from netreg.losses import Task, get_task
@@ -45,9 +47,10 @@ class Inputs:
         for netreg's :class:`~netreg.nets.MLP`, any shape for other modules; a sparse
         matrix as :class:`~netreg.engine.sparse.SparseRows`), targets (class
         indices for multiclass, ``(n, q)`` floats otherwise) and ``(n,)`` row weights (ones
-        without weights). On the CPU, ``X`` is the validated float64 array itself, not a
-        copy: each batch is converted to ``dtype`` when it is read, so a float32 run of
-        float64 data holds no second copy of the inputs. Elsewhere ``X`` is in ``dtype``.
+        without weights). On the CPU, ``X`` is the validated array itself (float32 or
+        float64, as given; other dtypes become float64), not a copy: each batch is converted
+        to ``dtype`` when it is read, so a run holds no second copy of the inputs. Elsewhere
+        ``X`` is in ``dtype``.
     task : Task
     penalty : Penalty
     penalized : tuple of PenalizedParameter
@@ -145,9 +148,12 @@ def validate_inputs(
             config.solver,
             "L-BFGS trains a single member: its line search and curvature pairs would couple the members.",
         )
+    _check_row_memory(X, train_rows, device)
     # netreg's MLP takes tables; any other module takes rows of any shape. A sparse matrix
     # stays sparse: each batch of rows is made dense alone (netreg.engine.sparse).
-    X_np = check_float_array(X, name="X", allow_nd=not isinstance(module, MLP), accept_sparse=True)
+    # A float32 X stays float32 (each batch is cast to the run's dtype, exactly): no float64
+    # copy at twice the data's size.
+    X_np = check_float_array(X, name="X", allow_nd=not isinstance(module, MLP), accept_sparse=True, keep_float32=True)
     n = X_np.shape[0]
     y_np = _check_targets(y, task)
     check_same_rows(X=X_np, y=y_np)
@@ -261,8 +267,12 @@ def _check_rows(rows: Sequence[Any] | None, n_members: int, n: int, name: str, s
     rows = list(rows)
     if len(rows) != n_members:
         raise invalid(name, f"a sequence of {n_members} row-index arrays (one per member)", f"<{len(rows)} arrays>")
-    checked = []
+    checked: list[np.ndarray] = []
+    seen: dict[int, np.ndarray] = {}  # a fold's array given to each of its members is checked and kept once
     for k, member_rows in enumerate(rows):
+        if id(member_rows) in seen:
+            checked.append(seen[id(member_rows)])
+            continue
         r = np.asarray(member_rows)
         if r.ndim != 1 or r.size == 0 or r.dtype.kind not in "iu" or r.min() < 0 or r.max() >= n:
             raise DataError(
@@ -272,7 +282,8 @@ def _check_rows(rows: Sequence[Any] | None, n_members: int, n: int, name: str, s
             )
         if sw[r].sum() <= 0:
             raise bad_data(f"{name}[{k}] selects rows whose sample weights sum to 0", "a positive sum")
-        checked.append(r.astype(np.int64))
+        checked.append(r.astype(np.int64, copy=False))
+        seen[id(member_rows)] = checked[-1]
     return checked
 
 
@@ -349,4 +360,31 @@ def _check_device_copy(X: np.ndarray, dtype: torch.dtype, device: torch.device) 
             f"X of shape {X.shape} needs about {memory.size_text(needed)} on {device}",
             f"data within the {memory.size_text(budget)} netreg may take there",
             "Use a sample of the rows, or train on the CPU (`device='cpu'`), which reads X in place.",
+        )
+
+
+def _check_row_memory(X: Any, train_rows: Sequence[Any] | None, device: torch.device) -> None:
+    """Refuse, before anything of their size is allocated, rows whose copies would not fit the
+    budget: a float64 copy of a dense ``X`` that is neither float32 nor float64, and
+    :data:`~netreg.engine.row_sets.ROW_SET_BYTES` per row for each distinct set of training rows
+    (members given the same array share one)."""
+    shape = getattr(X, "shape", None)
+    if shape is None or len(shape) < 1:
+        return  # a list: read first, then checked as an array by check_float_array
+    n, values = int(shape[0]), math.prod(int(d) for d in shape[1:])
+    dtype = getattr(X, "dtype", None)
+    copies = 0 if sp.issparse(X) or dtype in (np.float32, np.float64, torch.float32, torch.float64) else 1
+    # A set's held-out rows are counted in ROW_SET_BYTES, as the sweep's check counts them.
+    sets = len({id(rows) for rows in train_rows}) if train_rows is not None else 1
+    needed = n * (copies * values * 8 + sets * ROW_SET_BYTES)
+    budget = memory.device_budget(device)
+    if needed > budget:
+        copy = f"a float64 copy of its {values:,} values a row and " if copies else ""
+        where = "half the GPU's free memory" if device.type == "cuda" else "half the memory available"
+        raise bad_data(
+            f"{n:,} rows need about {memory.size_text(needed)} to train ({copy}{sets} set{'s' if sets > 1 else ''} "
+            f"of rows at {ROW_SET_BYTES} bytes a row)",
+            f"data within the {memory.size_text(budget)} netreg may take ({where})",
+            "Use a sample of the rows"
+            + (", or pass X as a float32 or float64 array, read in place." if copies else "."),
         )

@@ -3,7 +3,7 @@
 The loop holds the run's validated :class:`~netreg.engine.inputs.Inputs`, its
 :class:`~netreg.engine.state.PopulationState` and its callbacks, and reads like the
 algorithm; the computations are the pure functions of :mod:`~netreg.engine.step`,
-:mod:`~netreg.engine.stopping` and :mod:`~netreg.engine.rows`, and the solvers of
+:mod:`~netreg.engine.stopping` and :mod:`~netreg.engine.row_sets`, and the solvers of
 :mod:`~netreg.engine.solvers`.
 
 After every epoch each member records its data loss, penalty, objective, held-out loss
@@ -24,14 +24,14 @@ import torch
 from torch import Tensor
 
 from netreg import penalties
-from netreg.engine.batches import epoch_steps, mean_loss, member_batch, population_batch, step_flops
 from netreg.engine.full_batch import fit_full_batch
 from netreg.engine.health import Health
 from netreg.engine.hooks import Callback, CallbackList
 from netreg.engine.inputs import Inputs
+from netreg.engine.minibatches import epoch_steps, mean_loss, member_batch, population_batch, step_flops
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult, epoch_records
-from netreg.engine.rows import Rows, eval_chunk, evaluate
+from netreg.engine.row_sets import Rows, eval_chunk, evaluate
 from netreg.engine.solvers import get_solver
 from netreg.engine.state import PopulationState, initial_state
 from netreg.engine.step import PenaltyTerm, loss_and_grads, penalty_value, per_batch, stacked_forward

@@ -15,13 +15,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from netreg import penalties
 from netreg.engine.inputs import Inputs
-from netreg.engine.rows import Rows
+from netreg.engine.row_sets import Rows, row_groups
 from netreg.engine.step import PenaltyTerm
 from netreg.engine.stopping import Progress
 from netreg.history import History
@@ -50,7 +49,9 @@ class PopulationState:
     train_rows : list of Tensor
         Each member's training row indices (CPU).
     generators : list of torch.Generator
-        Each member's data-order generator.
+        Each member's data-order generator; members with the same rows and seed share one
+        object (they would draw the same orders), so that their order is drawn once
+        (:func:`netreg.engine.minibatches.epoch_batches`).
     dropout_generators : list of torch.Generator
         Each member's dropout generator (on the device), seeded with the member's seed: a
         member draws the masks it would draw alone.
@@ -70,9 +71,6 @@ class PopulationState:
         stopping).
     histories : list of History
         Each member's records so far.
-    order_generator : torch.Generator or None
-        Shared: one generator drawing the data order of all members, when they all have
-        the same rows and seed (drawn once, used by all); ``None`` otherwise.
     dropout_generator : torch.Generator or None
         Shared: one generator drawing the dropout masks of all members, when they all have
         the same seed and number of training rows (so they draw the same masks at the same
@@ -94,7 +92,6 @@ class PopulationState:
     last_good: dict[str, Tensor]
     best: dict[str, Tensor]
     histories: list[History]
-    order_generator: torch.Generator | None = field(default=None, metadata={"shared": True})
     dropout_generator: torch.Generator | None = field(default=None, metadata={"shared": True})
 
     def __post_init__(self) -> None:
@@ -214,15 +211,22 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         [[a if p.alpha is None else p.alpha for p in inputs.penalized] for a in inputs.alphas], dtype=torch.float64
     ).reshape(n_members, len(penalized))
     sw = inputs.sample_weight
-    n_samples = torch.stack([sw[torch.as_tensor(rows, device=device)].sum() for rows in inputs.train_rows])
+    # Members with the same rows (a fold's alphas) share them: each set's sums once.
+    groups, firsts = row_groups(inputs.train_rows)
+    sums = [sw[torch.as_tensor(inputs.train_rows[k], device=device)].sum() for k in firsts]
+    n_samples = torch.stack([sums[g] for g in groups])
     scales = penalties.penalty_scales(alphas, n_samples, [params[name] for name in penalized])
     optimizer = solver.init(list(params.values()))
     for position, saved in enumerate(inputs.init_optimizer_states):
         if saved is not None:
             solver.load_member_state(optimizer, position, list(params), saved)
-    # Members with the same rows and seed draw the same order: draw it once.
+    # Members with the same rows and seed draw the same orders: one generator draws them once.
+    order_generators: dict[tuple[int, int], torch.Generator] = {}
+    generators = [
+        order_generators.setdefault((group, seed), torch.Generator().manual_seed(seed))
+        for group, seed in zip(groups, inputs.seeds, strict=True)
+    ]
     same_seed = len(set(inputs.seeds)) == 1
-    shared_order = same_seed and all(np.array_equal(rows, inputs.train_rows[0]) for rows in inputs.train_rows)
     # Members draw masks at the steps where they have rows, for their rows: with the same
     # seed and as many rows, they draw the same masks.
     shared_dropout = same_seed and len({len(rows) for rows in inputs.train_rows}) == 1
@@ -233,7 +237,7 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         buffers=buffers,
         optimizer=optimizer,
         train_rows=[torch.as_tensor(rows, dtype=torch.long) for rows in inputs.train_rows],
-        generators=[torch.Generator().manual_seed(seed) for seed in inputs.seeds],
+        generators=generators,
         dropout_generators=[torch.Generator(device).manual_seed(seed) for seed in inputs.seeds],
         eval_rows={name: Rows.build(rows, sw, device) for name, rows in inputs.eval_rows.items()},
         n_samples=n_samples,
@@ -243,6 +247,5 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         last_good={name: t.detach().clone() for name, t in kept.items()},
         best={name: t.detach().clone() for name, t in kept.items()},
         histories=[History() for _ in range(n_members)],
-        order_generator=torch.Generator().manual_seed(inputs.seeds[0]) if shared_order else None,
         dropout_generator=torch.Generator(device).manual_seed(inputs.seeds[0]) if shared_dropout else None,
     )

@@ -9,6 +9,7 @@ import torch
 from netreg import memory, nets
 from netreg._checks import COUNT
 from netreg.engine import resolve_device
+from netreg.engine.row_sets import ROW_SET_BYTES
 from netreg.exceptions import bad_data, invalid
 from netreg.tuning.plan import SweepPlan
 
@@ -31,11 +32,6 @@ CACHE_BYTES = 32 * 1024**2
 #: folds, 64-100-100-10, batch 64, one thread) took 2.29-2.39 s of CPU in chunks of 16 and
 #: 2.42-2.67 s in chunks of 8, so a chunk of K members costs about (1 + K) member-times.
 CHUNK_OVERHEAD = 1.0
-#: Bytes per row of one set of rows in the engine (the padded index, mask and sample weights
-#: of the training and evaluation rows, an epoch's shuffled order, the per-row losses of the
-#: health check), as measured: a 5-million-row sweep in chunks of 12 members on 3 folds (12
-#: sets) grew by 24 bytes a row per set over its plan; rounded up to 32.
-ROW_SET_BYTES = 32
 
 
 def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int = 1) -> int:
@@ -174,7 +170,7 @@ def rows_bytes(plan: SweepPlan, size: int, n_workers: int) -> int:
     """Memory of the row indices of ``n_workers`` chunks of ``size`` members at once, and of the refit.
 
     Members of one fold share one set of rows (:data:`ROW_SET_BYTES` per row); a chunk
-    whose members span folds keeps a set per member.
+    whose members span folds keeps a set per fold it spans (at most one per member).
 
     Examples
     --------
@@ -185,9 +181,11 @@ def rows_bytes(plan: SweepPlan, size: int, n_workers: int) -> int:
     >>> plan = plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0, 10.0], cv=3)
     >>> rows_bytes(plan, 3, 2), rows_bytes(plan, 2, 2)  # 32 * 150 * (2 * 1 + 1), 32 * 150 * (2 * 2 + 1)
     (14400, 24000)
+    >>> rows_bytes(plan, 9, 1)  # the three folds: 32 * 150 * (3 + 1)
+    19200
     """
     n_alphas = len(plan.alphas)
-    sets = 1 if size <= n_alphas and n_alphas % size == 0 else size
+    sets = 1 if size <= n_alphas and n_alphas % size == 0 else min(size, len(plan.folds))
     return ROW_SET_BYTES * plan.X.shape[0] * (n_workers * sets + 1)
 
 

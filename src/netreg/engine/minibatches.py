@@ -1,15 +1,17 @@
-"""The rows a training step reads: a single member's batches, a population's, and what they weigh.
+"""Each epoch's minibatches: the orders drawn, cut into steps, read as the step's :class:`~netreg.engine.step.Batch`.
 
 A run of one member (a single fit) cuts its batches from one order of its rows, without
 padding, reads them with ``index_select`` or as slices, and leaves out the row weights when
 all are 1; a population's batches are padded index sets with a weight per slot
-(:func:`netreg.engine.rows.epoch_batches`). Both become a :class:`~netreg.engine.step.Batch`
-for :func:`~netreg.engine.step.loss_and_grads`. On the CPU the inputs stay in the dtype
-they were given (float64 from NumPy) and each batch is converted when it is read.
+(:func:`epoch_batches`: one order per group of members with the same rows and seed). Both
+become a :class:`~netreg.engine.step.Batch` for :func:`~netreg.engine.step.loss_and_grads`.
+On the CPU the inputs stay in the dtype they were given (float32 or float64) and each batch
+is converted when it is read.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -17,12 +19,13 @@ from torch import Tensor
 
 from netreg.engine.config import TrainConfig
 from netreg.engine.inputs import Inputs
-from netreg.engine.rows import epoch_batches, take_rows
+from netreg.engine.row_sets import index_dtype, take_rows
 from netreg.engine.state import PopulationState
 from netreg.engine.step import Batch
 
 __all__ = [
     "epoch_steps",
+    "epoch_batches",
     "rows_slice",
     "member_batches",
     "member_batch",
@@ -39,25 +42,82 @@ def epoch_steps(
     all) and each member's number of valid rows in it (``(K,)`` on the CPU; ``None``: all).
 
     A single member's rows come from :func:`member_batches`, a ``(B,)`` index or a slice, all
-    valid; a population's from :func:`netreg.engine.rows.epoch_batches`, a ``(K or 1, B)``
+    valid; a population's from :func:`epoch_batches`, a ``(K or 1, B)``
     index with -1 for padding after each member's valid rows.
     """
     if single:
-        generator = state.generators[0] if state.order_generator is None else state.order_generator
         batches = member_batches(
-            state.train_rows[0], generator, shuffle=config.shuffle, batch_size=config.batch_size, device=device
+            state.train_rows[0],
+            state.generators[0],
+            shuffle=config.shuffle,
+            batch_size=config.batch_size,
+            device=device,
         )
         return [(rows, None, None) for rows in batches]
-    generators = state.generators if state.order_generator is None else [state.order_generator]
-    index, counts = epoch_batches(
-        state.train_rows, generators, shuffle=config.shuffle, batch_size=config.batch_size, device=device
+    index, counts, groups = epoch_batches(
+        state.train_rows, state.generators, shuffle=config.shuffle, batch_size=config.batch_size, device=device
     )
+    # One order for all: one input batch feeds every member. Otherwise each member reads
+    # its group's order, gathered step by step (a (K, B) index, not (K, steps, B)).
+    member_order = None if len(index) in (1, len(groups)) else torch.tensor(groups, device=device)
     has_batch = counts > 0
     everyone = has_batch.all(0).tolist()
     return [
-        (index[:, step], None if everyone[step] else has_batch[:, step].to(device), counts[:, step])
+        (
+            index[:, step] if member_order is None else index[member_order, step],
+            None if everyone[step] else has_batch[:, step].to(device),
+            counts[:, step],
+        )
         for step in range(index.shape[1])
     ]
+
+
+def epoch_batches(
+    rows: Sequence[Tensor],
+    generators: Sequence[torch.Generator],
+    *,
+    shuffle: bool,
+    batch_size: int | None,
+    device: torch.device,
+) -> tuple[Tensor, Tensor, list[int]]:
+    """One epoch's minibatches: ``(G, steps, B)`` row indices (-1 = padding) of the ``G``
+    distinct orders, each member's ``(K, steps)`` batch sizes and its order ``groups[k]``.
+
+    Member k's rows ``rows[k]`` are shuffled with ``generators[k]`` (when ``shuffle``) and
+    cut into batches of ``batch_size`` (all of them when ``None``); a member with fewer
+    rows than the longest has padding and empty batches at the end. Members given the same
+    generator object (members with the same rows and seed, which would draw the same
+    order) share one order, drawn once: the index holds one row per generator, not per
+    member (a fold's alphas in a sweep). Indices are int32 below 2**31 rows.
+
+    Examples
+    --------
+    >>> index, counts, groups = epoch_batches([torch.arange(5)], [torch.Generator()], shuffle=False, batch_size=2, device=torch.device("cpu"))
+    >>> index.tolist(), counts.tolist(), groups
+    ([[[0, 1], [2, 3], [4, -1]]], [[2, 2, 1]], [0])
+    """
+    groups, firsts, seen = [], [], {}
+    for k, generator in enumerate(generators):
+        if id(generator) not in seen:
+            seen[id(generator)] = len(firsts)
+            firsts.append(k)
+        groups.append(seen[id(generator)])
+    longest = max(len(member_rows) for member_rows in rows)
+    size = longest if batch_size is None else min(batch_size, longest)
+    steps = math.ceil(longest / size)
+    top = max(int(rows[k].max()) for k in firsts) + 1
+    index = torch.full((len(firsts), steps * size), -1, dtype=index_dtype(top))
+    # Each order is written into the index as it is drawn: one shuffled copy at a time,
+    # not all of them beside the index.
+    for g, k in enumerate(firsts):
+        member_rows = rows[k]
+        if shuffle:
+            member_rows = member_rows[torch.randperm(len(member_rows), generator=generators[k])]
+        index[g, : len(member_rows)] = member_rows
+    lengths = torch.tensor([len(member_rows) for member_rows in rows])
+    starts = torch.arange(steps) * size
+    counts = (lengths.unsqueeze(1) - starts).clamp(0, size)
+    return index.view(len(firsts), steps, size).to(device), counts, groups
 
 
 def member_batches(

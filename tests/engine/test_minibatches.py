@@ -1,0 +1,72 @@
+"""Each epoch's minibatches: a population's orders with padding, one per group of members with the same rows
+and seed; a single member's order cut without padding, slices when its rows are in order."""
+
+from __future__ import annotations
+
+import torch
+
+from netreg.engine.minibatches import epoch_batches, member_batches, rows_slice
+from netreg.engine.row_sets import take_rows
+
+CPU = torch.device("cpu")
+
+
+def test_a_single_members_batches_are_its_order_cut_without_padding():
+    rows = torch.tensor([7, 3, 5, 1, 9])
+    batches = member_batches(rows, torch.Generator().manual_seed(0), shuffle=True, batch_size=2, device=CPU)
+    order = rows[torch.randperm(5, generator=torch.Generator().manual_seed(0))]
+    assert [b.tolist() for b in batches] == [order[:2].tolist(), order[2:4].tolist(), order[4:].tolist()]
+    # The order is the one the population's epoch_batches draws for the member.
+    index, _, _ = epoch_batches([rows], [torch.Generator().manual_seed(0)], shuffle=True, batch_size=2, device=CPU)
+    assert index.flatten()[:5].tolist() == order.tolist()
+    whole = member_batches(rows, torch.Generator(), shuffle=False, batch_size=None, device=CPU)
+    assert [b.tolist() for b in whole] == [rows.tolist()]
+
+
+def test_rows_zero_to_l_in_order_are_read_as_slices_without_copying():
+    data = torch.arange(12.0).reshape(6, 2)
+    batches = member_batches(torch.arange(5), torch.Generator(), shuffle=False, batch_size=2, device=CPU)
+    assert batches == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    view = take_rows(data, batches[1])
+    assert view.tolist() == [[4.0, 5.0], [6.0, 7.0]] and view.data_ptr() == data[2].data_ptr()
+    assert isinstance(rows_slice(torch.tensor([1, 2])), torch.Tensor)
+    assert isinstance(rows_slice(torch.tensor([0, 2])), torch.Tensor)
+    assert take_rows(data, torch.tensor([[5, 0], [1, 1]])).tolist() == [[[10.0, 11.0], [0.0, 1.0]], [[2.0, 3.0]] * 2]
+
+
+def test_each_member_is_cut_into_batches_of_its_own_rows_padded_at_the_end():
+    rows = [torch.arange(5), torch.arange(10, 13)]
+    generators = [torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)]
+    index, counts, groups = epoch_batches(rows, generators, shuffle=True, batch_size=2, device=CPU)
+    assert index.shape == (2, 3, 2) and counts.tolist() == [[2, 2, 1], [2, 1, 0]] and groups == [0, 1]
+    # Every member sees each of its rows once, in its generator's order.
+    first = index[0].flatten()
+    assert sorted(first[first >= 0].tolist()) == [0, 1, 2, 3, 4]
+    assert first.tolist()[:5] == rows[0][torch.randperm(5, generator=torch.Generator().manual_seed(0))].tolist()
+    assert (
+        index[1].flatten().tolist()
+        == rows[1][torch.randperm(3, generator=torch.Generator().manual_seed(1))].tolist() + [-1] * 3
+    )
+
+
+def test_one_generator_for_all_members_draws_one_shared_order():
+    rows = [torch.arange(4)] * 3
+    generator = torch.Generator()
+    index, counts, groups = epoch_batches(rows, [generator] * 3, shuffle=False, batch_size=None, device=CPU)
+    assert index.tolist() == [[[0, 1, 2, 3]]] and counts.tolist() == [[4], [4], [4]] and groups == [0, 0, 0]
+
+
+def test_members_sharing_a_generator_get_the_order_each_would_draw_alone():
+    # Two folds of three members each (a sweep's chunk): one order per fold, drawn once, equal
+    # epoch after epoch to what each member's own generator, seeded alike, draws.
+    folds = [torch.tensor([0, 2, 4, 6, 8, 9]), torch.tensor([1, 3, 5, 7])]
+    shared = [torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)]
+    own = [torch.Generator().manual_seed(7) for _ in range(6)]
+    rows = [folds[0]] * 3 + [folds[1]] * 3
+    for _ in range(3):
+        index, counts, groups = epoch_batches(
+            rows, [shared[0]] * 3 + [shared[1]] * 3, shuffle=True, batch_size=4, device=CPU
+        )
+        alone, alone_counts, _ = epoch_batches(rows, own, shuffle=True, batch_size=4, device=CPU)
+        assert index.shape[0] == 2 and groups == [0, 0, 0, 1, 1, 1] and index.dtype == torch.int32
+        assert torch.equal(index[groups].long(), alone.long()) and torch.equal(counts, alone_counts)
