@@ -304,7 +304,11 @@ def hessian_drift(net: StackedMLP, data: EvidenceData, alphas: Sequence[float] |
     (torch.Size([1]), True)
     """
     if net.n_members != 1 or len(net.weights) != 1:
-        raise invalid("net", "one member without hidden layers", f"layer sizes {net.layer_sizes}")
+        raise invalid(
+            "net",
+            "one member without hidden layers",
+            got=f"{net.n_members} member(s) of layer sizes {net.layer_sizes}",
+        )
     [weight], [bias] = net.weights, net.biases
     q, d = weight.shape[1:]
     x, row_weight = data.x, data.weight
