@@ -20,6 +20,20 @@ With one alpha for all layers (``layerwise=False``) it is
 products of its factors' (:func:`netreg.evidence.curvature.compute_curvature`), so
 :math:`\gamma_l = \sum_k \lambda_{lk} / (\lambda_{lk} + \alpha_l)`.
 
+**The Hessian's drift.** MacKay's update holds H still, but H is taken at the MAP weights
+:math:`\theta^*(\alpha)`, which move with alpha: the evidence is stationary where
+:math:`\gamma_l = \alpha_l(\lVert W_l\rVert^2 - 2c_l)`, with :math:`c_l` the part of
+:math:`\partial\log Z/\partial\alpha_l` that comes through :math:`H(\theta^*(\alpha))`
+(implicit differentiation, :func:`hessian_drift`). Where the curvature is exact and
+:math:`\nabla^2 E` is the GGN, netreg's MLP without hidden layers (logistic, softmax,
+several logistic labels), the update is that stationary point,
+:math:`\alpha_l = \gamma_l / (\lVert W_l\rVert^2 - 2c_l)`, and alpha converges to the
+evidence's maximizer (MacKay's lands 4.6 to 6 % away on small logistic and softmax
+regressions, tests/estimators/test_auto_alpha.py). For half squared error H does not move
+(:math:`c = 0`). With hidden layers (the GGN is not :math:`\nabla^2 E`, which is indefinite
+away from the MAP, and minibatch weights are not at :math:`\theta^*`), with KFAC and for a
+user's module, the update stays MacKay's.
+
 **Scaling.** netreg's objective is :math:`J = \frac1m\sum_i w_i\ell_i + \frac{1}{2m}\sum_l
 \alpha_l\lVert W_l\rVert^2`; m J is the negative log posterior of a likelihood
 :math:`\prod_i p(y_i \mid x_i, W)^{w_i}` and a prior :math:`W_l \sim N(0, \alpha_l^{-1} I)`, so
@@ -86,7 +100,8 @@ class FixedPoint:
     alphas : tuple of float
         The alphas it was computed at, one per penalized layer.
     new_alphas : tuple of float
-        MacKay's re-estimate, one per layer (all equal with ``layerwise=False``); NaN where it
+        The re-estimate, one per layer (all equal with ``layerwise=False``): MacKay's, or
+        where ``drift`` is set the evidence's stationary point (module docstring); NaN where it
         is undefined (a layer of zero weights, or a diverged member).
     gamma : tuple of float
         :math:`\\gamma_l`, the effective number of parameters of each layer.
