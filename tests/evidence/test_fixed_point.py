@@ -87,7 +87,7 @@ def test_the_drift_is_the_change_of_log_det_through_the_map_weights(softmax):
     # Central differences in NumPy: the MAP w*(alpha') of the reference at alpha' = alpha (1 +- h),
     # log det(H(w*(alpha')) + alpha I) at the fixed alpha; the drift is -1/2 of its slope. The
     # evidence's own slope is then (gamma / alpha - ||W||^2 + 2 drift) / 2, and the update
-    # alpha = gamma / (||W||^2 - 2 drift) is where it is 0.
+    # solves gamma = alpha (||W||^2 - 2 drift), where it is 0.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
     scores = X @ rng.normal(size=(3, 3)) + rng.gumbel(size=(200, 3))
@@ -106,7 +106,8 @@ def test_the_drift_is_the_change_of_log_det_through_the_map_weights(softmax):
     evidence = [glm_laplace_evidence(X, Y, alpha * (1 + s * h), softmax=softmax)[0] for s in (1, -1)]
     slope = (step.gamma[0] / alpha - step.weight_sq_norms[0] + 2 * drift) / 2
     assert slope == pytest.approx((evidence[0] - evidence[1]) / (2 * alpha * h), rel=1e-5)
-    assert step.new_alphas[0] == pytest.approx(step.gamma[0] / (step.weight_sq_norms[0] - 2 * drift), rel=1e-12)
+    # Both arrangements of the stationarity condition agree at it; the update takes the drift on gamma's side.
+    assert step.new_alphas[0] == pytest.approx((step.gamma[0] + 2 * alpha * drift) / step.weight_sq_norms[0], rel=1e-12)
 
 
 def test_mackays_update_stays_where_the_hessian_does_not_move(member):
