@@ -379,7 +379,7 @@ def _stationary(gamma: Tensor, sq_norms: Tensor, alpha: Tensor, drift: Tensor | 
     (gamma_l + 2 alpha_l c_l) / ||W_l||^2, where that is positive, else in the denominator:
     both have the evidence's stationary point as fixed point, but where the drift dominates
     (c ~ -k / alpha, classes nearly separable) the second moves alpha little per update (684
-    updates on digits without hidden layers against 61)."""
+    updates on digits without hidden layers against 362)."""
     if drift is None:
         return gamma / sq_norms if layerwise else (gamma.sum() / sq_norms.sum()).expand(len(gamma))
     numerator, spread = gamma + 2.0 * alpha * drift, sq_norms - 2.0 * drift
