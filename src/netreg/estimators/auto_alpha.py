@@ -6,7 +6,8 @@ weights: after a burn-in, every few epochs, one alpha per penalized weight matri
 (``auto_alpha="layerwise"``, the default) or one for the network (``"scalar"``), damped, the
 last epochs at the final alpha (:class:`netreg.evidence.online.EvidenceAlpha`, an engine
 callback; its docstring and :mod:`netreg.evidence.fixed_point` give the formulas and
-netreg's scaling; for regression the noise variance is learned with it). It starts from
+netreg's scaling; for regression the noise variance is learned with it; without hidden
+layers, the update counts the Hessian's drift and reaches the evidence's maximizer). It starts from
 :data:`AUTO_START`. ``alpha_`` is what it learned (a float, or ``{parameter name: alpha}``
 that ``alpha=`` takes back as fixed strengths), ``alpha_history_`` its path, ``log_evidence_``
 the evidence of the final weights at ``alpha_``.

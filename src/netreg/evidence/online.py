@@ -11,7 +11,10 @@ layer's alpha (:func:`netreg.evidence.fixed_point.fixed_point`) and sets the mem
 so that the weights, which go on training, follow. The last epochs hold alpha, so that the
 final weights minimize the objective at the final alpha (the point the evidence describes).
 Where alpha and the weights have settled, the evidence is stationary in alpha: the learned
-alpha maximizes the evidence of the weights it ends with. The engine's loop is unchanged:
+alpha maximizes the evidence of the weights it ends with. For netreg's MLP without hidden
+layers (exact curvature) the estimate also counts the Hessian's change with the MAP weights
+(:func:`netreg.evidence.fixed_point.hessian_drift`), so that alpha converges to the maximizer
+of the evidence as a function of alpha. The engine's loop is unchanged:
 this is a callback like any other, and the engine knows no evidence.
 
 With ``solver="lbfgs"`` an epoch is an L-BFGS iteration, and alpha is re-estimated as MacKay
