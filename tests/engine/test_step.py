@@ -13,7 +13,7 @@ from torch import nn
 from torch.func import stack_module_state
 
 import netreg
-from netreg import NetRegRegressor, penalties
+from netreg import NetRegRegressor, _compat, penalties
 from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
 from netreg.losses import get_task
 from netreg.nets import MLP
@@ -217,8 +217,11 @@ def test_a_single_mlps_gradients_by_hand_are_autograds_bit_for_bit(monkeypatch, 
         return loss_and_grads(forward, get_task(task).loss, params, list(params.values()), {}, batch, penalty)
 
     by_hand = [run(stacked) for stacked in (False, True)]
+    monkeypatch.setattr(_compat, "relu_backward", _compat._relu_backward_fallback)  # its public fallback
+    by_hand.append(run(False))
     monkeypatch.setattr(step, "_OUTPUT_GRADIENTS", {})  # autograd's path
-    for (loss, total, grads), (ref_loss, ref_total, ref_grads) in zip(by_hand, [run(False), run(True)], strict=True):
+    references = [run(False), run(True), run(False)]
+    for (loss, total, grads), (ref_loss, ref_total, ref_grads) in zip(by_hand, references, strict=True):
         assert total is None and ref_total is None
         assert torch.equal(loss, ref_loss)
         assert [grad.shape for grad in grads] == [grad.shape for grad in ref_grads]
