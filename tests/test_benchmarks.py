@@ -71,3 +71,12 @@ def test_bench_auto_alpha_quick_reports_every_method():
     for method in (*methods, "CV grid", "CV search='hybrid'"):
         (line,) = [row for row in out.splitlines() if row.startswith(method)]
         assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a held-out log-loss
+
+
+def test_bench_single_fit_quick_reports_both_libraries_and_their_ratio_per_dtype():
+    out = run_script("bench_single_fit.py")
+    lines = [row.strip() for row in out.splitlines()]
+    for dtype in ("float32", "float64"):
+        at = lines.index(f"X {dtype}")
+        assert lines[at + 2].startswith("scikit-learn ") and lines[at + 3].startswith("netreg ")
+        assert lines[at + 4].startswith(f"netreg / scikit-learn ({dtype}): time "), lines[at + 4]

@@ -93,6 +93,17 @@ def test_on_this_torch_every_private_function_takes_netregs_calls():
     for op in _compat.FOREACH_OPS:
         assert getattr(_compat, f"foreach_{op}") is getattr(torch, f"_foreach_{op}"), op
     assert _compat.fused_adam_ is torch._fused_adam_
+    assert _compat.relu_backward is not _compat._relu_backward_fallback
+
+
+def test_relus_backward_through_the_fallback_gives_what_torchs_private_function_gives():
+    g = torch.Generator().manual_seed(0)
+    output = torch.randn(50, 7, generator=g).relu_()
+    output[0, :3] = torch.tensor([-0.0, float("nan"), -1.0])
+    grad = torch.randn(50, 7, generator=g)
+    expected = _compat._relu_backward_fallback(grad, output)
+    assert torch.equal(_compat.relu_backward(grad, output), expected)
+    assert torch.equal(expected, torch.where(output > 0, grad, 0.0).where(~output.isnan(), grad))
 
 
 def test_the_probes_do_not_depend_on_torchs_default_dtype():

@@ -13,7 +13,7 @@ from torch import nn
 from torch.func import stack_module_state
 
 import netreg
-from netreg import NetRegRegressor, penalties
+from netreg import NetRegRegressor, _compat, penalties
 from netreg.engine.step import Batch, PenaltyTerm, loss_and_grads, stacked_forward
 from netreg.losses import get_task
 from netreg.nets import MLP
@@ -188,3 +188,57 @@ def test_a_fit_interrupted_in_pytorchs_lazy_imports_leaves_the_process_able_to_f
     X, y = diabetes
     alone = NetRegRegressor((8,), max_iter=5, random_state=0, n_jobs=1, device="cpu", dtype="float64").fit(X, y)
     np.testing.assert_allclose(outcome["predictions"], alone.predict(X), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "identity"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("rows", [1, 7, 64])
+def test_a_single_mlps_gradients_by_hand_are_autograds_bit_for_bit(monkeypatch, activation, task, dtype, rows):
+    from netreg.engine import step
+
+    net = MLP(5, (9, 8), 3, activation=activation).to(dtype)
+    g = torch.Generator().manual_seed(rows)
+    x = torch.randn(rows, 5, generator=g, dtype=dtype)
+    if task == "multiclass":
+        target = torch.randint(0, 3, (1, rows), generator=g)
+    else:
+        target = torch.randn(1, rows, 3, generator=g, dtype=dtype)
+    forward = stacked_forward(net, single=True)
+    assert forward.by_hand
+    penalty = PenaltyTerm((0, 2, 4), [0.01, 0.02, 0.03], 0.3)
+
+    def run(stacked):
+        params = {
+            n: (p.detach().unsqueeze(0) if stacked else p.detach()).requires_grad_(True)
+            for n, p in net.named_parameters()
+        }
+        batch = Batch(x, target, None, True)
+        return loss_and_grads(forward, get_task(task).loss, params, list(params.values()), {}, batch, penalty)
+
+    by_hand = [run(stacked) for stacked in (False, True)]
+    monkeypatch.setattr(_compat, "relu_backward", _compat._relu_backward_fallback)  # its public fallback
+    by_hand.append(run(False))
+    monkeypatch.setattr(step, "_OUTPUT_GRADIENTS", {})  # autograd's path
+    references = [run(False), run(True), run(False)]
+    for (loss, total, grads), (ref_loss, ref_total, ref_grads) in zip(by_hand, references, strict=True):
+        assert total is None and ref_total is None
+        assert torch.equal(loss, ref_loss)
+        assert [grad.shape for grad in grads] == [grad.shape for grad in ref_grads]
+        assert all(torch.equal(grad, ref) for grad, ref in zip(grads, ref_grads, strict=True))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_seeded_fit_with_gradients_by_hand_ends_at_autograds_weights_bit_for_bit(monkeypatch, digits, dtype):
+    from netreg.engine import step
+
+    X, y = digits
+    params = dict(hidden_layer_sizes=(20, 20), max_iter=3, batch_size=50, random_state=0, dtype=dtype)
+    calls = []
+    monkeypatch.setattr(step, "_by_hand", lambda *args, by_hand=step._by_hand: calls.append(1) or by_hand(*args))
+    fitted = netreg.NetRegClassifier(**params).fit(X, y).module_.state_dict()
+    assert calls  # the path by hand was taken
+    monkeypatch.setattr(step, "_OUTPUT_GRADIENTS", {})
+    reference = netreg.NetRegClassifier(**params).fit(X, y).module_.state_dict()
+    assert all(torch.equal(fitted[name], reference[name]) for name in reference)

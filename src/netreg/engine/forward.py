@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
+from netreg import _compat
 from netreg.engine.dropout import DropoutCall, MaskedDropout, draw_masks, dropout_plan
 from netreg.nets import MLP, stacked_mlp_forward
 
@@ -101,6 +102,9 @@ class _MLPForward:
         self.n_layers, self.activation, self.dropout = len(template.layers), template.activation, template.dropout
         self.own_weights = single
         self.member_ndim = {name: p.ndim for name, p in template.named_parameters()}
+        # A single member without dropout, of an activation whose backward is a mask (or
+        # nothing), has its gradients written out by hand (:meth:`backprop`).
+        self.by_hand = single and self.dropout == 0.0 and self.activation in ("relu", "identity")
 
     def __call__(
         self,
@@ -121,6 +125,39 @@ class _MLPForward:
         # viewed without the member axis (squeeze, not [0]: its backward is a free reshape).
         own = {name: p if p.ndim == self.member_ndim[name] else p.squeeze(0) for name, p in params.items()}
         return stacked_mlp_forward(own, x if shared else x.squeeze(0), **kwargs).unsqueeze(0)
+
+    def layers(self, params: Mapping[str, Tensor], x: Tensor) -> list[Tensor]:
+        """With ``by_hand``, under ``torch.no_grad()``: the inputs of each layer and the
+        output, ``(n, ...)``, as the forward pass computes them (``nn.Linear``'s fused
+        product and bias add, the activation in place), kept for :meth:`backprop`."""
+        outputs = [x]
+        for j in range(self.n_layers):
+            x = nn.functional.linear(x, params[f"layers.{j}.weight"], params[f"layers.{j}.bias"])
+            if j < self.n_layers - 1 and self.activation == "relu":
+                x = torch.relu_(x)
+            outputs.append(x)
+        return outputs
+
+    def backprop(self, params: Mapping[str, Tensor], outputs: list[Tensor], grad: Tensor) -> dict[str, Tensor]:
+        """With ``by_hand``, under ``torch.no_grad()``: the gradient of each parameter, by
+        name, from ``grad`` (the output's, ``(n, q)``) and the layers' ``outputs`` (:meth:`layers`).
+
+        The very operations autograd runs for ``nn.Linear`` (``addmm`` with the weight
+        transposed: the weight's gradient ``grad^T @ input``, the bias's the sum over rows,
+        the input's ``grad @ weight``) and ReLU (``threshold_backward``: 0 where the output
+        is <= 0), so the gradients are autograd's bit for bit, without building its graph
+        and running its engine (a third of a step on digits' 64-100-100-10 batches of 64).
+        """
+        grads: dict[str, Tensor] = {}
+        for j in reversed(range(self.n_layers)):
+            weight, below = params[f"layers.{j}.weight"], outputs[j]
+            grads[f"layers.{j}.weight"] = grad.t().mm(below)
+            grads[f"layers.{j}.bias"] = grad.sum(0)
+            if j > 0:
+                grad = grad.mm(weight)
+                if self.activation == "relu":
+                    grad = _compat.relu_backward(grad, below)
+        return grads
 
 
 class _ModuleForward:
