@@ -2,11 +2,12 @@
 
 Smoke tests only: the figures of a quick run mean nothing (a few epochs on a few rows), so
 nothing here checks a time or a score, only that each script runs to its end and reports
-every method, with netreg halving and skorch skipped by name where they are missing.
+every method, with netreg halving, skorch and laplace-torch skipped by name where they are missing.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,48 @@ def test_bench_auto_alpha_quick_reports_every_method():
     for method in (*methods, "CV grid", "CV search='hybrid'"):
         (line,) = [row for row in out.splitlines() if row.startswith(method)]
         assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a held-out log-loss
+
+
+def test_bench_marglik_quick_reports_netreg_and_laplace_or_its_skip():
+    out = run_script("bench_marglik.py")
+    lines = out.splitlines()
+    for method in ("netreg fixed alpha=1e-4", "netreg alpha='auto' (layerwise)"):
+        (line,) = [row for row in lines if row.startswith(method + " ")]
+        assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a held-out log-loss
+    (laplace,) = [row for row in lines if row.startswith("laplace-torch marglik_training")]
+    (verdict,) = [row for row in lines if row.startswith("  digits: ")]
+    if importlib.util.find_spec("laplace") is None:
+        assert laplace.endswith("skipped: laplace-torch not installed (see this script's docstring)"), laplace
+        assert verdict == "  digits: not available (laplace-torch not installed)"
+    else:
+        assert laplace.split()[-1].replace(".", "").isdigit(), laplace
+        assert verdict.endswith(("met", "not met")), verdict
+    assert "Target (issue 21): alpha='auto' >= 10x faster than marglik_training" in out
+
+
+def test_bench_marglik_names_laplace_torch_when_it_cannot_be_imported():
+    # Hides an installed laplace-torch from the script (its import fails as if it were
+    # missing), so that the skip is proven where laplace-torch is installed too.
+    hide = (
+        "import runpy, sys; sys.modules['laplace'] = None; sys.argv = ['bench_marglik.py', '--quick', '--epochs', '1'];"
+        " runpy.run_path('bench_marglik.py', run_name='__main__')"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", hide], capture_output=True, text=True, timeout=300, cwd=BENCHMARKS
+    )
+    assert completed.returncode == 0, completed.stderr
+    (laplace,) = [row for row in completed.stdout.splitlines() if row.startswith("laplace-torch marglik_training")]
+    assert laplace.split(maxsplit=2)[-1] == "skipped: laplace-torch not installed (see this script's docstring)"
+    assert "  digits: not available (laplace-torch not installed)" in completed.stdout.splitlines()
+
+
+def test_bench_rows_quick_reports_time_ratio_and_memory_of_both_sweeps():
+    out = run_script("bench_rows.py")
+    lines = out.splitlines()
+    (netreg,) = [row for row in lines if row.split()[1:3] == ["netreg", "CV"]]
+    (sklearn,) = [row for row in lines if row.split()[1:2] == ["GridSearchCV"]]
+    assert netreg.split()[0] == sklearn.split()[0] == "2000"
+    assert sklearn.split()[3].endswith("x"), sklearn  # the ratio to netreg's time
+    for row in (netreg, sklearn):
+        assert row.count("MB") == 3, row  # peak PSS and RSS over the start, and a worker's private memory
+    assert lines[-1].startswith("load average at the end ")
