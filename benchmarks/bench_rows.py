@@ -10,7 +10,11 @@ these, and the cost per row-epoch is what grows or not with the rows.
 
 1. netreg: ``NetRegClassifierCV`` at its default ``n_jobs`` (chunks of members in forked
    one-thread worker processes, one per core);
-2. scikit-learn: ``GridSearchCV(MLPClassifier, n_jobs=-1)`` over the same objectives (its
+2. netreg without the evidence: the same sweep (``plan_sweep`` and ``run_sweep``, what
+   ``NetRegClassifierCV`` runs) with its plan's ``evidence_folds`` emptied, so that no member
+   gets the Laplace evidence the sweep records for the first fold's members (a diagnostic;
+   CV chooses alpha), then the same refit: what that evidence costs;
+3. scikit-learn: ``GridSearchCV(MLPClassifier, n_jobs=-1)`` over the same objectives (its
    alphas converted with ``netreg.conventions.to_sklearn_alpha``), ``refit=True``; skipped
    above ``--sklearn-max-rows`` (default: none skipped).
 
@@ -29,6 +33,7 @@ be at least X's size; read from fork, it stays near the worker's own work. Linux
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -43,6 +48,7 @@ HIDDEN = (100,)
 N_FEATURES, N_CLASSES = 50, 10
 N_ALPHAS, CV, BATCH, EPOCHS = 4, 3, 200, 3
 ALPHAS = list(np.logspace(-2, 1, N_ALPHAS))
+METHODS = {"netreg": "netreg CV", "netreg-no-evidence": "netreg no evidence", "GridSearchCV": "GridSearchCV"}
 
 
 def make_data(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -106,10 +112,25 @@ class TreeMemory(threading.Thread):
     def run(self) -> None:
         while not self.done.wait(self.interval):
             now = self.sample()
+            # PSS and RSS as at the tree's peak; a worker's private memory and the count at their own.
+            most = {key: max(self.peak[key], now[key]) for key in ("worker_private", "processes")}
             if now["pss"] > self.peak["pss"]:
                 self.peak = now
-            self.peak["worker_private"] = max(self.peak["worker_private"], now["worker_private"])
-            self.peak["processes"] = max(self.peak["processes"], now["processes"])
+            self.peak.update(most)
+
+
+class _NoEvidence:
+    """NetRegClassifierCV's sweep and refit, without the first fold's Laplace evidence."""
+
+    def __init__(self, estimator: object) -> None:
+        self.estimator = estimator
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        from netreg.tuning import plan_sweep, run_sweep
+
+        plan = dataclasses.replace(plan_sweep(self.estimator, X, y, alphas=ALPHAS, cv=CV), evidence_folds=())
+        chosen = run_sweep(plan, scoring="neg_log_loss").alpha
+        self.estimator.set_params(alpha=chosen).fit(X, y)
 
 
 def run_one(n_rows: int, method: str, epochs: int) -> dict[str, float]:
@@ -118,13 +139,15 @@ def run_one(n_rows: int, method: str, epochs: int) -> dict[str, float]:
     from sklearn.model_selection import GridSearchCV
     from sklearn.neural_network import MLPClassifier
 
-    from netreg import NetRegClassifierCV, conventions
+    from netreg import NetRegClassifier, NetRegClassifierCV, conventions
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     X, y = make_data(n_rows)
     common = {"max_iter": epochs, "tol": 0.0, "batch_size": BATCH}
     if method == "netreg":
         model = NetRegClassifierCV(HIDDEN, alphas=ALPHAS, cv=CV, random_state=0, **common)
+    elif method == "netreg-no-evidence":
+        model = _NoEvidence(NetRegClassifier(HIDDEN, random_state=0, **common))
     else:
         m = n_rows - n_rows // CV  # rows a fold trains on (to the row: the alphas' conversion is per row)
         grid = {
@@ -178,24 +201,27 @@ def main() -> None:
     print(
         "memory: over the process's own before the fit (which holds X); PSS counts a shared page once, RSS per process"
     )
-    header = f"{'rows':>9} {'method':<18} {'time s':>8} {'sk/netreg':>9} {'us/row-epoch':>12} {'X MB':>7} {'peak PSS+':>10} {'peak RSS+':>10} {'worker priv':>11} {'procs':>5}"
+    header = f"{'rows':>9} {'method':<18} {'time s':>8} {'us/row-epoch':>12} {'X MB':>7} {'peak PSS+':>10} {'peak RSS+':>10} {'worker priv':>11} {'procs':>5}"
     print(header)
     for n_rows in sizes:
         results = {}
-        for method in ("netreg", "GridSearchCV"):
-            label = "netreg CV" if method == "netreg" else "GridSearchCV"
+        for method, label in METHODS.items():
             if method == "GridSearchCV" and args.sklearn_max_rows is not None and n_rows > args.sklearn_max_rows:
                 print(f"{n_rows:>9} {label:<18} skipped: above --sklearn-max-rows {args.sklearn_max_rows}")
                 continue
             command = [sys.executable, __file__, "--one", str(n_rows), method, "--epochs", str(epochs)]
             done = subprocess.run(command, capture_output=True, text=True, check=True)
             results[method] = found = json.loads(done.stdout.strip().splitlines()[-1])
-            ratio = results["GridSearchCV"]["seconds"] / results["netreg"]["seconds"] if method != "netreg" else None
             work = n_rows * epochs
             print(
-                f"{n_rows:>9} {label:<18} {found['seconds']:>8.2f} {'' if ratio is None else f'{ratio:.2f}x':>9}"
-                f" {1e6 * found['seconds'] / work:>12.2f} {found['x_mb']:>7.0f} {found['pss_mb']:>8.0f}MB"
+                f"{n_rows:>9} {label:<18} {found['seconds']:>8.2f} {1e6 * found['seconds'] / work:>12.2f} {found['x_mb']:>7.0f} {found['pss_mb']:>8.0f}MB"
                 f" {found['rss_mb']:>8.0f}MB {found['worker_private_mb']:>9.0f}MB {found['processes']:>5}"
+            )
+        if "GridSearchCV" in results:
+            sk = results["GridSearchCV"]["seconds"]
+            print(
+                f"{n_rows:>9} GridSearchCV's time over netreg CV's: {sk / results['netreg']['seconds']:.2f}x;"
+                f" over netreg without the evidence: {sk / results['netreg-no-evidence']['seconds']:.2f}x"
             )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
