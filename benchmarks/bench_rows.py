@@ -1,6 +1,6 @@
 """Cost as rows grow: netreg's CV sweep against GridSearchCV(MLPClassifier) at 10k, 100k and 1M rows.
 
-Run: python benchmarks/bench_rows.py [--sizes 10000,100000,1000000] [--sklearn-max-rows N] [--quick]
+Run: python benchmarks/bench_rows.py [--sizes 10000,100000,1000000] [--epochs 3] [--methods ...] [--sklearn-max-rows N] [--quick]
 
 Synthetic data (``make_classification``: 50 features, 30 informative, 10 classes), float32,
 every size with the same settings: an MLP (100,), ReLU, adam, batch 200, 4 alphas x 3 folds,
@@ -185,6 +185,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="row counts, comma-separated")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--sklearn-max-rows", type=int, default=None, help="skip GridSearchCV above this many rows")
+    parser.add_argument("--methods", default=",".join(METHODS), help="which runs, comma-separated: %(default)s")
     parser.add_argument("--quick", action="store_true", help="2000 rows, 1 epoch: a smoke test")
     parser.add_argument("--one", nargs=2, metavar=("ROWS", "METHOD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -206,6 +207,8 @@ def main() -> None:
     for n_rows in sizes:
         results = {}
         for method, label in METHODS.items():
+            if method not in args.methods.split(","):
+                continue
             if method == "GridSearchCV" and args.sklearn_max_rows is not None and n_rows > args.sklearn_max_rows:
                 print(f"{n_rows:>9} {label:<18} skipped: above --sklearn-max-rows {args.sklearn_max_rows}")
                 continue
@@ -217,7 +220,7 @@ def main() -> None:
                 f"{n_rows:>9} {label:<18} {found['seconds']:>8.2f} {1e6 * found['seconds'] / work:>12.2f} {found['x_mb']:>7.0f} {found['pss_mb']:>8.0f}MB"
                 f" {found['rss_mb']:>8.0f}MB {found['worker_private_mb']:>9.0f}MB {found['processes']:>5}"
             )
-        if "GridSearchCV" in results:
+        if {"GridSearchCV", "netreg", "netreg-no-evidence"} <= set(results):
             sk = results["GridSearchCV"]["seconds"]
             print(
                 f"{n_rows:>9} GridSearchCV's time over netreg CV's: {sk / results['netreg']['seconds']:.2f}x;"
