@@ -2,11 +2,12 @@
 
 Smoke tests only: the figures of a quick run mean nothing (a few epochs on a few rows), so
 nothing here checks a time or a score, only that each script runs to its end and reports
-every method, with netreg halving and skorch skipped by name where they are missing.
+every method, with netreg halving, skorch and laplace-torch skipped by name where they are missing.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +15,12 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def run_script(name: str, *args: str) -> str:
+def run_script(name: str, *args: str, timeout: int = 300) -> str:
     completed = subprocess.run(
         [sys.executable, str(BENCHMARKS / name), "--quick", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         cwd=BENCHMARKS,
     )
     assert completed.returncode == 0, completed.stderr
@@ -80,3 +81,50 @@ def test_bench_single_fit_quick_reports_both_libraries_and_their_ratio_per_dtype
         at = lines.index(f"X {dtype}")
         assert lines[at + 2].startswith("scikit-learn ") and lines[at + 3].startswith("netreg ")
         assert lines[at + 4].startswith(f"netreg / scikit-learn ({dtype}): time "), lines[at + 4]
+
+
+def test_bench_marglik_quick_reports_netreg_and_laplace_or_its_skip():
+    # One epoch: laplace-torch's curvature takes seconds an epoch on digits, minutes on a busy machine.
+    out = run_script("bench_marglik.py", "--epochs", "1", timeout=900)
+    lines = out.splitlines()
+    for method in ("netreg fixed alpha=1e-4", "netreg alpha='auto' (layerwise)"):
+        (line,) = [row for row in lines if row.startswith(method + " ")]
+        assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a held-out log-loss
+    (laplace,) = [row for row in lines if row.startswith("laplace-torch marglik_training")]
+    (verdict,) = [row for row in lines if row.startswith("  digits: ")]
+    if importlib.util.find_spec("laplace") is None:
+        assert laplace.endswith("skipped: laplace-torch not installed (see this script's docstring)"), laplace
+        assert verdict == "  digits: not available (laplace-torch not installed)"
+    else:
+        assert laplace.split()[-1].replace(".", "").isdigit(), laplace
+        assert verdict.endswith(("met", "not met")), verdict
+    assert "Target (issue 21): alpha='auto' >= 10x faster than marglik_training" in out
+
+
+def test_bench_marglik_names_laplace_torch_when_it_cannot_be_imported():
+    # Hides an installed laplace-torch from the script (its import fails as if it were
+    # missing), so that the skip is proven where laplace-torch is installed too.
+    hide = (
+        "import runpy, sys; sys.modules['laplace'] = None; sys.argv = ['bench_marglik.py', '--quick', '--epochs', '1'];"
+        " runpy.run_path('bench_marglik.py', run_name='__main__')"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", hide], capture_output=True, text=True, timeout=300, cwd=BENCHMARKS
+    )
+    assert completed.returncode == 0, completed.stderr
+    (laplace,) = [row for row in completed.stdout.splitlines() if row.startswith("laplace-torch marglik_training")]
+    assert laplace.split(maxsplit=2)[-1] == "skipped: laplace-torch not installed (see this script's docstring)"
+    assert "  digits: not available (laplace-torch not installed)" in completed.stdout.splitlines()
+
+
+def test_bench_rows_quick_reports_time_and_memory_of_each_sweep_and_the_ratios():
+    # Three fresh processes (each imports torch and makes its data): a longer timeout on a busy machine.
+    out = run_script("bench_rows.py", timeout=900)
+    lines = out.splitlines()
+    for method in ("netreg CV", "netreg no evidence", "GridSearchCV"):
+        (row,) = [row for row in lines if row[10:].startswith(method + " ")]
+        assert row.split()[0] == "2000", row
+        assert row.count("MB") == 3, row  # peak PSS and RSS over the start, and a worker's private memory
+    (ratios,) = [row for row in lines if "GridSearchCV's time over netreg CV's: " in row]
+    assert ratios.split()[-1].endswith("x"), ratios
+    assert lines[-1].startswith("load average at the end ")
