@@ -603,3 +603,26 @@ def test_a_table_too_large_for_the_budget_is_refused_before_its_values_are_read(
     monkeypatch.undo()
     table = read_table(path, target="target")
     np.testing.assert_array_equal(table.features.to_numpy(), X)  # within the budget, read as before
+
+
+def test_a_csv_too_large_for_the_budget_is_refused_before_its_rows_are_read(refused, tmp_path, monkeypatch, budget):
+    path = tmp_path / "data.csv"
+    X = np.arange(3000.0).reshape(1000, 3)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "target": np.arange(1000) % 2}).to_csv(path, index=False)
+    read_csv = pd.read_csv
+
+    def first_lines_only(*args, **kwargs):
+        assert kwargs.get("nrows") is not None, "the rows were read before the refusal"
+        return read_csv(*args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_csv", first_lines_only)
+    budget(100 / 1024**2)  # 100 KiB; 1000 rows x 4 columns in 4 copies of 8 bytes are 125 KiB
+    with refused(
+        f"`{path}`: about 1,000 rows (estimated from the file's size and first lines) x 4 columns need about 125 KiB "
+        "to read and encode (4 copies of 8-byte values); expected a table within the 100 KiB netreg may take (half "
+        "the memory available). Use a sample of the rows, or fewer columns."
+    ):
+        read_table(path, target="target")
+    monkeypatch.undo()
+    table = read_table(path, target="target")
+    np.testing.assert_array_equal(table.features.to_numpy(), X)  # within the budget, read as before
