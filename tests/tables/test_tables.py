@@ -577,25 +577,36 @@ def test_an_npz_whose_headers_declare_more_rows_than_memory_is_refused_before_re
     assert budget < 983.5 * 1024**3  # (a machine with 2 TB free would read on, and find the data missing)
 
 
-@pytest.mark.parametrize("suffix", [".npz", ".parquet"])
+@pytest.mark.parametrize("suffix", [".npz", ".parquet", ".csv"])
 def test_a_table_too_large_for_the_budget_is_refused_before_its_values_are_read(
     refused, tmp_path, monkeypatch, budget, suffix
 ):
     path = tmp_path / f"data{suffix}"
     X = np.arange(3000.0).reshape(1000, 3)
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "target": np.arange(1000) % 2})
     if suffix == ".npz":
         np.savez(path, X=X, target=np.arange(1000) % 2)
+    elif suffix == ".parquet":
+        frame.to_parquet(path)
     else:
-        pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "target": np.arange(1000) % 2}).to_parquet(path)
+        frame.to_csv(path, index=False)
+    read_csv = pd.read_csv
 
     def never(*args, **kwargs):
         raise AssertionError("the values were read before the refusal")
 
+    def first_lines_only(*args, **kwargs):  # a CSV says its columns in its first line only
+        assert kwargs.get("nrows") is not None, "the rows were read before the refusal"
+        return read_csv(*args, **kwargs)
+
     monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", never)
     monkeypatch.setattr(pd, "read_parquet", never)
+    monkeypatch.setattr(pd, "read_csv", first_lines_only)
     budget(100 / 1024**2)  # 100 KiB; 1000 rows x 4 columns in 4 copies of 8 bytes are 125 KiB
+    # A CSV's rows are estimated from its size and first lines (here exactly: it is smaller than the sample).
+    rows = "about 1,000 rows (estimated from the file's size and first lines)" if suffix == ".csv" else "1,000 rows"
     with refused(
-        f"`{path}`: 1,000 rows x 4 columns need about 125 KiB to read and encode (4 copies of 8-byte values); "
+        f"`{path}`: {rows} x 4 columns need about 125 KiB to read and encode (4 copies of 8-byte values); "
         "expected a table within the 100 KiB netreg may take (half the memory available). Use a sample of the rows, "
         "or fewer columns."
     ):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from netreg.tables.preprocessing import TablePreprocessor
-from netreg.tables.widths import check_encoded_size, encoded_bytes
+from netreg.tables.widths import check_encoded_size, csv_rows, encoded_bytes
 
 HINT = (
     "Drop text columns that identify rows (a different value in almost every row, such as an id), group rare "
@@ -60,3 +61,17 @@ def test_a_table_of_numbers_is_named_without_categories(budget, refused):
         f"may take (half the memory available). {HINT}"
     ):
         check_encoded_size(100_000, 10, [])
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_a_csv_s_rows_are_estimated_from_its_first_lines_and_its_size(tmp_path, ending):
+    # Lines of one width: the first lines' width times the file's size gives the rows exactly,
+    # whether the sample ends on a line break or inside a line.
+    path = tmp_path / "data.csv"
+    lines = [f"{i:06d},{i % 7}" for i in range(5000)]
+    path.write_bytes(ending.join(["id,group", *lines, ""]).encode())
+    assert csv_rows(str(path)) == len(lines)  # the whole file in the sample: counted
+    for sample_bytes in (30, 100, 1001, 4096):
+        assert csv_rows(str(path), sample_bytes=sample_bytes) == len(lines)
+    path.write_bytes(ending.join(["id,group", *lines]).encode())  # no line break after the last row
+    assert csv_rows(str(path)) == len(lines)

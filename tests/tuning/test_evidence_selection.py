@@ -13,7 +13,8 @@ import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
 from netreg.evidence import log_evidence
 from netreg.exceptions import StoreError
-from netreg.tuning import SweepCallback, plan_sweep, run_sweep
+from netreg.tuning import SweepCallback, plan_sweep, run_sweep, train_chunk
+from netreg.tuning.diagnostics import fold_rows, member_diagnostics
 from netreg.tuning.store import SweepStore
 
 GRID = [0.01, 0.3, 3.0, 30.0]
@@ -125,3 +126,29 @@ def test_a_plan_with_folds_is_not_chosen_by_the_evidence(small_digits):
     )
     with pytest.raises(netreg.InvalidParameterError, match=f"^{re.escape(message)}$"):
         run_sweep(plan, scoring="accuracy", selection="evidence")
+
+
+def test_a_fold_s_consecutive_rows_are_read_in_place_for_the_same_evidence(diabetes):
+    X, y = diabetes
+    net = netreg.NetRegRegressor((5,), max_iter=20, random_state=0, dtype="float64", device="cpu")
+    plan = plan_sweep(net, X, y, alphas=[0.1, 10.0], cv=3)
+    rows = plan.train_rows[0]  # KFold's first fold trains on the rows after its own: one run
+    assert np.shares_memory(fold_rows(plan.X, rows), plan.X)
+    found = {}
+    train_chunk(
+        plan, plan.keys, on_member=lambda key, r, s: found.setdefault(key, (r, member_diagnostics(plan, key, r)))
+    )
+    for alpha_index in range(2):
+        result, diagnostics = found[(alpha_index, 0)]
+        # Independently: the evidence on a copy of the rows, as a sweep computed it before.
+        expected = log_evidence(
+            result.state_dict,
+            plan.X[rows].copy(),
+            plan.targets[rows],
+            task=plan.task,
+            alpha=float(plan.alphas[alpha_index]),
+            sample_weight=plan.weights(0)[rows],
+            activation=plan.template.activation,
+            curvature=plan.curvature,
+        )
+        assert diagnostics == expected.to_dict() and np.isfinite(diagnostics["log_evidence"])

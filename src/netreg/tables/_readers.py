@@ -22,7 +22,7 @@ from netreg.exceptions import DataError, bad_data
 from netreg.message_text import counting, names_text, rows_text, show
 from netreg.safe_files import NotRegularFileError, open_regular
 from netreg.tables.columns import missing_mask
-from netreg.tables.widths import check_table_size
+from netreg.tables.widths import check_table_size, csv_rows
 
 __all__ = [
     "FORMATS",
@@ -75,12 +75,21 @@ def read_csv(name: str) -> pd.DataFrame:
     """The CSV file as pandas reads it (empty fields and markers such as ``NA`` are NaN).
 
     A name repeated in the header is refused: pandas would rename the copy (``label.1``)
-    and a repeated target would be trained on as a feature.
+    and a repeated target would be trained on as a feature. A file whose rows, estimated
+    from its size and first lines (:func:`~netreg.tables.widths.csv_rows`), would not fit in
+    memory is refused before it is read.
     """
+    # The header as written: pandas renames repeated names in the frame it reads.
+    header = _parse_csv(name, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    check_table_size(name, csv_rows(name), len(header), estimated=True)
+    frame = _parse_csv(name, low_memory=False)
+    check_names(name, [column for column in header if column != ""])  # pandas numbers unnamed columns
+    return frame
+
+
+def _parse_csv(name: str, **options: Any) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(name, low_memory=False)
-        # The header as written: pandas has already renamed repeated names in ``frame``.
-        header = pd.read_csv(name, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+        return pd.read_csv(name, **options)
     except pd.errors.EmptyDataError:
         raise bad_data(f"`{name}`: the file is empty", "at least one column and one row of data") from None
     except UnicodeDecodeError as error:
@@ -89,8 +98,6 @@ def read_csv(name: str) -> pd.DataFrame:
     except Exception as error:  # any failure of the parser means the file is not valid CSV
         lines = str(error).strip().splitlines() or [type(error).__name__]
         raise csv_error(name, lines[0].removeprefix("Error tokenizing data. C error: ")) from error
-    check_names(name, [column for column in header if column != ""])  # pandas numbers unnamed columns
-    return frame
 
 
 def csv_error(name: str, detail: str) -> DataError:

@@ -10,6 +10,8 @@ matrix is allocated. Both use the budget of :mod:`netreg.memory`.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +19,15 @@ from netreg import memory
 from netreg.exceptions import bad_data
 from netreg.message_text import show
 
-__all__ = ["ENCODING_COPIES", "TABLE_COPIES", "check_encoded_size", "check_table_size", "encoded_bytes"]
+__all__ = [
+    "CSV_SAMPLE_BYTES",
+    "ENCODING_COPIES",
+    "TABLE_COPIES",
+    "check_encoded_size",
+    "check_table_size",
+    "csv_rows",
+    "encoded_bytes",
+]
 
 #: The encoded matrix is float64, built from its parts (one per run of columns of one
 #: kind) which are held while they are stacked: about twice its own size at the peak.
@@ -26,6 +36,8 @@ ENCODING_COPIES = 2
 #: arrays as read, the DataFrame made of them, the typed frame and the encoded matrix
 #: (measured: a 5-million-row NPZ of 3 columns peaked at about this many copies above Python's own).
 TABLE_COPIES = 4
+#: The bytes of a CSV file's beginning whose lines estimate its rows (:func:`csv_rows`).
+CSV_SAMPLE_BYTES = 1 << 20
 
 
 def encoded_bytes(n_rows: int, n_columns: int) -> int:
@@ -69,10 +81,13 @@ def check_encoded_size(n_rows: int, n_columns: int, categories: Sequence[tuple[A
     )
 
 
-def check_table_size(path: str, n_rows: int, n_columns: int) -> None:
+def check_table_size(path: str, n_rows: int, n_columns: int, *, estimated: bool = False) -> None:
     """Refuse a file of ``n_rows`` rows and ``n_columns`` columns (as its header or metadata
     says, before it is read) whose :data:`TABLE_COPIES` copies of 8-byte values would not fit
     in :func:`netreg.memory.memory_budget`.
+
+    ``estimated`` says that ``n_rows`` is an estimate (a CSV file's, from its size and first
+    lines: :func:`csv_rows`), and the message says so.
 
     Raises
     ------
@@ -86,9 +101,39 @@ def check_table_size(path: str, n_rows: int, n_columns: int) -> None:
     needed, budget = TABLE_COPIES * 8 * n_rows * n_columns, memory.memory_budget()
     if needed <= budget:
         return
+    rows = (
+        f"about {n_rows:,} rows (estimated from the file's size and first lines)" if estimated else f"{n_rows:,} rows"
+    )
     raise bad_data(
-        f"`{path}`: {n_rows:,} rows x {n_columns:,} columns need about {memory.size_text(needed)} to read and encode "
+        f"`{path}`: {rows} x {n_columns:,} columns need about {memory.size_text(needed)} to read and encode "
         f"({TABLE_COPIES} copies of 8-byte values)",
         f"a table within the {memory.size_text(budget)} netreg may take (half the memory available)",
         "Use a sample of the rows, or fewer columns.",
     )
+
+
+def csv_rows(path: str, sample_bytes: int = CSV_SAMPLE_BYTES) -> int:
+    r"""The number of data rows of a CSV file, estimated before it is read: the lines after
+    the header in its first ``sample_bytes`` bytes, scaled by the file's size (exact when
+    the file is no larger). A line break inside a quoted field counts as a row: an estimate
+    errs on the side of more rows.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "data.csv")
+    ...     with open(path, "w") as handle:
+    ...         _ = handle.write("a,b\n" + "".join(f"{i},{i % 10}\n" for i in range(1000)))
+    ...     csv_rows(path), csv_rows(path, sample_bytes=100)  # its first lines are its shortest
+    (1000, 1302)
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        sample = handle.read(sample_bytes)
+    data = sample[sample.find(b"\n") + 1 :] if b"\n" in sample else b""
+    if len(sample) == size:  # the whole file: its lines, a last one without a line break included
+        return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    whole = data[: data.rfind(b"\n") + 1]  # the sample's complete lines; a longer line counts as one
+    lines, line_bytes = (whole.count(b"\n"), len(whole)) if whole else (1, max(len(data), 1))
+    return math.ceil((size - (len(sample) - len(data))) * lines / line_bytes)

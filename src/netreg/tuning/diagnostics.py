@@ -34,6 +34,7 @@ from netreg.tuning.records import MemberRecord
 __all__ = [
     "evidence_gap",
     "evidence_bytes",
+    "fold_rows",
     "member_diagnostics",
     "member_record",
     "member_scores",
@@ -111,7 +112,7 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
     rows = plan.train_rows[fold]
     if evidence_bytes(plan, len(rows)) > memory.memory_budget():
         return {"units_off": units_off(result.state_dict)[0].tolist()}
-    X = plan.X[rows]
+    X = fold_rows(plan.X, rows)
     evidence = log_evidence(
         result.state_dict,
         X.toarray() if sp.issparse(X) else X,
@@ -123,6 +124,23 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
         curvature=plan.curvature,
     )
     return {key: _plain(value) for key, value in evidence.to_dict().items()}
+
+
+def fold_rows(X: Any, rows: np.ndarray) -> Any:
+    """``X[rows]``, read in place (a view, not a copy) where ``rows`` are one run of consecutive
+    rows, as the training rows of the first and of the last fold of an unshuffled ``KFold`` are.
+
+    Examples
+    --------
+    >>> X = np.arange(10.0).reshape(5, 2)
+    >>> np.shares_memory(fold_rows(X, np.arange(1, 4)), X), np.shares_memory(fold_rows(X, np.array([0, 2])), X)
+    (True, False)
+    >>> fold_rows(X, np.arange(1, 4)).tolist() == X[np.arange(1, 4)].tolist()
+    True
+    """
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and (len(rows) == 1 or bool((np.diff(rows) == 1).all())):
+        return X[int(rows[0]) : int(rows[-1]) + 1]
+    return X[rows]
 
 
 def _plain(value: Any) -> Any:
@@ -156,9 +174,9 @@ def member_scores(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -
     scorer = get_scorer(plan.scorer)
     estimator = member_estimator(plan, result)
     train, validation = plan.train_rows[key[1]], plan.folds[key[1]][1]
-    scores = {"train_scorer": float(scorer(estimator, plan.X[train], plan.context["y"][train]))}
+    scores = {"train_scorer": float(scorer(estimator, fold_rows(plan.X, train), plan.context["y"][train]))}
     if len(validation):
-        scores["val_scorer"] = float(scorer(estimator, plan.X[validation], plan.context["y"][validation]))
+        scores["val_scorer"] = float(scorer(estimator, fold_rows(plan.X, validation), plan.context["y"][validation]))
     return scores
 
 
