@@ -111,7 +111,7 @@ DATASETS = (
     Dataset("wine", load_wine, "classification", 0.7),
     Dataset("iris", load_iris, "classification", 0.7),
     Dataset("diabetes", load_diabetes, "regression", 0.7),
-    Dataset("4000 rows, 3 classes", load_many_rows, "classification", 0.7),
+    Dataset("4000 rows (3 classes)", load_many_rows, "classification", 0.7),
     Dataset("friedman1 x 2000", load_large_target, "regression", 0.7),
 )
 
