@@ -52,7 +52,9 @@ def test_bench_quality_quick_reports_every_method_and_the_target():
         for i, row in enumerate(lines)
         if row.startswith("Target (issues 12 and 21): on at least 1 of the 2 data sets")
     ]
-    (versus,) = [i for i, row in enumerate(lines) if row.startswith("Target (issue 21): auto never worse than evidence")]
+    (versus,) = [
+        i for i, row in enumerate(lines) if row.startswith("Target (issue 21): auto never worse than evidence")
+    ]
     verdicts = lines[target + 1 : versus - 1]
     assert [row.split()[0] for row in verdicts] == ["alpha=0", "grid", "grid", "halving", "evidence", "auto", "hybrid"]
     assert all(row.endswith(("met", "not available")) for row in verdicts), verdicts
