@@ -269,7 +269,7 @@ class EvidenceAlpha(Callback):
                 population.set_alpha(member, dict(zip(names, new, strict=True)) if self.layerwise else new[0])
                 self._objectives.pop(member)  # the objective changes with alpha: no decrease to judge
                 self._still[member] = 0
-            else:
+            elif not any(math.isnan(target) for target in targets):  # an undefined estimate is no fixed point
                 # Two re-estimates in a row within tol, not one that an estimate passing by could
                 # give: alpha is at its fixed point, held from here on, and the weights settle at it.
                 self._still[member] = self._still.get(member, 0) + 1
