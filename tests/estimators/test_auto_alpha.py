@@ -153,16 +153,16 @@ def test_one_alpha_for_a_network_with_hidden_layers_maximizes_the_grids_evidence
 
 def test_a_run_that_may_stop_on_its_stalled_objective_re_estimates_within_its_patience(small_digits):
     # max_iter=200 with n_iter_no_change=10: re-estimates from epoch 11 (not 40), every 5 epochs
-    # (not 20), so that the run cannot stop at an alpha still on its way; a re-estimate within 5 %
-    # is not made (the path keeps the alpha in effect).
+    # (not 20), so that the run cannot stop at an alpha still on its way; after two re-estimates
+    # in a row that move it by no more than 5 %, alpha is held (no more re-estimates).
     settings = {**SETTINGS, "max_iter": 200}
     model = NetRegClassifier(alpha="auto", auto_alpha="scalar", **settings).fit(*small_digits)
     path = model.alpha_history_
     # The engine counts scikit-learn's n_iter_no_change=10 as 11 epochs without progress.
     assert [update["epoch"] for update in path] == list(range(11, path[-1]["epoch"] + 1, 5))
-    for update, before in zip(path, [{"alpha": 1.0}, *path[:-1]], strict=True):
-        moved = abs(update["alpha"] / before["alpha"] - 1.0)
-        assert moved == 0.0 or moved > 0.05
+    moves = [abs(u["alpha"] / b["alpha"] - 1.0) for u, b in zip(path, [{"alpha": 1.0}, *path[:-1]], strict=True)]
+    if path[-1]["epoch"] + 5 < min(model.n_iter_, 160):  # held before the schedule's end: two small steps
+        assert max(moves[-2:]) <= 0.05
     assert model.alpha_ == path[-1]["alpha"]
 
 

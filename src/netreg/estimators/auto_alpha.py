@@ -214,7 +214,7 @@ def learn_alpha(
         schedule=alpha_schedule(config.max_iter, full_batch=full_batch, patience=patience),
         sample_weight=sample_weight[train_rows],
         layerwise=layerwise,
-        tol=1e-8 if full_batch else MINIBATCH_TOL,
+        hold=None if full_batch else MINIBATCH_TOL,
     )
 
 

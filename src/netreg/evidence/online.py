@@ -24,7 +24,7 @@ A minibatch run may stop before ``max_iter`` (its objective stalls for ``n_iter_
 epochs). The engine restarts that count when alpha changes, so the schedule re-estimates at
 least twice within that window (:func:`alpha_schedule`'s ``patience``): a member cannot be
 declared converged at an alpha still on its way. Once two re-estimates in a row move alpha by
-no more than ``tol`` (:data:`MINIBATCH_TOL` for minibatch solvers), alpha is held, and the
+no more than ``hold`` (:data:`MINIBATCH_TOL` for minibatch solvers), alpha is held, and the
 weights train ``n_iter_no_change`` epochs or more at it before the run stops: the hold of such
 a run.
 """
@@ -56,8 +56,8 @@ __all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha", "MINIBATCH_TOL", 
 #: L-BFGS's weights count as settled at an alpha once an iteration lowers the objective by less
 #: than this (relative): 45 times SciPy's ``ftol``, so that it comes before L-BFGS stops.
 SETTLE = 1e-7
-#: A minibatch run's alpha counts as learned (and is held) once a re-estimate moves no alpha by
-#: more than this (relative, after damping): the estimate at weights that minibatch steps keep
+#: A minibatch run's alpha counts as learned (and is held) once two re-estimates in a row move no
+#: alpha by more than this (relative, after damping): the estimate at weights that minibatch steps keep
 #: moving varies by several per cent from one re-estimate to the next (bench_quality's data
 #: sets), so a finer tolerance would keep alpha, and the run, moving with that noise; 5 % is a
 #: twentieth of the narrowest grid's step in log space (the hybrid's, 3.16x).
@@ -147,8 +147,11 @@ class EvidenceAlpha(Callback):
         :math:`\\rho` in (0, 1]: the share of the step to MacKay's estimate taken, in log space.
     tol : float, default=1e-8
         A re-estimate that changes no alpha by more than this (relative) is not made (its
-        record in ``paths`` keeps the alphas in effect); after two such in a row the member's
-        alphas are held (``learned``). :data:`MINIBATCH_TOL` suits minibatch solvers.
+        record in ``paths`` keeps the alphas in effect).
+    hold : float, optional
+        After two re-estimates in a row that change no alpha by more than this (relative),
+        the member's alphas are held (``learned``); :data:`MINIBATCH_TOL` suits minibatch
+        solvers. None (default): never held before the schedule's end.
     curvature : {"auto", "exact", "kfac"}, default="auto"
     exact_max_params : int, default=EXACT_MAX_PARAMS
     profile : bool, default=True
@@ -168,7 +171,7 @@ class EvidenceAlpha(Callback):
     final : dict of int to FixedPoint
         Per finished member, the evidence at its kept weights and final alphas.
     learned : set of int
-        The members whose alphas two re-estimates in a row moved by no more than ``tol``: held.
+        The members whose alphas two re-estimates in a row moved by no more than ``hold``: held.
 
     Examples
     --------
@@ -202,6 +205,7 @@ class EvidenceAlpha(Callback):
         curvature: str = "auto",
         exact_max_params: int = EXACT_MAX_PARAMS,
         profile: bool = True,
+        hold: float | None = None,
     ) -> None:
         self.rows = None if rows is None else np.asarray(rows)
         self.X = X if self.rows is None else X[self.rows]
@@ -219,6 +223,7 @@ class EvidenceAlpha(Callback):
         self.tol = check_float(tol, "tol", low=0.0)
         self.curvature, self.exact_max_params = curvature, exact_max_params
         self.profile = bool(profile)
+        self.hold = None if hold is None else check_float(hold, "hold", low=0.0)
         self.paths: dict[int, list[dict[str, Any]]] = {}
         self.learned: set[int] = set()
         self._still: dict[int, int] = {}  # each member's re-estimates in a row that did not move its alphas
@@ -255,7 +260,8 @@ class EvidenceAlpha(Callback):
                 else math.exp((1 - self.damping) * math.log(old) + self.damping * math.log(target))
                 for old, target in zip(step.alphas, targets, strict=True)
             ]
-            moves = max(abs(n / o - 1.0) for n, o in zip(new, step.alphas, strict=True)) > self.tol
+            change = max(abs(n / o - 1.0) for n, o in zip(new, step.alphas, strict=True))
+            moves = change > self.tol
             record = {
                 "epoch": epoch,
                 "alphas": dict(zip(names, new if moves else step.alphas, strict=True)),  # those in effect after it
@@ -268,13 +274,14 @@ class EvidenceAlpha(Callback):
             if moves:
                 population.set_alpha(member, dict(zip(names, new, strict=True)) if self.layerwise else new[0])
                 self._objectives.pop(member)  # the objective changes with alpha: no decrease to judge
-                self._still[member] = 0
-            elif not any(math.isnan(target) for target in targets):  # an undefined estimate is no fixed point
-                # Two re-estimates in a row within tol, not one that an estimate passing by could
-                # give: alpha is at its fixed point, held from here on, and the weights settle at it.
-                self._still[member] = self._still.get(member, 0) + 1
-                if self._still[member] >= 2:
-                    self.learned.add(member)
+            # Two re-estimates in a row within `hold`, not one that an estimate passing by could
+            # give, and none undefined: alpha is at its fixed point, held from here on, and the
+            # weights settle at it. Steps under `hold` are still made, so a slow steady climb
+            # goes on (each of its steps is small, but they add up) until it is one.
+            settled = self.hold is not None and change <= self.hold and not any(map(math.isnan, targets))
+            self._still[member] = self._still.get(member, 0) + 1 if settled else 0
+            if self._still[member] >= 2:
+                self.learned.add(member)
 
     def on_member_end(self, result: MemberResult, *, population: Population | None = None) -> None:
         """The evidence of the finished member at its kept weights and the alphas they trained at
