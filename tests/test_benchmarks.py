@@ -49,11 +49,18 @@ def test_bench_quality_quick_reports_every_method_and_the_target():
     for method in ("alpha=0", "grid min", "grid folds", "grid 1se", "halving", "evidence", "auto", "hybrid"):
         assert any(row[20:].startswith(method) for row in lines), method
     (target,) = [
-        i for i, row in enumerate(lines) if row.startswith("Target (issue 12): on at least 2 of the 2 data sets")
+        i
+        for i, row in enumerate(lines)
+        if row.startswith("Target (issues 12 and 21): on at least 1 of the 2 data sets")
     ]
-    verdicts = lines[target + 1 :]
+    (versus,) = [
+        i for i, row in enumerate(lines) if row.startswith("Target (issue 21): auto never worse than evidence")
+    ]
+    verdicts = lines[target + 1 : versus - 1]
     assert [row.split()[0] for row in verdicts] == ["alpha=0", "grid", "grid", "halving", "evidence", "auto", "hybrid"]
     assert all(row.endswith(("met", "not available")) for row in verdicts), verdicts
+    assert [row.split()[0] for row in lines[versus + 1 : versus + 3]] == ["iris", "diabetes"]
+    assert lines[versus + 3].startswith("  auto worse than evidence on ") and lines[versus + 3].endswith("met")
 
 
 def test_bench_dtype_quick_reports_every_fit_and_the_sweeps():

@@ -37,7 +37,7 @@ from netreg.engine import MemberResult, TrainConfig, resolve_device
 from netreg.estimators.request import TrainingRequest
 from netreg.evidence import evidence_gap
 from netreg.evidence.modules import SUPPORTED, curvature_gap
-from netreg.evidence.online import EvidenceAlpha, alpha_schedule
+from netreg.evidence.online import MINIBATCH_TOL, EvidenceAlpha, alpha_schedule
 from netreg.exceptions import invalid
 
 __all__ = [
@@ -202,14 +202,20 @@ def learn_alpha(
     a given validation set follows the training rows), ``train_rows`` those it trains on.
     """
     X = X[train_rows]
+    full_batch = config.solver == "lbfgs"
+    # A run that stops on its stalled training objective stops n_iter_no_change epochs after its
+    # last progress; one that watches a validation score does not restart that count when alpha
+    # changes, and keeps the schedule of max_iter.
+    patience = math.inf if config.early_stopping else config.n_iter_no_change
     return EvidenceAlpha(
         X.toarray() if sp.issparse(X) else X,
         targets[train_rows],
         task=request.task,
         module=request.template,
-        schedule=alpha_schedule(config.max_iter, full_batch=config.solver == "lbfgs"),
+        schedule=alpha_schedule(config.max_iter, full_batch=full_batch, patience=patience),
         sample_weight=sample_weight[train_rows],
         layerwise=layerwise,
+        hold=None if full_batch else MINIBATCH_TOL,
     )
 
 

@@ -70,7 +70,11 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         ``NetRegClassifierCV(selection="evidence")``.
     auto_alpha : {"layerwise", "scalar"}, default="layerwise"
         What ``alpha="auto"`` learns: one alpha per penalized weight matrix (MacKay's and
-        Immer et al.'s layerwise prior) or one for the network. Unused otherwise.
+        Immer et al.'s layerwise prior) or one for the network. With ``"scalar"`` and a small
+        network (exact curvature), the re-estimate also counts how the curvature moves with the
+        weights, and seeks the alpha the evidence grid would choose
+        (:mod:`netreg.evidence.weight_drift`; measured closer to cross-validation on most of
+        ``benchmarks/bench_quality.py``'s data sets). Unused otherwise.
     alpha_scale : {"n_samples", "batch"}, default="n_samples"
         What ``alpha`` is divided by in each ``sgd``/``adam`` step: m (netreg's objective
         above), or the sum of the batch's sample weights, as scikit-learn's MLP divides it:

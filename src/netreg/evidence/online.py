@@ -22,6 +22,14 @@ did it: once the weights have settled at the current alpha (an iteration lowered
 by less than ``settle``, relative, before L-BFGS's own ``ftol`` stops it); each change restarts
 L-BFGS at the new objective (the engine does), and a change smaller than ``tol`` (relative) is
 not made, so that L-BFGS converges once alpha has.
+
+A minibatch run may stop before ``max_iter`` (its objective stalls for ``n_iter_no_change``
+epochs). The engine restarts that count when alpha changes, so the schedule re-estimates at
+least twice within that window (:func:`alpha_schedule`'s ``patience``): a member cannot be
+declared converged at an alpha still on its way. Once two re-estimates in a row move alpha by
+no more than ``hold`` (:data:`MINIBATCH_TOL` for minibatch solvers), alpha is held, and the
+weights train ``n_iter_no_change`` epochs or more at it before the run stops: the hold of such
+a run.
 """
 
 from __future__ import annotations
@@ -39,17 +47,24 @@ from netreg.engine import Callback, MemberResult, Population
 from netreg.evidence.curvature import EXACT_MAX_PARAMS
 from netreg.evidence.data_checks import EvidenceData, check_data
 from netreg.evidence.fixed_point import FixedPoint, fixed_point
-from netreg.evidence.modules import module_member
+from netreg.evidence.modules import ModuleMember, member_outputs, module_member
 from netreg.evidence.stacked_mlp import StackedMLP, stack_members
+from netreg.evidence.weight_drift import curvature_drift, profile_alphas
 from netreg.exceptions import invalid
 from netreg.losses import Task
 from netreg.nets import MLP
 
-__all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha", "SETTLE"]
+__all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha", "MINIBATCH_TOL", "SETTLE"]
 
 #: L-BFGS's weights count as settled at an alpha once an iteration lowers the objective by less
 #: than this (relative): 45 times SciPy's ``ftol``, so that it comes before L-BFGS stops.
 SETTLE = 1e-7
+#: A minibatch run's alpha counts as learned (and is held) once two re-estimates in a row move no
+#: alpha by more than this (relative, after damping): the estimate at weights that minibatch steps keep
+#: moving varies by several per cent from one re-estimate to the next (bench_quality's data
+#: sets), so a finer tolerance would keep alpha, and the run, moving with that noise; 5 % is a
+#: twentieth of the narrowest grid's step in log space (the hybrid's, 3.16x).
+MINIBATCH_TOL = 0.05
 
 
 @dataclass(frozen=True)
@@ -79,26 +94,32 @@ class AlphaSchedule:
         return self.burn_in <= epoch <= self.last and (epoch - self.burn_in) % self.every == 0
 
 
-def alpha_schedule(max_iter: int, *, full_batch: bool = False) -> AlphaSchedule:
+def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float = math.inf) -> AlphaSchedule:
     """The default schedule of a run of ``max_iter`` epochs.
 
-    Minibatch solvers: seven re-estimates, after the first 20 % of the epochs, every 10 %,
-    the last 20 % held. L-BFGS (``full_batch``): after any iteration but the first that
-    lowered the objective by less than 1e-7 (relative; L-BFGS's own ``ftol`` is 2.2e-9), the
-    last 20 % held.
+    Minibatch solvers: after the first 20 % of the epochs, every 10 %, the last 20 % held
+    (seven re-estimates in a run to ``max_iter``); with ``patience`` (the run's
+    ``n_iter_no_change``, after which a stalled member stops), the burn-in at most
+    ``patience`` epochs and the re-estimates at least twice every ``patience`` epochs, so that
+    a run which stops early on a stalled objective has learned its alpha first (module
+    docstring). L-BFGS (``full_batch``): after any iteration but the first that lowered the
+    objective by less than 1e-7 (relative; L-BFGS's own ``ftol`` is 2.2e-9), the last 20 % held.
 
     Examples
     --------
     >>> alpha_schedule(30), alpha_schedule(200, full_batch=True)
     (AlphaSchedule(burn_in=6, every=3, last=24, settle=None), AlphaSchedule(burn_in=2, every=1, last=160, settle=1e-07))
+    >>> alpha_schedule(200, patience=10)
+    AlphaSchedule(burn_in=10, every=5, last=160, settle=None)
     """
     max_iter = check_int(max_iter, "max_iter", low=1)
     hold = math.ceil(0.2 * max_iter)
     if full_batch:
         return AlphaSchedule(burn_in=min(2, max_iter), every=1, last=max(1, max_iter - hold), settle=SETTLE)
-    return AlphaSchedule(
-        burn_in=max(1, math.ceil(0.2 * max_iter)), every=max(1, round(0.1 * max_iter)), last=max(1, max_iter - hold)
-    )
+    burn_in, every = math.ceil(0.2 * max_iter), round(0.1 * max_iter)
+    if math.isfinite(patience):
+        burn_in, every = min(burn_in, int(patience)), min(every, int(patience) // 2)
+    return AlphaSchedule(burn_in=max(1, burn_in), every=max(1, every), last=max(1, max_iter - hold))
 
 
 class EvidenceAlpha(Callback):
@@ -128,9 +149,21 @@ class EvidenceAlpha(Callback):
     damping : float, default=0.5
         :math:`\\rho` in (0, 1]: the share of the step to MacKay's estimate taken, in log space.
     tol : float, default=1e-8
-        A re-estimate that changes no alpha by more than this (relative) is not made.
+        A re-estimate that changes no alpha by more than this (relative) is not made (its
+        record in ``paths`` keeps the alphas in effect).
+    hold : float, optional
+        After two re-estimates in a row that change no alpha by more than this (relative),
+        the member's alphas are held (``learned``); :data:`MINIBATCH_TOL` suits minibatch
+        solvers. None (default): never held before the schedule's end.
     curvature : {"auto", "exact", "kfac"}, default="auto"
     exact_max_params : int, default=EXACT_MAX_PARAMS
+    profile : bool, default=True
+        With hidden layers, one alpha (``layerwise=False``) and the exact curvature, re-estimate
+        where the evidence of the trained weights is stationary (:mod:`netreg.evidence.weight_drift`:
+        the curvature's drift with the weights counted), the alpha the evidence grid would
+        choose; else MacKay's fixed point at the weights. (Per layer, the output layer's
+        condition often has no solution, and with Kronecker factors the drift measured pushed
+        alpha down without end on digits: neither is done.)
 
     Attributes
     ----------
@@ -140,6 +173,8 @@ class EvidenceAlpha(Callback):
         before it) and, for regression, ``noise_variance``; plain data.
     final : dict of int to FixedPoint
         Per finished member, the evidence at its kept weights and final alphas.
+    learned : set of int
+        The members whose alphas two re-estimates in a row moved by no more than ``hold``: held.
 
     Examples
     --------
@@ -172,6 +207,8 @@ class EvidenceAlpha(Callback):
         tol: float = 1e-8,
         curvature: str = "auto",
         exact_max_params: int = EXACT_MAX_PARAMS,
+        profile: bool = True,
+        hold: float | None = None,
     ) -> None:
         self.rows = None if rows is None else np.asarray(rows)
         self.X = X if self.rows is None else X[self.rows]
@@ -188,7 +225,11 @@ class EvidenceAlpha(Callback):
         self.damping = check_float(damping, "damping", low=0.0, high=1.0, low_open=True)
         self.tol = check_float(tol, "tol", low=0.0)
         self.curvature, self.exact_max_params = curvature, exact_max_params
+        self.profile = bool(profile)
+        self.hold = None if hold is None else check_float(hold, "hold", low=0.0)
         self.paths: dict[int, list[dict[str, Any]]] = {}
+        self.learned: set[int] = set()
+        self._still: dict[int, int] = {}  # each member's re-estimates in a row that did not move its alphas
         self.final: dict[int, FixedPoint] = {}
         self._data: EvidenceData | None = None
         self._objectives: dict[int, float] = {}  # each member's objective of the epoch before
@@ -205,31 +246,45 @@ class EvidenceAlpha(Callback):
             decreases[member] = math.inf if before is None else (before - now) / max(abs(before), abs(now), 1.0)
             self._objectives[member] = now
         for member in population.running:
-            if not self.schedule.due(epoch, decreases.get(member, math.inf)):
+            if member in self.learned or not self.schedule.due(epoch, decreases.get(member, math.inf)):
                 continue
             names = population.penalized
             current = population.alphas(member)
-            step = self.evaluate(population.state_dict(member), {name: current[name] for name in names})
+            state_dict = population.state_dict(member)
+            step = self.evaluate(state_dict, {name: current[name] for name in names})
             if step is None:
                 continue
+            targets = step.new_alphas
+            if self.profile and not self.layerwise and step.curvature == "exact" and len(names) > 1:
+                targets = self.profile_targets(state_dict, step, names)
             new = [
                 old
                 if math.isnan(target)
                 else math.exp((1 - self.damping) * math.log(old) + self.damping * math.log(target))
-                for old, target in zip(step.alphas, step.new_alphas, strict=True)
+                for old, target in zip(step.alphas, targets, strict=True)
             ]
+            change = max(abs(n / o - 1.0) for n, o in zip(new, step.alphas, strict=True))
+            moves = change > self.tol
             record = {
                 "epoch": epoch,
-                "alphas": dict(zip(names, new, strict=True)),
+                "alphas": dict(zip(names, new if moves else step.alphas, strict=True)),  # those in effect after it
                 "gamma": dict(zip(names, step.gamma, strict=True)),
                 "log_evidence": step.log_evidence,
             }
             if step.noise_variance is not None:
                 record["noise_variance"] = step.noise_variance
             self.paths.setdefault(member, []).append(record)
-            if max(abs(n / o - 1.0) for n, o in zip(new, step.alphas, strict=True)) > self.tol:
+            if moves:
                 population.set_alpha(member, dict(zip(names, new, strict=True)) if self.layerwise else new[0])
                 self._objectives.pop(member)  # the objective changes with alpha: no decrease to judge
+            # Two re-estimates in a row within `hold`, not one that an estimate passing by could
+            # give, and none undefined: alpha is at its fixed point, held from here on, and the
+            # weights settle at it. Steps under `hold` are still made, so a slow steady climb
+            # goes on (each of its steps is small, but they add up) until it is one.
+            settled = self.hold is not None and change <= self.hold and not any(map(math.isnan, targets))
+            self._still[member] = self._still.get(member, 0) + 1 if settled else 0
+            if self._still[member] >= 2:
+                self.learned.add(member)
 
     def on_member_end(self, result: MemberResult, *, population: Population | None = None) -> None:
         """The evidence of the finished member at its kept weights and the alphas they trained at
@@ -244,15 +299,33 @@ class EvidenceAlpha(Callback):
         if step is not None:
             self.final[result.index] = step
 
+    def profile_targets(self, state_dict: Mapping[str, Any], step: FixedPoint, names: list[str]) -> tuple[float, ...]:
+        """The re-estimate where the evidence of the trained weights is stationary
+        (:func:`netreg.evidence.weight_drift.profile_alphas`), from ``step`` at ``state_dict``."""
+        alphas = dict(zip(names, step.alphas, strict=True))
+        net = self.build(state_dict, alphas)
+        drift = curvature_drift(
+            lambda sd: self.build(sd, alphas),
+            state_dict,
+            alphas,
+            self._data,
+            curvature=step.curvature,
+            layerwise=self.layerwise,
+        )
+        return profile_alphas(step, drift, self._data.m * member_outputs(net, self._data.x[:1]).shape[-1])
+
+    def build(self, state_dict: Mapping[str, Any], alphas: Mapping[str, float]) -> StackedMLP | ModuleMember:
+        """The member the curvature reads, from its state dict."""
+        if self.module is not None:
+            return module_member(self.module, dict(state_dict), alphas)
+        return stack_members(dict(state_dict), activation=self.activation)
+
     def evaluate(self, state_dict: Mapping[str, Any], alphas: Mapping[str, float]) -> FixedPoint | None:
         """:func:`~netreg.evidence.fixed_point.fixed_point` of weights at ``alphas`` (``{penalized
         parameter: alpha}``; None where an alpha is 0, for which the evidence is not defined)."""
         if not all(a > 0 for a in alphas.values()):
             return None
-        if self.module is not None:
-            net = module_member(self.module, dict(state_dict), alphas)
-        else:
-            net = stack_members(dict(state_dict), activation=self.activation)
+        net = self.build(state_dict, alphas)
         if isinstance(net, StackedMLP) and len(alphas) != len(net.weights):
             raise invalid(
                 "module",
