@@ -47,10 +47,8 @@ MAX_SEED = 2**32 - 1
 #: The most hidden layers netreg's MLP may have. A plain MLP (no residual connections, no
 #: normalization) stops learning long before: its signal and gradients vanish or explode
 #: through a few dozen layers. And every layer costs each training step time of its own,
-#: whatever its width: about 0.14 ms per layer and step measured on one core, so 1000 layers
-#: of width 1 take 0.14 s a step, and 20,000 layers (which pass the memory check: 60,000
-#: parameters) ran for minutes before a message could say anything. 1000 keeps every depth
-#: that can learn and refuses a typo at once.
+#: whatever its width (``docs/architecture.md``, "Measurements and history"). 1000 keeps
+#: every depth that can learn and refuses a typo at once.
 MAX_HIDDEN_LAYERS = 1000
 #: Why the depth is bounded, for the messages.
 DEPTH_REASON = "a plain MLP that deep does not train, and every layer adds time to every step"

@@ -20,10 +20,9 @@ network's map; zero is the optimum exactly when ``alpha / m`` is at least the sp
 of the data loss's gradient in ``M`` at the constant model, ``(1/m) ||R' X||_2``, with ``R``
 the residuals of the best constant (the targets less their mean: one-hot classes less the
 class shares for cross-entropy, the targets less their mean for squared error). So the kill
-point is ``||R' X||_2`` (:func:`kill_point`), whatever ``m``. With ReLU units it holds too,
-measured on benchmarks/bench_quality.py's five data sets (MLP (32,), adam): at the kill
-point the held-out predictions vary by a standard deviation of 0.15-0.5 % (probabilities),
-at twice it by 1e-5 to 1e-4, at half of it by 10-22 %. The default grid therefore stops at
+point is ``||R' X||_2`` (:func:`kill_point`), whatever ``m``. With ReLU units it holds too
+(measured on ``benchmarks/bench_quality.py``'s data sets: ``docs/architecture.md``,
+"Measurements and history"). The default grid therefore stops at
 :data:`KILL_FRACTION` of the kill point where that is below ``s``.
 """
 

@@ -57,8 +57,7 @@ def log_loss(out: Tensor, y: Tensor) -> Tensor:
     """Per-row softmax cross-entropy; ``out`` is (..., n, C) logits, ``y`` (..., n) class indices.
 
     ``logsumexp(out) - out[y]``: the same value as ``-log_softmax(out)[y]``, without
-    materializing the log-probabilities of every class (measured 2.7x faster, forward and
-    backward, on 80 x 200 rows of 10 classes).
+    materializing the log-probabilities of every class (faster, forward and backward).
     """
     return torch.logsumexp(out, dim=-1) - torch.gather(out, -1, y.unsqueeze(-1)).squeeze(-1)
 

@@ -3,9 +3,8 @@
 PyTorch runs an operation on several threads (OpenMP) that meet at a barrier when it ends.
 On an idle machine that pays for large operations; a training step of a small network
 is many small operations, each of which gains little from a second thread, and on a
-busy machine each barrier waits for whichever thread the system has paused: with one
-other CPU-bound process on a 2-core machine, a sweep measured 4-5x slower with 2 threads
-than alone, and 2.5x with 1 thread. So:
+busy machine each barrier waits for whichever thread the system has paused (measurements:
+``docs/architecture.md``, "Measurements and history"). So:
 
 * a run in this process (a fit, or a chunk of a sweep trained here) uses one thread per
   :data:`FLOPS_PER_THREAD` of arithmetic in a training step, at least one and at most
@@ -15,7 +14,7 @@ than alone, and 2.5x with 1 thread. So:
   each (:class:`netreg.tuning.backends.LocalBackend`), which share the cores without any
   barrier between them;
 * NumPy's and SciPy's BLAS stay on one thread during a run: their threads spin-wait after
-  each small call and take the cores PyTorch's need (L-BFGS iterations ran 15x slower).
+  each small call and take the cores PyTorch's need.
 
 ``n_jobs`` means what it means in scikit-learn: ``None`` the default (the policy above, or
 the ``NETREG_N_JOBS`` environment variable when it is set), a positive number that many
@@ -25,8 +24,7 @@ PyTorch's own thread setting (``OMP_NUM_THREADS`` or ``torch.set_num_threads``) 
 default. Unlike scikit-learn, whose joblib starts as many workers as asked, a number above
 the usable cores means the usable cores, with a :class:`netreg.NetRegWarning` saying so:
 threads beyond the cores only wait for each other at PyTorch's barriers, and thousands of
-them cannot even be created (OpenMP's ``Thread creation failed`` ended the process, or it
-crashed, at ``n_jobs=20000``). A run's thread count (``TrainConfig(n_threads=...)``) is
+them cannot even be created. A run's thread count (``TrainConfig(n_threads=...)``) is
 capped the same way.
 
 Results do not depend on the machine's load: the number of threads is chosen from the
@@ -68,10 +66,8 @@ N_JOBS_ENV = "NETREG_N_JOBS"
 
 #: Arithmetic of a training step (forward and backward, floating-point operations) that
 #: earns a thread. A 64-100-100-10 network on batches of 64 or 200 rows is 7 to 20 million
-#: per step: one thread, which measured about as fast as two on the 2-core machine (digits,
-#: batch 64: 0.287 s against 0.283 s for 20 epochs) and does not collapse on a busy one. A
-#: population of 16 such members, or a network of 1000-unit layers, is several hundred
-#: million: all the cores.
+#: per step: one thread. A population of 16 such members, or a network of 1000-unit layers,
+#: is several hundred million: all the cores.
 FLOPS_PER_THREAD = 5e7
 
 #: Where a container's CPU quota is (cgroup v2).

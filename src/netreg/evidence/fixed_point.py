@@ -28,8 +28,7 @@ products of its factors' (:func:`netreg.evidence.curvature.compute_curvature`), 
 :math:`\nabla^2 E` is the GGN, netreg's MLP without hidden layers (logistic, softmax,
 several logistic labels), the update is that stationary point,
 :math:`\alpha_l = \gamma_l / (\lVert W_l\rVert^2 - 2c_l)`, and alpha converges to the
-evidence's maximizer (MacKay's lands 4.6 to 6 % away on small logistic and softmax
-regressions, tests/estimators/test_auto_alpha.py). For half squared error H does not move
+evidence's maximizer (MacKay's lands a few per cent away: tests/estimators/test_auto_alpha.py). For half squared error H does not move
 (:math:`c = 0`). With hidden layers (the GGN is not :math:`\nabla^2 E`, which is indefinite
 away from the MAP, and minibatch weights are not at :math:`\theta^*`), with KFAC and for a
 user's module, the update stays MacKay's.

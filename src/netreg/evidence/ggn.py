@@ -39,10 +39,7 @@ alpha. It is exact for a network without hidden layers and half squared error
 every other case, logistic regression included (its row weights :math:`p_i(1 - p_i)` do not
 factor out of :math:`X^\top \mathrm{diag}(w_i p_i (1 - p_i)) X`). Dropping the cross-layer blocks
 can only raise :math:`\log\det(H + \alpha I)` (Fischer's inequality); the Kronecker factoring has
-no bound. Measured on digits with a (16,) ReLU network: KFAC counts more effective parameters
-than the exact GGN at small alpha (533 against 296 of 1184 at alpha = 1e-3, equal above alpha =
-300) and so shifts the evidence's peak to larger alpha (1 against 0.32, one grid step of
-sqrt(10) apart); on iris and diabetes with tiny networks both chose the same alpha.
+no bound (how far apart the two land: ``docs/architecture.md``, "Measurements and history").
 
 References
 ----------

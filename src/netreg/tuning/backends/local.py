@@ -1,11 +1,8 @@
 """The ``"local"`` backend: the chunks trained on this machine, side by side in worker processes
 or one after the other in this process.
 
-Why processes: PyTorch's threads meet at a barrier after every operation, and a training
-step of a small network is many small operations. When another program takes a core, each
-barrier waits for the paused thread: a digits sweep measured 4-5x slower with one other
-CPU-bound process on a 2-core machine. Worker processes of one thread each have no
-barrier between them; the system shares the cores among them and the other program.
+Why processes: :mod:`netreg.engine.threads` (worker processes of one thread each have no
+barrier between them).
 
 The workers are forked from this process, so they start at once and read the plan's data
 without copying it; each finished member comes back here as soon as it stops and
@@ -16,9 +13,7 @@ Successive halving trains on the same workers, one chunk each: at a rung each wo
 its members' validation losses and waits; this process, once every chunk still training has
 sent them, takes the rung's decision (:class:`netreg.tuning.halving.RungJudge`) over all the
 alphas and answers each worker with the alphas to stop. A halving sweep thus runs on the
-threads a grid runs on, and never on one process's threads that collapse when the machine
-is busy (a halving sweep in one process of two threads measured 10x slower than the grid
-beside other work).
+threads a grid runs on, never on one process's threads that collapse when the machine is busy.
 """
 
 from __future__ import annotations
