@@ -13,14 +13,10 @@ leave the numbers finite and would otherwise pass for training:
 
 Both mark the member ``"diverged"`` (scored by no sweep, raised by a single fit as
 :class:`netreg.DivergenceError`). A runaway is a training loss above :data:`RUNAWAY`
-times a constant prediction's loss on the member's training rows (:func:`reference_loss`:
-the worse of the best constant, its class frequencies or mean target, and the zero output
-an untrained network starts near, and at least 1, so that a target the best constant fits
-exactly still leaves room to train): a network that far behind a constant has left the
-region where training makes progress. The factor leaves a margin over the worst loss met in
-training that recovers: on unscaled inputs, SGD with ``learning_rate_init=0.01`` reaches
-9,400 times the constant's loss on wine and 9,100 on breast cancer in its first epochs,
-then comes back to it (``tests/engine/test_health.py`` replays the breast cancer case).
+times a constant prediction's loss on the member's training rows (:func:`reference_loss`):
+a network that far behind a constant has left the region where training makes progress. The
+factor leaves a margin over the worst loss met in training that recovers
+(``tests/engine/test_health.py``; figures in ``docs/architecture.md``, "Measurements and history").
 
 The message of a diverged member names the likely cause, read from the settings and the
 data before training, since every cause ends in the same large numbers
