@@ -13,9 +13,7 @@ A single member of netreg's MLP whose backward is plain (ReLU or no activation, 
 dropout, unweighted rows, the log loss or the squared error: ``_OUTPUT_GRADIENTS``) skips
 autograd: the forward keeps its layers and the backward is written out with the very
 operations autograd runs, in its order, so the gradients are autograd's bit for bit
-(tests/engine/test_step.py) at less cost: on digits (64-100-100-10, batches of 64, one
-thread) a fit's CPU time went from 0.42 to 0.28 s, under load, where a plain PyTorch loop
-with autograd took 0.27 s and scikit-learn 0.30 s.
+(tests/engine/test_step.py) at less cost (``docs/architecture.md``, "Measurements and history").
 """
 
 from __future__ import annotations
@@ -44,8 +42,8 @@ __all__ = [
 ]
 
 #: What PyTorch imports the first time :func:`loss_and_grads` runs in a process
-#: (``torch.autograd.grad`` with ``grad_outputs`` imports it, and it imports sympy: some 480
-#: modules, 0.1-0.4 s), on every solver and module; :func:`import_lazy_modules` imports it.
+#: (``torch.autograd.grad`` with ``grad_outputs`` imports it, and it imports sympy), on
+#: every solver and module; :func:`import_lazy_modules` imports it.
 LAZY_IMPORTS = ("torch.fx.experimental.symbolic_shapes",)
 
 

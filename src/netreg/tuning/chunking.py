@@ -28,9 +28,8 @@ __all__ = [
 
 MEMORY_BUDGET_BYTES = 2 * 1024**3
 CACHE_BYTES = 32 * 1024**2
-#: The fixed cost of training a population, in member-times: the digits sweep (16 alphas x 5
-#: folds, 64-100-100-10, batch 64, one thread) took 2.29-2.39 s of CPU in chunks of 16 and
-#: 2.42-2.67 s in chunks of 8, so a chunk of K members costs about (1 + K) member-times.
+#: The fixed cost of training a population, in member-times: a chunk of K members costs about
+#: (1 + K) member-times (measured: ``docs/architecture.md``, "Measurements and history").
 CHUNK_OVERHEAD = 1.0
 
 
@@ -42,8 +41,7 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
     working set within :data:`CACHE_BYTES`, in whole folds. With ``n_workers`` chunks
     trained side by side, a smaller size is taken when it finishes the sweep sooner
     (:func:`balanced_size`). Where the rows of chunks that span folds would take more than
-    that (:func:`rows_bytes`: a 5-million-row sweep in chunks of 12 members on 3 folds held
-    12 sets of rows, 1.4 GB), chunks hold one fold's alphas (a divisor of their number),
+    that (:func:`rows_bytes`), chunks hold one fold's alphas (a divisor of their number),
     which share one set of rows. ``solver="lbfgs"`` trains one member at a time (its line
     search would couple stacked members).
 
@@ -66,8 +64,7 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
     if device.type == "cuda":
         return _within_rows(plan, max(1, min(n_members, memory.device_budget(device) // member_bytes(plan))), 1)
     # On a CPU a population whose working set stays in cache trains faster per member than
-    # a larger one (measured 10 % on 16 alphas x 5 folds of a 64-100-100-10 net: chunks of
-    # 16 or 32 members against 80). Whole folds share their input batches, so round to them.
+    # a larger one (docs/architecture.md, "Measurements and history"). Whole folds share their input batches, so round to them.
     size = max(1, min(n_members, MEMORY_BUDGET_BYTES // member_bytes(plan), CACHE_BYTES // member_bytes(plan)))
     n_alphas = len(plan.alphas)
     size = size - size % n_alphas if size >= n_alphas else size
