@@ -27,11 +27,7 @@ __all__ = ["fit_full_batch"]
 
 
 def fit_full_batch(trainer: Trainer) -> None:
-    """The full-batch solver on the single member's training rows; each iteration is an epoch.
-
-    The solver minimizes the objective as a function of the flat parameter vector,
-    computed by the same :func:`~netreg.engine.step.loss_and_grads` as a minibatch step.
-    """
+    """The full-batch solver on the single member's training rows; each iteration is an epoch."""
     inputs, state = trainer.inputs, trainer.state
     rows = rows_slice(state.train_rows[0].to(inputs.device))
     batch = member_batch(inputs, rows, unit_weights=trainer.unit_weights, generators=state.dropout_draws())

@@ -12,13 +12,6 @@ cost P operations (:func:`log_det`, :func:`effective_parameters`). ``curvature="
 (all layers, the cross-layer blocks included): :math:`O(n c P^2 + P^3)` flops and :math:`P^2`
 memory per member, so ``"auto"`` uses it up to :data:`EXACT_MAX_PARAMS` penalized weights and
 KFAC above (its eigenvalues are the products of the factors' eigenvalues, P per member).
-
-References
-----------
-MacKay, D. J. C. (1992). A practical Bayesian framework for backpropagation networks.
-Neural Computation 4(3), 448-472.
-Immer, A., Bauer, M., Fortuin, V., Rätsch, G. & Khan, M. E. (2021). Scalable marginal likelihood
-estimation for model selection in deep learning. ICML.
 """
 
 from __future__ import annotations

@@ -18,10 +18,8 @@ the output-side factors :math:`s_{ic}^{(l)} = S_{ic} \, \partial f_i / \partial 
 and with the layer input :math:`a_{il}`, :math:`J_i^\top S_i^\top` restricted to layer l has
 columns :math:`s_{ic}^{(l)} \otimes a_{il}`.
 
-``curvature="exact"`` forms H (all layers, cross-layer blocks included) from these columns and
-eigendecomposes it: :math:`O(n c P^2 + P^3)` flops and :math:`P^2` memory per member, so it is
-the default (``"auto"``) only up to :data:`netreg.evidence.curvature.EXACT_MAX_PARAMS` penalized
-weights.
+``curvature="exact"`` forms H (all layers, cross-layer blocks included) from these columns
+(its cost, and when ``"auto"`` takes it: :mod:`netreg.evidence.curvature`).
 
 ``curvature="kfac"`` keeps the diagonal blocks, each Kronecker-factored (Martens & Grosse 2015)
 with the exact per-row factorization summed over the c rows of :math:`S_i` (no Monte Carlo

@@ -215,11 +215,7 @@ class RunFolder:
     def write_bytes(self, name: str, data: bytes) -> Path:
         """Write the file ``name`` in the folder (created if missing); returns its path.
 
-        The bytes go to a new temporary file beside it (created exclusively, so never
-        through an existing file or link), which then replaces ``name`` in one rename: a
-        reader sees the old file or the new one, never half a file, and a link at ``name``
-        is replaced, not written through. The file gets the usual permissions (0666
-        less the umask).
+        Written whole, never through a link, as :func:`netreg.safe_files.write_file` writes.
 
         Raises
         ------
