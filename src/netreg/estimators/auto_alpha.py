@@ -2,12 +2,9 @@
 
 ``NetRegClassifier(alpha="auto")`` (and ``NetRegRegressor``) trains one network and, as it
 trains, moves its alpha to MacKay's fixed point of the Laplace evidence at the current
-weights: after a burn-in, every few epochs, one alpha per penalized weight matrix
-(``auto_alpha="layerwise"``, the default) or one for the network (``"scalar"``), damped, the
-last epochs at the final alpha (:class:`netreg.evidence.online.EvidenceAlpha`, an engine
-callback; its docstring and :mod:`netreg.evidence.fixed_point` give the formulas and
-netreg's scaling; for regression the noise variance is learned with it; without hidden
-layers, the update counts the Hessian's drift and reaches the evidence's maximizer). It starts from
+weights, one alpha per penalized weight matrix (``auto_alpha="layerwise"``, the default) or
+one for the network (``"scalar"``): how and when is :mod:`netreg.evidence.online`'s, the
+formulas and netreg's scaling :mod:`netreg.evidence.fixed_point`'s. It starts from
 :data:`AUTO_START`. ``alpha_`` is what it learned (a float, or ``{parameter name: alpha}``
 that ``alpha=`` takes back as fixed strengths), ``alpha_history_`` its path, ``log_evidence_``
 the evidence of the final weights at ``alpha_``.
@@ -15,10 +12,6 @@ the evidence of the final weights at ``alpha_``.
 The 16-member evidence grid (each alpha trained to its end, the member of largest evidence
 kept) is ``NetRegClassifierCV(selection="evidence")``. The evidence is weaker than
 cross-validation on some data sets (``benchmarks/README.md``): it is never the default.
-
-References: D. J. C. MacKay, "A practical Bayesian framework for backpropagation networks",
-Neural Computation 4(3), 1992; A. Immer et al., "Scalable marginal likelihood estimation for
-model selection in deep learning", ICML 2021.
 """
 
 from __future__ import annotations
