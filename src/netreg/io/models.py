@@ -11,17 +11,9 @@ A model of several members (the fold models of ``refit="folds"``,
 describes the first member and says ``"members": K``; the weights file holds each
 member's parameters under the prefix ``"<k>."``. It loads as the members' average.
 
-No pickle: loading a model executes no code from the file. :func:`load_model` checks,
-before it builds anything, that both files are regular files of a plausible size (never
-links, FIFOs or devices: :func:`netreg.safe_files.read_file`), the format and version,
-that every field is present and well-typed, that the network fits in memory and the
-fields agree with each other, and that the weights are exactly the architecture's
-tensors; it refuses anything else with a :class:`ModelFormatError`.
-
-:func:`save_model` writes the folder whole (:func:`netreg.safe_files.replace_folder`): an
-interrupted save never leaves half a model, and both files get the permissions of any
-file the user writes (``0666`` less the umask). An existing different model is not
-overwritten unless asked (``force=True``).
+No pickle: loading a model executes no code from the file, and :func:`load_model` checks
+everything before it builds anything (its Raises section). :func:`save_model` writes the
+folder whole (:func:`netreg.safe_files.replace_folder`).
 """
 
 from __future__ import annotations

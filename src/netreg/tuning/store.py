@@ -11,13 +11,8 @@ finished run leaves no ``-wal`` or ``-shm`` file beside it. The file's checks, c
 and messages are in :mod:`netreg.tuning.store_files`.
 
 The store remembers what it belongs to: the sweep's specification (parameters, alphas,
-folds) and a fingerprint of the data. Opening it for a different sweep or data set is
-refused, never overwritten.
-
-Whatever is in the file is checked before it is used: opening a store (to resume) or
-reading it (for a report) refuses one whose tables, specification or member rows are
-not what netreg writes (a missing table, a row whose JSON, weights or grid position is
-damaged), naming the row and how to recover, so a resume never builds on a damaged row.
+folds) and a fingerprint of the data (:meth:`SweepStore.open` refuses another's), and it is
+checked before it is used (:meth:`SweepStore.check`).
 
 Tables::
 
