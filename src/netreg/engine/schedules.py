@@ -13,12 +13,7 @@ different epochs:
                   instead of stopping; a member that stalls at a step size of at most
                   1e-6 stops.
 
-Momentum: scikit-learn's SGD keeps a velocity ``v = momentum * v - lr * g`` in the units
-of the weights, while ``torch.optim.SGD`` (and :func:`netreg.engine.optim.sgd_step_`)
-keeps a buffer of gradients ``b = momentum * b + g`` and steps by ``-lr * b``. The two
-agree while ``lr`` is constant (``v = -lr * b``); :func:`set_rates_` rescales the buffers
-by ``old / new`` when a member's step size changes, so that they agree under every
-schedule.
+Momentum under a changing step size: :func:`set_rates_`.
 """
 
 from __future__ import annotations
@@ -70,6 +65,11 @@ def set_rates_(state: SGDState, rates: Tensor) -> None:
     """Give the members the step sizes ``rates`` (``(K,)`` float64, CPU), rescaling their momentum
     buffers by ``old / new`` so that each keeps its velocity in the units of the weights,
     as scikit-learn's SGD keeps it.
+
+    scikit-learn's velocity is ``v = momentum * v - lr * g``; ``torch.optim.SGD`` (and
+    :func:`netreg.engine.optim.sgd_step_`) keeps ``b = momentum * b + g`` and steps by
+    ``-lr * b``. The two agree while ``lr`` is constant (``v = -lr * b``), and with the
+    rescaling under every schedule.
 
     Examples
     --------

@@ -4,16 +4,8 @@ This is the "data in" layer of the command line (``netreg train DATA --target CO
 :func:`read_table` reads a file into a :class:`Table`, :func:`infer_task` tells
 classification from regression, :func:`check_classification_target` refuses a single
 class, and :func:`drop_missing_rows` removes incomplete rows. Turning the features into
-a matrix of numbers is the job of :class:`netreg.tables.TablePreprocessor`.
-
-Every bad input raises :class:`netreg.DataError` whose message starts with the file,
-then says what was found and what was expected::
-
-    `data.csv`: no target column 'lable'; expected a column of that name. Did you mean 'label'? Columns: 'a', 'b', 'label'.
-
-Rows are named by their position in the file, counted from 0 at the first row of data
-(for a CSV file, the line after the header), and messages say so: ``row 3, counting from 0,
-header excluded``.
+a matrix of numbers is the job of :class:`netreg.tables.TablePreprocessor`. Every bad input
+raises a :class:`netreg.DataError` whose message starts with the file (:func:`read_table`).
 """
 
 from __future__ import annotations
