@@ -59,9 +59,8 @@ class Trainer:
         # A run of one member (a single fit) takes the fast path of each step: its own
         # weights in plain 2-D products (netreg's MLP; other modules keep their stacked
         # parameters and buffers), batches cut from one order without padding or masks,
-        # no row weights when all are 1, the penalty's scales as numbers. On digits
-        # (64-100-100-10, batch 64) a step went from 3.6 to 2.4 million instructions
-        # (callgrind), against 2.2 for a plain torch loop. Decided once: a population whose
+        # no row weights when all are 1, the penalty's scales as numbers (measured:
+        # docs/architecture.md, "Measurements and history"). Decided once: a population whose
         # callbacks stop all but one member computes as it did, bit for bit.
         # scikit-learn's per-batch penalty (alpha_scale="batch") takes the population's path.
         self.single = inputs.n_members == 1 and inputs.config.alpha_scale != "batch"
