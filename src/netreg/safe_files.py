@@ -1,26 +1,14 @@
 """Reading and writing files safely: the one place for netreg's file rules.
 
-- Reading (:func:`open_regular`, :func:`read_file`): only a regular file, opened without
-  waiting (a FIFO would block a plain ``open``) and, for a file netreg wrote, never through a
-  link; :func:`read_file` reads no more than the file can plausibly hold.
-- Writing a file (:func:`write_file`, :func:`create_file`): into a new temporary file beside
-  the target (created exclusively, so never through an existing file or link), which then
-  takes the target's name in one step: a reader sees the old file or the new one, never half
-  of one, and a link at the target is replaced, not written through. A failed write removes
-  the temporary file and raises :class:`~netreg.exceptions.OutputError` naming the file and
-  what to do.
-- Replacing a folder (:func:`replace_folder`): its files written into a new temporary folder
-  beside it, which then takes the folder's place.
-- Checking first (:func:`check_writable_folder`, :func:`check_output_file`): an output path
-  that could not be written is refused before a command does any work.
+- Reading (:func:`open_regular`, :func:`read_file`): only a regular file, never waiting for a
+  FIFO; for a file netreg wrote, never through a link and no more than it can plausibly hold.
+- Writing a file whole, through a temporary file beside it (:func:`write_file`, :func:`create_file`).
+- Replacing a folder whole (:func:`replace_folder`).
+- Refusing, before any work, an output path that could not be written or may not be replaced
+  (:func:`check_writable_folder`, :func:`check_output_file`, :func:`replace_problem`).
 
-Only a regular file is ever replaced (or a link, which is replaced itself, never what it
-points to, when it points to a regular file or nowhere): a device, a FIFO, a socket or a
-folder at an output path is refused, by :func:`replace_problem`, both before the work and
-at the write, ``force`` or not. Writing ``--out /dev/null --force`` as root would
-otherwise put a regular file in place of the system's device. A process killed (SIGKILL)
-while writing leaves its hidden ``.<name>.XXXXXXXX.partial`` file or folder; the target is
-untouched.
+A process killed (SIGKILL) while writing leaves its hidden ``.<name>.XXXXXXXX.partial`` file or
+folder; the target is untouched.
 """
 
 from __future__ import annotations
