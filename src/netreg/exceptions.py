@@ -5,14 +5,8 @@ netreg raises on purpose. Each subclass also derives from the built-in exception
 or scikit-learn user would expect (``ValueError`` for bad values, scikit-learn's
 ``NotFittedError`` for an unfitted estimator), so existing ``except`` clauses keep working.
 
-Messages follow one of two templates, so users learn to read them once:
-
-* a parameter (:func:`invalid`): ``"`alpha` must be a finite float >= 0. Got alpha=-0.1."``
-  (the parameter, what it must be, the value received);
-* data (:func:`bad_data`): ``"column 'age' mixes numbers and text (row 3: 'n/a'); expected
-  only numbers or only text in a column."`` (what was received, then what was expected).
-
-Either may end with one more sentence saying how to fix it. Messages name the Python
+Messages follow one of two templates, so users learn to read them once: :func:`invalid` for a
+parameter, :func:`bad_data` for data. Messages name the Python
 parameters in backticks (``pass `force=True` to replace it``); the command line shows
 its own flags in their place (``--force``). The estimators' own parameter errors use
 scikit-learn's wording, word for word, as the estimators they replace do.
