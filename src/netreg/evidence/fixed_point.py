@@ -21,10 +21,8 @@ products of its factors' (:func:`netreg.evidence.curvature.compute_curvature`), 
 :math:`\gamma_l = \sum_k \lambda_{lk} / (\lambda_{lk} + \alpha_l)`.
 
 **The Hessian's drift.** MacKay's update holds H still, but H is taken at the MAP weights
-:math:`\theta^*(\alpha)`, which move with alpha: the evidence is stationary where
-:math:`\gamma_l = \alpha_l(\lVert W_l\rVert^2 - 2c_l)`, with :math:`c_l` the part of
-:math:`\partial\log Z/\partial\alpha_l` that comes through :math:`H(\theta^*(\alpha))`
-(implicit differentiation, :func:`hessian_drift`). Where the curvature is exact and
+:math:`\theta^*(\alpha)`, which move with alpha (the term :math:`c_l` this adds, and the
+stationary point: :func:`hessian_drift`). Where the curvature is exact and
 :math:`\nabla^2 E` is the GGN, netreg's MLP without hidden layers (logistic, softmax,
 several logistic labels), the update is that stationary point,
 :math:`\alpha_l = \gamma_l / (\lVert W_l\rVert^2 - 2c_l)`, and alpha converges to the
