@@ -209,9 +209,8 @@ def stacked_mlp_forward(
     per-operation overhead of the generic ``vmap`` path. The members' activations are kept
     feature-major, ``(K, units, n)``: a layer computes ``W @ H``, so the weight gradient of
     the backward pass comes out in the weight's own layout, where ``H @ W^T`` gives it
-    transposed and the optimizer's fused kernel must copy it first (a training step of 16
-    members of 64-100-100-10 went from 23.8 to 17.3 million instructions on batches of 64
-    rows, from 38.3 to 31.6 million on 200).
+    transposed and the optimizer's fused kernel must copy it first (measured:
+    ``docs/architecture.md``, "Measurements and history").
     Every member's product is its own, whatever the population (a member computes the
     same bits in any population).
 
