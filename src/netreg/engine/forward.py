@@ -16,10 +16,7 @@ are grouped by their number of valid rows, so a member computes exactly what it 
 compute alone, and a member without rows in a step does not run (its running statistics
 and generator stay as they are).
 
-A run of one member (a single fit) may take the MLP's fast path: the member's own 2-D
-weights through ``nn.Linear``'s products (``stacked_forward(template, single=True)``), its
-dropout masks drawn from its generator exactly as in a population. Other modules keep the
-stacked parameters and buffers even then.
+A run of one member may take the MLP's fast path (:func:`stacked_forward`'s ``single``).
 """
 
 from __future__ import annotations
