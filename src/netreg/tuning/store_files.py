@@ -1,16 +1,9 @@
 """The results store's file: checked before a sweep writes to it, created whole, read where it lies.
 
-Used by :class:`netreg.tuning.store.SweepStore`. Everything that would stop a sweep from
-writing its members (a read-only file or folder, a link, an empty file that is not a
-store) is refused by :func:`check_store_path` before any member trains; a new store is
-made complete under a temporary name and then given its own (:func:`create_store_file`,
-by :func:`netreg.safe_files.create_file`), so no store file is ever found half made; and :func:`store_error` says which of "not a
-store", "held by another process", "cannot be written" and "cannot be read" happened.
-
-SQLite's in-memory name ``":memory:"`` is refused as a store path (:func:`check_store_name`)
-rather than read as a temporary store: a store exists to be resumed from, and a sweep
-without one (``store=None``) already keeps its members in memory, so an in-memory store
-would only add a file named ``:memory:`` that SQLite never writes.
+Used by :class:`netreg.tuning.store.SweepStore`: :func:`check_store_name` and
+:func:`check_store_path` refuse, before any member trains, a path a sweep could not write or
+resume from; :func:`create_store_file` makes a new store whole; :func:`store_error` says which
+of "not a store", "held by another process", "cannot be written" and "cannot be read" happened.
 """
 
 from __future__ import annotations
