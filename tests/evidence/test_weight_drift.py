@@ -81,13 +81,18 @@ def test_one_drift_per_layer_or_one_for_all(curvature):
 
 
 def test_the_re_estimate_solves_the_stationarity_condition():
-    # gamma_l = alpha_l (beta ||W_l||^2 - 2 c_l); classification: beta = 1.
-    step = FixedPoint((1.0, 1.0), (0.0, 0.0), (4.0, 2.0), (3.0, 2.0), 0.0, None, "exact")
+    # gamma_l = alpha_l (beta ||W_l||^2 - 2 c_l); classification: beta = 1. Its solution
+    # alpha_0 = 4 / (3 - 1) = 2 is the re-estimate's fixed point.
+    step = FixedPoint((2.0, 1.0), (1.3, 0.7), (4.0, 2.0), (3.0, 2.0), 0.0, None, "exact")
     new = profile_alphas(step, torch.tensor([0.5, 1.5]), 10.0)
-    assert new[0] == pytest.approx(4.0 / (3.0 - 1.0))
-    assert np.isnan(new[1])  # 2 - 3 < 0: no stationary point at these weights
-    scalar = profile_alphas(step, torch.tensor([0.5]), 10.0)
-    assert scalar == pytest.approx((6.0 / (5.0 - 1.0),) * 2)
+    assert new[0] == pytest.approx(2.0)
+    # 2 - 3 < 0: no stationary point at these weights; the evidence's slope in alpha_1,
+    # (gamma - alpha ||W||^2) / (2 alpha) + c = 1 / alpha + 0.5, is positive: alpha_1 grows.
+    assert new[1] == pytest.approx((2.0 + 2.0 * 1.0 * 1.5) / 2.0) and new[1] > 1.0
+    totals = FixedPoint((1.5, 1.5), (0.0, 0.0), (4.0, 2.0), (3.0, 2.0), 0.0, None, "exact")
+    assert profile_alphas(totals, torch.tensor([0.5]), 10.0) == pytest.approx((6.0 / (5.0 - 1.0),) * 2)
+    # An undefined drift (a curvature that is not positive definite): MacKay's step.
+    assert profile_alphas(step, torch.tensor([0.5, float("nan")]), 10.0) == pytest.approx((2.0, 0.7))
     # Regression: beta = mq / (2E + sum alpha_l ||W_l||^2), 2E from MacKay's s^2 = 2E / (mq - gamma).
     noisy = FixedPoint((1.0, 1.0), (0.0, 0.0), (4.0, 2.0), (3.0, 2.0), 0.0, 0.5, "exact")
     beta = 10.0 / (0.5 * (10.0 - 6.0) + 5.0)

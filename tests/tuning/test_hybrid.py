@@ -106,3 +106,15 @@ def test_what_the_hybrid_cannot_do_is_refused_before_any_fit(data, refused, monk
     monkeypatch.setattr(estimators, "learn_center", no_fit)
     with refused(message, InvalidParameterError):
         NetRegClassifierCV(search="hybrid", **{**SETTINGS, **params}).fit(*data)
+
+
+def test_a_minibatch_classifier_with_hidden_layers_centres_on_a_learned_alpha_not_the_start():
+    # The evidence's stationary condition had no positive solution at its minibatch weights, and
+    # the hybrid centred on alpha="auto"'s start 1.0, which it then never left.
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 4))
+    y = np.tanh(X[:, 0]) - X[:, 1] + 0.3 * rng.normal(size=400) > 0
+    settings = {"hidden_layer_sizes": (6,), "solver": "adam", "max_iter": 200, "batch_size": 200, "random_state": 0}
+    model = NetRegClassifierCV(search="hybrid", cv=3, **settings).fit(X, y)
+    assert model.learned_alpha_ != pytest.approx(1.0, rel=0.05)
+    assert model.alphas_[2] == pytest.approx(model.learned_alpha_, rel=1e-12)

@@ -82,7 +82,7 @@ from netreg.evidence.stacked_mlp import StackedMLP
 from netreg.exceptions import invalid
 from netreg.losses import Task
 
-__all__ = ["FixedPoint", "fixed_point", "hessian_drift", "weight_blocks"]
+__all__ = ["FixedPoint", "fixed_point", "hessian_drift", "stationary_alphas", "weight_blocks"]
 
 #: Elements of the largest temporary tensor; rows are processed in chunks below it.
 _CHUNK_ELEMENTS = 2**22
@@ -205,7 +205,7 @@ def fixed_point(
         scale = 2.0 * loss[0] / (data.m * n_outputs - gamma.sum())
         s2 = float(scale)
     drift = hessian_drift(net, data, alpha, ggn=blocks[0]) if _drifts(net, data, method) else None
-    new = _stationary(gamma, sq_norms, alpha, drift, layerwise) * scale
+    new = stationary_alphas(gamma, sq_norms, alpha, drift, layerwise) * scale
     new = torch.where(torch.isfinite(new) & (new > 0), new, torch.full_like(new, math.nan))
     return FixedPoint(
         alphas=tuple(float(a) for a in alphas),
@@ -368,15 +368,35 @@ def hessian_drift(
     return (0.5 * (u[:, :d] * weight[0]).sum()).reshape(1)
 
 
-def _stationary(gamma: Tensor, sq_norms: Tensor, alpha: Tensor, drift: Tensor | None, layerwise: bool) -> Tensor:
+def stationary_alphas(gamma: Tensor, sq_norms: Tensor, alpha: Tensor, drift: Tensor | None, layerwise: bool) -> Tensor:
     """The alpha of each layer at which the evidence is stationary given gamma, the weights and the
     drift (before the regression's noise scale): MacKay's gamma / ||W||^2 where there is no drift.
 
     gamma_l = alpha_l (||W_l||^2 - 2 c_l) is solved with the drift kept on gamma's side,
-    (gamma_l + 2 alpha_l c_l) / ||W_l||^2, where that is positive, else in the denominator:
-    both have the evidence's stationary point as fixed point, but where the drift dominates
-    (c ~ -k / alpha, classes nearly separable) the second moves alpha little per update (684
-    updates on digits without hidden layers against 362)."""
+    (gamma_l + 2 alpha_l c_l) / ||W_l||^2, where that is positive, else in the denominator,
+    gamma_l / (||W_l||^2 - 2 c_l) (positive there where gamma_l is, so the update is defined even
+    where the weights are far from the MAP and the condition has no positive solution). Both have
+    the evidence's stationary point as fixed point, but where the drift dominates (c ~ -k / alpha,
+    classes nearly separable) the second moves alpha little per update (684 updates on digits
+    without hidden layers against 362). With ``layerwise=False`` the layers' totals, one alpha.
+
+    Parameters
+    ----------
+    gamma, sq_norms, alpha : Tensor
+        Per layer, float64: :math:`\\gamma_l`, :math:`\\lVert W_l\\rVert^2` (times beta for
+        regression) and the current alphas.
+    drift : Tensor or None
+        Per layer, :math:`c_l` (:func:`hessian_drift`); None for MacKay's update.
+    layerwise : bool
+
+    Examples
+    --------
+    >>> one = torch.tensor([1.0], dtype=torch.float64)
+    >>> stationary_alphas(4 * one, 2 * one, one, None, True).tolist()
+    [2.0]
+    >>> stationary_alphas(4 * one, 2 * one, one, 5 * one, True).tolist()
+    [7.0]
+    """
     if drift is None:
         return gamma / sq_norms if layerwise else (gamma.sum() / sq_norms.sum()).expand(len(gamma))
     numerator, spread = gamma + 2.0 * alpha * drift, sq_norms - 2.0 * drift

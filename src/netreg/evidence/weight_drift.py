@@ -36,7 +36,7 @@ from torch import Tensor
 
 from netreg.evidence.curvature import kronecker_eigenvalues
 from netreg.evidence.data_checks import EvidenceData
-from netreg.evidence.fixed_point import FixedPoint, weight_blocks
+from netreg.evidence.fixed_point import FixedPoint, stationary_alphas, weight_blocks
 from netreg.evidence.modules import ModuleMember
 from netreg.evidence.stacked_mlp import StackedMLP
 
@@ -106,17 +106,20 @@ def curvature_drift(
 
 def profile_alphas(step: FixedPoint, drift: Tensor, n_values: float) -> tuple[float, ...]:
     r"""The re-estimate where the evidence of the trained weights is stationary:
-    :math:`\alpha_l = \gamma_l / (\beta\lVert W_l\rVert^2 - 2c_l)` with ``drift`` :math:`c_l`
+    :math:`\gamma_l = \alpha_l(\beta\lVert W_l\rVert^2 - 2c_l)` solved as
+    :func:`netreg.evidence.fixed_point.stationary_alphas` does, with ``drift`` :math:`c_l`
     (one for all layers: totals), for regression with :math:`s^2 = 1/\beta` the evidence's
     maximizer at the current alphas, :math:`(2E + \sum_l \alpha_l\lVert W_l\rVert^2) / (mq)`
-    (``n_values``: :math:`mq`, the rows' weight times the outputs). NaN where the denominator is
-    not positive.
+    (``n_values``: :math:`mq`, the rows' weight times the outputs). Where that is not a positive
+    number (a NaN drift), MacKay's ``step.new_alphas``; NaN where that is not one either.
 
     Examples
     --------
     >>> step = FixedPoint((1.0,), (2.0,), (4.0,), (2.0,), 0.0, None, "exact")
     >>> profile_alphas(step, torch.tensor([0.5]), 10)
-    (4.0,)
+    (2.5,)
+    >>> profile_alphas(step, torch.tensor([math.nan]), 10)  # MacKay's
+    (2.0,)
     """
     gamma = torch.tensor(step.gamma, dtype=torch.float64)
     sq_norms = torch.tensor(step.weight_sq_norms, dtype=torch.float64)
@@ -126,9 +129,14 @@ def profile_alphas(step: FixedPoint, drift: Tensor, n_values: float) -> tuple[fl
         residual = step.noise_variance * (n_values - float(gamma.sum()))  # 2E: MacKay's s^2 is 2E / (mq - gamma)
         beta = n_values / (residual + (alphas * sq_norms).sum())
     if len(drift) == len(gamma):
-        new = gamma / (beta * sq_norms - 2.0 * drift)
-    else:
-        new = (gamma.sum() / (beta * sq_norms.sum() - 2.0 * drift.sum())).expand(len(gamma))
+        new = stationary_alphas(gamma, beta * sq_norms, alphas, drift, layerwise=True)
+    else:  # one alpha for all layers: the totals
+        totals = (gamma.sum()[None], (beta * sq_norms).sum()[None], alphas[:1], drift.sum()[None])
+        new = stationary_alphas(*totals, layerwise=True).expand(len(gamma))
+    # Away from the MAP (minibatch weights mid-training) the stationary condition may have no
+    # positive solution; MacKay's step then still moves alpha, where NaN would hold it at its start.
+    mackay = torch.tensor(step.new_alphas, dtype=torch.float64)
+    new = torch.where(torch.isfinite(new) & (new > 0), new, mackay)
     new = torch.where(torch.isfinite(new) & (new > 0), new, torch.full_like(new, math.nan))
     return tuple(new.tolist())
 
