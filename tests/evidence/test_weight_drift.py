@@ -97,3 +97,14 @@ def test_the_re_estimate_solves_the_stationarity_condition():
     noisy = FixedPoint((1.0, 1.0), (0.0, 0.0), (4.0, 2.0), (3.0, 2.0), 0.0, 0.5, "exact")
     beta = 10.0 / (0.5 * (10.0 - 6.0) + 5.0)
     assert profile_alphas(noisy, torch.tensor([0.0]), 10.0) == pytest.approx((6.0 / (beta * 5.0),) * 2)
+
+
+@pytest.mark.parametrize("layerwise", [True, False])
+def test_a_diverged_members_drift_is_nan_not_an_error(layerwise):
+    # An inf weight: H + A is not positive definite, as hessian_drift answers it.
+    X, y = _regression(seed=3)
+    state = _fit(X, y, 1.0).module_.state_dict()
+    data = check_data(_build(state), X, y, task="regression")
+    diverged = {**state, NAMES[1]: state[NAMES[1]].clone().fill_(float("inf"))}
+    drift = curvature_drift(_build, diverged, dict.fromkeys(NAMES, 1.0), data, curvature="exact", layerwise=layerwise)
+    assert drift.shape == (2 if layerwise else 1,) and bool(drift.isnan().all())

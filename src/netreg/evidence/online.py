@@ -255,7 +255,8 @@ class EvidenceAlpha(Callback):
             if step is None:
                 continue
             targets = step.new_alphas
-            if self.profile and not self.layerwise and step.curvature == "exact" and len(names) > 1:
+            profiles = self.profile and not self.layerwise and step.curvature == "exact" and len(names) > 1
+            if profiles and not any(map(math.isnan, step.new_alphas)):  # NaN: a diverged member's weights
                 targets = self.profile_targets(state_dict, step, names)
             new = [
                 old

@@ -91,6 +91,8 @@ def curvature_drift(
     weights = [state_dict[name].detach().to(torch.float64) for name in names]
     alpha = torch.tensor([alphas[name] for name in names], dtype=torch.float64)
     directions = _directions(build(state_dict), data, curvature, weights, alpha, layerwise)
+    if directions is None:  # H + A not positive definite: a diverged member's weights
+        return torch.full((len(names) if layerwise else 1,), math.nan, dtype=torch.float64)
     drift = []
     for l, direction in enumerate(directions):
         h = STEP * float(alpha[l if layerwise else 0])
@@ -148,14 +150,17 @@ def _directions(
     weights: list[Tensor],
     alpha: Tensor,
     layerwise: bool,
-) -> list[list[Tensor]]:
-    """Per direction (one per layer, or one), :math:`(H + A)^{-1} P_l W` split by layer."""
+) -> list[list[Tensor]] | None:
+    """Per direction (one per layer, or one), :math:`(H + A)^{-1} P_l W` split by layer; None
+    where :math:`H + A` is not positive definite."""
     blocks = weight_blocks(net, data, curvature)
     sizes = [w.numel() for w in weights]
     if curvature == "exact":
         [ggn] = blocks
         prior = torch.repeat_interleave(alpha, torch.tensor(sizes))
-        factor = torch.linalg.cholesky(ggn + torch.diag(prior.to(ggn)))
+        factor, info = torch.linalg.cholesky_ex(ggn + torch.diag(prior.to(ggn)))
+        if int(info) != 0 or not bool(torch.isfinite(factor).all()):
+            return None
         flat = torch.cat([w.flatten() for w in weights]).to(ggn)
         starts = [0, *torch.cumsum(torch.tensor(sizes), 0).tolist()]
         masks = (
@@ -179,12 +184,16 @@ def _directions(
 
 
 def _log_det(net: StackedMLP | ModuleMember, data: EvidenceData, curvature: str, alpha: Tensor) -> Tensor:
-    """:math:`\\log\\det(H + A)` of the member's curvature (Kronecker-factored: per layer)."""
+    """:math:`\\log\\det(H + A)` of the member's curvature (Kronecker-factored: per layer); NaN
+    where it is not positive definite."""
     blocks = weight_blocks(net, data, curvature)
     if curvature == "exact":
         [ggn] = blocks
         sizes = [w[0].numel() if isinstance(net, StackedMLP) else w.numel() for w in net.weights]
         prior = torch.repeat_interleave(alpha, torch.tensor(sizes)).to(ggn)
-        return 2.0 * torch.linalg.cholesky(ggn + torch.diag(prior)).diagonal().log().sum().cpu()
+        factor, info = torch.linalg.cholesky_ex(ggn + torch.diag(prior))
+        if int(info) != 0:
+            return torch.tensor(math.nan, dtype=torch.float64)
+        return 2.0 * factor.diagonal().log().sum().cpu()
     values = [kronecker_eigenvalues(a[None], g[None], net.n_params)[0] for a, g in blocks]
     return sum(torch.log(v + a.to(v)).sum() for v, a in zip(values, alpha, strict=True)).cpu()
