@@ -65,7 +65,10 @@ def test_the_reports_alpha_path_and_the_display_are_one_drawing(auto_fit):
     from netreg.report.learned import alpha_path_figure
 
     report, data = alpha_path_figure(auto_fit)
-    display = AlphaPathDisplay.from_estimator(auto_fit, ax=new_figure(5, 4).subplots())
+    # The epoch axis's ticks are matplotlib's automatic choice for the axes' size: the display
+    # is drawn on axes of the report panel's size and place, so that only the drawing differs.
+    ax = new_figure(*report.get_size_inches()).add_axes(report.axes[0].get_position())
+    display = AlphaPathDisplay.from_estimator(auto_fit, ax=ax)
     ours, theirs = _drawing(display.ax_), _drawing(report.axes[0])
     assert len(theirs["lines"]) == len(data["paths"]) >= 1 and ours == theirs
     assert display.ax_.get_title() == report.axes[0].get_title()
