@@ -169,3 +169,14 @@ def test_drop_missing_refuses_a_validation_file_left_without_rows(files, capsys)
         "expected rows to validate on.",
     )
     assert "epochs" not in out and not (files / "run" / "model").exists()
+
+
+def test_validation_rows_of_categories_unseen_at_fit_get_the_note_predict_gives(files, capsys):
+    pd.read_csv("val.csv").assign(color=["red", "green", "blue", "green"] * 5).to_csv("green.csv", index=False)
+    argv = ["train", "cars.csv", "--target", "price", "--out", "run", *FAST, "--validation", "green.csv"]
+    status, _, err = run(capsys, *argv)
+    note = "note: 10 rows hold categories not seen at fit, encoded as all zeros: column 'color' ('green')."
+    assert status == 0
+    assert f"netreg train: {note}" in err.splitlines()
+    status, _, err = run(capsys, "predict", "run", "green.csv")
+    assert (status, err) == (0, f"netreg predict: {note}")
