@@ -8,6 +8,7 @@ every method, with netreg halving, skorch and laplace-torch skipped by name wher
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,9 +59,17 @@ def test_bench_quality_quick_reports_every_method_and_the_target():
     ]
     verdicts = lines[target + 1 : versus - 1]
     assert [row.split()[0] for row in verdicts] == ["alpha=0", "grid", "grid", "halving", "evidence", "auto", "hybrid"]
-    assert all(row.endswith(("met", "not available")) for row in verdicts), verdicts
+    # A quick run's scores mean nothing, so either verdict may come: each must be the one its
+    # count gives (met when within on at least 1 of the 2 data sets). "not available" is for a
+    # netreg without halving; this one has it, so every method ran and has a count.
+    for row in verdicts:
+        match = re.fullmatch(r"  \S+(?: \S+)? +([0-2]) of 2: (met|not met)", row)
+        assert match, row
+        assert match[2] == ("met" if int(match[1]) >= 1 else "not met"), row
     assert [row.split()[0] for row in lines[versus + 1 : versus + 3]] == ["iris", "diabetes"]
-    assert lines[versus + 3].startswith("  auto worse than evidence on ") and lines[versus + 3].endswith("met")
+    match = re.fullmatch(r"  auto worse than evidence on ([0-2]) of 2: (met|not met)", lines[versus + 3])
+    assert match, lines[versus + 3]
+    assert match[2] == ("met" if match[1] == "0" else "not met"), lines[versus + 3]  # either, as above
 
 
 def test_bench_dtype_quick_reports_every_fit_and_the_sweeps():

@@ -75,3 +75,19 @@ def test_a_csv_s_rows_are_estimated_from_its_first_lines_and_its_size(tmp_path, 
         assert csv_rows(str(path), sample_bytes=sample_bytes) == len(lines)
     path.write_bytes(ending.join(["id,group", *lines]).encode())  # no line break after the last row
     assert csv_rows(str(path)) == len(lines)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_a_csv_header_longer_than_the_sample_is_skipped_before_rows_are_estimated(tmp_path, ending):
+    # A wide table: its header (about 1,100 bytes) and each row (about 400 bytes) are longer
+    # than the sample, which holds no complete line; the first row, read on to its end, gives
+    # the rows exactly (rows of one width). Counting the sample's bytes as rows estimated thousands.
+    path = tmp_path / "wide.csv"
+    header = ",".join(f"column{j:04d}" for j in range(100))
+    lines = [",".join(f"{i:03d}" for _ in range(100)) for i in range(50)]
+    path.write_bytes(ending.join([header, *lines, ""]).encode())
+    for sample_bytes in (10, 64, 399, 400, 401, 1000):
+        assert csv_rows(str(path), sample_bytes=sample_bytes) == len(lines)
+    path.write_bytes(ending.join([header, lines[0]]).encode())  # one row, without a line break after it
+    for sample_bytes in (10, 399, 400, 401, 1000):
+        assert csv_rows(str(path), sample_bytes=sample_bytes) == 1

@@ -138,7 +138,8 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
         held = result["validation"]
         stopped = " (early stopping's set)" if args.early_stopping else ""
         console.print(
-            f"{args.validation}: {_rows(held['rows'])} of validation{stopped}; best validation "
+            f"{args.validation}: {_rows(held['rows'])} of validation{stopped}{_dropped(held['dropped_rows'])}; "
+            "best validation "
             f"{result['metric']} = {held['best_validation_score']:.4f} in {len(held['validation_scores'])} epochs."
         )
     shown = "learned per layer" if isinstance(alpha, dict) else f"{alpha:g}"
@@ -217,13 +218,16 @@ def _load(args: argparse.Namespace, console: Console) -> Any:
         id_column=args.id_column,
         drop_missing=args.drop_missing,
     )
-    dropped = data.dropped_rows
-    dropped = f", {_rows(len(dropped))} with missing values dropped ({rows_text(dropped)})" if dropped else ""
     console.print(
         f"{data.path}: {len(data.y)} rows, {data.X.shape[1]} features after encoding, "
-        f"target {show(data.target_name)} ({data.task}){dropped}."
+        f"target {show(data.target_name)} ({data.task}){_dropped(data.dropped_rows)}."
     )
     return data
+
+
+def _dropped(rows: list[int]) -> str:
+    """The rows of a file that ``--drop-missing`` dropped, said after its count of rows (nothing if none)."""
+    return f", {_rows(len(rows))} with missing values dropped ({rows_text(rows)})" if rows else ""
 
 
 def _sweep(args: argparse.Namespace) -> dict[str, Any]:

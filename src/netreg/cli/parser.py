@@ -178,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--drop-missing",
         action="store_true",
-        help="drop the rows with a missing target, or a missing feature without --impute, instead of failing",
+        help="drop the rows with a missing target, or a missing feature without --impute, instead of failing (in "
+        "train's --validation file too)",
     )
     data.add_argument("--out", required=True, help="run folder to write")
     data.add_argument("--force", action="store_true", help="replace a different model already in the folder")

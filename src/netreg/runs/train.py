@@ -112,7 +112,9 @@ def train_table(
         (accuracy or R^2), ``n_train``, ``n_test``, ``model``; with a grid also ``sweep``,
         ``cv_results``, ``best_index``, ``scoring``, ``selection`` and ``paths``; with
         ``validation`` also ``validation``: its ``rows`` and the model's ``best_validation_score``
-        and ``validation_scores`` (per epoch).
+        and ``validation_scores`` (per epoch), and ``dropped_rows`` (the file's rows
+        dropped for a missing value when ``data`` was read with ``drop_missing``: its rows are
+        read as ``data``'s were).
     """
     if validation is not None and alpha is None:
         raise invalid(
@@ -180,6 +182,7 @@ def train_table(
         if held is not None:
             result["validation"] = {
                 "rows": len(held.y),
+                "dropped_rows": held.dropped_rows,
                 "best_validation_score": fitted.best_validation_score_,
                 "validation_scores": fitted.validation_scores_,
             }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from netreg.message_text import columns_text, names_text, show
 from netreg.tables.cardinality import ROW_NUMBERS, warn_row_numbers
 from netreg.tables.columns import check_table, fit_kinds
 from netreg.tables.preprocessing import TablePreprocessor
-from netreg.tables.tables import check_classification_target, drop_missing_rows, infer_task, read_table
+from netreg.tables.tables import Table, check_classification_target, drop_missing_rows, infer_task, read_table
 
 __all__ = ["TASKS", "TrainingTable", "ValidationTable", "fit_table", "load_training_table", "read_validation_table"]
 
@@ -31,7 +31,9 @@ class TrainingTable:
     ``dropped_rows`` are the positions in the file (counted from 0 at the first row of
     data) of the rows ``drop_missing`` dropped. ``features`` is the table of the rows kept,
     as read (the columns left out included), from which ``X`` was made: ``train`` fits a
-    preprocessing of its own on its training rows from it.
+    preprocessing of its own on its training rows from it. ``drop_missing`` says whether
+    rows with a missing value were dropped: a validation file is read as this file was
+    (:func:`read_validation_table`).
     """
 
     path: str
@@ -43,6 +45,7 @@ class TrainingTable:
     feature_names: list[str]
     dropped_rows: list[int]
     features: pd.DataFrame
+    drop_missing: bool = False
 
 
 def load_training_table(
@@ -99,16 +102,9 @@ def load_training_table(
     table = read_table(path, target=target, keep_missing_target=drop_missing)
     features, labels, dropped = table.features, table.target, []
     if drop_missing:
-        left_out = {*drop, id_column}
-        used = features[[name for name in features.columns if name not in left_out]]
-        kept, labels, dropped = drop_missing_rows(used, labels, in_features=impute is None)
+        used, features, labels, dropped = _complete_rows(path, table, preprocessor, "rows to train on")
         if dropped:
             _judge_row_numbers(used)
-        features = features.loc[kept.index]
-        if len(features) == 0:
-            raise bad_data(
-                f"`{path}`: every row has a missing value, so `drop_missing=True` leaves nothing", "rows to train on"
-            )
     kind = infer_task(labels) if task == "auto" else task
     if kind == "classification":
         try:
@@ -128,17 +124,20 @@ def load_training_table(
     y = labels.to_numpy()
     y = y.astype(np.float64) if kind == "regression" else _class_labels(y)
     names = list(preprocessor.feature_names_out_)
-    return TrainingTable(str(path), target, X, y, kind, preprocessor, names, dropped, features)
+    return TrainingTable(str(path), target, X, y, kind, preprocessor, names, dropped, features, drop_missing)
 
 
 @dataclass
 class ValidationTable:
     """A validation file read for a :class:`TrainingTable`: its rows as read, in the training
-    file's column order, and its target encoded as the training target is."""
+    file's column order, and its target encoded as the training target is. ``dropped_rows``
+    are the positions in the file (counted from 0 at the first row of data) of the rows
+    dropped for a missing value, as the training file's were (``drop_missing``)."""
 
     path: str
     features: pd.DataFrame
     y: np.ndarray
+    dropped_rows: list[int] = field(default_factory=list)
 
 
 def read_validation_table(path: str | os.PathLike, data: TrainingTable) -> ValidationTable:
@@ -146,14 +145,17 @@ def read_validation_table(path: str | os.PathLike, data: TrainingTable) -> Valid
 
     Its rows are left as read, for the preprocessing fitted on the training rows to encode
     (:meth:`netreg.tables.TablePreprocessor.transform`); its target is encoded as ``data.y``
-    was. The estimator checks the rest when it fits (``X_val``, ``y_val``): classes the
+    was. When ``data`` was read with ``drop_missing=True``, the rows missing a value are
+    dropped as they were from ``data``'s file (the target's, and without ``impute`` a
+    feature's), and listed in :attr:`ValidationTable.dropped_rows`. The estimator checks the rest when it fits (``X_val``, ``y_val``): classes the
     training rows lack, values the preprocessing refuses.
 
     Raises
     ------
     DataError
         If the file cannot be read, lacks the target, has other columns than ``data``'s
-        file, or a target of another kind; the message starts with the file.
+        file, a target of another kind, or (with ``drop_missing``) no row without a missing
+        value; the message starts with the file.
 
     Examples
     --------
@@ -165,7 +167,7 @@ def read_validation_table(path: str | os.PathLike, data: TrainingTable) -> Valid
     >>> list(validation.features.columns), validation.y.tolist()
     (['x'], [1.0])
     """
-    table = read_table(path, target=data.target_name)
+    table = read_table(path, target=data.target_name, keep_missing_target=data.drop_missing)
     expected, given = list(data.features.columns), list(table.features.columns)
     if set(given) != set(expected):
         missing = [name for name in expected if name not in given]
@@ -179,11 +181,14 @@ def read_validation_table(path: str | os.PathLike, data: TrainingTable) -> Valid
             if part
         )
         raise bad_data(f"`{path}` {received}", f"the columns of `{data.path}`: {names_text(expected)}")
-    labels = table.target.to_numpy()
+    features, target, dropped = table.features, table.target, []
+    if data.drop_missing:
+        _, features, target, dropped = _complete_rows(path, table, data.preprocessor, "rows to validate on")
+    labels = target.to_numpy()
     if data.task == "regression":
-        if not pd.api.types.is_numeric_dtype(table.target) or pd.api.types.is_bool_dtype(table.target):
+        if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
             raise bad_data(
-                f"`{path}`: target {show(data.target_name)} is not numeric (dtype {table.target.dtype})",
+                f"`{path}`: target {show(data.target_name)} is not numeric (dtype {target.dtype})",
                 f"numbers, as in `{data.path}`",
             )
         y = labels.astype(np.float64)
@@ -198,7 +203,7 @@ def read_validation_table(path: str | os.PathLike, data: TrainingTable) -> Valid
             )
         if data.y.dtype == object:  # text classes: 1 and '1' are one class, as in the training file
             y = np.asarray([str(label) for label in y], dtype=object)
-    return ValidationTable(str(path), table.features[expected], y)
+    return ValidationTable(str(path), features[expected], y, dropped)
 
 
 def fit_table(preprocessor: TablePreprocessor, features: pd.DataFrame, path: str | os.PathLike) -> np.ndarray:
@@ -213,6 +218,23 @@ def fit_table(preprocessor: TablePreprocessor, features: pd.DataFrame, path: str
         return preprocessor.fit_transform(features)
     except DataError as error:
         raise DataError(f"`{path}`: {error}") from None
+
+
+def _complete_rows(
+    path: str | os.PathLike, table: Table, preprocessor: TablePreprocessor, purpose: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, list[int]]:
+    """The rows of ``table`` with no missing value where ``preprocessor`` needs one (``drop_missing``).
+
+    Returns the columns ``preprocessor`` uses, of every row; the features and target of the
+    rows kept; the positions of the rows dropped. ``purpose`` says what rows are for, in the
+    error when none is left.
+    """
+    left_out = {*preprocessor.drop, preprocessor.id_column}
+    used = table.features[[name for name in table.features.columns if name not in left_out]]
+    kept, target, dropped = drop_missing_rows(used, table.target, in_features=preprocessor.impute is None)
+    if len(kept) == 0:
+        raise bad_data(f"`{path}`: every row has a missing value, so `drop_missing=True` leaves nothing", purpose)
+    return used, table.features.loc[kept.index], target, dropped
 
 
 def _judge_row_numbers(used: pd.DataFrame) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 from netreg import memory
 from netreg.exceptions import bad_data
@@ -113,10 +113,12 @@ def check_table_size(path: str, n_rows: int, n_columns: int, *, estimated: bool 
 
 
 def csv_rows(path: str, sample_bytes: int = CSV_SAMPLE_BYTES) -> int:
-    r"""The number of data rows of a CSV file, estimated before it is read: the lines after
-    the header in its first ``sample_bytes`` bytes, scaled by the file's size (exact when
-    the file is no larger). A line break inside a quoted field counts as a row: an estimate
-    errs on the side of more rows.
+    r"""The number of data rows of a CSV file, estimated before it is read: the lines of the
+    ``sample_bytes`` bytes after its header, scaled by the size of its data (exact when the
+    data is no larger). A header of any length is skipped (a wide table's header may be
+    longer than the sample), and when the sample holds no complete line, the first line is
+    read on to its end: the estimate is the data's size over that line's. A line break
+    inside a quoted field counts as a row: an estimate errs on the side of more rows.
 
     Examples
     --------
@@ -126,14 +128,27 @@ def csv_rows(path: str, sample_bytes: int = CSV_SAMPLE_BYTES) -> int:
     ...     with open(path, "w") as handle:
     ...         _ = handle.write("a,b\n" + "".join(f"{i},{i % 10}\n" for i in range(1000)))
     ...     csv_rows(path), csv_rows(path, sample_bytes=100)  # its first lines are its shortest
-    (1000, 1302)
+    (1000, 1296)
     """
     size = os.path.getsize(path)
     with open(path, "rb") as handle:
+        header = _line_length(handle, sample_bytes)
         sample = handle.read(sample_bytes)
-    data = sample[sample.find(b"\n") + 1 :] if b"\n" in sample else b""
-    if len(sample) == size:  # the whole file: its lines, a last one without a line break included
-        return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    whole = data[: data.rfind(b"\n") + 1]  # the sample's complete lines; a longer line counts as one
-    lines, line_bytes = (whole.count(b"\n"), len(whole)) if whole else (1, max(len(data), 1))
-    return math.ceil((size - (len(sample) - len(data))) * lines / line_bytes)
+        whole = sample[: sample.rfind(b"\n") + 1]  # the sample's complete lines
+        lines, line_bytes = whole.count(b"\n"), len(whole)
+        if not whole:  # a first line longer than the sample: its length, read on to its end
+            lines, line_bytes = 1, len(sample) + _line_length(handle, sample_bytes)
+    if header + len(sample) >= size:  # the whole data in the sample: its lines, the last one's break or not
+        return sample.count(b"\n") + (1 if sample and not sample.endswith(b"\n") else 0)
+    return math.ceil((size - header) * lines / max(line_bytes, 1))
+
+
+def _line_length(handle: BinaryIO, chunk_bytes: int) -> int:
+    """The bytes from ``handle``'s position to the end of its line (its line break included)
+    or of the file, read ``chunk_bytes`` at a time and not held: a line may be longer than memory."""
+    length = 0
+    while part := handle.readline(max(chunk_bytes, 1)):
+        length += len(part)
+        if part.endswith(b"\n"):
+            break
+    return length
