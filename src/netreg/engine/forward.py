@@ -118,10 +118,13 @@ class _MLPForward:
         kwargs.update(training=self.template.training, generators=generators, n_valid=n_valid)
         if not self.own_weights:
             return stacked_mlp_forward(params, x, **kwargs)
-        # The member's own weights as they come, or the stacked ones of a population of one
-        # viewed without the member axis (squeeze, not [0]: its backward is a free reshape).
-        own = {name: p if p.ndim == self.member_ndim[name] else p.squeeze(0) for name, p in params.items()}
-        return stacked_mlp_forward(own, x if shared else x.squeeze(0), **kwargs).unsqueeze(0)
+        return stacked_mlp_forward(self.own(params), x if shared else x.squeeze(0), **kwargs).unsqueeze(0)
+
+    def own(self, params: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """With ``own_weights``: the member's own weights as they come, or the stacked ones of a
+        population of one viewed without the member axis (squeeze, not ``[0]``: its backward is
+        a free reshape)."""
+        return {name: p if p.ndim == self.member_ndim[name] else p.squeeze(0) for name, p in params.items()}
 
     def layers(self, params: Mapping[str, Tensor], x: Tensor) -> list[Tensor]:
         """With ``by_hand``, under ``torch.no_grad()``: the inputs of each layer and the

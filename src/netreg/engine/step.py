@@ -261,8 +261,7 @@ def _by_hand(
     the task's loss, and the layers' backward (``_MLPForward.backprop``). Autograd's
     operations in autograd's order: the same bits, at two thirds of the cost of a step."""
     with torch.no_grad():
-        # The member's own weights, or a population of one's viewed without the member axis.
-        own = {name: p if p.ndim == forward.member_ndim[name] else p.squeeze(0) for name, p in params.items()}
+        own = forward.own(params)
         outputs = forward.layers(own, batch.x if batch.shared else batch.x.squeeze(0))
         out = outputs[-1]
         g = out.new_ones(out.shape[0]) / out.shape[0]  # the mean's backward
