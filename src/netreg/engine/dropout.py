@@ -1,20 +1,13 @@
 """Each member's own dropout masks in any module, through ``torch.func.vmap``.
 
-Under ``vmap(..., randomness="different")`` every random draw of the population comes
-from PyTorch's one global generator, so a member's masks would depend on the population
-it trains in. Here the module's dropout calls are found once per input shape by a probe
-(:func:`dropout_plan`: one forward of one member, recording each call), the masks of every
-member are drawn outside ``vmap`` from the member's own generator
-(:func:`netreg.nets.dropout_masks`), and during the population's forward a
-:class:`~torch.overrides.TorchFunctionMode` (:class:`MaskedDropout`) replaces the i-th
-dropout call by a product with the i-th mask. Each draw is the one the same call makes on
-the CPU in plain PyTorch from a generator in the same state.
-
-Handled: ``nn.Dropout``, ``nn.Dropout1d``, ``nn.Dropout2d``, ``nn.Dropout3d``, their
-functional forms (``torch.nn.functional.dropout``, ...) and ``torch.dropout`` /
-``torch.feature_dropout``. Alpha dropout is refused. Random draws made any other way (by
-other functions, or inside composite functions such as
-``torch.nn.functional.multi_head_attention_forward``) still come from the global generator.
+Under ``vmap(..., randomness="different")`` every draw comes from PyTorch's global generator,
+so a member's masks would depend on its population. Instead a probe finds the module's dropout
+calls (:func:`dropout_plan`), each member's masks are drawn from its own generator
+(:func:`netreg.nets.dropout_masks`), and :class:`MaskedDropout` replaces the i-th call by a
+product with the i-th mask: each draw is the one plain PyTorch makes on the CPU. Handled: the
+``nn.Dropout*`` modules, their functional forms and ``torch.dropout`` /
+``torch.feature_dropout``; alpha dropout is refused; other random draws still use the global
+generator.
 """
 
 from __future__ import annotations

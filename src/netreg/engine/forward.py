@@ -1,22 +1,11 @@
 """The population's forward pass: K stacked copies of a module, each member as it would run alone.
 
-:func:`stacked_forward` returns the forward of K members whose parameters and buffers are
-stacked along a leading axis. netreg's own :class:`~netreg.nets.MLP` runs through its
-batched forward (:func:`~netreg.nets.stacked_mlp_forward`); any other module through
-``vmap`` over ``torch.func.functional_call``, which gives each member its own buffers:
-BatchNorm's running statistics are stacked ``(K, ...)`` buffers, updated in place per
-member in training mode and used in eval mode, as in plain PyTorch.
-
-In training, the forward takes each member's number of valid rows (a member's batch is
-padded when it has fewer rows than the longest member) and each member's dropout
-generator. Dropout masks are drawn from the member's generator over its valid rows only
-(:mod:`netreg.engine.dropout`). A module whose rows interact (BatchNorm's batch
-statistics) or that draws dropout masks runs each member on its valid rows only: members
-are grouped by their number of valid rows, so a member computes exactly what it would
-compute alone, and a member without rows in a step does not run (its running statistics
-and generator stay as they are).
-
-A run of one member may take the MLP's fast path (:func:`stacked_forward`'s ``single``).
+netreg's :class:`~netreg.nets.MLP` runs through its batched forward
+(:func:`~netreg.nets.stacked_mlp_forward`), any other module through ``vmap`` over
+``torch.func.functional_call``, with each member's own buffers (BatchNorm) and dropout masks
+(:mod:`netreg.engine.dropout`). A module whose rows interact or that draws dropout masks runs
+each member on its valid rows only (members grouped by their number of valid rows), so it
+computes exactly what it would alone; a member without rows in a step does not run.
 """
 
 from __future__ import annotations

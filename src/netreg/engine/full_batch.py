@@ -1,11 +1,7 @@
 """Full-batch training (L-BFGS): each solver iteration is an epoch of the :class:`Trainer`.
 
-The solver minimizes the objective as a function of the flat parameter vector, computed by the
-same :func:`~netreg.engine.step.loss_and_grads` as a minibatch step. After each iteration the
-trainer records it and notifies the callbacks; a callback that stops the member ends the run,
-and one that changes its alpha restarts the solver at the new objective from the current point.
-Once a callback has changed alpha, a converged run shows the callbacks its final point once
-more, as one more iteration, so that they can change alpha at weights that have settled.
+A callback that stops the member ends the run; one that changes its alpha restarts the solver
+from the current point, and the callbacks then see the converged point once more.
 """
 
 from __future__ import annotations

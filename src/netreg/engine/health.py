@@ -1,28 +1,11 @@
 """A member's numeric health: failures that leave every number finite, and what caused them.
 
-A member whose objective or weights become NaN or infinite has diverged. Two failures
-leave the numbers finite and would otherwise pass for training:
-
-* **overflow of the optimizer's state.** Adam keeps a running mean of squared gradients;
-  a float32 gradient above about 1.8e19 (``alpha=1e30`` gives one) squares to infinity,
-  each step ``m / sqrt(v)`` becomes 0 and the weights stop moving: the objective no longer
-  changes and the member would report ``"converged"``;
-* **a runaway loss.** Steps too long for the loss's curvature throw the weights where the
-  loss is finite but absurd (above 1e7 on digits with ``learning_rate_init=1e8``), and the
-  member would be scored there.
-
-Both mark the member ``"diverged"`` (scored by no sweep, raised by a single fit as
-:class:`netreg.DivergenceError`). A runaway is a training loss above :data:`RUNAWAY`
-times a constant prediction's loss on the member's training rows (:func:`reference_loss`):
-a network that far behind a constant has left the region where training makes progress. The
-factor leaves a margin over the worst loss met in training that recovers
-(``tests/engine/test_health.py``; figures in ``docs/architecture.md``, "Measurements and history").
-
-The message of a diverged member names the likely cause, read from the settings and the
-data before training, since every cause ends in the same large numbers
-(:func:`blame`): sample weights near the dtype's range, an alpha whose penalty alone
-overflows the arithmetic or makes SGD overshoot, regression targets on a large scale, or,
-when none of these holds, the learning rate and the inputs' scale.
+Besides a NaN or infinite objective or weights, a member is ``"diverged"`` when Adam's state
+overflows (a float32 gradient above about 1.8e19 squares to infinity and the weights stop
+moving, which would pass for convergence) or when its training loss runs away, above
+:data:`RUNAWAY` times a constant prediction's (:func:`reference_loss`). The message names
+the likely cause, read from the settings and data before training (:func:`blame`). Figures
+behind :data:`RUNAWAY`: ``docs/architecture.md``, "Measurements and history".
 """
 
 from __future__ import annotations

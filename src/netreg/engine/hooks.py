@@ -1,8 +1,6 @@
 """Callbacks: how the engine reports progress and lets outside code act on a running population.
 
-Library code never prints: a CLI progress bar, a results store, a logger or a rule that
-stops members is a :class:`Callback`. A run takes one callback or a list of them; the
-engine calls each hook of each callback in list order through one :class:`CallbackList`.
+The engine calls each hook of each callback in list order through one :class:`CallbackList`.
 """
 
 from __future__ import annotations

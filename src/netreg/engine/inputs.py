@@ -1,8 +1,6 @@
 """The validated inputs of a population run: checked once, at the boundary, into one frozen value.
 
-:func:`validate_inputs` checks everything :func:`netreg.engine.train_population` receives
-(parameters raise :class:`netreg.InvalidParameterError`, data :class:`netreg.DataError`)
-and returns an :class:`Inputs`; nothing after it checks again.
+Nothing after :func:`validate_inputs` checks again.
 """
 
 from __future__ import annotations

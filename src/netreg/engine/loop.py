@@ -1,17 +1,11 @@
 """The training loop: ``Trainer.fit -> fit_loop -> run_epoch -> train_step`` (or ``fit_full_batch``).
 
-The loop holds the run's validated :class:`~netreg.engine.inputs.Inputs`, its
-:class:`~netreg.engine.state.PopulationState` and its callbacks, and reads like the
-algorithm; the computations are the pure functions of :mod:`~netreg.engine.step`,
-:mod:`~netreg.engine.stopping` and :mod:`~netreg.engine.row_sets`, and the solvers of
-:mod:`~netreg.engine.solvers`.
-
-After every epoch each member records its data loss, penalty, objective, held-out loss
-and score and the norm of each penalized layer (see :mod:`netreg.history`), the callbacks
-see the records, and the members that stop (see :mod:`~netreg.engine.stopping`) retire:
-their results are built with their kept weights and reported through ``on_member_end`` at
-once, so results can be stored as they come, and they leave the stacked tensors, so they
-cost nothing more.
+The loop holds the run's :class:`~netreg.engine.inputs.Inputs`, its
+:class:`~netreg.engine.state.PopulationState` and its callbacks; the computations are the
+pure functions of :mod:`~netreg.engine.step`, :mod:`~netreg.engine.stopping` and
+:mod:`~netreg.engine.row_sets`. After every epoch each member records its
+:mod:`netreg.history` record, and the members that stop retire at once: their results, built
+from their kept weights, go to ``on_member_end``, and they leave the stacked tensors.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Each epoch's minibatches: the orders drawn, cut into steps, read as the step's :class:`~netreg.engine.step.Batch`.
 
-A run of one member (a single fit) cuts its batches from one order of its rows, without
-padding, reads them with ``index_select`` or as slices, and leaves out the row weights when
-all are 1; a population's batches are padded index sets with a weight per slot
-(:func:`epoch_batches`: one order per group of members with the same rows and seed). Both
-become a :class:`~netreg.engine.step.Batch` for :func:`~netreg.engine.step.loss_and_grads`.
-On the CPU the inputs stay in the dtype they were given (float32 or float64) and each batch
-is converted when it is read.
+A single member cuts unpadded batches from one order of its rows; a population's batches are
+padded index sets with a weight per slot (:func:`epoch_batches`). On the CPU inputs keep their
+dtype and each batch is converted when read.
 """
 
 from __future__ import annotations

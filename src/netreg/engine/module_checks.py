@@ -1,10 +1,7 @@
 """What a population asks of a module, checked before anything is built from it.
 
-:func:`check_module` refuses what cannot be trained at all (no parameters, parameters
-without values, layers ``torch.func.vmap`` cannot batch); :func:`probe_output` runs the
-module on two rows and refuses an output the loss cannot take. The engine
-(:func:`netreg.engine.inputs.validate_inputs`) and the estimators (before a sweep plans
-anything) both call them, so a module is refused with the same words wherever it enters.
+The engine and the estimators both call :func:`check_module` and :func:`probe_output`, so a
+module is refused with the same words wherever it enters.
 """
 
 from __future__ import annotations

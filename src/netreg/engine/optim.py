@@ -1,16 +1,9 @@
 """SGD and Adam steps over stacked population parameters, as functions of explicit state.
 
-This is the functional core of :mod:`netreg.engine.solvers`, whose small solver objects
-only hold the hyperparameters and call these functions.
-
-Every parameter tensor has the population on dimension 0. Both updates are elementwise,
-so member k's slice moves exactly as it would under ``torch.optim.SGD`` / ``Adam`` alone
-(same formulas, in PyTorch's order of operations), and the tests hold them to that.
-
-A member that is not ``active`` in a step (it has no minibatch left this epoch) must not
-move at all: zeroing its gradient would not do, since momentum and Adam's moments keep
-moving the weights. So the step runs on all members and then restores the inactive ones,
-which also keeps a NaN of one member from reaching the others.
+Every tensor has the population on dimension 0; both updates are elementwise, so member k
+moves exactly as under ``torch.optim.SGD`` / ``Adam`` alone (PyTorch's order of operations).
+A member that is not ``active`` must not move, and zeroing its gradient would not do (momentum
+keeps moving it): the step runs on all members and restores the inactive ones.
 """
 
 from __future__ import annotations

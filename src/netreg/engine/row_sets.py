@@ -1,11 +1,8 @@
 """Which rows each member has: row sets shared by the members that have the same rows, and evaluation on them.
 
-Members of a population may see different rows (cross-validation folds); the members of
-one fold share theirs (:func:`row_groups`), so a sweep keeps one set of rows per fold, not
-per member. A :class:`Rows` holds each distinct held-out set's indices padded to a common
-length, with a weight per slot that is the row's sample weight, or 0 for padding; when all
-members share one set, evaluation feeds one input batch to all. The minibatches a step
-trains on are :mod:`~netreg.engine.minibatches`'.
+The members of one fold share their rows (:func:`row_groups`). A :class:`Rows` holds each
+distinct held-out set padded to a common length, with a weight per slot (the sample weight,
+0 for padding); when all members share one set, evaluation feeds one batch to all.
 """
 
 from __future__ import annotations

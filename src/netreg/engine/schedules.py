@@ -1,18 +1,9 @@
 """SGD's step-size schedules, per member: scikit-learn's ``learning_rate`` options, as pure functions.
 
-scikit-learn's ``MLPClassifier(solver="sgd", learning_rate=...)`` keeps one step size and
-changes it only at the end of an epoch; a population keeps one per member (a ``(K,)``
-float64 tensor on the CPU), since members see different numbers of rows and stall at
-different epochs:
-
-``"constant"``    ``learning_rate`` throughout.
-``"invscaling"``  after each epoch, ``learning_rate / (t + 1) ** power_t``, t the training
-                  rows the member has seen so far (scikit-learn's ``t_``).
-``"adaptive"``    unchanged while the member improves; when it stalls (its stopping counter
-                  reaches ``n_iter_no_change``), divided by 5 and the counter reset,
-                  instead of stopping; a member that stalls at a step size of at most
-                  1e-6 stops.
-
+A population keeps one step size per member (a ``(K,)`` float64 tensor on the CPU), changed
+only at the end of an epoch: ``"constant"``; ``"invscaling"``, ``learning_rate / (t + 1) **
+power_t`` with t the rows seen (scikit-learn's ``t_``); ``"adaptive"``, divided by 5 when the
+member stalls instead of stopping (it stops when it stalls at a step of at most 1e-6).
 Momentum under a changing step size: :func:`set_rates_`.
 """
 

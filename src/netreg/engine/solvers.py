@@ -1,24 +1,11 @@
 """The solvers, as small objects found by name in :data:`SOLVERS`.
 
-As ``torch.optim`` pairs a functional core with a thin class, each minibatch solver
-holds its hyperparameters and delegates to :mod:`netreg.engine.optim`:
-
-* ``init(params)`` builds the optimizer state of a stacked population (an object with
-  its own ``take(positions)``, so the population state can drop members);
-* ``step(params, grads, state, active)`` moves every member in place;
-* ``member_state`` / ``load_member_state`` export and restore one member's slice of
-  the state, to continue training later (``partial_fit``);
-* ``end_epoch(state, train_rows, stalled)`` returns which stalled members stop (SGD's
-  ``"adaptive"`` schedule keeps some going at a smaller step size instead).
-
-:class:`LBFGS` is full batch and single member: it minimizes a loss-and-gradient
-function over a flat vector with SciPy's L-BFGS-B, with scikit-learn's settings, so a
-netreg L-BFGS fit and a scikit-learn ``MLPClassifier(solver="lbfgs")`` fit minimize the
-same function the same way. It knows nothing of the engine: the engine hands it the
-function.
-
-To add a solver: write its class with the same methods (``full_batch = False``) and add
-it to :data:`SOLVERS`; ``TrainConfig(solver=...)`` accepts every name listed there.
+Each minibatch solver holds its hyperparameters and delegates to :mod:`netreg.engine.optim`
+(``init``, ``step``, ``member_state`` / ``load_member_state`` for ``partial_fit``, and
+``end_epoch``, which says which stalled members stop). :class:`LBFGS` is full batch and
+single member: SciPy's L-BFGS-B with scikit-learn's settings, on a function the engine
+hands it. To add a solver, write its class with the same methods and list it in
+:data:`SOLVERS`: ``TrainConfig(solver=...)`` accepts every name there.
 """
 
 from __future__ import annotations

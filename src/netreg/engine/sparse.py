@@ -1,11 +1,7 @@
 """Sparse inputs: a SciPy CSR matrix that the engine indexes as it indexes a dense tensor.
 
-A one-hot encoded table or a bag of words is mostly zeros; made dense at once it may not
-fit in memory. :class:`SparseRows` keeps the matrix sparse (on the CPU) and makes only the
-rows a step or an evaluation chunk asks for dense, on the run's device and in its dtype:
-``X[index]`` with a tensor of row indices of any shape ``S`` gives the dense ``S + (d,)``
-rows, as indexing a dense ``(n, d)`` tensor does. The training loop, the evaluation and the
-checks index their inputs this way only, so they take either.
+:class:`SparseRows` keeps the matrix sparse on the CPU and makes only the rows asked for dense,
+on the run's device and dtype: ``X[index]`` gives ``index.shape + (d,)``.
 """
 
 from __future__ import annotations

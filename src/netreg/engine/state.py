@@ -1,12 +1,7 @@
 """Everything that changes while a population trains, in one value with one ``take``.
 
-:class:`PopulationState` holds, for the members still training, their stacked parameters
-and buffers, optimizer state, training and evaluation rows, data-order and dropout
-generators, penalty scales, stopping counters, last good and best weights, histories and
-indices.
-Every field is per member along its first axis, so one generic :meth:`PopulationState.take`
-keeps the members at given positions in all of them at once: when members retire, the
-state is replaced by ``state.take(staying)`` and nothing can be forgotten.
+Every field of :class:`PopulationState` is per member along its first axis, so when members
+retire the state becomes ``state.take(staying)`` and nothing can be forgotten.
 """
 
 from __future__ import annotations

@@ -1,19 +1,11 @@
 """The population's loss and gradients: the pure core of a training step.
 
-:func:`loss_and_grads` is the only place where the objective's gradient is computed; the
-minibatch loop calls it on each batch and L-BFGS on the full training set. The forward
-pass it differentiates is :mod:`netreg.engine.forward`'s.
-
-One backward pass through the *sum* of the members' losses gives each member exactly its
-own gradient (a mean would scale every member's learning rate by 1/K). The penalty's
-gradient is then added in fused multi-tensor kernels (:func:`netreg.penalties.add_scaled_grad_`)
-instead of differentiating the penalty's value through autograd.
-
-A single member of netreg's MLP whose backward is plain (ReLU or no activation, no
-dropout, unweighted rows, the log loss or the squared error: ``_OUTPUT_GRADIENTS``) skips
-autograd: the forward keeps its layers and the backward is written out with the very
-operations autograd runs, in its order, so the gradients are autograd's bit for bit
-(tests/engine/test_step.py) at less cost (``docs/architecture.md``, "Measurements and history").
+:func:`loss_and_grads` is the only place the objective's gradient is computed (the minibatch
+loop and L-BFGS both call it). One backward through the *sum* of the members' losses gives
+each member its own gradient; the penalty's gradient is added in fused kernels
+(:func:`netreg.penalties.add_scaled_grad_`). A single plain MLP member (``_OUTPUT_GRADIENTS``)
+skips autograd with a written-out backward that is autograd's bit for bit
+(tests/engine/test_step.py).
 """
 
 from __future__ import annotations

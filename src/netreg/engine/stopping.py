@@ -1,14 +1,9 @@
 """Pure stopping rules: each member's progress counters, its status after an epoch, and why.
 
-A member stops on its own when it diverges (non-finite objective or weights), when the
-metric it watches (its training objective, or with early stopping its validation loss or
-score) has not improved by more than ``tol`` for ``n_iter_no_change`` epochs, or at
-``max_iter``; or when a callback stops it. These functions compute that from tensors
-and return new values; the training loop acts on what they return.
-
-Statuses, in the order they take precedence within one epoch:
-
-``"diverged"``, ``"stopped"`` (asked by a callback), ``"early_stopped"`` or
+A member stops when it diverges, when its watched metric (training objective, or validation
+loss or score with early stopping) has not improved by more than ``tol`` for
+``n_iter_no_change`` epochs, at ``max_iter``, or when a callback stops it. Statuses, in order
+of precedence within an epoch: ``"diverged"``, ``"stopped"``, ``"early_stopped"`` or
 ``"converged"``, ``"max_iter"``; ``""`` for a member that goes on.
 """
 

@@ -1,36 +1,13 @@
-"""How many CPU threads a run uses, and how many cores a sweep spreads over: the thread policy.
+"""The thread policy: how many CPU threads a run uses, and how many cores a sweep spreads over.
 
-PyTorch runs an operation on several threads (OpenMP) that meet at a barrier when it ends.
-On an idle machine that pays for large operations; a training step of a small network
-is many small operations, each of which gains little from a second thread, and on a
-busy machine each barrier waits for whichever thread the system has paused (measurements:
-``docs/architecture.md``, "Measurements and history"). So:
-
-* a run in this process (a fit, or a chunk of a sweep trained here) uses one thread per
-  :data:`FLOPS_PER_THREAD` of arithmetic in a training step, at least one and at most
-  :func:`default_cores` (``TrainConfig(n_threads=...)`` or the estimators' ``n_jobs``
-  fix the number instead); the number is set for the run and restored after it;
-* a sweep on the CPU trains its chunks side by side in worker processes of one thread
-  each (:class:`netreg.tuning.backends.LocalBackend`), which share the cores without any
-  barrier between them;
-* NumPy's and SciPy's BLAS stay on one thread during a run: their threads spin-wait after
-  each small call and take the cores PyTorch's need.
-
-``n_jobs`` means what it means in scikit-learn: ``None`` the default (the policy above, or
-the ``NETREG_N_JOBS`` environment variable when it is set), a positive number that many
-cores, ``-1`` every usable core, ``-2`` all but one, and so on. The cores that count are
-those this process may run on (its CPU affinity and its container's CPU quota), and
-PyTorch's own thread setting (``OMP_NUM_THREADS`` or ``torch.set_num_threads``) caps the
-default. Unlike scikit-learn, whose joblib starts as many workers as asked, a number above
-the usable cores means the usable cores, with a :class:`netreg.NetRegWarning` saying so:
-threads beyond the cores only wait for each other at PyTorch's barriers, and thousands of
-them cannot even be created. A run's thread count (``TrainConfig(n_threads=...)``) is
-capped the same way.
-
-Results do not depend on the machine's load: the number of threads is chosen from the
-problem and the machine, never from what else runs. Different thread counts can change
-the last bits of sums (and so of trained weights); fix ``n_jobs`` to reproduce a fit bit
-for bit on another machine.
+A training step of a small network is many small operations that gain little from a second
+thread, and on a busy machine each of PyTorch's end-of-operation barriers waits for a paused
+thread. So a run uses one thread per :data:`FLOPS_PER_THREAD` of a step's arithmetic
+(:func:`run_threads`), a sweep spreads over worker processes of one thread each
+(:class:`netreg.tuning.backends.LocalBackend`), and BLAS stays on one thread during a run
+(:func:`limit_threads`). ``n_jobs`` reads as in scikit-learn (:func:`resolve_n_jobs`). The
+count depends on the problem and the machine, never on its load; other thread counts may
+change the last bits of sums. Measurements: ``docs/architecture.md``, "Measurements and history".
 """
 
 from __future__ import annotations
