@@ -1,20 +1,11 @@
 """Callbacks users attach to a fit: the table of them, and the trackers (TensorBoard, MLflow).
 
-netreg has two kinds of callback, each defined beside the code that calls it, and this
-package is where a user finds them:
-
-- :class:`Callback` (defined in :mod:`netreg.engine.hooks`): the engine's hooks
-  (``on_train_begin``, ``on_epoch_end``, ``on_member_end``, ``on_train_end``), which a plain
-  estimator's ``fit(callback=...)`` takes;
-- :class:`SweepCallback` (defined in :mod:`netreg.tuning.sweep_hooks`): those plus a sweep's
-  (``on_sweep_begin``, ``on_member_stored``, ``on_sweep_end``) and a CV estimator's
-  ``on_fit_end``, which a CV estimator's ``fit(callback=...)`` takes;
-- the trackers, defined here (a layer above tuning, since they log a sweep and save its
-  model): :class:`TensorBoardCallback` and :class:`MLflowCallback`. Both are sweep callbacks,
-  so either ``fit`` takes them. Each needs an optional extra (``pip install
-  "netreg[tensorboard]"``, ``"netreg[mlflow]"``), imported only when one is made.
-
-:func:`tracker_callbacks` makes them from the command line's ``--log`` values.
+:class:`Callback` (the engine's hooks, :mod:`netreg.engine.hooks`) is what a plain estimator's
+``fit(callback=...)`` takes; :class:`SweepCallback` (:mod:`netreg.tuning.sweep_hooks`) adds a
+sweep's hooks, for a CV estimator's. The trackers defined here, :class:`TensorBoardCallback`
+and :class:`MLflowCallback`, are sweep callbacks, so either ``fit`` takes them; each needs its
+optional extra, imported only when one is made. :func:`tracker_callbacks` makes them from the
+command line's ``--log`` values.
 """
 
 from __future__ import annotations
