@@ -1,47 +1,11 @@
 """netreg: exact, fast and visible regularization for neural networks.
 
-The table of contents of the package; every public name is listed here once.
-
-Estimators (:mod:`netreg.estimators`)
-    ``NetRegClassifier``, ``NetRegRegressor``: drop-ins for scikit-learn's MLPs.
-Choosing alpha (:mod:`netreg.tuning`)
-    ``NetRegClassifierCV``, ``NetRegRegressorCV``: the whole alpha grid and all folds
-    trained as one population, resumable through a results store.
-Penalties (:mod:`netreg.penalties`)
-    ``L2``, ``L1``, ``ElasticNet``, their functional forms and fused gradients, the
-    per-member scales (``penalty_scales``, ``scaled_value``, ``add_scaled_grad_``), ``get``.
-Selection (:mod:`netreg.selection`)
-    ``penalized_parameters``: which weights a penalty acts on, with their strengths.
-Conventions (:mod:`netreg.conventions`)
-    Conversions between netreg's ``alpha`` and Keras, PyTorch and scikit-learn knobs.
-Objective (:mod:`netreg.objective`)
-    ``objective``: J(W) of any model on a data set.
-Networks (:mod:`netreg.nets`)
-    ``MLP``.
-Engine (:mod:`netreg.engine`)
-    ``train_population``, ``TrainConfig``, ``Callback``, the ``Population`` handle callbacks
-    get, and the result types.
-History (:mod:`netreg.history`)
-    ``History``.
-Callbacks (:mod:`netreg.callbacks`)
-    ``TensorBoardCallback``, ``MLflowCallback``: per-epoch curves, sweeps and the chosen
-    model in a tracker (optional extras); the table of the callbacks ``fit`` takes.
-Displays (:mod:`netreg.display`)
-    ``ValidationCurveDisplay``, ``WeightNormDisplay``, ``LearningCurveDisplay``,
-    ``AlphaPathDisplay``: the report's figures in a notebook, in scikit-learn's convention.
-Report (:mod:`netreg.report`)
-    ``report_run``, ``write_report``: the figures and the HTML page of a sweep.
-Tables (:mod:`netreg.tables`)
-    ``read_table``, ``TablePreprocessor`` (scikit-learn transformers with a JSON round
-    trip), ``fingerprint``.
-JSON fields (:mod:`netreg.json_fields`)
-    ``check_fields``: the layout of a JSON file netreg reads back, declared once.
-Run folders (:mod:`netreg.io`)
-    ``RunFolder``.
-Models (:mod:`netreg.io.models`)
-    ``save_model``, ``load_model``: safetensors and JSON, no pickle.
-Errors (:mod:`netreg.exceptions`)
-    ``NetRegError`` and its subclasses; ``NetRegWarning`` and ``DataWarning``.
+The public names, each listed once in ``__all__``. Where they live: the estimators in
+:mod:`netreg.estimators`, the alpha sweeps (``NetRegClassifierCV``, ``NetRegRegressorCV``) in
+:mod:`netreg.tuning`, the penalties in :mod:`netreg.penalties`, the training engine in
+:mod:`netreg.engine`, the notebook figures in :mod:`netreg.display`, the report in
+:mod:`netreg.report`, tables in :mod:`netreg.tables`, saved models in :mod:`netreg.io.models`,
+the errors in :mod:`netreg.exceptions`; ``docs/architecture.md`` maps the rest.
 """
 
 from netreg import conventions

@@ -1,12 +1,8 @@
 """Parameter checks shared by every public entry point, and the declared rules they read.
 
-A parameter's range is declared once (:class:`Range`, :class:`Choice`, :class:`Flag`), and
-``TrainConfig``, the estimators' scikit-learn constraints and the JSON fields of the same
-values are checked from that one declaration.
-
-Every message follows the parameter template of :func:`netreg.exceptions.invalid`::
-
-    `alpha` must be a finite float >= 0. Got alpha=-0.1.
+A parameter's range is declared once (:class:`Range`, :class:`Choice`, :class:`Flag`); the
+engine's config, the estimators' scikit-learn constraints and the JSON fields are checked from
+it, with the template of :func:`netreg.exceptions.invalid`.
 """
 
 from __future__ import annotations

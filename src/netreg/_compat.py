@@ -1,25 +1,14 @@
 """Every private function of torch and scikit-learn that netreg calls, each with a public fallback.
 
-netreg requires a range of torch and scikit-learn versions, so nothing else in the package
-may touch their private names. Each private function is taken only if it exists and, on a
-small probe run once at import, does what its public fallback does; otherwise the fallback
-is used, so a release that renames or drops one is slower at worst, never broken:
-
-* ``torch._foreach_*`` (one kernel over a list of tensors): the same op tensor by tensor;
-* ``torch._fused_adam_`` (Adam in one pass): ``None``, and the optimizer takes its
-  multi-tensor path (:func:`netreg.engine.optim.adam_step_`);
-* the undocumented ``torch.dropout_``, ``torch.feature_dropout``, ``torch.alpha_dropout``,
-  ... (what a module may call instead of ``torch.nn.functional.dropout``; the engine
-  recognizes them to draw each member's masks): only those this torch has
-  (:func:`torch_dropout_functions`); a function torch lacks cannot be called, and the
-  public ``torch.nn.functional`` forms are always recognized;
-* ``torch.ops.aten.threshold_backward`` (ReLU's backward, as autograd runs it, in one
-  kernel): the same through ``masked_fill``, ten times slower on a step's small matrices;
-* ``sklearn.utils._param_validation`` (the estimators' constraints and their wording): a
-  local version of the constraints netreg declares, with the same messages;
-* ``sklearn.utils.validation._check_sample_weight``: the same checks with public helpers.
-
-tests/test_compat.py holds each fallback to its private function.
+Nothing else in the package touches their private names. Each is taken only if it exists and,
+on a small probe run once at import, agrees with its fallback, so a release that renames or
+drops one is slower at worst, never broken: ``torch._foreach_*`` (fallback: tensor by tensor),
+``torch._fused_adam_`` (``None``: :func:`netreg.engine.optim.adam_step_` takes its multi-tensor
+path), torch's undocumented dropout functions (only those this torch has:
+:func:`torch_dropout_functions`), ``torch.ops.aten.threshold_backward`` (``masked_fill``),
+``sklearn.utils._param_validation`` (a local version with the same messages) and
+``sklearn.utils.validation._check_sample_weight`` (public helpers). tests/test_compat.py holds
+each fallback to its private function.
 """
 
 from __future__ import annotations

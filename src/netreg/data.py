@@ -1,13 +1,9 @@
 """Validation of user arrays before they reach the engine, through scikit-learn's checks.
 
-:func:`sklearn.utils.check_array` reads the data (lists, NumPy arrays, DataFrames, tensors
-on the CPU) as a float64 array and :func:`sklearn.utils.check_consistent_length` compares
-row counts. netreg adds what it needs on top: a :class:`netreg.DataError` that names what
-was received and what was expected, the exact number of dimensions (a 1-D input where
-2-D is expected is refused, not reshaped: a single feature and a single sample look the
-same, and guessing wrong trains a different model), and where non-finite values are.
-Inputs of any shape ``(n_samples, ...)`` (images, sequences) are read with ``allow_nd=True``,
-and SciPy sparse matrices with ``accept_sparse=True`` (kept sparse, as CSR).
+On top of :func:`sklearn.utils.check_array`, netreg raises a :class:`netreg.DataError` that
+names what was received and expected, says where non-finite values are, and requires the
+exact number of dimensions: a 1-D input where 2-D is expected is refused, not reshaped (one
+feature and one sample look the same).
 """
 
 from __future__ import annotations

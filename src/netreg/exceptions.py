@@ -1,15 +1,10 @@
 """The exceptions netreg raises, and the two templates their messages follow.
 
-One base class, :class:`NetRegError`, so ``except netreg.NetRegError`` catches everything
-netreg raises on purpose. Each subclass also derives from the built-in exception a Python
-or scikit-learn user would expect (``ValueError`` for bad values, scikit-learn's
-``NotFittedError`` for an unfitted estimator), so existing ``except`` clauses keep working.
-
-Messages follow one of two templates, so users learn to read them once: :func:`invalid` for a
-parameter, :func:`bad_data` for data. Messages name the Python
-parameters in backticks (``pass `force=True` to replace it``); the command line shows
-its own flags in their place (``--force``). The estimators' own parameter errors use
-scikit-learn's wording, word for word, as the estimators they replace do.
+``except netreg.NetRegError`` catches everything netreg raises on purpose; each subclass also
+derives from the built-in (or scikit-learn) exception a user would expect. Messages follow
+:func:`invalid` for a parameter and :func:`bad_data` for data, naming Python parameters in
+backticks (the command line shows its flags instead); the estimators' own parameter errors
+use scikit-learn's wording.
 """
 
 from __future__ import annotations

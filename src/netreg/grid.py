@@ -1,29 +1,16 @@
 """The grid of alphas a sweep tries.
 
-A user gives the grid, or its size: ``alphas=16`` makes a log-spaced grid that runs from a
-strength too small to matter to one large enough to pull the weights close to zero, for
-the data at hand. The scale comes from the data the penalty competes with: for a linear
-model the ridge solution ``(X'X + alpha I)^-1 X'y`` shrinks by ``lambda / (lambda + alpha)``
-along each eigen-direction of ``X'X``, so with ``s`` the largest eigenvalue of the
-centered ``X'X``, ``alpha = 1e-5 s`` shrinks every direction whose eigenvalue is at least
-``1e-3 s`` (the directions the data pins down) by less than 1 %, and ``alpha = s`` halves
-the strongest direction and shrinks every other one more. Hidden
-layers see transformed inputs, so for a network this is a well-scaled starting range, not
-a guarantee; the validation curve shows whether the best alpha lies inside it.
+A grid given by its size (``alphas=16``) is log-spaced on the data's scale: with ``s`` the
+largest eigenvalue of the centered ``X'X``, ridge's ``alpha = 1e-5 s`` shrinks every direction
+the data pins down (eigenvalue at least ``1e-3 s``) by less than 1 %, and ``alpha = s`` halves
+the strongest one. For networks this is a well-scaled start, not a guarantee.
 
-A network with hidden layers has, unlike ridge, a strength at which the penalty switches
-every unit off and predicts a constant: members above it are dead weight in a grid. Its
-estimate plays the part of glmnet's ``lambda_max``. For one hidden layer without its
-activation, ``alpha / (2 m) (||W1||^2 + ||W2||^2)`` is, at its minimum over the ways to
-factor ``M = W2 W1``, the nuclear norm ``alpha / m ||M||_*``, a convex penalty on the
-network's map; zero is the optimum exactly when ``alpha / m`` is at least the spectral norm
-of the data loss's gradient in ``M`` at the constant model, ``(1/m) ||R' X||_2``, with ``R``
-the residuals of the best constant (the targets less their mean: one-hot classes less the
-class shares for cross-entropy, the targets less their mean for squared error). So the kill
-point is ``||R' X||_2`` (:func:`kill_point`), whatever ``m``. With ReLU units it holds too
-(measured on ``benchmarks/bench_quality.py``'s data sets: ``docs/architecture.md``,
-"Measurements and history"). The default grid therefore stops at
-:data:`KILL_FRACTION` of the kill point where that is below ``s``.
+A network also has a strength that switches every unit off (glmnet's ``lambda_max``). For one
+linear hidden layer, ``alpha / (2 m) (||W1||^2 + ||W2||^2)`` minimized over the factorizations
+of ``M = W2 W1`` is the nuclear norm ``alpha / m ||M||_*``, whose optimum is zero exactly when
+``alpha`` is at least ``||R' X||_2`` (:func:`kill_point`, ``R`` the best constant's residuals);
+with ReLU units it holds as measured (``docs/architecture.md``, "Measurements and history").
+The default grid stops at :data:`KILL_FRACTION` of it where that is below ``s``.
 """
 
 from __future__ import annotations

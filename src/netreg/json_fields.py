@@ -1,20 +1,9 @@
 """A small declarative checker for the JSON files netreg reads back.
 
-A file's layout is declared once, as nested specs, and :func:`check_fields` walks a
-loaded value against it. The first problem found raises one error that names the file,
-the field, what was received and what was expected::
-
-    preprocessor config: `columns[0].scale` must be a finite number > 0; got 0.
-    'runs/a/run.json' misses key 'scoring'; expected keys 'scoring' and optionally 'selection'.
-
-Specs:
-
-* :class:`Value`: a leaf, a test and the words for what it accepts (:func:`Const`,
-  :func:`Is`, :func:`InRange`: a declared parameter range, :data:`FINITE_NUMBER`,
-  :data:`ANY` are common ones);
-* :class:`Keys`: a dict with required and optional keys, each with its spec;
-* :class:`Items`: a list whose items share one spec (optionally distinct by one key);
-* :class:`Tagged`: a dict whose spec depends on the value of one of its keys.
+A file's layout is declared once as nested specs (:class:`Value` leaves such as :func:`Const`,
+:func:`Is`, :func:`InRange`, :data:`FINITE_NUMBER`, :data:`ANY`; :class:`Keys`, :class:`Items`,
+:class:`Tagged`), and :func:`check_fields` raises one error at the first problem, naming the
+file, the field, what was received and what was expected.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
 """How much memory netreg lets its input claim: one budget, read from the machine, checked before allocating.
 
-Every size a user's input controls (the grid of alphas and the members trained together,
-the width of an encoded table, a network's layers, the shapes a saved model declares) is
-checked against :func:`memory_budget` *before* anything of that size is allocated, so that
-a typo such as ``--hidden 10000000`` is a clear error instead of the kernel killing the
-process half an hour later. The budget is half the memory available when asked
-(:data:`MEMORY_FRACTION`): on Linux ``MemAvailable`` of ``/proc/meminfo`` (what can be
-allocated without swapping), elsewhere the free physical pages ``os.sysconf`` reports; if
-the system says neither, :data:`FALLBACK_BYTES`.
-
-The checks compare sizes computed from shapes; nothing is allocated to test them, and
-tests set the budget by replacing :func:`available_memory`.
+Every size a user's input controls (grid, population, encoded width, layers, a saved model's
+shapes) is checked against :func:`memory_budget` from shapes, before anything that size is
+allocated, so a typo such as ``--hidden 10000000`` is a clear error, not a killed process.
+Tests set the budget by replacing :func:`available_memory`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Pieces of messages shared by the table layer: how rows, columns and values are named.
 
-Every module of :mod:`netreg.tables` words a row, a list of names and a value the same way,
-so a user reads ``row 3``, ``columns 'a', 'b'`` and ``'n/a'`` alike in every message. A
-long name or text is shown by its start and its length (:func:`show`): a file whose
-column names run to 200,000 characters gets a message of a line, not of 400 KB.
-
-Rows are named by their index label. An integer label is a position: a table read from a
-file (:func:`netreg.tables.read_table`) has the labels 0, 1, 2, ... from its first row of data,
-the header not counted, and messages say so (:data:`COUNTING`) wherever they name such rows.
+Every module of :mod:`netreg.tables` names a row, a list of names and a value the same way; a
+long name is shown by its start and length (:func:`show`). An integer row label is a position
+from the first row of data, header not counted (:data:`COUNTING`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """The multilayer perceptron that netreg's estimators train.
 
-``MLP(n_features, hidden_layer_sizes, n_outputs)`` is ``Linear -> activation ->
-dropout`` for each hidden layer, then a ``Linear`` output layer that returns raw scores
-(logits for classification; the loss applies softmax or sigmoid). With no hidden layer
-it is a linear model: linear or logistic regression, depending on the loss.
-
-Layers are named ``layers.0``, ``layers.1``, ...: ``layers.j.weight`` is the transpose
-of scikit-learn's ``coefs_[j]`` and ``layers.j.bias`` is ``intercepts_[j]``.
+``MLP`` is ``Linear -> activation -> dropout`` per hidden layer, then a ``Linear`` output of raw
+scores; ``layers.j.weight`` is the transpose of scikit-learn's ``coefs_[j]``, ``layers.j.bias``
+its ``intercepts_[j]``.
 """
 
 from __future__ import annotations
