@@ -123,9 +123,7 @@ class TrainConfig:
     n_threads : int or None, default=None
         CPU threads PyTorch uses during the run (set for the run, restored after it).
         ``None``: one per 50 million floating-point operations of a training step, between
-        1 and the usable cores (see :mod:`netreg.engine.threads`): small networks train on
-        one thread, which costs them nothing on an idle machine and keeps them fast on a
-        busy one.
+        1 and the usable cores (:mod:`netreg.engine.threads`).
 
     Examples
     --------
@@ -179,7 +177,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
     ------
     InvalidParameterError
         For a string torch does not read as a device, or a CUDA (or MPS) device this machine
-        does not have: checked here, before any work, rather than failing in the first step.
+        does not have.
 
     Examples
     --------

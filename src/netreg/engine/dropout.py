@@ -146,8 +146,7 @@ def dropout_plan(
 ) -> tuple[DropoutCall, ...]:
     """The dropout calls of ``template``'s forward on one member's input ``x``, in order.
 
-    Runs the forward once, without gradients, with the given (single member's)
-    parameters and copies of its buffers, every dropout call replaced by the identity.
+    Runs the forward once without gradients, every dropout call replaced by the identity.
 
     Examples
     --------

@@ -51,12 +51,9 @@ def train_population(
         The architecture: netreg's :class:`~netreg.nets.MLP` or any module that
         ``torch.func.vmap`` can run (recurrent layers cannot). Members start from
         ``init_states``, or else from ``module.reset_parameters()`` (or that of each
-        submodule, if the module has none) under their own seed. Buffers are per member:
-        each member keeps its own BatchNorm running statistics, updated in training mode
-        and used in eval mode, as in plain PyTorch (with ``solver="lbfgs"``, every
-        evaluation of the objective updates them, as a ``torch.optim.LBFGS`` closure
-        would); members of a module with BatchNorm or dropout run on their own rows only
-        (a member's batch is never padded).
+        submodule, if the module has none) under their own seed. Each member keeps its own
+        buffers (BatchNorm's running statistics, updated as in plain PyTorch; with
+        ``solver="lbfgs"``, at every evaluation, as a ``torch.optim.LBFGS`` closure would).
     X : array-like, sparse matrix or tensor of shape (n_samples, ...)
         Inputs, rows along the first axis: ``(n_samples, n_features)`` for the MLP, any
         shape for other modules (images ``(n_samples, channels, height, width)``). They are
@@ -78,11 +75,9 @@ def train_population(
     config : TrainConfig, optional
         Solver and stopping settings; the defaults of :class:`TrainConfig` otherwise.
     seeds : int or sequence of int, default=0
-        Per member seed of initialization, data order and dropout; one int for all. Each
-        member draws its dropout masks from its own generator seeded with its seed, over
-        its own rows, so with dropout too a member equals its solo fit, and a solo fit
-        draws the masks of a plain PyTorch loop run after ``torch.manual_seed(seed)`` (on
-        the CPU; see :mod:`netreg.engine.dropout` for what is covered).
+        Per member seed of initialization, data order and dropout; one int for all. With
+        dropout too a member equals its solo fit, which draws the masks of a plain PyTorch
+        loop after ``torch.manual_seed(seed)`` on the CPU (:mod:`netreg.engine.dropout`).
     train_rows : sequence of array-like of int, optional
         Per member, the rows it trains on (default: all rows).
     eval_rows : mapping of str to sequence of array-like of int, optional
@@ -111,8 +106,7 @@ def train_population(
     Raises
     ------
     DivergenceError
-        If the population has a single member and it diverges. In a larger population
-        a diverging member is stopped with status ``"diverged"`` and the others go on.
+        If a member diverges and ``raise_on_divergence`` holds.
 
     Examples
     --------
@@ -145,7 +139,6 @@ def train_population(
         init_optimizer_states=init_optimizer_states,
         raise_on_divergence=raise_on_divergence,
     )
-    # Before the first step, which would import them: an interrupt (Ctrl-C, a cancelled Ray
-    # task) during training must not land in an import and leave the process unable to train.
+    # An interrupt during training must not land in an import (see import_lazy_modules).
     import_lazy_modules()
     return Trainer(inputs, callbacks).fit()

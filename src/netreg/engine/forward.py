@@ -47,16 +47,10 @@ def uses_batch_statistics(module: nn.Module) -> bool:
 def stacked_forward(template: nn.Module, *, single: bool = False) -> Forward:
     """The forward pass of K stacked copies of ``template``.
 
-    ``template`` is the architecture; its ``training`` flag (dropout, batch statistics)
-    is read at each call.
-
-    With ``single`` (a run of one member, ``K = 1``), netreg's MLP runs on the member's own
-    weights (given without the member axis, or viewed so) with plain 2-D products, as
-    ``nn.Linear`` computes them, instead of batched products over a member axis of length
-    1, which cost more; the result is the same up to rounding, and its dropout masks are
-    the same. The returned forward's ``own_weights`` says whether it takes a member's
-    weights without the member axis (then its gradients come without it too); other
-    modules keep the stacked parameters and buffers (``vmap``), whatever ``single``.
+    ``template``'s ``training`` flag is read at each call. With ``single`` (``K = 1``), netreg's
+    MLP runs on the member's own weights with plain 2-D products (the same result up to
+    rounding, the same dropout masks); the forward's ``own_weights`` then says it takes, and
+    its gradients come, without the member axis. Other modules always run through ``vmap``.
 
     Examples
     --------
@@ -131,11 +125,8 @@ class _MLPForward:
         """With ``by_hand``, under ``torch.no_grad()``: the gradient of each parameter, by
         name, from ``grad`` (the output's, ``(n, q)``) and the layers' ``outputs`` (:meth:`layers`).
 
-        The very operations autograd runs for ``nn.Linear`` (``addmm`` with the weight
-        transposed: the weight's gradient ``grad^T @ input``, the bias's the sum over rows,
-        the input's ``grad @ weight``) and ReLU (``threshold_backward``: 0 where the output
-        is <= 0), so the gradients are autograd's bit for bit, without building its graph
-        and running its engine (a third of a step on digits' 64-100-100-10 batches of 64).
+        The very operations autograd runs for ``nn.Linear`` and ReLU (``threshold_backward``),
+        so the gradients are autograd's bit for bit, without its graph and engine.
         """
         grads: dict[str, Tensor] = {}
         for j in reversed(range(self.n_layers)):

@@ -83,8 +83,7 @@ def fit_full_batch(trainer: Trainer) -> None:
     def minimize(solver: Any, x0: np.ndarray) -> Any:
         outcome = solver.minimize(counted, x0, on_iteration)
         if outcome.status == "converged" and trainer.population.records_alphas(state.ids[0]):
-            # A callback adapts alpha: it sees the converged point once more, as the next
-            # iteration (the weights have settled at this alpha), and may change alpha there.
+            # A callback adapts alpha: it sees the converged point once more, as the next iteration.
             if iterations < trainer.solver.max_iter:
                 on_iteration(current())
         return outcome
@@ -105,8 +104,7 @@ def fit_full_batch(trainer: Trainer) -> None:
             trainer.retire(["stopped"], iterations, reasons)
             return
         except _AlphaChanged as change:
-            # A callback changed alpha: the curvature pairs L-BFGS holds describe the old
-            # objective, so it starts afresh from here on what is left of its budget.
+            # The curvature pairs L-BFGS holds describe the old objective: start afresh from here.
             x0, solver = change.x, trainer.solver.rest(iterations, evaluations)
             if solver.max_iter > 0 and solver.max_fun > 0:
                 continue

@@ -91,8 +91,7 @@ class CallbackList:
     def __init__(self, callbacks: Callback | Sequence[Callback] | None, population: Population | None) -> None:
         self.callbacks = check_callbacks(callbacks)
         self.population = population
-        # Which hooks each callback overrides and whether they take `population`, looked
-        # up once here rather than at every call.
+        # Which hooks each callback overrides, and whether they take `population`: looked up once.
         self._hooks: dict[str, list[tuple[Callable[..., None], bool]]] = {
             hook: [
                 (getattr(callback, hook), _accepts_population(getattr(callback, hook)))

@@ -41,14 +41,10 @@ class Inputs:
     template : torch.nn.Module
         A copy of the architecture on the run's device and dtype, in training mode.
     X, y, sample_weight : Tensor
-        The data on the device: inputs ``(n, ...)`` (rows along the first axis: ``(n, d)``
-        for netreg's :class:`~netreg.nets.MLP`, any shape for other modules; a sparse
-        matrix as :class:`~netreg.engine.sparse.SparseRows`), targets (class
-        indices for multiclass, ``(n, q)`` floats otherwise) and ``(n,)`` row weights (ones
-        without weights). On the CPU, ``X`` is the validated array itself (float32 or
-        float64, as given; other dtypes become float64), not a copy: each batch is converted
-        to ``dtype`` when it is read, so a run holds no second copy of the inputs. Elsewhere
-        ``X`` is in ``dtype``.
+        Inputs ``(n, ...)`` (a sparse matrix as :class:`~netreg.engine.sparse.SparseRows`; on
+        the CPU the validated array itself, float32 or float64, each batch cast to ``dtype``
+        when read; elsewhere in ``dtype``), targets (class indices for multiclass, ``(n, q)``
+        floats otherwise) and ``(n,)`` row weights, on the device.
     task : Task
     penalty : Penalty
     penalized : tuple of PenalizedParameter
@@ -147,10 +143,7 @@ def validate_inputs(
             "L-BFGS trains a single member: its line search and curvature pairs would couple the members.",
         )
     _check_row_memory(X, train_rows, device)
-    # netreg's MLP takes tables; any other module takes rows of any shape. A sparse matrix
-    # stays sparse: each batch of rows is made dense alone (netreg.engine.sparse).
-    # A float32 X stays float32 (each batch is cast to the run's dtype, exactly): no float64
-    # copy at twice the data's size.
+    # A float32 X stays float32 (each batch is cast, exactly): no float64 copy at twice its size.
     X_np = check_float_array(X, name="X", allow_nd=not isinstance(module, MLP), accept_sparse=True, keep_float32=True)
     n = X_np.shape[0]
     y_np = _check_targets(y, task)

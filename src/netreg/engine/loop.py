@@ -50,13 +50,8 @@ class Trainer:
         self.inputs = inputs
         self.config = inputs.config
         self.solver = get_solver(inputs.config)
-        # A run of one member (a single fit) takes the fast path of each step: its own
-        # weights in plain 2-D products (netreg's MLP; other modules keep their stacked
-        # parameters and buffers), batches cut from one order without padding or masks,
-        # no row weights when all are 1, the penalty's scales as numbers (measured:
-        # docs/architecture.md, "Measurements and history"). Decided once: a population whose
-        # callbacks stop all but one member computes as it did, bit for bit.
-        # scikit-learn's per-batch penalty (alpha_scale="batch") takes the population's path.
+        # A single fit takes the fast path (docs/architecture.md, "Measurements and history").
+        # Decided once: a population whose callbacks stop all but one member computes as it did.
         self.single = inputs.n_members == 1 and inputs.config.alpha_scale != "batch"
         self.unit_weights = bool((inputs.sample_weight == 1).all())
         self.forward = stacked_forward(inputs.template, single=self.single)
@@ -73,7 +68,6 @@ class Trainer:
         self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests, self.alpha_changes)
         self.callbacks = CallbackList(callbacks, self.population)
 
-    # ----------------------------------------------------------------------------------
     def fit(self) -> PopulationResult:
         """Train every member until it stops; report and return the results."""
         inputs = self.inputs
@@ -181,7 +175,6 @@ class Trainer:
             self._own = (state, own, list(own.values()))
         return self._own[1], self._own[2]
 
-    # ----------------------------------------------------------------------------------
     def end_epoch(self, epoch: int, train_loss: Tensor) -> None:
         """Record the epoch, let the callbacks act, update the counters, retire stopped members."""
         state, c = self.state, self.config
@@ -289,7 +282,6 @@ class Trainer:
             else:
                 copy[name][mask] = p.detach()[mask]
 
-    # ----------------------------------------------------------------------------------
     def retire(self, status: list[str], epoch: int, reasons: Mapping[int, str] | None = None) -> None:
         """Report the members with a status (the others have ``""``), then drop them from the state."""
         state, inputs, reasons = self.state, self.inputs, reasons or {}
@@ -353,7 +345,6 @@ class Trainer:
             metrics[f"{name}_loss"], metrics[f"{name}_score"] = loss.cpu().tolist(), score.cpu().tolist()
         return metrics
 
-    # ----------------------------------------------------------------------------------
     def fit_full_batch(self) -> None:
         """The full-batch solver on the single member's training rows (:mod:`~netreg.engine.full_batch`)."""
         fit_full_batch(self)

@@ -37,9 +37,8 @@ def epoch_steps(
     """One epoch's minibatches: the rows of each step, the members active in it (``None``:
     all) and each member's number of valid rows in it (``(K,)`` on the CPU; ``None``: all).
 
-    A single member's rows come from :func:`member_batches`, a ``(B,)`` index or a slice, all
-    valid; a population's from :func:`epoch_batches`, a ``(K or 1, B)``
-    index with -1 for padding after each member's valid rows.
+    A single member's rows are a ``(B,)`` index or a slice (:func:`member_batches`); a
+    population's a ``(K or 1, B)`` index, -1 for padding (:func:`epoch_batches`).
     """
     if single:
         batches = member_batches(
@@ -80,11 +79,9 @@ def epoch_batches(
     distinct orders, each member's ``(K, steps)`` batch sizes and its order ``groups[k]``.
 
     Member k's rows ``rows[k]`` are shuffled with ``generators[k]`` (when ``shuffle``) and
-    cut into batches of ``batch_size`` (all of them when ``None``); a member with fewer
-    rows than the longest has padding and empty batches at the end. Members given the same
-    generator object (members with the same rows and seed, which would draw the same
-    order) share one order, drawn once: the index holds one row per generator, not per
-    member (a fold's alphas in a sweep). Indices are int32 below 2**31 rows.
+    cut into batches of ``batch_size`` (all when ``None``); a member with fewer rows than the
+    longest has padding and empty batches at the end. Members given the same generator object
+    share one order, drawn once. Indices are int32 below 2**31 rows.
 
     Examples
     --------
@@ -103,8 +100,7 @@ def epoch_batches(
     steps = math.ceil(longest / size)
     top = max(int(rows[k].max()) for k in firsts) + 1
     index = torch.full((len(firsts), steps * size), -1, dtype=index_dtype(top))
-    # Each order is written into the index as it is drawn: one shuffled copy at a time,
-    # not all of them beside the index.
+    # Each order is written into the index as it is drawn: one shuffled copy at a time.
     for g, k in enumerate(firsts):
         member_rows = rows[k]
         if shuffle:
@@ -123,9 +119,8 @@ def member_batches(
     when ``shuffle``) cut into batches of ``batch_size`` (all of them when ``None``), the last
     one shorter: no padding.
 
-    The order is the one :func:`epoch_batches` draws for the member. Rows ``0, 1, ..., L-1``
-    in order (no shuffling) come as slices (:func:`rows_slice`), which read the data
-    without copying it.
+    The order is the one :func:`epoch_batches` draws for the member; rows in order come as
+    slices (:func:`rows_slice`).
 
     Examples
     --------

@@ -18,9 +18,8 @@ __all__ = ["check_module", "probe_output"]
 def check_module(module: nn.Module) -> None:
     """Refuse a module a population cannot train, before anything is built from it.
 
-    Refused: a value that is not a ``torch.nn.Module``, a module without parameters (nothing
-    to train), parameters or buffers on the meta device (shapes without values), recurrent
-    layers (``torch.func.vmap`` cannot batch them), alpha dropout, BatchNorm with
+    Refused: not a ``torch.nn.Module``, no parameters, parameters or buffers on the meta
+    device, recurrent layers (``vmap`` cannot batch them), alpha dropout, BatchNorm with
     ``momentum=None``.
 
     Raises

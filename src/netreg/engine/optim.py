@@ -99,8 +99,8 @@ class SGDState:
 class AdamState:
     """First and second moments per parameter, and each member's step count ``(K,)``.
 
-    ``uniform`` remembers whether all members have taken the same number of steps (``None``:
-    not known), so that a step need not read the counts back from the device to know it.
+    ``uniform``: whether all members have taken as many steps (``None``: not known), so that a
+    step need not read the counts back from the device.
     """
 
     exp_avg: list[Tensor]
@@ -112,8 +112,7 @@ class AdamState:
     def create(cls, params: list[Tensor]) -> AdamState:
         n_members = params[0].shape[0]
         zeros = [torch.zeros_like(p) for p in params]
-        # float32 whatever the parameters' dtype: PyTorch's fused Adam kernels read step
-        # counts as float32 (the CUDA one by reinterpreting the memory).
+        # float32 whatever the parameters' dtype: PyTorch's fused Adam kernels read it so.
         steps = torch.zeros(n_members, dtype=torch.float32, device=params[0].device)
         return cls(zeros, [torch.zeros_like(p) for p in params], steps, uniform=True)
 
@@ -203,10 +202,8 @@ def adam_step_(
     ``p -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, which is the form above
     with ``eps / sqrt(1 - b2^t)`` for ``eps``.
 
-    When every member takes the step and all have taken the same number of steps (the
-    usual case), PyTorch's fused Adam kernel does it in one pass over the tensors, instead
-    of the nine passes of the multi-tensor path below (which is also the path of a torch
-    without that kernel, :data:`netreg._compat.fused_adam_`).
+    When every member takes the step and all have taken as many steps, PyTorch's fused Adam
+    kernel (:data:`netreg._compat.fused_adam_`) does it in one pass instead of nine.
     """
     if state.uniform is None:  # once after a change of members, not every step
         state.uniform = len(state.step) == 1 or bool((state.step == state.step[0]).all())
@@ -215,8 +212,7 @@ def adam_step_(
         count = [state.step[0]] * len(params)
         if epsilon_form == "sklearn":
             epsilon = epsilon / math.sqrt(1.0 - beta_2 ** float(state.step[0]))
-        # The fused kernel reads memory densely: a transposed gradient (from a transposed
-        # weight in the forward pass) must be made contiguous first.
+        # The fused kernel reads memory densely: a transposed gradient must be made contiguous.
         _compat.fused_adam_(
             params,
             [g.contiguous() for g in grads],

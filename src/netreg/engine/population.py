@@ -22,9 +22,8 @@ class Population:
     Every hook of a :class:`~netreg.engine.Callback` whose signature accepts a
     ``population`` keyword (or ``**kwargs``) receives this handle. After an epoch
     (``on_epoch_end``) a callback can list the running members, read a member's current
-    weights and its alpha, stop members and change a member's alpha (:meth:`set_alpha`):
-    successive halving, evidence-based selection and alpha learned during training
-    (``alpha="auto"``) are callbacks written this way, without a training loop of their own.
+    weights and its alpha, stop members and change a member's alpha (:meth:`set_alpha`), as
+    successive halving and ``alpha="auto"`` do.
 
     Members are named by their index in the population (``MemberResult.index``, the keys
     of ``on_epoch_end``'s ``records``).
@@ -58,9 +57,8 @@ class Population:
         requests: dict[int, str],
         alpha_changes: set[int] | None = None,
     ) -> None:
-        # `state` returns the current state (it is replaced when members retire);
-        # `requests` is where the engine collects the stops to apply at the epoch's end,
-        # `alpha_changes` the members whose alpha changed since the engine last looked.
+        # `state` returns the current state (replaced when members retire); the engine applies
+        # `requests` (stops) at the epoch's end and reads `alpha_changes`.
         self._state = state
         self._alphas = tuple(alphas)
         self._requests = requests

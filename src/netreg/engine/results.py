@@ -123,9 +123,7 @@ def member_module(template: nn.Module, state_dict: Mapping[str, Tensor]) -> nn.M
 def with_tied_names(module: nn.Module, state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """``state_dict`` with every other name of a tied parameter or buffer, as ``module.state_dict()`` has them.
 
-    A member's weights hold each tensor once, under its first name (``named_parameters()``
-    lists a layer registered twice, or an output layer tied to an embedding, once); loading
-    them needs the other names too.
+    A member's weights hold each tensor once, under its first name; loading them needs the others.
 
     Examples
     --------

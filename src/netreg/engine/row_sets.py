@@ -31,11 +31,8 @@ __all__ = [
 
 Forward = Callable[[Tensor, bool], Tensor]
 
-#: Bytes per row of one set of rows in the engine (the training rows, an epoch's order and
-#: its shuffled copy, the held-out rows' padded index, mask and sample weights, the per-row
-#: losses of the health check), as measured: a 5-million-row sweep in chunks of 12 members
-#: on 3 folds (12 sets) grew by 24 bytes a row per set over its plan; rounded up to 32.
-#: Members with the same rows share one set.
+#: Bytes per row of one set of rows in the engine (indices, orders, held-out masks and weights,
+#: the health check's losses; measured: ``docs/architecture.md``). Members with the same rows share one.
 ROW_SET_BYTES = 32
 
 

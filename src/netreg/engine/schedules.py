@@ -57,10 +57,8 @@ def set_rates_(state: SGDState, rates: Tensor) -> None:
     buffers by ``old / new`` so that each keeps its velocity in the units of the weights,
     as scikit-learn's SGD keeps it.
 
-    scikit-learn's velocity is ``v = momentum * v - lr * g``; ``torch.optim.SGD`` (and
-    :func:`netreg.engine.optim.sgd_step_`) keeps ``b = momentum * b + g`` and steps by
-    ``-lr * b``. The two agree while ``lr`` is constant (``v = -lr * b``), and with the
-    rescaling under every schedule.
+    scikit-learn's velocity is ``v = momentum * v - lr * g``; :func:`netreg.engine.optim.sgd_step_`
+    keeps ``b = momentum * b + g``: ``v = -lr * b`` holds under every schedule with the rescaling.
 
     Examples
     --------

@@ -25,6 +25,7 @@ from netreg.engine.schedules import end_epoch_
 __all__ = ["SGD", "Adam", "LBFGS", "LBFGSOutcome", "SOLVERS", "get_solver"]
 
 
+@dataclass(kw_only=True)
 class SGD:
     """SGD with (Nesterov) momentum, as ``torch.optim.SGD`` with dampening 0, and a step size
     per member under scikit-learn's schedules (``lr_schedule``, :mod:`netreg.engine.schedules`).
@@ -43,20 +44,11 @@ class SGD:
     name: ClassVar[str] = "sgd"
     full_batch: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        *,
-        learning_rate: float,
-        momentum: float,
-        nesterov: bool,
-        lr_schedule: str = "constant",
-        power_t: float = 0.5,
-    ) -> None:
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.lr_schedule = lr_schedule
-        self.power_t = power_t
+    learning_rate: float
+    momentum: float
+    nesterov: bool
+    lr_schedule: str = "constant"
+    power_t: float = 0.5
 
     @classmethod
     def from_config(cls, config: Any) -> SGD:
@@ -95,6 +87,7 @@ class SGD:
         state.load_member_(position, names, saved)
 
 
+@dataclass(kw_only=True)
 class Adam:
     """Adam with a step count per member, as ``torch.optim.Adam`` computes it (or, with
     ``epsilon_form="sklearn"``, with epsilon where scikit-learn's MLP adds it).
@@ -113,14 +106,11 @@ class Adam:
     name: ClassVar[str] = "adam"
     full_batch: ClassVar[bool] = False
 
-    def __init__(
-        self, *, learning_rate: float, beta_1: float, beta_2: float, epsilon: float, epsilon_form: str = "torch"
-    ) -> None:
-        self.learning_rate = learning_rate
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.epsilon_form = epsilon_form
+    learning_rate: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    epsilon_form: str = "torch"
 
     @classmethod
     def from_config(cls, config: Any) -> Adam:
@@ -174,13 +164,12 @@ class LBFGSOutcome:
     n_iter: int
 
 
+@dataclass(kw_only=True)
 class LBFGS:
     """Full-batch L-BFGS: SciPy's L-BFGS-B with scikit-learn's settings.
 
-    ``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol`` (scikit-learn's choice) and
-    ``ftol``. The state of the curvature pairs lives inside SciPy for one run, so there is
-    nothing to keep between runs (``init`` returns ``None``) and populations are refused
-    (the line search would couple the members).
+    ``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol`` and ``ftol``. Its curvature pairs
+    live inside SciPy for one run: nothing is kept between runs (``init`` returns ``None``).
 
     Examples
     --------
@@ -195,11 +184,10 @@ class LBFGS:
     name: ClassVar[str] = "lbfgs"
     full_batch: ClassVar[bool] = True
 
-    def __init__(self, *, max_iter: int, max_fun: int, tol: float, ftol: float) -> None:
-        self.max_iter = max_iter
-        self.max_fun = max_fun
-        self.tol = tol
-        self.ftol = ftol
+    max_iter: int
+    max_fun: int
+    tol: float
+    ftol: float
 
     @classmethod
     def from_config(cls, config: Any) -> LBFGS:

@@ -27,29 +27,23 @@ __all__ = ["PopulationState", "initial_state"]
 class PopulationState:
     """The running members' state; position p in every field is the member ``ids[p]``.
 
-    Every field is per member: a tensor (first axis), a list (one item per member), a
-    dict of such, an object with its own ``take(positions)`` (the optimizer state, row
-    sets, stopping counters) or ``None``. Fields whose metadata says ``shared`` belong to
-    the whole population and are kept as they are.
+    Every field is per member (a tensor along its first axis, a list, a dict of such, an
+    object with its own ``take`` or ``None``), except those whose metadata says ``shared``.
 
     Attributes
     ----------
     ids : list of int
         The members' indices in the population.
     params, buffers : dict of str to Tensor
-        Stacked parameters ``(K, ...)`` (leaves requiring gradients) and buffers (BatchNorm's
-        running statistics: each member keeps its own).
+        Stacked parameters ``(K, ...)`` (leaves requiring gradients) and buffers.
     optimizer : object or None
         The solver's state (:mod:`netreg.engine.optim`), ``None`` for L-BFGS.
     train_rows : list of Tensor
         Each member's training row indices (CPU).
     generators : list of torch.Generator
-        Each member's data-order generator; members with the same rows and seed share one
-        object (they would draw the same orders), so that their order is drawn once
-        (:func:`netreg.engine.minibatches.epoch_batches`).
+        Each member's data-order generator (one object for members with the same rows and seed).
     dropout_generators : list of torch.Generator
-        Each member's dropout generator (on the device), seeded with the member's seed: a
-        member draws the masks it would draw alone.
+        Each member's dropout generator (on the device), seeded with its seed.
     eval_rows : dict of str to Rows
         The held-out row sets.
     n_samples : Tensor
@@ -62,14 +56,12 @@ class PopulationState:
     progress : Progress
         Stopping counters.
     last_good, best : dict of str to Tensor
-        Parameters and buffers of the last finite epoch, and of the best epoch (early
-        stopping).
+        Parameters and buffers of the last finite epoch and of the best (early stopping).
     histories : list of History
         Each member's records so far.
     dropout_generator : torch.Generator or None
-        Shared: one generator drawing the dropout masks of all members, when they all have
-        the same seed and number of training rows (so they draw the same masks at the same
-        steps: drawn once, used by all); ``None`` otherwise.
+        Shared: one generator for all members' masks when they all have the same seed and
+        number of training rows (they draw the same masks); ``None`` otherwise.
     """
 
     ids: list[int]
@@ -115,10 +107,8 @@ class PopulationState:
 
     @torch.no_grad()
     def set_alphas(self, position: int, values: Tensor) -> None:
-        """Give the member at ``position`` the strengths ``values`` (``(J,)`` float64, one per
-        penalized parameter), in place: ``alphas`` and the penalty's ``scales``, which every
-        following step reads (the same tensors, so a step's :class:`PenaltyTerm` built
-        before sees them too).
+        """Give the member at ``position`` the strengths ``values`` (``(J,)`` float64), in place in
+        ``alphas`` and ``scales`` (so a :class:`PenaltyTerm` built before sees them too).
 
         Examples
         --------

@@ -33,23 +33,17 @@ __all__ = [
     "loss_and_grads",
 ]
 
-#: What PyTorch imports the first time :func:`loss_and_grads` runs in a process
-#: (``torch.autograd.grad`` with ``grad_outputs`` imports it, and it imports sympy), on
-#: every solver and module; :func:`import_lazy_modules` imports it.
+#: What ``torch.autograd.grad`` imports (sympy with it) the first time a process trains.
 LAZY_IMPORTS = ("torch.fx.experimental.symbolic_shapes",)
 
 
 def import_lazy_modules() -> None:
-    """Import :data:`LAZY_IMPORTS` now, so that the first training step imports nothing; an
-    import interrupted here leaves no module half set up.
+    """Import :data:`LAZY_IMPORTS` now, so that the first training step imports nothing.
 
-    An import stopped half way (Ctrl-C, or a Ray task cancelled without ``force``, both a
-    ``KeyboardInterrupt``) leaves in ``sys.modules`` the submodules it had finished, under
-    packages it had not: every later import in the process then fails (``AttributeError:
-    module 'sympy' has no attribute 'core'``). So whatever stops these imports, the modules
-    they added are removed before it propagates: the packages that were not imported before,
-    and the new submodules of those that were (torch's), and the next call imports them
-    afresh. Modules that other threads import meanwhile under other packages are left alone.
+    An import stopped half way (Ctrl-C, a cancelled Ray task) leaves finished submodules under
+    unfinished packages, and every later import fails (``module 'sympy' has no attribute
+    'core'``): so the modules these imports added are removed before the interrupt propagates
+    (new packages, and new submodules of torch), and the next call imports them afresh.
 
     Examples
     --------
@@ -151,8 +145,8 @@ def loss_and_grads(
         L_k = \frac{\sum_i w_{ki} \, \ell(f_k(x_i), y_i)}{\sum_i w_{ki}}, \qquad
         g_k = \nabla L_k + \nabla \text{penalty}_k
 
-    where the penalty's gradient is added in place by
-    :func:`netreg.penalties.add_scaled_grad_`. No state changes: the gradients are new tensors.
+    (the penalty's gradient added by :func:`netreg.penalties.add_scaled_grad_`); the gradients
+    are new tensors.
 
     Parameters
     ----------
@@ -248,10 +242,8 @@ def _by_hand(
     batch: Batch,
     penalty: PenaltyTerm,
 ) -> tuple[Tensor, None, list[Tensor]]:
-    """:func:`loss_and_grads` of a single member of netreg's MLP on unweighted rows, without
-    autograd: the forward's layers kept, the loss and its output gradient written out for
-    the task's loss, and the layers' backward (``_MLPForward.backprop``). Autograd's
-    operations in autograd's order: the same bits, at two thirds of the cost of a step."""
+    """:func:`loss_and_grads` of a single MLP member on unweighted rows, without autograd: the
+    output gradient written out for the task's loss, then ``_MLPForward.backprop``."""
     with torch.no_grad():
         own = forward.own(params)
         outputs = forward.layers(own, batch.x if batch.shared else batch.x.squeeze(0))

@@ -41,10 +41,8 @@ __all__ = [
 #: on a shared server).
 N_JOBS_ENV = "NETREG_N_JOBS"
 
-#: Arithmetic of a training step (forward and backward, floating-point operations) that
-#: earns a thread. A 64-100-100-10 network on batches of 64 or 200 rows is 7 to 20 million
-#: per step: one thread. A population of 16 such members, or a network of 1000-unit layers,
-#: is several hundred million: all the cores.
+#: Floating-point operations of a training step that earn a thread (a 64-100-100-10 network on
+#: batches of 64 to 200 rows is 7 to 20 million: one thread; 16 such members: all the cores).
 FLOPS_PER_THREAD = 5e7
 
 #: Where a container's CPU quota is (cgroup v2).
@@ -99,8 +97,7 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int | None:
     ``None`` reads :data:`N_JOBS_ENV` when it is set. A negative ``n_jobs`` counts from the
     usable cores: ``-1`` is all of them, ``-2`` all but one (at least one). A number above
     :func:`usable_cores` is capped at it, with a :class:`netreg.NetRegWarning` (once per
-    process and message): more threads than cores only wait for each other, and thousands
-    of them cannot be created at all.
+    process and message): threads beyond the cores only wait for each other.
 
     Raises
     ------
