@@ -17,11 +17,9 @@ __all__ = ["penalty_scales", "scaled_value", "add_scaled_grad_", "add_term"]
 def penalty_scales(alphas: Any, n_samples: Any, weights: Sequence[Tensor]) -> list[Tensor]:
     r"""Per-member scales :math:`s_{kj} = \alpha_{kj} / m_k` of stacked weights, built once.
 
-    A population stacks K members' weights along dimension 0. Member k's penalty on
-    weight j has strength :math:`\alpha_{kj}` and divides by its own :math:`m_k`; the
-    scale tensors returned here hold those ratios, shaped to broadcast over the weights,
-    and :func:`add_scaled_grad_` and :func:`scaled_value` take them, so the gradient
-    and the penalty value use the very same numbers.
+    The K members' weights are stacked along dimension 0. :func:`add_scaled_grad_` and
+    :func:`scaled_value` both take these scales, so the gradient and the value use the very
+    same numbers.
 
     Parameters
     ----------
@@ -105,11 +103,9 @@ def add_scaled_grad_(
 ) -> None:
     r"""Add the gradient of :func:`scaled_value` to ``grads`` in place, in fused kernels.
 
-    ``grad_j += s_j * (r * sign(W_j) + (1 - r) * W_j)``, with ``sign(0) = 0`` (the
-    subgradient PyTorch's autograd also uses for ``abs`` at zero). A float scale of
-    exactly 0 adds nothing, even to non-finite weights. One or two multi-tensor
-    (``foreach``) kernels do all weights at once and no autograd graph is built: what a
-    training step pays for its penalty.
+    ``grad_j += s_j * (r * sign(W_j) + (1 - r) * W_j)``, with ``sign(0) = 0`` (autograd's
+    subgradient of ``abs`` at zero). A float scale of exactly 0 adds nothing, even to
+    non-finite weights. No autograd graph is built.
 
     Parameters
     ----------
