@@ -38,8 +38,8 @@ class MLflowCallback(SweepCallback):
       ``fold_<k>/weight_norm/<parameter>``, ...; :mod:`netreg.history`) and the alpha's
       ``mean_test_score`` and ``std_test_score``.
 
-    Members are logged when kept (on the driver, from their whole history), so every
-    backend's are; the members a resumed sweep found in its store are logged when it ends.
+    Members are logged when kept (on the driver, so whatever the backend); the members a
+    resumed sweep found in its store, when it ends.
     Given to a plain estimator's ``fit``, it makes one run with the curves (no model).
 
     Parameters

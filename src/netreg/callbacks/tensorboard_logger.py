@@ -25,10 +25,8 @@ class TensorBoardCallback(SweepCallback):
     - Given to a plain estimator's ``fit(callback=...)``, the tags are those names.
     - Given to a CV estimator's ``fit(callback=...)`` (or :func:`~netreg.tuning.run_sweep`),
       each member's tags begin with its alpha and fold, ``alpha=0.01/fold=2/train_loss``.
-      A member's curves are written when it is kept (``on_member_stored``, on the driver,
-      from its whole history), so every backend's members are logged, those trained in
-      worker processes or Ray tasks included; the members a resumed sweep found in its
-      store are written when it ends.
+      A member's curves are written when it is kept (on the driver, so whatever the
+      backend); the members a resumed sweep found in its store, when it ends.
 
     The writer is opened at the first event and closed when the fit (or sweep) ends.
 
