@@ -17,9 +17,6 @@ PyTorch ``AdamW(weight_decay=...)``         no equivalent: decoupled decay is no
 ``LogisticRegression(C=C)``                 ``C = 1 / alpha``
 ``Ridge(alpha=r)``                           ``r = alpha``
 =========================================  ==========================================
-
-Each function below states its derivation; the tests check each one numerically
-against the library itself.
 """
 
 from __future__ import annotations

@@ -16,16 +16,10 @@ multilabel     the binary loss summed over the q labels         sigmoid      acc
 
 (Multilabel accuracy is subset accuracy, as ``sklearn.metrics.accuracy_score``.)
 
-``poisson`` is scikit-learn's ``MLPRegressor(loss="poisson")``: half the Poisson deviance
-``y log(y / mu) - y + mu`` of the prediction ``mu = exp(out)`` (a log link), summed over the
-outputs as scikit-learn sums it; its gradient in ``out`` is ``mu - y``. Its R^2 is that of
-``mu``.
-
-With one target the regression loss is scikit-learn's half mean squared error. With q
-targets it sums the q squared errors of a row: that is the function whose gradient
-scikit-learn's ``MLPRegressor`` follows (its reported ``loss_`` divides by q, its gradient
-does not), and with it a network without hidden layers is ``Ridge(alpha=alpha)`` for any
-number of targets.
+``poisson`` is ``MLPRegressor(loss="poisson")``: half the Poisson deviance of ``mu = exp(out)``
+(gradient ``mu - y``), its R^2 that of ``mu``. With q targets the regression loss sums a row's
+q squared errors: the function whose gradient ``MLPRegressor`` follows (its reported ``loss_``
+divides by q), so a network without hidden layers is ``Ridge(alpha=alpha)`` for any q.
 """
 
 from __future__ import annotations

@@ -83,9 +83,7 @@ def block_rows(row_bytes: int, copies: int, budget: int | None = None) -> int:
     """Rows of a dense block (a batch made dense from a sparse ``X``, an evaluation or
     prediction chunk) that fit the budget: ``budget // (row_bytes * copies)``, at least 1.
 
-    ``row_bytes`` is what one row of the block takes (its values times their size),
-    ``copies`` how many blocks of that size exist at once; ``budget`` defaults to
-    :func:`memory_budget`.
+    ``copies``: how many blocks exist at once; ``budget`` defaults to :func:`memory_budget`.
 
     Examples
     --------

@@ -39,9 +39,8 @@ COUNTING = "counting from 0, header excluded"
 def show(value: Any) -> str:
     """``repr`` of a value as a user wrote it: ``42``, not ``np.int64(42)``; long text cut.
 
-    Text longer than :data:`MAX_TEXT_SHOWN` characters is shown as its first
-    :data:`TEXT_START_SHOWN`, an ellipsis and its length: every message that names a
-    column or quotes a value goes through here.
+    Text longer than :data:`MAX_TEXT_SHOWN` characters is shown as its start, an ellipsis and
+    its length; every message that names a column or quotes a value goes through here.
 
     Examples
     --------

@@ -201,22 +201,14 @@ def stacked_mlp_forward(
     for every member) or ``(K, n, d)``; returns ``(K, n, n_outputs)``. Weights without the
     member axis (``(out, in)``, one member's) give that member's ``(n, n_outputs)``.
 
-    Each layer is one batched matrix product and an in-place bias add, which spares the
-    per-operation overhead of the generic ``vmap`` path. The members' activations are kept
-    feature-major, ``(K, units, n)``: a layer computes ``W @ H``, so the weight gradient of
-    the backward pass comes out in the weight's own layout, where ``H @ W^T`` gives it
-    transposed and the optimizer's fused kernel must copy it first (measured:
-    ``docs/architecture.md``, "Measurements and history").
-    Every member's product is its own, whatever the population (a member computes the
-    same bits in any population).
+    Each layer is one batched product and an in-place bias add, on feature-major activations
+    ``(K, units, n)`` so that the weight gradient comes out in the weight's own layout; a
+    member computes the same bits in any population.
 
     In training with ``dropout``, member k draws its masks from ``generators[k]`` (one
-    generator: one mask for all members) over its first ``n_valid[k]`` rows (all rows
-    without ``n_valid``; the others are padding), as :func:`dropout_masks` draws them,
-    row-major ``(n, units)``, and they are then laid out feature-major: the masks member k
-    would draw training alone, and those a plain ``MLP`` draws after ``torch.manual_seed``
-    with that generator's seed. Without ``generators``, masks come from PyTorch's global
-    generator, independent between members.
+    generator: one mask for all) over its first ``n_valid[k]`` rows, as :func:`dropout_masks`
+    draws them: the masks it would draw alone, and those a plain ``MLP`` draws after
+    ``torch.manual_seed``. Without ``generators``, masks come from the global generator.
 
     Examples
     --------

@@ -91,10 +91,8 @@ def replace_problem(path: str | os.PathLike[str]) -> str | None:
     """Why what is at ``path`` may not be replaced by a file, or None if it may (or nothing is there).
 
     A regular file may be replaced, and so may a link to one or a dangling link (the link
-    itself is replaced; what it points to is never touched). Anything else (a device, a
-    FIFO, a socket, a folder, a link to any of them) is not a file a user made to be
-    overwritten: writing a file there would put a regular file in place of, say, the
-    system's ``/dev/null``.
+    itself, never its target); a device, FIFO, socket or folder (or a link to one) may not:
+    a regular file would take the place of, say, ``/dev/null``.
 
     Examples
     --------
@@ -299,11 +297,9 @@ def write_file(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = T
 def create_file(path: str | os.PathLike[str], fill: Callable[[str], None]) -> bool:
     """Make a new file at ``path`` whole, unless something is there (then change nothing; False).
 
-    ``fill`` writes the content into a new temporary file beside ``path`` (given its name;
-    the file has :func:`file_mode`'s permissions), which then takes the name ``path`` in
-    one step that never replaces anything (a hard link; on a file system without them, a
-    rename if nothing is there, all but atomic). For a file a program other than Python's
-    ``open`` makes, such as an SQLite database. The temporary file is removed in any case.
+    ``fill`` writes a new temporary file beside ``path`` (given its name), which then takes the
+    name ``path`` in a step that never replaces anything (a hard link, or without them a rename
+    if nothing is there): for a file another program makes, such as an SQLite database.
 
     Raises
     ------
@@ -364,15 +360,12 @@ def replace_folder(
 ) -> Path:
     """Put at ``path`` a folder holding exactly ``files`` (names to bytes), whole or not at all.
 
-    The files are created exclusively in a new private folder beside ``path``
-    (``.<name>.XXXXXXXX.partial``), with :func:`file_mode`'s permissions (the folder gets
-    ``0777`` less the umask); ``check`` then runs (is ``path`` still the caller's to
-    replace?), the folder at ``path`` is moved aside, the new one takes its name, and the
-    old one is removed. If the second move fails the old folder is put back. Either way
-    nothing is left beside ``path``. (A process killed between the two moves, a window of
-    two renames, leaves the old folder complete in ``.<name>.replaced-*/``: POSIX has no
-    portable atomic exchange of two folders.) Two processes replacing one folder at once
-    each leave a whole folder: the last to move wins, or one is refused.
+    The files are written in a new folder beside ``path`` (``.<name>.XXXXXXXX.partial``, with
+    :func:`file_mode`'s permissions); ``check`` then runs (is ``path`` still the caller's?),
+    the old folder is moved aside, the new one takes its name, and the old one is removed (put
+    back if the second move fails). A process killed between the two renames leaves the old
+    folder whole in ``.<name>.replaced-*/`` (POSIX has no portable exchange of two folders);
+    of two processes replacing one folder at once, the last wins or one is refused.
 
     Raises
     ------

@@ -6,10 +6,8 @@ whose name contains ``weight``, with two or more dimensions (``Linear``, ``Conv*
 and embedding layers. Biases, normalization scales and embedding tables are not
 penalized, as in scikit-learn's MLP and the textbook objective.
 
-The user adjusts the rule with glob patterns over parameter names (``fnmatch``): an
-``include`` pattern adds parameters, an ``exclude`` pattern removes them, and
-``layer_alphas`` gives matching parameters their own strength. A pattern that matches
-nothing is an error, so a typo never silently changes the objective.
+The user adjusts it with ``fnmatch`` patterns (:func:`penalized_parameters`); a pattern that
+matches nothing is an error, so a typo never silently changes the objective.
 """
 
 from __future__ import annotations
@@ -52,16 +50,8 @@ class PenalizedParameter(NamedTuple):
 
 
 def is_layer_weight(owner: nn.Module, leaf_name: str, ndim: int) -> bool:
-    """The default rule: is this parameter a layer's weight matrix?
-
-    Parameters
-    ----------
-    owner : torch.nn.Module
-        The module that holds the parameter directly.
-    leaf_name : str
-        The parameter's name inside ``owner`` (``"weight"``, ``"bias"``, ...).
-    ndim : int
-        The parameter's number of dimensions.
+    """The default rule: is the parameter ``leaf_name`` of ``owner`` (the module that holds it
+    directly), of ``ndim`` dimensions, a layer's weight matrix?
 
     Examples
     --------
