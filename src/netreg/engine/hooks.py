@@ -61,19 +61,8 @@ class Callback:
 
 
 class CallbackList:
-    """The callbacks of one run, dispatched by :meth:`notify`.
-
-    Parameters
-    ----------
-    callbacks : Callback, sequence of Callback or None
-        Any object with some of the hooks counts as a callback.
-    population : Population
-        Passed as ``population=`` to the hooks that accept it.
-
-    Raises
-    ------
-    InvalidParameterError
-        If ``callbacks`` is not a callback, a sequence of callbacks or None.
+    """The callbacks of one run (checked by :func:`check_callbacks`), dispatched by :meth:`notify`;
+    ``population`` is passed to the hooks that accept it.
 
     Examples
     --------

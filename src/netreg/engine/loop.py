@@ -37,14 +37,7 @@ __all__ = ["Trainer"]
 
 
 class Trainer:
-    """One population run: validated inputs, the changing state, the solver and the callbacks.
-
-    Parameters
-    ----------
-    inputs : Inputs
-        From :func:`~netreg.engine.inputs.validate_inputs`.
-    callbacks : Callback, list of Callback or None
-    """
+    """One population run: the validated ``inputs``, the changing state, the solver and the callbacks."""
 
     def __init__(self, inputs: Inputs, callbacks: Callback | Sequence[Callback] | None = None) -> None:
         self.inputs = inputs
@@ -93,7 +86,7 @@ class Trainer:
                 },
             )
             if self.solver.full_batch:
-                self.fit_full_batch()
+                fit_full_batch(self)
             else:
                 self.fit_loop()
         self.results.sort(key=lambda result: result.index)
@@ -344,7 +337,3 @@ class Trainer:
             loss, score = self.evaluate(rows, params, buffers)
             metrics[f"{name}_loss"], metrics[f"{name}_score"] = loss.cpu().tolist(), score.cpu().tolist()
         return metrics
-
-    def fit_full_batch(self) -> None:
-        """The full-batch solver on the single member's training rows (:mod:`~netreg.engine.full_batch`)."""
-        fit_full_batch(self)

@@ -17,14 +17,8 @@ __all__ = ["SparseRows"]
 
 
 class SparseRows:
-    """``(n, d)`` inputs held as a CSR matrix, made dense one batch of rows at a time.
-
-    Parameters
-    ----------
-    matrix : scipy.sparse matrix or array of shape (n, d)
-        Converted to CSR (rows are gathered from it) in ``dtype``.
-    dtype : torch.dtype
-    device : torch.device
+    """``(n, d)`` inputs held as a CSR matrix (``matrix`` converted, in ``dtype``), made dense on
+    ``device`` one batch of rows at a time.
 
     Examples
     --------
