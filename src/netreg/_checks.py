@@ -40,11 +40,8 @@ __all__ = [
 #: The largest seed NumPy and scikit-learn accept (``2**32 - 1``).
 MAX_SEED = 2**32 - 1
 
-#: The most hidden layers netreg's MLP may have. A plain MLP (no residual connections, no
-#: normalization) stops learning long before: its signal and gradients vanish or explode
-#: through a few dozen layers. And every layer costs each training step time of its own,
-#: whatever its width (``docs/architecture.md``, "Measurements and history"). 1000 keeps
-#: every depth that can learn and refuses a typo at once.
+#: The most hidden layers netreg's MLP may have: a plain MLP stops learning a few dozen layers
+#: deep, and every layer adds time to every step (``docs/architecture.md``); a typo is refused at once.
 MAX_HIDDEN_LAYERS = 1000
 #: Why the depth is bounded, for the messages.
 DEPTH_REASON = "a plain MLP that deep does not train, and every layer adds time to every step"

@@ -31,8 +31,7 @@ from netreg.exceptions import bad_data, invalid
 __all__ = ["MAX_ALPHAS", "DEFAULT_N_ALPHAS", "GRID_SIZE", "default_alphas", "kill_point", "resolve_alphas"]
 
 LOW_FACTOR, HIGH_FACTOR = 1e-5, 1.0
-#: The default grid's top, as a share of the kill point (:func:`kill_point`): the networks
-#: there still predict (at half the kill point the predicted probabilities still spread by 0.1-0.2).
+#: The default grid's top, as a share of the kill point (:func:`kill_point`), where networks still predict.
 KILL_FRACTION = 0.5
 #: The fewest decades a default grid spans, whatever the kill point says.
 MIN_DECADES = 2
@@ -56,13 +55,11 @@ def default_alphas(X: Any, n_alphas: int = DEFAULT_N_ALPHAS, targets: Any = None
     """A log-spaced grid of ``n_alphas`` strengths from ``1e-5 s`` to ``s``, or to half
     the kill point where that is lower.
 
-    ``s`` is the largest eigenvalue of the centered Gram matrix ``X'X`` (the module
-    docstring says why); rows of more than one dimension (images) are flattened. Given
-    ``targets``, a network with hidden layers is assumed: the top is
-    ``min(s, KILL_FRACTION * kill_point(X, targets))`` (the module docstring says why),
-    and at least :data:`MIN_DECADES` decades above ``1e-5 s``. A sparse
-    ``X`` stays sparse: ``s`` is then found by ARPACK on the centered matrix as an operator
-    (the same value to about 1e-10 relative), never made dense.
+    ``s`` is the largest eigenvalue of the centered ``X'X`` (the module docstring says why);
+    rows of more than one dimension are flattened. Given ``targets``, the top is
+    ``min(s, KILL_FRACTION * kill_point(X, targets))``, at least :data:`MIN_DECADES` decades
+    above ``1e-5 s``. A sparse ``X`` is never made dense: ARPACK finds ``s`` on the centered
+    matrix as an operator (the same value to about 1e-10 relative).
 
     Raises
     ------
