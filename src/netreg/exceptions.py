@@ -283,12 +283,9 @@ def bad_data(received: str, expected: str, fix: str = "") -> DataError:
 def warn(message: str, category: type[Warning]) -> None:
     """Issue a warning attributed to the first caller outside netreg and scikit-learn: the user's line.
 
-    ``warnings.warn``'s ``stacklevel`` counts frames, and a warning can be reached through
-    calls of any depth (a fit, a CV estimator's refit, a preprocessor inside a pipeline), so
-    the level is computed here by walking up the stack past every frame in netreg's files
-    and scikit-learn's (its wrappers call netreg's methods: ``set_output``, ``Pipeline``),
-    as Python 3.12's ``skip_file_prefixes`` does. Every warning netreg gives a user goes
-    through here.
+    A warning is reached through calls of any depth, so the ``stacklevel`` is found by walking
+    up the stack past netreg's and scikit-learn's frames (its wrappers call netreg's methods),
+    as Python 3.12's ``skip_file_prefixes`` does. Every warning netreg gives a user goes here.
 
     Examples
     --------

@@ -154,11 +154,9 @@ def loss_and_grads(
         The stacked forward pass (:func:`~netreg.engine.forward.stacked_forward`).
     loss : callable
         Per-row data loss ``loss(out, y) -> (K, n)`` (a :class:`netreg.losses.Task`'s).
-    params, param_list : mapping of str to Tensor, and its values as a list
-        The stacked parameters ``(K, ...)``, requiring gradients (a single member's own,
-        without the member axis, for a forward whose ``own_weights`` is true).
-    buffers : mapping of str to Tensor
-        The stacked buffers.
+    params, param_list, buffers : mapping of str to Tensor, its values as a list, mapping
+        The stacked parameters ``(K, ...)`` requiring gradients (a single member's own, without
+        the member axis, for a forward whose ``own_weights`` is true), and the stacked buffers.
     batch : Batch
     penalty : PenaltyTerm
 
