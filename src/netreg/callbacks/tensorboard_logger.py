@@ -18,9 +18,8 @@ __all__ = ["TensorBoardCallback"]
 class TensorBoardCallback(SweepCallback):
     """Write each member's per-epoch curves to TensorBoard event files in ``log_dir``.
 
-    Every number of each epoch's record (:mod:`netreg.history`) is a scalar whose step is
-    the epoch: ``train_loss``, ``penalty``, ``objective``, ``val_loss``, ``val_score`` and
-    each penalized layer's norm as ``weight_norm/<parameter>``.
+    Every number of each epoch's record (:mod:`netreg.history`) is a scalar whose step is the
+    epoch (``train_loss``, ..., each penalized layer's norm as ``weight_norm/<parameter>``).
 
     - Given to a plain estimator's ``fit(callback=...)``, the tags are those names.
     - Given to a CV estimator's ``fit(callback=...)`` (or :func:`~netreg.tuning.run_sweep`),

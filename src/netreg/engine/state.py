@@ -212,8 +212,6 @@ def initial_state(inputs: Inputs, solver: Any) -> PopulationState:
         for group, seed in zip(groups, inputs.seeds, strict=True)
     ]
     same_seed = len(set(inputs.seeds)) == 1
-    # Members draw masks at the steps where they have rows, for their rows: with the same
-    # seed and as many rows, they draw the same masks.
     shared_dropout = same_seed and len({len(rows) for rows in inputs.train_rows}) == 1
     kept = {**params, **buffers}
     return PopulationState(
