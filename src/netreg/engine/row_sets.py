@@ -165,8 +165,7 @@ EVAL_COPIES = 3
 def eval_chunk(X: Any, dtype: torch.dtype, n_members: int, eval_batch_size: int) -> int:
     """Rows per member of an evaluation chunk: ``eval_batch_size // n_members``, fewer when the
     chunk's inputs (``n_members`` times the rows of ``X``, in ``dtype``) would not fit in the
-    budget of ``X``'s device (a sparse ``X`` of a million columns: 4096 rows made dense were
-    16 GB), at least one.
+    budget of ``X``'s device (a sparse ``X`` may be wide), at least one.
 
     Examples
     --------
@@ -183,13 +182,10 @@ def eval_chunk(X: Any, dtype: torch.dtype, n_members: int, eval_batch_size: int)
 def evaluate(forward: Forward, X: Tensor, y: Tensor, rows: Rows, task: Task, chunk: int) -> tuple[Tensor, Tensor]:
     """Weighted mean data loss and score (accuracy or R^2) per member, each ``(K,)``.
 
-    ``forward(x, shared)`` returns the population's raw outputs ``(K, n, q)`` for inputs
-    ``x`` of shape ``(n, d)`` (``shared``) or ``(K, n, d)``. Rows are fed in chunks of
-    ``chunk`` so that large evaluation sets fit in memory (``X`` may be a
-    :class:`~netreg.engine.sparse.SparseRows`: each chunk is made dense alone). R^2 (of the
-    task's prediction, ``exp(out)`` for ``"poisson"``) follows
-    ``sklearn.metrics.r2_score``: averaged over outputs, and 1 (perfect) or 0 for an
-    output whose targets are constant.
+    ``forward(x, shared)`` returns the raw outputs ``(K, n, q)`` for ``x`` of shape ``(n, d)``
+    (``shared``) or ``(K, n, d)``; rows are fed in chunks of ``chunk``. R^2 (of ``exp(out)``
+    for ``"poisson"``) follows ``sklearn.metrics.r2_score``: averaged over outputs; for an
+    output whose targets are constant, 1 if predicted exactly, else 0.
     """
     n_members = rows.n_members
     loss_sum = torch.zeros(n_members, dtype=torch.float64, device=rows.index.device)
