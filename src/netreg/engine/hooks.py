@@ -23,10 +23,8 @@ HOOKS = ("on_train_begin", "on_epoch_end", "on_member_end", "on_train_end")
 class Callback:
     """Receives progress from the engine; every hook is a no-op unless overridden.
 
-    A hook may take the running population as a keyword argument ``population`` (a
-    :class:`~netreg.engine.Population`): declare it (``*, population``) or ``**kwargs``
-    in the override to receive it. Hooks written without it, such as
-    ``def on_epoch_end(self, epoch, records)``, are called without it.
+    An override that declares ``population`` (``*, population``) or ``**kwargs`` receives the
+    running :class:`~netreg.engine.Population`; one written without it is called without it.
 
     Examples
     --------
@@ -48,10 +46,7 @@ class Callback:
     def on_epoch_end(
         self, epoch: int, records: Mapping[int, Mapping[str, Any]], *, population: Population | None = None
     ) -> None:
-        """Called after each epoch with ``{member index: that epoch's record}`` of the running members.
-
-        Members stopped here with ``population.stop`` finish at the end of this epoch.
-        """
+        """Called after each epoch with ``{member index: that epoch's record}`` of the running members."""
 
     def on_member_end(self, result: MemberResult, *, population: Population | None = None) -> None:
         """Called as soon as a member stops, with its final result."""

@@ -19,11 +19,10 @@ __all__ = ["Population"]
 class Population:
     """A running population, as the engine shows it to callbacks.
 
-    Every hook of a :class:`~netreg.engine.Callback` whose signature accepts a
-    ``population`` keyword (or ``**kwargs``) receives this handle. After an epoch
-    (``on_epoch_end``) a callback can list the running members, read a member's current
-    weights and its alpha, stop members and change a member's alpha (:meth:`set_alpha`), as
-    successive halving and ``alpha="auto"`` do.
+    The hooks of a :class:`~netreg.engine.Callback` that accept it receive this handle: after an
+    epoch a callback can list the running members, read a member's weights and alpha, stop
+    members and change a member's alpha (:meth:`set_alpha`), as successive halving and
+    ``alpha="auto"`` do.
 
     Members are named by their index in the population (``MemberResult.index``, the keys
     of ``on_epoch_end``'s ``records``).
