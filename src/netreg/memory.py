@@ -1,9 +1,8 @@
 """How much memory netreg lets its input claim: one budget, read from the machine, checked before allocating.
 
-Every size a user's input controls (grid, population, encoded width, layers, a saved model's
-shapes) is checked against :func:`memory_budget` from shapes, before anything that size is
-allocated, so a typo such as ``--hidden 10000000`` is a clear error, not a killed process.
-Tests set the budget by replacing :func:`available_memory`.
+Every size a user's input controls is checked against :func:`memory_budget` from shapes, before
+anything that size is allocated (``docs/architecture.md``, "Conventions"); tests set the budget
+by replacing :func:`available_memory`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """Reading and writing files safely: the one place for netreg's file rules.
 
-- Reading (:func:`open_regular`, :func:`read_file`): only a regular file, never waiting for a
-  FIFO; for a file netreg wrote, never through a link and no more than it can plausibly hold.
-- Writing a file whole, through a temporary file beside it (:func:`write_file`, :func:`create_file`).
-- Replacing a folder whole (:func:`replace_folder`).
-- Refusing, before any work, an output path that could not be written or may not be replaced
-  (:func:`check_writable_folder`, :func:`check_output_file`, :func:`replace_problem`).
-
-A process killed (SIGKILL) while writing leaves its hidden ``.<name>.XXXXXXXX.partial`` file or
-folder; the target is untouched.
+Reading a regular file of plausible size (:func:`open_regular`, :func:`read_file`), writing a
+file whole (:func:`write_file`, :func:`create_file`), replacing a folder whole
+(:func:`replace_folder`), and refusing an output path before any work
+(:func:`check_writable_folder`, :func:`check_output_file`); the rules are told in
+``docs/architecture.md``, "Conventions".
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
 """The one training engine: a population of K networks trained at once (K = 1 for one fit).
 
-Members share an architecture (any ``torch.nn.Module``) and differ in ``alpha`` (and
-optionally in seed and in their training and held-out rows). Their parameters are stacked
-along a leading axis and run forward together; SGD and Adam move each member as
-``torch.optim`` would move it alone; full-batch L-BFGS trains single members. Each member stops
-on its own (:mod:`~netreg.engine.stopping`) or when a callback stops it through the
-:class:`Population` handle. A functional core with a thin loop: :func:`train_population`
-(``entry``) validates the :class:`TrainConfig` and the inputs (``inputs``) and runs the
-``Trainer`` (``loop``, ``full_batch``) over one :class:`~netreg.engine.state.PopulationState`;
-``docs/architecture.md`` walks through the modules.
+Members share an architecture (any ``torch.nn.Module``) and differ in ``alpha`` (and optionally
+in seed and rows); their parameters are stacked along a leading axis and each moves as it would
+alone. :func:`train_population` is the entry; ``docs/architecture.md`` (step 6) walks through
+the modules.
 """
 
 from netreg.engine.config import TrainConfig, resolve_device

@@ -1,11 +1,8 @@
 """The population's forward pass: K stacked copies of a module, each member as it would run alone.
 
-netreg's :class:`~netreg.nets.MLP` runs through its batched forward
-(:func:`~netreg.nets.stacked_mlp_forward`), any other module through ``vmap`` over
-``torch.func.functional_call``, with each member's own buffers (BatchNorm) and dropout masks
-(:mod:`netreg.engine.dropout`). A module whose rows interact or that draws dropout masks runs
-each member on its valid rows only (members grouped by their number of valid rows), so it
-computes exactly what it would alone; a member without rows in a step does not run.
+netreg's MLP runs through :func:`~netreg.nets.stacked_mlp_forward`, any other module through
+``vmap`` with each member's own buffers and dropout masks (:mod:`netreg.engine.dropout`); a
+module whose rows interact or that draws masks runs each member on its valid rows only.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """A member's numeric health: failures that leave every number finite, and what caused them.
 
-Besides a NaN or infinite objective or weights, a member is ``"diverged"`` when Adam's state
-overflows (a float32 gradient above about 1.8e19 squares to infinity and the weights stop
-moving, which would pass for convergence) or when its training loss runs away, above
-:data:`RUNAWAY` times a constant prediction's (:func:`reference_loss`). The message names
-the likely cause, read from the settings and data before training (:func:`blame`). Figures
-behind :data:`RUNAWAY`: ``docs/architecture.md``, "Measurements and history".
+Besides a non-finite objective or weights, a member is ``"diverged"`` when Adam's state
+overflows (the weights stop moving, which would pass for convergence) or its training loss
+exceeds :data:`RUNAWAY` times a constant prediction's (:func:`reference_loss`); its message
+names the likely cause (:func:`blame`). Figures: ``docs/architecture.md``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """The training loop: ``Trainer.fit -> fit_loop -> run_epoch -> train_step`` (or ``fit_full_batch``).
 
-The loop holds the run's :class:`~netreg.engine.inputs.Inputs`, its
-:class:`~netreg.engine.state.PopulationState` and its callbacks; the computations are the
-pure functions of :mod:`~netreg.engine.step`, :mod:`~netreg.engine.stopping` and
-:mod:`~netreg.engine.row_sets`. After every epoch each member records its
-:mod:`netreg.history` record, and the members that stop retire at once: their results, built
-from their kept weights, go to ``on_member_end``, and they leave the stacked tensors.
+The computations are the pure functions of :mod:`~netreg.engine.step`,
+:mod:`~netreg.engine.stopping` and :mod:`~netreg.engine.row_sets`; members that stop retire at
+the epoch's end (``on_member_end``) and leave the stacked tensors.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 Each minibatch solver holds its hyperparameters and delegates to :mod:`netreg.engine.optim`
 (``init``, ``step``, ``member_state`` / ``load_member_state`` for ``partial_fit``, and
 ``end_epoch``, which says which stalled members stop). :class:`LBFGS` is full batch and
-single member: SciPy's L-BFGS-B with scikit-learn's settings, on a function the engine
-hands it. To add a solver, write its class with the same methods and list it in
-:data:`SOLVERS`: ``TrainConfig(solver=...)`` accepts every name there.
+single member: SciPy's L-BFGS-B with scikit-learn's settings, on a function the engine hands
+it. Adding one: ``docs/architecture.md``, "Where to add".
 """
 
 from __future__ import annotations

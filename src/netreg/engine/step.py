@@ -1,11 +1,8 @@
 """The population's loss and gradients: the pure core of a training step.
 
 :func:`loss_and_grads` is the only place the objective's gradient is computed (the minibatch
-loop and L-BFGS both call it). One backward through the *sum* of the members' losses gives
-each member its own gradient; the penalty's gradient is added in fused kernels
-(:func:`netreg.penalties.add_scaled_grad_`). A single plain MLP member (``_OUTPUT_GRADIENTS``)
-skips autograd with a written-out backward that is autograd's bit for bit
-(tests/engine/test_step.py).
+loop and L-BFGS both call it); a single plain MLP member's backward is written out, autograd's
+bit for bit (tests/engine/test_step.py).
 """
 
 from __future__ import annotations
