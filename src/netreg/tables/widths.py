@@ -1,12 +1,4 @@
-"""The size of a table read and encoded, checked before it is read or built.
-
-A file says how many values it holds before they are read (an NPZ archive in the header of
-each array, a Parquet file in its metadata): :func:`check_table_size` refuses one whose
-values, in the copies reading and encoding make, would not fit in memory, before reading it.
-One-hot encoding turns ``n`` rows of an id column into an ``n x n`` matrix:
-:func:`check_encoded_size` refuses such a table, naming its widest columns, before the
-matrix is allocated. Both use the budget of :mod:`netreg.memory`.
-"""
+"""The size of a table read and encoded, checked against :mod:`netreg.memory`'s budget before it is read or built."""
 
 from __future__ import annotations
 
