@@ -126,7 +126,6 @@ def as_flags(message: str) -> str:
     return re.sub(r"`(\w+)(=([^`]*))?`", flag, message)
 
 
-# -- value types ------------------------------------------------------------------------
 def parse_alphas(text: str) -> int | list[float]:
     text = text.strip()
     try:
