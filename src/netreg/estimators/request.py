@@ -1,12 +1,4 @@
-"""What an estimator trains, as plain data: the adapter from estimator to engine.
-
-:meth:`~netreg.NetRegClassifier.training_request` validates an estimator's parameters and
-data once and returns a :class:`TrainingRequest`: the network to train, the encoded targets,
-the penalty, the solver settings, the seed and the estimator's own early-stopping split.
-``fit`` trains from it; a sweep (:mod:`netreg.tuning`) builds every member of its grid
-from the same request, so a member is trained exactly as the estimator would train it alone
-on that member's rows.
-"""
+"""What an estimator trains, as plain data: the :class:`TrainingRequest` that ``fit`` and a sweep's members (:mod:`netreg.tuning`) are trained from alike."""
 
 from __future__ import annotations
 
