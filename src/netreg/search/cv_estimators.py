@@ -1,9 +1,7 @@
 """Cross-validated estimators: ``NetRegClassifierCV`` and ``NetRegRegressorCV``.
 
-Like scikit-learn's ``RidgeCV`` and ``LogisticRegressionCV``, they choose ``alpha`` by
-cross-validation and refit on all the data with it. Unlike ``GridSearchCV`` over an MLP,
-they do not fit the grid one model at a time: every (alpha, fold) pair is a member of
-one population that the engine trains at once.
+Like ``RidgeCV``, they choose ``alpha`` by cross-validation and refit with it; unlike
+``GridSearchCV``, every (alpha, fold) pair is a member of one population trained at once.
 """
 
 from __future__ import annotations
@@ -30,7 +28,14 @@ from netreg.estimators import (
     validate_parameters,
 )
 from netreg.estimators.folds import FoldsAverage
-from netreg.estimators.params import CLASSIFIER_PARAMS, N_POSITIONAL, REGRESSOR_PARAMS, Param, constraints
+from netreg.estimators.params import (
+    CLASSIFIER_PARAMS,
+    N_POSITIONAL,
+    REGRESSOR_PARAMS,
+    Param,
+    constraints,
+    store_parameters,
+)
 from netreg.exceptions import NotFittedError
 from netreg.grid import DEFAULT_N_ALPHAS, GRID_SIZE
 from netreg.search.views import SearchViews
@@ -51,17 +56,14 @@ __all__ = ["CV_PARAMS", "NetRegClassifierCV", "NetRegRegressorCV"]
 CV_PARAMS: tuple[Param, ...] = (
     Param("alphas", DEFAULT_N_ALPHAS, [GRID_SIZE, "array-like"]),
     Param("cv", 5, ["cv_object"]),
-    # Any scikit-learn scorer name or callable; checked against the task in fit.
     Param("scoring", None, [None, str, callable]),
     Param("selection", "min", [Choice(SELECTIONS)]),
-    # "hybrid": a short grid around the alpha the evidence learns (netreg.tuning.hybrid).
     Param("search", "grid", [StrOptions({"grid", "halving", "hybrid"})]),
     Param("factor", 3, [FACTOR]),
     Param("min_epochs", None, [None, COUNT]),
     Param("store", None, [None, str, os.PathLike]),
     Param("backend", "local", "no_validation"),
     Param("chunk_size", None, [None, COUNT]),
-    # "folds": the chosen alpha's fold models, averaged (netreg.estimators.folds), no refit.
     Param("refit", True, ["boolean", StrOptions({"folds"})]),
     Param("return_train_score", False, ["boolean"]),
 )
@@ -453,50 +455,7 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
         warm_start: bool = False,
         class_weight: dict[Any, float] | str | None = None,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.alphas = alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.selection = selection
-        self.search = search
-        self.factor = factor
-        self.min_epochs = min_epochs
-        self.store = store
-        self.backend = backend
-        self.chunk_size = chunk_size
-        self.refit = refit
-        self.return_train_score = return_train_score
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.solver = solver
-        self.alpha_scale = alpha_scale
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.max_fun = max_fun
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.device = device
-        self.dtype = dtype
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.class_weight = class_weight
+        store_parameters(self, locals())
 
     @available_if(_has_model)
     def predict_proba(self, X):
@@ -590,48 +549,4 @@ class NetRegRegressorCV(RegressorMixin, _BaseNetRegCV):
         loss: str = "squared_error",
         transformer: Any = None,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.alphas = alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.selection = selection
-        self.search = search
-        self.factor = factor
-        self.min_epochs = min_epochs
-        self.store = store
-        self.backend = backend
-        self.chunk_size = chunk_size
-        self.refit = refit
-        self.return_train_score = return_train_score
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.solver = solver
-        self.alpha_scale = alpha_scale
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.max_fun = max_fun
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.device = device
-        self.dtype = dtype
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.loss = loss
-        self.transformer = transformer
+        store_parameters(self, locals())
