@@ -1,7 +1,8 @@
 """Tables in, with no estimator: reading data files (:mod:`~netreg.tables.tables`), typing
 their columns (:mod:`~netreg.tables.columns`, ``dates``, ``cardinality``, ``layout``: the rules are
 stated in :class:`TablePreprocessor`'s docstring) and encoding them (``preprocessing``,
-``transformers``, ``preprocessing_config``: a versioned JSON round trip, no pickle)."""
+``transformers``, ``preprocessing_config``: a versioned JSON round trip, no pickle).
+"""
 
 from netreg.tables.fingerprints import fingerprint
 from netreg.tables.preprocessing import TablePreprocessor

@@ -2,7 +2,8 @@
 
 One-hot encoding gives a text column one feature per distinct value, so an id column is hundreds of
 features that no new row matches. The rules are stated in
-:class:`netreg.tables.TablePreprocessor`'s docstring."""
+:class:`netreg.tables.TablePreprocessor`'s docstring.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Column typing: which columns of a table are numbers, dates and categories, checked.
 
 netreg's own step before scikit-learn's transformers; the rules are stated in
-:class:`netreg.tables.TablePreprocessor`'s docstring."""
+:class:`netreg.tables.TablePreprocessor`'s docstring.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Date columns: which columns hold dates, and their days since 1970-01-01 (:data:`EPOCH`).
 
-The rules are stated in :class:`netreg.tables.TablePreprocessor`'s docstring."""
+The rules are stated in :class:`netreg.tables.TablePreprocessor`'s docstring.
+"""
 
 from __future__ import annotations
 

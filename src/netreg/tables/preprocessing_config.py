@@ -7,7 +7,8 @@ oldest version that holds the state, :func:`read_config` reads both (the layouts
 
     {"type": "TablePreprocessor", "version": 2, "standardize": true, "impute": "median",
      "drop": ["notes"], "id_column": "name",
-     "columns": [{"name": "sold", "kind": "date", "mean": 18690.0, "scale": 30.5, "fill": 18688.0}, ...]}"""
+     "columns": [{"name": "sold", "kind": "date", "mean": 18690.0, "scale": 30.5, "fill": 18688.0}, ...]}
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """CSV for spreadsheets: text that a spreadsheet would run as a formula ("CSV injection") gets a quote in front, as OWASP recommends.
 
-Numbers, and text that is a plain number (``"-1.5"``), are never changed."""
+Numbers, and text that is a plain number (``"-1.5"``), are never changed.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Reading tables of data: from a CSV, Parquet or NPZ file to features and a target.
 
 Every bad input raises a :class:`netreg.DataError` whose message starts with the file; turning
-the features into numbers is :class:`netreg.tables.TablePreprocessor`'s job."""
+the features into numbers is :class:`netreg.tables.TablePreprocessor`'s job.
+"""
 
 from __future__ import annotations
 

@@ -25,8 +25,7 @@ __all__ = [
 #: kind) which are held while they are stacked: about twice its own size at the peak.
 ENCODING_COPIES = 2
 #: Copies of a table's values, 8 bytes each, at the peak of reading and encoding it: the
-#: arrays as read, the DataFrame made of them, the typed frame and the encoded matrix
-#: (measured: a 5-million-row NPZ of 3 columns peaked at about this many copies above Python's own).
+#: arrays as read, the DataFrame made of them, the typed frame and the encoded matrix.
 TABLE_COPIES = 4
 #: The bytes of a CSV file's beginning whose lines estimate its rows (:func:`csv_rows`).
 CSV_SAMPLE_BYTES = 1 << 20
