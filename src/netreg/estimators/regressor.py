@@ -50,10 +50,9 @@ device, dtype, n_jobs, verbose, warm_start
         takes it: fitted on ``y`` by ``fit`` (on the first call of ``partial_fit``), the
         network trained on ``transformer_.transform(y)``, and predictions mapped back with
         ``inverse_transform``, so they come in the target's units. ``StandardScaler()``
-        puts a target of any scale near unit scale, where the default learning rate, the
-        initialization and the meaning of ``alpha`` were made for (the command line does
-        this by default). The loss, the history and the penalty are those of the
-        transformed targets.
+        puts a target near the unit scale the defaults are made for
+        (:mod:`netreg.estimators.target_scale`; the command line's default). The loss, the
+        history and the penalty are those of the transformed targets.
 
     Attributes
     ----------

@@ -23,12 +23,9 @@ __all__ = ["TrainingRequest", "draw_seed", "class_row_weights", "with_validation
 
 
 def class_row_weights(class_weight: Any, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
-    """Each row's class weight: :func:`sklearn.utils.class_weight.compute_sample_weight`, with
-    ``"balanced"`` counting each class by its rows' ``sample_weight``, as ``LogisticRegression``
-    counts it, so that a row of weight 2 is that row twice (``"balanced"`` weighs class c by
-    ``sum(sample_weight) / (n_classes * sum(sample_weight[y == c]))``; with unit weights,
-    ``compute_sample_weight``'s ``n_samples / (n_classes * n_c)``). A 2-D ``y`` (multilabel)
-    multiplies the weights of its columns, as ``compute_sample_weight`` does for multi-output.
+    """Each row's class weight, as ``NetRegClassifier``'s ``class_weight`` defines it: ``"balanced"``
+    weighs class c by ``sum(sample_weight) / (n_classes * sum(sample_weight[y == c]))``; a 2-D
+    ``y`` (multilabel) multiplies the weights of its columns.
 
     Examples
     --------

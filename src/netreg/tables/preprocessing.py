@@ -102,12 +102,8 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         The feature columns, in the order of the output. ``transform`` accepts them in any order.
     column_kinds_ : list of str
         ``"numeric"``, ``"date"`` or ``"categorical"``, per column of ``columns_``.
-    numeric_columns_ : list of str or int
-        The numeric columns.
-    date_columns_ : list of str or int
-        The date columns.
-    categorical_columns_ : list of str or int
-        The one-hot encoded columns.
+    numeric_columns_, date_columns_, categorical_columns_ : list of str or int
+        The columns of each kind (the last one-hot encoded).
     means_ : ndarray of shape (len(numeric_columns_) + len(date_columns_),)
         Mean of each numeric or date column, in the order of ``columns_`` (0 when
         ``standardize=False``).
