@@ -144,13 +144,12 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         ``loss_curve_``, ``validation_scores_`` and ``t_`` go on from the previous fit;
         ``n_iter_`` counts this fit's epochs, as in scikit-learn.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``, as
-        scikit-learn's linear classifiers define them
-        (:func:`sklearn.utils.class_weight.compute_sample_weight`): ``"balanced"`` weighs
-        class c by ``n_samples / (n_classes * n_c)``, its rows counted by their
-        ``sample_weight`` as ``LogisticRegression`` counts them (a row of weight 2 is that row
-        twice); a dict maps classes of ``y`` to weights (others weigh 1). A multilabel ``y`` takes
-        ``"balanced"`` only: the product of each label's balanced weights. Early stopping's
+        Weights of the classes, multiplied into ``sample_weight``, as scikit-learn's linear
+        classifiers define them (:func:`sklearn.utils.class_weight.compute_sample_weight`):
+        ``"balanced"`` weighs class c by ``n_samples / (n_classes * n_c)``, its rows counted by
+        their ``sample_weight`` (a row of weight 2 is that row twice); a dict maps classes of
+        ``y`` to weights (others weigh 1). A multilabel ``y`` takes ``"balanced"`` only: the
+        product of each label's balanced weights. Early stopping's
         split carries the class weights (its rows are drawn after weighting); a validation set
         given to ``fit`` (``X_val``) does not. ``partial_fit`` refuses ``"balanced"``, as
         ``SGDClassifier`` does.

@@ -298,19 +298,15 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         netreg's MLP and is refused with a ``module``.
     search : {{"grid", "halving", "hybrid"}}, default="grid"
         ``"grid"`` trains every (alpha, fold) member to the end. ``"halving"``: successive
-        halving inside the population; at each rung (``min_epochs`` epochs, then ``factor``
-        times more at each next rung) the alphas are ranked by their mean validation score
-        over the folds and all but the best ``1/factor`` are stopped, all their folds
-        together; survivors train on, unchanged, and alpha is chosen among them. Stopped
-        alphas stay in ``cv_results_`` with their partial scores (``stopped_at_epoch``). All
-        members train as one population (see :mod:`netreg.tuning.halving`). ``"hybrid"``: one
-        fit with ``alpha="auto"`` and ``auto_alpha="scalar"`` on all the rows learns an alpha
-        ``x`` from the Laplace evidence (``learned_alpha_``); the grid is then {N_ALPHAS} alphas
-        log-spaced from ``x/{SPAN:g}`` to ``x*{SPAN:g}`` (``alphas`` stays at its default),
-        each trained to the end on every fold as one population, and the chosen alpha refit:
-        the folds confirm or correct the evidence, for a few fits' cost (see :mod:`netreg.tuning.hybrid`;
-        needs what ``alpha="auto"`` needs: ``penalty="l2"``, no ``class_weight``, a native
-        ``scoring``).
+        halving inside the population (:mod:`netreg.tuning.halving`): at each rung
+        (``min_epochs`` epochs, then ``factor`` times more) all but the best ``1/factor``
+        alphas by mean validation score are stopped, all their folds together; alpha is chosen
+        among the survivors, and the stopped ones stay in ``cv_results_`` with their partial
+        scores (``stopped_at_epoch``). ``"hybrid"`` (:mod:`netreg.tuning.hybrid`): one
+        ``alpha="auto"``, ``auto_alpha="scalar"`` fit on all the rows learns ``x``
+        (``learned_alpha_``), then {N_ALPHAS} alphas log-spaced from ``x/{SPAN:g}`` to
+        ``x*{SPAN:g}`` are cross-validated (``alphas`` stays at its default) and the chosen one
+        refit; it needs ``penalty="l2"``, no ``class_weight`` and a native ``scoring``.
     factor : int, default=3
         With ``search="halving"``: keep the best ``ceil(n / factor)`` alphas at each rung.
     min_epochs : int, optional
@@ -319,14 +315,11 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         leaves few alphas (:func:`netreg.tuning.halving.halving_rungs`).
     refit : bool or "folds", default=True
         ``True``: refit the chosen alpha on all the data (``best_estimator_``), as
-        ``GridSearchCV`` does. ``"folds"``: no refit; the chosen alpha's fold models,
-        already trained by the sweep, are the model (a
-        :class:`~netreg.estimators.folds.FoldsAverage`): a classifier averages their
-        probabilities and predicts the class of largest mean, a regressor averages their
-        predictions. ``False``: the search only chooses; as with ``GridSearchCV``, there is
-        no ``best_estimator_`` and the prediction methods are absent. With
-        ``selection="evidence"`` there are no folds: ``"folds"`` is ``True`` (the chosen
-        member is the model).
+        ``GridSearchCV`` does. ``"folds"``: no refit; the chosen alpha's fold models, already
+        trained by the sweep, predict as their average (:class:`~netreg.estimators.folds.FoldsAverage`).
+        ``False``: the search only chooses; as with ``GridSearchCV``, there is no
+        ``best_estimator_`` and the prediction methods are absent. With
+        ``selection="evidence"`` there are no folds: ``"folds"`` is ``True``.
     return_train_score : bool, default=False
         Add the training scores (``mean_train_score``, ``split{{k}}_train_score``, ...) to
         ``cv_results_``, as ``GridSearchCV`` does.
