@@ -1,11 +1,7 @@
 """The ``netreg`` command: parses arguments, calls the library, renders what it returns.
 
-Errors a user can fix (bad data, bad parameters, a store or model folder that is not
-theirs to overwrite) are printed in one or two lines without a traceback and exit with
-status 2; any other failure exits with status 1. ``--debug`` shows the traceback.
-
-Modules: :mod:`~netreg.cli.arguments` (flags and value types),
-:mod:`~netreg.cli.parser`, :mod:`~netreg.cli.commands`, :mod:`~netreg.cli.render`.
+An error a user can fix is printed in one or two lines, status 2; any other failure exits
+with status 1 (``--debug`` shows the traceback).
 """
 
 from __future__ import annotations

@@ -126,7 +126,6 @@ def as_flags(message: str) -> str:
     return re.sub(r"`(\w+)(=([^`]*))?`", flag, message)
 
 
-# -- value types ------------------------------------------------------------------------
 def parse_alphas(text: str) -> int | list[float]:
     text = text.strip()
     try:
@@ -160,10 +159,7 @@ def _head(text: str, length: int = 20) -> str:
 def parse_alpha(text: str) -> float | str:
     if text.strip().lower() == "auto":
         return "auto"
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
+    value = _float(text)
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0 such as 0.1, or auto; got {text!r}")
     return value
@@ -201,10 +197,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
 
 
 def parse_seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
+    value = _int(text, -1)
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED} such as 0; got {text!r}")
     return value
@@ -233,20 +226,14 @@ def log_target(text: str) -> tuple[str, str]:
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    value = _int(text, 0)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
     return value
 
 
 def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
+    value = _float(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1 such as 0.2; got {text!r}")
     return value
@@ -338,10 +325,7 @@ def n_jobs(text: str) -> int:
     ...
     argparse.ArgumentTypeError: expected a nonzero integer (-1: every core); got '0'
     """
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    value = _int(text, 0)
     if value == 0:
         raise argparse.ArgumentTypeError(f"expected a nonzero integer (-1: every core); got {text!r}")
     return value
@@ -404,3 +388,11 @@ def _float(text: str) -> float:
         return float(text)
     except ValueError:
         return float("nan")
+
+
+def _int(text: str, invalid: int) -> int:
+    """``int(text)``, or ``invalid`` (a value the caller refuses) where it is not an integer."""
+    try:
+        return int(text)
+    except ValueError:
+        return invalid

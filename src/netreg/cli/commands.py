@@ -61,22 +61,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
         backend = RayBackend(address=args.address, node_ip_address=args.node_address)
     with ProgressBar(console) as progress:
         result = tune_table(
-            data,
-            args.out,
-            hidden=args.hidden,
-            alphas=args.alphas,
-            cv=args.cv,
-            **_sweep(args),
-            solver=args.solver,
-            max_iter=args.max_iter,
-            seed=args.seed,
-            estimator_params=_estimator_params(args),
-            standardize_target=not args.no_standardize_target,
-            backend=backend,
-            chunk_size=args.chunk_size,
-            force=args.force,
-            callback=progress,
-            log=args.log,
+            data, args.out, **_run_keywords(args, progress), backend=backend, chunk_size=args.chunk_size
         )
     print_results(console, result["sweep"])
     console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, scoring {result['scoring']}).")
@@ -99,20 +84,9 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
         result = train_table(
             data,
             args.out,
+            **_run_keywords(args, progress),
             alpha=args.alpha,
-            alphas=args.alphas,
-            cv=args.cv,
-            **_sweep(args),
-            hidden=args.hidden,
-            solver=args.solver,
-            max_iter=args.max_iter,
             test_size=args.test_size,
-            seed=args.seed,
-            estimator_params=_estimator_params(args),
-            standardize_target=not args.no_standardize_target,
-            force=args.force,
-            callback=progress,
-            log=args.log,
             validation=args.validation,
         )
     if grid:
@@ -228,6 +202,24 @@ def _load(args: argparse.Namespace, console: Console) -> Any:
 def _dropped(rows: list[int]) -> str:
     """The rows of a file that ``--drop-missing`` dropped, said after its count of rows (nothing if none)."""
     return f", {_rows(len(rows))} with missing values dropped ({rows_text(rows)})" if rows else ""
+
+
+def _run_keywords(args: argparse.Namespace, progress: ProgressBar) -> dict[str, Any]:
+    """The keywords ``tune_table`` and ``train_table`` both take, from the flags."""
+    return {
+        "alphas": args.alphas,
+        "cv": args.cv,
+        **_sweep(args),
+        "hidden": args.hidden,
+        "solver": args.solver,
+        "max_iter": args.max_iter,
+        "seed": args.seed,
+        "estimator_params": _estimator_params(args),
+        "standardize_target": not args.no_standardize_target,
+        "force": args.force,
+        "callback": progress,
+        "log": args.log,
+    }
 
 
 def _sweep(args: argparse.Namespace) -> dict[str, Any]:

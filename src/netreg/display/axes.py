@@ -1,8 +1,7 @@
-"""The alpha axis and the axis labels every figure shares (the report's and the displays').
+"""The alpha axis and the axis labels every figure shares.
 
-Alpha is drawn on a log scale, where 0 has no place. A grid that starts at alpha = 0
-(the unregularized fit) draws it one decade left of the smallest positive alpha, on a
-tick labeled "0", with a break mark on the axis between the two.
+Alpha is drawn on a log scale, where 0 has no place: a grid that starts at alpha = 0 draws it
+one decade left of the smallest positive alpha, on a tick labeled "0", behind a break mark.
 """
 
 from __future__ import annotations

@@ -1,11 +1,4 @@
-"""Notebook displays of a sweep, in scikit-learn's convention.
-
-A display is built from a fitted search (``from_search``), a :class:`~netreg.tuning.SweepResult`
-(``from_result``) or a history (``from_history``) and drawn at once; ``plot(ax=None, ...)``
-draws it again, on ``ax`` or on a new pyplot figure, and returns the display, whose
-``ax_`` and ``figure_`` are where it drew. The drawing itself is the report's
-(:mod:`netreg.display.drawing`): a figure is drawn one way.
-"""
+"""Notebook displays of a sweep, in scikit-learn's convention (``from_...``, ``plot(ax=None)``, ``ax_``, ``figure_``), drawn by :mod:`netreg.display.drawing`."""
 
 from __future__ import annotations
 
@@ -75,13 +68,10 @@ def _axes(ax: Any) -> Any:
 
 
 class ValidationCurveDisplay:
-    """Train and validation score of each alpha, with their spread over the folds.
-
-    The chosen alpha is marked and the rule named in the title; with ``selection="1se"``
-    the threshold is drawn; the alphas successive halving stopped are crosses labeled
-    with their rung's epoch; the Laplace log evidence, where the sweep computed it, is
-    drawn on a second y axis. The report's validation curve is the same drawing
-    (:func:`netreg.display.drawing.draw_validation_curve`, its left panel the scores and its right the losses).
+    """Train and validation score of each alpha, with their spread over the folds, drawn by
+    :func:`netreg.display.drawing.draw_validation_curve` as the report draws it; the rule is
+    named in the title, and the Laplace log evidence, where the sweep computed it, drawn on a
+    second y axis.
 
     Parameters
     ----------
@@ -172,7 +162,7 @@ class WeightNormDisplay:
     ----------
     ax_, figure_ : matplotlib Axes and Figure
     data_ : dict
-        ``alpha``, ``x``, ``norms`` (``{layer: array}``), ``chosen_x``.
+        What was plotted (:func:`~netreg.display.drawing.draw_weight_norms`'s data).
 
     Examples
     --------
@@ -206,10 +196,8 @@ class WeightNormDisplay:
 
 
 class LearningCurveDisplay:
-    """Train and validation data loss per epoch of the member that stands for one alpha
-    (the first fold trained, one that did not diverge if there is one); for the chosen
-    alpha also the penalty term and the objective. One panel of the report's learning
-    curves (:func:`netreg.display.drawing.draw_learning_curve`).
+    """Train and validation data loss per epoch of the member that stands for one alpha: one
+    panel of the report's learning curves (:func:`netreg.display.drawing.draw_learning_curve`).
 
     Parameters
     ----------
@@ -219,8 +207,7 @@ class LearningCurveDisplay:
     ----------
     ax_, figure_ : matplotlib Axes and Figure
     data_ : dict
-        The panel's data: ``alpha_index``, ``alpha``, ``roles``, ``fold``, ``status``,
-        ``epoch``, ``train_loss``, ``val_loss``, ``penalty``, ``objective``.
+        The panel's data (:func:`~netreg.display.drawing.draw_learning_curve`'s).
 
     Examples
     --------

@@ -1,9 +1,7 @@
-"""The drawings, one function per figure, each on a given matplotlib ``Axes``.
+"""The drawings, one function per figure, each on a given ``Axes``, shared by the report and the displays.
 
-The report's figures (:mod:`netreg.report.figures`) and the notebook displays
-(:mod:`netreg.display.displays`) both call these functions, so that a figure is drawn one way.
-Each returns the data it plotted, as plain arrays; lines drawn from the results table carry
-its column name as their ``gid`` (``"mean_test_score"``, ``"mean_norm[layers.0.weight]"``).
+Each returns the data it plotted; lines drawn from the results table carry its column name as
+their ``gid`` (``"mean_test_score"``, ``"mean_norm[layers.0.weight]"``).
 """
 
 from __future__ import annotations

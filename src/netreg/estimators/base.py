@@ -1,10 +1,4 @@
-"""What ``NetRegClassifier`` and ``NetRegRegressor`` share: fit, partial_fit, the raw output.
-
-``fit`` is three steps: :meth:`~BaseNetReg.training_request` validates the parameters and
-the data once and describes the fit (:class:`~netreg.estimators.request.TrainingRequest`); the
-engine trains it as a population of one; :func:`~netreg.estimators.fitted.set_fitted_state`
-sets every fitted attribute from the trained member.
-"""
+"""What ``NetRegClassifier`` and ``NetRegRegressor`` share: fit (request, engine, :func:`~netreg.estimators.fitted.set_fitted_state`), partial_fit, the raw output."""
 
 from __future__ import annotations
 
@@ -60,7 +54,6 @@ def is_stochastic(estimator: Any) -> bool:
 class BaseNetReg(BaseEstimator):
     """Shared machinery of the two estimators; not for direct use."""
 
-    # -- what a fit trains -------------------------------------------------------------
     def training_request(
         self,
         X: Any,
@@ -195,7 +188,6 @@ class BaseNetReg(BaseEstimator):
             "n_threads": resolve_n_jobs(self.n_jobs),
         }
 
-    # -- fitting -----------------------------------------------------------------------
     def fit(
         self,
         X: Any,
@@ -328,7 +320,6 @@ class BaseNetReg(BaseEstimator):
     def _check_fit(self, request: TrainingRequest) -> None:
         """What a fitted model says of itself on its training rows (a regressor's warnings); nothing here."""
 
-    # -- prediction --------------------------------------------------------------------
     def _raw_output(self, X: Any) -> torch.Tensor:
         if not hasattr(self, "module_"):
             raise NotFittedError(

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from netreg.estimators.base import BaseNetReg, is_stochastic
-from netreg.estimators.params import CLASSIFIER_PARAMS, constraints
+from netreg.estimators.params import CLASSIFIER_PARAMS, constraints, store_parameters
 from netreg.exceptions import DataError, InvalidParameterError, bad_data, invalid
 
 __all__ = ["NetRegClassifier"]
@@ -60,21 +60,15 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         ``batch_size`` (see ``alpha_scale``). A dict ``{parameter name: alpha}`` gives each
         penalized weight matrix (``"layers.0.weight"``, ...) its own strength: every one
         must be named (a learned ``alpha_`` is such a dict). ``"auto"``: alpha is learned in
-        the one fit from the Laplace evidence (MacKay's fixed point at the current weights,
-        re-estimated every few epochs after a burn-in and held for the last 20 % of the
-        epochs; see ``auto_alpha``), starting from 1.0. L2 and netreg's MLP only; not with
-        ``warm_start`` or ``partial_fit``. The evidence reads the weights as a minimum of the
-        objective: give the fit the epochs to converge. See
-        :mod:`netreg.estimators.auto_alpha`, and ``benchmarks/README.md`` for where the
-        evidence is weaker than cross-validation; the 16-alpha evidence grid is
-        ``NetRegClassifierCV(selection="evidence")``.
+        the one fit from the Laplace evidence, starting from 1.0 (MacKay's fixed point,
+        :mod:`netreg.estimators.auto_alpha`); L2 and netreg's MLP only, not with
+        ``warm_start`` or ``partial_fit``; give the fit the epochs to converge.
     auto_alpha : {"layerwise", "scalar"}, default="layerwise"
         What ``alpha="auto"`` learns: one alpha per penalized weight matrix (MacKay's and
         Immer et al.'s layerwise prior) or one for the network. With ``"scalar"`` and a small
         network (exact curvature), the re-estimate also counts how the curvature moves with the
         weights, and seeks the alpha the evidence grid would choose
-        (:mod:`netreg.evidence.weight_drift`; measured closer to cross-validation on most of
-        ``benchmarks/bench_quality.py``'s data sets). Unused otherwise.
+        (:mod:`netreg.evidence.weight_drift`). Unused otherwise.
     alpha_scale : {"n_samples", "batch"}, default="n_samples"
         What ``alpha`` is divided by in each ``sgd``/``adam`` step: m (netreg's objective
         above), or the sum of the batch's sample weights, as scikit-learn's MLP divides it:
@@ -137,14 +131,11 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         The fitted model always lives on the CPU.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the network and of the data it trains on, whatever the
-        input's (scikit-learn's MLP computes in the input's: ``"float64"`` gives its
-        precision on float64 data, at a cost measured by ``benchmarks/bench_dtype.py``).
+        input's (scikit-learn's MLP computes in the input's: ``"float64"`` gives its precision).
     n_jobs : int or None, default=None
         CPU threads of the fit, as in scikit-learn (``-1``: every usable core). ``None``:
-        netreg's thread policy (:mod:`netreg.engine.threads`), one thread for networks as
-        small as scikit-learn's MLPs usually are (a second one gains little for them and
-        stalls when another program takes a core), more for large ones; or the
-        ``NETREG_N_JOBS`` environment variable when it is set.
+        netreg's thread policy (:mod:`netreg.engine.threads`: one thread for small networks,
+        more for large ones), or the ``NETREG_N_JOBS`` environment variable when it is set.
     verbose : bool, default=False
         Print scikit-learn's lines (``Iteration 1, loss = ...``, and ``Validation score: ...``
         with early stopping) with the data loss and the penalty after them.
@@ -153,13 +144,12 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         ``loss_curve_``, ``validation_scores_`` and ``t_`` go on from the previous fit;
         ``n_iter_`` counts this fit's epochs, as in scikit-learn.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``, as
-        scikit-learn's linear classifiers define them
-        (:func:`sklearn.utils.class_weight.compute_sample_weight`): ``"balanced"`` weighs
-        class c by ``n_samples / (n_classes * n_c)``, its rows counted by their
-        ``sample_weight`` as ``LogisticRegression`` counts them (a row of weight 2 is that row
-        twice); a dict maps classes of ``y`` to weights (others weigh 1). A multilabel ``y`` takes
-        ``"balanced"`` only: the product of each label's balanced weights. Early stopping's
+        Weights of the classes, multiplied into ``sample_weight``, as scikit-learn's linear
+        classifiers define them (:func:`sklearn.utils.class_weight.compute_sample_weight`):
+        ``"balanced"`` weighs class c by ``n_samples / (n_classes * n_c)``, its rows counted by
+        their ``sample_weight`` (a row of weight 2 is that row twice); a dict maps classes of
+        ``y`` to weights (others weigh 1). A multilabel ``y`` takes ``"balanced"`` only: the
+        product of each label's balanced weights. Early stopping's
         split carries the class weights (its rows are drawn after weighting); a validation set
         given to ``fit`` (``X_val``) does not. ``partial_fit`` refuses ``"balanced"``, as
         ``SGDClassifier`` does.
@@ -284,40 +274,7 @@ class NetRegClassifier(ClassifierMixin, BaseNetReg):
         warm_start: bool = False,
         class_weight: dict[Any, float] | str | None = None,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.solver = solver
-        self.alpha = alpha
-        self.auto_alpha = auto_alpha
-        self.alpha_scale = alpha_scale
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.max_fun = max_fun
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.device = device
-        self.dtype = dtype
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.class_weight = class_weight
+        store_parameters(self, locals())
 
     _y_kind: dict[str, Any] = {}
 

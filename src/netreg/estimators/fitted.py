@@ -1,10 +1,4 @@
-"""An estimator's fitted state, set in one place.
-
-``fit``, ``partial_fit`` and :func:`netreg.io.models.load_model` all end in
-:func:`set_fitted_state`: what a fitted estimator holds is derived here from a
-:class:`FittedState` (the trained module, the task, the classes, the history), and
-:func:`fitted_state` reads it back for saving.
-"""
+"""An estimator's fitted state, set in one place (:func:`set_fitted_state`: ``fit``, ``partial_fit`` and ``load_model`` end there) and read back for saving (:func:`fitted_state`)."""
 
 from __future__ import annotations
 

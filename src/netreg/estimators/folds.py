@@ -1,10 +1,4 @@
-"""The folds' models as one model: ``refit="folds"`` of the CV estimators.
-
-The chosen alpha's K fold models, already trained by the sweep, predict together instead
-of a model refit on all the rows: a classifier averages their class probabilities (and
-predicts the class of largest mean probability, or each label whose mean probability
-exceeds one half), a regressor averages their predictions in the target's units.
-"""
+"""The folds' models as one model (``refit="folds"`` of the CV estimators): they predict together, averaged."""
 
 from __future__ import annotations
 

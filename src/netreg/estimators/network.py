@@ -1,24 +1,9 @@
-"""The network an estimator trains: netreg's MLP, or the user's own module built for the data.
+"""The network an estimator trains: netreg's MLP, or the user's own ``module`` built for the data.
 
-``module=None`` (the default) trains :class:`~netreg.nets.MLP`, shaped by
-``hidden_layer_sizes``, ``activation`` and ``dropout``. Otherwise ``module`` is a
-``torch.nn.Module`` subclass or a callable that returns a module (skorch's ``module``), and
-``module_kwargs`` its own arguments. It is told the data's shape through the arguments its
-signature names, among :data:`DATA_ARGUMENTS`:
-
-``n_features``   ``X.shape[1]``, the estimator's ``n_features_in_`` (the channels of images)
-``input_shape``  ``X.shape[1:]``, the shape of one row
-``n_outputs``    the outputs the task needs (classes, labels, targets; 1 for binary)
-
-and returns raw scores of shape ``(n_samples, n_outputs)`` (logits for classifiers; the
-loss applies softmax or sigmoid).
-
-:func:`~netreg.estimators.params.validate_parameters` checks ``module`` and
-``module_kwargs``. ``module_kwargs`` is one dict parameter, not skorch's ``module__width=...`` keywords:
-scikit-learn reads an estimator's parameters from its ``__init__`` signature, so a dict is
-cloned, compared and searched (``GridSearchCV(..., {"module_kwargs": [...]})``) by
-scikit-learn as it is, with no ``get_params``/``set_params`` of netreg's own to route
-prefixed names (``module__width`` would also read as a nested estimator's parameter).
+The module is told the data's shape through the arguments its signature names, among
+:data:`~netreg.estimators.params.DATA_ARGUMENTS` (``NetRegClassifier``'s ``module``).
+``module_kwargs`` is one dict, not skorch's ``module__width=...`` keywords, so that scikit-learn
+clones, compares and searches it as any other parameter, with no ``get_params`` of netreg's own.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """The estimators' parameters, declared once: name, default and constraint of each.
 
-scikit-learn reads an estimator's parameters from the signature of its ``__init__``
-(``get_params``, ``clone``) and checks them against ``_parameter_constraints`` in ``fit``.
-The constraints come from the declarations below, the ranges from the engine's
-(:data:`netreg.engine.config.RULES`) and the names from the registries (solvers, penalties,
-activations); each estimator's written ``__init__`` lists the same parameters, with the same
-defaults, in the same order (a test holds them together). ``module`` and ``module_kwargs``
-(a user's own network, see :mod:`netreg.estimators.network`) are checked here too, against
-the MLP's parameters.
+The constraints come from the declarations below (ranges from :data:`netreg.engine.config.RULES`,
+names from the registries); each estimator's written ``__init__`` lists the same parameters,
+defaults and order (a test holds them together).
 """
 
 from __future__ import annotations
@@ -39,6 +34,7 @@ __all__ = [
     "constraints",
     "validate_parameters",
     "describe",
+    "store_parameters",
 ]
 
 
@@ -66,23 +62,16 @@ class Param:
             object.__setattr__(self, "constraints", [c for group in expanded for c in group])
 
 
-#: The parameters of ``NetRegClassifier`` and ``NetRegRegressor``, in signature order;
-#: the first two may be given by position, as in scikit-learn's MLPs. Each one the engine
-#: takes too is checked by the engine's rule (:data:`netreg.engine.config.RULES`, under the
-#: engine's name: ``learning_rate_init`` is its ``learning_rate``).
+#: The parameters of ``NetRegClassifier`` and ``NetRegRegressor``, in signature order (those
+#: the engine takes too by the engine's rule, under its name: ``learning_rate_init`` is ``learning_rate``).
 MLP_PARAMS: tuple[Param, ...] = (
     Param("hidden_layer_sizes", (100,), ["array-like", COUNT]),
     Param("activation", "relu", [Choice(tuple(ACTIVATIONS))]),
-    # The user's own network instead of the MLP (see netreg.estimators.network).
     Param("module", None, [None, callable]),
     Param("module_kwargs", None, [None, dict]),
     Param("solver", "adam", [RULES["solver"]]),
-    # "auto": learned from the Laplace evidence in the fit (netreg.estimators.auto_alpha); a dict
-    # {parameter name: alpha}: one strength per penalized weight (a learned alpha_).
     Param("alpha", 0.0001, [ALPHA, StrOptions({"auto"}), dict]),
-    # What alpha="auto" learns: one alpha per penalized weight matrix, or one for the network.
     Param("auto_alpha", "layerwise", [StrOptions({"layerwise", "scalar"})]),
-    # What alpha is divided by in sgd/adam steps: m (netreg's objective) or the batch (scikit-learn's).
     Param("alpha_scale", "n_samples", [RULES["alpha_scale"]]),
     Param("penalty", "l2", [Choice(tuple(PENALTIES))]),
     Param("l1_ratio", 0.5, [L1_RATIO]),
@@ -112,15 +101,12 @@ MLP_PARAMS: tuple[Param, ...] = (
     Param("warm_start", False, ["boolean"]),
 )
 
-#: ``NetRegClassifier`` adds the class weights of scikit-learn's linear classifiers
-#: (``LogisticRegression``'s ``class_weight``), multiplied into the sample weights.
+#: ``NetRegClassifier`` adds ``class_weight``.
 CLASSIFIER_PARAMS: tuple[Param, ...] = MLP_PARAMS + (
     Param("class_weight", None, [None, dict, StrOptions({"balanced"})]),
 )
 
-#: ``NetRegRegressor`` adds ``MLPRegressor``'s ``loss`` (keyword-only here: scikit-learn's
-#: first positional parameter, netreg's first two stay those of the classifier) and a
-#: transformer of the targets, as scikit-learn's ``TransformedTargetRegressor`` takes it.
+#: ``NetRegRegressor`` adds ``loss`` (keyword-only: the first two stay the classifier's) and ``transformer``.
 REGRESSOR_PARAMS: tuple[Param, ...] = MLP_PARAMS + (
     Param("loss", "squared_error", [StrOptions({"squared_error", "poisson"})]),
     Param("transformer", None, [None, HasMethods(["fit", "transform", "inverse_transform"])]),
@@ -235,6 +221,24 @@ def validate_parameters(estimator: BaseEstimator) -> None:
         check_depth(len(values))
     if hasattr(estimator, "module"):
         check_module(estimator)
+
+
+def store_parameters(estimator: Any, given: Mapping[str, Any]) -> None:
+    """Set each argument of a written ``__init__`` (its ``locals()``) as the attribute of its name, unchanged.
+
+    scikit-learn's convention: ``__init__`` stores its parameters and does nothing else.
+
+    Examples
+    --------
+    >>> from netreg import NetRegRegressor
+    >>> model = NetRegRegressor.__new__(NetRegRegressor)
+    >>> store_parameters(model, {"self": model, "alpha": 0.5})
+    >>> model.alpha
+    0.5
+    """
+    for name, value in given.items():
+        if name != "self":
+            setattr(estimator, name, value)
 
 
 def hidden_sizes(estimator: Any) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from torch import nn
 
 from netreg.estimators.base import BaseNetReg, is_stochastic
-from netreg.estimators.params import REGRESSOR_PARAMS, constraints
+from netreg.estimators.params import REGRESSOR_PARAMS, constraints, store_parameters
 from netreg.estimators.request import TrainingRequest
 from netreg.estimators.target_scale import warn_below_constant, warn_target_scale
 from netreg.exceptions import bad_data
@@ -50,10 +50,9 @@ device, dtype, n_jobs, verbose, warm_start
         takes it: fitted on ``y`` by ``fit`` (on the first call of ``partial_fit``), the
         network trained on ``transformer_.transform(y)``, and predictions mapped back with
         ``inverse_transform``, so they come in the target's units. ``StandardScaler()``
-        puts a target of any scale near unit scale, where the default learning rate, the
-        initialization and the meaning of ``alpha`` were made for (the command line does
-        this by default). The loss, the history and the penalty are those of the
-        transformed targets.
+        puts a target near the unit scale the defaults are made for
+        (:mod:`netreg.estimators.target_scale`; the command line's default). The loss, the
+        history and the penalty are those of the transformed targets.
 
     Attributes
     ----------
@@ -138,41 +137,7 @@ n_features_in_, input_shape_, feature_names_in_, alpha_, alpha_history_, log_evi
         loss: str = "squared_error",
         transformer: Any = None,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.solver = solver
-        self.alpha = alpha
-        self.auto_alpha = auto_alpha
-        self.alpha_scale = alpha_scale
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.max_fun = max_fun
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.device = device
-        self.dtype = dtype
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.loss = loss
-        self.transformer = transformer
+        store_parameters(self, locals())
 
     _y_kind: dict[str, Any] = {"y_numeric": True}
 

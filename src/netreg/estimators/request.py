@@ -1,12 +1,4 @@
-"""What an estimator trains, as plain data: the adapter from estimator to engine.
-
-:meth:`~netreg.NetRegClassifier.training_request` validates an estimator's parameters and
-data once and returns a :class:`TrainingRequest`: the network to train, the encoded targets,
-the penalty, the solver settings, the seed and the estimator's own early-stopping split.
-``fit`` trains from it; a sweep (:mod:`netreg.tuning`) builds every member of its grid
-from the same request, so a member is trained exactly as the estimator would train it alone
-on that member's rows.
-"""
+"""What an estimator trains, as plain data: the :class:`TrainingRequest` that ``fit`` and a sweep's members (:mod:`netreg.tuning`) are trained from alike."""
 
 from __future__ import annotations
 
@@ -31,12 +23,9 @@ __all__ = ["TrainingRequest", "draw_seed", "class_row_weights", "with_validation
 
 
 def class_row_weights(class_weight: Any, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
-    """Each row's class weight: :func:`sklearn.utils.class_weight.compute_sample_weight`, with
-    ``"balanced"`` counting each class by its rows' ``sample_weight``, as ``LogisticRegression``
-    counts it, so that a row of weight 2 is that row twice (``"balanced"`` weighs class c by
-    ``sum(sample_weight) / (n_classes * sum(sample_weight[y == c]))``; with unit weights,
-    ``compute_sample_weight``'s ``n_samples / (n_classes * n_c)``). A 2-D ``y`` (multilabel)
-    multiplies the weights of its columns, as ``compute_sample_weight`` does for multi-output.
+    """Each row's class weight, as ``NetRegClassifier``'s ``class_weight`` defines it: ``"balanced"``
+    weighs class c by ``sum(sample_weight) / (n_classes * sum(sample_weight[y == c]))``; a 2-D
+    ``y`` (multilabel) multiplies the weights of its columns.
 
     Examples
     --------

@@ -1,22 +1,9 @@
-"""Warnings for a regression target trained in its own units where it should not be.
+"""Warnings (:class:`netreg.DataWarning`) for a regression target trained in its own units where it should not be.
 
-``NetRegRegressor`` trains on ``y`` as given (``transformer=None``), as ``MLPRegressor``,
-whose drop-in it is, does. A target far from unit scale (house prices in the hundreds of
-thousands, wages in the hundreds, scikit-learn's diabetes target around 150) is out of reach
-of the default learning rate: ``adam`` moves each weight by about ``learning_rate_init`` per
-step, and the network, which starts with outputs near 0, stays near a constant; the distance
-from 0 counts, not the spread alone (figures: ``docs/architecture.md``, "Measurements and
-history"). Two :class:`netreg.DataWarning` say
-so, each naming the fix, ``transformer=StandardScaler()``:
-
-* :func:`warn_target_scale`, before training, for ``solver="adam"`` or ``"sgd"``: a target
-  whose root mean square (mean and spread together) is above :data:`TARGET_RMS`;
-* :func:`warn_below_constant`, after a fit of any solver that the first did not warn of: a
-  model whose R^2 on its own training rows is below 0, the score of their mean, on a target
-  not already near unit scale (root mean square above :data:`UNIT_RMS`).
-
-Neither fires with a ``transformer``, or with ``loss="poisson"`` (a log link, whose scale
-is the logarithm's).
+A target far from unit scale is out of reach of the default learning rate: ``adam`` moves each
+weight by about ``learning_rate_init`` a step, and the network stays near a constant (figures:
+``docs/architecture.md``, "Measurements and history"). Neither warning fires with a
+``transformer`` or with ``loss="poisson"``; each names the fix, ``transformer=StandardScaler()``.
 """
 
 from __future__ import annotations
@@ -59,7 +46,7 @@ def _checked(estimator: Any, targets: np.ndarray) -> bool:
 
 
 def warn_target_scale(estimator: Any, targets: np.ndarray) -> None:
-    """Warn, before training, of a target too far from unit scale for the steps of ``adam`` and ``sgd``.
+    """Warn, before training with ``adam`` or ``sgd``, of a target whose root mean square is above :data:`TARGET_RMS`.
 
     Examples
     --------

@@ -1,19 +1,9 @@
-"""Saved models: a folder with the weights in safetensors and everything else in JSON.
+"""Saved models: a folder of ``model.json`` (format, versions, the estimator and its parameters, architecture, task, classes, preprocessing, target, feature names, training summary) and ``weights.safetensors``.
 
-Layout of a model folder::
-
-    model.json          format, versions, estimator and its parameters, architecture,
-                        task, classes, preprocessing, target, feature names, training summary
-    weights.safetensors the network's parameters
-
-A model of several members (the fold models of ``refit="folds"``,
-:class:`~netreg.estimators.folds.FoldsAverage`) is one folder too: ``model.json``
-describes the first member and says ``"members": K``; the weights file holds each
-member's parameters under the prefix ``"<k>."``. It loads as the members' average.
-
-No pickle: loading a model executes no code from the file, and :func:`load_model` checks
-everything before it builds anything (its Raises section). :func:`save_model` writes the
-folder whole (:func:`netreg.safe_files.replace_folder`).
+A model of several members (``refit="folds"``) is one folder too: ``model.json`` describes the
+first and says ``"members": K``; the weights of member k are under the prefix ``"<k>."``. No
+pickle: :func:`load_model` checks everything before it builds anything, and :func:`save_model`
+writes the folder whole.
 """
 
 from __future__ import annotations
@@ -90,7 +80,6 @@ class SavedModel:
         return self.meta.get("target")
 
 
-# -- saving ----------------------------------------------------------------------------
 def save_model(
     estimator: Any,
     path: str | os.PathLike,
@@ -331,7 +320,6 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
-# -- loading ---------------------------------------------------------------------------
 def load_model(path: str | os.PathLike) -> SavedModel:
     """Load a model folder written by :func:`save_model`, checking everything on the way.
 
@@ -471,7 +459,6 @@ def _load_member(estimator: Any, meta: dict[str, Any], weights: dict[str, torch.
     return estimator
 
 
-# -- the checks of model.json ------------------------------------------------------------
 def _is_alpha(value: Any) -> bool:
     """A float, or a non-empty dict of parameter names to floats."""
     if isinstance(value, dict):

@@ -1,24 +1,11 @@
-"""The run folder: what ``netreg tune``, ``train`` and ``demo`` write, and where.
+"""The run folder: what ``netreg tune``, ``train`` and ``demo`` write, and where (named here and nowhere else)::
 
-Layout, named here and nowhere else::
+    sweep.sqlite    the results store          results.csv   one row per alpha
+    run.json        how the run was made       model/        the model refit (netreg.io.models)
+    report.html     the report, beside its figures (PNG)
 
-    sweep.sqlite    the results store (every member of the sweep, resumable)
-    results.csv     one row per alpha: scores, losses, weight norms (cv_results)
-    run.json        how the run was made: data, target, task, scoring, selection, chosen alpha
-    model/          the model refit with the chosen alpha (:mod:`netreg.io.models`)
-    report.html     the evidence (:mod:`netreg.report`), beside its figures (PNG)
-
-Files are written through :meth:`RunFolder.write_bytes` and :meth:`RunFolder.write_text`,
-the one place where a file is created inside a run folder (:func:`netreg.safe_files.write_file`:
-whole or not at all, never through a link); the store and the model folder are written by
-the same module (:mod:`netreg.safe_files`).
-
-Only a run folder netreg made is written into: ``run.json`` carries a mark (its
-``made_by``, :meth:`RunFolder.write_run_json`, written before any other file of the run),
-and :meth:`RunFolder.check_writable` refuses, before any work, a folder that holds any of
-the files above without a marked ``run.json`` beside them: they are the user's own, not
-a run's to replace. (The store and the model folder have their own marks: a netreg store's
-tables, a model's ``model.json``.)
+Only a run folder netreg made (``run.json``'s ``made_by`` mark, written first) is written
+into; every file goes through :meth:`RunFolder.write_bytes` or :meth:`RunFolder.write_text`.
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
-"""Reports of a sweep: the evidence for the chosen alpha, as figures in one HTML page.
+"""Reports of a sweep: the evidence for the chosen alpha, as figures in one self-contained HTML page.
 
-The report only renders what a :class:`~netreg.tuning.sweep.SweepResult` and its results
-store hold; it trains and selects nothing.
-
-Run folders (:mod:`~netreg.report.run`)
-    ``report_run``: the report of ``sweep.sqlite`` + ``run.json`` in a folder.
-Page (:mod:`~netreg.report.page`)
-    ``write_report``: figures and a self-contained ``report.html`` from a result.
-Figures (:mod:`~netreg.report.figures`)
-    ``validation_curve``, ``weight_norm_curve``, ``learning_curves``,
-    ``weight_histograms``: each returns the Figure and the data it plotted; the first three
-    are drawn by the notebook displays' drawings (:mod:`netreg.display.drawing`).
-Summary and table (:mod:`~netreg.report.summary`, :mod:`~netreg.report.results_table`)
-    ``summarize``: the sentences at the top; ``results_table``: one row per alpha.
-Alpha axis (:mod:`~netreg.display.axes`, shared with the displays)
-    ``alpha_positions``, ``set_alpha_axis``: a log axis that can show alpha = 0.
+The report renders what a :class:`~netreg.tuning.sweep.SweepResult` and its store hold; it trains
+and selects nothing. ``report_run`` (:mod:`~netreg.report.run`) reports a run folder,
+``write_report`` (:mod:`~netreg.report.page`) a result; the figures are laid out in
+:mod:`~netreg.report.figures` and drawn by :mod:`netreg.display.drawing`.
 """
 
 from netreg.display.axes import alpha_positions, set_alpha_axis

@@ -1,12 +1,7 @@
-"""The report's figures, drawn from a :class:`~netreg.tuning.sweep.SweepResult`.
+"""The report's figures, laid out from a :class:`~netreg.tuning.sweep.SweepResult` and drawn by :mod:`netreg.display.drawing`.
 
-Each function lays out a ``Figure``, draws it with the drawings the notebook displays use
-(:mod:`netreg.display.drawing`, one function per figure), and returns it with the data it
-plotted, as plain arrays, so that a test can hold the figure against the results table.
-Lines drawn from the table carry its column name as their ``gid`` (``"mean_test_score"``, ``"mean_norm[layers.0.weight]"``).
-
-Figures are built on matplotlib's object API with the Agg canvas, never through pyplot:
-no global figure registry to leak, no display backend to pick.
+Each returns the ``Figure`` and the data it plotted. Figures use matplotlib's object API with
+the Agg canvas, never pyplot: no global figure registry to leak, no display backend to pick.
 """
 
 from __future__ import annotations
@@ -43,9 +38,6 @@ def validation_curve(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     """Mean train and validation score (left) and data loss (right) against alpha, each
     drawn by :func:`netreg.display.drawing.draw_validation_curve` (as
     :class:`netreg.display.ValidationCurveDisplay` draws it).
-
-    Bands are one standard deviation over folds; the chosen alpha is marked, and with
-    ``selection="1se"`` the one-standard-error threshold is drawn.
 
     Returns
     -------
@@ -101,17 +93,12 @@ def learning_curves(result: SweepResult) -> tuple[Figure, dict[str, Any]]:
     each panel drawn by :func:`netreg.display.drawing.draw_learning_curve` (as
     :class:`netreg.display.LearningCurveDisplay` draws it).
 
-    Each alpha is shown by one member (:func:`~netreg.display.drawing.representative_member`).
-    The chosen alpha's panel also shows the penalty term and the objective (data loss + penalty).
-
     Returns
     -------
     figure : matplotlib.figure.Figure
     data : dict
-        ``panels``: one dict per alpha of :func:`~netreg.display.drawing.featured_alphas`, with
-        ``alpha_index``, ``alpha``, ``roles``, ``fold`` and ``status`` of the member shown
-        (``None`` if none is trained) and its per-epoch ``epoch``, ``train_loss``,
-        ``val_loss``, ``penalty``, ``objective`` arrays.
+        ``panels``: the data of :func:`~netreg.display.drawing.draw_learning_curve`, one per
+        alpha of :func:`~netreg.display.drawing.featured_alphas`.
 
     Examples
     --------

@@ -1,13 +1,8 @@
-"""The held-out test scores of a run, as the report shows them.
-
-``netreg train`` (with a grid) and ``netreg demo`` hold rows out before choosing alpha and
-score the chosen model on them; ``run.json`` records the scores under ``"test"``::
+"""The held-out test scores of a run (``run.json``'s ``"test"``, of ``netreg train`` and ``netreg demo``), as the report shows them::
 
     {"rows": 89, "alpha = 0.1 (chosen), trained on 353 rows": {"r2": 0.41, "mean_squared_error": 2900.5, ...}}
 
-``rows`` is how many rows were held out; every other key names a model and holds its
-scores by metric (``accuracy``, ``log_loss``, ``r2``, ``mean_squared_error``,
-``root_mean_squared_error``, or another name, shown as it is).
+``rows`` is how many rows were held out; every other key names a model and its scores by metric.
 """
 
 from __future__ import annotations

@@ -1,10 +1,4 @@
-"""The report of one fit with ``alpha="auto"`` (``netreg train --alpha auto``): what it learned.
-
-A run folder of ``netreg train --alpha auto`` holds no sweep: its model (``model/``) keeps
-the alpha it learned, per layer, and the path of the re-estimates (``alpha_history`` in
-``model.json``). Its report draws that path beside the log evidence of each re-estimate and
-the training curve of the fit, and tables what was learned and the held-out scores.
-"""
+"""The report of one fit with ``alpha="auto"`` (``netreg train --alpha auto``): the alpha path, read from the saved model's ``alpha_history``."""
 
 from __future__ import annotations
 

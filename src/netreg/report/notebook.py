@@ -1,10 +1,4 @@
-"""A fitted search's report and its summary in a notebook: what ``search.report(path)`` writes
-and what Jupyter shows of a fitted ``NetRegClassifierCV`` or ``NetRegRegressorCV``.
-
-Both are built from the search's ``sweep_`` (the results it holds in memory) with the
-report's own parts: the page (:mod:`~netreg.report.page`), the results table
-(:mod:`~netreg.report.results_table`) and the validation curve of :mod:`netreg.display`.
-"""
+"""A fitted search's ``report(path)`` and its HTML summary in Jupyter, built from its ``sweep_`` with the report's own parts."""
 
 from __future__ import annotations
 
@@ -33,11 +27,8 @@ def search_report(
     data: str | None = None,
     target: str | None = None,
 ) -> Path:
-    """Write the report of a fitted search to ``path``: the page ``netreg report`` writes
-    (figures embedded, one self-contained file), from the search's ``sweep_``.
-
-    With a ``store`` that exists, the page also shows the weight histograms and the
-    estimator's settings, which only the store holds; without one it says what is left out.
+    """Write the report of a fitted search to ``path``, as ``search.report(path)`` does
+    (:meth:`netreg.search.views.SearchViews.report`, which says what the page holds).
 
     Raises
     ------

@@ -1,8 +1,7 @@
 """The report page: the figures as PNG files and one self-contained ``report.html``.
 
-The page must open anywhere, offline, years later, mailed as one file: images are
-embedded as base64 ``data:`` URIs, the style is inline, and there are no scripts, no
-external fonts and no links to fetch.
+The page must open anywhere, offline, years later, mailed as one file: images are base64
+``data:`` URIs, the style is inline, and there are no scripts, fonts or links to fetch.
 """
 
 from __future__ import annotations

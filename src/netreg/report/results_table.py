@@ -1,10 +1,4 @@
-"""The results table of the report, as an HTML ``<table>``: one row per alpha.
-
-Columns: alpha, folds trained, mean and standard deviation (over folds) of the train and
-validation score, the generalization gap (train minus validation score), the Frobenius
-norm of each penalized layer (mean over folds) and the validation rank (of the alphas scored on every fold). The chosen
-alpha's row carries the class ``chosen``.
-"""
+"""The results table of the report, as an HTML ``<table>``: one row per alpha (the chosen one of class ``chosen``)."""
 
 from __future__ import annotations
 

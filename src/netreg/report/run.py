@@ -1,14 +1,10 @@
-"""A run folder and its report: ``sweep.sqlite`` (the results store) beside ``run.json``.
-
-``run.json`` records how the sweep's results are to be read, which the store alone does
-not know::
+"""A run folder's report: ``sweep.sqlite`` (the results store) read with ``run.json``, which says how to read it::
 
     {"scoring": "neg_log_loss", "selection": "1se",
      "title": "Digits, 64-32-10 MLP", "data": "sklearn digits, 1797 rows", "target": "digit 0-9"}
 
-``scoring`` is required; ``selection`` defaults to ``"min"`` (as in ``run_sweep``); the
-others are optional text for the page, and ``test`` the held-out scores of ``netreg train``
-and ``netreg demo`` (:mod:`netreg.report.heldout`).
+``scoring`` is required; ``selection`` defaults to ``"min"``; the others are optional text, and
+``test`` the held-out scores (:mod:`netreg.report.heldout`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,4 @@
-"""The few sentences at the top of the report, written from the results table's numbers.
-
-Every sentence states a comparison the numbers make, and only that: the chosen alpha
-against the smallest alpha of the grid (the unregularized fit when it is 0). Where a
-comparison cannot be made (no alpha chosen yet, the smallest alpha not trained on every
-fold, the chosen alpha being the smallest) the summary says so instead.
-"""
+"""The few sentences at the top of the report: the chosen alpha against the grid's smallest, or why that comparison cannot be made."""
 
 from __future__ import annotations
 

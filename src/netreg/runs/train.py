@@ -82,28 +82,19 @@ def train_table(
 ) -> dict[str, Any]:
     """Hold out ``test_size`` of the rows, train on the rest, score the held-out rows, save the model.
 
-    With ``alpha`` one model is trained; ``alpha="auto"`` learns alpha in that one fit from the
-    Laplace evidence (per layer: ``alpha`` is then ``{parameter name: alpha}``, and
-    ``log_evidence`` and ``alpha_history`` are returned too). Otherwise alpha is chosen from the grid ``alphas``
-    (default: the data-scaled grid of :data:`~netreg.grid.DEFAULT_N_ALPHAS` alphas, as
-    :func:`~netreg.runs.tune_table`'s) on the training rows by cross-validation as
-    :func:`~netreg.runs.tune_table` chooses it (``cv``, ``selection``, ``scoring``, ``search``, ``factor``, ``min_epochs``,
-    ``refit``),
-    and the run leaves the same evidence: the store ``sweep.sqlite`` (a rerun resumes it),
-    ``results.csv`` and ``run.json`` (with the held-out ``test`` scores), for the report.
-    ``log`` adds trackers to ``callback``, as :func:`~netreg.runs.tune_table` does.
-    The network's parameters are those of :func:`~netreg.runs.tune_table`
-    (``hidden``, ``solver``, ``max_iter``, ``seed``, ``estimator_params``,
-    ``standardize_target``).
+    With ``alpha`` one model is trained (``"auto"``: alpha learned in that fit from the Laplace
+    evidence, per layer: ``alpha`` is then ``{parameter name: alpha}``, and ``log_evidence`` and
+    ``alpha_history`` are returned too). Otherwise alpha is chosen on the training rows from
+    ``alphas`` (default: the data-scaled grid of :data:`~netreg.grid.DEFAULT_N_ALPHAS` alphas) as
+    :func:`~netreg.runs.tune_table` chooses it, and the run leaves the same files (``sweep.sqlite``,
+    resumed by a rerun, ``results.csv``, ``run.json`` with the held-out ``test`` scores). The
+    other parameters are :func:`~netreg.runs.tune_table`'s.
 
     ``validation`` is a file of your own validation rows for the one model of ``alpha`` (the
-    same columns as ``data``'s file, the target included), encoded by the preprocessing fitted
-    on the training rows and given to ``fit`` as ``X_val``, ``y_val``: with
-    ``estimator_params={"early_stopping": True}`` the fit stops on it (no rows of the training
-    file are set aside for that); otherwise its score is recorded each epoch. A grid's alphas
-    are compared on cross-validation folds, its validation sets, so ``validation`` needs ``alpha``.
-
-    The saved model is the one that was scored: trained on the rows not held out.
+    columns of ``data``'s file, target included), encoded by the preprocessing fitted on the
+    training rows and given to ``fit`` as ``X_val``, ``y_val``: with
+    ``estimator_params={"early_stopping": True}`` the fit stops on it; otherwise its score is
+    recorded each epoch. The saved model is the one scored: trained on the rows not held out.
 
     Returns
     -------

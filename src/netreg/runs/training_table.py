@@ -61,11 +61,10 @@ def load_training_table(
 ) -> TrainingTable:
     """Read a CSV, Parquet or NPZ file and turn it into ``X`` and ``y`` for training.
 
-    The columns of ``drop`` and ``id_column`` are left out; the others are typed and
-    encoded by a :class:`netreg.tables.TablePreprocessor` (numeric and date columns
-    standardized unless ``standardize=False``, text columns one-hot encoded, missing values
-    filled in by ``impute``). ``task="auto"`` infers classification or regression from the
-    target (:func:`netreg.tables.infer_task`).
+    The features are typed and encoded by a :class:`netreg.tables.TablePreprocessor` of
+    ``standardize``, ``impute``, ``drop`` and ``id_column`` (its docstring states the rules).
+    ``task="auto"`` infers classification or regression from the target
+    (:func:`netreg.tables.infer_task`).
 
     Rows with a missing value are an error that names them, or, with ``drop_missing=True``,
     are dropped: the rows missing the target, and (without ``impute``) the rows missing a

@@ -1,9 +1,7 @@
 """Cross-validated estimators: ``NetRegClassifierCV`` and ``NetRegRegressorCV``.
 
-Like scikit-learn's ``RidgeCV`` and ``LogisticRegressionCV``, they choose ``alpha`` by
-cross-validation and refit on all the data with it. Unlike ``GridSearchCV`` over an MLP,
-they do not fit the grid one model at a time: every (alpha, fold) pair is a member of
-one population that the engine trains at once.
+Like ``RidgeCV``, they choose ``alpha`` by cross-validation and refit with it; unlike
+``GridSearchCV``, every (alpha, fold) pair is a member of one population trained at once.
 """
 
 from __future__ import annotations
@@ -30,7 +28,14 @@ from netreg.estimators import (
     validate_parameters,
 )
 from netreg.estimators.folds import FoldsAverage
-from netreg.estimators.params import CLASSIFIER_PARAMS, N_POSITIONAL, REGRESSOR_PARAMS, Param, constraints
+from netreg.estimators.params import (
+    CLASSIFIER_PARAMS,
+    N_POSITIONAL,
+    REGRESSOR_PARAMS,
+    Param,
+    constraints,
+    store_parameters,
+)
 from netreg.exceptions import NotFittedError
 from netreg.grid import DEFAULT_N_ALPHAS, GRID_SIZE
 from netreg.search.views import SearchViews
@@ -51,17 +56,14 @@ __all__ = ["CV_PARAMS", "NetRegClassifierCV", "NetRegRegressorCV"]
 CV_PARAMS: tuple[Param, ...] = (
     Param("alphas", DEFAULT_N_ALPHAS, [GRID_SIZE, "array-like"]),
     Param("cv", 5, ["cv_object"]),
-    # Any scikit-learn scorer name or callable; checked against the task in fit.
     Param("scoring", None, [None, str, callable]),
     Param("selection", "min", [Choice(SELECTIONS)]),
-    # "hybrid": a short grid around the alpha the evidence learns (netreg.tuning.hybrid).
     Param("search", "grid", [StrOptions({"grid", "halving", "hybrid"})]),
     Param("factor", 3, [FACTOR]),
     Param("min_epochs", None, [None, COUNT]),
     Param("store", None, [None, str, os.PathLike]),
     Param("backend", "local", "no_validation"),
     Param("chunk_size", None, [None, COUNT]),
-    # "folds": the chosen alpha's fold models, averaged (netreg.estimators.folds), no refit.
     Param("refit", True, ["boolean", StrOptions({"folds"})]),
     Param("return_train_score", False, ["boolean"]),
 )
@@ -296,19 +298,15 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         netreg's MLP and is refused with a ``module``.
     search : {{"grid", "halving", "hybrid"}}, default="grid"
         ``"grid"`` trains every (alpha, fold) member to the end. ``"halving"``: successive
-        halving inside the population; at each rung (``min_epochs`` epochs, then ``factor``
-        times more at each next rung) the alphas are ranked by their mean validation score
-        over the folds and all but the best ``1/factor`` are stopped, all their folds
-        together; survivors train on, unchanged, and alpha is chosen among them. Stopped
-        alphas stay in ``cv_results_`` with their partial scores (``stopped_at_epoch``). All
-        members train as one population (see :mod:`netreg.tuning.halving`). ``"hybrid"``: one
-        fit with ``alpha="auto"`` and ``auto_alpha="scalar"`` on all the rows learns an alpha
-        ``x`` from the Laplace evidence (``learned_alpha_``); the grid is then {N_ALPHAS} alphas
-        log-spaced from ``x/{SPAN:g}`` to ``x*{SPAN:g}`` (``alphas`` stays at its default),
-        each trained to the end on every fold as one population, and the chosen alpha refit:
-        the folds confirm or correct the evidence, for a few fits' cost (see :mod:`netreg.tuning.hybrid`;
-        needs what ``alpha="auto"`` needs: ``penalty="l2"``, no ``class_weight``, a native
-        ``scoring``).
+        halving inside the population (:mod:`netreg.tuning.halving`): at each rung
+        (``min_epochs`` epochs, then ``factor`` times more) all but the best ``1/factor``
+        alphas by mean validation score are stopped, all their folds together; alpha is chosen
+        among the survivors, and the stopped ones stay in ``cv_results_`` with their partial
+        scores (``stopped_at_epoch``). ``"hybrid"`` (:mod:`netreg.tuning.hybrid`): one
+        ``alpha="auto"``, ``auto_alpha="scalar"`` fit on all the rows learns ``x``
+        (``learned_alpha_``), then {N_ALPHAS} alphas log-spaced from ``x/{SPAN:g}`` to
+        ``x*{SPAN:g}`` are cross-validated (``alphas`` stays at its default) and the chosen one
+        refit; it needs ``penalty="l2"``, no ``class_weight`` and a native ``scoring``.
     factor : int, default=3
         With ``search="halving"``: keep the best ``ceil(n / factor)`` alphas at each rung.
     min_epochs : int, optional
@@ -317,14 +315,11 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         leaves few alphas (:func:`netreg.tuning.halving.halving_rungs`).
     refit : bool or "folds", default=True
         ``True``: refit the chosen alpha on all the data (``best_estimator_``), as
-        ``GridSearchCV`` does. ``"folds"``: no refit; the chosen alpha's fold models,
-        already trained by the sweep, are the model (a
-        :class:`~netreg.estimators.folds.FoldsAverage`): a classifier averages their
-        probabilities and predicts the class of largest mean, a regressor averages their
-        predictions. ``False``: the search only chooses; as with ``GridSearchCV``, there is
-        no ``best_estimator_`` and the prediction methods are absent. With
-        ``selection="evidence"`` there are no folds: ``"folds"`` is ``True`` (the chosen
-        member is the model).
+        ``GridSearchCV`` does. ``"folds"``: no refit; the chosen alpha's fold models, already
+        trained by the sweep, predict as their average (:class:`~netreg.estimators.folds.FoldsAverage`).
+        ``False``: the search only chooses; as with ``GridSearchCV``, there is no
+        ``best_estimator_`` and the prediction methods are absent. With
+        ``selection="evidence"`` there are no folds: ``"folds"`` is ``True``.
     return_train_score : bool, default=False
         Add the training scores (``mean_train_score``, ``split{{k}}_train_score``, ...) to
         ``cv_results_``, as ``GridSearchCV`` does.
@@ -453,50 +448,7 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
         warm_start: bool = False,
         class_weight: dict[Any, float] | str | None = None,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.alphas = alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.selection = selection
-        self.search = search
-        self.factor = factor
-        self.min_epochs = min_epochs
-        self.store = store
-        self.backend = backend
-        self.chunk_size = chunk_size
-        self.refit = refit
-        self.return_train_score = return_train_score
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.solver = solver
-        self.alpha_scale = alpha_scale
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.max_fun = max_fun
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.device = device
-        self.dtype = dtype
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.class_weight = class_weight
+        store_parameters(self, locals())
 
     @available_if(_has_model)
     def predict_proba(self, X):
@@ -590,48 +542,4 @@ class NetRegRegressorCV(RegressorMixin, _BaseNetRegCV):
         loss: str = "squared_error",
         transformer: Any = None,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.alphas = alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.selection = selection
-        self.search = search
-        self.factor = factor
-        self.min_epochs = min_epochs
-        self.store = store
-        self.backend = backend
-        self.chunk_size = chunk_size
-        self.refit = refit
-        self.return_train_score = return_train_score
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.solver = solver
-        self.alpha_scale = alpha_scale
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.max_fun = max_fun
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.device = device
-        self.dtype = dtype
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.loss = loss
-        self.transformer = transformer
+        store_parameters(self, locals())

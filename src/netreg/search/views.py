@@ -1,9 +1,7 @@
 """What a fitted CV estimator shows of itself: ``search.report(path)`` and its HTML in Jupyter.
 
-Both are drawn by the report (:mod:`netreg.report.notebook`), the layer below this one,
-imported when called so that ``import netreg`` does not load matplotlib. The search is the
-user's handle on the sweep, and in a notebook it is what they hold; the drawing itself stays
-in the report and the displays.
+Both are drawn by :mod:`netreg.report.notebook`, imported when called so that ``import netreg``
+does not load matplotlib.
 """
 
 from __future__ import annotations
@@ -51,8 +49,8 @@ class SearchViews:
 
         Notes
         -----
-        With a ``store`` the page also holds the weight histograms (the members' weights
-        are kept only in a store); without one it says they are left out.
+        With a ``store`` that exists the page also holds the weight histograms and the
+        estimator's settings (kept only in a store); without one it says they are left out.
 
         Examples
         --------

@@ -1,8 +1,4 @@
-"""Readers of the table layer: from a CSV, Parquet or NPZ file to a DataFrame, checked.
-
-Used by :func:`netreg.tables.read_table`; every function raises :class:`netreg.DataError`
-whose message starts with the file.
-"""
+"""Readers for :func:`netreg.tables.read_table`: a CSV, Parquet or NPZ file to a DataFrame, checked (messages start with the file)."""
 
 from __future__ import annotations
 

@@ -1,23 +1,8 @@
-"""Columns that look like ids, row numbers or free text rather than features.
+"""Columns that look like ids, row numbers or free text rather than features, and categories unseen at fit.
 
-One-hot encoding gives a text column one feature per distinct value. A column of names,
-ids or free text has nearly as many values as rows: hundreds of features, each seen in a
-row or two, that no new row matches. :func:`check_cardinality` looks at each typed column
-once, at fit (more than :data:`MIN_DISTINCT` distinct values):
-
-* a text column with a different value in every row is refused (a
-  :class:`netreg.DataError`): as categories it can only be noise;
-* a text column with more distinct values than half its rows (:data:`MAX_SHARE`) is
-  used, with a :class:`netreg.DataWarning`;
-* a numeric column holding the whole numbers ``a, a + 1, ..., b``, each once, is used,
-  with a :class:`netreg.DataWarning`: it reads like a row number or an id (pandas writes
-  its index as such a column, ``"Unnamed: 0"``, unless told not to).
-
-Each message names the fix: leave the column out (``drop=[...]``), or carry it into the
-predictions as their label (``id_column=...``).
-
-At transform, :func:`warn_unseen_categories` says once which categories were not seen at
-fit (they are encoded as all zeros).
+One-hot encoding gives a text column one feature per distinct value, so an id column is hundreds of
+features that no new row matches. The rules are stated in
+:class:`netreg.tables.TablePreprocessor`'s docstring.
 """
 
 from __future__ import annotations

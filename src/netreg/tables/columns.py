@@ -1,9 +1,7 @@
 """Column typing: which columns of a table are numbers, dates and categories, checked.
 
-netreg's own step before scikit-learn's transformers. The rules (which column is of which
-kind, what is missing, what is refused) are stated once, in
-:class:`netreg.tables.TablePreprocessor`'s docstring; errors are :class:`netreg.DataError`
-messages naming the columns and rows.
+netreg's own step before scikit-learn's transformers; the rules are stated in
+:class:`netreg.tables.TablePreprocessor`'s docstring.
 """
 
 from __future__ import annotations

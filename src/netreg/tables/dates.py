@@ -1,23 +1,6 @@
-"""Date columns: which columns of a table hold dates, and their dates as numbers.
+"""Date columns: which columns hold dates, and their days since 1970-01-01 (:data:`EPOCH`).
 
-A column holds dates when
-
-* its dtype is a pandas datetime (``datetime64``, with or without a time zone), as
-  Parquet files and ``pandas.to_datetime`` give them;
-* every value is a Python date or time (``datetime.date``, ``datetime.datetime``,
-  ``pandas.Timestamp``), as pyarrow reads a Parquet ``date32`` column; or
-* it is text and every value is an ISO 8601 date or time: ``"2021-03-04"``,
-  ``"2021-03"``, ``"2021-03-04T10:30"``, ``"2021-03-04 10:30:00+01:00"``.
-
-Each date becomes one number: the days since 1970-01-01 00:00 UTC (:data:`EPOCH`),
-fractional for a time of day. A time with a zone is converted to UTC; a time without
-one is read as UTC. The preprocessing then standardizes it as any numeric column, so a
-model sees the trend over time. The month or the weekday are not derived: where the
-season matters, add them as columns of their own.
-
-Text holding dates in another layout, such as ``"03/04/2021"`` or ``"4.3.2021"``, is
-refused with a :class:`netreg.DataError` naming the column: whether 03 is the day or the
-month cannot be told from the text. So is a column mixing ISO dates with other text.
+The rules are stated in :class:`netreg.tables.TablePreprocessor`'s docstring.
 """
 
 from __future__ import annotations

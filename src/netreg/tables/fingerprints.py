@@ -1,9 +1,4 @@
-"""One fingerprint for data and settings: what a store, a model or a run was made from.
-
-:func:`fingerprint` hashes a sequence of parts (arrays, DataFrames, Series and JSON-able
-settings) with SHA-256. Two calls give the same digest exactly when their parts are the
-same, in the same order: same values, dtypes and shapes for arrays, same JSON for settings.
-"""
+"""One fingerprint (SHA-256) for data and settings: what a store, a model or a run was made from."""
 
 from __future__ import annotations
 

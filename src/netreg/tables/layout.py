@@ -1,10 +1,4 @@
-"""Which columns of a table are features: the columns left out (``drop``) and the one that labels the rows (``id_column``).
-
-Used by :class:`netreg.tables.TablePreprocessor`: the columns to leave out must be in the
-table at fit; at transform they may be present or not (a file to predict has the layout
-of the training file, or only the feature columns). The id column is never a feature;
-it labels the predictions.
-"""
+"""Which columns of a table are features: the columns left out (``drop``) and the one that labels the rows (``id_column``)."""
 
 from __future__ import annotations
 

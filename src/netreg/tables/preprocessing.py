@@ -1,9 +1,4 @@
-"""From a table of features to a matrix of numbers, through scikit-learn, with a fitted state that is plain data.
-
-:class:`TablePreprocessor` states the rules of the column typing; its fitted state
-round-trips through JSON (:mod:`netreg.tables.preprocessing_config`), so a saved model
-is loaded without pickle.
-"""
+"""From a table of features to a matrix of numbers, through scikit-learn, with a fitted state that is plain data."""
 
 from __future__ import annotations
 
@@ -45,16 +40,18 @@ NOT_FITTED_MSG = "This TablePreprocessor instance is not fitted yet. Call 'fit' 
 class TablePreprocessor(TransformerMixin, BaseEstimator):
     """Standardize the numeric and date columns of a DataFrame and one-hot encode its text columns.
 
-    Column by column, in input order, leaving out the columns named in ``drop`` and
-    ``id_column`` (wherever they are present):
+    The column-typing rules, stated here once. Column by column, in input order, leaving
+    out the columns named in ``drop`` and ``id_column`` (wherever they are present):
 
     * a numeric column (int, float or bool dtype, or text whose every value is a number
       such as ``"42"``) gives one output column: ``(x - mean) / scale`` with the mean and
       standard deviation seen at fit (scale 1 for a constant column), as scikit-learn's
       ``StandardScaler`` computes them, or ``x`` itself with ``standardize=False``;
-    * a date column (datetime dtype, Python dates, or ISO 8601 text such as
-      ``"2021-03-04"``, see :mod:`netreg.tables.dates`) gives one output column: its days since
-      1970-01-01, standardized as a numeric column;
+    * a date column (datetime dtype, with a time zone or not; Python dates and times; or text
+      whose every value is an ISO 8601 date or time: ``"2021-03-04"``, ``"2021-03"``,
+      ``"2021-03-04 10:30:00+01:00"``) gives one output column: its days since 1970-01-01
+      00:00 UTC (fractional for a time of day; a time without a zone is read as UTC),
+      standardized as a numeric column (no month or weekday is derived);
     * a text column (object or string dtype, values that are not numbers), or any column
       of pandas ``category`` dtype, gives one 0/1 column per category seen at fit, in
       sorted order, by scikit-learn's ``OneHotEncoder``. Categories are compared as
@@ -67,13 +64,19 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     each text column with its most frequent category, before scaling or encoding.
 
     Infinite numbers, columns mixing numbers and text (or dates and text), dates in another
-    layout than ISO 8601, other dtypes (durations, complex numbers), and text columns with
-    a different value in every row (ids, free text: :mod:`netreg.tables.cardinality`) are
+    layout than ISO 8601 (``"03/04/2021"``: day and month cannot be told apart), other dtypes
+    (durations, complex numbers), and text columns of more than 20
+    (:data:`~netreg.tables.cardinality.MIN_DISTINCT`) values, all distinct (ids, free text) are
     refused with a :class:`netreg.DataError` that names the columns and the rows (by index
     label; an integer label is a position, counted from 0 at the first row of data, as for
     a table from :func:`netreg.tables.read_table`)::
 
         column 'age' mixes numbers and text (row 3: 'n/a'; row 0: '42'; counting from 0, header excluded); expected only numbers or only text in a column.
+
+    Used, with a :class:`netreg.DataWarning`: a text column of more than 20 distinct values,
+    more than half its rows (:data:`~netreg.tables.cardinality.MAX_SHARE`), and a numeric
+    column holding the whole numbers ``a, a + 1, ..., b``, each once (a row number). Each
+    message names the fix: ``drop`` the column or make it the ``id_column``.
 
     The work is done by a scikit-learn ``ColumnTransformer`` (attribute ``transformer_``,
     :func:`netreg.tables.transformers.fit_table_transformer`, which keeps columns of
@@ -99,12 +102,8 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         The feature columns, in the order of the output. ``transform`` accepts them in any order.
     column_kinds_ : list of str
         ``"numeric"``, ``"date"`` or ``"categorical"``, per column of ``columns_``.
-    numeric_columns_ : list of str or int
-        The numeric columns.
-    date_columns_ : list of str or int
-        The date columns.
-    categorical_columns_ : list of str or int
-        The one-hot encoded columns.
+    numeric_columns_, date_columns_, categorical_columns_ : list of str or int
+        The columns of each kind (the last one-hot encoded).
     means_ : ndarray of shape (len(numeric_columns_) + len(date_columns_),)
         Mean of each numeric or date column, in the order of ``columns_`` (0 when
         ``standardize=False``).

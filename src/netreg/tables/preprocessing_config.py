@@ -1,23 +1,13 @@
-"""The fitted state of a :class:`netreg.tables.TablePreprocessor` as JSON: its two versions, written and checked.
+"""The fitted state of a :class:`netreg.tables.TablePreprocessor` as JSON, written and checked.
 
-Version 1 holds the columns that became features, numeric or categorical, with their
-means and scales or their categories::
-
-    {"type": "TablePreprocessor", "version": 1, "standardize": true,
-     "columns": [{"name": "size", "kind": "numeric", "mean": 2.0, "scale": 0.8},
-                 {"name": "color", "kind": "categorical", "categories": ["blue", "red"]}]}
-
-Version 2 adds ``impute`` (the ``SimpleImputer`` strategy or null) with the value filled
-in for each column (``"fill"``), the columns left out (``"drop"``), the column that labels
-the predictions (``"id_column"``), and date columns (``"kind": "date"``, their mean and
-scale in days since 1970-01-01)::
+Version 1 holds the feature columns, numeric (``mean``, ``scale``) or categorical
+(``categories``); version 2 adds ``impute`` with each column's ``fill``, ``drop``,
+``id_column`` and date columns (their mean and scale in days). :func:`write_config` writes the
+oldest version that holds the state, :func:`read_config` reads both (the layouts: ``_spec``)::
 
     {"type": "TablePreprocessor", "version": 2, "standardize": true, "impute": "median",
      "drop": ["notes"], "id_column": "name",
      "columns": [{"name": "sold", "kind": "date", "mean": 18690.0, "scale": 30.5, "fill": 18688.0}, ...]}
-
-:func:`write_config` writes the oldest version that holds the state (a preprocessor with
-none of version 2's steps is written as version 1); :func:`read_config` reads both.
 """
 
 from __future__ import annotations

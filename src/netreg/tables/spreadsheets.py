@@ -1,12 +1,6 @@
-"""CSV for spreadsheets: text that a spreadsheet would run as a formula is written as text.
+"""CSV for spreadsheets: text that a spreadsheet would run as a formula ("CSV injection") gets a quote in front, as OWASP recommends.
 
-A CSV file of predictions is often opened in a spreadsheet, and its text comes from the
-training data (class labels) which may come from anyone. A cell beginning with ``=``,
-``+``, ``-``, ``@``, a tab or a carriage return is read by spreadsheets as a formula
-(``=HYPERLINK(...)``, ``@SUM(...)``): "CSV injection". As OWASP recommends, such text
-cells and column names are written with a single quote in front (``'=HYPERLINK(...)``),
-which spreadsheets show as the text itself. Numbers are never changed: a negative
-prediction stays a number, and so does text that is a plain number (``"-1.5"``).
+Numbers, and text that is a plain number (``"-1.5"``), are never changed.
 """
 
 from __future__ import annotations

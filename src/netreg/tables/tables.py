@@ -1,11 +1,7 @@
 """Reading tables of data: from a CSV, Parquet or NPZ file to features and a target.
 
-This is the "data in" layer of the command line (``netreg train DATA --target COL``).
-:func:`read_table` reads a file into a :class:`Table`, :func:`infer_task` tells
-classification from regression, :func:`check_classification_target` refuses a single
-class, and :func:`drop_missing_rows` removes incomplete rows. Turning the features into
-a matrix of numbers is the job of :class:`netreg.tables.TablePreprocessor`. Every bad input
-raises a :class:`netreg.DataError` whose message starts with the file (:func:`read_table`).
+Every bad input raises a :class:`netreg.DataError` whose message starts with the file; turning
+the features into numbers is :class:`netreg.tables.TablePreprocessor`'s job.
 """
 
 from __future__ import annotations

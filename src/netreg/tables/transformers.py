@@ -1,10 +1,4 @@
-"""The scikit-learn side of the table preprocessing: one ``ColumnTransformer`` of typed columns.
-
-Built (:func:`table_transformer`), fitted so that no statistic overflows
-(:func:`fit_table_transformer`), rebuilt from saved statistics without pickle
-(:func:`restore_table_transformer`), and read back (:func:`transformer_state`), for
-:class:`netreg.tables.TablePreprocessor` on columns typed by :mod:`netreg.tables.columns`.
-"""
+"""The scikit-learn side of the table preprocessing: one ``ColumnTransformer`` of typed columns, built, fitted, restored and read back."""
 
 from __future__ import annotations
 

@@ -1,12 +1,4 @@
-"""The size of a table read and encoded, checked before it is read or built.
-
-A file says how many values it holds before they are read (an NPZ archive in the header of
-each array, a Parquet file in its metadata): :func:`check_table_size` refuses one whose
-values, in the copies reading and encoding make, would not fit in memory, before reading it.
-One-hot encoding turns ``n`` rows of an id column into an ``n x n`` matrix:
-:func:`check_encoded_size` refuses such a table, naming its widest columns, before the
-matrix is allocated. Both use the budget of :mod:`netreg.memory`.
-"""
+"""The size of a table read and encoded, checked against :mod:`netreg.memory`'s budget before it is read or built."""
 
 from __future__ import annotations
 
@@ -33,8 +25,7 @@ __all__ = [
 #: kind) which are held while they are stacked: about twice its own size at the peak.
 ENCODING_COPIES = 2
 #: Copies of a table's values, 8 bytes each, at the peak of reading and encoding it: the
-#: arrays as read, the DataFrame made of them, the typed frame and the encoded matrix
-#: (measured: a 5-million-row NPZ of 3 columns peaked at about this many copies above Python's own).
+#: arrays as read, the DataFrame made of them, the typed frame and the encoded matrix.
 TABLE_COPIES = 4
 #: The bytes of a CSV file's beginning whose lines estimate its rows (:func:`csv_rows`).
 CSV_SAMPLE_BYTES = 1 << 20
