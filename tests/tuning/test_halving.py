@@ -197,3 +197,38 @@ def test_stored_weights_of_a_stopped_member_are_its_weights_at_the_rung(data, gr
         weights = store.weights(*loser.key)
     for name, value in alone.module_.state_dict().items():
         torch.testing.assert_close(weights[name], value, rtol=1e-10, atol=1e-12)
+
+
+class _Handed(Exception):
+    """What :class:`_Dealt` raises once it has the chunks: the sweep ends there."""
+
+
+class _Dealt:
+    """A backend that shares rungs over ``n`` workers and records the chunks it is handed."""
+
+    shares_rungs = True
+
+    def __init__(self, n):
+        self.n, self.chunks = n, []
+
+    def workers(self, plan, n_chunks=None):
+        return self.n
+
+    def run(self, plan, chunks, keep, callbacks=()):
+        self.chunks = [list(chunk) for chunk in chunks]
+        raise _Handed
+
+
+@pytest.mark.parametrize("n_workers", [2, 4])
+def test_every_alphas_folds_are_spread_over_the_workers_so_that_any_survivors_keep_them_busy(data, n_workers):
+    backend = _Dealt(n_workers)
+    with pytest.raises(_Handed):
+        run_sweep(_plan(data, "halving", factor=3, min_epochs=2), scoring="neg_log_loss", backend=backend)
+    chunks = backend.chunks
+    assert len(chunks) == n_workers and sorted(k for c in chunks for k in c) == sorted(_plan(data, "grid").keys)
+    # Whichever alphas survive a rung, the workers' shares of their members differ by at most one.
+    for n_survivors in range(1, len(ALPHAS) + 1):
+        for first in range(len(ALPHAS) - n_survivors + 1):
+            alive = set(range(first, first + n_survivors))
+            shares = [sum(a in alive for a, _ in chunk) for chunk in chunks]
+            assert max(shares) - min(shares) <= 1, (alive, shares)
