@@ -15,6 +15,12 @@ def halving_available() -> bool:
     return "search" in NetRegClassifierCV().get_params()
 
 
+def folds_available() -> bool:
+    """Whether this netreg's CV estimators keep the fold models without a refit (``refit="folds"``)."""
+    options = NetRegClassifierCV._parameter_constraints.get("refit", [])
+    return halving_available() and any("folds" in getattr(option, "options", ()) for option in options)
+
+
 def exhaust_min_epochs(max_epochs: int, n_alphas: int, factor: int = FACTOR) -> int:
     """The first rung of scikit-learn's ``HalvingGridSearchCV(min_resources="exhaust")`` with
     ``resource="max_iter"``: the most epochs from which rungs growing by ``factor`` still fit in

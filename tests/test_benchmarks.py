@@ -39,8 +39,10 @@ def test_bench_choose_quick_reports_every_method_and_the_targets():
         (line,) = [row for row in out.splitlines() if row.startswith(method + " ")]
         assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a test log-loss
     assert "skorch in GridSearchCV              skipped" in out
-    assert any(row.startswith("netreg halving") for row in out.splitlines())
+    assert any(row.startswith("netreg halving ") for row in out.splitlines())
+    assert any(row.startswith("netreg halving, refit='folds' ") for row in out.splitlines())
     assert "Targets (issue 12):" in out
+    assert "Targets (issue 22, item 4):" in out
     assert "  evidence >= 15x faster than GridSearchCV: " in out
 
 

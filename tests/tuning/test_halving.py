@@ -197,3 +197,54 @@ def test_stored_weights_of_a_stopped_member_are_its_weights_at_the_rung(data, gr
         weights = store.weights(*loser.key)
     for name, value in alone.module_.state_dict().items():
         torch.testing.assert_close(weights[name], value, rtol=1e-10, atol=1e-12)
+
+
+class _Handed(Exception):
+    """What :class:`_Dealt` raises once it has the chunks: the sweep ends there."""
+
+
+class _Dealt:
+    """A backend that shares rungs over ``n`` workers and records the chunks it is handed."""
+
+    shares_rungs = True
+
+    def __init__(self, n):
+        self.n, self.chunks = n, []
+
+    def workers(self, plan, n_chunks=None):
+        return self.n
+
+    def run(self, plan, chunks, keep, callbacks=()):
+        self.chunks = [list(chunk) for chunk in chunks]
+        raise _Handed
+
+
+@pytest.mark.parametrize("n_workers", [2, 4])
+def test_every_alphas_folds_are_spread_over_the_workers_so_that_any_survivors_keep_them_busy(data, n_workers):
+    backend = _Dealt(n_workers)
+    with pytest.raises(_Handed):
+        run_sweep(_plan(data, "halving", factor=3, min_epochs=2), scoring="neg_log_loss", backend=backend)
+    chunks = backend.chunks
+    assert len(chunks) == n_workers and sorted(k for c in chunks for k in c) == sorted(_plan(data, "grid").keys)
+    # Whichever alphas survive a rung, the workers' shares of their members differ by at most one.
+    for n_survivors in range(1, len(ALPHAS) + 1):
+        for first in range(len(ALPHAS) - n_survivors + 1):
+            alive = set(range(first, first + n_survivors))
+            shares = [sum(a in alive for a, _ in chunk) for chunk in chunks]
+            assert max(shares) - min(shares) <= 1, (alive, shares)
+
+
+def test_survivors_weights_are_the_full_grids_bit_for_bit_in_float64(data, tmp_path):
+    # Dealt over the workers alpha by alpha, a survivor trains beside other members than in the
+    # grid's chunks of one fold: in float64 its weights are still the grid's member's, bit for bit.
+    # (In float32 the grid's own members vary by rounding with the chunk size: ~1e-8.)
+    stores = {search: tmp_path / f"{search}.sqlite" for search in ("grid", "halving")}
+    halving = run_sweep(_plan(data, "halving", factor=3, min_epochs=2), scoring="neg_log_loss", store=stores["halving"])
+    run_sweep(_plan(data, "grid"), scoring="neg_log_loss", store=stores["grid"])
+    survivors = [m.key for m in halving.members if m.status != "stopped"]
+    assert survivors
+    with SweepStore.read(stores["grid"]) as grid, SweepStore.read(stores["halving"]) as ours:
+        for key in survivors:
+            theirs = grid.weights(*key)
+            for name, value in ours.weights(*key).items():
+                assert torch.equal(value, theirs[name]), (key, name)

@@ -88,3 +88,20 @@ def test_a_folds_model_is_saved_and_loaded_as_one_model(data, tmp_path):
     assert loaded.meta["members"] == 3 and isinstance(loaded.estimator, FoldsAverage)
     np.testing.assert_array_equal(loaded.estimator.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(loaded.estimator.predict(X), model.predict(X))
+
+
+def test_halvings_folds_average_is_its_survivors_stored_fold_members_averaged(data, tmp_path):
+    # Without a store, halving keeps its survivors' weights in memory (no temporary store):
+    # the same model as the stored fold members of the chosen alpha averaged.
+    X, y = data
+    grid, store = [1e-3, 0.01, 0.1, 1.0, 10.0, 30.0, 100.0], tmp_path / "sweep.sqlite"
+    settings = dict(cv=StratifiedKFold(3), refit="folds", search="halving", factor=3, min_epochs=3, **NET)
+    stored = NetRegClassifierCV(alphas=grid, store=store, **settings).fit(X, y)
+    with SweepStore.read(store) as opened:
+        assert any(m.status == "stopped" for m in opened.members())
+        states = [opened.weights(stored.best_index_, fold) for fold in range(3)]
+    proba = np.mean([torch.softmax(torch.as_tensor(_forward(s, X)), 1).numpy() for s in states], axis=0)
+    unstored = NetRegClassifierCV(alphas=grid, **settings).fit(X, y)
+    assert unstored.alpha_ == stored.alpha_
+    np.testing.assert_allclose(unstored.predict_proba(X), proba, rtol=1e-10)
+    np.testing.assert_allclose(stored.predict_proba(X), proba, rtol=1e-10)

@@ -75,7 +75,9 @@ def run_sweep(
         Keep the chosen alpha's members' weights, one per fold, in the result's
         ``fold_state_dicts``. They are read from the store; without one, the members are
         written to a temporary store that is deleted on return, so that memory holds only
-        the chosen alpha's weights, never every member's.
+        the chosen alpha's weights, never every member's (with successive halving, the
+        weights of the members trained to the end are kept in memory instead: the chosen
+        alpha is one of theirs).
 
     Examples
     --------
@@ -126,7 +128,15 @@ def run_sweep(
     n_workers = runner.workers(plan) if callable(getattr(runner, "workers", None)) else 1
     size = default_chunk_size(plan, chunk_size, n_workers=n_workers)
     check_rows_memory(plan, size, n_workers)  # before the store exists: a refusal leaves nothing behind
-    scratch = tempfile.TemporaryDirectory(prefix="netreg-sweep-") if keep_folds and store is None else None
+    # Halving chooses among its survivors, whose weights its workers held anyway: kept in
+    # memory as they come back, the stopped members' dropped, with no temporary store (its
+    # writes, some 7 ms a member under load, take the cores the workers train on).
+    survivors_in_memory = keep_folds and store is None and plan.halving is not None
+    scratch = (
+        tempfile.TemporaryDirectory(prefix="netreg-sweep-")
+        if keep_folds and store is None and not survivors_in_memory
+        else None
+    )
     if scratch is not None:
         store = os.path.join(scratch.name, "sweep.sqlite")
     opened = SweepStore.open(store, spec=plan.spec, fingerprint=plan.fingerprint) if store is not None else None
@@ -135,13 +145,15 @@ def run_sweep(
         todo = [key for key in plan.keys if key not in done]
         if plan.halving is not None:
             # Every rung ranks all the alphas: one population, or one chunk per worker of a
-            # backend whose driver takes the rung decisions between them (dealt out in turn,
-            # so that each worker keeps a share of the survivors).
+            # backend whose driver takes the rung decisions between them. The members are dealt
+            # out in turn alpha by alpha, each alpha's folds spread over the workers, so that
+            # whichever alphas survive, even a single one, keep every worker equally busy.
             n_chunks = min(n_workers, len(todo)) if getattr(runner, "shares_rungs", False) else 1
             size = max(1, math.ceil(len(todo) / n_chunks))
             check_population_memory(plan, size)
             plan = with_halving_state(plan, opened.members() if opened is not None else [])
-            chunks = [todo[i::n_chunks] for i in range(n_chunks)] if todo else []
+            by_alpha = sorted(todo)
+            chunks = [by_alpha[i::n_chunks] for i in range(n_chunks)] if todo else []
         else:
             chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
         info = {
@@ -160,7 +172,7 @@ def run_sweep(
             if opened is not None:
                 opened.write_member(record, state)
             kept[record.key] = record
-            if selection == "evidence":
+            if selection == "evidence" or (survivors_in_memory and record.status != "stopped"):
                 states[record.key] = state
             for each in callbacks:
                 each.on_member_stored(record)
@@ -172,7 +184,12 @@ def run_sweep(
             best = (result.best_index, 0)
             result.best_state_dict = dict(states[best]) if best in states else opened.weights(*best)
         if keep_folds and result.best_index is not None:
-            result.fold_state_dicts = [opened.weights(result.best_index, fold) for fold in range(result.n_folds)]
+            result.fold_state_dicts = [
+                dict(states[result.best_index, fold])
+                if survivors_in_memory
+                else opened.weights(result.best_index, fold)
+                for fold in range(result.n_folds)
+            ]
     finally:
         if opened is not None:
             opened.close()

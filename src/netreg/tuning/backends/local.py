@@ -138,7 +138,8 @@ class LocalBackend:
         workers = self.workers(plan, len(chunks))
         if plan.halving is not None and len(chunks) > workers:
             # A worker waits at each rung for every chunk: no chunk may queue behind another.
-            keys = [key for chunk in chunks for key in chunk]
+            # Dealt alpha by alpha (as run_sweep deals them), so survivors keep every worker busy.
+            keys = sorted(key for chunk in chunks for key in chunk)
             chunks = [keys[i::workers] for i in range(workers)]
         if workers > 1:
             _run_in_workers(plan, chunks, keep, callbacks, workers)
