@@ -1,17 +1,9 @@
-r"""The GGN curvature as eigenvalues: log-determinants and effective parameters for any alpha.
+"""The GGN curvature as eigenvalues: log-determinants and effective parameters for any alpha.
 
-:func:`ggn_curvature` eigendecomposes every member's generalized Gauss-Newton matrix of the
-penalized weights (biases held at their trained values), exactly or Kronecker-factored per layer
-(the construction and its references are in :mod:`netreg.evidence.ggn`). From the eigenvalues
-:math:`\lambda_k`, for any alpha of a grid,
-
-.. math:: \log\det(H + \alpha I) = \sum_k \log(\lambda_k + \alpha), \qquad
-    \gamma(\alpha) = \sum_k \frac{\lambda_k}{\lambda_k + \alpha}
-
-cost P operations (:func:`log_det`, :func:`effective_parameters`). ``curvature="exact"`` forms H
-(all layers, the cross-layer blocks included): :math:`O(n c P^2 + P^3)` flops and :math:`P^2`
-memory per member, so ``"auto"`` uses it up to :data:`EXACT_MAX_PARAMS` penalized weights and
-KFAC above (its eigenvalues are the products of the factors' eigenvalues, P per member).
+:func:`ggn_curvature` eigendecomposes every member's GGN of the penalized weights, exactly or
+Kronecker-factored per layer (:mod:`netreg.evidence.ggn`); :func:`log_det` and
+:func:`effective_parameters` then cost P operations per alpha. Exact is :math:`O(n c P^2 + P^3)`
+flops and :math:`P^2` memory per member, hence KFAC above :data:`EXACT_MAX_PARAMS`.
 """
 
 from __future__ import annotations
@@ -90,15 +82,8 @@ def ggn_curvature(
     ----------
     members : MLP, state dict, stacked state dict, or sequence of them
         See :func:`netreg.evidence.stacked_mlp.stack_members`.
-    X : array-like of shape (n_samples, n_features)
-    task : {"regression", "multiclass", "binary", "multilabel"}
-        Fixes the loss Hessian (see the module docstring).
-    sample_weight : array-like of shape (n_samples,), optional
-    activation : str, optional
-        Required for state dicts.
-    curvature : {"auto", "exact", "kfac"}, default="auto"
-        ``"auto"`` is ``"exact"`` for at most ``exact_max_params`` penalized weights, else ``"kfac"``.
-    exact_max_params : int, default=EXACT_MAX_PARAMS
+    X, task, sample_weight, activation, curvature, exact_max_params
+        As in :func:`netreg.evidence.log_evidence`.
 
     Returns
     -------

@@ -1,12 +1,5 @@
-"""Trained MLP members as stacked float64 tensors, and their forward pass with its records.
-
-The evidence needs, per member, the penalized weights ``W_l``, the biases ``b_l`` (held at
-their trained values), the activation, the layer inputs ``a_l`` and the activation
-derivatives ``sigma'(z_l)``. :func:`stack_members` accepts every form a trained member
-takes in netreg (an :class:`~netreg.nets.MLP`, its state dict, a state dict stacked along a
-leading member axis as the engine and ``torch.func.stack_module_state`` make it, or a
-sequence of these) and returns one :class:`StackedMLP` of K members in float64.
-"""
+"""Trained MLP members as stacked float64 tensors (:func:`stack_members` reads every form a member
+takes), and their forward pass with the layer inputs and activation slopes the curvature needs."""
 
 from __future__ import annotations
 

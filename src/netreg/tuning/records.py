@@ -1,9 +1,4 @@
-"""One trained member of a sweep, as a record: what the store keeps and the results read.
-
-A :class:`MemberRecord` owns its schema: it is made from the engine's result
-(:meth:`MemberRecord.from_result`), written to the store as a row
-(:meth:`MemberRecord.to_row`) and read back from one (:meth:`MemberRecord.from_row`).
-"""
+"""One trained member of a sweep as a record (the store's row schema): what the store keeps and the results read."""
 
 from __future__ import annotations
 
@@ -125,10 +120,9 @@ class MemberRecord:
     ) -> MemberRecord:
         """Rebuild a record from :meth:`to_row` output (null metrics come back as NaN), checked.
 
-        Every column is checked before it is used: its type, the JSON text of ``metrics``
-        (an object of numbers), ``history`` (a list of epoch objects) and ``evidence`` (an
-        object), ``best_epoch`` within the history, and, given the grid's size,
-        ``alpha_index < n_alphas`` and ``fold < n_folds``.
+        Every column is checked before use: its type, the JSON of ``metrics`` (an object of
+        numbers), ``history`` (epoch objects) and ``evidence`` (an object), ``best_epoch`` within
+        the history, and, given the grid's size, ``alpha_index < n_alphas`` and ``fold < n_folds``.
 
         Raises
         ------
@@ -210,8 +204,7 @@ def _parse_into(values: dict[str, Any], name: str) -> str:
 
 @dataclass(frozen=True)
 class _Epochs:
-    """A list of epoch records, checked at the speed of one pass; the first problem named by
-    the walk of :data:`_EPOCH` over the items."""
+    """A list of epoch records checked in one fast pass; the walk of :data:`_EPOCH` names a problem."""
 
     def check(self, value: Any, path: FieldPath) -> None:
         if isinstance(value, list) and all(

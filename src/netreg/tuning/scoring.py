@@ -1,9 +1,5 @@
-"""How a sweep scores its members: the scoring names and how each reads a member's metrics.
-
-Every member's metrics (:class:`netreg.MemberResult`) hold the data loss and the task's
-score (accuracy, or R^2) of its training and validation rows; a scoring turns them into
-"greater is better", as scikit-learn's scorers do.
-"""
+"""How a sweep scores its members: the scoring names and how each reads a member's metrics
+(:class:`netreg.MemberResult`'s losses and scores), greater is better as scikit-learn's scorers."""
 
 from __future__ import annotations
 
@@ -58,10 +54,8 @@ def check_scoring_name(scoring: str) -> str:
 def check_scoring(scoring: Any, task: str) -> Any:
     """Return ``scoring`` if it applies to ``task``, else raise naming what would.
 
-    ``scoring`` is a native scoring (:data:`SCORINGS`, read from the engine's metrics), any
-    other name of :func:`sklearn.metrics.get_scorer_names`, or a callable
-    ``scorer(estimator, X, y)`` (greater is better), as ``GridSearchCV`` takes it. An unknown
-    name is refused by :func:`check_scoring_name`.
+    ``scoring`` is a name (:func:`check_scoring_name`) or a callable ``scorer(estimator, X, y)``
+    (greater is better), as ``GridSearchCV`` takes it.
 
     Examples
     --------
@@ -118,11 +112,8 @@ def scoring_name(scoring: Any) -> str:
 
 
 def score(scoring: Any, metrics: Mapping[str, float], part: str, n_outputs: int) -> float:
-    """A member's ``scoring`` on its ``part`` ("train" or "val") rows, greater is better (NaN
-    for rows it was not scored on: a sweep without folds has no validation rows).
-
-    A scikit-learn scorer's value is the one the sweep stored as ``<part>_scorer``
-    (:func:`netreg.tuning.diagnostics.member_record` computes it).
+    """A member's ``scoring`` on its ``part`` ("train" or "val") rows, greater is better (NaN for rows
+    it was not scored on); a scikit-learn scorer's is the stored ``<part>_scorer``.
 
     Examples
     --------

@@ -49,11 +49,8 @@ class SweepCallback(Callback):
 
 
 def check_sweep_callbacks(callback: Any, name: str = "callback") -> list[SweepCallback]:
-    """The callbacks of a sweep as a list: ``callback`` is a :class:`SweepCallback`, a list of them, or None.
-
-    Checked where a sweep is asked for, before any work: a sweep calls its own hooks
-    (``on_sweep_begin``, ...) on every callback, so a number or a plain function would
-    otherwise fail midway with an ``AttributeError``.
+    """The callbacks of a sweep as a list: ``callback`` is a :class:`SweepCallback`, a list of them, or
+    None (checked before any work, not midway with an ``AttributeError``).
 
     Raises
     ------

@@ -1,13 +1,6 @@
 """Joining a Ray cluster without hanging: the address is probed before Ray is asked to join it,
-and every way joining fails is one :class:`~netreg.exceptions.ClusterError` that says what to do.
-
-Ray replaces a loopback address (``127.0.0.1``, ``localhost``) by this machine's network
-address when it connects, so that other machines could reach it; a cluster started on
-the loopback address alone is then never found, and ``ray.init`` waits. :func:`join`
-sees that case coming and refuses it at once. A single-machine cluster on the loopback
-address needs Ray's own switch, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, in the
-environment of every Ray process (``ray start`` and the driver), and the driver's node
-address, ``node_ip_address="127.0.0.1"`` (see ``docs/ray.md``).
+and every way joining fails is one :class:`~netreg.exceptions.ClusterError` that says what to do
+(a cluster on the loopback address included: ``docs/ray.md``).
 """
 
 from __future__ import annotations
