@@ -25,27 +25,14 @@ class MemberRecord:
     ----------
     alpha_index, fold : int
         Where the member sits in the grid: ``alphas[alpha_index]`` on fold ``fold``.
-    alpha : float
-    seed : int
-    status : str
-        Why it stopped (see :class:`netreg.MemberResult`).
-    n_iter : int
-        Epochs trained.
-    best_epoch : int
-        The epoch whose weights were kept.
-    metrics : dict of str to float
-        ``train_loss``, ``train_score``, ``val_loss``, ``val_score`` (and those of any
-        other evaluation set), with the kept weights.
-    history : list of dict
-        Per-epoch records (:mod:`netreg.history`).
-    message : str
+    alpha, seed, status, n_iter, best_epoch, metrics, history, message
+        As in :class:`netreg.MemberResult` (``history`` as a list of dicts; ``metrics`` with
+        ``val_loss``, ``val_score`` for the fold's held-out rows).
     fit_time_s : float
         Seconds from the start of its chunk's training to its end.
     evidence : dict
-        What the curvature of its training objective says about it
-        (:class:`netreg.evidence.EvidenceResult` as plain data: ``log_evidence``, ``gamma``,
-        ``layer_gamma``, ``noise_variance``, ``units_off``, ...), where the sweep computed it;
-        ``{"units_off": [...]}`` alone (hidden units switched off, per layer) elsewhere.
+        :meth:`netreg.evidence.EvidenceResult.to_dict` where the sweep computed it, else
+        ``{"units_off": [...]}`` alone (hidden units switched off, per layer).
 
     Examples
     --------

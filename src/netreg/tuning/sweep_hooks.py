@@ -14,13 +14,8 @@ __all__ = ["SweepCallback", "check_sweep_callbacks"]
 
 
 class SweepCallback(Callback):
-    """Progress of a sweep: the engine's hooks, plus the sweep's own.
-
-    The engine's hooks (``on_train_begin``, ``on_epoch_end``, ``on_member_end``,
-    ``on_train_end``) receive the population of the chunk being trained; the sweep adds
-    ``on_sweep_begin``, ``on_member_stored`` (each member's record with its
-    ``alpha_index`` and ``fold``, as soon as it is kept) and ``on_sweep_end``; a CV
-    estimator's ``fit`` ends with ``on_fit_end`` (the fitted estimator, after the refit).
+    """Progress of a sweep: the engine's hooks (:class:`netreg.engine.Callback`, on the population of
+    the chunk being trained), plus the sweep's own, below.
 
     Examples
     --------

@@ -124,7 +124,10 @@ class RayBackend:
             tasks are cancelled.
         """
         self._check_params()
-        ray = _import_ray()
+        try:
+            import ray
+        except ImportError:
+            raise MissingDependencyError(RAY_MISSING_MSG) from None
         chunks = [[(int(a), int(f)) for a, f in chunk] for chunk in chunks]
         self.node_ids_: list[str | None] = [None] * len(chunks)
         if not chunks:
@@ -194,13 +197,9 @@ class RayBackend:
             f"The Ray task training chunk {index + 1} of {len(chunks)} "
             f"(members as (alpha_index, fold): {_keys_text(chunks[index])})"
         )
-        rerun = "with a results store, a rerun trains only the members not stored."
-        if n_kept == 0:
-            kept = f"No member had finished before it; {rerun}"
-        elif n_kept == 1:
-            kept = f"1 member finished before it was kept; {rerun}"
-        else:
-            kept = f"{n_kept} members finished before it were kept; {rerun}"
+        kept = {0: "No member had finished before it", 1: "1 member finished before it was kept"}.get(
+            n_kept, f"{n_kept} members finished before it were kept"
+        ) + "; with a results store, a rerun trains only the members not stored."
         if not isinstance(error, ray.exceptions.RayTaskError):
             return (
                 f"{where} failed with {type(error).__name__}. Ray retries a task whose worker process or node dies "
@@ -261,14 +260,6 @@ def _train_on_node(plan: SweepPlan, chunk: list[tuple[int, int]]) -> tuple[str, 
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
         train_chunk(plan, chunk, on_member=on_member)
     return ray.get_runtime_context().get_node_id(), finished
-
-
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError(RAY_MISSING_MSG) from None
-    return ray
 
 
 def _resolve_address(address: str | None) -> str:
