@@ -156,10 +156,8 @@ def log_det(curvature: Curvature, alpha: Any) -> Tensor:
 def effective_parameters(curvature: Curvature, alpha: Any, *, per_layer: bool = False) -> Tensor:
     r"""MacKay's effective number of parameters :math:`\gamma = \sum_k \lambda_k / (\lambda_k + \alpha)`.
 
-    Each well-determined direction (:math:`\lambda_k \gg \alpha`) counts 1, each one the prior
-    pins down (:math:`\lambda_k \ll \alpha`) counts 0, so :math:`\gamma \to` rank(H) as
-    :math:`\alpha \to 0` and :math:`\to 0` as :math:`\alpha \to \infty`. At ``alpha=0`` a zero
-    eigenvalue counts 0 (the limit).
+    A well-determined direction (:math:`\lambda_k \gg \alpha`) counts 1, one the prior pins down 0;
+    at ``alpha=0`` a zero eigenvalue counts 0 (the limit).
 
     Parameters
     ----------

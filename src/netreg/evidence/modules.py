@@ -69,10 +69,6 @@ class ModuleMember:
     def n_params(self) -> int:
         return sum(self.sizes)
 
-    @property
-    def device(self) -> torch.device:
-        return self.weights[0].device
-
 
 def module_member(template: nn.Module, state_dict: Mapping[str, Tensor], names: Iterable[str]) -> ModuleMember:
     """``template`` holding the weights ``state_dict``, in float64 and eval mode, on their device.
@@ -191,8 +187,7 @@ def module_kfac_factors(
     Raises
     ------
     InvalidParameterError
-        Where a penalized layer is not called exactly once by ``forward`` (a tied or unused
-        layer, or one whose weight ``forward`` reads without calling it).
+        Where a penalized layer is not called exactly once by ``forward`` (tied, unused, or read).
 
     Examples
     --------

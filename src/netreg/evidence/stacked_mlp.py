@@ -89,8 +89,7 @@ def stack_members(members: Any, *, activation: str | None = None) -> StackedMLP:
     Raises
     ------
     InvalidParameterError
-        For anything else, for members of different architectures or activations, and for a
-        state dict given without ``activation``.
+        For anything else, members of different architectures or activations, or state dicts without ``activation``.
 
     Examples
     --------

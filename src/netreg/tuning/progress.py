@@ -52,10 +52,7 @@ class ProgressBar(SweepCallback):
     """A progress display of a sweep (rich: terminal or Jupyter): members stored, and the epochs of
     the chunk training now (the one started last; none for Ray tasks, nor before a chunk starts).
 
-    Use it as a context manager, and pass it as ``callback=``::
-
-        with ProgressBar() as bar:
-            NetRegClassifierCV(...).fit(X, y, callback=bar)
+    Use it as a context manager, and pass it as ``callback=`` (``fit(X, y, callback=bar)``).
 
     Examples
     --------

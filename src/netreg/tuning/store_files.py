@@ -75,8 +75,7 @@ def check_store_path(path: Path) -> None:
     Raises
     ------
     StoreError
-        If ``path`` is a directory, a link (or SQLite's side files are), not a regular
-        file, an empty file, or a file or folder that cannot be written.
+        If ``path`` (or a side file) is a link, or ``path`` is not a regular file, empty, or cannot be written.
     OSError
         If its folder cannot be created.
     """

@@ -34,9 +34,8 @@ _Finished = tuple[tuple[int, int], MemberResult, float, dict[str, Any], dict[str
 class RayBackend:
     """Train the chunks of a sweep as Ray tasks, one task per chunk.
 
-    Pass it as ``backend=`` to :class:`netreg.NetRegClassifierCV`,
-    :class:`netreg.NetRegRegressorCV` or :func:`netreg.tuning.run_sweep`;
-    ``backend="ray"`` is ``RayBackend()``. See ``docs/ray.md`` for running a cluster.
+    Pass it as ``backend=`` to the CV estimators or :func:`netreg.tuning.run_sweep` (``backend="ray"``
+    is ``RayBackend()``); running a cluster: ``docs/ray.md``.
 
     Parameters
     ----------
@@ -264,13 +263,7 @@ def _train_on_node(plan: SweepPlan, chunk: list[tuple[int, int]]) -> tuple[str, 
 
 def _resolve_address(address: str | None) -> str:
     """``None`` -> ``RAY_ADDRESS`` if set, else ``"local"`` (never the last cluster ``ray start`` left
-    here, as Ray's default would); anything else as given.
-
-    Examples
-    --------
-    >>> _resolve_address("HEAD:6379")
-    'HEAD:6379'
-    """
+    here, as Ray's default would); anything else as given."""
     if address is None:
         return os.environ.get("RAY_ADDRESS") or "local"
     return address

@@ -80,9 +80,8 @@ def join(ray: Any, address: str, *, node_ip_address: str | None, timeout_s: floa
     Raises
     ------
     ClusterError
-        If nothing answers at ``address`` within ``timeout_s``, if Ray would look for the
-        cluster at this machine's network address instead of a loopback ``address`` and
-        nothing answers there, or if ``ray.init`` itself fails to connect.
+        If nothing answers at ``address`` within ``timeout_s`` (nor, for a loopback ``address``, at
+        the network address Ray would use instead), or if ``ray.init`` fails to connect.
     """
     target = split_address(address)
     if target is not None:
