@@ -1,11 +1,8 @@
 """Alpha by the evidence: MacKay's Laplace marginal likelihood, effective parameters, units off.
 
-Each member of a grid, trained on all the rows at its own alpha, is read as the MAP of a Bayesian
-network with a Gaussian prior of precision alpha on its penalized weights; its log evidence
-(Laplace, with the GGN curvature exact or Kronecker-factored) ranks the alphas. Modules: the
-evidence (``laplace``), choosing alpha (``select``), learning it while training (``fixed_point``,
-``online``), the curvature (``curvature``, ``ggn``, ``modules`` for a user's module), ``units``
-switched off, and the members as one input (``stacked_mlp``).
+Each member, trained on all the rows at its own alpha, is read as the MAP of a Bayesian network
+with a Gaussian prior of precision alpha on its penalized weights; its log evidence (Laplace, GGN
+curvature) ranks the alphas. The modules: ``docs/architecture.md``'s table of layers.
 
 Examples
 --------

@@ -1,9 +1,6 @@
-"""The GGN curvature as eigenvalues: log-determinants and effective parameters for any alpha.
-
-:func:`ggn_curvature` eigendecomposes every member's GGN of the penalized weights, exactly or
-Kronecker-factored per layer (:mod:`netreg.evidence.ggn`); :func:`log_det` and
-:func:`effective_parameters` then cost P operations per alpha. Exact is :math:`O(n c P^2 + P^3)`
-flops and :math:`P^2` memory per member, hence KFAC above :data:`EXACT_MAX_PARAMS`.
+"""The GGN curvature (:mod:`netreg.evidence.ggn`) as eigenvalues: log-determinants and effective
+parameters for any alpha in P operations. Exact is :math:`O(n c P^2 + P^3)` flops and :math:`P^2`
+memory per member, hence KFAC above :data:`EXACT_MAX_PARAMS` with ``"auto"``.
 """
 
 from __future__ import annotations
@@ -250,8 +247,7 @@ def kronecker_eigenvalues(a: Tensor, g: Tensor, n_params: int) -> Tensor:
 
 
 def _eigh(matrices: Tensor) -> tuple[Tensor, Tensor]:
-    """``torch.linalg.eigh`` per matrix, NaN for a matrix with non-finite entries (a diverged member)
-    instead of an error for the whole stack."""
+    """``torch.linalg.eigh`` per matrix; NaN, not an error, for a non-finite one (a diverged member)."""
     finite = torch.isfinite(matrices).flatten(-2).all(-1)
     values, vectors = torch.linalg.eigh(torch.where(finite[..., None, None], matrices, torch.zeros_like(matrices)))
     nan = torch.full((), torch.nan, dtype=matrices.dtype, device=matrices.device)

@@ -107,9 +107,8 @@ class MemberRecord:
     ) -> MemberRecord:
         """Rebuild a record from :meth:`to_row` output (null metrics come back as NaN), checked.
 
-        Every column is checked before use: its type, the JSON of ``metrics`` (an object of
-        numbers), ``history`` (epoch objects) and ``evidence`` (an object), ``best_epoch`` within
-        the history, and, given the grid's size, ``alpha_index < n_alphas`` and ``fold < n_folds``.
+        Every column is checked before use: its type, the JSON of ``metrics``, ``history`` and
+        ``evidence``, ``best_epoch`` within the history, and ``alpha_index < n_alphas``, ``fold < n_folds``.
 
         Raises
         ------

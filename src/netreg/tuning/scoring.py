@@ -28,8 +28,7 @@ SCORINGS: dict[str, tuple[str, Callable[[Mapping[str, float], str, int], float]]
 
 
 def check_scoring_name(scoring: str) -> str:
-    """Return ``scoring`` if it names a scorer (:data:`SCORINGS` or
-    :func:`sklearn.metrics.get_scorer_names`), else raise suggesting the closest names.
+    """Return ``scoring`` if it names a scorer (:data:`SCORINGS` or scikit-learn's), else raise suggesting the closest.
 
     Examples
     --------
@@ -77,9 +76,8 @@ def check_scoring(scoring: Any, task: str) -> Any:
             scoring,
             "Use 'neg_mean_poisson_deviance', or make_scorer(mean_squared_error, greater_is_better=False).",
         )
-    if callable(scoring) or (isinstance(scoring, str) and scoring not in SCORINGS and scoring in get_scorer_names()):
-        return scoring
-    if isinstance(scoring, str) and SCORINGS.get(scoring, (kind,))[0] == kind and scoring in SCORINGS:
+    # A name reaching here is a scorer's (check_scoring_name): a native one must apply to the task.
+    if callable(scoring) or (isinstance(scoring, str) and SCORINGS.get(scoring, (kind,))[0] == kind):
         return scoring
     native = ", ".join(repr(name) for name, (applies, _) in SCORINGS.items() if applies == kind)
     raise invalid(

@@ -1,10 +1,7 @@
-"""The results store of a sweep: one SQLite file, written as each member finishes, so a killed run
-loses only unfinished members and a rerun resumes.
-
-It holds the sweep's specification and the data's fingerprint (:meth:`SweepStore.open` refuses
-another's) and is checked before use (``docs/architecture.md``, "Conventions"); the file's checks,
-creation and messages are :mod:`netreg.tuning.store_files`. Tables: ``sweep(key, value)`` (spec,
-fingerprint, versions) and ``members`` (one row per ``(alpha_index, fold)``).
+"""The results store of a sweep: one SQLite file, written as each member finishes (a killed run
+loses only unfinished members; a rerun resumes), holding the sweep's spec and the data's
+fingerprint, checked before use (``docs/architecture.md``, "Conventions"). Its file:
+:mod:`netreg.tuning.store_files`; its tables: ``_SCHEMA``.
 """
 
 from __future__ import annotations
@@ -86,9 +83,7 @@ _SPEC = Keys(
 
 
 class SweepStore:
-    """A sweep's results on disk.
-
-    Use :meth:`open` to create a store or reopen one for the same sweep.
+    """A sweep's results on disk: :meth:`open` creates one or reopens it for the same sweep.
 
     Examples
     --------

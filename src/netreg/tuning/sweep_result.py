@@ -65,11 +65,9 @@ class SweepResult:
     missing : list of (int, int)
         ``(alpha_index, fold)`` of members not (yet) trained.
     best_state_dict : dict of str to Tensor or None
-        With ``selection="evidence"``: the weights of the chosen member, which is the model
-        (trained on all the rows); ``None`` otherwise.
+        With ``selection="evidence"``: the weights of the chosen member, the model; else ``None``.
     fold_state_dicts : list of dict of str to Tensor or None
-        When the sweep was asked to keep them (``keep_folds``): the weights of the chosen
-        alpha's member on each fold, in fold order; ``None`` otherwise.
+        With ``keep_folds``: the weights of the chosen alpha's member on each fold; else ``None``.
     """
 
     alphas: np.ndarray
@@ -100,9 +98,8 @@ class SweepResult:
         return np.sqrt(np.sum(self.mean_norms**2, axis=1))
 
     def notes(self) -> list[str]:
-        """Cautions about the choice, in plain words: an alpha chosen on the edge of the grid
-        (a better one may lie beyond it), and a regression whose chosen model predicts worse
-        than the mean of the target (cross-validated R^2 below 0).
+        """Cautions about the choice, in plain words: an alpha on the edge of the grid, a regression
+        whose chosen model predicts worse than the target's mean (R^2 below 0), diverged members.
 
         Examples
         --------

@@ -1,7 +1,5 @@
-"""Joining a Ray cluster without hanging: the address is probed before Ray is asked to join it,
-and every way joining fails is one :class:`~netreg.exceptions.ClusterError` that says what to do
-(a cluster on the loopback address included: ``docs/ray.md``).
-"""
+"""Joining a Ray cluster without hanging: the address is probed first, and every way joining fails
+is one :class:`~netreg.exceptions.ClusterError` that says what to do (loopback: ``docs/ray.md``)."""
 
 from __future__ import annotations
 
