@@ -3,19 +3,6 @@
 Each member, trained on all the rows at its own alpha, is read as the MAP of a Bayesian network
 with a Gaussian prior of precision alpha on its penalized weights; its log evidence (Laplace, GGN
 curvature) ranks the alphas. The modules: ``docs/architecture.md``'s table of layers.
-
-Examples
---------
->>> import numpy as np
->>> import netreg
->>> from netreg.evidence import log_evidence
->>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(80, 3))
->>> y = (X[:, 0] - X[:, 1] > 0).astype(int)
->>> model = netreg.NetRegClassifier((4,), solver="lbfgs", dtype="float64", alpha=1.0, random_state=0).fit(X, y)
->>> result = log_evidence(model.module_, X, y, task="binary", alpha=1.0)
->>> result.curvature, result.n_params, bool(0 < result.gamma < result.n_params)
-('exact', 16, True)
 """
 
 from netreg.evidence.curvature import (

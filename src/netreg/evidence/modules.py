@@ -253,8 +253,7 @@ def _recorded_forward(
 
 
 def _patches(layer: nn.Module, x: Tensor) -> Tensor:
-    """The inputs a layer's weight multiplies, ``(n, T, in)``: a Linear's rows (T: any middle
-    axes), a Conv2d's unfolded patches (T: its output pixels)."""
+    """The inputs a layer's weight multiplies, ``(n, T, in)``: a Linear's rows, a Conv2d's unfolded patches."""
     if isinstance(layer, nn.Linear):
         return x.reshape(len(x), -1, x.shape[-1])
     padding = layer.padding

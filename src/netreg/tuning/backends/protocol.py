@@ -34,5 +34,4 @@ class Backend(Protocol):
         keep: Keep,
         callbacks: Sequence[SweepCallback],
     ) -> None:
-        """Train ``chunks`` of ``plan``; ``keep`` each member as it finishes; ``callbacks`` see
-        the chunks' progress (:func:`~netreg.tuning.plan.train_chunk` passes them to the engine)."""
+        """Train ``chunks`` of ``plan``; ``keep`` each member as it finishes; ``callbacks`` see the progress."""

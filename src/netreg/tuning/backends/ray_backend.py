@@ -72,13 +72,6 @@ class RayBackend:
     --------
     >>> RayBackend(address="HEAD:6379", num_cpus=2)
     RayBackend(address='HEAD:6379', num_cpus=2)
-
-    Creating the estimator does not contact the cluster; ``model.fit(X, y)`` would:
-
-    >>> from netreg import NetRegClassifierCV
-    >>> model = NetRegClassifierCV(
-    ...     (64,), alphas=16, cv=5, backend=RayBackend(address="HEAD:6379"), store="runs/sweep.sqlite", random_state=0
-    ... )
     """
 
     def __init__(
