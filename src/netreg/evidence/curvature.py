@@ -29,8 +29,7 @@ __all__ = [
     "kronecker_eigenvalues",
 ]
 
-#: ``curvature="auto"`` is exact up to this many penalized weights per member (P^2 doubles
-#: = 8 MB, and n c P^2 flops: a few seconds for digits' 1797 rows and 10 classes).
+#: ``curvature="auto"`` is exact up to this many penalized weights per member (its cost: docs/architecture.md).
 EXACT_MAX_PARAMS = 1000
 CURVATURES = ("auto", "exact", "kfac")
 

@@ -255,7 +255,7 @@ class SweepResult:
 
     def to_frame(self) -> Any:
         """``cv_results`` as a pandas DataFrame."""
-        import pandas as pd  # here, not at the top: pandas adds a third of a second to importing netreg
+        import pandas as pd  # here, not at the top: pandas slows importing netreg (docs/architecture.md)
 
         return pd.DataFrame(self.cv_results)
 
