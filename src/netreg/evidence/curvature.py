@@ -81,10 +81,6 @@ def ggn_curvature(
     X, task, sample_weight, activation, curvature, exact_max_params
         As in :func:`netreg.evidence.log_evidence`.
 
-    Returns
-    -------
-    Curvature
-
     Examples
     --------
     >>> import torch

@@ -75,10 +75,6 @@ def select_alpha(
         One per member. A member at ``alpha=0`` (a flat prior) has evidence ``-inf`` and is
         never chosen.
 
-    Returns
-    -------
-    AlphaSelection
-
     Raises
     ------
     InvalidParameterError

@@ -82,10 +82,6 @@ def stack_members(members: Any, *, activation: str | None = None) -> StackedMLP:
         Required when ``members`` are state dicts (they do not record it); must agree with the
         modules' own when MLPs are given.
 
-    Returns
-    -------
-    StackedMLP
-
     Raises
     ------
     InvalidParameterError

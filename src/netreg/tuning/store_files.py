@@ -37,8 +37,7 @@ _WRITABLE = "Choose a writable path."
 
 
 def check_store_name(path: str | os.PathLike[str]) -> None:
-    """Refuse a store path that names no file: SQLite's ``":memory:"`` (nothing to resume from), or
-    an empty path.
+    """Refuse a store path that names no file: SQLite's ``":memory:"`` (nothing to resume from), or ``""``.
 
     Raises
     ------

@@ -32,7 +32,6 @@ class SweepResult:
         The grid, ascending.
     n_folds : int
     members : list of MemberRecord
-        One record per trained member.
     scoring, selection : str
     task : str
     cv_results : dict
