@@ -130,11 +130,8 @@ def create_store_file(path: Path, initialize: Callable[[sqlite3.Connection], Non
 
 
 def read_uri(path: Path) -> str:
-    """The SQLite URI that reads the store at ``path`` as it lies.
-
-    Read-write where allowed (the last connection to close tidies the -wal and -shm files away);
-    in a folder that cannot be written and with no -wal file, no writer can be at work: immutable.
-    """
+    """The SQLite URI that reads the store at ``path`` as it lies: read-write where allowed (the last
+    connection to close tidies the side files away); immutable in a read-only folder with no -wal file."""
     folder_writable = os.access(path.parent, os.W_OK | os.X_OK)
     writable = folder_writable and os.access(path, os.W_OK) and not path.is_symlink()
     # as_uri() escapes the characters ("#", "?", "%") a raw path would break the URI at.
