@@ -1,39 +1,8 @@
 """Alpha by the evidence: MacKay's Laplace marginal likelihood, effective parameters, units off.
 
-The functional core for choosing alpha without folds. Each member of a grid, trained on all
-the rows at its own alpha, is read as the MAP of a Bayesian network with a Gaussian prior of
-precision alpha on its penalized weights; its log evidence (Laplace approximation with the
-generalized Gauss-Newton curvature, exact or Kronecker-factored) ranks the alphas.
-
-Evidence (:mod:`netreg.evidence.laplace`)
-    ``log_evidence`` (one member), ``population_evidence`` (K members at once),
-    ``EvidenceResult``, ``laplace_log_evidence`` (the formula on its parts).
-Choosing alpha (:mod:`netreg.evidence.select`)
-    ``select_alpha``, ``AlphaSelection``, ``evidence_gap`` (what the evidence does not describe).
-Learning alpha while a member trains (:mod:`netreg.evidence.fixed_point`, :mod:`netreg.evidence.online`)
-    ``fixed_point``, ``FixedPoint`` (MacKay's per-layer re-estimate at the current weights);
-    ``EvidenceAlpha`` (the engine callback ``alpha="auto"`` uses), ``AlphaSchedule``, ``alpha_schedule``.
-Curvature (:mod:`netreg.evidence.curvature`, :mod:`netreg.evidence.ggn`)
-    ``ggn_curvature``, ``Curvature``, ``log_det``, ``effective_parameters`` (MacKay's gamma),
-    ``EXACT_MAX_PARAMS``; the GGN itself: ``ggn_matrix``, ``kfac_factors``, ``loss_hessian_factor``;
-    a user's module's Linear and Conv2d weights (KFC for convolutions): :mod:`netreg.evidence.modules`.
-Units switched off (:mod:`netreg.evidence.units`)
-    ``units_off``, ``units_off_mask``, ``UNITS_OFF_RTOL``, ``UNITS_OFF_ATOL``.
-Members (:mod:`netreg.evidence.stacked_mlp`)
-    ``stack_members``, ``StackedMLP``: MLPs, state dicts and stacked populations as one input.
-
-Examples
---------
->>> import numpy as np
->>> import netreg
->>> from netreg.evidence import log_evidence
->>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(80, 3))
->>> y = (X[:, 0] - X[:, 1] > 0).astype(int)
->>> model = netreg.NetRegClassifier((4,), solver="lbfgs", dtype="float64", alpha=1.0, random_state=0).fit(X, y)
->>> result = log_evidence(model.module_, X, y, task="binary", alpha=1.0)
->>> result.curvature, result.n_params, bool(0 < result.gamma < result.n_params)
-('exact', 16, True)
+Each member, trained on all the rows at its own alpha, is read as the MAP of a Bayesian network
+with a Gaussian prior of precision alpha on its penalized weights; its log evidence (Laplace, GGN
+curvature) ranks the alphas. The modules: ``docs/architecture.md``'s table of layers.
 """
 
 from netreg.evidence.curvature import (

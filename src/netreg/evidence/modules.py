@@ -1,36 +1,9 @@
 r"""The GGN curvature of any module's penalized Linear and Conv2d weights, exact or Kronecker-factored.
 
-The same curvature as :mod:`netreg.evidence.ggn` computes for netreg's MLP, read from a user's
-``torch.nn.Module`` (``module=``) instead: autograd and hooks on the module, evaluated in eval
-mode (dropout off, norm layers at their running statistics), in float64. The penalized weights
-(:mod:`netreg.selection`) must be ``Linear`` or ``Conv2d`` weights (groups=1, zero padding);
-biases and norm layers are not penalized and are held at their trained values, as for the MLP.
-
-``curvature="exact"`` (:func:`module_ggn`) forms :math:`H = \sum_i w_i J_i^\top S_i^\top S_i J_i`
-from the Jacobians of the outputs with respect to the penalized weights
-(``torch.func.jacrev`` through ``functional_call``) and the loss Hessian's factor
-:func:`~netreg.evidence.ggn.loss_hessian_factor`.
-
-``curvature="kfac"`` (:func:`module_kfac_factors`) keeps each weight's diagonal block, Kronecker
-factored. A weight applied at T positions (a ``Conv2d``'s output pixels; T = 1 for a ``Linear``
-on rows) has, with the layer's input patches :math:`a_{it}` (``torch.nn.functional.unfold``)
-and the backpropagated rows of the loss Hessian's factor at its outputs :math:`g_{ict}`, the
-block :math:`\sum_i w_i \sum_c (\sum_t g_{ict} \otimes a_{it})(\sum_t g_{ict} \otimes a_{it})^\top`;
-KFC (Grosse & Martens 2016) approximates it by
-
-.. math:: G \otimes A, \quad G = \sum_i w_i \sum_c \sum_t g_{ict} g_{ict}^\top, \quad
-    A = \frac{1}{m T} \sum_i w_i \sum_t a_{it} a_{it}^\top
-
-(KFC's :math:`\Omega \otimes \Gamma` with its :math:`1/T` on the input side, as the MLP path
-normalizes A by m; the product, and so every eigenvalue, is KFC's). For T = 1 these are the
-MLP's factors; for one row and one position the factoring is exact.
-
-References
-----------
-Grosse, R. & Martens, J. (2016). A Kronecker-factored approximate Fisher matrix for convolution
-layers. ICML.
-Martens, J. & Grosse, R. (2015). Optimizing neural networks with Kronecker-factored approximate
-curvature. ICML.
+The curvature :mod:`netreg.evidence.ggn` computes for netreg's MLP, read from a user's
+``torch.nn.Module`` by autograd and hooks, in eval mode and float64, biases and norm layers held
+at their trained values: exact (:func:`module_ggn`) or KFC (:func:`module_kfac_factors`; Grosse,
+R. & Martens, J. (2016), A Kronecker-factored approximate Fisher matrix for convolution layers, ICML).
 """
 
 from __future__ import annotations
@@ -96,10 +69,6 @@ class ModuleMember:
     def n_params(self) -> int:
         return sum(self.sizes)
 
-    @property
-    def device(self) -> torch.device:
-        return self.weights[0].device
-
 
 def module_member(template: nn.Module, state_dict: Mapping[str, Tensor], names: Iterable[str]) -> ModuleMember:
     """``template`` holding the weights ``state_dict``, in float64 and eval mode, on their device.
@@ -162,7 +131,8 @@ def member_outputs(net: StackedMLP | ModuleMember, x: Tensor) -> Tensor:
 
 
 def module_ggn(member: ModuleMember, x: Tensor, weight: Tensor, *, task: str | Task) -> Tensor:
-    """The exact GGN ``(P, P)`` of the penalized weights, each ``weight.flatten()``, in the order of ``names``.
+    r"""The exact GGN ``(P, P)`` of the penalized weights, each ``weight.flatten()``, in the order of ``names``:
+    :math:`H = \sum_i w_i J_i^\top S_i^\top S_i J_i` (:func:`~netreg.evidence.ggn.loss_hessian_factor`).
 
     Examples
     --------
@@ -205,17 +175,19 @@ def module_ggn(member: ModuleMember, x: Tensor, weight: Tensor, *, task: str | T
 def module_kfac_factors(
     member: ModuleMember, x: Tensor, weight: Tensor, *, task: str | Task
 ) -> list[tuple[Tensor, Tensor]]:
-    """Each penalized weight's Kronecker factors ``(A (1, in, in), G (1, out, out))`` (module docstring).
+    r"""Each penalized weight's Kronecker factors ``(A (1, in, in), G (1, out, out))``: KFC's.
 
-    ``in`` is a Linear's input features or a Conv2d's ``in_channels * kh * kw`` (``unfold``'s
-    order, that of ``weight.flatten(1)``), so that ``torch.kron(G, A)`` approximates the
-    weight's block of :func:`module_ggn`.
+    With a weight applied at T positions (a Conv2d's output pixels; T = 1 for a Linear), its input
+    patches :math:`a_{it}` (``unfold``'s order, that of ``weight.flatten(1)``) and the backpropagated
+    rows :math:`g_{ict}` of the loss Hessian's factor at its outputs,
+    :math:`G = \sum_i w_i \sum_c \sum_t g_{ict} g_{ict}^\top` and
+    :math:`A = \frac{1}{m T} \sum_i w_i \sum_t a_{it} a_{it}^\top` (the MLP's factors for T = 1), so
+    that ``torch.kron(G, A)`` approximates the weight's block of :func:`module_ggn`.
 
     Raises
     ------
     InvalidParameterError
-        Where a penalized layer is not called exactly once by ``forward`` (a tied or unused
-        layer, or one whose weight ``forward`` reads without calling it).
+        Where a penalized layer is not called exactly once by ``forward`` (tied, unused, or read).
 
     Examples
     --------
@@ -281,8 +253,7 @@ def _recorded_forward(
 
 
 def _patches(layer: nn.Module, x: Tensor) -> Tensor:
-    """The inputs a layer's weight multiplies, ``(n, T, in)``: a Linear's rows (T: any middle
-    axes), a Conv2d's unfolded patches (T: its output pixels)."""
+    """The inputs a layer's weight multiplies, ``(n, T, in)``: a Linear's rows, a Conv2d's unfolded patches."""
     if isinstance(layer, nn.Linear):
         return x.reshape(len(x), -1, x.shape[-1])
     padding = layer.padding

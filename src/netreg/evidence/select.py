@@ -1,9 +1,5 @@
-"""Choosing alpha by the evidence: one member per alpha, each judged at its own alpha.
-
-Each member trained at ``alphas[k]`` is the MAP for that prior only, so its evidence is
-computed at ``alphas[k]`` and nowhere else; the chosen alpha is the member with the largest
-log evidence, and that member, trained on all the rows, is the model (no folds, no refit).
-"""
+"""Choosing alpha by the evidence: each member, the MAP for its own alpha's prior only, judged at
+that alpha; the chosen member, trained on all the rows, is the model (no folds, no refit)."""
 
 from __future__ import annotations
 
@@ -79,10 +75,6 @@ def select_alpha(
         One per member. A member at ``alpha=0`` (a flat prior) has evidence ``-inf`` and is
         never chosen.
 
-    Returns
-    -------
-    AlphaSelection
-
     Raises
     ------
     InvalidParameterError
@@ -143,14 +135,10 @@ def evidence_gap(
 ) -> str:
     """Why the Laplace evidence does not describe members of this kind (``""`` when it does).
 
-    The evidence reads the L2 penalty ``alpha / (2 m)`` of the whole training set as a
-    Gaussian prior, a Gaussian or Bernoulli likelihood, and the network: the evidence grid
-    (:func:`select_alpha`) netreg's MLP (its layers and activation); with ``any_module``
-    (MacKay's fixed point, :mod:`netreg.evidence.fixed_point`) also a user's module whose
-    penalized weights are Linear and Conv2d weights (:mod:`netreg.evidence.modules`).
-    ``module=None`` stands for netreg's MLP (an estimator's default, before its network is
-    built); a module class or builder is not judged (its layers are known once it is built:
-    :func:`netreg.evidence.modules.curvature_gap`).
+    The evidence reads the L2 penalty ``alpha / (2 m)`` of the whole training set as a Gaussian
+    prior, a Gaussian or Bernoulli likelihood, and netreg's MLP (``module=None`` stands for it);
+    with ``any_module`` (MacKay's fixed point) also a module whose penalized weights
+    :func:`~netreg.evidence.modules.curvature_gap` reads. A module class or builder is not judged.
 
     Examples
     --------

@@ -1,12 +1,5 @@
-"""Trained MLP members as stacked float64 tensors, and their forward pass with its records.
-
-The evidence needs, per member, the penalized weights ``W_l``, the biases ``b_l`` (held at
-their trained values), the activation, the layer inputs ``a_l`` and the activation
-derivatives ``sigma'(z_l)``. :func:`stack_members` accepts every form a trained member
-takes in netreg (an :class:`~netreg.nets.MLP`, its state dict, a state dict stacked along a
-leading member axis as the engine and ``torch.func.stack_module_state`` make it, or a
-sequence of these) and returns one :class:`StackedMLP` of K members in float64.
-"""
+"""Trained MLP members as stacked float64 tensors (:func:`stack_members` reads every form a member
+takes), and their forward pass with the layer inputs and activation slopes the curvature needs."""
 
 from __future__ import annotations
 
@@ -89,15 +82,10 @@ def stack_members(members: Any, *, activation: str | None = None) -> StackedMLP:
         Required when ``members`` are state dicts (they do not record it); must agree with the
         modules' own when MLPs are given.
 
-    Returns
-    -------
-    StackedMLP
-
     Raises
     ------
     InvalidParameterError
-        For anything else, for members of different architectures or activations, and for a
-        state dict given without ``activation``.
+        For anything else, members of different architectures or activations, or state dicts without ``activation``.
 
     Examples
     --------

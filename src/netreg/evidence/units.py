@@ -1,21 +1,7 @@
 """Hidden units switched off by the penalty: incoming weights driven to (near) zero.
 
-Hidden unit o of layer l is *off* when the norm of its incoming weights (row o of ``W_l``,
-bias excluded) satisfies
-
-    ||W_l[o]|| <= max(rtol * max_o' ||W_l[o']||,  atol),    rtol = 1e-2, atol = 1e-3 by default.
-
-Why these two tests: the pre-activation of unit o over the data varies as ``W_l[o] . a`` does,
-with standard deviation ``||W_l[o]||`` for inputs of unit variance and weak correlation (the
-standardized features netreg recommends). The relative test finds units the penalty shrank
-while others of the layer survived: an off unit's pre-activation moves at most 1 % as much as
-the layer's strongest unit's, so it acts on the next layer as a constant (a bias) of that
-order. The relative test is blind to a whole layer driven to zero, which the absolute test
-catches: ``1e-3`` is three orders of magnitude below the scale the weights start from (the
-Glorot-uniform row norm ``sqrt(2 in / (in + out))``, 0.3 to 1.4 for usual shapes). L2 never
-makes weights exactly zero, so a count depends on the thresholds; both are parameters.
-
-Only hidden layers have units: the output layer's rows are the outputs.
+The rule is :func:`units_off_mask`'s; why its two thresholds: ``docs/architecture.md``,
+"Measurements and history".
 """
 
 from __future__ import annotations
@@ -38,12 +24,14 @@ UNITS_OFF_ATOL = 1e-3
 def units_off_mask(weight: Tensor, *, rtol: float = UNITS_OFF_RTOL, atol: float = UNITS_OFF_ATOL) -> Tensor:
     """Which rows of a (stacked) weight matrix are off: ``(..., out, in)`` -> boolean ``(..., out)``.
 
+    Unit o is off when ``||W[o]|| <= max(rtol * max_o' ||W[o']||, atol)`` (bias excluded).
+
     Parameters
     ----------
     weight : Tensor of shape (out, in) or (K, out, in)
         The incoming weights of a hidden layer, one row per unit.
     rtol, atol : float
-        The relative and absolute thresholds of the module docstring.
+        The relative and absolute thresholds.
 
     Examples
     --------
@@ -60,14 +48,14 @@ def units_off_mask(weight: Tensor, *, rtol: float = UNITS_OFF_RTOL, atol: float 
 
 
 def units_off(members: Any, *, rtol: float = UNITS_OFF_RTOL, atol: float = UNITS_OFF_ATOL) -> np.ndarray:
-    """Number of units switched off in each hidden layer of each member.
+    """Number of units switched off (:func:`units_off_mask`) in each hidden layer of each member.
 
     Parameters
     ----------
     members : MLP, state dict, stacked state dict, or sequence of them
         See :func:`netreg.evidence.stacked_mlp.stack_members`.
     rtol, atol : float
-        The relative and absolute thresholds of the module docstring.
+        As in :func:`units_off_mask`.
 
     Returns
     -------

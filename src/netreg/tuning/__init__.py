@@ -1,13 +1,7 @@
 """Choosing alpha: the whole grid of alphas and folds trained as one vectorized population.
 
-Layered one way: the grid (:mod:`netreg.grid`, below the estimators, which use it for ``alpha="auto"``), folds
-(:mod:`~netreg.tuning.splits`), selection rules (:mod:`~netreg.tuning.rules`) and scorings
-(:mod:`~netreg.tuning.scoring`); member records (:mod:`~netreg.tuning.records`) and the
-results (:mod:`~netreg.tuning.sweep_result`); the plan and chunk training
-(:mod:`~netreg.tuning.plan`, :mod:`~netreg.tuning.chunking`); backends
-(:mod:`~netreg.tuning.backends`); the results store (:mod:`~netreg.tuning.store`); the
-driver (:mod:`~netreg.tuning.sweep`). The cross-validated estimators that run it are
-:mod:`netreg.search`'s, above the report.
+The driver is :func:`run_sweep` (:mod:`~netreg.tuning.sweep`); ``docs/architecture.md`` (steps 3-8)
+walks through the modules; the CV estimators that run it are :mod:`netreg.search`'s.
 """
 
 from netreg.grid import default_alphas, resolve_alphas

@@ -49,18 +49,10 @@ class VerboseSweep(SweepCallback):
 
 
 class ProgressBar(SweepCallback):
-    """A progress display of a sweep: members stored over the whole sweep, and the epochs of the
-    population training now. Works in a terminal and in a Jupyter notebook (rich).
+    """A progress display of a sweep (rich: terminal or Jupyter): members stored, and the epochs of
+    the chunk training now (the one started last; none for Ray tasks, nor before a chunk starts).
 
-    The epochs bar appears when a chunk starts training, labelled with the chunk when there
-    are several: a resumed sweep whose members are all stored shows its members, all done,
-    and no idle epochs bar. With chunks trained side by side in worker processes, the bar
-    follows the chunk started last; Ray tasks report their members only.
-
-    Use it as a context manager, and pass it as ``callback=``::
-
-        with ProgressBar() as bar:
-            NetRegClassifierCV(...).fit(X, y, callback=bar)
+    Use it as a context manager, and pass it as ``callback=`` (``fit(X, y, callback=bar)``).
 
     Examples
     --------

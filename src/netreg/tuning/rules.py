@@ -1,19 +1,13 @@
-"""Choosing alpha: the best mean score, the one-standard-error rule, or the evidence.
-
-Scores are "greater is better" (as scikit-learn scorers: accuracy, R^2, negated losses).
+"""Choosing alpha from scores that are greater-is-better; ties go to the larger alpha.
 
 ``"min"``
-    The alpha with the best mean validation score (the minimum of the validation loss
-    curve); ties go to the larger alpha, the simpler model.
+    The alpha with the best mean validation score.
 ``"1se"``
     The largest alpha whose mean score is within one standard error of the best
-    (``best mean - std / sqrt(n_folds)`` at the best alpha): the simplest model the
-    data cannot tell apart from the best one (Hastie, Tibshirani & Friedman, *The
-    Elements of Statistical Learning*, 7.10).
+    (``best mean - std / sqrt(n_folds)`` at the best alpha): the simplest model the data
+    cannot tell apart from it (Hastie, Tibshirani & Friedman, *Elements of Statistical Learning*, 7.10).
 ``"evidence"``
-    The alpha with the largest log evidence (:mod:`netreg.evidence`): each alpha trained
-    once on all the rows, no folds; the scores passed are the log evidences. Ties go to
-    the larger alpha.
+    The alpha with the largest log evidence (:mod:`netreg.evidence`; no folds), passed as the scores.
 """
 
 from __future__ import annotations

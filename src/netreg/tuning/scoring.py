@@ -1,9 +1,5 @@
-"""How a sweep scores its members: the scoring names and how each reads a member's metrics.
-
-Every member's metrics (:class:`netreg.MemberResult`) hold the data loss and the task's
-score (accuracy, or R^2) of its training and validation rows; a scoring turns them into
-"greater is better", as scikit-learn's scorers do.
-"""
+"""How a sweep scores its members: the scoring names and how each reads a member's metrics
+(:class:`netreg.MemberResult`'s losses and scores), greater is better as scikit-learn's scorers."""
 
 from __future__ import annotations
 
@@ -32,8 +28,7 @@ SCORINGS: dict[str, tuple[str, Callable[[Mapping[str, float], str, int], float]]
 
 
 def check_scoring_name(scoring: str) -> str:
-    """Return ``scoring`` if it names a scorer (:data:`SCORINGS` or
-    :func:`sklearn.metrics.get_scorer_names`), else raise suggesting the closest names.
+    """Return ``scoring`` if it names a scorer (:data:`SCORINGS` or scikit-learn's), else raise suggesting the closest.
 
     Examples
     --------
@@ -58,10 +53,8 @@ def check_scoring_name(scoring: str) -> str:
 def check_scoring(scoring: Any, task: str) -> Any:
     """Return ``scoring`` if it applies to ``task``, else raise naming what would.
 
-    ``scoring`` is a native scoring (:data:`SCORINGS`, read from the engine's metrics), any
-    other name of :func:`sklearn.metrics.get_scorer_names`, or a callable
-    ``scorer(estimator, X, y)`` (greater is better), as ``GridSearchCV`` takes it. An unknown
-    name is refused by :func:`check_scoring_name`.
+    ``scoring`` is a name (:func:`check_scoring_name`) or a callable ``scorer(estimator, X, y)``
+    (greater is better), as ``GridSearchCV`` takes it.
 
     Examples
     --------
@@ -83,9 +76,8 @@ def check_scoring(scoring: Any, task: str) -> Any:
             scoring,
             "Use 'neg_mean_poisson_deviance', or make_scorer(mean_squared_error, greater_is_better=False).",
         )
-    if callable(scoring) or (isinstance(scoring, str) and scoring not in SCORINGS and scoring in get_scorer_names()):
-        return scoring
-    if isinstance(scoring, str) and SCORINGS.get(scoring, (kind,))[0] == kind and scoring in SCORINGS:
+    # A name reaching here is a scorer's (check_scoring_name): a native one must apply to the task.
+    if callable(scoring) or (isinstance(scoring, str) and SCORINGS.get(scoring, (kind,))[0] == kind):
         return scoring
     native = ", ".join(repr(name) for name, (applies, _) in SCORINGS.items() if applies == kind)
     raise invalid(
@@ -118,11 +110,8 @@ def scoring_name(scoring: Any) -> str:
 
 
 def score(scoring: Any, metrics: Mapping[str, float], part: str, n_outputs: int) -> float:
-    """A member's ``scoring`` on its ``part`` ("train" or "val") rows, greater is better (NaN
-    for rows it was not scored on: a sweep without folds has no validation rows).
-
-    A scikit-learn scorer's value is the one the sweep stored as ``<part>_scorer``
-    (:func:`netreg.tuning.diagnostics.member_record` computes it).
+    """A member's ``scoring`` on its ``part`` ("train" or "val") rows, greater is better (NaN for rows
+    it was not scored on); a scikit-learn scorer's is the stored ``<part>_scorer``.
 
     Examples
     --------

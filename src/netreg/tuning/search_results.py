@@ -1,5 +1,4 @@
-"""A sweep's results in ``GridSearchCV``'s language: ``cv_results_`` keys code written for
-scikit-learn's searches reads, plus netreg's own columns."""
+"""A sweep's results in ``GridSearchCV``'s ``cv_results_`` layout, plus netreg's own columns."""
 
 from __future__ import annotations
 
@@ -18,9 +17,7 @@ def search_cv_results(result: SweepResult, *, return_train_score: bool = False) 
     ``params``, ``param_alpha`` (a masked array), ``split{k}_test_score``, ``mean_test_score``,
     ``std_test_score``, ``rank_test_score``, ``mean_fit_time`` and ``std_fit_time``
     (seconds per member, over the folds), and with ``return_train_score=True`` the same for
-    train; then netreg's own columns: ``alpha``, losses, ``mean_n_iter``, weight norms,
-    evidence, effective parameters, units switched off, ``n_members`` (and
-    ``stopped_at_epoch`` with successive halving). ``pandas.DataFrame(cv_results_)`` shows it.
+    train; then netreg's own columns (:attr:`SweepResult.cv_results`).
 
     Examples
     --------

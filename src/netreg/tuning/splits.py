@@ -1,10 +1,4 @@
-"""Cross-validation folds, following scikit-learn's ``cv`` conventions.
-
-``cv`` is an int (``StratifiedKFold`` for classifiers, ``KFold`` otherwise, unshuffled, as
-in ``GridSearchCV``), a splitter object, or an iterable of ``(train, test)`` index pairs. A
-splitter or iterable may give a single split (``PredefinedSplit`` with one test fold, a
-fixed validation set), as ``GridSearchCV`` accepts it: its scores then have no spread.
-"""
+"""Cross-validation folds, following scikit-learn's ``cv`` conventions."""
 
 from __future__ import annotations
 
@@ -23,6 +17,10 @@ def cv_splits(
     cv: Any, X: np.ndarray, y: np.ndarray, *, classifier: bool, groups: Any = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The folds as a list of ``(train_rows, test_rows)`` sorted index arrays.
+
+    ``cv`` is an int (``StratifiedKFold`` for classifiers, ``KFold`` otherwise, unshuffled, as in
+    ``GridSearchCV``), a splitter, or an iterable of ``(train, test)`` pairs, which may give a
+    single split (a fixed validation set: its scores have no spread).
 
     Raises
     ------

@@ -1,23 +1,7 @@
-"""The results store of a sweep: one SQLite file, written as each member finishes.
-
-SQLite is embedded (nothing to install) and commits atomically: a member's row is either
-all there or absent, so a run killed at any moment, SIGKILL included, loses only the
-members that had not finished. A rerun with the same store resumes: it reads which
-members are done and trains only the others.
-
-While a sweep has it open the store is in SQLite's write-ahead-log mode (a report can
-read it meanwhile); the last connection to close takes it back to a plain journal, so a
-finished run leaves no ``-wal`` or ``-shm`` file beside it. The file's checks, creation
-and messages are in :mod:`netreg.tuning.store_files`.
-
-The store remembers what it belongs to: the sweep's specification (parameters, alphas,
-folds) and a fingerprint of the data (:meth:`SweepStore.open` refuses another's), and it is
-checked before it is used (:meth:`SweepStore.check`).
-
-Tables::
-
-    sweep(key TEXT PRIMARY KEY, value TEXT)            spec, fingerprint, versions
-    members(alpha_index, fold, ..., PRIMARY KEY (alpha_index, fold))
+"""The results store of a sweep: one SQLite file, written as each member finishes (a killed run
+loses only unfinished members; a rerun resumes), holding the sweep's spec and the data's
+fingerprint, checked before use (``docs/architecture.md``, "Conventions"). Its file:
+:mod:`netreg.tuning.store_files`; its tables: ``_SCHEMA``.
 """
 
 from __future__ import annotations
@@ -99,9 +83,7 @@ _SPEC = Keys(
 
 
 class SweepStore:
-    """A sweep's results on disk.
-
-    Use :meth:`open` to create a store or reopen one for the same sweep.
+    """A sweep's results on disk: :meth:`open` creates one or reopens it for the same sweep.
 
     Examples
     --------
@@ -119,20 +101,15 @@ class SweepStore:
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, spec: Mapping[str, Any], fingerprint: str) -> SweepStore:
-        """Create the store at ``path``, or reopen it if it belongs to this sweep and data.
-
-        A new store is made whole under a temporary name and then given its name, so a
-        store file is never found half made (nor an empty file taken for one). Everything
-        that would stop the sweep from writing its members is checked here, before any
-        member trains.
+        """Create the store at ``path`` (made whole, then named), or reopen it if it belongs to this
+        sweep and data; all that would stop the sweep writing is checked before any member trains.
 
         Raises
         ------
         StoreError
-            If the file cannot be created or written (a read-only file or folder), is a
-            link, an empty file or not a netreg store, is held locked by another process
-            for longer than :data:`~netreg.tuning.store_files.BUSY_TIMEOUT_S`, or was made
-            for another sweep specification or another data set.
+            If the file cannot be created or written, is a link, empty or not a netreg store, is
+            locked for longer than :data:`~netreg.tuning.store_files.BUSY_TIMEOUT_S`, or belongs to
+            another sweep or data set.
         InvalidParameterError
             If ``path`` is ``":memory:"`` or empty (:func:`~netreg.tuning.store_files.check_store_name`).
         """
@@ -169,10 +146,7 @@ class SweepStore:
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> SweepStore:
-        """Open an existing store for reading (a report of a finished or partial sweep).
-
-        A store in a folder that cannot be written is read as it is (nothing to tidy).
-        """
+        """Open an existing store for reading (a report of a finished or partial sweep), checked."""
         path = Path(path)
         if not path.is_file():
             raise StoreError(f"No results store at {str(path)!r}; expected the sweep.sqlite file a sweep wrote.")
@@ -196,18 +170,14 @@ class SweepStore:
         return store
 
     def check(self) -> None:
-        """Refuse a store whose content netreg did not write, before any of it is used.
-
-        Its tables, the sweep's specification, and every member's row (each column, the
-        JSON of its metrics, history and evidence, its place in the grid, its weights) are
-        checked; each member's weights are read once.
+        """Refuse a store whose content netreg did not write: its tables, specification and every
+        member's row (:meth:`MemberRecord.from_row`) and weights are checked before any is used.
 
         Raises
         ------
         StoreError
-            Naming the store and, for a damaged member, its ``(alpha_index, fold)`` and the
-            column, with how to recover: delete that member's row (it trains again), or the
-            store.
+            Naming the store and any damaged member and column, with how to recover
+            (:func:`~netreg.tuning.store_files.member_fix`).
         """
         tables = self._tables()
         for table in _TABLES:
@@ -271,12 +241,8 @@ class SweepStore:
                 "use another store path, or rerun with the stored settings to resume."
             )
 
-    # -- writing -----------------------------------------------------------------------
     def write_member(self, record: MemberRecord, state_dict: Mapping[str, torch.Tensor]) -> bool:
-        """Store one finished member in its own transaction; ``False`` if it was already there.
-
-        A member is written once: a retried task cannot duplicate it.
-        """
+        """Store one finished member in its own transaction, once: ``False`` if it was already there."""
         row = record.to_row()
         weights = save_tensors({name: tensor.detach().cpu().contiguous() for name, tensor in state_dict.items()})
         try:
@@ -290,7 +256,6 @@ class SweepStore:
             raise StoreError(f"Cannot write to the results store {str(self.path)!r}: {error}.") from None
         return cursor.rowcount == 1
 
-    # -- reading -----------------------------------------------------------------------
     def spec(self) -> dict[str, Any]:
         """The sweep specification the store was created for, checked (see :meth:`check`)."""
         row = self._connection.execute("SELECT value FROM sweep WHERE key = 'spec'").fetchone()
@@ -361,12 +326,10 @@ class SweepStore:
         )
 
     def close(self) -> None:
-        """Close the database connection; the last one to close leaves no -wal or -shm file.
+        """Close the connection; the last one to close leaves no -wal or -shm file.
 
-        SQLite removes its side files when the last connection closes, but two processes
-        closing at the same moment can each see the other and leave them. So each tries,
-        without waiting, to take the store back to a plain journal, which only the last
-        one open can; a process still writing tidies up when it closes in turn.
+        Two processes closing at once can each see the other and leave SQLite's side files, so each
+        tries, without waiting, to take the store back to a plain journal (only the last one can).
         """
         with contextlib.suppress(sqlite3.Error):
             self._connection.execute("PRAGMA busy_timeout = 0")  # never wait for another sweep

@@ -1,10 +1,5 @@
-"""The results store's file: checked before a sweep writes to it, created whole, read where it lies.
-
-Used by :class:`netreg.tuning.store.SweepStore`: :func:`check_store_name` and
-:func:`check_store_path` refuse, before any member trains, a path a sweep could not write or
-resume from; :func:`create_store_file` makes a new store whole; :func:`store_error` says which
-of "not a store", "held by another process", "cannot be written" and "cannot be read" happened.
-"""
+"""The results store's file (:class:`netreg.tuning.store.SweepStore`'s): checked before a sweep
+writes to it, created whole, read where it lies, and its failures worded."""
 
 from __future__ import annotations
 
@@ -42,11 +37,7 @@ _WRITABLE = "Choose a writable path."
 
 
 def check_store_name(path: str | os.PathLike[str]) -> None:
-    """Refuse a store path that names no file: SQLite's ``":memory:"``, or an empty path.
-
-    ``sqlite3.connect(":memory:")`` opens a database in memory, gone when the fit ends
-    (nothing to resume from), while the checks of a path would have made a file named
-    ``:memory:``; an empty path would be the current folder.
+    """Refuse a store path that names no file: SQLite's ``":memory:"`` (nothing to resume from), or ``""``.
 
     Raises
     ------
@@ -83,8 +74,7 @@ def check_store_path(path: Path) -> None:
     Raises
     ------
     StoreError
-        If ``path`` is a directory, a link (or SQLite's side files are), not a regular
-        file, an empty file, or a file or folder that cannot be written.
+        If ``path`` (or a side file) is a link, or ``path`` is not a regular file, empty, or cannot be written.
     OSError
         If its folder cannot be created.
     """
@@ -123,13 +113,8 @@ def _check_folder(path: Path) -> None:
 
 
 def create_store_file(path: Path, initialize: Callable[[sqlite3.Connection], None]) -> None:
-    """Make a complete store at ``path`` unless one appears there meanwhile.
-
-    ``initialize`` lays out the new database in a temporary file, which then gets its name
-    without replacing anything (:func:`netreg.safe_files.create_file`): a concurrent sweep
-    that created it first keeps its store, which the caller then opens and checks as any
-    existing store.
-    """
+    """Make a complete store at ``path`` (``initialize`` lays it out in a temporary file) unless one
+    appears there meanwhile: :func:`netreg.safe_files.create_file` replaces nothing."""
 
     def fill(temporary: str) -> None:
         connection = sqlite3.connect(temporary)
@@ -145,13 +130,8 @@ def create_store_file(path: Path, initialize: Callable[[sqlite3.Connection], Non
 
 
 def read_uri(path: Path) -> str:
-    """The SQLite URI that reads the store at ``path`` as it lies.
-
-    Read-write where allowed, though only read: the last connection to close then tidies
-    SQLite's -wal and -shm files away, which a read-only one cannot. In a folder that
-    cannot be written, SQLite could not make its -shm file: with no -wal file either, no
-    writer can be at work, and the store is read as an immutable file.
-    """
+    """The SQLite URI that reads the store at ``path`` as it lies: read-write where allowed (the last
+    connection to close tidies the side files away); immutable in a read-only folder with no -wal file."""
     folder_writable = os.access(path.parent, os.W_OK | os.X_OK)
     writable = folder_writable and os.access(path, os.W_OK) and not path.is_symlink()
     # as_uri() escapes the characters ("#", "?", "%") a raw path would break the URI at.
@@ -182,8 +162,7 @@ def store_error(path: Path, error: BaseException, *, reading: bool = False) -> B
 
 
 def damaged(path: Path, problem: str, fix: str = "") -> StoreError:
-    """The :class:`StoreError` of a store whose content netreg did not write: ``problem``
-    says where and what, ``fix`` how to recover (by default, start over).
+    """The :class:`StoreError` of a damaged store: ``problem`` says where and what, ``fix`` how to recover.
 
     Examples
     --------

@@ -14,13 +14,8 @@ __all__ = ["SweepCallback", "check_sweep_callbacks"]
 
 
 class SweepCallback(Callback):
-    """Progress of a sweep: the engine's hooks, plus the sweep's own.
-
-    The engine's hooks (``on_train_begin``, ``on_epoch_end``, ``on_member_end``,
-    ``on_train_end``) receive the population of the chunk being trained; the sweep adds
-    ``on_sweep_begin``, ``on_member_stored`` (each member's record with its
-    ``alpha_index`` and ``fold``, as soon as it is kept) and ``on_sweep_end``; a CV
-    estimator's ``fit`` ends with ``on_fit_end`` (the fitted estimator, after the refit).
+    """Progress of a sweep: the engine's hooks (:class:`netreg.engine.Callback`, on the population of
+    the chunk being trained), plus the sweep's own, below.
 
     Examples
     --------
@@ -49,11 +44,8 @@ class SweepCallback(Callback):
 
 
 def check_sweep_callbacks(callback: Any, name: str = "callback") -> list[SweepCallback]:
-    """The callbacks of a sweep as a list: ``callback`` is a :class:`SweepCallback`, a list of them, or None.
-
-    Checked where a sweep is asked for, before any work: a sweep calls its own hooks
-    (``on_sweep_begin``, ...) on every callback, so a number or a plain function would
-    otherwise fail midway with an ``AttributeError``.
+    """The callbacks of a sweep as a list: ``callback`` is a :class:`SweepCallback`, a list of them, or
+    None (checked before any work, not midway with an ``AttributeError``).
 
     Raises
     ------

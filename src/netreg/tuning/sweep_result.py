@@ -32,34 +32,31 @@ class SweepResult:
         The grid, ascending.
     n_folds : int
     members : list of MemberRecord
-        One record per trained member.
     scoring, selection : str
     task : str
     cv_results : dict
-        One row per alpha (``pandas.DataFrame(cv_results)`` shows it): ``alpha``, mean
-        and std of train and validation score and loss, per-fold values
-        (``split{k}_test_score``, ...), ``mean_n_iter``, ``mean_norm[<layer>]`` (the
-        columns of :attr:`mean_norms`), ``mean_log_evidence`` and ``mean_gamma`` (where the
-        evidence was computed), ``mean_units_off[<hidden layer>]``, ``n_members``,
-        ``rank_test_score``, and ``stopped_at_epoch`` with successive halving.
+        One row per alpha: ``alpha``, mean and std of train and validation score and loss,
+        ``split{k}_test_score``, ..., ``mean_n_iter``, ``mean_norm[<layer>]``,
+        ``mean_log_evidence`` and ``mean_gamma`` (where computed), ``mean_units_off[<hidden
+        layer>]``, ``n_members``, ``n_diverged``, ``rank_test_score``, and ``stopped_at_epoch``
+        with successive halving.
     layers : list of str
         The penalized layers, in the network's order.
     mean_norms : ndarray of shape (n_alphas, n_layers)
         Frobenius norm of each penalized weight at the kept epoch, mean over the folds.
     log_evidence : ndarray of shape (n_alphas,)
         Laplace log evidence of each alpha (:mod:`netreg.evidence`), mean over the members
-        that have one (those of the plan's ``evidence_folds``); NaN where none has.
+        that have one (the plan's ``evidence_folds``); NaN where none has.
     gamma : ndarray of shape (n_alphas,)
         MacKay's effective number of parameters, likewise.
     units_off : ndarray of shape (n_alphas, n_hidden_layers)
-        Hidden units of each layer whose incoming weights were driven to (near) zero
-        (:func:`netreg.evidence.units_off`), mean over the folds.
+        Hidden units switched off (:func:`netreg.evidence.units_off`), mean over the folds.
     stopped_at : ndarray of shape (n_alphas,)
-        The epoch of the rung at which successive halving stopped each alpha (NaN for an
-        alpha trained to the end): its scores are partial, shown but never chosen.
+        The epoch at which successive halving stopped each alpha (NaN if trained to the end):
+        its scores are partial, shown but never chosen.
     best_index : int or None
-        Position of the chosen alpha in ``alphas``; ``None`` only when ``from_members``
-        was told not to require a choice and no alpha has a score on every fold.
+        Position of the chosen alpha in ``alphas``; ``None`` only without ``require_choice``
+        (:meth:`from_members`).
     alpha : float or None
         The chosen alpha (``None`` with ``best_index``).
     threshold : float or None
@@ -67,11 +64,9 @@ class SweepResult:
     missing : list of (int, int)
         ``(alpha_index, fold)`` of members not (yet) trained.
     best_state_dict : dict of str to Tensor or None
-        With ``selection="evidence"``: the weights of the chosen member, which is the model
-        (trained on all the rows); ``None`` otherwise.
+        With ``selection="evidence"``: the weights of the chosen member, the model; else ``None``.
     fold_state_dicts : list of dict of str to Tensor or None
-        When the sweep was asked to keep them (``keep_folds``): the weights of the chosen
-        alpha's member on each fold, in fold order; ``None`` otherwise.
+        With ``keep_folds``: the weights of the chosen alpha's member on each fold; else ``None``.
     """
 
     alphas: np.ndarray
@@ -96,16 +91,14 @@ class SweepResult:
 
     @property
     def total_norms(self) -> np.ndarray:
-        """Per alpha, ``sqrt(sum_j mean_norms[:, j] ** 2)``: the size of all penalized weights
-        together (NaN where a layer has no norm; NaN everywhere without penalized layers)."""
+        """Per alpha, ``sqrt(sum_j mean_norms[:, j] ** 2)`` (NaN where a layer has none, or without layers)."""
         if not self.layers:
             return np.full(len(self.alphas), np.nan)
         return np.sqrt(np.sum(self.mean_norms**2, axis=1))
 
     def notes(self) -> list[str]:
-        """Cautions about the choice, in plain words: an alpha chosen on the edge of the grid
-        (a better one may lie beyond it), and a regression whose chosen model predicts worse
-        than the mean of the target (cross-validated R^2 below 0).
+        """Cautions about the choice, in plain words: an alpha on the edge of the grid, a regression
+        whose chosen model predicts worse than the target's mean (R^2 below 0), diverged members.
 
         Examples
         --------
@@ -182,11 +175,9 @@ class SweepResult:
     ) -> SweepResult:
         """Scores per alpha and the chosen alpha, from stored member records (complete or not).
 
-        ``spec`` is the sweep's specification (:attr:`netreg.tuning.SweepPlan.spec`).
-        With ``require_choice=False``, a sweep in which no alpha has a score on every fold
-        (an interrupted one) still gives a result, with ``best_index``, ``alpha`` and
-        ``threshold`` set to ``None``, so that a report can show the members trained so
-        far; by default such a sweep raises :class:`~netreg.exceptions.DataError`.
+        ``spec`` is the sweep's specification (:attr:`netreg.tuning.SweepPlan.spec`). A sweep in
+        which no alpha has a score on every fold raises :class:`~netreg.exceptions.DataError`,
+        or with ``require_choice=False`` gives a result without a choice (``None``), for a report.
         """
         check_options(selection, "selection", SELECTIONS)
         alphas = np.asarray(spec["alphas"], dtype=np.float64)
@@ -263,14 +254,13 @@ class SweepResult:
 
     def to_frame(self) -> Any:
         """``cv_results`` as a pandas DataFrame."""
-        import pandas as pd  # here, not at the top: pandas adds a third of a second to importing netreg
+        import pandas as pd  # here, not at the top: pandas slows importing netreg (docs/architecture.md)
 
         return pd.DataFrame(self.cv_results)
 
 
 def _mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over the folds present (ddof=0, as GridSearchCV's
-    ``std_test_score``); NaN for an alpha without any."""
+    """Mean and std (ddof=0, as GridSearchCV's) over the folds present; NaN for an alpha without any."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice": an alpha not trained yet
         return np.nanmean(values, axis=1), np.nanstd(values, axis=1)

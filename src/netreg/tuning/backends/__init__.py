@@ -1,9 +1,5 @@
-"""Backends: what trains the chunks of a sweep (:class:`~netreg.tuning.backends.protocol.Backend`).
-
-``"local"`` trains the chunks on this machine, side by side in worker processes or one
-after the other in this process (:class:`LocalBackend`); ``"ray"`` spreads them over a Ray
-cluster (:class:`RayBackend`, which imports Ray only when a sweep runs).
-"""
+"""Backends: what trains the chunks of a sweep (:class:`~netreg.tuning.backends.protocol.Backend`):
+``"local"`` (:class:`LocalBackend`) on this machine, ``"ray"`` (:class:`RayBackend`) on a cluster."""
 
 from __future__ import annotations
 

@@ -23,11 +23,8 @@ class Backend(Protocol):
 
     ``run`` trains every chunk (a list of ``(alpha_index, fold)`` members) with
     :func:`netreg.tuning.plan.train_chunk` and calls ``keep(record, state_dict)`` for each
-    finished member, on the calling process, as soon as it is known there.
-
-    A backend that trains several chunks at once may also have a method
-    ``workers(plan) -> int`` saying how many; the sweep then sizes its chunks to keep them
-    all busy (:func:`netreg.tuning.chunking.chunk_size`).
+    finished member, on the calling process, as soon as it is known there. An optional
+    ``workers(plan) -> int`` says how many chunks it trains at once (the sweep sizes them to match).
     """
 
     def run(
@@ -37,5 +34,4 @@ class Backend(Protocol):
         keep: Keep,
         callbacks: Sequence[SweepCallback],
     ) -> None:
-        """Train ``chunks`` of ``plan``; ``keep`` each member as it finishes; ``callbacks`` see
-        the chunks' progress (:func:`~netreg.tuning.plan.train_chunk` passes them to the engine)."""
+        """Train ``chunks`` of ``plan``; ``keep`` each member as it finishes; ``callbacks`` see the progress."""

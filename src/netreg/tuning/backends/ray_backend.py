@@ -1,14 +1,7 @@
-"""The ``"ray"`` backend: a sweep's chunks trained as Ray tasks, across a cluster's nodes.
+"""The ``"ray"`` backend: a sweep's chunks trained as Ray tasks (one per chunk) across a cluster.
 
-The driver (the process that calls ``fit`` or ``netreg tune``) puts the sweep's plan,
-data included, in Ray's object store once, and submits one task per chunk; each task
-trains its members as one population with :func:`netreg.tuning.plan.train_chunk`, the
-same vectorized engine as the local backend, so every node trains many alphas at once.
-As tasks finish, the driver hands their members to the sweep, which writes them to the
-results store on the driver's machine: a sweep stopped at any point resumes from there.
-
-Ray is optional: ``pip install "netreg[ray]"``. This module imports it only when a
-sweep runs.
+How it runs and how to run a cluster: ``docs/ray.md``. Ray is optional (``pip install
+"netreg[ray]"``), imported only when a sweep runs.
 """
 
 from __future__ import annotations
@@ -41,43 +34,33 @@ _Finished = tuple[tuple[int, int], MemberResult, float, dict[str, Any], dict[str
 class RayBackend:
     """Train the chunks of a sweep as Ray tasks, one task per chunk.
 
-    Pass it as ``backend=`` to :class:`netreg.NetRegClassifierCV`,
-    :class:`netreg.NetRegRegressorCV` or :func:`netreg.tuning.run_sweep`;
-    ``backend="ray"`` is ``RayBackend()``. See ``docs/ray.md`` for running a cluster.
+    Pass it as ``backend=`` to the CV estimators or :func:`netreg.tuning.run_sweep` (``backend="ray"``
+    is ``RayBackend()``); running a cluster: ``docs/ray.md``.
 
     Parameters
     ----------
     address : str, optional
-        The cluster to use, as ``ray.init`` takes it: ``"HEAD:6379"`` (the head node's
-        address), ``"auto"`` (the cluster ``ray start`` started on this machine) or
-        ``"local"`` (a new Ray instance on this machine, stopped after the sweep). Default:
-        the cluster ``RAY_ADDRESS`` names if that variable is set, else ``"local"``. If this
-        process is already connected to Ray (``ray.is_initialized()``), that connection is
-        used and ``address`` is ignored; otherwise the backend connects for the sweep and
-        disconnects after it (the cluster keeps running).
+        The cluster, as ``ray.init`` takes it: ``"HEAD:6379"``, ``"auto"`` (the cluster ``ray
+        start`` started here) or ``"local"`` (a Ray instance stopped after the sweep). Default:
+        ``RAY_ADDRESS`` if set, else ``"local"``. Ignored if this process is already connected
+        to Ray; otherwise the backend connects for the sweep and disconnects after it.
     num_cpus : float, default=1
-        CPUs Ray reserves for each task, so a node with n CPUs trains n / ``num_cpus``
-        chunks at a time; each task trains with that many PyTorch threads (at least one).
-        Raise it for larger chunks and fewer tasks per node.
+        CPUs Ray reserves for each task (a node with n CPUs trains n / ``num_cpus`` chunks at a
+        time), and the task's PyTorch threads (at least one).
     num_gpus : float, default=0
-        GPUs Ray reserves for each task (a fraction shares a GPU between tasks). Members
-        train on the device the estimator's ``device`` names, chosen on the node running
-        the task (``"auto"``: CUDA when the task sees a GPU).
+        GPUs Ray reserves for each task (a fraction shares a GPU); the estimator's ``device`` is
+        resolved on the node running the task.
     max_retries : int, default=3
         How many times Ray reruns a task whose worker process or node died (-1: without
-        limit). An exception raised by the training code is not retried: it is a real
-        error, and rerunning would raise it again.
+        limit); an exception raised by the training code is not retried.
     runtime_env : dict, optional
-        Ray runtime environment of the tasks (``{"env_vars": {...}}``, ``{"pip": [...]}``,
-        ...). Every node must be able to import netreg, the same version as the driver.
+        Ray runtime environment of the tasks; every node must import netreg, the driver's version.
     node_ip_address : str, optional
-        This machine's address as a node of the cluster (Ray's ``_node_ip_address``, what
-        ``ray start --node-ip-address`` was given here): needed on a machine with several
-        network addresses, and for a cluster on the loopback address (see ``docs/ray.md``).
+        This machine's address as a node (``ray start --node-ip-address``): needed with several
+        network addresses, and for a cluster on the loopback address (``docs/ray.md``).
     connect_timeout_s : float, default=10
-        How long to wait for the cluster's address to answer before giving up with a
-        :class:`~netreg.exceptions.ClusterError` (:mod:`~netreg.tuning.backends.ray_connect`
-        also refuses at once a loopback address Ray would replace by one where nothing answers).
+        How long to wait for the cluster's address to answer before a
+        :class:`~netreg.exceptions.ClusterError` (:func:`~netreg.tuning.backends.ray_connect.join`).
 
     Attributes
     ----------
@@ -89,13 +72,6 @@ class RayBackend:
     --------
     >>> RayBackend(address="HEAD:6379", num_cpus=2)
     RayBackend(address='HEAD:6379', num_cpus=2)
-
-    Creating the estimator does not contact the cluster; ``model.fit(X, y)`` would:
-
-    >>> from netreg import NetRegClassifierCV
-    >>> model = NetRegClassifierCV(
-    ...     (64,), alphas=16, cv=5, backend=RayBackend(address="HEAD:6379"), store="runs/sweep.sqlite", random_state=0
-    ... )
     """
 
     def __init__(
@@ -126,9 +102,8 @@ class RayBackend:
     ) -> None:
         """Train every chunk on the cluster; ``keep`` each member on this process as its task ends.
 
-        Each callback's ``on_member_end`` receives each member's result (without its optimizer
-        state) as its task ends; ``on_epoch_end`` is not called, since the epochs run on
-        other processes.
+        Callbacks get ``on_member_end`` (the result without its optimizer state) as a task ends,
+        and no ``on_epoch_end`` (the epochs run on other processes).
 
         Raises
         ------
@@ -137,12 +112,14 @@ class RayBackend:
         ClusterError
             If the cluster cannot be reached or joined (before any chunk is submitted).
         ChunkFailedError
-            If a chunk's task raised, or failed again after ``max_retries`` retries. The
-            other tasks are cancelled, a running one by ending its worker process, so that no
-            worker is reused half way through something (an import).
+            If a chunk's task raised, or failed again after ``max_retries`` retries; the other
+            tasks are cancelled.
         """
         self._check_params()
-        ray = _import_ray()
+        try:
+            import ray
+        except ImportError:
+            raise MissingDependencyError(RAY_MISSING_MSG) from None
         chunks = [[(int(a), int(f)) for a, f in chunk] for chunk in chunks]
         self.node_ids_: list[str | None] = [None] * len(chunks)
         if not chunks:
@@ -177,8 +154,7 @@ class RayBackend:
         }
         if self.runtime_env is not None:
             options["runtime_env"] = dict(self.runtime_env)
-        # Built here, not at import: Ray is optional. Ray pickles the function by reference,
-        # so a worker imports it from its own netreg.
+        # Ray pickles the function by reference: a worker imports it from its own netreg.
         task = ray.remote(_train_on_node).options(**options)
         plan_ref = ray.put(plan)  # once: every task reads the same copy on its node
         pending = {task.remote(plan_ref, chunk): index for index, chunk in enumerate(chunks)}
@@ -200,10 +176,8 @@ class RayBackend:
                     for callback in callbacks:
                         callback.on_member_end(result)
         finally:
-            # A failure or an interrupt stops the sweep: leave no task training for nothing.
-            # Forced: Ray ends a running task's worker process instead of raising
-            # KeyboardInterrupt in it, which could land in an import and leave the worker,
-            # reused by the next sweep of this driver, with modules half set up.
+            # Forced: Ray ends a running task's worker instead of raising KeyboardInterrupt in it,
+            # which could land in an import and leave the worker, reused later, half set up.
             for ref in pending:
                 with contextlib.suppress(Exception):  # must not hide the error that stopped the sweep
                     ray.cancel(ref, force=True)
@@ -215,21 +189,16 @@ class RayBackend:
             f"The Ray task training chunk {index + 1} of {len(chunks)} "
             f"(members as (alpha_index, fold): {_keys_text(chunks[index])})"
         )
-        rerun = "with a results store, a rerun trains only the members not stored."
-        if n_kept == 0:
-            kept = f"No member had finished before it; {rerun}"
-        elif n_kept == 1:
-            kept = f"1 member finished before it was kept; {rerun}"
-        else:
-            kept = f"{n_kept} members finished before it were kept; {rerun}"
+        kept = {0: "No member had finished before it", 1: "1 member finished before it was kept"}.get(
+            n_kept, f"{n_kept} members finished before it were kept"
+        ) + "; with a results store, a rerun trains only the members not stored."
         if not isinstance(error, ray.exceptions.RayTaskError):
             return (
                 f"{where} failed with {type(error).__name__}. Ray retries a task whose worker process or node dies "
                 f"up to max_retries={self.max_retries} times; the Ray error chained above says why it gave up. {kept}"
             )
         cause = error.cause if isinstance(error.cause, BaseException) else error
-        # Ray reports a worker that cannot import this module as a RuntimeError whose text
-        # names the missing module: the usual mistake of a node without netreg.
+        # Ray reports a worker that cannot import netreg as a RuntimeError naming the module.
         hint = ""
         if isinstance(cause, ImportError) or "No module named 'netreg" in str(cause):
             hint = (
@@ -264,8 +233,7 @@ class RayBackend:
 
 
 def _train_on_node(plan: SweepPlan, chunk: list[tuple[int, int]]) -> tuple[str, list[_Finished]]:
-    """The task: train one chunk where Ray placed it; return the node id and, per member, what
-    its record is made of, each part once (the weights inside the result)."""
+    """The task: train one chunk; return the node id and, per member, the parts of its record."""
     import ray
 
     finished: list[_Finished] = []
@@ -280,33 +248,15 @@ def _train_on_node(plan: SweepPlan, chunk: list[tuple[int, int]]) -> tuple[str, 
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
     torch.set_num_threads(max(1, int(cpus)))
     with warnings.catch_warnings():
-        # The plan's arrays are read-only views of the node's object store, shared by the
-        # tasks there; the engine reads rows by index and never writes them, so PyTorch's
-        # warning about tensors over non-writable memory does not apply.
+        # The plan's arrays are read-only views of the object store, which the engine never writes.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
         train_chunk(plan, chunk, on_member=on_member)
     return ray.get_runtime_context().get_node_id(), finished
 
 
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError(RAY_MISSING_MSG) from None
-    return ray
-
-
 def _resolve_address(address: str | None) -> str:
-    """``None`` -> ``RAY_ADDRESS`` if set, else ``"local"``; anything else as given.
-
-    Ray's own default would also join the last cluster ``ray start`` left on this
-    machine; a sweep should not land on a cluster nobody named.
-
-    Examples
-    --------
-    >>> _resolve_address("HEAD:6379")
-    'HEAD:6379'
-    """
+    """``None`` -> ``RAY_ADDRESS`` if set, else ``"local"`` (never the last cluster ``ray start`` left
+    here, as Ray's default would); anything else as given."""
     if address is None:
         return os.environ.get("RAY_ADDRESS") or "local"
     return address

@@ -1,14 +1,5 @@
-"""Joining a Ray cluster without hanging: the address is probed before Ray is asked to join it,
-and every way joining fails is one :class:`~netreg.exceptions.ClusterError` that says what to do.
-
-Ray replaces a loopback address (``127.0.0.1``, ``localhost``) by this machine's network
-address when it connects, so that other machines could reach it; a cluster started on
-the loopback address alone is then never found, and ``ray.init`` waits. :func:`join`
-sees that case coming and refuses it at once. A single-machine cluster on the loopback
-address needs Ray's own switch, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, in the
-environment of every Ray process (``ray start`` and the driver), and the driver's node
-address, ``node_ip_address="127.0.0.1"`` (see ``docs/ray.md``).
-"""
+"""Joining a Ray cluster without hanging: the address is probed first, and every way joining fails
+is one :class:`~netreg.exceptions.ClusterError` that says what to do (loopback: ``docs/ray.md``)."""
 
 from __future__ import annotations
 
@@ -87,9 +78,8 @@ def join(ray: Any, address: str, *, node_ip_address: str | None, timeout_s: floa
     Raises
     ------
     ClusterError
-        If nothing answers at ``address`` within ``timeout_s``, if Ray would look for the
-        cluster at this machine's network address instead of a loopback ``address`` and
-        nothing answers there, or if ``ray.init`` itself fails to connect.
+        If nothing answers at ``address`` within ``timeout_s`` (nor, for a loopback ``address``, at
+        the network address Ray would use instead), or if ``ray.init`` fails to connect.
     """
     target = split_address(address)
     if target is not None:
