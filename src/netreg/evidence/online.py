@@ -30,6 +30,12 @@ declared converged at an alpha still on its way. Once two re-estimates in a row 
 no more than ``hold`` (:data:`MINIBATCH_TOL` for minibatch solvers), alpha is held, and the
 weights train ``n_iter_no_change`` epochs or more at it before the run stops: the hold of such
 a run.
+
+The re-estimates' cost is the curvature's pass over the rows. With Kronecker factors (a network
+over :data:`~netreg.evidence.curvature.EXACT_MAX_PARAMS` penalized weights) the re-estimates read
+a fixed sample of at most :data:`CURVATURE_ROWS` training rows (:func:`curvature_sample`), so that
+their cost does not grow with the rows; the evidence of the finished member reads them all. The
+exact curvature reads every row (it is what the closed forms are tested against).
 """
 
 from __future__ import annotations
