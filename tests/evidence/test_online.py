@@ -13,6 +13,7 @@ from netreg.engine import TrainConfig, train_population
 from netreg.evidence import kfac_factors, stack_members
 from netreg.evidence.data_checks import check_data
 from netreg.evidence.fixed_point import fixed_point
+from netreg.evidence.modules import module_member
 from netreg.evidence.online import MINIBATCH_TOL, EvidenceAlpha, alpha_schedule, curvature_sample
 from netreg.nets import MLP
 
@@ -106,3 +107,20 @@ def test_a_run_learns_from_the_sample_what_it_learns_from_every_row(rng):
     data = check_data(trained, X, y, task="multiclass")
     alphas = list(member.history[-1]["alphas"].values())
     assert final_sampled == fixed_point(trained, data, alphas, curvature="kfac")
+
+
+def test_a_users_modules_re_estimates_read_the_sample_too(rng):
+    X, y = _data(rng)
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3)).double()
+    alphas = {"0.weight": 0.5, "2.weight": 2.0}
+    learn = EvidenceAlpha(
+        X, y, task="multiclass", module=module, schedule=alpha_schedule(20), curvature="kfac", curvature_rows=100
+    )
+    sampled = learn.evaluate(module.state_dict(), alphas, sampled=True)
+    member = module_member(module, module.state_dict(), alphas)
+    data = check_data(member, X, y, task="multiclass")
+    assert sampled == fixed_point(member, curvature_sample(data, 100), list(alphas.values()), curvature="kfac")
+    assert learn.evaluate(module.state_dict(), alphas) == fixed_point(
+        member, data, list(alphas.values()), curvature="kfac"
+    )
