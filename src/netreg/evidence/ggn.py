@@ -65,7 +65,7 @@ _CHUNK_ELEMENTS = 2**22
 #: The same for the Kronecker factors, whose chunk is read several times (the backpropagated
 #: factors, scaled, then multiplied): 2 MB of float64 stays in a core's cache between those
 #: passes, where 32 MB went to memory each time; on 2800 rows, 10 classes and two hidden layers
-#: of 100 the factors took half the time (benchmarks/README.md, bench_auto_alpha.py).
+#: of 100 a pass took 66 ms of one core's time instead of 78-90 (benchmarks/README.md).
 _KFAC_CHUNK_ELEMENTS = 2**18
 
 
