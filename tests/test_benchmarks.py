@@ -49,7 +49,17 @@ def test_bench_choose_quick_reports_every_method_and_the_targets():
 def test_bench_quality_quick_reports_every_method_and_the_target():
     out = run_script("bench_quality.py")
     lines = out.splitlines()
-    for method in ("alpha=0", "grid min", "grid folds", "grid 1se", "halving", "evidence", "auto", "hybrid"):
+    for method in (
+        "alpha=0",
+        "grid min",
+        "grid folds",
+        "grid 1se",
+        "halving",
+        "evidence",
+        "auto",
+        "hybrid",
+        "hybrid folds",
+    ):
         assert any(row[20:].startswith(method) for row in lines), method
     (target,) = [
         i
@@ -60,7 +70,16 @@ def test_bench_quality_quick_reports_every_method_and_the_target():
         i for i, row in enumerate(lines) if row.startswith("Target (issue 21): auto never worse than evidence")
     ]
     verdicts = lines[target + 1 : versus - 1]
-    assert [row.split()[0] for row in verdicts] == ["alpha=0", "grid", "grid", "halving", "evidence", "auto", "hybrid"]
+    assert [row.split()[0] for row in verdicts] == [
+        "alpha=0",
+        "grid",
+        "grid",
+        "halving",
+        "evidence",
+        "auto",
+        "hybrid",
+        "hybrid",
+    ]
     # A quick run's scores mean nothing, so either verdict may come: each must be the one its
     # count gives (met when within on at least 1 of the 2 data sets). "not available" is for a
     # netreg without halving; this one has it, so every method ran and has a count.
@@ -87,7 +106,7 @@ def test_bench_dtype_quick_reports_every_fit_and_the_sweeps():
 def test_bench_auto_alpha_quick_reports_every_method():
     out = run_script("bench_auto_alpha.py", "--epochs", "3")
     methods = ("fixed alpha=1e-4", "alpha='auto' (layerwise)", "alpha='auto' (scalar)", "CV selection='evidence'")
-    for method in (*methods, "CV grid", "CV search='hybrid'"):
+    for method in (*methods, "CV grid", "CV search='hybrid'", "  the same, refit='folds'"):
         (line,) = [row for row in out.splitlines() if row.startswith(method)]
         assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a held-out log-loss
 

@@ -125,7 +125,8 @@ def test_stacked_members_get_each_their_own_ggn_and_factors(rng):
 
 
 def test_chunks_of_rows_change_nothing(rng, monkeypatch):
-    # The rows are processed in chunks below a memory budget; a budget of one row must give the same sums.
+    # The rows are processed in chunks below a memory budget (the Kronecker factors' is a cache's
+    # size, smaller); a budget of one row must give the same sums.
     import netreg.evidence.ggn as ggn
 
     net = stack_members(random_mlp(3, (4,), 3))
@@ -133,6 +134,7 @@ def test_chunks_of_rows_change_nothing(rng, monkeypatch):
     w = torch.as_tensor(rng.uniform(0.5, 2.0, size=10))
     whole = ggn_matrix(net, X, w, task="multiclass"), kfac_factors(net, X, w, task="multiclass")
     monkeypatch.setattr(ggn, "_CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(ggn, "_KFAC_CHUNK_ELEMENTS", 1)
     chunked = ggn_matrix(net, X, w, task="multiclass"), kfac_factors(net, X, w, task="multiclass")
     assert torch.allclose(whole[0], chunked[0])
     for (A, G), (A1, G1) in zip(whole[1], chunked[1]):

@@ -30,6 +30,12 @@ declared converged at an alpha still on its way. Once two re-estimates in a row 
 no more than ``hold`` (:data:`MINIBATCH_TOL` for minibatch solvers), alpha is held, and the
 weights train ``n_iter_no_change`` epochs or more at it before the run stops: the hold of such
 a run.
+
+The re-estimates' cost is the curvature's pass over the rows. With Kronecker factors (a network
+over :data:`~netreg.evidence.curvature.EXACT_MAX_PARAMS` penalized weights) the re-estimates read
+a fixed sample of at most :data:`CURVATURE_ROWS` training rows (:func:`curvature_sample`), so that
+their cost does not grow with the rows; the evidence of the finished member reads them all. The
+exact curvature reads every row (it is what the closed forms are tested against).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from netreg._checks import check_float, check_int
@@ -54,7 +61,15 @@ from netreg.exceptions import invalid
 from netreg.losses import Task
 from netreg.nets import MLP
 
-__all__ = ["AlphaSchedule", "alpha_schedule", "EvidenceAlpha", "MINIBATCH_TOL", "SETTLE"]
+__all__ = [
+    "AlphaSchedule",
+    "alpha_schedule",
+    "EvidenceAlpha",
+    "CURVATURE_ROWS",
+    "MINIBATCH_TOL",
+    "SETTLE",
+    "curvature_sample",
+]
 
 #: L-BFGS's weights count as settled at an alpha once an iteration lowers the objective by less
 #: than this (relative): 45 times SciPy's ``ftol``, so that it comes before L-BFGS stops.
@@ -65,6 +80,13 @@ SETTLE = 1e-7
 #: sets), so a finer tolerance would keep alpha, and the run, moving with that noise; 5 % is a
 #: twentieth of the narrowest grid's step in log space (the hybrid's, 3.16x).
 MINIBATCH_TOL = 0.05
+#: The re-estimates with Kronecker-factored curvature read at most this many training rows
+#: (:func:`curvature_sample`), so that their cost does not grow with the data set. A fixed
+#: sample's factors estimate the full sums without bias, but their eigenvalues spread: on
+#: 2800 rows (MLP (100, 100), 10 classes) MacKay's re-estimate from 2048 of them lands 0.3 %
+#: below the one from all rows (1024: 1.5 %, 256: 5 %), a tenth of the 5 % (MINIBATCH_TOL) by
+#: which the estimates at minibatch weights differ anyway. The final evidence reads every row.
+CURVATURE_ROWS = 2048
 
 
 @dataclass(frozen=True)
@@ -157,6 +179,11 @@ class EvidenceAlpha(Callback):
         solvers. None (default): never held before the schedule's end.
     curvature : {"auto", "exact", "kfac"}, default="auto"
     exact_max_params : int, default=EXACT_MAX_PARAMS
+    curvature_rows : int or None, default=CURVATURE_ROWS
+        With Kronecker-factored curvature, the re-estimates while the member trains read a fixed
+        sample of at most this many training rows (:func:`curvature_sample`); the evidence of the
+        finished member (``final``) reads them all. None: every re-estimate reads every row.
+        The exact curvature always reads every row.
     profile : bool, default=True
         With hidden layers, one alpha (``layerwise=False``) and the exact curvature, re-estimate
         where the evidence of the trained weights is stationary (:mod:`netreg.evidence.weight_drift`:
@@ -209,6 +236,7 @@ class EvidenceAlpha(Callback):
         exact_max_params: int = EXACT_MAX_PARAMS,
         profile: bool = True,
         hold: float | None = None,
+        curvature_rows: int | None = CURVATURE_ROWS,
     ) -> None:
         self.rows = None if rows is None else np.asarray(rows)
         self.X = X if self.rows is None else X[self.rows]
@@ -227,6 +255,8 @@ class EvidenceAlpha(Callback):
         self.curvature, self.exact_max_params = curvature, exact_max_params
         self.profile = bool(profile)
         self.hold = None if hold is None else check_float(hold, "hold", low=0.0)
+        self.curvature_rows = None if curvature_rows is None else check_int(curvature_rows, "curvature_rows", low=1)
+        self._sample: EvidenceData | None = None
         self.paths: dict[int, list[dict[str, Any]]] = {}
         self.learned: set[int] = set()
         self._still: dict[int, int] = {}  # each member's re-estimates in a row that did not move its alphas
@@ -251,7 +281,7 @@ class EvidenceAlpha(Callback):
             names = population.penalized
             current = population.alphas(member)
             state_dict = population.state_dict(member)
-            step = self.evaluate(state_dict, {name: current[name] for name in names})
+            step = self.evaluate(state_dict, {name: current[name] for name in names}, sampled=True)
             if step is None:
                 continue
             targets = step.new_alphas
@@ -315,15 +345,29 @@ class EvidenceAlpha(Callback):
         )
         return profile_alphas(step, drift, self._data.m * member_outputs(net, self._data.x[:1]).shape[-1])
 
+    def sample(self, net: StackedMLP | ModuleMember) -> EvidenceData:
+        """The rows the re-estimates read: with Kronecker-factored curvature and more training rows
+        than ``curvature_rows``, a fixed sample of them (:func:`curvature_sample`, drawn once, so
+        that the re-estimates differ by the weights only); else every row."""
+        kfac = self.curvature == "kfac" or (self.curvature == "auto" and net.n_params > self.exact_max_params)
+        if not kfac or self.curvature_rows is None or len(self._data.x) <= self.curvature_rows:
+            return self._data
+        if self._sample is None:
+            self._sample = curvature_sample(self._data, self.curvature_rows)
+        return self._sample
+
     def build(self, state_dict: Mapping[str, Any], alphas: Mapping[str, float]) -> StackedMLP | ModuleMember:
         """The member the curvature reads, from its state dict."""
         if self.module is not None:
             return module_member(self.module, dict(state_dict), alphas)
         return stack_members(dict(state_dict), activation=self.activation)
 
-    def evaluate(self, state_dict: Mapping[str, Any], alphas: Mapping[str, float]) -> FixedPoint | None:
+    def evaluate(
+        self, state_dict: Mapping[str, Any], alphas: Mapping[str, float], *, sampled: bool = False
+    ) -> FixedPoint | None:
         """:func:`~netreg.evidence.fixed_point.fixed_point` of weights at ``alphas`` (``{penalized
-        parameter: alpha}``; None where an alpha is 0, for which the evidence is not defined)."""
+        parameter: alpha}``; None where an alpha is 0, for which the evidence is not defined), on
+        every training row, or ``sampled`` on the re-estimates' sample (``curvature_rows``)."""
         if not all(a > 0 for a in alphas.values()):
             return None
         net = self.build(state_dict, alphas)
@@ -337,9 +381,35 @@ class EvidenceAlpha(Callback):
             self._data = check_data(net, self.X, self.y, task=self.task, sample_weight=self.sample_weight)
         return fixed_point(
             net,
-            self._data,
+            self.sample(net) if sampled else self._data,
             list(alphas.values()),
             layerwise=self.layerwise,
             curvature=self.curvature,
             exact_max_params=self.exact_max_params,
         )
+
+
+def curvature_sample(data: EvidenceData, n_rows: int, *, seed: int = 0) -> EvidenceData:
+    """``n_rows`` of ``data``'s rows drawn without replacement (a generator seeded with ``seed``:
+    the same rows on every call), their sample weights scaled by ``m / (their sum)``.
+
+    Sums over the rows (the Kronecker factors, the weighted data loss) are then estimated from
+    the sample without bias (with unit weights), and ``m``, the number of rows the evidence
+    counts, is unchanged; ``data`` itself where it has no more than ``n_rows`` rows.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from netreg.losses import get_task
+    >>> data = EvidenceData(torch.randn(10, 2), torch.zeros(10, 1), torch.ones(10), get_task("regression"))
+    >>> sample = curvature_sample(data, 4)
+    >>> len(sample.x), sample.m, sample.weight.tolist()
+    (4, 10.0, [2.5, 2.5, 2.5, 2.5])
+    """
+    n_rows = check_int(n_rows, "n_rows", low=1)
+    if len(data.x) <= n_rows:
+        return data
+    rows = np.sort(np.random.default_rng(seed).choice(len(data.x), n_rows, replace=False))
+    index = torch.as_tensor(rows, device=data.x.device)
+    weight = data.weight[index]
+    return EvidenceData(data.x[index], data.y[index], weight * (data.weight.sum() / weight.sum()), data.task)
