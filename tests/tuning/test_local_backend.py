@@ -3,6 +3,7 @@ each member kept once on the driver, failures reported and resumable."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -208,9 +209,33 @@ def test_chunks_are_sized_to_keep_the_workers_busy_in_whole_fractions_of_a_fold(
     assert balanced_size(80, 16, 16, 1) == 16
     assert balanced_size(80, 16, 16, 2) == 8  # 5 turns of 8 beat 3 turns of 16 (the last one alone)
     assert balanced_size(96, 16, 16, 2) == 16  # 6 chunks of 16: 3 full turns
-    assert balanced_size(80, 16, 16, 16) == 8  # one turn of 10 chunks
     assert balanced_size(64, 32, 16, 2) == 32  # two folds per chunk, one turn
     assert balanced_size(12, 12, 6, 4) == 3  # 4 chunks of half a fold, one turn
+
+
+@pytest.mark.parametrize(
+    "n_members, size, n_alphas, n_workers, expected",
+    [
+        (12, 12, 4, 2, 6),  # 4 alphas x 3 folds: 6 and 6 (7 member-times) where 8 and 4 took 9
+        (15, 15, 5, 2, 8),  # 8 and 7 (9) where 5, 5 and 5 took 2 turns (12)
+        (80, 16, 16, 16, 5),  # 16 workers: one turn of 16 chunks of 5 (6) where 10 chunks of 8 took 9
+        (80, 16, 16, 3, 14),  # 3 workers: 6 chunks of at most 14 in 2 turns (30) where 5 of 16 took 34
+    ],
+)
+def test_members_are_dealt_out_evenly_where_whole_folds_would_leave_a_worker_idle(
+    n_members, size, n_alphas, n_workers, expected
+):
+    found = balanced_size(n_members, size, n_alphas, n_workers)
+    assert found == expected
+    # Each worker's share, in member-times (a chunk of K costs 1 + K), against the fold-aligned best.
+    chunks = [min(found, n_members - start) for start in range(0, n_members, found)]
+    loads = [sum(1 + k for k in chunks[w::n_workers]) for w in range(n_workers)]
+    assert max(loads) - min(k for k in loads if k) <= 1 + found
+    assert max(loads) < min(
+        math.ceil(math.ceil(n_members / s) / n_workers) * (1 + s)
+        for s in range(1, size + 1)
+        if n_alphas % s == 0 or s % n_alphas == 0
+    )
 
 
 def test_a_bad_n_jobs_is_refused_before_any_training(digits):
