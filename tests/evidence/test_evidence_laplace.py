@@ -329,3 +329,14 @@ def test_a_bad_sample_of_rows_is_refused(rng, refused):
     ]:
         with refused(expected + got + ".", InvalidParameterError):
             log_evidence(net, X, y, task="multiclass", alpha=1.0, curvature_rows=rows)
+
+
+@pytest.mark.parametrize("curvature_rows", [None, np.arange(0, 40, 4)])
+def test_a_float32_x_read_in_blocks_gives_the_evidence_of_its_float64_copy(curvature_rows, rng):
+    X, y = rng.normal(size=(40, 3)).astype(np.float32), rng.integers(0, 3, size=40)
+    net = random_mlp(3, (4,), 3)
+    given = log_evidence(net, X, y, task="multiclass", alpha=0.3, curvature="kfac", curvature_rows=curvature_rows)
+    copied = log_evidence(
+        net, X.astype(np.float64), y, task="multiclass", alpha=0.3, curvature="kfac", curvature_rows=curvature_rows
+    )
+    assert given == copied

@@ -237,7 +237,9 @@ def population_evidence(
     """
     net = members if isinstance(members, StackedMLP) else stack_members(members, activation=activation)
     alphas = _check_alphas(alphas, net.n_members)
-    data = check_data(net, X, y, task=task, sample_weight=sample_weight)
+    # A float32 X is read as it is and converted a block of rows at a time: no float64 copy of
+    # all the rows where the curvature reads a sample of them (exact: float32 values are float64 values).
+    data = check_data(net, X, y, task=task, sample_weight=sample_weight, keep_float32=True)
     if noise_variance is not None:
         if data.task.name != "regression":
             raise invalid("noise_variance", "None for a classification task", noise_variance)
@@ -246,7 +248,9 @@ def population_evidence(
     if curvature_rows is not None:
         rows = _check_curvature_rows(curvature_rows, len(x), x.device)
         x, weight = x[rows], weight[rows] * (len(data.x) / len(rows))
-    curv = compute_curvature(net, x, weight, task=data.task, curvature=curvature, exact_max_params=exact_max_params)
+    curv = compute_curvature(
+        net, x.to(torch.float64), weight, task=data.task, curvature=curvature, exact_max_params=exact_max_params
+    )
     alpha = torch.tensor(alphas, dtype=torch.float64, device=data.x.device)
     sq_norm = sum(w.square().sum((1, 2)) for w in net.weights)
     logdet = log_det(curv, alpha)
@@ -369,7 +373,7 @@ def weighted_data_loss(net: StackedMLP | ModuleMember, data: EvidenceData) -> Te
     step = max(1, _CHUNK_ELEMENTS // (net.n_members * widest))
     for start in range(0, len(data.x), step):
         rows = slice(start, start + step)
-        out = member_outputs(net, data.x[rows])
+        out = member_outputs(net, data.x[rows].to(torch.float64))
         target = data.y[rows].expand(net.n_members, *data.y[rows].shape)
         total += (data.task.loss(out, target) * data.weight[rows]).sum(-1)
     return total
