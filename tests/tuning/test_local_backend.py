@@ -93,6 +93,9 @@ def test_members_their_statistics_and_scorer_scores_come_back_from_the_workers_a
     if scoring == "balanced_accuracy":
         assert all("val_scorer" in m.metrics and "train_scorer" in m.metrics for m in runs[2].members)
     assert {m.key: m.metrics for m in runs[2].members} == {m.key: m.metrics for m in runs[1].members}
+    # The first fold's evidences, computed by whichever worker was free, are one process's.
+    assert {m.key: m.evidence for m in runs[2].members} == {m.key: m.evidence for m in runs[1].members}
+    assert net == "cnn" or all("log_evidence" in m.evidence for m in runs[2].members if m.fold == 0)
     assert sorted(_stored_keys(stores[2])) == sorted(plan.keys)
     with SweepStore.read(stores[1]) as first, SweepStore.read(stores[2]) as second:
         for key in plan.keys:
@@ -179,6 +182,37 @@ def test_a_worker_killed_mid_sweep_stops_it_and_a_rerun_trains_only_what_is_miss
     result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store, callback=record)
     assert sorted(record.stored) == sorted(set(plan.keys) - set(kept))
     assert sorted(_stored_keys(store)) == sorted(plan.keys) and not result.missing
+
+
+@pytest.mark.parametrize("how", ["killed", "raised"])
+def test_a_worker_that_dies_or_raises_computing_an_evidence_stops_the_sweep_which_resumes(
+    digits, tmp_path, monkeypatch, how
+):
+    # The first fold's evidences go back to the queue: the member (1, 0)'s is computed by a worker
+    # that did not necessarily train it; its failure must end the sweep, not leave it waiting.
+    member_diagnostics = local.member_diagnostics
+
+    def fails_on_one(plan, key, result):
+        if key == (1, 0):
+            if how == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise netreg.DataError("no evidence for (1, 0)")
+        return member_diagnostics(plan, key, result)
+
+    monkeypatch.setattr(local, "member_diagnostics", fails_on_one)
+    plan, store = _plan(digits), tmp_path / "sweep.sqlite"
+    if how == "killed":
+        with pytest.raises(ChunkFailedError, match=r"^The worker process training chunk 1 of 6 was killed by signal 9"):
+            run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+    else:
+        with pytest.raises(netreg.DataError, match=re.escape("no evidence for (1, 0)")) as error:
+            run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+        assert any("Raised in the worker process that trained chunk 1" in note for note in error.value.__notes__)
+    assert (1, 0) not in _stored_keys(store)
+    monkeypatch.setattr(local, "member_diagnostics", member_diagnostics)
+    result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+    assert sorted(_stored_keys(store)) == sorted(plan.keys) and not result.missing
+    assert "log_evidence" in {m.key: m for m in result.members}[(1, 0)].evidence
 
 
 def test_what_training_raised_in_a_worker_is_raised_on_the_driver(digits, monkeypatch):

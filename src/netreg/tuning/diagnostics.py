@@ -39,6 +39,7 @@ __all__ = [
     "evidence_gap",
     "evidence_bytes",
     "curvature_sample",
+    "gets_evidence",
     "SAMPLE_BIAS",
     "fold_rows",
     "member_diagnostics",
@@ -109,15 +110,10 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
     """
     if not isinstance(plan.template, MLP):
         return {}
+    if not gets_evidence(plan, key, result):
+        return {"units_off": units_off(result.state_dict)[0].tolist()}
     alpha_index, fold = key
-    # The Laplace evidence reads a member at its minimum: not one that diverged, nor one that
-    # successive halving stopped at a rung, epochs before it (and skipping those saves a
-    # halving sweep most of its evidence's cost).
-    if fold not in plan.evidence_folds or evidence_gap(plan) or result.status in ("diverged", "stopped"):
-        return {"units_off": units_off(result.state_dict)[0].tolist()}
     rows = plan.train_rows[fold]
-    if evidence_bytes(plan, len(rows)) > memory.memory_budget():
-        return {"units_off": units_off(result.state_dict)[0].tolist()}
     X = fold_rows(plan.X, rows)
     sample = curvature_sample(plan, fold)
     evidence = log_evidence(
@@ -177,6 +173,33 @@ def curvature_sample(plan: SweepPlan, fold: int) -> np.ndarray | None:
     if size >= n_rows:
         return None
     return np.sort(np.random.default_rng([plan.seed, fold]).choice(n_rows, size, replace=False))
+
+
+def gets_evidence(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> bool:
+    """Whether :func:`member_diagnostics` computes the member's Laplace evidence (the costly part
+    of its diagnostics), not only its units switched off.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep, train_chunk
+    >>> X, y = load_iris(return_X_y=True)
+    >>> plan = plan_sweep(NetRegClassifier((4,), max_iter=5, random_state=0), X, y, alphas=[0.1, 10.0], cv=2)
+    >>> found = []
+    >>> train_chunk(plan, [(0, 0), (0, 1)], on_member=lambda key, r, s: found.append(gets_evidence(plan, key, r)))
+    >>> found  # the first fold's members only
+    [True, False]
+    """
+    # The Laplace evidence reads a member at its minimum: not one that diverged, nor one that
+    # successive halving stopped at a rung, epochs before it (and skipping those saves a
+    # halving sweep most of its evidence's cost).
+    fold = key[1]
+    if not isinstance(plan.template, MLP) or fold not in plan.evidence_folds or evidence_gap(plan):
+        return False
+    if result.status in ("diverged", "stopped"):
+        return False
+    return evidence_bytes(plan, len(plan.train_rows[fold])) <= memory.memory_budget()
 
 
 def fold_rows(X: Any, rows: np.ndarray) -> Any:
