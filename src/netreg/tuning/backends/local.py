@@ -180,7 +180,11 @@ def _run_in_workers(
     workers: int,
 ) -> None:
     context = multiprocessing.get_context("fork")
-    tasks = context.SimpleQueue()
+    # A Queue, not a SimpleQueue: its feeder thread writes the tasks, so that this process never
+    # blocks on a full pipe while the workers, busy training, block on theirs to it (an
+    # evidence handed back goes in with the member's weights).
+    tasks = context.Queue()
+    tasks.cancel_join_thread()  # at the end, tasks not taken (the stops) are dropped: never waited for
     # One pipe per worker, written by it alone and synchronously: what it sent is in the pipe
     # even if it dies next, and its death reads as the end of its pipe.
     pipes = [context.Pipe(duplex=False) for _ in range(workers)]
@@ -301,6 +305,7 @@ def _run_in_workers(
             reader.close()
         for _, writer in answers:
             writer.close()
+        tasks.close()
 
 
 def _raise_died(exitcode: int | None, index: int, chunks: list[list[tuple[int, int]]], n_kept: int) -> None:
