@@ -181,15 +181,14 @@ def gets_evidence(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -
 
     Examples
     --------
-    >>> from sklearn.datasets import load_iris
-    >>> from netreg import NetRegClassifier
+    >>> from netreg import NetRegRegressor
     >>> from netreg.tuning import plan_sweep, train_chunk
-    >>> X, y = load_iris(return_X_y=True)
-    >>> plan = plan_sweep(NetRegClassifier((4,), max_iter=5, random_state=0), X, y, alphas=[0.1, 10.0], cv=2)
-    >>> found = []
-    >>> train_chunk(plan, [(0, 0), (0, 1)], on_member=lambda key, r, s: found.append(gets_evidence(plan, key, r)))
-    >>> found  # the first fold's members only
-    [True, False]
+    >>> X, y = np.random.default_rng(0).normal(size=(40, 3)), np.linspace(-1.0, 1.0, 40)
+    >>> plan = plan_sweep(NetRegRegressor((3,), max_iter=2, random_state=0), X, y, alphas=[0.1, 1.0], cv=2)
+    >>> found = {}
+    >>> train_chunk(plan, plan.keys, on_member=lambda key, r, s: found.update({key: gets_evidence(plan, key, r)}))
+    >>> sorted(key for key, yes in found.items() if yes)  # the first fold's members
+    [(0, 0), (1, 0)]
     """
     # The Laplace evidence reads a member at its minimum: not one that diverged, nor one that
     # successive halving stopped at a rung, epochs before it (and skipping those saves a
