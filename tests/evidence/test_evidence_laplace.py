@@ -276,3 +276,67 @@ def test_errors_say_what_was_received_and_what_was_expected(rng):
         match=re.escape("`member` must be one network. Got member='2 stacked members'. Use population_evidence."),
     ):
         log_evidence([net, net], X, y, task="multiclass", alpha=1.0)
+
+
+@pytest.mark.parametrize("curvature", ["exact", "kfac"])
+def test_the_curvature_of_a_sample_of_rows_is_their_ggn_scaled_to_all_the_rows(curvature, regression_data):
+    # Without hidden layers, half squared error: H = I_q ⊗ X'X (KFAC exact too); from a sample, (n / S) X_s'X_s.
+    X, Y = regression_data
+    ridge = Ridge(alpha=3.0).fit(X, Y)
+    net = _linear(ridge.coef_, ridge.intercept_)
+    rows = np.array([1, 4, 7, 20, 33, 38])
+    sampled = log_evidence(net, X, Y, task="regression", alpha=3.0, curvature=curvature, curvature_rows=rows)
+    full = log_evidence(net, X, Y, task="regression", alpha=3.0, curvature=curvature)
+    H = len(X) / len(rows) * X[rows].T @ X[rows]
+    assert sampled.log_det == pytest.approx(Y.shape[1] * np.linalg.slogdet(H + 3.0 * np.eye(3))[1], rel=1e-12)
+    eigenvalues = np.linalg.eigvalsh(H)
+    assert sampled.gamma == pytest.approx(Y.shape[1] * (eigenvalues / (eigenvalues + 3.0)).sum(), rel=1e-12)
+    # The data term is over all the rows, whatever the sample.
+    assert (sampled.log_likelihood, sampled.noise_variance) == (full.log_likelihood, full.noise_variance)
+    every = log_evidence(net, X, Y, task="regression", alpha=3.0, curvature=curvature, curvature_rows=np.arange(len(X)))
+    assert every.log_det == pytest.approx(full.log_det, rel=1e-12)
+
+
+def test_the_sample_scales_each_row_by_its_weight(rng):
+    # Weighted rows: the sample's sums are sum_s w_i J_i' L_i J_i times n / S (KFAC's input factor: a weighted mean).
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, size=30)
+    weight = rng.uniform(0.5, 2.0, size=30)
+    net = random_mlp(3, (), 1)
+    rows = np.arange(0, 30, 3)
+    sampled = log_evidence(
+        net, X, y, task="binary", alpha=0.5, sample_weight=weight, curvature="exact", curvature_rows=rows
+    )
+    reference = log_evidence(
+        net, X[rows], y[rows], task="binary", alpha=0.5, sample_weight=weight[rows] * 3.0, curvature="exact"
+    )
+    assert sampled.log_det == pytest.approx(reference.log_det, rel=1e-12)
+    assert (
+        sampled.log_likelihood == log_evidence(net, X, y, task="binary", alpha=0.5, sample_weight=weight).log_likelihood
+    )
+
+
+def test_a_bad_sample_of_rows_is_refused(rng, refused):
+    net = random_mlp(3, (4,), 3)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
+    expected = "`curvature_rows` must be distinct row indices in [0, 5) (a sample of the rows), at least one. Got "
+    for rows, got in [
+        ([0, 5], "indices from 0 to 5"),
+        ([-1, 2], "indices from -1 to 2"),
+        ([1, 1, 2], "1 repeated indices"),
+        ([], "an array of shape (0,) and dtype float64"),
+        ([[0, 1]], "an array of shape (1, 2) and dtype int64"),
+        ([0.0, 1.0], "an array of shape (2,) and dtype float64"),
+    ]:
+        with refused(expected + got + ".", InvalidParameterError):
+            log_evidence(net, X, y, task="multiclass", alpha=1.0, curvature_rows=rows)
+
+
+@pytest.mark.parametrize("curvature_rows", [None, np.arange(0, 40, 4)])
+def test_a_float32_x_read_in_blocks_gives_the_evidence_of_its_float64_copy(curvature_rows, rng):
+    X, y = rng.normal(size=(40, 3)).astype(np.float32), rng.integers(0, 3, size=40)
+    net = random_mlp(3, (4,), 3)
+    given = log_evidence(net, X, y, task="multiclass", alpha=0.3, curvature="kfac", curvature_rows=curvature_rows)
+    copied = log_evidence(
+        net, X.astype(np.float64), y, task="multiclass", alpha=0.3, curvature="kfac", curvature_rows=curvature_rows
+    )
+    assert given == copied

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netreg.tables.fingerprints import fingerprint
+from netreg.tables import fingerprints
+from netreg.tables.fingerprints import HashedAs, fingerprint
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(20, 3))
@@ -83,3 +84,15 @@ def test_frames_are_hashed_by_names_dtypes_and_values_not_by_index():
 def test_values_json_cannot_write_are_refused():
     with pytest.raises(TypeError, match=re.escape("fingerprint: a object cannot be written as JSON; pass plain data")):
         fingerprint({"backend": object()})
+
+
+@pytest.mark.parametrize("block_bytes", [1, 48, 2**24])
+@pytest.mark.parametrize(
+    "array", [X.astype(np.float32), X.astype(np.float32)[:0], X.astype(np.float32).reshape(20, 3, 1)]
+)
+def test_an_array_hashed_as_another_dtype_is_hashed_as_its_converted_copy_in_blocks(array, block_bytes, monkeypatch):
+    # Blocks of one row, of two rows (48 bytes of float64 rows of 3), or all rows at once: one digest.
+    monkeypatch.setattr(fingerprints, "_BLOCK_BYTES", block_bytes)
+    expected = _store_digest(array.astype(np.float64), Y)
+    assert fingerprint(HashedAs(array, np.float64), Y) == expected
+    assert fingerprint(HashedAs(array, np.float64), Y) != fingerprint(array, Y)

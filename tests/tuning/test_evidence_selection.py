@@ -8,13 +8,14 @@ import sqlite3
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_classification
 
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
 from netreg.evidence import log_evidence
 from netreg.exceptions import StoreError
 from netreg.tuning import SweepCallback, plan_sweep, run_sweep, train_chunk
-from netreg.tuning.diagnostics import fold_rows, member_diagnostics
+from netreg.tuning.diagnostics import SAMPLE_BIAS, curvature_sample, fold_rows, member_diagnostics
 from netreg.tuning.store import SweepStore
 
 GRID = [0.01, 0.3, 3.0, 30.0]
@@ -152,3 +153,35 @@ def test_a_fold_s_consecutive_rows_are_read_in_place_for_the_same_evidence(diabe
             curvature=plan.curvature,
         )
         assert diagnostics == expected.to_dict() and np.isfinite(diagnostics["log_evidence"])
+
+
+def test_a_fold_larger_than_the_sample_gets_the_full_rows_evidence_within_the_sample_s_bound():
+    X, y = make_classification(n_samples=9000, n_features=10, n_informative=6, n_classes=3, random_state=0)
+    net = NetRegClassifier((8,), max_iter=15, tol=0.0, random_state=0, dtype="float64", device="cpu")
+    plan = plan_sweep(net, X, y, alphas=[0.01, 1.0, 30.0], cv=3)
+    sample = curvature_sample(plan, 0)
+    rows = plan.train_rows[0]
+    # S = (80 * 18 + 24 * 11) / (2 * SAMPLE_BIAS * 104) rows of the fold's 6000, the same for each of its alphas.
+    assert len(sample) == 820 and np.array_equal(sample, curvature_sample(plan, 0))
+    assert len(np.unique(sample)) == 820 and 0 <= sample.min() and sample.max() < len(rows)
+    found = {}
+    train_chunk(
+        plan, plan.keys[:3], on_member=lambda key, r, s: found.setdefault(key, (r, member_diagnostics(plan, key, r)))
+    )
+    for alpha_index in range(3):
+        result, diagnostics = found[(alpha_index, 0)]
+        full = log_evidence(
+            result.state_dict,
+            X[rows],
+            plan.targets[rows],
+            task=plan.task,
+            alpha=float(plan.alphas[alpha_index]),
+            activation=plan.template.activation,
+            curvature=plan.curvature,
+        )
+        # The data term is exact; the log-determinant within the sample's bias budget, per weight.
+        assert diagnostics["log_likelihood"] == pytest.approx(full.log_likelihood, rel=1e-12)
+        n_params = full.n_params
+        assert abs(diagnostics["log_det"] - full.log_det) <= SAMPLE_BIAS * n_params
+        assert diagnostics["log_evidence"] == pytest.approx(full.log_evidence, abs=SAMPLE_BIAS * n_params)
+        assert diagnostics["gamma"] == pytest.approx(full.gamma, rel=0.01)

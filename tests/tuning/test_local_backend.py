@@ -3,6 +3,7 @@ each member kept once on the driver, failures reported and resumable."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -92,6 +93,9 @@ def test_members_their_statistics_and_scorer_scores_come_back_from_the_workers_a
     if scoring == "balanced_accuracy":
         assert all("val_scorer" in m.metrics and "train_scorer" in m.metrics for m in runs[2].members)
     assert {m.key: m.metrics for m in runs[2].members} == {m.key: m.metrics for m in runs[1].members}
+    # The first fold's evidences, computed by whichever worker was free, are one process's.
+    assert {m.key: m.evidence for m in runs[2].members} == {m.key: m.evidence for m in runs[1].members}
+    assert net == "cnn" or all("log_evidence" in m.evidence for m in runs[2].members if m.fold == 0)
     assert sorted(_stored_keys(stores[2])) == sorted(plan.keys)
     with SweepStore.read(stores[1]) as first, SweepStore.read(stores[2]) as second:
         for key in plan.keys:
@@ -180,6 +184,37 @@ def test_a_worker_killed_mid_sweep_stops_it_and_a_rerun_trains_only_what_is_miss
     assert sorted(_stored_keys(store)) == sorted(plan.keys) and not result.missing
 
 
+@pytest.mark.parametrize("how", ["killed", "raised"])
+def test_a_worker_that_dies_or_raises_computing_an_evidence_stops_the_sweep_which_resumes(
+    digits, tmp_path, monkeypatch, how
+):
+    # The first fold's evidences go back to the queue: the member (1, 0)'s is computed by a worker
+    # that did not necessarily train it; its failure must end the sweep, not leave it waiting.
+    member_diagnostics = local.member_diagnostics
+
+    def fails_on_one(plan, key, result):
+        if key == (1, 0):
+            if how == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise netreg.DataError("no evidence for (1, 0)")
+        return member_diagnostics(plan, key, result)
+
+    monkeypatch.setattr(local, "member_diagnostics", fails_on_one)
+    plan, store = _plan(digits), tmp_path / "sweep.sqlite"
+    if how == "killed":
+        with pytest.raises(ChunkFailedError, match=r"^The worker process training chunk 1 of 6 was killed by signal 9"):
+            run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+    else:
+        with pytest.raises(netreg.DataError, match=re.escape("no evidence for (1, 0)")) as error:
+            run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+        assert any("Raised in the worker process that trained chunk 1" in note for note in error.value.__notes__)
+    assert (1, 0) not in _stored_keys(store)
+    monkeypatch.setattr(local, "member_diagnostics", member_diagnostics)
+    result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+    assert sorted(_stored_keys(store)) == sorted(plan.keys) and not result.missing
+    assert "log_evidence" in {m.key: m for m in result.members}[(1, 0)].evidence
+
+
 def test_what_training_raised_in_a_worker_is_raised_on_the_driver(digits, monkeypatch):
     train_chunk = local.train_chunk
 
@@ -208,9 +243,33 @@ def test_chunks_are_sized_to_keep_the_workers_busy_in_whole_fractions_of_a_fold(
     assert balanced_size(80, 16, 16, 1) == 16
     assert balanced_size(80, 16, 16, 2) == 8  # 5 turns of 8 beat 3 turns of 16 (the last one alone)
     assert balanced_size(96, 16, 16, 2) == 16  # 6 chunks of 16: 3 full turns
-    assert balanced_size(80, 16, 16, 16) == 8  # one turn of 10 chunks
     assert balanced_size(64, 32, 16, 2) == 32  # two folds per chunk, one turn
     assert balanced_size(12, 12, 6, 4) == 3  # 4 chunks of half a fold, one turn
+
+
+@pytest.mark.parametrize(
+    "n_members, size, n_alphas, n_workers, expected",
+    [
+        (12, 12, 4, 2, 6),  # 4 alphas x 3 folds: 6 and 6 (7 member-times) where 8 and 4 took 9
+        (15, 15, 5, 2, 8),  # 8 and 7 (9) where 5, 5 and 5 took 2 turns (12)
+        (80, 16, 16, 16, 5),  # 16 workers: one turn of 16 chunks of 5 (6) where 10 chunks of 8 took 9
+        (80, 16, 16, 3, 14),  # 3 workers: 6 chunks of at most 14 in 2 turns (30) where 5 of 16 took 34
+    ],
+)
+def test_members_are_dealt_out_evenly_where_whole_folds_would_leave_a_worker_idle(
+    n_members, size, n_alphas, n_workers, expected
+):
+    found = balanced_size(n_members, size, n_alphas, n_workers)
+    assert found == expected
+    # Each worker's share, in member-times (a chunk of K costs 1 + K), against the fold-aligned best.
+    chunks = [min(found, n_members - start) for start in range(0, n_members, found)]
+    loads = [sum(1 + k for k in chunks[w::n_workers]) for w in range(n_workers)]
+    assert max(loads) - min(k for k in loads if k) <= 1 + found
+    assert max(loads) < min(
+        math.ceil(math.ceil(n_members / s) / n_workers) * (1 + s)
+        for s in range(1, size + 1)
+        if n_alphas % s == 0 or s % n_alphas == 0
+    )
 
 
 def test_a_bad_n_jobs_is_refused_before_any_training(digits):

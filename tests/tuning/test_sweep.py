@@ -166,3 +166,35 @@ def test_a_sweep_killed_with_sigkill_resumes_and_trains_only_what_is_missing(tmp
         keys = connection.execute("SELECT alpha_index, fold FROM members").fetchall()
     assert sorted(keys) == sorted(set(keys)) and len(keys) == 18
     assert not result.missing and len(result.members) == 18
+
+
+class _Stored(SweepCallback):
+    def __init__(self):
+        self.keys = []
+
+    def on_member_stored(self, record):
+        self.keys.append(record.key)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_float32_x_is_held_as_it_is_and_trains_and_resumes_as_its_float64_copy(digits, tmp_path, dtype):
+    X, y = (digits[0][:300] / 16).astype(np.float32), digits[1][:300]
+    base = NetRegClassifier((8,), max_iter=3, batch_size=40, tol=0.0, random_state=0, dtype=dtype, device="cpu")
+    plan = plan_sweep(base, X, y, alphas=6, cv=3, require_seed=True)
+    copied = plan_sweep(base, X.astype(np.float64), y, alphas=6, cv=3, require_seed=True)
+    assert plan.X.dtype == np.float32 and np.shares_memory(plan.X, X)  # no float64 copy
+    # The same grid (computed in float64), spec and fingerprint as the float64 copy's: its store is this sweep's.
+    np.testing.assert_array_equal(plan.alphas, copied.alphas)
+    assert plan.spec == copied.spec and plan.fingerprint == copied.fingerprint
+    run_sweep(copied, scoring="neg_log_loss", store=tmp_path / "copy.sqlite", chunk_size=6, n_jobs=1)
+    record = _Stored()
+    run_sweep(plan, scoring="neg_log_loss", store=tmp_path / "copy.sqlite", callback=record, n_jobs=1)
+    assert record.keys == []  # resumed: every member was found in the float64 copy's store
+    # Trained fresh, each member equals the float64 copy's, bit for bit, and so does the choice.
+    result = run_sweep(plan, scoring="neg_log_loss", store=tmp_path / "own.sqlite", chunk_size=6, n_jobs=1)
+    with SweepStore.read(tmp_path / "own.sqlite") as own, SweepStore.read(tmp_path / "copy.sqlite") as other:
+        for key in plan.keys:
+            for name, value in own.weights(*key).items():
+                assert torch.equal(other.weights(*key)[name], value)
+        assert {m.key: m.metrics for m in own.members()} == {m.key: m.metrics for m in other.members()}
+    assert result.alpha == run_sweep(copied, scoring="neg_log_loss", chunk_size=6, n_jobs=1).alpha

@@ -2,7 +2,8 @@
 
 Targets are encoded as netreg's engine takes them (see :mod:`netreg.losses`): class indices
 for ``"multiclass"``, 0/1 columns for ``"binary"`` and ``"multilabel"``, floats for
-``"regression"``. Everything becomes float64 (class indices: int64) on the members' device.
+``"regression"``. Everything becomes float64 (class indices: int64) on the members' device; a
+float32 ``X`` may stay float32 where the caller converts it a block of rows at a time.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class EvidenceData:
 
     Attributes
     ----------
-    x : Tensor of shape (n, n_features), float64
+    x : Tensor of shape (n, n_features), float64 (or float32, as given, with ``keep_float32``)
     y : Tensor
         ``(n,)`` int64 class indices (multiclass) or ``(n, q)`` float64.
     weight : Tensor of shape (n,), float64
@@ -48,8 +49,11 @@ class EvidenceData:
         return float(self.weight.sum())
 
 
-def check_rows(net: StackedMLP | ModuleMember, X: Any, sample_weight: Any = None) -> tuple[Tensor, Tensor]:
-    """``X`` and the sample weights as float64 tensors on the members' device, checked.
+def check_rows(
+    net: StackedMLP | ModuleMember, X: Any, sample_weight: Any = None, *, keep_float32: bool = False
+) -> tuple[Tensor, Tensor]:
+    """``X`` and the sample weights as float64 tensors on the members' device, checked; with
+    ``keep_float32``, a float32 ``X`` as it is (not copied into float64).
 
     Examples
     --------
@@ -63,7 +67,8 @@ def check_rows(net: StackedMLP | ModuleMember, X: Any, sample_weight: Any = None
     netreg.exceptions.DataError: X has 3 columns; expected the 2 input features the network takes.
     """
     mlp = isinstance(net, StackedMLP)
-    x = check_float_array(_numpy(X), name="X", allow_nd=not mlp)  # a module's rows may be images
+    # A module's rows may be images.
+    x = check_float_array(_numpy(X), name="X", allow_nd=not mlp, keep_float32=keep_float32)
     if mlp and x.shape[1] != net.layer_sizes[0]:
         raise bad_data(f"X has {x.shape[1]} columns", f"the {net.layer_sizes[0]} input features the network takes")
     if sample_weight is None:
@@ -81,9 +86,16 @@ def check_rows(net: StackedMLP | ModuleMember, X: Any, sample_weight: Any = None
 
 
 def check_data(
-    net: StackedMLP | ModuleMember, X: Any, y: Any, *, task: str | Task, sample_weight: Any = None
+    net: StackedMLP | ModuleMember,
+    X: Any,
+    y: Any,
+    *,
+    task: str | Task,
+    sample_weight: Any = None,
+    keep_float32: bool = False,
 ) -> EvidenceData:
-    """Validate ``(X, y, sample_weight)`` for the members ``net`` trained on ``task``.
+    """Validate ``(X, y, sample_weight)`` for the members ``net`` trained on ``task`` (a float32
+    ``X`` kept as it is with ``keep_float32``, see :func:`check_rows`).
 
     Raises
     ------
@@ -118,7 +130,7 @@ def check_data(
             task.name,
             f"'binary' needs 1 output; use task='multiclass' or 'multilabel' for {n_outputs} outputs.",
         )
-    x, weight = check_rows(net, X, sample_weight)
+    x, weight = check_rows(net, X, sample_weight, keep_float32=keep_float32)
     if task.name == "multiclass":
         target = check_float_array(_numpy(y), name="y", ndim=1)
         bad = (target != np.round(target)) | (target < 0) | (target >= n_outputs)

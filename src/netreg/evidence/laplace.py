@@ -53,6 +53,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -132,6 +133,7 @@ def log_evidence(
     curvature: str = "auto",
     noise_variance: float | None = None,
     exact_max_params: int = EXACT_MAX_PARAMS,
+    curvature_rows: Any = None,
 ) -> EvidenceResult:
     """The Laplace log evidence of one member trained at ``alpha`` on ``(X, y)``.
 
@@ -156,6 +158,12 @@ def log_evidence(
         Regression only: a fixed :math:`s^2` instead of its evidence maximizer.
     exact_max_params : int, default=EXACT_MAX_PARAMS
         ``"auto"`` is exact up to this many penalized weights.
+    curvature_rows : array-like of int, optional
+        Indices of a uniform sample of the rows of ``X`` (distinct) to compute the GGN on,
+        instead of all the rows: its sums over rows are the sample's sums scaled by
+        ``n_samples / len(curvature_rows)``, an unbiased estimate of the full sums (KFAC's
+        input factor, a weighted mean, is the sample's weighted mean). The data loss stays
+        exact, over all the rows. Default: all the rows.
 
     Returns
     -------
@@ -188,6 +196,7 @@ def log_evidence(
         curvature=curvature,
         noise_variance=noise_variance,
         exact_max_params=exact_max_params,
+        curvature_rows=curvature_rows,
     )[0]
 
 
@@ -203,6 +212,7 @@ def population_evidence(
     curvature: str = "auto",
     noise_variance: float | None = None,
     exact_max_params: int = EXACT_MAX_PARAMS,
+    curvature_rows: Any = None,
 ) -> list[EvidenceResult]:
     """The log evidence of K members, each at its own alpha, all trained on the same ``(X, y)``.
 
@@ -227,13 +237,19 @@ def population_evidence(
     """
     net = members if isinstance(members, StackedMLP) else stack_members(members, activation=activation)
     alphas = _check_alphas(alphas, net.n_members)
-    data = check_data(net, X, y, task=task, sample_weight=sample_weight)
+    # A float32 X is read as it is and converted a block of rows at a time: no float64 copy of
+    # all the rows where the curvature reads a sample of them (exact: float32 values are float64 values).
+    data = check_data(net, X, y, task=task, sample_weight=sample_weight, keep_float32=True)
     if noise_variance is not None:
         if data.task.name != "regression":
             raise invalid("noise_variance", "None for a classification task", noise_variance)
         noise_variance = check_float(noise_variance, "noise_variance", low=0.0, low_open=True)
+    x, weight = data.x, data.weight
+    if curvature_rows is not None:
+        rows = _check_curvature_rows(curvature_rows, len(x), x.device)
+        x, weight = x[rows], weight[rows] * (len(data.x) / len(rows))
     curv = compute_curvature(
-        net, data.x, data.weight, task=data.task, curvature=curvature, exact_max_params=exact_max_params
+        net, x.to(torch.float64), weight, task=data.task, curvature=curvature, exact_max_params=exact_max_params
     )
     alpha = torch.tensor(alphas, dtype=torch.float64, device=data.x.device)
     sq_norm = sum(w.square().sum((1, 2)) for w in net.weights)
@@ -357,10 +373,23 @@ def weighted_data_loss(net: StackedMLP | ModuleMember, data: EvidenceData) -> Te
     step = max(1, _CHUNK_ELEMENTS // (net.n_members * widest))
     for start in range(0, len(data.x), step):
         rows = slice(start, start + step)
-        out = member_outputs(net, data.x[rows])
+        out = member_outputs(net, data.x[rows].to(torch.float64))
         target = data.y[rows].expand(net.n_members, *data.y[rows].shape)
         total += (data.task.loss(out, target) * data.weight[rows]).sum(-1)
     return total
+
+
+def _check_curvature_rows(rows: Any, n_rows: int, device: torch.device) -> Tensor:
+    """``rows`` as an int64 tensor of distinct row indices below ``n_rows``, at least one."""
+    index = np.asarray(rows)
+    expected = f"distinct row indices in [0, {n_rows}) (a sample of the rows), at least one"
+    if index.ndim != 1 or not len(index) or not np.issubdtype(index.dtype, np.integer):
+        raise invalid("curvature_rows", expected, got=f"an array of shape {index.shape} and dtype {index.dtype}")
+    if index.min() < 0 or index.max() >= n_rows:
+        raise invalid("curvature_rows", expected, got=f"indices from {index.min()} to {index.max()}")
+    if len(np.unique(index)) != len(index):
+        raise invalid("curvature_rows", expected, got=f"{len(index) - len(np.unique(index))} repeated indices")
+    return torch.as_tensor(index, dtype=torch.int64, device=device)
 
 
 def _check_alphas(alphas: Any, n_members: int) -> list[float]:

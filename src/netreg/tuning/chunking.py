@@ -91,24 +91,34 @@ def balanced_size(n_members: int, size: int, n_alphas: int, n_workers: int) -> i
 
     Chunks are taken in turns, so the sweep lasts about ``ceil(n_chunks / n_workers)``
     chunk times; a chunk of K members costs about ``CHUNK_OVERHEAD + K`` member-times (a
-    population amortizes each operation's fixed cost over its members). Only whole folds
-    and whole fractions of a fold (divisors of ``n_alphas``) are tried, so that a chunk's
-    members keep sharing their input batches; ties go to the larger size.
+    population amortizes each operation's fixed cost over its members). Whole folds and
+    whole fractions of a fold (divisors of ``n_alphas``) are tried first, so that a chunk's
+    members keep sharing their input batches; ties go to the larger size. Where the best of
+    those leaves a worker idle (chunks of unequal size, or a last turn that some workers sit
+    out), the sizes that deal the members out evenly, ``ceil(n_members / (n_workers *
+    turns))``, are tried too, and taken if they finish sooner.
 
     Examples
     --------
     >>> balanced_size(80, 16, 16, 2)  # 10 chunks of 8: 5 turns of 9 beat 3 turns of 17
     8
-    >>> balanced_size(80, 16, 16, 16)  # 10 chunks of 8 in one turn
-    8
+    >>> balanced_size(12, 12, 4, 2)  # chunks of 6 and 6, one turn (7), beat chunks of 8 and 4 (9)
+    6
     """
-    divisors = [d for d in range(1, n_alphas + 1) if n_alphas % d == 0]
-    candidates = {s for s in divisors + list(range(n_alphas, size + 1, n_alphas)) if s <= size} or {size}
 
     def duration(s: int) -> float:
         return math.ceil(math.ceil(n_members / s) / n_workers) * (CHUNK_OVERHEAD + s)
 
-    return min(sorted(candidates, reverse=True), key=duration)
+    def best(sizes: set[int]) -> int:
+        return min(sorted(sizes, reverse=True), key=duration)
+
+    divisors = [d for d in range(1, n_alphas + 1) if n_alphas % d == 0]
+    aligned = best({s for s in divisors + list(range(n_alphas, size + 1, n_alphas)) if s <= size} or {size})
+    if n_members % aligned == 0 and (n_members // aligned) % n_workers == 0:
+        return aligned  # every worker trains as many members as every other: none idles
+    even = {math.ceil(n_members / (n_workers * turns)) for turns in range(1, math.ceil(n_members / n_workers) + 1)}
+    dealt = best({s for s in even if s <= size} or {aligned})
+    return dealt if duration(dealt) < duration(aligned) else aligned
 
 
 def _check_chunk(plan: SweepPlan, size: int) -> None:

@@ -34,6 +34,7 @@ from netreg.exceptions import invalid
 from netreg.grid import resolve_alphas
 from netreg.nets import MLP
 from netreg.tables import fingerprint
+from netreg.tables.fingerprints import HashedAs
 from netreg.tuning.halving import HalvingCallback, check_halving, halving_rungs
 from netreg.tuning.splits import cv_splits
 
@@ -56,7 +57,9 @@ class SweepPlan:
     template : torch.nn.Module
         The network every member trains.
     X : ndarray or scipy.sparse.csr_matrix
-        The rows in float64; a sparse ``X`` stays sparse (canonical CSR), as a plain fit keeps it.
+        The rows: a dense float32 ``X`` as it is (each batch is cast to the run's dtype, as a
+        plain fit does), any other in float64; a sparse ``X`` stays sparse (canonical CSR, float64),
+        as a plain fit keeps it.
     targets, sample_weight : ndarray
         The data, encoded as the engine takes it.
     task : str
@@ -209,15 +212,21 @@ def plan_from_request(
     if sp.issparse(request.X):
         # A sparse X stays sparse, as a plain fit keeps it (each batch made dense alone): in
         # canonical CSR (sorted, no duplicates), so that the same matrix has one fingerprint.
-        X64: Any = sp.csr_matrix(request.X, dtype=np.float64, copy=True)
-        X64.sum_duplicates()
-        X64.sort_indices()
+        X: Any = sp.csr_matrix(request.X, dtype=np.float64, copy=True)
+        X.sum_duplicates()
+        X.sort_indices()
     else:
-        X64 = np.ascontiguousarray(request.X, dtype=np.float64)
-    request = dataclasses.replace(request, X=X64)
-    grid = resolve_alphas(alphas, X64, _grid_targets(request))
+        # A float32 X stays float32: the engine casts each batch to the run's dtype, and
+        # float32 values are float64 values exactly, so the members train as on a float64 copy
+        # (which would be twice X's size, held by the driver and read by every worker).
+        X = np.ascontiguousarray(request.X, dtype=np.float32 if request.X.dtype == np.float32 else np.float64)
+    request = dataclasses.replace(request, X=X)
+    # The default grid is computed in float64 (a transient copy), as it always was: same alphas.
+    grid_X = X if sp.issparse(X) or not isinstance(alphas, int | np.integer) else np.asarray(X, dtype=np.float64)
+    grid = resolve_alphas(alphas, grid_X, _grid_targets(request))
+    del grid_X
     if cv is None:
-        folds = [(np.arange(X64.shape[0]), np.arange(0))]
+        folds = [(np.arange(X.shape[0]), np.arange(0))]
     else:
         folds = cv_splits(cv, request.X, request.y, classifier=is_classifier(estimator), groups=groups)
     train_rows = [train for train, _ in folds]
@@ -273,7 +282,7 @@ def plan_from_request(
         spec["halving"] = schedule  # a store of a full grid is not one of a halving, nor back
     return SweepPlan(
         template=request.template,
-        X=X64,
+        X=X,
         targets=targets,
         sample_weight=sample_weight,
         task=request.task,
@@ -285,7 +294,8 @@ def plan_from_request(
         train_rows=train_rows,
         stop_rows=stop_rows,
         spec=spec,
-        fingerprint=fingerprint(X64, targets, sample_weight),
+        # Hashed as its float64 values, as stores have always hashed it: they are found again.
+        fingerprint=fingerprint(X if sp.issparse(X) else HashedAs(X, np.float64), targets, sample_weight),
         # Without folds the evidence chooses alpha: worth the exact curvature where it is cheap.
         curvature="kfac" if cv is not None else "auto",
         halving=schedule,

@@ -9,6 +9,12 @@ without copying it; each finished member comes back here as soon as it stops and
 ``keep`` stores it on this process, exactly once, as the one-process path does. The
 epochs of the chunk started last come back too, for a progress bar.
 
+A member that gets the Laplace evidence (:func:`netreg.tuning.diagnostics.gets_evidence`: the
+first fold's) comes back without it, and its evidence goes back into the queue of tasks, for
+whichever worker is free first: the first fold's evidences are computed side by side, where a
+worker would otherwise wait for the one that trained that fold. The member is kept once its
+evidence is back.
+
 Successive halving trains on the same workers, one chunk each: at a rung each worker sends
 its members' validation losses and waits; this process, once every chunk still training has
 sent them, takes the rung's decision (:class:`netreg.tuning.halving.RungJudge`) over all the
@@ -40,7 +46,13 @@ from netreg.engine.step import import_lazy_modules
 from netreg.engine.threads import default_cores, resolve_n_jobs
 from netreg.exceptions import ChunkFailedError
 from netreg.tuning.backends.protocol import Keep
-from netreg.tuning.diagnostics import assemble_record, member_diagnostics, member_record, member_scores
+from netreg.tuning.diagnostics import (
+    assemble_record,
+    gets_evidence,
+    member_diagnostics,
+    member_record,
+    member_scores,
+)
 from netreg.tuning.halving import RungJudge
 from netreg.tuning.plan import SweepPlan, train_chunk
 from netreg.tuning.sweep_hooks import SweepCallback
@@ -169,7 +181,11 @@ def _run_in_workers(
     workers: int,
 ) -> None:
     context = multiprocessing.get_context("fork")
-    tasks = context.SimpleQueue()
+    # A Queue, not a SimpleQueue: its feeder thread writes the tasks, so that this process never
+    # blocks on a full pipe while the workers, busy training, block on theirs to it (an
+    # evidence handed back goes in with the member's weights).
+    tasks = context.Queue()
+    tasks.cancel_join_thread()  # at the end, tasks not taken (the stops) are dropped: never waited for
     # One pipe per worker, written by it alone and synchronously: what it sent is in the pipe
     # even if it dies next, and its death reads as the end of its pipe.
     pipes = [context.Pipe(duplex=False) for _ in range(workers)]
@@ -198,10 +214,9 @@ def _run_in_workers(
     for reader, _ in answers:
         reader.close()
     # Tasks go in after the forks: a queue's lock must not be held by another thread then.
+    # The workers' stops go in at the end: evidences may be queued behind the chunks.
     for index, chunk in enumerate(chunks):
         tasks.put((index, chunk))
-    for _ in processes:
-        tasks.put(None)
     readers = {reader: process for (reader, _), process in zip(pipes, processes, strict=True)}
     answer_to = {process: writer for process, (_, writer) in zip(processes, answers, strict=True)}
     judge = RungJudge(plan.halving) if plan.halving is not None else None
@@ -221,21 +236,25 @@ def _run_in_workers(
 
     training: dict[Any, int] = {}  # worker -> the chunk it trains
     left, n_kept = set(range(len(chunks))), 0
+    deferred: dict[tuple[int, int], int] = {}  # members waiting for their evidence -> their chunk
     events = CallbackList(list(callbacks), population=None)
     followed = None  # the chunk whose epochs the callbacks hear of: the one started last
     try:
-        while left:
+        while left or deferred:
             if not readers:
-                _raise_died(None, min(left), chunks, n_kept)
+                _raise_died(None, min(left) if left else min(deferred.values()), chunks, n_kept)
             for reader in multiprocessing.connection.wait(list(readers)):
                 process = readers[reader]
                 try:
                     kind, index, payload = pickle.loads(reader.recv_bytes())
-                except EOFError:  # the worker ended, after its last chunk or in the middle of one
+                except EOFError:  # before its stop, a worker ends only if it dies
                     del readers[reader]
                     process.join()
-                    if training.get(process) in left:
-                        _raise_died(process.exitcode, training[process], chunks, n_kept)
+                    held = training[process] if training.get(process) in left else None
+                    if held is None and deferred:
+                        held = min(deferred.values())  # it may have been computing an evidence
+                    if held is not None:
+                        _raise_died(process.exitcode, held, chunks, n_kept)
                     continue
                 if kind == "start":
                     training[process] = followed = index
@@ -246,8 +265,12 @@ def _run_in_workers(
                     if index == followed:
                         hook, args = payload
                         events.notify(hook, *args)
+                elif kind == "defer":  # its evidence, for the first free worker
+                    deferred[payload[0]] = index
+                    tasks.put(("evidence", index, pickle.dumps(payload)))
                 elif kind == "member":
                     key, result, seconds, diagnostics, scores = payload
+                    deferred.pop(key, None)
                     keep(assemble_record(key, result, seconds, diagnostics, scores), result.state_dict)
                     n_kept += 1
                     if judge is not None:
@@ -271,6 +294,8 @@ def _run_in_workers(
                         )
                     error.add_note(f"Raised in the worker process that trained chunk {index + 1}:\n{text}")
                     raise error
+        for _ in processes:
+            tasks.put(None)
     finally:
         for process in processes:
             if process.is_alive():
@@ -281,6 +306,7 @@ def _run_in_workers(
             reader.close()
         for _, writer in answers:
             writer.close()
+        tasks.close()
 
 
 def _raise_died(exitcode: int | None, index: int, chunks: list[list[tuple[int, int]]], n_kept: int) -> None:
@@ -337,14 +363,28 @@ def _work(
 
     plan = replace(plan, config=replace(plan.config, n_threads=1))
     while (task := tasks.get()) is not None:
+        if task[0] == "evidence":  # a member trained by some worker, whose evidence is to compute
+            _, index, payload = task
+            key, result, seconds, scores = pickle.loads(payload)
+            try:
+                diagnostics = member_diagnostics(plan, key, result)
+            except Exception as error:
+                _send_error(send, index, error)
+                return
+            send("member", index, (key, result, seconds, diagnostics, scores))
+            continue
         index, chunk = task
         send("start", index)
 
         def on_member(key: tuple[int, int], result: MemberResult, seconds: float, index: int = index) -> None:
             # The optimizer moments would double what travels back, for no use in a sweep.
             light = replace(result, optimizer_state=None)
-            extras = member_diagnostics(plan, key, result), member_scores(plan, key, result)
-            send("member", index, (key, light, seconds, *extras))
+            scores = member_scores(plan, key, result)
+            # A halving sweep's judge hears of each member as it ends: no member waits there.
+            if plan.halving is None and gets_evidence(plan, key, result):
+                send("defer", index, (key, light, seconds, scores))
+            else:
+                send("member", index, (key, light, seconds, member_diagnostics(plan, key, result), scores))
 
         def decide(epoch: int, records: dict[tuple[int, int], Mapping[str, Any]], index: int = index) -> Any:
             send("rung", index, (epoch, {key: {"val_loss": record["val_loss"]} for key, record in records.items()}))
@@ -359,10 +399,15 @@ def _work(
                 decide=decide if plan.halving is not None else None,
             )
         except Exception as error:
-            text = traceback.format_exc()
-            try:
-                send("error", index, (error, text))
-            except Exception:  # the exception itself does not pickle
-                send("error", index, (None, text))
+            _send_error(send, index, error)
             return
         send("done", index)
+
+
+def _send_error(send: Callable[..., None], index: int, error: Exception) -> None:
+    """Send what a task raised (with its traceback) to the driver, which raises it again."""
+    text = traceback.format_exc()
+    try:
+        send("error", index, (error, text))
+    except Exception:  # the exception itself does not pickle
+        send("error", index, (None, text))
