@@ -51,11 +51,9 @@ HALVING_REASON = "successive halving: alpha {alpha:g} ranked {rank} of {n} at ru
 def halving_rungs(n_alphas: int, max_iter: int, factor: int = 3, min_epochs: int | None = None) -> list[int]:
     """The epochs at which the alphas are ranked and the worst stopped.
 
-    ``min_epochs`` is the first rung (default: scikit-learn's ``"exhaust"``, so that the
-    last iteration runs close to ``max_iter``); each next rung is ``factor`` times the one
-    before, while it comes before ``max_iter`` and more than ``factor`` alphas are left to
-    rank. The last few alphas train to the end, and the sweep's rule (``min``, ``1se``)
-    chooses among them on their full cross-validated scores.
+    ``min_epochs`` is the first rung (default: scikit-learn's ``"exhaust"``,
+    ``max(1, max_iter // factor ** floor(log_factor(n_alphas)))``); each next rung is ``factor`` times
+    the one before, while it comes before ``max_iter`` and more than ``factor`` alphas are left.
 
     Examples
     --------

@@ -57,8 +57,7 @@ def run_sweep(
     scoring : str
         One of :data:`~netreg.tuning.scoring.SCORINGS` (greater is better).
     selection : {"min", "1se", "evidence"}, default="min"
-        How to choose alpha (see :mod:`netreg.tuning.rules`); ``"evidence"`` for netreg's
-        MLP only.
+        How to choose alpha (:mod:`netreg.tuning.rules`); ``"evidence"`` for netreg's MLP only.
     store : path, optional
         SQLite results store; created if missing, resumed if it holds this sweep.
     backend : "local", "ray" or a backend object, default="local"
@@ -68,9 +67,8 @@ def run_sweep(
     callback : SweepCallback or list of SweepCallback, optional
         Progress: every engine event of the chunks trained here, and the sweep's own.
     n_jobs : int, optional
-        Cores for ``backend="local"``: how many chunks train side by side in worker
-        processes (see :class:`~netreg.tuning.backends.LocalBackend`; ``-1``: all usable
-        cores). Default: ``NETREG_N_JOBS`` if set, else the usable cores.
+        Worker processes of ``backend="local"`` (:class:`~netreg.tuning.backends.LocalBackend`;
+        ``-1``: all usable cores). Default: ``NETREG_N_JOBS`` if set, else the usable cores.
     keep_folds : bool, default=False
         Keep the chosen alpha's members' weights, one per fold, in the result's
         ``fold_state_dicts``, read from the store (without one, a temporary store deleted on
