@@ -1,17 +1,9 @@
 """``alpha="auto"``: a plain estimator that learns its alpha from the evidence in one fit.
 
-``NetRegClassifier(alpha="auto")`` (and ``NetRegRegressor``) trains one network and, as it
-trains, moves its alpha to MacKay's fixed point of the Laplace evidence at the current
-weights, one alpha per penalized weight matrix (``auto_alpha="layerwise"``, the default) or
-one for the network (``"scalar"``): how and when is :mod:`netreg.evidence.online`'s, the
-formulas and netreg's scaling :mod:`netreg.evidence.fixed_point`'s. It starts from
-:data:`AUTO_START`. ``alpha_`` is what it learned (a float, or ``{parameter name: alpha}``
-that ``alpha=`` takes back as fixed strengths), ``alpha_history_`` its path, ``log_evidence_``
-the evidence of the final weights at ``alpha_``.
-
-The 16-member evidence grid (each alpha trained to its end, the member of largest evidence
-kept) is ``NetRegClassifierCV(selection="evidence")``. The evidence is weaker than
-cross-validation on some data sets (``benchmarks/README.md``): it is never the default.
+From :data:`AUTO_START`, alpha moves as the network trains to MacKay's fixed point, per
+penalized weight matrix (``auto_alpha="layerwise"``) or one (``"scalar"``): when and how is
+:mod:`netreg.evidence.online`'s, the formulas :mod:`netreg.evidence.fixed_point`'s. What the
+fit leaves: :func:`set_auto_attributes`. The evidence grid is ``selection="evidence"``.
 """
 
 from __future__ import annotations
@@ -52,16 +44,13 @@ _ATTRIBUTES = ("alpha_", "alpha_history_", "log_evidence_", "noise_variance_")
 
 
 def check_auto(estimator: Any, *, incremental: bool) -> None:
-    """Refuse, from the parameters alone (before the data are read), what ``alpha="auto"``
-    cannot do.
+    """Refuse, from the parameters alone, what ``alpha="auto"`` cannot do.
 
     Raises
     ------
     InvalidParameterError
-        With ``partial_fit`` or ``warm_start=True`` (both continue one network at one
-        alpha), and where the evidence does not describe the network
-        (:func:`netreg.evidence.evidence_gap`: a module with other penalized layers than Linear and Conv2d, L1 or the elastic net, the
-        Poisson loss, ``alpha_scale="batch"``).
+        With ``partial_fit`` or ``warm_start=True`` (one network at one alpha), and where the
+        evidence does not describe the network (:func:`auto_gap`).
     """
     if incremental:
         raise invalid(
@@ -83,9 +72,8 @@ def check_auto(estimator: Any, *, incremental: bool) -> None:
 
 
 def check_auto_fit(estimator: Any, request: TrainingRequest, config: TrainConfig, n_train: int) -> None:
-    """Refuse, once the network is built and before it trains, a module whose penalized
-    weights the curvature does not read (:func:`netreg.evidence.modules.curvature_gap`), then
-    a fit that would not fit in memory (:func:`check_auto_memory`).
+    """Refuse, before training, a module whose penalized weights the curvature does not read
+    (:func:`netreg.evidence.modules.curvature_gap`), then what :func:`check_auto_memory` refuses.
 
     Raises
     ------
@@ -129,14 +117,13 @@ def auto_gap(estimator: Any) -> str:
 
 
 def check_auto_memory(request: TrainingRequest, config: TrainConfig, n_train: int) -> None:
-    """Refuse, before anything is allocated, a fit that would not fit in memory: the member, and
-    the training rows copied in float64 for the evidence (a sparse ``X`` made dense).
+    """Refuse, before anything is allocated, a fit whose member and float64 copy of the
+    training rows (a sparse ``X`` made dense) exceed :func:`netreg.memory.device_budget`.
 
     Raises
     ------
     InvalidParameterError
-        Naming what is needed and the budget (half the memory available, or half the GPU's
-        free memory).
+        Naming what is needed and the budget.
     """
     device = resolve_device(config.device)
     budget = memory.device_budget(device)
@@ -189,11 +176,8 @@ def learn_alpha(
     *,
     layerwise: bool,
 ) -> EvidenceAlpha:
-    """The callback that learns the member's alpha on its training rows (module docstring).
-
-    ``X``, ``targets`` and ``sample_weight`` are the fit's rows (:meth:`TrainingRequest.fit_data`:
-    a given validation set follows the training rows), ``train_rows`` those it trains on.
-    """
+    """The callback that learns the member's alpha on ``train_rows`` of the fit's rows
+    (:meth:`TrainingRequest.fit_data`)."""
     X = X[train_rows]
     full_batch = config.solver == "lbfgs"
     # A run that stops on its stalled training objective stops n_iter_no_change epochs after its
@@ -249,9 +233,8 @@ def set_auto_attributes(
 
 
 def _plain_update(update: dict[str, Any], layerwise: bool) -> dict[str, Any]:
-    """One re-estimate as plain data: ``epoch``, ``alpha`` set after it (per layer, or one),
-    ``gamma`` (per layer, or the total), ``log_evidence`` before it, a regression's
-    ``noise_variance``."""
+    """One re-estimate as plain data: ``epoch``, ``alpha`` set after it, ``gamma`` (per layer, or
+    the total), ``log_evidence`` before it, a regression's ``noise_variance``."""
     plain = {key: value for key, value in update.items() if key != "alphas"}
     plain["alpha"] = dict(update["alphas"]) if layerwise else float(next(iter(update["alphas"].values())))
     if not layerwise:

@@ -1,42 +1,27 @@
 r"""The generalized Gauss-Newton (GGN) curvature of the penalized weights, exact or Kronecker-factored.
 
-For one member with penalized weights :math:`\theta = (\mathrm{vec}\,W_1, \dots, \mathrm{vec}\,W_L)`
-(row-major, as ``weight.flatten()``), outputs :math:`f_i \in \mathbb{R}^q` on row i, sample
-weights :math:`w_i` and the loss Hessian with respect to the outputs
-:math:`\Lambda_i = \partial^2 \ell_i / \partial f_i^2`,
+For penalized weights :math:`\theta = (\mathrm{vec}\,W_1, \dots, \mathrm{vec}\,W_L)` (row-major,
+``weight.flatten()``; the biases held at their trained values, outside :math:`\theta`), outputs
+:math:`f_i`, sample weights :math:`w_i` and :math:`\Lambda_i = \partial^2 \ell_i / \partial f_i^2
+= S_i^\top S_i` factored exactly per row (:func:`loss_hessian_factor`, c rows):
 
 .. math:: H = \sum_i w_i \, J_i^\top \Lambda_i J_i, \qquad J_i = \partial f_i / \partial \theta .
 
-The biases are held at their trained values: they are not part of :math:`\theta` (no rows or
-columns of H), so the evidence built from H is conditional on them.
-
-:math:`\Lambda_i` is factored exactly per row, :math:`\Lambda_i = S_i^\top S_i` with
-:math:`S_i` of c rows (:func:`loss_hessian_factor`): half squared error ``I_q``; softmax
-cross-entropy ``diag(p) - p p^T`` with rows :math:`\sqrt{p_c}\,(e_c - p)^\top` (c = C);
-logistic ``p (1 - p)`` per label, ``diag(sqrt(p (1 - p)))``. Backpropagating the c rows gives
-the output-side factors :math:`s_{ic}^{(l)} = S_{ic} \, \partial f_i / \partial z_l` of layer l,
-and with the layer input :math:`a_{il}`, :math:`J_i^\top S_i^\top` restricted to layer l has
-columns :math:`s_{ic}^{(l)} \otimes a_{il}`.
-
-``curvature="exact"`` forms H (all layers, cross-layer blocks included) from these columns
-(its cost, and when ``"auto"`` takes it: :mod:`netreg.evidence.curvature`).
-
-``curvature="kfac"`` keeps the diagonal blocks, each Kronecker-factored (Martens & Grosse 2015)
-with the exact per-row factorization summed over the c rows of :math:`S_i` (no Monte Carlo
-sampling of labels, as KFLR in Botev et al. 2017 and the GGN-KFAC of Immer et al. 2021; for an
-MLP, without weight sharing, the "expand" and "reduce" variants coincide):
+Backpropagated, :math:`S_i` gives layer l's output-side factors
+:math:`s_{ic}^{(l)} = S_{ic} \, \partial f_i / \partial z_l`; with the layer input :math:`a_{il}`,
+:math:`J_i^\top S_i^\top` has columns :math:`s_{ic}^{(l)} \otimes a_{il}` there.
+``curvature="exact"`` forms H from them (:func:`ggn_matrix`; when ``"auto"`` takes it:
+:mod:`netreg.evidence.curvature`). ``curvature="kfac"`` keeps the diagonal blocks,
+Kronecker-factored (Martens & Grosse 2015) with the exact factorization summed over the c rows
+(no label sampling, as KFLR, Botev et al. 2017, and Immer et al. 2021's GGN-KFAC):
 
 .. math:: H_{ll} \approx G_l \otimes A_l, \quad
     G_l = \sum_i w_i \sum_c s_{ic}^{(l)} s_{ic}^{(l)\top}, \quad
-    A_l = \frac{1}{m} \sum_i w_i \, a_{il} a_{il}^\top, \quad m = \sum_i w_i .
+    A_l = \frac{1}{m} \sum_i w_i \, a_{il} a_{il}^\top, \quad m = \sum_i w_i ,
 
-Its eigenvalues are the products :math:`g_j a_k` of the factors' eigenvalues, so
-:math:`\log\det(H + \alpha I) = \sum_l \sum_{j,k} \log(g_j a_k + \alpha)` costs P operations per
-alpha. It is exact for a network without hidden layers and half squared error
-(:math:`G = m I_q`, :math:`H = I_q \otimes X^\top \mathrm{diag}(w) X`), and only approximate for
-every other case, logistic regression included (its row weights :math:`p_i(1 - p_i)` do not
-factor out of :math:`X^\top \mathrm{diag}(w_i p_i (1 - p_i)) X`). Dropping the cross-layer blocks
-can only raise :math:`\log\det(H + \alpha I)` (Fischer's inequality); the Kronecker factoring has
+so :math:`\log\det(H + \alpha I) = \sum_l \sum_{j,k} \log(g_j a_k + \alpha)` over the factors'
+eigenvalues. It is exact only without hidden layers and with half squared error; dropping the
+cross-layer blocks can only raise the log-determinant (Fischer's inequality), the factoring has
 no bound (how far apart the two land: ``docs/architecture.md``, "Measurements and history").
 
 References
@@ -62,15 +47,16 @@ __all__ = ["loss_hessian_factor", "ggn_matrix", "kfac_factors", "exact_member_gg
 
 #: Elements of the largest temporary tensor; rows are processed in chunks below it.
 _CHUNK_ELEMENTS = 2**22
-#: The same for the Kronecker factors, whose chunk is read several times (the backpropagated
-#: factors, scaled, then multiplied): 2 MB of float64 stays in a core's cache between those
-#: passes, where 32 MB went to memory each time; on 2800 rows, 10 classes and two hidden layers
-#: of 100 a pass took 66 ms of one core's time instead of 78-90 (benchmarks/README.md).
+#: The same for the Kronecker factors, whose chunk is read several times: 2 MB of float64 stays
+#: in a core's cache between the passes (docs/architecture.md, "Measurements and history").
 _KFAC_CHUNK_ELEMENTS = 2**18
 
 
 def loss_hessian_factor(task: str | Task, out: Tensor) -> Tensor:
     r"""Rows :math:`S` with :math:`S^\top S = \partial^2 \ell / \partial f^2`, per row: ``(..., n, c, q)``.
+
+    Half squared error: ``I_q``; softmax cross-entropy (``diag(p) - p p^T``): rows
+    :math:`\sqrt{p_c}\,(e_c - p)^\top`; logistic (``p (1 - p)`` per label): ``diag(sqrt(p (1 - p)))``.
 
     Examples
     --------
@@ -95,8 +81,7 @@ def loss_hessian_factor(task: str | Task, out: Tensor) -> Tensor:
 def ggn_matrix(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task) -> Tensor:
     """The exact GGN of every member over its penalized weights, ``(K, P, P)``, on validated inputs.
 
-    The weights are ordered layer by layer, each ``weight.flatten()`` (row-major ``(out, in)``).
-    Memory is ``K P^2``: meant for small networks (the exact evidence) and for tests.
+    Weights layer by layer, each ``weight.flatten()``; memory ``K P^2``: for small networks and tests.
 
     Examples
     --------
@@ -157,7 +142,7 @@ def exact_member_ggn(net: StackedMLP, x: Tensor, weight: Tensor, task: Task) -> 
         inputs, factors = _output_factors(net, x[rows], task)
         columns = []
         for a, s in zip(inputs, factors, strict=True):
-            a = a.reshape(-1, a.shape[-1])  # the member axis (1) dropped
+            a = a.reshape(-1, a.shape[-1])
             columns.append((s[0].unsqueeze(-1) * a[:, None, None, :]).flatten(-2))
         scaled = torch.cat(columns, dim=-1) * weight[rows].sqrt()[:, None, None]
         scaled = scaled.reshape(-1, n_params)

@@ -1,23 +1,11 @@
-"""Successive halving inside the population: stop the worst alphas at rungs, all folds together.
+"""Successive halving inside the population: at each rung the worst alphas stop, every fold of them.
 
-Every alpha starts on all folds. At each rung (an epoch count, growing by ``factor``) the
-alphas are ranked by their mean validation loss over the folds at that epoch (the loss, not
-a thresholded score such as accuracy, which ties early alphas), and all but the best
-``ceil(n / factor)`` and those within the rung's noise of the best (:func:`rung_survivors`)
-are stopped: every member of a losing alpha, whatever its fold, leaves the population
-(status ``"stopped"``, the rung in its history). Survivors go on, untouched: a member that
-is not stopped ends exactly as in a full sweep, since members of a population never
-influence each other (:class:`netreg.engine.Population`). The alpha is then chosen among
-the survivors, by the sweep's rule and scoring, on their final scores.
-
-The decisions are a :class:`RungJudge`'s: in the population's own process as a
-:class:`HalvingCallback`, or in the driver of a sweep whose members train in several worker
-processes (:class:`netreg.tuning.backends.LocalBackend`), which each stop at a rung until
-the driver has heard every chunk's losses there and answered.
-
-The schedule follows scikit-learn's ``HalvingGridSearchCV`` with ``min_resources="exhaust"``
-and epochs as the resource: ``1 + floor(log_factor(n_alphas))`` iterations, the first at
-``max_iter // factor ** (iterations - 1)`` epochs (:func:`halving_rungs`).
+Rungs and their schedule (scikit-learn's ``HalvingGridSearchCV``, epochs as the resource):
+:func:`halving_rungs`; the ranking by validation loss and who goes on: :func:`rung_survivors`.
+A survivor ends exactly as in a full sweep (members never influence each other,
+:class:`netreg.engine.Population`); the sweep's rule then chooses among the survivors. The
+decisions are a :class:`RungJudge`'s, in the population's process (:class:`HalvingCallback`)
+or in the driver of :class:`netreg.tuning.backends.LocalBackend`'s workers.
 
 References
 ----------
@@ -63,11 +51,9 @@ HALVING_REASON = "successive halving: alpha {alpha:g} ranked {rank} of {n} at ru
 def halving_rungs(n_alphas: int, max_iter: int, factor: int = 3, min_epochs: int | None = None) -> list[int]:
     """The epochs at which the alphas are ranked and the worst stopped.
 
-    ``min_epochs`` is the first rung (default: scikit-learn's ``"exhaust"``, so that the
-    last iteration runs close to ``max_iter``); each next rung is ``factor`` times the one
-    before, while it comes before ``max_iter`` and more than ``factor`` alphas are left to
-    rank. The last few alphas train to the end, and the sweep's rule (``min``, ``1se``)
-    chooses among them on their full cross-validated scores.
+    ``min_epochs`` is the first rung (default: scikit-learn's ``"exhaust"``,
+    ``max(1, max_iter // factor ** floor(log_factor(n_alphas)))``); each next rung is ``factor`` times
+    the one before, while it comes before ``max_iter`` and more than ``factor`` alphas are left.
 
     Examples
     --------
@@ -103,13 +89,10 @@ def rung_score(metrics: Mapping[str, Any]) -> float:
 def rung_survivors(scores: Mapping[int, Sequence[float]], factor: int) -> tuple[list[int], int]:
     """The alphas of a rung ranked best first, and how many of them go on.
 
-    ``scores`` holds each alpha's scores at the rung, one per fold, greater is better. The
-    best ``ceil(n / factor)`` go on, and so does every alpha the folds cannot tell apart from
-    the best: a mean within one standard error of the best alpha's (its folds' standard
-    deviation, ddof 0 as ``select_alpha``'s ``"1se"``, over the square root of its folds).
-    Those rank next to the best, so the survivors are always the first ones of the ranking.
-    Ties go to the larger alpha index; an alpha with a fold not finite ranks last and never
-    goes on by noise.
+    ``scores``: each alpha's scores at the rung, one per fold, greater is better. The best
+    ``ceil(n / factor)`` go on, and so does every alpha whose mean is within one standard error
+    of the best's (its folds' std, ddof 0 as ``"1se"``, over sqrt(folds)). Ties go to the larger
+    alpha index; an alpha with a fold not finite ranks last and never goes on by noise.
 
     Examples
     --------
@@ -137,11 +120,9 @@ class RungJudge:
     Parameters
     ----------
     halving : dict
-        The plan's settings: ``factor``, ``rungs`` (:func:`halving_rungs`), ``alphas``, and
-        what an earlier run of the sweep left in its store: ``stopped`` (``{alpha_index:
-        epoch}``, the alphas stopped at a rung) and ``prior`` (``{epoch: {alpha_index:
-        [scores]}}``, the stored members' :func:`rung_score` at each rung), so that a resumed
-        sweep takes the decisions of an uninterrupted one.
+        ``factor``, ``rungs`` (:func:`halving_rungs`), ``alphas``, and from an earlier run's
+        store (:func:`with_halving_state`, so that a resumed sweep decides as an uninterrupted
+        one) ``stopped`` (``{alpha_index: epoch}``) and ``prior`` (:func:`prior_scores`).
 
     Examples
     --------
@@ -164,19 +145,15 @@ class RungJudge:
         self.finished[key] = result
 
     def decide(self, epoch: int, records: Mapping[tuple[int, int], Mapping[str, Any]]) -> dict[int, str]:
-        """The alphas stopped at the rung of ``epoch``, each with its reason (:data:`HALVING_REASON`).
-
-        ``records`` holds the metrics at ``epoch`` of every member that trained it, by
-        ``(alpha_index, fold)``. In the running: every alpha not stopped at an earlier rung,
-        those a resumed sweep finds stopped at this one included (they lose again: same
-        scores, same ranking).
-        """
+        """The alphas stopped at the rung of ``epoch`` with their reasons, from ``records``: the
+        metrics there by ``(alpha_index, fold)``; alphas a resumed sweep finds stopped at this
+        rung run again (same scores, same ranking)."""
         rung = self.rungs.index(epoch)
         scores = {a: list(values) for a, values in self.prior.get(epoch, {}).items()}
         for (alpha_index, _), record in records.items():
             scores.setdefault(alpha_index, []).append(rung_score(record))
         for (alpha_index, _), result in self.finished.items():
-            if result.n_iter < epoch:  # ended before the rung: its final scores stand for it
+            if result.n_iter < epoch:
                 scores.setdefault(alpha_index, []).append(rung_score(result.metrics))
         alive = [a for a in range(len(self.alphas)) if self.stopped_at.get(a, epoch) >= epoch]
         ranked, keep = rung_survivors({a: scores.get(a, []) for a in alive}, self.factor)
@@ -191,20 +168,15 @@ class RungJudge:
 
 class HalvingCallback(SweepCallback):
     """Successive halving as an engine callback: at each rung, stop the alphas a
-    :class:`RungJudge` (or ``decide``) stops.
-
-    Its chunk's members, as ``(alpha_index, fold)`` in member order, come from
-    :meth:`on_chunk_begin`; :func:`netreg.tuning.plan.train_chunk` adds it to every chunk
-    of a plan with ``halving`` settings.
+    :class:`RungJudge` (or ``decide``) stops; :func:`netreg.tuning.plan.train_chunk` adds it.
 
     Parameters
     ----------
     halving : dict
         The plan's settings (see :class:`RungJudge`).
     decide : callable, optional
-        ``decide(epoch, records)``, with the records of this chunk's members at a rung by
-        ``(alpha_index, fold)``, returns ``{alpha_index: reason}`` to stop. Default: a
-        :class:`RungJudge` of this chunk alone (which then holds every member of the sweep).
+        As :meth:`RungJudge.decide`, on this chunk's records. Default: a :class:`RungJudge` of
+        this chunk alone (which then holds every member of the sweep).
     """
 
     def __init__(
@@ -235,9 +207,8 @@ class HalvingCallback(SweepCallback):
 
 
 def prior_scores(records: Sequence[MemberRecord], rungs: Sequence[int]) -> dict[int, dict[int, list[float]]]:
-    """``{epoch: {alpha_index: [scores]}}``: stored members' :func:`rung_score` at each rung.
-
-    A member that ended before a rung counts with its final scores, as in a live run.
+    """``{epoch: {alpha_index: [scores]}}``: stored members' :func:`rung_score` at each rung (a
+    member that ended before a rung, with its final scores, as in a live run).
 
     Examples
     --------

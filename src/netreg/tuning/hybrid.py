@@ -1,14 +1,8 @@
-"""``search="hybrid"``: the evidence proposes alpha, the folds confirm it.
+"""``search="hybrid"``: one ``alpha="auto"`` fit proposes alpha ``x``, the folds confirm it.
 
-The Laplace evidence learns alpha in one fit (``alpha="auto"``, :mod:`netreg.estimators.auto_alpha`)
-but chooses worse than cross-validation on some data sets (``benchmarks/README.md``). The
-hybrid spends a few fits more to get cross-validation's word: one ``alpha="auto"`` fit on
-all the rows (one alpha for the network, ``auto_alpha="scalar"``) learns ``x``; a short
-grid of :data:`N_ALPHAS` alphas log-spaced from ``x / SPAN`` to ``x * SPAN`` is then swept
-over the folds, every member to the end, and the chosen alpha is refit on all the rows, as
-any CV search does: the choice is ``GridSearchCV``'s over the short grid. The short grid is
-not halved: its 5 x 5 members train as one population in the workers side by side, which
-measured faster than halving's single population (``benchmarks/README.md``).
+The folds sweep the short grid :func:`hybrid_grid` around ``x``, every member to the end, and
+the chosen alpha is refit on all the rows, as ``GridSearchCV`` would; why not halved, and how
+it compares with the evidence alone: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -24,7 +18,7 @@ from netreg.exceptions import invalid
 
 __all__ = ["N_ALPHAS", "SPAN", "hybrid_grid", "check_hybrid", "learn_center"]
 
-#: The short grid's size: the learned alpha, two decades' halves below and above it.
+#: The short grid's size.
 N_ALPHAS = 5
 #: The grid runs from the learned alpha divided by ``SPAN`` to it multiplied by ``SPAN``.
 SPAN = 10.0
@@ -43,16 +37,14 @@ def hybrid_grid(center: float) -> np.ndarray:
 
 
 def check_hybrid(search: Any, estimator: Any, default_alphas: Any) -> None:
-    """Refuse, before any work, what ``search="hybrid"`` cannot take: the CV estimator
-    ``search``'s ``alphas``, ``selection`` and ``scoring``, and a plain ``estimator`` (the one
-    it refits) whose alpha the evidence cannot learn (:func:`auto_gap`).
+    """Refuse, before any work, what ``search="hybrid"`` cannot take from the CV estimator
+    ``search`` and the plain ``estimator`` it refits.
 
     Raises
     ------
     InvalidParameterError
-        For a grid of ``alphas`` (the hybrid lays its own, centred on the learned alpha),
-        ``selection="evidence"`` (the hybrid is chosen by the folds), or a network, penalty or
-        loss the evidence does not describe.
+        For a grid of ``alphas`` (the hybrid lays its own), ``selection="evidence"``, or an
+        ``estimator`` whose alpha the evidence cannot learn (:func:`auto_gap`).
     """
     if not (isinstance(search.alphas, type(default_alphas)) and search.alphas == default_alphas):
         raise invalid(
@@ -78,9 +70,8 @@ def check_hybrid(search: Any, estimator: Any, default_alphas: Any) -> None:
 
 
 def learn_center(base: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
-    """The fitted ``alpha="auto"`` estimator (``auto_alpha="scalar"``) whose ``alpha_`` centres
-    the hybrid's grid: ``base`` (a :class:`netreg.NetRegClassifier` or
-    :class:`netreg.NetRegRegressor`, unchanged) cloned and fitted on all of ``X``.
+    """``base`` (unchanged) cloned with ``alpha="auto"``, ``auto_alpha="scalar"`` and fitted on all
+    of ``X``: its ``alpha_`` centres the hybrid's grid.
 
     Examples
     --------

@@ -57,8 +57,7 @@ def run_sweep(
     scoring : str
         One of :data:`~netreg.tuning.scoring.SCORINGS` (greater is better).
     selection : {"min", "1se", "evidence"}, default="min"
-        How to choose alpha (see :mod:`netreg.tuning.rules`); ``"evidence"`` for netreg's
-        MLP only.
+        How to choose alpha (:mod:`netreg.tuning.rules`); ``"evidence"`` for netreg's MLP only.
     store : path, optional
         SQLite results store; created if missing, resumed if it holds this sweep.
     backend : "local", "ray" or a backend object, default="local"
@@ -68,16 +67,12 @@ def run_sweep(
     callback : SweepCallback or list of SweepCallback, optional
         Progress: every engine event of the chunks trained here, and the sweep's own.
     n_jobs : int, optional
-        Cores for ``backend="local"``: how many chunks train side by side in worker
-        processes (see :class:`~netreg.tuning.backends.LocalBackend`; ``-1``: all usable
-        cores). Default: ``NETREG_N_JOBS`` if set, else the usable cores.
+        Worker processes of ``backend="local"`` (:class:`~netreg.tuning.backends.LocalBackend`;
+        ``-1``: all usable cores). Default: ``NETREG_N_JOBS`` if set, else the usable cores.
     keep_folds : bool, default=False
         Keep the chosen alpha's members' weights, one per fold, in the result's
-        ``fold_state_dicts``. They are read from the store; without one, the members are
-        written to a temporary store that is deleted on return, so that memory holds only
-        the chosen alpha's weights, never every member's (with successive halving, the
-        weights of the members trained to the end are kept in memory instead: the chosen
-        alpha is one of theirs).
+        ``fold_state_dicts``, read from the store (without one, a temporary store deleted on
+        return; with successive halving, the survivors' weights kept in memory instead).
 
     Examples
     --------
@@ -128,9 +123,8 @@ def run_sweep(
     n_workers = runner.workers(plan) if callable(getattr(runner, "workers", None)) else 1
     size = default_chunk_size(plan, chunk_size, n_workers=n_workers)
     check_rows_memory(plan, size, n_workers)  # before the store exists: a refusal leaves nothing behind
-    # Halving chooses among its survivors, whose weights its workers held anyway: kept in
-    # memory as they come back, the stopped members' dropped, with no temporary store (its
-    # writes, some 7 ms a member under load, take the cores the workers train on).
+    # Halving chooses among its survivors: their weights kept as they come back, with no
+    # temporary store, whose writes take the cores the workers train on (benchmarks/README.md).
     survivors_in_memory = keep_folds and store is None and plan.halving is not None
     scratch = (
         tempfile.TemporaryDirectory(prefix="netreg-sweep-")
@@ -144,10 +138,9 @@ def run_sweep(
         done = opened.finished_keys() if opened is not None else set()
         todo = [key for key in plan.keys if key not in done]
         if plan.halving is not None:
-            # Every rung ranks all the alphas: one population, or one chunk per worker of a
-            # backend whose driver takes the rung decisions between them. The members are dealt
-            # out in turn alpha by alpha, each alpha's folds spread over the workers, so that
-            # whichever alphas survive, even a single one, keep every worker equally busy.
+            # Every rung ranks all the alphas: one population, or one chunk per worker of a backend
+            # whose driver judges the rungs; dealt out alpha by alpha, each alpha's folds spread
+            # over the workers, so that whichever alphas survive keep every worker equally busy.
             n_chunks = min(n_workers, len(todo)) if getattr(runner, "shares_rungs", False) else 1
             size = max(1, math.ceil(len(todo) / n_chunks))
             check_population_memory(plan, size)
