@@ -32,6 +32,8 @@ stops it (training loss improving by less than ``tol=1e-4`` for 10 epochs). The 
 ``auto``
     ``alpha="auto"``: one fit that learns alpha per layer from the evidence as it trains
     (its alpha column: the geometric mean of the layers' alphas).
+``auto scalar``, ``auto layerwise``
+    ``auto`` with ``auto_alpha`` given: one alpha for the network, or one per layer.
 ``hybrid``
     ``search="hybrid"``: one ``alpha="auto"`` fit (scalar) learns ``x``; 5 alphas from ``x/10``
     to ``x*10`` over the 5 folds, then the refit.
@@ -75,7 +77,18 @@ from sklearn.preprocessing import StandardScaler
 from halving_options import FACTOR, exhaust_min_epochs, halving_available
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressor, NetRegRegressorCV
 
-METHODS = ("alpha=0", "grid min", "grid folds", "grid 1se", "halving", "evidence", "auto", "hybrid")
+METHODS = (
+    "alpha=0",
+    "grid min",
+    "grid folds",
+    "grid 1se",
+    "halving",
+    "evidence",
+    "auto",
+    "auto scalar",
+    "auto layerwise",
+    "hybrid",
+)
 REFERENCE = "grid min"
 
 
@@ -159,6 +172,8 @@ def estimators(task: str, settings: dict, n_alphas: int, seed: int) -> dict[str,
         "halving": halving,
         "evidence": clone(grid).set_params(selection="evidence"),
         "auto": single(alpha="auto", **kwargs),
+        "auto scalar": single(alpha="auto", auto_alpha="scalar", **kwargs),
+        "auto layerwise": single(alpha="auto", auto_alpha="layerwise", **kwargs),
         "hybrid": clone(grid).set_params(search="hybrid", alphas=16),
     }
 
