@@ -50,10 +50,12 @@ from netreg.evidence.ggn import loss_hessian_factor
 from netreg.evidence.modules import ModuleMember, module_member
 from netreg.evidence.stacked_mlp import StackedMLP
 
-__all__ = ["DRIFT_MAX_PARAMS", "STEP", "curvature_drift", "map_directions", "profile_alphas"]
+__all__ = ["DRIFT_MAX_PARAMS", "SMOOTH_STEP", "STEP", "curvature_drift", "map_directions", "profile_alphas"]
 
 #: The central difference's step: the weights of alphas 10 % smaller and larger, to first order.
 STEP = 0.1
+#: The step where the curvature is smooth in the weights (no hidden layers): a derivative.
+SMOOTH_STEP = 1e-4
 #: The drift is computed for members of up to this many trainable parameters (its conjugate
 #: gradients take up to CG_MAX_ITER products with the curvature, each about two passes over the rows).
 DRIFT_MAX_PARAMS = 100_000
