@@ -26,6 +26,11 @@ by less than ``settle``, relative, before L-BFGS's own ``ftol`` stops it); each 
 L-BFGS at the new objective (the engine does), and a change smaller than ``tol`` (relative) is
 not made, so that L-BFGS converges once alpha has.
 
+A weight followed by a norm layer (a convolution before BatchNorm) is scale-invariant in
+training: the exact evidence does not depend on its alpha, and the Laplace estimate (in eval
+mode) keeps raising it as the weight shrinks. Its learned alpha means nothing; exclude such
+weights from the penalty (``exclude=``), as norm layers are (``benchmarks/README.md``).
+
 A minibatch run may stop before ``max_iter`` (its objective stalls for ``n_iter_no_change``
 epochs). The engine restarts that count when alpha changes, so the schedule re-estimates at
 least twice within that window (:func:`alpha_schedule`'s ``patience``): a member cannot be

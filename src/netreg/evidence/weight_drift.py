@@ -155,7 +155,9 @@ def map_directions(
     trainable parameter of the member (``{name: tensor}``, float64).
 
     M is the Hessian :math:`\nabla^2 \sum_i w_i\ell_i` over all trainable parameters
-    (``hessian=True``), or their GGN; A the prior precision (:math:`\alpha_l` on the penalized
+    (``hessian=True``: weights at a minimum), or the GGN of the penalized weights alone, the
+    others held (``hessian=False``: minibatch weights, not at a minimum, where the unpenalized
+    parameters' derivative measured harmful: ``benchmarks/README.md``); A the prior precision (:math:`\alpha_l` on the penalized
     weights, 0 elsewhere). Solved by conjugate gradients on M's products with vectors
     (autograd: ``torch.func.jvp`` and ``vjp``), to a residual of :data:`CG_TOL` relative or
     after :data:`CG_MAX_ITER` iterations: :math:`P^2` memory and :math:`n c P^2` flops, the
@@ -182,7 +184,9 @@ def map_directions(
     names = list(alphas)
     member = module_member(template, dict(state_dict), names)
     module = member.module
-    free = [n for n, p in module.named_parameters() if n not in alphas and p.is_floating_point()]
+    # Minibatch weights (hessian=False): the unpenalized parameters held, as the evidence's
+    # curvature holds them; moving them too sent alpha down 10-100x on 4 of bench_quality's 7 sets.
+    free = [n for n, p in module.named_parameters() if n not in alphas and p.is_floating_point()] if hessian else []
     order = (*names, *free)
     fixed = {n: t.detach() for n, t in (*module.named_parameters(), *module.named_buffers())}
     shapes = [fixed[n].shape for n in order]
