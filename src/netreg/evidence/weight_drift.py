@@ -43,11 +43,11 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp, vjp
 
-from netreg.evidence.curvature import kronecker_eigenvalues
+from netreg.evidence.curvature import EXACT_MAX_PARAMS, kronecker_eigenvalues
 from netreg.evidence.data_checks import EvidenceData
 from netreg.evidence.fixed_point import FixedPoint, stationary_alphas, weight_blocks
 from netreg.evidence.ggn import loss_hessian_factor
-from netreg.evidence.modules import ModuleMember, module_member
+from netreg.evidence.modules import ModuleMember, module_ggn, module_member
 from netreg.evidence.stacked_mlp import StackedMLP
 
 __all__ = ["DRIFT_MAX_PARAMS", "SMOOTH_STEP", "STEP", "curvature_drift", "map_directions", "profile_alphas"]
@@ -159,7 +159,9 @@ def map_directions(
     others held (``hessian=False``: minibatch weights, not at a minimum, where the unpenalized
     parameters' derivative measured harmful: ``benchmarks/README.md``); A the prior precision (:math:`\alpha_l` on the penalized
     weights, 0 elsewhere). Solved by conjugate gradients on M's products with vectors
-    (autograd: ``torch.func.jvp`` and ``vjp``), to a residual of :data:`CG_TOL` relative or
+    (autograd: ``torch.func.jvp`` and ``vjp``; the GGN of at most
+    :data:`~netreg.evidence.curvature.EXACT_MAX_PARAMS` weights is formed and factored
+    instead), to a residual of :data:`CG_TOL` relative or
     after :data:`CG_MAX_ITER` iterations: :math:`P^2` memory and :math:`n c P^2` flops, the
     cost of forming M, would be the re-estimate's largest (2,410 parameters on 300 rows: 7 s
     against about 0.1 s). Directions that change no output and carry no prior (softmax's
@@ -235,11 +237,21 @@ def map_directions(
     ends = list(itertools.accumulate(member.sizes))
     parts = list(zip([0, *ends[:-1]], ends, strict=True)) if layerwise else [(0, member.n_params)]
     directions = []
+    factor = None
+    if not hessian and member.n_params <= EXACT_MAX_PARAMS:
+        # Small enough to form: the GGN's Cholesky factor, a few times faster than conjugate
+        # gradients' hundreds of products (friedman1's 352 weights: 0.8 s a fit against 13.6 s).
+        ggn = module_ggn(member, data.x, data.weight, task=data.task) + torch.diag(prior)
+        factor, info = torch.linalg.cholesky_ex(ggn)
+        if int(info) != 0 or not bool(torch.isfinite(factor).all()):
+            return None
     for start, end in parts:
         rhs = torch.zeros_like(theta)
         rhs[start:end] = theta[start:end]
         solved = _conjugate_gradients(hessian_product, rhs) if hessian else None
-        if solved is None:  # not a minimum: the GGN, positive semi-definite, instead
+        if factor is not None:
+            solved = torch.cholesky_solve(rhs[:, None], factor)[:, 0]
+        elif solved is None:  # not a minimum: the GGN, positive semi-definite, instead
             solved = _conjugate_gradients(ggn_product, rhs)
         if solved is None or not bool(torch.isfinite(solved).all()):
             return None
