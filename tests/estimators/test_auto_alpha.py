@@ -176,7 +176,11 @@ def test_with_adam_the_learned_alpha_lies_near_the_grids_choice(small_digits, au
 
 def test_the_path_and_the_history_agree(auto_model):
     path = auto_model.alpha_history_
-    assert [update["epoch"] for update in path] == [8, 12, 16, 20, 24, 28, 32]
+    schedule = [8, 12, 16, 20, 24, 28, 32]
+    assert [update["epoch"] for update in path] == schedule[: len(path)]
+    if len(path) < len(schedule):  # held: its last two re-estimates moved no alpha by more than 5 %
+        steps = [max(abs(u["alpha"][n] / b["alpha"][n] - 1.0) for n in u["alpha"]) for b, u in zip(path, path[1:])]
+        assert len(steps) >= 2 and max(steps[-2:]) <= 0.05
     by_epoch = {record["epoch"]: record["alphas"] for record in auto_model.history_}
     for update in path:  # set after its epoch: the next epoch trains at it
         assert by_epoch[update["epoch"] + 1] == update["alpha"]

@@ -1,6 +1,5 @@
 """MacKay's per-layer fixed point at the current weights, against the evidence of netreg.evidence
-and against the posterior precision H + A formed and inverted in NumPy; without hidden layers,
-the Hessian's drift through the MAP weights against central differences in NumPy."""
+and against the posterior precision H + A formed and inverted in NumPy."""
 
 from __future__ import annotations
 
@@ -10,10 +9,8 @@ import torch
 
 from netreg.evidence import ggn_matrix, population_evidence, stack_members
 from netreg.evidence.data_checks import check_data
-from netreg.evidence.fixed_point import fixed_point, hessian_drift
-from netreg.exceptions import InvalidParameterError
+from netreg.evidence.fixed_point import fixed_point
 from netreg.nets import MLP
-from reference import glm_laplace_evidence, glm_map
 
 
 @pytest.fixture(scope="module")
@@ -70,62 +67,8 @@ def test_kfac_is_exact_for_linear_regression():
     assert kfac.noise_variance == pytest.approx(exact.noise_variance, rel=1e-10)
 
 
-def _glm_member(X, Y, alpha, softmax):
-    """The MAP of NumPy's reference as a netreg member without hidden layers, and its data."""
-    W, b, _ = glm_map(X, Y, alpha, softmax=softmax)
-    mlp = MLP(X.shape[1], (), W.shape[0]).double()
-    with torch.no_grad():
-        mlp.layers[0].weight.copy_(torch.from_numpy(W))
-        mlp.layers[0].bias.copy_(torch.from_numpy(b))
-    net = stack_members(mlp)
-    y = Y.argmax(1) if softmax else Y
-    return net, check_data(net, X, y, task="multiclass" if softmax else "multilabel")
-
-
-@pytest.mark.parametrize("softmax", [False, True], ids=["logistic", "softmax"])
-def test_the_drift_is_the_change_of_log_det_through_the_map_weights(softmax):
-    # Central differences in NumPy: the MAP w*(alpha') of the reference at alpha' = alpha (1 +- h),
-    # log det(H(w*(alpha')) + alpha I) at the fixed alpha; the drift is -1/2 of its slope. The
-    # evidence's own slope is then (gamma / alpha - ||W||^2 + 2 drift) / 2, and the update
-    # solves gamma = alpha (||W||^2 - 2 drift), where it is 0.
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 3))
-    scores = X @ rng.normal(size=(3, 3)) + rng.gumbel(size=(200, 3))
-    Y = np.eye(3)[scores.argmax(1)] if softmax else (scores[:, :2] > 0).astype(float)
-    alpha, h = 0.8, 1e-4
-    step = fixed_point(*_glm_member(X, Y, alpha, softmax), [alpha], curvature="exact")
-
-    def log_det(a):
-        hessian = glm_laplace_evidence(X, Y, a, softmax=softmax)[2]
-        return np.linalg.slogdet(hessian + alpha * np.eye(len(hessian)))[1]
-
-    [drift] = step.drift
-    assert drift == pytest.approx(
-        -0.5 * (log_det(alpha * (1 + h)) - log_det(alpha * (1 - h))) / (2 * alpha * h), rel=1e-5
-    )
-    evidence = [glm_laplace_evidence(X, Y, alpha * (1 + s * h), softmax=softmax)[0] for s in (1, -1)]
-    slope = (step.gamma[0] / alpha - step.weight_sq_norms[0] + 2 * drift) / 2
-    assert slope == pytest.approx((evidence[0] - evidence[1]) / (2 * alpha * h), rel=1e-5)
-    # Both arrangements of the stationarity condition agree at it; the update takes the drift on gamma's side.
-    assert step.new_alphas[0] == pytest.approx((step.gamma[0] + 2 * alpha * drift) / step.weight_sq_norms[0], rel=1e-12)
-
-
-def test_mackays_update_stays_where_the_hessian_does_not_move(member):
-    # Hidden layers (the GGN is not the Hessian there) and KFAC: MacKay's update, no drift.
+def test_the_re_estimate_is_mackays(member):
+    # The curvature's drift is netreg.evidence.weight_drift's (tests/evidence/test_weight_drift.py).
     net, data, _, _ = member
-    assert fixed_point(net, data, [0.7, 0.7], curvature="exact").drift is None
-    X = np.random.default_rng(0).normal(size=(50, 3))
-    single = stack_members(MLP(3, (), 2).double())
-    assert (
-        fixed_point(single, check_data(single, X, X[:, :2] > 0, task="multilabel"), [1.0], curvature="kfac").drift
-        is None
-    )
-
-
-def test_the_drift_is_refused_for_hidden_layers(member, refused):
-    net, data, _, _ = member
-    with refused(
-        "`net` must be one member without hidden layers. Got 1 member(s) of layer sizes (64, 6, 10).",
-        InvalidParameterError,
-    ):
-        hessian_drift(net, data, [0.7])
+    step = fixed_point(net, data, [0.7, 0.7], curvature="exact", layerwise=False)
+    assert step.new_alphas[0] == pytest.approx(sum(step.gamma) / sum(step.weight_sq_norms), rel=1e-12)

@@ -21,15 +21,9 @@ products of its factors' (:func:`netreg.evidence.curvature.compute_curvature`), 
 :math:`\gamma_l = \sum_k \lambda_{lk} / (\lambda_{lk} + \alpha_l)`.
 
 **The Hessian's drift.** MacKay's update holds H still, but H is taken at the MAP weights
-:math:`\theta^*(\alpha)`, which move with alpha (the term :math:`c_l` this adds, and the
-stationary point: :func:`hessian_drift`). Where the curvature is exact and
-:math:`\nabla^2 E` is the GGN, netreg's MLP without hidden layers (logistic, softmax,
-several logistic labels), the update is that stationary point,
-:math:`\alpha_l = \gamma_l / (\lVert W_l\rVert^2 - 2c_l)`, and alpha converges to the
-evidence's maximizer (MacKay's lands a few per cent away: tests/estimators/test_auto_alpha.py). For half squared error H does not move
-(:math:`c = 0`). With hidden layers (the GGN is not :math:`\nabla^2 E`, which is indefinite
-away from the MAP, and minibatch weights are not at :math:`\theta^*`), with KFAC and for a
-user's module, the update stays MacKay's.
+:math:`\theta^*(\alpha)`, which move with alpha; the evidence's stationary point counts that
+term too (:mod:`netreg.evidence.weight_drift`, which solves it with
+:func:`stationary_alphas`). This module's re-estimate is MacKay's.
 
 **Scaling.** netreg's objective is :math:`J = \frac1m\sum_i w_i\ell_i + \frac{1}{2m}\sum_l
 \alpha_l\lVert W_l\rVert^2`; m J is the negative log posterior of a likelihood
@@ -80,12 +74,8 @@ from netreg.evidence.laplace import laplace_log_evidence, weighted_data_loss
 from netreg.evidence.modules import ModuleMember, member_outputs, module_ggn, module_kfac_factors
 from netreg.evidence.stacked_mlp import StackedMLP
 from netreg.exceptions import invalid
-from netreg.losses import Task
 
-__all__ = ["FixedPoint", "fixed_point", "hessian_drift", "stationary_alphas", "weight_blocks"]
-
-#: Elements of the largest temporary tensor; rows are processed in chunks below it.
-_CHUNK_ELEMENTS = 2**22
+__all__ = ["FixedPoint", "fixed_point", "stationary_alphas", "weight_blocks"]
 
 
 @dataclass(frozen=True)
@@ -97,8 +87,7 @@ class FixedPoint:
     alphas : tuple of float
         The alphas it was computed at, one per penalized layer.
     new_alphas : tuple of float
-        The re-estimate, one per layer (all equal with ``layerwise=False``): MacKay's, or
-        where ``drift`` is set the evidence's stationary point (module docstring); NaN where it
+        MacKay's re-estimate, one per layer (all equal with ``layerwise=False``); NaN where it
         is undefined (a layer of zero weights, or a diverged member).
     gamma : tuple of float
         :math:`\\gamma_l`, the effective number of parameters of each layer.
@@ -110,11 +99,6 @@ class FixedPoint:
         Regression: MacKay's re-estimate :math:`s^2 = 2E / (mq - \\gamma)`; None for
         classification.
     curvature : {"exact", "kfac"}
-    drift : tuple of float or None
-        Where the update is the evidence's stationary point (:func:`hessian_drift`, a network
-        without hidden layers and a Bernoulli or categorical likelihood, exact curvature): per
-        layer, :math:`c_l`, the part of :math:`\\partial \\log Z / \\partial \\alpha_l` from the
-        Hessian's change with the MAP weights; None where the update is MacKay's.
     """
 
     alphas: tuple[float, ...]
@@ -124,7 +108,6 @@ class FixedPoint:
     log_evidence: float
     noise_variance: float | None
     curvature: str
-    drift: tuple[float, ...] | None = None
 
 
 def fixed_point(
@@ -204,8 +187,7 @@ def fixed_point(
         # MacKay's noise re-estimate: the residuals' share of the rows not spent on parameters.
         scale = 2.0 * loss[0] / (data.m * n_outputs - gamma.sum())
         s2 = float(scale)
-    drift = hessian_drift(net, data, alpha, ggn=blocks[0]) if _drifts(net, data, method) else None
-    new = stationary_alphas(gamma, sq_norms, alpha, drift, layerwise) * scale
+    new = stationary_alphas(gamma, sq_norms, alpha, None, layerwise) * scale
     new = torch.where(torch.isfinite(new) & (new > 0), new, torch.full_like(new, math.nan))
     return FixedPoint(
         alphas=tuple(float(a) for a in alphas),
@@ -215,7 +197,6 @@ def fixed_point(
         log_evidence=float(log_z[0]),
         noise_variance=s2,
         curvature=method,
-        drift=None if drift is None else tuple(drift.tolist()),
     )
 
 
@@ -260,114 +241,6 @@ def _kfac(blocks: list[tuple[Tensor, Tensor]], alpha: Tensor, n_params: int) -> 
     return logdet, gamma
 
 
-def hessian_drift(
-    net: StackedMLP, data: EvidenceData, alphas: Sequence[float] | Tensor, *, ggn: Tensor | None = None
-) -> Tensor:
-    r"""Per layer, the part of :math:`\partial \log Z / \partial \alpha_l` that comes from the
-    Hessian's change with the MAP weights, for one member without hidden layers.
-
-    With :math:`\theta^*(\alpha)` the MAP weights and biases, the evidence's Hessian
-    :math:`H(\theta^*(\alpha))` moves with alpha; MacKay's fixed point holds it still. By
-    implicit differentiation of :math:`\nabla E(\theta^*) + A\theta^* = 0` (A: the prior
-    precision, 0 on the biases), :math:`d\theta^*/d\alpha_l = -(\nabla^2 E + A)^{-1} P_l\theta^*`
-    (:math:`P_l` keeps layer l's weights), so
-
-    .. math:: c_l = -\frac12 \frac{d}{d\alpha_l}\log\det(H(\theta^*) + A)\Big|_{\text{through }
-        \theta^*} = \frac12 \, u_l \cdot W_l, \qquad u = (\nabla^2 E + A)^{-1}
-        \nabla_\theta \log\det(H(\theta) + A),
-
-    and the evidence is stationary where :math:`\gamma_l = \alpha_l(\lVert W_l\rVert^2 - 2c_l)`.
-    Without hidden layers the network's outputs :math:`z_i = W x_i + b` are linear in
-    :math:`\theta` and its losses are those of a generalized linear model with the canonical
-    link, so the GGN *is* :math:`\nabla^2 E` (over the weights and the biases: the bias is the
-    weight of a constant input); :math:`\nabla_\theta \log\det` is in closed form,
-    :math:`\sum_i \partial_{z_i}\, w_i\,\mathrm{tr}(M_i \Lambda(z_i)) \otimes (x_i, 1)` with
-    :math:`M_i` the posterior covariance of row i's outputs and :math:`\Lambda` the loss Hessian
-    (autograd through :math:`\Lambda(z)` only). For half squared error :math:`\Lambda` is
-    constant and :math:`c = 0`. Softmax's all-ones direction of the biases, in which nothing
-    changes, is pinned so that the solve is defined (the result is the same).
-
-    Parameters
-    ----------
-    net : StackedMLP
-        One member, no hidden layers (one weight matrix).
-    data : EvidenceData
-        Its training rows; the member is (close to) their MAP at ``alphas``.
-    alphas : sequence of float or Tensor
-        The layer's alpha.
-    ggn : Tensor of shape (P, P), optional
-        The weights' GGN on ``data`` (:func:`weight_blocks`), if computed already.
-
-    Returns
-    -------
-    Tensor of shape (1,)
-        :math:`c_1`, float64 (NaN where :math:`\nabla^2 E + A` is not positive definite: a
-        diverged member).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import netreg
-    >>> from netreg.evidence import stack_members
-    >>> from netreg.evidence.data_checks import check_data
-    >>> X = np.random.default_rng(0).normal(size=(60, 2))
-    >>> y = (X[:, 0] - X[:, 1] > 0.3).astype(int)
-    >>> model = netreg.NetRegClassifier((), solver="lbfgs", dtype="float64", alpha=1.0).fit(X, y)
-    >>> net = stack_members(model.module_)
-    >>> drift = hessian_drift(net, check_data(net, X, y, task="binary"), [1.0])
-    >>> drift.shape, bool(drift[0] != 0)
-    (torch.Size([1]), True)
-    """
-    if net.n_members != 1 or len(net.weights) != 1:
-        raise invalid(
-            "net",
-            "one member without hidden layers",
-            got=f"{net.n_members} member(s) of layer sizes {net.layer_sizes}",
-        )
-    [weight], [bias] = net.weights, net.biases
-    q, d = weight.shape[1:]
-    x, row_weight = data.x, data.weight
-    alpha = torch.as_tensor(alphas, dtype=torch.float64, device=x.device).reshape(-1)[0]
-    if ggn is None:
-        ggn = exact_member_ggn(net, x, row_weight, data.task)
-    nan = torch.full((1,), math.nan, dtype=torch.float64, device=x.device)
-    factor, info = torch.linalg.cholesky_ex(ggn + alpha * torch.eye(q * d, dtype=ggn.dtype, device=x.device))
-    if int(info) != 0:
-        return nan
-    # cholesky_solve against I: torch.cholesky_inverse is 25 times slower at P = 640 on a CPU.
-    covariance = torch.cholesky_solve(torch.eye(q * d, dtype=ggn.dtype, device=x.device), factor)
-    covariance = covariance.reshape(q, d, q, d)
-    gradient = torch.zeros(q, d + 1, dtype=x.dtype, device=x.device)
-    # The bias as the weight of a constant input: the Hessian over theta, row-major (q, d + 1),
-    # is the weights' GGN bordered by the bias blocks sum_i w_i Lambda_i (x_i, 1).
-    border = torch.zeros(q, d + 1, q, dtype=x.dtype, device=x.device)
-    step = max(1, _CHUNK_ELEMENTS // (q * q * d))
-    for start in range(0, len(x), step):
-        rows, weights = x[start : start + step], row_weight[start : start + step]
-        outputs_cov = torch.einsum("nj,ojpk,nk->nop", rows, covariance, rows)  # M_i
-        z = (rows @ weight[0].T + bias[0]).requires_grad_(True)
-        with torch.enable_grad():
-            curvature = _loss_hessian(data.task, z)
-            traced = (weights * (outputs_cov * curvature).sum((-1, -2))).sum()
-            [slope] = torch.autograd.grad(traced, z)
-        gradient[:, :d] += slope.T @ rows
-        gradient[:, d] += slope.sum(0)
-        scaled = curvature.detach() * weights[:, None, None]
-        border[:, :d] += torch.einsum("nop,nj->ojp", scaled, rows)
-        border[:, d] += scaled.sum(0)
-    system = torch.zeros(q, d + 1, q, d + 1, dtype=x.dtype, device=x.device)
-    system[:, :d, :, :d] = (ggn + alpha * torch.eye(q * d, dtype=ggn.dtype, device=x.device)).reshape(q, d, q, d)
-    system[:, :, :, d] = border
-    system[:, d, :, :] = border.permute(2, 0, 1)
-    if data.task.name == "multiclass":  # softmax ignores a shift of all biases: pin it (the gradient has none)
-        system[:, d, :, d] += 1.0 / q
-    factor, info = torch.linalg.cholesky_ex(system.reshape(q * (d + 1), -1))
-    if int(info) != 0:
-        return nan
-    u = torch.cholesky_solve(gradient.reshape(-1, 1), factor).reshape(q, d + 1)
-    return (0.5 * (u[:, :d] * weight[0]).sum()).reshape(1)
-
-
 def stationary_alphas(gamma: Tensor, sq_norms: Tensor, alpha: Tensor, drift: Tensor | None, layerwise: bool) -> Tensor:
     """The alpha of each layer at which the evidence is stationary given gamma, the weights and the
     drift (before the regression's noise scale): MacKay's gamma / ||W||^2 where there is no drift.
@@ -386,7 +259,7 @@ def stationary_alphas(gamma: Tensor, sq_norms: Tensor, alpha: Tensor, drift: Ten
         Per layer, float64: :math:`\\gamma_l`, :math:`\\lVert W_l\\rVert^2` (times beta for
         regression) and the current alphas.
     drift : Tensor or None
-        Per layer, :math:`c_l` (:func:`hessian_drift`); None for MacKay's update.
+        Per layer, :math:`c_l` (:func:`netreg.evidence.weight_drift.curvature_drift`); None for MacKay's update.
     layerwise : bool
 
     Examples
@@ -403,23 +276,3 @@ def stationary_alphas(gamma: Tensor, sq_norms: Tensor, alpha: Tensor, drift: Ten
     if not layerwise:
         numerator, spread, gamma, sq_norms = (t.sum().expand(len(alpha)) for t in (numerator, spread, gamma, sq_norms))
     return torch.where(numerator > 0, numerator / sq_norms, gamma / spread)
-
-
-def _drifts(net: StackedMLP | ModuleMember, data: EvidenceData, method: str) -> bool:
-    """Whether the update is the evidence's stationary point (:func:`hessian_drift`): exact
-    curvature, netreg's MLP without hidden layers, a likelihood whose Hessian moves with the
-    weights (not half squared error, whose drift is 0)."""
-    return (
-        method == "exact" and isinstance(net, StackedMLP) and len(net.weights) == 1 and data.task.name != "regression"
-    )
-
-
-def _loss_hessian(task: Task, z: Tensor) -> Tensor:
-    """:math:`\\Lambda(z) = \\partial^2 \\ell / \\partial z^2` per row, ``(n, q, q)``, smooth in z
-    (autograd through :func:`netreg.evidence.ggn.loss_hessian_factor`'s square roots is not,
-    where a probability is 0 or 1)."""
-    if task.name == "multiclass":
-        p = z.softmax(-1)
-        return torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)
-    p = torch.sigmoid(z)
-    return torch.diag_embed(p * (1.0 - p))

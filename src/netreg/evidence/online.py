@@ -4,17 +4,20 @@ to MacKay's fixed point at its current weights.
 After a burn-in, every few epochs, :class:`EvidenceAlpha` reads a running member's weights
 (``Population.state_dict``), computes its curvature and MacKay's re-estimate of each
 layer's alpha (:func:`netreg.evidence.fixed_point.fixed_point`) and sets the member's alpha
-(``Population.set_alpha``), damped in log space,
-
-.. math:: \log\alpha \leftarrow (1 - \rho)\log\alpha + \rho\log\alpha_{\mathrm{MacKay}},
-
+(``Population.set_alpha``), by a step in log space toward it (:func:`log_step`; the first,
+damped: :math:`\log\alpha \leftarrow (1 - \rho)\log\alpha + \rho\log\alpha_{\mathrm{MacKay}}`),
 so that the weights, which go on training, follow. The last epochs hold alpha, so that the
 final weights minimize the objective at the final alpha (the point the evidence describes).
 Where alpha and the weights have settled, the evidence is stationary in alpha: the learned
-alpha maximizes the evidence of the weights it ends with. For netreg's MLP without hidden
-layers (exact curvature) the estimate also counts the Hessian's change with the MAP weights
-(:func:`netreg.evidence.fixed_point.hessian_drift`), so that alpha converges to the maximizer
-of the evidence as a function of alpha. The engine's loop is unchanged:
+alpha maximizes the evidence of the weights it ends with. With one alpha for the network, or a
+network of one penalized weight, the estimate also counts the curvature's change with the MAP
+weights (:func:`netreg.evidence.weight_drift.curvature_drift`), so that alpha converges to the
+maximizer of the evidence as a function of alpha (what ``selection="evidence"`` maximizes over
+its grid). With L-BFGS the step toward the estimate is a secant step on log alpha where the
+estimates so far give one (:func:`log_step`), else the damped one: damped steps alone climb
+slowly where the estimate moves almost as much as alpha does (362 updates to converge on digits
+without hidden layers). Minibatch runs take the damped step: their weights move on between
+re-estimates, and a secant through two estimates follows that drift, not alpha's effect. The engine's loop is unchanged:
 this is a callback like any other, and the engine knows no evidence.
 
 With ``solver="lbfgs"`` an epoch is an L-BFGS iteration, and alpha is re-estimated as MacKay
@@ -22,6 +25,11 @@ did it: once the weights have settled at the current alpha (an iteration lowered
 by less than ``settle``, relative, before L-BFGS's own ``ftol`` stops it); each change restarts
 L-BFGS at the new objective (the engine does), and a change smaller than ``tol`` (relative) is
 not made, so that L-BFGS converges once alpha has.
+
+A weight followed by a norm layer (a convolution before BatchNorm) is scale-invariant in
+training: the exact evidence does not depend on its alpha, and the Laplace estimate (in eval
+mode) keeps raising it as the weight shrinks. Its learned alpha means nothing; exclude such
+weights from the penalty (``exclude=``), as norm layers are (``benchmarks/README.md``).
 
 A minibatch run may stop before ``max_iter`` (its objective stalls for ``n_iter_no_change``
 epochs). The engine restarts that count when alpha changes, so the schedule re-estimates at
@@ -56,9 +64,9 @@ from netreg.evidence.data_checks import EvidenceData, check_data
 from netreg.evidence.fixed_point import FixedPoint, fixed_point
 from netreg.evidence.modules import ModuleMember, member_outputs, module_member
 from netreg.evidence.stacked_mlp import StackedMLP, stack_members
-from netreg.evidence.weight_drift import curvature_drift, profile_alphas
+from netreg.evidence.weight_drift import DRIFT_MAX_PARAMS, SMOOTH_STEP, STEP, curvature_drift, profile_alphas
 from netreg.exceptions import invalid
-from netreg.losses import Task
+from netreg.losses import Task, get_task
 from netreg.nets import MLP
 
 __all__ = [
@@ -87,6 +95,8 @@ MINIBATCH_TOL = 0.05
 #: below the one from all rows (1024: 1.5 %, 256: 5 %), a tenth of the 5 % (MINIBATCH_TOL) by
 #: which the estimates at minibatch weights differ anyway. The final evidence reads every row.
 CURVATURE_ROWS = 2048
+#: The largest step on log alpha (:func:`log_step`): a decade.
+MAX_LOG_STEP = math.log(10.0)
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,42 @@ def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float =
     return AlphaSchedule(burn_in=max(1, burn_in), every=max(1, every), last=max(1, max_iter - hold))
 
 
+def log_step(log_alpha: float, gap: float, previous: tuple[float, float] | None, damping: float) -> float:
+    r"""The step on :math:`x = \log\alpha` toward the root of the gap :math:`g(x) = \log
+    T(\alpha) - x` between the re-estimate T and alpha, from this re-estimate's ``gap`` and the
+    ``previous`` one's ``(x, g)``.
+
+    A secant (Newton) step :math:`-g / s`, :math:`s = (g - g_0) / (x - x_0)`, where the slope is
+    negative (the re-estimate's map is flatter than the identity there, as it is near a stable
+    fixed point); else, and for the first re-estimate, the damped step :math:`\rho g`. The
+    secant step is at most twice the last step :math:`|x - x_0|` (or the damped step, if
+    larger) and a decade: a trust region that doubles while the steps go one way, since the
+    estimates at minibatch weights scatter by 5-10 % and a secant through two of them a short
+    step apart can point anywhere (it sent a CNN's alpha from 9.2 to 1.4 in one step). Damped steps close a gap g by :math:`\rho(1 - T')`, a share that
+    vanishes where the map's slope T' approaches 1 (a slow climb); the secant closes it in a
+    few re-estimates whatever T'.
+
+    Examples
+    --------
+    >>> log_step(0.0, 0.2, None, 0.5)  # the first re-estimate: damped
+    0.1
+    >>> round(log_step(0.1, 0.18, (0.0, 0.2), 0.5), 6)  # the gap closes slowly: toward the secant's root
+    0.2
+    >>> round(log_step(0.1, 0.1, (0.0, 0.2), 0.5), 6)  # the secant's root, within the trust region
+    0.1
+    >>> log_step(0.1, 0.5, (0.0, 0.2), 0.5)  # no root ahead on the secant: damped
+    0.25
+    """
+    damped = damping * gap
+    if previous is None or previous[0] == log_alpha:
+        return damped
+    slope = (gap - previous[1]) / (log_alpha - previous[0])
+    if not slope < 0.0:
+        return damped
+    bound = min(MAX_LOG_STEP, max(abs(damped), 2.0 * abs(log_alpha - previous[0])))
+    return max(-bound, min(bound, -gap / slope))
+
+
 class EvidenceAlpha(Callback):
     """Learn each member's alpha from the evidence as it trains (MacKay's fixed point, damped).
 
@@ -169,7 +215,8 @@ class EvidenceAlpha(Callback):
         One alpha per penalized weight matrix (MacKay's and Immer et al.'s layerwise prior);
         else one alpha for the whole network.
     damping : float, default=0.5
-        :math:`\\rho` in (0, 1]: the share of the step to MacKay's estimate taken, in log space.
+        :math:`\\rho` in (0, 1]: the share of the gap to the estimate taken in log space where
+        no secant step is (:func:`log_step`).
     tol : float, default=1e-8
         A re-estimate that changes no alpha by more than this (relative) is not made (its
         record in ``paths`` keeps the alphas in effect).
@@ -185,12 +232,12 @@ class EvidenceAlpha(Callback):
         finished member (``final``) reads them all. None: every re-estimate reads every row.
         The exact curvature always reads every row.
     profile : bool, default=True
-        With hidden layers, one alpha (``layerwise=False``) and the exact curvature, re-estimate
-        where the evidence of the trained weights is stationary (:mod:`netreg.evidence.weight_drift`:
-        the curvature's drift with the weights counted), the alpha the evidence grid would
-        choose; else MacKay's fixed point at the weights. (Per layer, the output layer's
-        condition often has no solution, and with Kronecker factors the drift measured pushed
-        alpha down without end on digits: neither is done.)
+        With one alpha (``layerwise=False``) or one penalized weight, and at most
+        :data:`~netreg.evidence.weight_drift.DRIFT_MAX_PARAMS` trainable parameters,
+        re-estimate where the evidence of the trained weights is stationary
+        (:mod:`netreg.evidence.weight_drift`: the curvature's drift with the weights counted),
+        the alpha the evidence grid would choose; else MacKay's fixed point at the weights.
+        (Per layer, the output layer's condition often has no solution: not done.)
 
     Attributes
     ----------
@@ -263,6 +310,8 @@ class EvidenceAlpha(Callback):
         self.final: dict[int, FixedPoint] = {}
         self._data: EvidenceData | None = None
         self._objectives: dict[int, float] = {}  # each member's objective of the epoch before
+        # each member's last (log alpha, log target - log alpha) per layer: the secant's other point
+        self._gaps: dict[int, list[tuple[float, float] | None]] = {}
 
     def on_epoch_end(
         self, epoch: int, records: Mapping[int, Mapping[str, Any]], *, population: Population | None = None
@@ -285,14 +334,23 @@ class EvidenceAlpha(Callback):
             if step is None:
                 continue
             targets = step.new_alphas
-            profiles = self.profile and not self.layerwise and step.curvature == "exact" and len(names) > 1
-            if profiles and not any(map(math.isnan, step.new_alphas)):  # NaN: a diverged member's weights
+            if self.profiles(names, state_dict) and not any(map(math.isnan, step.new_alphas)):  # NaN: diverged
                 targets = self.profile_targets(state_dict, step, names)
+            gaps = [math.log(target / old) for old, target in zip(step.alphas, targets, strict=True)]
+            before = self._gaps.get(member, [None] * len(gaps))
+            # A secant needs two estimates of one map: at weights settled at each alpha (L-BFGS's
+            # schedule). Minibatch weights move on between re-estimates, and a secant through two
+            # estimates follows their drift: it sent a regression's alpha from 0.5 to 0.001
+            # (friedman1 in bench_quality) and held a CNN's before its estimate had settled.
+            secant = self.schedule.settle is not None
             new = [
                 old
-                if math.isnan(target)
-                else math.exp((1 - self.damping) * math.log(old) + self.damping * math.log(target))
-                for old, target in zip(step.alphas, targets, strict=True)
+                if math.isnan(gap)
+                else old * math.exp(log_step(math.log(old), gap, previous if secant else None, self.damping))
+                for old, gap, previous in zip(step.alphas, gaps, before, strict=True)
+            ]
+            self._gaps[member] = [
+                (math.log(old), gap) if math.isfinite(gap) else None for old, gap in zip(step.alphas, gaps, strict=True)
             ]
             change = max(abs(n / o - 1.0) for n, o in zip(new, step.alphas, strict=True))
             moves = change > self.tol
@@ -312,7 +370,10 @@ class EvidenceAlpha(Callback):
             # give, and none undefined: alpha is at its fixed point, held from here on, and the
             # weights settle at it. Steps under `hold` are still made, so a slow steady climb
             # goes on (each of its steps is small, but they add up) until it is one.
-            settled = self.hold is not None and change <= self.hold and not any(map(math.isnan, targets))
+            # Judged on the estimate's distance (as the damped step would move), not on the step:
+            # a secant step can be short while the estimate is still far.
+            damped = max(abs(math.expm1(self.damping * gap)) for gap in gaps)
+            settled = self.hold is not None and damped <= self.hold and not any(map(math.isnan, targets))
             self._still[member] = self._still.get(member, 0) + 1 if settled else 0
             if self._still[member] >= 2:
                 self.learned.add(member)
@@ -340,8 +401,15 @@ class EvidenceAlpha(Callback):
             state_dict,
             alphas,
             self._data,
+            template=self.template(state_dict),
             curvature=step.curvature,
             layerwise=self.layerwise,
+            # Minibatch weights are not at a minimum, where the Hessian is mostly indefinite
+            # (digits' MLP): the GGN there, not the Hessian tried and dropped at every re-estimate.
+            hessian=self.schedule.settle is not None,
+            # The 10 % difference smooths over ReLU units' kinks; a network without hidden layers
+            # has none, and its drift is the derivative (alpha to the evidence's maximizer, 1e-4).
+            step=STEP if self.module is not None or len(names) > 1 else SMOOTH_STEP,
         )
         return profile_alphas(step, drift, self._data.m * member_outputs(net, self._data.x[:1]).shape[-1])
 
@@ -355,6 +423,23 @@ class EvidenceAlpha(Callback):
         if self._sample is None:
             self._sample = curvature_sample(self._data, self.curvature_rows)
         return self._sample
+
+    def profiles(self, names: list[str], state_dict: Mapping[str, Any]) -> bool:
+        """Whether the re-estimate counts the curvature's drift (``profile``): one alpha for the
+        network, or a network of one penalized weight, of at most :data:`DRIFT_MAX_PARAMS`
+        trainable parameters."""
+        if not self.profile or (self.layerwise and len(names) > 1):
+            return False
+        if self.module is None and len(names) == 1 and get_task(self.task).name == "regression":
+            return False  # half squared error without hidden layers: X'X does not move, c = 0
+        return sum(p.numel() for p in self.template(state_dict).parameters()) <= DRIFT_MAX_PARAMS
+
+    def template(self, state_dict: Mapping[str, Any]) -> nn.Module:
+        """The members' module: the one given, or netreg's MLP of the state dict's layer sizes."""
+        if self.module is not None:
+            return self.module
+        sizes = stack_members(dict(state_dict), activation=self.activation).layer_sizes
+        return MLP(sizes[0], sizes[1:-1], sizes[-1], activation=self.activation)
 
     def build(self, state_dict: Mapping[str, Any], alphas: Mapping[str, float]) -> StackedMLP | ModuleMember:
         """The member the curvature reads, from its state dict."""

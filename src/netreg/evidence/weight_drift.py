@@ -6,23 +6,31 @@ grid maximizes (``selection="evidence"``) is that of the weights trained at each
 :math:`W^*(\alpha)`, and a network's curvature :math:`H(W)` moves with them: shrinking the
 output weights shrinks the curvature of the hidden ones, and for classification the loss
 Hessian grows as the predictions soften. Its derivative in :math:`\alpha_l` then has one term
-more (implicit differentiation of the objective's gradient, :math:`dW^*/d\alpha_l = -(H + A)^{-1}
-P_l W`, :math:`P_l` keeping layer l's weights):
+more. With :math:`\theta` every trainable parameter (the penalized weights W, and the biases
+and norm layers' parameters, unpenalized, which move with alpha too), implicit differentiation
+of the objective's gradient gives :math:`d\theta^*/d\alpha_l = -(\nabla^2 E + A)^{-1} P_l\theta`
+(:math:`E = \sum_i w_i\ell_i`, A the prior precision, 0 off the penalized weights, :math:`P_l`
+keeping layer l's weights), and
 
-.. math:: c_l = -\frac12 \nabla_W \log\det(H(W) + A) \cdot \frac{dW^*}{d\alpha_l}
-    = \frac12 D_{v_l} \log\det(H(W) + A), \qquad v_l = (H + A)^{-1} P_l W,
+.. math:: c_l = -\frac12 \nabla_\theta \log\det(H(\theta) + A) \cdot \frac{d\theta^*}{d\alpha_l}
+    = \frac12 D_{v_l} \log\det(H(\theta) + A), \qquad v_l = (\nabla^2 E + A)^{-1} P_l\theta,
 
 and the evidence is stationary where :math:`\gamma_l = \alpha_l(\beta\lVert W_l\rVert^2 - 2c_l)`
-(:math:`\beta = 1/s^2` for regression, 1 for classification). The directional derivative
-:math:`D_{v_l}` is a central difference over the weights that alphas :data:`STEP` smaller and
-larger would have, to first order (:math:`W \mp \delta\alpha_l v_l`): a difference, not a
-derivative, since the curvature of ReLU units is piecewise constant in the weights. The curvature
-is the one the fixed point reads (exact, or Kronecker factors per layer, whose inverse is applied
-in their eigenbases).
+(:math:`\beta = 1/s^2` for regression, 1 for classification). H is the curvature the evidence
+reads (the GGN of the weights, exact or Kronecker-factored); :math:`\nabla^2 E` is the true
+Hessian over all parameters (autograd, :func:`map_directions`), which for a network with hidden
+layers is not the GGN: with the GGN, or with the biases held, the slope of a binary
+classifier's evidence was missed by 7 % (tests/evidence/test_weight_drift.py). Away from a
+minimum (minibatch weights) :math:`\nabla^2 E + A` may be indefinite; the GGN stands in for it
+there. The directional derivative :math:`D_{v_l}` is a central difference over the parameters
+that alphas :data:`STEP` smaller and larger would have, to first order (:math:`\theta \mp
+\delta\alpha_l v_l`): a difference, not a derivative, since the curvature of ReLU units is
+piecewise constant in the weights.
 
-For a network without hidden layers and half squared error :math:`c = 0`; for one without
-hidden layers and a classification loss, :mod:`netreg.evidence.fixed_point` may compute the term
-in closed form: :func:`profile_alphas` is for networks with more than one penalized weight.
+One implementation for every network: without hidden layers and with a Bernoulli or
+categorical likelihood (a generalized linear model, whose GGN is its Hessian) it is the
+closed-form drift of Bayesian logistic regression, and alpha converges to the maximizer of the
+exact Laplace evidence; with half squared error and no hidden layers :math:`c = 0`.
 """
 
 from __future__ import annotations
@@ -32,18 +40,30 @@ import math
 from collections.abc import Callable, Mapping
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.func import functional_call, grad, jvp, vjp
 
-from netreg.evidence.curvature import kronecker_eigenvalues
+from netreg.evidence.curvature import EXACT_MAX_PARAMS, kronecker_eigenvalues
 from netreg.evidence.data_checks import EvidenceData
 from netreg.evidence.fixed_point import FixedPoint, stationary_alphas, weight_blocks
-from netreg.evidence.modules import ModuleMember
+from netreg.evidence.ggn import loss_hessian_factor
+from netreg.evidence.modules import ModuleMember, module_ggn, module_member
 from netreg.evidence.stacked_mlp import StackedMLP
 
-__all__ = ["STEP", "curvature_drift", "profile_alphas"]
+__all__ = ["DRIFT_MAX_PARAMS", "SMOOTH_STEP", "STEP", "curvature_drift", "map_directions", "profile_alphas"]
 
 #: The central difference's step: the weights of alphas 10 % smaller and larger, to first order.
 STEP = 0.1
+#: The step where the curvature is smooth in the weights (no hidden layers): a derivative.
+SMOOTH_STEP = 1e-4
+#: The drift is computed for members of up to this many trainable parameters (its conjugate
+#: gradients take up to CG_MAX_ITER products with the curvature, each about two passes over the rows).
+DRIFT_MAX_PARAMS = 100_000
+#: The conjugate gradients' relative residual, and their most iterations (:func:`map_directions`).
+CG_TOL = 1e-10
+CG_MAX_ITER = 2000
+#: Elements of the largest input chunk; rows are processed in chunks below it.
+_CHUNK_ELEMENTS = 2**22
 
 Build = Callable[[Mapping[str, Tensor]], StackedMLP | ModuleMember]
 
@@ -54,11 +74,19 @@ def curvature_drift(
     alphas: Mapping[str, float],
     data: EvidenceData,
     *,
+    template: nn.Module,
     curvature: str,
     layerwise: bool = True,
+    step: float = STEP,
+    hessian: bool = True,
 ) -> Tensor:
     r""":math:`c_l` of each penalized weight (module docstring), float64; one value for all
-    layers with ``layerwise=False`` (:math:`v = (H + A)^{-1} W`, every layer's weights).
+    layers with ``layerwise=False`` (the direction of every layer's weights together).
+
+    The MAP's derivative :math:`d\theta^*/d\alpha_l = -(G + A)^{-1} P_l\theta` is over every
+    parameter of the member, the unpenalized ones (biases, norm layers) included: they move
+    with alpha too. G is the exact GGN over all of them (:func:`map_directions`), whatever
+    ``curvature`` the log determinant is read from.
 
     Parameters
     ----------
@@ -70,7 +98,16 @@ def curvature_drift(
     alphas : mapping of str to float
         The penalized parameters, in the curvature's order, and their alphas (> 0).
     data : EvidenceData
+    template : torch.nn.Module
+        The member's module (its weights unused): netreg's MLP or a user's module.
     curvature : {"exact", "kfac"}
+        The curvature whose :math:`\log\det(H + A)` is differenced.
+    layerwise : bool, default=True
+    step : float, default=STEP
+        The central difference's step, relative to alpha (module docstring).
+    hessian : bool, default=True
+        The MAP's derivative from the Hessian (weights at a minimum); False: from the GGN
+        (:func:`map_directions`).
 
     Examples
     --------
@@ -84,26 +121,162 @@ def curvature_drift(
     >>> build = lambda sd: stack_members(dict(sd), activation="relu")
     >>> alphas = {"layers.0.weight": 1.0, "layers.1.weight": 1.0}
     >>> data = check_data(build(state), X, y, task="binary")
-    >>> curvature_drift(build, state, alphas, data, curvature="exact").shape
+    >>> curvature_drift(build, state, alphas, data, template=model.module_, curvature="exact").shape
     torch.Size([2])
     """
-    names = list(alphas)
-    weights = [state_dict[name].detach().to(torch.float64) for name in names]
-    alpha = torch.tensor([alphas[name] for name in names], dtype=torch.float64)
-    directions = _directions(build(state_dict), data, curvature, weights, alpha, layerwise)
-    if directions is None:  # H + A not positive definite: a diverged member's weights
-        return torch.full((len(names) if layerwise else 1,), math.nan, dtype=torch.float64)
+    alpha = torch.tensor(list(alphas.values()), dtype=torch.float64)
+    directions = map_directions(template, state_dict, alphas, data, layerwise=layerwise, hessian=hessian)
+    if directions is None:  # G + A not positive definite: a diverged member's weights
+        return torch.full((len(alphas) if layerwise else 1,), math.nan, dtype=torch.float64)
     drift = []
     for l, direction in enumerate(directions):
-        h = STEP * float(alpha[l if layerwise else 0])
+        h = step * float(alpha[l if layerwise else 0])
         sides = []
         for sign in (1.0, -1.0):
             moved = dict(state_dict)
-            for name, w, v in zip(names, weights, direction, strict=True):
-                moved[name] = (w + sign * h * v).to(state_dict[name].dtype)
+            for name, v in direction.items():
+                moved[name] = (state_dict[name].detach().to(torch.float64) + sign * h * v).to(state_dict[name].dtype)
             sides.append(_log_det(build(moved), data, curvature, alpha))
         drift.append(0.25 * (sides[0] - sides[1]) / h)
     return torch.stack(drift)
+
+
+def map_directions(
+    template: nn.Module,
+    state_dict: Mapping[str, Tensor],
+    alphas: Mapping[str, float],
+    data: EvidenceData,
+    *,
+    layerwise: bool = True,
+    hessian: bool = True,
+) -> list[dict[str, Tensor]] | None:
+    r"""Per penalized weight (or one for all with ``layerwise=False``), :math:`(M + A)^{-1}
+    P_l\theta`: minus the derivative of the MAP parameters in :math:`\alpha_l`, for every
+    trainable parameter of the member (``{name: tensor}``, float64).
+
+    M is the Hessian :math:`\nabla^2 \sum_i w_i\ell_i` over all trainable parameters
+    (``hessian=True``: weights at a minimum), or the GGN of the penalized weights alone, the
+    others held (``hessian=False``: minibatch weights, not at a minimum, where the unpenalized
+    parameters' derivative measured harmful: ``benchmarks/README.md``); A the prior precision (:math:`\alpha_l` on the penalized
+    weights, 0 elsewhere). Solved by conjugate gradients on M's products with vectors
+    (autograd: ``torch.func.jvp`` and ``vjp``; the GGN of at most
+    :data:`~netreg.evidence.curvature.EXACT_MAX_PARAMS` weights is formed and factored
+    instead), to a residual of :data:`CG_TOL` relative or
+    after :data:`CG_MAX_ITER` iterations: :math:`P^2` memory and :math:`n c P^2` flops, the
+    cost of forming M, would be the re-estimate's largest (2,410 parameters on 300 rows: 7 s
+    against about 0.1 s). Directions that change no output and carry no prior (softmax's
+    shift of every bias, a dead unit's bias) stay at 0, as :math:`P_l\theta` has no part along
+    them. Where the Hessian has a direction of non-positive curvature (weights not at a
+    minimum), the GGN, positive semi-definite, stands in for it. None where the parameters are
+    not finite (a diverged member).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netreg.nets import MLP
+    >>> from netreg.evidence import stack_members
+    >>> from netreg.evidence.data_checks import check_data
+    >>> net = MLP(3, (), 1).double()
+    >>> X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    >>> data = check_data(stack_members(net), X, y, task="binary")
+    >>> [v] = map_directions(net, net.state_dict(), {"layers.0.weight": 1.0}, data)
+    >>> sorted(v), v["layers.0.bias"].shape
+    (['layers.0.bias', 'layers.0.weight'], torch.Size([1]))
+    """
+    names = list(alphas)
+    member = module_member(template, dict(state_dict), names)
+    module = member.module
+    # Minibatch weights (hessian=False): the unpenalized parameters held, as the evidence's
+    # curvature holds them; moving them too sent alpha down 10-100x on 4 of bench_quality's 7 sets.
+    free = [n for n, p in module.named_parameters() if n not in alphas and p.is_floating_point()] if hessian else []
+    order = (*names, *free)
+    fixed = {n: t.detach() for n, t in (*module.named_parameters(), *module.named_buffers())}
+    shapes = [fixed[n].shape for n in order]
+    sizes = [math.prod(shape) for shape in shapes]
+    theta = torch.cat([fixed[n].flatten() for n in order])
+    if not bool(torch.isfinite(theta).all()):
+        return None
+
+    def unflatten(flat: Tensor) -> dict[str, Tensor]:
+        return {n: t.reshape(shape) for n, t, shape in zip(order, flat.split(sizes), shapes, strict=True)}
+
+    step = max(1, _CHUNK_ELEMENTS // max(data.x[:1].numel(), 1))
+    chunks = [slice(start, start + step) for start in range(0, len(data.x), step)]
+
+    def outputs(flat: Tensor, rows: slice) -> Tensor:
+        return functional_call(module, {**fixed, **unflatten(flat)}, (data.x[rows],)).reshape(len(data.x[rows]), -1)
+
+    def loss(flat: Tensor, rows: slice) -> Tensor:
+        return (data.task.loss(outputs(flat, rows), data.y[rows]) * data.weight[rows]).sum()
+
+    prior = torch.zeros_like(theta)
+    prior[: member.n_params] = torch.repeat_interleave(
+        torch.tensor(list(alphas.values()), dtype=theta.dtype, device=theta.device),
+        torch.tensor(member.sizes, device=theta.device),
+    )
+
+    def hessian_product(v: Tensor) -> Tensor:
+        return prior * v + sum(
+            jvp(lambda flat, rows=rows: grad(loss)(flat, rows), (theta,), (v,))[1] for rows in chunks
+        )
+
+    # Each chunk's backward map at theta kept, reused by every product (torch.func.linearize would
+    # keep the forward one too, at no gain measured, and warns from torch.fx).
+    maps = []
+    for rows in chunks:
+        out, pull = vjp(lambda flat, rows=rows: outputs(flat, rows), theta)
+        maps.append((rows, pull, loss_hessian_factor(data.task, out) * data.weight[rows, None, None].sqrt()))
+
+    def ggn_product(v: Tensor) -> Tensor:
+        total = prior * v
+        for rows, pull, s in maps:
+            pushed = jvp(lambda flat, rows=rows: outputs(flat, rows), (theta,), (v,))[1]
+            total = total + pull((s.transpose(-1, -2) @ (s @ pushed[..., None]))[..., 0])[0]
+        return total
+
+    ends = list(itertools.accumulate(member.sizes))
+    parts = list(zip([0, *ends[:-1]], ends, strict=True)) if layerwise else [(0, member.n_params)]
+    directions = []
+    factor = None
+    if not hessian and member.n_params <= EXACT_MAX_PARAMS:
+        # Small enough to form: the GGN's Cholesky factor, a few times faster than conjugate
+        # gradients' hundreds of products (friedman1's 352 weights: 0.8 s a fit against 13.6 s).
+        ggn = module_ggn(member, data.x, data.weight, task=data.task) + torch.diag(prior)
+        factor, info = torch.linalg.cholesky_ex(ggn)
+        if int(info) != 0 or not bool(torch.isfinite(factor).all()):
+            return None
+    for start, end in parts:
+        rhs = torch.zeros_like(theta)
+        rhs[start:end] = theta[start:end]
+        solved = _conjugate_gradients(hessian_product, rhs) if hessian else None
+        if factor is not None:
+            solved = torch.cholesky_solve(rhs[:, None], factor)[:, 0]
+        elif solved is None:  # not a minimum: the GGN, positive semi-definite, instead
+            solved = _conjugate_gradients(ggn_product, rhs)
+        if solved is None or not bool(torch.isfinite(solved).all()):
+            return None
+        directions.append(unflatten(solved.detach().cpu()))
+    return directions
+
+
+def _conjugate_gradients(product: Callable[[Tensor], Tensor], rhs: Tensor) -> Tensor | None:
+    """x with ``product(x) = rhs`` for a symmetric positive (semi-)definite operator, rhs in its
+    range; None where a direction of non-positive curvature turns up."""
+    x, residual = torch.zeros_like(rhs), rhs.clone()
+    direction, norm = residual.clone(), residual @ residual
+    target = (CG_TOL * rhs.norm()) ** 2
+    for _ in range(min(CG_MAX_ITER, 2 * len(rhs))):
+        if not norm > target:
+            break
+        moved = product(direction)
+        curvature = direction @ moved
+        if not curvature > 0:
+            return None
+        step = norm / curvature
+        x, residual = x + step * direction, residual - step * moved
+        norm, before = residual @ residual, norm
+        direction = residual + (norm / before) * direction
+    return x
 
 
 def profile_alphas(step: FixedPoint, drift: Tensor, n_values: float) -> tuple[float, ...]:
@@ -141,46 +314,6 @@ def profile_alphas(step: FixedPoint, drift: Tensor, n_values: float) -> tuple[fl
     new = torch.where(torch.isfinite(new) & (new > 0), new, mackay)
     new = torch.where(torch.isfinite(new) & (new > 0), new, torch.full_like(new, math.nan))
     return tuple(new.tolist())
-
-
-def _directions(
-    net: StackedMLP | ModuleMember,
-    data: EvidenceData,
-    curvature: str,
-    weights: list[Tensor],
-    alpha: Tensor,
-    layerwise: bool,
-) -> list[list[Tensor]] | None:
-    """Per direction (one per layer, or one), :math:`(H + A)^{-1} P_l W` split by layer; None
-    where :math:`H + A` is not positive definite."""
-    blocks = weight_blocks(net, data, curvature)
-    sizes = [w.numel() for w in weights]
-    if curvature == "exact":
-        [ggn] = blocks
-        prior = torch.repeat_interleave(alpha, torch.tensor(sizes))
-        factor, info = torch.linalg.cholesky_ex(ggn + torch.diag(prior.to(ggn)))
-        if int(info) != 0 or not bool(torch.isfinite(factor).all()):
-            return None
-        flat = torch.cat([w.flatten() for w in weights]).to(ggn)
-        starts = [0, *torch.cumsum(torch.tensor(sizes), 0).tolist()]
-        masks = (
-            [torch.arange(len(flat)).ge(a) & torch.arange(len(flat)).lt(b) for a, b in itertools.pairwise(starts)]
-            if layerwise
-            else [torch.ones(len(flat), dtype=torch.bool)]
-        )
-        solved = [torch.cholesky_solve((flat * m.to(flat)).unsqueeze(-1), factor).squeeze(-1) for m in masks]
-        return [[part.reshape(w.shape).cpu() for part, w in zip(v.split(sizes), weights, strict=True)] for v in solved]
-    per_layer = []
-    for (a, g), w, value in zip(blocks, weights, alpha, strict=True):
-        eig_a, basis_a = torch.linalg.eigh(a)
-        eig_g, basis_g = torch.linalg.eigh(g)
-        matrix = w.reshape(w.shape[0], -1).to(a)
-        rotated = basis_g.T @ matrix @ basis_a
-        scaled = rotated / (eig_g.clamp_min(0)[:, None] * eig_a.clamp_min(0)[None, :] + value)
-        per_layer.append((basis_g @ scaled @ basis_a.T).reshape(w.shape).cpu())
-    if not layerwise:
-        return [per_layer]
-    return [[v if j == l else torch.zeros_like(v) for j, v in enumerate(per_layer)] for l in range(len(weights))]
 
 
 def _log_det(net: StackedMLP | ModuleMember, data: EvidenceData, curvature: str, alpha: Tensor) -> Tensor:
