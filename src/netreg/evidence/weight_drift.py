@@ -57,8 +57,10 @@ STEP = 0.1
 #: The step where the curvature is smooth in the weights (no hidden layers): a derivative.
 SMOOTH_STEP = 1e-4
 #: The drift is computed for members of up to this many trainable parameters (its conjugate
-#: gradients take up to CG_MAX_ITER products with the curvature, each about two passes over the rows).
-DRIFT_MAX_PARAMS = 100_000
+#: gradients take up to CG_MAX_ITER products with the curvature, each about two passes over the
+#: rows): digits-300's MLP (32,), 2,410, gains from it (benchmarks/README.md); bench_auto_alpha's
+#: MLP (100, 100), 17,610, took 27x and 72x a fit with it, for a worse held-out log-loss.
+DRIFT_MAX_PARAMS = 5_000
 #: The conjugate gradients' relative residual, and their most iterations (:func:`map_directions`).
 CG_TOL = 1e-10
 CG_MAX_ITER = 2000
