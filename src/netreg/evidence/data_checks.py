@@ -1,9 +1,8 @@
 """Validation of the data the evidence is computed on, against the members' network and task.
 
-Targets are encoded as netreg's engine takes them (see :mod:`netreg.losses`): class indices
-for ``"multiclass"``, 0/1 columns for ``"binary"`` and ``"multilabel"``, floats for
-``"regression"``. Everything becomes float64 (class indices: int64) on the members' device; a
-float32 ``X`` may stay float32 where the caller converts it a block of rows at a time.
+Targets are encoded as the engine takes them (:mod:`netreg.losses`); everything becomes float64
+(class indices: int64) on the members' device, a float32 ``X`` kept where the caller converts
+it a block of rows at a time.
 """
 
 from __future__ import annotations

@@ -8,45 +8,23 @@ effective number of parameters of layer l is
 
 (:math:`\mathrm{tr}_l`: the trace of the layer's diagonal block; H the GGN of
 :math:`\sum_i w_i \ell_i`, :mod:`netreg.evidence.ggn`), and the evidence is stationary in
-:math:`\alpha_l` where
+:math:`\alpha_l` where :math:`\alpha_l = \gamma_l / \lVert W_l\rVert^2` (MacKay's update holds
+H still; :mod:`netreg.evidence.weight_drift` counts its drift with the weights). With one alpha
+for all layers (``layerwise=False``), :math:`\alpha = \sum_l \gamma_l / \sum_l \lVert
+W_l\rVert^2`. ``curvature="exact"`` forms H (cross-layer blocks included) and factors
+:math:`H + A` (Cholesky); ``"kfac"`` keeps each layer's Kronecker-factored block, so
+:math:`\gamma_l = \sum_k \lambda_{lk} / (\lambda_{lk} + \alpha_l)` over its eigenvalues
+(:func:`netreg.evidence.curvature.compute_curvature`).
 
-.. math:: \alpha_l = \gamma_l / \lVert W_l\rVert^2 .
+For classification netreg's alpha is the prior precision. For regression (the scalings:
+:mod:`netreg.evidence.laplace`) MacKay's updates of the prior and noise precisions give
 
-With one alpha for all layers (``layerwise=False``) it is
-:math:`\alpha = \sum_l \gamma_l / \sum_l \lVert W_l\rVert^2`, and
-:math:`\gamma = \sum_k \lambda_k / (\lambda_k + \alpha)` over H's eigenvalues.
-``curvature="exact"`` forms H (cross-layer blocks included) and factors :math:`H + A`
-(Cholesky); ``"kfac"`` keeps each layer's Kronecker-factored block, whose eigenvalues are the
-products of its factors' (:func:`netreg.evidence.curvature.compute_curvature`), so
-:math:`\gamma_l = \sum_k \lambda_{lk} / (\lambda_{lk} + \alpha_l)`.
+.. math:: s^2 = \frac{2E}{mq - \gamma}, \qquad \alpha_l = \frac{\gamma_l \, s^2}{\lVert W_l\rVert^2},
 
-**The Hessian's drift.** MacKay's update holds H still, but H is taken at the MAP weights
-:math:`\theta^*(\alpha)`, which move with alpha; the evidence's stationary point counts that
-term too (:mod:`netreg.evidence.weight_drift`, which solves it with
-:func:`stationary_alphas`). This module's re-estimate is MacKay's.
-
-**Scaling.** netreg's objective is :math:`J = \frac1m\sum_i w_i\ell_i + \frac{1}{2m}\sum_l
-\alpha_l\lVert W_l\rVert^2`; m J is the negative log posterior of a likelihood
-:math:`\prod_i p(y_i \mid x_i, W)^{w_i}` and a prior :math:`W_l \sim N(0, \alpha_l^{-1} I)`, so
-for classification (cross-entropy, logistic) netreg's alpha *is* the prior precision.
-
-**Regression** (half squared error, Gaussian noise of variance :math:`s^2` on each of q
-outputs, :mod:`netreg.evidence.laplace`): the prior precision is :math:`\lambda_l =
-\alpha_l / s^2` and the noise precision :math:`\beta = 1/s^2`; :math:`\gamma_l` above is the
-same in either scaling. MacKay's updates :math:`\lambda_l = \gamma_l / \lVert W_l\rVert^2` and
-:math:`\beta = (mq - \gamma) / (2E)`, :math:`E = \sum_i w_i \ell_i`, give
-
-.. math:: s^2 = \frac{2E}{mq - \gamma}, \qquad \alpha_l = \frac{\gamma_l \, s^2}{\lVert W_l\rVert^2}.
-
-In scikit-learn's ``BayesianRidge`` (hyperpriors 0, centred data), ``lambda_`` is
-:math:`\lambda` and ``alpha_`` is :math:`\beta`: netreg's alpha is ``lambda_ / alpha_``.
-
-The log evidence reported is :func:`netreg.evidence.laplace.laplace_log_evidence` at the
-given alphas (for regression, with :math:`s^2` its maximizer at those alphas, as
-:func:`netreg.evidence.log_evidence` computes it); with one alpha it equals
-:func:`netreg.evidence.log_evidence`'s. It is exact (a Laplace approximation that is the
-marginal likelihood) for a network without hidden layers and half squared error, and the
-Laplace approximation otherwise.
+:math:`E = \sum_i w_i \ell_i`; in scikit-learn's ``BayesianRidge`` (hyperpriors 0, centred
+data) netreg's alpha is ``lambda_ / alpha_``. The log evidence reported is
+:func:`netreg.evidence.laplace.laplace_log_evidence` at the given alphas (for regression with
+:math:`s^2` its maximizer there), as :func:`netreg.evidence.log_evidence` computes it.
 
 References
 ----------
@@ -205,9 +183,7 @@ def weight_blocks(
 ) -> list[Tensor] | list[tuple[Tensor, Tensor]]:
     """One member's curvature of its penalized weights on ``data``: ``"exact"``, the GGN
     ``(P, P)`` as one block, ``[H]``; ``"kfac"``, each weight's Kronecker factors
-    ``[(A_l, G_l), ...]`` (member axis dropped). The MLP's are computed in closed form
-    (:mod:`netreg.evidence.ggn`), a module's by autograd (:mod:`netreg.evidence.modules`); for
-    the same network they agree (tests/evidence/test_modules.py)."""
+    ``[(A_l, G_l), ...]`` (member axis dropped); the MLP's in closed form, a module's by autograd."""
     mlp = isinstance(net, StackedMLP)
     if curvature == "exact":
         if mlp:
@@ -245,13 +221,11 @@ def stationary_alphas(gamma: Tensor, sq_norms: Tensor, alpha: Tensor, drift: Ten
     """The alpha of each layer at which the evidence is stationary given gamma, the weights and the
     drift (before the regression's noise scale): MacKay's gamma / ||W||^2 where there is no drift.
 
-    gamma_l = alpha_l (||W_l||^2 - 2 c_l) is solved with the drift kept on gamma's side,
-    (gamma_l + 2 alpha_l c_l) / ||W_l||^2, where that is positive, else in the denominator,
-    gamma_l / (||W_l||^2 - 2 c_l) (positive there where gamma_l is, so the update is defined even
-    where the weights are far from the MAP and the condition has no positive solution). Both have
-    the evidence's stationary point as fixed point, but where the drift dominates (c ~ -k / alpha,
-    classes nearly separable) the second moves alpha little per update (684 updates on digits
-    without hidden layers against 362). With ``layerwise=False`` the layers' totals, one alpha.
+    gamma_l = alpha_l (||W_l||^2 - 2 c_l) is solved as (gamma_l + 2 alpha_l c_l) / ||W_l||^2
+    where that is positive, else as gamma_l / (||W_l||^2 - 2 c_l), positive where gamma_l is (so
+    defined even far from the MAP, where the condition has no positive solution); the first
+    moves alpha further per update where the drift dominates (classes nearly separable). With
+    ``layerwise=False`` the layers' totals, one alpha.
 
     Parameters
     ----------

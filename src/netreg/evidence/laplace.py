@@ -9,35 +9,30 @@ values, see :mod:`netreg.evidence.curvature`), its evidence is
     \log Z(\alpha) \approx \log p(D \mid W^*) - \frac{\alpha}{2}\lVert W^*\rVert^2
     + \frac{P}{2}\log\alpha - \frac{1}{2}\log\det(H + \alpha I)
 
-with H the GGN of :math:`\sum_i w_i \ell_i` at the trained weights :math:`W^*`. No constant is
-dropped: the :math:`(2\pi)^{P/2}` of the prior and of the Gaussian integral cancel. A row of
-weight :math:`w_i` counts as :math:`w_i` copies of it (integer weights are duplicated rows).
+with H the GGN of :math:`\sum_i w_i \ell_i` at the trained weights :math:`W^*` (no constant
+dropped: the prior's and the Gaussian integral's :math:`(2\pi)^{P/2}` cancel). A row of weight
+:math:`w_i` counts as :math:`w_i` copies of it. For classification (cross-entropy, logistic)
+:math:`\log p(D \mid W) = -\sum_i w_i \ell_i` exactly. :math:`\alpha = 0` is a flat prior,
+whose evidence is :math:`-\infty` (the limit).
 
-**Classification** (cross-entropy, logistic): :math:`\log p(D \mid W) = -\sum_i w_i \ell_i`
-exactly, and the formula is used as it stands.
-
-**Regression.** With Gaussian noise of variance :math:`s^2` on each of the q outputs,
-:math:`-\log p(D \mid W) = E/s^2 + \frac{mq}{2}\log(2\pi s^2)` with :math:`E = \sum_i w_i \ell_i`
-(half squared errors). netreg's minimizer of J is then the MAP for prior precision
-:math:`\lambda = \alpha/s^2` and noise precision :math:`\beta = 1/s^2`, for *every* :math:`s^2`;
-the posterior precision is :math:`(H + \alpha I)/s^2`, and the :math:`P \log s^2` terms cancel:
+**Regression.** With Gaussian noise of variance :math:`s^2` on each of the q outputs and
+:math:`E = \sum_i w_i \ell_i` (half squared errors), netreg's minimizer of J is the MAP for
+prior precision :math:`\lambda = \alpha/s^2` and noise precision :math:`\beta = 1/s^2`, for
+*every* :math:`s^2`, and the :math:`P \log s^2` terms cancel:
 
 .. math::
     \log Z(\alpha, s^2) = -\frac{E + \frac{\alpha}{2}\lVert W^*\rVert^2}{s^2}
     - \frac{mq}{2}\log(2\pi s^2) + \frac{P}{2}\log\alpha - \frac{1}{2}\log\det(H + \alpha I).
 
-Unless ``noise_variance`` is given, :math:`s^2` is its maximizer, in closed form:
-:math:`s^2 = (2E + \alpha\lVert W^*\rVert^2) / (mq)`, i.e. (residual sum of squares + penalty)
-/ (m q); at the alpha the evidence prefers this equals MacKay's fixed point
-:math:`s^2 = 2E / (mq - \gamma)`. For a network without hidden layers the Laplace
-approximation is exact: this is the marginal likelihood of Bayesian linear regression.
-
-:math:`\alpha = 0` is a flat prior, whose evidence is :math:`-\infty` (the limit).
+Unless ``noise_variance`` is given, :math:`s^2` is its maximizer,
+:math:`(2E + \alpha\lVert W^*\rVert^2) / (mq)`, which at the alpha the evidence prefers equals
+MacKay's :math:`2E / (mq - \gamma)`. Without hidden layers this is exact: the marginal
+likelihood of Bayesian linear regression.
 
 **What the formula assumes.** The member is (close to) the minimizer of J: the expansion drops
 the gradient term, so a member stopped early, or trained with dropout, is not the point it
-describes, and its evidence is biased. The prior is Gaussian: the formula holds for the L2
-penalty only, not for L1 or the elastic net. The network is evaluated without dropout.
+describes, and its evidence is biased. The prior is Gaussian: the L2 penalty only, not L1 or
+the elastic net. The network is evaluated without dropout.
 
 References
 ----------
@@ -159,11 +154,9 @@ def log_evidence(
     exact_max_params : int, default=EXACT_MAX_PARAMS
         ``"auto"`` is exact up to this many penalized weights.
     curvature_rows : array-like of int, optional
-        Indices of a uniform sample of the rows of ``X`` (distinct) to compute the GGN on,
-        instead of all the rows: its sums over rows are the sample's sums scaled by
-        ``n_samples / len(curvature_rows)``, an unbiased estimate of the full sums (KFAC's
-        input factor, a weighted mean, is the sample's weighted mean). The data loss stays
-        exact, over all the rows. Default: all the rows.
+        Distinct indices of a uniform sample of the rows of ``X`` to compute the GGN on: its
+        sums over rows are the sample's scaled by ``n_samples / len(curvature_rows)``, an unbiased
+        estimate of the full sums. The data loss stays exact, over all the rows. Default: all.
 
     Returns
     -------
@@ -237,8 +230,7 @@ def population_evidence(
     """
     net = members if isinstance(members, StackedMLP) else stack_members(members, activation=activation)
     alphas = _check_alphas(alphas, net.n_members)
-    # A float32 X is read as it is and converted a block of rows at a time: no float64 copy of
-    # all the rows where the curvature reads a sample of them (exact: float32 values are float64 values).
+    # A float32 X converted a block of rows at a time: no float64 copy where the curvature reads a sample.
     data = check_data(net, X, y, task=task, sample_weight=sample_weight, keep_float32=True)
     if noise_variance is not None:
         if data.task.name != "regression":

@@ -1,49 +1,14 @@
-r"""Alpha learned while the network trains: an engine callback that moves each member's alpha
-to MacKay's fixed point at its current weights.
+r"""Alpha learned while the network trains: an engine callback, :class:`EvidenceAlpha`, that
+moves each member's alpha toward MacKay's re-estimate at its current weights.
 
-After a burn-in, every few epochs, :class:`EvidenceAlpha` reads a running member's weights
-(``Population.state_dict``), computes its curvature and MacKay's re-estimate of each
-layer's alpha (:func:`netreg.evidence.fixed_point.fixed_point`) and sets the member's alpha
-(``Population.set_alpha``), by a step in log space toward it (:func:`log_step`; the first,
-damped: :math:`\log\alpha \leftarrow (1 - \rho)\log\alpha + \rho\log\alpha_{\mathrm{MacKay}}`),
-so that the weights, which go on training, follow. The last epochs hold alpha, so that the
-final weights minimize the objective at the final alpha (the point the evidence describes).
-Where alpha and the weights have settled, the evidence is stationary in alpha: the learned
-alpha maximizes the evidence of the weights it ends with. With one alpha for the network, or a
-network of one penalized weight, the estimate also counts the curvature's change with the MAP
-weights (:func:`netreg.evidence.weight_drift.curvature_drift`), so that alpha converges to the
-maximizer of the evidence as a function of alpha (what ``selection="evidence"`` maximizes over
-its grid). With L-BFGS the step toward the estimate is a secant step on log alpha where the
-estimates so far give one (:func:`log_step`), else the damped one: damped steps alone climb
-slowly where the estimate moves almost as much as alpha does (362 updates to converge on digits
-without hidden layers). Minibatch runs take the damped step: their weights move on between
-re-estimates, and a secant through two estimates follows that drift, not alpha's effect. The engine's loop is unchanged:
-this is a callback like any other, and the engine knows no evidence.
-
-With ``solver="lbfgs"`` an epoch is an L-BFGS iteration, and alpha is re-estimated as MacKay
-did it: once the weights have settled at the current alpha (an iteration lowered the objective
-by less than ``settle``, relative, before L-BFGS's own ``ftol`` stops it); each change restarts
-L-BFGS at the new objective (the engine does), and a change smaller than ``tol`` (relative) is
-not made, so that L-BFGS converges once alpha has.
-
-A weight followed by a norm layer (a convolution before BatchNorm) is scale-invariant in
-training: the exact evidence does not depend on its alpha, and the Laplace estimate (in eval
-mode) keeps raising it as the weight shrinks. Its learned alpha means nothing; exclude such
-weights from the penalty (``exclude=``), as norm layers are (``benchmarks/README.md``).
-
-A minibatch run may stop before ``max_iter`` (its objective stalls for ``n_iter_no_change``
-epochs). The engine restarts that count when alpha changes, so the schedule re-estimates at
-least twice within that window (:func:`alpha_schedule`'s ``patience``): a member cannot be
-declared converged at an alpha still on its way. Once two re-estimates in a row move alpha by
-no more than ``hold`` (:data:`MINIBATCH_TOL` for minibatch solvers), alpha is held, and the
-weights train ``n_iter_no_change`` epochs or more at it before the run stops: the hold of such
-a run.
-
-The re-estimates' cost is the curvature's pass over the rows. With Kronecker factors (a network
-over :data:`~netreg.evidence.curvature.EXACT_MAX_PARAMS` penalized weights) the re-estimates read
-a fixed sample of at most :data:`CURVATURE_ROWS` training rows (:func:`curvature_sample`), so that
-their cost does not grow with the rows; the evidence of the finished member reads them all. The
-exact curvature reads every row (it is what the closed forms are tested against).
+At the epochs :func:`alpha_schedule` names, it reads a running member's weights
+(``Population.state_dict``), re-estimates its alphas (:func:`netreg.evidence.fixed_point.fixed_point`,
+or with one alpha :mod:`netreg.evidence.weight_drift`'s, the grid's choice) and steps toward
+them in log space (:func:`log_step`, ``Population.set_alpha``). The last epochs hold alpha, so
+that the final weights minimize the objective at the final alpha, where the evidence is
+stationary. The engine knows no evidence: this is a callback like any other. A weight followed
+by a norm layer (a convolution before BatchNorm) is scale-invariant and its learned alpha means
+nothing: exclude it from the penalty (``exclude=``), as norm layers are (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -82,18 +47,12 @@ __all__ = [
 #: L-BFGS's weights count as settled at an alpha once an iteration lowers the objective by less
 #: than this (relative): 45 times SciPy's ``ftol``, so that it comes before L-BFGS stops.
 SETTLE = 1e-7
-#: A minibatch run's alpha counts as learned (and is held) once two re-estimates in a row move no
-#: alpha by more than this (relative, after damping): the estimate at weights that minibatch steps keep
-#: moving varies by several per cent from one re-estimate to the next (bench_quality's data
-#: sets), so a finer tolerance would keep alpha, and the run, moving with that noise; 5 % is a
-#: twentieth of the narrowest grid's step in log space (the hybrid's, 3.16x).
+#: A minibatch run's alpha is held once two re-estimates in a row move no alpha by more than this
+#: (relative, after damping): estimates at minibatch weights scatter by several per cent, and 5 %
+#: is a twentieth of the narrowest grid's step in log space (the hybrid's, 3.16x).
 MINIBATCH_TOL = 0.05
 #: The re-estimates with Kronecker-factored curvature read at most this many training rows
-#: (:func:`curvature_sample`), so that their cost does not grow with the data set. A fixed
-#: sample's factors estimate the full sums without bias, but their eigenvalues spread: on
-#: 2800 rows (MLP (100, 100), 10 classes) MacKay's re-estimate from 2048 of them lands 0.3 %
-#: below the one from all rows (1024: 1.5 %, 256: 5 %), a tenth of the 5 % (MINIBATCH_TOL) by
-#: which the estimates at minibatch weights differ anyway. The final evidence reads every row.
+#: (:func:`curvature_sample`; measured: ``docs/architecture.md``); the final evidence reads all.
 CURVATURE_ROWS = 2048
 #: The largest step on log alpha (:func:`log_step`): a decade.
 MAX_LOG_STEP = math.log(10.0)
@@ -131,11 +90,11 @@ def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float =
 
     Minibatch solvers: after the first 20 % of the epochs, every 10 %, the last 20 % held
     (seven re-estimates in a run to ``max_iter``); with ``patience`` (the run's
-    ``n_iter_no_change``, after which a stalled member stops), the burn-in at most
+    ``n_iter_no_change``, a count the engine restarts when alpha changes), the burn-in at most
     ``patience`` epochs and the re-estimates at least twice every ``patience`` epochs, so that
-    a run which stops early on a stalled objective has learned its alpha first (module
-    docstring). L-BFGS (``full_batch``): after any iteration but the first that lowered the
-    objective by less than 1e-7 (relative; L-BFGS's own ``ftol`` is 2.2e-9), the last 20 % held.
+    a run which stops early on a stalled objective has learned its alpha first. L-BFGS
+    (``full_batch``): after any iteration but the first that lowered the objective by less
+    than :data:`SETTLE` (relative), MacKay's re-estimate at settled weights; the last 20 % held.
 
     Examples
     --------
@@ -160,14 +119,11 @@ def log_step(log_alpha: float, gap: float, previous: tuple[float, float] | None,
     ``previous`` one's ``(x, g)``.
 
     A secant (Newton) step :math:`-g / s`, :math:`s = (g - g_0) / (x - x_0)`, where the slope is
-    negative (the re-estimate's map is flatter than the identity there, as it is near a stable
-    fixed point); else, and for the first re-estimate, the damped step :math:`\rho g`. The
-    secant step is at most twice the last step :math:`|x - x_0|` (or the damped step, if
-    larger) and a decade: a trust region that doubles while the steps go one way, since the
-    estimates at minibatch weights scatter by 5-10 % and a secant through two of them a short
-    step apart can point anywhere (it sent a CNN's alpha from 9.2 to 1.4 in one step). Damped steps close a gap g by :math:`\rho(1 - T')`, a share that
-    vanishes where the map's slope T' approaches 1 (a slow climb); the secant closes it in a
-    few re-estimates whatever T'.
+    negative (as near a stable fixed point); else, and for the first re-estimate, the damped
+    step :math:`\rho g`, which closes a gap by :math:`\rho(1 - T')`, slowly where the map's
+    slope T' approaches 1. The secant step is at most a decade and twice the last step
+    :math:`|x - x_0|` (or the damped step, if larger): a trust region that doubles while the
+    steps go one way.
 
     Examples
     --------
@@ -219,7 +175,8 @@ class EvidenceAlpha(Callback):
         no secant step is (:func:`log_step`).
     tol : float, default=1e-8
         A re-estimate that changes no alpha by more than this (relative) is not made (its
-        record in ``paths`` keeps the alphas in effect).
+        record in ``paths`` keeps the alphas in effect), so that L-BFGS, which each change
+        restarts, converges once alpha has.
     hold : float, optional
         After two re-estimates in a row that change no alpha by more than this (relative),
         the member's alphas are held (``learned``); :data:`MINIBATCH_TOL` suits minibatch
@@ -228,16 +185,15 @@ class EvidenceAlpha(Callback):
     exact_max_params : int, default=EXACT_MAX_PARAMS
     curvature_rows : int or None, default=CURVATURE_ROWS
         With Kronecker-factored curvature, the re-estimates while the member trains read a fixed
-        sample of at most this many training rows (:func:`curvature_sample`); the evidence of the
-        finished member (``final``) reads them all. None: every re-estimate reads every row.
-        The exact curvature always reads every row.
+        sample of at most this many training rows (:func:`curvature_sample`), so that their cost
+        does not grow with the rows; ``final`` and the exact curvature read every row, as do
+        all re-estimates with None.
     profile : bool, default=True
         With one alpha (``layerwise=False``) or one penalized weight, and at most
         :data:`~netreg.evidence.weight_drift.DRIFT_MAX_PARAMS` trainable parameters,
         re-estimate where the evidence of the trained weights is stationary
-        (:mod:`netreg.evidence.weight_drift`: the curvature's drift with the weights counted),
-        the alpha the evidence grid would choose; else MacKay's fixed point at the weights.
-        (Per layer, the output layer's condition often has no solution: not done.)
+        (:mod:`netreg.evidence.weight_drift`), the alpha the evidence grid would choose; else
+        MacKay's fixed point at the weights.
 
     Attributes
     ----------
@@ -338,10 +294,8 @@ class EvidenceAlpha(Callback):
                 targets = self.profile_targets(state_dict, step, names)
             gaps = [math.log(target / old) for old, target in zip(step.alphas, targets, strict=True)]
             before = self._gaps.get(member, [None] * len(gaps))
-            # A secant needs two estimates of one map: at weights settled at each alpha (L-BFGS's
-            # schedule). Minibatch weights move on between re-estimates, and a secant through two
-            # estimates follows their drift: it sent a regression's alpha from 0.5 to 0.001
-            # (friedman1 in bench_quality) and held a CNN's before its estimate had settled.
+            # A secant needs two estimates of one map, at weights settled at each alpha (L-BFGS's
+            # schedule); through estimates at minibatch weights it follows the weights' drift.
             secant = self.schedule.settle is not None
             new = [
                 old
@@ -366,12 +320,9 @@ class EvidenceAlpha(Callback):
             if moves:
                 population.set_alpha(member, dict(zip(names, new, strict=True)) if self.layerwise else new[0])
                 self._objectives.pop(member)  # the objective changes with alpha: no decrease to judge
-            # Two re-estimates in a row within `hold`, not one that an estimate passing by could
-            # give, and none undefined: alpha is at its fixed point, held from here on, and the
-            # weights settle at it. Steps under `hold` are still made, so a slow steady climb
-            # goes on (each of its steps is small, but they add up) until it is one.
-            # Judged on the estimate's distance (as the damped step would move), not on the step:
-            # a secant step can be short while the estimate is still far.
+            # Two re-estimates in a row within `hold` (one could be an estimate passing by), none
+            # undefined: alpha is held from here on. Judged on the estimate's distance (the damped
+            # step), not on the step made: a secant step can be short while the estimate is far.
             damped = max(abs(math.expm1(self.damping * gap)) for gap in gaps)
             settled = self.hold is not None and damped <= self.hold and not any(map(math.isnan, targets))
             self._still[member] = self._still.get(member, 0) + 1 if settled else 0
@@ -404,19 +355,16 @@ class EvidenceAlpha(Callback):
             template=self.template(state_dict),
             curvature=step.curvature,
             layerwise=self.layerwise,
-            # Minibatch weights are not at a minimum, where the Hessian is mostly indefinite
-            # (digits' MLP): the GGN there, not the Hessian tried and dropped at every re-estimate.
+            # Minibatch weights are not at a minimum, where the Hessian is mostly indefinite: the GGN.
             hessian=self.schedule.settle is not None,
-            # The 10 % difference smooths over ReLU units' kinks; a network without hidden layers
-            # has none, and its drift is the derivative (alpha to the evidence's maximizer, 1e-4).
+            # The 10 % difference smooths over ReLU units' kinks; without hidden layers, a derivative.
             step=STEP if self.module is not None or len(names) > 1 else SMOOTH_STEP,
         )
         return profile_alphas(step, drift, self._data.m * member_outputs(net, self._data.x[:1]).shape[-1])
 
     def sample(self, net: StackedMLP | ModuleMember) -> EvidenceData:
-        """The rows the re-estimates read: with Kronecker-factored curvature and more training rows
-        than ``curvature_rows``, a fixed sample of them (:func:`curvature_sample`, drawn once, so
-        that the re-estimates differ by the weights only); else every row."""
+        """The rows the re-estimates read: :func:`curvature_sample`'s, drawn once, where
+        ``curvature_rows`` applies (the parameter); else every row."""
         kfac = self.curvature == "kfac" or (self.curvature == "auto" and net.n_params > self.exact_max_params)
         if not kfac or self.curvature_rows is None or len(self._data.x) <= self.curvature_rows:
             return self._data
@@ -425,9 +373,7 @@ class EvidenceAlpha(Callback):
         return self._sample
 
     def profiles(self, names: list[str], state_dict: Mapping[str, Any]) -> bool:
-        """Whether the re-estimate counts the curvature's drift (``profile``): one alpha for the
-        network, or a network of one penalized weight, of at most :data:`DRIFT_MAX_PARAMS`
-        trainable parameters."""
+        """Whether the re-estimate counts the curvature's drift (the parameter ``profile``)."""
         if not self.profile or (self.layerwise and len(names) > 1):
             return False
         if self.module is None and len(names) == 1 and get_task(self.task).name == "regression":
@@ -450,9 +396,8 @@ class EvidenceAlpha(Callback):
     def evaluate(
         self, state_dict: Mapping[str, Any], alphas: Mapping[str, float], *, sampled: bool = False
     ) -> FixedPoint | None:
-        """:func:`~netreg.evidence.fixed_point.fixed_point` of weights at ``alphas`` (``{penalized
-        parameter: alpha}``; None where an alpha is 0, for which the evidence is not defined), on
-        every training row, or ``sampled`` on the re-estimates' sample (``curvature_rows``)."""
+        """:func:`~netreg.evidence.fixed_point.fixed_point` at ``alphas`` (``{parameter: alpha}``; None
+        where one is 0), on every training row, or ``sampled`` on :meth:`sample`'s."""
         if not all(a > 0 for a in alphas.values()):
             return None
         net = self.build(state_dict, alphas)

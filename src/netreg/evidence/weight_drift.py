@@ -1,36 +1,21 @@
 r"""The evidence's stationary point in alpha when the curvature moves with the weights.
 
-MacKay's re-estimate :math:`\alpha_l = \gamma_l / \lVert W_l\rVert^2`
-(:mod:`netreg.evidence.fixed_point`) holds the curvature still. The evidence that the 16-member
-grid maximizes (``selection="evidence"``) is that of the weights trained at each alpha,
-:math:`W^*(\alpha)`, and a network's curvature :math:`H(W)` moves with them: shrinking the
-output weights shrinks the curvature of the hidden ones, and for classification the loss
-Hessian grows as the predictions soften. Its derivative in :math:`\alpha_l` then has one term
-more. With :math:`\theta` every trainable parameter (the penalized weights W, and the biases
-and norm layers' parameters, unpenalized, which move with alpha too), implicit differentiation
-of the objective's gradient gives :math:`d\theta^*/d\alpha_l = -(\nabla^2 E + A)^{-1} P_l\theta`
+MacKay's re-estimate (:mod:`netreg.evidence.fixed_point`) holds the curvature :math:`H` still,
+but the grid's evidence (``selection="evidence"``) is that of the weights trained at each alpha,
+and H moves with them. With :math:`\theta` every trainable parameter (biases and norm layers
+move with alpha too), :math:`d\theta^*/d\alpha_l = -(\nabla^2 E + A)^{-1} P_l\theta`
 (:math:`E = \sum_i w_i\ell_i`, A the prior precision, 0 off the penalized weights, :math:`P_l`
-keeping layer l's weights), and
+keeping layer l's weights; :func:`map_directions`), and
 
 .. math:: c_l = -\frac12 \nabla_\theta \log\det(H(\theta) + A) \cdot \frac{d\theta^*}{d\alpha_l}
-    = \frac12 D_{v_l} \log\det(H(\theta) + A), \qquad v_l = (\nabla^2 E + A)^{-1} P_l\theta,
+    = \frac12 D_{v_l} \log\det(H(\theta) + A), \qquad v_l = (\nabla^2 E + A)^{-1} P_l\theta;
 
-and the evidence is stationary where :math:`\gamma_l = \alpha_l(\beta\lVert W_l\rVert^2 - 2c_l)`
-(:math:`\beta = 1/s^2` for regression, 1 for classification). H is the curvature the evidence
-reads (the GGN of the weights, exact or Kronecker-factored); :math:`\nabla^2 E` is the true
-Hessian over all parameters (autograd, :func:`map_directions`), which for a network with hidden
-layers is not the GGN: with the GGN, or with the biases held, the slope of a binary
-classifier's evidence was missed by 7 % (tests/evidence/test_weight_drift.py). Away from a
-minimum (minibatch weights) :math:`\nabla^2 E + A` may be indefinite; the GGN stands in for it
-there. The directional derivative :math:`D_{v_l}` is a central difference over the parameters
-that alphas :data:`STEP` smaller and larger would have, to first order (:math:`\theta \mp
-\delta\alpha_l v_l`): a difference, not a derivative, since the curvature of ReLU units is
-piecewise constant in the weights.
-
-One implementation for every network: without hidden layers and with a Bernoulli or
-categorical likelihood (a generalized linear model, whose GGN is its Hessian) it is the
-closed-form drift of Bayesian logistic regression, and alpha converges to the maximizer of the
-exact Laplace evidence; with half squared error and no hidden layers :math:`c = 0`.
+the evidence is stationary where :math:`\gamma_l = \alpha_l(\beta\lVert W_l\rVert^2 - 2c_l)`
+(:math:`\beta = 1/s^2` for regression, 1 for classification). :math:`D_{v_l}` is a central
+difference over the parameters of alphas :data:`STEP` smaller and larger, to first order
+(:math:`\theta \mp \delta\alpha_l v_l`): ReLU units' curvature is piecewise constant in the
+weights. Without hidden layers this is Bayesian logistic regression's closed-form drift (alpha
+converges to the exact evidence's maximizer); with half squared error there :math:`c = 0`.
 """
 
 from __future__ import annotations
@@ -56,10 +41,8 @@ __all__ = ["DRIFT_MAX_PARAMS", "SMOOTH_STEP", "STEP", "curvature_drift", "map_di
 STEP = 0.1
 #: The step where the curvature is smooth in the weights (no hidden layers): a derivative.
 SMOOTH_STEP = 1e-4
-#: The drift is computed for members of up to this many trainable parameters (its conjugate
-#: gradients take up to CG_MAX_ITER products with the curvature, each about two passes over the
-#: rows): digits-300's MLP (32,), 2,410, gains from it (benchmarks/README.md); bench_auto_alpha's
-#: MLP (100, 100), 17,610, took 27x and 72x a fit with it, for a worse held-out log-loss.
+#: The drift is computed for members of up to this many trainable parameters: its conjugate
+#: gradients' products cost passes over the rows (measured: ``docs/architecture.md``).
 DRIFT_MAX_PARAMS = 5_000
 #: The conjugate gradients' relative residual, and their most iterations (:func:`map_directions`).
 CG_TOL = 1e-10
@@ -83,12 +66,8 @@ def curvature_drift(
     hessian: bool = True,
 ) -> Tensor:
     r""":math:`c_l` of each penalized weight (module docstring), float64; one value for all
-    layers with ``layerwise=False`` (the direction of every layer's weights together).
-
-    The MAP's derivative :math:`d\theta^*/d\alpha_l = -(G + A)^{-1} P_l\theta` is over every
-    parameter of the member, the unpenalized ones (biases, norm layers) included: they move
-    with alpha too. G is the exact GGN over all of them (:func:`map_directions`), whatever
-    ``curvature`` the log determinant is read from.
+    layers with ``layerwise=False`` (the direction of every layer's weights together). The MAP's
+    derivative is :func:`map_directions`'s, whatever ``curvature`` the log determinant reads.
 
     Parameters
     ----------
@@ -153,24 +132,19 @@ def map_directions(
     hessian: bool = True,
 ) -> list[dict[str, Tensor]] | None:
     r"""Per penalized weight (or one for all with ``layerwise=False``), :math:`(M + A)^{-1}
-    P_l\theta`: minus the derivative of the MAP parameters in :math:`\alpha_l`, for every
-    trainable parameter of the member (``{name: tensor}``, float64).
+    P_l\theta`: minus the derivative of the MAP parameters in :math:`\alpha_l`, as ``{name:
+    tensor}``, float64.
 
     M is the Hessian :math:`\nabla^2 \sum_i w_i\ell_i` over all trainable parameters
     (``hessian=True``: weights at a minimum), or the GGN of the penalized weights alone, the
-    others held (``hessian=False``: minibatch weights, not at a minimum, where the unpenalized
-    parameters' derivative measured harmful: ``benchmarks/README.md``); A the prior precision (:math:`\alpha_l` on the penalized
-    weights, 0 elsewhere). Solved by conjugate gradients on M's products with vectors
-    (autograd: ``torch.func.jvp`` and ``vjp``; the GGN of at most
-    :data:`~netreg.evidence.curvature.EXACT_MAX_PARAMS` weights is formed and factored
-    instead), to a residual of :data:`CG_TOL` relative or
-    after :data:`CG_MAX_ITER` iterations: :math:`P^2` memory and :math:`n c P^2` flops, the
-    cost of forming M, would be the re-estimate's largest (2,410 parameters on 300 rows: 7 s
-    against about 0.1 s). Directions that change no output and carry no prior (softmax's
-    shift of every bias, a dead unit's bias) stay at 0, as :math:`P_l\theta` has no part along
-    them. Where the Hessian has a direction of non-positive curvature (weights not at a
-    minimum), the GGN, positive semi-definite, stands in for it. None where the parameters are
-    not finite (a diverged member).
+    others held (``hessian=False``: minibatch weights); A the prior precision (:math:`\alpha_l`
+    on the penalized weights, 0 elsewhere). Solved by conjugate gradients on M's products with
+    vectors (``torch.func.jvp`` and ``vjp``; M is not formed), to a residual of :data:`CG_TOL`
+    relative or after :data:`CG_MAX_ITER` iterations; the GGN of at most
+    :data:`~netreg.evidence.curvature.EXACT_MAX_PARAMS` weights is formed and factored instead.
+    Where the Hessian has a direction of non-positive curvature, the GGN stands in for it.
+    Directions that change no output and carry no prior (softmax's shift of every bias, a dead
+    unit's bias) stay at 0. None where the parameters are not finite (a diverged member).
 
     Examples
     --------
@@ -188,8 +162,7 @@ def map_directions(
     names = list(alphas)
     member = module_member(template, dict(state_dict), names)
     module = member.module
-    # Minibatch weights (hessian=False): the unpenalized parameters held, as the evidence's
-    # curvature holds them; moving them too sent alpha down 10-100x on 4 of bench_quality's 7 sets.
+    # Minibatch weights (hessian=False): the unpenalized parameters held, as the curvature holds them.
     free = [n for n, p in module.named_parameters() if n not in alphas and p.is_floating_point()] if hessian else []
     order = (*names, *free)
     fixed = {n: t.detach() for n, t in (*module.named_parameters(), *module.named_buffers())}
@@ -222,8 +195,7 @@ def map_directions(
             jvp(lambda flat, rows=rows: grad(loss)(flat, rows), (theta,), (v,))[1] for rows in chunks
         )
 
-    # Each chunk's backward map at theta kept, reused by every product (torch.func.linearize would
-    # keep the forward one too, at no gain measured, and warns from torch.fx).
+    # Each chunk's backward map at theta kept, reused by every product.
     maps = []
     for rows in chunks:
         out, pull = vjp(lambda flat, rows=rows: outputs(flat, rows), theta)
@@ -241,8 +213,7 @@ def map_directions(
     directions = []
     factor = None
     if not hessian and member.n_params <= EXACT_MAX_PARAMS:
-        # Small enough to form: the GGN's Cholesky factor, a few times faster than conjugate
-        # gradients' hundreds of products (friedman1's 352 weights: 0.8 s a fit against 13.6 s).
+        # Small enough to form: a Cholesky factor beats conjugate gradients' hundreds of products.
         ggn = module_ggn(member, data.x, data.weight, task=data.task) + torch.diag(prior)
         factor, info = torch.linalg.cholesky_ex(ggn)
         if int(info) != 0 or not bool(torch.isfinite(factor).all()):
@@ -288,7 +259,8 @@ def profile_alphas(step: FixedPoint, drift: Tensor, n_values: float) -> tuple[fl
     (one for all layers: totals), for regression with :math:`s^2 = 1/\beta` the evidence's
     maximizer at the current alphas, :math:`(2E + \sum_l \alpha_l\lVert W_l\rVert^2) / (mq)`
     (``n_values``: :math:`mq`, the rows' weight times the outputs). Where that is not a positive
-    number (a NaN drift), MacKay's ``step.new_alphas``; NaN where that is not one either.
+    number (a NaN drift; minibatch weights far from the MAP), MacKay's ``step.new_alphas``, which
+    still moves alpha; NaN where that is not one either.
 
     Examples
     --------
@@ -310,8 +282,6 @@ def profile_alphas(step: FixedPoint, drift: Tensor, n_values: float) -> tuple[fl
     else:  # one alpha for all layers: the totals
         totals = (gamma.sum()[None], (beta * sq_norms).sum()[None], alphas[:1], drift.sum()[None])
         new = stationary_alphas(*totals, layerwise=True).expand(len(gamma))
-    # Away from the MAP (minibatch weights mid-training) the stationary condition may have no
-    # positive solution; MacKay's step then still moves alpha, where NaN would hold it at its start.
     mackay = torch.tensor(step.new_alphas, dtype=torch.float64)
     new = torch.where(torch.isfinite(new) & (new > 0), new, mackay)
     new = torch.where(torch.isfinite(new) & (new > 0), new, torch.full_like(new, math.nan))

@@ -43,16 +43,16 @@ def fingerprint(*parts: Any) -> str:
     Each part is hashed after a header that says its kind and size, so that no two
     different sequences of parts give the same stream of bytes:
 
-    * a NumPy array (or anything :func:`numpy.asarray` takes that is not a dict, list,
-      str, number, bool or None): the text of ``(dtype.str, shape)``, then its bytes in C
-      order. An array of Python objects (text labels, say) is hashed as the same values
-      in NumPy's text dtype (``array.astype(str)``);
+    * a NumPy array (or what else :func:`numpy.asarray` takes): the text of ``(dtype.str,
+      shape)``, then its bytes in C order; an array of Python objects (text labels, say) as
+      ``array.astype(str)``;
     * a SciPy sparse matrix: the text of ``("csr", dtype.str, shape, nnz)``, then the bytes
       of its CSR ``indptr``, ``indices`` and ``data`` (never made dense);
     * a pandas DataFrame or Series: its column names (or name) and dtypes as JSON, then
       :func:`pandas.util.hash_pandas_object` of its values (the index is left out);
-    * anything else: its JSON (keys sorted; NumPy scalars and arrays inside it as Python
-      numbers and lists, paths as text); a value JSON cannot write is a ``TypeError``.
+    * a dict, list, tuple, str, number, bool or None: its JSON (keys sorted; NumPy scalars and
+      arrays inside it as Python numbers and lists, paths as text); a value JSON cannot write
+      is a ``TypeError``.
 
     Arrays alone are hashed exactly as the sweep's results store has hashed its data
     since version 0.1, so that store fingerprints stay the same.
@@ -121,8 +121,7 @@ def _converted(part: HashedAs) -> Iterable[bytes | memoryview]:
 
 
 def _bytes(array: np.ndarray) -> memoryview:
-    """The bytes of a C-contiguous array as they lie in memory, not copied (``tobytes`` copies
-    them: a second X at the size of the data)."""
+    """A C-contiguous array's bytes in place (``tobytes`` would copy X)."""
     return memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")
 
 

@@ -48,9 +48,8 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
     Raises
     ------
     InvalidParameterError
-        If ``requested`` members would not fit in memory (half the GPU's free memory, or
-        :func:`netreg.memory.memory_budget` on a CPU), or not even one member fits:
-        checked before anything is allocated.
+        If ``requested`` members, or not even one, would not fit in memory (half the GPU's
+        free memory, or :func:`netreg.memory.memory_budget` on a CPU), before any allocation.
     """
     n_members = len(plan.keys)
     _check_chunk(plan, 1)
@@ -63,8 +62,7 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
     device = resolve_device(plan.config.device)
     if device.type == "cuda":
         return _within_rows(plan, max(1, min(n_members, memory.device_budget(device) // member_bytes(plan))), 1)
-    # On a CPU a population whose working set stays in cache trains faster per member than
-    # a larger one (docs/architecture.md, "Measurements and history"). Whole folds share their input batches, so round to them.
+    # In cache a population trains faster per member; whole folds share their input batches.
     size = max(1, min(n_members, MEMORY_BUDGET_BYTES // member_bytes(plan), CACHE_BYTES // member_bytes(plan)))
     n_alphas = len(plan.alphas)
     size = size - size % n_alphas if size >= n_alphas else size
@@ -73,9 +71,8 @@ def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int 
 
 
 def _within_rows(plan: SweepPlan, size: int, n_workers: int) -> int:
-    """``size``, or the largest divisor of the grid's size below it when the rows of chunks that
-    span folds (a set of rows per member) would take more than a population may (the device's
-    budget, and :data:`MEMORY_BUDGET_BYTES` on a CPU) and those of one fold's alphas might not."""
+    """``size``, or the largest divisor of the grid's size below it where the rows of chunks that span
+    folds would not fit (the device's budget; on a CPU at most :data:`MEMORY_BUDGET_BYTES`)."""
     device = resolve_device(plan.config.device)
     budget = memory.device_budget(device)
     if device.type != "cuda":
@@ -89,14 +86,12 @@ def _within_rows(plan: SweepPlan, size: int, n_workers: int) -> int:
 def balanced_size(n_members: int, size: int, n_alphas: int, n_workers: int) -> int:
     """The chunk size, at most ``size``, with which ``n_workers`` side by side finish ``n_members`` soonest.
 
-    Chunks are taken in turns, so the sweep lasts about ``ceil(n_chunks / n_workers)``
-    chunk times; a chunk of K members costs about ``CHUNK_OVERHEAD + K`` member-times (a
-    population amortizes each operation's fixed cost over its members). Whole folds and
-    whole fractions of a fold (divisors of ``n_alphas``) are tried first, so that a chunk's
-    members keep sharing their input batches; ties go to the larger size. Where the best of
-    those leaves a worker idle (chunks of unequal size, or a last turn that some workers sit
-    out), the sizes that deal the members out evenly, ``ceil(n_members / (n_workers *
-    turns))``, are tried too, and taken if they finish sooner.
+    Chunks are taken in turns, so the sweep lasts about ``ceil(n_chunks / n_workers)`` chunk
+    times of ``CHUNK_OVERHEAD + K`` member-times each (K members a chunk). Whole folds and
+    divisors of ``n_alphas`` are tried first, so that a chunk's members keep sharing their
+    input batches; ties go to the larger size. Where the best of those leaves a worker idle,
+    the sizes that deal the members out evenly, ``ceil(n_members / (n_workers * turns))``, are
+    taken if they finish sooner.
 
     Examples
     --------

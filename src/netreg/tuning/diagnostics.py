@@ -1,18 +1,10 @@
 """What a trained member's curvature says about it: its evidence, effective parameters, units off.
 
 For each member a sweep keeps, beside its scores, the hidden units its penalty switched off
-(always: it costs nothing) and, on the folds the plan names, its Laplace evidence and
-MacKay's effective number of parameters on its own training rows
-(:func:`netreg.evidence.log_evidence`). The evidence describes the L2 penalty of the
-objective ``alpha / (2 m)`` only (a Gaussian prior) and a Gaussian or Bernoulli likelihood;
-with L1 or the elastic net, ``alpha_scale="batch"`` or the Poisson loss, and for a member
-that successive halving stopped at a rung or that diverged, only the units are counted
-(:func:`evidence_gap`); so too where the evidence's inputs would not fit in memory
-(:func:`evidence_bytes`: a sparse ``X`` made dense, the first layer's Kronecker factor).
-
-In a cross-validated sweep the evidence is a diagnostic (CV chooses alpha), and its curvature
-is computed on a uniform sample of the fold's rows (:func:`curvature_sample`), so that its
-cost stops growing with the rows; its data loss stays exact, over all of them.
+(always: it costs nothing) and, where :func:`gets_evidence` says so (the plan's evidence folds),
+its Laplace evidence and MacKay's effective number of parameters on its own training rows
+(:func:`netreg.evidence.log_evidence`); in a cross-validated sweep, a diagnostic whose curvature
+reads a sample of the fold's rows (:func:`curvature_sample`).
 """
 
 from __future__ import annotations
@@ -127,7 +119,7 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
         curvature=plan.curvature,
         curvature_rows=sample,
     )
-    return {key: _plain(value) for key, value in evidence.to_dict().items()}
+    return {key: value.item() if isinstance(value, np.generic) else value for key, value in evidence.to_dict().items()}
 
 
 #: The bias a sample of the rows may add to the evidence's ``log det(H + alpha I)``, in nats
@@ -140,15 +132,12 @@ def curvature_sample(plan: SweepPlan, fold: int) -> np.ndarray | None:
     evidence's of the fold's members; ``None``: all of them.
 
     Only a plan with folds samples: without them the evidence chooses alpha, on every row.
-    KFAC's factors of layer l (``in_l`` inputs, ``out_l`` outputs, ``P_l`` weights) are
-    sums over rows, and a uniform sample of S rows, scaled to all of them, estimates them
-    without bias; their log-determinants are then low by about ``p^2 / (2 S)`` for a
-    ``p x p`` factor (a Wishart matrix's), so ``log det(H + alpha I)`` by about
-    ``sum_l P_l (in_l + out_l) / (2 S)``. S keeps that under :data:`SAMPLE_BIAS` nats per
-    weight: ``S = sum_l P_l (in_l + out_l) / (2 SAMPLE_BIAS P)``, 50 times the layers' mean
-    ``in_l + out_l`` weighted by their weights (7,167 rows for 50-100-10; measured on
-    66,667 rows there, the evidence came out 5-36 nats above the full-row one, of
-    60,000-79,000, with S from 16,384 down to 4,096). The sample is the same for every
+    A uniform sample of S rows, scaled to all of them, estimates KFAC's factors (sums over
+    rows) without bias, but their log-determinants come out low by about ``p^2 / (2 S)`` for a
+    ``p x p`` factor (a Wishart matrix's), so ``log det(H + alpha I)`` by about ``sum_l P_l
+    (in_l + out_l) / (2 S)`` (layer l: ``in_l`` inputs, ``out_l`` outputs, ``P_l`` weights).
+    ``S = sum_l P_l (in_l + out_l) / (2 SAMPLE_BIAS P)`` keeps that under :data:`SAMPLE_BIAS`
+    nats per weight (measured: ``benchmarks/README.md``). The sample is the same for every
     alpha of the fold (drawn from the plan's seed and the fold), so that their evidences
     differ by their weights, not by their samples.
 
@@ -177,7 +166,9 @@ def curvature_sample(plan: SweepPlan, fold: int) -> np.ndarray | None:
 
 def gets_evidence(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> bool:
     """Whether :func:`member_diagnostics` computes the member's Laplace evidence (the costly part
-    of its diagnostics), not only its units switched off.
+    of its diagnostics), not only its units switched off: an MLP's member of the plan's evidence
+    folds, whose penalty and loss the evidence describes (:func:`evidence_gap`), at its minimum
+    (not diverged, nor stopped at a rung by halving), within memory (:func:`evidence_bytes`).
 
     Examples
     --------
@@ -190,14 +181,9 @@ def gets_evidence(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -
     >>> sorted(key for key, yes in found.items() if yes)  # the first fold's members
     [(0, 0), (1, 0)]
     """
-    # The Laplace evidence reads a member at its minimum: not one that diverged, nor one that
-    # successive halving stopped at a rung, epochs before it (and skipping those saves a
-    # halving sweep most of its evidence's cost).
     fold = key[1]
-    if not isinstance(plan.template, MLP) or fold not in plan.evidence_folds or evidence_gap(plan):
-        return False
-    if result.status in ("diverged", "stopped"):
-        return False
+    if result.status in ("diverged", "stopped") or fold not in plan.evidence_folds or evidence_gap(plan):
+        return False  # evidence_gap names a module other than the MLP too
     return evidence_bytes(plan, len(plan.train_rows[fold])) <= memory.memory_budget()
 
 
@@ -216,12 +202,6 @@ def fold_rows(X: Any, rows: np.ndarray) -> Any:
     if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and (len(rows) == 1 or bool((np.diff(rows) == 1).all())):
         return X[int(rows[0]) : int(rows[-1]) + 1]
     return X[rows]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def member_record(plan: SweepPlan, key: tuple[int, int], result: MemberResult, fit_time_s: float) -> MemberRecord:

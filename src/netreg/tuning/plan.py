@@ -1,14 +1,10 @@
 """A sweep's plan, and the training of any chunk of its members.
 
-:func:`plan_sweep` asks the estimator what one fit of it trains
-(:meth:`~netreg.NetRegClassifier.training_request`) and lays the grid of alphas over the
-cross-validation folds: a :class:`SweepPlan`, plain data and picklable, so that a Ray
-task can train any chunk of it. :func:`train_chunk` trains a list of members with the
-one engine, as one population.
-
-Members are ordered fold by fold, so that a chunk that holds one fold's alphas feeds them
-all the same input batches (same rows, same seed). Every member of a sweep has the same
-seed: all alphas start from the same weights and see the same batches, so their
+:func:`plan_sweep` lays the grid of alphas over the cross-validation folds as one fit of the
+estimator would train (:meth:`~netreg.NetRegClassifier.training_request`): a :class:`SweepPlan`,
+plain data and picklable, so that a Ray task can train any chunk of it with
+:func:`train_chunk`, as one population. Members are ordered fold by fold and share one seed:
+a chunk of one fold's alphas feeds them the same batches from the same weights, so their
 differences are the penalty's doing.
 """
 
@@ -57,9 +53,8 @@ class SweepPlan:
     template : torch.nn.Module
         The network every member trains.
     X : ndarray or scipy.sparse.csr_matrix
-        The rows: a dense float32 ``X`` as it is (each batch is cast to the run's dtype, as a
-        plain fit does), any other in float64; a sparse ``X`` stays sparse (canonical CSR, float64),
-        as a plain fit keeps it.
+        The rows: a dense float32 ``X`` as it is, any other in float64; a sparse ``X`` in
+        canonical CSR, float64 (:func:`plan_from_request`).
     targets, sample_weight : ndarray
         The data, encoded as the engine takes it.
     task : str
@@ -83,9 +78,8 @@ class SweepPlan:
     fingerprint : str
         A digest of the data: a results store belongs to one data set.
     evidence_folds : tuple of int
-        The folds whose members get their Laplace evidence and effective number of
-        parameters computed (:mod:`netreg.tuning.diagnostics`): the first only, to keep a
-        cross-validated sweep fast.
+        The folds whose members get their Laplace evidence (:mod:`netreg.tuning.diagnostics`):
+        the first only, to keep a cross-validated sweep fast.
     curvature : {"auto", "exact", "kfac"}
         The curvature of those evidences (:func:`netreg.evidence.log_evidence`).
     halving : dict or None
@@ -94,16 +88,14 @@ class SweepPlan:
     context : dict
         What makes a member a fitted estimator again (the unfitted ``estimator``, its
         ``classes``, ``y_ndim``, target ``transformer``, the network's ``n_outputs``) and
-        ``y`` as given: what a
-        scikit-learn scorer needs (:func:`netreg.tuning.diagnostics.member_estimator`).
+        ``y`` as given: what a scikit-learn scorer needs (:func:`netreg.tuning.diagnostics.member_estimator`).
     scorer : str, callable or None
         A scikit-learn scorer to run on every member (set by
         :func:`~netreg.tuning.sweep.run_sweep` when its ``scoring`` is not native).
     fold_weights : list of ndarray or None
-        With a ``class_weight``: per fold, the row weights of its members, the class
-        weights computed from the fold's training rows as ``GridSearchCV`` computes them
-        (:meth:`netreg.estimators.TrainingRequest.fold_weights`); ``None``: ``sample_weight``
-        for every fold.
+        With a ``class_weight``: per fold, its members' row weights, the class weights computed from
+        its training rows as ``GridSearchCV`` does (:meth:`netreg.estimators.TrainingRequest.fold_weights`);
+        ``None``: ``sample_weight`` for every fold.
     """
 
     template: nn.Module
@@ -160,13 +152,11 @@ def plan_sweep(
 
     ``estimator`` is a :class:`netreg.NetRegClassifier` or :class:`netreg.NetRegRegressor`
     (its ``alpha`` is ignored; the grid replaces it). What one fit of it trains
-    (:meth:`~netreg.NetRegClassifier.training_request`: validation, target encoding, network,
-    its own ``module`` included, settings, early-stopping split) is used as it is, so every
-    member is trained exactly as ``estimator.set_params(alpha=...).fit`` would train it on
-    its fold, dropout masks and BatchNorm statistics included. ``cv=None`` lays out no
-    folds: each alpha is trained once on all the rows, to be chosen by the evidence.
-    ``search="halving"`` stops the worst alphas at rungs (:mod:`netreg.tuning.halving`,
-    with ``factor`` and ``min_epochs``).
+    (:meth:`~netreg.NetRegClassifier.training_request`) is used as it is, so every member is
+    trained exactly as ``estimator.set_params(alpha=...).fit`` would train it on its fold,
+    dropout masks and BatchNorm statistics included. ``cv=None`` lays out no folds: each alpha
+    is trained once on all the rows, to be chosen by the evidence. ``search="halving"`` stops
+    the worst alphas at rungs (:mod:`netreg.tuning.halving`, with ``factor`` and ``min_epochs``).
 
     Examples
     --------
@@ -216,9 +206,8 @@ def plan_from_request(
         X.sum_duplicates()
         X.sort_indices()
     else:
-        # A float32 X stays float32: the engine casts each batch to the run's dtype, and
-        # float32 values are float64 values exactly, so the members train as on a float64 copy
-        # (which would be twice X's size, held by the driver and read by every worker).
+        # A float32 X stays float32 (each batch is cast, and float32 values are float64 values): a
+        # float64 copy would be twice its size, held by the driver and read by every worker.
         X = np.ascontiguousarray(request.X, dtype=np.float32 if request.X.dtype == np.float32 else np.float64)
     request = dataclasses.replace(request, X=X)
     # The default grid is computed in float64 (a transient copy), as it always was: same alphas.
@@ -239,13 +228,12 @@ def plan_from_request(
     monitor = "stop" if request.early_stopping else "val"
     config = request.config(max(len(r) for r in train_rows), early_stopping=request.early_stopping, monitor=monitor)
     sample_weight = np.asarray(request.sample_weight, dtype=np.float64)
-    # What cannot change the members (up to rounding) does not identify the sweep.
+    # Left out of the spec: what cannot change the members (up to rounding), and, so that older
+    # stores resume, the MLP's module parameters and later parameters left at their defaults.
     ignored = ("alpha", "verbose", "device", "n_jobs")
     params = {key: value for key, value in estimator.get_params().items() if key not in ignored}
     if params.get("module") is None:
-        # The MLP's sweeps are specified as before the module parameters existed: their stores resume.
         params = {key: value for key, value in params.items() if key not in ("module", "module_kwargs")}
-    # So are sweeps that leave scikit-learn's later parameters at their defaults.
     params = {
         key: value for key, value in params.items() if key not in _LATER_DEFAULTS or _LATER_DEFAULTS[key] != value
     }

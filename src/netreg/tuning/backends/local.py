@@ -1,25 +1,12 @@
 """The ``"local"`` backend: the chunks trained on this machine, side by side in worker processes
-or one after the other in this process.
+forked from this one (why processes: :mod:`netreg.engine.threads`), or one after the other here.
 
-Why processes: :mod:`netreg.engine.threads` (worker processes of one thread each have no
-barrier between them).
-
-The workers are forked from this process, so they start at once and read the plan's data
-without copying it; each finished member comes back here as soon as it stops and
-``keep`` stores it on this process, exactly once, as the one-process path does. The
-epochs of the chunk started last come back too, for a progress bar.
-
-A member that gets the Laplace evidence (:func:`netreg.tuning.diagnostics.gets_evidence`: the
-first fold's) comes back without it, and its evidence goes back into the queue of tasks, for
-whichever worker is free first: the first fold's evidences are computed side by side, where a
-worker would otherwise wait for the one that trained that fold. The member is kept once its
-evidence is back.
-
-Successive halving trains on the same workers, one chunk each: at a rung each worker sends
-its members' validation losses and waits; this process, once every chunk still training has
-sent them, takes the rung's decision (:class:`netreg.tuning.halving.RungJudge`) over all the
-alphas and answers each worker with the alphas to stop. A halving sweep thus runs on the
-threads a grid runs on, never on one process's threads that collapse when the machine is busy.
+Each finished member comes back as soon as it stops and ``keep`` stores it here, exactly once.
+A member that gets the Laplace evidence (:func:`netreg.tuning.diagnostics.gets_evidence`) comes
+back without it, and its evidence goes into the task queue for whichever worker is free first;
+the member is kept once its evidence is back. Successive halving trains one chunk per worker:
+at a rung each worker sends its members' validation losses and waits for this process's
+decision over all the alphas (:class:`netreg.tuning.halving.RungJudge`).
 """
 
 from __future__ import annotations
@@ -68,18 +55,15 @@ class LocalBackend:
 
     On the CPU, with more than one chunk and more than one core to use, the chunks train
     side by side in worker processes of one PyTorch thread each, forked from this one (on
-    Linux; elsewhere, and on a GPU, the chunks train one after the other in this process,
-    on the threads of :mod:`netreg.engine.threads`). Each member comes back as it
-    finishes and is kept (written to the results store) on this process.
+    Linux; elsewhere, and on a GPU, one after the other in this process, on the threads of
+    :mod:`netreg.engine.threads`).
 
     Parameters
     ----------
     n_jobs : int or None, default=None
-        Cores to use, as in scikit-learn: up to that many chunks train at once (``-1``:
-        every usable core; more than the usable cores is capped at them, with a
-        :class:`netreg.NetRegWarning`). ``None``: the ``NETREG_N_JOBS`` environment variable if it is
-        set, else :func:`netreg.engine.threads.default_cores` (the usable cores, capped by
-        ``OMP_NUM_THREADS`` or ``torch.set_num_threads``).
+        Cores to use (:func:`netreg.engine.threads.resolve_n_jobs`: scikit-learn's way, ``None``
+        reads ``NETREG_N_JOBS``, else :func:`~netreg.engine.threads.default_cores`): up to that
+        many chunks train at once.
 
     Examples
     --------
@@ -128,14 +112,11 @@ class LocalBackend:
         """Train each chunk as one population; ``keep`` each member the moment it is back here.
 
         In this process, ``callbacks`` receive every event of the engine. With worker
-        processes, a member's record (its diagnostics and scorer's scores) is made where it
-        trains; each callback's ``on_chunk_begin`` hears of every chunk as a worker starts
-        it, ``on_member_end`` receives each member's result (without its optimizer state)
-        as it comes back, and ``on_train_begin`` and ``on_epoch_end`` follow the chunk
-        started last only (what a progress bar of epochs shows; the other chunks' epochs
-        are not sent back), with ``population=None`` (members trained elsewhere cannot be
-        stopped from here: train in this process, ``n_jobs=1``, for that);
-        ``on_train_end`` is not called.
+        processes, a member's record (diagnostics, scorer's scores) is made where it trains;
+        callbacks hear ``on_chunk_begin`` as a worker starts each chunk, ``on_member_end`` (the
+        result without its optimizer state) as each member comes back, and ``on_train_begin``
+        and ``on_epoch_end`` of the chunk started last only (a progress bar's epochs), with
+        ``population=None`` (to stop members, train here: ``n_jobs=1``); not ``on_train_end``.
 
         Raises
         ------
@@ -181,17 +162,15 @@ def _run_in_workers(
     workers: int,
 ) -> None:
     context = multiprocessing.get_context("fork")
-    # A Queue, not a SimpleQueue: its feeder thread writes the tasks, so that this process never
-    # blocks on a full pipe while the workers, busy training, block on theirs to it (an
-    # evidence handed back goes in with the member's weights).
+    # A Queue, not a SimpleQueue: its feeder thread writes the tasks (an evidence goes in with the
+    # member's weights), so this process never blocks on a full pipe while workers block on theirs.
     tasks = context.Queue()
     tasks.cancel_join_thread()  # at the end, tasks not taken (the stops) are dropped: never waited for
     # One pipe per worker, written by it alone and synchronously: what it sent is in the pipe
     # even if it dies next, and its death reads as the end of its pipe.
     pipes = [context.Pipe(duplex=False) for _ in range(workers)]
     writers = [writer for _, writer in pipes]
-    # And one pipe back to each, for the rung decisions of a halving sweep.
-    answers = [context.Pipe(duplex=False) for _ in range(workers)]
+    answers = [context.Pipe(duplex=False) for _ in range(workers)]  # back to each: halving's rung decisions
     driver = os.getpid()
     import_lazy_modules()  # here, once: the forked workers start with them
     processes = [
@@ -201,9 +180,8 @@ def _run_in_workers(
         for k in range(workers)
     ]
     with warnings.catch_warnings():
-        # Python 3.12+ warns that forking a process with threads may deadlock the child. The
-        # children run PyTorch on one thread (OpenMP would hang after a fork on more) and
-        # touch none of this process's locks: their work needs only the plan.
+        # Python 3.12+ warns that forking with threads may deadlock the child; the children run
+        # PyTorch on one thread (OpenMP would hang after a fork on more) and take none of our locks.
         warnings.filterwarnings(
             "ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning
         )
