@@ -74,8 +74,7 @@ class FixedPoint:
     log_evidence : float
         At ``alphas`` (module docstring).
     noise_variance : float or None
-        Regression: MacKay's re-estimate :math:`s^2 = 2E / (mq - \\gamma)`; None for
-        classification.
+        Regression: MacKay's re-estimate :math:`s^2 = 2E / (mq - \\gamma)`; None otherwise.
     curvature : {"exact", "kfac"}
     """
 

@@ -78,8 +78,7 @@ class AlphaSchedule:
     settle: float | None = None
 
     def due(self, epoch: int, decrease: float = 0.0) -> bool:
-        """Whether alpha is re-estimated after ``epoch``, whose objective fell by ``decrease``
-        relative to the epoch before."""
+        """Whether alpha is re-estimated after ``epoch``, whose objective fell by ``decrease`` (relative)."""
         if self.settle is not None and not decrease < self.settle:
             return False
         return self.burn_in <= epoch <= self.last and (epoch - self.burn_in) % self.every == 0

@@ -233,8 +233,7 @@ def map_directions(
 
 
 def _conjugate_gradients(product: Callable[[Tensor], Tensor], rhs: Tensor) -> Tensor | None:
-    """x with ``product(x) = rhs`` for a symmetric positive (semi-)definite operator, rhs in its
-    range; None where a direction of non-positive curvature turns up."""
+    """x with ``product(x) = rhs`` (symmetric positive semi-definite); None at non-positive curvature."""
     x, residual = torch.zeros_like(rhs), rhs.clone()
     direction, norm = residual.clone(), residual @ residual
     target = (CG_TOL * rhs.norm()) ** 2
@@ -289,8 +288,7 @@ def profile_alphas(step: FixedPoint, drift: Tensor, n_values: float) -> tuple[fl
 
 
 def _log_det(net: StackedMLP | ModuleMember, data: EvidenceData, curvature: str, alpha: Tensor) -> Tensor:
-    """:math:`\\log\\det(H + A)` of the member's curvature (Kronecker-factored: per layer); NaN
-    where it is not positive definite."""
+    """:math:`\\log\\det(H + A)` of the member's curvature; NaN where it is not positive definite."""
     blocks = weight_blocks(net, data, curvature)
     if curvature == "exact":
         [ggn] = blocks

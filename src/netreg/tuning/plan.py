@@ -300,9 +300,8 @@ def plan_from_request(
 
 
 def _grid_targets(request: TrainingRequest) -> np.ndarray | None:
-    """The targets that bound the default grid by its kill point (:func:`netreg.grid.kill_point`):
-    one-hot classes for a multiclass task, the encoded targets otherwise; ``None`` (no bound)
-    for a user's module or an MLP without hidden layers, which the penalty never switches off."""
+    """The targets that bound the default grid by its kill point (:func:`netreg.grid.kill_point`): one-hot
+    classes for multiclass, else the encoded targets; ``None`` for a user's module or an MLP without hidden layers."""
     template = request.template
     if not isinstance(template, MLP) or not template.hidden_layer_sizes:
         return None

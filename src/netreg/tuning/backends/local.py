@@ -319,9 +319,8 @@ class _Progress(Callback):
 def _work(
     plan: SweepPlan, tasks: Any, writers: list[Any], answers: Any, position: int, driver: int, progress: bool
 ) -> None:
-    """A worker: train the chunks it takes from ``tasks`` on one thread; send back each member
-    (and, with ``progress``, the epochs); at a rung of halving, send the members' validation
-    losses and stop the alphas the driver's answer (on ``answers``) names."""
+    """A worker: train the chunks, or compute the evidences, it takes from ``tasks`` on one thread and
+    send back each member (with ``progress``, the epochs); at a rung, obey the driver's ``answers``."""
     torch.set_num_threads(1)  # first: more threads would hang in OpenMP after the fork
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the workers on an interrupt
     # A driver killed outright cannot stop its workers: have the system end them with it.
