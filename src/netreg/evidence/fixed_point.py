@@ -102,8 +102,7 @@ def fixed_point(
     ----------
     net : StackedMLP or ModuleMember
         One member: netreg's MLP (:func:`netreg.evidence.stack_members`) or a user's module
-        (:func:`netreg.evidence.modules.module_member`); either is a list of penalized weights,
-        each one curvature block (:func:`weight_blocks`).
+        (:func:`netreg.evidence.modules.module_member`), each penalized weight a block (:func:`weight_blocks`).
     data : EvidenceData
         Its training rows (:func:`netreg.evidence.data_checks.check_data`).
     alphas : sequence of float

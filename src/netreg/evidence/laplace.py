@@ -210,9 +210,8 @@ def population_evidence(
     """The log evidence of K members, each at its own alpha, all trained on the same ``(X, y)``.
 
     ``members`` is a stacked state dict (the engine's population, ``(K, out, in)`` weights), a
-    sequence of MLPs or state dicts, or a :class:`~netreg.evidence.stacked_mlp.StackedMLP`; the
-    forward passes and KFAC factors of all members are computed together. Other parameters
-    as in :func:`log_evidence`, with ``alphas`` of length K.
+    sequence of MLPs or state dicts, or a :class:`~netreg.evidence.stacked_mlp.StackedMLP`, computed
+    together. Other parameters as in :func:`log_evidence`, with ``alphas`` of length K.
 
     Returns
     -------

@@ -87,13 +87,12 @@ class AlphaSchedule:
 def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float = math.inf) -> AlphaSchedule:
     """The default schedule of a run of ``max_iter`` epochs.
 
-    Minibatch solvers: after the first 20 % of the epochs, every 10 %, the last 20 % held
-    (seven re-estimates in a run to ``max_iter``); with ``patience`` (the run's
-    ``n_iter_no_change``, a count the engine restarts when alpha changes), the burn-in at most
-    ``patience`` epochs and the re-estimates at least twice every ``patience`` epochs, so that
-    a run which stops early on a stalled objective has learned its alpha first. L-BFGS
-    (``full_batch``): after any iteration but the first that lowered the objective by less
-    than :data:`SETTLE` (relative), MacKay's re-estimate at settled weights; the last 20 % held.
+    Minibatch solvers: after the first 20 % of the epochs, every 10 %, the last 20 % held (seven
+    re-estimates); with ``patience`` (the run's ``n_iter_no_change``, a count the engine restarts
+    when alpha changes), the burn-in at most ``patience`` epochs and the re-estimates at least
+    twice every ``patience``, so that a run stopping early on a stalled objective has learned its
+    alpha first. L-BFGS (``full_batch``): after any iteration but the first that lowered the
+    objective by less than :data:`SETTLE` (relative: settled weights), the last 20 % held.
 
     Examples
     --------
@@ -158,9 +157,8 @@ class EvidenceAlpha(Callback):
     activation : str, optional
         The activation of netreg's MLP, whose state dicts the members' are.
     module : torch.nn.Module, optional
-        Instead of ``activation``: the members' module (a template, its weights unused);
-        netreg's MLP, or a user's module whose penalized weights are Linear and Conv2d weights
-        (:mod:`netreg.evidence.modules`).
+        Instead of ``activation``: the members' module (a template, its weights unused), netreg's
+        MLP or a user's module of Linear and Conv2d penalized weights (:mod:`netreg.evidence.modules`).
     schedule : AlphaSchedule
         When to re-estimate (:func:`alpha_schedule`).
     rows : array-like of int, optional
@@ -185,14 +183,12 @@ class EvidenceAlpha(Callback):
     curvature_rows : int or None, default=CURVATURE_ROWS
         With Kronecker-factored curvature, the re-estimates while the member trains read a fixed
         sample of at most this many training rows (:func:`curvature_sample`), so that their cost
-        does not grow with the rows; ``final`` and the exact curvature read every row, as do
-        all re-estimates with None.
+        does not grow with the rows; ``final``, the exact curvature and None read every row.
     profile : bool, default=True
         With one alpha (``layerwise=False``) or one penalized weight, and at most
-        :data:`~netreg.evidence.weight_drift.DRIFT_MAX_PARAMS` trainable parameters,
-        re-estimate where the evidence of the trained weights is stationary
-        (:mod:`netreg.evidence.weight_drift`), the alpha the evidence grid would choose; else
-        MacKay's fixed point at the weights.
+        :data:`~netreg.evidence.weight_drift.DRIFT_MAX_PARAMS` trainable parameters, re-estimate
+        where the evidence of the trained weights is stationary (:mod:`netreg.evidence.weight_drift`),
+        the alpha the evidence grid would choose; else MacKay's fixed point at the weights.
 
     Attributes
     ----------
@@ -419,12 +415,10 @@ class EvidenceAlpha(Callback):
 
 
 def curvature_sample(data: EvidenceData, n_rows: int, *, seed: int = 0) -> EvidenceData:
-    """``n_rows`` of ``data``'s rows drawn without replacement (a generator seeded with ``seed``:
-    the same rows on every call), their sample weights scaled by ``m / (their sum)``.
-
-    Sums over the rows (the Kronecker factors, the weighted data loss) are then estimated from
-    the sample without bias (with unit weights), and ``m``, the number of rows the evidence
-    counts, is unchanged; ``data`` itself where it has no more than ``n_rows`` rows.
+    """``n_rows`` of ``data``'s rows drawn without replacement (seeded with ``seed``: the same rows on
+    every call), their sample weights scaled by ``m / (their sum)``; ``data`` itself where it has no
+    more rows. Sums over the rows (the Kronecker factors, the weighted data loss) are then estimated
+    without bias (with unit weights), and ``m``, the rows the evidence counts, is unchanged.
 
     Examples
     --------

@@ -87,8 +87,7 @@ def curvature_drift(
     step : float, default=STEP
         The central difference's step, relative to alpha (module docstring).
     hessian : bool, default=True
-        The MAP's derivative from the Hessian (weights at a minimum); False: from the GGN
-        (:func:`map_directions`).
+        The MAP's derivative from the Hessian (weights at a minimum), else the GGN (:func:`map_directions`).
 
     Examples
     --------

@@ -205,8 +205,7 @@ def fold_rows(X: Any, rows: np.ndarray) -> Any:
 
 
 def member_record(plan: SweepPlan, key: tuple[int, int], result: MemberResult, fit_time_s: float) -> MemberRecord:
-    """The record a sweep keeps of a finished member: its result, its scorer's scores (when
-    the sweep's scoring is a scikit-learn scorer) and its diagnostics."""
+    """The record a sweep keeps of a finished member: its result, scorer's scores and diagnostics."""
     return assemble_record(
         key, result, fit_time_s, member_diagnostics(plan, key, result), member_scores(plan, key, result)
     )

@@ -68,13 +68,11 @@ class SweepPlan:
         ``(train_rows, validation_rows)`` per fold; one fold of all the rows and no
         validation rows when the plan has no folds (``cv=None``: alpha by the evidence).
     train_rows : list of ndarray
-        Per fold, the rows members train on (the fold's training rows, less the
-        early-stopping rows when there are any).
+        Per fold, the rows members train on (its training rows, less the early-stopping rows).
     stop_rows : list of ndarray or None
         Per fold, the early-stopping rows (``None`` without early stopping).
     spec : dict
-        What identifies the sweep (estimator, parameters, grid, folds, task): a results
-        store belongs to one spec.
+        What identifies the sweep (estimator, parameters, grid, folds, task): a store belongs to one.
     fingerprint : str
         A digest of the data: a results store belongs to one data set.
     evidence_folds : tuple of int

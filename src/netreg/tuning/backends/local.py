@@ -1,12 +1,11 @@
 """The ``"local"`` backend: the chunks trained on this machine, side by side in worker processes
 forked from this one (why processes: :mod:`netreg.engine.threads`), or one after the other here.
 
-Each finished member comes back as soon as it stops and ``keep`` stores it here, exactly once.
 A member that gets the Laplace evidence (:func:`netreg.tuning.diagnostics.gets_evidence`) comes
-back without it, and its evidence goes into the task queue for whichever worker is free first;
-the member is kept once its evidence is back. Successive halving trains one chunk per worker:
-at a rung each worker sends its members' validation losses and waits for this process's
-decision over all the alphas (:class:`netreg.tuning.halving.RungJudge`).
+back without it, its evidence queued for whichever worker is free first, and is kept once that
+is back. Successive halving trains one chunk per worker: at a rung each worker sends its
+members' validation losses and waits for this process's decision over all the alphas
+(:class:`netreg.tuning.halving.RungJudge`).
 """
 
 from __future__ import annotations
