@@ -99,11 +99,10 @@ def check_data(
     Raises
     ------
     InvalidParameterError
-        For an unknown task, or a task the network's number of outputs cannot serve
-        (``"binary"`` needs one output).
+        For an unknown task, or one the network's outputs cannot serve (``"binary"`` needs one).
     DataError
-        For X with the wrong number of columns, targets that do not fit the task or the
-        network, rows that do not match, negative sample weights.
+        For X with the wrong number of columns, targets that do not fit the task or the network,
+        rows that do not match, negative sample weights.
 
     Examples
     --------

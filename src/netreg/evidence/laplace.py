@@ -294,10 +294,9 @@ def laplace_log_evidence(
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     r"""The evidence formula of the module docstring on its parts, per member (pure, no checks).
 
-    With one alpha per layer (a prior :math:`W_l \sim N(0, \alpha_l^{-1} I)`, ``alpha`` and
-    ``weight_sq_norm`` of shape ``(K, L)`` and ``n_params`` the layers' sizes), the penalty is
-    :math:`\frac12 \sum_l \alpha_l \lVert W_l\rVert^2`, the prior's term
-    :math:`\frac12 \sum_l n_l \log\alpha_l`, and ``log_det`` is that of :math:`H + A`.
+    With one alpha per layer (``alpha`` and ``weight_sq_norm`` of shape ``(K, L)``, ``n_params``
+    the layers' sizes), the penalty is :math:`\frac12 \sum_l \alpha_l \lVert W_l\rVert^2`, the
+    prior's term :math:`\frac12 \sum_l n_l \log\alpha_l`, and ``log_det`` that of :math:`H + A`.
 
     Parameters
     ----------

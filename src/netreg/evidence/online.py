@@ -171,13 +171,12 @@ class EvidenceAlpha(Callback):
         :math:`\\rho` in (0, 1]: the share of the gap to the estimate taken in log space where
         no secant step is (:func:`log_step`).
     tol : float, default=1e-8
-        A re-estimate that changes no alpha by more than this (relative) is not made (its
-        record in ``paths`` keeps the alphas in effect), so that L-BFGS, which each change
-        restarts, converges once alpha has.
+        A re-estimate that changes no alpha by more than this (relative) is not made (its record in
+        ``paths`` keeps the alphas in effect), so that L-BFGS, restarted by each change, converges.
     hold : float, optional
-        After two re-estimates in a row that change no alpha by more than this (relative),
-        the member's alphas are held (``learned``); :data:`MINIBATCH_TOL` suits minibatch
-        solvers. None (default): never held before the schedule's end.
+        After two re-estimates in a row that change no alpha by more than this (relative), the
+        member's alphas are held (``learned``); :data:`MINIBATCH_TOL` suits minibatch solvers.
+        None (default): never held before the schedule's end.
     curvature : {"auto", "exact", "kfac"}, default="auto"
     exact_max_params : int, default=EXACT_MAX_PARAMS
     curvature_rows : int or None, default=CURVATURE_ROWS
@@ -325,8 +324,7 @@ class EvidenceAlpha(Callback):
                 self.learned.add(member)
 
     def on_member_end(self, result: MemberResult, *, population: Population | None = None) -> None:
-        """The evidence of the finished member at its kept weights and the alphas they trained at
-        (the last epoch's, or with early stopping the best epoch's)."""
+        """The evidence of the finished member at its kept weights (last or best epoch) and their alphas."""
         if result.status == "diverged" or not result.history:
             return
         kept = result.history[max(result.best_epoch, 1) - 1]

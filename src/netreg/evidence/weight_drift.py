@@ -130,16 +130,15 @@ def map_directions(
     layerwise: bool = True,
     hessian: bool = True,
 ) -> list[dict[str, Tensor]] | None:
-    r"""Per penalized weight (or one for all with ``layerwise=False``), :math:`(M + A)^{-1}
-    P_l\theta`: minus the derivative of the MAP parameters in :math:`\alpha_l`, as ``{name:
-    tensor}``, float64.
+    r"""Per penalized weight (or one for all with ``layerwise=False``), :math:`(M + A)^{-1} P_l\theta`:
+    minus the derivative of the MAP parameters in :math:`\alpha_l`, as ``{name: tensor}``, float64.
 
-    M is the Hessian :math:`\nabla^2 \sum_i w_i\ell_i` over all trainable parameters
-    (``hessian=True``: weights at a minimum), or the GGN of the penalized weights alone, the
-    others held (``hessian=False``: minibatch weights); A the prior precision (:math:`\alpha_l`
-    on the penalized weights, 0 elsewhere). Solved by conjugate gradients on M's products with
-    vectors (``torch.func.jvp`` and ``vjp``; M is not formed), to a residual of :data:`CG_TOL`
-    relative or after :data:`CG_MAX_ITER` iterations; the GGN of at most
+    M is the Hessian :math:`\nabla^2 \sum_i w_i\ell_i` over all trainable parameters (``hessian=True``:
+    weights at a minimum), or the GGN of the penalized weights alone, the others held
+    (``hessian=False``: minibatch weights); A the prior precision (:math:`\alpha_l` on the penalized
+    weights, 0 elsewhere). Solved by conjugate gradients on M's products with vectors
+    (``torch.func.jvp`` and ``vjp``; M is not formed), to a residual of :data:`CG_TOL` relative or
+    after :data:`CG_MAX_ITER` iterations; the GGN of at most
     :data:`~netreg.evidence.curvature.EXACT_MAX_PARAMS` weights is formed and factored instead.
     Where the Hessian has a direction of non-positive curvature, the GGN stands in for it.
     Directions that change no output and carry no prior (softmax's shift of every bias, a dead

@@ -34,16 +34,13 @@ CHUNK_OVERHEAD = 1.0
 
 
 def chunk_size(plan: SweepPlan, requested: int | None = None, *, n_workers: int = 1) -> int:
-    """Members per population for ``plan``: ``requested`` (capped at the sweep's size), or a
-    default sized to the machine.
-
-    On a GPU, as many as fit in half its free memory; on a CPU, as many as keep their
-    working set within :data:`CACHE_BYTES`, in whole folds. With ``n_workers`` chunks
-    trained side by side, a smaller size is taken when it finishes the sweep sooner
-    (:func:`balanced_size`). Where the rows of chunks that span folds would take more than
-    that (:func:`rows_bytes`), chunks hold one fold's alphas (a divisor of their number),
-    which share one set of rows. ``solver="lbfgs"`` trains one member at a time (its line
-    search would couple stacked members).
+    """Members per population for ``plan``: ``requested`` (capped at the sweep's size), or a default
+    sized to the machine: on a GPU, as many as fit in half its free memory; on a CPU, as many as keep
+    their working set within :data:`CACHE_BYTES`, in whole folds. With ``n_workers`` chunks side by
+    side, a smaller size where it finishes the sweep sooner (:func:`balanced_size`). Where the rows
+    of chunks spanning folds would not fit (:func:`rows_bytes`), chunks hold one fold's alphas (a
+    divisor of their number), which share one set of rows. ``solver="lbfgs"`` trains one member at
+    a time (its line search would couple stacked members).
 
     Raises
     ------

@@ -129,17 +129,15 @@ SAMPLE_BIAS = 0.01
 
 def curvature_sample(plan: SweepPlan, fold: int) -> np.ndarray | None:
     """The rows (positions in the fold's training rows, sorted) whose curvature estimates the
-    evidence's of the fold's members; ``None``: all of them.
+    evidence's of the fold's members; ``None``: all of them (always without folds, where the
+    evidence chooses alpha).
 
-    Only a plan with folds samples: without them the evidence chooses alpha, on every row.
-    A uniform sample of S rows, scaled to all of them, estimates KFAC's factors (sums over
-    rows) without bias, but their log-determinants come out low by about ``p^2 / (2 S)`` for a
-    ``p x p`` factor (a Wishart matrix's), so ``log det(H + alpha I)`` by about ``sum_l P_l
-    (in_l + out_l) / (2 S)`` (layer l: ``in_l`` inputs, ``out_l`` outputs, ``P_l`` weights).
-    ``S = sum_l P_l (in_l + out_l) / (2 SAMPLE_BIAS P)`` keeps that under :data:`SAMPLE_BIAS`
-    nats per weight (measured: ``benchmarks/README.md``). The sample is the same for every
-    alpha of the fold (drawn from the plan's seed and the fold), so that their evidences
-    differ by their weights, not by their samples.
+    A uniform sample of S rows, scaled to all of them, estimates KFAC's factors without bias, but
+    their log-determinants come out low by about ``p^2 / (2 S)`` for a ``p x p`` factor, so
+    ``log det(H + alpha I)`` by about ``sum_l P_l (in_l + out_l) / (2 S)`` (layer l: ``in_l``
+    inputs, ``out_l`` outputs, ``P_l`` weights). ``S = sum_l P_l (in_l + out_l) / (2 SAMPLE_BIAS
+    P)`` keeps that under :data:`SAMPLE_BIAS` nats per weight (``benchmarks/README.md``). The
+    sample is the same for every alpha of the fold (drawn from the plan's seed and the fold).
 
     Examples
     --------

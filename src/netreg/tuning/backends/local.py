@@ -52,10 +52,9 @@ _PR_SET_PDEATHSIG = 1
 class LocalBackend:
     """Train the chunks of a sweep on this machine.
 
-    On the CPU, with more than one chunk and more than one core to use, the chunks train
-    side by side in worker processes of one PyTorch thread each, forked from this one (on
-    Linux; elsewhere, and on a GPU, one after the other in this process, on the threads of
-    :mod:`netreg.engine.threads`).
+    On the CPU, with more than one chunk and more than one core to use, the chunks train side by
+    side in worker processes of one PyTorch thread each, forked from this one (on Linux; elsewhere,
+    and on a GPU, one after the other in this process, on :mod:`netreg.engine.threads`' threads).
 
     Parameters
     ----------
@@ -120,11 +119,9 @@ class LocalBackend:
         Raises
         ------
         ChunkFailedError
-            If a worker process died (killed, out of memory). The members that came back
-            before are kept; the other workers are stopped.
+            If a worker process died (killed, out of memory); the others are stopped, the members back kept.
         Exception
-            What training a chunk raised in a worker, raised again here (its traceback in
-            the worker attached as a note).
+            What training a chunk raised in a worker, raised again here (its traceback as a note).
         """
         chunks = [[(int(a), int(f)) for a, f in chunk] for chunk in chunks]
         workers = self.workers(plan, len(chunks))
