@@ -1,28 +1,27 @@
 r"""MacKay's fixed point at the current weights: alpha re-estimated per penalized layer, or one for all.
 
-For a member at weights W with one prior precision :math:`\alpha_l` per penalized weight
-matrix :math:`W_l` (:math:`n_l` weights; :math:`A = \mathrm{diag}(\alpha_l I_{n_l})`), MacKay's
-effective number of parameters of layer l is
+For a member at weights W with one prior precision :math:`\alpha_l` per penalized weight matrix
+:math:`W_l` (:math:`n_l` weights; :math:`A = \mathrm{diag}(\alpha_l I_{n_l})`), MacKay's effective
+number of parameters of layer l is
 
 .. math:: \gamma_l = n_l - \alpha_l \, \mathrm{tr}_l\big((H + A)^{-1}\big)
 
-(:math:`\mathrm{tr}_l`: the trace of the layer's diagonal block; H the GGN of
-:math:`\sum_i w_i \ell_i`, :mod:`netreg.evidence.ggn`), and the evidence is stationary in
-:math:`\alpha_l` where :math:`\alpha_l = \gamma_l / \lVert W_l\rVert^2` (MacKay's update holds
-H still; :mod:`netreg.evidence.weight_drift` counts its drift with the weights). With one alpha
-for all layers (``layerwise=False``), :math:`\alpha = \sum_l \gamma_l / \sum_l \lVert
-W_l\rVert^2`. ``curvature="exact"`` forms H (cross-layer blocks included) and factors
-:math:`H + A` (Cholesky); ``"kfac"`` keeps each layer's Kronecker-factored block, so
-:math:`\gamma_l = \sum_k \lambda_{lk} / (\lambda_{lk} + \alpha_l)` over its eigenvalues
-(:func:`netreg.evidence.curvature.compute_curvature`).
+(:math:`\mathrm{tr}_l`: the trace of the layer's diagonal block; H the GGN of :math:`\sum_i w_i
+\ell_i`, :mod:`netreg.evidence.ggn`), and the evidence is stationary in :math:`\alpha_l` where
+:math:`\alpha_l = \gamma_l / \lVert W_l\rVert^2` (MacKay's update holds H still;
+:mod:`netreg.evidence.weight_drift` counts its drift with the weights). With one alpha for all
+layers (``layerwise=False``), :math:`\alpha = \sum_l \gamma_l / \sum_l \lVert W_l\rVert^2`.
+``curvature="exact"`` forms H (cross-layer blocks included) and factors :math:`H + A` (Cholesky);
+``"kfac"`` keeps each layer's Kronecker-factored block, so :math:`\gamma_l = \sum_k \lambda_{lk} /
+(\lambda_{lk} + \alpha_l)` over its eigenvalues (:func:`netreg.evidence.curvature.compute_curvature`).
 
 For classification netreg's alpha is the prior precision. For regression (the scalings:
 :mod:`netreg.evidence.laplace`) MacKay's updates of the prior and noise precisions give
 
 .. math:: s^2 = \frac{2E}{mq - \gamma}, \qquad \alpha_l = \frac{\gamma_l \, s^2}{\lVert W_l\rVert^2},
 
-:math:`E = \sum_i w_i \ell_i`; in scikit-learn's ``BayesianRidge`` (hyperpriors 0, centred
-data) netreg's alpha is ``lambda_ / alpha_``. The log evidence reported is
+:math:`E = \sum_i w_i \ell_i`; in scikit-learn's ``BayesianRidge`` (hyperpriors 0, centred data)
+netreg's alpha is ``lambda_ / alpha_``. The log evidence reported is
 :func:`netreg.evidence.laplace.laplace_log_evidence` at the given alphas (for regression with
 :math:`s^2` its maximizer there), as :func:`netreg.evidence.log_evidence` computes it.
 

@@ -1,9 +1,9 @@
 r"""MacKay's evidence: the Laplace approximation of the log marginal likelihood of alpha.
 
 A member trained at strength :math:`\alpha` minimizes :math:`mJ = \sum_i w_i \ell_i +
-\frac{\alpha}{2}\lVert W\rVert^2`. Read as a posterior with a Gaussian prior
-:math:`W \sim N(0, \alpha^{-1} I_P)` on the P penalized weights (biases held at their trained
-values, see :mod:`netreg.evidence.curvature`), its evidence is
+\frac{\alpha}{2}\lVert W\rVert^2`. Read as a posterior with a Gaussian prior :math:`W \sim N(0,
+\alpha^{-1} I_P)` on the P penalized weights (biases held at their trained values, see
+:mod:`netreg.evidence.curvature`), its evidence is
 
 .. math::
     \log Z(\alpha) \approx \log p(D \mid W^*) - \frac{\alpha}{2}\lVert W^*\rVert^2
@@ -12,27 +12,26 @@ values, see :mod:`netreg.evidence.curvature`), its evidence is
 with H the GGN of :math:`\sum_i w_i \ell_i` at the trained weights :math:`W^*` (no constant
 dropped: the prior's and the Gaussian integral's :math:`(2\pi)^{P/2}` cancel). A row of weight
 :math:`w_i` counts as :math:`w_i` copies of it. For classification (cross-entropy, logistic)
-:math:`\log p(D \mid W) = -\sum_i w_i \ell_i` exactly. :math:`\alpha = 0` is a flat prior,
-whose evidence is :math:`-\infty` (the limit).
+:math:`\log p(D \mid W) = -\sum_i w_i \ell_i` exactly. :math:`\alpha = 0` is a flat prior, whose
+evidence is :math:`-\infty` (the limit).
 
-**Regression.** With Gaussian noise of variance :math:`s^2` on each of the q outputs and
-:math:`E = \sum_i w_i \ell_i` (half squared errors), netreg's minimizer of J is the MAP for
-prior precision :math:`\lambda = \alpha/s^2` and noise precision :math:`\beta = 1/s^2`, for
-*every* :math:`s^2`, and the :math:`P \log s^2` terms cancel:
+**Regression.** With Gaussian noise of variance :math:`s^2` on each of the q outputs and :math:`E =
+\sum_i w_i \ell_i` (half squared errors), netreg's minimizer of J is the MAP for prior precision
+:math:`\lambda = \alpha/s^2` and noise precision :math:`\beta = 1/s^2`, for *every* :math:`s^2`,
+and the :math:`P \log s^2` terms cancel:
 
 .. math::
     \log Z(\alpha, s^2) = -\frac{E + \frac{\alpha}{2}\lVert W^*\rVert^2}{s^2}
     - \frac{mq}{2}\log(2\pi s^2) + \frac{P}{2}\log\alpha - \frac{1}{2}\log\det(H + \alpha I).
 
-Unless ``noise_variance`` is given, :math:`s^2` is its maximizer,
-:math:`(2E + \alpha\lVert W^*\rVert^2) / (mq)`, which at the alpha the evidence prefers equals
-MacKay's :math:`2E / (mq - \gamma)`. Without hidden layers this is exact: the marginal
-likelihood of Bayesian linear regression.
+Unless ``noise_variance`` is given, :math:`s^2` is its maximizer, :math:`(2E + \alpha\lVert
+W^*\rVert^2) / (mq)`, which at the alpha the evidence prefers equals MacKay's :math:`2E / (mq -
+\gamma)`. Without hidden layers this is exact: the marginal likelihood of Bayesian linear regression.
 
-**What the formula assumes.** The member is (close to) the minimizer of J: the expansion drops
-the gradient term, so a member stopped early, or trained with dropout, is not the point it
-describes, and its evidence is biased. The prior is Gaussian: the L2 penalty only, not L1 or
-the elastic net. The network is evaluated without dropout.
+**What the formula assumes.** The member is (close to) the minimizer of J: the expansion drops the
+gradient term, so a member stopped early, or trained with dropout, is not the point it describes,
+and its evidence is biased. The prior is Gaussian: the L2 penalty only, not L1 or the elastic net.
+The network is evaluated without dropout.
 
 References
 ----------
