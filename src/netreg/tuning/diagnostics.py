@@ -29,8 +29,8 @@ from sklearn.metrics import get_scorer
 from netreg import memory
 from netreg.engine import MemberResult, member_module
 from netreg.estimators import FittedState, set_fitted_state
-from netreg.evidence import evidence_gap as gap
 from netreg.evidence import EXACT_MAX_PARAMS, log_evidence, units_off
+from netreg.evidence import evidence_gap as gap
 from netreg.nets import MLP
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
