@@ -3,6 +3,7 @@ model; diagnostics (evidence, effective parameters, units off) recorded per memb
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 
@@ -185,3 +186,13 @@ def test_a_fold_larger_than_the_sample_gets_the_full_rows_evidence_within_the_sa
         assert abs(diagnostics["log_det"] - full.log_det) <= SAMPLE_BIAS * n_params
         assert diagnostics["log_evidence"] == pytest.approx(full.log_evidence, abs=SAMPLE_BIAS * n_params)
         assert diagnostics["gamma"] == pytest.approx(full.gamma, rel=0.01)
+
+
+def test_only_kronecker_factored_curvature_is_read_from_a_sample_of_the_rows():
+    # The sample's size bounds KFAC's bias; the exact curvature's log det from as many rows is
+    # low by far more, so a plan whose evidence takes the exact curvature reads every row.
+    X, y = make_classification(n_samples=9000, n_features=10, n_informative=6, n_classes=3, random_state=0)
+    plan = plan_sweep(NetRegClassifier((8,), random_state=0), X, y, alphas=[0.01, 1.0], cv=3)
+    assert plan.curvature == "kfac" and len(curvature_sample(plan, 0)) == 820
+    assert curvature_sample(dataclasses.replace(plan, curvature="exact"), 0) is None
+    assert curvature_sample(dataclasses.replace(plan, curvature="auto"), 0) is None  # 104 weights: exact
