@@ -16,7 +16,7 @@ from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
 from netreg.evidence import log_evidence
 from netreg.exceptions import StoreError
 from netreg.tuning import SweepCallback, plan_sweep, run_sweep, train_chunk
-from netreg.tuning.diagnostics import SAMPLE_BIAS, curvature_sample, fold_rows, member_diagnostics
+from netreg.tuning.diagnostics import SAMPLE_BIAS, fold_curvature_rows, fold_rows, member_diagnostics
 from netreg.tuning.store import SweepStore
 
 GRID = [0.01, 0.3, 3.0, 30.0]
@@ -160,10 +160,10 @@ def test_a_fold_larger_than_the_sample_gets_the_full_rows_evidence_within_the_sa
     X, y = make_classification(n_samples=9000, n_features=10, n_informative=6, n_classes=3, random_state=0)
     net = NetRegClassifier((8,), max_iter=15, tol=0.0, random_state=0, dtype="float64", device="cpu")
     plan = plan_sweep(net, X, y, alphas=[0.01, 1.0, 30.0], cv=3)
-    sample = curvature_sample(plan, 0)
+    sample = fold_curvature_rows(plan, 0)
     rows = plan.train_rows[0]
     # S = (80 * 18 + 24 * 11) / (2 * SAMPLE_BIAS * 104) rows of the fold's 6000, the same for each of its alphas.
-    assert len(sample) == 820 and np.array_equal(sample, curvature_sample(plan, 0))
+    assert len(sample) == 820 and np.array_equal(sample, fold_curvature_rows(plan, 0))
     assert len(np.unique(sample)) == 820 and 0 <= sample.min() and sample.max() < len(rows)
     found = {}
     train_chunk(
@@ -193,6 +193,6 @@ def test_only_kronecker_factored_curvature_is_read_from_a_sample_of_the_rows():
     # low by far more, so a plan whose evidence takes the exact curvature reads every row.
     X, y = make_classification(n_samples=9000, n_features=10, n_informative=6, n_classes=3, random_state=0)
     plan = plan_sweep(NetRegClassifier((8,), random_state=0), X, y, alphas=[0.01, 1.0], cv=3)
-    assert plan.curvature == "kfac" and len(curvature_sample(plan, 0)) == 820
-    assert curvature_sample(dataclasses.replace(plan, curvature="exact"), 0) is None
-    assert curvature_sample(dataclasses.replace(plan, curvature="auto"), 0) is None  # 104 weights: exact
+    assert plan.curvature == "kfac" and len(fold_curvature_rows(plan, 0)) == 820
+    assert fold_curvature_rows(dataclasses.replace(plan, curvature="exact"), 0) is None
+    assert fold_curvature_rows(dataclasses.replace(plan, curvature="auto"), 0) is None  # 104 weights: exact

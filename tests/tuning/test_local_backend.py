@@ -207,7 +207,10 @@ def test_a_worker_that_dies_or_raises_computing_an_evidence_stops_the_sweep_whic
     else:
         with pytest.raises(netreg.DataError, match=re.escape("no evidence for (1, 0)")) as error:
             run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
-        assert any("Raised in the worker process that trained chunk 1" in note for note in error.value.__notes__)
+        assert any(
+            "Raised in a worker process, on chunk 1 (its training or a member's evidence)" in note
+            for note in error.value.__notes__
+        )
     assert (1, 0) not in _stored_keys(store)
     monkeypatch.setattr(local, "member_diagnostics", member_diagnostics)
     result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
@@ -226,7 +229,7 @@ def test_what_training_raised_in_a_worker_is_raised_on_the_driver(digits, monkey
     monkeypatch.setattr(local, "train_chunk", fails)
     with pytest.raises(netreg.DataError, match=re.escape("no rows for [(0, 0), (1, 0)]")) as error:
         run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, n_jobs=2)
-    assert any("Raised in the worker process that trained chunk" in note for note in error.value.__notes__)
+    assert any("Raised in a worker process, on chunk" in note for note in error.value.__notes__)
 
 
 def test_workers_are_as_many_as_the_cores_asked_for_and_the_chunks(digits, monkeypatch):

@@ -2,8 +2,9 @@ r"""The evidence's stationary point in alpha when the curvature moves with the w
 
 MacKay's re-estimate (:mod:`netreg.evidence.fixed_point`) holds the curvature :math:`H` still,
 but the grid's evidence (``selection="evidence"``) is that of the weights trained at each alpha,
-and H moves with them. With :math:`\theta` every trainable parameter (biases and norm layers
-move with alpha too), :math:`d\theta^*/d\alpha_l = -(\nabla^2 E + A)^{-1} P_l\theta`
+and H moves with them. With :math:`\theta` every trainable parameter (at L-BFGS's settled weights;
+at minibatch weights the penalized weights only, with their GGN: :func:`map_directions`),
+:math:`d\theta^*/d\alpha_l = -(\nabla^2 E + A)^{-1} P_l\theta`
 (:math:`E = \sum_i w_i\ell_i`, A the prior precision, 0 off the penalized weights, :math:`P_l`
 keeping layer l's weights; :func:`map_directions`), and
 
@@ -193,13 +194,14 @@ def map_directions(
             jvp(lambda flat, rows=rows: grad(loss)(flat, rows), (theta,), (v,))[1] for rows in chunks
         )
 
-    # Each chunk's backward map at theta kept, reused by every product.
-    maps = []
-    for rows in chunks:
-        out, pull = vjp(lambda flat, rows=rows: outputs(flat, rows), theta)
-        maps.append((rows, pull, loss_hessian_factor(data.task, out) * data.weight[rows, None, None].sqrt()))
+    # Each chunk's backward map at theta, built at the first GGN product (the Cholesky factor and
+    # a Hessian that converges need none) and reused by every later one.
+    maps: list[tuple[slice, Callable, Tensor]] = []
 
     def ggn_product(v: Tensor) -> Tensor:
+        for rows in chunks[len(maps) :]:
+            out, pull = vjp(lambda flat, rows=rows: outputs(flat, rows), theta)
+            maps.append((rows, pull, loss_hessian_factor(data.task, out) * data.weight[rows, None, None].sqrt()))
         total = prior * v
         for rows, pull, s in maps:
             pushed = jvp(lambda flat, rows=rows: outputs(flat, rows), (theta,), (v,))[1]

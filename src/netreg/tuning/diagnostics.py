@@ -4,7 +4,7 @@ For each member a sweep keeps, beside its scores, the hidden units its penalty s
 (always: it costs nothing) and, where :func:`gets_evidence` says so (the plan's evidence folds),
 its Laplace evidence and MacKay's effective number of parameters on its own training rows
 (:func:`netreg.evidence.log_evidence`); in a cross-validated sweep, a diagnostic whose
-Kronecker-factored curvature reads a sample of the fold's rows (:func:`curvature_sample`).
+Kronecker-factored curvature reads a sample of the fold's rows (:func:`fold_curvature_rows`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from netreg.tuning.records import MemberRecord
 __all__ = [
     "evidence_gap",
     "evidence_bytes",
-    "curvature_sample",
+    "fold_curvature_rows",
     "gets_evidence",
     "SAMPLE_BIAS",
     "fold_rows",
@@ -107,7 +107,7 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
     alpha_index, fold = key
     rows = plan.train_rows[fold]
     X = fold_rows(plan.X, rows)
-    sample = curvature_sample(plan, fold)
+    sample = fold_curvature_rows(plan, fold)
     evidence = log_evidence(
         result.state_dict,
         X.toarray() if sp.issparse(X) else X,
@@ -123,11 +123,11 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
 
 
 #: The bias a sample of the rows may add to the evidence's ``log det(H + alpha I)``, in nats
-#: per penalized weight (:func:`curvature_sample`).
+#: per penalized weight (:func:`fold_curvature_rows`).
 SAMPLE_BIAS = 0.01
 
 
-def curvature_sample(plan: SweepPlan, fold: int) -> np.ndarray | None:
+def fold_curvature_rows(plan: SweepPlan, fold: int) -> np.ndarray | None:
     """The rows (positions in the fold's training rows, sorted) whose curvature estimates the
     evidence's of the fold's members; ``None``: all of them (always without folds, where the
     evidence chooses alpha, and with the exact curvature).
@@ -146,9 +146,9 @@ def curvature_sample(plan: SweepPlan, fold: int) -> np.ndarray | None:
     >>> from netreg.tuning import plan_sweep
     >>> X, y = make_classification(n_samples=3000, n_features=5, random_state=0)
     >>> plan = plan_sweep(NetRegClassifier((4,), random_state=0), X, y, alphas=[0.1, 1.0], cv=3)
-    >>> len(plan.train_rows[0]), len(curvature_sample(plan, 0))  # S = (20 * 9 + 4 * 5) / (2 * 0.01 * 24)
+    >>> len(plan.train_rows[0]), len(fold_curvature_rows(plan, 0))  # S = (20 * 9 + 4 * 5) / (2 * 0.01 * 24)
     (2000, 417)
-    >>> curvature_sample(plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0], cv=None), 0) is None
+    >>> fold_curvature_rows(plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0], cv=None), 0) is None
     True
     """
     n_rows = len(plan.train_rows[fold])

@@ -266,7 +266,9 @@ def _run_in_workers(
                             chunk=chunks[index],
                             n_kept=n_kept,
                         )
-                    error.add_note(f"Raised in the worker process that trained chunk {index + 1}:\n{text}")
+                    error.add_note(
+                        f"Raised in a worker process, on chunk {index + 1} (its training or a member's evidence):\n{text}"
+                    )
                     raise error
         for _ in processes:
             tasks.put(None)
