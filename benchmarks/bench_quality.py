@@ -91,19 +91,7 @@ DEFAULT_METHODS = (
     "hybrid",
     "hybrid folds",
 )
-METHODS = (
-    "alpha=0",
-    "grid min",
-    "grid folds",
-    "grid 1se",
-    "halving",
-    "evidence",
-    "auto",
-    "auto scalar",
-    "auto layerwise",
-    "hybrid",
-    "hybrid folds",
-)
+METHODS = (*DEFAULT_METHODS[:7], "auto scalar", "auto layerwise", *DEFAULT_METHODS[7:])
 REFERENCE = "grid min"
 
 
