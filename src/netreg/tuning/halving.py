@@ -37,6 +37,7 @@ __all__ = [
     "check_halving",
     "prior_scores",
     "with_halving_state",
+    "halving_chunks",
     "RungJudge",
     "HalvingCallback",
     "HALVING_REASON",
@@ -235,6 +236,20 @@ def with_halving_state(plan: Any, stored: Sequence[MemberRecord]) -> Any:
         stopped={m.alpha_index: m.n_iter for m in stored if m.status == "stopped"},
     )
     return dataclasses.replace(plan, halving=halving)
+
+
+def halving_chunks(keys: Sequence[tuple[int, int]], n_chunks: int) -> list[list[tuple[int, int]]]:
+    """``keys`` (``(alpha index, fold)``) dealt into ``n_chunks`` in turn, alpha by alpha: each
+    alpha's folds spread over the chunks, so that whichever alphas survive a rung keep every
+    chunk's worker about equally busy (their shares differ by at most one member per alpha).
+
+    Examples
+    --------
+    >>> halving_chunks([(1, 0), (0, 1), (0, 0), (1, 1)], 2)
+    [[(0, 0), (1, 0)], [(0, 1), (1, 1)]]
+    """
+    ordered = sorted(keys)
+    return [ordered[i::n_chunks] for i in range(n_chunks)] if ordered else []
 
 
 def check_halving(search: str, factor: Any, min_epochs: Any) -> tuple[int, int | None]:

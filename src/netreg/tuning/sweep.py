@@ -24,7 +24,7 @@ from netreg.tuning.backends import get_backend
 from netreg.tuning.chunking import check_population_memory, check_rows_memory
 from netreg.tuning.chunking import chunk_size as default_chunk_size
 from netreg.tuning.diagnostics import evidence_gap
-from netreg.tuning.halving import with_halving_state
+from netreg.tuning.halving import halving_chunks, with_halving_state
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
 from netreg.tuning.rules import SELECTIONS
@@ -145,8 +145,7 @@ def run_sweep(
             size = max(1, math.ceil(len(todo) / n_chunks))
             check_population_memory(plan, size)
             plan = with_halving_state(plan, opened.members() if opened is not None else [])
-            by_alpha = sorted(todo)
-            chunks = [by_alpha[i::n_chunks] for i in range(n_chunks)] if todo else []
+            chunks = halving_chunks(todo, n_chunks)
         else:
             chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
         info = {

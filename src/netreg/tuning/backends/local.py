@@ -39,7 +39,7 @@ from netreg.tuning.diagnostics import (
     member_record,
     member_scores,
 )
-from netreg.tuning.halving import RungJudge
+from netreg.tuning.halving import RungJudge, halving_chunks
 from netreg.tuning.plan import SweepPlan, train_chunk
 from netreg.tuning.sweep_hooks import SweepCallback
 
@@ -127,9 +127,7 @@ class LocalBackend:
         workers = self.workers(plan, len(chunks))
         if plan.halving is not None and len(chunks) > workers:
             # A worker waits at each rung for every chunk: no chunk may queue behind another.
-            # Dealt alpha by alpha (as run_sweep deals them), so survivors keep every worker busy.
-            keys = sorted(key for chunk in chunks for key in chunk)
-            chunks = [keys[i::workers] for i in range(workers)]
+            chunks = halving_chunks([key for chunk in chunks for key in chunk], workers)
         if workers > 1:
             _run_in_workers(plan, chunks, keep, callbacks, workers)
             return
@@ -241,6 +239,7 @@ def _run_in_workers(
                         events.notify(hook, *args)
                 elif kind == "defer":  # its evidence, for the first free worker
                     deferred[payload[0]] = index
+                    # Plain pickle, as the workers send: the queue's pickler would share the tensors.
                     tasks.put(("evidence", index, pickle.dumps(payload)))
                 elif kind == "member":
                     key, result, seconds, diagnostics, scores = payload
