@@ -11,10 +11,12 @@ from evidence_helpers import random_mlp
 
 from netreg.engine import TrainConfig, train_population
 from netreg.evidence import kfac_factors, stack_members
-from netreg.evidence.data_checks import check_data
+from netreg.evidence.data_checks import EvidenceData, check_data
 from netreg.evidence.fixed_point import fixed_point
 from netreg.evidence.modules import module_member
 from netreg.evidence.online import MINIBATCH_TOL, EvidenceAlpha, alpha_schedule, curvature_sample
+from netreg.exceptions import InvalidParameterError
+from netreg.losses import get_task
 from netreg.nets import MLP
 
 
@@ -124,3 +126,13 @@ def test_a_users_modules_re_estimates_read_the_sample_too(rng):
     assert learn.evaluate(module.state_dict(), alphas) == fixed_point(
         member, data, list(alphas.values()), curvature="kfac"
     )
+
+
+@pytest.mark.parametrize("rows", [0, 2.5, "all"])
+def test_a_sample_size_that_is_not_a_positive_count_is_refused(rows, refused):
+    X, y = np.zeros((4, 2)), np.zeros(4)
+    with refused(f"`curvature_rows` must be an int >= 1. Got curvature_rows={rows!r}.", InvalidParameterError):
+        EvidenceAlpha(X, y, task="regression", activation="relu", schedule=alpha_schedule(20), curvature_rows=rows)
+    data = EvidenceData(torch.zeros(4, 2), torch.zeros(4, 1), torch.ones(4), get_task("regression"))
+    with refused(f"`n_rows` must be an int >= 1. Got n_rows={rows!r}.", InvalidParameterError):
+        curvature_sample(data, rows)
