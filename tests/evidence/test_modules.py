@@ -66,6 +66,17 @@ def test_a_linear_modules_kronecker_factors_are_the_mlps(mlp_and_module):
         torch.testing.assert_close(g, g_mlp, rtol=1e-12, atol=1e-14)
 
 
+def test_a_modules_factors_summed_in_float32_are_the_float64_ones_to_single_precision(mlp_and_module):
+    _, member, _, module_data = mlp_and_module
+    exact = module_kfac_factors(member, module_data.x, module_data.weight, task="multiclass")
+    single = module_kfac_factors(member, module_data.x, module_data.weight, task="multiclass", dtype=torch.float32)
+    for (a, g), (a32, g32) in zip(exact, single, strict=True):
+        assert a32.dtype == g32.dtype == torch.float64
+        torch.testing.assert_close(a32, a, rtol=1e-5, atol=1e-6 * float(a.abs().max()))
+        torch.testing.assert_close(g32, g, rtol=1e-5, atol=1e-6 * float(g.abs().max()))
+    assert all(p.dtype == torch.float64 for p in member.module.parameters())  # summed on a copy
+
+
 @pytest.mark.parametrize("curvature", ["exact", "kfac"])
 def test_a_linear_modules_fixed_point_is_the_mlps(mlp_and_module, curvature):
     net, member, data, module_data = mlp_and_module

@@ -73,14 +73,20 @@ def test_re_estimates_read_the_sample_and_the_final_evidence_every_row(rng):
     learn = _learner(X, y, curvature="kfac", curvature_rows=100)
     full = learn.evaluate(state_dict, alphas)
     sampled = learn.evaluate(state_dict, alphas, sampled=True)
-    assert sampled == fixed_point(stacked, curvature_sample(data, 100), list(alphas.values()), curvature="kfac")
+    # The re-estimates sum their Kronecker factors in float32; the final evidence in float64.
+    single = torch.float32
+    assert sampled == fixed_point(
+        stacked, curvature_sample(data, 100), list(alphas.values()), curvature="kfac", factor_dtype=single
+    )
     assert full == fixed_point(stacked, data, list(alphas.values()), curvature="kfac")
     assert sampled.gamma != full.gamma
     # The exact curvature reads every row, and so does a learner without a bound.
     exact = _learner(X, y, curvature="exact", curvature_rows=100)
     assert exact.evaluate(state_dict, alphas, sampled=True) == exact.evaluate(state_dict, alphas)
     unbounded = _learner(X, y, curvature="kfac", curvature_rows=None)
-    assert unbounded.evaluate(state_dict, alphas, sampled=True) == full
+    every_row = unbounded.evaluate(state_dict, alphas, sampled=True)
+    assert every_row == fixed_point(stacked, data, list(alphas.values()), curvature="kfac", factor_dtype=single)
+    assert every_row.gamma == pytest.approx(full.gamma, rel=1e-5) and every_row.gamma != full.gamma
 
 
 def test_a_run_learns_from_the_sample_what_it_learns_from_every_row(rng):
@@ -108,7 +114,10 @@ def test_a_run_learns_from_the_sample_what_it_learns_from_every_row(rng):
     trained = stack_members(member.state_dict, activation="tanh")
     data = check_data(trained, X, y, task="multiclass")
     alphas = list(member.history[-1]["alphas"].values())
-    assert final_sampled == fixed_point(trained, data, alphas, curvature="kfac")
+    every_row = fixed_point(trained, data, alphas, curvature="kfac")
+    # Equal up to the last bits a GEMM's kernel may round differently at another memory alignment.
+    for field in ("new_alphas", "gamma", "log_evidence"):
+        assert getattr(final_sampled, field) == pytest.approx(getattr(every_row, field), rel=1e-12)
 
 
 def test_a_users_modules_re_estimates_read_the_sample_too(rng):
@@ -122,7 +131,9 @@ def test_a_users_modules_re_estimates_read_the_sample_too(rng):
     sampled = learn.evaluate(module.state_dict(), alphas, sampled=True)
     member = module_member(module, module.state_dict(), alphas)
     data = check_data(member, X, y, task="multiclass")
-    assert sampled == fixed_point(member, curvature_sample(data, 100), list(alphas.values()), curvature="kfac")
+    assert sampled == fixed_point(
+        member, curvature_sample(data, 100), list(alphas.values()), curvature="kfac", factor_dtype=torch.float32
+    )
     assert learn.evaluate(module.state_dict(), alphas) == fixed_point(
         member, data, list(alphas.values()), curvature="kfac"
     )

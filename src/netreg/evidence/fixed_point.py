@@ -94,6 +94,7 @@ def fixed_point(
     layerwise: bool = True,
     curvature: str = "auto",
     exact_max_params: int = EXACT_MAX_PARAMS,
+    factor_dtype: torch.dtype | None = None,
 ) -> FixedPoint:
     """MacKay's re-estimate of one member's alphas at its current weights, on validated data.
 
@@ -111,6 +112,10 @@ def fixed_point(
     curvature : {"auto", "exact", "kfac"}, default="auto"
         ``"auto"`` is exact up to ``exact_max_params`` penalized weights.
     exact_max_params : int, default=EXACT_MAX_PARAMS
+    factor_dtype : torch.dtype, optional
+        With Kronecker-factored curvature, the dtype the factors' sums run in
+        (:func:`netreg.evidence.ggn.kfac_factors`); the eigenvalues, log det and gamma stay
+        float64. None: the data's dtype.
 
     Returns
     -------
@@ -142,7 +147,7 @@ def fixed_point(
     if method == "auto":
         method = "exact" if net.n_params <= check_int(exact_max_params, "exact_max_params", low=0) else "kfac"
     alpha = torch.tensor(alphas, dtype=torch.float64, device=data.x.device)
-    blocks = weight_blocks(net, data, method)
+    blocks = weight_blocks(net, data, method, dtype=factor_dtype)
     logdet, gamma = _exact(blocks, alpha, sizes) if method == "exact" else _kfac(blocks, alpha, net.n_params)
     sq_norms = torch.stack([w.square().sum() for w in net.weights])
     loss = weighted_data_loss(net, data)
@@ -176,17 +181,18 @@ def fixed_point(
 
 
 def weight_blocks(
-    net: StackedMLP | ModuleMember, data: EvidenceData, curvature: str
+    net: StackedMLP | ModuleMember, data: EvidenceData, curvature: str, *, dtype: torch.dtype | None = None
 ) -> list[Tensor] | list[tuple[Tensor, Tensor]]:
     """One member's curvature of its penalized weights on ``data``: ``"exact"``, the GGN
     ``(P, P)`` as one block, ``[H]``; ``"kfac"``, each weight's Kronecker factors
-    ``[(A_l, G_l), ...]`` (member axis dropped); the MLP's in closed form, a module's by autograd."""
+    ``[(A_l, G_l), ...]`` (member axis dropped, their sums run in ``dtype``); the MLP's in
+    closed form, a module's by autograd."""
     mlp = isinstance(net, StackedMLP)
     if curvature == "exact":
         if mlp:
             return [exact_member_ggn(net, data.x, data.weight, data.task)]
         return [module_ggn(net, data.x, data.weight, task=data.task)]
-    factors = (kfac_factors if mlp else module_kfac_factors)(net, data.x, data.weight, task=data.task)
+    factors = (kfac_factors if mlp else module_kfac_factors)(net, data.x, data.weight, task=data.task, dtype=dtype)
     return [(a[0], g[0]) for a, g in factors]
 
 
