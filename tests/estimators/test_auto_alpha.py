@@ -114,6 +114,23 @@ def test_logistic_regression_learns_the_maximizer_of_the_exact_laplace_evidence(
     assert abs(mackay / model.alpha_ - 1) > 1e-3
 
 
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_lbfgs_that_converges_before_its_first_re_estimate_still_learns_alpha(task):
+    # With the default tol (1e-4 on the gradient), L-BFGS converged before any iteration lowered
+    # the objective by less than SETTLE, so no re-estimate was due and alpha stayed at 1.0: the
+    # converged point is now shown once more, re-estimated, and L-BFGS restarts from there.
+    X, y, Y = _glm_data(task)
+    best = scipy.optimize.minimize_scalar(
+        lambda log_alpha: -glm_laplace_evidence(X, Y, np.exp(log_alpha), softmax=task == "multiclass")[0],
+        bounds=(-8, 8),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    model = NetRegClassifier((), solver="lbfgs", dtype="float64", alpha="auto", auto_alpha="scalar").fit(X, y)
+    assert len(model.alpha_history_) >= 2
+    assert model.alpha_ == pytest.approx(np.exp(best.x), rel=1e-2)
+
+
 def test_the_learned_alpha_has_the_evidence_of_the_grids_best_or_more():
     # A network without hidden layers: every grid member is at its MAP, as the learned one is.
     X, y = _centred_regression(seed=2)

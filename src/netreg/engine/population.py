@@ -144,18 +144,43 @@ class Population:
                 values[names.index(name)] = check_alpha(value, f"alpha[{name!r}]")
         else:
             values[:] = check_alpha(alpha)
+        self.will_set_alpha(member)
+        state.set_alphas(position, values)
+        self._alpha_changes.add(state.ids[position])
+
+    def will_set_alpha(self, member: int) -> None:
+        """Declare that a callback may change ``member``'s alpha (:meth:`set_alpha` declares it too).
+
+        From then on the member's records say their alphas (the earlier ones too), and a
+        full-batch solver (L-BFGS) that converges shows the callbacks its converged point once
+        more, as the next iteration, so that a change can come after the solver converged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from netreg.engine import Callback, TrainConfig, train_population
+        >>> from netreg.nets import MLP
+        >>> class Declare(Callback):
+        ...     def on_train_begin(self, info, *, population):
+        ...         population.will_set_alpha(0)
+        >>> X = np.random.default_rng(0).normal(size=(40, 3))
+        >>> result = train_population(MLP(3, (), 1), X, X.sum(1), task="regression", alphas=[2.0],
+        ...                           config=TrainConfig(max_iter=2, tol=0.0), callbacks=Declare())
+        >>> [record["alphas"] for record in result.members[0].history]
+        [{'layers.0.weight': 2.0}, {'layers.0.weight': 2.0}]
+        """
+        state = self._state()
+        position = self._position(member, "member")
         index = state.ids[position]
         if index not in self._changed:
-            # From now on the member's records say their alphas: the earlier ones too.
-            before = dict(zip(names, state.alphas[position].tolist(), strict=True))
+            before = dict(zip(state.scales, state.alphas[position].tolist(), strict=True))
             for record in state.histories[position]:
                 record["alphas"] = dict(before)
             self._changed.add(index)
-        state.set_alphas(position, values)
-        self._alpha_changes.add(index)
 
     def records_alphas(self, member: int) -> bool:
-        """Whether ``member``'s alpha was ever changed (its records then hold ``"alphas"``)."""
+        """Whether a callback declared it may change ``member``'s alpha (:meth:`will_set_alpha`):
+        its records then hold ``"alphas"``."""
         return member in self._changed
 
     def state_dict(self, member: int) -> dict[str, Tensor]:

@@ -269,6 +269,12 @@ class EvidenceAlpha(Callback):
         # each member's last (log alpha, log target - log alpha) per layer: the secant's other point
         self._gaps: dict[int, list[tuple[float, float] | None]] = {}
 
+    def on_train_begin(self, info: Mapping[str, Any], *, population: Population | None = None) -> None:
+        """Declare every member's alpha adaptive (``Population.will_set_alpha``): L-BFGS converging
+        before the first re-estimate then shows its converged point, where one is due."""
+        for member in [] if population is None else population.running:
+            population.will_set_alpha(member)
+
     def on_epoch_end(
         self, epoch: int, records: Mapping[int, Mapping[str, Any]], *, population: Population | None = None
     ) -> None:
