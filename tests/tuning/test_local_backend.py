@@ -202,13 +202,21 @@ def test_a_worker_that_dies_or_raises_computing_an_evidence_stops_the_sweep_whic
     monkeypatch.setattr(local, "member_diagnostics", fails_on_one)
     plan, store = _plan(digits), tmp_path / "sweep.sqlite"
     if how == "killed":
-        with pytest.raises(ChunkFailedError, match=r"^The worker process training chunk 1 of 6 was killed by signal 9"):
+        with pytest.raises(ChunkFailedError) as died:
             run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+        n_kept = died.value.n_kept
+        kept = "No member had come back before" if not n_kept else f"{n_kept} member(s) that came back before were kept"
+        # Named by the chunk that trained the member, whichever worker computed its evidence.
+        assert (1, 0) in died.value.chunk
+        assert str(died.value) == (
+            f"The worker process computing a member's evidence for chunk 1 of 6 was killed by signal 9 "
+            f"(out of memory?). {kept}; with a results store, a rerun trains only the members not stored."
+        )
     else:
         with pytest.raises(netreg.DataError, match=re.escape("no evidence for (1, 0)")) as error:
             run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
         assert any(
-            "Raised in a worker process, on chunk 1 (its training or a member's evidence)" in note
+            note.startswith("Raised in a worker process computing a member's evidence for chunk 1:\n")
             for note in error.value.__notes__
         )
     assert (1, 0) not in _stored_keys(store)
@@ -229,7 +237,7 @@ def test_what_training_raised_in_a_worker_is_raised_on_the_driver(digits, monkey
     monkeypatch.setattr(local, "train_chunk", fails)
     with pytest.raises(netreg.DataError, match=re.escape("no rows for [(0, 0), (1, 0)]")) as error:
         run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, n_jobs=2)
-    assert any("Raised in a worker process, on chunk" in note for note in error.value.__notes__)
+    assert any(note.startswith("Raised in a worker process training chunk 1:\n") for note in error.value.__notes__)
 
 
 def test_workers_are_as_many_as_the_cores_asked_for_and_the_chunks(digits, monkeypatch):

@@ -47,6 +47,8 @@ __all__ = ["LocalBackend"]
 
 #: Linux's prctl option: the signal a process receives when its parent dies.
 _PR_SET_PDEATHSIG = 1
+#: How long a worker that has its stop is given to end on its own before it is terminated.
+_STOP_SECONDS = 5.0
 
 
 class LocalBackend:
@@ -207,10 +209,12 @@ def _run_in_workers(
             del waiting[epoch]
 
     training: dict[Any, int] = {}  # worker -> the chunk it trains
+    computing: dict[Any, tuple[int, tuple[int, int]]] = {}  # worker -> (chunk, member) whose evidence it computes
     left, n_kept = set(range(len(chunks))), 0
     deferred: dict[tuple[int, int], int] = {}  # members waiting for their evidence -> their chunk
     events = CallbackList(list(callbacks), population=None)
     followed = None  # the chunk whose epochs the callbacks hear of: the one started last
+    stopped = False
     try:
         while left or deferred:
             if not readers:
@@ -222,11 +226,10 @@ def _run_in_workers(
                 except EOFError:  # before its stop, a worker ends only if it dies
                     del readers[reader]
                     process.join()
-                    held = training[process] if training.get(process) in left else None
-                    if held is None and deferred:
-                        held = min(deferred.values())  # it may have been computing an evidence
-                    if held is not None:
-                        _raise_died(process.exitcode, held, chunks, n_kept)
+                    if training.get(process) in left:
+                        _raise_died(process.exitcode, training[process], chunks, n_kept)
+                    if process in computing:
+                        _raise_died(process.exitcode, computing[process][0], chunks, n_kept, evidence=True)
                     continue
                 if kind == "start":
                     training[process] = followed = index
@@ -237,6 +240,8 @@ def _run_in_workers(
                     if index == followed:
                         hook, args = payload
                         events.notify(hook, *args)
+                elif kind == "evidence":  # the worker took a member's evidence from the queue
+                    computing[process] = (index, payload)
                 elif kind == "defer":  # its evidence, for the first free worker
                     deferred[payload[0]] = index
                     # Plain pickle, as the workers send: the queue's pickler would share the tensors.
@@ -244,6 +249,8 @@ def _run_in_workers(
                 elif kind == "member":
                     key, result, seconds, diagnostics, scores = payload
                     deferred.pop(key, None)
+                    if computing.get(process, (None, None))[1] == key:
+                        del computing[process]
                     keep(assemble_record(key, result, seconds, diagnostics, scores), result.state_dict)
                     n_kept += 1
                     if judge is not None:
@@ -265,14 +272,16 @@ def _run_in_workers(
                             chunk=chunks[index],
                             n_kept=n_kept,
                         )
-                    error.add_note(
-                        f"Raised in a worker process, on chunk {index + 1} (its training or a member's evidence):\n{text}"
-                    )
+                    doing = "computing a member's evidence for" if process in computing else "training"
+                    error.add_note(f"Raised in a worker process {doing} chunk {index + 1}:\n{text}")
                     raise error
         for _ in processes:
             tasks.put(None)
+        stopped = True
     finally:
         for process in processes:
+            if stopped:  # each has its stop: let it end on its own (a terminated one may leave its pipe half-written)
+                process.join(timeout=_STOP_SECONDS)
             if process.is_alive():
                 process.terminate()
         for process in processes:
@@ -284,16 +293,19 @@ def _run_in_workers(
         tasks.close()
 
 
-def _raise_died(exitcode: int | None, index: int, chunks: list[list[tuple[int, int]]], n_kept: int) -> None:
+def _raise_died(
+    exitcode: int | None, index: int, chunks: list[list[tuple[int, int]]], n_kept: int, *, evidence: bool = False
+) -> None:
     if exitcode is None or exitcode == 0:
         how = "ended"
     elif exitcode < 0:
         how = f"was killed by signal {-exitcode}"
     else:
         how = f"exited with code {exitcode}"
+    doing = "computing a member's evidence for" if evidence else "training"
     kept = "No member had come back before" if n_kept == 0 else f"{n_kept} member(s) that came back before were kept"
     raise ChunkFailedError(
-        f"The worker process training chunk {index + 1} of {len(chunks)} {how} (out of memory?). {kept}; "
+        f"The worker process {doing} chunk {index + 1} of {len(chunks)} {how} (out of memory?). {kept}; "
         "with a results store, a rerun trains only the members not stored.",
         chunk=chunks[index],
         n_kept=n_kept,
@@ -340,6 +352,7 @@ def _work(
         if task[0] == "evidence":  # a member trained by some worker, whose evidence is to compute
             _, index, payload = task
             key, result, seconds, scores = pickle.loads(payload)
+            send("evidence", index, key)
             try:
                 diagnostics = member_diagnostics(plan, key, result)
             except Exception as error:
