@@ -131,6 +131,28 @@ def test_lbfgs_that_converges_before_its_first_re_estimate_still_learns_alpha(ta
     assert model.alpha_ == pytest.approx(np.exp(best.x), rel=1e-2)
 
 
+def test_lbfgs_whose_weights_never_settle_re_estimates_at_least_every_tenth_of_its_iterations(digits):
+    # A hidden layer: L-BFGS lowers the objective by more than SETTLE at every iteration up to
+    # max_iter, so no re-estimate was ever due and alpha stayed 1.0 (0 updates).
+    X, y = digits[0][:300] / 16.0, digits[1][:300]
+    model = NetRegClassifier((8,), solver="lbfgs", alpha="auto", max_iter=100, random_state=0).fit(X, y)
+    epochs = [update["epoch"] for update in model.alpha_history_]
+    assert len(epochs) >= 4 and all(b - a <= 10 for a, b in itertools.pairwise([0, *epochs]))
+    assert all(value != 1.0 for value in model.alpha_.values())
+
+
+def test_a_run_stopped_early_on_its_validation_score_re_estimates_alpha_before_it_can_stop(digits):
+    # The schedule of max_iter (first re-estimate at 20 % of it) came after the validation
+    # score had stopped the run: alpha stayed 1.0 (0 updates).
+    X, y = digits[0][:400] / 16.0, digits[1][:400]
+    model = NetRegClassifier(
+        (16,), alpha="auto", early_stopping=True, n_iter_no_change=3, max_iter=200, random_state=0
+    ).fit(X, y)
+    assert model.n_iter_ < 40
+    # The earliest stop comes after n_iter_no_change epochs without progress, the fourth.
+    assert model.alpha_history_ and model.alpha_history_[0]["epoch"] <= 4
+
+
 def test_the_learned_alpha_has_the_evidence_of_the_grids_best_or_more():
     # A network without hidden layers: every grid member is at its MAP, as the learned one is.
     X, y = _centred_regression(seed=2)

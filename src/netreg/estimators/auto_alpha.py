@@ -180,10 +180,9 @@ def learn_alpha(
     (:meth:`TrainingRequest.fit_data`)."""
     X = X[train_rows]
     full_batch = config.solver == "lbfgs"
-    # A run that stops on its stalled training objective stops n_iter_no_change epochs after its
-    # last progress; one that watches a validation score does not restart that count when alpha
-    # changes, and keeps the schedule of max_iter.
-    patience = math.inf if config.early_stopping else config.n_iter_no_change
+    # A run that stops early (on its stalled training objective, or a validation score) can stop
+    # n_iter_no_change epochs after its last progress: alpha is re-estimated before that.
+    patience = config.n_iter_no_change
     return EvidenceAlpha(
         X.toarray() if sp.issparse(X) else X,
         targets[train_rows],

@@ -66,27 +66,38 @@ MAX_LOG_STEP = math.log(10.0)
 @dataclass(frozen=True)
 class AlphaSchedule:
     """When alpha is re-estimated: at epochs ``burn_in, burn_in + every, ...`` up to ``last``;
-    with ``settle``, only at those where the objective fell by less than ``settle`` (relative).
+    with ``settle``, instead at any epoch from ``burn_in`` to ``last`` where the objective fell by
+    less than ``settle`` (relative: settled weights), or that comes ``stale`` epochs or more after
+    the member's last re-estimate (or its start) where the weights never settle.
 
     Examples
     --------
     >>> schedule = AlphaSchedule(burn_in=6, every=3, last=24)
     >>> [epoch for epoch in range(1, 31) if schedule.due(epoch)]
     [6, 9, 12, 15, 18, 21, 24]
-    >>> AlphaSchedule(burn_in=2, every=1, last=10, settle=1e-7).due(5, decrease=1e-3)
-    False
+    >>> lbfgs = AlphaSchedule(burn_in=2, every=1, last=160, settle=1e-7, stale=20)
+    >>> lbfgs.due(5, decrease=1e-3), lbfgs.due(5, decrease=1e-9), lbfgs.due(20, decrease=1e-3, since=20)
+    (False, True, True)
     """
 
     burn_in: int
     every: int
     last: int
     settle: float | None = None
+    stale: int | None = None
 
-    def due(self, epoch: int, decrease: float = 0.0) -> bool:
-        """Whether alpha is re-estimated after ``epoch``, whose objective fell by ``decrease`` (relative)."""
-        if self.settle is not None and not decrease < self.settle:
+    def due(self, epoch: int, decrease: float = 0.0, since: int = 0) -> bool:
+        """Whether alpha is re-estimated after ``epoch``, whose objective fell by ``decrease``
+        (relative), ``since`` epochs after the member's last re-estimate (or its start)."""
+        if not self.burn_in <= epoch <= self.last:
             return False
-        return self.burn_in <= epoch <= self.last and (epoch - self.burn_in) % self.every == 0
+        if self.settle is None:
+            return (epoch - self.burn_in) % self.every == 0
+        return self.settled(decrease) or (self.stale is not None and since >= self.stale)
+
+    def settled(self, decrease: float) -> bool:
+        """Whether an epoch whose objective fell by ``decrease`` (relative) ends at settled weights."""
+        return self.settle is not None and decrease < self.settle
 
 
 def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float = math.inf) -> AlphaSchedule:
@@ -97,19 +108,25 @@ def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float =
     when alpha changes), the burn-in at most ``patience`` epochs and the re-estimates at least
     twice every ``patience``, so that a run stopping early on a stalled objective has learned its
     alpha first. L-BFGS (``full_batch``): after any iteration but the first that lowered the
-    objective by less than :data:`SETTLE` (relative: settled weights), the last 20 % held.
+    objective by less than :data:`SETTLE` (relative: settled weights), and where the weights do
+    not settle at least every 10 % of the iterations; the last 20 % held.
 
     Examples
     --------
-    >>> alpha_schedule(30), alpha_schedule(200, full_batch=True)
-    (AlphaSchedule(burn_in=6, every=3, last=24, settle=None), AlphaSchedule(burn_in=2, every=1, last=160, settle=1e-07))
+    >>> alpha_schedule(30)
+    AlphaSchedule(burn_in=6, every=3, last=24, settle=None, stale=None)
+    >>> alpha_schedule(200, full_batch=True)
+    AlphaSchedule(burn_in=2, every=1, last=160, settle=1e-07, stale=20)
     >>> alpha_schedule(200, patience=10)
-    AlphaSchedule(burn_in=10, every=5, last=160, settle=None)
+    AlphaSchedule(burn_in=10, every=5, last=160, settle=None, stale=None)
     """
     max_iter = check_int(max_iter, "max_iter", low=1)
     hold = math.ceil(0.2 * max_iter)
     if full_batch:
-        return AlphaSchedule(burn_in=min(2, max_iter), every=1, last=max(1, max_iter - hold), settle=SETTLE)
+        stale = max(1, round(0.1 * max_iter))
+        return AlphaSchedule(
+            burn_in=min(2, max_iter), every=1, last=max(1, max_iter - hold), settle=SETTLE, stale=stale
+        )
     burn_in, every = math.ceil(0.2 * max_iter), round(0.1 * max_iter)
     if math.isfinite(patience):
         burn_in, every = min(burn_in, int(patience)), min(every, int(patience) // 2)
@@ -266,6 +283,7 @@ class EvidenceAlpha(Callback):
         self.final: dict[int, FixedPoint] = {}
         self._data: EvidenceData | None = None
         self._objectives: dict[int, float] = {}  # each member's objective of the epoch before
+        self._estimated: dict[int, int] = {}  # each member's epoch of its last re-estimate
         # each member's last (log alpha, log target - log alpha) per layer: the secant's other point
         self._gaps: dict[int, list[tuple[float, float] | None]] = {}
 
@@ -287,8 +305,13 @@ class EvidenceAlpha(Callback):
             decreases[member] = math.inf if before is None else (before - now) / max(abs(before), abs(now), 1.0)
             self._objectives[member] = now
         for member in population.running:
-            if member in self.learned or not self.schedule.due(epoch, decreases.get(member, math.inf)):
+            decrease, since = decreases.get(member, math.inf), epoch - self._estimated.get(member, 0)
+            if member in self.learned or not self.schedule.due(epoch, decrease, since):
                 continue
+            self._estimated[member] = epoch
+            # A secant needs two estimates of one map, at weights settled at each alpha (L-BFGS's
+            # settled iterations); through estimates at moving weights it follows their drift.
+            settled = self.schedule.settled(decrease)
             names = population.penalized
             current = population.alphas(member)
             state_dict = population.state_dict(member)
@@ -297,20 +320,18 @@ class EvidenceAlpha(Callback):
                 continue
             targets = step.new_alphas
             if self.profiles(names, state_dict) and not any(map(math.isnan, step.new_alphas)):  # NaN: diverged
-                targets = self.profile_targets(state_dict, step, names)
+                targets = self.profile_targets(state_dict, step, names, settled=settled)
             gaps = [math.log(target / old) for old, target in zip(step.alphas, targets, strict=True)]
             before = self._gaps.get(member, [None] * len(gaps))
-            # A secant needs two estimates of one map, at weights settled at each alpha (L-BFGS's
-            # schedule); through estimates at minibatch weights it follows the weights' drift.
-            secant = self.schedule.settle is not None
             new = [
                 old
                 if math.isnan(gap)
-                else old * math.exp(log_step(math.log(old), gap, previous if secant else None, self.damping))
+                else old * math.exp(log_step(math.log(old), gap, previous if settled else None, self.damping))
                 for old, gap, previous in zip(step.alphas, gaps, before, strict=True)
             ]
             self._gaps[member] = [
-                (math.log(old), gap) if math.isfinite(gap) else None for old, gap in zip(step.alphas, gaps, strict=True)
+                (math.log(old), gap) if math.isfinite(gap) and settled else None
+                for old, gap in zip(step.alphas, gaps, strict=True)
             ]
             change = max(abs(n / o - 1.0) for n, o in zip(new, step.alphas, strict=True))
             moves = change > self.tol
@@ -347,9 +368,12 @@ class EvidenceAlpha(Callback):
         if step is not None:
             self.final[result.index] = step
 
-    def profile_targets(self, state_dict: Mapping[str, Any], step: FixedPoint, names: list[str]) -> tuple[float, ...]:
+    def profile_targets(
+        self, state_dict: Mapping[str, Any], step: FixedPoint, names: list[str], *, settled: bool
+    ) -> tuple[float, ...]:
         """The re-estimate where the evidence of the trained weights is stationary
-        (:func:`netreg.evidence.weight_drift.profile_alphas`), from ``step`` at ``state_dict``."""
+        (:func:`netreg.evidence.weight_drift.profile_alphas`), from ``step`` at ``state_dict``,
+        ``settled`` weights (a minimum of the objective) or moving ones."""
         alphas = dict(zip(names, step.alphas, strict=True))
         net = self.build(state_dict, alphas)
         drift = curvature_drift(
@@ -360,8 +384,8 @@ class EvidenceAlpha(Callback):
             template=self.template(state_dict),
             curvature=step.curvature,
             layerwise=self.layerwise,
-            # Minibatch weights are not at a minimum, where the Hessian is mostly indefinite: the GGN.
-            hessian=self.schedule.settle is not None,
+            # Moving weights are not at a minimum, where the Hessian is mostly indefinite: the GGN.
+            hessian=settled,
             # The 10 % difference smooths over ReLU units' kinks; without hidden layers, a derivative.
             step=STEP if self.module is not None or len(names) > 1 else SMOOTH_STEP,
         )
