@@ -131,6 +131,18 @@ def test_lbfgs_that_converges_before_its_first_re_estimate_still_learns_alpha(ta
     assert model.alpha_ == pytest.approx(np.exp(best.x), rel=1e-2)
 
 
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_lbfgs_in_float32_learns_the_alpha_of_float64(task):
+    # A float32 objective's decrease is judged settled above its rounding (10 eps, not SETTLE).
+    X, y, _ = _glm_data(task)
+    learned = {
+        dtype: NetRegClassifier((), solver="lbfgs", dtype=dtype, alpha="auto", auto_alpha="scalar").fit(X, y)
+        for dtype in ("float32", "float64")
+    }
+    assert len(learned["float32"].alpha_history_) >= 2
+    assert learned["float32"].alpha_ == pytest.approx(learned["float64"].alpha_, rel=2e-3)
+
+
 def test_lbfgs_whose_weights_never_settle_re_estimates_at_least_every_tenth_of_its_iterations(digits):
     # A hidden layer: L-BFGS lowers the objective by more than SETTLE at every iteration up to
     # max_iter, so no re-estimate was ever due and alpha stayed 1.0 (0 updates).

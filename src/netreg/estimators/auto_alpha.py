@@ -188,7 +188,7 @@ def learn_alpha(
         targets[train_rows],
         task=request.task,
         module=request.template,
-        schedule=alpha_schedule(config.max_iter, full_batch=full_batch, patience=patience),
+        schedule=alpha_schedule(config.max_iter, full_batch=full_batch, patience=patience, dtype=config.dtype),
         sample_weight=sample_weight[train_rows],
         layerwise=layerwise,
         hold=None if full_batch else MINIBATCH_TOL,

@@ -100,7 +100,9 @@ class AlphaSchedule:
         return self.settle is not None and decrease < self.settle
 
 
-def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float = math.inf) -> AlphaSchedule:
+def alpha_schedule(
+    max_iter: int, *, full_batch: bool = False, patience: float = math.inf, dtype: str = "float64"
+) -> AlphaSchedule:
     """The default schedule of a run of ``max_iter`` epochs.
 
     Minibatch solvers: after the first 20 % of the epochs, every 10 %, the last 20 % held (seven
@@ -108,8 +110,10 @@ def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float =
     when alpha changes), the burn-in at most ``patience`` epochs and the re-estimates at least
     twice every ``patience``, so that a run stopping early on a stalled objective has learned its
     alpha first. L-BFGS (``full_batch``): after any iteration but the first that lowered the
-    objective by less than :data:`SETTLE` (relative: settled weights), and where the weights do
-    not settle at least every 10 % of the iterations; the last 20 % held.
+    objective by less than :data:`SETTLE` (relative: settled weights; in a ``dtype`` whose
+    rounding is coarser, ten times its machine epsilon: a float32 objective's decrease below
+    that is rounding), and where the weights do not settle at least every 10 % of the
+    iterations; the last 20 % held.
 
     Examples
     --------
@@ -119,13 +123,16 @@ def alpha_schedule(max_iter: int, *, full_batch: bool = False, patience: float =
     AlphaSchedule(burn_in=2, every=1, last=160, settle=1e-07, stale=20)
     >>> alpha_schedule(200, patience=10)
     AlphaSchedule(burn_in=10, every=5, last=160, settle=None, stale=None)
+    >>> alpha_schedule(200, full_batch=True, dtype="float32").settle
+    1.1920928955078125e-06
     """
     max_iter = check_int(max_iter, "max_iter", low=1)
     hold = math.ceil(0.2 * max_iter)
     if full_batch:
+        settle = max(SETTLE, 10 * float(np.finfo(dtype).eps))
         stale = max(1, round(0.1 * max_iter))
         return AlphaSchedule(
-            burn_in=min(2, max_iter), every=1, last=max(1, max_iter - hold), settle=SETTLE, stale=stale
+            burn_in=min(2, max_iter), every=1, last=max(1, max_iter - hold), settle=settle, stale=stale
         )
     burn_in, every = math.ceil(0.2 * max_iter), round(0.1 * max_iter)
     if math.isfinite(patience):
