@@ -10,6 +10,7 @@ import torch
 from netreg.evidence import ggn_matrix, population_evidence, stack_members
 from netreg.evidence.data_checks import check_data
 from netreg.evidence.fixed_point import fixed_point
+from netreg.evidence.modules import member_outputs
 from netreg.nets import MLP
 
 
@@ -72,3 +73,31 @@ def test_the_re_estimate_is_mackays(member):
     net, data, _, _ = member
     step = fixed_point(net, data, [0.7, 0.7], curvature="exact", layerwise=False)
     assert step.new_alphas[0] == pytest.approx(sum(step.gamma) / sum(step.weight_sq_norms), rel=1e-12)
+
+
+@pytest.mark.parametrize("curvature", ["exact", "kfac"])
+def test_relu_layers_rescaled_leave_the_evidence_and_gamma_unchanged(digits, curvature):
+    # A ReLU network's function is unchanged by W0 -> c W0, b0 -> c b0, W1 -> W1 / c, and its
+    # Laplace evidence by that move with alpha0 -> alpha0 / c^2, alpha1 -> alpha1 c^2 (the prior's
+    # n_l log(alpha_l) / 2 cancels log det(H + A)'s change): the evidence reads the layers' alphas
+    # only through a ridge. MacKay's per-layer re-estimates move with the ridge (gamma unchanged),
+    # so at a minimum, where the layers balance (alpha0 ||W0||^2 = alpha1 ||W1||^2, the unpenalized
+    # bias b0 following W0), both are fixed only where gamma0 = gamma1.
+    torch.manual_seed(1)
+    X, y = digits[0][:90] / 16, digits[1][:90]
+    module = MLP(64, (5,), 10).double()
+    scale, alphas = 3.0, [0.4, 2.5]
+    moved = {name: tensor.clone() for name, tensor in module.state_dict().items()}
+    moved["layers.0.weight"] *= scale
+    moved["layers.0.bias"] *= scale
+    moved["layers.1.weight"] /= scale
+    net, rescaled = stack_members(module), stack_members(moved, activation="relu")
+    data = check_data(net, X, y, task="multiclass")
+    torch.testing.assert_close(member_outputs(rescaled, data.x), member_outputs(net, data.x), rtol=1e-12, atol=1e-12)
+    step = fixed_point(net, data, alphas, curvature=curvature)
+    ridge = fixed_point(rescaled, data, [alphas[0] / scale**2, alphas[1] * scale**2], curvature=curvature)
+    assert ridge.log_evidence == pytest.approx(step.log_evidence, rel=1e-10)
+    np.testing.assert_allclose(ridge.gamma, step.gamma, rtol=1e-8)
+    np.testing.assert_allclose(
+        ridge.new_alphas, [step.new_alphas[0] / scale**2, step.new_alphas[1] * scale**2], rtol=1e-8
+    )
