@@ -14,7 +14,7 @@ the same number of epochs everywhere, nothing stopping early (tol=0). Methods:
 4. ``NetRegClassifierCV(selection="evidence")``: 16 alphas trained on all the training rows
    as one population, the member of largest Laplace evidence kept (the former ``alpha="auto"``);
    ``NetRegClassifierCV()``: the CV grid of 16 alphas x 5 folds, then its refit;
-   ``NetRegClassifierCV(search="hybrid")``: one ``alpha="auto"`` fit (scalar), 5 alphas around
+   ``NetRegClassifierCV(search="hybrid")``: one ``alpha="auto"`` fit (per layer, read as one alpha), 5 alphas around
    what it learned x 5 folds, then the refit; the same with ``refit="folds"`` (the chosen
    alpha's 5 fold models averaged, no refit);
 5. ``GridSearchCV(MLPClassifier)`` over 16 alphas and 5 folds, ``n_jobs=-1``, then its refit

@@ -35,7 +35,7 @@ stops it (training loss improving by less than ``tol=1e-4`` for 10 epochs). The 
 ``auto scalar``, ``auto layerwise``
     ``auto`` with ``auto_alpha`` given: one alpha for the network, or one per layer.
 ``hybrid``
-    ``search="hybrid"``: one ``alpha="auto"`` fit (scalar) learns ``x``; 5 alphas from ``x/10``
+    ``search="hybrid"``: one ``alpha="auto"`` fit (per layer, read as one alpha) learns ``x``; 5 alphas from ``x/10``
     to ``x*10`` over the 5 folds, then the refit.
 ``hybrid folds``
     ``hybrid`` with ``refit="folds"``: no refit; the chosen alpha's 5 fold models, averaged.

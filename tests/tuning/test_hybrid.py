@@ -1,15 +1,19 @@
-"""``search="hybrid"``: a short grid centred on the alpha ``alpha="auto"`` learns, confirmed by
-the folds: centred on that alpha exactly, chosen as GridSearchCV chooses over that grid, at a
+"""``search="hybrid"``: a short grid centred on the alpha ``alpha="auto"`` learns (per layer, read
+as one alpha), confirmed by the folds: centred on that alpha exactly, chosen as GridSearchCV chooses over that grid, at a
 cost in member-epochs of the short grid, one ``alpha="auto"`` fit and the refit."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import torch
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
 from netreg.exceptions import InvalidParameterError
+from netreg.tuning.hybrid import center_alpha
 
 SETTINGS = {
     "hidden_layer_sizes": (12,),
@@ -45,11 +49,42 @@ def reference(data, hybrid):
     return search.fit(*data)
 
 
-def test_the_grid_is_centred_on_the_alpha_a_plain_auto_fit_learns(data, hybrid):
-    learned = NetRegClassifier(alpha="auto", auto_alpha="scalar", **SETTINGS).fit(*data).alpha_
-    assert hybrid.learned_alpha_ == learned == hybrid.learned_estimator_.alpha_
-    np.testing.assert_allclose(hybrid.alphas_, learned * np.logspace(-1, 1, 5), rtol=1e-12)
-    assert hybrid.alphas_[2] == pytest.approx(learned, rel=1e-12) and len(hybrid.cv_results_["alpha"]) == 5
+def test_the_grid_is_centred_on_the_penalty_weighted_alpha_a_plain_layerwise_auto_fit_learns(data, hybrid):
+    plain = NetRegClassifier(alpha="auto", auto_alpha="layerwise", **SETTINGS).fit(*data)
+    # Independently of the module: the layers' alphas weighted by their weights' squared norms.
+    squared = [float(np.sum(coef**2)) for coef in plain.coefs_]
+    alphas = [plain.alpha_[f"layers.{j}.weight"] for j in range(len(plain.coefs_))]
+    centre = np.dot(alphas, squared) / np.sum(squared)
+    assert hybrid.learned_estimator_.alpha_ == plain.alpha_
+    assert hybrid.learned_alpha_ == pytest.approx(centre, rel=1e-9)
+    assert min(alphas) < hybrid.learned_alpha_ < max(alphas)
+    np.testing.assert_allclose(hybrid.alphas_, centre * np.logspace(-1, 1, 5), rtol=1e-9)
+    assert hybrid.alphas_[2] == pytest.approx(centre, rel=1e-9) and len(hybrid.cv_results_["alpha"]) == 5
+
+
+def test_the_centre_of_a_layerwise_fit_is_its_penalty_read_as_one_alpha():
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    alphas = {"0.weight": 30.0, "2.weight": 0.5}
+    learned = SimpleNamespace(alpha_=alphas, module_=module)
+    w0, w2 = module[0].weight.detach().numpy(), module[2].weight.detach().numpy()
+    expected = (30.0 * np.sum(w0**2) + 0.5 * np.sum(w2**2)) / (np.sum(w0**2) + np.sum(w2**2))
+    assert center_alpha(learned) == pytest.approx(expected, rel=1e-6)
+    # With it, the network's penalty at the learned weights is the layers' own: the biases play no part.
+    penalty = sum(
+        alphas[name] * float(p.detach().square().sum()) for name, p in module.named_parameters() if name in alphas
+    )
+    assert center_alpha(learned) * (np.sum(w0**2) + np.sum(w2**2)) == pytest.approx(penalty, rel=1e-6)
+
+
+def test_the_centre_of_a_scalar_fit_is_its_alpha_and_of_zero_weights_the_geometric_mean():
+    assert center_alpha(SimpleNamespace(alpha_=2.5, module_=None)) == 2.5
+    module = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False), torch.nn.Linear(2, 1, bias=False))
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.zero_()
+    zeros = SimpleNamespace(alpha_={"0.weight": 0.1, "1.weight": 1000.0}, module_=module)
+    assert center_alpha(zeros) == pytest.approx(10.0, rel=1e-12)
 
 
 def test_the_choice_is_gridsearchcvs_over_the_short_grid(hybrid, reference):

@@ -40,7 +40,7 @@ from netreg.exceptions import NotFittedError
 from netreg.grid import DEFAULT_N_ALPHAS, GRID_SIZE
 from netreg.search.views import SearchViews
 from netreg.tuning.halving import FACTOR
-from netreg.tuning.hybrid import N_ALPHAS, SPAN, check_hybrid, hybrid_grid, learn_center
+from netreg.tuning.hybrid import N_ALPHAS, SPAN, center_alpha, check_hybrid, hybrid_grid, learn_center
 from netreg.tuning.plan import SweepPlan, check_seed, plan_from_request
 from netreg.tuning.progress import VerboseSweep
 from netreg.tuning.rules import SELECTIONS
@@ -131,7 +131,7 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         self.__dict__.pop("learned_alpha_", None)
         if hybrid:
             learned = learn_center(base, X, y, sample_weight)
-            alphas = hybrid_grid(learned.alpha_)
+            alphas = hybrid_grid(center_alpha(learned))
         plan = plan_from_request(base, request, alphas=alphas, cv=cv, groups=groups, halving=halving)
         if self.verbose:
             callbacks.append(
@@ -150,7 +150,7 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         )
         self._set_result(result, n_splits=len(plan.folds))
         if hybrid:
-            self.learned_estimator_, self.learned_alpha_ = learned, float(learned.alpha_)
+            self.learned_estimator_, self.learned_alpha_ = learned, center_alpha(learned)
         for name in ("best_estimator_", "classes_", "n_features_in_", "feature_names_in_"):
             if name in vars(self):
                 delattr(self, name)  # a model of an earlier fit is not this fit's
@@ -303,8 +303,8 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         alphas by mean validation score are stopped, all their folds together; alpha is chosen
         among the survivors, and the stopped ones stay in ``cv_results_`` with their partial
         scores (``stopped_at_epoch``). ``"hybrid"`` (:mod:`netreg.tuning.hybrid`): one
-        ``alpha="auto"``, ``auto_alpha="scalar"`` fit on all the rows learns ``x``
-        (``learned_alpha_``), then {N_ALPHAS} alphas log-spaced from ``x/{SPAN:g}`` to
+        ``alpha="auto"`` fit on all the rows learns an alpha per layer, read as one alpha ``x``
+        (``learned_alpha_``: the alpha of the same penalty at the learned weights), then {N_ALPHAS} alphas log-spaced from ``x/{SPAN:g}`` to
         ``x*{SPAN:g}`` are cross-validated (``alphas`` stays at its default) and the chosen one
         refit; it needs ``penalty="l2"``, no ``class_weight`` and a native ``scoring``.
     factor : int, default=3
@@ -363,7 +363,8 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
         chosen alpha's fold models (:class:`~netreg.estimators.folds.FoldsAverage`); absent
         with ``refit=False``.
     learned_alpha_ : float
-        With ``search="hybrid"``: the alpha the evidence learned, the centre of ``alphas_``.
+        With ``search="hybrid"``: the centre of ``alphas_``, the one alpha the evidence's
+        per-layer alphas make (:func:`netreg.tuning.hybrid.center_alpha`).
     learned_estimator_ : netreg.{kind}
         With ``search="hybrid"``: the ``alpha="auto"`` fit that learned it (its
         ``alpha_history_``, ``log_evidence_``, ``n_iter_``).

@@ -1,8 +1,11 @@
 """``search="hybrid"``: one ``alpha="auto"`` fit proposes alpha ``x``, the folds confirm it.
 
-The folds sweep the short grid :func:`hybrid_grid` around ``x``, every member to the end, and
-the chosen alpha is refit on all the rows, as ``GridSearchCV`` would; why not halved, and how
-it compares with the evidence alone: ``benchmarks/README.md``.
+The fit learns one alpha per penalized weight matrix (``auto_alpha="layerwise"``, the default
+``alpha="auto"``); :func:`center_alpha` reads one alpha ``x`` from them, and the folds sweep
+the short grid :func:`hybrid_grid` around ``x`` with successive halving
+(:mod:`netreg.tuning.halving`, whose rung keeps every alpha within the folds' noise of the
+best); the chosen alpha is refit on all the rows, as ``GridSearchCV`` would. How far the
+centre lies from the full CV grid's choice, and what each part costs: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sklearn.base import clone
 from netreg.estimators.auto_alpha import auto_gap
 from netreg.exceptions import invalid
 
-__all__ = ["N_ALPHAS", "SPAN", "hybrid_grid", "check_hybrid", "learn_center"]
+__all__ = ["N_ALPHAS", "SPAN", "hybrid_grid", "check_hybrid", "learn_center", "center_alpha"]
 
 #: The short grid's size.
 N_ALPHAS = 5
@@ -70,8 +73,8 @@ def check_hybrid(search: Any, estimator: Any, default_alphas: Any) -> None:
 
 
 def learn_center(base: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
-    """``base`` (unchanged) cloned with ``alpha="auto"``, ``auto_alpha="scalar"`` and fitted on all
-    of ``X``: its ``alpha_`` centres the hybrid's grid.
+    """``base`` (unchanged) cloned with ``alpha="auto"``, ``auto_alpha="layerwise"`` and fitted
+    on all of ``X``: :func:`center_alpha` of it centres the hybrid's grid.
 
     Examples
     --------
@@ -79,8 +82,40 @@ def learn_center(base: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
     >>> from netreg import NetRegClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> learned = learn_center(NetRegClassifier((8,), max_iter=20, random_state=0), X, y)
-    >>> learned.alpha_ > 0
-    True
+    >>> sorted(learned.alpha_)
+    ['layers.0.weight', 'layers.1.weight']
     """
-    auto = clone(base).set_params(alpha="auto", auto_alpha="scalar", warm_start=False)
+    auto = clone(base).set_params(alpha="auto", auto_alpha="layerwise", warm_start=False)
     return auto.fit(X, y, sample_weight=sample_weight)
+
+
+def center_alpha(learned: Any) -> float:
+    """The one alpha of a fit ``learned`` with ``alpha="auto"``: ``alpha_`` itself if scalar; per
+    layer, the alpha whose penalty at the learned weights is the layers' own,
+    ``sum_l alpha_l ||W_l||^2 / sum_l ||W_l||^2``.
+
+    At MacKay's fixed point per layer, ``alpha_l ||W_l||^2`` is the layer's effective number of
+    parameters ``gamma_l``, so this is also the scalar fixed point ``gamma / ||W||^2`` those
+    counts give at the same weights: the evidence's own one-alpha answer, read off the layerwise
+    fit. It weighs each layer by its weights' share of the penalty, where the geometric mean of
+    the alphas weighs a layer of 10 weights as one of 10,000. Weights all zero: the geometric mean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> module = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False), torch.nn.Linear(2, 1, bias=False))
+    >>> with torch.no_grad():
+    ...     _ = module[0].weight.fill_(1.0), module[1].weight.fill_(2.0)  # ||W||^2: 4 and 8
+    >>> center_alpha(SimpleNamespace(alpha_={"0.weight": 10.0, "1.weight": 1.0}, module_=module))  # (40 + 8) / 12
+    4.0
+    """
+    if not isinstance(learned.alpha_, dict):
+        return float(learned.alpha_)
+    weights = dict(learned.module_.named_parameters())
+    alphas = {name: float(alpha) for name, alpha in learned.alpha_.items()}
+    norms = {name: float(weights[name].detach().double().square().sum()) for name in alphas}
+    total = sum(norms.values())
+    if not total > 0:
+        return float(np.exp(np.mean(np.log(list(alphas.values())))))
+    return sum(alphas[name] * norms[name] for name in alphas) / total
