@@ -215,7 +215,7 @@ def _log_loss_and_gradient(out: Tensor, target: Tensor, g: Tensor) -> tuple[Tens
     # logsumexp's g * exp(out - lse), plus the gather's -g scattered onto each row's class.
     # Autograd sums the two into a tensor laid out row-major, whatever the layout of ``out``
     # (a population's is transposed): the same layout, so that the products after it round alike.
-    lse = torch.logsumexp(out, dim=-1, keepdim=True)
+    lse = losses.logsumexp(out, keepdim=True)
     loss = lse.squeeze(-1) - torch.gather(out, -1, target.unsqueeze(-1)).squeeze(-1)
     grad = (g.unsqueeze(-1) * (out - lse).exp()).contiguous()
     return loss, grad.scatter_add_(-1, target.unsqueeze(-1), (-g).unsqueeze(-1))
