@@ -106,12 +106,14 @@ class TreeMemory(threading.Thread):
         self.interval, self.done = interval, threading.Event()
         self.peak = {"pss": 0, "rss": 0, "processes": 0, "worker_private": 0, "driver_private": 0}
         self.cpu: dict[int, float] = {}  # each process's CPU seconds when last seen
+        self.own_cpu = 0.0  # this thread's, reading /proc
 
     def cpu_seconds(self) -> float:
         """CPU seconds of every process of the tree seen so far (a process that ended between two
-        samples counts until its last one): under load, what the work cost, apart from the waiting."""
+        samples counts until its last one), less this sampler's own: under load, what the work
+        cost, apart from the waiting."""
         self.cpu[os.getpid()] = _cpu_seconds(os.getpid()) or 0.0
-        return sum(self.cpu.values())
+        return sum(self.cpu.values()) - self.own_cpu
 
     def sample(self) -> dict[str, int]:
         root, children = os.getpid(), _children()
@@ -135,6 +137,7 @@ class TreeMemory(threading.Thread):
         }
 
     def run(self) -> None:
+        started = time.thread_time()
         while not self.done.wait(self.interval):
             now = self.sample()
             # PSS and RSS as at the tree's peak; a worker's private memory and the count at their own.
@@ -142,6 +145,7 @@ class TreeMemory(threading.Thread):
             if now["pss"] > self.peak["pss"]:
                 self.peak = now
             self.peak.update(most)
+        self.own_cpu = time.thread_time() - started
 
 
 class _NoEvidence:
