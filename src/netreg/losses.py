@@ -59,7 +59,8 @@ def logsumexp(out: Tensor, keepdim: bool = False) -> Tensor:
     their sum, its log plus the maximum) with the differences raised to :data:`EXP_FLOOR`
     first: where the maximum is finite the sum holds ``exp(0) = 1``, and the at most
     ``C * exp(-87)`` this adds is far below half its last place, so the sum rounds as
-    PyTorch's. Rows whose maximum is not finite go through ``torch.logsumexp``. No gradient.
+    PyTorch's; an infinite or NaN maximum gives PyTorch's infinity or NaN, a row of -inf its
+    -inf. No gradient.
 
     Examples
     --------
@@ -68,9 +69,10 @@ def logsumexp(out: Tensor, keepdim: bool = False) -> Tensor:
     True
     """
     maxes = out.amax(-1, keepdim=True)
-    if not bool(maxes.isfinite().all()):
-        return torch.logsumexp(out, dim=-1, keepdim=keepdim)
-    total = (out - maxes).clamp_min_(EXP_FLOOR).exp_().sum(-1, keepdim=keepdim)
+    # No floor for a row of -inf, whose sum is 0 (nor a reading of the values: no synchronization).
+    floor = torch.where(maxes == -torch.inf, -torch.inf, EXP_FLOOR)
+    maxes.masked_fill_(maxes.abs() == torch.inf, 0)  # as PyTorch's: an infinite maximum counts as 0
+    total = (out - maxes).clamp_min_(floor).exp_().sum(-1, keepdim=keepdim)
     return total.log_().add_(maxes if keepdim else maxes.squeeze(-1))
 
 
