@@ -29,7 +29,9 @@ so the tree's real memory), the sum of their resident sizes (RSS: a shared page 
 process, so what copying would cost), both over what the process held before the fit (the
 data, float32 X: 50 x 4 bytes a row), and the largest private memory (pages no other
 process maps) of any one worker. If the workers copied X, each worker's private memory would
-be at least X's size; read from fork, it stays near the worker's own work. Linux only.
+be at least X's size; read from fork, it stays near the worker's own work. The same sampler
+adds up the CPU time of the tree's processes ("CPU s", each process's until its last sample):
+on a loaded machine the time stretches with the waits, the CPU time much less. Linux only.
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ def _children() -> dict[int, list[int]]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of process ``pid`` so far (None if it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime, fields 14 and 15
+
+
 def _rollup(pid: int) -> dict[str, int]:
     """kB fields of /proc/<pid>/smaps_rollup ({} if the process has ended)."""
     try:
@@ -93,6 +105,15 @@ class TreeMemory(threading.Thread):
         super().__init__(daemon=True)
         self.interval, self.done = interval, threading.Event()
         self.peak = {"pss": 0, "rss": 0, "processes": 0, "worker_private": 0, "driver_private": 0}
+        self.cpu: dict[int, float] = {}  # each process's CPU seconds when last seen
+        self.own_cpu = 0.0  # this thread's, reading /proc
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of every process of the tree seen so far (a process that ended between two
+        samples counts until its last one), less this sampler's own: under load, what the work
+        cost, apart from the waiting."""
+        self.cpu[os.getpid()] = _cpu_seconds(os.getpid()) or 0.0
+        return sum(self.cpu.values()) - self.own_cpu
 
     def sample(self) -> dict[str, int]:
         root, children = os.getpid(), _children()
@@ -102,6 +123,10 @@ class TreeMemory(threading.Thread):
             tree.append(pid)
             todo.extend(children.get(pid, []))
         rollups = {pid: _rollup(pid) for pid in tree}
+        for pid in tree:
+            seconds = _cpu_seconds(pid)
+            if seconds is not None:
+                self.cpu[pid] = seconds
         private = {pid: r.get("Private_Clean", 0) + r.get("Private_Dirty", 0) for pid, r in rollups.items()}
         return {
             "pss": sum(r.get("Pss", 0) for r in rollups.values()),
@@ -112,6 +137,7 @@ class TreeMemory(threading.Thread):
         }
 
     def run(self) -> None:
+        started = time.thread_time()
         while not self.done.wait(self.interval):
             now = self.sample()
             # PSS and RSS as at the tree's peak; a worker's private memory and the count at their own.
@@ -119,6 +145,7 @@ class TreeMemory(threading.Thread):
             if now["pss"] > self.peak["pss"]:
                 self.peak = now
             self.peak.update(most)
+        self.own_cpu = time.thread_time() - started
 
 
 class _NoEvidence:
@@ -164,15 +191,18 @@ def run_one(n_rows: int, method: str, epochs: int) -> dict[str, float]:
         )
     meter = TreeMemory()
     before = meter.sample()
+    cpu_before = meter.cpu_seconds()
     meter.start()
     started = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - started
     meter.done.set()
     meter.join()
+    meter.sample()
     peak = meter.peak
     return {
         "seconds": seconds,
+        "cpu_seconds": meter.cpu_seconds() - cpu_before,
         "x_mb": X.nbytes / 2**20,
         "before_mb": before["pss"] / 1024,
         "pss_mb": (peak["pss"] - before["pss"]) / 1024,
@@ -204,7 +234,9 @@ def main() -> None:
     print(
         "memory: over the process's own before the fit (which holds X); PSS counts a shared page once, RSS per process"
     )
-    header = f"{'rows':>9} {'method':<18} {'time s':>8} {'us/row-epoch':>12} {'X MB':>7} {'peak PSS+':>10} {'peak RSS+':>10} {'worker priv':>11} {'procs':>5}"
+    print("CPU s: the fit's CPU time, its worker processes' included (sampled every 0.1 s from /proc; under load")
+    print("       it moves less than the time does)")
+    header = f"{'rows':>9} {'method':<18} {'time s':>8} {'us/row-epoch':>12} {'CPU s':>7} {'X MB':>7} {'peak PSS+':>10} {'peak RSS+':>10} {'worker priv':>11} {'procs':>5}"
     print(header)
     for n_rows in sizes:
         results = {}
@@ -219,14 +251,15 @@ def main() -> None:
             results[method] = found = json.loads(done.stdout.strip().splitlines()[-1])
             work = n_rows * epochs
             print(
-                f"{n_rows:>9} {label:<18} {found['seconds']:>8.2f} {1e6 * found['seconds'] / work:>12.2f} {found['x_mb']:>7.0f} {found['pss_mb']:>8.0f}MB"
+                f"{n_rows:>9} {label:<18} {found['seconds']:>8.2f} {1e6 * found['seconds'] / work:>12.2f} {found['cpu_seconds']:>7.2f} {found['x_mb']:>7.0f} {found['pss_mb']:>8.0f}MB"
                 f" {found['rss_mb']:>8.0f}MB {found['worker_private_mb']:>9.0f}MB {found['processes']:>5}"
             )
         if {"GridSearchCV", "netreg", "netreg-no-evidence"} <= set(results):
             sk = results["GridSearchCV"]["seconds"]
             print(
                 f"{n_rows:>9} GridSearchCV's time over netreg CV's: {sk / results['netreg']['seconds']:.2f}x;"
-                f" over netreg without the evidence: {sk / results['netreg-no-evidence']['seconds']:.2f}x"
+                f" over netreg without the evidence: {sk / results['netreg-no-evidence']['seconds']:.2f}x;"
+                f" CPU time over netreg CV's: {results['GridSearchCV']['cpu_seconds'] / results['netreg']['cpu_seconds']:.2f}x"
             )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 

@@ -164,4 +164,5 @@ def test_bench_rows_quick_reports_time_and_memory_of_each_sweep_and_the_ratios()
         assert row.count("MB") == 3, row  # peak PSS and RSS over the start, and a worker's private memory
     (ratios,) = [row for row in lines if "GridSearchCV's time over netreg CV's: " in row]
     assert ratios.split()[-1].endswith("x"), ratios
+    assert "CPU time over netreg CV's: " in ratios, ratios
     assert lines[-1].startswith("load average at the end ")

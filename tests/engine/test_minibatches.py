@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from netreg.engine.minibatches import epoch_batches, member_batches, rows_slice
+from netreg.engine.minibatches import epoch_batches, member_batches, population_batch, rows_slice
 from netreg.engine.row_sets import take_rows
 
 CPU = torch.device("cpu")
@@ -70,3 +70,28 @@ def test_members_sharing_a_generator_get_the_order_each_would_draw_alone():
         alone, alone_counts, _ = epoch_batches(rows, own, shuffle=True, batch_size=4, device=CPU)
         assert index.shape[0] == 2 and groups == [0, 0, 0, 1, 1, 1] and index.dtype == torch.int32
         assert torch.equal(index[groups].long(), alone.long()) and torch.equal(counts, alone_counts)
+
+
+def test_a_population_batch_masks_padding_and_reads_full_batches_as_they_are():
+    import numpy as np
+
+    from netreg.engine.inputs import validate_inputs
+    from netreg.nets import MLP
+
+    rng = np.random.default_rng(0)
+    inputs = validate_inputs(
+        MLP(3, (), 1), rng.normal(size=(6, 3)), rng.normal(size=6), task="regression", sample_weight=rng.random(6) + 0.5
+    )
+    weights = inputs.sample_weight
+    index = torch.tensor([[5, 0, 2], [1, 4, -1]])
+    padded = population_batch(inputs, index, 2, n_valid=torch.tensor([3, 2]))
+    assert padded.weight.tolist() == [
+        [weights[5].item(), weights[0].item(), weights[2].item()],
+        [weights[1].item(), weights[4].item(), 0.0],
+    ]
+    assert torch.equal(padded.x[1, 2], inputs.X[0].to(padded.x.dtype))  # padding reads row 0, with weight 0
+    full = torch.tensor([[5, 0, 2], [1, 4, 3]])
+    told, unknown = (population_batch(inputs, full, 2, n_valid=n_valid) for n_valid in (torch.tensor([3, 3]), None))
+    for a, b in ((told.x, unknown.x), (told.target, unknown.target), (told.weight, unknown.weight)):
+        assert torch.equal(a, b)
+    assert torch.equal(told.weight, take_rows(weights, full))

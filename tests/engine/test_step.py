@@ -228,6 +228,49 @@ def test_a_single_mlps_gradients_by_hand_are_autograds_bit_for_bit(monkeypatch, 
         assert all(torch.equal(grad, ref) for grad, ref in zip(grads, ref_grads, strict=True))
 
 
+@pytest.mark.parametrize("activation", ["relu", "identity"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("hidden", [(9, 8), ()])
+def test_a_populations_gradients_by_hand_are_autograds_bit_for_bit(
+    monkeypatch, activation, task, dtype, shared, hidden
+):
+    from netreg.engine import step
+
+    nets = [MLP(5, hidden, 3, activation=activation).to(dtype) for _ in range(K)]
+    stacked, _ = stack_module_state(nets)
+    g = torch.Generator().manual_seed(len(hidden))
+    x = torch.randn(*(() if shared else (K,)), 64, 5, generator=g, dtype=dtype)
+    if task == "multiclass":
+        target = torch.randint(0, 3, (K, 64), generator=g)
+    else:
+        target = torch.randn(K, 64, 3, generator=g, dtype=dtype)
+    weight = torch.rand(1 if shared else K, 64, generator=g, dtype=dtype)
+    weight[..., 50:] = 0.0  # padding
+    forward = stacked_forward(nets[0])
+    assert forward.by_hand and not forward.own_weights
+    scales = [
+        torch.full((K,) + (1,) * (p.ndim - 1), 0.01 * (i + 1), dtype=dtype) for i, p in enumerate(stacked.values())
+    ]
+    penalty = PenaltyTerm(tuple(range(0, len(stacked), 2)), scales[::2], 0.3)
+
+    def run():
+        params = {name: p.detach().clone().requires_grad_(True) for name, p in stacked.items()}
+        batch = Batch(x, target, weight, shared)
+        return loss_and_grads(forward, get_task(task).loss, params, list(params.values()), {}, batch, penalty)
+
+    calls = []
+    monkeypatch.setattr(step, "_by_hand", lambda *args, by_hand=step._by_hand: calls.append(1) or by_hand(*args))
+    by_hand = run()
+    assert calls  # the path by hand was taken
+    monkeypatch.setattr(step, "_OUTPUT_GRADIENTS", {})  # autograd's path
+    loss, total, grads = run()
+    assert torch.equal(by_hand[0], loss) and torch.equal(by_hand[1], total)
+    assert [grad.shape for grad in by_hand[2]] == [grad.shape for grad in grads]
+    assert all(torch.equal(mine, ref) for mine, ref in zip(by_hand[2], grads, strict=True))
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_seeded_fit_with_gradients_by_hand_ends_at_autograds_weights_bit_for_bit(monkeypatch, digits, dtype):
@@ -242,3 +285,41 @@ def test_a_seeded_fit_with_gradients_by_hand_ends_at_autograds_weights_bit_for_b
     monkeypatch.setattr(step, "_OUTPUT_GRADIENTS", {})
     reference = netreg.NetRegClassifier(**params).fit(X, y).module_.state_dict()
     assert all(torch.equal(fitted[name], reference[name]) for name in reference)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_a_seeded_population_with_gradients_by_hand_ends_at_autograds_weights_bit_for_bit(
+    monkeypatch, digits, dtype, task
+):
+    from netreg.engine import TrainConfig, step, train_population
+
+    X, y = digits[0][:300], digits[1][:300]
+    target = y if task == "multiclass" else (y - y.mean()) / y.std()
+    rng = np.random.default_rng(0)
+    # Unequal row sets (padded batches), two members on each, as cross-validation folds give.
+    rows = [np.sort(rng.choice(240, size=240 - 30 * (k % 2), replace=False)) for k in range(4)]
+    config = TrainConfig(solver="adam", batch_size=50, max_iter=3, tol=0.0, dtype=dtype)
+
+    def fit():
+        result = train_population(
+            MLP(64, (20, 20), 10 if task == "multiclass" else 1),
+            X,
+            target,
+            task=task,
+            alphas=[0.01, 0.1, 1.0, 10.0],
+            seeds=[0, 0, 1, 1],
+            config=config,
+            train_rows=rows,
+            eval_rows={"val": [np.arange(240, 300)] * 4},
+        )
+        return [member.state_dict for member in result.members]
+
+    calls = []
+    monkeypatch.setattr(step, "_by_hand", lambda *args, by_hand=step._by_hand: calls.append(1) or by_hand(*args))
+    fitted = fit()
+    assert calls  # the path by hand was taken
+    monkeypatch.setattr(step, "_OUTPUT_GRADIENTS", {})
+    reference = fit()
+    for mine, ref in zip(fitted, reference, strict=True):
+        assert all(torch.equal(mine[name], ref[name]) for name in ref)

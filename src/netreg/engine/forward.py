@@ -79,9 +79,11 @@ class _MLPForward:
         self.n_layers, self.activation, self.dropout = len(template.layers), template.activation, template.dropout
         self.own_weights = single
         self.member_ndim = {name: p.ndim for name, p in template.named_parameters()}
-        # A single member without dropout, of an activation whose backward is a mask (or
-        # nothing), has its gradients written out by hand (:meth:`backprop`).
-        self.by_hand = single and self.dropout == 0.0 and self.activation in ("relu", "identity")
+        # Without dropout, of an activation whose backward is a mask (or nothing), a member's
+        # gradients are written out by hand (:meth:`backprop`): a single member's, and a
+        # population's (autograd's engine and graph cost a population's step more than its
+        # backward products do, benchmarks/README.md "bench_rows.py").
+        self.by_hand = self.dropout == 0.0 and self.activation in ("relu", "identity")
 
     def __call__(
         self,
@@ -108,30 +110,53 @@ class _MLPForward:
 
     def layers(self, params: Mapping[str, Tensor], x: Tensor) -> list[Tensor]:
         """With ``by_hand``, under ``torch.no_grad()``: the inputs of each layer and the
-        output, ``(n, ...)``, as the forward pass computes them (``nn.Linear``'s fused
-        product and bias add, the activation in place), kept for :meth:`backprop`."""
+        output, as the forward pass computes them, kept for :meth:`backprop`: with
+        ``own_weights``, ``(n, ...)`` (``nn.Linear``'s fused product and bias add); else
+        feature-major ``(K, units, n)`` (:func:`~netreg.nets.stacked_mlp_forward`'s batched
+        product and in-place bias add, ``x`` shared ``(n, d)`` or ``(K, n, d)``); the
+        activation in place."""
         outputs = [x]
+        if not self.own_weights:
+            n_members = params["layers.0.weight"].shape[0]
+            outputs = [x.t().expand(n_members, -1, -1) if x.ndim == 2 else x.transpose(1, 2)]
         for j in range(self.n_layers):
-            x = nn.functional.linear(x, params[f"layers.{j}.weight"], params[f"layers.{j}.bias"])
+            weight, bias = params[f"layers.{j}.weight"], params[f"layers.{j}.bias"]
+            if self.own_weights:
+                x = nn.functional.linear(x, weight, bias)
+            else:
+                x = torch.bmm(weight, outputs[-1]).add_(bias.unsqueeze(2))
             if j < self.n_layers - 1 and self.activation == "relu":
                 x = torch.relu_(x)
             outputs.append(x)
         return outputs
 
+    def output(self, outputs: list[Tensor]) -> Tensor:
+        """The raw outputs from :meth:`layers`' list: ``(n, q)``, or ``(K, n, q)`` (a view)."""
+        return outputs[-1] if self.own_weights else outputs[-1].transpose(1, 2)
+
     def backprop(self, params: Mapping[str, Tensor], outputs: list[Tensor], grad: Tensor) -> dict[str, Tensor]:
         """With ``by_hand``, under ``torch.no_grad()``: the gradient of each parameter, by
-        name, from ``grad`` (the output's, ``(n, q)``) and the layers' ``outputs`` (:meth:`layers`).
+        name, from ``grad`` (the output's, shaped as :meth:`output`) and the layers'
+        ``outputs`` (:meth:`layers`).
 
-        The very operations autograd runs for ``nn.Linear`` and ReLU (``threshold_backward``),
-        so the gradients are autograd's bit for bit, without its graph and engine.
+        The very operations autograd runs for ``nn.Linear`` (or the batched product and the
+        broadcast bias add) and ReLU (``threshold_backward``), on tensors laid out as its
+        own, so the gradients are autograd's bit for bit, without its graph and engine.
         """
         grads: dict[str, Tensor] = {}
+        stacked = not self.own_weights
+        if stacked:
+            grad = grad.transpose(1, 2)  # (K, q, n), as the outputs
         for j in reversed(range(self.n_layers)):
             weight, below = params[f"layers.{j}.weight"], outputs[j]
-            grads[f"layers.{j}.weight"] = grad.t().mm(below)
-            grads[f"layers.{j}.bias"] = grad.sum(0)
+            if stacked:
+                grads[f"layers.{j}.weight"] = grad.bmm(below.transpose(1, 2))
+                grads[f"layers.{j}.bias"] = grad.sum(2)
+            else:
+                grads[f"layers.{j}.weight"] = grad.t().mm(below)
+                grads[f"layers.{j}.bias"] = grad.sum(0)
             if j > 0:
-                grad = grad.mm(weight)
+                grad = weight.transpose(1, 2).bmm(grad) if stacked else grad.mm(weight)
                 if self.activation == "relu":
                     grad = _compat.relu_backward(grad, below)
         return grads

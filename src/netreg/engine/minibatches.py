@@ -185,7 +185,8 @@ def population_batch(
     generators: Sequence[torch.Generator] | None = None,
 ) -> Batch:
     """The batch of a population's ``(K or 1, B)`` rows ``index`` (-1 = padding, weight 0),
-    with each member's number of valid rows ``n_valid`` and dropout ``generators``.
+    with each member's number of valid rows ``n_valid`` (``None``: not known, the index may
+    hold padding) and dropout ``generators``.
 
     Examples
     --------
@@ -197,9 +198,13 @@ def population_batch(
     [[1.0, 0.0]]
     """
     shared = index.shape[0] == 1
-    valid = index >= 0
-    index = index.clamp_min(0)
-    weight = torch.where(valid, take_rows(inputs.sample_weight, index), 0.0)
+    # Most steps give every member a full batch: no padding to mask (the same weights).
+    if n_valid is None or bool((n_valid < index.shape[1]).any()):
+        valid = index >= 0
+        index = index.clamp_min(0)
+        weight = torch.where(valid, take_rows(inputs.sample_weight, index), 0.0)
+    else:
+        weight = take_rows(inputs.sample_weight, index)
     target = take_rows(inputs.y, index)
     if shared:
         target = target.expand(n_members, *target.shape[1:])

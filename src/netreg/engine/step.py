@@ -180,7 +180,12 @@ def loss_and_grads(
     >>> loss.tolist(), grads[0].flatten().tolist()  # loss (2w)^2 / 2; gradient 4w + alpha/m * w
     ([2.0, 2.0], [4.0, 5.0])
     """
-    if batch.weight is None and getattr(forward, "by_hand", False) and loss in _OUTPUT_GRADIENTS:
+    # By hand: a single member on unweighted rows, or a population on weighted ones (padding).
+    if (
+        getattr(forward, "by_hand", False)
+        and loss in _OUTPUT_GRADIENTS
+        and (batch.weight is None) == forward.own_weights
+    ):
         return _by_hand(forward, loss, params, param_list, batch, penalty)
     out = forward(params, buffers, batch.x, batch.shared, batch.n_valid, batch.generators)
     if batch.weight is None:
@@ -208,9 +213,11 @@ def loss_and_grads(
 def _log_loss_and_gradient(out: Tensor, target: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
     # losses.log_loss, logsumexp(out) - out[y], and autograd's backward of it: the
     # logsumexp's g * exp(out - lse), plus the gather's -g scattered onto each row's class.
-    lse = torch.logsumexp(out, dim=-1, keepdim=True)
+    # Autograd sums the two into a tensor laid out row-major, whatever the layout of ``out``
+    # (a population's is transposed): the same layout, so that the products after it round alike.
+    lse = losses.logsumexp(out, keepdim=True)
     loss = lse.squeeze(-1) - torch.gather(out, -1, target.unsqueeze(-1)).squeeze(-1)
-    grad = g.unsqueeze(-1) * (out - lse).exp()
+    grad = (g.unsqueeze(-1) * (out - lse).exp()).contiguous()
     return loss, grad.scatter_add_(-1, target.unsqueeze(-1), (-g).unsqueeze(-1))
 
 
@@ -236,15 +243,25 @@ def _by_hand(
     param_list: Sequence[Tensor],
     batch: Batch,
     penalty: PenaltyTerm,
-) -> tuple[Tensor, None, list[Tensor]]:
-    """:func:`loss_and_grads` of a single MLP member on unweighted rows, without autograd: the
-    output gradient written out for the task's loss, then ``_MLPForward.backprop``."""
+) -> tuple[Tensor, Tensor | None, list[Tensor]]:
+    """:func:`loss_and_grads` of netreg's MLP without autograd: a single member on unweighted
+    rows, or a population on weighted rows; the output gradient written out for the task's
+    loss (the backward of the weighted mean as autograd computes it: ``1 / total`` times each
+    row's weight), then ``_MLPForward.backprop``."""
     with torch.no_grad():
-        own = forward.own(params)
-        outputs = forward.layers(own, batch.x if batch.shared else batch.x.squeeze(0))
-        out = outputs[-1]
-        g = out.new_ones(out.shape[0]) / out.shape[0]  # the mean's backward
-        per_row, grad = _OUTPUT_GRADIENTS[loss](out, batch.target[0], g)
+        own = forward.own(params) if forward.own_weights else params
+        x = batch.x.squeeze(0) if forward.own_weights and not batch.shared else batch.x
+        outputs = forward.layers(own, x)
+        out = forward.output(outputs)
+        if batch.weight is None:
+            target = batch.target[0]
+            g = out.new_ones(out.shape[0]) / out.shape[0]  # the mean's backward
+        else:
+            target = batch.target
+            total = batch.weight.sum(1)
+            g = (out.new_ones(out.shape[0]) / total.clamp_min(torch.finfo(total.dtype).tiny)).unsqueeze(1)
+            g = g * batch.weight
+        per_row, grad = _OUTPUT_GRADIENTS[loss](out, target, g)
         grads = forward.backprop(own, outputs, grad)
         grad_list = [grads[name].view(p.shape) for name, p in params.items()]
         positions = penalty.positions
@@ -254,4 +271,7 @@ def _by_hand(
             penalty.scales,
             l1_ratio=penalty.l1_ratio,
         )
-    return per_row.unsqueeze(0).mean(1), None, grad_list
+    if batch.weight is None:
+        return per_row.unsqueeze(0).mean(1), None, grad_list
+    data = (per_row * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
+    return data, total, grad_list
