@@ -74,6 +74,7 @@ def test_a_modules_factors_summed_in_float32_are_the_float64_ones_to_single_prec
         assert a32.dtype == g32.dtype == torch.float64
         torch.testing.assert_close(a32, a, rtol=1e-5, atol=1e-6 * float(a.abs().max()))
         torch.testing.assert_close(g32, g, rtol=1e-5, atol=1e-6 * float(g.abs().max()))
+        assert not torch.equal(g32, g)  # they were summed in float32, not copied
     assert all(p.dtype == torch.float64 for p in member.module.parameters())  # summed on a copy
 
 

@@ -14,7 +14,7 @@ from netreg.evidence import kfac_factors, stack_members
 from netreg.evidence.data_checks import EvidenceData, check_data
 from netreg.evidence.fixed_point import fixed_point
 from netreg.evidence.modules import module_member
-from netreg.evidence.online import MINIBATCH_TOL, EvidenceAlpha, alpha_schedule, curvature_sample
+from netreg.evidence.online import MINIBATCH_TOL, SETTLE, EvidenceAlpha, alpha_schedule, curvature_sample
 from netreg.exceptions import InvalidParameterError
 from netreg.losses import get_task
 from netreg.nets import MLP
@@ -137,6 +137,20 @@ def test_a_users_modules_re_estimates_read_the_sample_too(rng):
     assert learn.evaluate(module.state_dict(), alphas) == fixed_point(
         member, data, list(alphas.values()), curvature="kfac"
     )
+
+
+def test_lbfgs_weights_count_as_settled_above_the_objectives_rounding():
+    # SETTLE (1e-7) is below float32's epsilon (1.19e-7): a float32 objective's relative decrease
+    # under ten epsilons is rounding, and counts as settled.
+    float32, float64 = (alpha_schedule(200, full_batch=True, dtype=dtype) for dtype in ("float32", "float64"))
+    assert float32.settle == 10 * float(np.finfo(np.float32).eps) and float64.settle == SETTLE
+    assert float32.settled(1e-6) and not float64.settled(1e-6) and not float32.settled(2e-6)
+
+
+def test_a_schedule_for_a_dtype_it_does_not_know_is_refused(refused):
+    message = "`dtype` must be one of 'float32', 'float64'. Got dtype='float16'. Did you mean 'float64'?"
+    with refused(message, InvalidParameterError):
+        alpha_schedule(200, full_batch=True, dtype="float16")
 
 
 @pytest.mark.parametrize("rows", [0, 2.5, "all"])

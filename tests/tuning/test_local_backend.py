@@ -226,6 +226,39 @@ def test_a_worker_that_dies_or_raises_computing_an_evidence_stops_the_sweep_whic
     assert "log_evidence" in {m.key: m for m in result.members}[(1, 0)].evidence
 
 
+def test_a_worker_that_dies_reading_an_evidence_task_stops_the_sweep(digits, monkeypatch):
+    # It took the task off the queue and died before computing anything: the driver, which
+    # went on waiting for that evidence while the other worker waited for tasks, must hear of it.
+    import pickle
+    import types
+
+    driver = os.getpid()
+
+    def loads(data):
+        task = pickle.loads(data)
+        if os.getpid() != driver and isinstance(task, tuple) and len(task) == 4 and task[0] == (1, 0):
+            os.kill(os.getpid(), signal.SIGKILL)  # in a worker, reading member (1, 0)'s evidence task
+        return task
+
+    monkeypatch.setattr(local, "pickle", types.SimpleNamespace(loads=loads, dumps=pickle.dumps))
+
+    def hung(signum, frame):
+        raise TimeoutError("the sweep hung")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)  # a hang fails the test instead of blocking the suite
+    try:
+        with pytest.raises(ChunkFailedError) as died:
+            run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, n_jobs=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert (1, 0) in died.value.chunk
+    assert str(died.value).startswith(
+        "The worker process computing a member's evidence for chunk 1 of 6 was killed by signal 9 (out of memory?)."
+    )
+
+
 def test_what_training_raised_in_a_worker_is_raised_on_the_driver(digits, monkeypatch):
     train_chunk = local.train_chunk
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from netreg._checks import check_float, check_int
+from netreg._checks import check_float, check_int, check_options
 from netreg.engine import Callback, MemberResult, Population
 from netreg.evidence.curvature import EXACT_MAX_PARAMS
 from netreg.evidence.data_checks import EvidenceData, check_data
@@ -63,9 +63,9 @@ MINIBATCH_TOL = 0.05
 #: The re-estimates with Kronecker-factored curvature read at most this many training rows
 #: (:func:`curvature_sample`; measured: ``docs/architecture.md``); the final evidence reads all.
 CURVATURE_ROWS = 2048
-#: The dtype the re-estimates' Kronecker factors are summed in: float32 halves their cost on a CPU
+#: The dtype the re-estimates' Kronecker factors are summed in on a CPU: float32 halves their cost
 #: and moves a re-estimate by about 1e-6 (relative), far inside minibatch weights' scatter; the
-#: final evidence (``log_evidence_``) sums in the data's float64.
+#: final evidence (``log_evidence_``), and every re-estimate on a GPU, sum in the data's float64.
 ESTIMATE_DTYPE = torch.float32
 #: The largest step on log alpha (:func:`log_step`): a decade.
 MAX_LOG_STEP = math.log(10.0)
@@ -114,10 +114,11 @@ def alpha_schedule(
     """The default schedule of a run of ``max_iter`` epochs.
 
     Minibatch solvers: after the first 20 % of the epochs, every 10 %, the last 20 % held (seven
-    re-estimates); with ``patience`` (the run's ``n_iter_no_change``, a count the engine restarts
-    when alpha changes), the burn-in at most ``patience`` epochs and the re-estimates at least
-    twice every ``patience``, so that a run stopping early on a stalled objective has learned its
-    alpha first. L-BFGS (``full_batch``): after any iteration but the first that lowered the
+    re-estimates); with ``patience`` (the run's ``n_iter_no_change``: a run stopping early, on
+    its stalled objective, whose count the engine restarts when alpha changes, or on a
+    validation score, whose count it does not), the burn-in at most ``patience`` epochs and the
+    re-estimates at least twice every ``patience``, so that such a run has learned its alpha
+    before it can stop. L-BFGS (``full_batch``): after any iteration but the first that lowered the
     objective by less than :data:`SETTLE` (relative: settled weights; in a ``dtype`` whose
     rounding is coarser, ten times its machine epsilon: a float32 objective's decrease below
     that is rounding), and where the weights do not settle at least every 10 % of the
@@ -135,6 +136,7 @@ def alpha_schedule(
     1.1920928955078125e-06
     """
     max_iter = check_int(max_iter, "max_iter", low=1)
+    dtype = check_options(dtype, "dtype", ["float32", "float64"])
     hold = math.ceil(0.2 * max_iter)
     if full_batch:
         settle = max(SETTLE, 10 * float(np.finfo(dtype).eps))
@@ -219,7 +221,7 @@ class EvidenceAlpha(Callback):
     curvature_rows : int or None, default=CURVATURE_ROWS
         With Kronecker-factored curvature, the re-estimates while the member trains read a fixed
         sample of at most this many training rows (:func:`curvature_sample`), so that their cost
-        does not grow with the rows, and sum the factors in :data:`ESTIMATE_DTYPE`; ``final``,
+        does not grow with the rows, and on a CPU sum the factors in :data:`ESTIMATE_DTYPE`; ``final``,
         the exact curvature and None read every row.
     profile : bool, default=True
         With one alpha (``layerwise=False``) or one penalized weight, and at most
@@ -366,8 +368,8 @@ class EvidenceAlpha(Callback):
             # undefined: alpha is held from here on. Judged on the estimate's distance (the damped
             # step), not on the step made: a secant step can be short while the estimate is far.
             damped = max(abs(math.expm1(self.damping * gap)) for gap in gaps)
-            settled = self.hold is not None and damped <= self.hold and not any(map(math.isnan, targets))
-            self._still[member] = self._still.get(member, 0) + 1 if settled else 0
+            near = self.hold is not None and damped <= self.hold and not any(map(math.isnan, targets))
+            self._still[member] = self._still.get(member, 0) + 1 if near else 0
             if self._still[member] >= 2:
                 self.learned.add(member)
 
@@ -442,7 +444,7 @@ class EvidenceAlpha(Callback):
     ) -> FixedPoint | None:
         """:func:`~netreg.evidence.fixed_point.fixed_point` at ``alphas`` (``{parameter: alpha}``; None
         where one is 0), on every training row, or ``sampled`` on :meth:`sample`'s with Kronecker
-        factors summed in :data:`ESTIMATE_DTYPE`."""
+        factors summed in :data:`ESTIMATE_DTYPE` on a CPU."""
         if not all(a > 0 for a in alphas.values()):
             return None
         net = self.build(state_dict, alphas)
@@ -461,7 +463,9 @@ class EvidenceAlpha(Callback):
             layerwise=self.layerwise,
             curvature=self.curvature,
             exact_max_params=self.exact_max_params,
-            factor_dtype=ESTIMATE_DTYPE if sampled else None,
+            # On a GPU, float32 products may run in TF32 (cuDNN's default for convolutions),
+            # about 1e-3 relative: the re-estimates keep the data's float64 there.
+            factor_dtype=ESTIMATE_DTYPE if sampled and self._data.x.device.type == "cpu" else None,
         )
 
 

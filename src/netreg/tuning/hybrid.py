@@ -2,9 +2,9 @@
 
 The fit learns one alpha per penalized weight matrix (``auto_alpha="layerwise"``, the default
 ``alpha="auto"``); :func:`center_alpha` reads one alpha ``x`` from them, and the folds sweep
-the short grid :func:`hybrid_grid` around ``x`` with successive halving
-(:mod:`netreg.tuning.halving`, whose rung keeps every alpha within the folds' noise of the
-best); the chosen alpha is refit on all the rows, as ``GridSearchCV`` would. How far the
+the short grid :func:`hybrid_grid` around ``x``, every member to the end (halving it was
+measured to stop the winning alpha: ``benchmarks/README.md``); the chosen alpha is refit on
+all the rows, as ``GridSearchCV`` would. How far the
 centre lies from the full CV grid's choice, and what each part costs: ``benchmarks/README.md``.
 """
 
@@ -94,11 +94,16 @@ def center_alpha(learned: Any) -> float:
     layer, the alpha whose penalty at the learned weights is the layers' own,
     ``sum_l alpha_l ||W_l||^2 / sum_l ||W_l||^2``.
 
-    At MacKay's fixed point per layer, ``alpha_l ||W_l||^2`` is the layer's effective number of
-    parameters ``gamma_l``, so this is also the scalar fixed point ``gamma / ||W||^2`` those
-    counts give at the same weights: the evidence's own one-alpha answer, read off the layerwise
-    fit. It weighs each layer by its weights' share of the penalty, where the geometric mean of
-    the alphas weighs a layer of 10 weights as one of 10,000. Weights all zero: the geometric mean.
+    Where each layer's re-estimate has closed its gap (``alpha_l ||W_l||^2 = gamma_l``, the
+    layer's effective number of parameters), this is the scalar fixed point ``gamma / ||W||^2``
+    those counts give at the same weights. It weighs each layer by its weights' share of the
+    penalty, where the geometric mean of the alphas weighs a layer of 10 weights as one of
+    10,000. On a ReLU network it is not invariant along the layers' ridge
+    (:mod:`netreg.evidence.online`: scaling a layer by c and the next by 1/c, their alphas by
+    1/c^2 and c^2, changes neither the function nor the evidence, but moves this value), so it
+    depends on where the learned alphas stand on it when the fit ends; the geometric mean,
+    which that rescaling keeps, was measured farther from the CV grid's choice (0.67 decades
+    rms against 0.53, ``benchmarks/README.md``). Weights all zero: the geometric mean.
 
     Examples
     --------

@@ -18,6 +18,7 @@ import os
 import pickle
 import signal
 import sys
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +48,7 @@ __all__ = ["LocalBackend"]
 
 #: Linux's prctl option: the signal a process receives when its parent dies.
 _PR_SET_PDEATHSIG = 1
-#: How long a worker that has its stop is given to end on its own before it is terminated.
+#: How long the workers that have their stops are given, all together, to end on their own.
 _STOP_SECONDS = 5.0
 
 
@@ -230,6 +231,8 @@ def _run_in_workers(
                         _raise_died(process.exitcode, training[process], chunks, n_kept)
                     if process in computing:
                         _raise_died(process.exitcode, computing[process][0], chunks, n_kept, evidence=True)
+                    if deferred:  # it may have died between taking an evidence and saying so
+                        _raise_died(process.exitcode, min(deferred.values()), chunks, n_kept, evidence=True)
                     continue
                 if kind == "start":
                     training[process] = followed = index
@@ -245,7 +248,7 @@ def _run_in_workers(
                 elif kind == "defer":  # its evidence, for the first free worker
                     deferred[payload[0]] = index
                     # Plain pickle, as the workers send: the queue's pickler would share the tensors.
-                    tasks.put(("evidence", index, pickle.dumps(payload)))
+                    tasks.put(("evidence", index, payload[0], pickle.dumps(payload)))
                 elif kind == "member":
                     key, result, seconds, diagnostics, scores = payload
                     deferred.pop(key, None)
@@ -266,22 +269,24 @@ def _run_in_workers(
                         answer_rungs()
                 else:  # "error": what training the chunk raised, raised here
                     error, text = payload
+                    doing = _doing(process in computing)
                     if not isinstance(error, BaseException):
                         raise ChunkFailedError(
-                            f"Training chunk {index + 1} of {len(chunks)} raised in a worker process: {text}",
+                            f"A worker process {doing} chunk {index + 1} of {len(chunks)} raised: {text}",
                             chunk=chunks[index],
                             n_kept=n_kept,
                         )
-                    doing = "computing a member's evidence for" if process in computing else "training"
                     error.add_note(f"Raised in a worker process {doing} chunk {index + 1}:\n{text}")
                     raise error
         for _ in processes:
             tasks.put(None)
         stopped = True
     finally:
+        # With their stops, the workers end on their own (a terminated one may leave its pipe
+        # half-written); within one deadline for all, then terminated as after an error.
+        deadline = time.monotonic() + (_STOP_SECONDS if stopped else 0.0)
         for process in processes:
-            if stopped:  # each has its stop: let it end on its own (a terminated one may leave its pipe half-written)
-                process.join(timeout=_STOP_SECONDS)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.terminate()
         for process in processes:
@@ -302,7 +307,7 @@ def _raise_died(
         how = f"was killed by signal {-exitcode}"
     else:
         how = f"exited with code {exitcode}"
-    doing = "computing a member's evidence for" if evidence else "training"
+    doing = _doing(evidence)
     kept = "No member had come back before" if n_kept == 0 else f"{n_kept} member(s) that came back before were kept"
     raise ChunkFailedError(
         f"The worker process {doing} chunk {index + 1} of {len(chunks)} {how} (out of memory?). {kept}; "
@@ -310,6 +315,11 @@ def _raise_died(
         chunk=chunks[index],
         n_kept=n_kept,
     )
+
+
+def _doing(evidence: bool) -> str:
+    """What a worker was doing, as its error messages say it."""
+    return "computing a member's evidence for" if evidence else "training"
 
 
 class _Progress(Callback):
@@ -350,9 +360,9 @@ def _work(
     plan = replace(plan, config=replace(plan.config, n_threads=1))
     while (task := tasks.get()) is not None:
         if task[0] == "evidence":  # a member trained by some worker, whose evidence is to compute
-            _, index, payload = task
+            _, index, key, payload = task
+            send("evidence", index, key)  # first: its death while reading the member names it
             key, result, seconds, scores = pickle.loads(payload)
-            send("evidence", index, key)
             try:
                 diagnostics = member_diagnostics(plan, key, result)
             except Exception as error:
