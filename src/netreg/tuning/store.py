@@ -329,7 +329,9 @@ class SweepStore:
         """Close the connection; the last one to close leaves no -wal or -shm file.
 
         Two processes closing at once can each see the other and leave SQLite's side files, so each
-        tries, without waiting, to take the store back to a plain journal (only the last one can).
+        tries, without waiting, to take the store back to a plain journal (only the last one can);
+        closing at the same instant, both can fail, and the side files stay until the next
+        connection to close alone (SQLite reads them on opening: nothing is lost).
         """
         with contextlib.suppress(sqlite3.Error):
             self._connection.execute("PRAGMA busy_timeout = 0")  # never wait for another sweep
