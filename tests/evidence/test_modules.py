@@ -11,7 +11,7 @@ from torch.func import functional_call, hessian, jacrev
 
 from netreg.evidence import kfac_factors, stack_members
 from netreg.evidence.data_checks import check_data
-from netreg.evidence.fixed_point import fixed_point
+from netreg.evidence.fixed_point import fixed_point, weight_blocks
 from netreg.evidence.modules import module_ggn, module_kfac_factors, module_member
 from netreg.exceptions import InvalidParameterError
 from netreg.nets import MLP
@@ -68,8 +68,8 @@ def test_a_linear_modules_kronecker_factors_are_the_mlps(mlp_and_module):
 
 def test_a_modules_factors_summed_in_float32_are_the_float64_ones_to_single_precision(mlp_and_module):
     _, member, _, module_data = mlp_and_module
-    exact = module_kfac_factors(member, module_data.x, module_data.weight, task="multiclass")
-    single = module_kfac_factors(member, module_data.x, module_data.weight, task="multiclass", dtype=torch.float32)
+    exact = weight_blocks(member, module_data, "kfac")
+    single = weight_blocks(member, module_data, "kfac", dtype=torch.float32)
     for (a, g), (a32, g32) in zip(exact, single, strict=True):
         assert a32.dtype == g32.dtype == torch.float64
         torch.testing.assert_close(a32, a, rtol=1e-5, atol=1e-6 * float(a.abs().max()))

@@ -70,6 +70,10 @@ class ModuleMember:
     def n_params(self) -> int:
         return sum(self.sizes)
 
+    def to(self, dtype: torch.dtype) -> ModuleMember:
+        """The same member in ``dtype``, on a copy of the module."""
+        return ModuleMember(copy.deepcopy(self.module).to(dtype), self.names)
+
 
 def module_member(template: nn.Module, state_dict: Mapping[str, Tensor], names: Iterable[str]) -> ModuleMember:
     """``template`` holding the weights ``state_dict``, in float64 and eval mode, on their device.
@@ -174,7 +178,7 @@ def module_ggn(member: ModuleMember, x: Tensor, weight: Tensor, *, task: str | T
 
 
 def module_kfac_factors(
-    member: ModuleMember, x: Tensor, weight: Tensor, *, task: str | Task, dtype: torch.dtype | None = None
+    member: ModuleMember, x: Tensor, weight: Tensor, *, task: str | Task
 ) -> list[tuple[Tensor, Tensor]]:
     r"""Each penalized weight's Kronecker factors ``(A (1, in, in), G (1, out, out))``: KFC's.
 
@@ -183,9 +187,7 @@ def module_kfac_factors(
     rows :math:`g_{ict}` of the loss Hessian's factor at its outputs,
     :math:`G = \sum_i w_i \sum_c \sum_t g_{ict} g_{ict}^\top` and
     :math:`A = \frac{1}{m T} \sum_i w_i \sum_t a_{it} a_{it}^\top` (the MLP's factors for T = 1), so
-    that ``torch.kron(G, A)`` approximates the weight's block of :func:`module_ggn`. With ``dtype``,
-    computed in it on a copy of the module and returned in ``x``'s dtype, as
-    :func:`netreg.evidence.ggn.kfac_factors` does.
+    that ``torch.kron(G, A)`` approximates the weight's block of :func:`module_ggn`.
 
     Raises
     ------
@@ -203,10 +205,6 @@ def module_kfac_factors(
     [((1, 9, 9), (1, 2, 2)), ((1, 32, 32), (1, 3, 3))]
     """
     task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
-    if dtype is not None and dtype != x.dtype:
-        cast = ModuleMember(copy.deepcopy(member.module).to(dtype), member.names)
-        factors = module_kfac_factors(cast, x.to(dtype), weight.to(dtype), task=task)
-        return [(a.to(x.dtype), g.to(x.dtype)) for a, g in factors]
     owners = dict(member.module.named_modules(remove_duplicate=False))
     layers = [owners[name.rpartition(".")[0]] for name in member.names]
     shapes = [w.flatten(1).shape for w in member.weights]

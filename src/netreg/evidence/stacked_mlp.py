@@ -49,6 +49,12 @@ class StackedMLP:
     biases: tuple[Tensor, ...]
     activation: str
 
+    def to(self, dtype: torch.dtype) -> StackedMLP:
+        """The same members with their weights and biases in ``dtype``."""
+        return StackedMLP(
+            tuple(w.to(dtype) for w in self.weights), tuple(b.to(dtype) for b in self.biases), self.activation
+        )
+
     @property
     def n_members(self) -> int:
         return self.weights[0].shape[0]
