@@ -259,8 +259,8 @@ def _by_hand(
         else:
             target = batch.target
             total = batch.weight.sum(1)
-            g = (out.new_ones(out.shape[0]) / total.clamp_min(torch.finfo(total.dtype).tiny)).unsqueeze(1)
-            g = g * batch.weight
+            denominator = total.clamp_min(torch.finfo(total.dtype).tiny)
+            g = (out.new_ones(out.shape[0]) / denominator).unsqueeze(1) * batch.weight
         per_row, grad = _OUTPUT_GRADIENTS[loss](out, target, g)
         grads = forward.backprop(own, outputs, grad)
         grad_list = [grads[name].view(p.shape) for name, p in params.items()]
@@ -273,5 +273,4 @@ def _by_hand(
         )
     if batch.weight is None:
         return per_row.unsqueeze(0).mean(1), None, grad_list
-    data = (per_row * batch.weight).sum(1) / total.clamp_min(torch.finfo(total.dtype).tiny)
-    return data, total, grad_list
+    return (per_row * batch.weight).sum(1) / denominator, total, grad_list
