@@ -443,3 +443,29 @@ def test_a_sweep_stopped_before_an_evidence_is_back_keeps_the_member_and_its_res
     np.testing.assert_array_equal(resumed.log_evidence, whole.log_evidence)
     with SweepStore.read(store) as read:
         assert not read.owing_evidence()
+
+
+def test_an_error_in_another_chunk_keeps_the_members_whose_evidence_was_queued(digits, tmp_path, monkeypatch):
+    # The first fold's evidences queue behind the chunks: when chunk 4 fails, the first-fold
+    # members the worker that took it trained before are kept, owing their evidence.
+    train_chunk = local.train_chunk
+
+    def fails_on_one_chunk(plan, chunk, **kwargs):
+        if list(chunk) == FAILING_CHUNK:
+            raise netreg.DataError("chunk 4 failed")
+        train_chunk(plan, chunk, **kwargs)
+
+    monkeypatch.setattr(local, "train_chunk", fails_on_one_chunk)
+    plan, store = _plan(digits), tmp_path / "sweep.sqlite"
+    with pytest.raises(netreg.DataError, match="chunk 4 failed"):
+        run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+    before = _rows(store)
+    with SweepStore.read(store) as read:
+        first_fold = [m for m in read.members() if m.fold == 0]
+    assert len(first_fold) >= 2 and all(m.evidence_pending != ("log_evidence" in m.evidence) for m in first_fold)
+    monkeypatch.setattr(local, "train_chunk", train_chunk)
+    heard = _Trained()
+    result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store, callback=heard)
+    assert sorted(heard.trained) == sorted(set(plan.keys) - set(before)) and not result.missing
+    assert all(_rows(store)[key] == before[key] for key in before)
+    assert all("log_evidence" in m.evidence for m in result.members if m.fold == 0)
