@@ -217,22 +217,19 @@ def member_record(plan: SweepPlan, key: tuple[int, int], result: MemberResult, f
 
 
 def owing_record(
-    plan: SweepPlan, key: tuple[int, int], result: MemberResult, fit_time_s: float, scores: dict[str, float]
+    key: tuple[int, int], result: MemberResult, fit_time_s: float, scores: dict[str, float]
 ) -> MemberRecord:
     """The record of a member whose evidence (:func:`gets_evidence`) is computed after it is stored:
     its units switched off, marked as owing the evidence (:attr:`MemberRecord.evidence_pending`).
 
     Examples
     --------
-    >>> from sklearn.datasets import load_iris
-    >>> from netreg import NetRegClassifier
-    >>> from netreg.tuning import plan_sweep, train_chunk
-    >>> X, y = load_iris(return_X_y=True)
-    >>> plan = plan_sweep(NetRegClassifier((4,), max_iter=5, random_state=0), X, y, alphas=[0.1, 10.0], cv=2)
-    >>> found = []
-    >>> train_chunk(plan, [(0, 0)], on_member=lambda key, r, s: found.append(owing_record(plan, key, r, s, {})))
-    >>> sorted(found[0].evidence), found[0].evidence_pending
-    (['pending', 'units_off'], True)
+    >>> from netreg.engine import MemberResult
+    >>> from netreg.nets import MLP
+    >>> net = MLP(2, (3,), 1)
+    >>> result = MemberResult(0, 0.1, 0, "converged", 1, 1, net.state_dict(), [{"epoch": 1}])
+    >>> owing_record((0, 0), result, 0.5, {}).evidence
+    {'units_off': [0], 'pending': True}
     """
     diagnostics = {"units_off": units_off(result.state_dict)[0].tolist()}
     return assemble_record(key, result, fit_time_s, diagnostics, scores).owing_evidence()
@@ -251,7 +248,7 @@ def stored_evidence(plan: SweepPlan, record: MemberRecord, state_dict: dict[str,
     >>> plan = plan_sweep(NetRegClassifier((4,), max_iter=5, random_state=0), X, y, alphas=[0.1, 10.0], cv=2)
     >>> found = {}
     >>> train_chunk(plan, [(0, 0)], on_member=lambda key, r, s: found.update(result=r, record=member_record(plan, key, r, s)))
-    >>> owed = owing_record(plan, (0, 0), found["result"], 0.0, {})
+    >>> owed = owing_record((0, 0), found["result"], 0.0, {})
     >>> stored_evidence(plan, owed, found["result"].state_dict).evidence == found["record"].evidence
     True
     """

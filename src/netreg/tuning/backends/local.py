@@ -151,7 +151,7 @@ class LocalBackend:
                 return
             # Kept before its evidence, which may take long: an interrupt then loses no training.
             scores = member_scores(plan, key, result)
-            keep(owing_record(plan, key, result, seconds, scores), result.state_dict)
+            keep(owing_record(key, result, seconds, scores), result.state_dict)
             keep(assemble_record(key, result, seconds, member_diagnostics(plan, key, result), scores), None)
 
         for chunk in chunks:
@@ -395,7 +395,7 @@ def _work(
             scores = member_scores(plan, key, result)
             # A halving sweep's judge hears of each member as it ends: no member waits there.
             if plan.halving is None and gets_evidence(plan, key, result):
-                send("defer", index, (owing_record(plan, key, light, seconds, scores), light))
+                send("defer", index, (owing_record(key, light, seconds, scores), light))
             else:
                 send("member", index, (key, light, seconds, member_diagnostics(plan, key, result), scores))
 
