@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sqlite3
 from html import escape
 from html.parser import HTMLParser
 
@@ -103,6 +104,20 @@ def test_a_partial_sweep_lists_the_missing_members(digits, tmp_path):
     # (Outside the figures: their base64 data may spell anything, "4/4" included.)
     text = re.sub(r'src="data:[^"]*"', "", html)
     assert "4/4" not in text and html.count("<td>1/2</td>") == 2 and html.count("<td>2/2</td>") == 2
+
+
+def test_members_owing_their_evidence_are_listed(digits, tmp_path):
+    # A sweep stopped after training these members and before their evidence was computed.
+    keys = [(a, f) for f in range(2) for a in range(4)]
+    partial_run_folder(digits, tmp_path / "run", keys)
+    with sqlite3.connect(tmp_path / "run" / "sweep.sqlite") as raw:
+        raw.execute(
+            """UPDATE members SET evidence = '{"units_off": [0], "pending": true}' WHERE fold = 0 AND alpha_index < 2"""
+        )
+    html = report_run(tmp_path / "run").read_text(encoding="utf-8")
+    assert "2 member(s) trained, their Laplace evidence not computed yet" in html
+    assert '<ul class="members"><li>alpha = 0: fold 0</li><li>alpha = 0.1: fold 0</li></ul>' in html
+    assert "incomplete" not in html
 
 
 def test_a_sweep_with_no_alpha_on_every_fold_still_renders_what_it_has(digits, tmp_path):

@@ -190,16 +190,16 @@ def test_a_worker_that_dies_or_raises_computing_an_evidence_stops_the_sweep_whic
 ):
     # The first fold's evidences go back to the queue: the member (1, 0)'s is computed by a worker
     # that did not necessarily train it; its failure must end the sweep, not leave it waiting.
-    member_diagnostics = local.member_diagnostics
+    stored_evidence = local.stored_evidence
 
-    def fails_on_one(plan, key, result):
-        if key == (1, 0):
+    def fails_on_one(plan, record, state_dict):
+        if record.key == (1, 0):
             if how == "killed":
                 os.kill(os.getpid(), signal.SIGKILL)
             raise netreg.DataError("no evidence for (1, 0)")
-        return member_diagnostics(plan, key, result)
+        return stored_evidence(plan, record, state_dict)
 
-    monkeypatch.setattr(local, "member_diagnostics", fails_on_one)
+    monkeypatch.setattr(local, "stored_evidence", fails_on_one)
     plan, store = _plan(digits), tmp_path / "sweep.sqlite"
     if how == "killed":
         with pytest.raises(ChunkFailedError) as died:
@@ -219,9 +219,13 @@ def test_a_worker_that_dies_or_raises_computing_an_evidence_stops_the_sweep_whic
             note.startswith("Raised in a worker process computing a member's evidence for chunk 1:\n")
             for note in error.value.__notes__
         )
-    assert (1, 0) not in _stored_keys(store)
-    monkeypatch.setattr(local, "member_diagnostics", member_diagnostics)
-    result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+    # Trained, it was kept owing its evidence: the rerun computes that and does not train it again.
+    with SweepStore.read(store) as read:
+        assert (1, 0) in [m.key for m in read.owing_evidence()]
+    monkeypatch.setattr(local, "stored_evidence", stored_evidence)
+    heard = _Trained()
+    result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store, callback=heard)
+    assert (1, 0) not in heard.trained
     assert sorted(_stored_keys(store)) == sorted(plan.keys) and not result.missing
     assert "log_evidence" in {m.key: m for m in result.members}[(1, 0)].evidence
 
@@ -236,7 +240,7 @@ def test_a_worker_that_dies_reading_an_evidence_task_stops_the_sweep(digits, mon
 
     def loads(data):
         task = pickle.loads(data)
-        if os.getpid() != driver and isinstance(task, tuple) and len(task) == 4 and task[0] == (1, 0):
+        if os.getpid() != driver and isinstance(task, tuple) and getattr(task[0], "key", None) == (1, 0):
             os.kill(os.getpid(), signal.SIGKILL)  # in a worker, reading member (1, 0)'s evidence task
         return task
 
@@ -377,3 +381,91 @@ def test_the_workers_of_a_driver_killed_outright_end_with_it(tmp_path):
     while _processes_running(str(store)) and time.time() < deadline:
         time.sleep(0.05)
     assert _processes_running(str(store)) == []
+
+
+class _InterruptAtOwed(SweepCallback):
+    """Stops the sweep (as Ctrl-C would, on the driver) when a member is stored owing its evidence."""
+
+    def on_member_stored(self, record):
+        if record.evidence_pending:
+            raise KeyboardInterrupt
+
+
+class _Trained(SweepCallback):
+    """The members trained (those of the chunks started) and those stored, on the driver."""
+
+    def __init__(self):
+        self.trained, self.stored = [], []
+
+    def on_chunk_begin(self, keys):
+        self.trained += [tuple(key) for key in keys]
+
+    def on_member_stored(self, record):
+        self.stored.append(record.key)
+
+
+def _rows(path):
+    """Each stored member's training marks: its seconds, when it was written, its weights."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        rows = connection.execute("SELECT alpha_index, fold, fit_time_s, finished_at, weights FROM members").fetchall()
+    return {(a, f): rest for a, f, *rest in rows}
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2], ids=["in-process", "workers"])
+def test_a_sweep_stopped_before_an_evidence_is_back_keeps_the_member_and_its_resume_only_computes_the_evidence(
+    digits, tmp_path, n_jobs
+):
+    plan, store = _plan(digits), tmp_path / "sweep.sqlite"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=n_jobs, store=store, callback=_InterruptAtOwed())
+    before = _rows(store)
+    with SweepStore.read(store) as read:
+        owed = [m.key for m in read.members() if m.evidence_pending]
+        # Read meanwhile (a report), the member counts as trained, its evidence as not known yet.
+        partial = netreg.tuning.SweepResult.from_members(
+            read.spec(), read.members(), scoring="accuracy", selection="min", require_choice=False
+        )
+    assert len(owed) == 1 and owed[0][1] == 0 and set(owed) <= set(before)
+    assert owed[0] not in partial.missing and math.isnan(partial.log_evidence[owed[0][0]])
+    assert "mean_log_evidence" not in partial.cv_results or math.isnan(
+        partial.cv_results["mean_log_evidence"][owed[0][0]]
+    )
+    heard = _Trained()
+    resumed = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=n_jobs, store=store, callback=heard)
+    # Only the members not stored were trained; the one owing its evidence was not trained again.
+    assert sorted(heard.trained) == sorted(set(plan.keys) - set(before)) == sorted(heard.stored)
+    after = _rows(store)
+    assert all(after[key] == before[key] for key in before)  # same seconds, time written, weights
+    whole = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=n_jobs, store=tmp_path / "whole.sqlite")
+    evidences = {m.key: m.evidence for m in whole.members}
+    assert "log_evidence" in evidences[owed[0]]
+    assert {m.key: m.evidence for m in resumed.members} == evidences
+    np.testing.assert_array_equal(resumed.log_evidence, whole.log_evidence)
+    with SweepStore.read(store) as read:
+        assert not read.owing_evidence()
+
+
+def test_an_error_in_another_chunk_keeps_the_members_whose_evidence_was_queued(digits, tmp_path, monkeypatch):
+    # The first fold's evidences queue behind the chunks: when chunk 4 fails, the first-fold
+    # members the worker that took it trained before are kept, owing their evidence.
+    train_chunk = local.train_chunk
+
+    def fails_on_one_chunk(plan, chunk, **kwargs):
+        if list(chunk) == FAILING_CHUNK:
+            raise netreg.DataError("chunk 4 failed")
+        train_chunk(plan, chunk, **kwargs)
+
+    monkeypatch.setattr(local, "train_chunk", fails_on_one_chunk)
+    plan, store = _plan(digits), tmp_path / "sweep.sqlite"
+    with pytest.raises(netreg.DataError, match="chunk 4 failed"):
+        run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store)
+    before = _rows(store)
+    with SweepStore.read(store) as read:
+        first_fold = [m for m in read.members() if m.fold == 0]
+    assert len(first_fold) >= 2 and all(m.evidence_pending != ("log_evidence" in m.evidence) for m in first_fold)
+    monkeypatch.setattr(local, "train_chunk", train_chunk)
+    heard = _Trained()
+    result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store, callback=heard)
+    assert sorted(heard.trained) == sorted(set(plan.keys) - set(before)) and not result.missing
+    assert all(_rows(store)[key] == before[key] for key in before)
+    assert all("log_evidence" in m.evidence for m in result.members if m.fold == 0)

@@ -8,6 +8,7 @@ and stopped at its end, whatever the outcome.
 from __future__ import annotations
 
 import importlib.abc
+import json
 import os
 import pickle
 import sqlite3
@@ -115,6 +116,22 @@ def test_nothing_left_to_train_starts_no_cluster(monkeypatch):
     backend = RayBackend()
     backend.run(None, [], lambda *a: None, None)
     assert backend.node_ids_ == []
+
+
+def test_members_owing_only_their_evidence_are_not_sent_to_the_cluster(digits, tmp_path, monkeypatch):
+    # A local sweep stopped while its first fold's evidences were queued behind the last chunk:
+    # every member trained, two owing their evidence. Resumed on Ray, nothing is left to train.
+    store = tmp_path / "sweep.sqlite"
+    whole = run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, store=store)
+    owing = json.dumps({"units_off": [0], "pending": True})
+    with sqlite3.connect(store) as raw:
+        raw.execute("UPDATE members SET evidence = ? WHERE fold = 0 AND alpha_index IN (0, 3)", (owing,))
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("ray.init was called"))
+    backend, progress = RayBackend(), _Record()
+    result = run_sweep(_plan(digits), scoring="accuracy", chunk_size=2, store=store, backend=backend, callback=progress)
+    assert backend.node_ids_ == [] and progress.stored == [] and progress.begin["n_done"] == 12
+    evidences = {m.key: m.evidence for m in whole.members}
+    assert {m.key: m.evidence for m in result.members} == evidences and "log_evidence" in evidences[0, 0]
 
 
 def test_the_default_address_is_ray_address_else_a_new_local_instance(monkeypatch):

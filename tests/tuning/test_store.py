@@ -127,3 +127,50 @@ def test_paths_with_uri_characters_work(tmp_path):
     with SweepStore.read(folder / "sweep.sqlite") as store:
         assert store.finished_keys() == {(0, 1)}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp#1 100%?"]
+
+
+def test_a_member_stored_owing_its_evidence_gets_it_in_place_and_reads_as_owing_it_meanwhile(tmp_path):
+    path, weights = tmp_path / "s.sqlite", {"w": torch.ones(2)}
+    done = {"units_off": [0], "log_evidence": -12.5, "gamma": 3.0}
+    owed = MemberRecord(**{**_record(0, 0).__dict__, "evidence": {"units_off": [0]}}).owing_evidence()
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
+        assert store.write_member(owed, weights) and store.write_member(_record(1, 0), weights)
+        with sqlite3.connect(path) as raw:
+            written = raw.execute("SELECT finished_at, weights FROM members WHERE alpha_index = 0").fetchone()
+    with SweepStore.read(path) as reader:  # another process, while the evidence is computed
+        assert reader.finished_keys() == {(0, 0), (1, 0)} and [m.key for m in reader.owing_evidence()] == [(0, 0)]
+        (first, second) = reader.members()
+        assert first.evidence_pending and "log_evidence" not in first.evidence and not second.evidence_pending
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
+        assert store.write_evidence(MemberRecord(**{**owed.__dict__, "evidence": done})) is True
+        assert store.write_evidence(MemberRecord(**{**_record(1, 1).__dict__, "evidence": done})) is False  # not stored
+        assert store.owing_evidence() == [] and store.members()[0].evidence == done
+        with sqlite3.connect(path) as raw:  # only the evidence changed
+            assert raw.execute("SELECT finished_at, weights FROM members WHERE alpha_index = 0").fetchone() == written
+
+
+def test_a_store_written_before_members_could_owe_their_evidence_still_opens(tmp_path):
+    # Such a store's rows have no mark; its `evidence` column may hold the default '{}'.
+    path = tmp_path / "s.sqlite"
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
+        store.write_member(_record(0, 0), {"w": torch.ones(1)})
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE members SET evidence = '{}'")
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
+        assert store.finished_keys() == {(0, 0)} and store.owing_evidence() == []
+        assert store.members()[0].evidence == {}
+
+
+def test_an_owing_mark_netreg_did_not_write_is_refused_as_damage(tmp_path, refused):
+    path = tmp_path / "s.sqlite"
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
+        store.write_member(_record(0, 0), {"w": torch.ones(1)})
+    with sqlite3.connect(path) as raw:
+        raw.execute("""UPDATE members SET evidence = '{"pending": "yes"}'""")
+    message = (
+        f"The results store {str(path)!r} is damaged: member (alpha_index=0, fold=0): `evidence.pending` must be "
+        "true; got 'yes'. Delete its row (DELETE FROM members WHERE alpha_index = 0 AND fold = 0) to train it again, "
+        "or delete the store to start over."
+    )
+    with refused(message, StoreError):
+        SweepStore.read(path)

@@ -301,6 +301,12 @@ def _notices(result: SweepResult, store: Any | None) -> list[str]:
             f"<p>The sweep is incomplete: {len(result.missing)} member(s) not trained yet "
             "(rerun the sweep with the same store to resume):</p>" + _by_alpha(result, result.missing)
         )
+    owing = [m.key for m in result.members if m.evidence_pending]
+    if owing:
+        notices.append(
+            f"<p>{len(owing)} member(s) trained, their Laplace evidence not computed yet (shown as none; rerun "
+            "the sweep with the same store to compute it, without training them again):</p>" + _by_alpha(result, owing)
+        )
     diverged = [m.key for m in result.members if m.status == "diverged"]
     if diverged:
         notices.append(

@@ -20,6 +20,7 @@ from sklearn.metrics import get_scorer
 
 from netreg import memory
 from netreg.engine import MemberResult, member_module
+from netreg.engine.threads import limit_threads
 from netreg.estimators import FittedState, set_fitted_state
 from netreg.evidence import EXACT_MAX_PARAMS, log_evidence, units_off
 from netreg.evidence import evidence_gap as gap
@@ -39,6 +40,8 @@ __all__ = [
     "member_scores",
     "member_estimator",
     "assemble_record",
+    "owing_record",
+    "stored_evidence",
 ]
 
 
@@ -211,6 +214,47 @@ def member_record(plan: SweepPlan, key: tuple[int, int], result: MemberResult, f
     return assemble_record(
         key, result, fit_time_s, member_diagnostics(plan, key, result), member_scores(plan, key, result)
     )
+
+
+def owing_record(
+    key: tuple[int, int], result: MemberResult, fit_time_s: float, scores: dict[str, float]
+) -> MemberRecord:
+    """The record of a member whose evidence (:func:`gets_evidence`) is computed after it is stored:
+    its units switched off, marked as owing the evidence (:attr:`MemberRecord.evidence_pending`).
+
+    Examples
+    --------
+    >>> from netreg.engine import MemberResult
+    >>> from netreg.nets import MLP
+    >>> net = MLP(2, (3,), 1)
+    >>> result = MemberResult(0, 0.1, 0, "converged", 1, 1, net.state_dict(), [{"epoch": 1}])
+    >>> owing_record((0, 0), result, 0.5, {}).evidence
+    {'units_off': [0], 'pending': True}
+    """
+    diagnostics = {"units_off": units_off(result.state_dict)[0].tolist()}
+    return assemble_record(key, result, fit_time_s, diagnostics, scores).owing_evidence()
+
+
+def stored_evidence(plan: SweepPlan, record: MemberRecord, state_dict: dict[str, Any]) -> MemberRecord:
+    """The record of a member stored owing its evidence, with it: :func:`member_diagnostics` of its
+    stored weights, on one thread as a worker process computes it (the same numbers).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifier
+    >>> from netreg.tuning import plan_sweep, train_chunk
+    >>> X, y = load_iris(return_X_y=True)
+    >>> plan = plan_sweep(NetRegClassifier((4,), max_iter=5, random_state=0), X, y, alphas=[0.1, 10.0], cv=2)
+    >>> found = {}
+    >>> train_chunk(plan, [(0, 0)], on_member=lambda key, r, s: found.update(result=r, record=member_record(plan, key, r, s)))
+    >>> owed = owing_record((0, 0), found["result"], 0.0, {})
+    >>> stored_evidence(plan, owed, found["result"].state_dict).evidence == found["record"].evidence
+    True
+    """
+    with limit_threads(1):
+        diagnostics = member_diagnostics(plan, record.key, record.as_result(state_dict))
+    return dataclasses.replace(record, evidence=diagnostics)
 
 
 def assemble_record(

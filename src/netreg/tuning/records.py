@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from numbers import Integral
 from typing import Any, ClassVar
 
 from netreg._checks import ALPHA, COUNT, Range
 from netreg.engine import MemberResult
 from netreg.exceptions import DataError
+from netreg.history import History
 from netreg.json_fields import FieldPath, InRange, Is, Items, Keys, Value, check_fields
 
 __all__ = ["MemberRecord"]
@@ -32,7 +33,9 @@ class MemberRecord:
         Seconds from the start of its chunk's training to its end.
     evidence : dict
         :meth:`netreg.evidence.EvidenceResult.to_dict` where the sweep computed it, else
-        ``{"units_off": [...]}`` alone (hidden units switched off, per layer).
+        ``{"units_off": [...]}`` alone (hidden units switched off, per layer). A member stored
+        before its Laplace evidence is back has ``{"units_off": [...], "pending": True}``
+        (:attr:`evidence_pending`): trained, its evidence owed, added to its row when computed.
 
     Examples
     --------
@@ -57,11 +60,59 @@ class MemberRecord:
 
     #: The fields stored as JSON text.
     JSON_FIELDS: ClassVar[tuple[str, ...]] = ("metrics", "history", "evidence")
+    #: The key of ``evidence`` that marks a member whose evidence is still to compute.
+    PENDING: ClassVar[str] = "pending"
 
     @property
     def key(self) -> tuple[int, int]:
         """``(alpha_index, fold)``."""
         return (self.alpha_index, self.fold)
+
+    @property
+    def evidence_pending(self) -> bool:
+        """Whether the member is trained and stored but its Laplace evidence is not computed yet.
+
+        Its ``evidence`` then holds its units switched off and the mark alone, no evidence (read
+        as NaN by the results); a resumed sweep computes the evidence from the stored weights
+        instead of training the member again.
+
+        Examples
+        --------
+        >>> record = MemberRecord(0, 0, 0.1, 0, "converged", 1, 1, {}, [{"epoch": 1}], "", 0.2, {"units_off": [0]})
+        >>> record.evidence_pending, record.owing_evidence().evidence_pending
+        (False, True)
+        >>> record.owing_evidence().evidence
+        {'units_off': [0], 'pending': True}
+        """
+        return self.evidence.get(self.PENDING) is True
+
+    def owing_evidence(self) -> MemberRecord:
+        """This record marked as owing its evidence (see :attr:`evidence_pending`)."""
+        return replace(self, evidence={**self.evidence, self.PENDING: True})
+
+    def as_result(self, state_dict: dict[str, Any]) -> MemberResult:
+        """The engine's result this record was made from (with ``state_dict``, its stored weights;
+        no optimizer state), for the diagnostics of a stored member.
+
+        Examples
+        --------
+        >>> record = MemberRecord(0, 1, 0.1, 0, "converged", 1, 1, {"val_loss": 0.5}, [{"epoch": 1}], "", 0.2)
+        >>> result = record.as_result({})
+        >>> MemberRecord.from_result(record.key, result, record.fit_time_s) == record
+        True
+        """
+        return MemberResult(
+            index=0,
+            alpha=self.alpha,
+            seed=self.seed,
+            status=self.status,
+            n_iter=self.n_iter,
+            best_epoch=self.best_epoch,
+            state_dict=state_dict,
+            history=History(self.history),
+            metrics=dict(self.metrics),
+            message=self.message,
+        )
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:
@@ -214,6 +265,7 @@ _EVIDENCE = Keys(
         "log_evidence": _NUMBER_OR_NULL,
         "gamma": _NUMBER_OR_NULL,
         "units_off": Items(_COUNT, min_items=0, expected="a JSON list"),
+        MemberRecord.PENDING: Value("true", lambda v: v is True),
     },
     others=True,
     expected="a JSON object",

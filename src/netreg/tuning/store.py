@@ -242,7 +242,11 @@ class SweepStore:
             )
 
     def write_member(self, record: MemberRecord, state_dict: Mapping[str, torch.Tensor]) -> bool:
-        """Store one finished member in its own transaction, once: ``False`` if it was already there."""
+        """Store one finished member in its own transaction, once: ``False`` if it was already there.
+
+        A member may be stored as soon as it is trained, owing its evidence
+        (:meth:`MemberRecord.owing_evidence`), which :meth:`write_evidence` adds when computed.
+        """
         row = record.to_row()
         weights = save_tensors({name: tensor.detach().cpu().contiguous() for name, tensor in state_dict.items()})
         try:
@@ -251,6 +255,23 @@ class SweepStore:
                     f"INSERT OR IGNORE INTO members ({', '.join(row)}, weights, finished_at) "
                     f"VALUES ({', '.join('?' * (len(row) + 2))})",
                     (*row.values(), weights, time.time()),
+                )
+        except sqlite3.Error as error:
+            raise StoreError(f"Cannot write to the results store {str(self.path)!r}: {error}.") from None
+        return cursor.rowcount == 1
+
+    def write_evidence(self, record: MemberRecord) -> bool:
+        """Add its evidence to a member stored owing it (:attr:`MemberRecord.evidence_pending`),
+        in its own transaction; ``False`` if the member is not stored.
+
+        Only the ``evidence`` column changes: the weights, metrics, history and ``finished_at`` are
+        those written when it was trained.
+        """
+        try:
+            with self._connection:
+                cursor = self._connection.execute(
+                    "UPDATE members SET evidence = ? WHERE alpha_index = ? AND fold = ?",
+                    (record.to_row()["evidence"], record.alpha_index, record.fold),
                 )
         except sqlite3.Error as error:
             raise StoreError(f"Cannot write to the results store {str(self.path)!r}: {error}.") from None
@@ -275,8 +296,29 @@ class SweepStore:
         return spec
 
     def finished_keys(self) -> set[tuple[int, int]]:
-        """``(alpha_index, fold)`` of every stored member."""
+        """``(alpha_index, fold)`` of every stored member: trained, whether or not it owes its
+        evidence still (:meth:`owing_evidence`)."""
         return {(a, f) for a, f in self._connection.execute("SELECT alpha_index, fold FROM members")}
+
+    def owing_evidence(self) -> list[MemberRecord]:
+        """The stored members trained but owing their Laplace evidence
+        (:attr:`MemberRecord.evidence_pending`), each row checked, ordered by alpha then fold.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "sweep.sqlite")
+        >>> spec = {"alphas": [0.1, 1.0], "n_folds": 2, "task": "binary"}
+        >>> record = MemberRecord(0, 0, 0.1, 0, "converged", 1, 1, {}, [{"epoch": 1}], "", 0.2, {"units_off": [0]})
+        >>> with SweepStore.open(path, spec=spec, fingerprint="abc") as store:
+        ...     store.write_member(record.owing_evidence(), {})
+        ...     [m.key for m in store.owing_evidence()], store.finished_keys()
+        ...     store.write_evidence(record), store.owing_evidence()
+        True
+        ([(0, 0)], {(0, 0)})
+        (True, [])
+        """
+        return [member for member in self.members() if member.evidence_pending]
 
     def members(self) -> list[MemberRecord]:
         """Every stored member's record (no weights), ordered by alpha then fold, each row checked.

@@ -2,7 +2,9 @@
 
 :func:`run_sweep` opens the store, skips the members already stored, hands the remaining
 chunks to a backend, keeps each member (writing it to the store) the moment it finishes,
-and returns a :class:`~netreg.tuning.sweep_result.SweepResult`.
+and returns a :class:`~netreg.tuning.sweep_result.SweepResult`. A member may be stored before
+its Laplace evidence, owing it (:attr:`~netreg.tuning.MemberRecord.evidence_pending`); a resumed
+sweep computes such a member's evidence from its stored weights rather than training it again.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from netreg.nets import MLP
 from netreg.tuning.backends import get_backend
 from netreg.tuning.chunking import check_population_memory, check_rows_memory
 from netreg.tuning.chunking import chunk_size as default_chunk_size
-from netreg.tuning.diagnostics import evidence_gap
+from netreg.tuning.diagnostics import evidence_gap, stored_evidence
 from netreg.tuning.halving import halving_chunks, with_halving_state
 from netreg.tuning.plan import SweepPlan
 from netreg.tuning.records import MemberRecord
@@ -160,15 +162,22 @@ def run_sweep(
         # Chosen by the evidence, a member is the model itself: keep the weights at hand.
         states: dict[tuple[int, int], Mapping[str, torch.Tensor]] = {}
 
-        def keep(record: MemberRecord, state: Mapping[str, torch.Tensor]) -> None:
+        def keep(record: MemberRecord, state: Mapping[str, torch.Tensor] | None) -> None:
+            kept[record.key] = record
+            if state is None:  # the evidence of a member kept (and heard of) before, owing it
+                if opened is not None:
+                    opened.write_evidence(record)
+                return
             if opened is not None:
                 opened.write_member(record, state)
-            kept[record.key] = record
             if selection == "evidence" or (survivors_in_memory and record.status != "stopped"):
                 states[record.key] = state
             for each in callbacks:
                 each.on_member_stored(record)
 
+        # Trained before a stop, they owe only their evidence: computed here, never trained again.
+        for owed in opened.owing_evidence() if opened is not None else ():
+            keep(stored_evidence(plan, owed, opened.weights(*owed.key)), None)
         runner.run(plan, chunks, keep, callbacks)
         members = opened.members() if opened is not None else [kept[key] for key in sorted(kept)]
         result = SweepResult.from_members(plan.spec, members, scoring=scoring_name(scoring), selection=selection)

@@ -33,7 +33,9 @@ class SweepCallback(Callback):
         """Called before a chunk trains, with its members as ``(alpha_index, fold)`` in member order."""
 
     def on_member_stored(self, record: MemberRecord) -> None:
-        """Called when a finished member has been kept (and written to the store, if any)."""
+        """Called when a finished member has been kept (and written to the store, if any), once: a
+        member of the evidence folds as soon as it is trained, possibly owing its Laplace evidence
+        still (``record.evidence_pending``), which the store gets later without a second call."""
 
     def on_sweep_end(self, result: SweepResult) -> None:
         """Called once with the result."""

@@ -2,10 +2,11 @@
 forked from this one (why processes: :mod:`netreg.engine.threads`), or one after the other here.
 
 A member that gets the Laplace evidence (:func:`netreg.tuning.diagnostics.gets_evidence`) comes
-back without it, its evidence queued for whichever worker is free first, and is kept once that
-is back. Successive halving trains one chunk per worker: at a rung each worker sends its
-members' validation losses and waits for this process's decision over all the alphas
-(:class:`netreg.tuning.halving.RungJudge`).
+back without it and is kept at once, owing it (:attr:`netreg.tuning.MemberRecord.evidence_pending`:
+a stop loses no trained member); its evidence is queued for whichever worker is free first and
+completes the kept record when it is back. Successive halving trains one chunk per worker: at a
+rung each worker sends its members' validation losses and waits for this process's decision over
+all the alphas (:class:`netreg.tuning.halving.RungJudge`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from netreg.tuning.diagnostics import (
     member_diagnostics,
     member_record,
     member_scores,
+    owing_record,
+    stored_evidence,
 )
 from netreg.tuning.halving import RungJudge, halving_chunks
 from netreg.tuning.plan import SweepPlan, train_chunk
@@ -112,6 +115,10 @@ class LocalBackend:
     ) -> None:
         """Train each chunk as one population; ``keep`` each member the moment it is back here.
 
+        A member whose evidence is computed after it trained is kept twice: at once, owing its
+        evidence (``keep(record, state_dict)`` with :attr:`~netreg.tuning.MemberRecord.evidence_pending`),
+        then with it (``keep(record, None)``: :data:`~netreg.tuning.backends.protocol.Keep`).
+
         In this process, ``callbacks`` receive every event of the engine. With worker
         processes, a member's record (diagnostics, scorer's scores) is made where it trains;
         callbacks hear ``on_chunk_begin`` as a worker starts each chunk, ``on_member_end`` (the
@@ -137,15 +144,18 @@ class LocalBackend:
         cores = resolve_n_jobs(self.n_jobs)
         if cores is not None:
             plan = replace(plan, config=replace(plan.config, n_threads=cores))
+
+        def on_member(key: tuple[int, int], result: MemberResult, seconds: float) -> None:
+            if not gets_evidence(plan, key, result):
+                keep(member_record(plan, key, result, seconds), result.state_dict)
+                return
+            # Kept before its evidence, which may take long: an interrupt then loses no training.
+            scores = member_scores(plan, key, result)
+            keep(owing_record(key, result, seconds, scores), result.state_dict)
+            keep(assemble_record(key, result, seconds, member_diagnostics(plan, key, result), scores), None)
+
         for chunk in chunks:
-            train_chunk(
-                plan,
-                chunk,
-                callbacks=callbacks,
-                on_member=lambda key, result, seconds: keep(
-                    member_record(plan, key, result, seconds), result.state_dict
-                ),
-            )
+            train_chunk(plan, chunk, callbacks=callbacks, on_member=on_member)
 
     def __repr__(self) -> str:
         return "LocalBackend()" if self.n_jobs is None else f"LocalBackend(n_jobs={self.n_jobs!r})"
@@ -245,15 +255,21 @@ def _run_in_workers(
                         events.notify(hook, *args)
                 elif kind == "evidence":  # the worker took a member's evidence from the queue
                     computing[process] = (index, payload)
-                elif kind == "defer":  # its evidence, for the first free worker
-                    deferred[payload[0]] = index
+                elif kind == "defer":  # kept now, owing its evidence, which goes to the first free worker
+                    record, result = payload
+                    keep(record, result.state_dict)
+                    n_kept += 1
+                    events.notify("on_member_end", result)
+                    deferred[record.key] = index
                     # Plain pickle, as the workers send: the queue's pickler would share the tensors.
-                    tasks.put(("evidence", index, payload[0], pickle.dumps(payload)))
+                    tasks.put(("evidence", index, record.key, pickle.dumps((record, result.state_dict))))
+                elif kind == "owed":  # the evidence of a member kept before: its record completed
+                    deferred.pop(payload.key, None)
+                    if computing.get(process, (None, None))[1] == payload.key:
+                        del computing[process]
+                    keep(payload, None)
                 elif kind == "member":
                     key, result, seconds, diagnostics, scores = payload
-                    deferred.pop(key, None)
-                    if computing.get(process, (None, None))[1] == key:
-                        del computing[process]
                     keep(assemble_record(key, result, seconds, diagnostics, scores), result.state_dict)
                     n_kept += 1
                     if judge is not None:
@@ -359,16 +375,16 @@ def _work(
 
     plan = replace(plan, config=replace(plan.config, n_threads=1))
     while (task := tasks.get()) is not None:
-        if task[0] == "evidence":  # a member trained by some worker, whose evidence is to compute
+        if task[0] == "evidence":  # a member trained by some worker and kept, whose evidence is to compute
             _, index, key, payload = task
             send("evidence", index, key)  # first: its death while reading the member names it
-            key, result, seconds, scores = pickle.loads(payload)
+            record, state_dict = pickle.loads(payload)
             try:
-                diagnostics = member_diagnostics(plan, key, result)
+                completed = stored_evidence(plan, record, state_dict)
             except Exception as error:
                 _send_error(send, index, error)
                 return
-            send("member", index, (key, result, seconds, diagnostics, scores))
+            send("owed", index, completed)
             continue
         index, chunk = task
         send("start", index)
@@ -379,7 +395,7 @@ def _work(
             scores = member_scores(plan, key, result)
             # A halving sweep's judge hears of each member as it ends: no member waits there.
             if plan.halving is None and gets_evidence(plan, key, result):
-                send("defer", index, (key, light, seconds, scores))
+                send("defer", index, (owing_record(key, light, seconds, scores), light))
             else:
                 send("member", index, (key, light, seconds, member_diagnostics(plan, key, result), scores))
 
