@@ -42,6 +42,8 @@ gradient descent in a Kronecker-factored eigenbasis. NeurIPS.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
 
@@ -119,13 +121,9 @@ def kfac_factors(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task
     True
     """
     task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
-    K, c = net.n_members, net.layer_sizes[-1]
     A = [torch.zeros(w.shape[2], w.shape[2], dtype=x.dtype, device=x.device) for w in net.weights]
-    G = [torch.zeros(K, w.shape[1], w.shape[1], dtype=x.dtype, device=x.device) for w in net.weights]
-    step = max(1, _KFAC_CHUNK_ELEMENTS // (K * c * max(net.layer_sizes)))
-    for start in range(0, len(x), step):
-        rows = slice(start, start + step)
-        inputs, factors = _output_factors(net, x[rows], task)
+    G = [torch.zeros(net.n_members, w.shape[1], w.shape[1], dtype=x.dtype, device=x.device) for w in net.weights]
+    for rows, inputs, factors in _factor_chunks(net, x, task):
         root = weight[rows].sqrt()
         for j, (a, s) in enumerate(zip(inputs, factors, strict=True)):
             # Weighted sums of outer products as one (batched) product of sqrt(w)-scaled rows:
@@ -134,7 +132,7 @@ def kfac_factors(net: StackedMLP, x: Tensor, weight: Tensor, *, task: str | Task
             A[j] = A[j] + a.transpose(-1, -2) @ a
             s = (s * root[:, None, None]).flatten(1, 2)
             G[j] = G[j] + s.transpose(-1, -2) @ s
-    return [((a / weight.sum()).expand(K, -1, -1), g) for a, g in zip(A, G, strict=True)]
+    return [((a / weight.sum()).expand(net.n_members, -1, -1), g) for a, g in zip(A, G, strict=True)]
 
 
 def kronecker_diagonal(
@@ -161,12 +159,8 @@ def kronecker_diagonal(
     True
     """
     task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
-    K, c = net.n_members, net.layer_sizes[-1]
-    diagonals = [torch.zeros(K, w.shape[1], w.shape[2], dtype=x.dtype, device=x.device) for w in net.weights]
-    step = max(1, _KFAC_CHUNK_ELEMENTS // (K * c * max(net.layer_sizes)))
-    for start in range(0, len(x), step):
-        rows = slice(start, start + step)
-        inputs, factors = _output_factors(net, x[rows], task)
+    diagonals = [torch.zeros(net.n_members, *w.shape[1:], dtype=x.dtype, device=x.device) for w in net.weights]
+    for rows, inputs, factors in _factor_chunks(net, x, task):
         for j, ((a, s), (u_a, u_g)) in enumerate(zip(zip(inputs, factors, strict=True), bases, strict=True)):
             inside = (a @ u_a).square()  # (K, n, in)
             outside = (s @ u_g.unsqueeze(1)).square().sum(-2) * weight[rows, None]  # (K, n, out)
@@ -190,6 +184,14 @@ def exact_member_ggn(net: StackedMLP, x: Tensor, weight: Tensor, task: Task) -> 
         scaled = scaled.reshape(-1, n_params)
         ggn.addmm_(scaled.T, scaled)
     return ggn
+
+
+def _factor_chunks(net: StackedMLP, x: Tensor, task: Task) -> Iterator[tuple[slice, list[Tensor], list[Tensor]]]:
+    """:func:`_output_factors` over chunks of the rows small enough to stay in cache (``_KFAC_CHUNK_ELEMENTS``)."""
+    step = max(1, _KFAC_CHUNK_ELEMENTS // (net.n_members * net.layer_sizes[-1] * max(net.layer_sizes)))
+    for start in range(0, len(x), step):
+        rows = slice(start, start + step)
+        yield rows, *_output_factors(net, x[rows], task)
 
 
 def _output_factors(net: StackedMLP, x: Tensor, task: Task) -> tuple[list[Tensor], list[Tensor]]:
