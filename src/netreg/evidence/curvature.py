@@ -223,17 +223,16 @@ def _kfac(
 ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
     """Per layer, the eigenvalues ``outer(eig G_l, eig A_l)`` of ``G_l ⊗ A_l`` (``corrected``: the
     exact block's diagonal in their eigenbasis, EKFAC's) and its one-hot layer share."""
-    eigenvalues, shares = [], []
     factors = kfac_factors(net, x, weight, task=task)
     if corrected:
         bases = [kronecker_bases(a, g) for a, g in factors]
         values = eigenbasis_eigenvalues(kronecker_diagonal(net, x, weight, bases, task=task), net.n_params)
     else:
         values = [kronecker_eigenvalues(a, g, net.n_params) for a, g in factors]
-    for j in range(len(factors)):
-        eigenvalues.append(values[j])
-        shares.append(torch.nn.functional.one_hot(torch.tensor(j), len(factors)).to(x)[None, :, None])
-    return tuple(eigenvalues), tuple(shares)
+    shares = [
+        torch.nn.functional.one_hot(torch.tensor(j), len(factors)).to(x)[None, :, None] for j in range(len(factors))
+    ]
+    return tuple(values), tuple(shares)
 
 
 def kronecker_eigenvalues(a: Tensor, g: Tensor, n_params: int) -> Tensor:

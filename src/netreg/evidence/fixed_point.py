@@ -257,7 +257,7 @@ def _exact(blocks: list[Tensor], alpha: Tensor, sizes: tuple[int, ...]) -> tuple
     return logdet, torch.tensor(sizes, dtype=alpha.dtype, device=alpha.device) - alpha * traces
 
 
-def _kfac(blocks: list[tuple[Tensor, Tensor]], alpha: Tensor, n_params: int) -> tuple[Tensor, Tensor]:
+def _kfac(blocks: list[Tensor] | list[tuple[Tensor, Tensor]], alpha: Tensor, n_params: int) -> tuple[Tensor, Tensor]:
     """``log det`` and gamma of each weight's Kronecker-factored block."""
     values = block_eigenvalues(blocks, n_params)
     logdet = sum(torch.log(v + a).sum() for v, a in zip(values, alpha, strict=True))
