@@ -155,7 +155,7 @@ def test_curvature_errors_name_the_parameter_and_the_value(rng):
     with pytest.raises(
         InvalidParameterError,
         match=re.escape(
-            "`curvature` must be one of 'auto', 'exact', 'kfac'. Got curvature='kfca'. Did you mean 'kfac'?"
+            "`curvature` must be one of 'auto', 'exact', 'kfac', 'ekfac'. Got curvature='kfca'. Did you mean 'kfac'?"
         ),
     ):
         ggn_curvature(net, X, task="multiclass", curvature="kfca")
@@ -178,3 +178,48 @@ def test_curvature_errors_name_the_parameter_and_the_value(rng):
         ),
     ):
         ggn_curvature(net, X, task="regresion")
+
+
+def _layer_blocks(H, sizes):
+    bounds = np.cumsum([0, *sizes])
+    return [H[a:b, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+@pytest.mark.parametrize("task", ["multiclass", "binary"])
+def test_ekfac_keeps_each_blocks_trace_and_bounds_its_log_det_and_gamma_from_above(task, rng):
+    # tr: the diagonal of a rotated block sums to its trace (KFAC's tr(G) tr(A) does not). Hadamard:
+    # det(B + aI) <= the product of its diagonal in any orthonormal basis. Schur-Horn: that diagonal
+    # is majorized by B's eigenvalues, so the concave sum of l / (l + a) over it is at least B's gamma.
+    q = 3 if task == "multiclass" else 1
+    net = random_mlp(3, (4,), q)
+    X = torch.as_tensor(rng.normal(size=(25, 3)))
+    w = torch.as_tensor(rng.uniform(0.5, 2.0, size=25))
+    H = ggn_matrix(stack_members(net), X, w, task=task)[0]
+    blocks = _layer_blocks(H, [12, 4 * q])
+    ekfac = ggn_curvature(net, X, task=task, sample_weight=w, curvature="ekfac")
+    kfac = ggn_curvature(net, X, task=task, sample_weight=w, curvature="kfac")
+    assert ekfac.method == "ekfac" and len(ekfac.eigenvalues) == 2
+    for block, values, kronecker in zip(blocks, ekfac.eigenvalues, kfac.eigenvalues, strict=True):
+        assert float(values.sum()) == pytest.approx(float(block.trace()), rel=1e-10)
+        assert float(kronecker.sum()) != pytest.approx(float(block.trace()), rel=1e-3)
+    for alpha in (0.05, 1.0, 20.0):
+        shifted = [b + alpha * torch.eye(len(b), dtype=torch.float64) for b in blocks]
+        exact_log_det = sum(torch.linalg.slogdet(b)[1] for b in shifted)
+        exact_gamma = sum(torch.trace(torch.linalg.solve(s, b)) for s, b in zip(shifted, blocks, strict=True))
+        assert float(log_det(ekfac, alpha)[0]) >= float(exact_log_det) - 1e-10
+        assert float(effective_parameters(ekfac, alpha)[0]) >= float(exact_gamma) - 1e-10
+        per_layer = effective_parameters(ekfac, alpha, per_layer=True)[0]
+        torch.testing.assert_close(per_layer.sum(), effective_parameters(ekfac, alpha)[0])
+
+
+def test_ekfac_without_hidden_layer_and_squared_error_is_the_exact_curvature(rng):
+    # H = I_q ⊗ X' diag(w) X: its Kronecker factors' eigenbasis is its own, the diagonal there its eigenvalues.
+    X = torch.as_tensor(rng.normal(size=(30, 4)))
+    w = torch.as_tensor(rng.uniform(0.2, 3.0, size=30))
+    net = random_mlp(4, (), 3)
+    exact = ggn_curvature(net, X, task="regression", sample_weight=w, curvature="exact")
+    ekfac = ggn_curvature(net, X, task="regression", sample_weight=w, curvature="ekfac")
+    closed_form = torch.linalg.eigvalsh(X.T @ (w[:, None] * X)).repeat(3)
+    torch.testing.assert_close(ekfac.eigenvalues[0][0].sort().values, closed_form.sort().values, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(log_det(ekfac, 0.7), log_det(exact, 0.7), rtol=1e-12, atol=0)
+    torch.testing.assert_close(effective_parameters(ekfac, 0.7), effective_parameters(exact, 0.7), rtol=1e-12, atol=0)

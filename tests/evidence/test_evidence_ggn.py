@@ -9,6 +9,7 @@ from evidence_helpers import TASKS, n_outputs, random_mlp, targets
 from torch.func import functional_call, jacrev
 
 from netreg.evidence import ggn_matrix, kfac_factors, loss_hessian_factor
+from netreg.evidence.ggn import kronecker_diagonal
 from netreg.evidence.stacked_mlp import stack_members
 from netreg.losses import get_task
 
@@ -140,3 +141,47 @@ def test_chunks_of_rows_change_nothing(rng, monkeypatch):
     for (A, G), (A1, G1) in zip(whole[1], chunked[1]):
         assert torch.allclose(A, A1) and torch.allclose(G, G1)
     assert np.isfinite(whole[0].numpy()).all()
+
+
+def _kronecker_bases(factors):
+    """The eigenvectors of each layer's factors, by torch.linalg.eigh."""
+    return [(torch.linalg.eigh(A)[1], torch.linalg.eigh(G)[1]) for A, G in factors]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_ekfac_eigenvalues_are_the_exact_blocks_diagonal_in_the_kronecker_basis(task, rng):
+    # Brute force: each layer's diagonal block of the exact GGN, rotated by kron(U_G, U_A).
+    q, n = n_outputs(task), 9
+    net = stack_members(random_mlp(3, (5, 4), q))
+    X = torch.as_tensor(rng.normal(size=(n, 3)))
+    w = torch.as_tensor(rng.uniform(0.2, 3.0, size=n))
+    bases = _kronecker_bases(kfac_factors(net, X, w, task=task))
+    H = ggn_matrix(net, X, w, task=task)[0]
+    ours = kronecker_diagonal(net, X, w, bases, task=task)
+    start = 0
+    for (u_a, u_g), values in zip(bases, ours, strict=True):
+        Q = torch.kron(u_g[0], u_a[0])
+        block = H[start : start + len(Q), start : start + len(Q)]
+        torch.testing.assert_close(values[0], (Q.T @ block @ Q).diagonal(), rtol=1e-10, atol=1e-12)
+        start += len(Q)
+    assert start == len(H)
+
+
+def test_ekfac_eigenvalues_of_stacked_members_and_chunks_of_rows_are_each_members(rng, monkeypatch):
+    import netreg.evidence.ggn as ggn
+
+    nets = [random_mlp(3, (4,), 3, seed=seed) for seed in range(3)]
+    X = torch.as_tensor(rng.normal(size=(10, 3)))
+    w = torch.as_tensor(rng.uniform(0.5, 2.0, size=10))
+    stacked = stack_members(nets)
+    bases = _kronecker_bases(kfac_factors(stacked, X, w, task="multiclass"))
+    together = kronecker_diagonal(stacked, X, w, bases, task="multiclass")
+    for k, net in enumerate(nets):
+        alone = kronecker_diagonal(
+            stack_members(net), X, w, [(a[k : k + 1], g[k : k + 1]) for a, g in bases], task="multiclass"
+        )
+        for values, single in zip(together, alone, strict=True):
+            torch.testing.assert_close(values[k], single[0], rtol=1e-12, atol=1e-14)
+    monkeypatch.setattr(ggn, "_KFAC_CHUNK_ELEMENTS", 1)
+    for values, chunked in zip(together, kronecker_diagonal(stacked, X, w, bases, task="multiclass"), strict=True):
+        torch.testing.assert_close(chunked, values, rtol=1e-12, atol=1e-14)

@@ -154,7 +154,7 @@ def test_a_member_trained_by_netreg_reaches_the_closed_form_evidence(rng):
     assert result.log_evidence == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.parametrize("curvature", ["exact", "kfac"])
+@pytest.mark.parametrize("curvature", ["exact", "kfac", "ekfac"])
 @pytest.mark.parametrize("task", TASKS)
 def test_integer_sample_weights_equal_duplicated_rows(task, curvature, rng):
     q = n_outputs(task)
@@ -278,7 +278,7 @@ def test_errors_say_what_was_received_and_what_was_expected(rng):
         log_evidence([net, net], X, y, task="multiclass", alpha=1.0)
 
 
-@pytest.mark.parametrize("curvature", ["exact", "kfac"])
+@pytest.mark.parametrize("curvature", ["exact", "kfac", "ekfac"])
 def test_the_curvature_of_a_sample_of_rows_is_their_ggn_scaled_to_all_the_rows(curvature, regression_data):
     # Without hidden layers, half squared error: H = I_q ⊗ X'X (KFAC exact too); from a sample, (n / S) X_s'X_s.
     X, Y = regression_data

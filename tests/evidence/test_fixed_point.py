@@ -63,11 +63,12 @@ def test_kfac_is_exact_for_linear_regression():
     y = X @ [1.0, 0.0, -1.0, 2.0] + rng.normal(size=80)
     net = stack_members(MLP(4, (), 1).double())
     data = check_data(net, X, y, task="regression")
-    exact, kfac = (fixed_point(net, data, [2.0], curvature=c) for c in ("exact", "kfac"))
-    assert (exact.curvature, kfac.curvature) == ("exact", "kfac")
-    np.testing.assert_allclose(kfac.gamma, exact.gamma, rtol=1e-9)
-    assert kfac.log_evidence == pytest.approx(exact.log_evidence, rel=1e-10)
-    assert kfac.noise_variance == pytest.approx(exact.noise_variance, rel=1e-10)
+    exact, kfac, ekfac = (fixed_point(net, data, [2.0], curvature=c) for c in ("exact", "kfac", "ekfac"))
+    assert (exact.curvature, kfac.curvature, ekfac.curvature) == ("exact", "kfac", "ekfac")
+    for step in (kfac, ekfac):
+        np.testing.assert_allclose(step.gamma, exact.gamma, rtol=1e-9)
+        assert step.log_evidence == pytest.approx(exact.log_evidence, rel=1e-10)
+        assert step.noise_variance == pytest.approx(exact.noise_variance, rel=1e-10)
 
 
 def test_the_re_estimate_is_mackays(member):
@@ -77,7 +78,7 @@ def test_the_re_estimate_is_mackays(member):
     assert step.new_alphas[0] == pytest.approx(sum(step.gamma) / sum(step.weight_sq_norms), rel=1e-12)
 
 
-@pytest.mark.parametrize("curvature", ["exact", "kfac"])
+@pytest.mark.parametrize("curvature", ["exact", "kfac", "ekfac"])
 def test_relu_layers_rescaled_leave_the_evidence_and_gamma_unchanged(digits, curvature):
     # A ReLU network's function is unchanged by W0 -> c W0, b0 -> c b0, W1 -> W1 / c, and its
     # Laplace evidence by that move with alpha0 -> alpha0 / c^2, alpha1 -> alpha1 c^2 (the prior's

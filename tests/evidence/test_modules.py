@@ -12,7 +12,7 @@ from torch.func import functional_call, hessian, jacrev
 from netreg.evidence import kfac_factors, stack_members
 from netreg.evidence.data_checks import check_data
 from netreg.evidence.fixed_point import fixed_point, weight_blocks
-from netreg.evidence.modules import module_ggn, module_kfac_factors, module_member
+from netreg.evidence.modules import module_ggn, module_kfac_factors, module_kronecker_diagonal, module_member
 from netreg.exceptions import InvalidParameterError
 from netreg.nets import MLP
 
@@ -78,7 +78,7 @@ def test_a_modules_factors_summed_in_float32_are_the_float64_ones_to_single_prec
     assert all(p.dtype == torch.float64 for p in member.module.parameters())  # summed on a copy
 
 
-@pytest.mark.parametrize("curvature", ["exact", "kfac"])
+@pytest.mark.parametrize("curvature", ["exact", "kfac", "ekfac"])
 def test_a_linear_modules_fixed_point_is_the_mlps(mlp_and_module, curvature):
     net, member, data, module_data = mlp_and_module
     ours = fixed_point(member, module_data, [0.3, 5.0], curvature=curvature)
@@ -160,6 +160,37 @@ def test_kfc_factors_and_the_exact_ggn_against_per_row_jacobians(padding, pool):
     torch.testing.assert_close(
         module_ggn(member, x, weight, task="multiclass")[:54, :54], block, rtol=1e-10, atol=1e-12
     )
+
+
+@pytest.mark.parametrize(("padding", "pool"), [(1, True), (0, False)])
+def test_ekfac_eigenvalues_are_the_exact_blocks_diagonal_in_the_kfc_basis(padding, pool):
+    # The conv's block against per-row Jacobians (its positions summed inside the square), the
+    # head's against the module's exact GGN; each rotated by kron(U_G, U_A) of KFC's factors.
+    torch.manual_seed(2)
+    cnn = TinyCNN(size=4, padding=padding, pool=pool).double()
+    x, weight = _rows(3, 4, seed=3), torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64)
+    member = module_member(cnn, cnn.state_dict(), ["conv.weight", "head.weight"])
+    bases = [
+        (torch.linalg.eigh(A)[1], torch.linalg.eigh(G)[1])
+        for A, G in module_kfac_factors(member, x, weight, task="multiclass")
+    ]
+    conv, head = module_kronecker_diagonal(member, x, weight, bases, task="multiclass")
+    H = module_ggn(member, x, weight, task="multiclass")
+    for values, block, (u_a, u_g) in zip(
+        (conv, head), (_brute_force(cnn, x, weight)[0], H[54:, 54:]), bases, strict=True
+    ):
+        Q = torch.kron(u_g[0], u_a[0])
+        torch.testing.assert_close(values[0], (Q.T @ block @ Q).diagonal(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_linear_modules_ekfac_eigenvalues_are_the_mlps_and_summed_in_float32_to_single_precision(mlp_and_module):
+    net, member, data, module_data = mlp_and_module
+    ours, theirs = weight_blocks(member, module_data, "ekfac"), weight_blocks(net, data, "ekfac")
+    single = weight_blocks(member, module_data, "ekfac", dtype=torch.float32)
+    for values, mlp_values, values32 in zip(ours, theirs, single, strict=True):
+        torch.testing.assert_close(values, mlp_values, rtol=1e-10, atol=1e-12 * float(values.max()))
+        assert values32.dtype == torch.float64 and not torch.equal(values32, values)
+        torch.testing.assert_close(values32, values, rtol=1e-4, atol=1e-5 * float(values.max()))
 
 
 class Tied(nn.Module):

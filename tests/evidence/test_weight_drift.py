@@ -128,7 +128,7 @@ def test_the_drift_of_a_network_without_hidden_layers_and_squared_error_is_zero(
     assert abs(float(drift[0])) < 1e-8
 
 
-@pytest.mark.parametrize("curvature", ["exact", "kfac"])
+@pytest.mark.parametrize("curvature", ["exact", "kfac", "ekfac"])
 def test_one_drift_per_layer_or_one_for_all(curvature):
     X, y = _regression(seed=2)
     state = _fit(X, y, 1.0).module_.state_dict()

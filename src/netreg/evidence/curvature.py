@@ -13,7 +13,7 @@ from torch import Tensor
 
 from netreg._checks import check_int, check_options
 from netreg.evidence.data_checks import check_rows
-from netreg.evidence.ggn import exact_member_ggn, kfac_factors
+from netreg.evidence.ggn import exact_member_ggn, kfac_factors, kronecker_diagonal
 from netreg.evidence.stacked_mlp import StackedMLP, stack_members
 from netreg.exceptions import invalid
 from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
@@ -27,11 +27,13 @@ __all__ = [
     "log_det",
     "effective_parameters",
     "kronecker_eigenvalues",
+    "kronecker_bases",
+    "eigenbasis_eigenvalues",
 ]
 
 #: ``curvature="auto"`` is exact up to this many penalized weights per member (its cost: docs/architecture.md).
 EXACT_MAX_PARAMS = 1000
-CURVATURES = ("auto", "exact", "kfac")
+CURVATURES = ("auto", "exact", "kfac", "ekfac")
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,10 @@ class Curvature:
 
     Attributes
     ----------
-    method : {"exact", "kfac"}
+    method : {"exact", "kfac", "ekfac"}
     eigenvalues : tuple of Tensor
-        One entry per diagonal block (one for ``"exact"``, one per layer for ``"kfac"``), each
+        One entry per diagonal block (one for ``"exact"``, one per layer for ``"kfac"`` and
+        ``"ekfac"``), each
         ``(K, n_b)`` float64, ``>= 0``; the blocks hold P eigenvalues in all. Eigenvalues below
         ``P * eps * max`` (round-off of a positive semi-definite matrix) are set to 0.
     shares : tuple of Tensor
@@ -115,7 +118,7 @@ def compute_curvature(
         values, share = _exact(net, x, weight, task)
         eigenvalues, shares = (values,), (share,)
     else:
-        eigenvalues, shares = _kfac(net, x, weight, task)
+        eigenvalues, shares = _kfac(net, x, weight, task, corrected=method == "ekfac")
     return Curvature(method, eigenvalues, shares, net.layer_sizes)
 
 
@@ -215,14 +218,21 @@ def _exact(net: StackedMLP, x: Tensor, weight: Tensor, task: Task) -> tuple[Tens
     return torch.stack(values), torch.stack(shares)
 
 
-def _kfac(net: StackedMLP, x: Tensor, weight: Tensor, task: Task) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
-    """Per layer, the eigenvalues ``outer(eig G_l, eig A_l)`` of ``G_l ⊗ A_l`` and its one-hot layer share."""
-    eigenvalues, shares = [], []
+def _kfac(
+    net: StackedMLP, x: Tensor, weight: Tensor, task: Task, *, corrected: bool
+) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+    """Per layer, the eigenvalues ``outer(eig G_l, eig A_l)`` of ``G_l ⊗ A_l`` (``corrected``: the
+    exact block's diagonal in their eigenbasis, EKFAC's) and its one-hot layer share."""
     factors = kfac_factors(net, x, weight, task=task)
-    for j, (a, g) in enumerate(factors):
-        eigenvalues.append(kronecker_eigenvalues(a, g, net.n_params))
-        shares.append(torch.nn.functional.one_hot(torch.tensor(j), len(factors)).to(x)[None, :, None])
-    return tuple(eigenvalues), tuple(shares)
+    if corrected:
+        bases = [kronecker_bases(a, g) for a, g in factors]
+        values = eigenbasis_eigenvalues(kronecker_diagonal(net, x, weight, bases, task=task), net.n_params)
+    else:
+        values = [kronecker_eigenvalues(a, g, net.n_params) for a, g in factors]
+    shares = [
+        torch.nn.functional.one_hot(torch.tensor(j), len(factors)).to(x)[None, :, None] for j in range(len(factors))
+    ]
+    return tuple(values), tuple(shares)
 
 
 def kronecker_eigenvalues(a: Tensor, g: Tensor, n_params: int) -> Tensor:
@@ -239,6 +249,35 @@ def kronecker_eigenvalues(a: Tensor, g: Tensor, n_params: int) -> Tensor:
     eig_a = _eigh(a)[0].clamp_min(0)
     eig_g = _eigh(g)[0].clamp_min(0)
     return _clean((eig_g.unsqueeze(-1) * eig_a.unsqueeze(-2)).flatten(1), n_params)
+
+
+def kronecker_bases(a: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+    """The eigenvectors ``(U_A (K, in, in), U_G (K, out, out))`` of the factors ``A`` and ``G``
+    (columns; NaN for a non-finite factor): the basis of EKFAC's eigenvalues.
+
+    Examples
+    --------
+    >>> import torch
+    >>> u_a, u_g = kronecker_bases(torch.diag(torch.tensor([2.0, 1.0]))[None], torch.tensor([[[3.0]]]))
+    >>> u_a.abs()
+    tensor([[[0., 1.],
+             [1., 0.]]])
+    """
+    return _eigh(a)[1], _eigh(g)[1]
+
+
+def eigenbasis_eigenvalues(diagonals: list[Tensor], n_params: int) -> list[Tensor]:
+    """EKFAC's eigenvalues ``(K, out * in)`` per layer from the exact blocks' diagonals in the
+    Kronecker bases (:func:`netreg.evidence.ggn.kronecker_diagonal`): round-off (below
+    ``n_params * eps * max``, per layer as :func:`kronecker_eigenvalues`) set to 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> eigenbasis_eigenvalues([torch.tensor([[4.0, 1e-20]]), torch.tensor([[2.0]])], 3)
+    [tensor([[4., 0.]]), tensor([[2.]])]
+    """
+    return [_clean(d, n_params) for d in diagonals]
 
 
 def _eigh(matrices: Tensor) -> tuple[Tensor, Tensor]:

@@ -13,7 +13,8 @@ number of parameters of layer l is
 layers (``layerwise=False``), :math:`\alpha = \sum_l \gamma_l / \sum_l \lVert W_l\rVert^2`.
 ``curvature="exact"`` forms H (cross-layer blocks included) and factors :math:`H + A` (Cholesky);
 ``"kfac"`` keeps each layer's Kronecker-factored block, so :math:`\gamma_l = \sum_k \lambda_{lk} /
-(\lambda_{lk} + \alpha_l)` over its eigenvalues (:func:`netreg.evidence.curvature.compute_curvature`).
+(\lambda_{lk} + \alpha_l)` over its eigenvalues (:func:`netreg.evidence.curvature.compute_curvature`);
+``"ekfac"`` the same over EKFAC's (the exact block's diagonal in the factors' eigenbasis).
 
 For classification netreg's alpha is the prior precision. For regression (the scalings:
 :mod:`netreg.evidence.laplace`) MacKay's updates of the prior and noise precisions give
@@ -44,15 +45,27 @@ import torch
 from torch import Tensor
 
 from netreg._checks import check_int, check_options
-from netreg.evidence.curvature import CURVATURES, EXACT_MAX_PARAMS, kronecker_eigenvalues
+from netreg.evidence.curvature import (
+    CURVATURES,
+    EXACT_MAX_PARAMS,
+    eigenbasis_eigenvalues,
+    kronecker_bases,
+    kronecker_eigenvalues,
+)
 from netreg.evidence.data_checks import EvidenceData
-from netreg.evidence.ggn import exact_member_ggn, kfac_factors
+from netreg.evidence.ggn import exact_member_ggn, kfac_factors, kronecker_diagonal
 from netreg.evidence.laplace import laplace_log_evidence, weighted_data_loss
-from netreg.evidence.modules import ModuleMember, member_outputs, module_ggn, module_kfac_factors
+from netreg.evidence.modules import (
+    ModuleMember,
+    member_outputs,
+    module_ggn,
+    module_kfac_factors,
+    module_kronecker_diagonal,
+)
 from netreg.evidence.stacked_mlp import StackedMLP
 from netreg.exceptions import invalid
 
-__all__ = ["FixedPoint", "fixed_point", "stationary_alphas", "weight_blocks"]
+__all__ = ["FixedPoint", "fixed_point", "stationary_alphas", "weight_blocks", "block_eigenvalues"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,7 @@ class FixedPoint:
         At ``alphas`` (module docstring).
     noise_variance : float or None
         Regression: MacKay's re-estimate :math:`s^2 = 2E / (mq - \\gamma)`; None otherwise.
-    curvature : {"exact", "kfac"}
+    curvature : {"exact", "kfac", "ekfac"}
     """
 
     alphas: tuple[float, ...]
@@ -109,11 +122,11 @@ def fixed_point(
         The current alpha of each penalized layer, > 0.
     layerwise : bool, default=True
         One alpha per layer; else one for all (the layers' alphas must then be equal).
-    curvature : {"auto", "exact", "kfac"}, default="auto"
+    curvature : {"auto", "exact", "kfac", "ekfac"}, default="auto"
         ``"auto"`` is exact up to ``exact_max_params`` penalized weights.
     exact_max_params : int, default=EXACT_MAX_PARAMS
     factor_dtype : torch.dtype, optional
-        With Kronecker-factored curvature, the dtype the factors' sums run in
+        With Kronecker-factored curvature (``"kfac"``, ``"ekfac"``), the dtype the factors' sums run in
         (:func:`weight_blocks`); the eigenvalues, log det and gamma stay float64. None: the
         data's dtype.
 
@@ -185,24 +198,47 @@ def weight_blocks(
 ) -> list[Tensor] | list[tuple[Tensor, Tensor]]:
     """One member's curvature of its penalized weights on ``data``: ``"exact"``, the GGN
     ``(P, P)`` as one block, ``[H]``; ``"kfac"``, each weight's Kronecker factors
-    ``[(A_l, G_l), ...]`` (member axis dropped); the MLP's in closed form, a module's by autograd.
+    ``[(A_l, G_l), ...]``; ``"ekfac"``, each weight's EKFAC eigenvalues ``[lambda_l (out * in,), ...]``
+    (the exact block's diagonal in the factors' eigenbasis, round-off set to 0; member axis
+    dropped); the MLP's in closed form, a module's by autograd (:func:`block_eigenvalues` reads
+    the last two alike).
 
-    With ``dtype`` (``torch.float32``), the Kronecker factors' forward pass and sums run in it,
+    With ``dtype`` (``torch.float32``), the Kronecker factors' forward passes and sums run in it,
     on a copy of the member (on a CPU about twice as fast, the factors to about 1e-6 relative
     over a few thousand rows; on a GPU that runs float32 products in TF32, about 1e-3), and come
-    back in the data's dtype.
+    back in the data's dtype; EKFAC's eigenbases are computed in the data's dtype.
     """
-    if curvature == "kfac" and dtype is not None and dtype != data.x.dtype:
+    cast = data
+    if curvature in ("kfac", "ekfac") and dtype is not None and dtype != data.x.dtype:
         cast = EvidenceData(data.x.to(dtype), data.y, data.weight.to(dtype), data.task)
-        factors = weight_blocks(net.to(dtype), cast, curvature)
-        return [(a.to(data.x.dtype), g.to(data.x.dtype)) for a, g in factors]
+        net = net.to(dtype)
     mlp = isinstance(net, StackedMLP)
     if curvature == "exact":
         if mlp:
             return [exact_member_ggn(net, data.x, data.weight, data.task)]
         return [module_ggn(net, data.x, data.weight, task=data.task)]
-    factors = (kfac_factors if mlp else module_kfac_factors)(net, data.x, data.weight, task=data.task)
-    return [(a[0], g[0]) for a, g in factors]
+    factors = (kfac_factors if mlp else module_kfac_factors)(net, cast.x, cast.weight, task=data.task)
+    factors = [(a.to(data.x.dtype), g.to(data.x.dtype)) for a, g in factors]
+    if curvature == "kfac":
+        return [(a[0], g[0]) for a, g in factors]
+    bases = [tuple(u.to(cast.x.dtype) for u in kronecker_bases(a, g)) for a, g in factors]
+    diagonal = (kronecker_diagonal if mlp else module_kronecker_diagonal)(
+        net, cast.x, cast.weight, bases, task=data.task
+    )
+    return [d[0] for d in eigenbasis_eigenvalues([d.to(data.x.dtype) for d in diagonal], net.n_params)]
+
+
+def block_eigenvalues(blocks: list[Tensor] | list[tuple[Tensor, Tensor]], n_params: int) -> list[Tensor]:
+    """Each weight's eigenvalues from :func:`weight_blocks`' Kronecker-factored blocks: the
+    products of the factors' (``"kfac"``), or EKFAC's as they are (``"ekfac"``).
+
+    Examples
+    --------
+    >>> a, g = torch.diag(torch.tensor([1.0, 2.0])), torch.tensor([[3.0]])
+    >>> block_eigenvalues([(a, g), torch.tensor([5.0])], 3)
+    [tensor([3., 6.]), tensor([5.])]
+    """
+    return [b if isinstance(b, Tensor) else kronecker_eigenvalues(b[0][None], b[1][None], n_params)[0] for b in blocks]
 
 
 def _exact(blocks: list[Tensor], alpha: Tensor, sizes: tuple[int, ...]) -> tuple[Tensor, Tensor]:
@@ -221,9 +257,9 @@ def _exact(blocks: list[Tensor], alpha: Tensor, sizes: tuple[int, ...]) -> tuple
     return logdet, torch.tensor(sizes, dtype=alpha.dtype, device=alpha.device) - alpha * traces
 
 
-def _kfac(blocks: list[tuple[Tensor, Tensor]], alpha: Tensor, n_params: int) -> tuple[Tensor, Tensor]:
+def _kfac(blocks: list[Tensor] | list[tuple[Tensor, Tensor]], alpha: Tensor, n_params: int) -> tuple[Tensor, Tensor]:
     """``log det`` and gamma of each weight's Kronecker-factored block."""
-    values = [kronecker_eigenvalues(a[None], g[None], n_params)[0] for a, g in blocks]
+    values = block_eigenvalues(blocks, n_params)
     logdet = sum(torch.log(v + a).sum() for v, a in zip(values, alpha, strict=True))
     gamma = torch.stack([(v / (v + a)).sum() for v, a in zip(values, alpha, strict=True)])
     return logdet, gamma

@@ -92,7 +92,7 @@ class EvidenceResult:
     alpha_fixed_point : float
         MacKay's re-estimate :math:`\gamma / \lVert W^*\rVert^2` (times :math:`s^2` for regression): where
         the evidence would move alpha from here; equal to ``alpha`` at a stationary point.
-    curvature : {"exact", "kfac"}
+    curvature : {"exact", "kfac", "ekfac"}
     units_off : tuple of int
         Per hidden layer, the units switched off (:mod:`netreg.evidence.units`, default thresholds).
     """
@@ -146,7 +146,7 @@ def log_evidence(
         The training sample weights.
     activation : str, optional
         Required for a state dict.
-    curvature : {"auto", "exact", "kfac"}, default="auto"
+    curvature : {"auto", "exact", "kfac", "ekfac"}, default="auto"
         See :mod:`netreg.evidence.curvature`.
     noise_variance : float, optional
         Regression only: a fixed :math:`s^2` instead of its evidence maximizer.

@@ -3,7 +3,8 @@ r"""The GGN curvature of any module's penalized Linear and Conv2d weights, exact
 The curvature :mod:`netreg.evidence.ggn` computes for netreg's MLP, read from a user's
 ``torch.nn.Module`` by autograd and hooks, in eval mode and float64, biases and norm layers held
 at their trained values: exact (:func:`module_ggn`) or KFC (:func:`module_kfac_factors`; Grosse,
-R. & Martens, J. (2016), A Kronecker-factored approximate Fisher matrix for convolution layers, ICML).
+R. & Martens, J. (2016), A Kronecker-factored approximate Fisher matrix for convolution layers, ICML),
+with EKFAC's eigenvalues in its eigenbasis (:func:`module_kronecker_diagonal`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "member_outputs",
     "module_ggn",
     "module_kfac_factors",
+    "module_kronecker_diagonal",
 ]
 
 #: What the curvature of a module reads, as messages say it.
@@ -227,6 +229,52 @@ def module_kfac_factors(
                 g = g.reshape(-1, g.shape[-1])
                 G[j] = G[j] + g.T @ g
     return [((a / weight.sum())[None], g[None]) for a, g in zip(A, G, strict=True)]
+
+
+def module_kronecker_diagonal(
+    member: ModuleMember, x: Tensor, weight: Tensor, bases: list[tuple[Tensor, Tensor]], *, task: str | Task
+) -> list[Tensor]:
+    r"""Each penalized weight's exact GGN block's diagonal in a Kronecker basis ``(1, out * in)``:
+    :func:`netreg.evidence.ggn.kronecker_diagonal` for a module.
+
+    With the bases ``(U_A (1, in, in), U_G (1, out, out))`` (the eigenvectors of
+    :func:`module_kfac_factors`' factors), entry ``j * in + k`` is :math:`\sum_i w_i \sum_c
+    \big(\sum_t (u_{Gj}^\top g_{ict}) (u_{Ak}^\top a_{it})\big)^2`: the positions summed inside
+    the square, as the weight's gradient sums them (a Conv2d's block exactly; T = 1 for a Linear).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> cnn = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.Linear(32, 3))
+    >>> member = module_member(cnn, cnn.state_dict(), ["0.weight", "2.weight"])
+    >>> images, ones = torch.randn(5, 1, 4, 4, dtype=torch.float64), torch.ones(5, dtype=torch.float64)
+    >>> bases = [(torch.eye(9, dtype=torch.float64)[None], torch.eye(2, dtype=torch.float64)[None]),
+    ...          (torch.eye(32, dtype=torch.float64)[None], torch.eye(3, dtype=torch.float64)[None])]
+    >>> diagonal = module_kronecker_diagonal(member, images, ones, bases, task="multiclass")
+    >>> H = module_ggn(member, images, ones, task="multiclass")  # the identity basis: H's own diagonal
+    >>> bool(torch.allclose(torch.cat([d[0] for d in diagonal]), H.diagonal()))
+    True
+    """
+    task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
+    owners = dict(member.module.named_modules(remove_duplicate=False))
+    layers = [owners[name.rpartition(".")[0]] for name in member.names]
+    shapes = [w.flatten(1).shape for w in member.weights]
+    diagonals = [torch.zeros(s[0], s[1], dtype=x.dtype, device=x.device) for s in shapes]
+    n_outputs = member_outputs(member, x[:1]).shape[-1]
+    step = max(1, _CHUNK_ELEMENTS // (n_outputs * max(s.numel() for s in shapes)))
+    for start in range(0, len(x), step):
+        rows, w = x[start : start + step], weight[start : start + step]
+        patches, outputs, out = _recorded_forward(member, layers, rows)
+        inside = [a @ u_a[0] for a, (u_a, _) in zip(patches, bases, strict=True)]  # (n, T, in)
+        S = loss_hessian_factor(task, out.detach())
+        for c in range(S.shape[1]):
+            grads = torch.autograd.grad(out, outputs, grad_outputs=S[:, c], retain_graph=c < S.shape[1] - 1)
+            for j, (layer, g) in enumerate(zip(layers, grads, strict=True)):
+                g = _positions(layer, g) @ bases[j][1][0]  # (n, T, out)
+                rotated = g.transpose(1, 2) @ inside[j]  # (n, out, in): the gradient in the basis
+                diagonals[j] = diagonals[j] + (rotated.square() * w[:, None, None]).sum(0)
+    return [d.flatten()[None] for d in diagonals]
 
 
 def _recorded_forward(

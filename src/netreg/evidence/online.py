@@ -216,7 +216,7 @@ class EvidenceAlpha(Callback):
         After two re-estimates in a row that change no alpha by more than this (relative), the
         member's alphas are held (``learned``); :data:`MINIBATCH_TOL` suits minibatch solvers.
         None (default): never held before the schedule's end.
-    curvature : {"auto", "exact", "kfac"}, default="auto"
+    curvature : {"auto", "exact", "kfac", "ekfac"}, default="auto"
     exact_max_params : int, default=EXACT_MAX_PARAMS
     curvature_rows : int or None, default=CURVATURE_ROWS
         With Kronecker-factored curvature, the re-estimates while the member trains read a fixed
@@ -411,7 +411,9 @@ class EvidenceAlpha(Callback):
     def sample(self, net: StackedMLP | ModuleMember) -> EvidenceData:
         """The rows the re-estimates read: :func:`curvature_sample`'s, drawn once, where
         ``curvature_rows`` applies (the parameter); else every row."""
-        kfac = self.curvature == "kfac" or (self.curvature == "auto" and net.n_params > self.exact_max_params)
+        kfac = self.curvature in ("kfac", "ekfac") or (
+            self.curvature == "auto" and net.n_params > self.exact_max_params
+        )
         if not kfac or self.curvature_rows is None or len(self._data.x) <= self.curvature_rows:
             return self._data
         if self._sample is None:

@@ -29,9 +29,9 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp, vjp
 
-from netreg.evidence.curvature import EXACT_MAX_PARAMS, kronecker_eigenvalues
+from netreg.evidence.curvature import EXACT_MAX_PARAMS
 from netreg.evidence.data_checks import EvidenceData
-from netreg.evidence.fixed_point import FixedPoint, stationary_alphas, weight_blocks
+from netreg.evidence.fixed_point import FixedPoint, block_eigenvalues, stationary_alphas, weight_blocks
 from netreg.evidence.ggn import loss_hessian_factor
 from netreg.evidence.modules import ModuleMember, module_ggn, module_member
 from netreg.evidence.stacked_mlp import StackedMLP
@@ -82,7 +82,7 @@ def curvature_drift(
     data : EvidenceData
     template : torch.nn.Module
         The member's module (its weights unused): netreg's MLP or a user's module.
-    curvature : {"exact", "kfac"}
+    curvature : {"exact", "kfac", "ekfac"}
         The curvature whose :math:`\log\det(H + A)` is differenced.
     layerwise : bool, default=True
     step : float, default=STEP
@@ -298,5 +298,5 @@ def _log_det(net: StackedMLP | ModuleMember, data: EvidenceData, curvature: str,
         if int(info) != 0:
             return torch.tensor(math.nan, dtype=torch.float64)
         return 2.0 * factor.diagonal().log().sum().cpu()
-    values = [kronecker_eigenvalues(a[None], g[None], net.n_params)[0] for a, g in blocks]
+    values = block_eigenvalues(blocks, net.n_params)
     return sum(torch.log(v + a.to(v)).sum() for v, a in zip(values, alpha, strict=True)).cpu()
