@@ -128,14 +128,28 @@ def test_bench_marglik_quick_reports_netreg_and_laplace_or_its_skip():
         (line,) = [row for row in lines if row.startswith(method + " ")]
         assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a held-out log-loss
     (laplace,) = [row for row in lines if row.startswith("laplace-torch marglik_training")]
-    (verdict,) = [row for row in lines if row.startswith("  digits: ")]
+    (verdict,) = [row for row in lines if row.startswith("  digits")]
     if importlib.util.find_spec("laplace") is None:
         assert laplace.endswith("skipped: laplace-torch not installed (see this script's docstring)"), laplace
         assert verdict == "  digits: not available (laplace-torch not installed)"
     else:
         assert laplace.split()[-1].replace(".", "").isdigit(), laplace
-        assert verdict.endswith(("met", "not met")), verdict
+        assert verdict.startswith("  digits, split 0: ") and verdict.endswith(("met", "not met")), verdict
     assert "Target (issue 21): alpha='auto' >= 10x faster than marglik_training" in out
+
+
+def test_bench_marglik_splits_summarize_each_method_with_a_standard_error():
+    out = run_script("bench_marglik.py", "--quick", "--epochs", "1", "--splits", "2", timeout=900)
+    lines = out.splitlines()
+    at = lines.index("digits, 2 splits:")
+    assert lines[at + 1].split() == ["method", "median", "s", "log-loss", "mean", "SE"]
+    rows = {line[:34].strip(): line[34:].split() for line in lines[at + 2 : at + 6] if not line.startswith("auto")}
+    assert {"netreg fixed alpha=1e-4", "netreg alpha='auto' (layerwise)"} <= set(rows)
+    for values in rows.values():
+        seconds, mean, se = map(float, values)
+        assert seconds > 0 and mean > 0 and se >= 0, values
+    paired = [line for line in lines if line.startswith("auto - marglik_training, paired log-loss: ")]
+    assert len(paired) == (importlib.util.find_spec("laplace") is not None), paired
 
 
 def test_bench_marglik_names_laplace_torch_when_it_cannot_be_imported():

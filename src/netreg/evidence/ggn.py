@@ -199,6 +199,7 @@ def _output_factors(net: StackedMLP, x: Tensor, task: Task) -> tuple[list[Tensor
     inputs, slopes, out = forward_records(net, x)
     factors = [loss_hessian_factor(task, out)]
     for j in range(len(net.weights) - 1, 0, -1):
-        back = torch.matmul(factors[0], net.weights[j].unsqueeze(1))
+        # (K, n c, out) @ (K, out, in): one product per member, not one per row (broadcast).
+        back = (factors[0].flatten(1, 2) @ net.weights[j]).unflatten(1, factors[0].shape[1:3])
         factors.insert(0, back * slopes[j - 1].unsqueeze(-2))
     return inputs, factors
