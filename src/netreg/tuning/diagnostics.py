@@ -106,18 +106,21 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
         return {"units_off": units_off(result.state_dict)[0].tolist()}
     alpha_index, fold = key
     rows = plan.train_rows[fold]
-    X = fold_rows(plan.X, rows)
-    sample = fold_curvature_rows(plan, fold)
+    if sp.issparse(plan.X):  # made dense: the fold's rows alone
+        X, y, weight, rows = fold_rows(plan.X, rows).toarray(), plan.targets[rows], plan.weights(fold)[rows], None
+    else:  # the fold's rows read in place, a chunk at a time (no copy of a fold of X per member)
+        X, y, weight = plan.X, plan.targets, plan.weights(fold)
     evidence = log_evidence(
         result.state_dict,
-        X.toarray() if sp.issparse(X) else X,
-        plan.targets[rows],
+        X,
+        y,
         task=plan.task,
         alpha=float(plan.alphas[alpha_index]),
-        sample_weight=plan.weights(fold)[rows],
+        sample_weight=weight,
         activation=plan.template.activation,
         curvature=plan.curvature,
-        curvature_rows=sample,
+        curvature_rows=fold_curvature_rows(plan, fold),
+        rows=rows,
     )
     return {key: value.item() if isinstance(value, np.generic) else value for key, value in evidence.to_dict().items()}
 
