@@ -19,7 +19,14 @@ from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
 from netreg.evidence import log_evidence
 from netreg.exceptions import StoreError
 from netreg.tuning import SweepCallback, plan_sweep, run_sweep, train_chunk
-from netreg.tuning.diagnostics import SAMPLE_BIAS, fold_curvature_rows, fold_rows, member_diagnostics
+from netreg.tuning.diagnostics import (
+    SAMPLE_BIAS,
+    evidence_bytes,
+    fold_curvature_rows,
+    fold_rows,
+    gets_evidence,
+    member_diagnostics,
+)
 from netreg.tuning.store import SweepStore
 
 GRID = [0.01, 0.3, 3.0, 30.0]
@@ -276,3 +283,18 @@ def test_a_sparse_x_gets_the_evidence_of_its_dense_rows(diabetes):
     found = {}
     train_chunk(dense, [(1, 2)], on_member=lambda key, r, s: found.setdefault(key, r))
     assert member_diagnostics(sparse, (1, 2), found[(1, 2)]) == member_diagnostics(dense, (1, 2), found[(1, 2)])
+
+
+def test_the_evidence_s_memory_counts_a_dense_copy_of_the_rows_only_for_a_sparse_x(diabetes, budget):
+    X, y = diabetes  # 442 rows, 10 features
+    net = netreg.NetRegRegressor((5,), max_iter=2, random_state=0, dtype="float64", device="cpu")
+    dense, sparse = (plan_sweep(net, data, y, alphas=[0.1, 10.0], cv=2) for data in (X, sp.csr_matrix(X)))
+    # The targets and weights (3 float64 a row) and 3 copies of the 10 x 10 input factor; sparse: 2 dense copies.
+    assert evidence_bytes(dense, 221) == 8 * (3 * 442 + 3 * 100)
+    assert evidence_bytes(sparse, 221) == 8 * (2 * 221 * 10 + 3 * 442 + 3 * 100)
+    found = {}
+    train_chunk(sparse, [(0, 0)], on_member=lambda key, r, s: found.setdefault(key, r))
+    budget((evidence_bytes(sparse, 221) + 16) / 1024**3)  # 16 bytes either side: float rounding
+    assert gets_evidence(sparse, (0, 0), found[(0, 0)])
+    budget((evidence_bytes(sparse, 221) - 16) / 1024**3)
+    assert not gets_evidence(sparse, (0, 0), found[(0, 0)]) and gets_evidence(dense, (0, 0), found[(0, 0)])

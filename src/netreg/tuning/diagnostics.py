@@ -69,8 +69,10 @@ FACTOR_COPIES = 3
 
 
 def evidence_bytes(plan: SweepPlan, n_rows: int) -> int:
-    """Memory of the Laplace evidence of one member trained on ``n_rows`` rows: the rows made
-    dense in float64 (twice: as read and as a tensor), and the first layer's input factor.
+    """Memory of the Laplace evidence of one member trained on ``n_rows`` of the plan's rows: the
+    targets and weights checked and gathered (three float64 numbers a row of ``X``), the first
+    layer's input factor and, for a sparse ``X``, its ``n_rows`` made dense in float64 (twice: as
+    read and as a tensor). A dense ``X`` is read in place, a chunk of rows at a time.
 
     Examples
     --------
@@ -78,11 +80,12 @@ def evidence_bytes(plan: SweepPlan, n_rows: int) -> int:
     >>> from netreg import NetRegClassifier
     >>> from netreg.tuning import plan_sweep
     >>> X, y = load_iris(return_X_y=True)
-    >>> evidence_bytes(plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0], cv=2), 75)  # 8 * (2*75*4 + 3*4*4)
-    5184
+    >>> evidence_bytes(plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0], cv=2), 75)  # 8 * (3*150 + 3*4*4)
+    3984
     """
     n_features = math.prod(plan.X.shape[1:])
-    return 8 * (2 * n_rows * n_features + FACTOR_COPIES * n_features**2)
+    dense = 2 * n_rows * n_features if sp.issparse(plan.X) else 0
+    return 8 * (dense + 3 * plan.X.shape[0] + FACTOR_COPIES * n_features**2)
 
 
 def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> dict[str, Any]:
