@@ -317,20 +317,33 @@ def test_the_sample_scales_each_row_by_its_weight(rng):
     )
 
 
-def test_a_bad_sample_of_rows_is_refused(rng, refused):
+@pytest.mark.parametrize(("name", "what"), [("curvature_rows", " (a sample of the rows)"), ("rows", "")])
+def test_bad_rows_and_samples_of_rows_are_refused(name, what, rng, refused):
     net = random_mlp(3, (4,), 3)
     X, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
-    expected = "`curvature_rows` must be distinct row indices in [0, 5) (a sample of the rows), at least one. Got "
+    expected = f"`{name}` must be distinct row indices in [0, 5){what}, at least one. Got "
     for rows, got in [
         ([0, 5], "indices from 0 to 5"),
         ([-1, 2], "indices from -1 to 2"),
         ([1, 1, 2], "1 repeated indices"),
+        ([2, 1, 2], "1 repeated indices"),
         ([], "an array of shape (0,) and dtype float64"),
         ([[0, 1]], "an array of shape (1, 2) and dtype int64"),
         ([0.0, 1.0], "an array of shape (2,) and dtype float64"),
     ]:
         with refused(expected + got + ".", InvalidParameterError):
-            log_evidence(net, X, y, task="multiclass", alpha=1.0, curvature_rows=rows)
+            log_evidence(net, X, y, task="multiclass", alpha=1.0, **{name: rows})
+
+
+def test_a_sample_of_the_training_rows_is_of_their_positions(rng, refused):
+    net = random_mlp(3, (4,), 3)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
+    sample = "`curvature_rows` must be distinct row indices in [0, 3) (a sample of the rows), at least one."
+    with refused(sample + " Got indices from 0 to 3.", InvalidParameterError):
+        log_evidence(net, X, y, task="multiclass", alpha=1.0, rows=[0, 2, 4], curvature_rows=[0, 3])
+    in_place = log_evidence(net, X, y, task="multiclass", alpha=1.0, rows=[0, 2, 4], curvature_rows=[1, 2])
+    copied = log_evidence(net, X[[2, 4]], y[[2, 4]], task="multiclass", alpha=1.0, sample_weight=[1.5, 1.5])
+    assert in_place.log_det == pytest.approx(copied.log_det, rel=1e-12)  # rows 2 and 4, each for 3 / 2 rows
 
 
 @pytest.mark.parametrize("curvature_rows", [None, np.arange(0, 40, 4)])
@@ -392,22 +405,3 @@ def test_the_rows_of_a_larger_x_give_the_evidence_of_their_copy(curvature, curva
     assert math.isfinite(in_place.log_evidence)
     every = log_evidence(net, X, y, sample_weight=weight, rows=np.arange(60), **settings)
     same_numbers(every.to_dict(), log_evidence(net, X, y, sample_weight=weight, **settings).to_dict())
-
-
-def test_bad_training_rows_are_refused(rng, refused):
-    net = random_mlp(3, (4,), 3)
-    X, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
-    expected = "`rows` must be distinct row indices in [0, 5), at least one. Got "
-    for rows, got in [
-        ([0, 5], "indices from 0 to 5"),
-        ([-1, 2], "indices from -1 to 2"),
-        ([2, 1, 2], "1 repeated indices"),
-        ([], "an array of shape (0,) and dtype float64"),
-        ([0.0, 1.0], "an array of shape (2,) and dtype float64"),
-    ]:
-        with refused(expected + got + ".", InvalidParameterError):
-            log_evidence(net, X, y, task="multiclass", alpha=1.0, rows=rows)
-    # A sample of the training rows is of their positions: 3 rows here.
-    sample = "`curvature_rows` must be distinct row indices in [0, 3) (a sample of the rows), at least one."
-    with refused(sample + " Got indices from 0 to 3.", InvalidParameterError):
-        log_evidence(net, X, y, task="multiclass", alpha=1.0, rows=[0, 2, 4], curvature_rows=[0, 3])
