@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 import netreg
 from expected_messages import not_a_nonnegative_float
-from netreg.evidence import log_evidence, population_evidence, stack_members
+from netreg.evidence import laplace, log_evidence, population_evidence, stack_members
 from netreg.evidence.data_checks import check_data
 from netreg.evidence.laplace import weighted_data_loss
 from netreg.exceptions import DataError, InvalidParameterError
@@ -373,8 +373,9 @@ def _numpy_losses(task, out, y):
 
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_data_loss_of_some_rows_is_their_float64_loss_chunk_by_chunk(task, dtype, rng):
-    # 5000 rows, of which 4000 are read, in chunks of 2**17 // (2 members * 50 units) = 1310 rows.
+def test_the_data_loss_of_some_rows_is_their_float64_loss_chunk_by_chunk(task, dtype, rng, monkeypatch):
+    # 5000 rows, of which 4000 are read, in chunks of 2**16 // (2 members * 50 units) = 655 rows.
+    monkeypatch.setattr(laplace, "_LOSS_CHUNK_ELEMENTS", 2**16)
     q = n_outputs(task)
     X, y = rng.normal(size=(5000, 6)).astype(dtype), targets(task, 5000, q, rng)
     weight = rng.uniform(0.5, 2.0, size=5000)

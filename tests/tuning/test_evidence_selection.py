@@ -16,7 +16,7 @@ from sklearn.datasets import make_classification
 
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
-from netreg.evidence import log_evidence
+from netreg.evidence import laplace, log_evidence
 from netreg.exceptions import StoreError
 from netreg.tuning import SweepCallback, plan_sweep, run_sweep, train_chunk
 from netreg.tuning.diagnostics import (
@@ -208,9 +208,11 @@ def test_only_kronecker_factored_curvature_is_read_from_a_sample_of_the_rows():
     assert fold_curvature_rows(dataclasses.replace(plan, curvature="auto"), 0) is None  # 104 weights: exact
 
 
-def test_a_fold_s_evidence_reads_its_rows_in_place_a_chunk_at_a_time(same_numbers):
+def test_a_fold_s_evidence_reads_its_rows_in_place_a_chunk_at_a_time(same_numbers, monkeypatch):
     # 60,000 float32 rows of 40 features: a fold trains on 40,000 (6.4 MB as a copy). Its evidence
-    # reads them in place, a chunk at a time, and its curvature a sample of 2,100 of them.
+    # reads them in place, a chunk at a time (here of 2**16 // 40 rows, 0.26 MB), and its
+    # curvature a sample of 2,100 of them (0.67 MB in float64).
+    monkeypatch.setattr(laplace, "_LOSS_CHUNK_ELEMENTS", 2**16)
     X, y = make_classification(n_samples=60_000, n_features=40, n_informative=10, n_classes=3, random_state=0)
     net = NetRegClassifier((8,), max_iter=1, random_state=0, dtype="float32", device="cpu")
     plan = plan_sweep(net, X.astype(np.float32), y, alphas=[0.1, 1.0], cv=3)
