@@ -142,7 +142,9 @@ def log_evidence(
     member : MLP or state dict
         The trained network (its weights are the MAP for ``alpha``).
     X : array-like of shape (n_samples, n_features)
-        The training rows it was trained on.
+        The rows it was trained on (with ``rows``, a larger set that holds them). A float32
+        ``X`` is read as it is: the curvature makes its rows float64, the data loss's forward
+        runs in float32 on a CPU (:func:`weighted_data_loss`).
     y : array-like
         Targets encoded as for training (class indices, 0/1 columns, floats).
     task : {"regression", "multiclass", "binary", "multilabel"}
