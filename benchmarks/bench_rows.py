@@ -16,7 +16,12 @@ these, and the cost per row-epoch is what grows or not with the rows.
    ``NetRegClassifierCV`` runs) with its plan's ``evidence_folds`` emptied, so that no member
    gets the Laplace evidence the sweep records for the first fold's members (a diagnostic;
    CV chooses alpha), then the same refit: what that evidence costs;
-3. scikit-learn: ``GridSearchCV(MLPClassifier, n_jobs=-1)`` over the same objectives (its
+3. the first fold's evidences alone ("evidence alone"): that sweep's 4 first-fold members
+   trained in the process (1 epoch), then their Laplace evidences computed one after another in
+   a forked one-thread process, as a worker computes them: their time, CPU time and that
+   process's peak private memory (what the evidence allocates; a sweep's worker peak is its
+   training's), no row-epochs nor tree peak;
+4. scikit-learn: ``GridSearchCV(MLPClassifier, n_jobs=-1)`` over the same objectives (its
    alphas converted with ``netreg.conventions.to_sklearn_alpha``), ``refit=True``; skipped
    above ``--sklearn-max-rows`` (default: none skipped).
 
@@ -52,7 +57,12 @@ HIDDEN = (100,)
 N_FEATURES, N_CLASSES = 50, 10
 N_ALPHAS, CV, BATCH, EPOCHS = 4, 3, 200, 3
 ALPHAS = list(np.logspace(-2, 1, N_ALPHAS))
-METHODS = {"netreg": "netreg CV", "netreg-no-evidence": "netreg no evidence", "GridSearchCV": "GridSearchCV"}
+METHODS = {
+    "netreg": "netreg CV",
+    "netreg-no-evidence": "netreg no evidence",
+    "evidence": "evidence alone",
+    "GridSearchCV": "GridSearchCV",
+}
 
 
 def make_data(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,8 +172,53 @@ class _NoEvidence:
         self.estimator.set_params(alpha=chosen).fit(X, y)
 
 
+def first_fold_evidence(n_rows: int) -> dict[str, float]:
+    """The sweep's first-fold Laplace evidences alone: its 4 members trained here (1 epoch: their
+    evidence costs the same), then their diagnostics computed one after another in a forked
+    one-thread process, as a sweep's worker computes them; its time, CPU time and private memory."""
+    import torch
+
+    from netreg import NetRegClassifier
+    from netreg.tuning import plan_sweep, train_chunk
+    from netreg.tuning.diagnostics import member_diagnostics
+
+    X, y = make_data(n_rows)
+    net = NetRegClassifier(HIDDEN, random_state=0, max_iter=1, tol=0.0, batch_size=BATCH)
+    plan = plan_sweep(net, X, y, alphas=ALPHAS, cv=CV)
+    found: dict = {}
+    train_chunk(plan, [(a, 0) for a in range(N_ALPHAS)], on_member=lambda key, r, s: found.update({key: r}))
+    meter = TreeMemory(interval=0.01)  # the process may last a fraction of a second
+    cpu_before = meter.cpu_seconds()
+    meter.start()
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        code = 1
+        try:
+            torch.set_num_threads(1)
+            for key in sorted(found):
+                member_diagnostics(plan, key, found[key])
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    seconds = time.perf_counter() - started
+    meter.done.set()
+    meter.join()
+    if status != 0:
+        raise RuntimeError(f"the evidence process ended with status {status}")
+    return {
+        "seconds": seconds,
+        "cpu_seconds": meter.cpu_seconds() - cpu_before,
+        "x_mb": X.nbytes / 2**20,
+        "worker_private_mb": meter.peak["worker_private"] / 1024,
+    }
+
+
 def run_one(n_rows: int, method: str, epochs: int) -> dict[str, float]:
     """Fit ``method`` on ``n_rows`` rows in this process; its time, choice and memory."""
+    if method == "evidence":
+        return first_fold_evidence(n_rows)
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import GridSearchCV
     from sklearn.neural_network import MLPClassifier
@@ -250,6 +305,12 @@ def main() -> None:
             done = subprocess.run(command, capture_output=True, text=True, check=True)
             results[method] = found = json.loads(done.stdout.strip().splitlines()[-1])
             work = n_rows * epochs
+            if method == "evidence":  # 4 members' evidence, each on a fold's rows: no row-epochs, no tree peak
+                print(
+                    f"{n_rows:>9} {label:<18} {found['seconds']:>8.2f} {'':>12} {found['cpu_seconds']:>7.2f} {found['x_mb']:>7.0f}"
+                    f" {'':>10} {'':>10} {found['worker_private_mb']:>9.0f}MB {1:>5}"
+                )
+                continue
             print(
                 f"{n_rows:>9} {label:<18} {found['seconds']:>8.2f} {1e6 * found['seconds'] / work:>12.2f} {found['cpu_seconds']:>7.2f} {found['x_mb']:>7.0f} {found['pss_mb']:>8.0f}MB"
                 f" {found['rss_mb']:>8.0f}MB {found['worker_private_mb']:>9.0f}MB {found['processes']:>5}"

@@ -153,3 +153,18 @@ def within():
         return outcome["value"]
 
     return run_within
+
+
+@pytest.fixture()
+def same_numbers():
+    """``same_numbers(found, expected, rel)``: two dicts of plain data (an evidence's ``to_dict()``)
+    with the same keys and values, their floats (and lists of floats) within ``rel``: what equal
+    inputs give whatever the memory alignment, which can move a product's last bits."""
+
+    def check(found, expected, rel=1e-12):
+        assert found.keys() == expected.keys()
+        for key, value in expected.items():
+            numbers = isinstance(value, float) or (isinstance(value, list) and all(isinstance(v, float) for v in value))
+            assert found[key] == (pytest.approx(value, rel=rel) if numbers and value else value), key
+
+    return check

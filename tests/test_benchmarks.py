@@ -176,6 +176,8 @@ def test_bench_rows_quick_reports_time_and_memory_of_each_sweep_and_the_ratios()
         (row,) = [row for row in lines if row[10:].startswith(method + " ")]
         assert row.split()[0] == "2000", row
         assert row.count("MB") == 3, row  # peak PSS and RSS over the start, and a worker's private memory
+    (row,) = [row for row in lines if row[10:].startswith("evidence alone ")]
+    assert row.split()[0] == "2000" and row.count("MB") == 1, row  # the evidence process's private memory
     (ratios,) = [row for row in lines if "GridSearchCV's time over netreg CV's: " in row]
     assert ratios.split()[-1].endswith("x"), ratios
     assert "CPU time over netreg CV's: " in ratios, ratios

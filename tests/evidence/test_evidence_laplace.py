@@ -16,7 +16,9 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 import netreg
 from expected_messages import not_a_nonnegative_float
-from netreg.evidence import log_evidence, population_evidence
+from netreg.evidence import laplace, log_evidence, population_evidence, stack_members
+from netreg.evidence.data_checks import check_data
+from netreg.evidence.laplace import weighted_data_loss
 from netreg.exceptions import DataError, InvalidParameterError
 from netreg.nets import MLP
 
@@ -315,28 +317,92 @@ def test_the_sample_scales_each_row_by_its_weight(rng):
     )
 
 
-def test_a_bad_sample_of_rows_is_refused(rng, refused):
+@pytest.mark.parametrize(("name", "what"), [("curvature_rows", " (a sample of the rows)"), ("rows", "")])
+def test_bad_rows_and_samples_of_rows_are_refused(name, what, rng, refused):
     net = random_mlp(3, (4,), 3)
     X, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
-    expected = "`curvature_rows` must be distinct row indices in [0, 5) (a sample of the rows), at least one. Got "
+    expected = f"`{name}` must be distinct row indices in [0, 5){what}, at least one. Got "
     for rows, got in [
         ([0, 5], "indices from 0 to 5"),
         ([-1, 2], "indices from -1 to 2"),
         ([1, 1, 2], "1 repeated indices"),
+        ([2, 1, 2], "1 repeated indices"),
         ([], "an array of shape (0,) and dtype float64"),
         ([[0, 1]], "an array of shape (1, 2) and dtype int64"),
         ([0.0, 1.0], "an array of shape (2,) and dtype float64"),
     ]:
         with refused(expected + got + ".", InvalidParameterError):
-            log_evidence(net, X, y, task="multiclass", alpha=1.0, curvature_rows=rows)
+            log_evidence(net, X, y, task="multiclass", alpha=1.0, **{name: rows})
+
+
+def test_a_sample_of_the_training_rows_is_of_their_positions(rng, refused):
+    net = random_mlp(3, (4,), 3)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
+    sample = "`curvature_rows` must be distinct row indices in [0, 3) (a sample of the rows), at least one."
+    with refused(sample + " Got indices from 0 to 3.", InvalidParameterError):
+        log_evidence(net, X, y, task="multiclass", alpha=1.0, rows=[0, 2, 4], curvature_rows=[0, 3])
+    in_place = log_evidence(net, X, y, task="multiclass", alpha=1.0, rows=[0, 2, 4], curvature_rows=[1, 2])
+    copied = log_evidence(net, X[[2, 4]], y[[2, 4]], task="multiclass", alpha=1.0, sample_weight=[1.5, 1.5])
+    assert in_place.log_det == pytest.approx(copied.log_det, rel=1e-12)  # rows 2 and 4, each for 3 / 2 rows
 
 
 @pytest.mark.parametrize("curvature_rows", [None, np.arange(0, 40, 4)])
-def test_a_float32_x_read_in_blocks_gives_the_evidence_of_its_float64_copy(curvature_rows, rng):
+def test_a_float32_x_gives_the_evidence_of_its_float64_copy_to_float32_rounding(curvature_rows, rng):
     X, y = rng.normal(size=(40, 3)).astype(np.float32), rng.integers(0, 3, size=40)
     net = random_mlp(3, (4,), 3)
     given = log_evidence(net, X, y, task="multiclass", alpha=0.3, curvature="kfac", curvature_rows=curvature_rows)
     copied = log_evidence(
         net, X.astype(np.float64), y, task="multiclass", alpha=0.3, curvature="kfac", curvature_rows=curvature_rows
     )
-    assert given == copied
+    # The curvature reads the same values in float64; the data loss's forward runs in float32.
+    assert given.log_det == pytest.approx(copied.log_det, rel=1e-12)
+    assert given.gamma == pytest.approx(copied.gamma, rel=1e-12)
+    assert given.log_likelihood != copied.log_likelihood  # the float32 forward was taken
+    assert given.log_likelihood == pytest.approx(copied.log_likelihood, rel=1e-6)
+    assert given.log_evidence == pytest.approx(copied.log_evidence, rel=1e-6)
+
+
+def _numpy_losses(task, out, y):
+    """Per-row losses of the float64 outputs ``out`` (n, q), written out in numpy."""
+    if task == "regression":
+        return 0.5 * ((out - y) ** 2).sum(-1)
+    if task == "multiclass":
+        return -log_softmax(out, axis=-1)[np.arange(len(y)), y]
+    return -(y * np.log(expit(out)) + (1 - y) * np.log(expit(-out))).sum(-1)
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_data_loss_of_some_rows_is_their_float64_loss_chunk_by_chunk(task, dtype, rng, monkeypatch):
+    # 5000 rows, of which 4000 are read, in chunks of 2**16 // (2 members * 50 units) = 655 rows.
+    monkeypatch.setattr(laplace, "_LOSS_CHUNK_ELEMENTS", 2**16)
+    q = n_outputs(task)
+    X, y = rng.normal(size=(5000, 6)).astype(dtype), targets(task, 5000, q, rng)
+    weight = rng.uniform(0.5, 2.0, size=5000)
+    rows = np.sort(rng.choice(5000, 4000, replace=False))
+    nets = [random_mlp(6, (50, 20), q, seed=seed) for seed in (0, 1)]
+    stacked = stack_members(nets)
+    data = check_data(stacked, X, y, task=task, sample_weight=weight, keep_float32=True)
+    found = weighted_data_loss(stacked, data, torch.as_tensor(rows)).numpy()
+    for k, net in enumerate(nets):  # the float64 networks on the rows in float64, all at once
+        with torch.no_grad():
+            out = net(torch.as_tensor(X[rows], dtype=torch.float64)).numpy()
+        expected = (weight[rows] * _numpy_losses(task, out, y[rows])).sum()
+        # A float32 forward rounds each layer to float32 (about 6e-8); the sum stays float64.
+        assert found[k] == pytest.approx(expected, rel=1e-6 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("curvature", ["exact", "kfac"])
+@pytest.mark.parametrize("curvature_rows", [None, [0, 3, 9, 20, 34]])
+def test_the_rows_of_a_larger_x_give_the_evidence_of_their_copy(curvature, curvature_rows, rng, same_numbers):
+    X, y = rng.normal(size=(60, 3)), rng.integers(0, 3, size=60)
+    weight = rng.uniform(0.5, 2.0, size=60)
+    rows = np.sort(rng.choice(60, 35, replace=False))
+    net = random_mlp(3, (4,), 3)
+    settings = {"task": "multiclass", "alpha": 0.3, "curvature": curvature, "curvature_rows": curvature_rows}
+    in_place = log_evidence(net, X, y, sample_weight=weight, rows=rows, **settings)
+    copied = log_evidence(net, X[rows], y[rows], sample_weight=weight[rows], **settings)
+    same_numbers(in_place.to_dict(), copied.to_dict())
+    assert math.isfinite(in_place.log_evidence)
+    every = log_evidence(net, X, y, sample_weight=weight, rows=np.arange(60), **settings)
+    same_numbers(every.to_dict(), log_evidence(net, X, y, sample_weight=weight, **settings).to_dict())

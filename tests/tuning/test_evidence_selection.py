@@ -6,17 +6,27 @@ from __future__ import annotations
 import dataclasses
 import re
 import sqlite3
+import tracemalloc
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import torch
 from sklearn.datasets import make_classification
 
 import netreg
 from netreg import NetRegClassifier, NetRegClassifierCV, NetRegRegressorCV
-from netreg.evidence import log_evidence
+from netreg.evidence import laplace, log_evidence
 from netreg.exceptions import StoreError
 from netreg.tuning import SweepCallback, plan_sweep, run_sweep, train_chunk
-from netreg.tuning.diagnostics import SAMPLE_BIAS, fold_curvature_rows, fold_rows, member_diagnostics
+from netreg.tuning.diagnostics import (
+    SAMPLE_BIAS,
+    evidence_bytes,
+    fold_curvature_rows,
+    fold_rows,
+    gets_evidence,
+    member_diagnostics,
+)
 from netreg.tuning.store import SweepStore
 
 GRID = [0.01, 0.3, 3.0, 30.0]
@@ -196,3 +206,97 @@ def test_only_kronecker_factored_curvature_is_read_from_a_sample_of_the_rows():
     assert plan.curvature == "kfac" and len(fold_curvature_rows(plan, 0)) == 820
     assert fold_curvature_rows(dataclasses.replace(plan, curvature="exact"), 0) is None
     assert fold_curvature_rows(dataclasses.replace(plan, curvature="auto"), 0) is None  # 104 weights: exact
+
+
+def test_a_fold_s_evidence_reads_its_rows_in_place_a_chunk_at_a_time(same_numbers, monkeypatch):
+    # 60,000 float32 rows of 40 features: a fold trains on 40,000 (6.4 MB as a copy). Its evidence
+    # reads them in place, a chunk at a time (here of 2**16 // 40 rows, 0.26 MB), and its
+    # curvature a sample of 2,100 of them (0.67 MB in float64).
+    monkeypatch.setattr(laplace, "_LOSS_CHUNK_ELEMENTS", 2**16)
+    X, y = make_classification(n_samples=60_000, n_features=40, n_informative=10, n_classes=3, random_state=0)
+    net = NetRegClassifier((8,), max_iter=1, random_state=0, dtype="float32", device="cpu")
+    plan = plan_sweep(net, X.astype(np.float32), y, alphas=[0.1, 1.0], cv=3)
+    assert plan.X.dtype == np.float32 and plan.curvature == "kfac"
+    assert np.diff(plan.train_rows[0]).max() > 1  # the first fold's rows are not one run (no view)
+    found = {}
+    train_chunk(plan, [(0, 0), (1, 0)], on_member=lambda key, r, s: found.setdefault(key, r))
+    member_diagnostics(plan, (0, 0), found[(0, 0)])  # imports and first-call caches, not measured
+    with torch.profiler.profile(profile_memory=True) as profile:  # torch's allocations, one by one
+        diagnostics = member_diagnostics(plan, (1, 0), found[(1, 0)])
+    torch_largest = max(event.cpu_memory_usage for event in profile.events())
+    tracemalloc.start()  # numpy's (and Python's), apart: the profiler's own records are Python objects
+    try:
+        assert member_diagnostics(plan, (1, 0), found[(1, 0)]) == diagnostics
+        numpy_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    fold_bytes = len(plan.train_rows[0]) * 40 * 4
+    # Before, the fold was copied (6.4 MB) and made float64 (12.8 MB) for each member.
+    assert numpy_peak < fold_bytes / 4 and torch_largest < fold_bytes / 4
+    expected = log_evidence(
+        found[(1, 0)].state_dict,
+        plan.X[plan.train_rows[0]],
+        plan.targets[plan.train_rows[0]],
+        task=plan.task,
+        alpha=1.0,
+        activation="relu",
+        curvature="kfac",
+        curvature_rows=fold_curvature_rows(plan, 0),
+    )
+    same_numbers(diagnostics, expected.to_dict())
+
+
+def test_a_float32_sweep_reports_the_float64_evidence_to_float32_rounding_and_chooses_its_alpha():
+    X, y = make_classification(n_samples=3000, n_features=10, n_informative=6, n_classes=3, random_state=0)
+    X = X.astype(np.float32)
+    net = NetRegClassifier((40,), max_iter=15, tol=0.0, random_state=0, dtype="float32", device="cpu")
+    plan = plan_sweep(net, X, y, alphas=GRID, cv=None)
+    assert plan.X.dtype == np.float32  # held as it is, its members trained in float32
+    found = {}
+    train_chunk(
+        plan, plan.keys, on_member=lambda key, r, s: found.setdefault(key, (r, member_diagnostics(plan, key, r)))
+    )
+    expected = []
+    for alpha_index, alpha in enumerate(GRID):
+        result, diagnostics = found[(alpha_index, 0)]
+        # Independently: the evidence of the member on the float64 copy of the rows, in float64.
+        full = log_evidence(
+            result.state_dict,
+            X.astype(np.float64),
+            plan.targets,
+            task=plan.task,
+            alpha=alpha,
+            activation="relu",
+            curvature=plan.curvature,
+        )
+        # The curvature reads the same values in float64; the data loss's forward runs in float32.
+        assert diagnostics["log_det"] == pytest.approx(full.log_det, rel=1e-12)
+        assert diagnostics["gamma"] == pytest.approx(full.gamma, rel=1e-12)
+        assert diagnostics["log_likelihood"] == pytest.approx(full.log_likelihood, rel=1e-6)
+        assert diagnostics["log_evidence"] == pytest.approx(full.log_evidence, rel=1e-6)
+        expected.append(full.log_evidence)
+    assert run_sweep(plan, scoring="neg_log_loss", selection="evidence").alpha == GRID[int(np.argmax(expected))]
+
+
+def test_a_sparse_x_gets_the_evidence_of_its_dense_rows(diabetes):
+    X, y = diabetes
+    net = netreg.NetRegRegressor((5,), max_iter=20, random_state=0, dtype="float64", device="cpu")
+    dense, sparse = (plan_sweep(net, data, y, alphas=[0.1, 10.0], cv=3) for data in (X, sp.csr_matrix(X)))
+    found = {}
+    train_chunk(dense, [(1, 2)], on_member=lambda key, r, s: found.setdefault(key, r))
+    assert member_diagnostics(sparse, (1, 2), found[(1, 2)]) == member_diagnostics(dense, (1, 2), found[(1, 2)])
+
+
+def test_the_evidence_s_memory_counts_a_dense_copy_of_the_rows_only_for_a_sparse_x(diabetes, budget):
+    X, y = diabetes  # 442 rows, 10 features
+    net = netreg.NetRegRegressor((5,), max_iter=2, random_state=0, dtype="float64", device="cpu")
+    dense, sparse = (plan_sweep(net, data, y, alphas=[0.1, 10.0], cv=2) for data in (X, sp.csr_matrix(X)))
+    # The targets and weights (3 float64 a row) and 3 copies of the 10 x 10 input factor; sparse: 2 dense copies.
+    assert evidence_bytes(dense, 221) == 8 * (3 * 442 + 3 * 100)
+    assert evidence_bytes(sparse, 221) == 8 * (2 * 221 * 10 + 3 * 442 + 3 * 100)
+    found = {}
+    train_chunk(sparse, [(0, 0)], on_member=lambda key, r, s: found.setdefault(key, r))
+    budget((evidence_bytes(sparse, 221) + 16) / 1024**3)  # 16 bytes either side: float rounding
+    assert gets_evidence(sparse, (0, 0), found[(0, 0)])
+    budget((evidence_bytes(sparse, 221) - 16) / 1024**3)
+    assert not gets_evidence(sparse, (0, 0), found[(0, 0)]) and gets_evidence(dense, (0, 0), found[(0, 0)])

@@ -72,8 +72,10 @@ FACTOR_COPIES = 3
 
 
 def evidence_bytes(plan: SweepPlan, n_rows: int) -> int:
-    """Memory of the Laplace evidence of one member trained on ``n_rows`` rows: the rows made
-    dense in float64 (twice: as read and as a tensor), and the first layer's input factor.
+    """Memory of the Laplace evidence of one member trained on ``n_rows`` of the plan's rows: the
+    targets and weights checked and gathered (three float64 numbers a row of ``X``), the first
+    layer's input factor and, for a sparse ``X``, its ``n_rows`` made dense in float64 (twice: as
+    read and as a tensor). A dense ``X`` is read in place, a chunk of rows at a time.
 
     Examples
     --------
@@ -81,11 +83,12 @@ def evidence_bytes(plan: SweepPlan, n_rows: int) -> int:
     >>> from netreg import NetRegClassifier
     >>> from netreg.tuning import plan_sweep
     >>> X, y = load_iris(return_X_y=True)
-    >>> evidence_bytes(plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0], cv=2), 75)  # 8 * (2*75*4 + 3*4*4)
-    5184
+    >>> evidence_bytes(plan_sweep(NetRegClassifier((4,)), X, y, alphas=[0.1, 1.0], cv=2), 75)  # 8 * (3*150 + 3*4*4)
+    3984
     """
     n_features = math.prod(plan.X.shape[1:])
-    return 8 * (2 * n_rows * n_features + FACTOR_COPIES * n_features**2)
+    dense = 2 * n_rows * n_features if sp.issparse(plan.X) else 0
+    return 8 * (dense + 3 * plan.X.shape[0] + FACTOR_COPIES * n_features**2)
 
 
 def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResult) -> dict[str, Any]:
@@ -109,18 +112,21 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
         return {"units_off": units_off(result.state_dict)[0].tolist()}
     alpha_index, fold = key
     rows = plan.train_rows[fold]
-    X = fold_rows(plan.X, rows)
-    sample = fold_curvature_rows(plan, fold)
+    if sp.issparse(plan.X):  # made dense: the fold's rows alone
+        X, y, weight, rows = fold_rows(plan.X, rows).toarray(), plan.targets[rows], plan.weights(fold)[rows], None
+    else:  # the fold's rows read in place, a chunk at a time (no copy of a fold of X per member)
+        X, y, weight = plan.X, plan.targets, plan.weights(fold)
     evidence = log_evidence(
         result.state_dict,
-        X.toarray() if sp.issparse(X) else X,
-        plan.targets[rows],
+        X,
+        y,
         task=plan.task,
         alpha=float(plan.alphas[alpha_index]),
-        sample_weight=plan.weights(fold)[rows],
+        sample_weight=weight,
         activation=plan.template.activation,
         curvature=plan.curvature,
-        curvature_rows=sample,
+        curvature_rows=fold_curvature_rows(plan, fold),
+        rows=rows,
     )
     return {key: value.item() if isinstance(value, np.generic) else value for key, value in evidence.to_dict().items()}
 
