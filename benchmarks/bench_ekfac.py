@@ -21,20 +21,14 @@ import warnings
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 
-from bench_quality import DATASETS, split
+from bench_quality import DATASETS, model_settings, split
 from netreg import NetRegClassifier
 from netreg.evidence import stack_members
 from netreg.evidence.data_checks import check_data
 from netreg.evidence.fixed_point import fixed_point
 
 CURVATURES = ("kfac", "ekfac", "exact")
-SETTINGS = {
-    "hidden_layer_sizes": (32,),
-    "solver": "adam",
-    "learning_rate_init": 0.01,
-    "batch_size": 32,
-    "max_iter": 200,
-}
+SETTINGS = model_settings(200)
 
 
 def main() -> None:

@@ -177,6 +177,8 @@ def main() -> None:
         "--splits", type=int, default=1, help="train/test splits (seeds 0, 1, ...): a summary with standard errors"
     )
     args = parser.parse_args()
+    if args.splits < 1:
+        parser.error(f"--splits must be at least 1; got {args.splits}")
     epochs = args.epochs or (3 if args.quick else 30)
     warnings.simplefilter("ignore", ConvergenceWarning)
     # asdl's hooks, laplace-torch's curvature: torch warns of their deprecated form every fit.

@@ -354,18 +354,23 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         datasets = tuple(d for d in DATASETS if d.name in ("iris", "diabetes"))
         n_splits, n_alphas, epochs = 2, 4, 20
-    settings = {
+    settings = model_settings(epochs)
+    print(
+        f"{len(datasets)} data sets x {n_splits} splits; MLP (32,), adam lr 0.01, batch 32, up to {epochs} epochs; "
+        f"{n_alphas} alphas x 5 folds; halving: {'factor 3' if halving_available() else 'not available'}"
+    )
+    report(datasets, run(datasets, n_splits, n_alphas, settings, methods))
+
+
+def model_settings(epochs: int) -> dict[str, object]:
+    """The estimators' settings of every method here (and of bench_ekfac.py)."""
+    return {
         "hidden_layer_sizes": (32,),
         "solver": "adam",
         "learning_rate_init": 0.01,
         "batch_size": 32,
         "max_iter": epochs,
     }
-    print(
-        f"{len(datasets)} data sets x {n_splits} splits; MLP (32,), adam lr 0.01, batch 32, up to {epochs} epochs; "
-        f"{n_alphas} alphas x 5 folds; halving: {'factor 3' if halving_available() else 'not available'}"
-    )
-    report(datasets, run(datasets, n_splits, n_alphas, settings, methods))
 
 
 if __name__ == "__main__":

@@ -39,10 +39,15 @@ def _plan(digits):
 
 class _Record(SweepCallback):
     def __init__(self):
-        self.stored, self.ended = [], []
+        self.stored, self.ended, self.evidenced = [], [], []
 
     def on_member_stored(self, record):
         self.stored.append((record.alpha_index, record.fold))
+
+    def on_member_evidence(self, record):
+        assert not record.evidence_pending and "log_evidence" in record.evidence
+        self.evidenced.append(record.key)
+        self.heard_first = getattr(self, "heard_first", True) and record.key in self.stored
 
     def on_member_end(self, result):
         self.ended.append(result.index)
@@ -55,12 +60,16 @@ def _stored_keys(path):
 
 def test_chunks_side_by_side_train_exactly_what_one_process_trains(digits, tmp_path):
     plan = _plan(digits)
-    alone = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=1, store=tmp_path / "one.sqlite")
+    solo = _Record()
+    alone = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=1, store=tmp_path / "one.sqlite", callback=solo)
+    # The first fold's members were kept owing their evidence, then heard of again with it.
+    assert sorted(solo.evidenced) == sorted(key for key in plan.keys if key[1] == 0) and solo.heard_first
     record = _Record()
     store = tmp_path / "two.sqlite"
     together = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store, callback=record)
     # Each member came back once, was kept once, and the callback heard of it on this process.
     assert sorted(record.stored) == sorted(plan.keys) and len(record.ended) == len(plan.keys)
+    assert sorted(record.evidenced) == sorted(key for key in plan.keys if key[1] == 0) and record.heard_first
     assert sorted(_stored_keys(store)) == sorted(plan.keys)
     # One thread everywhere: the same arithmetic, bit for bit.
     assert {m.key: m.metrics for m in together.members} == {m.key: m.metrics for m in alone.members}
@@ -221,7 +230,7 @@ def test_a_worker_that_dies_or_raises_computing_an_evidence_stops_the_sweep_whic
         )
     # Trained, it was kept owing its evidence: the rerun computes that and does not train it again.
     with SweepStore.read(store) as read:
-        assert (1, 0) in [m.key for m in read.owing_evidence()]
+        assert (1, 0) in [m.key for m in read.members_owing_evidence()]
     monkeypatch.setattr(local, "stored_evidence", stored_evidence)
     heard = _Trained()
     result = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=2, store=store, callback=heard)
@@ -395,13 +404,16 @@ class _Trained(SweepCallback):
     """The members trained (those of the chunks started) and those stored, on the driver."""
 
     def __init__(self):
-        self.trained, self.stored = [], []
+        self.trained, self.stored, self.evidenced = [], [], []
 
     def on_chunk_begin(self, keys):
         self.trained += [tuple(key) for key in keys]
 
     def on_member_stored(self, record):
         self.stored.append(record.key)
+
+    def on_member_evidence(self, record):
+        self.evidenced.append(record.key)
 
 
 def _rows(path):
@@ -434,6 +446,8 @@ def test_a_sweep_stopped_before_an_evidence_is_back_keeps_the_member_and_its_res
     resumed = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=n_jobs, store=store, callback=heard)
     # Only the members not stored were trained; the one owing its evidence was not trained again.
     assert sorted(heard.trained) == sorted(set(plan.keys) - set(before)) == sorted(heard.stored)
+    # The owed evidence is heard of as it is computed, with the evidences of the members trained now.
+    assert owed[0] in heard.evidenced and set(heard.evidenced) - set(owed) <= set(heard.stored)
     after = _rows(store)
     assert all(after[key] == before[key] for key in before)  # same seconds, time written, weights
     whole = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=n_jobs, store=tmp_path / "whole.sqlite")
@@ -442,7 +456,7 @@ def test_a_sweep_stopped_before_an_evidence_is_back_keeps_the_member_and_its_res
     assert {m.key: m.evidence for m in resumed.members} == evidences
     np.testing.assert_array_equal(resumed.log_evidence, whole.log_evidence)
     with SweepStore.read(store) as read:
-        assert not read.owing_evidence()
+        assert not read.members_owing_evidence()
 
 
 def test_an_error_in_another_chunk_keeps_the_members_whose_evidence_was_queued(digits, tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 
@@ -10,7 +11,7 @@ import torch
 
 from netreg.exceptions import StoreError
 from netreg.tuning import MemberRecord
-from netreg.tuning.store import SweepStore
+from netreg.tuning.store import FORMAT_VERSION, READ_FORMATS, SweepStore
 
 SPEC = {"alphas": [0.1, 1.0], "params": {"hidden_layer_sizes": [8]}, "n_folds": 2, "task": "binary"}
 
@@ -138,13 +139,15 @@ def test_a_member_stored_owing_its_evidence_gets_it_in_place_and_reads_as_owing_
         with sqlite3.connect(path) as raw:
             written = raw.execute("SELECT finished_at, weights FROM members WHERE alpha_index = 0").fetchone()
     with SweepStore.read(path) as reader:  # another process, while the evidence is computed
-        assert reader.finished_keys() == {(0, 0), (1, 0)} and [m.key for m in reader.owing_evidence()] == [(0, 0)]
+        assert reader.finished_keys() == {(0, 0), (1, 0)} and [m.key for m in reader.members_owing_evidence()] == [
+            (0, 0)
+        ]
         (first, second) = reader.members()
         assert first.evidence_pending and "log_evidence" not in first.evidence and not second.evidence_pending
     with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
         assert store.write_evidence(MemberRecord(**{**owed.__dict__, "evidence": done})) is True
         assert store.write_evidence(MemberRecord(**{**_record(1, 1).__dict__, "evidence": done})) is False  # not stored
-        assert store.owing_evidence() == [] and store.members()[0].evidence == done
+        assert store.members_owing_evidence() == [] and store.members()[0].evidence == done
         with sqlite3.connect(path) as raw:  # only the evidence changed
             assert raw.execute("SELECT finished_at, weights FROM members WHERE alpha_index = 0").fetchone() == written
 
@@ -157,7 +160,7 @@ def test_a_store_written_before_members_could_owe_their_evidence_still_opens(tmp
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE members SET evidence = '{}'")
     with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
-        assert store.finished_keys() == {(0, 0)} and store.owing_evidence() == []
+        assert store.finished_keys() == {(0, 0)} and store.members_owing_evidence() == []
         assert store.members()[0].evidence == {}
 
 
@@ -174,3 +177,43 @@ def test_an_owing_mark_netreg_did_not_write_is_refused_as_damage(tmp_path, refus
     )
     with refused(message, StoreError):
         SweepStore.read(path)
+
+
+def _format_version(path, new=None):
+    """The store's format version, set to ``new`` first where given (a connection closed after)."""
+    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        if new is not None:
+            raw.execute("UPDATE sweep SET value = ? WHERE key = 'format_version'", (new,))
+        return raw.execute("SELECT value FROM sweep WHERE key = 'format_version'").fetchone()[0]
+
+
+def test_a_format_1_store_is_read_as_it_is_and_becomes_format_2_once_opened_to_write(tmp_path):
+    # Format 2 may hold members owing their evidence, which a netreg reading only format 1 would
+    # take for complete: a store this netreg may write to is marked so that such a netreg refuses it.
+    assert FORMAT_VERSION == 2 and READ_FORMATS == (1, 2)
+    path = tmp_path / "s.sqlite"
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
+        store.write_member(_record(0, 0), {"w": torch.ones(1)})
+    assert _format_version(path) == "2"
+    assert _format_version(path, "1") == "1"
+    with SweepStore.read(path) as store:
+        assert store.finished_keys() == {(0, 0)}
+    assert _format_version(path) == "1"
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
+        assert store.finished_keys() == {(0, 0)}
+    assert _format_version(path) == "2"
+
+
+@pytest.mark.parametrize("opening", ["open", "read"])
+def test_a_store_of_a_format_this_netreg_does_not_read_is_refused(tmp_path, refused, opening):
+    path = tmp_path / "s.sqlite"
+    with SweepStore.open(path, spec=SPEC, fingerprint="f") as store:
+        store.write_member(_record(0, 0), {"w": torch.ones(1)})
+    _format_version(path, "3")
+    message = f"{str(path)!r} was written in store format 3; this netreg reads formats 1 and 2. Use a new store path."
+    with refused(message, StoreError):
+        if opening == "open":
+            SweepStore.open(path, spec=SPEC, fingerprint="f")
+        else:
+            SweepStore.read(path)
+    assert _format_version(path) == "3"

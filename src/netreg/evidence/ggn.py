@@ -20,12 +20,13 @@ Kronecker-factored (Martens & Grosse 2015) with the exact factorization summed o
     A_l = \frac{1}{m} \sum_i w_i \, a_{il} a_{il}^\top, \quad m = \sum_i w_i ,
 
 so :math:`\log\det(H + \alpha I) = \sum_l \sum_{j,k} \log(g_j a_k + \alpha)` over the factors'
-eigenvalues. ``curvature="ekfac"`` keeps the factors' eigenvectors :math:`u_{Gj} \otimes u_{Ak}` and
-replaces :math:`g_j a_k` by the exact block's diagonal in that basis (:func:`kronecker_diagonal`;
+eigenvalues. The Kronecker factoring is exact only without hidden layers and with half squared
+error; dropping the cross-layer blocks can only raise the log-determinant (Fischer's inequality),
+the factoring has no bound (how far apart the two land: ``docs/architecture.md``, "Measurements
+and history"). ``curvature="ekfac"`` keeps the factors' eigenvectors :math:`u_{Gj} \otimes u_{Ak}`
+and replaces :math:`g_j a_k` by the exact block's diagonal in that basis (:func:`kronecker_diagonal`;
 George et al. 2018): the trace of each block is then exact, and by Hadamard's inequality its
-log-determinant still bounds the block's from above. It is exact only without hidden layers and with half squared error; dropping the
-cross-layer blocks can only raise the log-determinant (Fischer's inequality), the factoring has
-no bound (how far apart the two land: ``docs/architecture.md``, "Measurements and history").
+log-determinant still bounds the block's from above.
 
 References
 ----------
@@ -163,7 +164,8 @@ def kronecker_diagonal(
     for rows, inputs, factors in _factor_chunks(net, x, task):
         for j, ((a, s), (u_a, u_g)) in enumerate(zip(zip(inputs, factors, strict=True), bases, strict=True)):
             inside = (a @ u_a).square()  # (K, n, in)
-            outside = (s @ u_g.unsqueeze(1)).square().sum(-2) * weight[rows, None]  # (K, n, out)
+            # (K, n c, out) @ (K, out, out): one product per member, as in _output_factors.
+            outside = (s.flatten(1, 2) @ u_g).unflatten(1, s.shape[1:3]).square().sum(-2) * weight[rows, None]
             diagonals[j] = diagonals[j] + outside.transpose(-1, -2) @ inside
     return [d.flatten(1) for d in diagonals]
 

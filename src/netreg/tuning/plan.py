@@ -78,7 +78,7 @@ class SweepPlan:
     evidence_folds : tuple of int
         The folds whose members get their Laplace evidence (:mod:`netreg.tuning.diagnostics`):
         the first only, to keep a cross-validated sweep fast.
-    curvature : {"auto", "exact", "kfac"}
+    curvature : {"auto", "exact", "kfac", "ekfac"}
         The curvature of those evidences (:func:`netreg.evidence.log_evidence`).
     halving : dict or None
         ``{"factor": int, "rungs": [epochs]}`` for successive halving

@@ -39,9 +39,13 @@ from netreg.tuning.store_files import (
     store_error,
 )
 
-__all__ = ["SweepStore", "FORMAT_VERSION"]
+__all__ = ["SweepStore", "FORMAT_VERSION", "READ_FORMATS"]
 
-FORMAT_VERSION = 1
+#: The format this netreg writes. Format 2 may hold members stored owing their evidence
+#: (:attr:`MemberRecord.evidence_pending`), which netreg before it would read as complete.
+FORMAT_VERSION = 2
+#: The formats it reads: a format-1 store reopened to write becomes format 2 (its rows unchanged).
+READ_FORMATS = (1, 2)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sweep (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,6 +140,8 @@ class SweepStore:
                 store._claim(dict(spec), fingerprint)  # another sweep's store is refused before a byte changes
             _initialize(connection, spec=dict(spec), fingerprint=fingerprint)
             store._claim(dict(spec), fingerprint)
+            with connection:  # written to from now on: no older netreg may read an owing member as whole
+                connection.execute("UPDATE sweep SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),))
             return store
         except BaseException as error:
             if connection is not None:
@@ -163,6 +169,8 @@ class SweepStore:
                     f"{'tables ' + ', '.join(tables) if tables else 'no tables'}); expected the sweep.sqlite file a "
                     "sweep wrote."
                 )
+            if "sweep" in tables:
+                store._check_format()  # a format this netreg does not know is not read as one it does
             store.check()
         except BaseException as error:
             connection.close()
@@ -217,10 +225,10 @@ class SweepStore:
             raise StoreError(
                 f"{str(self.path)!r} is not a complete netreg results store (no sweep specification). Choose another path."
             )
-        if stored.get("format_version") != str(FORMAT_VERSION):
+        if stored.get("format_version") not in {str(version) for version in READ_FORMATS}:
             raise StoreError(
                 f"{str(self.path)!r} was written in store format {stored.get('format_version')}; this netreg reads "
-                f"format {FORMAT_VERSION}. Use a new store path."
+                f"formats {' and '.join(map(str, READ_FORMATS))}. Use a new store path."
             )
 
     def _claim(self, spec: dict[str, Any], fingerprint: str) -> None:
@@ -297,10 +305,10 @@ class SweepStore:
 
     def finished_keys(self) -> set[tuple[int, int]]:
         """``(alpha_index, fold)`` of every stored member: trained, whether or not it owes its
-        evidence still (:meth:`owing_evidence`)."""
+        evidence still (:meth:`members_owing_evidence`)."""
         return {(a, f) for a, f in self._connection.execute("SELECT alpha_index, fold FROM members")}
 
-    def owing_evidence(self) -> list[MemberRecord]:
+    def members_owing_evidence(self) -> list[MemberRecord]:
         """The stored members trained but owing their Laplace evidence
         (:attr:`MemberRecord.evidence_pending`), each row checked, ordered by alpha then fold.
 
@@ -312,8 +320,8 @@ class SweepStore:
         >>> record = MemberRecord(0, 0, 0.1, 0, "converged", 1, 1, {}, [{"epoch": 1}], "", 0.2, {"units_off": [0]})
         >>> with SweepStore.open(path, spec=spec, fingerprint="abc") as store:
         ...     store.write_member(record.owing_evidence(), {})
-        ...     [m.key for m in store.owing_evidence()], store.finished_keys()
-        ...     store.write_evidence(record), store.owing_evidence()
+        ...     [m.key for m in store.members_owing_evidence()], store.finished_keys()
+        ...     store.write_evidence(record), store.members_owing_evidence()
         True
         ([(0, 0)], {(0, 0)})
         (True, [])

@@ -167,6 +167,8 @@ def run_sweep(
             if state is None:  # the evidence of a member kept (and heard of) before, owing it
                 if opened is not None:
                     opened.write_evidence(record)
+                for each in callbacks:
+                    each.on_member_evidence(record)
                 return
             if opened is not None:
                 opened.write_member(record, state)
@@ -176,7 +178,7 @@ def run_sweep(
                 each.on_member_stored(record)
 
         # Trained before a stop, they owe only their evidence: computed here, never trained again.
-        for owed in opened.owing_evidence() if opened is not None else ():
+        for owed in opened.members_owing_evidence() if opened is not None else ():
             keep(stored_evidence(plan, owed, opened.weights(*owed.key)), None)
         runner.run(plan, chunks, keep, callbacks)
         members = opened.members() if opened is not None else [kept[key] for key in sorted(kept)]

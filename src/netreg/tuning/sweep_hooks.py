@@ -35,7 +35,12 @@ class SweepCallback(Callback):
     def on_member_stored(self, record: MemberRecord) -> None:
         """Called when a finished member has been kept (and written to the store, if any), once: a
         member of the evidence folds as soon as it is trained, possibly owing its Laplace evidence
-        still (``record.evidence_pending``), which the store gets later without a second call."""
+        still (``record.evidence_pending``), which :meth:`on_member_evidence` then brings."""
+
+    def on_member_evidence(self, record: MemberRecord) -> None:
+        """Called when a member kept owing its Laplace evidence has it (and the store, if any): the
+        completed record (``record.evidence["log_evidence"]``), after :meth:`on_member_stored` heard
+        of it, or, for a member a stopped sweep kept owing it, as the resumed sweep computes it."""
 
     def on_sweep_end(self, result: SweepResult) -> None:
         """Called once with the result."""

@@ -1,8 +1,8 @@
 """The ``"local"`` backend: the chunks trained on this machine, side by side in worker processes
 forked from this one (why processes: :mod:`netreg.engine.threads`), or one after the other here.
 
-A member that gets the Laplace evidence (:func:`netreg.tuning.diagnostics.gets_evidence`) comes
-back without it and is kept at once, owing it (:attr:`netreg.tuning.MemberRecord.evidence_pending`:
+Outside successive halving, a member that gets the Laplace evidence
+(:func:`netreg.tuning.diagnostics.gets_evidence`) comes back without it and is kept at once, owing it (:attr:`netreg.tuning.MemberRecord.evidence_pending`:
 a stop loses no trained member); its evidence is queued for whichever worker is free first and
 completes the kept record when it is back. Successive halving trains one chunk per worker: at a
 rung each worker sends its members' validation losses and waits for this process's decision over
