@@ -3,9 +3,10 @@ and seed; a single member's order cut without padding, slices when its rows are 
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from netreg.engine.minibatches import epoch_batches, member_batches, population_batch, rows_slice
+from netreg.engine.minibatches import EpochLosses, epoch_batches, member_batches, population_batch, rows_slice
 from netreg.engine.row_sets import take_rows
 
 CPU = torch.device("cpu")
@@ -95,3 +96,24 @@ def test_a_population_batch_masks_padding_and_reads_full_batches_as_they_are():
     for a, b in ((told.x, unknown.x), (told.target, unknown.target), (told.weight, unknown.weight)):
         assert torch.equal(a, b)
     assert torch.equal(told.weight, take_rows(weights, full))
+
+
+@pytest.mark.parametrize("kind", ["counts", "per member", "shared"])
+def test_an_epochs_losses_written_in_place_are_the_stacked_steps_weighted_mean_bit_for_bit(kind):
+    # The reference: the steps' float32 losses stacked, made float64, weighted by the rows.
+    generator = torch.Generator().manual_seed(0)
+    n_steps, n_members = 7, 3
+    values = [torch.rand(n_members, generator=generator, dtype=torch.float32) * 10 for _ in range(n_steps)]
+    if kind == "counts":
+        totals = [int(t) for t in torch.randint(1, 200, (n_steps,), generator=generator)]
+        weight = torch.tensor(totals, dtype=torch.float64).unsqueeze(1)
+    else:
+        size = n_members if kind == "per member" else 1
+        totals = [torch.rand(size, generator=generator, dtype=torch.float32) * 50 for _ in range(n_steps)]
+        weight = torch.stack([t.to(torch.float64).expand(n_members) for t in totals])
+    stacked = torch.stack(values).to(torch.float64)
+    expected = (stacked * weight).sum(0) / weight.sum(0)
+    losses = EpochLosses(n_steps, n_members, torch.device("cpu"))
+    for step, (value, total) in enumerate(zip(values, totals, strict=True)):
+        losses.add(step, value, total)
+    assert torch.equal(losses.mean(), expected)

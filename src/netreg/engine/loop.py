@@ -19,7 +19,7 @@ from netreg.engine.full_batch import fit_full_batch
 from netreg.engine.health import Health
 from netreg.engine.hooks import Callback, CallbackList
 from netreg.engine.inputs import Inputs
-from netreg.engine.minibatches import epoch_steps, mean_loss, member_batch, population_batch, step_flops
+from netreg.engine.minibatches import EpochLosses, epoch_steps, member_batch, population_batch, step_flops
 from netreg.engine.population import Population
 from netreg.engine.results import MemberResult, PopulationResult, epoch_records
 from netreg.engine.row_sets import Rows, eval_chunk, evaluate
@@ -53,7 +53,8 @@ class Trainer:
         self.stop_requests: dict[int, str] = {}
         self.lbfgs_message = ""
         self.batch_penalty: Tensor | None = None  # alpha_scale="batch": the epoch's penalty, batch by batch
-        self.batch_penalties: list[Tensor] | None = None  # and its batches' penalties
+        self.batch_penalties: EpochLosses | None = None  # and its batches' penalties
+        self.step_index = 0  # the step of the epoch that train_step runs
         self.alpha_changes: set[int] = set()  # members whose alpha a callback changed since the last epoch's end
         self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests, self.alpha_changes)
         self.callbacks = CallbackList(callbacks, self.population)
@@ -113,17 +114,18 @@ class Trainer:
         if self.single:
             # The scales as numbers: one scalar multi-tensor add, no broadcast of (1, 1, 1) tensors.
             penalty = penalty._replace(scales=[float(scale) for scale in penalty.scales])
-        self.batch_penalties = [] if self.config.alpha_scale == "batch" else None
+        steps = epoch_steps(self.state, self.config, self.inputs.device, single=self.single)
+        shape = (len(steps), self.state.n_members, self.inputs.device)
+        self.batch_penalties = EpochLosses(*shape) if self.config.alpha_scale == "batch" else None
         self.inputs.template.train()
-        losses, totals = [], []
-        # Losses stay tensors until the epoch ends: no synchronization with the device per step.
-        for index, active, n_valid in epoch_steps(self.state, self.config, self.inputs.device, single=self.single):
+        # Losses stay on the device until the epoch ends: no synchronization with it per step.
+        losses = EpochLosses(*shape)
+        for self.step_index, (index, active, n_valid) in enumerate(steps):
             loss, total = self.train_step(index, active, penalty, n_valid=n_valid)
-            losses.append(loss)
-            totals.append(total)
+            losses.add(self.step_index, loss, total)
         if self.batch_penalties is not None:
-            self.batch_penalty = mean_loss(self.batch_penalties, totals, self.state.n_members)
-        return mean_loss(losses, totals, self.state.n_members)
+            self.batch_penalty = self.batch_penalties.mean()
+        return losses.mean()
 
     def train_step(
         self, index: Tensor | slice, active: Tensor | None, penalty: PenaltyTerm, n_valid: Tensor | None = None
@@ -148,12 +150,13 @@ class Trainer:
         loss, total, grads = loss_and_grads(
             self.forward, inputs.task.loss, params, param_list, state.buffers, batch, penalty
         )
+        total = batch.target.shape[1] if total is None else total
         if self.batch_penalties is not None:  # at the weights this batch saw, as scikit-learn reports it
-            self.batch_penalties.append(penalty_value(state.penalized_weights, penalty))
+            self.batch_penalties.add(self.step_index, penalty_value(state.penalized_weights, penalty), total)
         if own:
             grads = [grad.unsqueeze(0) for grad in grads]
         self.solver.step(state.param_list, grads, state.optimizer, active)
-        return loss, batch.target.shape[1] if total is None else total
+        return loss, total
 
     def own_params(self) -> tuple[dict[str, Tensor], list[Tensor]]:
         """A single member's parameters without the member axis: leaves sharing the stacked
