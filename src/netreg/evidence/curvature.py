@@ -246,8 +246,8 @@ def kronecker_eigenvalues(a: Tensor, g: Tensor, n_params: int) -> Tensor:
     >>> kronecker_eigenvalues(a, g, 2)
     tensor([[3., 6.]])
     """
-    eig_a = _eigh(a)[0].clamp_min(0)
-    eig_g = _eigh(g)[0].clamp_min(0)
+    eig_a = _eigvalsh(a).clamp_min(0)
+    eig_g = _eigvalsh(g).clamp_min(0)
     return _clean((eig_g.unsqueeze(-1) * eig_a.unsqueeze(-2)).flatten(1), n_params)
 
 
@@ -286,6 +286,14 @@ def _eigh(matrices: Tensor) -> tuple[Tensor, Tensor]:
     values, vectors = torch.linalg.eigh(torch.where(finite[..., None, None], matrices, torch.zeros_like(matrices)))
     nan = torch.full((), torch.nan, dtype=matrices.dtype, device=matrices.device)
     return torch.where(finite[..., None], values, nan), torch.where(finite[..., None, None], vectors, nan)
+
+
+def _eigvalsh(matrices: Tensor) -> Tensor:
+    """:func:`_eigh`'s eigenvalues alone (``torch.linalg.eigvalsh``: no eigenvectors, about half
+    the time of ``eigh`` for the factors of a 100-unit layer)."""
+    finite = torch.isfinite(matrices).flatten(-2).all(-1)
+    values = torch.linalg.eigvalsh(torch.where(finite[..., None, None], matrices, torch.zeros_like(matrices)))
+    return torch.where(finite[..., None], values, torch.full((), torch.nan, dtype=values.dtype, device=values.device))
 
 
 def _clean(values: Tensor, n_params: int) -> Tensor:
