@@ -114,6 +114,6 @@ def test_an_epochs_losses_written_in_place_are_the_stacked_steps_weighted_mean_b
     stacked = torch.stack(values).to(torch.float64)
     expected = (stacked * weight).sum(0) / weight.sum(0)
     losses = EpochLosses(n_steps, n_members, torch.device("cpu"))
-    for step, (value, total) in enumerate(zip(values, totals, strict=True)):
-        losses.add(step, value, total)
+    for value, total in zip(values, totals, strict=True):
+        losses.add(value, total)
     assert torch.equal(losses.mean(), expected)

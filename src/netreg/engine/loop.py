@@ -54,7 +54,6 @@ class Trainer:
         self.lbfgs_message = ""
         self.batch_penalty: Tensor | None = None  # alpha_scale="batch": the epoch's penalty, batch by batch
         self.batch_penalties: EpochLosses | None = None  # and its batches' penalties
-        self.step_index = 0  # the step of the epoch that train_step runs
         self.alpha_changes: set[int] = set()  # members whose alpha a callback changed since the last epoch's end
         self.population = Population(lambda: self.state, inputs.alphas, self.stop_requests, self.alpha_changes)
         self.callbacks = CallbackList(callbacks, self.population)
@@ -120,9 +119,9 @@ class Trainer:
         self.inputs.template.train()
         # Losses stay on the device until the epoch ends: no synchronization with it per step.
         losses = EpochLosses(*shape)
-        for self.step_index, (index, active, n_valid) in enumerate(steps):
+        for index, active, n_valid in steps:
             loss, total = self.train_step(index, active, penalty, n_valid=n_valid)
-            losses.add(self.step_index, loss, total)
+            losses.add(loss, total)
         if self.batch_penalties is not None:
             self.batch_penalty = self.batch_penalties.mean()
         return losses.mean()
@@ -152,7 +151,7 @@ class Trainer:
         )
         total = batch.target.shape[1] if total is None else total
         if self.batch_penalties is not None:  # at the weights this batch saw, as scikit-learn reports it
-            self.batch_penalties.add(self.step_index, penalty_value(state.penalized_weights, penalty), total)
+            self.batch_penalties.add(penalty_value(state.penalized_weights, penalty), total)
         if own:
             grads = [grad.unsqueeze(0) for grad in grads]
         self.solver.step(state.param_list, grads, state.optimizer, active)

@@ -230,8 +230,8 @@ class EpochLosses:
     Examples
     --------
     >>> losses = EpochLosses(2, 1, torch.device("cpu"))
-    >>> losses.add(0, torch.tensor([1.0]), 3)
-    >>> losses.add(1, torch.tensor([4.0]), 1)
+    >>> losses.add(torch.tensor([1.0]), 3)
+    >>> losses.add(torch.tensor([4.0]), 1)
     >>> losses.mean().tolist()
     [1.75]
     """
@@ -240,17 +240,19 @@ class EpochLosses:
         self.values = torch.empty(n_steps, n_members, dtype=torch.float64, device=device)
         self.weights: Tensor | None = None
         self.counts: list[int] = []
+        self.n_added = 0
 
-    def add(self, step: int, value: Tensor, total: Tensor | int) -> None:
-        """Step ``step``'s ``(K,)`` values and its rows' total weight: ``(K,)`` or ``(1,)``, or
+    def add(self, value: Tensor, total: Tensor | int) -> None:
+        """The next step's ``(K,)`` values and its rows' total weight: ``(K,)`` or ``(1,)``, or
         the number of rows where all weigh 1 (the same kind at every step)."""
-        self.values[step] = value
+        self.values[self.n_added] = value
         if isinstance(total, int):
             self.counts.append(total)
         else:
             if self.weights is None:
                 self.weights = torch.empty_like(self.values)
-            self.weights[step] = total
+            self.weights[self.n_added] = total
+        self.n_added += 1
 
     def mean(self) -> Tensor:
         """``(K,)`` each member's mean of the values, weighted by the batches' total row weights."""

@@ -282,18 +282,24 @@ def eigenbasis_eigenvalues(diagonals: list[Tensor], n_params: int) -> list[Tenso
 
 def _eigh(matrices: Tensor) -> tuple[Tensor, Tensor]:
     """``torch.linalg.eigh`` per matrix; NaN, not an error, for a non-finite one (a diverged member)."""
-    finite = torch.isfinite(matrices).flatten(-2).all(-1)
-    values, vectors = torch.linalg.eigh(torch.where(finite[..., None, None], matrices, torch.zeros_like(matrices)))
-    nan = torch.full((), torch.nan, dtype=matrices.dtype, device=matrices.device)
+    finite, safe, nan = _finite(matrices)
+    values, vectors = torch.linalg.eigh(safe)
     return torch.where(finite[..., None], values, nan), torch.where(finite[..., None, None], vectors, nan)
 
 
 def _eigvalsh(matrices: Tensor) -> Tensor:
     """:func:`_eigh`'s eigenvalues alone (``torch.linalg.eigvalsh``: no eigenvectors, about half
     the time of ``eigh`` for the factors of a 100-unit layer)."""
+    finite, safe, nan = _finite(matrices)
+    return torch.where(finite[..., None], torch.linalg.eigvalsh(safe), nan)
+
+
+def _finite(matrices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Which matrices are finite, the matrices with the others zeroed (a decomposition never
+    fails on them), and the NaN that takes their results' place."""
     finite = torch.isfinite(matrices).flatten(-2).all(-1)
-    values = torch.linalg.eigvalsh(torch.where(finite[..., None, None], matrices, torch.zeros_like(matrices)))
-    return torch.where(finite[..., None], values, torch.full((), torch.nan, dtype=values.dtype, device=values.device))
+    safe = torch.where(finite[..., None, None], matrices, torch.zeros_like(matrices))
+    return finite, safe, torch.full((), torch.nan, dtype=matrices.dtype, device=matrices.device)
 
 
 def _clean(values: Tensor, n_params: int) -> Tensor:

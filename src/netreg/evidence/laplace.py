@@ -55,11 +55,10 @@ from netreg._checks import check_alpha, check_float
 from netreg.evidence.curvature import EXACT_MAX_PARAMS, compute_curvature, effective_parameters, log_det
 from netreg.evidence.data_checks import EvidenceData, check_data
 from netreg.evidence.modules import ModuleMember, member_outputs
-from netreg.evidence.stacked_mlp import StackedMLP, stack_members
+from netreg.evidence.stacked_mlp import StackedMLP, forward_outputs, stack_members
 from netreg.evidence.units import units_off_mask
 from netreg.exceptions import invalid
 from netreg.losses import Task
-from netreg.nets import ACTIVATIONS
 
 __all__ = ["EvidenceResult", "log_evidence", "population_evidence", "laplace_log_evidence", "weighted_data_loss"]
 
@@ -401,8 +400,6 @@ def weighted_data_loss(net: StackedMLP | ModuleMember, data: EvidenceData, rows:
     if isinstance(net, StackedMLP):
         dtype = torch.float32 if data.x.dtype == torch.float32 and data.x.device.type == "cpu" else torch.float64
         cast = net.to(dtype)
-        layers = [(w.transpose(1, 2), b.unsqueeze(1)) for w, b in zip(cast.weights, cast.biases, strict=True)]
-        activation = ACTIVATIONS[net.activation]
         step = max(1, _LOSS_CHUNK_ELEMENTS // (net.n_members * max(net.layer_sizes)))
     else:
         step = max(1, _CHUNK_ELEMENTS // (net.n_members * data.x[:1].numel()))
@@ -410,12 +407,7 @@ def weighted_data_loss(net: StackedMLP | ModuleMember, data: EvidenceData, rows:
         index = slice(start, start + step) if rows is None else rows[start : start + step]
         x = data.x[index]
         if isinstance(net, StackedMLP):
-            # forward_records' products, without the slopes the curvature keeps.
-            a = x.to(dtype)
-            for j, (weight, bias) in enumerate(layers):
-                a = torch.matmul(a, weight).add_(bias)
-                a = activation(a) if j < len(layers) - 1 else a
-            out = a.to(torch.float64)
+            out = forward_outputs(cast, x.to(dtype)).to(torch.float64)
         else:
             out = member_outputs(net, x.to(torch.float64))
         y = data.y[index]

@@ -10,7 +10,7 @@ with EKFAC's eigenvalues in its eigenbasis (:func:`module_kronecker_diagonal`).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from netreg.engine import member_module
 from netreg.evidence.ggn import loss_hessian_factor
-from netreg.evidence.stacked_mlp import StackedMLP, forward_records
+from netreg.evidence.stacked_mlp import StackedMLP, forward_outputs
 from netreg.exceptions import invalid
 from netreg.losses import GAUSSIAN_OR_BERNOULLI, Task, get_task
 
@@ -131,7 +131,7 @@ def curvature_gap(module: nn.Module, names: Iterable[str]) -> str:
 def member_outputs(net: StackedMLP | ModuleMember, x: Tensor) -> Tensor:
     """Every member's raw outputs on the rows ``x``: ``(K, n, q)``."""
     if isinstance(net, StackedMLP):
-        return forward_records(net, x)[2]
+        return forward_outputs(net, x)
     with torch.no_grad():
         out = net.module(x)
     return out.reshape(1, len(x), -1)
@@ -207,25 +207,18 @@ def module_kfac_factors(
     [((1, 9, 9), (1, 2, 2)), ((1, 32, 32), (1, 3, 3))]
     """
     task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
-    owners = dict(member.module.named_modules(remove_duplicate=False))
-    layers = [owners[name.rpartition(".")[0]] for name in member.names]
     shapes = [w.flatten(1).shape for w in member.weights]
     A = [torch.zeros(s[1], s[1], dtype=x.dtype, device=x.device) for s in shapes]
     G = [torch.zeros(s[0], s[0], dtype=x.dtype, device=x.device) for s in shapes]
-    n_outputs = member_outputs(member, x[:1]).shape[-1]
-    step = max(1, _CHUNK_ELEMENTS // (n_outputs * max(s.numel() for s in shapes)))
-    for start in range(0, len(x), step):
-        rows, root = x[start : start + step], weight[start : start + step].sqrt()
-        patches, outputs, out = _recorded_forward(member, layers, rows)
+    for rows, patches, per_class in _chunk_gradients(member, x, task):
+        root = weight[rows].sqrt()
         for j, a in enumerate(patches):
             a = a * (root / a.shape[1] ** 0.5)[:, None, None]
             a = a.reshape(-1, a.shape[-1])
             A[j] = A[j] + a.T @ a
-        S = loss_hessian_factor(task, out.detach())
-        for c in range(S.shape[1]):
-            grads = torch.autograd.grad(out, outputs, grad_outputs=S[:, c], retain_graph=c < S.shape[1] - 1)
-            for j, (layer, g) in enumerate(zip(layers, grads, strict=True)):
-                g = _positions(layer, g) * root[:, None, None]
+        for grads in per_class:
+            for j, g in enumerate(grads):
+                g = g * root[:, None, None]
                 g = g.reshape(-1, g.shape[-1])
                 G[j] = G[j] + g.T @ g
     return [((a / weight.sum())[None], g[None]) for a, g in zip(A, G, strict=True)]
@@ -257,24 +250,39 @@ def module_kronecker_diagonal(
     True
     """
     task = get_task(task, among=GAUSSIAN_OR_BERNOULLI)
-    owners = dict(member.module.named_modules(remove_duplicate=False))
-    layers = [owners[name.rpartition(".")[0]] for name in member.names]
-    shapes = [w.flatten(1).shape for w in member.weights]
-    diagonals = [torch.zeros(s[0], s[1], dtype=x.dtype, device=x.device) for s in shapes]
-    n_outputs = member_outputs(member, x[:1]).shape[-1]
-    step = max(1, _CHUNK_ELEMENTS // (n_outputs * max(s.numel() for s in shapes)))
-    for start in range(0, len(x), step):
-        rows, w = x[start : start + step], weight[start : start + step]
-        patches, outputs, out = _recorded_forward(member, layers, rows)
+    diagonals = [torch.zeros(w.flatten(1).shape, dtype=x.dtype, device=x.device) for w in member.weights]
+    for rows, patches, per_class in _chunk_gradients(member, x, task):
+        w = weight[rows]
         inside = [a @ u_a[0] for a, (u_a, _) in zip(patches, bases, strict=True)]  # (n, T, in)
-        S = loss_hessian_factor(task, out.detach())
-        for c in range(S.shape[1]):
-            grads = torch.autograd.grad(out, outputs, grad_outputs=S[:, c], retain_graph=c < S.shape[1] - 1)
-            for j, (layer, g) in enumerate(zip(layers, grads, strict=True)):
-                g = _positions(layer, g) @ bases[j][1][0]  # (n, T, out)
+        for grads in per_class:
+            for j, g in enumerate(grads):
+                g = g @ bases[j][1][0]  # (n, T, out)
                 rotated = g.transpose(1, 2) @ inside[j]  # (n, out, in): the gradient in the basis
                 diagonals[j] = diagonals[j] + (rotated.square() * w[:, None, None]).sum(0)
     return [d.flatten()[None] for d in diagonals]
+
+
+def _chunk_gradients(
+    member: ModuleMember, x: Tensor, task: Task
+) -> Iterator[tuple[slice, list[Tensor], Iterator[list[Tensor]]]]:
+    """The rows in chunks below ``_CHUNK_ELEMENTS``: each chunk's rows, its penalized layers' input
+    patches ``(n, T, in)`` and, class row by class row of the loss Hessian's factor (to be read
+    before the next chunk), those rows backpropagated to each layer's outputs ``(n, T, out)``."""
+    owners = dict(member.module.named_modules(remove_duplicate=False))
+    layers = [owners[name.rpartition(".")[0]] for name in member.names]
+    n_outputs = member_outputs(member, x[:1]).shape[-1]
+    step = max(1, _CHUNK_ELEMENTS // (n_outputs * max(w.numel() for w in member.weights)))
+
+    def per_class(outputs: list[Tensor], out: Tensor) -> Iterator[list[Tensor]]:
+        S = loss_hessian_factor(task, out.detach())
+        for c in range(S.shape[1]):
+            grads = torch.autograd.grad(out, outputs, grad_outputs=S[:, c], retain_graph=c < S.shape[1] - 1)
+            yield [_positions(layer, g) for layer, g in zip(layers, grads, strict=True)]
+
+    for start in range(0, len(x), step):
+        rows = slice(start, start + step)
+        patches, outputs, out = _recorded_forward(member, layers, x[rows])
+        yield rows, patches, per_class(outputs, out)
 
 
 def _recorded_forward(

@@ -15,7 +15,7 @@ from netreg._checks import check_options
 from netreg.exceptions import InvalidParameterError, invalid
 from netreg.nets import ACTIVATIONS, MLP
 
-__all__ = ["StackedMLP", "stack_members", "stack_weights", "forward_records"]
+__all__ = ["StackedMLP", "stack_members", "stack_weights", "forward_records", "forward_outputs"]
 
 _MEMBERS_EXPECTED = (
     "a netreg MLP, its state dict, a state dict stacked along a leading member axis, or a sequence of MLPs or "
@@ -186,6 +186,28 @@ def forward_records(net: StackedMLP, x: Tensor) -> tuple[list[Tensor], list[Tens
         inputs.append(a)
         slopes.append(slope)
     raise AssertionError("unreachable: an MLP has an output layer")
+
+
+def forward_outputs(net: StackedMLP, x: Tensor) -> Tensor:
+    """Every member's raw outputs ``(K, n, n_outputs)`` on the rows ``x``: :func:`forward_records`'
+    products, without the inputs and slopes it keeps for the curvature.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from netreg.nets import MLP
+    >>> net = stack_members(MLP(3, (5,), 2, activation="tanh").double())
+    >>> x = torch.randn(7, 3, dtype=torch.float64)
+    >>> torch.equal(forward_outputs(net, x), forward_records(net, x)[2])
+    True
+    """
+    activation = ACTIVATIONS[net.activation]
+    a = x
+    for j, (weight, bias) in enumerate(zip(net.weights, net.biases, strict=True)):
+        a = torch.matmul(a, weight.transpose(1, 2)).add_(bias.unsqueeze(1))
+        if j < len(net.weights) - 1:
+            a = activation(a)
+    return a
 
 
 def _activate(name: str, z: Tensor) -> tuple[Tensor, Tensor]:

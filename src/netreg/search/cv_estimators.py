@@ -131,7 +131,8 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         self.__dict__.pop("learned_alpha_", None)
         if hybrid:
             learned = learn_center(base, X, y, sample_weight)
-            alphas = hybrid_grid(center_alpha(learned))
+            center = center_alpha(learned)
+            alphas = hybrid_grid(center)
         plan = plan_from_request(base, request, alphas=alphas, cv=cv, groups=groups, halving=halving)
         if self.verbose:
             callbacks.append(
@@ -150,7 +151,7 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         )
         self._set_result(result, n_splits=len(plan.folds))
         if hybrid:
-            self.learned_estimator_, self.learned_alpha_ = learned, center_alpha(learned)
+            self.learned_estimator_, self.learned_alpha_ = learned, center
         for name in ("best_estimator_", "classes_", "n_features_in_", "feature_names_in_"):
             if name in vars(self):
                 delattr(self, name)  # a model of an earlier fit is not this fit's

@@ -109,7 +109,7 @@ def member_diagnostics(plan: SweepPlan, key: tuple[int, int], result: MemberResu
     if not isinstance(plan.template, MLP):
         return {}
     if not gets_evidence(plan, key, result):
-        return {"units_off": units_off(result.state_dict)[0].tolist()}
+        return _switched_off(result)
     alpha_index, fold = key
     rows = plan.train_rows[fold]
     if sp.issparse(plan.X):  # made dense: the fold's rows alone
@@ -237,8 +237,12 @@ def owing_record(
     >>> owing_record((0, 0), result, 0.5, {}).evidence
     {'units_off': [0], 'pending': True}
     """
-    diagnostics = {"units_off": units_off(result.state_dict)[0].tolist()}
-    return assemble_record(key, result, fit_time_s, diagnostics, scores).owing_evidence()
+    return assemble_record(key, result, fit_time_s, _switched_off(result), scores).owing_evidence()
+
+
+def _switched_off(result: MemberResult) -> dict[str, Any]:
+    """A member's diagnostics without the evidence: its hidden units switched off, per layer."""
+    return {"units_off": units_off(result.state_dict)[0].tolist()}
 
 
 def stored_evidence(plan: SweepPlan, record: MemberRecord, state_dict: dict[str, Any]) -> MemberRecord:
