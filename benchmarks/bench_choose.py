@@ -1,4 +1,4 @@
-"""Choosing alpha six ways (halving with its refit and without), on the bench_sweep workload: time, choice, and held-out score.
+"""Choosing alpha seven ways (halving with its refit and without), on the bench_sweep workload: time, choice, and held-out score.
 
 Run: python benchmarks/bench_choose.py [--epochs 30] [--alphas 16] [--quick]
 
@@ -25,7 +25,11 @@ searches the same penalized objectives, converted with :mod:`netreg.conventions`
    chosen alpha's fold models averaged, which halving has trained to the end anyway (the
    survivors, each equal to the full grid's member of its alpha and fold);
 7. netreg's evidence, ``NetRegClassifierCV(selection="evidence")``: each alpha trained
-   once on all the training rows, the one with the largest Laplace evidence is the model.
+   once on all the training rows, the one with the largest Laplace evidence is the model;
+8. netreg's ``NetRegClassifier(alpha="auto")``: one network on all the training rows, its
+   alpha learned per layer from the evidence as it trains (issue 21's cost target: at least
+   15x faster than ``GridSearchCV`` on this workload). Its alpha column is the learned alphas
+   read as one (:func:`netreg.tuning.hybrid.center_alpha`).
 
 Each method is timed once, from the start of its search to its final model: the search, then
 the final model on all the training rows at the chosen alpha (scikit-learn's and skorch's
@@ -62,7 +66,8 @@ from sklearn.neural_network import MLPClassifier
 from torch import nn
 
 from halving_options import FACTOR, exhaust_min_epochs, folds_available, halving_available
-from netreg import NetRegClassifierCV, conventions, penalized_parameters
+from netreg import NetRegClassifier, NetRegClassifierCV, conventions, penalized_parameters
+from netreg.tuning.hybrid import center_alpha
 
 try:
     from skorch import NeuralNetClassifier
@@ -233,6 +238,11 @@ def main(argv: list[str] | None = None) -> None:
         model = clone(netreg_cv).set_params(selection="evidence").fit(X_train, y_train)
         return model, model.alpha_, math.nan  # no folds: no CV score
 
+    def netreg_auto():
+        model = NetRegClassifier(HIDDEN, alpha="auto", learning_rate_init=LEARNING_RATE, random_state=0, **common)
+        model.fit(X_train, y_train)
+        return model, center_alpha(model), math.nan  # no folds: no CV score
+
     torch.manual_seed(0)  # skorch's initial weights
     methods: list[tuple[str, Callable, str]] = [
         ("scikit-learn GridSearchCV", sklearn_grid, ""),
@@ -254,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
             "" if folds_available() else "not available in this netreg",
         ),
         ("netreg evidence", netreg_evidence, ""),
+        ("netreg alpha='auto'", netreg_auto, ""),
     ]
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -292,6 +303,9 @@ def report(outcomes: list[Outcome], scoring: str) -> None:
         print(f"  {halving_target(halving, full, grid, 5)}")
     speed = grid / evidence.seconds
     print(f"  evidence >= 15x faster than GridSearchCV: {speed:.2f}x: {'met' if speed >= 15 else 'not met'}")
+    speed = grid / by_name["netreg alpha='auto'"].seconds
+    print("Targets (issue 21, cost):")
+    print(f"  alpha='auto' >= 15x faster than GridSearchCV: {speed:.2f}x: {'met' if speed >= 15 else 'not met'}")
     print("Targets (issue 22, item 4):")
     for halving in halvings:
         print(f"  {halving_target(halving, full, grid, 10)}")

@@ -37,6 +37,7 @@ def test_bench_choose_quick_reports_every_method_and_the_targets():
         "scikit-learn HalvingGridSearchCV",
         "netreg full grid",
         "netreg evidence",
+        "netreg alpha='auto'",
     ):
         (line,) = [row for row in out.splitlines() if row.startswith(method + " ")]
         assert line.split()[-1].replace(".", "").isdigit(), line  # ends with a test log-loss
@@ -46,6 +47,7 @@ def test_bench_choose_quick_reports_every_method_and_the_targets():
     assert "Targets (issue 12):" in out
     assert "Targets (issue 22, item 4):" in out
     assert "  evidence >= 15x faster than GridSearchCV: " in out
+    assert "Targets (issue 21, cost):\n  alpha='auto' >= 15x faster than GridSearchCV: " in out
 
 
 def test_bench_quality_quick_reports_every_method_and_the_target():

@@ -194,22 +194,36 @@ def test_train_with_alpha_auto_writes_a_report_of_alphas_path(files, capsys):
     assert not (files / "quiet" / "report.html").exists()
 
 
-def test_tune_points_alpha_auto_to_the_hybrid_search(files, capsys):
-    status, out, err = run(capsys, "tune", "ok.csv", "--target", "label", "--alpha", "auto", "--out", "run")
-    assert (status, out) == (2, "") and err == (
-        "netreg tune: error: argument --alpha: tune chooses alpha by cross-validation; --search hybrid learns it "
-        "from the evidence and lets the folds confirm it (netreg train --alpha auto: the one fit alone) "
-        f"{usage('tune')}"
-    )
+def test_tune_with_alpha_auto_runs_the_hybrid_and_says_what_it_learned(files, capsys):
+    for given, message in (
+        (["--alpha", "0.1"], "argument --alpha: invalid choice: 0.1 (choose from 'auto')"),
+        (
+            ["--alpha", "auto", "--search", "halving"],
+            "argument --alpha: auto is --search hybrid (alpha learned, then confirmed by the folds), not --search "
+            "halving",
+        ),
+    ):
+        status, out, err = run(capsys, "tune", "ok.csv", "--target", "label", *given, "--out", "run")
+        assert (status, out) == (2, "") and err == f"netreg tune: error: {message} {usage('tune')}"
     status, out, _ = run(
-        capsys, "tune", "ok.csv", "--target", "label", "--search", "hybrid", "--cv", "3", "--out", "run", *FAST
+        capsys, "tune", "ok.csv", "--target", "label", "--alpha", "auto", "--cv", "3", "--out", "run", *FAST
     )
+    from netreg.io.models import load_model
     from netreg.tuning.store import SweepStore
 
     with SweepStore.read(files / "run" / "sweep.sqlite") as store:
         alphas = np.asarray(store.spec()["alphas"])
     assert status == 0 and len(alphas) == 5
     np.testing.assert_allclose(alphas / alphas[2], np.logspace(-1, 1, 5), rtol=1e-9)
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Alpha learned in the one fit" in line)
+    centre = next(line for line in lines if line.startswith("Read as one alpha: "))
+    assert centre == f"Read as one alpha: {alphas[2]:.4g}, the centre of the alphas the folds compare below."
+    assert sum(line.startswith("│ layers.") for line in lines[start:]) == 2  # one row per penalized weight
+    assert load_model("run/model").meta["alpha"] in alphas
+    # --search hybrid is the same run: the same recipe, so it reruns into the folder without --force.
+    again = run(capsys, "tune", "ok.csv", "--target", "label", "--search", "hybrid", "--cv", "3", "--out", "run", *FAST)
+    assert again[0] == 0 and centre in again[1].splitlines()
 
 
 def test_predict_refuses_other_columns_and_a_broken_model_without_damage(files, capsys):

@@ -78,6 +78,42 @@ def test_refit_false_has_the_attributes_of_gridsearchcvs(data):
     for name, search in (("NetRegClassifierCV", ours), ("GridSearchCV", theirs)):
         with pytest.raises(AttributeError, match=f"^{re.escape(f'This {name!r} has no attribute')} 'predict'$"):
             search.predict(X)
+        for attribute, use in (("score", lambda s: s.score(X, y)), ("classes_", lambda s: s.classes_)):
+            with pytest.raises(AttributeError) as raised:
+                use(search)
+            assert str(raised.value) == (
+                f"This {name} instance was initialized with `refit=False`. {attribute} is available only after "
+                "refitting on the best parameters. You can refit an estimator manually using the `best_params_` "
+                "attribute"
+            )
+
+
+def test_a_regressor_with_refit_false_is_refused_what_gridsearchcv_refuses(diabetes):
+    X, y = diabetes
+    ours = NetRegRegressorCV(alphas=GRID, cv=KFold(3), refit=False, **NET).fit(X, y)
+    theirs = GridSearchCV(
+        NetRegRegressorCV(alphas=GRID, **NET)._base_estimator(),
+        {"alpha": GRID},
+        cv=KFold(3),
+        scoring="neg_mean_squared_error",
+        refit=False,
+    ).fit(X, y)
+    names = ["best_params_", "best_estimator_", "predict", "score", "n_features_in_", "classes_"]
+    assert {n: hasattr(ours, n) for n in names} == {n: hasattr(theirs, n) for n in names}
+    assert ours.best_params_ == theirs.best_params_
+    for name, search in (("NetRegRegressorCV", ours), ("GridSearchCV", theirs)):
+        with pytest.raises(
+            AttributeError, match=re.escape(f"This {name} instance was initialized with `refit=False`. score")
+        ):
+            search.score(X, y)
+
+
+def test_a_refit_search_scores_and_names_classes_with_its_model(data):
+    X, y = data
+    for refit in (True, "folds"):
+        model = NetRegClassifierCV(alphas=GRID, cv=StratifiedKFold(3), refit=refit, **NET).fit(X, y)
+        np.testing.assert_array_equal(model.classes_, np.unique(y))
+        assert model.score(X, y) == np.mean(model.predict(X) == y)
 
 
 def test_a_folds_model_is_saved_and_loaded_as_one_model(data, tmp_path):

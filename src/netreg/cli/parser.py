@@ -68,10 +68,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             "cross-validation folds, its validation sets"
         )
     if args.command == "tune" and args.alpha is not None:
-        command.error(
-            "argument --alpha: tune chooses alpha by cross-validation; --search hybrid learns it from the evidence "
-            "and lets the folds confirm it (netreg train --alpha auto: the one fit alone)"
-        )
+        if args.search == "halving":
+            command.error(
+                "argument --alpha: auto is --search hybrid (alpha learned, then confirmed by the folds), "
+                "not --search halving"
+            )
+        args.search = "hybrid"
     for name, flag in HALVING_FLAGS.items():
         if getattr(args, name, None) is not None and args.search != "halving":
             command.error(f"argument {flag}: applies to --search halving only")
@@ -201,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         "all rows, and write the store, results table, model and report to --out. Rerun to resume.",
         epilog="examples:\n  netreg tune data.csv --target label --out runs/label\n"
         "  netreg tune data.csv --target price --alphas 0,0.01,0.1,1,10 --hidden 64,64 --selection 1se --out runs/price\n"
-        "  netreg tune data.csv --target label --search hybrid --out runs/label\n"
+        "  netreg tune data.csv --target label --alpha auto --out runs/label\n"
         "  netreg tune data.csv --target label --backend ray --address HEAD:6379 --out runs/label",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -213,8 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"grid size (default {DEFAULT_N_ALPHAS}, a data-scaled log grid) or comma-separated alphas",
     )
     _add_sweep_flags(tune, defaults=True)
-    # Not tune's: refused with a pointer to --search hybrid (parse_args) rather than argparse's "unrecognized".
-    tune.add_argument("--alpha", type=parse_alpha, help=argparse.SUPPRESS)
+    tune.add_argument(
+        "--alpha",
+        type=parse_alpha,
+        choices=("auto",),
+        metavar="auto",
+        help="auto: learn alpha per layer from the Laplace evidence in one fit, then let the folds confirm it "
+        "among 5 alphas from a tenth to ten times it (the same as --search hybrid)",
+    )
     tune.add_argument("--backend", choices=tuple(BACKENDS), default="local", help="where members train (default local)")
     tune.add_argument("--address", help="Ray cluster address (with --backend ray), e.g. HEAD:6379")
     tune.add_argument(

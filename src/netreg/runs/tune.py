@@ -85,7 +85,10 @@ def tune_table(
     -------
     dict
         ``sweep`` (the :class:`~netreg.tuning.SweepResult`), ``cv_results``, ``alpha``,
-        ``best_index``, ``scoring``, ``selection``, ``missing`` and the ``paths`` written.
+        ``best_index``, ``scoring``, ``selection``, ``missing`` and the ``paths`` written; with
+        ``search="hybrid"`` also what its ``alpha="auto"`` fit learned: ``learned`` (per layer),
+        ``learned_alpha`` (read as one alpha, the grid's centre), ``alpha_history`` and
+        ``log_evidence``.
     """
     out = RunFolder(out_dir)
     out.check_writable()
@@ -127,7 +130,17 @@ def tune_table(
         fingerprint=fingerprint,
         force=force,
     )
+    learned = {}
+    if search == "hybrid":  # what the one fit learned, which centred the folds' alphas
+        fit = search_cv.learned_estimator_
+        learned = {
+            "learned_alpha": search_cv.learned_alpha_,
+            "learned": fit.alpha_,
+            "alpha_history": fit.alpha_history_,
+            "log_evidence": fit.log_evidence_,
+        }
     return {
+        **learned,
         "sweep": search_cv.sweep_,
         "cv_results": search_cv.cv_results_,
         "alpha": search_cv.alpha_,

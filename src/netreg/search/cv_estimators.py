@@ -77,16 +77,31 @@ def _cv_params(params: tuple[Param, ...]) -> tuple[tuple[Param, ...], tuple[Para
     return shared, shared[:N_POSITIONAL] + CV_PARAMS + shared[N_POSITIONAL:]
 
 
+def _check_refit(search: Any, name: str) -> None:
+    """Refuse ``name`` of a search fitted with ``refit=False``, which keeps no model: the
+    ``AttributeError`` of ``GridSearchCV`` (``hasattr`` is False), in its words."""
+    if not search.refit:
+        raise AttributeError(
+            f"This {type(search).__name__} instance was initialized with `refit=False`. {name} is available only "
+            "after refitting on the best parameters. You can refit an estimator manually using the `best_params_` "
+            "attribute"
+        )
+
+
 def _has_model(search: Any) -> bool:
     """Whether the search keeps a model to predict with: not with ``refit=False``, where,
     as with ``GridSearchCV``, the prediction methods are absent (``hasattr`` is False)."""
-    if not search.refit:
-        # The cause of available_if's "has no attribute" error, worded as scikit-learn's.
-        raise AttributeError(
-            f"This {type(search).__name__} instance was initialized with `refit=False`: it keeps no model to "
-            "predict with. Refit the estimator with `best_params_`, or set `refit=True`."
-        )
+    _check_refit(search, "the model")
     return True
+
+
+class _ScoreAfterRefit:
+    """``score`` as the estimator mixin after it scores (accuracy, R^2; not the sweep's
+    ``scoring``), refused with ``refit=False`` as ``GridSearchCV`` refuses it."""
+
+    def score(self, X, y, sample_weight=None) -> float:
+        _check_refit(self, "score")
+        return super().score(X, y, sample_weight=sample_weight)
 
 
 class _BaseNetRegCV(SearchViews, BaseEstimator):
@@ -152,7 +167,7 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         self._set_result(result, n_splits=len(plan.folds))
         if hybrid:
             self.learned_estimator_, self.learned_alpha_ = learned, center
-        for name in ("best_estimator_", "classes_", "n_features_in_", "feature_names_in_"):
+        for name in ("best_estimator_", "n_features_in_", "feature_names_in_"):
             if name in vars(self):
                 delattr(self, name)  # a model of an earlier fit is not this fit's
         if self.refit:
@@ -181,8 +196,6 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
             # own ``verbose`` is restored after it, so best_estimator_ has the CV estimator's.
             base.set_params(verbose=0).fit(X, y, sample_weight=sample_weight)
             self.best_estimator_ = base.set_params(verbose=self.verbose)
-        if hasattr(self.best_estimator_, "classes_"):
-            self.classes_ = self.best_estimator_.classes_
         self.n_features_in_ = self.best_estimator_.n_features_in_
         if hasattr(self.best_estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.best_estimator_.feature_names_in_
@@ -376,7 +389,7 @@ device, dtype, verbose, warm_start{", loss, transformer" if "Regressor" in kind 
     """
 
 
-class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
+class NetRegClassifierCV(_ScoreAfterRefit, ClassifierMixin, _BaseNetRegCV):
     __doc__ = (
         """Classifier with alpha chosen by cross-validation, the whole grid trained at once.
 
@@ -452,6 +465,12 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
     ) -> None:
         store_parameters(self, locals())
 
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class labels of ``best_estimator_`` (absent with ``refit=False``, as ``GridSearchCV``'s)."""
+        _check_refit(self, "classes_")
+        return self._fitted().classes_
+
     @available_if(_has_model)
     def predict_proba(self, X):
         """Class probabilities from ``best_estimator_`` (the mean of the fold models' with
@@ -469,7 +488,7 @@ class NetRegClassifierCV(ClassifierMixin, _BaseNetRegCV):
         return tags
 
 
-class NetRegRegressorCV(RegressorMixin, _BaseNetRegCV):
+class NetRegRegressorCV(_ScoreAfterRefit, RegressorMixin, _BaseNetRegCV):
     __doc__ = (
         """Regressor with alpha chosen by cross-validation, the whole grid trained at once.
 
