@@ -221,6 +221,15 @@ def test_tune_with_alpha_auto_runs_the_hybrid_and_says_what_it_learned(files, ca
     assert centre == f"Read as one alpha: {alphas[2]:.4g}, the centre of the alphas the folds compare below."
     assert sum(line.startswith("│ layers.") for line in lines[start:]) == 2  # one row per penalized weight
     assert load_model("run/model").meta["alpha"] in alphas
+    # The report draws what the fit learned (kept in run.json) first; netreg report redraws it from the folder.
+    learned = json.loads((files / "run" / "run.json").read_text())["learned"]
+    assert learned["centre"] == pytest.approx(alphas[2], rel=1e-12) and set(learned["alpha"]) == {
+        "layers.0.weight",
+        "layers.1.weight",
+    }
+    page = (files / "run" / "report.html").read_text()
+    assert page.index('<figure id="alpha_path">') < page.index('<figure id="validation_curve">')
+    assert run(capsys, "report", "run")[0] == 0 and (files / "run" / "report.html").read_text() == page
     # --search hybrid is the same run: the same recipe, so it reruns into the folder without --force.
     again = run(capsys, "tune", "ok.csv", "--target", "label", "--search", "hybrid", "--cv", "3", "--out", "run", *FAST)
     assert again[0] == 0 and centre in again[1].splitlines()

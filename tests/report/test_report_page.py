@@ -180,13 +180,13 @@ def test_a_missing_run_folder_is_refused(tmp_path):
         (
             '{"selection": "min"}',
             "misses key 'scoring'; expected keys 'scoring' and optionally 'selection', 'title', 'data', 'target', "
-            "'test'. Write the settings the sweep used, for example "
+            "'test', 'learned'. Write the settings the sweep used, for example "
             '{"scoring": "neg_log_loss", "selection": "min"}.',
         ),
         (
             '{"scoring": "accuracy", "selction": "1se"}',
             "has unexpected key 'selction'; expected keys 'scoring' and optionally 'selection', 'title', 'data', "
-            "'target', 'test'. Write the settings the sweep used, for example "
+            "'target', 'test', 'learned'. Write the settings the sweep used, for example "
             '{"scoring": "neg_log_loss", "selection": "min"}.',
         ),
         ('{"scoring": "accuracy", "title": 3}', ": `title` must be a str; got 3."),
@@ -194,6 +194,14 @@ def test_a_missing_run_folder_is_refused(tmp_path):
             '{"scoring": "accuracy", "test": {"rows": 3, "chosen": 0.9}}',
             ': `test` must be an object {"rows": n, "<model>": {"<metric>": number}}; got {\'rows\': 3, '
             "'chosen': 0.9}.",
+        ),
+        (
+            '{"scoring": "accuracy", "learned": {"centre": "x", "alpha_history": []}}',
+            ": `learned.centre` must be a finite number; got 'x'.",
+        ),
+        (
+            '{"scoring": "accuracy", "learned": {"centre": 1.0, "alpha_history": [{"alpha": 1.0}]}}',
+            ": `learned.alpha_history[0]` misses key 'epoch'; expected keys 'epoch', 'alpha'.",
         ),
     ],
 )
@@ -273,3 +281,32 @@ def test_the_held_out_test_scores_are_on_the_page_one_row_per_model(tmp_path):
     ) in html
     assert html.index("Held-out test") < html.index("<h2>Figures</h2>")
     assert "Held-out test" not in write_report(result, None, tmp_path).read_text(encoding="utf-8")
+
+
+def test_a_hybrid_searchs_report_draws_what_its_fit_learned_beside_the_folds(digits, tmp_path):
+    from netreg import NetRegClassifierCV
+    from netreg.display.displays import alpha_paths
+    from netreg.report.figures import learned_alpha_figure
+    from netreg.report.learned import learned_record
+
+    X, y = digits
+    search = NetRegClassifierCV((8,), search="hybrid", cv=3, max_iter=20, random_state=0).fit(X[:300], y[:300])
+    learned = learned_record(search)
+    fit = search.learned_estimator_
+    assert learned["centre"] == search.learned_alpha_ == search.alphas_[2] and learned["alpha"] == fit.alpha_
+    assert learned["alpha_history"] == fit.alpha_history_ and learned["log_evidence"] == fit.log_evidence_
+    figure, data = learned_alpha_figure(learned, search.sweep_)
+    for name, (epochs, alphas) in alpha_paths(fit.alpha_history_).items():
+        np.testing.assert_array_equal(data["paths"][name][0], epochs)
+        np.testing.assert_array_equal(data["paths"][name][1], alphas)
+    np.testing.assert_array_equal(data["log_evidence"], [r["log_evidence"] for r in fit.alpha_history_])
+    np.testing.assert_array_equal(data["val_score"], search.cv_results_["mean_test_score"])
+    assert data["centre_x"] == search.alphas_[2]
+    right = figure.axes[2]
+    assert [line.get_xdata()[0] for line in right.get_lines() if line.get_gid() == "learned"] == [search.alphas_[2]]
+    page = search.report(tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.index('<figure id="alpha_path">') < page.index('<figure id="validation_curve">')
+    # A search that learned nothing draws no such figure.
+    grid = NetRegClassifierCV((8,), alphas=[0.1, 1.0], cv=3, max_iter=3, random_state=0).fit(X[:300], y[:300])
+    assert learned_record(grid) is None
+    assert '<figure id="alpha_path">' not in grid.report(tmp_path / "grid.html").read_text(encoding="utf-8")

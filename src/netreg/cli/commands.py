@@ -64,10 +64,9 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
             data, args.out, **_run_keywords(args, progress), backend=backend, chunk_size=args.chunk_size
         )
     if "learned" in result:  # --alpha auto (--search hybrid): what the one fit learned centres the folds' grid
-        print_learned(console, result["learned"], result["alpha_history"], result["log_evidence"])
-        console.print(
-            f"Read as one alpha: {result['learned_alpha']:.4g}, the centre of the alphas the folds compare below."
-        )
+        learned = result["learned"]
+        print_learned(console, learned["alpha"], learned["alpha_history"], learned["log_evidence"])
+        console.print(f"Read as one alpha: {learned['centre']:.4g}, the centre of the alphas the folds compare below.")
     print_results(console, result["sweep"])
     console.print(f"Chosen alpha = {result['alpha']:g} ({result['selection']} rule, scoring {result['scoring']}).")
     _maybe_report(args, console, Path(args.out))

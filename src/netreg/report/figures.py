@@ -6,15 +6,19 @@ the Agg canvas, never pyplot: no global figure registry to leak, no display back
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from netreg.display.axes import format_alpha, loss_label
+from netreg.display.axes import alpha_positions, format_alpha, loss_label
+from netreg.display.displays import alpha_paths
 from netreg.display.drawing import (
     ROLE_COLORS,
+    draw_alpha_path,
     draw_learning_curve,
     draw_validation_curve,
     draw_weight_norms,
@@ -27,6 +31,8 @@ from netreg.tuning.sweep_result import SweepResult
 
 __all__ = [
     "new_figure",
+    "draw_path_and_evidence",
+    "learned_alpha_figure",
     "learning_curves",
     "validation_curve",
     "weight_histograms",
@@ -177,6 +183,63 @@ def weight_histograms(result: SweepResult, store: SweepStore) -> tuple[Figure, d
         ax.grid(alpha=0.3)
         data["layers"][layer] = {"bins": bins, "alphas": entries}
     figure.suptitle("Weights of each penalized layer (one member per alpha)", fontsize=11)
+    return figure, data
+
+
+def draw_path_and_evidence(left: Any, middle: Any, history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Alpha's path over the epochs on ``left`` (:func:`netreg.display.drawing.draw_alpha_path`)
+    and the log evidence at each re-estimate on ``middle``, from an ``alpha_history_``.
+
+    Returns
+    -------
+    dict
+        ``paths`` (``{name: (epochs, alphas)}``), ``evidence_epochs``, ``log_evidence``.
+    """
+    paths = alpha_paths(history) if history else {}
+    draw_alpha_path(left, paths)
+    if not history:  # a fit shorter than the burn-in keeps its starting alpha
+        left.text(0.5, 0.5, "no re-estimate: too few epochs", ha="center", transform=left.transAxes)
+    epochs = np.array([float(r["epoch"]) for r in history])
+    evidence = np.array([math.nan if r.get("log_evidence") is None else float(r["log_evidence"]) for r in history])
+    middle.plot(epochs, evidence, "o-", ms=3.5, color="tab:purple", gid="log_evidence")
+    middle.set(xlabel="epoch", ylabel="log evidence", title="Log evidence at each re-estimate")
+    middle.grid(alpha=0.3)
+    return {"paths": paths, "evidence_epochs": epochs, "log_evidence": evidence}
+
+
+def learned_alpha_figure(learned: Mapping[str, Any], result: SweepResult) -> tuple[Figure, dict[str, Any]]:
+    """What ``search="hybrid"``'s one ``alpha="auto"`` fit learned, beside what the folds made of
+    it: alpha's path over the epochs (left), the log evidence at each re-estimate (middle), and
+    the validation curve of the alphas around it (right, as the report's first figure draws it)
+    with the learned alpha read as one (``learned["centre"]``, the grid's centre) dotted.
+
+    ``learned`` holds ``alpha_history`` (the fit's ``alpha_history_``) and ``centre``.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    data : dict
+        :func:`draw_path_and_evidence`'s, the validation curve's (``alpha``, ``x``,
+        ``val_score``...), and ``centre_x`` (where the centre is drawn; None outside the grid).
+
+    Examples
+    --------
+    >>> learned = {"centre": 1.0, "alpha_history": [{"epoch": 3, "alpha": 0.5, "log_evidence": -9.0},
+    ...                                             {"epoch": 6, "alpha": 1.0, "log_evidence": -8.0}]}
+    >>> figure, data = learned_alpha_figure(learned, digits_sweep)  # the doctests' shared sweep (conftest.py)
+    >>> len(figure.axes), data["paths"]["alpha"][1].tolist(), data["centre_x"]
+    (3, [0.5, 1.0], 1.0)
+    """
+    figure = new_figure(15.0, 4.2)
+    left, middle, right = figure.subplots(1, 3)
+    data = draw_path_and_evidence(left, middle, learned["alpha_history"])
+    alphas = np.asarray(result.alphas, dtype=float)
+    near = np.flatnonzero(np.isclose(alphas, float(learned["centre"]), rtol=1e-9, atol=0.0))
+    centre_x = float(alpha_positions(alphas)[near[0]]) if near.size else None
+    if centre_x is not None:  # drawn first, so that the validation curve's legend lists it
+        right.axvline(centre_x, ls=":", lw=1.4, color="tab:purple", gid="learned", label="learned alpha")
+    data.update(draw_validation_curve(right, result, "score"), centre_x=centre_x)
+    right.set_title(validation_title(result), fontsize=11)
     return figure, data
 
 

@@ -9,17 +9,14 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from matplotlib.figure import Figure
 
-from netreg.display.displays import alpha_paths
-from netreg.display.drawing import draw_alpha_path
 from netreg.io.run_folder import FIGURE_FILES, REPORT_FILE, RunFolder
-from netreg.report.figures import new_figure
+from netreg.report.figures import draw_path_and_evidence, new_figure
 from netreg.report.heldout import test_table
 from netreg.report.page import page_top, png, png_uri
 
-__all__ = ["alpha_path_figure", "learned_table", "write_learned_report"]
+__all__ = ["alpha_path_figure", "learned_record", "learned_table", "write_learned_report"]
 
 
 def alpha_path_figure(estimator: Any) -> tuple[Figure, dict[str, Any]]:
@@ -44,18 +41,9 @@ def alpha_path_figure(estimator: Any) -> tuple[Figure, dict[str, Any]]:
     >>> len(figure.axes), sorted(data["paths"])
     (3, ['layers.0.weight', 'layers.1.weight'])
     """
-    history = estimator.alpha_history_
-    paths = alpha_paths(history) if history else {}
     figure = new_figure(15.0, 4.2)
     left, middle, right = figure.subplots(1, 3)
-    draw_alpha_path(left, paths)
-    if not history:  # a fit shorter than the burn-in keeps its starting alpha
-        left.text(0.5, 0.5, "no re-estimate: too few epochs", ha="center", transform=left.transAxes)
-    epochs = np.array([float(r["epoch"]) for r in history])
-    evidence = np.array([math.nan if r.get("log_evidence") is None else float(r["log_evidence"]) for r in history])
-    middle.plot(epochs, evidence, "o-", ms=3.5, color="tab:purple", gid="log_evidence")
-    middle.set(xlabel="epoch", ylabel="log evidence", title="Log evidence at each re-estimate")
-    middle.grid(alpha=0.3)
+    data = draw_path_and_evidence(left, middle, estimator.alpha_history_)
     fit = list(getattr(estimator, "history_", []))
     for key, color in (("train_loss", "tab:blue"), ("val_loss", "tab:orange")):
         values = [(r["epoch"], r[key]) for r in fit if r.get(key) is not None]
@@ -66,7 +54,35 @@ def alpha_path_figure(estimator: Any) -> tuple[Figure, dict[str, Any]]:
     right.grid(alpha=0.3)
     if right.get_lines():
         right.legend(fontsize=8)
-    return figure, {"paths": paths, "evidence_epochs": epochs, "log_evidence": evidence}
+    return figure, data
+
+
+def learned_record(search: Any) -> dict[str, Any] | None:
+    """What a fitted ``search="hybrid"`` CV estimator's ``alpha="auto"`` fit learned, as plain
+    data (what ``run.json`` keeps and :func:`netreg.report.page.write_report` draws): ``alpha``
+    (a float, or ``{parameter name: alpha}``), ``centre`` (``learned_alpha_``, the grid's centre),
+    ``alpha_history`` and ``log_evidence``; None for another search.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from netreg import NetRegClassifierCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = NetRegClassifierCV((8,), search="hybrid", cv=3, max_iter=30, random_state=0).fit(X, y)
+    >>> record = learned_record(search)
+    >>> bool(record["centre"] == search.alphas_[2]), record["alpha_history"] == search.learned_estimator_.alpha_history_
+    (True, True)
+    """
+    fit = getattr(search, "learned_estimator_", None)
+    if fit is None:
+        return None
+    alpha = fit.alpha_
+    return {
+        "alpha": {name: float(a) for name, a in alpha.items()} if isinstance(alpha, Mapping) else float(alpha),
+        "centre": float(search.learned_alpha_),
+        "alpha_history": [dict(record) for record in fit.alpha_history_],
+        "log_evidence": float(fit.log_evidence_),
+    }
 
 
 def learned_table(estimator: Any) -> str:

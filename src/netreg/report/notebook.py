@@ -10,6 +10,7 @@ from typing import Any
 from netreg.display.displays import ValidationCurveDisplay, sweep_of
 from netreg.exceptions import invalid
 from netreg.report.figures import new_figure
+from netreg.report.learned import learned_record
 from netreg.report.page import chosen_alpha, png, png_uri, report_page
 from netreg.report.results_table import results_table
 from netreg.report.summary import summarize
@@ -51,7 +52,7 @@ def search_report(
     result = sweep_of(search)
     if not isinstance(path, str | os.PathLike) or not str(path):
         raise invalid("path", "a file path (str or os.PathLike)", path)
-    settings = {"title": title, "data": data, "target": target}
+    settings = {"title": title, "data": data, "target": target, "learned": learned_record(search)}
     store_path = getattr(search, "store", None)
     if store_path is not None and Path(store_path).is_file():
         with SweepStore.read(store_path) as store:

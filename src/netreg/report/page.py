@@ -19,7 +19,13 @@ import numpy as np
 from netreg.display.axes import format_alpha
 from netreg.io.run_folder import FIGURE_FILES, REPORT_FILE, RunFolder
 from netreg.report.evidence_figure import evidence_curve, has_diagnostics
-from netreg.report.figures import learning_curves, validation_curve, weight_histograms, weight_norm_curve
+from netreg.report.figures import (
+    learned_alpha_figure,
+    learning_curves,
+    validation_curve,
+    weight_histograms,
+    weight_norm_curve,
+)
 from netreg.report.heldout import test_table
 from netreg.report.results_table import results_table
 from netreg.report.summary import summarize
@@ -67,6 +73,7 @@ def write_report(
     data: str | None = None,
     target: str | None = None,
     test: Mapping[str, Any] | None = None,
+    learned: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the figures (PNG) and the self-contained ``report.html`` of a sweep.
 
@@ -86,6 +93,11 @@ def write_report(
     test : mapping, optional
         Held-out test scores, shown after the summary: ``{"rows": n, "<model>": {"<metric>":
         value}}`` (:mod:`netreg.report.heldout`).
+    learned : mapping, optional
+        For ``search="hybrid"``, what its ``alpha="auto"`` fit learned
+        (:func:`netreg.report.learned.learned_record`):
+        drawn first, beside the folds' validation curve
+        (:func:`netreg.report.figures.learned_alpha_figure`).
 
     Returns
     -------
@@ -101,7 +113,7 @@ def write_report(
     ('report.html', ['evidence.png', 'learning_curves.png', 'validation_curve.png', 'weight_norms.png'])
     """
     folder = RunFolder(out_dir)
-    figures = report_figures(result, store)
+    figures = report_figures(result, store, learned)
     for name, image, _ in figures:
         folder.write_bytes(FIGURE_FILES[name], image)
     page = _page(
@@ -119,6 +131,7 @@ def report_page(
     data: str | None = None,
     target: str | None = None,
     test: Mapping[str, Any] | None = None,
+    learned: Mapping[str, Any] | None = None,
 ) -> str:
     """The self-contained ``report.html`` of a sweep, as text, without writing anything
     (:func:`write_report`'s parameters; :meth:`NetRegClassifierCV.report <netreg.NetRegClassifierCV.report>` writes it).
@@ -129,16 +142,18 @@ def report_page(
     >>> page.startswith("<!DOCTYPE html>"), page.count('<figure id="')
     (True, 4)
     """
-    figures = report_figures(result, store)
+    figures = report_figures(result, store, learned)
     return _page(
         result, figures, title=title or "netreg sweep report", data=data, target=target, store=store, test=test
     )
 
 
-def report_figures(result: SweepResult, store: SweepStore | None) -> list[tuple[str, bytes, str]]:
-    """The report's figures as ``(name, PNG bytes, caption)``, in the page's order: the
-    validation curve, the weight norms, the learning curves, the evidence (where the sweep
-    holds it) and the weight histograms (with a ``store``).
+def report_figures(
+    result: SweepResult, store: SweepStore | None, learned: Mapping[str, Any] | None = None
+) -> list[tuple[str, bytes, str]]:
+    """The report's figures as ``(name, PNG bytes, caption)``, in the page's order: what the
+    hybrid's fit ``learned`` (where given), the validation curve, the weight norms, the learning
+    curves, the evidence (where the sweep holds it) and the weight histograms (with a ``store``).
 
     Examples
     --------
@@ -163,6 +178,18 @@ def report_figures(result: SweepResult, store: SweepStore | None) -> list[tuple[
             "(data loss + penalty) are drawn too.",
         ),
     ]
+    if learned is not None:
+        drawings.insert(
+            0,
+            (
+                "alpha_path",
+                learned_alpha_figure(learned, result)[0],
+                'The alpha="auto" fit that centred this grid. Left: alpha after each re-estimate (MacKay\'s fixed '
+                "point at the current weights), per penalized weight. Middle: the Laplace log evidence at each "
+                "re-estimate, before it. Right: the folds' validation curve of the alphas around the learned one "
+                f"({learned['centre']:.4g}, dotted: the learned alphas read as one).",
+            ),
+        )
     if has_diagnostics(result):
         drawings.append(
             (

@@ -17,7 +17,7 @@ from typing import Any
 from netreg.exceptions import StoreError, bad_data
 from netreg.io.models import MODEL_FILE, load_model
 from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
-from netreg.json_fields import Is, Keys, check_fields
+from netreg.json_fields import ANY, FINITE_NUMBER, Is, Items, Keys, check_fields
 from netreg.report.heldout import TEST_SPEC
 from netreg.report.learned import write_learned_report
 from netreg.report.page import write_report
@@ -28,9 +28,27 @@ __all__ = ["read_run_file", "report_run"]
 
 _EXAMPLE = '{"scoring": "neg_log_loss", "selection": "min"}'
 _TEXT = Is(str, expected="a str")
+#: What ``search="hybrid"``'s fit learned (:func:`netreg.report.learned.learned_record`), drawn first.
+_LEARNED_SPEC = Keys(
+    {
+        "centre": FINITE_NUMBER,
+        "alpha_history": Items(
+            Keys({"epoch": FINITE_NUMBER, "alpha": ANY}, others=True), min_items=0, expected="a list"
+        ),
+    },
+    optional={"alpha": ANY, "log_evidence": ANY},
+    expected="a JSON object",
+)
 _RUN_SPEC = Keys(
     {"scoring": _TEXT},
-    optional={"selection": _TEXT, "title": _TEXT, "data": _TEXT, "target": _TEXT, "test": TEST_SPEC},
+    optional={
+        "selection": _TEXT,
+        "title": _TEXT,
+        "data": _TEXT,
+        "target": _TEXT,
+        "test": TEST_SPEC,
+        "learned": _LEARNED_SPEC,
+    },
     # What netreg.runs.write_run_files records besides the report's settings (the report
     # reads none of it; a key outside these is a typo, such as "selction").
     ignored=("made_by", "task", "command", "alpha", "threshold", "n_folds", "missing"),
@@ -102,6 +120,7 @@ def report_run(run_dir: str | os.PathLike) -> Path:
             data=settings.get("data"),
             target=settings.get("target"),
             test=settings.get("test"),
+            learned=settings.get("learned"),
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from netreg.grid import DEFAULT_N_ALPHAS
 from netreg.io.models import check_model_folder, save_model
 from netreg.io.run_folder import RunFolder
+from netreg.report.learned import learned_record
 from netreg.runs.common import make_estimator_params, recipe, with_trackers, write_run_files
 from netreg.runs.training_table import TrainingTable
 from netreg.search.cv_estimators import NetRegClassifierCV, NetRegRegressorCV
@@ -86,9 +87,8 @@ def tune_table(
     dict
         ``sweep`` (the :class:`~netreg.tuning.SweepResult`), ``cv_results``, ``alpha``,
         ``best_index``, ``scoring``, ``selection``, ``missing`` and the ``paths`` written; with
-        ``search="hybrid"`` also what its ``alpha="auto"`` fit learned: ``learned`` (per layer),
-        ``learned_alpha`` (read as one alpha, the grid's centre), ``alpha_history`` and
-        ``log_evidence``.
+        ``search="hybrid"`` also ``learned``, what its ``alpha="auto"`` fit learned
+        (:func:`netreg.report.learned.learned_record`).
     """
     out = RunFolder(out_dir)
     out.check_writable()
@@ -116,11 +116,11 @@ def tune_table(
     fingerprint = recipe(data, command="tune", **sweep_settings(**sweep), **params)
     check_model_folder(out.model, fingerprint, force=force)
     search_cv.fit(data.X, data.y, callback=callback)
-    paths = write_run_files(
-        out.path,
-        search_cv.sweep_,
-        {"data": data.path, "target": data.target_name, "task": data.task, "command": "tune"},
-    )
+    info = {"data": data.path, "target": data.target_name, "task": data.task, "command": "tune"}
+    learned = learned_record(search_cv)
+    if learned is not None:  # search="hybrid": the report draws what the one fit learned
+        info["learned"] = learned
+    paths = write_run_files(out.path, search_cv.sweep_, info)
     paths["model"] = save_model(
         search_cv.best_estimator_,
         out.model,
@@ -130,17 +130,8 @@ def tune_table(
         fingerprint=fingerprint,
         force=force,
     )
-    learned = {}
-    if search == "hybrid":  # what the one fit learned, which centred the folds' alphas
-        fit = search_cv.learned_estimator_
-        learned = {
-            "learned_alpha": search_cv.learned_alpha_,
-            "learned": fit.alpha_,
-            "alpha_history": fit.alpha_history_,
-            "log_evidence": fit.log_evidence_,
-        }
     return {
-        **learned,
+        **({"learned": learned} if learned is not None else {}),
         "sweep": search_cv.sweep_,
         "cv_results": search_cv.cv_results_,
         "alpha": search_cv.alpha_,
