@@ -198,3 +198,10 @@ def test_bench_rows_quick_reports_time_and_memory_of_each_sweep_and_the_ratios()
     assert ratios.split()[-1].endswith("x"), ratios
     assert "CPU time over netreg CV's: " in ratios, ratios
     assert lines[-1].startswith("load average at the end ")
+
+
+def test_bench_grid_top_quick_reports_the_kill_point_and_the_spreads():
+    out = run_script("bench_grid_top.py")
+    (row,) = [line for line in out.splitlines() if line.startswith("iris ")]
+    # The name, "(16, 16)" (two words), both bounds, the top, the spread there and at 4 fractions.
+    assert len(row.split()) == 1 + 2 + 3 + 1 + 4 and all(float(cell) >= 0 for cell in row.split()[3:])

@@ -121,3 +121,55 @@ def test_the_default_grid_stops_below_the_kill_point_where_every_network_is_cons
     # Without hidden layers (ridge, logistic regression) no penalty switches the model off: no bound.
     linear = netreg.NetRegClassifierCV((), alphas=4, cv=2, max_iter=1, random_state=0).fit(X, y)
     np.testing.assert_allclose(linear.alphas_, default_alphas(X, 4), rtol=1e-12)
+
+
+@pytest.mark.parametrize("depth", [3, 4])
+def test_a_deeper_networks_kill_point_is_where_the_rank_one_direction_stops_paying(depth):
+    # Squared error, linear layers: along M = s u v' (the top singular pair of R'X) the loss
+    # is exactly quadratic in s; the penalty of the cheapest factorization is
+    # alpha L / (2m) s^(2/L). The kill point is the alpha at which their sum stops falling
+    # below zero for every s > 0: found here by bisection on the loss itself.
+    from netreg.grid import kill_point
+
+    rng = np.random.default_rng(depth)
+    X = rng.normal(size=(60, 4))
+    Y = X @ rng.normal(size=(4, 2)) + rng.normal(size=(60, 2))
+    R, Xc, m = Y - Y.mean(0), X - X.mean(0), len(X)
+    inputs, _, outputs = np.linalg.svd(X.T @ R, full_matrices=False)
+    v, u = inputs[:, 0], outputs[0]
+    s = np.logspace(-4, 2, 20001)
+    # Half mean squared error of the centered residuals, less its value at s = 0.
+    fall = np.array([((R - si * np.outer(Xc @ v, u)) ** 2).sum() - (R**2).sum() for si in s]) / (2 * m)
+
+    def pays(alpha):
+        return bool((fall + alpha * depth / (2 * m) * s ** (2 / depth) < 0).any())
+
+    low, high = 0.0, 10 * kill_point(X, Y)
+    for _ in range(60):
+        low, high = (low, (low + high) / 2) if not pays((low + high) / 2) else ((low + high) / 2, high)
+    assert kill_point(X, Y, depth=depth) == pytest.approx(low, rel=1e-3)
+    assert kill_point(X, Y, depth=depth) < kill_point(X, Y)
+
+
+def test_a_deeper_relu_network_is_alive_at_the_default_grids_top_and_constant_at_twice_its_kill_point():
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import StandardScaler
+
+    from netreg.grid import KILL_FRACTION, kill_point
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    onehot = np.eye(3)[y]
+    net = {"hidden_layer_sizes": (16, 16), "learning_rate_init": 0.01, "max_iter": 200, "random_state": 0}
+
+    def spread(alpha):
+        model = netreg.NetRegClassifier(alpha=alpha, **net).fit(X, y)
+        return float(np.std(model.predict_proba(X), axis=0).max())
+
+    kill = kill_point(X, onehot, depth=3, task="multiclass")
+    assert kill < 0.7 * kill_point(X, onehot)  # the one-hidden-layer bound would leave dead networks in the grid
+    assert spread(2 * kill) < 1e-3 < 1e-2 < spread(KILL_FRACTION * kill)
+    search = netreg.NetRegClassifierCV(alphas=4, cv=2, max_iter=1, random_state=0, hidden_layer_sizes=(4, 4))
+    expected = default_alphas(X, 4, targets=onehot, depth=3, task="multiclass")
+    np.testing.assert_allclose(search.fit(X, y).alphas_, expected, rtol=1e-12)
+    assert expected[-1] == pytest.approx(KILL_FRACTION * kill, rel=1e-12)

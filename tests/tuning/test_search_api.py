@@ -84,13 +84,22 @@ def test_groups_reach_a_group_aware_splitter(data):
 def test_refit_false_chooses_without_a_model(data):
     model = NetRegClassifierCV(alphas=GRID, cv=3, refit=False, **NET).fit(*data)
     assert model.best_params_ == {"alpha": model.alpha_} and not hasattr(model, "best_estimator_")
-    message = (
-        "This NetRegClassifierCV instance was initialized with `refit=False`: it keeps no model to predict with. "
-        "Refit the estimator with `best_params_`, or set `refit=True`."
-    )
-    with pytest.raises(AttributeError, match="^This 'NetRegClassifierCV' has no attribute 'predict'$") as raised:
-        model.predict(data[0])
-    assert str(raised.value.__cause__) == message  # why, as scikit-learn's searches chain it
+    theirs = GridSearchCV(NetRegClassifier(**NET), {"alpha": GRID}, cv=3, refit=False).fit(*data)
+    for name in ("predict", "predict_proba", "predict_log_proba"):
+        causes = []
+        for search in (model, theirs):
+            kind = type(search).__name__
+            with pytest.raises(AttributeError, match=f"^This '{kind}' has no attribute '{name}'$") as raised:
+                getattr(search, name)(data[0])
+            causes.append(str(raised.value.__cause__).replace(kind, "<search>"))  # why, as scikit-learn chains it
+        assert (
+            causes[0]
+            == causes[1]
+            == (
+                f"This <search> instance was initialized with `refit=False`. {name} is available only after refitting on "
+                "the best parameters. You can refit an estimator manually using the `best_params_` attribute"
+            )
+        )
 
 
 def test_verbose_prints_the_search_as_gridsearchcv_does(data, capsys):

@@ -88,11 +88,15 @@ def _check_refit(search: Any, name: str) -> None:
         )
 
 
-def _has_model(search: Any) -> bool:
-    """Whether the search keeps a model to predict with: not with ``refit=False``, where,
-    as with ``GridSearchCV``, the prediction methods are absent (``hasattr`` is False)."""
-    _check_refit(search, "the model")
-    return True
+def _has_model(name: str) -> Callable[[Any], bool]:
+    """``available_if``'s check of the method ``name``: absent with ``refit=False`` (``hasattr``
+    is False), the cause of its error :func:`_check_refit`'s, as with ``GridSearchCV``."""
+
+    def check(search: Any) -> bool:
+        _check_refit(search, name)
+        return True
+
+    return check
 
 
 class _ScoreAfterRefit:
@@ -224,7 +228,7 @@ class _BaseNetRegCV(SearchViews, BaseEstimator):
         check_is_fitted(self)
         return self.best_estimator_
 
-    @available_if(_has_model)
+    @available_if(_has_model("predict"))
     def predict(self, X):
         """Predict with ``best_estimator_``: refit on all data with ``alpha_``, or the
         average of the chosen alpha's fold models (``refit="folds"``)."""
@@ -471,13 +475,13 @@ class NetRegClassifierCV(_ScoreAfterRefit, ClassifierMixin, _BaseNetRegCV):
         _check_refit(self, "classes_")
         return self._fitted().classes_
 
-    @available_if(_has_model)
+    @available_if(_has_model("predict_proba"))
     def predict_proba(self, X):
         """Class probabilities from ``best_estimator_`` (the mean of the fold models' with
         ``refit="folds"``)."""
         return self._fitted().predict_proba(X)
 
-    @available_if(_has_model)
+    @available_if(_has_model("predict_log_proba"))
     def predict_log_proba(self, X):
         """Log class probabilities from ``best_estimator_``."""
         return self._fitted().predict_log_proba(X)

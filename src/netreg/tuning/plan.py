@@ -210,7 +210,7 @@ def plan_from_request(
     request = dataclasses.replace(request, X=X)
     # The default grid is computed in float64 (a transient copy), as it always was: same alphas.
     grid_X = X if sp.issparse(X) or not isinstance(alphas, int | np.integer) else np.asarray(X, dtype=np.float64)
-    grid = resolve_alphas(alphas, grid_X, _grid_targets(request))
+    grid = resolve_alphas(alphas, grid_X, **_grid_bound(request))
     del grid_X
     if cv is None:
         folds = [(np.arange(X.shape[0]), np.arange(0))]
@@ -297,15 +297,18 @@ def plan_from_request(
     )
 
 
-def _grid_targets(request: TrainingRequest) -> np.ndarray | None:
-    """The targets that bound the default grid by its kill point (:func:`netreg.grid.kill_point`): one-hot
-    classes for multiclass, else the encoded targets; ``None`` for a user's module or an MLP without hidden layers."""
+def _grid_bound(request: TrainingRequest) -> dict[str, Any]:
+    """What bounds the default grid by its kill point (:func:`netreg.grid.kill_point`): the
+    ``targets`` (one-hot classes for multiclass, else the encoded targets), the network's
+    ``depth`` (its weight layers) and ``task``; nothing for a user's module or an MLP without
+    hidden layers."""
     template = request.template
     if not isinstance(template, MLP) or not template.hidden_layer_sizes:
-        return None
+        return {}
+    targets = np.asarray(request.targets)
     if request.task == "multiclass":
-        return np.eye(len(request.classes))[np.asarray(request.targets, dtype=np.int64)]
-    return np.asarray(request.targets)
+        targets = np.eye(len(request.classes))[targets.astype(np.int64)]
+    return {"targets": targets, "depth": len(template.hidden_layer_sizes) + 1, "task": request.task}
 
 
 def check_seed(estimator: Any, require_seed: bool = True) -> None:
