@@ -204,4 +204,7 @@ def test_bench_grid_top_quick_reports_the_kill_point_and_the_spreads():
     out = run_script("bench_grid_top.py")
     (row,) = [line for line in out.splitlines() if line.startswith("iris ")]
     # The name, "(16, 16)" (two words), both bounds, the top, the spread there and at 4 fractions.
-    assert len(row.split()) == 1 + 2 + 3 + 1 + 4 and all(float(cell) >= 0 for cell in row.split()[3:])
+    cells = row.split()
+    assert len(cells) == 1 + 2 + 3 + 1 + 4
+    one_layer, kill, top, *spreads = (float(cell) for cell in cells[3:])
+    assert kill < one_layer and top == pytest.approx(kill / 2, abs=0.06) and all(0 <= v <= 1 for v in spreads)

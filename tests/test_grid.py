@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -124,31 +125,58 @@ def test_the_default_grid_stops_below_the_kill_point_where_every_network_is_cons
 
 
 @pytest.mark.parametrize("depth", [3, 4])
-def test_a_deeper_networks_kill_point_is_where_the_rank_one_direction_stops_paying(depth):
-    # Squared error, linear layers: along M = s u v' (the top singular pair of R'X) the loss
-    # is exactly quadratic in s; the penalty of the cheapest factorization is
-    # alpha L / (2m) s^(2/L). The kill point is the alpha at which their sum stops falling
-    # below zero for every s > 0: found here by bisection on the loss itself.
+@pytest.mark.parametrize(("scales", "coefficients"), [([1.0, 1.0], [1.0, -0.5]), ([10.0, 0.1], [0.01, 90.0])])
+def test_a_deeper_networks_kill_point_is_where_no_rank_one_direction_pays(depth, scales, coefficients):
+    # Squared error, linear layers, two features (of equal spread, or a feature of small
+    # variance that carries most of y: the steepest direction, R'X's, is then not the one
+    # that pays longest), one output: along M = s v' (v = (cos t, sin t)) the loss is exactly
+    # quadratic in s, and the penalty of the cheapest factorization is alpha L / (2m) s^(2/L).
+    # The kill point is the alpha at which their sum stops falling below zero for every
+    # direction and s: found here by bisection over a grid of them, on the loss itself.
     from netreg.grid import kill_point
 
     rng = np.random.default_rng(depth)
-    X = rng.normal(size=(60, 4))
-    Y = X @ rng.normal(size=(4, 2)) + rng.normal(size=(60, 2))
-    R, Xc, m = Y - Y.mean(0), X - X.mean(0), len(X)
-    inputs, _, outputs = np.linalg.svd(X.T @ R, full_matrices=False)
-    v, u = inputs[:, 0], outputs[0]
-    s = np.logspace(-4, 2, 20001)
-    # Half mean squared error of the centered residuals, less its value at s = 0.
-    fall = np.array([((R - si * np.outer(Xc @ v, u)) ** 2).sum() - (R**2).sum() for si in s]) / (2 * m)
+    X = rng.normal(size=(200, 2)) * scales
+    y = X @ coefficients + 0.1 * rng.normal(size=200)
+    R, Xc, m = y - y.mean(), X - X.mean(0), len(X)
+    angles = np.linspace(0, np.pi, 721)
+    directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, 721), both signs through s's
+    s = np.concatenate([-np.logspace(-4, 4, 801)[::-1], np.logspace(-4, 4, 801)])[:, None]
+    fits = Xc @ directions  # (m, 721)
+    # Half mean squared error less its value at s = 0, for every (s, direction).
+    fall = (s**2 * (fits**2).sum(0) - 2 * s * (R @ fits)) / (2 * m)
 
     def pays(alpha):
-        return bool((fall + alpha * depth / (2 * m) * s ** (2 / depth) < 0).any())
+        return bool((fall + alpha * depth / (2 * m) * np.abs(s) ** (2 / depth) < 0).any())
 
-    low, high = 0.0, 10 * kill_point(X, Y)
+    low, high = 0.0, 100 * kill_point(X, y)
     for _ in range(60):
         low, high = (low, (low + high) / 2) if not pays((low + high) / 2) else ((low + high) / 2, high)
-    assert kill_point(X, Y, depth=depth) == pytest.approx(low, rel=1e-3)
-    assert kill_point(X, Y, depth=depth) < kill_point(X, Y)
+    assert kill_point(X, y, depth=depth) == pytest.approx(low, rel=0.02)
+
+
+def test_the_kill_point_reads_each_tasks_curvature_and_a_sparse_x_as_a_dense_one():
+    from netreg.grid import kill_point
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)) * [1.0, 2.0, 0.5, 1.0, 3.0]
+    labels = (X[:, 0] + X[:, 1] > 0).astype(float)
+    onehot = np.eye(3)[(X[:, 2] > 0).astype(int) + (X[:, 3] > 1)]
+    for targets, task in (
+        (labels, "binary"),
+        (onehot, "multiclass"),
+        (onehot, "multilabel"),
+        (np.exp(X[:, 0]), "poisson"),
+    ):
+        dense = kill_point(X, targets, depth=3, task=task)
+        assert kill_point(sp.csr_matrix(X), targets, depth=3, task=task) == pytest.approx(dense, rel=1e-9)
+        assert 0 < dense < math.inf
+    # The curvature at the best constant: p(1 - p) for a sigmoid is 1/4 at p = 1/2, a quarter of
+    # squared error's 1, and with it the threshold scales as c^-(1 - q): 4^(1/3) at depth 3.
+    half = np.r_[np.ones(150), np.zeros(150)]
+    ratio = kill_point(X, half, depth=3, task="binary") / kill_point(X, half, depth=3, task="regression")
+    assert ratio == pytest.approx(4 ** (1 / 3), rel=1e-9)
+    assert kill_point(X, np.ones(300), depth=3, task="binary") == 0.0  # one class: nothing to learn
 
 
 def test_a_deeper_relu_network_is_alive_at_the_default_grids_top_and_constant_at_twice_its_kill_point():
@@ -173,3 +201,17 @@ def test_a_deeper_relu_network_is_alive_at_the_default_grids_top_and_constant_at
     expected = default_alphas(X, 4, targets=onehot, depth=3, task="multiclass")
     np.testing.assert_allclose(search.fit(X, y).alphas_, expected, rtol=1e-12)
     assert expected[-1] == pytest.approx(KILL_FRACTION * kill, rel=1e-12)
+
+
+@pytest.mark.parametrize("hidden", [(4,), (4, 4)])
+def test_a_poisson_regressors_default_grid_is_bounded_by_its_kill_point(hidden):
+    from netreg.grid import KILL_FRACTION, kill_point
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = rng.poisson(np.exp(0.5 * X[:, 0]))
+    search = netreg.NetRegRegressorCV(hidden, loss="poisson", alphas=4, cv=2, max_iter=2, random_state=0).fit(X, y)
+    kill = kill_point(X, y, depth=len(hidden) + 1, task="poisson")
+    expected = default_alphas(X, 4, targets=y, depth=len(hidden) + 1, task="poisson")
+    np.testing.assert_allclose(search.alphas_, expected, rtol=1e-12)
+    assert expected[-1] == pytest.approx(min(KILL_FRACTION * kill, default_alphas(X, 4)[-1]), rel=1e-12)

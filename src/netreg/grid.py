@@ -19,9 +19,14 @@ and the network is off where it is the global one. Along the loss's steepest ran
 to second order, with ``g = ||R' X||_2 / m`` and ``c = mean((x - mean x)'v)^2 u'Hu`` (``H`` the
 loss's Hessian in the outputs at the best constant: the identity for squared error,
 ``diag(p) - pp'`` for softmax cross-entropy at the class shares ``p``, ``diag(p(1 - p))`` for
-sigmoids), and ``b s^q - g s + c s^2 / 2`` (``q = 2/L``, ``b = alpha L / (2 m)``) falls below
-zero for some ``s > 0`` only while ``b < g / (2 - q) * (2 g (1 - q) / (c (2 - q)))^(1 - q)``:
-:func:`kill_point`'s ``depth``. For ``L = 2`` that is ``||R' X||_2`` again. Measured with ReLU
+sigmoids, ``diag(mean y)`` for Poisson's log link), and ``b s^q - g s + c s^2 / 2`` (``q = 2/L``,
+``b = alpha L / (2 m)``) falls below zero for some ``s > 0`` only while ``b < g / (2 - q) * (2 g
+(1 - q) / (c (2 - q)))^(1 - q)``. That threshold grows with ``g`` and falls with ``c``, so
+another direction than R'X's top pair may pay longer (a feature of small variance, with a large
+``g / c``): :func:`kill_point`'s ``depth`` takes the largest over the directions
+``v ~ (S + lam I)^-1 X'R u`` (``S`` the inputs' covariance, ``lam`` from large to small, where
+the threshold's stationary points lie, and R'X's output directions ``u``), a lower bound of the
+linear network's own. For ``L = 2`` the threshold is ``g`` alone: ``||R' X||_2`` again. Measured with ReLU
 units and adam (standardized digits, 200 epochs): 549 for (100, 100), networks alive at 400 and
 constant at 500; 381 for (64, 64, 64), alive at 300 and constant at 400.
 The default grid stops at :data:`KILL_FRACTION` of it where that is below ``s``.
@@ -131,11 +136,13 @@ def default_alphas(
 def kill_point(X: Any, targets: Any, *, depth: int = 2, task: str = "regression") -> float:
     """The strength at which the L2 penalty switches a network of ``depth`` weight layers off.
 
-    ``||R' X||_2`` for one hidden layer (``depth=2``); for more, the bound of the module
-    docstring, which reads the loss's curvature at the best constant model from ``task``.
-    ``R`` is ``targets`` less their column means: the residuals of the best constant model
-    for squared error and, with ``targets`` the one-hot classes (or 0/1 labels), for
-    cross-entropy. The module docstring derives it (exact for linear layers, measured for ReLU).
+    ``||R' X||_2`` for one hidden layer (``depth=2``); for more, the largest bound of the module
+    docstring over the rank-one directions it searches, which reads the loss's curvature at the
+    best constant model from ``task``. ``R`` is ``targets`` less their column means: the
+    residuals of the best constant model for squared error, for Poisson's deviance with its log
+    link and, with ``targets`` the one-hot classes (or 0/1 labels), for cross-entropy. The module
+    docstring derives it (exact for one linear hidden layer, a lower bound for more; measured
+    for ReLU).
 
     Parameters
     ----------
@@ -144,7 +151,7 @@ def kill_point(X: Any, targets: Any, *, depth: int = 2, task: str = "regression"
         What the network's loss compares its outputs with.
     depth : int, default=2
         The weight layers on the path from input to output: hidden layers + 1.
-    task : {"regression", "multiclass", "binary", "multilabel"}, default="regression"
+    task : {"regression", "poisson", "multiclass", "binary", "multilabel"}, default="regression"
         The loss, for its curvature (``depth >= 3`` only).
 
     Examples
@@ -157,7 +164,6 @@ def kill_point(X: Any, targets: Any, *, depth: int = 2, task: str = "regression"
     0.315
     """
     depth = int(check_int(depth, "depth", low=2))
-    task = check_options(task, "task", ["regression", "multiclass", "binary", "multilabel"])
     R = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
     shares = R.mean(axis=0)
     R = R - shares
@@ -167,21 +173,53 @@ def kill_point(X: Any, targets: Any, *, depth: int = 2, task: str = "regression"
     with np.errstate(over="ignore", invalid="ignore"):
         if not np.isfinite(product).all():
             return math.inf
-        if depth == 2:
-            return float(np.linalg.norm(product, ord=2))
-        inputs, values, outputs = np.linalg.svd(product, full_matrices=False)
-        v, top, u = inputs[:, 0], float(values[0]), outputs[0]  # R'X's top singular pair: (input, output)
-        m, q = len(R), 2.0 / depth
-        hessian = {
-            "regression": np.eye(len(shares)),
-            "multiclass": np.diag(shares) - np.outer(shares, shares),
-        }.get(task, np.diag(shares * (1.0 - shares)))
-        along = np.asarray(flat @ v).ravel() - float(np.asarray(flat.mean(axis=0)).ravel() @ v)
-        g, c = top / m, float(np.mean(along**2) * (u @ hessian @ u))
-        if not (c > 0 and math.isfinite(c)):  # no curvature along it: the bound of one hidden layer
-            return float(top)
-        b = g / (2 - q) * (2 * g * (1 - q) / (c * (2 - q))) ** (1 - q)
-        return float(b * 2 * m / depth)
+        shallow = float(np.linalg.norm(product, ord=2))
+        if depth == 2 or flat.shape[1] > DEEP_MAX_FEATURES or shallow == 0.0:
+            return shallow
+        task = check_options(task, "task", list(_OUTPUT_CURVATURES))
+        return _deep_kill_point(flat, product, _OUTPUT_CURVATURES[task](shares), len(R), depth)
+
+
+#: The most features whose covariance :func:`kill_point` reads for a deeper network; above
+#: it, the one-hidden-layer bound (higher: the grid may then keep a dead network at its top).
+DEEP_MAX_FEATURES = 1024
+#: Each task's loss curvature in the outputs at the best constant model, from the targets' means.
+_OUTPUT_CURVATURES = {
+    "regression": lambda shares: np.eye(len(shares)),
+    "poisson": lambda shares: np.diag(shares),  # exp's: mu, the mean target
+    "multiclass": lambda shares: np.diag(shares) - np.outer(shares, shares),
+    "binary": lambda shares: np.diag(shares * (1.0 - shares)),
+    "multilabel": lambda shares: np.diag(shares * (1.0 - shares)),
+}
+
+
+def _deep_kill_point(flat: Any, product: np.ndarray, hessian: np.ndarray, m: int, depth: int) -> float:
+    """The module docstring's bound for ``depth >= 3``, the largest over the output directions
+    ``u`` (R'X's right singular vectors) and, for each, the input directions ``v`` proportional to
+    ``(S + lam I)^-1 a``, ``a = X'R u / m`` (``S`` the inputs' covariance): from ``a`` itself
+    (``lam`` large) to ``S^-1 a``, where the threshold's stationary directions lie."""
+    q = 2.0 / depth
+    mean = np.asarray(flat.mean(axis=0)).ravel()
+    second = flat.T @ flat
+    covariance = (second.toarray() if sp.issparse(second) else second) / m - np.outer(mean, mean)
+    variances, axes = np.linalg.eigh(covariance)
+    kept = variances > 1e-12 * max(variances[-1], 0.0)  # directions along which X varies
+    variances, axes = variances[kept], axes[:, kept]
+    if not variances.size:
+        return 0.0
+    best = 0.0
+    for u in np.linalg.svd(product, full_matrices=False)[2][:5]:
+        curvature = float(u @ hessian @ u)
+        coords = axes.T @ (product @ u / m)
+        if not curvature > 0:
+            continue
+        for lam in [math.inf, *np.logspace(3, -8, 45) * variances[-1]]:
+            w = coords if math.isinf(lam) else coords / (variances + lam)
+            w = w / np.linalg.norm(w)
+            g, c = float(coords @ w), float((variances * w**2).sum() * curvature)
+            if g > 0 and c > 0:
+                best = max(best, g / (2 - q) * (2 * g * (1 - q) / (c * (2 - q))) ** (1 - q))
+    return best * 2 * m / depth
 
 
 def _check_grid_memory(X: np.ndarray, n_alphas: int) -> None:

@@ -200,8 +200,19 @@ def test_a_missing_run_folder_is_refused(tmp_path):
             ": `learned.centre` must be a finite number; got 'x'.",
         ),
         (
+            '{"scoring": "accuracy", "learned": {"centre": 1.0, "alpha_history": [{"epoch": 3, "alpha": 1.0, '
+            '"log_evidence": "abc"}]}}',
+            ": `learned.alpha_history[0].log_evidence` must be a number or null; got 'abc'.",
+        ),
+        (
+            '{"scoring": "accuracy", "learned": {"centre": 1.0, "alpha_history": [{"epoch": 3, "alpha": {"w": -1}}]}}',
+            ": `learned.alpha_history[0].alpha` must be a number >= 0, or an object of them by parameter name; "
+            "got {'w': -1}.",
+        ),
+        (
             '{"scoring": "accuracy", "learned": {"centre": 1.0, "alpha_history": [{"alpha": 1.0}]}}',
-            ": `learned.alpha_history[0]` misses key 'epoch'; expected keys 'epoch', 'alpha'.",
+            ": `learned.alpha_history[0]` misses key 'epoch'; expected keys 'epoch', 'alpha' and optionally "
+            "'log_evidence'.",
         ),
     ],
 )

@@ -67,17 +67,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             "argument --validation: applies to one --alpha (a number, or auto); a grid's alphas are compared on "
             "cross-validation folds, its validation sets"
         )
-    if args.command == "tune" and args.alpha is not None:
-        if args.search == "halving":
-            command.error(
-                "argument --alpha: auto is --search hybrid (alpha learned, then confirmed by the folds), "
-                "not --search halving"
-            )
-        args.search = "hybrid"
+    if args.command == "tune":
+        _resolve_tune_alpha(args, command)
     for name, flag in HALVING_FLAGS.items():
         if getattr(args, name, None) is not None and args.search != "halving":
             command.error(f"argument {flag}: applies to --search halving only")
     return args
+
+
+def _resolve_tune_alpha(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """``tune --alpha auto`` is ``--search hybrid``: refuse what the hybrid cannot take before
+    any work, in the flags given, and fill in the defaults left ``None`` to tell them apart."""
+    if args.alpha == "auto":
+        hybrid = "auto is --search hybrid (alpha learned in one fit, then confirmed by the folds)"
+        if args.search not in (None, "hybrid"):
+            command.error(f"argument --alpha: {hybrid}, not --search {args.search}")
+        if args.alphas is not None:
+            command.error(f"argument --alphas: --alpha auto lays its own 5 alphas around the learned one: {hybrid}")
+        if args.selection == "evidence":
+            command.error(f"argument --selection: min or 1se with --alpha auto, which the folds confirm: {hybrid}")
+        args.search = "hybrid"
+    args.search = args.search or "grid"
+    args.alphas = DEFAULT_N_ALPHAS if args.alphas is None else args.alphas
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,11 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--alphas",
         type=parse_alphas,
-        default=DEFAULT_N_ALPHAS,
         metavar="GRID",
         help=f"grid size (default {DEFAULT_N_ALPHAS}, a data-scaled log grid) or comma-separated alphas",
     )
     _add_sweep_flags(tune, defaults=True)
+    # None until parse_args resolves them (grid, DEFAULT_N_ALPHAS): --alpha auto refuses them given.
+    tune.set_defaults(search=None)
     tune.add_argument(
         "--alpha",
         type=parse_alpha,

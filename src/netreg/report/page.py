@@ -179,17 +179,15 @@ def report_figures(
         ),
     ]
     if learned is not None:
-        drawings.insert(
-            0,
-            (
-                "alpha_path",
-                learned_alpha_figure(learned, result)[0],
-                'The alpha="auto" fit that centred this grid. Left: alpha after each re-estimate (MacKay\'s fixed '
-                "point at the current weights), per penalized weight. Middle: the Laplace log evidence at each "
-                "re-estimate, before it. Right: the folds' validation curve of the alphas around the learned one "
-                f"({learned['centre']:.4g}, dotted: the learned alphas read as one).",
-            ),
+        figure, data = learned_alpha_figure(learned, result)
+        centre = "dotted" if data["centre_x"] is not None else "not among the alphas"
+        caption = (
+            'The alpha="auto" fit that centred this grid. Left: alpha after each re-estimate (MacKay\'s fixed '
+            "point at the current weights), per penalized weight. Middle: the Laplace log evidence at each "
+            "re-estimate, before it. Right: the folds' validation curve of the alphas around the learned one "
+            f"({learned['centre']:.4g}, {centre}: the learned alphas read as one)."
         )
+        drawings.insert(0, ("alpha_path", figure, caption))
     if has_diagnostics(result):
         drawings.append(
             (

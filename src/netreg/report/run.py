@@ -17,7 +17,7 @@ from typing import Any
 from netreg.exceptions import StoreError, bad_data
 from netreg.io.models import MODEL_FILE, load_model
 from netreg.io.run_folder import RUN_FILE, STORE_FILE, RunFolder
-from netreg.json_fields import ANY, FINITE_NUMBER, Is, Items, Keys, check_fields
+from netreg.json_fields import FINITE_NUMBER, Is, Items, Keys, Value, check_fields
 from netreg.report.heldout import TEST_SPEC
 from netreg.report.learned import write_learned_report
 from netreg.report.page import write_report
@@ -29,14 +29,25 @@ __all__ = ["read_run_file", "report_run"]
 _EXAMPLE = '{"scoring": "neg_log_loss", "selection": "min"}'
 _TEXT = Is(str, expected="a str")
 #: What ``search="hybrid"``'s fit learned (:func:`netreg.report.learned.learned_record`), drawn first.
+_NUMBER_OR_NULL = Is(int, float, None, expected="a number or null")
+#: An alpha as ``alpha_history_`` records it: one number, or one per penalized weight.
+_ALPHA = Value(
+    "a number >= 0, or an object of them by parameter name",
+    lambda value: all(
+        isinstance(a, int | float) and not isinstance(a, bool) and a >= 0
+        for a in (value.values() if isinstance(value, dict) else [value])
+    ),
+)
 _LEARNED_SPEC = Keys(
     {
         "centre": FINITE_NUMBER,
         "alpha_history": Items(
-            Keys({"epoch": FINITE_NUMBER, "alpha": ANY}, others=True), min_items=0, expected="a list"
+            Keys({"epoch": FINITE_NUMBER, "alpha": _ALPHA}, optional={"log_evidence": _NUMBER_OR_NULL}, others=True),
+            min_items=0,
+            expected="a list",
         ),
     },
-    optional={"alpha": ANY, "log_evidence": ANY},
+    optional={"alpha": _ALPHA, "log_evidence": _NUMBER_OR_NULL},
     expected="a JSON object",
 )
 _RUN_SPEC = Keys(
