@@ -27,8 +27,8 @@ another direction than R'X's top pair may pay longer (a feature of small varianc
 ``v ~ (S + lam I)^-1 X'R u`` (``S`` the inputs' covariance, ``lam`` from large to small, where
 the threshold's stationary points lie, and R'X's output directions ``u``), a lower bound of the
 linear network's own. For ``L = 2`` the threshold is ``g`` alone: ``||R' X||_2`` again. Measured with ReLU
-units and adam (standardized digits, 200 epochs): 549 for (100, 100), networks alive at 400 and
-constant at 500; 381 for (64, 64, 64), alive at 300 and constant at 400.
+units and adam (standardized digits, 200 epochs): 552 for (100, 100), networks alive at 400 and
+constant at 500; 386 for (64, 64, 64), alive at 300 and constant at 400.
 The default grid stops at :data:`KILL_FRACTION` of it where that is below ``s``.
 """
 
