@@ -161,3 +161,16 @@ def test_a_sample_size_that_is_not_a_positive_count_is_refused(rows, refused):
     data = EvidenceData(torch.zeros(4, 2), torch.zeros(4, 1), torch.ones(4), get_task("regression"))
     with refused(f"`n_rows` must be an int >= 1. Got n_rows={rows!r}.", InvalidParameterError):
         curvature_sample(data, rows)
+
+
+@pytest.mark.parametrize(("n_classes", "expected"), [(10, 512), (30, 1500)])
+def test_the_re_estimates_sample_holds_at_least_rows_per_output_per_class(n_classes, expected):
+    from netreg.evidence.online import CURVATURE_ROWS, ROWS_PER_OUTPUT
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(3000, 5)), rng.integers(0, n_classes, size=3000)
+    learn = EvidenceAlpha(X, y, task="multiclass", activation="relu", schedule=alpha_schedule(10), curvature="kfac")
+    state = MLP(5, (8,), n_classes).state_dict()
+    learn.evaluate(state, {name: 1.0 for name in state if name.endswith("weight")}, sampled=True)
+    assert len(learn._sample.x) == max(CURVATURE_ROWS, ROWS_PER_OUTPUT * n_classes) == expected
+    assert learn._sample.m == 3000  # the sample's weights count every row

@@ -47,6 +47,7 @@ __all__ = [
     "alpha_schedule",
     "EvidenceAlpha",
     "CURVATURE_ROWS",
+    "ROWS_PER_OUTPUT",
     "ESTIMATE_DTYPE",
     "MINIBATCH_TOL",
     "SETTLE",
@@ -65,6 +66,10 @@ MINIBATCH_TOL = 0.05
 #: At 512 (was 2048) the alphas learned on bench_auto_alpha's sets moved by 1-9 %, about the
 #: 5-10 % by which re-estimates at minibatch weights scatter, for 10-20 % of the fit's time.
 CURVATURE_ROWS = 512
+#: The fewest rows per output (class) the re-estimates' sample holds by default (``curvature_rows="auto"``):
+#: the output layer's factors are ``outputs x outputs``, and 512 rows are about 50 per class of
+#: the 10-class sets they were measured on.
+ROWS_PER_OUTPUT = 50
 #: The dtype the re-estimates' Kronecker factors are summed in on a CPU: float32 halves their cost
 #: and moves a re-estimate by about 1e-6 (relative), far inside minibatch weights' scatter; the
 #: final evidence (``log_evidence_``), and every re-estimate on a GPU, sum in the data's float64.
@@ -220,11 +225,12 @@ class EvidenceAlpha(Callback):
         None (default): never held before the schedule's end.
     curvature : {"auto", "exact", "kfac", "ekfac"}, default="auto"
     exact_max_params : int, default=EXACT_MAX_PARAMS
-    curvature_rows : int or None, default=CURVATURE_ROWS
+    curvature_rows : int, "auto" or None, default="auto"
         With Kronecker-factored curvature, the re-estimates while the member trains read a fixed
-        sample of at most this many training rows (:func:`curvature_sample`), so that their cost
-        does not grow with the rows, and on a CPU sum the factors in :data:`ESTIMATE_DTYPE`; ``final``,
-        the exact curvature and None read every row.
+        sample of at most this many training rows (:func:`curvature_sample`; ``"auto"``:
+        :data:`CURVATURE_ROWS`, or :data:`ROWS_PER_OUTPUT` per output where that is more), so that
+        their cost does not grow with the rows, and on a CPU sum the factors in
+        :data:`ESTIMATE_DTYPE`; ``final``, the exact curvature and None read every row.
     profile : bool, default=True
         With one alpha (``layerwise=False``) or one penalized weight, and at most
         :data:`~netreg.evidence.weight_drift.DRIFT_MAX_PARAMS` trainable parameters, re-estimate
@@ -275,7 +281,7 @@ class EvidenceAlpha(Callback):
         exact_max_params: int = EXACT_MAX_PARAMS,
         profile: bool = True,
         hold: float | None = None,
-        curvature_rows: int | None = CURVATURE_ROWS,
+        curvature_rows: int | str | None = "auto",
     ) -> None:
         self.rows = None if rows is None else np.asarray(rows)
         self.X = X if self.rows is None else X[self.rows]
@@ -294,7 +300,9 @@ class EvidenceAlpha(Callback):
         self.curvature, self.exact_max_params = curvature, exact_max_params
         self.profile = bool(profile)
         self.hold = None if hold is None else check_float(hold, "hold", low=0.0)
-        self.curvature_rows = None if curvature_rows is None else check_int(curvature_rows, "curvature_rows", low=1)
+        self.curvature_rows = (
+            curvature_rows if curvature_rows in (None, "auto") else check_int(curvature_rows, "curvature_rows", low=1)
+        )
         self._sample: EvidenceData | None = None
         self.paths: dict[int, list[dict[str, Any]]] = {}
         self.learned: set[int] = set()
@@ -416,10 +424,13 @@ class EvidenceAlpha(Callback):
         kfac = self.curvature in ("kfac", "ekfac") or (
             self.curvature == "auto" and net.n_params > self.exact_max_params
         )
-        if not kfac or self.curvature_rows is None or len(self._data.x) <= self.curvature_rows:
+        if not kfac or self.curvature_rows is None:
             return self._data
         if self._sample is None:
-            self._sample = curvature_sample(self._data, self.curvature_rows)
+            n_rows = self.curvature_rows
+            if n_rows == "auto":
+                n_rows = max(CURVATURE_ROWS, ROWS_PER_OUTPUT * member_outputs(net, self._data.x[:1]).shape[-1])
+            self._sample = curvature_sample(self._data, n_rows)
         return self._sample
 
     def profiles(self, names: list[str], state_dict: Mapping[str, Any]) -> bool:
