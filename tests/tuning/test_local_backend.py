@@ -404,7 +404,10 @@ class _Trained(SweepCallback):
     """The members trained (those of the chunks started) and those stored, on the driver."""
 
     def __init__(self):
-        self.trained, self.stored, self.evidenced = [], [], []
+        self.trained, self.stored, self.evidenced, self.begin = [], [], [], {}
+
+    def on_sweep_begin(self, info):
+        self.begin = dict(info)
 
     def on_chunk_begin(self, keys):
         self.trained += [tuple(key) for key in keys]
@@ -446,8 +449,10 @@ def test_a_sweep_stopped_before_an_evidence_is_back_keeps_the_member_and_its_res
     resumed = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=n_jobs, store=store, callback=heard)
     # Only the members not stored were trained; the one owing its evidence was not trained again.
     assert sorted(heard.trained) == sorted(set(plan.keys) - set(before)) == sorted(heard.stored)
-    # The owed evidence is heard of as it is computed, with the evidences of the members trained now.
-    assert owed[0] in heard.evidenced and set(heard.evidenced) - set(owed) <= set(heard.stored)
+    # The owed evidence is heard of as it is computed (first: the sweep's start says how many are
+    # owed), with the evidences of the members trained now.
+    assert heard.begin["n_owing"] == len(owed) and heard.evidenced[: len(owed)] == owed
+    assert set(heard.evidenced) - set(owed) <= set(heard.stored)
     after = _rows(store)
     assert all(after[key] == before[key] for key in before)  # same seconds, time written, weights
     whole = run_sweep(plan, scoring="accuracy", chunk_size=2, n_jobs=n_jobs, store=tmp_path / "whole.sqlite")

@@ -63,6 +63,15 @@ class ProgressBar(SweepCallback):
     ...     bar.on_epoch_end(3, {})
     >>> bar.progress.tasks[0].completed, bar.progress.tasks[1].completed
     (1, 3)
+
+    A resumed sweep that owes evidences (``n_owing``) shows them too, as it computes them:
+
+    >>> bar = ProgressBar(console=Console(file=open("/dev/null", "w")))
+    >>> with bar:
+    ...     bar.on_sweep_begin({"n_members": 4, "n_done": 2, "n_owing": 2, "n_chunks": 1, "max_iter": 10})
+    ...     bar.on_member_evidence(None)
+    >>> [(task.description, task.completed, task.total) for task in bar.progress.tasks]
+    [('members', 2, 4), ('evidences owed', 1, 2)]
     """
 
     def __init__(self, console: Console | None = None) -> None:
@@ -76,6 +85,7 @@ class ProgressBar(SweepCallback):
         )
         self.members: Any = None
         self.epochs: Any = None
+        self.evidences: Any = None
         self.chunk, self.n_chunks = 0, 1
 
     def __enter__(self) -> ProgressBar:
@@ -88,6 +98,12 @@ class ProgressBar(SweepCallback):
     def on_sweep_begin(self, info: Mapping[str, Any]) -> None:
         self.members = self.progress.add_task("members", total=info["n_members"], completed=info["n_done"])
         self.n_chunks = info.get("n_chunks", 1)
+        if info.get("n_owing"):  # a resumed sweep computes the evidences a stopped one owed first
+            self.evidences = self.progress.add_task("evidences owed", total=info["n_owing"])
+
+    def on_member_evidence(self, record: MemberRecord) -> None:
+        if self.evidences is not None:
+            self.progress.advance(self.evidences)
 
     def on_chunk_begin(self, keys: Any) -> None:
         self.chunk += 1

@@ -150,9 +150,11 @@ def run_sweep(
             chunks = halving_chunks(todo, n_chunks)
         else:
             chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+        owing = opened.members_owing_evidence() if opened is not None else []
         info = {
             "n_members": len(plan.keys),
             "n_done": len(done),
+            "n_owing": len(owing),
             "n_chunks": len(chunks),
             "max_iter": plan.config.max_iter,
         }
@@ -178,7 +180,7 @@ def run_sweep(
                 each.on_member_stored(record)
 
         # Trained before a stop, they owe only their evidence: computed here, never trained again.
-        for owed in opened.members_owing_evidence() if opened is not None else ():
+        for owed in owing:
             keep(stored_evidence(plan, owed, opened.weights(*owed.key)), None)
         runner.run(plan, chunks, keep, callbacks)
         members = opened.members() if opened is not None else [kept[key] for key in sorted(kept)]

@@ -27,7 +27,8 @@ class SweepCallback(Callback):
     """
 
     def on_sweep_begin(self, info: Mapping[str, Any]) -> None:
-        """Called once with ``n_members``, ``n_done`` (already stored), ``n_chunks``, ``max_iter``."""
+        """Called once with ``n_members``, ``n_done`` (already stored), ``n_owing`` (stored owing
+        their Laplace evidence, which the sweep computes first), ``n_chunks``, ``max_iter``."""
 
     def on_chunk_begin(self, keys: Sequence[tuple[int, int]]) -> None:
         """Called before a chunk trains, with its members as ``(alpha_index, fold)`` in member order."""
