@@ -104,6 +104,9 @@ class _ScoreAfterRefit:
     ``scoring``), refused with ``refit=False`` as ``GridSearchCV`` refuses it."""
 
     def score(self, X, y, sample_weight=None) -> float:
+        """``best_estimator_``'s score on ``(X, y)``: accuracy for a classifier, R^2 for a regressor
+        (scikit-learn's, not the sweep's ``scoring``). With ``refit=False`` an ``AttributeError``,
+        as ``GridSearchCV`` raises it."""
         _check_refit(self, "score")
         return super().score(X, y, sample_weight=sample_weight)
 
