@@ -217,6 +217,11 @@ def test_tune_with_alpha_auto_runs_the_hybrid_and_says_what_it_learned(files, ca
             "argument --selection: min or 1se with --alpha auto, which the folds confirm: auto is --search hybrid "
             "(alpha learned in one fit, then confirmed by the folds)",
         ),
+        (
+            ["--search", "hybrid", "--alphas", "8"],
+            "argument --alphas: --search hybrid lays its own 5 alphas around the learned one: auto is --search hybrid "
+            "(alpha learned in one fit, then confirmed by the folds)",
+        ),
     ):
         status, out, err = run(capsys, "tune", "ok.csv", "--target", "label", *given, "--out", "run")
         assert (status, out) == (2, "") and err == f"netreg tune: error: {message} {usage('tune')}"

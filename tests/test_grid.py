@@ -215,3 +215,31 @@ def test_a_poisson_regressors_default_grid_is_bounded_by_its_kill_point(hidden):
     expected = default_alphas(X, 4, targets=y, depth=len(hidden) + 1, task="poisson")
     np.testing.assert_allclose(search.alphas_, expected, rtol=1e-12)
     assert expected[-1] == pytest.approx(min(KILL_FRACTION * kill, default_alphas(X, 4)[-1]), rel=1e-12)
+
+
+def test_a_deeper_kill_point_is_the_same_far_from_zero_and_reads_rrx_top_pair_above_the_covariances_limit():
+    from netreg.grid import DEEP_MAX_FEATURES, kill_point
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6))
+    y = X[:, 0] - X[:, 1] + rng.normal(size=300)
+    # The covariance of features far from zero is their centered rows' (no precision lost).
+    assert kill_point(X + 1e8, y, depth=3) == pytest.approx(kill_point(X, y, depth=3), rel=1e-6)  # X + 1e8 rounds
+    # Above DEEP_MAX_FEATURES features: the threshold along R'X's top pair, by hand.
+    wide = rng.normal(size=(200, DEEP_MAX_FEATURES + 1))
+    target = wide[:, :3].sum(1)
+    R, m, q = target - target.mean(), 200, 2 / 3
+    a = wide.T @ R / m
+    v = a / np.linalg.norm(a)
+    g, c = a @ v, np.mean((wide @ v - wide.mean(0) @ v) ** 2)
+    by_hand = g / (2 - q) * (2 * g * (1 - q) / (c * (2 - q))) ** (1 - q) * 2 * m / 3
+    assert kill_point(wide, target, depth=3) == pytest.approx(by_hand, rel=1e-9)
+
+
+def test_a_task_the_kill_point_does_not_know_is_refused_at_any_depth(refused):
+    from netreg.grid import kill_point
+
+    message = "`task` must be one of 'regression', 'poisson', 'multiclass', 'binary', 'multilabel'. Got task='bogus'."
+    for depth in (2, 3):
+        with refused(message, netreg.InvalidParameterError):
+            kill_point(np.eye(3), np.arange(3.0), depth=depth, task="bogus")

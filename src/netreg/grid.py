@@ -170,19 +170,22 @@ def kill_point(X: Any, targets: Any, *, depth: int = 2, task: str = "regression"
     # R's columns sum to zero, so R'X is R' times the centered X: no centering of X needed.
     flat = X if sp.issparse(X) else np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     product = np.asarray(flat.T @ R)
+    task = check_options(task, "task", list(_OUTPUT_CURVATURES))
     with np.errstate(over="ignore", invalid="ignore"):
         if not np.isfinite(product).all():
             return math.inf
         shallow = float(np.linalg.norm(product, ord=2))
-        if depth == 2 or flat.shape[1] > DEEP_MAX_FEATURES or shallow == 0.0:
+        if depth == 2 or shallow == 0.0:
             return shallow
-        task = check_options(task, "task", list(_OUTPUT_CURVATURES))
-        return _deep_kill_point(flat, product, _OUTPUT_CURVATURES[task](shares), len(R), depth)
+        deep = _deep_kill_point(flat, product, _OUTPUT_CURVATURES[task](shares), len(R), depth)
+        return deep if math.isfinite(deep) else shallow
 
 
-#: The most features whose covariance :func:`kill_point` reads for a deeper network; above
-#: it, the one-hidden-layer bound (higher: the grid may then keep a dead network at its top).
+#: The most features whose covariance :func:`kill_point` reads for a deeper network; above it,
+#: the directions searched are R'X's own (``lam`` infinite): a lower bound still, maybe lower.
 DEEP_MAX_FEATURES = 1024
+#: Rows of a dense X centered at a time for its covariance (:func:`_deep_kill_point`).
+_COVARIANCE_ROWS = 4096
 #: Each task's loss curvature in the outputs at the best constant model, from the targets' means.
 _OUTPUT_CURVATURES = {
     "regression": lambda shares: np.eye(len(shares)),
@@ -195,30 +198,49 @@ _OUTPUT_CURVATURES = {
 
 def _deep_kill_point(flat: Any, product: np.ndarray, hessian: np.ndarray, m: int, depth: int) -> float:
     """The module docstring's bound for ``depth >= 3``, the largest over the output directions
-    ``u`` (R'X's right singular vectors) and, for each, the input directions ``v`` proportional to
-    ``(S + lam I)^-1 a``, ``a = X'R u / m`` (``S`` the inputs' covariance): from ``a`` itself
-    (``lam`` large) to ``S^-1 a``, where the threshold's stationary directions lie."""
+    ``u`` (R'X's top right singular vectors) and, for each, the input directions ``v`` proportional
+    to ``(S + lam I)^-1 a``, ``a = X'R u / m`` (``S`` the inputs' covariance): from ``a`` itself
+    (``lam`` infinite) to ``S^-1 a``, where the threshold's stationary directions lie. Above
+    :data:`DEEP_MAX_FEATURES` features, ``a`` alone (no covariance: one pass over X per ``u``);
+    ``inf`` where the covariance overflows."""
     q = 2.0 / depth
     mean = np.asarray(flat.mean(axis=0)).ravel()
-    second = flat.T @ flat
-    covariance = (second.toarray() if sp.issparse(second) else second) / m - np.outer(mean, mean)
+
+    def threshold(g: float, c: float) -> float:
+        return g / (2 - q) * (2 * g * (1 - q) / (c * (2 - q))) ** (1 - q) if g > 0 and c > 0 else 0.0
+
+    outputs = np.linalg.svd(product, full_matrices=False)[2][:5]
+    if flat.shape[1] > DEEP_MAX_FEATURES:
+        best = 0.0
+        for u in outputs:
+            a = product @ u / m
+            v = a / np.linalg.norm(a)
+            along = np.asarray(flat @ v).ravel() - float(mean @ v)
+            best = max(best, threshold(float(a @ v), float(np.mean(along**2) * (u @ hessian @ u))))
+        return best * 2 * m / depth
+    if sp.issparse(flat):  # centering would make it dense: its second moment less the mean's
+        covariance = (flat.T @ flat).toarray() / m - np.outer(mean, mean)
+    else:  # centered a chunk at a time: no precision lost to features far from zero
+        covariance = np.zeros((flat.shape[1], flat.shape[1]))
+        for start in range(0, m, _COVARIANCE_ROWS):
+            chunk = flat[start : start + _COVARIANCE_ROWS] - mean
+            covariance += chunk.T @ chunk
+        covariance /= m
+    if not np.isfinite(covariance).all():
+        return math.inf
     variances, axes = np.linalg.eigh(covariance)
     kept = variances > 1e-12 * max(variances[-1], 0.0)  # directions along which X varies
     variances, axes = variances[kept], axes[:, kept]
     if not variances.size:
         return 0.0
     best = 0.0
-    for u in np.linalg.svd(product, full_matrices=False)[2][:5]:
+    for u in outputs:
         curvature = float(u @ hessian @ u)
         coords = axes.T @ (product @ u / m)
-        if not curvature > 0:
-            continue
         for lam in [math.inf, *np.logspace(3, -8, 45) * variances[-1]]:
             w = coords if math.isinf(lam) else coords / (variances + lam)
             w = w / np.linalg.norm(w)
-            g, c = float(coords @ w), float((variances * w**2).sum() * curvature)
-            if g > 0 and c > 0:
-                best = max(best, g / (2 - q) * (2 * g * (1 - q) / (c * (2 - q))) ** (1 - q))
+            best = max(best, threshold(float(coords @ w), float((variances * w**2).sum() * curvature)))
     return best * 2 * m / depth
 
 

@@ -153,10 +153,12 @@ def test_a_schedule_for_a_dtype_it_does_not_know_is_refused(refused):
         alpha_schedule(200, full_batch=True, dtype="float16")
 
 
-@pytest.mark.parametrize("rows", [0, 2.5, "all"])
-def test_a_sample_size_that_is_not_a_positive_count_is_refused(rows, refused):
+@pytest.mark.parametrize(
+    ("rows", "expected"), [(0, "an int >= 1"), (2.5, "an int >= 1"), ("all", "an int >= 1, 'auto' or None")]
+)
+def test_a_sample_size_that_is_not_a_positive_count_is_refused(rows, expected, refused):
     X, y = np.zeros((4, 2)), np.zeros(4)
-    with refused(f"`curvature_rows` must be an int >= 1. Got curvature_rows={rows!r}.", InvalidParameterError):
+    with refused(f"`curvature_rows` must be {expected}. Got curvature_rows={rows!r}.", InvalidParameterError):
         EvidenceAlpha(X, y, task="regression", activation="relu", schedule=alpha_schedule(20), curvature_rows=rows)
     data = EvidenceData(torch.zeros(4, 2), torch.zeros(4, 1), torch.ones(4), get_task("regression"))
     with refused(f"`n_rows` must be an int >= 1. Got n_rows={rows!r}.", InvalidParameterError):

@@ -78,15 +78,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def _resolve_tune_alpha(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
     """``tune --alpha auto`` is ``--search hybrid``: refuse what the hybrid cannot take before
     any work, in the flags given, and fill in the defaults left ``None`` to tell them apart."""
+    hybrid = "auto is --search hybrid (alpha learned in one fit, then confirmed by the folds)"
     if args.alpha == "auto":
-        hybrid = "auto is --search hybrid (alpha learned in one fit, then confirmed by the folds)"
         if args.search not in (None, "hybrid"):
             command.error(f"argument --alpha: {hybrid}, not --search {args.search}")
-        if args.alphas is not None:
-            command.error(f"argument --alphas: --alpha auto lays its own 5 alphas around the learned one: {hybrid}")
-        if args.selection == "evidence":
-            command.error(f"argument --selection: min or 1se with --alpha auto, which the folds confirm: {hybrid}")
         args.search = "hybrid"
+    if args.search == "hybrid":
+        spelled = "--alpha auto" if args.alpha == "auto" else "--search hybrid"
+        if args.alphas is not None:
+            command.error(f"argument --alphas: {spelled} lays its own 5 alphas around the learned one: {hybrid}")
+        if args.selection == "evidence":
+            command.error(f"argument --selection: min or 1se with {spelled}, which the folds confirm: {hybrid}")
     args.search = args.search or "grid"
     args.alphas = DEFAULT_N_ALPHAS if args.alphas is None else args.alphas
 

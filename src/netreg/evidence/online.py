@@ -300,9 +300,11 @@ class EvidenceAlpha(Callback):
         self.curvature, self.exact_max_params = curvature, exact_max_params
         self.profile = bool(profile)
         self.hold = None if hold is None else check_float(hold, "hold", low=0.0)
-        self.curvature_rows = (
-            curvature_rows if curvature_rows in (None, "auto") else check_int(curvature_rows, "curvature_rows", low=1)
-        )
+        if not (curvature_rows is None or isinstance(curvature_rows, str) and curvature_rows == "auto"):
+            if isinstance(curvature_rows, str):
+                raise invalid("curvature_rows", "an int >= 1, 'auto' or None", curvature_rows)
+            curvature_rows = check_int(curvature_rows, "curvature_rows", low=1)
+        self.curvature_rows = curvature_rows
         self._sample: EvidenceData | None = None
         self.paths: dict[int, list[dict[str, Any]]] = {}
         self.learned: set[int] = set()

@@ -69,9 +69,10 @@ class ProgressBar(SweepCallback):
     >>> bar = ProgressBar(console=Console(file=open("/dev/null", "w")))
     >>> with bar:
     ...     bar.on_sweep_begin({"n_members": 4, "n_done": 2, "n_owing": 2, "n_chunks": 1, "max_iter": 10})
-    ...     bar.on_member_evidence(None)
+    ...     for _ in range(4):  # the two owed, then two of members trained now
+    ...         bar.on_member_evidence(None)
     >>> [(task.description, task.completed, task.total) for task in bar.progress.tasks]
-    [('members', 2, 4), ('evidences owed', 1, 2)]
+    [('members', 2, 4), ('evidences owed', 2, 2)]
     """
 
     def __init__(self, console: Console | None = None) -> None:
@@ -86,6 +87,7 @@ class ProgressBar(SweepCallback):
         self.members: Any = None
         self.epochs: Any = None
         self.evidences: Any = None
+        self.owed_left = 0
         self.chunk, self.n_chunks = 0, 1
 
     def __enter__(self) -> ProgressBar:
@@ -98,11 +100,15 @@ class ProgressBar(SweepCallback):
     def on_sweep_begin(self, info: Mapping[str, Any]) -> None:
         self.members = self.progress.add_task("members", total=info["n_members"], completed=info["n_done"])
         self.n_chunks = info.get("n_chunks", 1)
-        if info.get("n_owing"):  # a resumed sweep computes the evidences a stopped one owed first
-            self.evidences = self.progress.add_task("evidences owed", total=info["n_owing"])
+        # A resumed sweep computes the evidences a stopped one owed first, before any other
+        # member's evidence: the first n_owing evidences heard are those.
+        self.evidences, self.owed_left = None, info.get("n_owing", 0)
+        if self.owed_left:
+            self.evidences = self.progress.add_task("evidences owed", total=self.owed_left)
 
     def on_member_evidence(self, record: MemberRecord) -> None:
-        if self.evidences is not None:
+        if self.evidences is not None and self.owed_left > 0:
+            self.owed_left -= 1
             self.progress.advance(self.evidences)
 
     def on_chunk_begin(self, keys: Any) -> None:
