@@ -195,32 +195,22 @@ def test_train_with_alpha_auto_writes_a_report_of_alphas_path(files, capsys):
 
 
 def test_tune_with_alpha_auto_runs_the_hybrid_and_says_what_it_learned(files, capsys):
+    hybrid = "auto is --search hybrid (alpha learned in one fit, then confirmed by the folds)"
     for given, message in (
         (["--alpha", "0.1"], "argument --alpha: invalid choice: 0.1 (choose from 'auto')"),
-        (
-            ["--alpha", "auto", "--search", "halving"],
-            "argument --alpha: auto is --search hybrid (alpha learned in one fit, then confirmed by the folds), "
-            "not --search halving",
-        ),
-        (
-            ["--alpha", "auto", "--search", "grid"],
-            "argument --alpha: auto is --search hybrid (alpha learned in one fit, then confirmed by the folds), "
-            "not --search grid",
-        ),
+        (["--alpha", "auto", "--search", "halving"], f"argument --alpha: {hybrid}, not --search halving"),
+        (["--alpha", "auto", "--search", "grid"], f"argument --alpha: {hybrid}, not --search grid"),
         (
             ["--alpha", "auto", "--alphas", "8"],
-            "argument --alphas: --alpha auto lays its own 5 alphas around the learned one: auto is --search hybrid "
-            "(alpha learned in one fit, then confirmed by the folds)",
+            f"argument --alphas: --alpha auto lays its own 5 alphas around the learned one: {hybrid}",
         ),
         (
             ["--alpha", "auto", "--selection", "evidence"],
-            "argument --selection: min or 1se with --alpha auto, which the folds confirm: auto is --search hybrid "
-            "(alpha learned in one fit, then confirmed by the folds)",
+            f"argument --selection: min or 1se with --alpha auto, which the folds confirm: {hybrid}",
         ),
         (
             ["--search", "hybrid", "--alphas", "8"],
-            "argument --alphas: --search hybrid lays its own 5 alphas around the learned one: auto is --search hybrid "
-            "(alpha learned in one fit, then confirmed by the folds)",
+            f"argument --alphas: --search hybrid lays its own 5 alphas around the learned one: {hybrid}",
         ),
     ):
         status, out, err = run(capsys, "tune", "ok.csv", "--target", "label", *given, "--out", "run")

@@ -300,9 +300,10 @@ class EvidenceAlpha(Callback):
         self.curvature, self.exact_max_params = curvature, exact_max_params
         self.profile = bool(profile)
         self.hold = None if hold is None else check_float(hold, "hold", low=0.0)
-        if not (curvature_rows is None or isinstance(curvature_rows, str) and curvature_rows == "auto"):
-            if isinstance(curvature_rows, str):
+        if isinstance(curvature_rows, str):
+            if curvature_rows != "auto":
                 raise invalid("curvature_rows", "an int >= 1, 'auto' or None", curvature_rows)
+        elif curvature_rows is not None:
             curvature_rows = check_int(curvature_rows, "curvature_rows", low=1)
         self.curvature_rows = curvature_rows
         self._sample: EvidenceData | None = None
